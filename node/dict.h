@@ -1,0 +1,104 @@
+/* dict.h — an intrusive chained hash table with incremental rehashing.
+ *
+ * Owns: the bucket arrays and the rehash state. It never allocates or frees
+ * nodes: callers embed a dict_node as the FIRST member of their own node
+ * struct, allocate it, and tell the dict how to get the key bytes of a node
+ * (dict_type.key_of). This keeps one allocation per entry.
+ *
+ * Resizing is incremental (as in Redis's dict.c): when the table grows or
+ * shrinks a second table is allocated and every find/add/remove moves one
+ * bucket (visiting at most 10 empty buckets), and dict_rehash_ms() lets a
+ * timer move buckets for a bounded time. No call does work proportional to
+ * the number of entries, except dict_clear and dict_free_nodes.
+ *
+ * Grow at load factor 1 (to twice the entries, power of two); shrink when
+ * fewer than 1/8 of the buckets are used (never below 4 buckets). While
+ * resizing is "avoided" (dict_avoid_resize, used while a fork child writes
+ * a snapshot so copy-on-write stays small) a grow happens only at load
+ * factor 5 and shrinks are put off.
+ *
+ * Keys are binary-safe byte strings, compared with memcmp. Hashing is
+ * SipHash-1-3 keyed with a process-wide random seed (dict_set_seed), so a
+ * hostile client cannot pick colliding keys. */
+#ifndef KV_DICT_H
+#define KV_DICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dict_node {
+    struct dict_node *next;
+} dict_node;
+
+typedef struct dict_type {
+    /* Return the key bytes of a node. Must not fail. */
+    void (*key_of)(const dict_node *n, const void **key, size_t *len);
+} dict_type;
+
+typedef struct dict {
+    const dict_type *type;
+    dict_node **table[2];
+    size_t size[2]; /* buckets, 0 or a power of two */
+    size_t used[2];
+    long rehash_idx; /* -1 when not rehashing */
+    int iterators;   /* safe iterators alive: no rehash steps meanwhile */
+} dict;
+
+/* Set the 128-bit SipHash key for every dict in the process. Call once at
+ * startup before any dict has entries. */
+void dict_set_seed(const uint8_t seed[16]);
+uint64_t dict_hash(const void *key, size_t len);
+
+/* While nonzero, grow only at load factor 5 and never shrink. */
+void dict_avoid_resize(int avoid);
+
+void dict_init(dict *d, const dict_type *type);
+/* Free the bucket arrays; calls free_node(node, arg) for each node first if
+ * free_node is not NULL. The dict is empty and reusable afterwards. */
+void dict_clear(dict *d, void (*free_node)(dict_node *n, void *arg), void *arg);
+
+size_t dict_size(const dict *d);
+size_t dict_buckets(const dict *d); /* sum of both tables, for INFO/tests */
+int dict_is_rehashing(const dict *d);
+
+/* Find the node with this key, or NULL. */
+dict_node *dict_find(dict *d, const void *key, size_t len);
+/* Find the link (a `next` field or a bucket slot) that points at the node
+ * with this key, or NULL. Valid until the next dict call. Lets a caller
+ * realloc a node in place: ref = dict_find_ref(..); n = realloc(*ref, ..);
+ * *ref = n; (the node's own `next` moves with it). */
+dict_node **dict_find_ref(dict *d, const void *key, size_t len);
+/* Insert a node whose key is NOT in the dict (caller checked). */
+void dict_add(dict *d, dict_node *n);
+/* Unlink the node with this key and return it (caller frees), or NULL. */
+dict_node *dict_remove(dict *d, const void *key, size_t len);
+
+/* A node chosen at random using the caller's random value(s) `rnd`
+ * (e.g. from a PRNG), or NULL when empty. Not perfectly uniform with long
+ * chains, like Redis's dictGetRandomKey. */
+dict_node *dict_random(dict *d, uint64_t rnd);
+
+/* SCAN with Redis's reverse-binary cursor: every node present for the
+ * whole scan is reported at least once, even across resizes. fn must not
+ * modify the dict. Returns the next cursor, 0 when done. */
+uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *arg, dict_node *n), void *arg);
+
+/* Do rehash steps for about `ms` milliseconds. Returns 1 if more is left. */
+int dict_rehash_ms(dict *d, int ms);
+/* Do up to n rehash steps. Returns 1 if more is left. */
+int dict_rehash(dict *d, int n);
+
+/* Safe iterator: no rehash steps happen while one is alive; the node last
+ * returned may be removed (dict_remove) and freed before the next call.
+ * Adding nodes during iteration is not allowed. */
+typedef struct dict_iter {
+    dict *d;
+    int table;
+    long index;
+    dict_node *entry, *next;
+} dict_iter;
+void dict_iter_init(dict_iter *it, dict *d);
+dict_node *dict_iter_next(dict_iter *it);
+void dict_iter_done(dict_iter *it);
+
+#endif

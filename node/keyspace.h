@@ -1,0 +1,117 @@
+/* keyspace.h — the in-memory database: key -> typed value, with expiry.
+ *
+ * Owns every key and value. Knows nothing about commands, the WAL or the
+ * clock: "now" is always passed in, and lookups here never expire anything
+ * (the command layer decides when an expired key is deleted and logs that
+ * deletion as a WAL entry).
+ *
+ * Layout (memory per key matters): one allocation per key, a kobj:
+ *   [dict_node next][u32 klen][u8 type][u8 flags][u16 pad][u64 vlen | ptr]
+ *   [i64 expire_ms, only if KF_EXPIRE][key bytes][string value bytes]
+ * Strings live inline after the key; lists and hashes are a pointer to a
+ * kv_list / kv_hash. A second dict (the expiry index) holds one small node
+ * per key with a TTL, pointing at its kobj, so the active expiry cycle can
+ * sample keys with TTLs only (as Redis's `expires` dict).
+ *
+ * Pointer validity: a kobj* stays valid until the next call that modifies
+ * that key (set, resize, expire/persist, delete, rename) or clears the
+ * keyspace; calls that may move the object return the new pointer. */
+#ifndef KV_KEYSPACE_H
+#define KV_KEYSPACE_H
+
+#include "thash.h"
+#include "tlist.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ks ks;
+typedef struct kobj kobj;
+
+enum { KT_STRING = 0, KT_LIST = 1, KT_HASH = 2 };
+
+ks *ks_new(void);
+void ks_free(ks *k); /* NULL is fine */
+void ks_clear(ks *k); /* FLUSHALL: drop every key */
+size_t ks_size(const ks *k);    /* keys, including expired ones not yet removed */
+size_t ks_expires(const ks *k); /* keys with a TTL */
+
+/* --- lookup (never expires anything) --- */
+kobj *ks_find(ks *k, const void *key, size_t klen);
+
+/* --- properties of an object --- */
+int kobj_type(const kobj *o);
+const char *kobj_key(const kobj *o, size_t *klen);
+int64_t kobj_expire(const kobj *o); /* absolute unix ms, or -1 for none */
+/* Redis 7.0 OBJECT ENCODING name: "int" | "embstr" | "raw" | "quicklist" |
+ * "listpack" | "hashtable". */
+const char *kobj_encoding(const kobj *o);
+/* Approximate bytes used by this key and its value (MEMORY USAGE). */
+size_t kobj_mem(const kobj *o);
+
+/* --- strings --- */
+enum { KS_KEEPTTL = 1 };
+/* Create or replace the key (whatever its old type) with a string value.
+ * The TTL is dropped unless KS_KEEPTTL. Returns the object. */
+kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t vlen,
+                    int flags);
+const char *kobj_str(const kobj *o, size_t *vlen);
+/* Make the string value newlen bytes long, keeping the first
+ * min(old, newlen) bytes and zero-filling the rest; returns a writable
+ * pointer to the value and updates *o. Marks the encoding "raw" (as
+ * APPEND/SETRANGE do in Redis). */
+char *ks_string_resize(ks *k, kobj **o, size_t newlen);
+
+/* --- lists and hashes --- */
+/* Create an empty list/hash under a key that must not exist. The command
+ * layer must never leave an empty list or hash in the keyspace: delete the
+ * key when its last element goes. */
+kobj *ks_add_list(ks *k, const void *key, size_t klen);
+kobj *ks_add_hash(ks *k, const void *key, size_t klen);
+kv_list *kobj_list(kobj *o); /* o must be KT_LIST */
+kv_hash *kobj_hash(kobj *o); /* o must be KT_HASH */
+
+/* --- whole keys --- */
+/* Delete a key. Returns 1 if it existed. */
+int ks_delete(ks *k, const void *key, size_t klen);
+/* Set (at_ms >= 0) or remove (at_ms < 0) the TTL. Returns the object. */
+kobj *ks_set_expire(ks *k, kobj *o, int64_t at_ms);
+/* Move src's value and TTL to dstkey (replacing whatever is there); src's
+ * key is gone afterwards. src and dst must differ. Returns the new object. */
+kobj *ks_rename(ks *k, kobj *src, const void *dstkey, size_t dstlen);
+/* Deep-copy src's value and TTL to dstkey (replacing whatever is there).
+ * Returns the new object. */
+kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen);
+
+/* A random key (possibly expired), or NULL when empty. */
+kobj *ks_random(ks *k, uint64_t rnd);
+/* SCAN step (dict_scan semantics). fn must not modify the keyspace. */
+uint64_t ks_scan(ks *k, uint64_t cursor, void (*fn)(void *arg, kobj *o), void *arg);
+
+/* Active expiry: look at up to `samples` keys with a TTL (sampling the
+ * expiry index, continuing where the last call stopped) and remove those
+ * with expire <= now_ms, calling before_delete(arg, key, klen) first for
+ * each so the caller can log the deletion. Returns the number removed. */
+size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
+                       void (*before_delete)(void *arg, const char *key, size_t klen),
+                       void *arg);
+
+/* Do incremental rehash work on both dicts for about ms milliseconds. */
+void ks_rehash_ms(ks *k, int ms);
+
+/* Iterate every key once; the keyspace must not change meanwhile (it is
+ * used in a fork child writing a snapshot, and by DEBUG DIGEST / KEYS). */
+typedef struct ks_iter {
+    void *state[8];
+} ks_iter;
+void ks_iter_init(ks_iter *it, ks *k);
+kobj *ks_iter_next(ks_iter *it);
+void ks_iter_done(ks_iter *it);
+
+/* An order-independent digest of the whole keyspace (keys, types, values,
+ * TTLs) as 40 lowercase hex chars + NUL; all zeros when empty. Two nodes
+ * with the same data have the same digest whatever their history. List
+ * order matters; hash field order does not. */
+void ks_digest(ks *k, char out[41]);
+
+#endif

@@ -1,0 +1,71 @@
+/* mem.c — counted allocation (see mem.h). */
+#include "mem.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t used;
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "kvnode: out of memory allocating %zu bytes\n", n);
+    fflush(stderr);
+    abort();
+}
+
+void *kv_malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    used += malloc_usable_size(p);
+    return p;
+}
+
+void *kv_calloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        oom(n * size);
+    used += malloc_usable_size(p);
+    return p;
+}
+
+void *kv_realloc(void *p, size_t n)
+{
+    size_t old = p ? malloc_usable_size(p) : 0;
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    used = used - old + malloc_usable_size(q);
+    return q;
+}
+
+void kv_free(void *p)
+{
+    if (!p)
+        return;
+    used -= malloc_usable_size(p);
+    free(p);
+}
+
+char *kv_memdup(const void *p, size_t n)
+{
+    char *q = kv_malloc(n + 1);
+    if (n)
+        memcpy(q, p, n);
+    q[n] = '\0';
+    return q;
+}
+
+size_t kv_usable(const void *p)
+{
+    return p ? malloc_usable_size((void *)p) : 0;
+}
+
+size_t kv_used_memory(void)
+{
+    return used;
+}

@@ -1,0 +1,22 @@
+/* mem.h — allocation for the keyspace and everything that should count
+ * toward INFO memory's used_memory.
+ *
+ * kv_malloc and friends never return NULL: running out of memory aborts
+ * the process with a message (as Redis's zmalloc does); a replica or a
+ * restart recovers from the WAL. They keep a byte count of what is live,
+ * measured with malloc_usable_size, so used_memory is what the allocator
+ * really handed out. Only the event-loop thread may use them. */
+#ifndef KV_MEM_H
+#define KV_MEM_H
+
+#include <stddef.h>
+
+void *kv_malloc(size_t n);
+void *kv_calloc(size_t n, size_t size);
+void *kv_realloc(void *p, size_t n);
+void kv_free(void *p);               /* NULL is fine */
+char *kv_memdup(const void *p, size_t n); /* n bytes + a NUL */
+size_t kv_usable(const void *p);     /* bytes usable at p (0 for NULL) */
+size_t kv_used_memory(void);         /* live bytes allocated through here */
+
+#endif

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install what is missing, build kvnode with ASan + UBSan, and run the whole
+# test suite (unit, integration, cluster, differential, bounded fuzzing).
+# Usage: bash scripts/test.sh [ctest args…]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+
+cmake -S . -B build/asan -DKV_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/asan -j"$jobs"
+
+# Fuzz harnesses need clang's libFuzzer; they run for a bounded time each.
+cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DKV_FUZZ=ON -DKV_BENCH=OFF \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/fuzz -j"$jobs"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+status=0
+ctest --test-dir build/asan --output-on-failure -j"$jobs" "$@" || status=$?
+ctest --test-dir build/fuzz --output-on-failure -L fuzz "$@" || status=$?
+exit $status
