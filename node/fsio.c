@@ -1,0 +1,169 @@
+/* fsio.c — the real file-system table and helpers built on the current one
+ * (see fsio.h). */
+#include "fsio.h"
+
+#include "mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int p_open(const char *path, int flags, mode_t mode)
+{
+    return open(path, flags | O_CLOEXEC, mode);
+}
+
+const kv_fs kvfs_posix = {
+    .open = p_open,
+    .close = close,
+    .pread = pread,
+    .pwrite = pwrite,
+    .fsync = fsync,
+    .fdatasync = fdatasync,
+    .ftruncate = ftruncate,
+    .rename = rename,
+    .unlink = unlink,
+    .fstat = fstat,
+};
+
+const kv_fs *kvfs = &kvfs_posix;
+
+const kv_fs *kvfs_set(const kv_fs *t)
+{
+    const kv_fs *old = kvfs;
+    kvfs = t ? t : &kvfs_posix;
+    return old;
+}
+
+int kvfs_pwrite_all(int fd, const void *buf, size_t n, off_t off)
+{
+    const char *p = buf;
+    while (n) {
+        ssize_t w = kvfs->pwrite(fd, p, n, off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (w == 0)
+            return -EIO;
+        p += w;
+        n -= (size_t)w;
+        off += w;
+    }
+    return 0;
+}
+
+int kvfs_pread_all(int fd, void *buf, size_t n, off_t off)
+{
+    char *p = buf;
+    while (n) {
+        ssize_t r = kvfs->pread(fd, p, n, off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return -ENODATA;
+        p += r;
+        n -= (size_t)r;
+        off += r;
+    }
+    return 0;
+}
+
+int kvfs_fsync_dir(const char *dir)
+{
+    int fd = kvfs->open(dir, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = kvfs->fsync(fd) < 0 ? -errno : 0;
+    kvfs->close(fd);
+    return rc;
+}
+
+int kvfs_read_file(const char *path, char **out, size_t *len)
+{
+    int fd = kvfs->open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (kvfs->fstat(fd, &st) < 0) {
+        int e = -errno;
+        kvfs->close(fd);
+        return e;
+    }
+    size_t n = (size_t)st.st_size;
+    char *buf = kv_malloc(n + 1);
+    int rc = kvfs_pread_all(fd, buf, n, 0);
+    kvfs->close(fd);
+    if (rc < 0) {
+        kv_free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+int kvfs_write_file_atomic(const char *dir, const char *name, const void *buf, size_t n)
+{
+    char tmp[PATH_MAX], dst[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
+    snprintf(dst, sizeof dst, "%s/%s", dir, name);
+    int fd = kvfs->open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return -errno;
+    int rc = kvfs_pwrite_all(fd, buf, n, 0);
+    if (rc == 0 && kvfs->fsync(fd) < 0)
+        rc = -errno;
+    kvfs->close(fd);
+    if (rc == 0 && kvfs->rename(tmp, dst) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = kvfs_fsync_dir(dir);
+    if (rc < 0)
+        kvfs->unlink(tmp);
+    return rc;
+}
+
+int kvfs_copy_file(const char *from, const char *to)
+{
+    int in = kvfs->open(from, O_RDONLY, 0);
+    if (in < 0)
+        return -errno;
+    int out = kvfs->open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) {
+        int e = -errno;
+        kvfs->close(in);
+        return e;
+    }
+    char buf[65536];
+    off_t off = 0;
+    int rc = 0;
+    for (;;) {
+        ssize_t r = kvfs->pread(in, buf, sizeof buf, off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        if (r == 0)
+            break;
+        rc = kvfs_pwrite_all(out, buf, (size_t)r, off);
+        if (rc < 0)
+            break;
+        off += r;
+    }
+    if (rc == 0 && kvfs->fsync(out) < 0)
+        rc = -errno;
+    kvfs->close(in);
+    kvfs->close(out);
+    return rc;
+}

@@ -1,0 +1,48 @@
+/* fsio.h — the file-system calls of the WAL, snapshots and meta files.
+ *
+ * Everything that touches durable state reaches the kernel through the
+ * table `kvfs`, so tests can swap in a table that injects short writes,
+ * EIO, ENOSPC, or drops everything not yet fsynced (simulated power loss),
+ * as sqlite's aSyscall[] does. The calls have POSIX semantics: -1 + errno.
+ * The table must be thread-safe (the WAL thread uses it). */
+#ifndef KV_FSIO_H
+#define KV_FSIO_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+typedef struct kv_fs {
+    int (*open)(const char *path, int flags, mode_t mode);
+    int (*close)(int fd);
+    ssize_t (*pread)(int fd, void *buf, size_t n, off_t off);
+    ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
+    int (*fsync)(int fd);
+    int (*fdatasync)(int fd);
+    int (*ftruncate)(int fd, off_t len);
+    int (*rename)(const char *from, const char *to);
+    int (*unlink)(const char *path);
+    int (*fstat)(int fd, struct stat *st);
+} kv_fs;
+
+/* The table in use; the real system calls by default. */
+extern const kv_fs *kvfs;
+extern const kv_fs kvfs_posix;
+/* Swap the table (tests). Returns the previous one. */
+const kv_fs *kvfs_set(const kv_fs *t);
+
+/* Write all n bytes at off, retrying short writes and EINTR. 0 or -errno. */
+int kvfs_pwrite_all(int fd, const void *buf, size_t n, off_t off);
+/* Read exactly n bytes at off. 0, -errno, or -ENODATA at end of file. */
+int kvfs_pread_all(int fd, void *buf, size_t n, off_t off);
+/* fsync a directory so creates/renames/unlinks in it are durable. 0/-errno */
+int kvfs_fsync_dir(const char *dir);
+/* Read a whole file into a kv_malloc'd buffer (+NUL). 0 or -errno. */
+int kvfs_read_file(const char *path, char **out, size_t *len);
+/* Publish a small file atomically: write path.tmp, fsync, rename, fsync dir.
+ * 0 or -errno. */
+int kvfs_write_file_atomic(const char *dir, const char *name, const void *buf, size_t n);
+/* Copy a file (for keeping *.broken copies). 0 or -errno. */
+int kvfs_copy_file(const char *from, const char *to);
+
+#endif

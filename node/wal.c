@@ -1,0 +1,1263 @@
+/* wal.c — the write-ahead log (see wal.h for the contract).
+ *
+ * Files in the data directory:
+ *   wal-<first LSN, 20 digits>.log   segments, in LSN order, no gaps
+ *   wal-spare-<n>.tmp                a zero-filled segment being prepared
+ *   <segment>.broken                 copy of a segment whose torn tail was cut
+ *
+ * Segment layout (all integers little-endian):
+ *   0   8  magic "KVWALSEG"
+ *   8   4  format version (1)
+ *   12  4  reserved (0)
+ *   16  8  LSN of the first record (equals the LSN in the file name)
+ *   24  4  reserved (0)
+ *   28  4  CRC32C of bytes 0..27
+ *   32  …  records back to back; zeros after the last one
+ *
+ * Record layout:
+ *   0   4  CRC32C of bytes 4 .. 32+len-1 (the rest of the header + payload)
+ *   4   4  payload length `len` (<= 1 GiB)
+ *   8   8  LSN
+ *   16  8  term
+ *   24  2  type (1 = commands, 2 = no-op)
+ *   26  2  flags (0)
+ *   28  4  reserved (0)
+ *   32  len  payload (a packed kv.WalEntry)
+ *   …   zero padding to a multiple of 8 bytes
+ * These exact bytes are what replicas receive and store.
+ *
+ * A record is valid when its CRC matches, its type is known, flags and
+ * reserved are zero, and its padding is zero. Recovery walks each segment:
+ * in every segment but the last, valid records with consecutive LSNs are
+ * followed only by zeros. In the last segment, the first invalid record
+ * starts either a torn tail (no valid record anywhere after it: the tail is
+ * cut and reported) or corruption (a valid record follows: refuse to start,
+ * naming file and offset). This is possible because a segment is always
+ * fully synced before the next one is created.
+ *
+ * Group commit. The loop thread appends framed records into `fill`. At the
+ * end of every loop iteration (uv_prepare and uv_check) `fill` is swapped
+ * with `flight` and handed to the WAL thread if the thread is idle. The
+ * thread writes the batch (switching segments at the points the loop
+ * chose), fdatasyncs per policy, publishes written/synced LSNs and wakes the
+ * loop. One batch is in flight while the next fills.
+ *
+ * Segment switches are decided on the loop thread, which tracks how much
+ * room the current segment has left. With preallocation, a new segment is
+ * a zero-filled spare file prepared on libuv's thread pool, so ordinary
+ * appends never extend a file and cannot hit ENOSPC; when no spare can be
+ * made because the disk is full, wal_can_accept refuses writes once the
+ * current segment is nearly full, before any of them run.
+ */
+#include "wal.h"
+
+#include "crc32c.h"
+#include "err.h"
+#include "fsio.h"
+#include "log.h"
+#include "mem.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SEG_MAGIC "KVWALSEG"
+#define SEG_VERSION 1u
+#define ZERO_CHUNK (1u << 20)
+
+/* ------------------------------------------------------------------------ */
+/* Little-endian helpers                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static uint32_t get32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static size_t pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Record framing                                                            */
+/* ------------------------------------------------------------------------ */
+
+size_t wal_record_size(size_t len)
+{
+    return WAL_REC_HDR + pad8(len);
+}
+
+static void frame_header(uint8_t *out, uint64_t lsn, uint64_t term, int type, size_t len)
+{
+    put32(out + 4, (uint32_t)len);
+    put64(out + 8, lsn);
+    put64(out + 16, term);
+    put16(out + 24, (uint16_t)type);
+    put16(out + 26, 0);
+    put32(out + 28, 0);
+    memset(out + WAL_REC_HDR + len, 0, pad8(len) - len);
+    put32(out, crc32c(0, out + 4, WAL_REC_HDR - 4 + len));
+}
+
+void wal_encode_record(uint8_t *out, uint64_t lsn, uint64_t term, int type, const void *payload,
+                       size_t len)
+{
+    if (len)
+        memcpy(out + WAL_REC_HDR, payload, len);
+    frame_header(out, lsn, term, type, len);
+}
+
+long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec)
+{
+    if (n < WAL_REC_HDR)
+        return 0;
+    uint32_t len = get32(p + 4);
+    int type = get16(p + 24);
+    if (len > WAL_MAX_PAYLOAD || (type != WAL_REC_COMMANDS && type != WAL_REC_NOOP) ||
+        get16(p + 26) != 0 || get32(p + 28) != 0)
+        return -1;
+    size_t total = wal_record_size(len);
+    if (n < total)
+        return 0;
+    if (crc32c(0, p + 4, WAL_REC_HDR - 4 + len) != get32(p))
+        return -1;
+    for (size_t i = WAL_REC_HDR + len; i < total; i++)
+        if (p[i])
+            return -1;
+    rec->lsn = get64(p + 8);
+    rec->term = get64(p + 16);
+    rec->type = type;
+    rec->payload = p + WAL_REC_HDR;
+    rec->len = len;
+    rec->raw = p;
+    rec->raw_len = total;
+    return (long)total;
+}
+
+static void encode_seg_header(uint8_t *h, uint64_t first_lsn)
+{
+    memset(h, 0, WAL_SEG_HDR);
+    memcpy(h, SEG_MAGIC, 8);
+    put32(h + 8, SEG_VERSION);
+    put64(h + 16, first_lsn);
+    put32(h + 28, crc32c(0, h, 28));
+}
+
+/* ------------------------------------------------------------------------ */
+/* State                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A growable byte buffer private to the WAL (plain malloc: the WAL thread
+ * frees batches too). */
+typedef struct wbuf {
+    uint8_t *p;
+    size_t len, cap;
+} wbuf;
+
+static void wbuf_reserve(wbuf *b, size_t extra)
+{
+    if (b->len + extra <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap < b->len + extra)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) {
+        fprintf(stderr, "kvnode: out of memory growing the WAL batch to %zu bytes\n", cap);
+        abort();
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+/* A point in a batch where a new segment starts. */
+typedef struct seg_switch {
+    size_t off;         /* offset in the batch of the first record of the segment */
+    uint64_t first_lsn; /* its LSN */
+    int spare_id;       /* spare file to rename into place, or -1 to create */
+} seg_switch;
+
+typedef struct batch {
+    wbuf buf;
+    uint64_t last_lsn;
+    uint64_t records;
+    seg_switch *sw;
+    size_t nsw, capsw;
+    int sync_only; /* nothing to write: just fdatasync (everysec timer) */
+} batch;
+
+/* A segment on disk, as the loop thread knows it. */
+typedef struct seg_info {
+    uint64_t first_lsn;
+    uint64_t bytes; /* record bytes in it (header excluded) */
+} seg_info;
+
+enum { SPARE_NONE, SPARE_PREPARING, SPARE_READY, SPARE_FAILED };
+
+struct wal {
+    /* configuration */
+    char dir[PATH_MAX];
+    uint64_t seg_size;
+    int policy;
+    int prealloc;
+
+    /* loop-thread state */
+    uv_loop_t *loop;
+    uv_async_t async;
+    uv_prepare_t prepare;
+    uv_check_t check;
+    uv_timer_t timer;
+    int handles_open; /* handles still to close */
+    int started, closing;
+    void (*on_progress)(void *);
+    void *progress_arg;
+    batch fill;
+    size_t reserve_len;     /* payload length reserved by wal_append_reserve */
+    size_t reserve_off;     /* where that record starts in fill */
+    uint64_t last_lsn, last_term;
+    uint64_t seg_room;      /* bytes left in the segment the next record goes to */
+    seg_info *segs;
+    size_t nsegs, capsegs;
+    int spare_state;
+    int spare_id, next_spare_id;
+    int spare_errno;
+    uint64_t spare_retry_at; /* ms (uv_now) */
+    uv_work_t spare_work;
+    int spare_work_rc;
+    char nospace[160];
+    uint64_t records_appended;
+    uint64_t bytes_since_compact;
+    uint64_t max_batch_records;
+    int compacting;
+
+    /* shared with the WAL thread (mu) */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    batch flight;
+    int flight_full; /* flight holds a batch the thread has not finished */
+    int stop;
+
+    /* published by the WAL thread */
+    _Atomic uint64_t written_lsn;
+    _Atomic uint64_t synced_lsn;
+    _Atomic int err;
+    char errmsg[256];
+    _Atomic uint64_t batches, syncs, last_sync_us;
+
+    /* WAL-thread state */
+    int fd;
+    uint64_t off;           /* write offset in the current segment */
+    _Atomic uint64_t last_sync_ms; /* for everysec */
+};
+
+static void seg_name(char *out, size_t n, const char *dir, uint64_t first_lsn)
+{
+    snprintf(out, n, "%s/wal-%020" PRIu64 ".log", dir, first_lsn);
+}
+
+static void spare_name(char *out, size_t n, const char *dir, int id)
+{
+    snprintf(out, n, "%s/wal-spare-%d.tmp", dir, id);
+}
+
+static void segs_push(wal *w, uint64_t first_lsn)
+{
+    if (w->nsegs == w->capsegs) {
+        w->capsegs = w->capsegs ? w->capsegs * 2 : 16;
+        w->segs = kv_realloc(w->segs, w->capsegs * sizeof *w->segs);
+    }
+    w->segs[w->nsegs].first_lsn = first_lsn;
+    w->segs[w->nsegs].bytes = 0;
+    w->nsegs++;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Recovery                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* List segment first-LSNs in dir, sorted. */
+static int list_segments(const char *dir, uint64_t **out, size_t *n, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return kve_fmt(err, errlen, KVE_IO, "open directory %s: %s", dir, strerror(errno));
+    uint64_t *v = NULL;
+    size_t cnt = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        uint64_t lsn;
+        char tail[8];
+        int used = 0;
+        if (strlen(de->d_name) != 28 ||
+            sscanf(de->d_name, "wal-%20" SCNu64 ".%3s%n", &lsn, tail, &used) != 2 ||
+            strcmp(tail, "log") != 0 || used != 28)
+            continue;
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = kv_realloc(v, cap * sizeof *v);
+        }
+        v[cnt++] = lsn;
+    }
+    closedir(d);
+    if (cnt)
+        qsort(v, cnt, sizeof *v, cmp_u64);
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* Is there a valid record anywhere in p[from..n)? (8-byte steps) */
+static int valid_record_after(const uint8_t *p, size_t n, size_t from)
+{
+    for (size_t o = from; o + WAL_REC_HDR <= n; o += 8) {
+        wal_record r;
+        if (wal_decode_record(p + o, n - o, &r) > 0)
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct scan_ctx {
+    const char *dir;
+    uint64_t after_lsn;
+    uint64_t after_term;
+    uint64_t expect_lsn; /* next LSN we must see; 0 = not known yet */
+    uint64_t last_term;
+    wal_apply_fn apply;
+    void *arg;
+    wal_recovery *info;
+} scan_ctx;
+
+/* Verify and replay one segment. *end_off is where the next record would
+ * go (for the last segment). Returns 0 or a KVE_* code with err set. */
+static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t *end_off,
+                        uint64_t *rec_bytes, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    seg_name(path, sizeof path, sc->dir, first_lsn);
+    char *data;
+    size_t size;
+    int rc = kvfs_read_file(path, &data, &size);
+    if (rc < 0)
+        return kve_fmt(err, errlen, KVE_IO, "read %s: %s", path, strerror(-rc));
+    const uint8_t *p = (const uint8_t *)data;
+    sc->info->segments_scanned++;
+    *rec_bytes = 0;
+
+    if (sc->expect_lsn && first_lsn != sc->expect_lsn) {
+        kv_free(data);
+        return kve_fmt(err, errlen, KVE_CORRUPT,
+                       "%s: segment starts at LSN %" PRIu64 " but LSN %" PRIu64
+                       " was expected (a segment is missing)",
+                       path, first_lsn, sc->expect_lsn);
+    }
+
+    /* Header. An all-zero (or absent) header is legal only for the last
+     * segment: it was created and the crash came before its first write. */
+    if (size < WAL_SEG_HDR || all_zero(p, WAL_SEG_HDR)) {
+        if (is_last && all_zero(p, size)) {
+            kv_free(data);
+            *end_off = WAL_SEG_HDR;
+            sc->expect_lsn = first_lsn;
+            return 1; /* empty: caller rewrites the header */
+        }
+        kv_free(data);
+        return kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset 0: missing segment header", path);
+    }
+    if (memcmp(p, SEG_MAGIC, 8) != 0 || get32(p + 8) != SEG_VERSION ||
+        crc32c(0, p, 28) != get32(p + 28) || get64(p + 16) != first_lsn) {
+        kv_free(data);
+        return kve_fmt(err, errlen, KVE_CORRUPT,
+                       "%s: offset 0: bad segment header (magic, version, crc or LSN)", path);
+    }
+
+    size_t off = WAL_SEG_HDR;
+    uint64_t expect = first_lsn;
+    while (off < size) {
+        wal_record rec;
+        long n = wal_decode_record(p + off, size - off, &rec);
+        if (n > 0 && rec.lsn != expect) {
+            kv_free(data);
+            return kve_fmt(err, errlen, KVE_CORRUPT,
+                           "%s: offset %zu: record has LSN %" PRIu64 ", expected %" PRIu64, path,
+                           off, rec.lsn, expect);
+        }
+        if (n > 0 && rec.term < sc->last_term) {
+            kv_free(data);
+            return kve_fmt(err, errlen, KVE_CORRUPT,
+                           "%s: offset %zu: LSN %" PRIu64 " has term %" PRIu64
+                           ", lower than the term %" PRIu64 " before it",
+                           path, off, rec.lsn, rec.term, sc->last_term);
+        }
+        if (n <= 0) {
+            /* End of records: zeros to the end is a clean end. */
+            if (all_zero(p + off, size - off))
+                break;
+            if (!is_last || valid_record_after(p, size, off + 8)) {
+                kv_free(data);
+                return kve_fmt(err, errlen, KVE_CORRUPT,
+                               "%s: offset %zu: invalid record%s (LSN %" PRIu64
+                               " expected); refusing to skip over logged data",
+                               path, off, is_last ? " followed by valid records" : "", expect);
+            }
+            /* Torn tail: keep a copy, cut it, report it. */
+            size_t last_nz = size;
+            while (last_nz > off && p[last_nz - 1] == 0)
+                last_nz--;
+            char broken[PATH_MAX + 8];
+            snprintf(broken, sizeof broken, "%s.broken", path);
+            int crc = kvfs_copy_file(path, broken);
+            if (crc < 0) {
+                kv_free(data);
+                return kve_fmt(err, errlen, KVE_IO, "keep copy %s: %s", broken, strerror(-crc));
+            }
+            int fd = kvfs->open(path, O_WRONLY, 0);
+            int trc = fd < 0 ? -errno : 0;
+            if (!trc && kvfs->ftruncate(fd, (off_t)off) < 0)
+                trc = -errno;
+            if (!trc && kvfs->fsync(fd) < 0)
+                trc = -errno;
+            if (fd >= 0)
+                kvfs->close(fd);
+            if (trc) {
+                kv_free(data);
+                return kve_fmt(err, errlen, KVE_IO, "truncate torn tail of %s: %s", path,
+                               strerror(-trc));
+            }
+            sc->info->bytes_truncated += last_nz - off;
+            snprintf(sc->info->truncated_file, sizeof sc->info->truncated_file, "%s", path);
+            log_warn("WAL %s: torn tail at offset %zu (%zu bytes) cut after LSN %" PRIu64
+                     "; copy kept in %s",
+                     path, off, last_nz - off, expect - 1, broken);
+            break;
+        }
+        if (rec.lsn == sc->after_lsn && rec.term != sc->after_term) {
+            kv_free(data);
+            return kve_fmt(err, errlen, KVE_CORRUPT,
+                           "%s: offset %zu: LSN %" PRIu64 " has term %" PRIu64
+                           " but the snapshot says term %" PRIu64,
+                           path, off, rec.lsn, rec.term, sc->after_term);
+        }
+        sc->info->records_scanned++;
+        if (rec.lsn > sc->after_lsn) {
+            int arc = sc->apply ? sc->apply(sc->arg, &rec, err, errlen) : 0;
+            if (arc < 0) {
+                kv_free(data);
+                return kve_wrap(err, errlen, arc, "%s: offset %zu: replay LSN %" PRIu64, path,
+                                off, rec.lsn);
+            }
+            sc->info->entries_replayed++;
+        }
+        sc->last_term = rec.term;
+        expect++;
+        off += (size_t)n;
+        *rec_bytes += (uint64_t)n;
+    }
+    kv_free(data);
+    *end_off = off;
+    sc->expect_lsn = expect;
+    return 0;
+}
+
+/* Remove leftover temp files of the WAL (spares). */
+static void remove_spares(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "wal-spare-", 10) == 0) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            kvfs->unlink(path);
+        }
+    }
+    closedir(d);
+}
+
+/* Create a segment file with its header, synced, directory synced. */
+static int create_segment(const char *dir, uint64_t first_lsn, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    seg_name(path, sizeof path, dir, first_lsn);
+    int fd = kvfs->open(path, O_WRONLY | O_CREAT, 0644);
+    if (fd < 0)
+        return kve_fmt(err, errlen, errno == ENOSPC ? KVE_NOSPC : KVE_IO, "create %s: %s", path,
+                       strerror(errno));
+    uint8_t h[WAL_SEG_HDR];
+    encode_seg_header(h, first_lsn);
+    int rc = kvfs_pwrite_all(fd, h, sizeof h, 0);
+    if (!rc && kvfs->fsync(fd) < 0)
+        rc = -errno;
+    kvfs->close(fd);
+    if (!rc)
+        rc = kvfs_fsync_dir(dir);
+    if (rc)
+        return kve_fmt(err, errlen, rc == -ENOSPC ? KVE_NOSPC : KVE_IO, "write %s: %s", path,
+                       strerror(-rc));
+    return 0;
+}
+
+int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t after_term,
+             wal_apply_fn apply, void *arg, wal_recovery *info, char *err, size_t errlen)
+{
+    wal_recovery dummy;
+    if (!info)
+        info = &dummy;
+    memset(info, 0, sizeof *info);
+    if (strlen(cfg->dir) > PATH_MAX - 64)
+        return kve_fmt(err, errlen, KVE_INVAL, "data directory path is too long");
+    if (cfg->segment_size < 4096)
+        return kve_fmt(err, errlen, KVE_INVAL, "WAL segment size %" PRIu64 " is below 4096",
+                       cfg->segment_size);
+
+    remove_spares(cfg->dir);
+    uint64_t *firsts;
+    size_t n;
+    int rc = list_segments(cfg->dir, &firsts, &n, err, errlen);
+    if (rc)
+        return rc;
+
+    wal *w = kv_calloc(1, sizeof *w);
+    snprintf(w->dir, sizeof w->dir, "%s", cfg->dir);
+    w->seg_size = cfg->segment_size;
+    w->policy = cfg->fsync;
+    w->prealloc = cfg->prealloc;
+    w->fd = -1;
+    w->spare_id = -1;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+
+    /* The segments must reach back to the snapshot: the first one must
+     * start at or before after_lsn + 1. */
+    if (n && firsts[0] > after_lsn + 1) {
+        rc = kve_fmt(err, errlen, KVE_CORRUPT,
+                     "WAL starts at LSN %" PRIu64 " but the snapshot ends at LSN %" PRIu64
+                     ": entries in between are missing",
+                     firsts[0], after_lsn);
+        goto fail;
+    }
+    /* Segments wholly before the snapshot are not replayed, but they are
+     * still verified (they may be needed by a replica). */
+    scan_ctx sc = {.dir = cfg->dir, .after_lsn = after_lsn, .after_term = after_term, .apply = apply, .arg = arg,
+                   .info = info};
+    uint64_t end_off = WAL_SEG_HDR;
+    int last_empty = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bytes = 0;
+        rc = scan_segment(&sc, firsts[i], i + 1 == n, &end_off, &bytes, err, errlen);
+        if (rc < 0)
+            goto fail;
+        last_empty = rc == 1;
+        segs_push(w, firsts[i]);
+        w->segs[w->nsegs - 1].bytes = bytes;
+    }
+    if (n && sc.expect_lsn - 1 < after_lsn) {
+        /* The whole WAL is older than the snapshot (possible after a power
+         * loss with appendfsync everysec/no): the snapshot covers it all. */
+        log_warn("WAL ends at LSN %" PRIu64 ", before the snapshot at LSN %" PRIu64
+                 "; its segments are covered by the snapshot and removed",
+                 sc.expect_lsn - 1, after_lsn);
+        for (size_t i = 0; i < n; i++) {
+            char path[PATH_MAX];
+            seg_name(path, sizeof path, cfg->dir, firsts[i]);
+            kvfs->unlink(path);
+        }
+        kvfs_fsync_dir(cfg->dir);
+        n = 0;
+        w->nsegs = 0;
+    }
+    if (n == 0) {
+        w->last_lsn = after_lsn;
+        w->last_term = after_term;
+        rc = create_segment(cfg->dir, after_lsn + 1, err, errlen);
+        if (rc)
+            goto fail;
+        segs_push(w, after_lsn + 1);
+        end_off = WAL_SEG_HDR;
+    } else {
+        w->last_lsn = sc.expect_lsn - 1;
+        w->last_term = w->last_lsn == after_lsn ? after_term : sc.last_term;
+        if (last_empty) {
+            rc = create_segment(cfg->dir, firsts[n - 1], err, errlen);
+            if (rc)
+                goto fail;
+            end_off = WAL_SEG_HDR;
+        }
+    }
+    kv_free(firsts);
+    firsts = NULL;
+
+    /* Open the last segment for appending. */
+    char path[PATH_MAX];
+    seg_name(path, sizeof path, cfg->dir, w->segs[w->nsegs - 1].first_lsn);
+    w->fd = kvfs->open(path, O_WRONLY, 0);
+    if (w->fd < 0) {
+        rc = kve_fmt(err, errlen, KVE_IO, "open %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    w->off = end_off;
+    w->seg_room = end_off < w->seg_size ? w->seg_size - end_off : 0;
+    atomic_store(&w->written_lsn, w->last_lsn);
+    atomic_store(&w->synced_lsn, w->last_lsn);
+    info->last_lsn = w->last_lsn;
+    info->last_term = w->last_term;
+    *out = w;
+    return 0;
+
+fail:
+    kv_free(firsts);
+    if (w->fd >= 0)
+        kvfs->close(w->fd);
+    kv_free(w->segs);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    kv_free(w);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The WAL thread                                                            */
+/* ------------------------------------------------------------------------ */
+
+static void set_error(wal *w, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_error(wal *w, int code, const char *fmt, ...)
+{
+    if (atomic_load(&w->err))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->errmsg, sizeof w->errmsg, fmt, ap);
+    va_end(ap);
+    atomic_store(&w->err, code);
+    log_warn("WAL failed, refusing all further writes: %s", w->errmsg);
+}
+
+static int io_code(int e)
+{
+    return e == ENOSPC || e == -ENOSPC ? KVE_NOSPC : KVE_IO;
+}
+
+static int thread_sync(wal *w)
+{
+    uint64_t t0 = now_us();
+    if (kvfs->fdatasync(w->fd) < 0) {
+        int e = errno;
+        set_error(w, io_code(e), "fdatasync WAL segment: %s", strerror(e));
+        return -1;
+    }
+    uint64_t dt = now_us() - t0;
+    atomic_store(&w->last_sync_us, dt);
+    atomic_fetch_add(&w->syncs, 1);
+    w->last_sync_ms = now_us() / 1000;
+    return 0;
+}
+
+static int thread_write(wal *w, const uint8_t *p, size_t n)
+{
+    if (!n)
+        return 0;
+    int rc = kvfs_pwrite_all(w->fd, p, n, (off_t)w->off);
+    if (rc < 0) {
+        set_error(w, io_code(rc), "write WAL segment at offset %" PRIu64 ": %s", w->off,
+                  strerror(-rc));
+        return -1;
+    }
+    w->off += n;
+    return 0;
+}
+
+static int thread_switch(wal *w, const seg_switch *s)
+{
+    char path[PATH_MAX];
+    seg_name(path, sizeof path, w->dir, s->first_lsn);
+    if (thread_sync(w) < 0)
+        return -1;
+    kvfs->close(w->fd);
+    w->fd = -1;
+    if (s->spare_id >= 0) {
+        char spare[PATH_MAX];
+        spare_name(spare, sizeof spare, w->dir, s->spare_id);
+        if (kvfs->rename(spare, path) < 0) {
+            int e = errno;
+            set_error(w, io_code(e), "rename %s to %s: %s", spare, path, strerror(e));
+            return -1;
+        }
+        w->fd = kvfs->open(path, O_WRONLY, 0);
+    } else {
+        w->fd = kvfs->open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    }
+    if (w->fd < 0) {
+        int e = errno;
+        set_error(w, io_code(e), "open %s: %s", path, strerror(e));
+        return -1;
+    }
+    int rc = kvfs_fsync_dir(w->dir);
+    if (rc < 0) {
+        set_error(w, io_code(rc), "fsync directory %s: %s", w->dir, strerror(-rc));
+        return -1;
+    }
+    uint8_t h[WAL_SEG_HDR];
+    encode_seg_header(h, s->first_lsn);
+    w->off = 0;
+    return thread_write(w, h, sizeof h);
+}
+
+static void thread_process(wal *w, batch *b)
+{
+    if (atomic_load(&w->err))
+        return;
+    if (!b->sync_only) {
+        size_t pos = 0;
+        for (size_t i = 0; i < b->nsw; i++) {
+            if (thread_write(w, b->buf.p + pos, b->sw[i].off - pos) < 0)
+                return;
+            if (thread_switch(w, &b->sw[i]) < 0)
+                return;
+            pos = b->sw[i].off;
+        }
+        if (thread_write(w, b->buf.p + pos, b->buf.len - pos) < 0)
+            return;
+        atomic_store(&w->written_lsn, b->last_lsn);
+        atomic_fetch_add(&w->batches, 1);
+    }
+    uint64_t written = atomic_load(&w->written_lsn);
+    int want_sync = w->policy == WAL_FSYNC_ALWAYS || b->sync_only ||
+                    (w->policy == WAL_FSYNC_EVERYSEC && now_us() / 1000 >= w->last_sync_ms + 1000);
+    if (want_sync && atomic_load(&w->synced_lsn) < written) {
+        if (thread_sync(w) < 0)
+            return;
+        atomic_store(&w->synced_lsn, written);
+    }
+}
+
+static void *wal_thread(void *arg)
+{
+    wal *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->flight_full && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->flight_full && w->stop)
+            break;
+        pthread_mutex_unlock(&w->mu);
+        thread_process(w, &w->flight);
+        pthread_mutex_lock(&w->mu);
+        w->flight_full = 0;
+        pthread_cond_broadcast(&w->cv);
+        uv_async_send(&w->async);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Spare segments (thread pool)                                              */
+/* ------------------------------------------------------------------------ */
+
+static void spare_work(uv_work_t *req)
+{
+    wal *w = req->data;
+    char path[PATH_MAX];
+    spare_name(path, sizeof path, w->dir, w->next_spare_id);
+    int fd = kvfs->open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        w->spare_work_rc = -errno;
+        return;
+    }
+    uint8_t *zeros = calloc(1, ZERO_CHUNK);
+    int rc = zeros ? 0 : -ENOMEM;
+    for (uint64_t off = 0; !rc && off < w->seg_size; off += ZERO_CHUNK) {
+        size_t n = w->seg_size - off < ZERO_CHUNK ? (size_t)(w->seg_size - off) : ZERO_CHUNK;
+        rc = kvfs_pwrite_all(fd, zeros, n, (off_t)off);
+    }
+    free(zeros);
+    if (!rc && kvfs->fsync(fd) < 0)
+        rc = -errno;
+    kvfs->close(fd);
+    if (!rc)
+        rc = kvfs_fsync_dir(w->dir);
+    if (rc)
+        kvfs->unlink(path);
+    w->spare_work_rc = rc;
+}
+
+static void spare_start(wal *w);
+static void maybe_free(wal *w);
+
+static void spare_done(uv_work_t *req, int status)
+{
+    wal *w = req->data;
+    int rc = status < 0 ? -ECANCELED : w->spare_work_rc;
+    if (w->closing) {
+        if (!rc) {
+            char path[PATH_MAX];
+            spare_name(path, sizeof path, w->dir, w->next_spare_id);
+            kvfs->unlink(path);
+        }
+        w->spare_state = SPARE_NONE;
+        maybe_free(w);
+        return;
+    }
+    if (rc) {
+        w->spare_state = SPARE_FAILED;
+        w->spare_errno = -rc;
+        w->spare_retry_at = uv_now(w->loop) + 1000;
+        snprintf(w->nospace, sizeof w->nospace, "cannot prepare the next WAL segment: %s",
+                 strerror(-rc));
+        log_warn("WAL: %s; retrying every second", w->nospace);
+        return;
+    }
+    if (w->spare_state == SPARE_FAILED || w->nospace[0])
+        log_notice("WAL: spare segment prepared; writes accepted again");
+    w->nospace[0] = '\0';
+    w->spare_id = w->next_spare_id++;
+    w->spare_state = SPARE_READY;
+}
+
+static void spare_start(wal *w)
+{
+    if (!w->prealloc || w->closing || atomic_load(&w->err) || w->spare_state == SPARE_PREPARING ||
+        w->spare_state == SPARE_READY)
+        return;
+    w->spare_state = SPARE_PREPARING;
+    w->spare_work.data = w;
+    if (uv_queue_work(w->loop, &w->spare_work, spare_work, spare_done) != 0) {
+        w->spare_state = SPARE_FAILED;
+        w->spare_retry_at = uv_now(w->loop) + 1000;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loop side                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void kick(wal *w)
+{
+    if (!w->started || atomic_load(&w->err))
+        return;
+    int want = w->fill.buf.len > 0 || w->fill.sync_only;
+    if (!want)
+        return;
+    pthread_mutex_lock(&w->mu);
+    if (!w->flight_full) {
+        batch tmp = w->flight;
+        w->flight = w->fill;
+        w->fill = tmp;
+        w->fill.buf.len = 0;
+        w->fill.nsw = 0;
+        w->fill.records = 0;
+        w->fill.sync_only = 0;
+        if (w->flight.records > w->max_batch_records)
+            w->max_batch_records = w->flight.records;
+        w->flight_full = 1;
+        pthread_cond_signal(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    kick(h->data);
+}
+
+static void on_check(uv_check_t *h)
+{
+    kick(h->data);
+}
+
+static void on_async(uv_async_t *h)
+{
+    wal *w = h->data;
+    /* A batch finished: start the next one and tell the owner. */
+    if (!w->closing)
+        kick(w);
+    if (w->on_progress)
+        w->on_progress(w->progress_arg);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    wal *w = h->data;
+    if (w->spare_state == SPARE_FAILED && uv_now(w->loop) >= w->spare_retry_at)
+        spare_start(w);
+    if (w->policy == WAL_FSYNC_EVERYSEC && !atomic_load(&w->err) &&
+        atomic_load(&w->synced_lsn) < w->last_lsn && w->fill.buf.len == 0 &&
+        now_us() / 1000 >= atomic_load(&w->last_sync_ms) + 1000) {
+        w->fill.sync_only = 1;
+        kick(w);
+    }
+}
+
+int wal_start(wal *w, uv_loop_t *loop, void (*on_progress)(void *arg), void *arg)
+{
+    w->loop = loop;
+    w->on_progress = on_progress;
+    w->progress_arg = arg;
+    uv_async_init(loop, &w->async, on_async);
+    uv_prepare_init(loop, &w->prepare);
+    uv_check_init(loop, &w->check);
+    uv_timer_init(loop, &w->timer);
+    w->async.data = w->prepare.data = w->check.data = w->timer.data = w;
+    uv_prepare_start(&w->prepare, on_prepare);
+    uv_check_start(&w->check, on_check);
+    uv_timer_start(&w->timer, on_timer, 200, 200);
+    uv_unref((uv_handle_t *)&w->timer);
+    uv_unref((uv_handle_t *)&w->async);
+    w->handles_open = 4;
+    if (pthread_create(&w->thread, NULL, wal_thread, w) != 0)
+        return KVE_NOMEM;
+    w->started = 1;
+    spare_start(w);
+    return 0;
+}
+
+uint8_t *wal_append_reserve(wal *w, size_t len)
+{
+    if (atomic_load(&w->err) || len > WAL_MAX_PAYLOAD)
+        return NULL;
+    size_t size = wal_record_size(len);
+    wbuf_reserve(&w->fill.buf, size);
+    w->reserve_off = w->fill.buf.len;
+    w->reserve_len = len;
+    return w->fill.buf.p + w->reserve_off + WAL_REC_HDR;
+}
+
+static void add_switch(batch *b, size_t off, uint64_t lsn, int spare_id)
+{
+    if (b->nsw == b->capsw) {
+        b->capsw = b->capsw ? b->capsw * 2 : 4;
+        b->sw = realloc(b->sw, b->capsw * sizeof *b->sw);
+        if (!b->sw)
+            abort();
+    }
+    b->sw[b->nsw].off = off;
+    b->sw[b->nsw].first_lsn = lsn;
+    b->sw[b->nsw].spare_id = spare_id;
+    b->nsw++;
+}
+
+uint64_t wal_append_finish(wal *w, uint64_t term, int type)
+{
+    size_t len = w->reserve_len;
+    size_t size = wal_record_size(len);
+    uint64_t lsn = w->last_lsn + 1;
+    /* Does this record start a new segment? Only if the current one has
+     * records and a new one can be had without touching free space. */
+    int cur_has_records = w->seg_room + WAL_SEG_HDR < w->seg_size;
+    if (size > w->seg_room && cur_has_records) {
+        if (!w->prealloc) {
+            add_switch(&w->fill, w->reserve_off, lsn, -1);
+            segs_push(w, lsn);
+            w->seg_room = w->seg_size - WAL_SEG_HDR;
+        } else if (w->spare_state == SPARE_READY) {
+            add_switch(&w->fill, w->reserve_off, lsn, w->spare_id);
+            w->spare_state = SPARE_NONE;
+            w->spare_id = -1;
+            spare_start(w); /* the next one, under a new name */
+            segs_push(w, lsn);
+            w->seg_room = w->seg_size - WAL_SEG_HDR;
+        }
+        /* else: no spare yet; the record extends the current segment. */
+    }
+    frame_header(w->fill.buf.p + w->reserve_off, lsn, term, type, len);
+    w->fill.buf.len = w->reserve_off + size;
+    w->fill.last_lsn = lsn;
+    w->fill.records++;
+    w->seg_room = size < w->seg_room ? w->seg_room - size : 0;
+    w->segs[w->nsegs - 1].bytes += size;
+    w->last_lsn = lsn;
+    w->last_term = term;
+    w->records_appended++;
+    w->bytes_since_compact += size;
+    w->reserve_len = 0;
+    return lsn;
+}
+
+uint64_t wal_append(wal *w, uint64_t term, int type, const void *payload, size_t len)
+{
+    uint8_t *p = wal_append_reserve(w, len);
+    if (!p)
+        return 0;
+    if (len)
+        memcpy(p, payload, len);
+    return wal_append_finish(w, term, type);
+}
+
+int wal_can_accept(const wal *w, size_t bytes)
+{
+    if (atomic_load(&w->err))
+        return KVE_FAILED;
+    if (!w->prealloc || w->spare_state != SPARE_FAILED)
+        return 0;
+    /* No spare can be made: keep a reserve in the current segment (a
+     * sixteenth of it) for what must still be logged, and refuse new
+     * writes that would eat into it. */
+    uint64_t reserve = w->seg_size / 16;
+    if (w->seg_room >= reserve + wal_record_size(bytes))
+        return 0;
+    return KVE_NOSPC;
+}
+
+const char *wal_nospace_reason(const wal *w)
+{
+    return w->prealloc && w->spare_state == SPARE_FAILED ? w->nospace : "";
+}
+
+uint64_t wal_last_lsn(const wal *w)
+{
+    return w->last_lsn;
+}
+
+uint64_t wal_last_term(const wal *w)
+{
+    return w->last_term;
+}
+
+uint64_t wal_durable_lsn(const wal *w)
+{
+    return w->policy == WAL_FSYNC_ALWAYS ? atomic_load(&w->synced_lsn)
+                                         : atomic_load(&w->written_lsn);
+}
+
+uint64_t wal_synced_lsn(const wal *w)
+{
+    return atomic_load(&w->synced_lsn);
+}
+
+int wal_error(const wal *w, const char **msg)
+{
+    int e = atomic_load(&w->err);
+    if (msg)
+        *msg = e ? w->errmsg : "";
+    return e;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Compaction                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct compact_job {
+    uv_work_t req;
+    wal *w;
+    char dir[PATH_MAX];
+    uint64_t *firsts;
+    size_t n;
+} compact_job;
+
+static void compact_work(uv_work_t *req)
+{
+    compact_job *j = req->data;
+    for (size_t i = 0; i < j->n; i++) {
+        char path[PATH_MAX];
+        seg_name(path, sizeof path, j->dir, j->firsts[i]);
+        if (kvfs->unlink(path) < 0 && errno != ENOENT)
+            log_warn("WAL compaction: unlink %s: %s", path, strerror(errno));
+    }
+    kvfs_fsync_dir(j->dir);
+}
+
+static void compact_done(uv_work_t *req, int status)
+{
+    (void)status;
+    compact_job *j = req->data;
+    wal *w = j->w;
+    free(j->firsts);
+    free(j);
+    w->compacting--;
+    maybe_free(w);
+}
+
+int wal_compact(wal *w, uint64_t upto_lsn)
+{
+    /* Segment i holds LSNs [first_i, first_{i+1} - 1]. */
+    size_t k = 0;
+    while (k + 1 < w->nsegs && w->segs[k + 1].first_lsn <= upto_lsn + 1)
+        k++;
+    w->bytes_since_compact = 0;
+    if (!k)
+        return 0;
+    compact_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return 0;
+    j->w = w;
+    snprintf(j->dir, sizeof j->dir, "%s", w->dir);
+    j->firsts = malloc(k * sizeof *j->firsts);
+    if (!j->firsts) {
+        free(j);
+        return 0;
+    }
+    for (size_t i = 0; i < k; i++)
+        j->firsts[i] = w->segs[i].first_lsn;
+    j->n = k;
+    memmove(w->segs, w->segs + k, (w->nsegs - k) * sizeof *w->segs);
+    w->nsegs -= k;
+    j->req.data = j;
+    if (!w->started) {
+        compact_work(&j->req);
+        free(j->firsts);
+        free(j);
+        return (int)k;
+    }
+    w->compacting++;
+    uv_queue_work(w->loop, &j->req, compact_work, compact_done);
+    return (int)k;
+}
+
+void wal_get_stats(const wal *w, wal_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->segments = w->nsegs;
+    for (size_t i = 0; i < w->nsegs; i++)
+        st->bytes += w->segs[i].bytes;
+    st->first_lsn = w->nsegs ? w->segs[0].first_lsn : w->last_lsn + 1;
+    st->batches = atomic_load(&w->batches);
+    st->records = w->records_appended;
+    st->syncs = atomic_load(&w->syncs);
+    st->last_sync_us = atomic_load(&w->last_sync_us);
+    st->max_batch_records = w->max_batch_records;
+    st->bytes_since_compact = w->bytes_since_compact;
+    st->spare_ready = !w->prealloc || w->spare_state == SPARE_READY;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shutdown                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void free_wal(wal *w)
+{
+    if (w->fd >= 0)
+        kvfs->close(w->fd);
+    free(w->fill.buf.p);
+    free(w->flight.buf.p);
+    free(w->fill.sw);
+    free(w->flight.sw);
+    kv_free(w->segs);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    kv_free(w);
+}
+
+/* Free once the handles are closed and no thread-pool job refers to w. */
+static void maybe_free(wal *w)
+{
+    if (w->closing && w->handles_open == 0 && w->spare_state != SPARE_PREPARING &&
+        w->compacting == 0)
+        free_wal(w);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    wal *w = h->data;
+    w->handles_open--;
+    maybe_free(w);
+}
+
+/* Wait until the thread has finished the batch in flight. */
+static void wait_idle(wal *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->flight_full)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wal_close(wal *w)
+{
+    if (!w)
+        return;
+    if (!w->started) {
+        free_wal(w);
+        return;
+    }
+    w->closing = 1;
+    /* Hand over what is left and make it durable, synchronously: at
+     * shutdown there is nothing else for the loop to do. */
+    wait_idle(w);
+    while (!atomic_load(&w->err) &&
+           (w->fill.buf.len || atomic_load(&w->synced_lsn) < atomic_load(&w->written_lsn) ||
+            atomic_load(&w->written_lsn) < w->last_lsn)) {
+        if (w->fill.buf.len == 0)
+            w->fill.sync_only = 1;
+        kick(w);
+        wait_idle(w);
+    }
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    if (w->spare_state == SPARE_READY) {
+        char path[PATH_MAX];
+        spare_name(path, sizeof path, w->dir, w->spare_id);
+        kvfs->unlink(path);
+        w->spare_state = SPARE_NONE;
+    }
+    uv_close((uv_handle_t *)&w->async, on_handle_closed);
+    uv_close((uv_handle_t *)&w->prepare, on_handle_closed);
+    uv_close((uv_handle_t *)&w->check, on_handle_closed);
+    uv_close((uv_handle_t *)&w->timer, on_handle_closed);
+}

@@ -1,0 +1,144 @@
+/* wal.h — the write-ahead log: framing, segments, group commit, recovery.
+ *
+ * Owns the wal-*.log segment files of a data directory and the WAL thread
+ * that writes and syncs them. It never interprets payloads (the engine
+ * does) and never blocks the event loop on disk: the loop appends records
+ * to an in-memory batch, and at the end of each loop iteration the batch is
+ * handed to the WAL thread, which writes it with one write and one
+ * fdatasync while the next batch fills (group commit). A completion wakes
+ * the loop through a uv_async_t and the owner's progress callback runs.
+ *
+ * A failed write or fsync is never retried and nothing after it is ever
+ * reported durable: the WAL enters its failed state (wal_error) for good
+ * and the process must recover from disk on restart (fail-stop). See
+ * wal.c for the byte layout. */
+#ifndef KV_WAL_H
+#define KV_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+enum { WAL_FSYNC_ALWAYS = 0, WAL_FSYNC_EVERYSEC = 1, WAL_FSYNC_NO = 2 };
+enum { WAL_REC_COMMANDS = 1, WAL_REC_NOOP = 2 };
+
+#define WAL_REC_HDR 32u
+#define WAL_SEG_HDR 32u
+#define WAL_MAX_PAYLOAD (1024u * 1024u * 1024u) /* 1 GiB */
+
+typedef struct wal wal;
+
+typedef struct wal_config {
+    const char *dir;       /* data directory (must exist) */
+    uint64_t segment_size; /* bytes per segment file (>= 4 KiB) */
+    int fsync;             /* WAL_FSYNC_* */
+    int prealloc;          /* prepare zero-filled spare segments off the hot path */
+} wal_config;
+
+/* One record as recovery and readers see it. Pointers are valid only for
+ * the duration of the callback that receives them. */
+typedef struct wal_record {
+    uint64_t lsn;
+    uint64_t term;
+    int type;              /* WAL_REC_* */
+    const uint8_t *payload;
+    size_t len;
+    const uint8_t *raw;    /* the whole framed record (header+payload+pad) */
+    size_t raw_len;
+} wal_record;
+
+/* What recovery found (also reported in INFO persistence). */
+typedef struct wal_recovery {
+    uint64_t segments_scanned;
+    uint64_t records_scanned;
+    uint64_t entries_replayed;
+    uint64_t bytes_truncated;
+    uint64_t last_lsn;
+    uint64_t last_term;
+    char truncated_file[256]; /* segment whose torn tail was cut, or "" */
+} wal_recovery;
+
+/* Called for each record with lsn > after_lsn during wal_open. Return 0, or
+ * a negative KVE_* code (with a message in err) to abort recovery. */
+typedef int (*wal_apply_fn)(void *arg, const wal_record *rec, char *err, size_t errlen);
+
+/* Open the WAL in cfg->dir: verify every segment, replay the records after
+ * (after_lsn, after_term) — the snapshot the engine loaded, (0,0) if none —
+ * through apply, cut a torn tail off the last segment (keeping a copy as
+ * <segment>.broken), and refuse with a message naming file and offset on
+ * any other damage: a bad record followed by valid ones, an LSN gap, a
+ * missing segment. On success *out is ready for wal_start. */
+int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t after_term,
+             wal_apply_fn apply, void *arg, wal_recovery *info, char *err, size_t errlen);
+
+/* Start the WAL thread and hook the loop. on_progress(arg) runs on the loop
+ * thread whenever durable_lsn advances or the WAL fails. */
+int wal_start(wal *w, uv_loop_t *loop, void (*on_progress)(void *arg), void *arg);
+
+/* Flush and sync everything appended, stop the thread, close the handles
+ * and free the WAL. When it returns all appended records are durable
+ * unless the WAL had failed. The loop must be run for the handles to
+ * finish closing (uv_run after wal_close); the memory is freed by then.
+ * NULL is fine. A WAL that was opened but never started is freed at once. */
+void wal_close(wal *w);
+
+/* Reserve room for a record with a payload of len bytes at the end of the
+ * current batch; the caller writes the payload there and then calls
+ * wal_append_finish. Returns NULL if the WAL has failed. */
+uint8_t *wal_append_reserve(wal *w, size_t len);
+/* Frame the reserved record with the next LSN. Returns that LSN. */
+uint64_t wal_append_finish(wal *w, uint64_t term, int type);
+/* Append a payload in one call: reserve + copy + finish. Returns the LSN, or
+ * 0 if the WAL has failed. */
+uint64_t wal_append(wal *w, uint64_t term, int type, const void *payload, size_t len);
+
+/* Admission control: 0 if a write whose record could be up to `bytes` long
+ * can be logged now; KVE_NOSPC when the current segment is nearly full and
+ * no spare segment could be prepared (the disk is full: the write must be
+ * refused before it runs, so nothing half-done is ever logged); KVE_FAILED
+ * after a fatal I/O error. */
+int wal_can_accept(const wal *w, size_t bytes);
+
+uint64_t wal_last_lsn(const wal *w);
+uint64_t wal_last_term(const wal *w);
+/* Highest LSN whose reply may be released under the fsync policy: synced
+ * for "always", written to the kernel for "everysec" and "no". */
+uint64_t wal_durable_lsn(const wal *w);
+/* Highest LSN known fdatasync'd. */
+uint64_t wal_synced_lsn(const wal *w);
+
+/* 0, or the KVE_* code of the fatal error with its message in *msg. */
+int wal_error(const wal *w, const char **msg);
+/* Why admission is refusing writes now ("" when it is not). */
+const char *wal_nospace_reason(const wal *w);
+
+/* Delete (asynchronously, off the loop) every segment whose records are all
+ * <= upto_lsn. The active segment is never deleted. Returns the number of
+ * segments scheduled for deletion. */
+int wal_compact(wal *w, uint64_t upto_lsn);
+
+typedef struct wal_stats {
+    uint64_t segments;          /* segment files on disk */
+    uint64_t bytes;             /* bytes of records in them (approx.) */
+    uint64_t first_lsn;         /* first LSN still on disk */
+    uint64_t batches;           /* batches written */
+    uint64_t records;           /* records appended since start */
+    uint64_t syncs;             /* fdatasync calls */
+    uint64_t last_sync_us;      /* duration of the last fdatasync */
+    uint64_t max_batch_records; /* largest batch so far */
+    uint64_t bytes_since_compact; /* bytes appended since the last wal_compact */
+    int spare_ready;
+} wal_stats;
+void wal_get_stats(const wal *w, wal_stats *st);
+
+/* The record framing, exposed for replication and tests. */
+/* Bytes a record with a payload of len bytes takes on disk. */
+size_t wal_record_size(size_t len);
+/* Write a framed record into out (wal_record_size(len) bytes). */
+void wal_encode_record(uint8_t *out, uint64_t lsn, uint64_t term, int type,
+                       const void *payload, size_t len);
+/* Parse one framed record at p (n bytes available). Returns its size, 0 if
+ * more bytes are needed, or -1 if it is not a valid record. */
+long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec);
+
+#endif

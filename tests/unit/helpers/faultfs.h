@@ -1,0 +1,35 @@
+/* faultfs.h — a kv_fs table for tests: injects errors and short writes, and
+ * simulates power loss by undoing everything that was not made durable.
+ *
+ * Durability model (like a journaling file system with no reordering
+ * guarantees beyond POSIX): file data written since the file's last
+ * fsync/fdatasync is lost at a crash; a create, rename or unlink is lost
+ * unless its directory was fsynced afterwards. */
+#ifndef KV_FAULTFS_H
+#define KV_FAULTFS_H
+
+#include <stddef.h>
+
+enum { FF_OPEN, FF_WRITE, FF_FSYNC, FF_RENAME, FF_UNLINK, FF_TRUNCATE, FF_READ, FF_NOPS };
+
+/* Route kvfs through faultfs (with no faults armed) / back to POSIX. */
+void faultfs_install(void);
+void faultfs_uninstall(void);
+/* Arm: the nth call (1-based, counted from now) of op fails with errno e;
+ * if sticky, every later call of op fails too. */
+void faultfs_fail(int op, int nth, int e, int sticky);
+/* The same, counting only calls on paths that contain `match`. */
+void faultfs_fail_path(int op, const char *match, int nth, int e, int sticky);
+/* Arm: the nth write (from now) writes only max bytes and reports that. */
+void faultfs_short_write(int nth, size_t max);
+/* Disarm every fault. */
+void faultfs_clear(void);
+/* Calls of op seen since install. */
+unsigned long faultfs_count(int op);
+/* Simulated power loss: undo every non-durable change, then fail every
+ * further call with EIO until faultfs_recover() (the "machine" is off). */
+void faultfs_crash(void);
+/* Power back on: calls work again, undo history forgotten. */
+void faultfs_recover(void);
+
+#endif
