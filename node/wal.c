@@ -1225,6 +1225,22 @@ static void wait_idle(wal *w)
     pthread_mutex_unlock(&w->mu);
 }
 
+int wal_flush_wait(wal *w)
+{
+    if (!w->started)
+        return atomic_load(&w->err);
+    wait_idle(w);
+    while (!atomic_load(&w->err) &&
+           (w->fill.buf.len || atomic_load(&w->synced_lsn) < atomic_load(&w->written_lsn) ||
+            atomic_load(&w->written_lsn) < w->last_lsn)) {
+        if (w->fill.buf.len == 0)
+            w->fill.sync_only = 1;
+        kick(w);
+        wait_idle(w);
+    }
+    return atomic_load(&w->err);
+}
+
 void wal_close(wal *w)
 {
     if (!w)
@@ -1236,15 +1252,7 @@ void wal_close(wal *w)
     w->closing = 1;
     /* Hand over what is left and make it durable, synchronously: at
      * shutdown there is nothing else for the loop to do. */
-    wait_idle(w);
-    while (!atomic_load(&w->err) &&
-           (w->fill.buf.len || atomic_load(&w->synced_lsn) < atomic_load(&w->written_lsn) ||
-            atomic_load(&w->written_lsn) < w->last_lsn)) {
-        if (w->fill.buf.len == 0)
-            w->fill.sync_only = 1;
-        kick(w);
-        wait_idle(w);
-    }
+    wal_flush_wait(w);
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
     pthread_cond_broadcast(&w->cv);

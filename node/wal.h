@@ -75,6 +75,11 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
  * thread whenever durable_lsn advances or the WAL fails. */
 int wal_start(wal *w, uv_loop_t *loop, void (*on_progress)(void *arg), void *arg);
 
+/* Block the calling (loop) thread until everything appended is written
+ * and fdatasync'd, whatever the policy. Returns 0 or the WAL's error. For
+ * SAVE and shutdown only: it stalls the loop. */
+int wal_flush_wait(wal *w);
+
 /* Flush and sync everything appended, stop the thread, close the handles
  * and free the WAL. When it returns all appended records are durable
  * unless the WAL had failed. The loop must be run for the handles to

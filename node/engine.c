@@ -1,0 +1,875 @@
+/* engine.c — the durable engine (see engine.h).
+ *
+ * Data directory:
+ *   LOCK                    flock'd for the life of the process; holds its pid
+ *   wal-*.log               the WAL (wal.c)
+ *   snap-*.snap             snapshots (snapshot.c), newest `snapshot_keep` kept
+ *   *.tmp                   leftovers of a crash; removed at open
+ *
+ * Snapshot state machine (one at a time):
+ *
+ *     IDLE --bgsave--> CHILD --child exits 0--> WAIT_DURABLE --durable>=S--> PUBLISH
+ *       ^                |                                                     |
+ *       |                +--child fails------------------------------------+   |
+ *       +---------------------------------------------------------------(done)-+
+ *
+ * CHILD: a fork child writes snap-S.snap.tmp, S = last LSN at fork time,
+ * while the parent goes on serving (copy-on-write). WAIT_DURABLE: the image
+ * may include entries whose WAL records are not yet synced; it is published
+ * only once they are, so a snapshot never holds state a crash could have
+ * lost from the log. PUBLISH (thread pool): rename, fsync dir, drop old
+ * snapshots; then WAL segments older than the oldest snapshot kept (and not
+ * pinned by replication) are deleted. Compacting only up to the *oldest*
+ * kept snapshot means recovery can still fall back to it if the newest one
+ * turns out to be damaged.
+ */
+#include "engine.h"
+
+#include "dict.h"
+#include "err.h"
+#include "fsio.h"
+#include "log.h"
+#include "mem.h"
+#include "snapshot.h"
+#include "wal.pb-c.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { SNAP_IDLE, SNAP_CHILD, SNAP_WAIT_DURABLE, SNAP_PUBLISH };
+
+/* Commands of the entry being built: argv bytes are copied into data. */
+typedef struct entry_builder {
+    char *data;
+    size_t len, cap;
+    size_t *arg_off; /* per argument: offset in data, then length */
+    size_t nargs, capargs;
+    int *argc;       /* per command */
+    int ncmds, capcmds;
+} entry_builder;
+
+struct engine {
+    engine_config cfg;
+    char dir[PATH_MAX];
+    int lock_fd;
+    ks *k;
+    wal *w;
+    uv_loop_t *loop;
+    uv_timer_t cron;
+    uv_signal_t sigchld;
+    int started;
+    void (*on_durable)(void *);
+    void *durable_arg;
+    engine_recovery rec;
+    uint64_t term;
+    entry_builder eb;
+
+    /* snapshots */
+    int snap_state;
+    pid_t child;
+    uint64_t snap_lsn, snap_term, snap_keys;
+    uint64_t snap_start_us;
+    uv_work_t publish_req;
+    int publish_rc;
+    char publish_err[256];
+    uint64_t publish_bytes;
+    uint64_t retained_oldest;
+    uint64_t pin_lsn;
+    int64_t last_save_time;
+    uint64_t last_save_lsn;
+    int last_ok;
+    uint64_t last_snap_bytes, last_snap_keys, last_snap_ms;
+    uint64_t snapshots_taken;
+    uint64_t bytes_since_save; /* WAL bytes logged since the last snapshot point */
+    uint64_t changes_since_save;
+    uint64_t compactions;
+    char last_error[256];
+    uint64_t last_try_us;
+    int closing;        /* engine_close was called */
+    int handles_open;   /* libuv handles still to close */
+};
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void engine_config_defaults(engine_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->wal_segment_size = 64ull << 20;
+    c->fsync = WAL_FSYNC_ALWAYS;
+    c->wal_prealloc = 1;
+    c->snapshot_keep = 2;
+    c->snapshot_fork = 1;
+    c->snapshot_wal_min = 64ull << 20;
+    c->snapshot_wal_pct = 100;
+    c->snapshot_interval = 3600;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replay                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A bump allocator for protobuf-c unpacking: reset per record, never
+ * freed piecemeal, so replay does no malloc per entry. */
+typedef struct arena {
+    char *p;
+    size_t used, cap;
+} arena;
+
+static void *arena_alloc(void *data, size_t n)
+{
+    arena *a = data;
+    n = (n + 15) & ~(size_t)15;
+    if (a->used + n > a->cap) {
+        /* Grow for next time; serve this one from the heap-tracked spill. */
+        size_t cap = a->cap ? a->cap : 1 << 16;
+        while (cap < a->used + n)
+            cap *= 2;
+        char *q = malloc(cap);
+        if (!q)
+            return NULL;
+        /* Objects already handed out stay valid: keep the old block alive
+         * until reset by chaining it at the start of the new one. */
+        *(char **)q = a->p;
+        a->p = q;
+        a->cap = cap;
+        a->used = 16;
+    }
+    void *r = a->p + a->used;
+    a->used += n;
+    return r;
+}
+
+static void arena_free_ptr(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+static void arena_reset(arena *a)
+{
+    /* Free every chained block but the newest, which is reused. */
+    if (!a->p)
+        return;
+    char *old = *(char **)a->p;
+    while (old) {
+        char *next = *(char **)old;
+        free(old);
+        old = next;
+    }
+    *(char **)a->p = NULL;
+    a->used = 16;
+}
+
+static void arena_destroy(arena *a)
+{
+    arena_reset(a);
+    free(a->p);
+    a->p = NULL;
+}
+
+typedef struct replay_ctx {
+    engine *e;
+    engine_apply_fn apply;
+    void *arg;
+    arena ar;
+    const char **argv;
+    size_t *lens;
+    size_t cap;
+} replay_ctx;
+
+static int replay_record(void *arg, const wal_record *rec, char *err, size_t errlen)
+{
+    replay_ctx *rc = arg;
+    if (rec->type == WAL_REC_NOOP)
+        return 0;
+    ProtobufCAllocator alloc = {arena_alloc, arena_free_ptr, &rc->ar};
+    arena_reset(&rc->ar);
+    Kv__WalEntry *ent = kv__wal_entry__unpack(&alloc, rec->len, rec->payload);
+    if (!ent)
+        return kve_fmt(err, errlen, KVE_CORRUPT, "entry payload is not a valid WalEntry");
+    for (size_t i = 0; i < ent->n_commands; i++) {
+        Kv__Command *c = ent->commands[i];
+        if (c->n_argv == 0)
+            return kve_fmt(err, errlen, KVE_CORRUPT, "empty command in entry");
+        if (c->n_argv > rc->cap) {
+            rc->cap = c->n_argv * 2;
+            rc->argv = kv_realloc(rc->argv, rc->cap * sizeof *rc->argv);
+            rc->lens = kv_realloc(rc->lens, rc->cap * sizeof *rc->lens);
+        }
+        for (size_t j = 0; j < c->n_argv; j++) {
+            rc->argv[j] = (const char *)c->argv[j].data;
+            rc->lens[j] = c->argv[j].len;
+        }
+        int r = rc->apply(rc->arg, rc->e->k, (int)c->n_argv, rc->argv, rc->lens, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open / close                                                              */
+/* ------------------------------------------------------------------------ */
+
+static int take_lock(engine *e, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/LOCK", e->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return kve_fmt(err, errlen, KVE_IO, "open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        return kve_fmt(err, errlen, KVE_LOCKED,
+                       "data directory %s is in use by another kvnode process%s%s (LOCK held)",
+                       e->dir, pid[0] ? " pid " : "", pid);
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) == n)
+        fsync(fd);
+    e->lock_fd = fd;
+    return 0;
+}
+
+static int make_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return kve_fmt(err, errlen, KVE_INVAL, "%s is not a directory", dir);
+        return 0;
+    }
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return kve_fmt(err, errlen, KVE_IO, "create data directory %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+int engine_open(engine **out, const engine_config *cfg, engine_apply_fn apply, void *apply_arg,
+                engine_recovery *rec, char *err, size_t errlen)
+{
+    uint64_t t0 = mono_us();
+    if (!cfg->dir || !cfg->dir[0])
+        return kve_fmt(err, errlen, KVE_INVAL, "no data directory");
+    if (strlen(cfg->dir) > PATH_MAX - 80)
+        return kve_fmt(err, errlen, KVE_INVAL, "data directory path is too long");
+    int rc = make_dir(cfg->dir, err, errlen);
+    if (rc)
+        return rc;
+    engine *e = kv_calloc(1, sizeof *e);
+    e->cfg = *cfg;
+    snprintf(e->dir, sizeof e->dir, "%s", cfg->dir);
+    e->cfg.dir = e->dir;
+    e->lock_fd = -1;
+    e->last_ok = 1;
+    if (e->cfg.snapshot_keep < 1)
+        e->cfg.snapshot_keep = 1;
+    rc = take_lock(e, err, errlen);
+    if (rc)
+        goto fail;
+
+    snap_remove_temps(e->dir);
+    e->k = ks_new();
+    snap_meta sm;
+    uint64_t ts = mono_us();
+    rc = snap_load_latest(e->dir, e->k, &sm, &e->rec.snapshots_broken, err, errlen);
+    if (rc)
+        goto fail;
+    e->rec.snapshot_ms = (mono_us() - ts) / 1000;
+    e->rec.snapshot_lsn = sm.lsn;
+    e->rec.snapshot_keys = sm.keys;
+    e->rec.snapshot_bytes = sm.bytes;
+    e->last_save_time = time(NULL);
+    if (sm.lsn) {
+        e->last_save_time = sm.created_ms / 1000;
+        e->last_save_lsn = sm.lsn;
+        e->last_snap_bytes = sm.bytes;
+        e->last_snap_keys = sm.keys;
+    }
+
+    uint64_t tr = mono_us();
+    replay_ctx rc_ctx = {.e = e, .apply = apply, .arg = apply_arg};
+    wal_config wc = {.dir = e->dir,
+                     .segment_size = e->cfg.wal_segment_size,
+                     .fsync = e->cfg.fsync,
+                     .prealloc = e->cfg.wal_prealloc};
+    rc = wal_open(&e->w, &wc, sm.lsn, sm.term, replay_record, &rc_ctx, &e->rec.wal, err, errlen);
+    arena_destroy(&rc_ctx.ar);
+    kv_free(rc_ctx.argv);
+    kv_free(rc_ctx.lens);
+    if (rc)
+        goto fail;
+    e->rec.replay_ms = (mono_us() - tr) / 1000;
+    e->term = wal_last_term(e->w);
+    e->retained_oldest = snap_retain(e->dir, e->cfg.snapshot_keep);
+    e->rec.total_ms = (mono_us() - t0) / 1000;
+    log_notice("recovered %s: snapshot LSN %" PRIu64 " (%" PRIu64 " keys, %" PRIu64
+               " ms), %" PRIu64 " WAL entries replayed from %" PRIu64 " segments (%" PRIu64
+               " ms), %" PRIu64 " bytes of torn tail cut, %d broken snapshots; last LSN %" PRIu64
+               " term %" PRIu64 "; %" PRIu64 " ms in all",
+               e->dir, sm.lsn, sm.keys, e->rec.snapshot_ms, e->rec.wal.entries_replayed,
+               e->rec.wal.segments_scanned, e->rec.replay_ms, e->rec.wal.bytes_truncated,
+               e->rec.snapshots_broken, wal_last_lsn(e->w), wal_last_term(e->w), e->rec.total_ms);
+    if (rec)
+        *rec = e->rec;
+    *out = e;
+    return 0;
+
+fail:
+    ks_free(e->k);
+    if (e->lock_fd >= 0)
+        close(e->lock_fd);
+    kv_free(e);
+    return rc;
+}
+
+static void on_wal_progress(void *arg);
+static void on_cron(uv_timer_t *t);
+static void on_sigchld(uv_signal_t *h, int sig);
+
+int engine_start(engine *e, uv_loop_t *loop, void (*on_durable)(void *arg), void *arg)
+{
+    e->loop = loop;
+    e->on_durable = on_durable;
+    e->durable_arg = arg;
+    int rc = wal_start(e->w, loop, on_wal_progress, e);
+    if (rc)
+        return rc;
+    uv_timer_init(loop, &e->cron);
+    e->cron.data = e;
+    uv_timer_start(&e->cron, on_cron, 100, 100);
+    uv_unref((uv_handle_t *)&e->cron);
+    uv_signal_init(loop, &e->sigchld);
+    e->sigchld.data = e;
+    uv_signal_start(&e->sigchld, on_sigchld, SIGCHLD);
+    uv_unref((uv_handle_t *)&e->sigchld);
+    e->started = 1;
+    return 0;
+}
+
+static void free_builder(entry_builder *b)
+{
+    kv_free(b->data);
+    kv_free(b->arg_off);
+    kv_free(b->argc);
+}
+
+static void free_engine(engine *e)
+{
+    ks_free(e->k);
+    free_builder(&e->eb);
+    kv_free(e);
+}
+
+/* Free once closed, the handles are gone and no publish job refers to e. */
+static void maybe_free_engine(engine *e)
+{
+    if (e->closing && e->handles_open == 0 && e->snap_state != SNAP_PUBLISH)
+        free_engine(e);
+}
+
+static void on_engine_handle_closed(uv_handle_t *h)
+{
+    engine *e = h->data;
+    e->handles_open--;
+    maybe_free_engine(e);
+}
+
+static void reap_child(engine *e, int block);
+static void publish_work(uv_work_t *req);
+static void publish_done(uv_work_t *req, int status);
+
+void engine_close(engine *e)
+{
+    if (!e)
+        return;
+    if (e->snap_state == SNAP_CHILD) {
+        /* Everything is in the WAL: a half-written image is not worth the
+         * wait at shutdown. */
+        kill(e->child, SIGKILL);
+        reap_child(e, 1);
+    }
+    wal_flush_wait(e->w);
+    if (e->snap_state == SNAP_WAIT_DURABLE) {
+        e->snap_state = SNAP_PUBLISH;
+        e->publish_req.data = e;
+        publish_work(&e->publish_req);
+        publish_done(&e->publish_req, 0);
+    }
+    e->closing = 1;
+    wal_close(e->w);
+    e->w = NULL;
+    if (e->lock_fd >= 0)
+        close(e->lock_fd);
+    e->lock_fd = -1;
+    if (!e->started) {
+        free_engine(e);
+        return;
+    }
+    e->handles_open = 2;
+    uv_close((uv_handle_t *)&e->cron, on_engine_handle_closed);
+    uv_close((uv_handle_t *)&e->sigchld, on_engine_handle_closed);
+}
+
+ks *engine_ks(engine *e)
+{
+    return e->k;
+}
+
+const engine_recovery *engine_recovery_info(const engine *e)
+{
+    return &e->rec;
+}
+
+const char *engine_dir(const engine *e)
+{
+    return e->dir;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                   */
+/* ------------------------------------------------------------------------ */
+
+void engine_set_term(engine *e, uint64_t term)
+{
+    e->term = term;
+}
+
+uint64_t engine_term(const engine *e)
+{
+    return e->term;
+}
+
+void engine_entry_add(engine *e, int argc, const char **argv, const size_t *lens)
+{
+    entry_builder *b = &e->eb;
+    if (b->ncmds == b->capcmds) {
+        b->capcmds = b->capcmds ? b->capcmds * 2 : 8;
+        b->argc = kv_realloc(b->argc, (size_t)b->capcmds * sizeof *b->argc);
+    }
+    b->argc[b->ncmds++] = argc;
+    size_t total = 0;
+    for (int i = 0; i < argc; i++)
+        total += lens[i];
+    if (b->len + total > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + total)
+            cap *= 2;
+        b->data = kv_realloc(b->data, cap);
+        b->cap = cap;
+    }
+    if (b->nargs + (size_t)argc > b->capargs) {
+        size_t cap = b->capargs ? b->capargs : 64;
+        while (cap < b->nargs + (size_t)argc)
+            cap *= 2;
+        b->arg_off = kv_realloc(b->arg_off, cap * 2 * sizeof *b->arg_off);
+        b->capargs = cap;
+    }
+    for (int i = 0; i < argc; i++) {
+        b->arg_off[2 * b->nargs] = b->len;
+        b->arg_off[2 * b->nargs + 1] = lens[i];
+        if (lens[i])
+            memcpy(b->data + b->len, argv[i], lens[i]);
+        b->len += lens[i];
+        b->nargs++;
+    }
+}
+
+int engine_entry_pending(const engine *e)
+{
+    return e->eb.ncmds;
+}
+
+void engine_entry_abort(engine *e)
+{
+    e->eb.len = 0;
+    e->eb.nargs = 0;
+    e->eb.ncmds = 0;
+}
+
+uint64_t engine_entry_commit(engine *e)
+{
+    entry_builder *b = &e->eb;
+    if (!b->ncmds)
+        return 0;
+    Kv__Command *cmds = kv_malloc((size_t)b->ncmds * sizeof *cmds);
+    Kv__Command **ptrs = kv_malloc((size_t)b->ncmds * sizeof *ptrs);
+    ProtobufCBinaryData *args = kv_malloc((b->nargs ? b->nargs : 1) * sizeof *args);
+    size_t a = 0;
+    for (int i = 0; i < b->ncmds; i++) {
+        kv__command__init(&cmds[i]);
+        cmds[i].n_argv = (size_t)b->argc[i];
+        cmds[i].argv = args + a;
+        for (int j = 0; j < b->argc[i]; j++, a++) {
+            args[a].data = (uint8_t *)b->data + b->arg_off[2 * a];
+            args[a].len = b->arg_off[2 * a + 1];
+        }
+        ptrs[i] = &cmds[i];
+    }
+    Kv__WalEntry ent = KV__WAL_ENTRY__INIT;
+    ent.n_commands = (size_t)b->ncmds;
+    ent.commands = ptrs;
+    size_t size = kv__wal_entry__get_packed_size(&ent);
+    uint64_t lsn = 0;
+    uint8_t *p = wal_append_reserve(e->w, size);
+    if (p) {
+        kv__wal_entry__pack(&ent, p);
+        lsn = wal_append_finish(e->w, e->term, WAL_REC_COMMANDS);
+        e->bytes_since_save += wal_record_size(size);
+        e->changes_since_save++;
+    }
+    kv_free(cmds);
+    kv_free(ptrs);
+    kv_free(args);
+    engine_entry_abort(e);
+    return lsn;
+}
+
+uint64_t engine_log_noop(engine *e)
+{
+    return wal_append(e->w, e->term, WAL_REC_NOOP, NULL, 0);
+}
+
+int engine_can_write(const engine *e, size_t bytes, const char **why)
+{
+    int rc = wal_can_accept(e->w, bytes);
+    if (why) {
+        if (rc == KVE_FAILED)
+            wal_error(e->w, why);
+        else if (rc == KVE_NOSPC)
+            *why = wal_nospace_reason(e->w);
+        else
+            *why = "";
+    }
+    return rc;
+}
+
+uint64_t engine_last_lsn(const engine *e)
+{
+    return wal_last_lsn(e->w);
+}
+
+uint64_t engine_last_term(const engine *e)
+{
+    return wal_last_term(e->w);
+}
+
+uint64_t engine_durable_lsn(const engine *e)
+{
+    return wal_durable_lsn(e->w);
+}
+
+int engine_failed(const engine *e, const char **msg)
+{
+    return wal_error(e->w, msg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Snapshots                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void snap_failed(engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void snap_failed(engine *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->last_error, sizeof e->last_error, fmt, ap);
+    va_end(ap);
+    log_warn("snapshot at LSN %" PRIu64 " failed: %s", e->snap_lsn, e->last_error);
+    e->last_ok = 0;
+    e->snap_state = SNAP_IDLE;
+    e->child = 0;
+    char tmp[PATH_MAX];
+    snap_tmp_path(tmp, sizeof tmp, e->dir, e->snap_lsn);
+    kvfs->unlink(tmp);
+}
+
+static void publish_work(uv_work_t *req)
+{
+    engine *e = req->data;
+    char tmp[PATH_MAX], path[PATH_MAX];
+    snap_tmp_path(tmp, sizeof tmp, e->dir, e->snap_lsn);
+    snap_path(path, sizeof path, e->dir, e->snap_lsn);
+    e->publish_rc = snap_publish(e->dir, tmp, e->snap_lsn, e->publish_err, sizeof e->publish_err);
+    if (e->publish_rc == 0) {
+        struct stat st;
+        e->publish_bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+        e->retained_oldest = snap_retain(e->dir, e->cfg.snapshot_keep);
+    }
+}
+
+static void compact_wal(engine *e)
+{
+    if (e->closing || !e->w)
+        return;
+    uint64_t upto = e->retained_oldest;
+    if (e->pin_lsn && e->pin_lsn - 1 < upto)
+        upto = e->pin_lsn - 1;
+    if (upto && wal_compact(e->w, upto) > 0)
+        e->compactions++;
+}
+
+static void publish_done(uv_work_t *req, int status)
+{
+    engine *e = req->data;
+    if (status < 0 || e->publish_rc) {
+        snap_failed(e, "publish: %s", status < 0 ? "cancelled" : e->publish_err);
+        maybe_free_engine(e);
+        return;
+    }
+    e->last_ok = 1;
+    e->last_error[0] = '\0';
+    e->last_save_time = time(NULL);
+    e->last_save_lsn = e->snap_lsn;
+    e->last_snap_bytes = e->publish_bytes;
+    e->last_snap_keys = e->snap_keys;
+    e->last_snap_ms = (mono_us() - e->snap_start_us) / 1000;
+    e->snapshots_taken++;
+    e->snap_state = SNAP_IDLE;
+    e->child = 0;
+    log_notice("snapshot at LSN %" PRIu64 " saved: %" PRIu64 " keys, %" PRIu64 " bytes, %" PRIu64
+               " ms",
+               e->snap_lsn, e->snap_keys, e->publish_bytes, e->last_snap_ms);
+    compact_wal(e);
+    maybe_free_engine(e);
+}
+
+/* The image is written; publish it once the WAL holds everything in it. */
+static void maybe_publish(engine *e)
+{
+    if (e->snap_state != SNAP_WAIT_DURABLE || !e->w)
+        return;
+    const char *msg;
+    if (wal_error(e->w, &msg)) {
+        snap_failed(e, "WAL failed before the snapshot's entries were durable: %s", msg);
+        return;
+    }
+    if (wal_synced_lsn(e->w) < e->snap_lsn && wal_durable_lsn(e->w) < e->snap_lsn)
+        return;
+    e->snap_state = SNAP_PUBLISH;
+    e->publish_req.data = e;
+    if (!e->started || uv_queue_work(e->loop, &e->publish_req, publish_work, publish_done) != 0) {
+        publish_work(&e->publish_req);
+        publish_done(&e->publish_req, 0);
+    }
+}
+
+static void reap_child(engine *e, int block)
+{
+    if (e->snap_state != SNAP_CHILD)
+        return;
+    int st;
+    pid_t r;
+    do {
+        r = waitpid(e->child, &st, block ? 0 : WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0)
+        return;
+    dict_avoid_resize(0);
+    if (r < 0) {
+        snap_failed(e, "waitpid %d: %s", (int)e->child, strerror(errno));
+        return;
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        e->snap_state = SNAP_WAIT_DURABLE;
+        maybe_publish(e);
+    } else if (WIFSIGNALED(st)) {
+        snap_failed(e, "child %d killed by signal %d", (int)e->child, WTERMSIG(st));
+    } else {
+        snap_failed(e, "child %d exited with status %d (see its log line)", (int)e->child,
+                    WEXITSTATUS(st));
+    }
+}
+
+static void on_sigchld(uv_signal_t *h, int sig)
+{
+    (void)sig;
+    reap_child(h->data, 0);
+}
+
+static void on_wal_progress(void *arg)
+{
+    engine *e = arg;
+    maybe_publish(e);
+    if (e->on_durable)
+        e->on_durable(e->durable_arg);
+}
+
+/* Write the image in this process (SAVE, or BGSAVE when forking is off). */
+static int write_in_process(engine *e, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    snap_tmp_path(tmp, sizeof tmp, e->dir, e->snap_lsn);
+    snap_meta m;
+    int rc = snap_write(e->k, tmp, e->snap_lsn, e->snap_term, &m, err, errlen);
+    if (rc) {
+        snap_failed(e, "%s", err);
+        return rc;
+    }
+    e->snap_state = SNAP_WAIT_DURABLE;
+    return 0;
+}
+
+static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
+{
+    if (e->snap_state != SNAP_IDLE)
+        return kve_fmt(err, errlen, KVE_BUSY, "a snapshot is already in progress");
+    const char *msg;
+    if (wal_error(e->w, &msg))
+        return kve_fmt(err, errlen, KVE_FAILED, "WAL failed: %s", msg);
+    e->snap_lsn = wal_last_lsn(e->w);
+    e->snap_term = wal_last_term(e->w);
+    e->snap_keys = ks_size(e->k);
+    e->snap_start_us = mono_us();
+    e->bytes_since_save = 0;
+    e->changes_since_save = 0;
+    if (e->snap_lsn == e->last_save_lsn && e->snap_lsn) {
+        /* Nothing new since the last snapshot: it already is this image. */
+        char path[PATH_MAX];
+        snap_path(path, sizeof path, e->dir, e->snap_lsn);
+        if (access(path, F_OK) == 0) {
+            e->last_save_time = time(NULL);
+            e->last_ok = 1;
+            return 0;
+        }
+    }
+    if (!allow_fork || !e->cfg.snapshot_fork) {
+        e->snap_state = SNAP_CHILD; /* for snap_failed's bookkeeping */
+        int rc = write_in_process(e, err, errlen);
+        if (rc)
+            return rc;
+        maybe_publish(e);
+        return 0;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return kve_fmt(err, errlen, KVE_NOMEM, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        /* Child: write the image and exit; die with the parent. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        log_set_role('C');
+        char tmp[PATH_MAX], cerr[512];
+        snap_tmp_path(tmp, sizeof tmp, e->dir, e->snap_lsn);
+        snap_meta m;
+        int rc = snap_write(e->k, tmp, e->snap_lsn, e->snap_term, &m, cerr, sizeof cerr);
+        if (rc)
+            log_warn("snapshot child: %s", cerr);
+        _exit(rc ? 1 : 0);
+    }
+    e->child = pid;
+    e->snap_state = SNAP_CHILD;
+    dict_avoid_resize(1);
+    log_notice("background snapshot at LSN %" PRIu64 " started by pid %d", e->snap_lsn, (int)pid);
+    return 0;
+}
+
+int engine_bgsave(engine *e, char *err, size_t errlen)
+{
+    return begin_snapshot(e, 1, err, errlen);
+}
+
+int engine_save(engine *e, char *err, size_t errlen)
+{
+    int rc = begin_snapshot(e, 0, err, errlen);
+    if (rc)
+        return rc;
+    if (e->snap_state == SNAP_IDLE)
+        return 0;
+    /* SAVE blocks: make the WAL durable and publish right here. */
+    rc = wal_flush_wait(e->w);
+    if (rc) {
+        snap_failed(e, "WAL failed");
+        return kve_fmt(err, errlen, KVE_FAILED, "WAL failed before the snapshot was published");
+    }
+    if (e->snap_state == SNAP_WAIT_DURABLE) {
+        e->snap_state = SNAP_PUBLISH;
+        e->publish_req.data = e;
+        publish_work(&e->publish_req);
+        publish_done(&e->publish_req, 0);
+    }
+    if (!e->last_ok)
+        return kve_fmt(err, errlen, KVE_IO, "%s", e->last_error);
+    return 0;
+}
+
+void engine_cron(engine *e)
+{
+    reap_child(e, 0);
+    maybe_publish(e);
+    if (e->snap_state != SNAP_IDLE || wal_error(e->w, NULL))
+        return;
+    /* WAL growth since the last snapshot point. */
+    uint64_t need = e->cfg.snapshot_wal_min;
+    uint64_t grown = e->last_snap_bytes * (uint64_t)e->cfg.snapshot_wal_pct / 100;
+    if (grown > need)
+        need = grown;
+    int why = 0;
+    if (need && e->bytes_since_save >= need)
+        why = 1;
+    else if (e->cfg.snapshot_interval > 0 && e->changes_since_save > 0 &&
+             time(NULL) - e->last_save_time >= e->cfg.snapshot_interval)
+        why = 2;
+    if (!why)
+        return;
+    /* A failed attempt is retried no sooner than 5 seconds later. */
+    if (!e->last_ok && mono_us() - e->last_try_us < 5000000)
+        return;
+    e->last_try_us = mono_us();
+    char err[256];
+    log_notice("starting a snapshot: %s", why == 1 ? "WAL grew" : "scheduled");
+    if (engine_bgsave(e, err, sizeof err) != 0)
+        log_warn("could not start a snapshot: %s", err);
+}
+
+static void on_cron(uv_timer_t *t)
+{
+    engine_cron(t->data);
+}
+
+void engine_pin_wal(engine *e, uint64_t lsn)
+{
+    e->pin_lsn = lsn;
+}
+
+void engine_get_stats(const engine *e, engine_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->bgsave_in_progress = e->snap_state != SNAP_IDLE;
+    st->bgsave_pid = e->snap_state == SNAP_CHILD ? e->child : 0;
+    st->last_bgsave_ok = e->last_ok;
+    st->last_save_time = e->last_save_time;
+    st->last_save_lsn = e->last_save_lsn;
+    st->last_snapshot_bytes = e->last_snap_bytes;
+    st->last_snapshot_keys = e->last_snap_keys;
+    st->last_snapshot_ms = e->last_snap_ms;
+    st->snapshots_taken = e->snapshots_taken;
+    st->changes_since_save = e->changes_since_save;
+    st->wal_bytes_since_save = e->bytes_since_save;
+    st->wal_compactions = e->compactions;
+    snprintf(st->last_error, sizeof st->last_error, "%s", e->last_error);
+    wal_get_stats(e->w, &st->wal);
+}

@@ -1,0 +1,123 @@
+/* engine.h — the durable engine: keyspace + WAL + snapshots + recovery.
+ *
+ * Owns the data directory (LOCK, wal-*.log, snap-*.snap), the keyspace it
+ * recovers, the WAL and the snapshot schedule. It does not know commands:
+ * the server hands it the *effects* of what it executed (argv arrays, see
+ * proto/wal.proto) and gives it a function that applies one such command
+ * to the keyspace during recovery.
+ *
+ * Life cycle: engine_open (lock, recover) -> engine_start (attach to the
+ * loop: group commit, snapshot cron) -> … -> engine_close. */
+#ifndef KV_ENGINE_H
+#define KV_ENGINE_H
+
+#include "keyspace.h"
+#include "wal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+typedef struct engine engine;
+
+typedef struct engine_config {
+    const char *dir;              /* data directory; created if missing */
+    uint64_t wal_segment_size;    /* default 64 MiB */
+    int fsync;                    /* WAL_FSYNC_*; default always */
+    int wal_prealloc;             /* zero-filled spare segments; default 1 */
+    int snapshot_keep;            /* newest snapshots kept; default 2 */
+    int snapshot_fork;            /* 1: BGSAVE forks (default); 0: writes in-process */
+    uint64_t snapshot_wal_min;    /* auto snapshot once the WAL grew this much … */
+    int snapshot_wal_pct;         /* … and this % of the last snapshot's size */
+    int snapshot_interval;        /* seconds between scheduled snapshots (0: off) */
+} engine_config;
+
+/* Fill in the defaults above (dir stays NULL). */
+void engine_config_defaults(engine_config *c);
+
+typedef struct engine_recovery {
+    uint64_t snapshot_lsn;
+    uint64_t snapshot_keys;
+    uint64_t snapshot_bytes;
+    int snapshots_broken;
+    wal_recovery wal;
+    uint64_t snapshot_ms; /* time to load the snapshot */
+    uint64_t replay_ms;   /* time to replay the WAL */
+    uint64_t total_ms;
+} engine_recovery;
+
+/* Apply one logged command to the keyspace during recovery (or on a
+ * replica). Returns 0 or a negative KVE_* code with a message. */
+typedef int (*engine_apply_fn)(void *arg, ks *k, int argc, const char **argv,
+                               const size_t *lens, char *err, size_t errlen);
+
+/* Lock dir, load the newest good snapshot, replay the WAL after it. On
+ * failure nothing is left open and err says what and where. */
+int engine_open(engine **out, const engine_config *cfg, engine_apply_fn apply, void *apply_arg,
+                engine_recovery *rec, char *err, size_t errlen);
+/* on_durable(arg) runs on the loop whenever engine_durable_lsn advances or
+ * the WAL fails. */
+int engine_start(engine *e, uv_loop_t *loop, void (*on_durable)(void *arg), void *arg);
+/* Make everything logged durable, wait for a running snapshot child, close.
+ * Run the loop afterwards so handles finish closing. NULL is fine. */
+void engine_close(engine *e);
+
+ks *engine_ks(engine *e);
+const engine_recovery *engine_recovery_info(const engine *e);
+const char *engine_dir(const engine *e);
+
+/* ---- logging effects ---- */
+/* Term stamped on new entries (the replication layer sets it). */
+void engine_set_term(engine *e, uint64_t term);
+uint64_t engine_term(const engine *e);
+/* Add one command to the entry being built (argv is copied). */
+void engine_entry_add(engine *e, int argc, const char **argv, const size_t *lens);
+/* Number of commands in the entry being built. */
+int engine_entry_pending(const engine *e);
+/* Log the entry built so far as one WAL record. Returns its LSN, or 0 if
+ * the entry was empty or the WAL has failed. */
+uint64_t engine_entry_commit(engine *e);
+/* Drop the entry being built. */
+void engine_entry_abort(engine *e);
+/* Log a no-op entry (a new primary's first entry in its term). */
+uint64_t engine_log_noop(engine *e);
+
+/* 0 if a write of about `bytes` may run now, else KVE_NOSPC / KVE_FAILED
+ * (see wal_can_accept) with a reason for the client in *why. */
+int engine_can_write(const engine *e, size_t bytes, const char **why);
+
+uint64_t engine_last_lsn(const engine *e);
+uint64_t engine_last_term(const engine *e);
+uint64_t engine_durable_lsn(const engine *e);
+int engine_failed(const engine *e, const char **msg);
+
+/* ---- snapshots ---- */
+/* Start a background snapshot. KVE_BUSY if one is running. */
+int engine_bgsave(engine *e, char *err, size_t errlen);
+/* Take a snapshot now, blocking the loop (SAVE). */
+int engine_save(engine *e, char *err, size_t errlen);
+/* Run the snapshot schedule now (normally from the engine's own timer). */
+void engine_cron(engine *e);
+/* Keep WAL entries after `lsn` from compaction (replication); 0 = none. */
+void engine_pin_wal(engine *e, uint64_t lsn);
+
+typedef struct engine_stats {
+    int bgsave_in_progress;
+    pid_t bgsave_pid;
+    int last_bgsave_ok;          /* 1 if the last snapshot succeeded */
+    int64_t last_save_time;      /* unix seconds of the last good snapshot */
+    uint64_t last_save_lsn;
+    uint64_t last_snapshot_bytes;
+    uint64_t last_snapshot_keys;
+    uint64_t last_snapshot_ms;   /* how long it took */
+    uint64_t snapshots_taken;
+    uint64_t changes_since_save; /* entries logged since the last snapshot point */
+    uint64_t wal_bytes_since_save;
+    uint64_t wal_compactions;
+    char last_error[256];
+    wal_stats wal;
+} engine_stats;
+void engine_get_stats(const engine *e, engine_stats *st);
+
+#endif

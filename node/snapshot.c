@@ -1,0 +1,661 @@
+/* snapshot.c — snapshot files (see snapshot.h for the contract).
+ *
+ * File layout (integers little-endian):
+ *
+ * Header, 64 bytes:
+ *   0   8  magic "KVSNAP01"
+ *   8   4  format version (1)
+ *   12  4  reserved (0)
+ *   16  8  LSN of the last WAL entry included
+ *   24  8  term of that entry
+ *   32  8  creation time, unix ms
+ *   40  20 reserved (0)
+ *   60  4  CRC32C of bytes 0..59
+ *
+ * Blocks, each:
+ *   0   4  CRC32C of bytes 4..15 and the payload
+ *   4   4  payload length n (> 0)
+ *   8   4  number of entries in the payload
+ *   12  4  reserved (0)
+ *   16  n  payload: whole entries (an entry never spans blocks; a block
+ *          holds at least one entry and is cut once it reaches 1 MiB, so a
+ *          huge value makes one big block)
+ *
+ * Footer, 32 bytes:
+ *   0   8  magic "KVSNPEND"
+ *   8   8  total entries
+ *   16  8  total blocks
+ *   24  4  CRC32C of every byte before the footer (whole-file checksum)
+ *   28  4  CRC32C of footer bytes 0..27
+ *
+ * Entry:
+ *   u8 type (0 string, 1 list, 2 hash), u8 flags (bit 0: has expiry),
+ *   [8-byte absolute expiry in unix ms], varint key length, key bytes, then
+ *   string: varint length, bytes
+ *   list:   varint count, count x (varint length, bytes)
+ *   hash:   varint count, count x (varint flen, field, varint vlen, value)
+ * Varints are LEB128 (7 bits per byte, low first, at most 10 bytes).
+ *
+ * Blocks carry their own CRC so a shipped snapshot can be checked and
+ * resumed block by block; the footer makes a truncated file detectable.
+ */
+#include "snapshot.h"
+
+#include "crc32c.h"
+#include "err.h"
+#include "fsio.h"
+#include "log.h"
+#include "mem.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define SNAP_MAGIC "KVSNAP01"
+#define SNAP_END_MAGIC "KVSNPEND"
+#define SNAP_VERSION 1u
+#define SNAP_MAX_BLOCK (1ull << 33) /* 8 GiB: refuse absurd lengths */
+
+/* ---- little-endian and varints ---- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+/* ---- names ---- */
+
+void snap_path(char *out, size_t n, const char *dir, uint64_t lsn)
+{
+    snprintf(out, n, "%s/snap-%020" PRIu64 ".snap", dir, lsn);
+}
+
+void snap_tmp_path(char *out, size_t n, const char *dir, uint64_t lsn)
+{
+    snprintf(out, n, "%s/snap-%020" PRIu64 ".snap.tmp", dir, lsn);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct writer {
+    int fd;
+    uint64_t off;
+    uint32_t file_crc;
+    uint8_t *blk; /* block being built, header space included */
+    size_t len, cap;
+    uint32_t blk_entries;
+    uint64_t entries, blocks;
+    int rc;
+} writer;
+
+static void w_reserve(writer *w, size_t extra)
+{
+    if (w->len + extra <= w->cap)
+        return;
+    size_t cap = w->cap ? w->cap : SNAP_BLOCK_TARGET + 65536;
+    while (cap < w->len + extra)
+        cap *= 2;
+    uint8_t *p = realloc(w->blk, cap);
+    if (!p) {
+        fprintf(stderr, "kvnode: out of memory writing snapshot block\n");
+        abort();
+    }
+    w->blk = p;
+    w->cap = cap;
+}
+
+static void w_raw(writer *w, const void *p, size_t n)
+{
+    w_reserve(w, n);
+    memcpy(w->blk + w->len, p, n);
+    w->len += n;
+}
+
+static void w_varint(writer *w, uint64_t v)
+{
+    uint8_t b[10];
+    int n = 0;
+    do {
+        b[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            b[n] |= 0x80;
+        n++;
+    } while (v);
+    w_raw(w, b, (size_t)n);
+}
+
+static void w_bytes(writer *w, const void *p, size_t n)
+{
+    w_varint(w, n);
+    w_raw(w, p, n);
+}
+
+static int w_out(writer *w, const void *p, size_t n)
+{
+    if (w->rc)
+        return w->rc;
+    int rc = kvfs_pwrite_all(w->fd, p, n, (off_t)w->off);
+    if (rc < 0) {
+        w->rc = rc;
+        return rc;
+    }
+    w->file_crc = crc32c(w->file_crc, p, n);
+    w->off += n;
+    return 0;
+}
+
+static int w_flush_block(writer *w)
+{
+    if (w->len == SNAP_BLOCK_HDR)
+        return w->rc;
+    size_t n = w->len - SNAP_BLOCK_HDR;
+    put32(w->blk + 4, (uint32_t)n);
+    put32(w->blk + 8, w->blk_entries);
+    put32(w->blk + 12, 0);
+    /* Lengths above 4 GiB do not fit: refuse rather than write garbage. */
+    if (n > UINT32_MAX) {
+        w->rc = -EFBIG;
+        return w->rc;
+    }
+    put32(w->blk, crc32c(0, w->blk + 4, SNAP_BLOCK_HDR - 4 + n));
+    int rc = w_out(w, w->blk, w->len);
+    w->blocks++;
+    w->len = SNAP_BLOCK_HDR;
+    w->blk_entries = 0;
+    return rc;
+}
+
+static void w_entry(writer *w, kobj *o)
+{
+    size_t klen;
+    const char *key = kobj_key(o, &klen);
+    int type = kobj_type(o);
+    int64_t exp = kobj_expire(o);
+    uint8_t head[2] = {(uint8_t)type, (uint8_t)(exp >= 0 ? 1 : 0)};
+    w_raw(w, head, 2);
+    if (exp >= 0) {
+        uint8_t e[8];
+        put64(e, (uint64_t)exp);
+        w_raw(w, e, 8);
+    }
+    w_bytes(w, key, klen);
+    if (type == KT_STRING) {
+        size_t vlen;
+        const char *v = kobj_str(o, &vlen);
+        w_bytes(w, v, vlen);
+    } else if (type == KT_LIST) {
+        kv_list *l = kobj_list(o);
+        size_t n = list_len(l);
+        w_varint(w, n);
+        for (size_t i = 0; i < n; i++) {
+            const char *p;
+            size_t len;
+            list_get(l, i, &p, &len);
+            w_bytes(w, p, len);
+        }
+    } else {
+        kv_hash *h = kobj_hash(o);
+        w_varint(w, hash_len(h));
+        hash_iter it;
+        hash_iter_init(&it, h);
+        const char *f, *v;
+        size_t flen, vlen;
+        while (hash_iter_next(&it, &f, &flen, &v, &vlen)) {
+            w_bytes(w, f, flen);
+            w_bytes(w, v, vlen);
+        }
+        hash_iter_done(&it);
+    }
+    w->blk_entries++;
+    w->entries++;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int snap_write(ks *k, const char *path, uint64_t lsn, uint64_t term, snap_meta *out, char *err,
+               size_t errlen)
+{
+    writer w = {0};
+    w.fd = kvfs->open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (w.fd < 0)
+        return kve_fmt(err, errlen, errno == ENOSPC ? KVE_NOSPC : KVE_IO, "create %s: %s", path,
+                       strerror(errno));
+    int64_t created = wall_ms();
+    uint8_t h[SNAP_HDR_SIZE] = {0};
+    memcpy(h, SNAP_MAGIC, 8);
+    put32(h + 8, SNAP_VERSION);
+    put64(h + 16, lsn);
+    put64(h + 24, term);
+    put64(h + 32, (uint64_t)created);
+    put32(h + 60, crc32c(0, h, 60));
+    w_out(&w, h, sizeof h);
+
+    w_reserve(&w, SNAP_BLOCK_TARGET);
+    w.len = SNAP_BLOCK_HDR;
+    ks_iter it;
+    ks_iter_init(&it, k);
+    kobj *o;
+    while (!w.rc && (o = ks_iter_next(&it))) {
+        w_entry(&w, o);
+        if (w.len >= SNAP_BLOCK_TARGET)
+            w_flush_block(&w);
+    }
+    ks_iter_done(&it);
+    w_flush_block(&w);
+
+    uint8_t f[SNAP_FOOTER_SIZE] = {0};
+    memcpy(f, SNAP_END_MAGIC, 8);
+    put64(f + 8, w.entries);
+    put64(f + 16, w.blocks);
+    put32(f + 24, w.file_crc);
+    put32(f + 28, crc32c(0, f, 28));
+    if (!w.rc) {
+        int rc = kvfs_pwrite_all(w.fd, f, sizeof f, (off_t)w.off);
+        if (rc < 0)
+            w.rc = rc;
+        else
+            w.off += sizeof f;
+    }
+    if (!w.rc && kvfs->fsync(w.fd) < 0)
+        w.rc = -errno;
+    kvfs->close(w.fd);
+    free(w.blk);
+    if (w.rc) {
+        kvfs->unlink(path);
+        return kve_fmt(err, errlen, w.rc == -ENOSPC ? KVE_NOSPC : KVE_IO, "write %s: %s", path,
+                       strerror(-w.rc));
+    }
+    if (out) {
+        out->lsn = lsn;
+        out->term = term;
+        out->keys = w.entries;
+        out->blocks = w.blocks;
+        out->bytes = w.off;
+        out->created_ms = created;
+    }
+    return 0;
+}
+
+int snap_publish(const char *dir, const char *tmp, uint64_t lsn, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    snap_path(path, sizeof path, dir, lsn);
+    if (kvfs->rename(tmp, path) < 0)
+        return kve_fmt(err, errlen, KVE_IO, "rename %s to %s: %s", tmp, path, strerror(errno));
+    int rc = kvfs_fsync_dir(dir);
+    if (rc < 0)
+        return kve_fmt(err, errlen, KVE_IO, "fsync directory %s: %s", dir, strerror(-rc));
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cursor {
+    const uint8_t *p, *end;
+    int bad;
+} cursor;
+
+static uint64_t c_varint(cursor *c)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (c->p >= c->end) {
+            c->bad = 1;
+            return 0;
+        }
+        uint8_t b = *c->p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return v;
+    }
+    c->bad = 1;
+    return 0;
+}
+
+/* A length-prefixed byte string; NULL (and c->bad) if it overruns. */
+static const char *c_bytes(cursor *c, size_t *len)
+{
+    uint64_t n = c_varint(c);
+    if (c->bad || n > (uint64_t)(c->end - c->p)) {
+        c->bad = 1;
+        return NULL;
+    }
+    const char *s = (const char *)c->p;
+    c->p += n;
+    *len = (size_t)n;
+    return s;
+}
+
+/* Parse one entry into k (NULL: parse only). Returns 0 or -1 (malformed). */
+static int load_entry(cursor *c, ks *k)
+{
+    if (c->end - c->p < 2)
+        return -1;
+    int type = c->p[0], flags = c->p[1];
+    c->p += 2;
+    if (type > KT_HASH || (flags & ~1))
+        return -1;
+    int64_t exp = -1;
+    if (flags & 1) {
+        if (c->end - c->p < 8)
+            return -1;
+        exp = (int64_t)get64(c->p);
+        c->p += 8;
+        if (exp < 0)
+            return -1;
+    }
+    size_t klen;
+    const char *key = c_bytes(c, &klen);
+    if (!key)
+        return -1;
+    if (k && ks_find(k, key, klen))
+        return -1; /* duplicate key: not a valid image */
+    kobj *o = NULL;
+    if (type == KT_STRING) {
+        size_t vlen;
+        const char *v = c_bytes(c, &vlen);
+        if (!v)
+            return -1;
+        if (k)
+            o = ks_set_string(k, key, klen, v, vlen, 0);
+    } else {
+        uint64_t n = c_varint(c);
+        if (c->bad || n == 0 || n > (uint64_t)(c->end - c->p))
+            return -1; /* empty containers never exist; each item takes >= 1 byte */
+        if (k)
+            o = type == KT_LIST ? ks_add_list(k, key, klen) : ks_add_hash(k, key, klen);
+        for (uint64_t i = 0; i < n; i++) {
+            size_t len, vlen;
+            const char *p = c_bytes(c, &len);
+            if (!p)
+                return -1;
+            if (type == KT_LIST) {
+                if (k)
+                    list_push(kobj_list(o), LIST_TAIL, p, len);
+            } else {
+                const char *v = c_bytes(c, &vlen);
+                if (!v)
+                    return -1;
+                if (k && !hash_set(kobj_hash(o), p, len, v, vlen))
+                    return -1; /* duplicate field */
+            }
+        }
+    }
+    if (k && exp >= 0)
+        ks_set_expire(k, o, exp);
+    return 0;
+}
+
+/* Read and check a snapshot; load entries into k unless k is NULL. */
+static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, size_t errlen)
+{
+    int fd = kvfs->open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return kve_fmt(err, errlen, errno == ENOENT ? KVE_NOTFOUND : KVE_IO, "open %s: %s", path,
+                       strerror(errno));
+    struct stat st;
+    if (kvfs->fstat(fd, &st) < 0) {
+        kvfs->close(fd);
+        return kve_fmt(err, errlen, KVE_IO, "stat %s: %s", path, strerror(errno));
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    int rc = 0;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    uint8_t h[SNAP_HDR_SIZE], f[SNAP_FOOTER_SIZE];
+    if (size < SNAP_HDR_SIZE + SNAP_FOOTER_SIZE) {
+        rc = kve_fmt(err, errlen, KVE_CORRUPT, "%s: file of %" PRIu64 " bytes is too short", path,
+                     size);
+        goto done;
+    }
+    if (kvfs_pread_all(fd, h, sizeof h, 0) < 0 || memcmp(h, SNAP_MAGIC, 8) != 0 ||
+        get32(h + 8) != SNAP_VERSION || crc32c(0, h, 60) != get32(h + 60)) {
+        rc = kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset 0: bad header", path);
+        goto done;
+    }
+    uint32_t file_crc = crc32c(0, h, sizeof h);
+    uint64_t off = SNAP_HDR_SIZE, entries = 0, blocks = 0;
+    uint64_t body_end = size - SNAP_FOOTER_SIZE;
+    while (off < body_end) {
+        uint8_t bh[SNAP_BLOCK_HDR];
+        if (body_end - off < SNAP_BLOCK_HDR || kvfs_pread_all(fd, bh, sizeof bh, (off_t)off) < 0) {
+            rc = kve_fmt(err, errlen, KVE_CORRUPT, "%s: block %" PRIu64 " (offset %" PRIu64
+                         "): truncated header", path, blocks, off);
+            goto done;
+        }
+        uint64_t n = get32(bh + 4);
+        uint32_t cnt = get32(bh + 8);
+        if (n == 0 || n > body_end - off - SNAP_BLOCK_HDR || get32(bh + 12) != 0) {
+            rc = kve_fmt(err, errlen, KVE_CORRUPT,
+                         "%s: block %" PRIu64 " (offset %" PRIu64 "): bad length %" PRIu64, path,
+                         blocks, off, n);
+            goto done;
+        }
+        if (n > cap) {
+            free(buf);
+            cap = n;
+            buf = malloc(cap);
+            if (!buf) {
+                rc = kve_fmt(err, errlen, KVE_NOMEM, "%s: block of %" PRIu64 " bytes", path, n);
+                goto done;
+            }
+        }
+        int r = kvfs_pread_all(fd, buf, n, (off_t)(off + SNAP_BLOCK_HDR));
+        if (r < 0) {
+            rc = kve_fmt(err, errlen, KVE_IO, "%s: read block %" PRIu64 ": %s", path, blocks,
+                         strerror(-r));
+            goto done;
+        }
+        uint32_t crc = crc32c(crc32c(0, bh + 4, SNAP_BLOCK_HDR - 4), buf, n);
+        if (crc != get32(bh)) {
+            rc = kve_fmt(err, errlen, KVE_CORRUPT,
+                         "%s: block %" PRIu64 " (offset %" PRIu64 "): crc mismatch", path, blocks,
+                         off);
+            goto done;
+        }
+        cursor c = {buf, buf + n, 0};
+        for (uint32_t i = 0; i < cnt; i++) {
+            if (load_entry(&c, k) < 0 || c.bad) {
+                rc = kve_fmt(err, errlen, KVE_CORRUPT,
+                             "%s: block %" PRIu64 " (offset %" PRIu64 "): malformed entry %u",
+                             path, blocks, off, i);
+                goto done;
+            }
+        }
+        if (c.p != c.end) {
+            rc = kve_fmt(err, errlen, KVE_CORRUPT,
+                         "%s: block %" PRIu64 " (offset %" PRIu64 "): trailing bytes", path,
+                         blocks, off);
+            goto done;
+        }
+        file_crc = crc32c(crc32c(file_crc, bh, sizeof bh), buf, n);
+        entries += cnt;
+        blocks++;
+        off += SNAP_BLOCK_HDR + n;
+    }
+    if (kvfs_pread_all(fd, f, sizeof f, (off_t)body_end) < 0 || memcmp(f, SNAP_END_MAGIC, 8) != 0 ||
+        crc32c(0, f, 28) != get32(f + 28)) {
+        rc = kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset %" PRIu64 ": bad footer (truncated?)",
+                     path, body_end);
+        goto done;
+    }
+    if (get64(f + 8) != entries || get64(f + 16) != blocks || get32(f + 24) != file_crc) {
+        rc = kve_fmt(err, errlen, KVE_CORRUPT,
+                     "%s: footer disagrees with the blocks (entries, blocks or checksum)", path);
+        goto done;
+    }
+    if (out) {
+        out->lsn = get64(h + 16);
+        out->term = get64(h + 24);
+        out->created_ms = (int64_t)get64(h + 32);
+        out->keys = entries;
+        out->blocks = blocks;
+        out->bytes = size;
+    }
+done:
+    free(buf);
+    kvfs->close(fd);
+    return rc;
+}
+
+int snap_verify(const char *path, snap_meta *out, char *err, size_t errlen)
+{
+    return read_snapshot(path, NULL, out, err, errlen);
+}
+
+int snap_load(const char *path, ks *k, snap_meta *out, char *err, size_t errlen)
+{
+    return read_snapshot(path, k, out, err, errlen);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Directory management                                                      */
+/* ------------------------------------------------------------------------ */
+
+static int cmp_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int snap_list(const char *dir, uint64_t **lsns)
+{
+    *lsns = NULL;
+    DIR *d = opendir(dir);
+    if (!d)
+        return KVE_IO;
+    uint64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        uint64_t lsn;
+        int used = 0;
+        if (strlen(de->d_name) != 30 ||
+            sscanf(de->d_name, "snap-%20" SCNu64 ".snap%n", &lsn, &used) != 1 || used != 30)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            v = kv_realloc(v, cap * sizeof *v);
+        }
+        v[n++] = lsn;
+    }
+    closedir(d);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_desc);
+    *lsns = v;
+    return (int)n;
+}
+
+int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *err,
+                     size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (broken)
+        *broken = 0;
+    uint64_t *lsns;
+    int n = snap_list(dir, &lsns);
+    if (n < 0)
+        return kve_fmt(err, errlen, n, "list snapshots in %s", dir);
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX], why[512];
+        snap_path(path, sizeof path, dir, lsns[i]);
+        int rc = snap_load(path, k, out, why, sizeof why);
+        if (rc == 0 && out->lsn != lsns[i]) {
+            rc = KVE_CORRUPT;
+            snprintf(why, sizeof why, "%s: header says LSN %" PRIu64, path, out->lsn);
+        }
+        if (rc == 0) {
+            kv_free(lsns);
+            return 0;
+        }
+        ks_clear(k);
+        memset(out, 0, sizeof *out);
+        if (rc == KVE_IO || rc == KVE_NOMEM) {
+            kv_free(lsns);
+            return kve_fmt(err, errlen, rc, "%s", why);
+        }
+        char dst[PATH_MAX + 8];
+        snprintf(dst, sizeof dst, "%s.broken", path);
+        log_warn("snapshot %s is unusable (%s); renamed to %s, trying an older one", path, why,
+                 dst);
+        if (kvfs->rename(path, dst) < 0) {
+            kv_free(lsns);
+            return kve_fmt(err, errlen, KVE_IO, "rename %s: %s", path, strerror(errno));
+        }
+        kvfs_fsync_dir(dir);
+        if (broken)
+            (*broken)++;
+    }
+    kv_free(lsns);
+    return 0;
+}
+
+uint64_t snap_retain(const char *dir, int keep)
+{
+    uint64_t *lsns;
+    int n = snap_list(dir, &lsns);
+    if (n <= 0)
+        return 0;
+    if (keep < 1)
+        keep = 1;
+    int removed = 0;
+    for (int i = keep; i < n; i++) {
+        char path[PATH_MAX];
+        snap_path(path, sizeof path, dir, lsns[i]);
+        if (kvfs->unlink(path) == 0)
+            removed++;
+    }
+    if (removed)
+        kvfs_fsync_dir(dir);
+    uint64_t oldest = lsns[(n < keep ? n : keep) - 1];
+    kv_free(lsns);
+    return oldest;
+}
+
+void snap_remove_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (strncmp(de->d_name, "snap-", 5) == 0 && l > 4 && strcmp(de->d_name + l - 4, ".tmp") == 0) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            kvfs->unlink(path);
+        }
+    }
+    closedir(d);
+}

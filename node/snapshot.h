@@ -1,0 +1,70 @@
+/* snapshot.h — point-in-time images of the keyspace.
+ *
+ * Owns the snap-*.snap files of a data directory: writing one from a
+ * keyspace, verifying and loading one, publishing (temp -> fsync -> rename
+ * -> fsync dir), keeping the newest N. It does not decide when to take a
+ * snapshot or fork (the engine does) and never touches the WAL. See
+ * snapshot.c for the byte layout. */
+#ifndef KV_SNAPSHOT_H
+#define KV_SNAPSHOT_H
+
+#include "keyspace.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SNAP_HDR_SIZE 64u
+#define SNAP_BLOCK_HDR 16u
+#define SNAP_FOOTER_SIZE 32u
+#define SNAP_BLOCK_TARGET (1u << 20) /* flush a block once it reaches 1 MiB */
+
+typedef struct snap_meta {
+    uint64_t lsn;        /* last WAL entry the image includes */
+    uint64_t term;       /* term of that entry */
+    uint64_t keys;       /* entries (keys) in the file */
+    uint64_t blocks;
+    uint64_t bytes;      /* file size */
+    int64_t created_ms;  /* wall clock when written */
+} snap_meta;
+
+/* "<dir>/snap-<lsn, 20 digits>.snap" and the temp name "<…>.snap.tmp". */
+void snap_path(char *out, size_t n, const char *dir, uint64_t lsn);
+void snap_tmp_path(char *out, size_t n, const char *dir, uint64_t lsn);
+
+/* Write the whole keyspace to `path` (created/truncated) as a snapshot at
+ * (lsn, term), and fsync it. The keyspace must not change meanwhile (call it
+ * in a fork child, or with the loop stopped). On error the partial file is
+ * removed. 0 or a KVE_* code with a message. */
+int snap_write(ks *k, const char *path, uint64_t lsn, uint64_t term, snap_meta *out, char *err,
+               size_t errlen);
+
+/* Rename `tmp` to its final name for `lsn` in dir and fsync dir. */
+int snap_publish(const char *dir, const char *tmp, uint64_t lsn, char *err, size_t errlen);
+
+/* Verify a snapshot file (every block CRC, the footer and the whole-file
+ * checksum) without loading it. */
+int snap_verify(const char *path, snap_meta *out, char *err, size_t errlen);
+
+/* Load a snapshot file into an EMPTY keyspace. On error the keyspace holds
+ * a partial image: the caller clears it. */
+int snap_load(const char *path, ks *k, snap_meta *out, char *err, size_t errlen);
+
+/* LSNs of the snapshots in dir, newest first (kv_malloc'd array, caller
+ * frees). Returns the count (0 if none), or a negative KVE_* code. */
+int snap_list(const char *dir, uint64_t **lsns);
+
+/* Load the newest snapshot of dir that verifies into the empty keyspace k.
+ * A snapshot that fails is renamed "<name>.broken" (counted in *broken),
+ * the keyspace cleared, and the next older one tried. With no usable
+ * snapshot, out->lsn = 0 and the keyspace is empty: returns 0. */
+int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *err,
+                     size_t errlen);
+
+/* Delete all but the newest `keep` snapshots. Returns the LSN of the
+ * oldest snapshot kept (0 if none). */
+uint64_t snap_retain(const char *dir, int keep);
+
+/* Remove leftover snap-*.tmp files (a crash mid-write). */
+void snap_remove_temps(const char *dir);
+
+#endif
