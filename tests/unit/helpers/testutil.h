@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-/* A fresh directory under $TMPDIR (or /tmp); the path is static storage
- * owned by the caller until tu_rmdir. */
+/* A fresh directory under $TMPDIR (or /tmp); the caller frees the
+ * returned path (malloc) after tu_rmrf. */
 char *tu_mkdtemp(const char *tag);
 /* rm -rf path (only paths made by tu_mkdtemp). */
 void tu_rmrf(const char *path);

@@ -1,0 +1,831 @@
+/* config.c — the option table and its parsers (see config.h). */
+#include "config.h"
+
+#include "mem.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define OFF(f) offsetof(kv_config, f)
+
+static const char *const yesno[] = {"no", "yes", NULL};
+static const char *const fsync_names[] = {"always", "everysec", "no", NULL};
+static const char *const level_names[] = {"debug", "verbose", "notice", "warning", NULL};
+
+/* clang-format off */
+const cfg_option cfg_options[] = {
+    /* network */
+    {"bind", NULL, CFG_STRING, OFF(bind), 0, 0, "127.0.0.1", NULL, 0,
+     "Addresses to listen on for clients (space-separated; IPv4 or IPv6)."},
+    {"port", NULL, CFG_INT, OFF(port), 0, 65535, "7379", NULL, 0,
+     "TCP port for clients (0: no TCP listener)."},
+    {"unixsocket", NULL, CFG_STRING, OFF(unixsocket), 0, 0, "", NULL, 0,
+     "Path of a Unix domain socket to listen on as well (empty: none)."},
+    {"unixsocketperm", NULL, CFG_INT, OFF(unixsocketperm), 0, 0777, "0", NULL, 0,
+     "Permissions of the Unix socket, octal (0: leave the umask's)."},
+    {"protected-mode", NULL, CFG_BOOL, OFF(protected_mode), 0, 1, "yes", yesno, 1,
+     "Refuse non-loopback clients when no password is set."},
+    {"tcp-backlog", NULL, CFG_INT, OFF(tcp_backlog), 1, 65535, "511", NULL, 0,
+     "listen(2) backlog."},
+    {"tcp-keepalive", NULL, CFG_INT, OFF(tcp_keepalive), 0, INT_MAX, "300", NULL, 1,
+     "TCP keepalive interval for client connections, seconds (0: off)."},
+    {"timeout", NULL, CFG_INT, OFF(timeout), 0, INT_MAX, "0", NULL, 1,
+     "Close a client idle for this many seconds (0: never)."},
+    {"maxclients", NULL, CFG_INT, OFF(maxclients), 1, 1000000, "10000", NULL, 1,
+     "Most simultaneous clients; more get \"ERR max number of clients reached\"."},
+    {"requirepass", NULL, CFG_STRING, OFF(requirepass), 0, 0, "", NULL, 1,
+     "Password clients must give with AUTH (empty: none)."},
+    /* limits */
+    {"proto-max-bulk-len", NULL, CFG_MEM, OFF(proto_max_bulk_len), 1024 * 1024, LLONG_MAX / 2,
+     "512mb", NULL, 1, "Longest bulk string a client may send."},
+    {"client-query-buffer-limit", NULL, CFG_MEM, OFF(client_query_buffer_limit), 1024 * 1024,
+     LLONG_MAX / 2, "1gb", NULL, 1,
+     "Most unprocessed bytes buffered for one client before it is closed."},
+    {"client-output-buffer-limit", NULL, CFG_SPECIAL, 0, 0, 0, "normal 256mb 64mb 60", NULL, 1,
+     "normal <hard> <soft> <seconds>: close a client whose pending replies exceed hard, or "
+     "stay above soft for seconds (0 disables a limit)."},
+    /* persistence */
+    {"dir", NULL, CFG_STRING, OFF(dir), 0, 0, "./data", NULL, 0,
+     "Data directory: WAL segments, snapshots, the LOCK file and replication state."},
+    {"appendfsync", NULL, CFG_ENUM, OFF(appendfsync), 0, 0, "always", fsync_names, 1,
+     "always: a write is acknowledged only once fdatasync'd (group commit); everysec: "
+     "fdatasync once a second (up to ~1 s of acknowledged writes lost on power failure); "
+     "no: the OS decides."},
+    {"wal-segment-size", NULL, CFG_MEM, OFF(wal_segment_size), 64 * 1024, 1LL << 40, "64mb",
+     NULL, 0, "Size of each WAL segment file."},
+    {"wal-prealloc", NULL, CFG_BOOL, OFF(wal_prealloc), 0, 1, "yes", yesno, 0,
+     "Prepare zero-filled WAL segments ahead of time (faster syncs; a full disk refuses "
+     "writes cleanly instead of failing mid-write)."},
+    {"snapshot-keep", NULL, CFG_INT, OFF(snapshot_keep), 1, 100, "2", NULL, 1,
+     "Snapshots kept on disk; the WAL is kept back to the oldest of them."},
+    {"snapshot-interval", NULL, CFG_INT, OFF(snapshot_interval), 0, INT_MAX, "3600", NULL, 1,
+     "Take a snapshot this many seconds after the last one if anything changed (0: off)."},
+    {"snapshot-wal-min-bytes", NULL, CFG_MEM, OFF(snapshot_wal_min_bytes), 0, LLONG_MAX / 2,
+     "64mb", NULL, 1,
+     "Take a snapshot once the WAL grew this much since the last one (and by "
+     "snapshot-wal-growth-pct of its size)."},
+    {"snapshot-wal-growth-pct", NULL, CFG_INT, OFF(snapshot_wal_growth_pct), 0, 100000, "100",
+     NULL, 1, "See snapshot-wal-min-bytes."},
+    {"snapshot-fork", NULL, CFG_BOOL, OFF(snapshot_fork), 0, 1, "yes", yesno, 1,
+     "Write background snapshots from a forked child (copy-on-write); no: in-process."},
+    /* keyspace */
+    {"hash-max-listpack-entries", "hash-max-ziplist-entries", CFG_INT,
+     OFF(hash_max_listpack_entries), 0, INT_MAX, "128", NULL, 1,
+     "Hashes with at most this many fields use the compact encoding."},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", CFG_INT, OFF(hash_max_listpack_value),
+     0, INT_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},
+    {"active-expire", NULL, CFG_BOOL, OFF(active_expire), 0, 1, "yes", yesno, 1,
+     "Reclaim expired keys in the background (DEBUG SET-ACTIVE-EXPIRE toggles it)."},
+    {"hz", NULL, CFG_INT, OFF(hz), 1, 500, "10", NULL, 1,
+     "Background tasks (expiry, rehashing, timeouts) per second."},
+    /* logging */
+    {"loglevel", NULL, CFG_ENUM, OFF(loglevel), 0, 0, "notice", level_names, 1,
+     "debug, verbose, notice or warning."},
+    {"logfile", NULL, CFG_STRING, OFF(logfile), 0, 0, "", NULL, 0,
+     "Log to this file (empty: standard error)."},
+    {"pidfile", NULL, CFG_STRING, OFF(pidfile), 0, 0, "", NULL, 0,
+     "Write the process id here while running (empty: none)."},
+    {"slowlog-log-slower-than", NULL, CFG_INT, OFF(slowlog_log_slower_than), -1, LLONG_MAX,
+     "10000", NULL, 1, "Log commands slower than this many microseconds (-1: off)."},
+    {"slowlog-max-len", NULL, CFG_INT, OFF(slowlog_max_len), 0, INT_MAX, "128", NULL, 1,
+     "Entries kept in the slow log."},
+    /* replication */
+    {"replicaof", "slaveof", CFG_SPECIAL, OFF(replicaof), 0, 0, "", NULL, 0,
+     "\"<host> <port>\": start as a replica of that primary (its client port)."},
+    {"peer-port", NULL, CFG_INT, OFF(peer_port), 0, 65535, "0", NULL, 0,
+     "Port for replication traffic (0: client port + 10000)."},
+    {"peer-bind", NULL, CFG_STRING, OFF(peer_bind), 0, 0, "", NULL, 0,
+     "Addresses for the peer port (empty: same as bind)."},
+    {"cluster-secret", NULL, CFG_STRING, OFF(cluster_secret), 0, 0, "", NULL, 0,
+     "Shared secret peers must prove (HMAC) before replicating (empty: none)."},
+    {"min-replicas-ack", NULL, CFG_INT, OFF(min_replicas_ack), 0, 100, "0", NULL, 1,
+     "Replicas that must have a write durable before it is acknowledged (0: asynchronous)."},
+    {"min-replicas-timeout", NULL, CFG_INT, OFF(min_replicas_timeout), 1, INT_MAX, "10000",
+     NULL, 1, "Milliseconds a write waits for min-replicas-ack acks before it gets an error."},
+    {"repl-retention-bytes", NULL, CFG_MEM, OFF(repl_retention_bytes), 0, LLONG_MAX / 2, "1gb",
+     NULL, 1, "WAL kept for lagging replicas beyond what snapshots need."},
+    {"repl-timeout", NULL, CFG_INT, OFF(repl_timeout), 100, INT_MAX, "5000", NULL, 1,
+     "Milliseconds without traffic before a peer link is considered dead."},
+    {"node-id", NULL, CFG_STRING, OFF(node_id), 0, 0, "", NULL, 0,
+     "This node's id (empty: generated once and kept in the data directory)."},
+    {NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL},
+};
+/* clang-format on */
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static char **str_field(kv_config *c, const cfg_option *o)
+{
+    return (char **)((char *)c + o->offset);
+}
+static int *int_field(kv_config *c, const cfg_option *o)
+{
+    return (int *)((char *)c + o->offset);
+}
+static long long *ll_field(kv_config *c, const cfg_option *o)
+{
+    return (long long *)((char *)c + o->offset);
+}
+/* Options stored as long long among the CFG_INT ones. */
+static int is_ll(const cfg_option *o)
+{
+    return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than);
+}
+
+/* Redis's memtoll: a number with an optional unit (k=1000, kb=1024, m, mb,
+ * g, gb), case-insensitive. */
+static int parse_mem(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || isspace((unsigned char)*s))
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    long long mul = 1;
+    if (!strcasecmp(end, "") || !strcasecmp(end, "b"))
+        mul = 1;
+    else if (!strcasecmp(end, "k"))
+        mul = 1000;
+    else if (!strcasecmp(end, "kb"))
+        mul = 1024;
+    else if (!strcasecmp(end, "m"))
+        mul = 1000 * 1000;
+    else if (!strcasecmp(end, "mb"))
+        mul = 1024 * 1024;
+    else if (!strcasecmp(end, "g"))
+        mul = 1000LL * 1000 * 1000;
+    else if (!strcasecmp(end, "gb"))
+        mul = 1024LL * 1024 * 1024;
+    else
+        return -1;
+    if (v > LLONG_MAX / mul || v < LLONG_MIN / mul)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static int parse_ll(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || isspace((unsigned char)*s))
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int set_obuf(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
+{
+    /* One string "normal 256mb 64mb 60" (CONFIG SET) or its words (file). */
+    char storage[512], *w[16];
+    int n;
+    if (argc == 1) {
+        if (strlen(argv[0]) >= sizeof storage) {
+            snprintf(err, errlen, "argument too long");
+            return -1;
+        }
+        n = config_split_line(argv[0], w, 16, storage);
+    } else {
+        n = argc < 16 ? argc : 16;
+        for (int i = 0; i < n; i++)
+            w[i] = (char *)argv[i];
+    }
+    if (n <= 0 || n % 4) {
+        snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+        return -1;
+    }
+    long long hard = c->obuf_hard, soft = c->obuf_soft;
+    int secs = c->obuf_soft_seconds;
+    for (int i = 0; i < n; i += 4) {
+        long long s;
+        if (strcasecmp(w[i], "normal") != 0) {
+            snprintf(err, errlen,
+                     "Invalid client class specified in buffer limit configuration "
+                     "(kvnode has only the normal class).");
+            return -1;
+        }
+        if (parse_mem(w[i + 1], &hard) < 0 || parse_mem(w[i + 2], &soft) < 0 ||
+            parse_ll(w[i + 3], &s) < 0 || hard < 0 || soft < 0 || s < 0 || s > INT_MAX) {
+            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit "
+                                  "configuration.");
+            return -1;
+        }
+        secs = (int)s;
+    }
+    c->obuf_hard = hard;
+    c->obuf_soft = soft;
+    c->obuf_soft_seconds = secs;
+    return 0;
+}
+
+static int set_replicaof(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
+{
+    char storage[512], *w[4];
+    int n;
+    if (argc == 1) {
+        if (strlen(argv[0]) >= sizeof storage) {
+            snprintf(err, errlen, "argument too long");
+            return -1;
+        }
+        n = config_split_line(argv[0], w, 4, storage);
+    } else {
+        n = argc;
+        for (int i = 0; i < n && i < 4; i++)
+            w[i] = (char *)argv[i];
+    }
+    char val[512];
+    if (n == 0 || (n == 2 && !strcasecmp(w[0], "no") && !strcasecmp(w[1], "one"))) {
+        val[0] = '\0';
+    } else if (n == 2) {
+        long long port;
+        if (parse_ll(w[1], &port) < 0 || port < 1 || port > 65535) {
+            snprintf(err, errlen, "Invalid master port");
+            return -1;
+        }
+        snprintf(val, sizeof val, "%s %lld", w[0], port);
+    } else {
+        snprintf(err, errlen, "wrong number of arguments: expected <host> <port>");
+        return -1;
+    }
+    kv_free(c->replicaof);
+    c->replicaof = kv_memdup(val, strlen(val));
+    return 0;
+}
+
+int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, int startup,
+               char *err, size_t errlen)
+{
+    if (!startup && !o->runtime) {
+        snprintf(err, errlen, "can't set immutable config");
+        return -1;
+    }
+    if (o->type == CFG_SPECIAL) {
+        if (o->offset == OFF(replicaof))
+            return set_replicaof(c, argc, argv, err, errlen);
+        return set_obuf(c, argc, argv, err, errlen);
+    }
+    if (o->type == CFG_STRING && !strcmp(o->name, "bind")) {
+        /* bind takes several words in a file; keep them space-separated. */
+        size_t total = 0;
+        for (int i = 0; i < argc; i++)
+            total += strlen(argv[i]) + 1;
+        char *v = kv_malloc(total + 1);
+        v[0] = '\0';
+        for (int i = 0; i < argc; i++) {
+            if (i)
+                strcat(v, " ");
+            strcat(v, argv[i]);
+        }
+        kv_free(*str_field(c, o));
+        *str_field(c, o) = v;
+        return 0;
+    }
+    if (argc != 1) {
+        snprintf(err, errlen, "wrong number of arguments");
+        return -1;
+    }
+    const char *v = argv[0];
+    switch (o->type) {
+    case CFG_STRING:
+        kv_free(*str_field(c, o));
+        *str_field(c, o) = kv_memdup(v, strlen(v));
+        return 0;
+    case CFG_BOOL:
+        if (!strcasecmp(v, "yes"))
+            *int_field(c, o) = 1;
+        else if (!strcasecmp(v, "no"))
+            *int_field(c, o) = 0;
+        else {
+            snprintf(err, errlen, "argument must be 'yes' or 'no'");
+            return -1;
+        }
+        return 0;
+    case CFG_ENUM:
+        for (int i = 0; o->enum_names[i]; i++) {
+            if (!strcasecmp(v, o->enum_names[i])) {
+                *int_field(c, o) = i;
+                return 0;
+            }
+        }
+        snprintf(err, errlen, "argument(s) must be one of the following:");
+        for (int i = 0; o->enum_names[i]; i++) {
+            size_t l = strlen(err);
+            snprintf(err + l, errlen - l, " %s%s", o->enum_names[i],
+                     o->enum_names[i + 1] ? "," : "");
+        }
+        return -1;
+    case CFG_INT:
+    case CFG_MEM: {
+        long long x;
+        int bad = o->type == CFG_MEM ? parse_mem(v, &x) : parse_ll(v, &x);
+        if (bad) {
+            snprintf(err, errlen, "argument couldn't be parsed into an integer");
+            return -1;
+        }
+        if (o->offset == OFF(unixsocketperm)) {
+            /* octal, as Redis */
+            char *end;
+            errno = 0;
+            x = strtoll(v, &end, 8);
+            if (errno || *end) {
+                snprintf(err, errlen, "argument couldn't be parsed into an integer");
+                return -1;
+            }
+        }
+        if (x < o->min || x > o->max) {
+            snprintf(err, errlen, "argument must be between %lld and %lld inclusive", o->min,
+                     o->max);
+            return -1;
+        }
+        if (is_ll(o))
+            *ll_field(c, o) = x;
+        else
+            *int_field(c, o) = (int)x;
+        return 0;
+    }
+    case CFG_SPECIAL:
+        break;
+    }
+    return -1;
+}
+
+size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t len)
+{
+    kv_config *c = (kv_config *)cc;
+    int n = 0;
+    switch (o->type) {
+    case CFG_STRING:
+        n = snprintf(buf, len, "%s", *str_field(c, o) ? *str_field(c, o) : "");
+        break;
+    case CFG_BOOL:
+        n = snprintf(buf, len, "%s", *int_field(c, o) ? "yes" : "no");
+        break;
+    case CFG_ENUM:
+        n = snprintf(buf, len, "%s", o->enum_names[*int_field(c, o)]);
+        break;
+    case CFG_INT:
+    case CFG_MEM:
+        if (o->offset == OFF(unixsocketperm))
+            n = snprintf(buf, len, "%o", *int_field(c, o));
+        else if (is_ll(o))
+            n = snprintf(buf, len, "%lld", *ll_field(c, o));
+        else
+            n = snprintf(buf, len, "%d", *int_field(c, o));
+        break;
+    case CFG_SPECIAL:
+        if (o->offset == OFF(replicaof))
+            n = snprintf(buf, len, "%s", c->replicaof ? c->replicaof : "");
+        else
+            n = snprintf(buf, len, "normal %lld %lld %d", c->obuf_hard, c->obuf_soft,
+                         c->obuf_soft_seconds);
+        break;
+    }
+    if (n < 0)
+        n = 0;
+    return (size_t)n < len ? (size_t)n : len ? len - 1 : 0;
+}
+
+const cfg_option *config_find(const char *name)
+{
+    for (const cfg_option *o = cfg_options; o->name; o++)
+        if (!strcasecmp(o->name, name) || (o->alias && !strcasecmp(o->alias, name)))
+            return o;
+    return NULL;
+}
+
+void config_init(kv_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (const cfg_option *o = cfg_options; o->name; o++) {
+        char storage[256], *w[16];
+        int n = config_split_line(o->defval, w, 16, storage);
+        char err[128];
+        if (config_set(c, o, n, (const char **)w, 1, err, sizeof err) < 0 && n > 0) {
+            fprintf(stderr, "kvnode: bad default for %s: %s\n", o->name, err);
+            abort();
+        }
+        if (n == 0 && o->type == CFG_STRING) {
+            const char *empty = "";
+            config_set(c, o, 1, &empty, 1, err, sizeof err);
+        }
+    }
+}
+
+void config_free(kv_config *c)
+{
+    for (const cfg_option *o = cfg_options; o->name; o++) {
+        if (o->type == CFG_STRING || (o->type == CFG_SPECIAL && o->offset == OFF(replicaof))) {
+            kv_free(*str_field(c, o));
+            *str_field(c, o) = NULL;
+        }
+    }
+    kv_free(c->config_file);
+    c->config_file = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files and arguments                                                       */
+/* ------------------------------------------------------------------------ */
+
+static int hexval(int c)
+{
+    return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
+}
+
+int config_split_line(const char *line, char **words, int max, char *storage)
+{
+    const char *p = line;
+    char *out = storage;
+    int n = 0;
+    for (;;) {
+        while (*p && isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            return n;
+        if (n == max)
+            return -1;
+        words[n++] = out;
+        int inq = 0, insq = 0;
+        for (;;) {
+            if (inq) {
+                if (p[0] == '\\' && p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
+                    isxdigit((unsigned char)p[3])) {
+                    *out++ = (char)(hexval(p[2]) * 16 + hexval(p[3]));
+                    p += 3;
+                } else if (p[0] == '\\' && p[1]) {
+                    p++;
+                    switch (*p) {
+                    case 'n': *out++ = '\n'; break;
+                    case 'r': *out++ = '\r'; break;
+                    case 't': *out++ = '\t'; break;
+                    case 'b': *out++ = '\b'; break;
+                    case 'a': *out++ = '\a'; break;
+                    default: *out++ = *p; break;
+                    }
+                } else if (*p == '"') {
+                    if (p[1] && !isspace((unsigned char)p[1]))
+                        return -1;
+                    inq = 0;
+                    p++;
+                    break;
+                } else if (!*p) {
+                    return -1;
+                } else {
+                    *out++ = *p;
+                }
+            } else if (insq) {
+                if (p[0] == '\\' && p[1] == '\'') {
+                    p++;
+                    *out++ = '\'';
+                } else if (*p == '\'') {
+                    if (p[1] && !isspace((unsigned char)p[1]))
+                        return -1;
+                    insq = 0;
+                    p++;
+                    break;
+                } else if (!*p) {
+                    return -1;
+                } else {
+                    *out++ = *p;
+                }
+            } else {
+                if (!*p || isspace((unsigned char)*p))
+                    break;
+                if (*p == '"')
+                    inq = 1;
+                else if (*p == '\'')
+                    insq = 1;
+                else
+                    *out++ = *p;
+            }
+            if (*p)
+                p++;
+        }
+        *out++ = '\0';
+    }
+}
+
+int config_load_text(kv_config *c, const char *text, const char *fname, char *err,
+                     size_t errlen)
+{
+    const char *p = text;
+    int lineno = 0;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        lineno++;
+        char *line = kv_memdup(p, l);
+        char *storage = kv_malloc(l + 1);
+        char *w[64];
+        int n = config_split_line(line, w, 64, storage);
+        int rc = 0;
+        char why[256] = "";
+        if (n < 0) {
+            snprintf(why, sizeof why, "Unbalanced quotes in configuration line");
+            rc = -1;
+        } else if (n > 0 && w[0][0] != '#') {
+            const cfg_option *o = config_find(w[0]);
+            if (!o) {
+                snprintf(why, sizeof why, "Bad directive or wrong number of arguments");
+                rc = -1;
+            } else if (n < 2 && o->type != CFG_STRING && o->type != CFG_SPECIAL) {
+                snprintf(why, sizeof why, "wrong number of arguments");
+                rc = -1;
+            } else {
+                const char *empty = "";
+                const char **args = n > 1 ? (const char **)w + 1 : &empty;
+                rc = config_set(c, o, n > 1 ? n - 1 : 1, args, 1, why, sizeof why);
+                if (o->type == CFG_SPECIAL && n == 1)
+                    rc = config_set(c, o, 0, NULL, 1, why, sizeof why);
+            }
+        }
+        if (rc < 0)
+            snprintf(err, errlen, "%s:%d: '%s': %s", fname, lineno, line, why);
+        kv_free(line);
+        kv_free(storage);
+        if (rc < 0)
+            return -1;
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    return 0;
+}
+
+int config_load_file(kv_config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 4096, len = 0;
+    char *text = kv_malloc(cap);
+    size_t r;
+    while ((r = fread(text + len, 1, cap - len - 1, f)) > 0) {
+        len += r;
+        if (cap - len - 1 == 0) {
+            cap *= 2;
+            text = kv_realloc(text, cap);
+        }
+    }
+    fclose(f);
+    text[len] = '\0';
+    int rc = config_load_text(c, text, path, err, errlen);
+    kv_free(text);
+    if (rc == 0) {
+        char abs[PATH_MAX];
+        const char *keep = realpath(path, abs) ? abs : path;
+        kv_free(c->config_file);
+        c->config_file = kv_memdup(keep, strlen(keep));
+    }
+    return rc;
+}
+
+int config_parse_args(kv_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    int i = 1;
+    if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+        config_print_help(argv[0]);
+        return 1;
+    }
+    if (i < argc && (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v"))) {
+        printf("kvnode 0.1.0\n");
+        return 1;
+    }
+    if (i < argc && !strcmp(argv[i], "--sample-config")) {
+        config_print_sample();
+        return 1;
+    }
+    if (i < argc && strncmp(argv[i], "--", 2) != 0) {
+        if (config_load_file(c, argv[i], err, errlen) < 0)
+            return -1;
+        i++;
+    }
+    while (i < argc) {
+        if (strncmp(argv[i], "--", 2) != 0 || !argv[i][2]) {
+            snprintf(err, errlen, "unexpected argument '%s' (options are --name value)",
+                     argv[i]);
+            return -1;
+        }
+        const char *name = argv[i] + 2;
+        const cfg_option *o = config_find(name);
+        if (!o) {
+            snprintf(err, errlen, "unknown option '--%s' (see kvnode --help)", name);
+            return -1;
+        }
+        /* Values run until the next --option. */
+        int j = i + 1;
+        while (j < argc && strncmp(argv[j], "--", 2) != 0)
+            j++;
+        int n = j - i - 1;
+        if (n == 0 && o->type != CFG_STRING && o->type != CFG_SPECIAL) {
+            snprintf(err, errlen, "option '--%s' needs a value", name);
+            return -1;
+        }
+        const char *empty = "";
+        char why[256];
+        if (config_set(c, o, n ? n : 1, n ? (const char **)argv + i + 1 : &empty, 1, why,
+                       sizeof why) < 0) {
+            snprintf(err, errlen, "option '--%s': %s", o->name, why);
+            return -1;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* REWRITE, help, sample                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void quote_value(const char *v, char *out, size_t len)
+{
+    int needs = !*v;
+    for (const char *p = v; *p; p++)
+        if (isspace((unsigned char)*p) || *p == '"' || *p == '\'' || *p == '\\' ||
+            !isprint((unsigned char)*p))
+            needs = 1;
+    if (!needs) {
+        snprintf(out, len, "%s", v);
+        return;
+    }
+    size_t o = 0;
+    if (o + 1 < len)
+        out[o++] = '"';
+    for (const char *p = v; *p && o + 5 < len; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\')
+            o += (size_t)snprintf(out + o, len - o, "\\%c", ch);
+        else if (!isprint(ch))
+            o += (size_t)snprintf(out + o, len - o, "\\x%02x", ch);
+        else
+            out[o++] = (char)ch;
+    }
+    if (o + 1 < len)
+        out[o++] = '"';
+    out[o < len ? o : len - 1] = '\0';
+}
+
+/* The line "name value" for an option with its current value. Options
+ * whose value is several words are written unquoted word by word. */
+static void option_line(const kv_config *c, const cfg_option *o, char *out, size_t len)
+{
+    char v[1024], q[2100];
+    config_format(c, o, v, sizeof v);
+    if (o->type == CFG_SPECIAL || !strcmp(o->name, "bind"))
+        snprintf(out, len, "%s %s", o->name, v[0] ? v : "\"\"");
+    else {
+        quote_value(v, q, sizeof q);
+        snprintf(out, len, "%s %s", o->name, q);
+    }
+}
+
+int config_rewrite(const kv_config *c, char *err, size_t errlen)
+{
+    if (!c->config_file) {
+        snprintf(err, errlen, "The server is running without a config file");
+        return -1;
+    }
+    FILE *f = fopen(c->config_file, "r");
+    size_t cap = 4096, len = 0;
+    char *text = kv_malloc(cap);
+    if (f) {
+        size_t r;
+        while ((r = fread(text + len, 1, cap - len - 1, f)) > 0) {
+            len += r;
+            if (cap - len - 1 == 0) {
+                cap *= 2;
+                text = kv_realloc(text, cap);
+            }
+        }
+        fclose(f);
+    }
+    text[len] = '\0';
+    size_t ncap = len * 2 + 8192, nlen = 0;
+    char *out = kv_malloc(ncap);
+    int nopts = 0;
+    for (const cfg_option *o = cfg_options; o->name; o++)
+        nopts++;
+    char *written = kv_calloc((size_t)nopts, 1);
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        char *line = kv_memdup(p, l);
+        char *storage = kv_malloc(l + 1), *w[64];
+        int n = config_split_line(line, w, 64, storage);
+        const cfg_option *o = n > 0 && w[0][0] != '#' ? config_find(w[0]) : NULL;
+        char buf[2400];
+        const char *emit = line;
+        if (o) {
+            int idx = (int)(o - cfg_options);
+            if (written[idx])
+                emit = NULL; /* a later duplicate: the first occurrence has the value */
+            else {
+                option_line(c, o, buf, sizeof buf);
+                emit = buf;
+                written[idx] = 1;
+            }
+        }
+        if (emit) {
+            size_t el = strlen(emit);
+            if (nlen + el + 2 > ncap) {
+                ncap = (nlen + el + 2) * 2;
+                out = kv_realloc(out, ncap);
+            }
+            memcpy(out + nlen, emit, el);
+            nlen += el;
+            out[nlen++] = '\n';
+        }
+        kv_free(line);
+        kv_free(storage);
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    /* Options that differ from their default and were not in the file. */
+    kv_config defaults;
+    config_init(&defaults);
+    int header = 0;
+    for (const cfg_option *o = cfg_options; o->name; o++) {
+        int idx = (int)(o - cfg_options);
+        if (written[idx])
+            continue;
+        char a[1024], b[1024];
+        config_format(c, o, a, sizeof a);
+        config_format(&defaults, o, b, sizeof b);
+        if (!strcmp(a, b))
+            continue;
+        char buf[2400];
+        option_line(c, o, buf, sizeof buf);
+        size_t el = strlen(buf) + 64;
+        if (nlen + el + 2 > ncap) {
+            ncap = (nlen + el + 2) * 2;
+            out = kv_realloc(out, ncap);
+        }
+        if (!header) {
+            nlen += (size_t)snprintf(out + nlen, ncap - nlen, "# Generated by CONFIG REWRITE\n");
+            header = 1;
+        }
+        nlen += (size_t)snprintf(out + nlen, ncap - nlen, "%s\n", buf);
+    }
+    config_free(&defaults);
+    kv_free(written);
+    kv_free(text);
+    /* temp -> fsync -> rename */
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", c->config_file);
+    FILE *o = fopen(tmp, "w");
+    int rc = -1;
+    if (o) {
+        if (fwrite(out, 1, nlen, o) == nlen && fflush(o) == 0 && fsync(fileno(o)) == 0)
+            rc = 0;
+        if (fclose(o) != 0)
+            rc = -1;
+        if (rc == 0 && rename(tmp, c->config_file) < 0)
+            rc = -1;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "Rewriting config file: %s", strerror(errno));
+        unlink(tmp);
+    }
+    kv_free(out);
+    return rc;
+}
+
+void config_print_help(const char *prog)
+{
+    printf("Usage: %s [config-file] [--option value ...]\n"
+           "       %s --help | --version | --sample-config\n\n"
+           "Options (config file: \"name value\"; command line: --name value):\n\n",
+           prog, prog);
+    for (const cfg_option *o = cfg_options; o->name; o++)
+        printf("  --%-28s default: %s%s\n      %s\n", o->name, o->defval[0] ? o->defval : "\"\"",
+               o->runtime ? "  (CONFIG SET)" : "", o->help);
+}
+
+void config_print_sample(void)
+{
+    printf("# kvnode configuration file. Every option with its default value.\n"
+           "# Syntax as redis.conf: \"name value\"; quote values with spaces.\n"
+           "# Start with: kvnode /path/to/kvnode.conf [--option value ...]\n");
+    for (const cfg_option *o = cfg_options; o->name; o++) {
+        printf("\n# %s%s\n", o->help, o->runtime ? " (CONFIG SET can change it.)" : "");
+        printf("%s %s\n", o->name, o->defval[0] ? o->defval : "\"\"");
+    }
+}

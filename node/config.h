@@ -1,0 +1,128 @@
+/* config.h — the server's options: one table, one struct.
+ *
+ * Owns parsing and formatting of every option: from a config file (Redis's
+ * syntax: "name value …" per line, # comments, "double" and 'single'
+ * quotes), from the command line (--name value …), and at runtime (CONFIG
+ * GET / SET / REWRITE). Each option has a type, a default, bounds, a help
+ * line, and whether CONFIG SET may change it. It never acts on a change:
+ * the server applies what changed (config_set tells it which options).
+ *
+ * Names follow redis-server where an option exists there. */
+#ifndef KV_CONFIG_H
+#define KV_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct kv_config {
+    /* network */
+    char *bind;              /* space-separated addresses */
+    int port;
+    char *unixsocket;
+    int unixsocketperm;
+    int protected_mode;
+    int tcp_backlog;
+    int tcp_keepalive;
+    int timeout;             /* idle client timeout, seconds (0: never) */
+    int maxclients;
+    char *requirepass;
+    /* limits */
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    long long obuf_hard;     /* client-output-buffer-limit normal <hard> <soft> <secs> */
+    long long obuf_soft;
+    int obuf_soft_seconds;
+    /* persistence */
+    char *dir;
+    int appendfsync;         /* WAL_FSYNC_* */
+    long long wal_segment_size;
+    int wal_prealloc;
+    int snapshot_keep;
+    int snapshot_interval;
+    long long snapshot_wal_min_bytes;
+    int snapshot_wal_growth_pct;
+    int snapshot_fork;
+    /* keyspace */
+    int hash_max_listpack_entries;
+    int hash_max_listpack_value;
+    int active_expire;
+    int hz;
+    /* logging and process */
+    int loglevel;
+    char *logfile;
+    char *pidfile;
+    long long slowlog_log_slower_than;
+    int slowlog_max_len;
+    /* replication */
+    char *replicaof;         /* "host port" or "" */
+    int peer_port;           /* 0: port + 10000 */
+    char *peer_bind;         /* "" : same as bind */
+    char *cluster_secret;
+    int min_replicas_ack;
+    int min_replicas_timeout;     /* ms a write waits for acks */
+    long long repl_retention_bytes;
+    int repl_timeout;             /* ms without hearing from the peer */
+    char *node_id;
+    /* where the config came from (for CONFIG REWRITE) */
+    char *config_file;
+} kv_config;
+
+typedef enum { CFG_BOOL, CFG_INT, CFG_MEM, CFG_STRING, CFG_ENUM, CFG_SPECIAL } cfg_type;
+
+typedef struct cfg_option {
+    const char *name;
+    const char *alias;   /* another accepted name (e.g. "slaveof"), or NULL */
+    cfg_type type;
+    size_t offset;       /* into kv_config */
+    long long min, max;  /* CFG_INT / CFG_MEM bounds */
+    const char *defval;  /* default, as it would be written in a config file */
+    const char *const *enum_names; /* CFG_ENUM, NULL-terminated; value = index */
+    int runtime;         /* CONFIG SET may change it */
+    const char *help;
+} cfg_option;
+
+/* The option table, NULL-name terminated. */
+extern const cfg_option cfg_options[];
+
+/* Set every option to its default. Frees nothing: call on a zeroed struct. */
+void config_init(kv_config *c);
+void config_free(kv_config *c);
+
+/* Find an option by name or alias (case-insensitive). */
+const cfg_option *config_find(const char *name);
+
+/* Set one option from its arguments (argc >= 1 words). startup != 0 allows
+ * options that CONFIG SET may not change. 0 or -1 with a message in err
+ * (Redis's wording where Redis has one). */
+int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, int startup,
+               char *err, size_t errlen);
+
+/* Parse a config file's text; errors name the line. 0 or -1. */
+int config_load_text(kv_config *c, const char *text, const char *fname, char *err,
+                     size_t errlen);
+/* Load a file (also remembered as config_file for REWRITE). */
+int config_load_file(kv_config *c, const char *path, char *err, size_t errlen);
+/* Command line: [config-file] [--name value …] [--help] [--version].
+ * Returns 0 to run, 1 if it printed help/version (exit 0), -1 on error. */
+int config_parse_args(kv_config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Format an option's current value as CONFIG GET shows it. Returns the
+ * length written (always NUL-terminated). */
+size_t config_format(const kv_config *c, const cfg_option *o, char *buf, size_t len);
+
+/* Rewrite c->config_file: options already there get their current values
+ * in place, changed options that are absent are appended; comments and
+ * order are kept. 0 or -1 with err. */
+int config_rewrite(const kv_config *c, char *err, size_t errlen);
+
+/* Print --help text (usage + every option with its default). */
+void config_print_help(const char *prog);
+/* Print a complete documented config file with every default. */
+void config_print_sample(void);
+
+/* Split a line like Redis's sdssplitargs: "quoted \x41", 'single'. Returns
+ * the number of words (<= max), or -1 on unbalanced quotes. Words are
+ * written NUL-terminated into storage (at least strlen(line)+1 bytes). */
+int config_split_line(const char *line, char **words, int max, char *storage);
+
+#endif

@@ -1,0 +1,186 @@
+/* test_config.c — the option table: defaults, files, command line, runtime
+ * changes and their bounds, REWRITE keeping comments. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "testutil.h"
+#include "wal.h"
+
+/* ---- Helpers ---- */
+
+static const char *get(const kv_config *c, const char *name)
+{
+    static char buf[1024];
+    const cfg_option *o = config_find(name);
+    assert_non_null(o);
+    config_format(c, o, buf, sizeof buf);
+    return buf;
+}
+
+static int set1(kv_config *c, const char *name, const char *v, int startup, char *err)
+{
+    const cfg_option *o = config_find(name);
+    assert_non_null(o);
+    return config_set(c, o, 1, &v, startup, err, 256);
+}
+
+/* ---- Tests ---- */
+
+/* Every option starts at its documented default, readable back. */
+static void test_defaults(void **state)
+{
+    (void)state;
+    kv_config c;
+    config_init(&c);
+    assert_int_equal(c.port, 7379);
+    assert_string_equal(c.bind, "127.0.0.1");
+    assert_string_equal(c.dir, "./data");
+    assert_int_equal(c.appendfsync, WAL_FSYNC_ALWAYS);
+    assert_int_equal(c.proto_max_bulk_len, 512LL * 1024 * 1024);
+    assert_int_equal(c.protected_mode, 1);
+    assert_string_equal(get(&c, "appendfsync"), "always");
+    assert_string_equal(get(&c, "client-output-buffer-limit"), "normal 268435456 67108864 60");
+    assert_string_equal(get(&c, "replicaof"), "");
+    assert_string_equal(get(&c, "unixsocketperm"), "0");
+    config_free(&c);
+}
+
+/* A config file with comments, quotes and aliases sets what it says; an
+ * error names the file, the line and the reason. */
+static void test_file(void **state)
+{
+    (void)state;
+    kv_config c;
+    config_init(&c);
+    char err[256];
+    const char *text = "# comment\n"
+                       "port 7400\n"
+                       "  bind 127.0.0.1 ::1\n"
+                       "requirepass \"se cret\\x21\"\n"
+                       "slaveof 10.0.0.1 7379\n"
+                       "wal-segment-size 1mb\n"
+                       "hash-max-ziplist-entries 64\n"
+                       "\n";
+    assert_int_equal(config_load_text(&c, text, "t.conf", err, sizeof err), 0);
+    assert_int_equal(c.port, 7400);
+    assert_string_equal(c.bind, "127.0.0.1 ::1");
+    assert_string_equal(c.requirepass, "se cret!");
+    assert_string_equal(c.replicaof, "10.0.0.1 7379");
+    assert_int_equal(c.wal_segment_size, 1024 * 1024);
+    assert_int_equal(c.hash_max_listpack_entries, 64);
+    assert_int_equal(config_load_text(&c, "port 1\nnosuch 3\n", "t.conf", err, sizeof err), -1);
+    assert_non_null(strstr(err, "t.conf:2"));
+    assert_non_null(strstr(err, "Bad directive"));
+    assert_int_equal(config_load_text(&c, "port 99999\n", "t.conf", err, sizeof err), -1);
+    assert_non_null(strstr(err, "between 0 and 65535"));
+    assert_int_equal(config_load_text(&c, "dir \"unbalanced\n", "t.conf", err, sizeof err), -1);
+    assert_non_null(strstr(err, "Unbalanced"));
+    config_free(&c);
+}
+
+/* The command line takes a config file then --name value pairs; bad
+ * options are reported with their name. */
+static void test_args(void **state)
+{
+    (void)state;
+    kv_config c;
+    config_init(&c);
+    char err[256];
+    char *argv[] = {"kvnode", "--port", "7001", "--appendfsync", "everysec", "--bind",
+                    "127.0.0.1", "127.0.0.2", "--requirepass", "pw"};
+    assert_int_equal(config_parse_args(&c, 10, argv, err, sizeof err), 0);
+    assert_int_equal(c.port, 7001);
+    assert_int_equal(c.appendfsync, WAL_FSYNC_EVERYSEC);
+    assert_string_equal(c.bind, "127.0.0.1 127.0.0.2");
+    char *bad[] = {"kvnode", "--appendfsync", "sometimes"};
+    assert_int_equal(config_parse_args(&c, 3, bad, err, sizeof err), -1);
+    assert_non_null(strstr(err, "appendfsync"));
+    assert_non_null(strstr(err, "always, everysec, no"));
+    char *unknown[] = {"kvnode", "--portt", "1"};
+    assert_int_equal(config_parse_args(&c, 3, unknown, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown option '--portt'"));
+    char *novalue[] = {"kvnode", "--port"};
+    assert_int_equal(config_parse_args(&c, 2, novalue, err, sizeof err), -1);
+    config_free(&c);
+}
+
+/* CONFIG SET respects types, bounds, units and immutability. */
+static void test_runtime_set(void **state)
+{
+    (void)state;
+    kv_config c;
+    config_init(&c);
+    char err[256];
+    assert_int_equal(set1(&c, "maxclients", "50", 0, err), 0);
+    assert_int_equal(c.maxclients, 50);
+    assert_int_equal(set1(&c, "maxclients", "0", 0, err), -1);
+    assert_int_equal(set1(&c, "maxclients", "abc", 0, err), -1);
+    assert_int_equal(set1(&c, "port", "7000", 0, err), -1);
+    assert_string_equal(err, "can't set immutable config");
+    assert_int_equal(set1(&c, "proto-max-bulk-len", "2gb", 0, err), 0);
+    assert_int_equal(c.proto_max_bulk_len, 2LL << 30);
+    assert_int_equal(set1(&c, "proto-max-bulk-len", "10k", 0, err), -1);
+    assert_int_equal(set1(&c, "protected-mode", "maybe", 0, err), -1);
+    assert_int_equal(set1(&c, "client-output-buffer-limit", "normal 10mb 5mb 30", 0, err), 0);
+    assert_int_equal(c.obuf_hard, 10 << 20);
+    assert_int_equal(c.obuf_soft_seconds, 30);
+    assert_int_equal(set1(&c, "client-output-buffer-limit", "pubsub 1 1 1", 0, err), -1);
+    assert_int_equal(set1(&c, "client-output-buffer-limit", "normal 1 1", 0, err), -1);
+    assert_int_equal(set1(&c, "slowlog-log-slower-than", "-1", 0, err), 0);
+    assert_int_equal(c.slowlog_log_slower_than, -1);
+    config_free(&c);
+}
+
+/* REWRITE keeps comments and unknown-to-us order, updates values in place
+ * and appends changed options that were not in the file. */
+static void test_rewrite(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp("cfg");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/kv.conf", dir);
+    FILE *f = fopen(path, "w");
+    fputs("# my settings\nport 7500\n# keep me\nmaxclients 100\n", f);
+    fclose(f);
+    kv_config c;
+    config_init(&c);
+    char err[256];
+    assert_int_equal(config_load_file(&c, path, err, sizeof err), 0);
+    assert_int_equal(set1(&c, "maxclients", "200", 0, err), 0);
+    assert_int_equal(set1(&c, "requirepass", "a b", 0, err), 0);
+    assert_int_equal(config_rewrite(&c, err, sizeof err), 0);
+    kv_config d;
+    config_init(&d);
+    assert_int_equal(config_load_file(&d, path, err, sizeof err), 0);
+    assert_int_equal(d.port, 7500);
+    assert_int_equal(d.maxclients, 200);
+    assert_string_equal(d.requirepass, "a b");
+    f = fopen(path, "r");
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, "# my settings\nport 7500\n# keep me\nmaxclients 200\n"));
+    config_free(&c);
+    config_free(&d);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_file),
+        cmocka_unit_test(test_args),          cmocka_unit_test(test_runtime_set),
+        cmocka_unit_test(test_rewrite),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
