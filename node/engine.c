@@ -434,6 +434,22 @@ void engine_close(engine *e)
     uv_close((uv_handle_t *)&e->sigchld, on_engine_handle_closed);
 }
 
+int engine_flush(engine *e)
+{
+    return wal_flush_wait(e->w);
+}
+
+void engine_reconfigure(engine *e, const engine_config *cfg)
+{
+    e->cfg.fsync = cfg->fsync;
+    e->cfg.snapshot_keep = cfg->snapshot_keep < 1 ? 1 : cfg->snapshot_keep;
+    e->cfg.snapshot_fork = cfg->snapshot_fork;
+    e->cfg.snapshot_wal_min = cfg->snapshot_wal_min;
+    e->cfg.snapshot_wal_pct = cfg->snapshot_wal_pct;
+    e->cfg.snapshot_interval = cfg->snapshot_interval;
+    wal_set_fsync(e->w, cfg->fsync);
+}
+
 ks *engine_ks(engine *e)
 {
     return e->k;

@@ -62,6 +62,11 @@ int engine_start(engine *e, uv_loop_t *loop, void (*on_durable)(void *arg), void
 /* Make everything logged durable, wait for a running snapshot child, close.
  * Run the loop afterwards so handles finish closing. NULL is fine. */
 void engine_close(engine *e);
+/* Block until everything logged is written and fdatasync'd (shutdown,
+ * SAVE). Returns 0 or the WAL's error code. */
+int engine_flush(engine *e);
+/* Apply changed settings: fsync policy and the snapshot schedule. */
+void engine_reconfigure(engine *e, const engine_config *cfg);
 
 ks *engine_ks(engine *e);
 const engine_recovery *engine_recovery_info(const engine *e);

@@ -245,7 +245,7 @@ struct wal {
     /* configuration */
     char dir[PATH_MAX];
     uint64_t seg_size;
-    int policy;
+    _Atomic int policy;
     int prealloc;
 
     /* loop-thread state */
@@ -1065,6 +1065,11 @@ int wal_can_accept(const wal *w, size_t bytes)
 const char *wal_nospace_reason(const wal *w)
 {
     return w->prealloc && w->spare_state == SPARE_FAILED ? w->nospace : "";
+}
+
+void wal_set_fsync(wal *w, int policy)
+{
+    atomic_store(&w->policy, policy);
 }
 
 uint64_t wal_last_lsn(const wal *w)

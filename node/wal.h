@@ -104,6 +104,10 @@ uint64_t wal_append(wal *w, uint64_t term, int type, const void *payload, size_t
  * after a fatal I/O error. */
 int wal_can_accept(const wal *w, size_t bytes);
 
+/* Change the fsync policy (CONFIG SET appendfsync); takes effect from the
+ * next batch. */
+void wal_set_fsync(wal *w, int policy);
+
 uint64_t wal_last_lsn(const wal *w);
 uint64_t wal_last_term(const wal *w);
 /* Highest LSN whose reply may be released under the fsync policy: synced

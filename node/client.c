@@ -1,0 +1,546 @@
+/* client.c — one client connection: reading requests, writing replies
+ * under the reply barrier, limits, closing.
+ *
+ * Connection states:
+ *
+ *   accepted --client_start--> reading <--> paused (output backlog / WAIT)
+ *                                 |
+ *          QUIT, protocol error   |  EOF, I/O error, limits, CLIENT KILL
+ *                 v               v
+ *        close-after-reply --> closing (uv_close) --> freed (on_close)
+ *
+ * Memory is freed only in the uv_close callback, so closing a client from
+ * inside one of its own callbacks (a command that kills itself, a write
+ * error during a flush) never frees an object whose callback is on the
+ * stack; every I/O entry point checks CL_CLOSING first.
+ *
+ * Output: replies accumulate in `out`. client_flush hands the part the
+ * barrier allows to uv_try_write (one syscall in the common case) and
+ * only when the socket is full moves the rest into `sending` for uv_write.
+ */
+#include "server.h"
+
+#include "log.h"
+#include "mem.h"
+#include "reply.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define READ_CHUNK (16 * 1024)
+#define PAUSE_ABOVE (32u << 20)  /* stop reading with this much output pending */
+#define RESUME_BELOW (8u << 20)
+
+static const char protected_msg[] =
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. If you want to connect from external computers to Redis you may "
+    "adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
+    "the same host the server is running, however MAKE SURE Redis is not publicly accessible "
+    "from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    "Alternatively you can just disable the protected mode by editing the Redis configuration "
+    "file, and setting the protected mode option to 'no', and then restarting the server. 3) If "
+    "you started the server manually just for testing, restart it with the '--protected-mode "
+    "no' option. 4) Set up an authentication password for the default user. NOTE: You only "
+    "need to do one of the above things in order for the server to start accepting connections "
+    "from the outside.\r\n";
+
+/* ------------------------------------------------------------------------ */
+/* Barrier marks (a FIFO ring)                                               */
+/* ------------------------------------------------------------------------ */
+
+static void wait_list_add(client *c)
+{
+    if (c->on_wait_list)
+        return;
+    server *s = c->srv;
+    c->wprev = NULL;
+    c->wnext = s->waiting;
+    if (s->waiting)
+        s->waiting->wprev = c;
+    s->waiting = c;
+    c->on_wait_list = 1;
+}
+
+static void wait_list_remove(client *c)
+{
+    if (!c->on_wait_list)
+        return;
+    server *s = c->srv;
+    if (c->wprev)
+        c->wprev->wnext = c->wnext;
+    else
+        s->waiting = c->wnext;
+    if (c->wnext)
+        c->wnext->wprev = c->wprev;
+    c->wprev = c->wnext = NULL;
+    c->on_wait_list = 0;
+}
+
+void client_add_mark(client *c, uint64_t offset, uint64_t lsn)
+{
+    if (c->nmarks) {
+        /* Same LSN as the newest mark: that mark already holds this reply
+         * back (it is later in the stream), nothing to add. */
+        barrier_mark *last = &c->marks[(c->mark_head + c->nmarks - 1) % c->capmarks];
+        if (last->lsn >= lsn)
+            return;
+    }
+    if (c->nmarks == c->capmarks) {
+        size_t cap = c->capmarks ? c->capmarks * 2 : 8;
+        barrier_mark *m = kv_malloc(cap * sizeof *m);
+        for (size_t i = 0; i < c->nmarks; i++)
+            m[i] = c->marks[(c->mark_head + i) % c->capmarks];
+        kv_free(c->marks);
+        c->marks = m;
+        c->capmarks = cap;
+        c->mark_head = 0;
+    }
+    barrier_mark *m = &c->marks[(c->mark_head + c->nmarks) % c->capmarks];
+    m->offset = offset;
+    m->lsn = lsn;
+    c->nmarks++;
+    wait_list_add(c);
+}
+
+/* Bytes at the front of `out` that the barrier lets go. */
+static size_t flushable(client *c)
+{
+    uint64_t commit = c->srv->commit_lsn;
+    while (c->nmarks && c->marks[c->mark_head].lsn <= commit) {
+        c->mark_head = (c->mark_head + 1) % c->capmarks;
+        c->nmarks--;
+    }
+    if (!c->nmarks) {
+        wait_list_remove(c);
+        return kbuf_len(&c->out);
+    }
+    uint64_t start = c->marks[c->mark_head].offset;
+    return start > c->out_base ? (size_t)(start - c->out_base) : 0;
+}
+
+uint64_t client_out_offset(const client *c)
+{
+    return c->out_base + kbuf_len(&c->out);
+}
+
+size_t client_pending_bytes(const client *c)
+{
+    return kbuf_len(&c->out) + kbuf_len(&c->sending);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Life cycle                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void apply_parser_limits(client *c)
+{
+    resp_limits l;
+    resp_limits_default(&l);
+    l.max_bulk_len = c->srv->cfg.proto_max_bulk_len;
+    resp_parser_set_limits(c->parser, &l);
+    resp_parser_set_unauth(c->parser, !c->authed);
+}
+
+client *client_new(server *s, int unix_socket)
+{
+    client *c = kv_calloc(1, sizeof *c);
+    c->srv = s;
+    c->id = ++s->next_client_id;
+    c->resp = 2;
+    c->authed = !s->cfg.requirepass || !s->cfg.requirepass[0];
+    c->parser = resp_parser_new(NULL);
+    apply_parser_limits(c);
+    c->ctime_ms = c->last_ms = server_mstime();
+    c->last_cmd = "NULL";
+    if (unix_socket) {
+        uv_pipe_init(s->loop, &c->h.pipe, 0);
+        c->flags |= CL_UNIX;
+    } else {
+        uv_tcp_init(s->loop, &c->h.tcp);
+    }
+    c->h.handle.data = c;
+    c->next = s->clients;
+    if (s->clients)
+        s->clients->prev = c;
+    s->clients = c;
+    s->nclients++;
+    return c;
+}
+
+static void on_close(uv_handle_t *h)
+{
+    client *c = h->data;
+    server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nclients--;
+    kbuf_free(&c->query);
+    kbuf_free(&c->out);
+    kbuf_free(&c->sending);
+    resp_parser_free(c->parser);
+    kv_free(c->marks);
+    kv_free(c->name);
+    kv_free(c);
+}
+
+void client_close(client *c)
+{
+    if (c->flags & CL_CLOSING)
+        return;
+    c->flags |= CL_CLOSING;
+    wait_list_remove(c);
+    multi_reset(c);
+    watch_unwatch_all(c);
+    if (c->srv->current == c)
+        c->srv->current = NULL;
+    uv_close(&c->h.handle, on_close);
+}
+
+static int nothing_pending(const client *c)
+{
+    return !c->writing && kbuf_len(&c->out) == 0;
+}
+
+void client_close_after_reply(client *c)
+{
+    c->flags |= CL_CLOSE_AFTER_REPLY;
+    if (!(c->flags & CL_CLOSING) && !(c->flags & CL_READ_PAUSED)) {
+        uv_read_stop(&c->h.stream);
+        c->flags |= CL_READ_PAUSED;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void maybe_resume_reading(client *c);
+
+static void on_write(uv_write_t *req, int status)
+{
+    client *c = req->data;
+    c->writing = 0;
+    kbuf_reset(&c->sending);
+    if (c->flags & CL_CLOSING)
+        return;
+    if (status < 0) {
+        log_verbose("client %s: write error: %s", c->addr, uv_strerror(status));
+        client_close(c);
+        return;
+    }
+    client_flush(c);
+    maybe_resume_reading(c);
+}
+
+void client_flush(client *c)
+{
+    if ((c->flags & CL_CLOSING) || c->writing)
+        return;
+    size_t n = flushable(c);
+    if (n) {
+        uv_buf_t b = uv_buf_init(kbuf_data(&c->out), (unsigned)(n > 1u << 30 ? 1u << 30 : n));
+        int w = uv_try_write(&c->h.stream, &b, 1);
+        if (w < 0 && w != UV_EAGAIN) {
+            log_verbose("client %s: write error: %s", c->addr, uv_strerror(w));
+            client_close(c);
+            return;
+        }
+        if (w > 0) {
+            kbuf_consume(&c->out, (size_t)w);
+            c->out_base += (uint64_t)w;
+            c->srv->stats.net_output_bytes += (uint64_t)w;
+            n -= (size_t)w;
+        }
+        if (n) {
+            /* The socket is full: let libuv finish the job. */
+            if (n == kbuf_len(&c->out)) {
+                kbuf tmp = c->sending;
+                c->sending = c->out;
+                c->out = tmp;
+                kbuf_reset(&c->out);
+            } else {
+                kbuf_reset(&c->sending);
+                kbuf_append(&c->sending, kbuf_data(&c->out), n);
+                kbuf_consume(&c->out, n);
+            }
+            c->out_base += n;
+            c->srv->stats.net_output_bytes += n;
+            uv_buf_t wb = uv_buf_init(kbuf_data(&c->sending), (unsigned)kbuf_len(&c->sending));
+            c->wreq.data = c;
+            int rc = uv_write(&c->wreq, &c->h.stream, &wb, 1, on_write);
+            if (rc < 0) {
+                client_close(c);
+                return;
+            }
+            c->writing = 1;
+            return;
+        }
+    }
+    if ((c->flags & CL_CLOSE_AFTER_REPLY) && nothing_pending(c) && !c->nmarks)
+        client_close(c);
+}
+
+/* Output-buffer limits: a hard limit closes at once; staying above the
+ * soft limit for obuf_soft_seconds closes too. Returns 1 if closed. */
+static int check_output_limits(client *c)
+{
+    server *s = c->srv;
+    size_t pending = client_pending_bytes(c);
+    int over_hard = s->cfg.obuf_hard && pending > (size_t)s->cfg.obuf_hard;
+    int over_soft = s->cfg.obuf_soft && pending > (size_t)s->cfg.obuf_soft;
+    if (!over_soft)
+        c->obuf_soft_since = 0;
+    else if (!c->obuf_soft_since)
+        c->obuf_soft_since = server_mstime();
+    int soft_expired = over_soft && s->cfg.obuf_soft_seconds &&
+                       server_mstime() - c->obuf_soft_since >= s->cfg.obuf_soft_seconds * 1000LL;
+    if (over_soft && !s->cfg.obuf_soft_seconds)
+        soft_expired = 1;
+    if (over_hard || soft_expired) {
+        log_warn("Client id=%llu addr=%s closed for overcoming of output buffer limits "
+                 "(%zu bytes pending).",
+                 (unsigned long long)c->id, c->addr, pending);
+        s->stats.obuf_disconnects++;
+        client_close(c);
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Input                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    client *c = h->data;
+    size_t want = READ_CHUNK;
+    size_t need = resp_want(c->parser);
+    if (need > kbuf_len(&c->query) && need - kbuf_len(&c->query) > want) {
+        /* A big argument is coming: make room for it in one go (bounded
+         * by proto-max-bulk-len, which the parser enforced). */
+        want = need - kbuf_len(&c->query);
+    }
+    kbuf_reserve(&c->query, want);
+    size_t avail = kbuf_avail(&c->query);
+    buf->base = kbuf_tail(&c->query);
+    buf->len = avail > (1u << 30) ? (1u << 30) : avail;
+}
+
+static void process_input(client *c)
+{
+    server *s = c->srv;
+    while (!(c->flags & (CL_CLOSING | CL_CLOSE_AFTER_REPLY | CL_BLOCKED)) &&
+           kbuf_len(&c->query)) {
+        size_t used = 0;
+        int rc = resp_parse(c->parser, kbuf_data(&c->query), kbuf_len(&c->query), &used);
+        if (rc == RESP_CMD) {
+            const size_t *lens;
+            const char *const *argv = resp_argv(c->parser, kbuf_data(&c->query), &lens);
+            dispatch_command(c, resp_argc(c->parser), argv, lens);
+            kbuf_consume(&c->query, used);
+        } else if (rc == RESP_NEED) {
+            kbuf_consume(&c->query, used);
+            break;
+        } else {
+            reply r = reply_make(&c->out, c->resp);
+            reply_errorf(&r, "ERR %s", resp_error(c->parser));
+            s->stats.protocol_errors++;
+            log_verbose("Protocol error (%s) from client: id=%llu addr=%s", resp_error(c->parser),
+                        (unsigned long long)c->id, c->addr);
+            kbuf_reset(&c->query);
+            client_close_after_reply(c);
+            break;
+        }
+    }
+}
+
+static void pause_reading(client *c)
+{
+    if (!(c->flags & (CL_READ_PAUSED | CL_CLOSING))) {
+        uv_read_stop(&c->h.stream);
+        c->flags |= CL_READ_PAUSED;
+    }
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+static void maybe_resume_reading(client *c)
+{
+    if ((c->flags & (CL_READ_PAUSED | CL_CLOSING | CL_CLOSE_AFTER_REPLY | CL_BLOCKED)) !=
+        CL_READ_PAUSED)
+        return;
+    if (client_pending_bytes(c) > RESUME_BELOW)
+        return;
+    c->flags &= ~CL_READ_PAUSED;
+    uv_read_start(&c->h.stream, on_alloc, on_read);
+    /* Requests may already be buffered. */
+    process_input(c);
+    client_flush(c);
+}
+
+void client_unblock(client *c)
+{
+    c->flags &= ~CL_BLOCKED;
+    maybe_resume_reading(c);
+    if (!(c->flags & CL_READ_PAUSED) && !(c->flags & CL_CLOSING)) {
+        process_input(c);
+        client_flush(c);
+    }
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    client *c = st->data;
+    if (c->flags & CL_CLOSING)
+        return;
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            log_verbose("client %s: read error: %s", c->addr, uv_strerror((int)nread));
+        client_close(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    server *s = c->srv;
+    kbuf_commit(&c->query, (size_t)nread);
+    s->stats.net_input_bytes += (uint64_t)nread;
+    c->last_ms = server_mstime();
+    if (s->cfg.client_query_buffer_limit &&
+        kbuf_len(&c->query) > (size_t)s->cfg.client_query_buffer_limit) {
+        log_warn("Closing client id=%llu addr=%s that reached max query buffer length (%zu "
+                 "bytes)",
+                 (unsigned long long)c->id, c->addr, kbuf_len(&c->query));
+        s->stats.qbuf_disconnects++;
+        client_close(c);
+        return;
+    }
+    process_input(c);
+    client_flush(c);
+    if (c->flags & CL_CLOSING)
+        return;
+    if (check_output_limits(c))
+        return;
+    if (client_pending_bytes(c) > PAUSE_ABOVE)
+        pause_reading(c);
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        uv_ip4_name(a, ip, sizeof ip);
+        port = ntohs(a->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(a, ip, sizeof ip);
+        port = ntohs(a->sin6_port);
+    }
+    snprintf(out, n, "%s:%d", ip, port);
+}
+
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (!memcmp(&a->sin6_addr, v4mapped, 12))
+            return a->sin6_addr.s6_addr[12] == 127;
+        return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+    }
+    return 0;
+}
+
+/* Write a reply straight to a client that is about to be refused. */
+static void refuse(client *c, const char *msg)
+{
+    kbuf_append_str(&c->out, msg);
+    client_close_after_reply(c);
+    client_flush(c);
+}
+
+void client_start(client *c)
+{
+    server *s = c->srv;
+    s->stats.total_connections++;
+    struct sockaddr_storage peer = {0}, local = {0};
+    int loopback = 1;
+    if (c->flags & CL_UNIX) {
+        snprintf(c->addr, sizeof c->addr, "%s:0", s->cfg.unixsocket);
+        snprintf(c->laddr, sizeof c->laddr, "%s:0", s->cfg.unixsocket);
+    } else {
+        int len = sizeof peer;
+        uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&peer, &len);
+        len = sizeof local;
+        uv_tcp_getsockname(&c->h.tcp, (struct sockaddr *)&local, &len);
+        format_addr(&peer, c->addr, sizeof c->addr);
+        format_addr(&local, c->laddr, sizeof c->laddr);
+        loopback = is_loopback(&peer);
+        uv_tcp_nodelay(&c->h.tcp, 1);
+        if (s->cfg.tcp_keepalive)
+            uv_tcp_keepalive(&c->h.tcp, 1, (unsigned)s->cfg.tcp_keepalive);
+    }
+    if (s->nclients > (size_t)s->cfg.maxclients) {
+        s->stats.rejected_connections++;
+        refuse(c, "-ERR max number of clients reached\r\n");
+        return;
+    }
+    if (s->cfg.protected_mode && !loopback && (!s->cfg.requirepass || !s->cfg.requirepass[0])) {
+        s->stats.rejected_connections++;
+        refuse(c, protected_msg);
+        return;
+    }
+    if (uv_read_start(&c->h.stream, on_alloc, on_read) < 0)
+        client_close(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* CLIENT LIST                                                               */
+/* ------------------------------------------------------------------------ */
+
+void client_describe(const client *c, kbuf *b)
+{
+    int64_t now = server_mstime();
+    uv_os_fd_t fd = -1;
+    uv_fileno(&c->h.handle, &fd);
+    char flags[8];
+    int nf = 0;
+    if (c->flags & CL_MULTI)
+        flags[nf++] = 'x';
+    if (c->flags & CL_CLOSE_AFTER_REPLY)
+        flags[nf++] = 'c';
+    if (c->flags & CL_BLOCKED)
+        flags[nf++] = 'b';
+    if (c->flags & CL_UNIX)
+        flags[nf++] = 'U';
+    if (!nf)
+        flags[nf++] = 'N';
+    flags[nf] = '\0';
+    size_t omem = kbuf_len(&c->out) + kbuf_len(&c->sending);
+    kbuf_printf(b,
+                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
+                "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+                "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default "
+                "redir=-1 resp=%d",
+                (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
+                (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
+                flags, (c->flags & CL_MULTI) ? c->nmq : -1, kbuf_len(&c->query),
+                kbuf_avail(&c->query), c->query.cap, kbuf_len(&c->out), omem,
+                c->query.cap + c->out.cap + c->sending.cap + sizeof *c, c->last_cmd, c->resp);
+}

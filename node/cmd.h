@@ -1,0 +1,111 @@
+/* cmd.h — what a command implementation sees.
+ *
+ * A command is a function `void proc(cmd_ctx *c)` registered in a table
+ * (kv_command). It reads its arguments from c, works on the keyspace
+ * through the db_* helpers below, and writes exactly one reply through c->r
+ * (reply.h). It never touches sockets, the WAL or the clock directly:
+ *
+ *  - Lookups go through db_read/db_write, which apply lazy expiry the way
+ *    the node's role requires (see db.c).
+ *  - Every modification of a key is followed by db_modified(c, key), which
+ *    marks the command dirty and invalidates WATCHes.
+ *  - A dirty command is logged to the WAL as its own argv unless it logs
+ *    its effects itself with cmd_propagate — which it must when the argv is
+ *    not deterministic (relative TTLs, INCRBYFLOAT, …).
+ *  - The same function runs when the log is replayed (c->replay): no
+ *    reply goes anywhere, nothing expires, nothing is logged.
+ */
+#ifndef KV_CMD_H
+#define KV_CMD_H
+
+#include "keyspace.h"
+#include "reply.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct server server;
+typedef struct client client;
+typedef struct cmd_ctx cmd_ctx;
+
+/* Command flags (kv_command.flags). */
+enum {
+    CMD_WRITE = 1 << 0,     /* may modify the keyspace */
+    CMD_READONLY = 1 << 1,  /* reads the keyspace */
+    CMD_ADMIN = 1 << 2,
+    CMD_FAST = 1 << 3,
+    CMD_NOAUTH = 1 << 4,    /* allowed before AUTH (AUTH, HELLO, QUIT) */
+    CMD_NOMULTI = 1 << 5,   /* executed at once even inside MULTI (EXEC, DISCARD, …) */
+    CMD_DENYOOM = 1 << 6,   /* may grow memory (refused when the WAL cannot accept) */
+    CMD_STALE = 1 << 7,     /* allowed while the node is not serving data */
+    CMD_NOBARRIER = 1 << 8, /* reply does not depend on data: no reply barrier */
+    CMD_NOREPLICA = 1 << 9, /* refused on replicas even if not a write (e.g. SAVE is fine) */
+};
+
+typedef struct kv_command {
+    const char *name;      /* lowercase */
+    void (*proc)(cmd_ctx *c);
+    int arity;             /* Redis convention: N exact, -N at least N */
+    uint32_t flags;
+    int first_key, last_key, key_step;
+    const char *group;     /* COMMAND DOCS group: "string", "list", … */
+    const char *summary;   /* one line for COMMAND DOCS */
+    const char *since;     /* Redis version that introduced it */
+    const char *acl;       /* ACL categories, e.g. "@write @string @fast" */
+} kv_command;
+
+struct cmd_ctx {
+    server *srv;
+    client *cl;           /* NULL when replaying */
+    ks *k;
+    int argc;
+    const char *const *argv;
+    const size_t *lens;
+    reply r;
+    int64_t now_ms;       /* wall clock at the start of the command (or EXEC) */
+    int replay;           /* applying logged effects */
+    int replica;          /* this node is a replica: expired keys read as missing */
+    int dirty;            /* modifications so far */
+    int propagated;       /* effects logged explicitly via cmd_propagate */
+    const kv_command *cmd;
+};
+
+/* ---- lookups ---- */
+/* The key for reading, or NULL if missing or expired. Counts hits/misses. */
+kobj *db_read(cmd_ctx *c, const char *key, size_t klen);
+/* The key for modification, or NULL if missing (an expired key is deleted
+ * first, and that deletion logged). */
+kobj *db_write(cmd_ctx *c, const char *key, size_t klen);
+/* Is o logically expired at c->now_ms (never during replay)? */
+int db_is_expired(cmd_ctx *c, const kobj *o);
+
+/* ---- modifications ---- */
+/* Call after every change to a key (including deletion). */
+void db_modified(cmd_ctx *c, const char *key, size_t klen);
+/* Delete a key if it exists (and is not expired); 1 if deleted. Signals
+ * the modification itself. */
+int db_delete(cmd_ctx *c, const char *key, size_t klen);
+/* Log these effects instead of the command's own argv. May be called
+ * several times; the effects are logged in order. */
+void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *lens);
+
+/* ---- arguments ---- */
+/* Case-insensitive comparison of argument i with s. */
+int arg_is(const cmd_ctx *c, int i, const char *s);
+/* Parse argument i as a Redis integer; on failure reply
+ * "ERR value is not an integer or out of range" and return -1. */
+int arg_ll(cmd_ctx *c, int i, long long *out);
+/* Same with a custom error message (full text, e.g. "ERR timeout is …"). */
+int arg_ll_msg(cmd_ctx *c, int i, long long *out, const char *msg);
+/* Parse argument i as a long double (INCRBYFLOAT rules); on failure reply
+ * "ERR value is not a valid float" and return -1. */
+int arg_ld(cmd_ctx *c, int i, long double *out);
+
+/* A random 64-bit value (RANDOMKEY, HRANDFIELD, SCAN helpers). */
+uint64_t cmd_random(void);
+
+/* Glob-style pattern match as Redis's stringmatchlen (KEYS, SCAN MATCH,
+ * CONFIG GET). nocase for case-insensitive. */
+int kv_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase);
+
+#endif

@@ -1,0 +1,339 @@
+/* db.c — key lookups with expiry, modification signals, effect logging,
+ * argument helpers, and the active expiry cycle (see cmd.h).
+ *
+ * Expiry by role:
+ *   primary   a key found expired is deleted and the deletion logged as
+ *             "DEL key" in the same WAL entry, before the command's own
+ *             effects, so replay and replicas see exactly what happened;
+ *   replica   an expired key reads as missing but is not deleted: only the
+ *             primary's DEL removes it (the replica's log is the primary's);
+ *   replay    nothing ever expires: the log already says when keys went.
+ * When the WAL cannot take the DEL (full disk, failed WAL) the key reads as
+ * missing and stays, to be deleted later.
+ */
+#include "server.h"
+
+#include "err.h"
+#include "mem.h"
+#include "reply.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+void db_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp)
+{
+    memset(c, 0, sizeof *c);
+    c->srv = s;
+    c->cl = cl;
+    c->k = s->k;
+    c->r = reply_make(out, resp);
+    c->replica = s->role_replica;
+}
+
+int db_is_expired(cmd_ctx *c, const kobj *o)
+{
+    if (c->replay)
+        return 0;
+    int64_t e = kobj_expire(o);
+    return e >= 0 && e <= c->now_ms;
+}
+
+static const char del_name[] = "DEL";
+
+/* Delete an expired key on the primary, logging the deletion. Returns 1 if
+ * deleted, 0 if it could not be logged (the key stays). */
+static int expire_now(cmd_ctx *c, kobj *o)
+{
+    server *s = c->srv;
+    if (c->replica || engine_can_write(s->eng, 64, NULL) != 0)
+        return 0;
+    size_t klen;
+    const char *key = kobj_key(o, &klen);
+    const char *argv[2] = {del_name, key};
+    size_t lens[2] = {3, klen};
+    engine_entry_add(s->eng, 2, argv, lens);
+    watch_touch(s, key, klen);
+    /* key points into o: delete only after its last use. */
+    char stack[256];
+    char *copy = klen <= sizeof stack ? stack : kv_malloc(klen);
+    memcpy(copy, key, klen);
+    ks_delete(c->k, copy, klen);
+    if (copy != stack)
+        kv_free(copy);
+    s->stats.expired_keys++;
+    return 1;
+}
+
+kobj *db_read(cmd_ctx *c, const char *key, size_t klen)
+{
+    kobj *o = ks_find(c->k, key, klen);
+    if (o && db_is_expired(c, o)) {
+        expire_now(c, o);
+        o = NULL;
+    }
+    if (!c->replay) {
+        if (o)
+            c->srv->stats.keyspace_hits++;
+        else
+            c->srv->stats.keyspace_misses++;
+    }
+    return o;
+}
+
+kobj *db_write(cmd_ctx *c, const char *key, size_t klen)
+{
+    kobj *o = ks_find(c->k, key, klen);
+    if (o && db_is_expired(c, o)) {
+        if (!expire_now(c, o)) {
+            /* Could not log the deletion: the write must not proceed on
+             * a key that is logically gone but physically there. */
+            return NULL;
+        }
+        o = NULL;
+    }
+    return o;
+}
+
+void db_modified(cmd_ctx *c, const char *key, size_t klen)
+{
+    c->dirty++;
+    if (!c->replay)
+        watch_touch(c->srv, key, klen);
+}
+
+int db_delete(cmd_ctx *c, const char *key, size_t klen)
+{
+    kobj *o = db_write(c, key, klen);
+    if (!o)
+        return 0;
+    db_modified(c, key, klen);
+    ks_delete(c->k, key, klen);
+    return 1;
+}
+
+void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *lens)
+{
+    c->propagated = 1;
+    if (c->replay)
+        return;
+    engine_entry_add(c->srv->eng, argc, (const char **)argv, lens);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Arguments                                                                 */
+/* ------------------------------------------------------------------------ */
+
+int arg_is(const cmd_ctx *c, int i, const char *s)
+{
+    size_t n = strlen(s);
+    return i < c->argc && c->lens[i] == n && strncasecmp(c->argv[i], s, n) == 0;
+}
+
+int arg_ll_msg(cmd_ctx *c, int i, long long *out, const char *msg)
+{
+    long long v;
+    if (!kv_string2ll(c->argv[i], c->lens[i], &v)) {
+        reply_error(&c->r, msg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int arg_ll(cmd_ctx *c, int i, long long *out)
+{
+    return arg_ll_msg(c, i, out, "ERR value is not an integer or out of range");
+}
+
+int arg_ld(cmd_ctx *c, int i, long double *out)
+{
+    if (!kv_string2ld(c->argv[i], c->lens[i], out)) {
+        reply_error(&c->r, "ERR value is not a valid float");
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t cmd_random(void)
+{
+    static uint64_t s[2];
+    if (!s[0] && !s[1]) {
+        if (getrandom(s, sizeof s, 0) != sizeof s) {
+            s[0] = (uint64_t)time(NULL) ^ 0x9E3779B97F4A7C15ull;
+            s[1] = (uint64_t)clock() ^ 0xD1B54A32D192ED03ull;
+        }
+        s[0] |= 1;
+    }
+    /* xorshift128+ */
+    uint64_t x = s[0], y = s[1];
+    s[0] = y;
+    x ^= x << 23;
+    s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+    return s[1] + y;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Glob matching (Redis's stringmatchlen)                                    */
+/* ------------------------------------------------------------------------ */
+
+static int match_impl(const char *p, size_t plen, const char *s, size_t slen, int nocase,
+                      int *skip, int depth)
+{
+    /* Bound recursion on patterns like "*a*a*a*…" (Redis 7 does the same). */
+    if (depth > 1000)
+        return 0;
+    while (plen && slen) {
+        switch (p[0]) {
+        case '*':
+            while (plen > 1 && p[1] == '*') {
+                p++;
+                plen--;
+            }
+            if (plen == 1)
+                return 1;
+            while (slen) {
+                if (match_impl(p + 1, plen - 1, s, slen, nocase, skip, depth + 1))
+                    return 1;
+                if (*skip)
+                    return 0;
+                s++;
+                slen--;
+            }
+            *skip = 1;
+            return 0;
+        case '?':
+            s++;
+            slen--;
+            break;
+        case '[': {
+            p++;
+            plen--;
+            int not = plen && p[0] == '^';
+            if (not) {
+                p++;
+                plen--;
+            }
+            int match = 0;
+            for (;;) {
+                if (plen >= 2 && p[0] == '\\') {
+                    p++;
+                    plen--;
+                    if (p[0] == s[0])
+                        match = 1;
+                } else if (plen && p[0] == ']') {
+                    break;
+                } else if (plen == 0) {
+                    p--;
+                    plen++;
+                    break;
+                } else if (plen >= 3 && p[1] == '-') {
+                    int start = (unsigned char)p[0], end = (unsigned char)p[2],
+                        ch = (unsigned char)s[0];
+                    if (start > end) {
+                        int t = start;
+                        start = end;
+                        end = t;
+                    }
+                    if (nocase) {
+                        start = tolower(start);
+                        end = tolower(end);
+                        ch = tolower(ch);
+                    }
+                    p += 2;
+                    plen -= 2;
+                    if (ch >= start && ch <= end)
+                        match = 1;
+                } else {
+                    if (!nocase) {
+                        if (p[0] == s[0])
+                            match = 1;
+                    } else if (tolower((unsigned char)p[0]) == tolower((unsigned char)s[0])) {
+                        match = 1;
+                    }
+                }
+                p++;
+                plen--;
+            }
+            if (not)
+                match = !match;
+            if (!match)
+                return 0;
+            s++;
+            slen--;
+            break;
+        }
+        case '\\':
+            if (plen >= 2) {
+                p++;
+                plen--;
+            }
+            /* fall through */
+        default:
+            if (!nocase) {
+                if (p[0] != s[0])
+                    return 0;
+            } else if (tolower((unsigned char)p[0]) != tolower((unsigned char)s[0])) {
+                return 0;
+            }
+            s++;
+            slen--;
+            break;
+        }
+        p++;
+        plen--;
+        if (slen == 0) {
+            while (plen && *p == '*') {
+                p++;
+                plen--;
+            }
+            break;
+        }
+    }
+    return plen == 0 && slen == 0;
+}
+
+int kv_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase)
+{
+    int skip = 0;
+    return match_impl(pat, plen, s, slen, nocase, &skip, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Active expiry                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void before_expire(void *arg, const char *key, size_t klen)
+{
+    server *s = arg;
+    const char *argv[2] = {del_name, key};
+    size_t lens[2] = {3, klen};
+    engine_entry_add(s->eng, 2, argv, lens);
+    watch_touch(s, key, klen);
+    s->stats.expired_keys++;
+}
+
+void db_active_expire(server *s, int64_t now_ms)
+{
+    if (!s->active_expire || s->role_replica || !ks_expires(s->k))
+        return;
+    /* Like Redis's activeExpireCycle: sample 20 keys at a time, go on
+     * while more than a quarter of a sample had expired, for at most
+     * about a millisecond. */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int round = 0; round < 64; round++) {
+        if (engine_can_write(s->eng, 4096, NULL) != 0)
+            break;
+        size_t n = ks_expire_cycle(s->k, now_ms, 20, before_expire, s);
+        engine_entry_commit(s->eng);
+        if (n < 5)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) > 1000000L)
+            break;
+    }
+}

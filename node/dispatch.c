@@ -1,0 +1,479 @@
+/* dispatch.c — from a parsed request to a reply: checks, MULTI/EXEC,
+ * WATCH, logging the effects, the reply barrier; and replay of logged
+ * effects.
+ *
+ * Order of checks for a request, as Redis 7's processCommand: unknown
+ * command, arity, authentication, then (inside MULTI) queueing, then the
+ * node's state: a replica refuses writes (READONLY), a failed WAL refuses
+ * every data command (MISCONF), a full disk refuses writes (MISCONF) while
+ * reads go on.
+ *
+ * After a command runs, its effects (lazy-expiry DELs, then its own argv or
+ * what it propagated) form one WAL entry; a MULTI/EXEC block forms one
+ * entry for all its commands. The reply then waits for the LSN last
+ * assigned (see server.h, the reply barrier).
+ */
+#include "server.h"
+
+#include "dict.h"
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "reply.h"
+
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------ */
+/* WATCH bookkeeping: key -> clients watching it                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct watch_node {
+    dict_node dn;
+    client **cls;
+    int n, cap;
+    size_t klen;
+    char key[];
+} watch_node;
+
+static void watch_key_of(const dict_node *n, const void **key, size_t *len)
+{
+    const watch_node *w = (const watch_node *)n;
+    *key = w->key;
+    *len = w->klen;
+}
+
+static const dict_type watch_type = {watch_key_of};
+
+void dispatch_init(server *s)
+{
+    dict *d = kv_calloc(1, sizeof *d);
+    dict_init(d, &watch_type);
+    s->watched_keys = d;
+    commands_init();
+}
+
+static void free_watch_node(dict_node *n, void *arg)
+{
+    (void)arg;
+    watch_node *w = (watch_node *)n;
+    kv_free(w->cls);
+    kv_free(w);
+}
+
+void dispatch_free(server *s)
+{
+    if (!s->watched_keys)
+        return;
+    dict_clear(s->watched_keys, free_watch_node, NULL);
+    kv_free(s->watched_keys);
+    s->watched_keys = NULL;
+}
+
+static void watch_add(client *c, const char *key, size_t klen)
+{
+    for (int i = 0; i < c->nwatched; i++)
+        if (c->watched_lens[i] == klen && !memcmp(c->watched[i], key, klen))
+            return;
+    dict *d = c->srv->watched_keys;
+    watch_node *w = (watch_node *)dict_find(d, key, klen);
+    if (!w) {
+        w = kv_calloc(1, sizeof *w + klen);
+        w->klen = klen;
+        memcpy(w->key, key, klen);
+        dict_add(d, &w->dn);
+    }
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 4;
+        w->cls = kv_realloc(w->cls, (size_t)w->cap * sizeof *w->cls);
+    }
+    w->cls[w->n++] = c;
+    if (c->nwatched == c->capwatched) {
+        c->capwatched = c->capwatched ? c->capwatched * 2 : 4;
+        c->watched = kv_realloc(c->watched, (size_t)c->capwatched * sizeof *c->watched);
+        c->watched_lens =
+            kv_realloc(c->watched_lens, (size_t)c->capwatched * sizeof *c->watched_lens);
+    }
+    c->watched[c->nwatched] = kv_memdup(key, klen);
+    c->watched_lens[c->nwatched++] = klen;
+}
+
+void watch_unwatch_all(client *c)
+{
+    dict *d = c->srv->watched_keys;
+    for (int i = 0; i < c->nwatched; i++) {
+        watch_node *w = (watch_node *)dict_find(d, c->watched[i], c->watched_lens[i]);
+        if (w) {
+            for (int j = 0; j < w->n; j++) {
+                if (w->cls[j] == c) {
+                    w->cls[j] = w->cls[--w->n];
+                    break;
+                }
+            }
+            if (!w->n) {
+                dict_remove(d, w->key, w->klen);
+                free_watch_node(&w->dn, NULL);
+            }
+        }
+        kv_free(c->watched[i]);
+    }
+    kv_free(c->watched);
+    kv_free(c->watched_lens);
+    c->watched = NULL;
+    c->watched_lens = NULL;
+    c->nwatched = c->capwatched = 0;
+    c->flags &= ~CL_DIRTY_CAS;
+}
+
+void watch_touch(server *s, const char *key, size_t klen)
+{
+    dict *d = s->watched_keys;
+    if (!d || !dict_size(d))
+        return;
+    watch_node *w = (watch_node *)dict_find(d, key, klen);
+    if (w)
+        for (int i = 0; i < w->n; i++)
+            w->cls[i]->flags |= CL_DIRTY_CAS;
+}
+
+void watch_touch_all(server *s)
+{
+    dict *d = s->watched_keys;
+    if (!d || !dict_size(d))
+        return;
+    dict_iter it;
+    dict_iter_init(&it, d);
+    dict_node *n;
+    while ((n = dict_iter_next(&it))) {
+        watch_node *w = (watch_node *)n;
+        /* Redis marks a watcher only if the key existed. */
+        if (ks_find(s->k, w->key, w->klen))
+            for (int i = 0; i < w->n; i++)
+                w->cls[i]->flags |= CL_DIRTY_CAS;
+    }
+    dict_iter_done(&it);
+}
+
+/* ------------------------------------------------------------------------ */
+/* MULTI queue                                                               */
+/* ------------------------------------------------------------------------ */
+
+void multi_reset(client *c)
+{
+    for (int i = 0; i < c->nmq; i++) {
+        for (int j = 0; j < c->mq[i].argc; j++)
+            kv_free(c->mq[i].argv[j]);
+        kv_free(c->mq[i].argv);
+        kv_free(c->mq[i].lens);
+    }
+    kv_free(c->mq);
+    c->mq = NULL;
+    c->nmq = c->capmq = 0;
+    c->flags &= ~(CL_MULTI | CL_DIRTY_EXEC | CL_DIRTY_CAS);
+}
+
+static void multi_queue(client *c, int argc, const char *const *argv, const size_t *lens)
+{
+    if (c->nmq == c->capmq) {
+        c->capmq = c->capmq ? c->capmq * 2 : 8;
+        c->mq = kv_realloc(c->mq, (size_t)c->capmq * sizeof *c->mq);
+    }
+    queued_cmd *q = &c->mq[c->nmq++];
+    q->argc = argc;
+    q->argv = kv_malloc((size_t)argc * sizeof *q->argv);
+    q->lens = kv_malloc((size_t)argc * sizeof *q->lens);
+    for (int i = 0; i < argc; i++) {
+        q->argv[i] = kv_memdup(argv[i], lens[i]);
+        q->lens[i] = lens[i];
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Execution                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static int64_t ustime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Run cmd for client cl; its effects join the entry being built. */
+static void call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
+                 const size_t *lens, int64_t now_ms)
+{
+    server *s = cl->srv;
+    cmd_ctx c;
+    db_ctx_init(&c, s, cl, &cl->out, cl->resp);
+    c.cmd = cmd;
+    c.argc = argc;
+    c.argv = argv;
+    c.lens = lens;
+    c.now_ms = now_ms;
+    size_t before = kbuf_len(&cl->out);
+    s->current = cl;
+    int64_t t0 = ustime();
+    cmd->proc(&c);
+    int64_t dur = ustime() - t0;
+    s->current = NULL;
+    if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE))
+        engine_entry_add(s->eng, argc, (const char **)argv, lens);
+    cl->last_cmd = cmd->name;
+    s->stats.total_commands++;
+    cmd_stat *st = &s->cmd_stats[command_index(cmd)];
+    st->calls++;
+    st->usec += (uint64_t)dur;
+    if (kbuf_len(&cl->out) > before && kbuf_data(&cl->out)[before] == '-') {
+        st->failed++;
+        s->stats.error_replies++;
+    }
+    if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
+        slowlog_push(s, cl, argc, argv, lens, dur);
+}
+
+static void reject(client *cl, const kv_command *cmd, const char *msg)
+{
+    reply r = reply_make(&cl->out, cl->resp);
+    reply_error(&r, msg);
+    cl->srv->stats.error_replies++;
+    if (cmd)
+        cl->srv->cmd_stats[command_index(cmd)].rejected++;
+    if (cl->flags & CL_MULTI)
+        cl->flags |= CL_DIRTY_EXEC;
+}
+
+/* Why the node cannot run this command now, or NULL. */
+static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
+                                 const size_t *lens, char *buf, size_t len)
+{
+    server *s = cl->srv;
+    int data = cmd->flags & (CMD_WRITE | CMD_READONLY);
+    if (!data)
+        return NULL;
+    const char *why;
+    if (engine_failed(s->eng, &why)) {
+        snprintf(buf, len, "MISCONF Errors writing to the WAL: %s. The node refuses "
+                           "commands that touch data until it is restarted.",
+                 why);
+        return buf;
+    }
+    if ((cmd->flags & CMD_WRITE) && s->role_replica)
+        return "READONLY You can't write against a read only replica.";
+    if (cmd->flags & CMD_WRITE) {
+        size_t bytes = 64;
+        for (int i = 0; i < argc; i++)
+            bytes += lens[i] + 16;
+        if (engine_can_write(s->eng, bytes * 2, &why) != 0) {
+            s->stats.writes_refused_nospace++;
+            snprintf(buf, len, "MISCONF Errors writing to the WAL: %s. Writes are refused "
+                               "until disk space is available; reads go on.",
+                     why);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* After a request: log what it did and hold its reply until committed. */
+static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_offset)
+{
+    server *s = cl->srv;
+    engine_entry_commit(s->eng);
+    if (cmd->flags & CMD_NOBARRIER)
+        return;
+    uint64_t need = engine_last_lsn(s->eng);
+    if (need > s->commit_lsn)
+        client_add_mark(cl, reply_offset, need);
+}
+
+void dispatch_command(client *cl, int argc, const char *const *argv, const size_t *lens)
+{
+    server *s = cl->srv;
+    cl->last_ms = server_mstime();
+    const kv_command *cmd = command_lookup(argv[0], lens[0]);
+    if (!cmd) {
+        reply r = reply_make(&cl->out, cl->resp);
+        reply_err_unknown_command(&r, argc, argv, lens);
+        s->stats.error_replies++;
+        if (cl->flags & CL_MULTI)
+            cl->flags |= CL_DIRTY_EXEC;
+        return;
+    }
+    if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity)) {
+        reply r = reply_make(&cl->out, cl->resp);
+        reply_err_arity(&r, cmd->name);
+        s->stats.error_replies++;
+        s->cmd_stats[command_index(cmd)].rejected++;
+        if (cl->flags & CL_MULTI)
+            cl->flags |= CL_DIRTY_EXEC;
+        return;
+    }
+    if (!cl->authed && !(cmd->flags & CMD_NOAUTH)) {
+        reject(cl, cmd, "NOAUTH Authentication required.");
+        return;
+    }
+    char buf[512];
+    const char *why = state_refusal(cl, cmd, argc, lens, buf, sizeof buf);
+    if (why) {
+        reject(cl, cmd, why);
+        return;
+    }
+    if ((cl->flags & CL_MULTI) && !(cmd->flags & CMD_NOMULTI)) {
+        multi_queue(cl, argc, argv, lens);
+        reply r = reply_make(&cl->out, cl->resp);
+        reply_simple(&r, "QUEUED");
+        return;
+    }
+    uint64_t off = client_out_offset(cl);
+    call(cl, cmd, argc, argv, lens, server_mstime());
+    finish_request(cl, cmd, off);
+}
+
+/* ------------------------------------------------------------------------ */
+/* MULTI / EXEC / DISCARD / WATCH / UNWATCH                                  */
+/* ------------------------------------------------------------------------ */
+
+static void cmd_multi(cmd_ctx *c)
+{
+    client *cl = c->cl;
+    if (cl->flags & CL_MULTI) {
+        reply_error(&c->r, "ERR MULTI calls can not be nested");
+        return;
+    }
+    cl->flags |= CL_MULTI;
+    reply_ok(&c->r);
+}
+
+static void cmd_discard(cmd_ctx *c)
+{
+    client *cl = c->cl;
+    if (!(cl->flags & CL_MULTI)) {
+        reply_error(&c->r, "ERR DISCARD without MULTI");
+        return;
+    }
+    multi_reset(cl);
+    watch_unwatch_all(cl);
+    reply_ok(&c->r);
+}
+
+static void cmd_exec(cmd_ctx *c)
+{
+    client *cl = c->cl;
+    if (!(cl->flags & CL_MULTI)) {
+        reply_error(&c->r, "ERR EXEC without MULTI");
+        return;
+    }
+    if (cl->flags & CL_DIRTY_EXEC) {
+        reply_error(&c->r, "EXECABORT Transaction discarded because of previous errors.");
+        multi_reset(cl);
+        watch_unwatch_all(cl);
+        return;
+    }
+    if (cl->flags & CL_DIRTY_CAS) {
+        reply_null_array(&c->r);
+        multi_reset(cl);
+        watch_unwatch_all(cl);
+        return;
+    }
+    /* Once EXEC runs, WATCHes are done; the block is one WAL entry. */
+    watch_unwatch_all(cl);
+    int n = cl->nmq;
+    queued_cmd *q = cl->mq;
+    cl->mq = NULL;
+    cl->nmq = cl->capmq = 0;
+    cl->flags &= ~CL_MULTI;
+    reply_array(&c->r, n);
+    char buf[512];
+    for (int i = 0; i < n; i++) {
+        const kv_command *cmd = command_lookup(q[i].argv[0], q[i].lens[0]);
+        /* The node may have changed state since the command was queued. */
+        const char *why = state_refusal(cl, cmd, q[i].argc, q[i].lens, buf, sizeof buf);
+        if (why) {
+            reply_error(&c->r, why);
+            continue;
+        }
+        call(cl, cmd, q[i].argc, (const char *const *)q[i].argv, q[i].lens, c->now_ms);
+    }
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < q[i].argc; j++)
+            kv_free(q[i].argv[j]);
+        kv_free(q[i].argv);
+        kv_free(q[i].lens);
+    }
+    kv_free(q);
+    /* EXEC itself is not logged: its commands were. */
+    c->dirty = 0;
+}
+
+static void cmd_watch(cmd_ctx *c)
+{
+    client *cl = c->cl;
+    if (cl->flags & CL_MULTI) {
+        reply_error(&c->r, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    for (int i = 1; i < c->argc; i++)
+        watch_add(cl, c->argv[i], c->lens[i]);
+    reply_ok(&c->r);
+}
+
+static void cmd_unwatch(cmd_ctx *c)
+{
+    watch_unwatch_all(c->cl);
+    reply_ok(&c->r);
+}
+
+const kv_command cmds_multi[] = {
+    {"multi", cmd_multi, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER, 0, 0, 0, "transactions",
+     "Starts a transaction.", "1.2.0", "@fast @transaction"},
+    {"exec", cmd_exec, 1, CMD_NOMULTI, 0, 0, 0, "transactions",
+     "Executes all commands in a transaction.", "1.2.0", "@slow @transaction"},
+    {"discard", cmd_discard, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER, 0, 0, 0, "transactions",
+     "Discards a transaction.", "2.0.0", "@fast @transaction"},
+    {"watch", cmd_watch, -2, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER, 1, -1, 1, "transactions",
+     "Monitors changes to keys to determine the execution of a transaction.", "2.2.0",
+     "@fast @transaction"},
+    {"unwatch", cmd_unwatch, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER, 0, 0, 0, "transactions",
+     "Forgets about watched keys of a transaction.", "2.2.0", "@fast @transaction"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+/* ------------------------------------------------------------------------ */
+/* Replay                                                                    */
+/* ------------------------------------------------------------------------ */
+
+int dispatch_apply(void *arg, ks *k, int argc, const char **argv, const size_t *lens, char *err,
+                   size_t errlen)
+{
+    server *s = arg;
+    const kv_command *cmd = command_lookup(argv[0], lens[0]);
+    if (!cmd || !(cmd->flags & CMD_WRITE))
+        return kve_fmt(err, errlen, KVE_CORRUPT, "logged command '%.*s' is not a write command",
+                       (int)(lens[0] > 64 ? 64 : lens[0]), argv[0]);
+    if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity))
+        return kve_fmt(err, errlen, KVE_CORRUPT, "logged command '%s' has %d arguments",
+                       cmd->name, argc);
+    static kbuf scratch;
+    kbuf_reset(&scratch);
+    cmd_ctx c;
+    db_ctx_init(&c, s, NULL, &scratch, 2);
+    c.k = k;
+    c.cmd = cmd;
+    c.argc = argc;
+    c.argv = argv;
+    c.lens = lens;
+    c.replay = 1;
+    c.now_ms = server_mstime();
+    cmd->proc(&c);
+    int rc = 0;
+    if (kbuf_len(&scratch) && kbuf_data(&scratch)[0] == '-') {
+        size_t n = kbuf_len(&scratch);
+        rc = kve_fmt(err, errlen, KVE_CORRUPT, "replaying '%s' failed: %.*s", cmd->name,
+                     (int)(n > 200 ? 200 : n - 2), kbuf_data(&scratch) + 1);
+    }
+    if (scratch.cap > (1u << 20))
+        kbuf_free(&scratch);
+    return rc;
+}

@@ -1,0 +1,93 @@
+/* main.c — kvnode [config-file] [--option value …] */
+#include "config.h"
+#include "dict.h"
+#include "log.h"
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static void seed_hash(void)
+{
+    uint8_t seed[16];
+    if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
+        uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+        memcpy(seed, &t, 8);
+        memcpy(seed + 8, &t, 8);
+    }
+    dict_set_seed(seed);
+}
+
+static int write_pidfile(const char *path)
+{
+    if (!path || !path[0])
+        return 0;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%d\n", (int)getpid());
+    return fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    kv_config cfg;
+    config_init(&cfg);
+    char err[1024] = "";
+    int rc = config_parse_args(&cfg, argc, argv, err, sizeof err);
+    if (rc == 1) {
+        config_free(&cfg);
+        return 0;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "kvnode: %s\n", err);
+        config_free(&cfg);
+        return 1;
+    }
+    log_level = cfg.loglevel;
+    if (cfg.logfile && cfg.logfile[0] && log_set_file(cfg.logfile) < 0) {
+        fprintf(stderr, "kvnode: can't open the log file %s: %s\n", cfg.logfile,
+                strerror(errno));
+        config_free(&cfg);
+        return 1;
+    }
+    seed_hash();
+    log_set_role('M');
+    log_notice("kvnode %s starting, pid %d%s%s", KV_VERSION, (int)getpid(),
+               cfg.config_file ? ", config " : "", cfg.config_file ? cfg.config_file : "");
+
+    uv_loop_t *loop = uv_default_loop();
+    static server s;
+    if (server_init(&s, &cfg, loop, err, sizeof err) != 0) {
+        log_warn("Fatal: %s", err);
+        server_free(&s);
+        config_free(&cfg);
+        return 1;
+    }
+    if (server_listen(&s, err, sizeof err) != 0) {
+        log_warn("Fatal: %s", err);
+        server_shutdown(&s, 1);
+        uv_run(loop, UV_RUN_DEFAULT);
+        server_free(&s);
+        uv_loop_close(loop);
+        return 1;
+    }
+    if (write_pidfile(s.cfg.pidfile) < 0)
+        log_warn("Failed to write PID file %s: %s", s.cfg.pidfile, strerror(errno));
+    log_notice("Ready to accept connections on %s port %d%s%s", s.cfg.bind, s.cfg.port,
+               s.has_unix ? " and unix socket " : "", s.has_unix ? s.cfg.unixsocket : "");
+    uv_run(loop, UV_RUN_DEFAULT);
+    int code = s.exit_code;
+    if (s.cfg.pidfile && s.cfg.pidfile[0])
+        unlink(s.cfg.pidfile);
+    server_free(&s);
+    uv_loop_close(loop);
+    return code;
+}

@@ -1,0 +1,358 @@
+/* server.c — process-level state: startup and recovery, listeners, the
+ * commit point, background tasks, signals and graceful shutdown. */
+#include "server.h"
+
+#include "dict.h"
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "thash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+int64_t server_mstime(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+const char *server_role_name(const server *s)
+{
+    return s->role_replica ? "slave" : "master";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commit point                                                              */
+/* ------------------------------------------------------------------------ */
+
+uint64_t server_compute_commit(server *s)
+{
+    return engine_durable_lsn(s->eng);
+}
+
+/* The WAL failed: replies held for entries that may never be durable are
+ * replaced by an error and those clients are closed (their writes' outcome
+ * is unknown, as after a crash). */
+static void fail_waiting_clients(server *s, const char *why)
+{
+    client *c = s->waiting, *next;
+    for (; c; c = next) {
+        next = c->wnext;
+        if (c->nmarks) {
+            uint64_t start = c->marks[c->mark_head].offset;
+            size_t keep = start > c->out_base ? (size_t)(start - c->out_base) : 0;
+            if (keep < kbuf_len(&c->out))
+                kbuf_truncate(&c->out, keep);
+            c->nmarks = 0;
+            reply r = reply_make(&c->out, c->resp);
+            reply_errorf(&r, "MISCONF Errors writing to the WAL: %s. The outcome of this "
+                             "write is unknown.",
+                         why);
+        }
+        client_close_after_reply(c);
+        client_flush(c);
+    }
+}
+
+void server_commit_advanced(server *s)
+{
+    const char *why;
+    if (engine_failed(s->eng, &why)) {
+        if (s->serving) {
+            s->serving = 0;
+            log_warn("WAL failed (%s): refusing data commands until restart", why);
+        }
+        fail_waiting_clients(s, why);
+        return;
+    }
+    uint64_t c = server_compute_commit(s);
+    if (c <= s->commit_lsn)
+        return;
+    s->commit_lsn = c;
+    client *cl = s->waiting, *next;
+    for (; cl; cl = next) {
+        next = cl->wnext;
+        client_flush(cl);
+    }
+}
+
+static void on_durable(void *arg)
+{
+    server_commit_advanced(arg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Listeners                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    server *s = l->data;
+    if (status < 0 || s->shutting_down)
+        return;
+    int unix_sock = l->type == UV_NAMED_PIPE;
+    client *c = client_new(s, unix_sock);
+    if (uv_accept(l, &c->h.stream) < 0) {
+        client_close(c);
+        return;
+    }
+    client_start(c);
+}
+
+static int listen_tcp(server *s, const char *addr, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int v6 = strchr(addr, ':') != NULL;
+    int rc = v6 ? uv_ip6_addr(addr, s->cfg.port, (struct sockaddr_in6 *)&ss)
+                : uv_ip4_addr(addr, s->cfg.port, (struct sockaddr_in *)&ss);
+    if (rc < 0)
+        return kve_fmt(err, errlen, KVE_INVAL, "Invalid bind address '%s'", addr);
+    uv_tcp_t *t = &s->tcp_listeners[s->ntcp];
+    uv_tcp_init(s->loop, t);
+    t->data = s;
+    s->ntcp++;
+    rc = uv_tcp_bind(t, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)t, s->cfg.tcp_backlog, on_connection);
+    if (rc < 0)
+        return kve_fmt(err, errlen, KVE_IO,
+                       "Could not create server TCP listening socket %s:%d: %s", addr,
+                       s->cfg.port, uv_strerror(rc));
+    return 0;
+}
+
+int server_listen(server *s, char *err, size_t errlen)
+{
+    char storage[1024], *addrs[16];
+    int n = 0;
+    if (s->cfg.port) {
+        if (strlen(s->cfg.bind) >= sizeof storage)
+            return kve_fmt(err, errlen, KVE_INVAL, "bind list too long");
+        n = config_split_line(s->cfg.bind, addrs, 16, storage);
+        if (n <= 0)
+            return kve_fmt(err, errlen, KVE_INVAL, "bind needs at least one address");
+    }
+    s->tcp_listeners = kv_calloc((size_t)(n ? n : 1), sizeof *s->tcp_listeners);
+    for (int i = 0; i < n; i++) {
+        int rc = listen_tcp(s, addrs[i], err, errlen);
+        if (rc)
+            return rc;
+    }
+    if (s->cfg.unixsocket && s->cfg.unixsocket[0]) {
+        unlink(s->cfg.unixsocket);
+        uv_pipe_init(s->loop, &s->unix_listener, 0);
+        s->unix_listener.data = s;
+        s->has_unix = 1;
+        int rc = uv_pipe_bind(&s->unix_listener, s->cfg.unixsocket);
+        if (rc == 0)
+            rc = uv_listen((uv_stream_t *)&s->unix_listener, s->cfg.tcp_backlog, on_connection);
+        if (rc < 0)
+            return kve_fmt(err, errlen, KVE_IO, "Opening Unix socket %s: %s", s->cfg.unixsocket,
+                           uv_strerror(rc));
+        if (s->cfg.unixsocketperm)
+            chmod(s->cfg.unixsocket, (mode_t)s->cfg.unixsocketperm);
+    }
+    if (!n && !s->has_unix)
+        return kve_fmt(err, errlen, KVE_INVAL, "no listener: port is 0 and no unixsocket");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Background tasks                                                          */
+/* ------------------------------------------------------------------------ */
+
+static void clients_cron(server *s, int64_t now)
+{
+    client *c = s->clients, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (c->flags & CL_CLOSING)
+            continue;
+        if (s->cfg.timeout && !(c->flags & CL_BLOCKED) && !c->nmarks &&
+            now - c->last_ms > s->cfg.timeout * 1000LL) {
+            log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->id,
+                        c->addr);
+            client_close(c);
+            continue;
+        }
+        /* Give memory of big idle buffers back. */
+        if (kbuf_len(&c->query) == 0 && c->query.cap > 64 * 1024 && now - c->last_ms > 2000)
+            kbuf_shrink(&c->query, 0);
+        if (!c->writing && kbuf_len(&c->out) == 0 && c->out.cap > 64 * 1024)
+            kbuf_shrink(&c->out, 0);
+    }
+}
+
+static void on_cron(uv_timer_t *t)
+{
+    server *s = t->data;
+    int64_t now = server_mstime();
+    /* instantaneous_ops_per_sec over the last samples */
+    if (now - s->stats.ops_last_ms >= 100) {
+        uint64_t ops = s->stats.total_commands - s->stats.ops_last_total;
+        int64_t dt = now - s->stats.ops_last_ms;
+        s->stats.ops_samples[s->stats.ops_idx++ % 16] = dt > 0 ? ops * 1000 / (uint64_t)dt : 0;
+        s->stats.ops_last_total = s->stats.total_commands;
+        s->stats.ops_last_ms = now;
+    }
+    size_t used = kv_used_memory();
+    if (used > s->stats.peak_memory)
+        s->stats.peak_memory = used;
+    if (!s->shutting_down && s->serving) {
+        db_active_expire(s, now);
+        ks_rehash_ms(s->k, 1);
+    }
+    clients_cron(s, now);
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+    server *s = h->data;
+    log_warn("Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    server_shutdown(s, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Startup                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void engine_config_from(const kv_config *cfg, engine_config *ec)
+{
+    engine_config_defaults(ec);
+    ec->dir = cfg->dir;
+    ec->wal_segment_size = (uint64_t)cfg->wal_segment_size;
+    ec->fsync = cfg->appendfsync;
+    ec->wal_prealloc = cfg->wal_prealloc;
+    ec->snapshot_keep = cfg->snapshot_keep;
+    ec->snapshot_fork = cfg->snapshot_fork;
+    ec->snapshot_wal_min = (uint64_t)cfg->snapshot_wal_min_bytes;
+    ec->snapshot_wal_pct = cfg->snapshot_wal_growth_pct;
+    ec->snapshot_interval = cfg->snapshot_interval;
+}
+
+void server_apply_config(server *s, const cfg_option *o)
+{
+    const char *n = o->name;
+    if (!strcmp(n, "loglevel"))
+        log_level = s->cfg.loglevel;
+    else if (!strcmp(n, "hash-max-listpack-entries"))
+        hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
+    else if (!strcmp(n, "hash-max-listpack-value"))
+        hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
+    else if (!strcmp(n, "active-expire"))
+        s->active_expire = s->cfg.active_expire;
+    else if (!strcmp(n, "hz"))
+        uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
+    else if (!strcmp(n, "requirepass")) {
+        /* Existing connections stay as they are, as in Redis. */
+    } else if (!strcmp(n, "appendfsync") || !strncmp(n, "snapshot-", 9)) {
+        engine_config ec;
+        engine_config_from(&s->cfg, &ec);
+        engine_reconfigure(s->eng, &ec);
+    }
+}
+
+static void make_run_id(char out[41])
+{
+    unsigned char b[20];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+        for (int i = 0; i < 20; i++)
+            b[i] = (unsigned char)(rand() ^ (i * 31));
+    for (int i = 0; i < 20; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+    out[40] = '\0';
+}
+
+int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg); /* the server owns the strings now */
+    s->loop = loop;
+    s->start_ms = server_mstime();
+    make_run_id(s->run_id);
+    s->active_expire = s->cfg.active_expire;
+    hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
+    hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
+    dispatch_init(s);
+    s->cmd_stats = kv_calloc((size_t)command_count(), sizeof *s->cmd_stats);
+
+    engine_config ec;
+    engine_config_from(&s->cfg, &ec);
+    int rc = engine_open(&s->eng, &ec, dispatch_apply, s, &s->recovery, err, errlen);
+    if (rc)
+        return rc;
+    s->k = engine_ks(s->eng);
+    rc = engine_start(s->eng, loop, on_durable, s);
+    if (rc)
+        return kve_fmt(err, errlen, rc, "cannot start the WAL thread");
+    s->commit_lsn = engine_durable_lsn(s->eng);
+    s->serving = 1;
+
+    uv_timer_init(loop, &s->cron);
+    s->cron.data = s;
+    uint64_t period = (uint64_t)(1000 / s->cfg.hz);
+    uv_timer_start(&s->cron, on_cron, period, period);
+    uv_signal_init(loop, &s->sig_term);
+    uv_signal_init(loop, &s->sig_int);
+    s->sig_term.data = s->sig_int.data = s;
+    uv_signal_start(&s->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&s->sig_int, on_signal, SIGINT);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shutdown                                                                  */
+/* ------------------------------------------------------------------------ */
+
+void server_shutdown(server *s, int exit_code)
+{
+    if (s->shutting_down)
+        return;
+    s->shutting_down = 1;
+    s->exit_code = exit_code;
+    log_notice("Shutting down: closing listeners, syncing the WAL");
+    for (int i = 0; i < s->ntcp; i++)
+        uv_close((uv_handle_t *)&s->tcp_listeners[i], NULL);
+    if (s->has_unix) {
+        uv_close((uv_handle_t *)&s->unix_listener, NULL);
+        unlink(s->cfg.unixsocket);
+    }
+    /* Finish what was acknowledged-to-be: make the WAL durable, release
+     * the replies it held, hand them to the sockets, then close. */
+    engine_flush(s->eng);
+    server_commit_advanced(s);
+    for (client *c = s->clients; c; c = c->next) {
+        client_flush(c);
+        client_close(c);
+    }
+    engine_close(s->eng);
+    s->eng = NULL;
+    uv_close((uv_handle_t *)&s->cron, NULL);
+    uv_close((uv_handle_t *)&s->sig_term, NULL);
+    uv_close((uv_handle_t *)&s->sig_int, NULL);
+    log_notice("kvnode is now ready to exit, bye bye...");
+}
+
+void server_free(server *s)
+{
+    if (s->eng) {
+        engine_close(s->eng);
+        s->eng = NULL;
+    }
+    dispatch_free(s);
+    slowlog_free(s);
+    kv_free(s->cmd_stats);
+    kv_free(s->tcp_listeners);
+    config_free(&s->cfg);
+}

@@ -1,0 +1,270 @@
+/* server.h — the kvnode process: listeners, clients, command dispatch,
+ * the reply barrier, background tasks.
+ *
+ * One event loop thread runs everything here. Modules outside the server
+ * core (data commands) see only cmd.h; this header is for the core files
+ * (server.c, client.c, dispatch.c, db.c) and the admin commands that report
+ * on the process (INFO, CLIENT, CONFIG, DEBUG …).
+ *
+ * The reply barrier (DESIGN.md §2). Each client's replies are appended to
+ * its output buffer as commands execute. A command that ran while WAL
+ * entries were not yet committed records a mark: (offset of its reply in
+ * the client's output stream, LSN it needs). Bytes before the first
+ * unsatisfied mark may be sent; the rest wait until commit_lsn reaches the
+ * mark's LSN. Marks of one client have nondecreasing LSNs, so they are a
+ * FIFO. When commit_lsn advances, the clients on the waiting list are
+ * flushed. A write's reply thus leaves only once its entry is durable (and,
+ * with min-replicas-ack, replicated); a read's reply only once everything
+ * it could have seen is. */
+#ifndef KV_SERVER_H
+#define KV_SERVER_H
+
+#include "buf.h"
+#include "cmd.h"
+#include "config.h"
+#include "engine.h"
+#include "resp.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+#define KV_VERSION "0.1.0"
+#define KV_REDIS_COMPAT_VERSION "7.0.15"
+
+/* ------------------------------------------------------------------------ */
+/* Clients                                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum {
+    CL_CLOSE_AFTER_REPLY = 1 << 0, /* QUIT, protocol error: close once flushed */
+    CL_CLOSING = 1 << 1,           /* uv_close called */
+    CL_MULTI = 1 << 2,
+    CL_DIRTY_CAS = 1 << 3,         /* a WATCHed key changed */
+    CL_DIRTY_EXEC = 1 << 4,        /* a command failed to queue: EXEC aborts */
+    CL_READ_PAUSED = 1 << 5,       /* reading stopped (output backlog) */
+    CL_UNIX = 1 << 6,
+    CL_IN_CALLBACK = 1 << 7,       /* a callback of this client is on the stack */
+    CL_FREE_PENDING = 1 << 8,      /* close requested while in a callback */
+    CL_BLOCKED = 1 << 9,           /* waiting (WAIT, replica acks): input paused */
+};
+
+typedef struct barrier_mark {
+    uint64_t offset; /* stream offset where the waiting reply starts */
+    uint64_t lsn;    /* commit_lsn it needs */
+} barrier_mark;
+
+typedef struct queued_cmd {
+    int argc;
+    char **argv;
+    size_t *lens;
+} queued_cmd;
+
+typedef struct client {
+    server *srv;
+    uint64_t id;
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } h;
+    int flags;
+    int resp;      /* 2 or 3 */
+    int authed;
+    char addr[64]; /* "ip:port" or "/path:0" */
+    char laddr[64];
+    char *name;
+    int64_t ctime_ms;      /* connected at */
+    int64_t last_ms;       /* last interaction */
+    const char *last_cmd;
+
+    /* input */
+    kbuf query;
+    resp_parser *parser;
+
+    /* output */
+    kbuf out;              /* replies not yet handed to the socket */
+    uint64_t out_base;     /* stream offset of out's first byte */
+    kbuf sending;          /* bytes owned by the uv_write in flight */
+    uv_write_t wreq;
+    int writing;
+    barrier_mark *marks;   /* FIFO ring */
+    size_t mark_head, nmarks, capmarks;
+    int64_t obuf_soft_since; /* ms when the soft output limit was first passed */
+
+    /* transactions */
+    queued_cmd *mq;
+    int nmq, capmq;
+    char **watched;        /* keys (kv_memdup'd), with lengths */
+    size_t *watched_lens;
+    int nwatched, capwatched;
+
+    /* blocking (WAIT) */
+    uint64_t block_lsn;    /* WAIT: LSN replicas must reach */
+    int block_replicas;
+    int64_t block_deadline_ms;
+
+    /* lists */
+    struct client *prev, *next;   /* all clients */
+    struct client *wprev, *wnext; /* waiting on the barrier */
+    int on_wait_list;
+} client;
+
+/* ------------------------------------------------------------------------ */
+/* Server                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct server_stats {
+    uint64_t total_connections;
+    uint64_t total_commands;
+    uint64_t rejected_connections;
+    uint64_t net_input_bytes;
+    uint64_t net_output_bytes;
+    uint64_t expired_keys;
+    uint64_t keyspace_hits;
+    uint64_t keyspace_misses;
+    uint64_t error_replies;
+    uint64_t protocol_errors;
+    uint64_t obuf_disconnects;
+    uint64_t qbuf_disconnects;
+    uint64_t writes_refused_nospace;
+    /* instantaneous ops/sec: samples of total_commands every 100 ms */
+    uint64_t ops_samples[16];
+    int ops_idx;
+    uint64_t ops_last_total;
+    int64_t ops_last_ms;
+    size_t peak_memory;
+} server_stats;
+
+typedef struct slowlog_entry {
+    uint64_t id;
+    int64_t time;         /* unix seconds */
+    int64_t duration_us;
+    int argc;             /* arguments kept (at most 32, each at most 128 bytes) */
+    char **argv;
+    size_t *lens;
+    int orig_argc;
+    char addr[64];
+    char name[64];
+} slowlog_entry;
+
+typedef struct cmd_stat {
+    uint64_t calls, usec, rejected, failed;
+} cmd_stat;
+
+typedef struct repl repl; /* replication (replication/) */
+
+struct server {
+    kv_config cfg;
+    uv_loop_t *loop;
+    engine *eng;
+    ks *k;
+    engine_recovery recovery;
+
+    uv_tcp_t *tcp_listeners;
+    int ntcp;
+    uv_pipe_t unix_listener;
+    int has_unix;
+    uv_timer_t cron;
+    uv_signal_t sig_term, sig_int;
+    int shutting_down;
+    int exit_code;
+
+    client *clients;      /* newest first */
+    size_t nclients;
+    uint64_t next_client_id;
+    client *waiting;      /* clients with barrier marks */
+    client *current;      /* client whose command is executing (or NULL) */
+
+    uint64_t commit_lsn;  /* replies needing <= this may be sent */
+    int serving;          /* 0 while the WAL is failed */
+
+    /* WATCH: key -> clients (a small dict of keys, see dispatch.c) */
+    void *watched_keys;
+
+    server_stats stats;
+    cmd_stat *cmd_stats;  /* parallel to the command table */
+    slowlog_entry *slowlog; /* ring of slowlog_cap entries */
+    size_t slowlog_len, slowlog_head, slowlog_cap;
+    uint64_t slowlog_next_id;
+
+    int64_t start_ms;
+    char run_id[41];
+    int active_expire;
+    uint64_t lazy_expire_pending; /* keys left for the active cycle */
+
+    repl *repl;           /* NULL until replication is set up */
+    int role_replica;     /* 1 while following a primary */
+};
+
+/* ---- server.c ---- */
+int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t errlen);
+int server_listen(server *s, char *err, size_t errlen);
+void server_shutdown(server *s, int exit_code); /* stop accepting, flush, exit loop */
+void server_free(server *s);
+int64_t server_mstime(void);
+/* commit_lsn moved (WAL durable or replica acks): release replies. */
+void server_commit_advanced(server *s);
+/* Recompute commit_lsn from the WAL and replication. */
+uint64_t server_compute_commit(server *s);
+void server_apply_config(server *s, const cfg_option *o);
+const char *server_role_name(const server *s);
+
+/* ---- client.c ---- */
+client *client_new(server *s, int unix_socket);
+void client_start(client *c); /* after accept */
+/* Close now (CL_CLOSING) or once the current callback returns. */
+void client_close(client *c);
+/* Close once everything (including barrier-held replies) has been sent. */
+void client_close_after_reply(client *c);
+/* Send what the barrier allows; called after commands and commit moves. */
+void client_flush(client *c);
+/* Record that the reply written from stream offset `offset` on needs lsn. */
+void client_add_mark(client *c, uint64_t offset, uint64_t lsn);
+/* Stream offset of the next byte appended to out. */
+uint64_t client_out_offset(const client *c);
+size_t client_pending_bytes(const client *c);
+/* CLIENT LIST line for c (without newline) into b. */
+void client_describe(const client *c, kbuf *b);
+/* Resume reading input after a block (WAIT) ended. */
+void client_unblock(client *c);
+
+/* ---- dispatch.c ---- */
+/* Run one request (argv from the parser) for a client. */
+void dispatch_command(client *c, int argc, const char *const *argv, const size_t *lens);
+/* Apply one logged command to k (replay / replication). */
+int dispatch_apply(void *srv, ks *k, int argc, const char **argv, const size_t *lens, char *err,
+                   size_t errlen);
+void dispatch_init(server *s);
+void dispatch_free(server *s);
+/* Forget a client's MULTI and WATCH state (DISCARD, EXEC, close). */
+void multi_reset(client *c);
+void watch_unwatch_all(client *c);
+/* A key changed: every client watching it gets CL_DIRTY_CAS. */
+void watch_touch(server *s, const char *key, size_t klen);
+/* Every watched key (FLUSHALL / FLUSHDB). */
+void watch_touch_all(server *s);
+
+/* ---- commands.c ---- */
+const kv_command *command_lookup(const char *name, size_t len);
+/* Table index of a command (for cmd_stats). */
+int command_index(const kv_command *cmd);
+int command_count(void);
+const kv_command *command_at(int i);
+void commands_init(void);
+
+/* ---- db.c (beyond cmd.h) ---- */
+/* Active expiry step for the cron: bounded work. */
+void db_active_expire(server *s, int64_t now_ms);
+/* Build a ctx for the server (internal callers: cron, replay). */
+void db_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);
+
+/* ---- slowlog.c ---- */
+void slowlog_push(server *s, client *cl, int argc, const char *const *argv,
+                  const size_t *lens, int64_t duration_us);
+/* Entry i, newest first (0 = newest), or NULL. */
+const slowlog_entry *slowlog_get(const server *s, size_t i);
+void slowlog_reset(server *s);
+void slowlog_free(server *s);
+
+#endif
