@@ -79,7 +79,9 @@ void kbuf_reserve(kbuf *b, size_t n)
         kbuf_compact(b);
         return;
     }
-    size_t ncap = grow_target(b->cap, need);
+    /* Otherwise grow geometrically even if compaction alone would fit:
+     * copying the data then buys room in proportion to its size. */
+    size_t ncap = grow_target(b->cap, need > b->cap ? need : b->cap + 1);
     if (b->off == 0) {
         b->ptr = kv_realloc(b->ptr, ncap);
     } else {
