@@ -161,13 +161,14 @@ static int fail(resp_parser *p, const char *msg)
     return RESP_ERR;
 }
 
-/* Room for one more argument; grows geometrically but never past what the
- * request announced, so an announced count costs nothing until args come. */
+/* Room for one more argument; grows geometrically, and for a multibulk
+ * request never past the count it announced (mb_left includes this one),
+ * so an announced count costs nothing until its arguments come. */
 static void push_arg(resp_parser *p, size_t off, size_t len)
 {
     if (p->argc == p->argv_cap) {
         long long want = p->argv_cap ? (long long)p->argv_cap * 2 : ARGV_FIRST;
-        long long most = (long long)p->argc + (p->mb_left > 0 ? p->mb_left : 1);
+        long long most = p->is_inline ? INT_MAX : (long long)p->argc + p->mb_left;
         if (want > most)
             want = most;
         if (want > INT_MAX)

@@ -115,8 +115,9 @@ const char *resp_arg(const resp_parser *p, const char *buf, int i, size_t *len);
 const char *const *resp_argv(resp_parser *p, const char *buf, const size_t **lens);
 /* 1 if the last request was inline, 0 if multibulk. */
 int resp_is_inline(const resp_parser *p);
-/* Total bytes (from buf) that must be present before the pending request
- * can make progress, when known — a bulk's data — or 0. A caller may
+/* After RESP_NEED: how many bytes the next call's buf must hold (counted
+ * from its start, i.e. after dropping *consumed) before the pending request
+ * can progress, when known — the end of a bulk's data — or 0. A caller may
  * reserve that much so a huge argument arrives without repeated growth. */
 size_t resp_want(const resp_parser *p);
 
