@@ -9,7 +9,7 @@
  * shrinks a second table is allocated and every find/add/remove moves one
  * bucket (visiting at most 10 empty buckets), and dict_rehash_ms() lets a
  * timer move buckets for a bounded time. No call does work proportional to
- * the number of entries, except dict_clear and dict_free_nodes.
+ * the number of entries, except dict_clear.
  *
  * Grow at load factor 1 (to twice the entries, power of two); shrink when
  * fewer than 1/8 of the buckets are used (never below 4 buckets). While
@@ -83,9 +83,12 @@ dict_node *dict_random(dict *d, uint64_t rnd);
  * modify the dict. Returns the next cursor, 0 when done. */
 uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *arg, dict_node *n), void *arg);
 
-/* Do rehash steps for about `ms` milliseconds. Returns 1 if more is left. */
+/* Do rehash steps for about `ms` milliseconds. Returns 1 if more is left.
+ * Both do nothing (and return 1 if rehashing) while a safe iterator is
+ * alive. */
 int dict_rehash_ms(dict *d, int ms);
-/* Do up to n rehash steps. Returns 1 if more is left. */
+/* Do up to n rehash steps (each moves one bucket, visiting at most 10
+ * empty ones). Returns 1 if more is left. */
 int dict_rehash(dict *d, int n);
 
 /* Safe iterator: no rehash steps happen while one is alive; the node last

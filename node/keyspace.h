@@ -15,7 +15,10 @@
  *
  * Pointer validity: a kobj* stays valid until the next call that modifies
  * that key (set, resize, expire/persist, delete, rename) or clears the
- * keyspace; calls that may move the object return the new pointer. */
+ * keyspace; calls that may move the object return the new pointer.
+ * Key and value arguments may point into objects of this keyspace
+ * (including the one being replaced): they are read before anything is
+ * freed or moved. Keys are at most UINT32_MAX bytes. */
 #ifndef KV_KEYSPACE_H
 #define KV_KEYSPACE_H
 
@@ -55,6 +58,7 @@ enum { KS_KEEPTTL = 1 };
  * The TTL is dropped unless KS_KEEPTTL. Returns the object. */
 kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t vlen,
                     int flags);
+/* View of a string value (o must be KT_STRING). Not NUL-terminated. */
 const char *kobj_str(const kobj *o, size_t *vlen);
 /* Make the string value newlen bytes long, keeping the first
  * min(old, newlen) bytes and zero-filling the rest; returns a writable
@@ -80,7 +84,8 @@ kobj *ks_set_expire(ks *k, kobj *o, int64_t at_ms);
  * key is gone afterwards. src and dst must differ. Returns the new object. */
 kobj *ks_rename(ks *k, kobj *src, const void *dstkey, size_t dstlen);
 /* Deep-copy src's value and TTL to dstkey (replacing whatever is there).
- * Returns the new object. */
+ * Returns the new object; if dstkey is src's own key nothing changes and
+ * src is returned. */
 kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen);
 
 /* A random key (possibly expired), or NULL when empty. */
@@ -96,7 +101,9 @@ size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
                        void (*before_delete)(void *arg, const char *key, size_t klen),
                        void *arg);
 
-/* Do incremental rehash work on both dicts for about ms milliseconds. */
+/* Do incremental rehash work for about ms milliseconds: on the keys dict
+ * while it is rehashing, else on the expiry index (one per call, as
+ * Redis's incrementallyRehash). */
 void ks_rehash_ms(ks *k, int ms);
 
 /* Iterate every key once; the keyspace must not change meanwhile (it is

@@ -24,13 +24,17 @@ extern size_t hash_max_listpack_value;   /* CONFIG hash-max-listpack-value */
 
 kv_hash *hash_new(void);
 void hash_free(kv_hash *h); /* NULL is fine */
+/* A deep copy with the same encoding and (listpack) order, as Redis's
+ * COPY keeps OBJECT ENCODING. The caller frees it with hash_free. */
+kv_hash *hash_dup(const kv_hash *h);
 size_t hash_len(const kv_hash *h);
 size_t hash_mem(const kv_hash *h);
 const char *hash_encoding(const kv_hash *h);
 
 /* 1 and a view of the value if the field exists, else 0. */
 int hash_get(kv_hash *h, const void *f, size_t flen, const char **v, size_t *vlen);
-/* Set a field. Returns 1 if the field is new, 0 if it was updated. */
+/* Set a field. Returns 1 if the field is new, 0 if it was updated.
+ * f and v may be views into this same hash. */
 int hash_set(kv_hash *h, const void *f, size_t flen, const void *v, size_t vlen);
 /* Returns 1 if the field existed and was removed, else 0. */
 int hash_del(kv_hash *h, const void *f, size_t flen);

@@ -1,0 +1,770 @@
+/* keyspace.c — the in-memory database (see keyspace.h).
+ *
+ * Owns every key and value and the expiry index. Never looks at a clock
+ * and never expires anything on lookup.
+ *
+ * A key is one allocation, a kobj (24-byte header):
+ *
+ *   offset 0   dict_node next     chain link in the keys dict
+ *          8   u32 klen
+ *         12   u8  type           KT_STRING | KT_LIST | KT_HASH
+ *         13   u8  flags          KF_EXPIRE, KF_RAW
+ *         14   u16 pad
+ *         16   u64 vlen | ptr     string length, or kv_list* / kv_hash*
+ *         24   [i64 expire_ms]    only with KF_EXPIRE
+ *              key bytes
+ *              string value bytes (strings only; not NUL-terminated)
+ *
+ * The expiry index is a second dict of 16-byte expnodes {next, kobj*}
+ * keyed by the kobj's key, holding exactly the keys with KF_EXPIRE. A kobj
+ * moves only here (realloc, or a fresh allocation when a value does not
+ * fit), and every move goes through relink(): the link that points at it
+ * in the keys dict (dict_find_ref) and its expnode are found while the old
+ * object is still readable, then both are pointed at the new address. */
+#include "keyspace.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "dict.h"
+#include "mem.h"
+#include "sha1.h"
+
+#define KF_EXPIRE 0x01 /* expire_ms present; an expnode points here */
+#define KF_RAW 0x02    /* touched by ks_string_resize: encoding "raw" */
+
+/* Redis 7.0's OBJ_ENCODING_EMBSTR_SIZE_LIMIT. */
+#define EMBSTR_MAX 44
+
+struct kobj {
+    dict_node node;
+    uint32_t klen;
+    uint8_t type;
+    uint8_t flags;
+    uint16_t pad;
+    union {
+        uint64_t vlen;
+        void *ptr;
+    } v;
+    unsigned char data[];
+};
+
+_Static_assert(offsetof(struct kobj, data) == 24, "kobj header must stay 24 bytes");
+
+typedef struct expnode {
+    dict_node node;
+    kobj *o;
+} expnode;
+
+struct ks {
+    dict keys;
+    dict expires;
+    uint64_t expire_cursor; /* dict_scan cursor of the active expiry cycle */
+};
+
+_Static_assert(sizeof(dict_iter) <= sizeof(((ks_iter *)0)->state), "ks_iter too small");
+
+/* ---- Object layout ---- */
+
+static inline size_t exp_bytes(const kobj *o)
+{
+    return (o->flags & KF_EXPIRE) ? sizeof(int64_t) : 0;
+}
+
+static inline unsigned char *key_ptr(const kobj *o)
+{
+    return (unsigned char *)o->data + exp_bytes(o);
+}
+
+static inline unsigned char *str_ptr(const kobj *o)
+{
+    return key_ptr(o) + o->klen;
+}
+
+/* Bytes stored inline after the key. */
+static inline size_t inline_len(const kobj *o)
+{
+    return o->type == KT_STRING ? (size_t)o->v.vlen : 0;
+}
+
+static inline size_t obj_size(size_t klen, size_t slen, int has_expire)
+{
+    return offsetof(kobj, data) + (has_expire ? sizeof(int64_t) : 0) + klen + slen;
+}
+
+static inline int64_t get_expire(const kobj *o)
+{
+    int64_t at;
+    memcpy(&at, o->data, sizeof at);
+    return at;
+}
+
+static inline void put_expire(kobj *o, int64_t at)
+{
+    memcpy(o->data, &at, sizeof at);
+}
+
+/* Reuse an allocation for `need` bytes if it is big enough and not
+ * wastefully big (a short value replacing a long one gets a new one). */
+static inline int fits(size_t need, size_t have)
+{
+    return need <= have && have - need <= need + 64;
+}
+
+static inline int overlaps(const void *a, size_t alen, const void *b, size_t blen)
+{
+    const char *x = a, *y = b;
+    return alen && blen && y < x + alen && x < y + blen;
+}
+
+/* A new, unlinked object; the caller fills the value. */
+static kobj *obj_new(const void *key, size_t klen, int type, int has_expire, int64_t at,
+                     size_t slen)
+{
+    assert(klen <= UINT32_MAX);
+    kobj *o = kv_malloc(obj_size(klen, slen, has_expire));
+    o->node.next = NULL;
+    o->klen = (uint32_t)klen;
+    o->type = (uint8_t)type;
+    o->flags = has_expire ? KF_EXPIRE : 0;
+    o->pad = 0;
+    o->v.vlen = slen;
+    if (has_expire)
+        put_expire(o, at);
+    if (klen)
+        memcpy(key_ptr(o), key, klen);
+    return o;
+}
+
+static void free_value(int type, void *ptr)
+{
+    if (type == KT_LIST)
+        list_free(ptr);
+    else if (type == KT_HASH)
+        hash_free(ptr);
+}
+
+static void obj_free(kobj *o)
+{
+    free_value(o->type, o->v.ptr);
+    kv_free(o);
+}
+
+/* ---- Dict glue ---- */
+
+static void kobj_key_of(const dict_node *n, const void **key, size_t *len)
+{
+    const kobj *o = (const kobj *)n;
+    *key = key_ptr(o);
+    *len = o->klen;
+}
+
+static void expnode_key_of(const dict_node *n, const void **key, size_t *len)
+{
+    kobj_key_of(&((const expnode *)n)->o->node, key, len);
+}
+
+static const dict_type kobj_type_desc = {.key_of = kobj_key_of};
+static const dict_type expnode_type_desc = {.key_of = expnode_key_of};
+
+static void free_kobj_node(dict_node *n, void *arg)
+{
+    (void)arg;
+    obj_free((kobj *)n);
+}
+
+static void free_expnode(dict_node *n, void *arg)
+{
+    (void)arg;
+    kv_free(n);
+}
+
+static void exp_add(ks *k, kobj *o)
+{
+    expnode *e = kv_malloc(sizeof *e);
+    e->node.next = NULL;
+    e->o = o;
+    dict_add(&k->expires, &e->node);
+}
+
+static void exp_del(ks *k, const kobj *o)
+{
+    dict_node *e = dict_remove(&k->expires, key_ptr(o), o->klen);
+    assert(e && ((expnode *)e)->o == o);
+    kv_free(e);
+}
+
+static expnode *exp_find(ks *k, const kobj *o)
+{
+    expnode *e = (expnode *)dict_find(&k->expires, key_ptr(o), o->klen);
+    assert(e && e->o == o);
+    return e;
+}
+
+/* Where a kobj is referenced from: its link in the keys dict and its
+ * expnode (NULL without a TTL). Found while the object is intact; both stay
+ * valid until the next call on the same dict. */
+typedef struct refs {
+    dict_node **link;
+    expnode *exp;
+} refs;
+
+static refs find_refs(ks *k, const kobj *o)
+{
+    refs r;
+    r.link = dict_find_ref(&k->keys, key_ptr(o), o->klen);
+    assert(r.link && *r.link == &o->node);
+    r.exp = (o->flags & KF_EXPIRE) ? exp_find(k, o) : NULL;
+    return r;
+}
+
+/* Point everything that referenced the old object at n (after realloc, or
+ * with n a fresh copy whose `next` the caller has not set). */
+static void relink(refs r, kobj *n, dict_node *next)
+{
+    n->node.next = next;
+    *r.link = &n->node;
+    if (r.exp)
+        r.exp->o = n;
+}
+
+/* ---- Keyspace ---- */
+
+ks *ks_new(void)
+{
+    ks *k = kv_malloc(sizeof *k);
+    dict_init(&k->keys, &kobj_type_desc);
+    dict_init(&k->expires, &expnode_type_desc);
+    k->expire_cursor = 0;
+    return k;
+}
+
+void ks_clear(ks *k)
+{
+    dict_clear(&k->expires, free_expnode, NULL);
+    dict_clear(&k->keys, free_kobj_node, NULL);
+    k->expire_cursor = 0;
+}
+
+void ks_free(ks *k)
+{
+    if (!k)
+        return;
+    ks_clear(k);
+    kv_free(k);
+}
+
+size_t ks_size(const ks *k)
+{
+    return dict_size(&k->keys);
+}
+
+size_t ks_expires(const ks *k)
+{
+    return dict_size(&k->expires);
+}
+
+kobj *ks_find(ks *k, const void *key, size_t klen)
+{
+    return (kobj *)dict_find(&k->keys, key, klen);
+}
+
+/* ---- Object properties ---- */
+
+int kobj_type(const kobj *o)
+{
+    return o->type;
+}
+
+const char *kobj_key(const kobj *o, size_t *klen)
+{
+    *klen = o->klen;
+    return (const char *)key_ptr(o);
+}
+
+int64_t kobj_expire(const kobj *o)
+{
+    return (o->flags & KF_EXPIRE) ? get_expire(o) : -1;
+}
+
+/* Redis's string2ll acceptance: optional '-', no leading zeros ("0" alone
+ * is fine, "-0" is not), no spaces or '+', fits in a signed 64-bit. */
+static int is_canonical_int(const unsigned char *s, size_t len)
+{
+    if (len == 0 || len > 20)
+        return 0;
+    if (len == 1 && s[0] == '0')
+        return 1;
+    size_t i = s[0] == '-' ? 1 : 0;
+    if (i == len || s[i] < '1' || s[i] > '9')
+        return 0;
+    uint64_t v = 0;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    return s[0] == '-' ? v <= (uint64_t)INT64_MAX + 1 : v <= (uint64_t)INT64_MAX;
+}
+
+const char *kobj_encoding(const kobj *o)
+{
+    switch (o->type) {
+    case KT_STRING:
+        if (o->flags & KF_RAW)
+            return "raw";
+        if (is_canonical_int(str_ptr(o), o->v.vlen))
+            return "int";
+        return o->v.vlen <= EMBSTR_MAX ? "embstr" : "raw";
+    case KT_LIST:
+        return "quicklist";
+    default:
+        return hash_encoding(o->v.ptr);
+    }
+}
+
+size_t kobj_mem(const kobj *o)
+{
+    /* The object, its share of the keys dict's buckets, and its expnode
+     * with allocator header and bucket share. */
+    size_t m = kv_usable(o) + sizeof(dict_node *);
+    if (o->flags & KF_EXPIRE)
+        m += sizeof(expnode) + sizeof(size_t) + sizeof(dict_node *);
+    if (o->type == KT_LIST)
+        m += list_mem(o->v.ptr);
+    else if (o->type == KT_HASH)
+        m += hash_mem(o->v.ptr);
+    return m;
+}
+
+/* ---- Strings ---- */
+
+kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t vlen,
+                    int flags)
+{
+    dict_node **link = dict_find_ref(&k->keys, key, klen);
+    if (!link) {
+        kobj *o = obj_new(key, klen, KT_STRING, 0, 0, vlen);
+        if (vlen)
+            memcpy(str_ptr(o), val, vlen);
+        dict_add(&k->keys, &o->node);
+        return o;
+    }
+    kobj *o = (kobj *)*link;
+    int had_ttl = (o->flags & KF_EXPIRE) != 0;
+    int keep = had_ttl && (flags & KS_KEEPTTL);
+    int old_type = o->type;
+    void *old_ptr = o->v.ptr; /* an old list/hash: val may point into it */
+    size_t need = obj_size(o->klen, vlen, keep), have = kv_usable(o);
+
+    if (fits(need, have) && !overlaps(o, have, val, vlen)) {
+        if (had_ttl && !keep) {
+            exp_del(k, o);
+            memmove(o->data, o->data + sizeof(int64_t), o->klen);
+            o->flags &= (uint8_t)~KF_EXPIRE;
+        }
+        o->type = KT_STRING;
+        o->flags &= (uint8_t)~KF_RAW;
+        o->v.vlen = vlen;
+        if (vlen)
+            memcpy(str_ptr(o), val, vlen);
+    } else {
+        refs r = {link, NULL};
+        if (keep)
+            r.exp = exp_find(k, o);
+        else if (had_ttl)
+            exp_del(k, o);
+        kobj *n = obj_new(key_ptr(o), o->klen, KT_STRING, keep, keep ? get_expire(o) : 0, vlen);
+        if (vlen)
+            memcpy(str_ptr(n), val, vlen);
+        relink(r, n, o->node.next);
+        kv_free(o);
+        o = n;
+    }
+    if (old_type != KT_STRING)
+        free_value(old_type, old_ptr);
+    return o;
+}
+
+const char *kobj_str(const kobj *o, size_t *vlen)
+{
+    assert(o->type == KT_STRING);
+    *vlen = (size_t)o->v.vlen;
+    return (const char *)str_ptr(o);
+}
+
+char *ks_string_resize(ks *k, kobj **op, size_t newlen)
+{
+    kobj *o = *op;
+    assert(o->type == KT_STRING);
+    size_t old = (size_t)o->v.vlen;
+    size_t need = obj_size(o->klen, newlen, o->flags & KF_EXPIRE), have = kv_usable(o);
+    if (need > have || (have > 256 && need < have / 4)) {
+        /* Grow greedily, as sds does for APPEND: double up to 1 MiB, then
+         * 1 MiB at a time. Shrink to fit. */
+        size_t want = need;
+        if (need > have)
+            want = need < ((size_t)1 << 20) ? need * 2 : need + ((size_t)1 << 20);
+        refs r = find_refs(k, o);
+        dict_node *next = o->node.next;
+        kobj *n = kv_realloc(o, want);
+        relink(r, n, next);
+        o = n;
+    }
+    if (newlen > old)
+        memset(str_ptr(o) + old, 0, newlen - old);
+    o->v.vlen = newlen;
+    o->flags |= KF_RAW;
+    *op = o;
+    return (char *)str_ptr(o);
+}
+
+/* ---- Lists and hashes ---- */
+
+static kobj *add_container(ks *k, const void *key, size_t klen, int type, void *ptr)
+{
+    assert(dict_find(&k->keys, key, klen) == NULL);
+    kobj *o = obj_new(key, klen, type, 0, 0, 0);
+    o->v.ptr = ptr;
+    dict_add(&k->keys, &o->node);
+    return o;
+}
+
+kobj *ks_add_list(ks *k, const void *key, size_t klen)
+{
+    return add_container(k, key, klen, KT_LIST, list_new());
+}
+
+kobj *ks_add_hash(ks *k, const void *key, size_t klen)
+{
+    return add_container(k, key, klen, KT_HASH, hash_new());
+}
+
+kv_list *kobj_list(kobj *o)
+{
+    assert(o->type == KT_LIST);
+    return o->v.ptr;
+}
+
+kv_hash *kobj_hash(kobj *o)
+{
+    assert(o->type == KT_HASH);
+    return o->v.ptr;
+}
+
+static kv_list *list_copy(kv_list *src)
+{
+    kv_list *l = list_new();
+    size_t n = list_len(src);
+    for (size_t i = 0; i < n; i++) {
+        const char *p;
+        size_t len;
+        list_get(src, i, &p, &len);
+        list_push(l, LIST_TAIL, p, len);
+    }
+    return l;
+}
+
+/* ---- Whole keys ---- */
+
+int ks_delete(ks *k, const void *key, size_t klen)
+{
+    kobj *o = (kobj *)dict_remove(&k->keys, key, klen);
+    if (!o)
+        return 0;
+    if (o->flags & KF_EXPIRE)
+        exp_del(k, o);
+    obj_free(o);
+    return 1;
+}
+
+kobj *ks_set_expire(ks *k, kobj *o, int64_t at_ms)
+{
+    size_t body = o->klen + inline_len(o);
+    if (at_ms < 0) {
+        if (o->flags & KF_EXPIRE) {
+            exp_del(k, o);
+            memmove(o->data, o->data + sizeof(int64_t), body);
+            o->flags &= (uint8_t)~KF_EXPIRE;
+        }
+        return o;
+    }
+    if (o->flags & KF_EXPIRE) {
+        put_expire(o, at_ms);
+        return o;
+    }
+    size_t need = obj_size(o->klen, inline_len(o), 1);
+    if (need > kv_usable(o)) {
+        refs r = find_refs(k, o); /* no expnode yet */
+        dict_node *next = o->node.next;
+        kobj *n = kv_realloc(o, need);
+        relink(r, n, next);
+        o = n;
+    }
+    memmove(o->data + sizeof(int64_t), o->data, body);
+    o->flags |= KF_EXPIRE;
+    put_expire(o, at_ms);
+    exp_add(k, o);
+    return o;
+}
+
+kobj *ks_rename(ks *k, kobj *src, const void *dstkey, size_t dstlen)
+{
+    assert(!(dstlen == src->klen && memcmp(dstkey, key_ptr(src), dstlen) == 0));
+    int has_ttl = (src->flags & KF_EXPIRE) != 0;
+    size_t slen = inline_len(src);
+    kobj *n = obj_new(dstkey, dstlen, src->type, has_ttl, has_ttl ? get_expire(src) : 0, slen);
+    n->flags = src->flags;
+    n->v = src->v; /* a list/hash moves with its pointer */
+    if (slen)
+        memcpy(str_ptr(n), str_ptr(src), slen);
+
+    /* Unlink src (keeping its expnode for n), then drop the old dst. */
+    expnode *e = has_ttl ? (expnode *)dict_remove(&k->expires, key_ptr(src), src->klen) : NULL;
+    dict_node *gone = dict_remove(&k->keys, key_ptr(src), src->klen);
+    assert(gone == &src->node);
+    (void)gone;
+    kv_free(src);
+    ks_delete(k, key_ptr(n), dstlen);
+
+    dict_add(&k->keys, &n->node);
+    if (e) {
+        e->o = n;
+        dict_add(&k->expires, &e->node);
+    }
+    return n;
+}
+
+kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen)
+{
+    if (dstlen == src->klen && memcmp(dstkey, key_ptr(src), dstlen) == 0)
+        return src;
+    int has_ttl = (src->flags & KF_EXPIRE) != 0;
+    size_t slen = inline_len(src);
+    kobj *n = obj_new(dstkey, dstlen, src->type, has_ttl, has_ttl ? get_expire(src) : 0, slen);
+    n->flags = src->flags;
+    if (src->type == KT_STRING) {
+        if (slen)
+            memcpy(str_ptr(n), str_ptr(src), slen);
+    } else if (src->type == KT_LIST) {
+        n->v.ptr = list_copy(src->v.ptr);
+    } else {
+        n->v.ptr = hash_dup(src->v.ptr);
+    }
+    ks_delete(k, key_ptr(n), dstlen);
+    dict_add(&k->keys, &n->node);
+    if (has_ttl)
+        exp_add(k, n);
+    return n;
+}
+
+/* ---- Random, scan, rehash ---- */
+
+kobj *ks_random(ks *k, uint64_t rnd)
+{
+    return (kobj *)dict_random(&k->keys, rnd);
+}
+
+typedef struct scan_ctx {
+    void (*fn)(void *arg, kobj *o);
+    void *arg;
+} scan_ctx;
+
+static void scan_one(void *arg, dict_node *n)
+{
+    scan_ctx *c = arg;
+    c->fn(c->arg, (kobj *)n);
+}
+
+uint64_t ks_scan(ks *k, uint64_t cursor, void (*fn)(void *arg, kobj *o), void *arg)
+{
+    scan_ctx c = {fn, arg};
+    return dict_scan(&k->keys, cursor, scan_one, &c);
+}
+
+void ks_rehash_ms(ks *k, int ms)
+{
+    /* One dict per call, as Redis's incrementallyRehash: the keys first. */
+    if (dict_is_rehashing(&k->keys))
+        dict_rehash_ms(&k->keys, ms);
+    else if (dict_is_rehashing(&k->expires))
+        dict_rehash_ms(&k->expires, ms);
+}
+
+/* ---- Active expiry ---- */
+
+/* What one dict_scan step of the expiry index found: every expnode seen
+ * is counted; expired objects are collected to be deleted once the scan
+ * step has returned (dict_scan's callback must not modify the dict). */
+typedef struct sample {
+    int64_t now;
+    size_t seen;
+    kobj **due;
+    size_t ndue, cap;
+    kobj *inline_due[32];
+} sample;
+
+static void sample_one(void *arg, dict_node *n)
+{
+    sample *s = arg;
+    kobj *o = ((expnode *)n)->o;
+    s->seen++;
+    if (get_expire(o) > s->now)
+        return;
+    if (s->ndue == s->cap) {
+        size_t cap = s->cap * 2;
+        if (s->due == s->inline_due) {
+            s->due = kv_malloc(cap * sizeof *s->due);
+            memcpy(s->due, s->inline_due, sizeof s->inline_due);
+        } else {
+            s->due = kv_realloc(s->due, cap * sizeof *s->due);
+        }
+        s->cap = cap;
+    }
+    s->due[s->ndue++] = o;
+}
+
+size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
+                       void (*before_delete)(void *arg, const char *key, size_t klen),
+                       void *arg)
+{
+    sample s;
+    s.now = now_ms;
+    s.seen = 0;
+    s.due = s.inline_due;
+    s.cap = sizeof s.inline_due / sizeof s.inline_due[0];
+    /* Like Redis's activeExpireCycle: stop after `samples` entries, after
+     * a whole pass over the index, or after 20 scan steps per wanted sample
+     * (a sparse table must not make one call slow). */
+    size_t removed = 0, steps = 0, max_steps = samples * 20;
+    int from_start = k->expire_cursor == 0, wrapped = 0;
+    while (s.seen < samples && steps < max_steps && dict_size(&k->expires) > 0) {
+        s.ndue = 0;
+        k->expire_cursor = dict_scan(&k->expires, k->expire_cursor, sample_one, &s);
+        steps++;
+        for (size_t i = 0; i < s.ndue; i++) {
+            kobj *o = s.due[i];
+            if (before_delete)
+                before_delete(arg, (const char *)key_ptr(o), o->klen);
+            ks_delete(k, key_ptr(o), o->klen);
+            removed++;
+        }
+        /* A pass ends when the cursor comes back to 0: stop once this call
+         * has covered the whole index (from 0 to 0, or across the end and
+         * round to 0 again). */
+        if (k->expire_cursor == 0) {
+            if (from_start || wrapped)
+                break;
+            wrapped = 1;
+        }
+    }
+    if (s.due != s.inline_due)
+        kv_free(s.due);
+    return removed;
+}
+
+/* ---- Iteration and digest ---- */
+
+void ks_iter_init(ks_iter *it, ks *k)
+{
+    dict_iter_init((dict_iter *)it->state, &k->keys);
+}
+
+kobj *ks_iter_next(ks_iter *it)
+{
+    return (kobj *)dict_iter_next((dict_iter *)it->state);
+}
+
+void ks_iter_done(ks_iter *it)
+{
+    dict_iter_done((dict_iter *)it->state);
+}
+
+static void put_u64(sha1_ctx *c, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    sha1_update(c, b, sizeof b);
+}
+
+/* Length-prefixed bytes, so adjacent fields cannot run into each other. */
+static void put_bytes(sha1_ctx *c, const void *p, size_t n)
+{
+    put_u64(c, n);
+    sha1_update(c, p, n);
+}
+
+static void xor_into(uint8_t acc[20], const uint8_t d[20])
+{
+    for (int i = 0; i < 20; i++)
+        acc[i] ^= d[i];
+}
+
+/* Field order does not matter: XOR of one digest per (field, value). */
+static void digest_hash(sha1_ctx *c, kv_hash *h)
+{
+    uint8_t acc[20] = {0}, d[20];
+    hash_iter it;
+    const char *f, *v;
+    size_t flen, vlen;
+    hash_iter_init(&it, h);
+    while (hash_iter_next(&it, &f, &flen, &v, &vlen)) {
+        sha1_ctx fc;
+        sha1_init(&fc);
+        put_bytes(&fc, f, flen);
+        put_bytes(&fc, v, vlen);
+        sha1_final(&fc, d);
+        xor_into(acc, d);
+    }
+    hash_iter_done(&it);
+    put_u64(c, hash_len(h));
+    sha1_update(c, acc, sizeof acc);
+}
+
+static void digest_key(kobj *o, uint8_t out[20])
+{
+    sha1_ctx c;
+    sha1_init(&c);
+    uint8_t type = o->type;
+    sha1_update(&c, &type, 1);
+    put_bytes(&c, key_ptr(o), o->klen);
+    put_u64(&c, (uint64_t)kobj_expire(o));
+    if (o->type == KT_STRING) {
+        put_bytes(&c, str_ptr(o), (size_t)o->v.vlen);
+    } else if (o->type == KT_LIST) {
+        kv_list *l = o->v.ptr;
+        size_t n = list_len(l);
+        put_u64(&c, n);
+        for (size_t i = 0; i < n; i++) {
+            const char *p;
+            size_t len;
+            list_get(l, i, &p, &len);
+            put_bytes(&c, p, len);
+        }
+    } else {
+        digest_hash(&c, o->v.ptr);
+    }
+    sha1_final(&c, out);
+}
+
+void ks_digest(ks *k, char out[41])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t acc[20] = {0}, d[20];
+    ks_iter it;
+    ks_iter_init(&it, k);
+    for (kobj *o; (o = ks_iter_next(&it));) {
+        digest_key(o, d);
+        xor_into(acc, d);
+    }
+    ks_iter_done(&it);
+    for (int i = 0; i < 20; i++) {
+        out[2 * i] = hex[acc[i] >> 4];
+        out[2 * i + 1] = hex[acc[i] & 15];
+    }
+    out[40] = '\0';
+}

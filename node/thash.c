@@ -1,0 +1,505 @@
+/* thash.c — the hash value type (see thash.h).
+ *
+ * "listpack" encoding: one buffer of entries
+ *     [varint flen][field bytes][varint vlen][value bytes]
+ * in insertion order (varint = LEB128, one byte below 128). Lookups are a
+ * linear walk; an update rewrites the value where it is (moving the tail
+ * when its size changes); a delete closes the gap.
+ *
+ * "hashtable" encoding: a dict of hnode, one allocation per field holding
+ * the field bytes followed by the value bytes.
+ *
+ * A listpack hash converts once, for good, when a set would take it past
+ * hash_max_listpack_entries fields or a field or value is longer than
+ * hash_max_listpack_value bytes. `bytes` tracks what the hash owns besides
+ * its header and the dict's bucket arrays, so hash_mem is O(1). */
+#include "thash.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "dict.h"
+#include "mem.h"
+
+size_t hash_max_listpack_entries = 128;
+size_t hash_max_listpack_value = 64;
+
+enum { ENC_LISTPACK = 0, ENC_HASHTABLE = 1 };
+
+typedef struct hnode {
+    dict_node node;
+    size_t vlen;
+    uint32_t flen;
+    unsigned char data[]; /* field bytes, then value bytes */
+} hnode;
+
+struct kv_hash {
+    int enc;
+    size_t bytes; /* listpack buffer, or every hnode (usable sizes) */
+    union {
+        struct {
+            unsigned char *buf;
+            size_t len;   /* bytes in use */
+            size_t count; /* fields */
+        } lp;
+        dict ht;
+    } u;
+};
+
+static void hnode_key(const dict_node *n, const void **key, size_t *len)
+{
+    const hnode *h = (const hnode *)n;
+    *key = h->data;
+    *len = h->flen;
+}
+
+static const dict_type hnode_type = {.key_of = hnode_key};
+
+/* ---- Varints ---- */
+
+static size_t varint_len(size_t n)
+{
+    size_t k = 1;
+    while (n >= 0x80) {
+        n >>= 7;
+        k++;
+    }
+    return k;
+}
+
+static unsigned char *varint_put(unsigned char *p, size_t n)
+{
+    while (n >= 0x80) {
+        *p++ = (unsigned char)(n | 0x80);
+        n >>= 7;
+    }
+    *p++ = (unsigned char)n;
+    return p;
+}
+
+static const unsigned char *varint_get(const unsigned char *p, size_t *n)
+{
+    size_t v = 0;
+    int shift = 0;
+    for (;; p++, shift += 7) {
+        v |= (size_t)(*p & 0x7f) << shift;
+        if (!(*p & 0x80))
+            break;
+    }
+    *n = v;
+    return p + 1;
+}
+
+/* ---- Listpack encoding ---- */
+
+/* One decoded entry: where it starts, its field and value, where it ends. */
+typedef struct lp_entry {
+    size_t start, vstart, end; /* offsets: entry, value's varint, next entry */
+    const char *f, *v;
+    size_t flen, vlen;
+} lp_entry;
+
+static size_t lp_decode(const kv_hash *h, size_t off, lp_entry *e)
+{
+    const unsigned char *base = h->u.lp.buf;
+    const unsigned char *p = varint_get(base + off, &e->flen);
+    e->start = off;
+    e->f = (const char *)p;
+    p += e->flen;
+    e->vstart = (size_t)(p - base);
+    p = varint_get(p, &e->vlen);
+    e->v = (const char *)p;
+    e->end = (size_t)(p - base) + e->vlen;
+    return e->end;
+}
+
+static int lp_find(const kv_hash *h, const void *f, size_t flen, lp_entry *e)
+{
+    for (size_t off = 0; off < h->u.lp.len;) {
+        off = lp_decode(h, off, e);
+        if (e->flen == flen && (flen == 0 || memcmp(e->f, f, flen) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* Make the buffer hold at least `need` bytes (amortized growth). */
+static void lp_reserve(kv_hash *h, size_t need)
+{
+    size_t have = kv_usable(h->u.lp.buf);
+    if (need <= have)
+        return;
+    h->bytes -= have;
+    h->u.lp.buf = kv_realloc(h->u.lp.buf, need + need / 4);
+    h->bytes += kv_usable(h->u.lp.buf);
+}
+
+/* Give back memory after deletes left most of the buffer unused. */
+static void lp_trim(kv_hash *h)
+{
+    size_t have = kv_usable(h->u.lp.buf);
+    if (have <= 2 * h->u.lp.len + 64)
+        return;
+    h->bytes -= have;
+    if (h->u.lp.len == 0) {
+        kv_free(h->u.lp.buf);
+        h->u.lp.buf = NULL;
+    } else {
+        h->u.lp.buf = kv_realloc(h->u.lp.buf, h->u.lp.len);
+    }
+    h->bytes += kv_usable(h->u.lp.buf);
+}
+
+/* Resize the byte range [at, at + oldn) to newn bytes, moving the tail. */
+static unsigned char *lp_splice(kv_hash *h, size_t at, size_t oldn, size_t newn)
+{
+    size_t tail = h->u.lp.len - at - oldn;
+    if (newn > oldn)
+        lp_reserve(h, h->u.lp.len + newn - oldn);
+    unsigned char *b = h->u.lp.buf;
+    if (newn != oldn && tail)
+        memmove(b + at + newn, b + at + oldn, tail);
+    h->u.lp.len = h->u.lp.len - oldn + newn;
+    return b + at;
+}
+
+/* Set a field; `e` and `exists` are what lp_find said about it. */
+static int lp_set(kv_hash *h, const lp_entry *e, int exists, const void *f, size_t flen,
+                  const void *v, size_t vlen)
+{
+    if (exists) {
+        size_t oldn = e->end - e->vstart;
+        unsigned char *p = lp_splice(h, e->vstart, oldn, varint_len(vlen) + vlen);
+        p = varint_put(p, vlen);
+        if (vlen)
+            memcpy(p, v, vlen);
+        return 0;
+    }
+    size_t at = h->u.lp.len;
+    unsigned char *p = lp_splice(h, at, 0, varint_len(flen) + flen + varint_len(vlen) + vlen);
+    p = varint_put(p, flen);
+    if (flen)
+        memcpy(p, f, flen);
+    p = varint_put(p + flen, vlen);
+    if (vlen)
+        memcpy(p, v, vlen);
+    h->u.lp.count++;
+    return 1;
+}
+
+static int lp_del(kv_hash *h, const void *f, size_t flen)
+{
+    lp_entry e;
+    if (!lp_find(h, f, flen, &e))
+        return 0;
+    lp_splice(h, e.start, e.end - e.start, 0);
+    h->u.lp.count--;
+    lp_trim(h);
+    return 1;
+}
+
+/* ---- Hashtable encoding ---- */
+
+static hnode *hnode_new(kv_hash *h, const void *f, size_t flen, const void *v, size_t vlen)
+{
+    assert(flen <= UINT32_MAX);
+    hnode *n = kv_malloc(offsetof(hnode, data) + flen + vlen);
+    n->node.next = NULL;
+    n->flen = (uint32_t)flen;
+    n->vlen = vlen;
+    if (flen)
+        memcpy(n->data, f, flen);
+    if (vlen)
+        memcpy(n->data + flen, v, vlen);
+    h->bytes += kv_usable(n);
+    return n;
+}
+
+static void hnode_free(dict_node *dn, void *arg)
+{
+    kv_hash *h = arg;
+    h->bytes -= kv_usable(dn);
+    kv_free(dn);
+}
+
+static int ht_set(kv_hash *h, const void *f, size_t flen, const void *v, size_t vlen)
+{
+    dict_node **ref = dict_find_ref(&h->u.ht, f, flen);
+    if (!ref) {
+        dict_add(&h->u.ht, &hnode_new(h, f, flen, v, vlen)->node);
+        return 1;
+    }
+    hnode *old = (hnode *)*ref;
+    size_t need = offsetof(hnode, data) + flen + vlen, have = kv_usable(old);
+    if (need <= have && have - need <= need / 2 + 32) {
+        /* Rewrite in place; v may point into this very value. */
+        if (vlen)
+            memmove(old->data + flen, v, vlen);
+        old->vlen = vlen;
+        return 0;
+    }
+    /* A fresh node, filled before the old one (which v may point into) is
+     * freed; it takes the old node's place in the chain. */
+    hnode *n = hnode_new(h, old->data, flen, v, vlen);
+    n->node.next = old->node.next;
+    *ref = &n->node;
+    hnode_free(&old->node, h);
+    return 0;
+}
+
+static void convert_to_hashtable(kv_hash *h)
+{
+    unsigned char *buf = h->u.lp.buf;
+    size_t len = h->u.lp.len;
+    kv_hash tmp = *h;
+    h->enc = ENC_HASHTABLE;
+    h->bytes = 0;
+    dict_init(&h->u.ht, &hnode_type);
+    lp_entry e;
+    for (size_t off = 0; off < len;) {
+        off = lp_decode(&tmp, off, &e);
+        dict_add(&h->u.ht, &hnode_new(h, e.f, e.flen, e.v, e.vlen)->node);
+    }
+    kv_free(buf);
+}
+
+/* ---- API ---- */
+
+kv_hash *hash_new(void)
+{
+    kv_hash *h = kv_calloc(1, sizeof *h);
+    h->enc = ENC_LISTPACK;
+    return h;
+}
+
+void hash_free(kv_hash *h)
+{
+    if (!h)
+        return;
+    if (h->enc == ENC_LISTPACK)
+        kv_free(h->u.lp.buf);
+    else
+        dict_clear(&h->u.ht, hnode_free, h);
+    kv_free(h);
+}
+
+size_t hash_len(const kv_hash *h)
+{
+    return h->enc == ENC_LISTPACK ? h->u.lp.count : dict_size(&h->u.ht);
+}
+
+size_t hash_mem(const kv_hash *h)
+{
+    size_t m = kv_usable(h) + h->bytes;
+    if (h->enc == ENC_HASHTABLE)
+        m += dict_buckets(&h->u.ht) * sizeof(dict_node *);
+    return m;
+}
+
+const char *hash_encoding(const kv_hash *h)
+{
+    return h->enc == ENC_LISTPACK ? "listpack" : "hashtable";
+}
+
+int hash_get(kv_hash *h, const void *f, size_t flen, const char **v, size_t *vlen)
+{
+    if (h->enc == ENC_LISTPACK) {
+        lp_entry e;
+        if (!lp_find(h, f, flen, &e))
+            return 0;
+        *v = e.v;
+        *vlen = e.vlen;
+        return 1;
+    }
+    hnode *n = (hnode *)dict_find(&h->u.ht, f, flen);
+    if (!n)
+        return 0;
+    *v = (const char *)n->data + n->flen;
+    *vlen = n->vlen;
+    return 1;
+}
+
+/* Does [p, p + n) overlap the listpack buffer? */
+static int in_listpack(const kv_hash *h, const void *p, size_t n)
+{
+    const unsigned char *b = h->u.lp.buf, *q = p;
+    return b && n && q < b + kv_usable(b) && q + n > b;
+}
+
+int hash_set(kv_hash *h, const void *f, size_t flen, const void *v, size_t vlen)
+{
+    if (h->enc == ENC_LISTPACK && (in_listpack(h, f, flen) || in_listpack(h, v, vlen))) {
+        /* A view into this hash (HSET h a <HGET h b>): the buffer may move
+         * or be freed by a conversion, so work from copies. */
+        char *fc = kv_memdup(f, flen), *vc = kv_memdup(v, vlen);
+        int r = hash_set(h, fc, flen, vc, vlen);
+        kv_free(fc);
+        kv_free(vc);
+        return r;
+    }
+    if (h->enc == ENC_LISTPACK) {
+        if (flen > hash_max_listpack_value || vlen > hash_max_listpack_value) {
+            convert_to_hashtable(h);
+        } else {
+            lp_entry e;
+            int exists = lp_find(h, f, flen, &e);
+            if (exists || h->u.lp.count < hash_max_listpack_entries)
+                return lp_set(h, &e, exists, f, flen, v, vlen);
+            convert_to_hashtable(h);
+        }
+    }
+    return ht_set(h, f, flen, v, vlen);
+}
+
+int hash_del(kv_hash *h, const void *f, size_t flen)
+{
+    if (h->enc == ENC_LISTPACK)
+        return lp_del(h, f, flen);
+    dict_node *n = dict_remove(&h->u.ht, f, flen);
+    if (!n)
+        return 0;
+    hnode_free(n, h);
+    return 1;
+}
+
+/* ---- Iteration, random, scan, dup ---- */
+
+/* Hashtable iteration state: pos = next bucket to load, state[0] = table
+ * (0/1), state[1] = next node to return, state[2] = 1 while rehashing of
+ * the dict is paused by this iterator. */
+void hash_iter_init(hash_iter *it, kv_hash *h)
+{
+    it->h = h;
+    it->pos = 0;
+    memset(it->state, 0, sizeof it->state);
+    if (h->enc == ENC_HASHTABLE) {
+        h->u.ht.iterators++;
+        it->state[2] = (void *)1;
+    }
+}
+
+int hash_iter_next(hash_iter *it, const char **f, size_t *flen, const char **v, size_t *vlen)
+{
+    kv_hash *h = it->h;
+    if (h->enc == ENC_LISTPACK) {
+        if (it->pos >= h->u.lp.len)
+            return 0;
+        lp_entry e;
+        it->pos = lp_decode(h, it->pos, &e);
+        *f = e.f;
+        *flen = e.flen;
+        *v = e.v;
+        *vlen = e.vlen;
+        return 1;
+    }
+    dict *d = &h->u.ht;
+    dict_node *n = it->state[1];
+    while (!n) {
+        int t = it->state[0] ? 1 : 0;
+        if (it->pos >= d->size[t]) {
+            if (t == 0 && dict_is_rehashing(d)) {
+                it->state[0] = (void *)1;
+                it->pos = 0;
+                continue;
+            }
+            return 0;
+        }
+        n = d->table[t][it->pos++];
+    }
+    it->state[1] = n->next;
+    const hnode *hn = (const hnode *)n;
+    *f = (const char *)hn->data;
+    *flen = hn->flen;
+    *v = (const char *)hn->data + hn->flen;
+    *vlen = hn->vlen;
+    return 1;
+}
+
+void hash_iter_done(hash_iter *it)
+{
+    if (it->state[2]) {
+        it->h->u.ht.iterators--;
+        it->state[2] = NULL;
+    }
+}
+
+int hash_random(kv_hash *h, uint64_t rnd, const char **f, size_t *flen, const char **v,
+                size_t *vlen)
+{
+    if (hash_len(h) == 0)
+        return 0;
+    if (h->enc == ENC_LISTPACK) {
+        size_t pick = (size_t)(rnd % h->u.lp.count), off = 0;
+        lp_entry e;
+        do
+            off = lp_decode(h, off, &e);
+        while (pick--);
+        *f = e.f;
+        *flen = e.flen;
+        *v = e.v;
+        *vlen = e.vlen;
+        return 1;
+    }
+    const hnode *n = (const hnode *)dict_random(&h->u.ht, rnd);
+    *f = (const char *)n->data;
+    *flen = n->flen;
+    *v = (const char *)n->data + n->flen;
+    *vlen = n->vlen;
+    return 1;
+}
+
+typedef struct scan_ctx {
+    void (*fn)(void *arg, const char *f, size_t flen, const char *v, size_t vlen);
+    void *arg;
+} scan_ctx;
+
+static void scan_node(void *arg, dict_node *dn)
+{
+    scan_ctx *c = arg;
+    const hnode *n = (const hnode *)dn;
+    c->fn(c->arg, (const char *)n->data, n->flen, (const char *)n->data + n->flen, n->vlen);
+}
+
+uint64_t hash_scan(kv_hash *h, uint64_t cursor,
+                   void (*fn)(void *arg, const char *f, size_t flen, const char *v, size_t vlen),
+                   void *arg)
+{
+    if (h->enc == ENC_LISTPACK) {
+        lp_entry e;
+        for (size_t off = 0; off < h->u.lp.len;) {
+            off = lp_decode(h, off, &e);
+            fn(arg, e.f, e.flen, e.v, e.vlen);
+        }
+        return 0;
+    }
+    scan_ctx c = {fn, arg};
+    return dict_scan(&h->u.ht, cursor, scan_node, &c);
+}
+
+kv_hash *hash_dup(const kv_hash *h)
+{
+    kv_hash *c = hash_new();
+    if (h->enc == ENC_LISTPACK) {
+        if (h->u.lp.len) {
+            c->u.lp.buf = kv_malloc(h->u.lp.len);
+            memcpy(c->u.lp.buf, h->u.lp.buf, h->u.lp.len);
+            c->bytes = kv_usable(c->u.lp.buf);
+        }
+        c->u.lp.len = h->u.lp.len;
+        c->u.lp.count = h->u.lp.count;
+        return c;
+    }
+    c->enc = ENC_HASHTABLE;
+    dict_init(&c->u.ht, &hnode_type);
+    const dict *d = &h->u.ht;
+    for (int t = 0; t <= 1; t++) {
+        for (size_t i = 0; i < d->size[t]; i++) {
+            for (const dict_node *dn = d->table[t][i]; dn; dn = dn->next) {
+                const hnode *n = (const hnode *)dn;
+                dict_add(&c->u.ht,
+                         &hnode_new(c, n->data, n->flen, n->data + n->flen, n->vlen)->node);
+            }
+        }
+    }
+    return c;
+}

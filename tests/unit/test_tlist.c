@@ -1,0 +1,415 @@
+/* test_tlist.c — the list value type: push/get/set/insert/remove at the
+ * head, tail and middle of empty, single-element and wrapped rings,
+ * binary and long elements, memory accounting, and a randomized run
+ * against an array model. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "tlist.h"
+
+/* ---- Fixture ---- */
+
+typedef struct fixture {
+    kv_list *l;
+    size_t mem_before;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->mem_before = kv_used_memory();
+    f->l = list_new();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    list_free(f->l);
+    assert_int_equal(kv_used_memory(), f->mem_before);
+    free(f);
+    return 0;
+}
+
+/* ---- Helpers ---- */
+
+static void push_str(kv_list *l, int where, const char *s)
+{
+    list_push(l, where, s, strlen(s));
+}
+
+static void assert_elem(const kv_list *l, size_t idx, const char *want, size_t wlen)
+{
+    const char *p;
+    size_t n;
+    list_get(l, idx, &p, &n);
+    assert_int_equal(n, wlen);
+    assert_memory_equal(p, want, wlen);
+}
+
+#define assert_elem_str(l, idx, s) assert_elem((l), (idx), (s), strlen(s))
+
+/* The list holds exactly these strings, in order. */
+static void assert_contents(const kv_list *l, const char *const *want, size_t n)
+{
+    assert_int_equal(list_len(l), n);
+    for (size_t i = 0; i < n; i++)
+        assert_elem_str(l, i, want[i]);
+}
+
+static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* The reference model: an array of owned byte strings. */
+typedef struct mstr {
+    char *p;
+    size_t n;
+} mstr;
+
+typedef struct model {
+    mstr *v;
+    size_t len, cap;
+} model;
+
+static void model_insert(model *m, size_t idx, const char *p, size_t n)
+{
+    if (m->len == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 16;
+        m->v = realloc(m->v, m->cap * sizeof *m->v);
+    }
+    memmove(m->v + idx + 1, m->v + idx, (m->len - idx) * sizeof *m->v);
+    m->v[idx].p = malloc(n ? n : 1);
+    memcpy(m->v[idx].p, p, n);
+    m->v[idx].n = n;
+    m->len++;
+}
+
+static void model_remove(model *m, size_t idx, size_t count)
+{
+    for (size_t i = idx; i < idx + count; i++)
+        free(m->v[i].p);
+    memmove(m->v + idx, m->v + idx + count, (m->len - idx - count) * sizeof *m->v);
+    m->len -= count;
+}
+
+static void model_free(model *m)
+{
+    model_remove(m, 0, m->len);
+    free(m->v);
+}
+
+static void assert_matches_model(const kv_list *l, const model *m)
+{
+    assert_int_equal(list_len(l), m->len);
+    for (size_t i = 0; i < m->len; i++)
+        assert_elem(l, i, m->v[i].p, m->v[i].n);
+}
+
+/* A random element: usually short, sometimes empty, sometimes > 127 bytes
+ * (two-byte length prefix), with arbitrary bytes including NUL. */
+static size_t random_elem(char *buf, size_t cap)
+{
+    size_t n;
+    uint64_t r = rng() % 20;
+    if (r == 0)
+        n = 0;
+    else if (r == 1)
+        n = 128 + (size_t)(rng() % 300);
+    else
+        n = (size_t)(rng() % 24);
+    if (n > cap)
+        n = cap;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)rng();
+    return n;
+}
+
+/* ---- Tests ---- */
+
+/* A new list is empty and still accounts for its own header. */
+static void test_empty(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(list_len(f->l), 0);
+    assert_true(list_mem(f->l) > 0);
+    list_remove(f->l, 0, 0);
+    assert_int_equal(list_len(f->l), 0);
+    list_free(NULL);
+}
+
+/* Pushes at both ends keep deque order: head pushes come out reversed in
+ * front of tail pushes. */
+static void test_push_both_ends(void **state)
+{
+    fixture *f = *state;
+    push_str(f->l, LIST_TAIL, "c");
+    push_str(f->l, LIST_HEAD, "b");
+    push_str(f->l, LIST_TAIL, "d");
+    push_str(f->l, LIST_HEAD, "a");
+    push_str(f->l, LIST_TAIL, "e");
+    const char *want[] = {"a", "b", "c", "d", "e"};
+    assert_contents(f->l, want, 5);
+}
+
+/* A single element can be read, replaced, removed from the head or tail
+ * position, and a list emptied this way is reusable. */
+static void test_single_element(void **state)
+{
+    fixture *f = *state;
+    size_t base = list_mem(f->l);
+    push_str(f->l, LIST_TAIL, "only");
+    assert_int_equal(list_len(f->l), 1);
+    assert_elem_str(f->l, 0, "only");
+    assert_true(list_mem(f->l) > base);
+    list_set(f->l, 0, "x", 1);
+    assert_elem_str(f->l, 0, "x");
+    list_remove(f->l, 0, 1);
+    assert_int_equal(list_len(f->l), 0);
+    assert_int_equal(list_mem(f->l), base);
+    list_insert(f->l, 0, "again", 5);
+    assert_elem_str(f->l, 0, "again");
+    list_insert(f->l, 1, "tail", 4);
+    list_insert(f->l, 0, "head", 4);
+    const char *want[] = {"head", "again", "tail"};
+    assert_contents(f->l, want, 3);
+}
+
+/* Insert at index 0, len and every middle position of a list whose ring
+ * has wrapped around, checking the whole order each time. */
+static void test_insert_positions_wrapped(void **state)
+{
+    fixture *f = *state;
+    model m = {0};
+    /* Push at the head so element 0 sits near the end of the ring. */
+    for (int i = 0; i < 6; i++) {
+        char b[8];
+        int n = snprintf(b, sizeof b, "h%d", i);
+        list_push(f->l, LIST_HEAD, b, (size_t)n);
+        model_insert(&m, 0, b, (size_t)n);
+    }
+    for (int i = 0; i < 5; i++) {
+        char b[8];
+        int n = snprintf(b, sizeof b, "t%d", i);
+        list_push(f->l, LIST_TAIL, b, (size_t)n);
+        model_insert(&m, m.len, b, (size_t)n);
+    }
+    for (size_t idx = 0; idx <= m.len && idx < 40; idx++) {
+        char b[8];
+        int n = snprintf(b, sizeof b, "i%zu", idx);
+        list_insert(f->l, idx, b, (size_t)n);
+        model_insert(&m, idx, b, (size_t)n);
+        assert_matches_model(f->l, &m);
+    }
+    list_insert(f->l, list_len(f->l), "end", 3);
+    model_insert(&m, m.len, "end", 3);
+    assert_matches_model(f->l, &m);
+    model_free(&m);
+}
+
+/* Removing ranges at the head, the tail, the middle (both sides of the
+ * midpoint), and everything, keeps the remaining order. */
+static void test_remove_ranges(void **state)
+{
+    fixture *f = *state;
+    model m = {0};
+    for (int i = 0; i < 40; i++) {
+        char b[8];
+        int n = snprintf(b, sizeof b, "%d", i);
+        int where = i % 3 == 0 ? LIST_HEAD : LIST_TAIL;
+        list_push(f->l, where, b, (size_t)n);
+        model_insert(&m, where == LIST_HEAD ? 0 : m.len, b, (size_t)n);
+    }
+    struct {
+        size_t idx, count;
+    } cuts[] = {{0, 1}, {0, 3}, {34, 2}, {5, 4}, {20, 6}, {0, 0}, {10, 1}, {19, 1}};
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        size_t idx = cuts[c].idx, count = cuts[c].count;
+        assert_true(idx + count <= m.len);
+        list_remove(f->l, idx, count);
+        model_remove(&m, idx, count);
+        assert_matches_model(f->l, &m);
+    }
+    /* Remove the last element (tail position). */
+    list_remove(f->l, m.len - 1, 1);
+    model_remove(&m, m.len - 1, 1);
+    assert_matches_model(f->l, &m);
+    list_remove(f->l, 0, m.len);
+    model_remove(&m, 0, m.len);
+    assert_matches_model(f->l, &m);
+    model_free(&m);
+}
+
+/* list_set replaces elements at the head, tail and middle, including with
+ * a view of another element and of itself. */
+static void test_set_and_aliasing(void **state)
+{
+    fixture *f = *state;
+    const char *init[] = {"zero", "one", "two", "three"};
+    for (int i = 0; i < 4; i++)
+        push_str(f->l, LIST_TAIL, init[i]);
+    list_set(f->l, 0, "Z", 1);
+    list_set(f->l, 3, "a-much-longer-value-than-before", 31);
+    list_set(f->l, 1, "", 0);
+    const char *p;
+    size_t n;
+    list_get(f->l, 3, &p, &n);
+    list_set(f->l, 2, p, n); /* view of another element */
+    list_get(f->l, 0, &p, &n);
+    list_set(f->l, 0, p, n); /* view of itself */
+    list_get(f->l, 3, &p, &n);
+    list_insert(f->l, 2, p, n); /* insert a view of an element */
+    list_get(f->l, 0, &p, &n);
+    list_push(f->l, LIST_HEAD, p, n);
+    const char *want[] = {"Z",
+                          "Z",
+                          "",
+                          "a-much-longer-value-than-before",
+                          "a-much-longer-value-than-before",
+                          "a-much-longer-value-than-before"};
+    assert_contents(f->l, want, 6);
+}
+
+/* Elements are binary and any length: NUL bytes, empty, exactly 127 and
+ * 128 bytes (the varint boundary), and 100 KB. */
+static void test_binary_and_long_elements(void **state)
+{
+    fixture *f = *state;
+    static char big[100000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 31);
+    char b127[127], b128[128], b16384[16384];
+    memset(b127, 'x', sizeof b127);
+    memset(b128, 'y', sizeof b128);
+    memset(b16384, 'z', sizeof b16384);
+    list_push(f->l, LIST_TAIL, "a\0b", 3);
+    list_push(f->l, LIST_TAIL, "", 0);
+    list_push(f->l, LIST_TAIL, b127, sizeof b127);
+    list_push(f->l, LIST_TAIL, b128, sizeof b128);
+    list_push(f->l, LIST_TAIL, b16384, sizeof b16384);
+    list_push(f->l, LIST_HEAD, big, sizeof big);
+    assert_elem(f->l, 0, big, sizeof big);
+    assert_elem(f->l, 1, "a\0b", 3);
+    assert_elem(f->l, 2, "", 0);
+    assert_elem(f->l, 3, b127, sizeof b127);
+    assert_elem(f->l, 4, b128, sizeof b128);
+    assert_elem(f->l, 5, b16384, sizeof b16384);
+    assert_true(list_mem(f->l) > sizeof big + sizeof b16384);
+}
+
+/* Growing to 100k elements and draining from both ends gives memory back:
+ * list_mem returns to the empty value and used_memory tracks it. */
+static void test_grow_and_drain_memory(void **state)
+{
+    fixture *f = *state;
+    size_t empty_mem = list_mem(f->l), used0 = kv_used_memory();
+    enum { N = 100000 };
+    for (size_t i = 0; i < N; i++) {
+        char b[24];
+        int n = snprintf(b, sizeof b, "%zu", i);
+        list_push(f->l, i % 2 ? LIST_HEAD : LIST_TAIL, b, (size_t)n);
+    }
+    size_t full = list_mem(f->l);
+    assert_int_equal(kv_used_memory() - used0, full - empty_mem);
+    assert_true(full > N * 16);
+    /* Element 0 is the last head push: N-1. */
+    char b[24];
+    int n = snprintf(b, sizeof b, "%d", N - 1);
+    assert_elem(f->l, 0, b, (size_t)n);
+    while (list_len(f->l) > 10) {
+        list_remove(f->l, 0, 1);
+        list_remove(f->l, list_len(f->l) - 1, 1);
+    }
+    assert_true(list_mem(f->l) < 1024);
+    assert_int_equal(kv_used_memory() - used0, list_mem(f->l) - empty_mem);
+    list_remove(f->l, 0, list_len(f->l));
+    assert_int_equal(list_mem(f->l), empty_mem);
+    assert_int_equal(kv_used_memory(), used0);
+}
+
+/* Thousands of random pushes, pops, inserts, sets and range removes agree
+ * with an array model at every step, and memory accounting stays exact. */
+static void test_random_against_model(void **state)
+{
+    fixture *f = *state;
+    model m = {0};
+    char buf[512];
+    size_t used0 = kv_used_memory(), empty_mem = list_mem(f->l);
+    for (int step = 0; step < 100000; step++) {
+        uint64_t op = rng() % 100;
+        size_t n = random_elem(buf, sizeof buf);
+        if (op < 25) {
+            list_push(f->l, LIST_HEAD, buf, n);
+            model_insert(&m, 0, buf, n);
+        } else if (op < 50) {
+            list_push(f->l, LIST_TAIL, buf, n);
+            model_insert(&m, m.len, buf, n);
+        } else if (op < 62) {
+            size_t idx = (size_t)(rng() % (m.len + 1));
+            list_insert(f->l, idx, buf, n);
+            model_insert(&m, idx, buf, n);
+        } else if (op < 72 && m.len) {
+            size_t idx = (size_t)(rng() % m.len);
+            list_set(f->l, idx, buf, n);
+            model_remove(&m, idx, 1);
+            model_insert(&m, idx, buf, n);
+        } else if (op < 82 && m.len) {
+            /* Pop one end. */
+            size_t idx = rng() % 2 ? 0 : m.len - 1;
+            list_remove(f->l, idx, 1);
+            model_remove(&m, idx, 1);
+        } else if (op < 97 && m.len) {
+            size_t idx = (size_t)(rng() % m.len);
+            size_t count = (size_t)(rng() % (m.len - idx + 1));
+            if (count > 8 && rng() % 4)
+                count = 8;
+            list_remove(f->l, idx, count);
+            model_remove(&m, idx, count);
+        } else if (m.len) {
+            /* Trim to a random window, like LTRIM. */
+            size_t a = (size_t)(rng() % m.len);
+            size_t b = a + (size_t)(rng() % (m.len - a));
+            list_remove(f->l, b + 1, m.len - b - 1);
+            model_remove(&m, b + 1, m.len - b - 1);
+            list_remove(f->l, 0, a);
+            model_remove(&m, 0, a);
+        }
+        assert_int_equal(list_len(f->l), m.len);
+        assert_int_equal(kv_used_memory() - used0, list_mem(f->l) - empty_mem);
+        if (step % 97 == 0)
+            assert_matches_model(f->l, &m);
+    }
+    assert_matches_model(f->l, &m);
+    model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_both_ends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_element, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_insert_positions_wrapped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_and_aliasing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_binary_and_long_elements, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grow_and_drain_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_against_model, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
