@@ -405,6 +405,13 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (c->flags & CL_CLOSING)
         return;
     if (nread < 0) {
+        if (nread == UV_EOF && (c->nmarks || kbuf_len(&c->out) || c->writing)) {
+            /* The client half-closed after sending: its replies are still
+             * owed (some may be waiting for the WAL); close once sent. */
+            client_close_after_reply(c);
+            client_flush(c);
+            return;
+        }
         if (nread != UV_EOF)
             log_verbose("client %s: read error: %s", c->addr, uv_strerror((int)nread));
         client_close(c);
