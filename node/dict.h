@@ -84,8 +84,8 @@ dict_node *dict_random(dict *d, uint64_t rnd);
 uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *arg, dict_node *n), void *arg);
 
 /* Do rehash steps for about `ms` milliseconds. Returns 1 if more is left.
- * Both do nothing (and return 1 if rehashing) while a safe iterator is
- * alive. */
+ * This and dict_rehash do nothing (and return 1 if rehashing) while a
+ * safe iterator is alive. */
 int dict_rehash_ms(dict *d, int ms);
 /* Do up to n rehash steps (each moves one bucket, visiting at most 10
  * empty ones). Returns 1 if more is left. */

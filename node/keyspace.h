@@ -96,7 +96,10 @@ uint64_t ks_scan(ks *k, uint64_t cursor, void (*fn)(void *arg, kobj *o), void *a
 /* Active expiry: look at up to `samples` keys with a TTL (sampling the
  * expiry index, continuing where the last call stopped) and remove those
  * with expire <= now_ms, calling before_delete(arg, key, klen) first for
- * each so the caller can log the deletion. Returns the number removed. */
+ * each so the caller can log the deletion. Returns the number removed.
+ * Sampling takes whole buckets, so it may look at a few more than
+ * `samples`; it stops early after one whole pass over the index or after
+ * 20 * samples buckets. before_delete must not modify the keyspace. */
 size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
                        void (*before_delete)(void *arg, const char *key, size_t klen),
                        void *arg);
