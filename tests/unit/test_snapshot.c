@@ -1,0 +1,289 @@
+/* test_snapshot.c — snapshot files: round trip of every type with TTLs,
+ * detection of damage in any block, the footer and the header, and the
+ * fall-back to an older snapshot with the bad one renamed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fsio.h"
+#include "keyspace.h"
+#include "log.h"
+#include "mem.h"
+#include "snapshot.h"
+#include "testutil.h"
+
+/* ---- Fixture ---- */
+
+typedef struct fx {
+    char *dir;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->dir = tu_mkdtemp("snap");
+    log_level = LOG_WARNING + 1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    tu_rmrf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- Helpers ---- */
+
+/* A keyspace with n string keys (some with TTLs), lists and hashes, some
+ * of them big enough to need several blocks. */
+static ks *build(int n)
+{
+    ks *k = ks_new();
+    char key[64], val[256];
+    for (int i = 0; i < n; i++) {
+        int kl = snprintf(key, sizeof key, "str:%d", i);
+        int vl = snprintf(val, sizeof val, "value-%d-%0*d", i, i % 200, 0);
+        kobj *o = ks_set_string(k, key, (size_t)kl, val, (size_t)vl, 0);
+        if (i % 3 == 0)
+            ks_set_expire(k, o, 1700000000000LL + i);
+    }
+    for (int i = 0; i < n / 10 + 1; i++) {
+        int kl = snprintf(key, sizeof key, "list:%d", i);
+        kobj *o = ks_add_list(k, key, (size_t)kl);
+        for (int j = 0; j <= i % 50; j++) {
+            int vl = snprintf(val, sizeof val, "e%d", j);
+            list_push(kobj_list(o), LIST_TAIL, val, (size_t)vl);
+        }
+        kl = snprintf(key, sizeof key, "hash:%d", i);
+        o = ks_add_hash(k, key, (size_t)kl);
+        for (int j = 0; j <= i % 200; j++) {
+            int fl = snprintf(key, sizeof key, "f%d", j);
+            int vl = snprintf(val, sizeof val, "v%d", j * i);
+            hash_set(kobj_hash(o), key, (size_t)fl, val, (size_t)vl);
+        }
+        if (i % 2)
+            ks_set_expire(k, o, 1800000000000LL);
+    }
+    /* binary key and value, empty value */
+    ks_set_string(k, "bin\0\r\n", 6, "\0\1\2", 3, 0);
+    ks_set_string(k, "empty", 5, "", 0, 0);
+    return k;
+}
+
+static void path_for(fx *f, uint64_t lsn, char *out)
+{
+    snap_path(out, 4096, f->dir, lsn);
+}
+
+static void write_snapshot(fx *f, ks *k, uint64_t lsn, uint64_t term, snap_meta *m)
+{
+    char tmp[4096];
+    char err[256];
+    snap_tmp_path(tmp, sizeof tmp, f->dir, lsn);
+    assert_int_equal(snap_write(k, tmp, lsn, term, m, err, sizeof err), 0);
+    assert_int_equal(snap_publish(f->dir, tmp, lsn, err, sizeof err), 0);
+}
+
+static void flip_byte(const char *path, long off)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned char b;
+    assert_int_equal(pread(fd, &b, 1, off), 1);
+    b ^= 0x40;
+    assert_int_equal(pwrite(fd, &b, 1, off), 1);
+    close(fd);
+}
+
+/* ---- Tests ---- */
+
+/* Writing then loading gives the same keyspace (digest), with LSN, term
+ * and counts in the metadata. */
+static void test_round_trip(void **state)
+{
+    fx *f = *state;
+    ks *k = build(20000);
+    snap_meta m;
+    write_snapshot(f, k, 1234, 7, &m);
+    assert_int_equal(m.keys, ks_size(k));
+    assert_true(m.blocks > 1);
+    char path[4096], err[256];
+    path_for(f, 1234, path);
+    ks *k2 = ks_new();
+    snap_meta m2;
+    assert_int_equal(snap_load(path, k2, &m2, err, sizeof err), 0);
+    assert_int_equal(m2.lsn, 1234);
+    assert_int_equal(m2.term, 7);
+    assert_int_equal(m2.keys, m.keys);
+    assert_int_equal(ks_size(k2), ks_size(k));
+    assert_int_equal(ks_expires(k2), ks_expires(k));
+    char d1[41], d2[41];
+    ks_digest(k, d1);
+    ks_digest(k2, d2);
+    assert_string_equal(d1, d2);
+    assert_int_equal(snap_verify(path, &m2, err, sizeof err), 0);
+    ks_free(k);
+    ks_free(k2);
+}
+
+/* An empty keyspace makes a valid snapshot with no blocks. */
+static void test_empty(void **state)
+{
+    fx *f = *state;
+    ks *k = ks_new();
+    snap_meta m;
+    write_snapshot(f, k, 5, 1, &m);
+    assert_int_equal(m.keys, 0);
+    assert_int_equal(m.blocks, 0);
+    char path[4096], err[256];
+    path_for(f, 5, path);
+    ks *k2 = ks_new();
+    assert_int_equal(snap_load(path, k2, &m, err, sizeof err), 0);
+    assert_int_equal(ks_size(k2), 0);
+    ks_free(k);
+    ks_free(k2);
+}
+
+/* Flipping a byte anywhere in the file — header, any block, the footer —
+ * is detected, and the message names the file (and the block). */
+static void test_any_damage_detected(void **state)
+{
+    fx *f = *state;
+    ks *k = build(3000);
+    snap_meta m;
+    write_snapshot(f, k, 10, 1, &m);
+    char path[4096], err[512];
+    path_for(f, 10, path);
+    long long size = tu_file_size(path);
+    assert_true(size > 0);
+    /* Every byte of a small region at the start and end, and a stride
+     * through the middle (every byte would take minutes under ASan). */
+    for (long off = 0; off < size; off++) {
+        if (off > 200 && off < size - 64 && off % 1009)
+            continue;
+        flip_byte(path, off);
+        ks *k2 = ks_new();
+        int rc = snap_load(path, k2, NULL, err, sizeof err);
+        assert_int_equal(rc, KVE_CORRUPT);
+        assert_non_null(strstr(err, "snap-"));
+        if (off >= 64 + 16 && off < size - 32 - 16)
+            assert_non_null(strstr(err, "block"));
+        ks_free(k2);
+        flip_byte(path, off);
+    }
+    ks *k3 = ks_new();
+    assert_int_equal(snap_load(path, k3, NULL, err, sizeof err), 0);
+    ks_free(k3);
+    ks_free(k);
+}
+
+/* A snapshot cut short at any length is refused. */
+static void test_truncation_detected(void **state)
+{
+    fx *f = *state;
+    ks *k = build(500);
+    snap_meta m;
+    write_snapshot(f, k, 11, 1, &m);
+    char path[4096], copy[4200], err[512];
+    path_for(f, 11, path);
+    snprintf(copy, sizeof copy, "%s.orig", path);
+    assert_int_equal(rename(path, copy), 0);
+    long long size = tu_file_size(copy);
+    char *data;
+    size_t len;
+    assert_int_equal(kvfs_read_file(copy, &data, &len), 0);
+    for (long long cut = 0; cut < size; cut += (cut < 128 || cut > size - 128) ? 1 : 211) {
+        FILE *o = fopen(path, "w");
+        fwrite(data, 1, (size_t)cut, o);
+        fclose(o);
+        ks *k2 = ks_new();
+        assert_int_equal(snap_load(path, k2, NULL, err, sizeof err), KVE_CORRUPT);
+        ks_free(k2);
+    }
+    kv_free(data);
+    ks_free(k);
+}
+
+/* The newest snapshot is damaged: it is renamed *.broken and the older one
+ * is loaded. */
+static void test_fallback_to_older(void **state)
+{
+    fx *f = *state;
+    ks *old = build(100);
+    snap_meta m;
+    write_snapshot(f, old, 100, 1, &m);
+    ks *newer = build(200);
+    write_snapshot(f, newer, 200, 2, &m);
+    char path[4096], err[512];
+    path_for(f, 200, path);
+    flip_byte(path, 100);
+    ks *k = ks_new();
+    int broken = 0;
+    assert_int_equal(snap_load_latest(f->dir, k, &m, &broken, err, sizeof err), 0);
+    assert_int_equal(broken, 1);
+    assert_int_equal(m.lsn, 100);
+    char d1[41], d2[41];
+    ks_digest(old, d1);
+    ks_digest(k, d2);
+    assert_string_equal(d1, d2);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".broken"), 1);
+    /* With every snapshot bad, recovery starts empty (LSN 0). */
+    char p100[4096];
+    path_for(f, 100, p100);
+    flip_byte(p100, 70);
+    ks_free(k);
+    k = ks_new();
+    assert_int_equal(snap_load_latest(f->dir, k, &m, &broken, err, sizeof err), 0);
+    assert_int_equal(m.lsn, 0);
+    assert_int_equal(ks_size(k), 0);
+    ks_free(k);
+    ks_free(old);
+    ks_free(newer);
+}
+
+/* Retention keeps the newest N and reports the oldest kept; temp files
+ * are removed. */
+static void test_retain_and_temps(void **state)
+{
+    fx *f = *state;
+    ks *k = build(10);
+    snap_meta m;
+    for (uint64_t lsn = 10; lsn <= 50; lsn += 10)
+        write_snapshot(f, k, lsn, 1, &m);
+    assert_int_equal(snap_retain(f->dir, 2), 40);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".snap"), 2);
+    char tmp[4096];
+    snap_tmp_path(tmp, sizeof tmp, f->dir, 99);
+    FILE *o = fopen(tmp, "w");
+    fputs("partial", o);
+    fclose(o);
+    snap_remove_temps(f->dir);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".tmp"), 0);
+    ks_free(k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_any_damage_detected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncation_detected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fallback_to_older, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retain_and_temps, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
