@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,6 +32,8 @@ struct fake_server {
     void *ud;
     conn conns[MAX_CONNS];
     pthread_mutex_t lock;
+    pthread_cond_t dropped;
+    int drops_done;
     char names[MAX_NAMES][32];
     int counts[MAX_NAMES];
 };
@@ -138,8 +141,19 @@ static void *run(void *arg)
                 continue;
             break;
         }
-        if (pfd[0].revents)
-            break;
+        if (pfd[0].revents) {
+            char b = 0;
+            if (read(fs->wake[0], &b, 1) != 1 || b != 2)
+                break;
+            for (int i = 0; i < MAX_CONNS; i++)
+                if (fs->conns[i].fd >= 0)
+                    drop(&fs->conns[i]);
+            pthread_mutex_lock(&fs->lock);
+            fs->drops_done++;
+            pthread_cond_signal(&fs->dropped);
+            pthread_mutex_unlock(&fs->lock);
+            continue;
+        }
         if (pfd[1].revents & POLLIN) {
             int fd = accept4(fs->lfd, NULL, NULL, SOCK_CLOEXEC);
             int placed = 0;
@@ -169,6 +183,7 @@ fake_server *fs_start(fs_handler handler, void *ud)
     fs->handler = handler;
     fs->ud = ud;
     pthread_mutex_init(&fs->lock, NULL);
+    pthread_cond_init(&fs->dropped, NULL);
     for (int i = 0; i < MAX_CONNS; i++)
         fs->conns[i].fd = -1;
     fs->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -212,6 +227,26 @@ int fs_count(fake_server *fs, const char *name)
     return n;
 }
 
+void fs_drop_all(fake_server *fs)
+{
+    pthread_mutex_lock(&fs->lock);
+    int want = fs->drops_done + 1;
+    pthread_mutex_unlock(&fs->lock);
+    char b = 2;
+    if (write(fs->wake[1], &b, 1) != 1) {
+        perror("fake_server wake");
+        return;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 5;
+    pthread_mutex_lock(&fs->lock);
+    while (fs->drops_done < want)
+        if (pthread_cond_timedwait(&fs->dropped, &fs->lock, &deadline) != 0)
+            break;
+    pthread_mutex_unlock(&fs->lock);
+}
+
 void fs_stop(fake_server *fs)
 {
     if (fs == NULL)
@@ -227,5 +262,6 @@ void fs_stop(fake_server *fs)
     close(fs->wake[0]);
     close(fs->wake[1]);
     pthread_mutex_destroy(&fs->lock);
+    pthread_cond_destroy(&fs->dropped);
     free(fs);
 }

@@ -30,6 +30,10 @@ int fs_port(const fake_server *fs);
 /* How many commands named `name` (case-insensitive) arrived so far. */
 int fs_count(fake_server *fs, const char *name);
 
+/* Close every client connection now (the listener stays); returns once
+ * they are closed. */
+void fs_drop_all(fake_server *fs);
+
 /* Stop the thread, close every socket, free. NULL is fine. */
 void fs_stop(fake_server *fs);
 
