@@ -1,0 +1,59 @@
+/* harness.h — fixtures for integration tests: real kvnode and redis-server
+ * processes on loopback, started and stopped by PID, with bounded waits.
+ *
+ * Every process a test starts is recorded; h_stop_all() (also run at exit)
+ * kills exactly those PIDs. Nothing here ever signals a process by name. */
+#ifndef KV_HARNESS_H
+#define KV_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "kvclient.h"
+
+typedef struct h_proc {
+    pid_t pid;
+    int port;
+    char dir[512];     /* data directory (kvnode) or working dir */
+    char log[600];     /* its stdout+stderr */
+    char *argv[64];    /* argv it was started with (for restarts) */
+    int argc;
+} h_proc;
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int h_free_port(void);
+/* A fresh temp directory (malloc'd path). */
+char *h_tmpdir(const char *tag);
+void h_rmrf(const char *path);
+
+/* Start kvnode on a free port with its data in dir (created), plus extra
+ * "--name value" arguments (NULL-terminated). Waits until it answers PING
+ * (bounded). Returns 0 or -1 (the log is printed). */
+int h_kvnode_start(h_proc *p, const char *dir, const char *const *extra);
+/* Start it again with the same arguments (after a kill). */
+int h_restart(h_proc *p);
+/* Start Debian's redis-server on a free port, no persistence unless extra
+ * says so. */
+int h_redis_start(h_proc *p, const char *dir, const char *const *extra);
+/* Signal the process and wait (bounded) for it to exit. Returns its wait
+ * status, or -1 if it had to be SIGKILLed after the deadline. */
+int h_stop(h_proc *p, int sig, int timeout_ms);
+/* Kill every process this test started (by PID). */
+void h_stop_all(void);
+
+/* A connected blocking client (io timeout 10 s), or NULL. */
+kv_client *h_connect(int port);
+/* Run a command given as a C string split on spaces (no quoting). */
+kv_reply *h_cmd(kv_client *c, const char *line);
+/* Run a command with explicit arguments. */
+kv_reply *h_cmdv(kv_client *c, int argc, const char *const *argv, const size_t *lens);
+/* Write a reply in a stable text form (for comparisons and messages). */
+void h_reply_text(const kv_reply *r, char *buf, size_t len);
+
+/* The kvnode binary and source tree (set by CMake). */
+const char *h_kvnode_bin(void);
+const char *h_source_dir(void);
+/* Milliseconds on a monotonic clock. */
+long long h_now_ms(void);
+
+#endif

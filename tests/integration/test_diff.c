@@ -1,0 +1,260 @@
+/* test_diff.c — differential testing against redis-server.
+ *
+ * Every tests/integration/diff/<name>.txt script is run, line by line, on a
+ * real redis-server (Debian's package) and on kvnode, each started by this
+ * test; the replies must be identical (type and content). One cmocka test
+ * per script. Script syntax:
+ *
+ *   # comment                      (blank lines too)
+ *   SET "quoted \x00 arg" 'x'      a command, split like redis-cli
+ *   @sorted CMD …                  compare top-level array elements sorted
+ *   @pairs CMD …                   compare a flat field/value array as a set of pairs
+ *   @type CMD …                    compare only the reply type (and array length)
+ *   @run CMD …                     run on both, do not compare
+ *   @sleep MS                      pause (for expiry tests)
+ *   @resp 2|3                      switch both connections' protocol (HELLO)
+ *
+ * Each script starts from an empty database on both servers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "harness.h"
+
+/* ---- Fixture ---- */
+
+static h_proc redis, kv;
+static char *tmp;
+static kv_client *rc, *kc;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    tmp = h_tmpdir("diff");
+    char rdir[600], kdir[600];
+    snprintf(rdir, sizeof rdir, "%s/redis", tmp);
+    snprintf(kdir, sizeof kdir, "%s/kv", tmp);
+    mkdir(rdir, 0755);
+    if (h_redis_start(&redis, rdir, NULL) != 0)
+        return -1;
+    const char *extra[] = {"--snapshot-interval", "0", NULL};
+    if (h_kvnode_start(&kv, kdir, extra) != 0)
+        return -1;
+    rc = h_connect(redis.port);
+    kc = h_connect(kv.port);
+    return rc && kc ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    kv_client_free(rc);
+    kv_client_free(kc);
+    h_stop(&kv, SIGTERM, 10000);
+    h_stop(&redis, SIGTERM, 10000);
+    h_rmrf(tmp);
+    free(tmp);
+    return 0;
+}
+
+/* ---- Helpers ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Canonical text of a reply under a comparison mode. */
+static void canon(const kv_reply *r, const char *mode, char *out, size_t len)
+{
+    if (r && !strcmp(mode, "type")) {
+        if (r->type == KV_REPLY_ARRAY || r->type == KV_REPLY_MAP || r->type == KV_REPLY_SET)
+            snprintf(out, len, "type=%d elements=%zu", r->type, r->elements);
+        else
+            snprintf(out, len, "type=%d", r->type);
+        return;
+    }
+    int pairs = !strcmp(mode, "pairs");
+    if (r && (!strcmp(mode, "sorted") || pairs) &&
+        (r->type == KV_REPLY_ARRAY || r->type == KV_REPLY_SET || r->type == KV_REPLY_MAP)) {
+        size_t step = pairs || r->type == KV_REPLY_MAP ? 2 : 1;
+        size_t n = r->elements / step;
+        char **items = calloc(n ? n : 1, sizeof *items);
+        for (size_t i = 0; i < n; i++) {
+            items[i] = malloc(len);
+            h_reply_text(r->element[i * step], items[i], len);
+            if (step == 2) {
+                size_t l = strlen(items[i]);
+                snprintf(items[i] + l, len - l, " => ");
+                l = strlen(items[i]);
+                h_reply_text(r->element[i * step + 1], items[i] + l, len - l);
+            }
+        }
+        qsort(items, n, sizeof *items, cmp_str);
+        size_t at = (size_t)snprintf(out, len, "sorted[");
+        for (size_t i = 0; i < n; i++) {
+            if (at < len)
+                at += (size_t)snprintf(out + at, len - at, "%s%s", i ? ", " : "", items[i]);
+            free(items[i]);
+        }
+        if (at < len)
+            snprintf(out + at, len - at, "]");
+        free(items);
+        return;
+    }
+    h_reply_text(r, out, len);
+}
+
+static int run_script(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return -1;
+    }
+    kv_reply *x = h_cmd(rc, "FLUSHALL");
+    kv_reply_free(x);
+    x = h_cmd(kc, "FLUSHALL");
+    kv_reply_free(x);
+    x = h_cmd(rc, "HELLO 2");
+    kv_reply_free(x);
+    x = h_cmd(kc, "HELLO 2");
+    kv_reply_free(x);
+    char line[65536];
+    int lineno = 0, failures = 0, commands = 0;
+    static char storage[65536], a[1 << 17], b[1 << 17];
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p || *p == '#')
+            continue;
+        const char *mode = "exact";
+        if (*p == '@') {
+            char *sp = strchr(p, ' ');
+            size_t dl = sp ? (size_t)(sp - p) : strlen(p);
+            if (!strncmp(p, "@sleep", dl)) {
+                int ms = atoi(sp ? sp + 1 : "0");
+                struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+            if (!strncmp(p, "@resp", dl)) {
+                char hello[32];
+                snprintf(hello, sizeof hello, "HELLO %s", sp ? sp + 1 : "2");
+                kv_reply_free(h_cmd(rc, hello));
+                kv_reply_free(h_cmd(kc, hello));
+                continue;
+            }
+            if (!strncmp(p, "@sorted", dl))
+                mode = "sorted";
+            else if (!strncmp(p, "@pairs", dl))
+                mode = "pairs";
+            else if (!strncmp(p, "@type", dl))
+                mode = "type";
+            else if (!strncmp(p, "@run", dl))
+                mode = "run";
+            else {
+                fprintf(stderr, "%s:%d: unknown directive\n", path, lineno);
+                failures++;
+                continue;
+            }
+            p = sp ? sp + 1 : p + dl;
+        }
+        char *argv[256];
+        int argc = config_split_line(p, argv, 256, storage);
+        if (argc <= 0) {
+            fprintf(stderr, "%s:%d: cannot split line\n", path, lineno);
+            failures++;
+            continue;
+        }
+        size_t lens[256];
+        for (int i = 0; i < argc; i++)
+            lens[i] = strlen(argv[i]);
+        /* \x00 escapes make NULs: recompute lengths from the storage. */
+        for (int i = 0; i < argc; i++) {
+            char *end = i + 1 < argc ? argv[i + 1] - 1 : NULL;
+            if (end)
+                lens[i] = (size_t)(end - argv[i]);
+        }
+        if (argc) {
+            /* the last word ends at its NUL terminator; count bytes up to
+             * the terminator the splitter wrote (it may contain NULs) */
+            char *s = argv[argc - 1];
+            size_t l = strlen(s);
+            lens[argc - 1] = l;
+        }
+        kv_reply *ra = h_cmdv(rc, argc, (const char *const *)argv, lens);
+        kv_reply *rb = h_cmdv(kc, argc, (const char *const *)argv, lens);
+        commands++;
+        if (strcmp(mode, "run") != 0) {
+            canon(ra, mode, a, sizeof a);
+            canon(rb, mode, b, sizeof b);
+            if (strcmp(a, b) != 0) {
+                fprintf(stderr, "%s:%d: %s\n  redis:  %.2000s\n  kvnode: %.2000s\n", path,
+                        lineno, p, a, b);
+                failures++;
+            }
+        }
+        if (!ra || !rb) {
+            fprintf(stderr, "%s:%d: connection lost (%s)\n", path, lineno,
+                    !ra ? "redis" : "kvnode");
+            kv_reply_free(ra);
+            kv_reply_free(rb);
+            failures++;
+            break;
+        }
+        kv_reply_free(ra);
+        kv_reply_free(rb);
+    }
+    fclose(f);
+    printf("%s: %d commands, %d mismatches\n", strrchr(path, '/') + 1, commands, failures);
+    return failures;
+}
+
+/* ---- Tests ---- */
+
+static void test_script(void **state)
+{
+    const char *path = *state;
+    assert_int_equal(run_script(path), 0);
+}
+
+int main(int argc, char **argv)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/tests/integration/diff", h_source_dir());
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "no %s\n", dir);
+        return 1;
+    }
+    struct CMUnitTest tests[256];
+    char *paths[256];
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 256) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".txt") != 0)
+            continue;
+        if (argc > 1 && !strstr(de->d_name, argv[1]))
+            continue;
+        paths[n] = malloc(1200);
+        snprintf(paths[n], 1200, "%s/%s", dir, de->d_name);
+        struct CMUnitTest t = {strdup(de->d_name), test_script, NULL, NULL, paths[n]};
+        tests[n++] = t;
+    }
+    closedir(d);
+    return _cmocka_run_group_tests("diff", tests, (size_t)n, group_setup, group_teardown);
+}
