@@ -66,22 +66,9 @@ void kbuf_compact(kbuf *b)
     b->off = 0;
 }
 
-void kbuf_reserve(kbuf *b, size_t n)
+/* Move the data into an allocation of ncap bytes (ncap >= len). */
+static void relocate(kbuf *b, size_t ncap)
 {
-    if (kbuf_avail(b) >= n)
-        return;
-    if (n > SIZE_MAX - b->len)
-        kbuf_overflow();
-    size_t need = b->len + n;
-    /* Reclaim the consumed front when that alone makes room and costs no
-     * more bytes moved than were consumed. */
-    if (b->off >= b->len && need <= b->cap) {
-        kbuf_compact(b);
-        return;
-    }
-    /* Otherwise grow geometrically even if compaction alone would fit:
-     * copying the data then buys room in proportion to its size. */
-    size_t ncap = grow_target(b->cap, need > b->cap ? need : b->cap + 1);
     if (b->off == 0) {
         b->ptr = kv_realloc(b->ptr, ncap);
     } else {
@@ -94,6 +81,41 @@ void kbuf_reserve(kbuf *b, size_t n)
         b->off = 0;
     }
     b->cap = kv_usable(b->ptr);
+}
+
+/* The common start of both reserves: 0 if the room is there (perhaps
+ * after reclaiming the consumed front), else the total size needed. */
+static size_t room_needed(kbuf *b, size_t n)
+{
+    if (kbuf_avail(b) >= n)
+        return 0;
+    if (n > SIZE_MAX - b->len)
+        kbuf_overflow();
+    size_t need = b->len + n;
+    /* Reclaim the consumed front when that alone makes room and costs no
+     * more bytes moved than were consumed. */
+    if (b->off >= b->len && need <= b->cap) {
+        kbuf_compact(b);
+        return 0;
+    }
+    return need;
+}
+
+void kbuf_reserve(kbuf *b, size_t n)
+{
+    size_t need = room_needed(b, n);
+    if (!need)
+        return;
+    /* Otherwise grow geometrically even if compaction alone would fit:
+     * copying the data then buys room in proportion to its size. */
+    relocate(b, grow_target(b->cap, need > b->cap ? need : b->cap + 1));
+}
+
+void kbuf_reserve_exact(kbuf *b, size_t n)
+{
+    size_t need = room_needed(b, n);
+    if (need)
+        relocate(b, need);
 }
 
 void kbuf_commit(kbuf *b, size_t n)

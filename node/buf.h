@@ -58,6 +58,10 @@ static inline size_t kbuf_avail(const kbuf *b)
 /* Make room for at least n more bytes after the data (kbuf_avail() >= n
  * afterwards). May move the data: pointers into the buffer are stale. */
 void kbuf_reserve(kbuf *b, size_t n);
+/* The same, but growing to exactly what is needed rather than
+ * geometrically: for a known final size, such as a huge bulk argument
+ * announced by its length (Redis's sdsMakeRoomForNonGreedy). */
+void kbuf_reserve_exact(kbuf *b, size_t n);
 /* Where the next appended byte goes; room for kbuf_avail() bytes. Use with
  * kbuf_reserve + read(2) + kbuf_commit. */
 static inline char *kbuf_tail(const kbuf *b)

@@ -105,7 +105,8 @@ void resp_parser_reset(resp_parser *p);
  * *consumed is set on every return. */
 int resp_parse(resp_parser *p, const char *buf, size_t len, size_t *consumed);
 
-/* The request returned by the last RESP_CMD. */
+/* The request returned by the last RESP_CMD (meaningless after any other
+ * result). */
 int resp_argc(const resp_parser *p);
 /* Argument i (0 <= i < argc) and its length. buf is the caller's pointer
  * to the same unconsumed bytes it passed to resp_parse (it may have moved). */

@@ -123,12 +123,19 @@ static void feed(run *r, const uint8_t *in, size_t n, unsigned seed, const resp_
         kbuf_append(&q, in + at, piece);
         at += piece;
         for (;;) {
-            size_t used;
-            int rc = resp_parse(p, kbuf_data(&q), kbuf_len(&q), &used);
+            /* A fresh allocation of exactly the pending bytes per call: any
+             * read past them is caught, and the buffer moves every time. */
+            size_t used, len = kbuf_len(&q);
+            char *exact = malloc(len ? len : 1);
+            if (len)
+                memcpy(exact, kbuf_data(&q), len);
+            int rc = resp_parse(p, exact, len, &used);
             calls++;
-            CHECK(used <= kbuf_len(&q));
+            CHECK(used <= len);
+            if (rc == RESP_CMD)
+                record(r, p, exact, used);
+            free(exact);
             if (rc == RESP_CMD) {
-                record(r, p, kbuf_data(&q), used);
                 kbuf_consume(&q, used);
             } else if (rc == RESP_NEED) {
                 kbuf_consume(&q, used);

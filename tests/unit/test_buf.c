@@ -240,6 +240,28 @@ static void test_geometric_growth(void **state)
     assert_true(reallocs <= 40);
 }
 
+/* An exact reserve for a huge known size allocates that size, not the
+ * next geometric step, and keeps the data. */
+static void test_reserve_exact(void **state)
+{
+    fixture *f = *state;
+    kbuf_append_str(&f->b, "head");
+    const size_t big = 3u * 1024 * 1024 + 17;
+    kbuf_reserve_exact(&f->b, big);
+    assert_true(kbuf_avail(&f->b) >= big);
+    assert_true(f->b.cap <= 4 + big + 4096); /* malloc rounds to a page at most */
+    assert_contents(&f->b, "head");
+    size_t cap = f->b.cap;
+    kbuf_reserve_exact(&f->b, 10); /* already there */
+    assert_int_equal(f->b.cap, cap);
+    /* With a consumed front as large as the data, it reclaims instead. */
+    kbuf_consume(&f->b, 2);
+    kbuf_reserve_exact(&f->b, kbuf_avail(&f->b) + 1);
+    assert_int_equal(f->b.cap, cap);
+    assert_int_equal(f->b.off, 0);
+    assert_contents(&f->b, "ad");
+}
+
 /* ---- Tests: decimal codec ---- */
 
 /* ll2string writes exactly what printf would and refuses a short buffer. */
@@ -354,6 +376,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_streaming_stays_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate_and_shrink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_geometric_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reserve_exact, setup, teardown),
         cmocka_unit_test(test_ll2string),
         cmocka_unit_test(test_string2ll),
         cmocka_unit_test(test_round_trip),

@@ -60,10 +60,10 @@ static void log_arg(kbuf *log, const char *a, size_t n)
     }
 }
 
-static void log_command(conn *c)
+static void log_command(conn *c, const char *buf)
 {
     const size_t *lens;
-    const char *const *argv = resp_argv(c->p, kbuf_data(&c->q), &lens);
+    const char *const *argv = resp_argv(c->p, buf, &lens);
     for (int i = 0; i < resp_argc(c->p); i++) {
         if (i)
             kbuf_putc(&c->log, '|');
@@ -74,19 +74,27 @@ static void log_command(conn *c)
 }
 
 /* Append bytes as the network delivered them and run every complete
- * request, as the connection code does. */
+ * request, as the connection code does. Each parse sees the pending bytes
+ * in a fresh allocation of exactly their size, so ASan catches any read
+ * past them and every call proves positions survive a moved buffer. */
 static void conn_feed(conn *c, const char *in, size_t n)
 {
     if (c->failed)
         return;
     kbuf_append(&c->q, in, n);
     for (;;) {
-        size_t used;
-        int rc = resp_parse(c->p, kbuf_data(&c->q), kbuf_len(&c->q), &used);
-        assert_true(used <= kbuf_len(&c->q));
+        size_t used, len = kbuf_len(&c->q);
+        char *exact = malloc(len ? len : 1);
+        if (len)
+            memcpy(exact, kbuf_data(&c->q), len);
+        int rc = resp_parse(c->p, exact, len, &used);
+        assert_true(used <= len);
         if (rc == RESP_CMD) {
             assert_true(resp_argc(c->p) >= 1);
-            log_command(c);
+            log_command(c, exact);
+        }
+        free(exact);
+        if (rc == RESP_CMD) {
             kbuf_consume(&c->q, used);
         } else if (rc == RESP_NEED) {
             kbuf_consume(&c->q, used);
@@ -560,6 +568,46 @@ static void test_configured_limits(void **state)
     resp_parser_free(p);
 }
 
+/* Out-of-range limits are clamped: negative ones to 0, a count above
+ * INT_MAX to INT_MAX. */
+static void test_limits_clamped(void **state)
+{
+    (void)state;
+    resp_limits lim;
+    resp_limits_default(&lim);
+    lim.max_bulk_len = -5;
+    lim.max_multibulk_len = -1;
+    EXPECT_WHOLE("*0\r\nPING\r\n", &lim, "PING\n");
+    EXPECT_WHOLE("*1\r\n", &lim, "!Protocol error: invalid multibulk length\n");
+    lim.max_multibulk_len = LLONG_MAX;
+    EXPECT_WHOLE("*2147483647\r\n", &lim, "");
+    EXPECT_WHOLE("*2147483648\r\n", &lim, "!Protocol error: invalid multibulk length\n");
+    EXPECT_WHOLE("*1\r\n$0\r\n\r\n", &lim, "\n");
+    EXPECT_WHOLE("*1\r\n$1\r\nx\r\n", &lim, "!Protocol error: invalid bulk length\n");
+    lim.max_bulk_len = LLONG_MAX;
+    EXPECT_WHOLE("*1\r\n$9223372036854775807\r\n", &lim,
+                 "!Protocol error: invalid bulk length\n");
+    EXPECT_WHOLE("*1\r\n$4611686018427387903\r\n", &lim, "");
+}
+
+/* An inline request may have many arguments; all of them come back. */
+static void test_inline_many_arguments(void **state)
+{
+    (void)state;
+    kbuf in = KBUF_INIT, want = KBUF_INIT;
+    for (int i = 0; i < 3000; i++) {
+        kbuf_printf(&in, "%sa%d", i ? " " : "", i);
+        kbuf_printf(&want, "%sa%d", i ? "|" : "", i);
+    }
+    kbuf_append_str(&in, "\r\n");
+    kbuf_append(&want, "\n", 2);
+    char *got = transcript(kbuf_data(&in), kbuf_len(&in), 0, NULL);
+    assert_string_equal(got, kbuf_data(&want));
+    kv_free(got);
+    kbuf_free(&in);
+    kbuf_free(&want);
+}
+
 /* An unauthenticated client gets Redis's tighter limits and messages. */
 static void test_unauthenticated_limits(void **state)
 {
@@ -767,6 +815,8 @@ int main(void)
         cmocka_unit_test(test_too_big_depends_on_arrival),
         cmocka_unit_test(test_nul_hides_line_end),
         cmocka_unit_test(test_configured_limits),
+        cmocka_unit_test(test_limits_clamped),
+        cmocka_unit_test(test_inline_many_arguments),
         cmocka_unit_test(test_unauthenticated_limits),
         cmocka_unit_test(test_error_sticky_and_reset),
         cmocka_unit_test(test_announced_count_allocates_nothing),
