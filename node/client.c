@@ -330,7 +330,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
          * by proto-max-bulk-len, which the parser enforced). */
         want = need - kbuf_len(&c->query);
     }
-    kbuf_reserve(&c->query, want);
+    if (want > READ_CHUNK)
+        kbuf_reserve_exact(&c->query, want);
+    else
+        kbuf_reserve(&c->query, want);
     size_t avail = kbuf_avail(&c->query);
     buf->base = kbuf_tail(&c->query);
     buf->len = avail > (1u << 30) ? (1u << 30) : avail;

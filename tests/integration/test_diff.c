@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "config.h"
@@ -256,5 +258,10 @@ int main(int argc, char **argv)
         tests[n++] = t;
     }
     closedir(d);
-    return _cmocka_run_group_tests("diff", tests, (size_t)n, group_setup, group_teardown);
+    int rc = _cmocka_run_group_tests("diff", tests, (size_t)n, group_setup, group_teardown);
+    for (int i = 0; i < n; i++) {
+        free((char *)tests[i].name);
+        free(paths[i]);
+    }
+    return rc;
 }
