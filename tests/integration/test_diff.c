@@ -258,10 +258,10 @@ int main(int argc, char **argv)
         tests[n++] = t;
     }
     closedir(d);
-    int rc = _cmocka_run_group_tests("diff", tests, (size_t)n, group_setup, group_teardown);
+    int status = _cmocka_run_group_tests("diff", tests, (size_t)n, group_setup, group_teardown);
     for (int i = 0; i < n; i++) {
         free((char *)tests[i].name);
         free(paths[i]);
     }
-    return rc;
+    return status;
 }
