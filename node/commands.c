@@ -11,11 +11,15 @@
 extern const kv_command cmds_conn[];
 extern const kv_command cmds_multi[];
 extern const kv_command cmds_string[];
+extern const kv_command cmds_debug[];
+extern const kv_command cmds_keys[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
     cmds_multi,
     cmds_string,
+    cmds_debug,
+    cmds_keys,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)
