@@ -16,8 +16,10 @@ typedef struct h_proc {
     int port;
     char dir[512];     /* data directory (kvnode) or working dir */
     char log[600];     /* its stdout+stderr */
-    char *argv[64];    /* argv it was started with (for restarts) */
+    char *argv[64];    /* argv it was started with (for restarts), into argbuf */
     int argc;
+    char argbuf[8192];
+    size_t argused;
 } h_proc;
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */

@@ -1,0 +1,421 @@
+/* test_badinput.c — hostile and broken clients against a real kvnode:
+ * each gets Redis's error (or is disconnected) and nobody else notices. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* ---- Fixture ---- */
+
+static char *tmp;
+static h_proc node;
+
+static int setup(void **state)
+{
+    (void)state;
+    tmp = h_tmpdir("bad");
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/node", tmp);
+    const char *extra[] = {"--maxclients", "40", "--client-query-buffer-limit", "4mb",
+                           "--proto-max-bulk-len", "2mb", "--client-output-buffer-limit",
+                           "normal 8mb 0 0", NULL};
+    return h_kvnode_start(&node, dir, extra);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_stop(&node, SIGTERM, 10000);
+    h_stop_all();
+    h_rmrf(tmp);
+    free(tmp);
+    return 0;
+}
+
+/* ---- Helpers ---- */
+
+static int raw_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void send_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        b += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Read until the peer closes or `ms` pass; returns bytes read (NUL-terminated).
+ * *closed tells whether the peer closed. */
+static size_t read_some(int fd, char *buf, size_t cap, int ms, int *closed)
+{
+    size_t got = 0;
+    long long deadline = h_now_ms() + ms;
+    *closed = 0;
+    while (got + 1 < cap) {
+        long long left = deadline - h_now_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, (int)left) <= 0)
+            break;
+        ssize_t r = recv(fd, buf + got, cap - 1 - got, 0);
+        if (r <= 0) {
+            *closed = 1;
+            break;
+        }
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    return got;
+}
+
+/* Read until a full line (\r\n) arrived, the peer closed, or ms pass. */
+static void read_line(int fd, char *buf, size_t cap, int ms)
+{
+    size_t got = 0;
+    long long deadline = h_now_ms() + ms;
+    buf[0] = '\0';
+    while (got + 1 < cap && !strstr(buf, "\r\n")) {
+        long long left = deadline - h_now_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, (int)left) <= 0)
+            break;
+        ssize_t r = recv(fd, buf + got, cap - 1 - got, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        buf[got] = '\0';
+    }
+}
+
+/* The server still answers everyone else. */
+static void assert_alive(void)
+{
+    kv_client *c = h_connect(node.port);
+    assert_non_null(c);
+    kv_reply *r = h_cmd(c, "PING");
+    assert_non_null(r);
+    assert_string_equal(r->str, "PONG");
+    kv_reply_free(r);
+    kv_client_free(c);
+}
+
+/* Send bytes, expect exactly `want` back and the connection closed. */
+static void expect_error_and_close(const char *bytes, size_t n, const char *want)
+{
+    int fd = raw_connect(node.port);
+    assert_true(fd >= 0);
+    send_all(fd, bytes, n);
+    char buf[4096];
+    int closed;
+    read_some(fd, buf, sizeof buf, 5000, &closed);
+    if (strcmp(buf, want) != 0)
+        fail_msg("sent %.40s…: got '%s', want '%s'", bytes, buf, want);
+    assert_true(closed);
+    close(fd);
+    assert_alive();
+}
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* ---- Tests ---- */
+
+/* Malformed requests get Redis's protocol errors and only that connection
+ * is closed. */
+static void test_protocol_errors(void **state)
+{
+    (void)state;
+    expect_error_and_close("*1\r\n$-10\r\n", 10, "-ERR Protocol error: invalid bulk length\r\n");
+    expect_error_and_close("*1\r\n$3000000\r\n", 14,
+                           "-ERR Protocol error: invalid bulk length\r\n");
+    expect_error_and_close("*99999999999999999999\r\n", 23,
+                           "-ERR Protocol error: invalid multibulk length\r\n");
+    expect_error_and_close("*1\r\nGET\r\n", 9, "-ERR Protocol error: expected '$', got 'G'\r\n");
+    expect_error_and_close("*abc\r\n", 6, "-ERR Protocol error: invalid multibulk length\r\n");
+    expect_error_and_close("GET \"unbalanced\r\n", 17,
+                           "-ERR Protocol error: unbalanced quotes in request\r\n");
+    /* 70 KB of inline request without a newline. */
+    size_t n = 70 * 1024;
+    char *big = malloc(n);
+    memset(big, 'a', n);
+    expect_error_and_close(big, n, "-ERR Protocol error: too big inline request\r\n");
+    free(big);
+}
+
+/* Garbage (random bytes) never crashes the server; empty and negative
+ * multibulk counts are skipped, as Redis does. */
+static void test_garbage_and_skips(void **state)
+{
+    (void)state;
+    srand(1);
+    for (int i = 0; i < 50; i++) {
+        int fd = raw_connect(node.port);
+        char junk[512];
+        for (size_t j = 0; j < sizeof junk; j++)
+            junk[j] = (char)rand();
+        send_all(fd, junk, sizeof junk);
+        char buf[4096];
+        int closed;
+        read_some(fd, buf, sizeof buf, 200, &closed);
+        close(fd);
+    }
+    assert_alive();
+    int fd = raw_connect(node.port);
+    send_all(fd, "*0\r\n*-1\r\n\r\n   \r\nPING\r\n", 23);
+    char buf[256];
+    int closed;
+    read_some(fd, buf, sizeof buf, 1000, &closed);
+    assert_string_equal(buf, "+PONG\r\n");
+    close(fd);
+}
+
+/* Truncated requests then a close: nothing is executed, nothing breaks. */
+static void test_truncated_frames(void **state)
+{
+    (void)state;
+    const char *parts[] = {"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nab", "*2\r\n$3\r\nSET", "*",
+                           "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5"};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        int fd = raw_connect(node.port);
+        send_all(fd, parts[i], strlen(parts[i]));
+        close(fd);
+    }
+    kv_client *c = h_connect(node.port);
+    kv_reply *r = h_cmd(c, "EXISTS k");
+    assert_int_equal(r->integer, 0);
+    kv_reply_free(r);
+    kv_client_free(c);
+}
+
+/* A header announcing a million arguments allocates nothing up front and
+ * the server keeps serving; the client can then finish or go away. */
+static void test_million_multibulk_header(void **state)
+{
+    (void)state;
+    long before = rss_kb(node.pid);
+    int fds[10];
+    for (int i = 0; i < 10; i++) {
+        fds[i] = raw_connect(node.port);
+        send_all(fds[i], "*1000000\r\n$1\r\nx\r\n", 17);
+    }
+    assert_alive();
+    long after = rss_kb(node.pid);
+    /* 10 pending million-argument headers cost well under 10 MB. */
+    assert_true(after - before < 10 * 1024);
+    for (int i = 0; i < 10; i++)
+        close(fds[i]);
+    assert_alive();
+}
+
+/* A client that sends one byte at a time, slowly, is served when its
+ * request is complete, and others are not held up meanwhile. */
+static void test_slow_sender(void **state)
+{
+    (void)state;
+    int fd = raw_connect(node.port);
+    const char *req = "*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n";
+    for (size_t i = 0; i < strlen(req); i++) {
+        send_all(fd, req + i, 1);
+        long long t0 = h_now_ms();
+        assert_alive();
+        assert_true(h_now_ms() - t0 < 2000);
+        struct timespec ts = {0, 30 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    char buf[64];
+    int closed;
+    read_some(fd, buf, sizeof buf, 2000, &closed);
+    assert_string_equal(buf, "$5\r\nhello\r\n");
+    close(fd);
+}
+
+/* A client that pipelines requests for a big value and never reads the
+ * replies: the server stops reading from it (or closes it at the output
+ * limit) instead of buffering without bound, and serves everyone else. */
+static void test_client_that_never_reads(void **state)
+{
+    (void)state;
+    kv_client *c = h_connect(node.port);
+    char *val = malloc(1 << 20);
+    memset(val, 'v', 1 << 20);
+    const char *argv[3] = {"SET", "bigval", val};
+    size_t lens[3] = {3, 6, 1 << 20};
+    kv_reply *r = h_cmdv(c, 3, argv, lens);
+    assert_non_null(r);
+    kv_reply_free(r);
+    kv_client_free(c);
+    free(val);
+    long before = rss_kb(node.pid);
+    int fd = raw_connect(node.port);
+    int one = 1 << 16;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof one);
+    const char *get = "*2\r\n$3\r\nGET\r\n$6\r\nbigval\r\n";
+    /* 2000 x 1 MB of replies requested (2 GB) without reading any. */
+    struct pollfd p = {fd, POLLOUT, 0};
+    for (int i = 0; i < 2000; i++) {
+        if (poll(&p, 1, 100) <= 0)
+            break; /* the server stopped reading: our send buffer is full */
+        send(fd, get, strlen(get), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    assert_alive();
+    long after = rss_kb(node.pid);
+    printf("server RSS before %ld kB, after %ld kB\n", before, after);
+    assert_true(after - before < 200 * 1024);
+    close(fd);
+    assert_alive();
+}
+
+/* Past maxclients a new client gets Redis's error and is closed. */
+static void test_maxclients(void **state)
+{
+    (void)state;
+    int fds[60];
+    int n = 0;
+    for (; n < 45; n++)
+        fds[n] = raw_connect(node.port);
+    /* Make sure they are all accepted before the extra one. */
+    for (int i = 0; i < n; i++)
+        send_all(fds[i], "PING\r\n", 6);
+    int refused = 0;
+    for (int i = 0; i < n; i++) {
+        char buf[256];
+        read_line(fds[i], buf, sizeof buf, 2000);
+        if (strstr(buf, "-ERR max number of clients reached"))
+            refused++;
+    }
+    assert_true(refused >= 5);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    assert_alive();
+}
+
+/* A query buffer past client-query-buffer-limit closes that client: a
+ * request of four 1.9 MB arguments (each within proto-max-bulk-len) that
+ * never completes. */
+static void test_query_buffer_limit(void **state)
+{
+    (void)state;
+    int fd = raw_connect(node.port);
+    size_t n = 1900000;
+    char *arg = malloc(n);
+    memset(arg, 'x', n);
+    char hdr[64];
+    send_all(fd, "*5\r\n$3\r\nDEL\r\n", 13);
+    for (int i = 0; i < 3; i++) {
+        int hl = snprintf(hdr, sizeof hdr, "$%zu\r\n", n);
+        send_all(fd, hdr, (size_t)hl);
+        send_all(fd, arg, n);
+        send_all(fd, "\r\n", 2);
+    }
+    int hl = snprintf(hdr, sizeof hdr, "$%zu\r\n", n);
+    send_all(fd, hdr, (size_t)hl);
+    send_all(fd, arg, n - 10);
+    free(arg);
+    char buf[256];
+    int closed;
+    read_some(fd, buf, sizeof buf, 5000, &closed);
+    assert_true(closed);
+    assert_string_equal(buf, "");
+    close(fd);
+    assert_alive();
+}
+
+/* With requirepass, everything but AUTH/HELLO/QUIT answers NOAUTH, a wrong
+ * password WRONGPASS, and an unauthenticated client may not send big
+ * requests (Redis's unauthenticated protocol limits). */
+static void test_requirepass(void **state)
+{
+    (void)state;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/auth", tmp);
+    h_proc p;
+    const char *extra[] = {"--requirepass", "s3cret", NULL};
+    assert_int_equal(h_kvnode_start(&p, dir, extra), 0);
+    int fd = raw_connect(p.port);
+    char buf[512];
+    send_all(fd, "GET x\r\n", 7);
+    read_line(fd, buf, sizeof buf, 2000);
+    assert_string_equal(buf, "-NOAUTH Authentication required.\r\n");
+    send_all(fd, "AUTH nope\r\n", 11);
+    read_line(fd, buf, sizeof buf, 2000);
+    assert_string_equal(buf,
+                        "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    send_all(fd, "AUTH s3cret\r\n", 13);
+    read_line(fd, buf, sizeof buf, 2000);
+    assert_string_equal(buf, "+OK\r\n");
+    send_all(fd, "PING\r\n", 6);
+    read_line(fd, buf, sizeof buf, 2000);
+    assert_string_equal(buf, "+PONG\r\n");
+    close(fd);
+    fd = raw_connect(p.port);
+    send_all(fd, "*20\r\n", 5);
+    int closed;
+    read_some(fd, buf, sizeof buf, 3000, &closed);
+    assert_string_equal(buf, "-ERR Protocol error: unauthenticated multibulk length\r\n");
+    assert_true(closed);
+    close(fd);
+    h_stop(&p, SIGTERM, 10000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_protocol_errors),
+        cmocka_unit_test(test_garbage_and_skips),
+        cmocka_unit_test(test_truncated_frames),
+        cmocka_unit_test(test_million_multibulk_header),
+        cmocka_unit_test(test_slow_sender),
+        cmocka_unit_test(test_client_that_never_reads),
+        cmocka_unit_test(test_maxclients),
+        cmocka_unit_test(test_query_buffer_limit),
+        cmocka_unit_test(test_requirepass),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
