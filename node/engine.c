@@ -777,7 +777,10 @@ static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
         int rc = write_in_process(e, err, errlen);
         if (rc)
             return rc;
-        maybe_publish(e);
+        /* SAVE publishes synchronously itself; BGSAVE without fork goes
+         * through the usual wait for durability. */
+        if (allow_fork)
+            maybe_publish(e);
         return 0;
     }
     fflush(NULL);

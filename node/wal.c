@@ -575,8 +575,8 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
                        cfg->segment_size);
 
     remove_spares(cfg->dir);
-    uint64_t *firsts;
-    size_t n;
+    uint64_t *firsts = NULL;
+    size_t n = 0;
     int rc = list_segments(cfg->dir, &firsts, &n, err, errlen);
     if (rc)
         return rc;
