@@ -99,4 +99,8 @@ int kvc_client_command(kv_client *c, int argc, const char *const argv[],
 /* Connect with every wait capped by hard_deadline as well. */
 int kvc_client_connect_tcp(kv_client *c, const char *host, int port, int64_t hard_deadline);
 
+/* The socket of a cluster's primary connection, -1 if none (tests use it
+ * to wait for a server's FIN without sleeping). */
+int kvc_cluster_fd(const kv_cluster *cl);
+
 #endif
