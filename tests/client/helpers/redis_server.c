@@ -161,8 +161,10 @@ static pid_t spawn(const redis_server *rs, const char *const extra[])
     const char *argv[64] = {REDIS_SERVER_BIN, "--port", port, "--bind", "127.0.0.1",
                             "--save", "", "--appendonly", "no", "--daemonize", "no",
                             "--dir", rs->dir, "--logfile", logfile, "--unixsocket", rs->sock,
-                            "--unixsocketperm", "700", "--enable-debug-command", "yes"};
-    int n = 21;
+                            "--unixsocketperm", "700", "--enable-debug-command", "yes",
+                            /* replicas sync at once instead of after 5 s */
+                            "--repl-diskless-sync-delay", "0"};
+    int n = 23;
     for (int i = 0; extra && extra[i] && n < 63; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
