@@ -124,7 +124,7 @@ static void finish(kv_async *ac)
     while (ac->head) {
         cmd *c = ac->head;
         ac->head = c->next;
-        int status = !c->written ? KV_ECANCELED : ac->end_status < 0 ? ac->end_status : KV_ECLOSED;
+        int status = !c->written ? KV_ECANCELED : ac->end_status < 0 ? ac->end_status : KV_EUNKNOWN;
         kv_async_reply_cb cb = c->internal ? NULL : c->cb;
         void *pd = c->privdata;
         free(c);
@@ -336,7 +336,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (ac->state >= ST_CLOSING || nread == 0)
         return;
     if (nread == UV_EOF) {
-        fail(ac, KV_ECLOSED, "server closed the connection");
+        fail(ac, KV_EIO, "server closed the connection");
         return;
     }
     if (nread < 0) {

@@ -98,7 +98,7 @@ static int absorb_replies(kv_client *c)
     char buf[READ_CHUNK];
     ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n == 0)
-        return broken(c, KV_ECLOSED, "server closed the connection", 0);
+        return broken(c, KV_EIO, "server closed the connection", 0);
     if (n < 0)
         return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                    ? 0
@@ -194,7 +194,7 @@ static int recv_some(kv_client *c, int64_t hard)
             return 0;
         }
         if (n == 0)
-            return broken(c, KV_ECLOSED, "server closed the connection", 0);
+            return broken(c, KV_EIO, "server closed the connection", 0);
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -254,6 +254,11 @@ static int session_command(session *s, int argc, char **argv, size_t *lens, kv_r
             return rc;
     }
     int rc = kv_client_command(s->client, argc, av, lens, reply);
+    if (rc == KV_ECLOSED && kv_client_reconnect(s->client) == 0) {
+        /* The server had dropped the idle connection: the command was not
+         * sent, so sending it on a new connection is safe. */
+        rc = kv_client_command(s->client, argc, av, lens, reply);
+    }
     if (rc < 0)
         fprintf(stderr, "Error: %s\n", kv_client_errmsg(s->client));
     return rc;
