@@ -572,8 +572,8 @@ int kv_reader_get(kv_reader *r, kv_reply **reply)
                       (unsigned char)tb);
             break;
         }
-        const char *line;
-        size_t n;
+        const char *line = NULL;
+        size_t n = 0;
         rc = next_line(r, &line, &n);
         if (rc <= 0)
             break;
