@@ -12,6 +12,10 @@
  *                      decorates the value after it and is not counted as
  *                      an element of the enclosing aggregate)
  *
+ * RESP3 streamed strings and aggregates ("$?", "*?" with ";" chunks and
+ * "." terminators) are not accepted: no Redis command sends them, and a "?"
+ * length is reported as a protocol error.
+ *
  * Parsing is incremental: get() consumes complete tokens and keeps its
  * place, so input may be split at any byte. Bulk payloads are copied out of
  * the input buffer into the reply as they arrive, and every allocation

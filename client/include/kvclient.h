@@ -162,7 +162,8 @@ KV_EXTERN kv_reader *kv_reader_new(const kv_reader_limits *limits);
 /* Free a reader and any partly parsed reply it holds. NULL is fine. */
 KV_EXTERN void kv_reader_free(kv_reader *reader);
 
-/* Append len bytes (copied) to the reader's input. Chunks may split the
+/* Append len bytes (copied; buf may be NULL only when len is 0) to the
+ * reader's input. Chunks may split the
  * protocol anywhere. Returns 0, KV_ETOOBIG if the unconsumed input would
  * exceed max_buffer (nothing is appended; call kv_reader_get() first), or
  * the reader's sticky error. */
@@ -296,7 +297,10 @@ KV_EXTERN void kv_client_set_push_handler(kv_client *c, kv_push_fn fn, void *dat
  * kv_format_command (binary safe; argvlen NULL for C strings). On success
  * returns 0 and *reply holds the reply (owned by the caller; a server error
  * is a KV_REPLY_ERROR reply, not a failure). On failure *reply is NULL.
- * KV_EBUSY if appended commands still await kv_client_read(). */
+ * KV_EBUSY if appended commands still await kv_client_read(). A reply the
+ * server sends unasked (RESP2 Pub/Sub messages, MONITOR) makes the next
+ * kv_client_command fail with KV_ECLOSED: in those modes read with
+ * kv_client_read() instead. */
 KV_EXTERN int kv_client_command(kv_client *c, int argc, const char *const argv[],
                                 const size_t argvlen[], kv_reply **reply);
 

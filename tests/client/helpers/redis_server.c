@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -170,6 +171,8 @@ static pid_t spawn(const redis_server *rs, const char *const extra[])
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
+        /* Die with the test, even if it is killed by a timeout. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int devnull = open("/dev/null", O_RDWR);
         if (devnull >= 0) {
             dup2(devnull, STDIN_FILENO);
