@@ -362,7 +362,7 @@ static void start_handshake(kv_async *ac)
         become_ready(ac);
         return;
     }
-    cmd *c = calloc(1, sizeof *c);
+    cmd *c = kvc_calloc(1, sizeof *c);
     if (c == NULL || kvc_append_command(&ac->wbuf, argc, argv, NULL) < 0) {
         free(c);
         fail(ac, KV_ENOMEM, "out of memory");
@@ -477,7 +477,7 @@ static int new_async(kv_async **out, uv_loop_t *loop, const char *where, const k
 {
     if (loop == NULL || where == NULL)
         return KV_EINVAL;
-    kv_async *ac = calloc(1, sizeof *ac);
+    kv_async *ac = kvc_calloc(1, sizeof *ac);
     if (ac == NULL)
         return KV_ENOMEM;
     int rc = kvc_options_copy(&ac->opt, opt);
@@ -489,7 +489,7 @@ static int new_async(kv_async **out, uv_loop_t *loop, const char *where, const k
     ac->on_connect = on_connect;
     ac->on_disconnect = on_disconnect;
     ac->data = data;
-    ac->where = strdup(where);
+    ac->where = kvc_strdup(where);
     ac->reader = kv_reader_new(&ac->opt.limits);
     if (ac->where == NULL || ac->reader == NULL) {
         free_async(ac);
@@ -569,7 +569,7 @@ int kv_async_command(kv_async *ac, int argc, const char *const argv[], const siz
 {
     if (ac->state >= ST_CLOSING || ac->draining)
         return KV_ECLOSED;
-    cmd *c = calloc(1, sizeof *c);
+    cmd *c = kvc_calloc(1, sizeof *c);
     if (c == NULL)
         return KV_ENOMEM;
     int rc = kvc_append_command(&ac->out, argc, argv, argvlen);

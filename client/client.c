@@ -304,7 +304,7 @@ static int connected(kv_client *c, int fd, int64_t hard)
 static int remember(kv_client *c, enum addr_kind kind, const char *where, int port)
 {
     if (c->where != where) {
-        char *w = strdup(where);
+        char *w = kvc_strdup(where);
         if (w == NULL)
             return kvc_fail(c->err, KV_ENOMEM, "out of memory");
         free(c->where);
@@ -358,7 +358,7 @@ int kvc_client_command(kv_client *c, int argc, const char *const argv[],
 
 int kv_client_new(kv_client **out, const kv_options *opt)
 {
-    kv_client *c = calloc(1, sizeof *c);
+    kv_client *c = kvc_calloc(1, sizeof *c);
     if (c == NULL)
         return KV_ENOMEM;
     int rc = kvc_options_copy(&c->opt, opt);

@@ -252,7 +252,7 @@ static int parse_seeds(kv_cluster *cl, const char *list)
     size_t n = 1;
     for (const char *p = list; *p; p++)
         n += *p == ',';
-    cl->seeds = calloc(n, sizeof *cl->seeds);
+    cl->seeds = kvc_calloc(n, sizeof *cl->seeds);
     if (cl->seeds == NULL)
         return KV_ENOMEM;
     const char *p = list;
@@ -284,7 +284,7 @@ int kv_cluster_new(kv_cluster **out, const char *seeds, const kv_options *opt)
 {
     if (out == NULL || seeds == NULL)
         return KV_EINVAL;
-    kv_cluster *cl = calloc(1, sizeof *cl);
+    kv_cluster *cl = kvc_calloc(1, sizeof *cl);
     if (cl == NULL)
         return KV_ENOMEM;
     int rc = kvc_options_copy(&cl->opt, opt);
