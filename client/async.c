@@ -125,13 +125,15 @@ static void finish(kv_async *ac)
         cmd *c = ac->head;
         ac->head = c->next;
         int status = !c->written ? KV_ECANCELED : ac->end_status < 0 ? ac->end_status : KV_EUNKNOWN;
-        kv_async_reply_cb cb = c->internal ? NULL : c->cb;
+        kv_async_reply_cb cb = c->cb;
         void *pd = c->privdata;
+        int internal = c->internal;
         free(c);
-        if (cb) {
-            ac->npending--;
+        if (internal)
+            continue;
+        ac->npending--;
+        if (cb)
             cb(ac, status, NULL, pd);
-        }
     }
     ac->tail = ac->unwritten = NULL;
     if (ac->connected) {
