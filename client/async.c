@@ -124,14 +124,16 @@ static void finish(kv_async *ac)
     while (ac->head) {
         cmd *c = ac->head;
         ac->head = c->next;
-        int status = !c->written ? KV_ECANCELED : ac->end_status < 0 ? ac->end_status : KV_ECLOSED;
-        kv_async_reply_cb cb = c->internal ? NULL : c->cb;
+        int status = !c->written ? KV_ECANCELED : ac->end_status < 0 ? ac->end_status : KV_EUNKNOWN;
+        kv_async_reply_cb cb = c->cb;
         void *pd = c->privdata;
+        int internal = c->internal;
         free(c);
-        if (cb) {
-            ac->npending--;
+        if (internal)
+            continue;
+        ac->npending--;
+        if (cb)
             cb(ac, status, NULL, pd);
-        }
     }
     ac->tail = ac->unwritten = NULL;
     if (ac->connected) {
@@ -336,7 +338,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (ac->state >= ST_CLOSING || nread == 0)
         return;
     if (nread == UV_EOF) {
-        fail(ac, KV_ECLOSED, "server closed the connection");
+        fail(ac, KV_EIO, "server closed the connection");
         return;
     }
     if (nread < 0) {
@@ -362,7 +364,7 @@ static void start_handshake(kv_async *ac)
         become_ready(ac);
         return;
     }
-    cmd *c = calloc(1, sizeof *c);
+    cmd *c = kvc_calloc(1, sizeof *c);
     if (c == NULL || kvc_append_command(&ac->wbuf, argc, argv, NULL) < 0) {
         free(c);
         fail(ac, KV_ENOMEM, "out of memory");
@@ -477,7 +479,7 @@ static int new_async(kv_async **out, uv_loop_t *loop, const char *where, const k
 {
     if (loop == NULL || where == NULL)
         return KV_EINVAL;
-    kv_async *ac = calloc(1, sizeof *ac);
+    kv_async *ac = kvc_calloc(1, sizeof *ac);
     if (ac == NULL)
         return KV_ENOMEM;
     int rc = kvc_options_copy(&ac->opt, opt);
@@ -489,7 +491,7 @@ static int new_async(kv_async **out, uv_loop_t *loop, const char *where, const k
     ac->on_connect = on_connect;
     ac->on_disconnect = on_disconnect;
     ac->data = data;
-    ac->where = strdup(where);
+    ac->where = kvc_strdup(where);
     ac->reader = kv_reader_new(&ac->opt.limits);
     if (ac->where == NULL || ac->reader == NULL) {
         free_async(ac);
@@ -569,7 +571,7 @@ int kv_async_command(kv_async *ac, int argc, const char *const argv[], const siz
 {
     if (ac->state >= ST_CLOSING || ac->draining)
         return KV_ECLOSED;
-    cmd *c = calloc(1, sizeof *c);
+    cmd *c = kvc_calloc(1, sizeof *c);
     if (c == NULL)
         return KV_ENOMEM;
     int rc = kvc_append_command(&ac->out, argc, argv, argvlen);

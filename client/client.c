@@ -98,7 +98,7 @@ static int absorb_replies(kv_client *c)
     char buf[READ_CHUNK];
     ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n == 0)
-        return broken(c, KV_ECLOSED, "server closed the connection", 0);
+        return broken(c, KV_EIO, "server closed the connection", 0);
     if (n < 0)
         return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                    ? 0
@@ -194,7 +194,7 @@ static int recv_some(kv_client *c, int64_t hard)
             return 0;
         }
         if (n == 0)
-            return broken(c, KV_ECLOSED, "server closed the connection", 0);
+            return broken(c, KV_EIO, "server closed the connection", 0);
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -304,7 +304,7 @@ static int connected(kv_client *c, int fd, int64_t hard)
 static int remember(kv_client *c, enum addr_kind kind, const char *where, int port)
 {
     if (c->where != where) {
-        char *w = strdup(where);
+        char *w = kvc_strdup(where);
         if (w == NULL)
             return kvc_fail(c->err, KV_ENOMEM, "out of memory");
         free(c->where);
@@ -358,7 +358,7 @@ int kvc_client_command(kv_client *c, int argc, const char *const argv[],
 
 int kv_client_new(kv_client **out, const kv_options *opt)
 {
-    kv_client *c = calloc(1, sizeof *c);
+    kv_client *c = kvc_calloc(1, sizeof *c);
     if (c == NULL)
         return KV_ENOMEM;
     int rc = kvc_options_copy(&c->opt, opt);

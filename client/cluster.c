@@ -252,7 +252,7 @@ static int parse_seeds(kv_cluster *cl, const char *list)
     size_t n = 1;
     for (const char *p = list; *p; p++)
         n += *p == ',';
-    cl->seeds = calloc(n, sizeof *cl->seeds);
+    cl->seeds = kvc_calloc(n, sizeof *cl->seeds);
     if (cl->seeds == NULL)
         return KV_ENOMEM;
     const char *p = list;
@@ -284,7 +284,7 @@ int kv_cluster_new(kv_cluster **out, const char *seeds, const kv_options *opt)
 {
     if (out == NULL || seeds == NULL)
         return KV_EINVAL;
-    kv_cluster *cl = calloc(1, sizeof *cl);
+    kv_cluster *cl = kvc_calloc(1, sizeof *cl);
     if (cl == NULL)
         return KV_ENOMEM;
     int rc = kvc_options_copy(&cl->opt, opt);
@@ -321,10 +321,19 @@ int kv_cluster_discover(kv_cluster *cl)
     for (int attempt = 1;; attempt++) {
         if (discover_round(cl, deadline) == 0)
             return 0;
+        if (attempt < cl->opt.max_attempts && kvc_now_ms() < deadline)
+            pause_until(backoff_ms(cl, attempt + 1), deadline);
         if (attempt >= cl->opt.max_attempts || kvc_now_ms() >= deadline)
             return KV_ENOPRIMARY;
-        pause_until(backoff_ms(cl, attempt + 1), deadline);
     }
+}
+
+static int give_up(kv_cluster *cl, int maybe_executed, int attempts, const char *why)
+{
+    if (maybe_executed)
+        return kvc_fail(cl->err, KV_EUNKNOWN, "outcome unknown after %d attempts: %s",
+                        attempts, why);
+    return kvc_fail(cl->err, KV_ENOPRIMARY, "gave up after %d attempts: %s", attempts, why);
 }
 
 int kv_cluster_command(kv_cluster *cl, unsigned flags, int argc, const char *const argv[],
@@ -373,14 +382,10 @@ int kv_cluster_command(kv_cluster *cl, unsigned flags, int argc, const char *con
             }
             drop_conn(cl);
         }
-        if (attempt >= cl->opt.max_attempts || kvc_now_ms() >= deadline) {
-            if (maybe_executed)
-                return kvc_fail(cl->err, KV_EUNKNOWN,
-                                "outcome unknown after %d attempts: %s", attempt, why);
-            return kvc_fail(cl->err, KV_ENOPRIMARY, "gave up after %d attempts: %s", attempt,
-                            why);
-        }
-        pause_until(backoff_ms(cl, attempt), deadline);
+        if (attempt < cl->opt.max_attempts && kvc_now_ms() < deadline)
+            pause_until(backoff_ms(cl, attempt), deadline);
+        if (attempt >= cl->opt.max_attempts || kvc_now_ms() >= deadline)
+            return give_up(cl, maybe_executed, attempt, why);
     }
 }
 
@@ -400,4 +405,9 @@ int kv_cluster_primary(const kv_cluster *cl, char *host, size_t hostcap, int *po
 const char *kv_cluster_errmsg(const kv_cluster *cl)
 {
     return cl->err;
+}
+
+int kvc_cluster_fd(const kv_cluster *cl)
+{
+    return cl->conn ? kv_client_fd(cl->conn) : -1;
 }

@@ -14,7 +14,7 @@ const char *kv_strerror(int code)
     case KV_ECONNECT: return "cannot connect";
     case KV_ETIMEDOUT: return "timed out";
     case KV_EIO: return "I/O error";
-    case KV_ECLOSED: return "connection closed";
+    case KV_ECLOSED: return "connection closed; nothing was sent";
     case KV_ECANCELED: return "canceled before it was sent";
     case KV_EUNKNOWN: return "outcome unknown: sent, but no reply was received";
     case KV_ENOPRIMARY: return "no primary found";

@@ -13,6 +13,18 @@
 
 #define KVC_ERRMSG_MAX 256
 
+/* ---- Allocation ---- */
+
+/* The library allocates only through these (and frees with free()), so
+ * tests can make the n-th allocation fail: when kvc_alloc_budget is ≥ 0,
+ * each allocation spends one unit and fails once it is 0. -1 (the
+ * default) never fails. Not for use with threads. */
+extern long kvc_alloc_budget;
+void *kvc_malloc(size_t n);
+void *kvc_calloc(size_t n, size_t size);
+void *kvc_realloc(void *p, size_t n);
+char *kvc_strdup(const char *s);
+
 /* ---- Time (monotonic milliseconds) ---- */
 
 int64_t kvc_now_ms(void);
@@ -98,5 +110,9 @@ int kvc_client_command(kv_client *c, int argc, const char *const argv[],
 
 /* Connect with every wait capped by hard_deadline as well. */
 int kvc_client_connect_tcp(kv_client *c, const char *host, int port, int64_t hard_deadline);
+
+/* The socket of a cluster's primary connection, -1 if none (tests use it
+ * to wait for a server's FIN without sleeping). */
+int kvc_cluster_fd(const kv_cluster *cl);
 
 #endif

@@ -254,6 +254,11 @@ static int session_command(session *s, int argc, char **argv, size_t *lens, kv_r
             return rc;
     }
     int rc = kv_client_command(s->client, argc, av, lens, reply);
+    if (rc == KV_ECLOSED && kv_client_reconnect(s->client) == 0) {
+        /* The server had dropped the idle connection: the command was not
+         * sent, so sending it on a new connection is safe. */
+        rc = kv_client_command(s->client, argc, av, lens, reply);
+    }
     if (rc < 0)
         fprintf(stderr, "Error: %s\n", kv_client_errmsg(s->client));
     return rc;
@@ -301,16 +306,17 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Run a command `repeat` times. Returns 0, or -1 after a connection error
- * (reported on stderr). */
+/* Run a command `repeat` times. Returns 0, or the KV_E* code of a
+ * connection error (already reported on stderr). */
 static int run_repeated(session *s, int argc, char **argv, size_t *lens, long repeat,
                         int show_time)
 {
     for (long i = 0; repeat < 0 || i < repeat; i++) {
         kv_reply *r = NULL;
         double t0 = now_seconds();
-        if (session_command(s, argc, argv, lens, &r) < 0)
-            return -1;
+        int rc = session_command(s, argc, argv, lens, &r);
+        if (rc < 0)
+            return rc;
         double elapsed = now_seconds() - t0;
         print_reply(s, r);
         kv_reply_free(r);
@@ -384,12 +390,14 @@ static int handle_line(session *s, const char *line)
             skip = 1;
         else
             repeat = 1;
-        if (run_repeated(s, argc - skip, argv + skip, lens + skip, repeat, 1) < 0 &&
-            !s->cluster) {
-            /* The connection is gone: reconnect now so the prompt tells
-             * the truth; the command is not sent again. */
+        int was_connected = session_connected(s);
+        int rc = run_repeated(s, argc - skip, argv + skip, lens + skip, repeat, 1);
+        if (rc < 0 && rc != KV_ECLOSED && was_connected && !session_connected(s)) {
+            /* The connection broke after the command was sent: reconnect
+             * so the prompt tells the truth, but do not send it again (it
+             * may have run). KV_ECLOSED was already retried. */
             if (session_connect(s) == 0)
-                fprintf(stderr, "Reconnected; the command was not retried.\n");
+                fprintf(stderr, "Reconnected; the command was not sent again.\n");
         }
     }
     cli_split_free(argc, argv, lens);

@@ -12,6 +12,10 @@
  *                      decorates the value after it and is not counted as
  *                      an element of the enclosing aggregate)
  *
+ * RESP3 streamed strings and aggregates ("$?", "*?" with ";" chunks and
+ * "." terminators) are not accepted: no Redis command sends them, and a "?"
+ * length is reported as a protocol error.
+ *
  * Parsing is incremental: get() consumes complete tokens and keeps its
  * place, so input may be split at any byte. Bulk payloads are copied out of
  * the input buffer into the reply as they arrive, and every allocation
@@ -208,7 +212,7 @@ static int complete(kv_reader *r, kv_reply *v)
             size_t ncap = f->cap ? f->cap * 2 : 8;
             if (ncap > f->want)
                 ncap = f->want;
-            kv_reply **el = realloc(a->element, ncap * sizeof *el);
+            kv_reply **el = kvc_realloc(a->element, ncap * sizeof *el);
             if (el == NULL) {
                 kv_reply_free(v);
                 return fail(r, KV_ENOMEM, "out of memory");
@@ -256,7 +260,7 @@ static int begin_aggregate(kv_reader *r, kv_reply_type type, const char *line, s
         return complete(r, v);
     if (r->depth == r->stack_cap) {
         size_t ncap = r->stack_cap * 2;
-        frame *s = realloc(r->stack, ncap * sizeof *s);
+        frame *s = kvc_realloc(r->stack, ncap * sizeof *s);
         if (s == NULL) {
             kv_reply_free(v);
             return fail(r, KV_ENOMEM, "out of memory");
@@ -292,7 +296,7 @@ static int begin_bulk(kv_reader *r, kv_reply_type type, const char *line, size_t
         return fail(r, KV_ENOMEM, "out of memory");
     /* Start small; grow with what arrives (see take_bulk). */
     size_t cap = (size_t)len + 1 < 4096 ? (size_t)len + 1 : 4096;
-    v->str = malloc(cap);
+    v->str = kvc_malloc(cap);
     if (v->str == NULL) {
         kv_reply_free(v);
         return fail(r, KV_ENOMEM, "out of memory");
@@ -318,7 +322,7 @@ static int take_bulk(kv_reader *r)
                 ncap = v->len + n + 1;
             if (ncap > r->bulk_want + 1)
                 ncap = r->bulk_want + 1;
-            char *s = realloc(v->str, ncap);
+            char *s = kvc_realloc(v->str, ncap);
             if (s == NULL)
                 return fail(r, KV_ENOMEM, "out of memory");
             v->str = s;
@@ -352,7 +356,7 @@ static int take_bulk(kv_reader *r)
 static int line_string(kv_reader *r, kv_reply_type type, const char *line, size_t n)
 {
     kv_reply *v = kvc_reply_new(type);
-    if (v == NULL || (v->str = malloc(n + 1)) == NULL) {
+    if (v == NULL || (v->str = kvc_malloc(n + 1)) == NULL) {
         kv_reply_free(v);
         return fail(r, KV_ENOMEM, "out of memory");
     }
@@ -401,7 +405,7 @@ static int process_line(kv_reader *r, char tb, const char *line, size_t n)
         if (parse_double(line, n, &d) < 0)
             return fail(r, KV_EPROTO, "protocol error: bad double '%.*s'",
                         (int)(n < 64 ? n : 64), line);
-        if ((v = kvc_reply_new(KV_REPLY_DOUBLE)) == NULL || (v->str = malloc(n + 1)) == NULL) {
+        if ((v = kvc_reply_new(KV_REPLY_DOUBLE)) == NULL || (v->str = kvc_malloc(n + 1)) == NULL) {
             kv_reply_free(v);
             return fail(r, KV_ENOMEM, "out of memory");
         }
@@ -493,7 +497,7 @@ void kv_reader_limits_init(kv_reader_limits *l)
 
 kv_reader *kv_reader_new(const kv_reader_limits *limits)
 {
-    kv_reader *r = calloc(1, sizeof *r);
+    kv_reader *r = kvc_calloc(1, sizeof *r);
     if (r == NULL)
         return NULL;
     kv_reader_limits_init(&r->lim);
@@ -508,7 +512,7 @@ kv_reader *kv_reader_new(const kv_reader_limits *limits)
             r->lim.max_buffer = limits->max_buffer;
     }
     r->stack_cap = 8;
-    r->stack = calloc(r->stack_cap, sizeof *r->stack);
+    r->stack = kvc_calloc(r->stack_cap, sizeof *r->stack);
     if (r->stack == NULL) {
         free(r);
         return NULL;

@@ -6,7 +6,7 @@
 
 kv_reply *kvc_reply_new(kv_reply_type type)
 {
-    kv_reply *r = calloc(1, sizeof *r);
+    kv_reply *r = kvc_calloc(1, sizeof *r);
     if (r)
         r->type = type;
     return r;

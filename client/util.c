@@ -10,6 +10,40 @@
 
 #include "internal.h"
 
+/* ---- Allocation ---- */
+
+long kvc_alloc_budget = -1;
+
+static int alloc_allowed(void)
+{
+    if (kvc_alloc_budget < 0)
+        return 1;
+    if (kvc_alloc_budget == 0)
+        return 0;
+    kvc_alloc_budget--;
+    return 1;
+}
+
+void *kvc_malloc(size_t n)
+{
+    return alloc_allowed() ? malloc(n) : NULL;
+}
+
+void *kvc_calloc(size_t n, size_t size)
+{
+    return alloc_allowed() ? calloc(n, size) : NULL;
+}
+
+void *kvc_realloc(void *p, size_t n)
+{
+    return alloc_allowed() ? realloc(p, n) : NULL;
+}
+
+char *kvc_strdup(const char *s)
+{
+    return alloc_allowed() ? strdup(s) : NULL;
+}
+
 /* ---- Time ---- */
 
 int64_t kvc_now_ms(void)
@@ -74,7 +108,7 @@ int kvc_buf_reserve(kvc_buf *b, size_t more)
     size_t ncap = b->cap ? b->cap : 256;
     while (ncap < held + more)
         ncap *= 2;
-    char *d = malloc(ncap);
+    char *d = kvc_malloc(ncap);
     if (d == NULL)
         return KV_ENOMEM;
     if (held)
@@ -137,7 +171,7 @@ static int dup_opt(const char **dst, const char *src)
     *dst = NULL;
     if (src == NULL)
         return 0;
-    char *s = strdup(src);
+    char *s = kvc_strdup(src);
     if (s == NULL)
         return KV_ENOMEM;
     *dst = s;
@@ -168,6 +202,7 @@ int kvc_options_copy(kv_options *dst, const kv_options *opt)
         dst->limits.max_depth = def_lim.max_depth;
     if (!dst->limits.max_buffer)
         dst->limits.max_buffer = def_lim.max_buffer;
+    dst->user = dst->password = NULL; /* never free the caller's strings */
     if (dup_opt(&dst->user, opt->user) < 0 || dup_opt(&dst->password, opt->password) < 0) {
         kvc_options_free(dst);
         return KV_ENOMEM;

@@ -58,11 +58,12 @@ enum kv_error {
     KV_ECONNECT = -7,    /* could not connect (refused, unreachable, ...) */
     KV_ETIMEDOUT = -8,   /* connect or I/O timeout expired */
     KV_EIO = -9,         /* socket error on an established connection */
-    KV_ECLOSED = -10,    /* connection closed (by the server, or by a close
-                            call) or not connected */
+    KV_ECLOSED = -10,    /* not connected, or the connection was found
+                            closed before anything was sent */
     KV_ECANCELED = -11,  /* async: command canceled before it was written */
-    KV_EUNKNOWN = -12,   /* cluster: the command was sent but no reply came
-                            back; it may or may not have been executed */
+    KV_EUNKNOWN = -12,   /* the command was sent but no reply came back
+                            (connection lost or closed): it may or may not
+                            have been executed */
     KV_ENOPRIMARY = -13, /* cluster: no primary found before the deadline */
     KV_EAUTH = -14,      /* the connection handshake (AUTH/HELLO) failed */
     KV_EBUSY = -15       /* call not allowed now (e.g. replies still pending) */
@@ -161,7 +162,8 @@ KV_EXTERN kv_reader *kv_reader_new(const kv_reader_limits *limits);
 /* Free a reader and any partly parsed reply it holds. NULL is fine. */
 KV_EXTERN void kv_reader_free(kv_reader *reader);
 
-/* Append len bytes (copied) to the reader's input. Chunks may split the
+/* Append len bytes (copied; buf may be NULL only when len is 0) to the
+ * reader's input. Chunks may split the
  * protocol anywhere. Returns 0, KV_ETOOBIG if the unconsumed input would
  * exceed max_buffer (nothing is appended; call kv_reader_get() first), or
  * the reader's sticky error. */
@@ -247,13 +249,13 @@ typedef void (*kv_push_fn)(void *data, kv_reply *push);
  * succeeds. Server error replies (-ERR ...) are ordinary replies and do not
  * close anything.
  *
- * Whether a failed command ran: if a command call fails with KV_ECLOSED
- * before anything was written (the handle was already closed, or the
- * server had closed the idle connection, which is checked before each
- * write), it was not sent. After a failure once writing began (KV_EIO,
- * KV_ETIMEDOUT, KV_EPROTO, or KV_ECLOSED from a server that closed while
- * we waited) the server may or may not have executed it. kv_cluster turns
- * this into KV_EUNKNOWN. */
+ * Whether a failed command ran: KV_ECLOSED means it was not sent — the
+ * handle was not connected, or the server had closed the idle connection
+ * (checked before every write). Any other transport error — KV_EIO
+ * (including the server closing the connection while the reply was
+ * awaited), KV_ETIMEDOUT, KV_EPROTO, KV_ETOOBIG — came after writing began:
+ * the server may or may not have executed the command. kv_cluster builds
+ * its retry rules on this distinction. */
 typedef struct kv_client kv_client;
 
 /* Create an unconnected client. opt is copied (NULL: defaults). Returns 0,
@@ -295,7 +297,10 @@ KV_EXTERN void kv_client_set_push_handler(kv_client *c, kv_push_fn fn, void *dat
  * kv_format_command (binary safe; argvlen NULL for C strings). On success
  * returns 0 and *reply holds the reply (owned by the caller; a server error
  * is a KV_REPLY_ERROR reply, not a failure). On failure *reply is NULL.
- * KV_EBUSY if appended commands still await kv_client_read(). */
+ * KV_EBUSY if appended commands still await kv_client_read(). A reply the
+ * server sends unasked (RESP2 Pub/Sub messages, MONITOR) makes the next
+ * kv_client_command fail with KV_ECLOSED: in those modes read with
+ * kv_client_read() instead. */
 KV_EXTERN int kv_client_command(kv_client *c, int argc, const char *const argv[],
                                 const size_t argvlen[], kv_reply **reply);
 

@@ -47,9 +47,10 @@ typedef struct kv_async kv_async;
 typedef void (*kv_async_connect_cb)(kv_async *ac, int status, void *data);
 
 /* A connection that was established has ended. status 0: by
- * kv_async_close() or kv_async_disconnect(); < 0: KV_ECLOSED (the server
- * closed it), KV_EIO, KV_ETIMEDOUT (io_timeout_ms passed with replies owed),
- * KV_EPROTO or KV_ETOOBIG. ac is freed once this returns. */
+ * kv_async_close() or kv_async_disconnect(); < 0: KV_EIO (a socket error,
+ * or the server closed the connection), KV_ETIMEDOUT (io_timeout_ms passed
+ * with replies owed), KV_EPROTO or KV_ETOOBIG. ac is freed once this
+ * returns. */
 typedef void (*kv_async_disconnect_cb)(kv_async *ac, int status, void *data);
 
 /* A command's outcome. status 0: reply is the server's reply, owned by the
@@ -57,9 +58,10 @@ typedef void (*kv_async_disconnect_cb)(kv_async *ac, int status, void *data);
  * KV_REPLY_ERROR reply). status < 0: reply is NULL and
  *   KV_ECANCELED  the command was never written: it certainly did not run;
  *   other codes   it was written (wholly or partly) and the connection
- *                 ended first — the reason for the end (KV_ECLOSED for a
- *                 close call or a server EOF, KV_EIO, KV_ETIMEDOUT,
- *                 KV_EPROTO, ...): it may or may not have run. */
+ *                 ended first, so it may or may not have run: KV_EUNKNOWN
+ *                 when kv_async_close() ended it, else the reason the
+ *                 connection failed (KV_EIO, KV_ETIMEDOUT, KV_EPROTO,
+ *                 KV_ETOOBIG). */
 typedef void (*kv_async_reply_cb)(kv_async *ac, int status, kv_reply *reply, void *privdata);
 
 /* Start connecting to host:port (names are resolved on libuv's thread
@@ -91,7 +93,7 @@ KV_EXTERN int kv_async_command(kv_async *ac, int argc, const char *const argv[],
 KV_EXTERN void kv_async_disconnect(kv_async *ac);
 
 /* Immediate close: stop reading and writing now. Queued commands get
- * KV_ECANCELED (never written) or KV_ECLOSED (written, outcome unknown),
+ * KV_ECANCELED (never written) or KV_EUNKNOWN (written, outcome unknown),
  * then on_disconnect(0) — or on_connect(KV_ECANCELED) if the connection
  * was not up yet. Calling it again, or on a closing handle, does nothing. */
 KV_EXTERN void kv_async_close(kv_async *ac);

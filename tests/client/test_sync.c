@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fake_server.h"
 #include "internal.h"
 #include "redis_server.h"
 
@@ -338,6 +339,34 @@ static void test_idle_close_detected_before_send(void **state)
     kv_client_free(c);
 }
 
+static const char *close_on_command(void *ud, const kv_reply *cmd)
+{
+    (void)ud;
+    (void)cmd;
+    return FS_CLOSE;
+}
+
+/* The server closing the connection after receiving the command is an
+ * I/O error (the command may have run), not KV_ECLOSED. */
+static void test_close_while_awaiting_reply(void **state)
+{
+    (void)state;
+    fake_server *fs = fs_start(close_on_command, NULL);
+    assert_non_null(fs);
+    kv_client *c;
+    assert_int_equal(kv_client_new(&c, NULL), 0);
+    assert_int_equal(kv_client_connect_tcp(c, "127.0.0.1", fs_port(fs)), 0);
+    const char *incr[] = {"INCR", "n"};
+    kv_reply *r = NULL;
+    int sent = 0;
+    assert_int_equal(kvc_client_command(c, 2, incr, NULL, INT64_MAX, &r, &sent), KV_EIO);
+    assert_int_equal(sent, 1);
+    assert_non_null(strstr(kv_client_errmsg(c), "server closed the connection"));
+    assert_int_equal(fs_count(fs, "INCR"), 1);
+    kv_client_free(c);
+    fs_stop(fs);
+}
+
 /* AUTH and HELLO 3 run on connect; a bad password is KV_EAUTH; RESP3
  * replies come back typed. */
 static void test_auth_and_resp3(void **state)
@@ -423,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_io_timeout),
         cmocka_unit_test(test_idle_close_detected_before_send),
+        cmocka_unit_test(test_close_while_awaiting_reply),
         cmocka_unit_test(test_auth_and_resp3),
         cmocka_unit_test(test_push_handler),
         cmocka_unit_test(test_reply_over_limit),

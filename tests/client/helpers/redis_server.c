@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -161,13 +162,17 @@ static pid_t spawn(const redis_server *rs, const char *const extra[])
     const char *argv[64] = {REDIS_SERVER_BIN, "--port", port, "--bind", "127.0.0.1",
                             "--save", "", "--appendonly", "no", "--daemonize", "no",
                             "--dir", rs->dir, "--logfile", logfile, "--unixsocket", rs->sock,
-                            "--unixsocketperm", "700", "--enable-debug-command", "yes"};
-    int n = 21;
+                            "--unixsocketperm", "700", "--enable-debug-command", "yes",
+                            /* replicas sync at once instead of after 5 s */
+                            "--repl-diskless-sync-delay", "0"};
+    int n = 23;
     for (int i = 0; extra && extra[i] && n < 63; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
+        /* Die with the test, even if it is killed by a timeout. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int devnull = open("/dev/null", O_RDWR);
         if (devnull >= 0) {
             dup2(devnull, STDIN_FILENO);
