@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -168,6 +169,8 @@ static int spawn(h_proc *p)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* Die with the test, even if it aborts (ASan) before cleanup. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
