@@ -62,7 +62,7 @@ start_redis() { # port dir args...
   "$REDIS" --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' "$@" >"$dir.log" 2>&1 &
   pids+=($!); LAST_PID=$!
 }
-stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; }
+stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 bench() { # port pipeline test -> "rps p50 p99"
   redis-benchmark -p "$1" -c 50 -n "$requests" -r 1000000 -d 32 -P "$2" -t "$3" --csv 2>/dev/null |
@@ -103,13 +103,13 @@ gen() { awk -v n="$keys" 'BEGIN { v = "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv";
   for (i = 0; i < n; i++) { k = sprintf("key:%012d", i);
     printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$32\r\n%s\r\n", length(k), k, v } }'; }
 load() { gen | redis-cli -p "$1" --pipe >/dev/null; }
-time_start() { # cmd... -> seconds until PING answers
+time_start() { # cmd... ; sets ELAPSED to the seconds until PING answers
   local t0 t1
   t0=$(date +%s.%N)
   "$@"
   wait_ping "$port"
   t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+  ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 }
 
 port=$(free_port)
@@ -118,23 +118,23 @@ wait_ping "$port"; load "$port"
 redis-cli -p "$port" bgrewriteaof >/dev/null; sleep 0.5
 until [ "$(redis-cli -p "$port" info persistence | awk -F: '/aof_rewrite_in_progress/ {print $2}' | tr -d '\r')" = 0 ]; do sleep 0.2; done
 stop_pid "$rpid"
-r_aof=$(time_start start_redis "$port" "$work/r-aof" --appendonly yes --aof-use-rdb-preamble no); rpid=$LAST_PID
+time_start start_redis "$port" "$work/r-aof" --appendonly yes --aof-use-rdb-preamble no; rpid=$LAST_PID; r_aof=$ELAPSED
 r_keys=$(redis-cli -p "$port" dbsize)
 redis-cli -p "$port" config set appendonly no >/dev/null
 redis-cli -p "$port" save >/dev/null
 stop_pid "$rpid"
-r_rdb=$(time_start start_redis "$port" "$work/r-aof" --appendonly no); rpid=$LAST_PID
+time_start start_redis "$port" "$work/r-aof" --appendonly no; rpid=$LAST_PID; r_rdb=$ELAPSED
 stop_pid "$rpid"
 
 port=$(free_port)
 start_kvnode "$port" "$work/k-rec" --appendfsync no --snapshot-wal-min-bytes 100gb; kpid=$LAST_PID
 wait_ping "$port"; load "$port"
 stop_pid "$kpid"
-k_wal=$(time_start start_kvnode "$port" "$work/k-rec" --snapshot-wal-min-bytes 100gb); kpid=$LAST_PID
+time_start start_kvnode "$port" "$work/k-rec" --snapshot-wal-min-bytes 100gb; kpid=$LAST_PID; k_wal=$ELAPSED
 k_keys=$(redis-cli -p "$port" dbsize 2>/dev/null || echo "?")
 redis-cli -p "$port" save >/dev/null
 stop_pid "$kpid"
-k_snap=$(time_start start_kvnode "$port" "$work/k-rec" --snapshot-wal-min-bytes 100gb); kpid=$LAST_PID
+time_start start_kvnode "$port" "$work/k-rec" --snapshot-wal-min-bytes 100gb; kpid=$LAST_PID; k_snap=$ELAPSED
 stop_pid "$kpid"
 
 printf '%-34s %10s %10s\n' "what" "seconds" "keys"
