@@ -531,7 +531,8 @@ int config_load_text(kv_config *c, const char *text, const char *fname, char *er
         char *line = kv_memdup(p, l);
         char *storage = kv_malloc(l + 1);
         char *w[64];
-        int n = config_split_line(line, w, 64, storage);
+        const char *first = line + strspn(line, " \t\r");
+        int n = *first == '#' ? 0 : config_split_line(line, w, 64, storage);
         int rc = 0;
         char why[256] = "";
         if (n < 0) {

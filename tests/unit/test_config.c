@@ -175,12 +175,34 @@ static void test_rewrite(void **state)
     free(dir);
 }
 
+/* The shipped sample config (every option, documented) loads cleanly and
+ * sets every option to its default. */
+static void test_sample_config_loads(void **state)
+{
+    (void)state;
+    char path[4096], err[256];
+    snprintf(path, sizeof path, "%s/deploy/kvnode.conf", KV_SOURCE_DIR);
+    kv_config c, d;
+    config_init(&c);
+    config_init(&d);
+    assert_int_equal(config_load_file(&c, path, err, sizeof err), 0);
+    for (const cfg_option *o = cfg_options; o->name; o++) {
+        char a[1024], b[1024];
+        config_format(&c, o, a, sizeof a);
+        config_format(&d, o, b, sizeof b);
+        assert_string_equal(a, b);
+    }
+    config_free(&c);
+    config_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_file),
         cmocka_unit_test(test_args),          cmocka_unit_test(test_runtime_set),
         cmocka_unit_test(test_rewrite),
+        cmocka_unit_test(test_sample_config_loads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
