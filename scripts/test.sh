@@ -22,6 +22,6 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
 ctest --test-dir build/asan --output-on-failure -j"$jobs" "$@" || status=$?
 if [ -d build/fuzz ]; then
-  ctest --test-dir build/fuzz --output-on-failure -L fuzz "$@" || status=$?
+  ctest --test-dir build/fuzz --output-on-failure -L fuzz -j"$jobs" "$@" || status=$?
 fi
 exit $status
