@@ -140,10 +140,9 @@ static void cmd_hstrlen(cmd_ctx *c)
     if (wrong)
         return;
     const char *v;
-    size_t vlen = 0;
-    if (!o || !hash_get(kobj_hash(o), c->argv[2], c->lens[2], &v, &vlen))
-        vlen = 0;
-    reply_int(&c->r, (long long)vlen);
+    size_t vlen;
+    int found = o && hash_get(kobj_hash(o), c->argv[2], c->lens[2], &v, &vlen);
+    reply_int(&c->r, found ? (long long)vlen : 0);
 }
 
 static void cmd_hlen(cmd_ctx *c)
