@@ -13,6 +13,8 @@ extern const kv_command cmds_multi[];
 extern const kv_command cmds_string[];
 extern const kv_command cmds_debug[];
 extern const kv_command cmds_keys[];
+extern const kv_command cmds_list[];
+extern const kv_command cmds_hash[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
@@ -20,6 +22,8 @@ static const kv_command *const tables[] = {
     cmds_string,
     cmds_debug,
     cmds_keys,
+    cmds_list,
+    cmds_hash,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)

@@ -196,6 +196,21 @@ void list_insert(kv_list *l, size_t idx, const void *p, size_t n)
     l->len++;
 }
 
+/* After elements were dropped: give back the ring when empty, shrink it
+ * when sparse. */
+static void ring_after_remove(kv_list *l)
+{
+    if (l->len == 0) {
+        l->bytes -= kv_usable(l->slot);
+        kv_free(l->slot);
+        l->slot = NULL;
+        l->cap = 0;
+        l->head = 0;
+    } else {
+        ring_shrink_if_sparse(l);
+    }
+}
+
 void list_remove(kv_list *l, size_t idx, size_t count)
 {
     assert(idx <= l->len && count <= l->len - idx);
@@ -212,13 +227,49 @@ void list_remove(kv_list *l, size_t idx, size_t count)
         ring_move(l, idx + count, idx, after);
     }
     l->len -= count;
-    if (l->len == 0) {
-        l->bytes -= kv_usable(l->slot);
-        kv_free(l->slot);
-        l->slot = NULL;
-        l->cap = 0;
-        l->head = 0;
+    ring_after_remove(l);
+}
+
+static int elem_equal(const unsigned char *e, const void *p, size_t n)
+{
+    size_t en;
+    const char *v = elem_view(e, &en);
+    return en == n && (n == 0 || memcmp(v, p, n) == 0);
+}
+
+size_t list_remove_equal(kv_list *l, const void *p, size_t n, size_t limit, int from)
+{
+    size_t removed = 0, len = l->len;
+    if (from == LIST_HEAD) {
+        /* Survivors slide toward the head: w trails r. */
+        size_t w = 0;
+        for (size_t r = 0; r < len; r++) {
+            unsigned char *e = l->slot[pos(l, r)];
+            if ((!limit || removed < limit) && elem_equal(e, p, n)) {
+                elem_free(l, e);
+                removed++;
+            } else {
+                l->slot[pos(l, w++)] = e;
+            }
+        }
+        l->len = w;
     } else {
-        ring_shrink_if_sparse(l);
+        /* Survivors slide toward the tail: they end up in [w, len). */
+        size_t w = len;
+        for (size_t r = len; r-- > 0;) {
+            unsigned char *e = l->slot[pos(l, r)];
+            if ((!limit || removed < limit) && elem_equal(e, p, n)) {
+                elem_free(l, e);
+                removed++;
+            } else {
+                l->slot[pos(l, --w)] = e;
+            }
+        }
+        if (l->cap)
+            l->head = pos(l, w);
+        l->len = len - w;
     }
+    if (removed)
+        ring_after_remove(l);
+    return removed;
 }

@@ -29,5 +29,10 @@ void list_set(kv_list *l, size_t idx, const void *p, size_t n);
 void list_insert(kv_list *l, size_t idx, const void *p, size_t n);
 /* Remove `count` elements starting at idx (idx + count <= len). */
 void list_remove(kv_list *l, size_t idx, size_t count);
+/* Remove up to `limit` elements equal to the n bytes at p (limit 0: all
+ * of them), scanning from the head (from == LIST_HEAD) or from the tail
+ * (LIST_TAIL); the others keep their order. One pass, O(len) however many
+ * go. p must not point into this list. Returns the number removed. */
+size_t list_remove_equal(kv_list *l, const void *p, size_t n, size_t limit, int from);
 
 #endif

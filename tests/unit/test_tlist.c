@@ -1,7 +1,8 @@
 /* test_tlist.c — the list value type: push/get/set/insert/remove at the
  * head, tail and middle of empty, single-element and wrapped rings,
  * binary and long elements, memory accounting, and a randomized run
- * against an array model. */
+ * against an array model; list_remove_equal from either end with limits.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,6 +111,8 @@ static void model_remove(model *m, size_t idx, size_t count)
 
 static void model_free(model *m)
 {
+    if (!m->v)
+        return;
     model_remove(m, 0, m->len);
     free(m->v);
 }
@@ -398,6 +401,105 @@ static void test_random_against_model(void **state)
     model_free(&m);
 }
 
+/* list_remove_equal from the head honours its limit and keeps the order of
+ * everything else, including empty and NUL-bearing elements. */
+static void test_remove_equal_from_head(void **state)
+{
+    fixture *f = *state;
+    const char *in[] = {"a", "b", "a", "c", "a", "b", "a"};
+    for (size_t i = 0; i < 7; i++)
+        push_str(f->l, LIST_TAIL, in[i]);
+    assert_int_equal(list_remove_equal(f->l, "zz", 2, 0, LIST_HEAD), 0);
+    assert_int_equal(list_remove_equal(f->l, "a", 1, 2, LIST_HEAD), 2);
+    const char *want1[] = {"b", "c", "a", "b", "a"};
+    assert_contents(f->l, want1, 5);
+    assert_int_equal(list_remove_equal(f->l, "b", 1, 0, LIST_HEAD), 2);
+    const char *want2[] = {"c", "a", "a"};
+    assert_contents(f->l, want2, 3);
+    list_push(f->l, LIST_HEAD, "", 0);
+    list_push(f->l, LIST_TAIL, "\0x", 2);
+    assert_int_equal(list_remove_equal(f->l, "", 0, 5, LIST_HEAD), 1);
+    assert_int_equal(list_remove_equal(f->l, "\0", 1, 0, LIST_HEAD), 0);
+    assert_int_equal(list_remove_equal(f->l, "\0x", 2, 0, LIST_HEAD), 1);
+    assert_contents(f->l, want2, 3);
+}
+
+/* From the tail the limit takes the last matches first; removing every
+ * element leaves an empty list that gives its ring back. */
+static void test_remove_equal_from_tail(void **state)
+{
+    fixture *f = *state;
+    size_t empty_mem = list_mem(f->l);
+    const char *in[] = {"x", "y", "x", "y", "x", "y", "x"};
+    for (size_t i = 0; i < 7; i++)
+        push_str(f->l, LIST_TAIL, in[i]);
+    assert_int_equal(list_remove_equal(f->l, "x", 1, 3, LIST_TAIL), 3);
+    const char *want1[] = {"x", "y", "y", "y"};
+    assert_contents(f->l, want1, 4);
+    assert_int_equal(list_remove_equal(f->l, "y", 1, 1, LIST_TAIL), 1);
+    const char *want2[] = {"x", "y", "y"};
+    assert_contents(f->l, want2, 3);
+    assert_int_equal(list_remove_equal(f->l, "y", 1, 100, LIST_TAIL), 2);
+    assert_int_equal(list_remove_equal(f->l, "x", 1, 0, LIST_TAIL), 1);
+    assert_int_equal(list_len(f->l), 0);
+    assert_int_equal(list_mem(f->l), empty_mem);
+    assert_int_equal(list_remove_equal(f->l, "x", 1, 0, LIST_TAIL), 0);
+    assert_int_equal(list_remove_equal(f->l, "x", 1, 0, LIST_HEAD), 0);
+    /* Usable again after being emptied. */
+    push_str(f->l, LIST_HEAD, "z");
+    const char *want3[] = {"z"};
+    assert_contents(f->l, want3, 1);
+}
+
+/* On rings whose elements wrap around the end of the slot array, both
+ * directions agree with a model for every limit, and memory is exact. */
+static void test_remove_equal_wrapped_against_model(void **state)
+{
+    fixture *f = *state;
+    size_t used0 = kv_used_memory(), empty_mem = list_mem(f->l);
+    for (int round = 0; round < 400; round++) {
+        model m = {0};
+        /* Head pushes first so the ring wraps. */
+        size_t n = (size_t)(rng() % 40);
+        for (size_t i = 0; i < n; i++) {
+            char c = (char)('a' + rng() % 3);
+            if (rng() % 2) {
+                list_push(f->l, LIST_HEAD, &c, 1);
+                model_insert(&m, 0, &c, 1);
+            } else {
+                list_push(f->l, LIST_TAIL, &c, 1);
+                model_insert(&m, m.len, &c, 1);
+            }
+        }
+        char target = (char)('a' + rng() % 3);
+        size_t limit = (size_t)(rng() % 6);
+        int from = rng() % 2 ? LIST_HEAD : LIST_TAIL;
+        size_t want = 0;
+        if (from == LIST_HEAD) {
+            for (size_t i = 0; i < m.len;) {
+                if (m.v[i].p[0] == target && (!limit || want < limit)) {
+                    model_remove(&m, i, 1);
+                    want++;
+                } else {
+                    i++;
+                }
+            }
+        } else {
+            for (size_t i = m.len; i-- > 0;) {
+                if (m.v[i].p[0] == target && (!limit || want < limit)) {
+                    model_remove(&m, i, 1);
+                    want++;
+                }
+            }
+        }
+        assert_int_equal(list_remove_equal(f->l, &target, 1, limit, from), want);
+        assert_matches_model(f->l, &m);
+        assert_int_equal(kv_used_memory() - used0, list_mem(f->l) - empty_mem);
+        list_remove(f->l, 0, list_len(f->l));
+        model_free(&m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +512,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_binary_and_long_elements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grow_and_drain_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_against_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_equal_from_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_equal_from_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_equal_wrapped_against_model, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
