@@ -265,6 +265,10 @@ struct wal {
     uint64_t seg_room;      /* bytes left in the segment the next record goes to */
     seg_info *segs;
     size_t nsegs, capsegs;
+    wal_term_start *hist;   /* term history: where each term starts */
+    size_t nhist, caphist;
+    void (*tap)(void *arg, const uint8_t *rec, size_t len, uint64_t lsn);
+    void *tap_arg;
     int spare_state;
     int spare_id, next_spare_id;
     int spare_errno;
@@ -317,6 +321,32 @@ static void segs_push(wal *w, uint64_t first_lsn)
     w->segs[w->nsegs].first_lsn = first_lsn;
     w->segs[w->nsegs].bytes = 0;
     w->nsegs++;
+}
+
+static void hist_push(wal *w, uint64_t term, uint64_t lsn)
+{
+    if (w->nhist == w->caphist) {
+        w->caphist = w->caphist ? w->caphist * 2 : 8;
+        w->hist = kv_realloc(w->hist, w->caphist * sizeof *w->hist);
+    }
+    w->hist[w->nhist].term = term;
+    w->hist[w->nhist].first_lsn = lsn;
+    w->nhist++;
+}
+
+/* A record of `term` at `lsn` was logged: extend the term history. */
+static void hist_note(wal *w, uint64_t term, uint64_t lsn)
+{
+    if (!w->nhist || w->hist[w->nhist - 1].term != term)
+        hist_push(w, term, lsn);
+}
+
+static void hist_prepend(wal *w, uint64_t term, uint64_t lsn)
+{
+    hist_push(w, term, lsn);
+    memmove(w->hist + 1, w->hist, (w->nhist - 1) * sizeof *w->hist);
+    w->hist[0].term = term;
+    w->hist[0].first_lsn = lsn;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -388,6 +418,7 @@ typedef struct scan_ctx {
     wal_apply_fn apply;
     void *arg;
     wal_recovery *info;
+    wal *w;
 } scan_ctx;
 
 /* Verify and replay one segment. *end_off is where the next record would
@@ -494,11 +525,16 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
             break;
         }
         if (rec.lsn == sc->after_lsn && rec.term != sc->after_term) {
+            /* The snapshot was installed from a primary whose history
+             * differs from this log (the crash came before the log was
+             * reset): the snapshot supersedes the whole log. Nothing after
+             * it has been applied yet. */
             kv_free(data);
-            return kve_fmt(err, errlen, KVE_CORRUPT,
-                           "%s: offset %zu: LSN %" PRIu64 " has term %" PRIu64
-                           " but the snapshot says term %" PRIu64,
-                           path, off, rec.lsn, rec.term, sc->after_term);
+            kve_fmt(err, errlen, KVE_CORRUPT,
+                    "%s: offset %zu: LSN %" PRIu64 " has term %" PRIu64
+                    " but the snapshot says term %" PRIu64,
+                    path, off, rec.lsn, rec.term, sc->after_term);
+            return 2;
         }
         sc->info->records_scanned++;
         if (rec.lsn > sc->after_lsn) {
@@ -511,6 +547,7 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
             sc->info->entries_replayed++;
         }
         sc->last_term = rec.term;
+        hist_note(sc->w, rec.term, rec.lsn);
         expect++;
         off += (size_t)n;
         *rec_bytes += (uint64_t)n;
@@ -602,8 +639,13 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
     }
     /* Segments wholly before the snapshot are not replayed, but they are
      * still verified (they may be needed by a replica). */
-    scan_ctx sc = {.dir = cfg->dir, .after_lsn = after_lsn, .after_term = after_term, .apply = apply, .arg = arg,
-                   .info = info};
+    scan_ctx sc = {.dir = cfg->dir,
+                   .after_lsn = after_lsn,
+                   .after_term = after_term,
+                   .apply = apply,
+                   .arg = arg,
+                   .info = info,
+                   .w = w};
     uint64_t end_off = WAL_SEG_HDR;
     int last_empty = 0;
     for (size_t i = 0; i < n; i++) {
@@ -611,6 +653,23 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
         rc = scan_segment(&sc, firsts[i], i + 1 == n, &end_off, &bytes, err, errlen);
         if (rc < 0)
             goto fail;
+        if (rc == 2) {
+            log_warn("%s; the snapshot supersedes the WAL: its segments are kept as "
+                     "*.superseded and the log restarts after the snapshot",
+                     err);
+            for (size_t j = 0; j < n; j++) {
+                char from[PATH_MAX], to[PATH_MAX + 16];
+                seg_name(from, sizeof from, cfg->dir, firsts[j]);
+                snprintf(to, sizeof to, "%s.superseded", from);
+                kvfs->rename(from, to);
+            }
+            kvfs_fsync_dir(cfg->dir);
+            w->nsegs = 0;
+            w->nhist = 0;
+            n = 0;
+            err[0] = '\0';
+            break;
+        }
         last_empty = rc == 1;
         segs_push(w, firsts[i]);
         w->segs[w->nsegs - 1].bytes = bytes;
@@ -631,6 +690,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
         w->nsegs = 0;
     }
     if (n == 0) {
+        w->nhist = 0;
         w->last_lsn = after_lsn;
         w->last_term = after_term;
         rc = create_segment(cfg->dir, after_lsn + 1, err, errlen);
@@ -650,6 +710,10 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
     }
     kv_free(firsts);
     firsts = NULL;
+    /* The log's history starts at the snapshot when no retained record
+     * covers it. */
+    if (after_lsn && (!w->nhist || w->hist[0].first_lsn > after_lsn))
+        hist_prepend(w, after_term, after_lsn);
 
     /* Open the last segment for appending. */
     char path[PATH_MAX];
@@ -673,6 +737,7 @@ fail:
     if (w->fd >= 0)
         kvfs->close(w->fd);
     kv_free(w->segs);
+    kv_free(w->hist);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     kv_free(w);
@@ -1000,21 +1065,20 @@ static void add_switch(batch *b, size_t off, uint64_t lsn, int spare_id)
     b->nsw++;
 }
 
-uint64_t wal_append_finish(wal *w, uint64_t term, int type)
+/* The record of `size` bytes at fill offset `off` is framed: place it in
+ * a segment and account for it. */
+static uint64_t commit_record(wal *w, size_t off, size_t size, uint64_t lsn, uint64_t term)
 {
-    size_t len = w->reserve_len;
-    size_t size = wal_record_size(len);
-    uint64_t lsn = w->last_lsn + 1;
     /* Does this record start a new segment? Only if the current one has
      * records and a new one can be had without touching free space. */
     int cur_has_records = w->seg_room + WAL_SEG_HDR < w->seg_size;
     if (size > w->seg_room && cur_has_records) {
         if (!w->prealloc) {
-            add_switch(&w->fill, w->reserve_off, lsn, -1);
+            add_switch(&w->fill, off, lsn, -1);
             segs_push(w, lsn);
             w->seg_room = w->seg_size - WAL_SEG_HDR;
         } else if (w->spare_state == SPARE_READY) {
-            add_switch(&w->fill, w->reserve_off, lsn, w->spare_id);
+            add_switch(&w->fill, off, lsn, w->spare_id);
             w->spare_state = SPARE_NONE;
             w->spare_id = -1;
             spare_start(w); /* the next one, under a new name */
@@ -1023,18 +1087,83 @@ uint64_t wal_append_finish(wal *w, uint64_t term, int type)
         }
         /* else: no spare yet; the record extends the current segment. */
     }
-    frame_header(w->fill.buf.p + w->reserve_off, lsn, term, type, len);
-    w->fill.buf.len = w->reserve_off + size;
+    w->fill.buf.len = off + size;
     w->fill.last_lsn = lsn;
     w->fill.records++;
     w->seg_room = size < w->seg_room ? w->seg_room - size : 0;
     w->segs[w->nsegs - 1].bytes += size;
     w->last_lsn = lsn;
     w->last_term = term;
+    hist_note(w, term, lsn);
     w->records_appended++;
     w->bytes_since_compact += size;
-    w->reserve_len = 0;
+    if (w->tap)
+        w->tap(w->tap_arg, w->fill.buf.p + off, size, lsn);
     return lsn;
+}
+
+uint64_t wal_append_finish(wal *w, uint64_t term, int type)
+{
+    size_t len = w->reserve_len;
+    size_t size = wal_record_size(len);
+    uint64_t lsn = w->last_lsn + 1;
+    frame_header(w->fill.buf.p + w->reserve_off, lsn, term, type, len);
+    w->reserve_len = 0;
+    return commit_record(w, w->reserve_off, size, lsn, term);
+}
+
+int wal_append_raw(wal *w, const uint8_t *rec, size_t len)
+{
+    if (atomic_load(&w->err))
+        return KVE_FAILED;
+    wal_record r;
+    if (wal_decode_record(rec, len, &r) != (long)len)
+        return KVE_CORRUPT;
+    if (r.lsn != w->last_lsn + 1 || r.term < w->last_term)
+        return KVE_INVAL;
+    wbuf_reserve(&w->fill.buf, len);
+    size_t off = w->fill.buf.len;
+    memcpy(w->fill.buf.p + off, rec, len);
+    commit_record(w, off, len, r.lsn, r.term);
+    return 0;
+}
+
+void wal_set_tap(wal *w, void (*fn)(void *arg, const uint8_t *rec, size_t len, uint64_t lsn),
+                 void *arg)
+{
+    w->tap = fn;
+    w->tap_arg = arg;
+}
+
+uint64_t wal_term_at(const wal *w, uint64_t lsn)
+{
+    if (!w->nhist || lsn < w->hist[0].first_lsn || lsn > w->last_lsn)
+        return 0;
+    size_t lo = 0, hi = w->nhist;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (w->hist[mid].first_lsn <= lsn)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return w->hist[lo].term;
+}
+
+const wal_term_start *wal_history(const wal *w, size_t *n)
+{
+    *n = w->nhist;
+    return w->hist;
+}
+
+uint64_t wal_first_lsn(const wal *w)
+{
+    return w->nsegs ? w->segs[0].first_lsn : w->last_lsn + 1;
+}
+
+uint64_t wal_written_lsn(const wal *w)
+{
+    return atomic_load(&w->written_lsn);
 }
 
 uint64_t wal_append(wal *w, uint64_t term, int type, const void *payload, size_t len)
@@ -1189,6 +1318,283 @@ void wal_get_stats(const wal *w, wal_stats *st)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Reading back                                                              */
+/* ------------------------------------------------------------------------ */
+
+void wal_rbuf_free(wal_rbuf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+static void rbuf_append(wal_rbuf *b, const uint8_t *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q)
+            abort();
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+/* The segment holding lsn: the largest first LSN <= lsn among the files. */
+static int find_segment(const char *dir, uint64_t lsn, uint64_t *first, char *err, size_t errlen)
+{
+    uint64_t *firsts;
+    size_t n;
+    int rc = list_segments(dir, &firsts, &n, err, errlen);
+    if (rc)
+        return rc;
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (firsts[i] <= lsn) {
+            *first = firsts[i];
+            found = 1;
+        }
+    }
+    kv_free(firsts);
+    return found ? 0 : KVE_NOTFOUND;
+}
+
+long wal_read(const char *dir, wal_cursor *cur, uint64_t upto, size_t max_bytes, wal_rbuf *out,
+              char *err, size_t errlen)
+{
+    if (cur->next_lsn > upto)
+        return 0;
+    if (!cur->seg_first) {
+        int rc = find_segment(dir, cur->next_lsn, &cur->seg_first, err, errlen);
+        if (rc)
+            return rc;
+        cur->offset = 0;
+    }
+    size_t start = out->len, cap = 1 << 20;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return KVE_NOMEM;
+    long count = 0, rc = 0;
+    int done = 0;
+    while (!done && !rc) {
+        char path[PATH_MAX];
+        seg_name(path, sizeof path, dir, cur->seg_first);
+        int fd = kvfs->open(path, O_RDONLY, 0);
+        if (fd < 0) {
+            if (errno != ENOENT)
+                rc = kve_fmt(err, errlen, KVE_IO, "open %s: %s", path, strerror(errno));
+            else if (!count && cur->seg_first != cur->next_lsn)
+                rc = KVE_NOTFOUND; /* compacted away under us */
+            break;
+        }
+        uint64_t pos = cur->offset ? cur->offset : WAL_SEG_HDR;
+        int seg_end = 0;
+        while (!seg_end && !done && !rc) {
+            ssize_t got = kvfs->pread(fd, buf, cap, (off_t)pos);
+            if (got < 0) {
+                rc = kve_fmt(err, errlen, KVE_IO, "read %s: %s", path, strerror(errno));
+                break;
+            }
+            size_t off = 0;
+            int need_more = 0;
+            while (off < (size_t)got) {
+                wal_record r;
+                long n = wal_decode_record(buf + off, (size_t)got - off, &r);
+                if (n == 0 && (size_t)got == cap) {
+                    need_more = 1; /* the record continues past this chunk */
+                    break;
+                }
+                if (n <= 0) {
+                    seg_end = 1; /* zeros, a partial write, or the end of file */
+                    break;
+                }
+                if (r.lsn < cur->next_lsn) {
+                    off += (size_t)n;
+                    continue;
+                }
+                if (r.lsn != cur->next_lsn) {
+                    rc = kve_fmt(err, errlen, KVE_CORRUPT,
+                                 "%s: offset %" PRIu64 ": LSN %" PRIu64 " where %" PRIu64
+                                 " was expected",
+                                 path, pos + off, r.lsn, cur->next_lsn);
+                    break;
+                }
+                if (r.lsn > upto || out->len - start >= max_bytes) {
+                    done = 1;
+                    break;
+                }
+                rbuf_append(out, buf + off, (size_t)n);
+                off += (size_t)n;
+                cur->next_lsn++;
+                cur->offset = pos + off;
+                count++;
+            }
+            if (rc || done || seg_end)
+                break;
+            if (need_more && off == 0) {
+                /* One record bigger than the buffer: make room for it. */
+                uint32_t len = get32(buf + 4);
+                if (len > WAL_MAX_PAYLOAD) {
+                    rc = kve_fmt(err, errlen, KVE_CORRUPT,
+                                 "%s: offset %" PRIu64 ": impossible record length", path, pos);
+                    break;
+                }
+                cap = wal_record_size(len);
+                uint8_t *nb = realloc(buf, cap);
+                if (!nb) {
+                    rc = KVE_NOMEM;
+                    break;
+                }
+                buf = nb;
+                continue;
+            }
+            if (!got || (!need_more && (size_t)got < cap))
+                seg_end = 1; /* end of file */
+            pos += off;
+        }
+        kvfs->close(fd);
+        if (rc || done || cur->next_lsn > upto)
+            break;
+        /* This segment has nothing more: the next one starts at next_lsn. */
+        char next[PATH_MAX];
+        seg_name(next, sizeof next, dir, cur->next_lsn);
+        if (access(next, F_OK) != 0)
+            break;
+        cur->seg_first = cur->next_lsn;
+        cur->offset = 0;
+    }
+    free(buf);
+    return rc < 0 ? rc : count;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Truncation and reset (replication)                                        */
+/* ------------------------------------------------------------------------ */
+
+/* With the thread idle: make fd/off point at segment `first`, cut at off. */
+static int reopen_at(wal *w, uint64_t first, uint64_t off, int create, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    seg_name(path, sizeof path, w->dir, first);
+    pthread_mutex_lock(&w->mu);
+    if (w->fd >= 0)
+        kvfs->close(w->fd);
+    w->fd = -1;
+    int rc = 0;
+    if (create) {
+        rc = create_segment(w->dir, first, err, errlen);
+    }
+    if (!rc) {
+        w->fd = kvfs->open(path, O_WRONLY, 0);
+        if (w->fd < 0)
+            rc = kve_fmt(err, errlen, KVE_IO, "open %s: %s", path, strerror(errno));
+    }
+    if (!rc && !create && (kvfs->ftruncate(w->fd, (off_t)off) < 0 || kvfs->fsync(w->fd) < 0))
+        rc = kve_fmt(err, errlen, KVE_IO, "truncate %s: %s", path, strerror(errno));
+    if (!rc)
+        w->off = off;
+    pthread_mutex_unlock(&w->mu);
+    if (rc)
+        set_error(w, rc, "%s", err);
+    return rc;
+}
+
+static void set_tail(wal *w, uint64_t lsn, uint64_t term)
+{
+    w->last_lsn = lsn;
+    w->last_term = term;
+    w->fill.last_lsn = lsn;
+    atomic_store(&w->written_lsn, lsn);
+    atomic_store(&w->synced_lsn, lsn);
+}
+
+int wal_truncate_after(wal *w, uint64_t keep, char *err, size_t errlen)
+{
+    int e = wal_flush_wait(w);
+    if (e)
+        return kve_fmt(err, errlen, KVE_FAILED, "WAL failed: %s", w->errmsg);
+    if (keep >= w->last_lsn)
+        return 0;
+    if (!w->nsegs || keep + 1 < w->segs[0].first_lsn)
+        return kve_fmt(err, errlen, KVE_INVAL,
+                       "cannot truncate after LSN %" PRIu64 ": the log starts at %" PRIu64, keep,
+                       w->nsegs ? w->segs[0].first_lsn : w->last_lsn + 1);
+    uint64_t keep_term = wal_term_at(w, keep);
+    /* The segment that keeps the last record (or the first, emptied). */
+    size_t i = 0;
+    while (i + 1 < w->nsegs && w->segs[i + 1].first_lsn <= keep)
+        i++;
+    for (size_t j = w->nsegs; j-- > i + 1;) {
+        char path[PATH_MAX];
+        seg_name(path, sizeof path, w->dir, w->segs[j].first_lsn);
+        if (kvfs->unlink(path) < 0 && errno != ENOENT)
+            return kve_fmt(err, errlen, KVE_IO, "unlink %s: %s", path, strerror(errno));
+    }
+    /* Where record `keep` ends in segment i. */
+    uint64_t off = WAL_SEG_HDR;
+    if (keep >= w->segs[i].first_lsn) {
+        wal_cursor cur = {w->segs[i].first_lsn, w->segs[i].first_lsn, 0};
+        wal_rbuf scratch = {0};
+        while (cur.next_lsn <= keep) {
+            scratch.len = 0;
+            long n = wal_read(w->dir, &cur, keep, 1 << 20, &scratch, err, errlen);
+            if (n <= 0) {
+                wal_rbuf_free(&scratch);
+                return n < 0 ? (int)n
+                             : kve_fmt(err, errlen, KVE_CORRUPT,
+                                       "record %" PRIu64 " not found while truncating", keep);
+            }
+        }
+        wal_rbuf_free(&scratch);
+        off = cur.offset;
+    }
+    int rc = reopen_at(w, w->segs[i].first_lsn, off, 0, err, errlen);
+    if (rc)
+        return rc;
+    rc = kvfs_fsync_dir(w->dir);
+    if (rc < 0)
+        return kve_fmt(err, errlen, KVE_IO, "fsync %s: %s", w->dir, strerror(-rc));
+    w->nsegs = i + 1;
+    w->segs[i].bytes = off - WAL_SEG_HDR;
+    w->seg_room = off < w->seg_size ? w->seg_size - off : 0;
+    while (w->nhist && w->hist[w->nhist - 1].first_lsn > keep)
+        w->nhist--;
+    set_tail(w, keep, keep_term);
+    log_notice("WAL truncated after LSN %" PRIu64 " (term %" PRIu64 ")", keep, keep_term);
+    return 0;
+}
+
+int wal_reset(wal *w, uint64_t base_lsn, uint64_t base_term, char *err, size_t errlen)
+{
+    int e = wal_flush_wait(w);
+    if (e)
+        return kve_fmt(err, errlen, KVE_FAILED, "WAL failed: %s", w->errmsg);
+    for (size_t j = 0; j < w->nsegs; j++) {
+        char path[PATH_MAX];
+        seg_name(path, sizeof path, w->dir, w->segs[j].first_lsn);
+        if (kvfs->unlink(path) < 0 && errno != ENOENT)
+            return kve_fmt(err, errlen, KVE_IO, "unlink %s: %s", path, strerror(errno));
+    }
+    w->nsegs = 0;
+    int rc = reopen_at(w, base_lsn + 1, WAL_SEG_HDR, 1, err, errlen);
+    if (rc)
+        return rc;
+    segs_push(w, base_lsn + 1);
+    w->seg_room = w->seg_size - WAL_SEG_HDR;
+    w->nhist = 0;
+    if (base_lsn)
+        hist_push(w, base_term, base_lsn);
+    set_tail(w, base_lsn, base_term);
+    log_notice("WAL reset to start after LSN %" PRIu64 " (term %" PRIu64 ")", base_lsn,
+               base_term);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Shutdown                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -1201,6 +1607,7 @@ static void free_wal(wal *w)
     free(w->fill.sw);
     free(w->flight.sw);
     kv_free(w->segs);
+    kv_free(w->hist);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     kv_free(w);

@@ -140,6 +140,62 @@ typedef struct wal_stats {
 } wal_stats;
 void wal_get_stats(const wal *w, wal_stats *st);
 
+/* ---- replication support ---- */
+
+/* A term starts at this LSN in the log. */
+typedef struct wal_term_start {
+    uint64_t term;
+    uint64_t first_lsn;
+} wal_term_start;
+
+/* Append a record framed by another node (a replica storing its primary's
+ * bytes unchanged). It must be valid, have LSN last+1 and a term no lower
+ * than the last one. 0, KVE_CORRUPT, KVE_INVAL or KVE_FAILED. */
+int wal_append_raw(wal *w, const uint8_t *rec, size_t len);
+/* Called on the loop thread with every record appended (its bytes are valid
+ * only during the call): replication streams them to caught-up replicas. */
+void wal_set_tap(wal *w, void (*fn)(void *arg, const uint8_t *rec, size_t len, uint64_t lsn),
+                 void *arg);
+/* Term of the record at lsn (the snapshot's term at its LSN), or 0 if the
+ * log does not know it (before its start, after its end). */
+uint64_t wal_term_at(const wal *w, uint64_t lsn);
+/* The log's term history, oldest first; valid until the next append. */
+const wal_term_start *wal_history(const wal *w, size_t *n);
+/* First LSN still in a segment file (last + 1 when none). */
+uint64_t wal_first_lsn(const wal *w);
+/* Highest LSN written to the kernel (readable by wal_read). */
+uint64_t wal_written_lsn(const wal *w);
+
+/* Cut the log after keep_lsn: later records are gone for good. Flushes
+ * first (blocking). KVE_INVAL if keep_lsn is before the retained log. */
+int wal_truncate_after(wal *w, uint64_t keep_lsn, char *err, size_t errlen);
+/* Drop the whole log and restart it after base (an installed snapshot at
+ * base_lsn/base_term). Flushes first (blocking). */
+int wal_reset(wal *w, uint64_t base_lsn, uint64_t base_term, char *err, size_t errlen);
+
+/* Reading records back from the segment files, from any thread. */
+typedef struct wal_cursor {
+    uint64_t next_lsn;  /* next record wanted */
+    uint64_t seg_first; /* segment that holds it (0: find it) */
+    uint64_t offset;    /* where it starts there (0: find it) */
+} wal_cursor;
+
+/* A growable buffer of plain malloc memory (usable off the loop thread). */
+typedef struct wal_rbuf {
+    uint8_t *p;
+    size_t len, cap;
+} wal_rbuf;
+void wal_rbuf_free(wal_rbuf *b);
+
+/* Append framed records cur->next_lsn .. upto (inclusive) from the files in
+ * dir to out, stopping once out grew by max_bytes (at least one record if
+ * any is available), and advance cur. Returns the number of records read
+ * (0: none available yet), KVE_NOTFOUND when next_lsn is no longer on disk,
+ * or KVE_CORRUPT / KVE_IO with a message. Touches only files: safe on the
+ * thread pool while the loop appends. */
+long wal_read(const char *dir, wal_cursor *cur, uint64_t upto, size_t max_bytes, wal_rbuf *out,
+              char *err, size_t errlen);
+
 /* The record framing, exposed for replication and tests. */
 /* Bytes a record with a payload of len bytes takes on disk. */
 size_t wal_record_size(size_t len);
