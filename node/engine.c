@@ -52,81 +52,6 @@
 
 enum { SNAP_IDLE, SNAP_CHILD, SNAP_WAIT_DURABLE, SNAP_PUBLISH };
 
-/* Commands of the entry being built: argv bytes are copied into data. */
-typedef struct entry_builder {
-    char *data;
-    size_t len, cap;
-    size_t *arg_off; /* per argument: offset in data, then length */
-    size_t nargs, capargs;
-    int *argc;       /* per command */
-    int ncmds, capcmds;
-} entry_builder;
-
-struct engine {
-    engine_config cfg;
-    char dir[PATH_MAX];
-    int lock_fd;
-    ks *k;
-    wal *w;
-    uv_loop_t *loop;
-    uv_timer_t cron;
-    uv_signal_t sigchld;
-    int started;
-    void (*on_durable)(void *);
-    void *durable_arg;
-    engine_recovery rec;
-    uint64_t term;
-    entry_builder eb;
-
-    /* snapshots */
-    int snap_state;
-    pid_t child;
-    uint64_t snap_lsn, snap_term, snap_keys;
-    uint64_t snap_start_us;
-    uv_work_t publish_req;
-    int publish_rc;
-    char publish_err[256];
-    uint64_t publish_bytes;
-    uint64_t retained_oldest;
-    uint64_t pin_lsn;
-    int64_t last_save_time;
-    uint64_t last_save_lsn;
-    int last_ok;
-    uint64_t last_snap_bytes, last_snap_keys, last_snap_ms;
-    uint64_t snapshots_taken;
-    uint64_t bytes_since_save; /* WAL bytes logged since the last snapshot point */
-    uint64_t changes_since_save;
-    uint64_t compactions;
-    char last_error[256];
-    uint64_t last_try_us;
-    int closing;        /* engine_close was called */
-    int handles_open;   /* libuv handles still to close */
-};
-
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-void engine_config_defaults(engine_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->wal_segment_size = 64ull << 20;
-    c->fsync = WAL_FSYNC_ALWAYS;
-    c->wal_prealloc = 1;
-    c->snapshot_keep = 2;
-    c->snapshot_fork = 1;
-    c->snapshot_wal_min = 64ull << 20;
-    c->snapshot_wal_pct = 100;
-    c->snapshot_interval = 3600;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Replay                                                                    */
-/* ------------------------------------------------------------------------ */
-
 /* A bump allocator for protobuf-c unpacking: reset per record, never
  * freed piecemeal, so replay does no malloc per entry. */
 typedef struct arena {
@@ -187,7 +112,7 @@ static void arena_destroy(arena *a)
 }
 
 typedef struct replay_ctx {
-    engine *e;
+    ks *k;
     engine_apply_fn apply;
     void *arg;
     arena ar;
@@ -219,12 +144,90 @@ static int replay_record(void *arg, const wal_record *rec, char *err, size_t err
             rc->argv[j] = (const char *)c->argv[j].data;
             rc->lens[j] = c->argv[j].len;
         }
-        int r = rc->apply(rc->arg, rc->e->k, (int)c->n_argv, rc->argv, rc->lens, err, errlen);
+        int r = rc->apply(rc->arg, rc->k, (int)c->n_argv, rc->argv, rc->lens, err, errlen);
         if (r < 0)
             return r;
     }
     return 0;
 }
+
+/* Commands of the entry being built: argv bytes are copied into data. */
+typedef struct entry_builder {
+    char *data;
+    size_t len, cap;
+    size_t *arg_off; /* per argument: offset in data, then length */
+    size_t nargs, capargs;
+    int *argc;       /* per command */
+    int ncmds, capcmds;
+} entry_builder;
+
+struct engine {
+    engine_config cfg;
+    char dir[PATH_MAX];
+    int lock_fd;
+    ks *k;
+    wal *w;
+    uv_loop_t *loop;
+    uv_timer_t cron;
+    uv_signal_t sigchld;
+    int started;
+    void (*on_durable)(void *);
+    void *durable_arg;
+    engine_recovery rec;
+    uint64_t term;
+    entry_builder eb;
+    replay_ctx rctx;          /* applies logged entries (recovery, replicas) */
+    void (*on_snapshot)(void *arg, uint64_t lsn);
+    void *on_snapshot_arg;
+
+    /* snapshots */
+    int snap_state;
+    pid_t child;
+    uint64_t snap_lsn, snap_term, snap_keys;
+    uint64_t snap_start_us;
+    uv_work_t publish_req;
+    int publish_rc;
+    char publish_err[256];
+    uint64_t publish_bytes;
+    uint64_t retained_oldest;
+    uint64_t pin_lsn;
+    int64_t last_save_time;
+    uint64_t last_save_lsn;
+    int last_ok;
+    uint64_t last_snap_bytes, last_snap_keys, last_snap_ms;
+    uint64_t snapshots_taken;
+    uint64_t bytes_since_save; /* WAL bytes logged since the last snapshot point */
+    uint64_t changes_since_save;
+    uint64_t compactions;
+    char last_error[256];
+    uint64_t last_try_us;
+    int closing;        /* engine_close was called */
+    int handles_open;   /* libuv handles still to close */
+};
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void engine_config_defaults(engine_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->wal_segment_size = 64ull << 20;
+    c->fsync = WAL_FSYNC_ALWAYS;
+    c->wal_prealloc = 1;
+    c->snapshot_keep = 2;
+    c->snapshot_fork = 1;
+    c->snapshot_wal_min = 64ull << 20;
+    c->snapshot_wal_pct = 100;
+    c->snapshot_interval = 3600;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replay                                                                    */
+/* ------------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------------ */
 /* Open / close                                                              */
@@ -311,15 +314,15 @@ int engine_open(engine **out, const engine_config *cfg, engine_apply_fn apply, v
     }
 
     uint64_t tr = mono_us();
-    replay_ctx rc_ctx = {.e = e, .apply = apply, .arg = apply_arg};
+    e->rctx.k = e->k;
+    e->rctx.apply = apply;
+    e->rctx.arg = apply_arg;
     wal_config wc = {.dir = e->dir,
                      .segment_size = e->cfg.wal_segment_size,
                      .fsync = e->cfg.fsync,
                      .prealloc = e->cfg.wal_prealloc};
-    rc = wal_open(&e->w, &wc, sm.lsn, sm.term, replay_record, &rc_ctx, &e->rec.wal, err, errlen);
-    arena_destroy(&rc_ctx.ar);
-    kv_free(rc_ctx.argv);
-    kv_free(rc_ctx.lens);
+    rc = wal_open(&e->w, &wc, sm.lsn, sm.term, replay_record, &e->rctx, &e->rec.wal, err, errlen);
+    arena_reset(&e->rctx.ar);
     if (rc)
         goto fail;
     e->rec.replay_ms = (mono_us() - tr) / 1000;
@@ -342,6 +345,9 @@ fail:
     ks_free(e->k);
     if (e->lock_fd >= 0)
         close(e->lock_fd);
+    arena_destroy(&e->rctx.ar);
+    kv_free(e->rctx.argv);
+    kv_free(e->rctx.lens);
     kv_free(e);
     return rc;
 }
@@ -381,6 +387,9 @@ static void free_engine(engine *e)
 {
     ks_free(e->k);
     free_builder(&e->eb);
+    arena_destroy(&e->rctx.ar);
+    kv_free(e->rctx.argv);
+    kv_free(e->rctx.lens);
     kv_free(e);
 }
 
@@ -670,6 +679,8 @@ static void publish_done(uv_work_t *req, int status)
                " ms",
                e->snap_lsn, e->snap_keys, e->publish_bytes, e->last_snap_ms);
     compact_wal(e);
+    if (e->on_snapshot && !e->closing)
+        e->on_snapshot(e->on_snapshot_arg, e->snap_lsn);
     maybe_free_engine(e);
 }
 
@@ -891,4 +902,200 @@ void engine_get_stats(const engine *e, engine_stats *st)
     st->wal_compactions = e->compactions;
     snprintf(st->last_error, sizeof st->last_error, "%s", e->last_error);
     wal_get_stats(e->w, &st->wal);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replication                                                               */
+/* ------------------------------------------------------------------------ */
+
+wal *engine_wal(engine *e)
+{
+    return e->w;
+}
+
+int engine_append_raw(engine *e, const uint8_t *rec, size_t len)
+{
+    int rc = wal_append_raw(e->w, rec, len);
+    if (!rc) {
+        e->bytes_since_save += len;
+        e->changes_since_save++;
+    }
+    return rc;
+}
+
+int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errlen)
+{
+    return replay_record(&e->rctx, rec, err, errlen);
+}
+
+/* Replay the log from after lsn `from` up to `upto` into the keyspace. */
+static int replay_from_disk(engine *e, uint64_t from, uint64_t upto, char *err, size_t errlen)
+{
+    wal_cursor cur = {from + 1, 0, 0};
+    wal_rbuf buf = {0};
+    int rc = 0;
+    while (!rc && cur.next_lsn <= upto) {
+        buf.len = 0;
+        long n = wal_read(e->dir, &cur, upto, 4 << 20, &buf, err, errlen);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (n == 0) {
+            rc = kve_fmt(err, errlen, KVE_NOTFOUND, "the log ends before LSN %" PRIu64,
+                         cur.next_lsn);
+            break;
+        }
+        size_t off = 0;
+        while (!rc && off < buf.len) {
+            wal_record r;
+            long m = wal_decode_record(buf.p + off, buf.len - off, &r);
+            rc = replay_record(&e->rctx, &r, err, errlen);
+            off += (size_t)m;
+        }
+    }
+    wal_rbuf_free(&buf);
+    arena_reset(&e->rctx.ar);
+    return rc;
+}
+
+/* Forget every snapshot newer than lsn (they hold entries being cut). */
+static void drop_snapshots_after(engine *e, uint64_t lsn)
+{
+    uint64_t *lsns;
+    int n = snap_list(e->dir, &lsns);
+    for (int i = 0; i < n; i++) {
+        if (lsns[i] > lsn) {
+            char path[PATH_MAX];
+            snap_path(path, sizeof path, e->dir, lsns[i]);
+            log_warn("dropping snapshot %s: it holds entries after LSN %" PRIu64
+                     " that are being cut",
+                     path, lsn);
+            kvfs->unlink(path);
+        }
+    }
+    kvfs_fsync_dir(e->dir);
+    kv_free(lsns);
+    if (e->last_save_lsn > lsn)
+        e->last_save_lsn = 0;
+}
+
+static void stop_snapshot_child(engine *e)
+{
+    if (e->snap_state == SNAP_CHILD) {
+        kill(e->child, SIGKILL);
+        reap_child(e, 1);
+    }
+}
+
+int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t errlen)
+{
+    stop_snapshot_child(e);
+    int rc = wal_truncate_after(e->w, keep_lsn, err, errlen);
+    if (rc)
+        return rc;
+    if (!reload)
+        return 0;
+    drop_snapshots_after(e, keep_lsn);
+    ks_clear(e->k);
+    snap_meta sm;
+    int broken = 0;
+    rc = snap_load_latest(e->dir, e->k, &sm, &broken, err, errlen);
+    if (rc)
+        return rc;
+    if (sm.lsn > keep_lsn)
+        return kve_fmt(err, errlen, KVE_CORRUPT, "snapshot %" PRIu64 " after the cut", sm.lsn);
+    if (sm.lsn < keep_lsn && sm.lsn + 1 < wal_first_lsn(e->w)) {
+        ks_clear(e->k);
+        return kve_fmt(err, errlen, KVE_NOTFOUND,
+                       "rebuilding to LSN %" PRIu64 " needs entries from %" PRIu64
+                       " that are no longer on disk",
+                       keep_lsn, sm.lsn + 1);
+    }
+    rc = replay_from_disk(e, sm.lsn, keep_lsn, err, errlen);
+    if (rc)
+        ks_clear(e->k);
+    else
+        log_notice("keyspace rebuilt from disk up to LSN %" PRIu64 " (snapshot %" PRIu64 ")",
+                   keep_lsn, sm.lsn);
+    return rc;
+}
+
+int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint64_t term,
+                            char *err, size_t errlen)
+{
+    stop_snapshot_child(e);
+    snap_meta m;
+    int rc = snap_verify(tmp_path, &m, err, errlen);
+    if (rc)
+        return rc;
+    if (m.lsn != lsn || m.term != term)
+        return kve_fmt(err, errlen, KVE_CORRUPT,
+                       "received snapshot is at LSN %" PRIu64 " term %" PRIu64
+                       ", expected %" PRIu64 "/%" PRIu64,
+                       m.lsn, m.term, lsn, term);
+    /* Publish first: a crash before the log reset leaves a snapshot that
+     * supersedes the old log, which recovery sets aside (wal.c). */
+    wal_flush_wait(e->w);
+    rc = snap_publish(e->dir, tmp_path, lsn, err, errlen);
+    if (rc)
+        return rc;
+    uint64_t *lsns;
+    int n = snap_list(e->dir, &lsns);
+    for (int i = 0; i < n; i++) {
+        if (lsns[i] != lsn) {
+            char path[PATH_MAX];
+            snap_path(path, sizeof path, e->dir, lsns[i]);
+            kvfs->unlink(path);
+        }
+    }
+    kv_free(lsns);
+    rc = wal_reset(e->w, lsn, term, err, errlen);
+    if (rc)
+        return rc;
+    ks_clear(e->k);
+    char path[PATH_MAX];
+    snap_path(path, sizeof path, e->dir, lsn);
+    rc = snap_load(path, e->k, &m, err, errlen);
+    if (rc) {
+        ks_clear(e->k);
+        return rc;
+    }
+    e->term = term > e->term ? term : e->term;
+    e->last_save_lsn = lsn;
+    e->last_save_time = time(NULL);
+    e->last_snap_bytes = m.bytes;
+    e->last_snap_keys = m.keys;
+    e->retained_oldest = lsn;
+    e->bytes_since_save = 0;
+    e->changes_since_save = 0;
+    log_notice("installed a snapshot at LSN %" PRIu64 " term %" PRIu64 ": %" PRIu64 " keys",
+               lsn, term, m.keys);
+    return 0;
+}
+
+int engine_latest_snapshot(engine *e, uint64_t *lsn, uint64_t *term, char *path, size_t len)
+{
+    uint64_t *lsns;
+    int n = snap_list(e->dir, &lsns);
+    int rc = KVE_NOTFOUND;
+    for (int i = 0; i < n && rc; i++) {
+        char p[PATH_MAX], err[256];
+        snap_path(p, sizeof p, e->dir, lsns[i]);
+        snap_meta m;
+        if (snap_read_header(p, &m, err, sizeof err) == 0 && m.lsn == lsns[i]) {
+            *lsn = m.lsn;
+            *term = m.term;
+            snprintf(path, len, "%s", p);
+            rc = 0;
+        }
+    }
+    kv_free(lsns);
+    return rc;
+}
+
+void engine_on_snapshot(engine *e, void (*cb)(void *arg, uint64_t lsn), void *arg)
+{
+    e->on_snapshot = cb;
+    e->on_snapshot_arg = arg;
 }

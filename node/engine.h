@@ -107,6 +107,30 @@ void engine_cron(engine *e);
 /* Keep WAL entries after `lsn` from compaction (replication); 0 = none. */
 void engine_pin_wal(engine *e, uint64_t lsn);
 
+/* ---- replication ---- */
+/* The WAL, for the replication layer (tap, term history, reading back). */
+wal *engine_wal(engine *e);
+/* Store a record framed by the primary, unchanged (see wal_append_raw). */
+int engine_append_raw(engine *e, const uint8_t *rec, size_t len);
+/* Apply one logged record to the keyspace (a replica applying what the
+ * primary committed). 0 or KVE_* with a message. */
+int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errlen);
+/* Cut the log after keep_lsn. With reload, the keyspace is rebuilt from
+ * disk up to keep_lsn (snapshots newer than it are deleted: they hold the
+ * cut entries). Blocking. KVE_NOTFOUND if the disk no longer has what the
+ * rebuild needs (the caller then takes a full snapshot). */
+int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t errlen);
+/* Install a snapshot received from a primary (a verified file at tmp_path
+ * taken at lsn/term): it becomes the only snapshot, the keyspace is loaded
+ * from it and the log restarts after it. Blocking. */
+int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint64_t term,
+                            char *err, size_t errlen);
+/* The newest published snapshot: 0 and its LSN, term and path, or
+ * KVE_NOTFOUND. */
+int engine_latest_snapshot(engine *e, uint64_t *lsn, uint64_t *term, char *path, size_t len);
+/* Called (on the loop) each time a snapshot is published. */
+void engine_on_snapshot(engine *e, void (*cb)(void *arg, uint64_t lsn), void *arg);
+
 typedef struct engine_stats {
     int bgsave_in_progress;
     pid_t bgsave_pid;

@@ -529,6 +529,28 @@ done:
     return rc;
 }
 
+int snap_read_header(const char *path, snap_meta *out, char *err, size_t errlen)
+{
+    int fd = kvfs->open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return kve_fmt(err, errlen, errno == ENOENT ? KVE_NOTFOUND : KVE_IO, "open %s: %s", path,
+                       strerror(errno));
+    uint8_t h[SNAP_HDR_SIZE];
+    struct stat st;
+    int rc = kvfs_pread_all(fd, h, sizeof h, 0);
+    int src = kvfs->fstat(fd, &st);
+    kvfs->close(fd);
+    if (rc < 0 || src < 0 || memcmp(h, SNAP_MAGIC, 8) != 0 || get32(h + 8) != SNAP_VERSION ||
+        crc32c(0, h, 60) != get32(h + 60))
+        return kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset 0: bad header", path);
+    memset(out, 0, sizeof *out);
+    out->lsn = get64(h + 16);
+    out->term = get64(h + 24);
+    out->created_ms = (int64_t)get64(h + 32);
+    out->bytes = (uint64_t)st.st_size;
+    return 0;
+}
+
 int snap_verify(const char *path, snap_meta *out, char *err, size_t errlen)
 {
     return read_snapshot(path, NULL, out, err, errlen);

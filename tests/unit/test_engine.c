@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "err.h"
 #include "faultfs.h"
+#include "fsio.h"
 #include "log.h"
 #include "mem.h"
 #include "snapshot.h"
@@ -525,6 +526,103 @@ static void test_random_model(void **state)
         free(model[i]);
 }
 
+/* Cutting the log after an LSN with a reload rebuilds the keyspace as it
+ * was at that LSN, dropping a snapshot that held the cut entries; the
+ * result survives a restart. */
+static void test_truncate_and_reload(void **state)
+{
+    fx *f = *state;
+    char err[512], d70[41], d[41];
+    engine_recovery rec;
+    assert_int_equal(open_engine(f, &rec, err), 0);
+    for (int i = 1; i <= 100; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "k%d", i);
+        do_set(f, key, "v", -1);
+        if (i == 40)
+            assert_int_equal(engine_save(f->e, err, sizeof err), 0);
+        if (i == 70)
+            digest_of(f, d70);
+        if (i == 90)
+            assert_int_equal(engine_save(f->e, err, sizeof err), 0);
+    }
+    wait_durable(f);
+    assert_int_equal(engine_truncate(f->e, 70, 1, err, sizeof err), 0);
+    digest_of(f, d);
+    assert_string_equal(d, d70);
+    assert_int_equal(engine_last_lsn(f->e), 70);
+    char path[4096];
+    snap_path(path, sizeof path, f->dir, 90);
+    assert_int_equal(tu_file_size(path), -1);
+    do_set(f, "after", "cut", -1);
+    wait_durable(f);
+    digest_of(f, d70);
+    close_engine(f);
+    assert_int_equal(open_engine(f, &rec, err), 0);
+    digest_of(f, d);
+    assert_string_equal(d, d70);
+    assert_int_equal(rec.snapshot_lsn, 40);
+}
+
+/* A snapshot shipped from another node replaces this node's state and log;
+ * logging continues after it, across a restart. */
+static void test_install_snapshot(void **state)
+{
+    fx *f = *state;
+    char err[512], expect[41], d[41];
+    engine_recovery rec;
+    /* The "primary": its own directory. */
+    char *pdir = tu_mkdtemp("primary");
+    engine_config pc = f->cfg;
+    pc.dir = pdir;
+    engine *p;
+    assert_int_equal(engine_open(&p, &pc, apply, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(engine_start(p, &f->loop, NULL, NULL), 0);
+    engine_set_term(p, 3);
+    for (int i = 0; i < 500; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "p%d", i);
+        ks_set_string(engine_ks(p), key, strlen(key), "x", 1, 0);
+        const char *argv[3] = {"SET", key, "x"};
+        size_t lens[3] = {3, strlen(key), 1};
+        engine_entry_add(p, 3, argv, lens);
+        engine_entry_commit(p);
+    }
+    assert_int_equal(engine_save(p, err, sizeof err), 0);
+    uint64_t lsn, term;
+    char ppath[4096];
+    assert_int_equal(engine_latest_snapshot(p, &lsn, &term, ppath, sizeof ppath), 0);
+    assert_int_equal(lsn, 500);
+    assert_int_equal(term, 3);
+    ks_digest(engine_ks(p), expect);
+    engine_close(p);
+    tu_drain(&f->loop, 1000);
+    /* The "replica" has its own divergent history. */
+    assert_int_equal(open_engine(f, &rec, err), 0);
+    for (int i = 0; i < 50; i++)
+        do_set(f, "mine", "old", -1);
+    wait_durable(f);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/recv.tmp", f->dir);
+    assert_int_equal(kvfs_copy_file(ppath, tmp), 0);
+    assert_int_equal(engine_install_snapshot(f->e, tmp, 500, 3, err, sizeof err), 0);
+    digest_of(f, d);
+    assert_string_equal(d, expect);
+    assert_int_equal(engine_last_lsn(f->e), 500);
+    engine_set_term(f->e, 3);
+    do_set(f, "later", "y", -1);
+    wait_durable(f);
+    digest_of(f, expect);
+    close_engine(f);
+    assert_int_equal(open_engine(f, &rec, err), 0);
+    digest_of(f, d);
+    assert_string_equal(d, expect);
+    assert_int_equal(rec.snapshot_lsn, 500);
+    assert_int_equal(rec.wal.entries_replayed, 1);
+    tu_rmrf(pdir);
+    free(pdir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +634,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_power_loss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncate_and_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_install_snapshot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
