@@ -4,6 +4,8 @@
  * first, and the commands that work on any type (TYPE, OBJECT, EXPIRE,
  * COPY, RENAME, SET). Expected replies are Redis 7.0.15's, byte for byte.
  *
+ * Also OBJECT HELP and the subcommands left out (IDLETIME).
+ *
  * Commands run through their table entries on a bare server whose only
  * state is the keyspace, as on replay (no WAL, no client). */
 #include <setjmp.h>
@@ -172,6 +174,29 @@ static void test_key_commands_on_containers(void **state)
     expect(f, "TYPE h2", "+list\r\n");
 }
 
+/* OBJECT HELP has Redis's layout (header with the command name as typed,
+ * upper-cased; HELP last) and lists exactly the subcommands there are:
+ * no IDLETIME, which answers the unknown-subcommand error. */
+static void test_object_help(void **state)
+{
+    fixture *f = *state;
+    const char *got = run(f, "object help");
+    const char *head = "*12\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+                       "+ENCODING <key>\r\n";
+    assert_memory_equal(got, head, strlen(head));
+    assert_non_null(strstr(got, "+REFCOUNT <key>\r\n"));
+    assert_non_null(strstr(got, "+FREQ <key>\r\n"));
+    assert_null(strstr(got, "IDLETIME"));
+    const char *tail = "+HELP\r\n+    Prints this help.\r\n";
+    assert_string_equal(got + strlen(got) - strlen(tail), tail);
+    expect(f, "OBJECT IDLETIME l", "-ERR unknown subcommand 'IDLETIME'. Try OBJECT HELP.\r\n");
+    expect(f, "OBJECT HELP x", "-ERR wrong number of arguments for 'object|help' command\r\n");
+    expect(f, "OBJECT FREQ l",
+           "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
+           "note that when switching between policies at runtime LRU and LFU data will take "
+           "some time to adjust.\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +204,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_argument_errors_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_type_blind_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_commands_on_containers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_object_help, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
