@@ -78,6 +78,12 @@ kobj *db_read(cmd_ctx *c, const char *key, size_t klen);
 kobj *db_write(cmd_ctx *c, const char *key, size_t klen);
 /* Is o logically expired at c->now_ms (never during replay)? */
 int db_is_expired(cmd_ctx *c, const kobj *o);
+/* Lazy expiry of an object found without a lookup (SCAN, RANDOMKEY), as
+ * Redis's expireIfNeeded: no hit/miss counted. DB_EXPIRED_DELETED means o
+ * was deleted (the DEL logged) and is freed; DB_EXPIRED_KEPT that it reads
+ * as missing but stays (a replica, or the WAL cannot take the DEL). */
+enum { DB_LIVE = 0, DB_EXPIRED_DELETED = 1, DB_EXPIRED_KEPT = 2 };
+int db_expire_if_needed(cmd_ctx *c, kobj *o);
 
 /* ---- modifications ---- */
 /* Call after every change to a key (including deletion). */
@@ -92,6 +98,10 @@ void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *
 /* ---- arguments ---- */
 /* Case-insensitive comparison of argument i with s. */
 int arg_is(const cmd_ctx *c, int i, const char *s);
+/* The same with the argument read as a C string, cut at its first NUL:
+ * how Redis compares option names (strcasecmp on the sds), so "NX\0x"
+ * is NX there. For options whose Redis parser works that way. */
+int arg_is_c(const cmd_ctx *c, int i, const char *s);
 /* Parse argument i as a Redis integer; on failure reply
  * "ERR value is not an integer or out of range" and return -1. */
 int arg_ll(cmd_ctx *c, int i, long long *out);

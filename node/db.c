@@ -84,6 +84,13 @@ kobj *db_read(cmd_ctx *c, const char *key, size_t klen)
     return o;
 }
 
+int db_expire_if_needed(cmd_ctx *c, kobj *o)
+{
+    if (!db_is_expired(c, o))
+        return DB_LIVE;
+    return expire_now(c, o) ? DB_EXPIRED_DELETED : DB_EXPIRED_KEPT;
+}
+
 kobj *db_write(cmd_ctx *c, const char *key, size_t klen)
 {
     kobj *o = ks_find(c->k, key, klen);
@@ -131,6 +138,16 @@ int arg_is(const cmd_ctx *c, int i, const char *s)
 {
     size_t n = strlen(s);
     return i < c->argc && c->lens[i] == n && strncasecmp(c->argv[i], s, n) == 0;
+}
+
+int arg_is_c(const cmd_ctx *c, int i, const char *s)
+{
+    if (i >= c->argc)
+        return 0;
+    const char *nul = memchr(c->argv[i], '\0', c->lens[i]);
+    size_t len = nul ? (size_t)(nul - c->argv[i]) : c->lens[i];
+    size_t n = strlen(s);
+    return len == n && strncasecmp(c->argv[i], s, n) == 0;
 }
 
 int arg_ll_msg(cmd_ctx *c, int i, long long *out, const char *msg)

@@ -8,7 +8,7 @@
  *   offset 0   dict_node next     chain link in the keys dict
  *          8   u32 klen
  *         12   u8  type           KT_STRING | KT_LIST | KT_HASH
- *         13   u8  flags          KF_EXPIRE, KF_RAW
+ *         13   u8  flags          KF_EXPIRE, KF_RAW, KF_NOINT, KF_UNSHARED
  *         14   u16 pad
  *         16   u64 vlen | ptr     string length, or kv_list* / kv_hash*
  *         24   [i64 expire_ms]    only with KF_EXPIRE
@@ -32,6 +32,14 @@
 
 #define KF_EXPIRE 0x01 /* expire_ms present; an expnode points here */
 #define KF_RAW 0x02    /* touched by ks_string_resize: encoding "raw" */
+#define KF_NOINT 0x04  /* stored by KS_NOINT: "embstr"/"raw" by length, never "int" */
+#define KF_UNSHARED 0x08 /* a copy (ks_copy): never one of Redis's shared integers */
+#define KF_ENCODING (KF_RAW | KF_NOINT | KF_UNSHARED)
+
+/* Redis 7.0's OBJ_SHARED_INTEGERS: values 0..9999 are shared objects. */
+#define SHARED_INTEGERS 10000
+/* Redis's OBJ_SHARED_REFCOUNT (INT_MAX). */
+#define SHARED_REFCOUNT 2147483647L
 
 /* Redis 7.0's OBJ_ENCODING_EMBSTR_SIZE_LIMIT. */
 #define EMBSTR_MAX 44
@@ -288,13 +296,17 @@ int64_t kobj_expire(const kobj *o)
 }
 
 /* Redis's string2ll acceptance: optional '-', no leading zeros ("0" alone
- * is fine, "-0" is not), no spaces or '+', fits in a signed 64-bit. */
-static int is_canonical_int(const unsigned char *s, size_t len)
+ * is fine, "-0" is not), no spaces or '+', fits in a signed 64-bit. The
+ * magnitude goes to *mag (if not NULL); the sign is s[0] == '-'. */
+static int canonical_int_magnitude(const unsigned char *s, size_t len, uint64_t *mag)
 {
     if (len == 0 || len > 20)
         return 0;
-    if (len == 1 && s[0] == '0')
+    if (len == 1 && s[0] == '0') {
+        if (mag)
+            *mag = 0;
         return 1;
+    }
     size_t i = s[0] == '-' ? 1 : 0;
     if (i == len || s[i] < '1' || s[i] > '9')
         return 0;
@@ -307,7 +319,14 @@ static int is_canonical_int(const unsigned char *s, size_t len)
             return 0;
         v = v * 10 + d;
     }
+    if (mag)
+        *mag = v;
     return s[0] == '-' ? v <= (uint64_t)INT64_MAX + 1 : v <= (uint64_t)INT64_MAX;
+}
+
+static int is_canonical_int(const unsigned char *s, size_t len)
+{
+    return canonical_int_magnitude(s, len, NULL);
 }
 
 const char *kobj_encoding(const kobj *o)
@@ -316,7 +335,7 @@ const char *kobj_encoding(const kobj *o)
     case KT_STRING:
         if (o->flags & KF_RAW)
             return "raw";
-        if (is_canonical_int(str_ptr(o), o->v.vlen))
+        if (!(o->flags & KF_NOINT) && is_canonical_int(str_ptr(o), o->v.vlen))
             return "int";
         return o->v.vlen <= EMBSTR_MAX ? "embstr" : "raw";
     case KT_LIST:
@@ -324,6 +343,16 @@ const char *kobj_encoding(const kobj *o)
     default:
         return hash_encoding(o->v.ptr);
     }
+}
+
+long kobj_refcount(const kobj *o)
+{
+    uint64_t v;
+    if (o->type == KT_STRING && !(o->flags & KF_ENCODING) && o->v.vlen &&
+        str_ptr(o)[0] != '-' && canonical_int_magnitude(str_ptr(o), o->v.vlen, &v) &&
+        v < SHARED_INTEGERS)
+        return SHARED_REFCOUNT;
+    return 1;
 }
 
 size_t kobj_mem(const kobj *o)
@@ -346,8 +375,10 @@ kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t
                     int flags)
 {
     dict_node **link = dict_find_ref(&k->keys, key, klen);
+    uint8_t enc = (flags & KS_NOINT) ? KF_NOINT : 0;
     if (!link) {
         kobj *o = obj_new(key, klen, KT_STRING, 0, 0, vlen);
+        o->flags |= enc;
         if (vlen)
             memcpy(str_ptr(o), val, vlen);
         dict_add(&k->keys, &o->node);
@@ -367,7 +398,7 @@ kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t
             o->flags &= (uint8_t)~KF_EXPIRE;
         }
         o->type = KT_STRING;
-        o->flags &= (uint8_t)~KF_RAW;
+        o->flags = (uint8_t)((o->flags & ~KF_ENCODING) | enc);
         o->v.vlen = vlen;
         if (vlen)
             memcpy(str_ptr(o), val, vlen);
@@ -378,6 +409,7 @@ kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t
         else if (had_ttl)
             exp_del(k, o);
         kobj *n = obj_new(key_ptr(o), o->klen, KT_STRING, keep, keep ? get_expire(o) : 0, vlen);
+        n->flags |= enc;
         if (vlen)
             memcpy(str_ptr(n), val, vlen);
         relink(r, n, o->node.next);
@@ -545,7 +577,7 @@ kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen)
     int has_ttl = (src->flags & KF_EXPIRE) != 0;
     size_t slen = inline_len(src);
     kobj *n = obj_new(dstkey, dstlen, src->type, has_ttl, has_ttl ? get_expire(src) : 0, slen);
-    n->flags = src->flags;
+    n->flags = src->flags | KF_UNSHARED;
     if (src->type == KT_STRING) {
         if (slen)
             memcpy(str_ptr(n), str_ptr(src), slen);

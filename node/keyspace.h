@@ -49,13 +49,20 @@ int64_t kobj_expire(const kobj *o); /* absolute unix ms, or -1 for none */
 /* Redis 7.0 OBJECT ENCODING name: "int" | "embstr" | "raw" | "quicklist" |
  * "listpack" | "hashtable". */
 const char *kobj_encoding(const kobj *o);
+/* Redis 7.0's OBJECT REFCOUNT: 2147483647 for a string Redis would hold
+ * as one of its shared integers (int encoding, 0..9999, not made by
+ * ks_copy or KS_NOINT), else 1. */
+long kobj_refcount(const kobj *o);
 /* Approximate bytes used by this key and its value (MEMORY USAGE). */
 size_t kobj_mem(const kobj *o);
 
 /* --- strings --- */
-enum { KS_KEEPTTL = 1 };
+enum { KS_KEEPTTL = 1, KS_NOINT = 2 };
 /* Create or replace the key (whatever its old type) with a string value.
- * The TTL is dropped unless KS_KEEPTTL. Returns the object. */
+ * The TTL is dropped unless KS_KEEPTTL. The encoding follows from the
+ * value ("int", "embstr" up to 44 bytes, else "raw"), as Redis's
+ * tryObjectEncoding; with KS_NOINT it is never "int" (a value Redis makes
+ * with createStringObject, as INCRBYFLOAT's result). Returns the object. */
 kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t vlen,
                     int flags);
 /* View of a string value (o must be KT_STRING). Not NUL-terminated. */
@@ -84,8 +91,9 @@ kobj *ks_set_expire(ks *k, kobj *o, int64_t at_ms);
  * key is gone afterwards. src and dst must differ. Returns the new object. */
 kobj *ks_rename(ks *k, kobj *src, const void *dstkey, size_t dstlen);
 /* Deep-copy src's value and TTL to dstkey (replacing whatever is there).
- * Returns the new object; if dstkey is src's own key nothing changes and
- * src is returned. */
+ * The copy keeps src's encoding but, as Redis's dupStringObject, is never
+ * a shared integer (kobj_refcount 1). Returns the new object; if dstkey
+ * is src's own key nothing changes and src is returned. */
 kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen);
 
 /* A random key (possibly expired), or NULL when empty. */

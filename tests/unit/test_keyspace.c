@@ -386,6 +386,72 @@ static void test_encodings(void **state)
     assert_string_equal(kobj_encoding(l), "quicklist");
 }
 
+/* KS_NOINT stores an int-looking value as "embstr" (or "raw" past 44
+ * bytes), as Redis stores INCRBYFLOAT's result; a later plain set, a TTL
+ * change or a rename does not lose or wrongly keep that mark. */
+static void test_noint_encoding(void **state)
+{
+    fixture *f = *state;
+    ks *k = f->k;
+    kobj *o = ks_set_string(k, "f", 1, "2", 1, KS_NOINT);
+    assert_string_equal(kobj_encoding(o), "embstr");
+    assert_int_equal(kobj_refcount(o), 1);
+    o = ks_set_expire(k, o, 1000);
+    assert_string_equal(kobj_encoding(o), "embstr");
+    o = ks_rename(k, o, "g", 1);
+    assert_string_equal(kobj_encoding(o), "embstr");
+    o = ks_set_string(k, "g", 1, "2", 1, KS_KEEPTTL);
+    assert_string_equal(kobj_encoding(o), "int");
+    assert_int_equal(kobj_expire(o), 1000);
+    assert_int_equal(kobj_refcount(o), 2147483647L);
+    /* Reusing the allocation and taking a fresh one both set the mark. */
+    o = ks_set_string(k, "g", 1, "3", 1, KS_NOINT | KS_KEEPTTL);
+    assert_string_equal(kobj_encoding(o), "embstr");
+    char big[300];
+    memset(big, '1', sizeof big);
+    o = ks_set_string(k, "g", 1, big, sizeof big, KS_NOINT);
+    assert_string_equal(kobj_encoding(o), "raw");
+    o = ks_set_string(k, "g", 1, "12345678901234567890123", 23, KS_NOINT);
+    assert_string_equal(kobj_encoding(o), "embstr");
+    o = ks_set_string(k, "new", 3, "7", 1, KS_NOINT);
+    assert_string_equal(kobj_encoding(o), "embstr");
+}
+
+/* OBJECT REFCOUNT: Redis shares the integers 0..9999 (refcount INT_MAX);
+ * anything else, a raw or copied value, a list or a hash has refcount 1. */
+static void test_refcount(void **state)
+{
+    fixture *f = *state;
+    ks *k = f->k;
+    static const struct {
+        const char *v;
+        long refcount;
+    } cases[] = {
+        {"0", 2147483647L}, {"1", 2147483647L}, {"9999", 2147483647L}, {"10000", 1},
+        {"-1", 1},          {"-0", 1},          {"01", 1},             {"abc", 1},
+        {"", 1},            {"9223372036854775807", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kobj *o = set_s(k, "s", cases[i].v);
+        if (kobj_refcount(o) != cases[i].refcount)
+            fail_msg("value \"%s\": got %ld, want %ld", cases[i].v, kobj_refcount(o),
+                     cases[i].refcount);
+    }
+    kobj *o = set_s(k, "s", "5");
+    kobj *c = ks_copy(k, o, "c", 1);
+    assert_string_equal(kobj_encoding(c), "int");
+    assert_int_equal(kobj_refcount(c), 1);
+    o = find_s(k, "s");
+    assert_int_equal(kobj_refcount(o), 2147483647L);
+    /* A copy overwritten by a plain set is shared again. */
+    c = set_s(k, "c", "5");
+    assert_int_equal(kobj_refcount(c), 2147483647L);
+    ks_string_resize(k, &o, 1);
+    assert_int_equal(kobj_refcount(o), 1);
+    assert_int_equal(kobj_refcount(ks_add_list(k, "l", 1)), 1);
+    assert_int_equal(kobj_refcount(ks_add_hash(k, "h", 1)), 1);
+}
+
 /* ks_string_resize grows with zero fill and shrinks, keeps the bytes it
  * can, updates the caller's pointer when the object moves, and leaves the
  * key findable. */
@@ -1558,6 +1624,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_string_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_string_reuses_allocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encodings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_noint_encoding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refcount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_string_resize, setup, teardown),
         cmocka_unit_test_setup_teardown(test_containers_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_from_views_of_same_key, setup, teardown),
