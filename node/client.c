@@ -197,6 +197,8 @@ void client_close(client *c)
         return;
     c->flags |= CL_CLOSING;
     wait_list_remove(c);
+    if (c->flags & CL_BLOCKED)
+        server_forget_blocked(c->srv, c);
     multi_reset(c);
     watch_unwatch_all(c);
     if (c->srv->current == c)

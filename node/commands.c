@@ -13,6 +13,7 @@ extern const kv_command cmds_multi[];
 extern const kv_command cmds_string[];
 extern const kv_command cmds_debug[];
 extern const kv_command cmds_keys[];
+extern const kv_command cmds_repl[];
 extern const kv_command cmds_list[];
 extern const kv_command cmds_hash[];
 
@@ -22,6 +23,7 @@ static const kv_command *const tables[] = {
     cmds_string,
     cmds_debug,
     cmds_keys,
+    cmds_repl,
     cmds_list,
     cmds_hash,
 };

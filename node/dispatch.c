@@ -17,6 +17,7 @@
 
 #include "dict.h"
 #include "err.h"
+#include "repl.h"
 #include "log.h"
 #include "mem.h"
 #include "reply.h"
@@ -261,6 +262,12 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
     }
     if ((cmd->flags & CMD_WRITE) && s->role_replica)
         return "READONLY You can't write against a read only replica.";
+    if ((cmd->flags & CMD_WRITE) && s->repl && repl_stale_primary(s->repl))
+        return "READONLY This node was a primary but a newer term exists: it no longer takes "
+               "writes.";
+    if ((cmd->flags & CMD_WRITE) && s->cfg.min_replicas_ack > 0 && s->repl &&
+        repl_good_replicas(s->repl) < s->cfg.min_replicas_ack)
+        return "NOREPLICAS Not enough good replicas to write.";
     if (cmd->flags & CMD_WRITE) {
         size_t bytes = 64;
         for (int i = 0; i < argc; i++)
@@ -281,7 +288,8 @@ static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_off
 {
     server *s = cl->srv;
     engine_entry_commit(s->eng);
-    if (cmd->flags & CMD_NOBARRIER)
+    /* A replica's keyspace only ever holds committed entries. */
+    if ((cmd->flags & CMD_NOBARRIER) || s->role_replica)
         return;
     uint64_t need = engine_last_lsn(s->eng);
     if (need > s->commit_lsn)

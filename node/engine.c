@@ -1074,6 +1074,17 @@ int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
     return 0;
 }
 
+int engine_wipe(engine *e, char *err, size_t errlen)
+{
+    stop_snapshot_child(e);
+    drop_snapshots_after(e, 0);
+    int rc = wal_reset(e->w, 0, 0, err, errlen);
+    ks_clear(e->k);
+    e->last_save_lsn = 0;
+    e->retained_oldest = 0;
+    return rc;
+}
+
 int engine_latest_snapshot(engine *e, uint64_t *lsn, uint64_t *term, char *path, size_t len)
 {
     uint64_t *lsns;

@@ -125,6 +125,9 @@ int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t 
  * from it and the log restarts after it. Blocking. */
 int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint64_t term,
                             char *err, size_t errlen);
+/* Forget all data: every snapshot, the whole log (it restarts at LSN 1)
+ * and the keyspace. For a replica that must resync from scratch. */
+int engine_wipe(engine *e, char *err, size_t errlen);
 /* The newest published snapshot: 0 and its LSN, term and path, or
  * KVE_NOTFOUND. */
 int engine_latest_snapshot(engine *e, uint64_t *lsn, uint64_t *term, char *path, size_t len);

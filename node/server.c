@@ -4,6 +4,7 @@
 
 #include "dict.h"
 #include "err.h"
+#include "repl.h"
 #include "log.h"
 #include "mem.h"
 #include "thash.h"
@@ -37,7 +38,7 @@ const char *server_role_name(const server *s)
 
 uint64_t server_compute_commit(server *s)
 {
-    return engine_durable_lsn(s->eng);
+    return s->repl ? repl_commit_lsn(s->repl) : engine_durable_lsn(s->eng);
 }
 
 /* The WAL failed: replies held for entries that may never be durable are
@@ -76,19 +77,68 @@ void server_commit_advanced(server *s)
         return;
     }
     uint64_t c = server_compute_commit(s);
-    if (c <= s->commit_lsn)
+    if (c <= s->commit_lsn) {
+        server_check_blocked(s);
         return;
+    }
     s->commit_lsn = c;
     client *cl = s->waiting, *next;
     for (; cl; cl = next) {
         next = cl->wnext;
         client_flush(cl);
     }
+    server_check_blocked(s);
+}
+
+void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t deadline_ms)
+{
+    if (s->nblocked == s->capblocked) {
+        s->capblocked = s->capblocked ? s->capblocked * 2 : 16;
+        s->blocked = kv_realloc(s->blocked, s->capblocked * sizeof *s->blocked);
+    }
+    s->blocked[s->nblocked++] = c;
+    c->block_lsn = lsn;
+    c->block_replicas = replicas;
+    c->block_deadline_ms = deadline_ms;
+    c->flags |= CL_BLOCKED;
+}
+
+void server_forget_blocked(server *s, client *c)
+{
+    for (size_t i = 0; i < s->nblocked; i++) {
+        if (s->blocked[i] == c) {
+            s->blocked[i] = s->blocked[--s->nblocked];
+            return;
+        }
+    }
+}
+
+void server_check_blocked(server *s)
+{
+    if (!s->nblocked)
+        return;
+    int64_t now = server_mstime();
+    for (size_t i = 0; i < s->nblocked;) {
+        client *c = s->blocked[i];
+        int n = s->repl ? repl_replicas_at(s->repl, c->block_lsn) : 0;
+        if (n >= c->block_replicas || (c->block_deadline_ms && now >= c->block_deadline_ms)) {
+            s->blocked[i] = s->blocked[--s->nblocked];
+            reply r = reply_make(&c->out, c->resp);
+            reply_int(&r, n);
+            client_unblock(c);
+            client_flush(c);
+            continue;
+        }
+        i++;
+    }
 }
 
 static void on_durable(void *arg)
 {
-    server_commit_advanced(arg);
+    server *s = arg;
+    if (s->repl)
+        repl_on_durable(s->repl);
+    server_commit_advanced(s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -213,6 +263,7 @@ static void on_cron(uv_timer_t *t)
         ks_rehash_ms(s->k, 1);
     }
     clients_cron(s, now);
+    server_check_blocked(s);
 }
 
 static void on_signal(uv_signal_t *h, int sig)
@@ -298,6 +349,9 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
         return kve_fmt(err, errlen, rc, "cannot start the WAL thread");
     s->commit_lsn = engine_durable_lsn(s->eng);
     s->serving = 1;
+    rc = repl_init(s, err, errlen);
+    if (rc)
+        return rc;
 
     uv_timer_init(loop, &s->cron);
     s->cron.data = s;
@@ -330,6 +384,7 @@ void server_shutdown(server *s, int exit_code)
     }
     /* Finish what was acknowledged-to-be: make the WAL durable, release
      * the replies it held, hand them to the sockets, then close. */
+    repl_shutdown(s->repl);
     engine_flush(s->eng);
     server_commit_advanced(s);
     for (client *c = s->clients; c; c = c->next) {
@@ -346,6 +401,9 @@ void server_shutdown(server *s, int exit_code)
 
 void server_free(server *s)
 {
+    repl_shutdown(s->repl);
+    repl_free(s->repl);
+    s->repl = NULL;
     if (s->eng) {
         engine_close(s->eng);
         s->eng = NULL;
@@ -354,5 +412,6 @@ void server_free(server *s)
     slowlog_free(s);
     kv_free(s->cmd_stats);
     kv_free(s->tcp_listeners);
+    kv_free(s->blocked);
     config_free(&s->cfg);
 }

@@ -174,6 +174,8 @@ struct server {
     size_t nclients;
     uint64_t next_client_id;
     client *waiting;      /* clients with barrier marks */
+    client **blocked;     /* clients blocked in WAIT */
+    size_t nblocked, capblocked;
     client *current;      /* client whose command is executing (or NULL) */
 
     uint64_t commit_lsn;  /* replies needing <= this may be sent */
@@ -209,6 +211,14 @@ void server_commit_advanced(server *s);
 uint64_t server_compute_commit(server *s);
 void server_apply_config(server *s, const cfg_option *o);
 const char *server_role_name(const server *s);
+
+/* Block a client in WAIT until `replicas` replicas have `lsn` durable or
+ * the deadline (ms, 0 = never) passes; the reply is the count then. */
+void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t deadline_ms);
+/* Answer blocked clients whose condition holds or whose time is up. */
+void server_check_blocked(server *s);
+/* Forget a blocked client (it is closing). */
+void server_forget_blocked(server *s, client *c);
 
 /* ---- client.c ---- */
 client *client_new(server *s, int unix_socket);
