@@ -214,13 +214,15 @@ static void call(client *cl, const kv_command *cmd, int argc, const char *const 
     c.now_ms = now_ms;
     size_t before = kbuf_len(&cl->out);
     s->current = cl;
+    /* Before the call, as Redis: CLIENT LIST shows a client's own command
+     * (a container refines it to the subcommand's name). */
+    cl->last_cmd = cmd->name;
     int64_t t0 = ustime();
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
     s->current = NULL;
     if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE))
         engine_entry_add(s->eng, argc, (const char **)argv, lens);
-    cl->last_cmd = cmd->name;
     s->stats.total_commands++;
     cmd_stat *st = &s->cmd_stats[command_index(cmd)];
     st->calls++;
@@ -310,6 +312,16 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
             cl->flags |= CL_DIRTY_EXEC;
         return;
     }
+    if (argc > 1 && command_is_container(cmd)) {
+        /* Subcommand and its arity are checked before queuing, as Redis. */
+        reply r = reply_make(&cl->out, cl->resp);
+        if (command_check_sub(cmd, argc, argv, lens, &r, s->cmd_stats) < 0) {
+            s->stats.error_replies++;
+            if (cl->flags & CL_MULTI)
+                cl->flags |= CL_DIRTY_EXEC;
+            return;
+        }
+    }
     if (!cl->authed && !(cmd->flags & CMD_NOAUTH)) {
         reject(cl, cmd, "NOAUTH Authentication required.");
         return;
@@ -386,6 +398,7 @@ static void cmd_exec(cmd_ctx *c)
     cl->flags &= ~CL_MULTI;
     reply_array(&c->r, n);
     char buf[512];
+    c->srv->in_exec = 1;
     for (int i = 0; i < n; i++) {
         const kv_command *cmd = command_lookup(q[i].argv[0], q[i].lens[0]);
         /* The node may have changed state since the command was queued. */
@@ -396,6 +409,7 @@ static void cmd_exec(cmd_ctx *c)
         }
         call(cl, cmd, q[i].argc, (const char *const *)q[i].argv, q[i].lens, c->now_ms);
     }
+    c->srv->in_exec = 0;
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < q[i].argc; j++)
             kv_free(q[i].argv[j]);

@@ -212,6 +212,16 @@ static void on_cron(uv_timer_t *t)
         db_active_expire(s, now);
         ks_rehash_ms(s->k, 1);
     }
+    if (s->bgsave_scheduled && !s->shutting_down && !engine_entry_pending(s->eng)) {
+        engine_stats st;
+        engine_get_stats(s->eng, &st);
+        if (!st.bgsave_in_progress) {
+            char err[256];
+            s->bgsave_scheduled = 0;
+            if (engine_bgsave(s->eng, err, sizeof err) != 0)
+                log_warn("scheduled snapshot could not start: %s", err);
+        }
+    }
     clients_cron(s, now);
 }
 
