@@ -263,7 +263,11 @@ void server_apply_config(server *s, const cfg_option *o)
         s->active_expire = s->cfg.active_expire;
     else if (!strcmp(n, "hz"))
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
-    else if (!strcmp(n, "requirepass")) {
+    else if (!strcmp(n, "proto-max-bulk-len")) {
+        for (client *c = s->clients; c; c = c->next)
+            if (!(c->flags & CL_CLOSING))
+                client_apply_limits(c);
+    } else if (!strcmp(n, "requirepass")) {
         /* Existing connections stay as they are, as in Redis. */
     } else if (!strcmp(n, "appendfsync") || !strncmp(n, "snapshot-", 9)) {
         engine_config ec;

@@ -230,6 +230,9 @@ uint64_t client_out_offset(const client *c);
 size_t client_pending_bytes(const client *c);
 /* CLIENT LIST line for c (without newline) into b. */
 void client_describe(const client *c, kbuf *b);
+/* (Re)apply the configured protocol limits (proto-max-bulk-len) to c's
+ * parser; CONFIG SET does it for every client. */
+void client_apply_limits(client *c);
 /* Resume reading input after a block (WAIT) ended. */
 void client_unblock(client *c);
 
