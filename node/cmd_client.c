@@ -12,8 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
-
 /* Redis's client types, by name (getClientTypeByName); -1 if unknown. */
 enum { CT_NORMAL = 0, CT_REPLICA = 1, CT_PUBSUB = 2, CT_MASTER = 3 };
 

@@ -16,8 +16,6 @@
 #include <string.h>
 #include <strings.h>
 
-void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
-
 #define MAX_SUBS 64
 
 /* Redis's ACL categories, in the order COMMAND INFO lists them. */

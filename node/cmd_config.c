@@ -14,8 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
-
 /* ---- GET ---- */
 
 typedef struct cfg_match {

@@ -14,8 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
-
 /* The argument as a C string (Redis reads these with atoi / strtod). */
 static void arg_cstr(const cmd_ctx *c, int i, char *buf, size_t len)
 {

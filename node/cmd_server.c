@@ -252,7 +252,7 @@ static void cmd_shutdown(cmd_ctx *c)
 /* SLOWLOG                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static void reply_help(cmd_ctx *c, const char *cmd, const char *const *lines)
+void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines)
 {
     reply_deferred d = reply_defer(&c->r);
     long n = 0;
@@ -267,13 +267,6 @@ static void reply_help(cmd_ctx *c, const char *cmd, const char *const *lines)
     reply_simple(&c->r, "    Prints this help.");
     n += 2;
     reply_set_array_len(&c->r, d, n);
-}
-
-/* Exported for the other admin command files. */
-void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
-void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines)
-{
-    reply_help(c, cmd, lines);
 }
 
 static void slowlog_get_cmd(cmd_ctx *c)
@@ -334,7 +327,7 @@ static void slowlog_help_cmd(cmd_ctx *c)
         "    Reset the slowlog.",
         NULL,
     };
-    reply_help(c, "SLOWLOG", lines);
+    admin_reply_help(c, "SLOWLOG", lines);
 }
 
 /* ------------------------------------------------------------------------ */

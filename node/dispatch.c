@@ -278,12 +278,21 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
     return NULL;
 }
 
+static void cmd_exec(cmd_ctx *c);
+
 /* After a request: log what it did and hold its reply until committed. */
 static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_offset)
 {
     server *s = cl->srv;
+    int logged = engine_entry_pending(s->eng) > 0;
     engine_entry_commit(s->eng);
     if (cmd->flags & CMD_NOBARRIER)
+        return;
+    /* A failed WAL never commits again: a mark would hold this reply
+     * forever. A command that neither touches data nor logged anything
+     * (SAVE, BGSAVE …) reveals nothing uncommitted: let it answer. */
+    if (!logged && !(cmd->flags & (CMD_WRITE | CMD_READONLY)) && cmd->proc != cmd_exec &&
+        engine_failed(s->eng, NULL))
         return;
     uint64_t need = engine_last_lsn(s->eng);
     if (need > s->commit_lsn)

@@ -288,6 +288,11 @@ void db_active_expire(server *s, int64_t now_ms);
 /* Build a ctx for the server (internal callers: cron, replay). */
 void db_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);
 
+/* ---- cmd_server.c ---- */
+/* Redis's HELP reply: "<CMD> <subcommand> [<arg> [value] [opt] ...].
+ * Subcommands are:", the NULL-terminated lines, then HELP's own two. */
+void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
+
 /* ---- slowlog.c ---- */
 void slowlog_push(server *s, client *cl, int argc, const char *const *argv,
                   const size_t *lens, int64_t duration_us);
