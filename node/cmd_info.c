@@ -211,8 +211,9 @@ static void info_memory(server *s, kbuf *b)
                 "maxmemory_policy:noeviction\r\n"
                 "mem_fragmentation_ratio:%.2f\r\n"
                 "mem_allocator:libc\r\n",
-                used, h_used, rss, h_rss, peak, h_peak, peak ? 100.0 * (double)used / (double)peak : 0.0,
-                total, h_total, used ? (double)rss / (double)used : 0.0);
+                used, h_used, rss, h_rss, peak, h_peak,
+                peak ? 100.0 * (double)used / (double)peak : 0.0, total, h_total,
+                used ? (double)rss / (double)used : 0.0);
 }
 
 static void info_persistence(server *s, kbuf *b)

@@ -145,8 +145,11 @@ static void cmd_bgrewriteaof(cmd_ctx *c)
         reply_simple(&c->r, "Background append only file rewriting scheduled");
     else if (rc == 1)
         reply_simple(&c->r, "Background append only file rewriting started");
-    else
-        reply_errorf(&c->r, "ERR Can't execute an AOF background rewriting: %s", err);
+    else {
+        log_warn("BGREWRITEAOF: cannot start a snapshot: %s", err);
+        reply_error(&c->r, "ERR Can't execute an AOF background rewriting. Please check the "
+                           "server logs for more information.");
+    }
 }
 
 static void cmd_lastsave(cmd_ctx *c)

@@ -336,8 +336,9 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
         /* Memory values are unsigned in Redis (memtoull): no sign. */
         int bad = o->type == CFG_MEM ? (v[0] == '-' || parse_mem(v, &x)) : parse_ll(v, &x);
         if (bad) {
-            snprintf(err, errlen, o->type == CFG_MEM ? "argument must be a memory value"
-                                                     : "argument couldn't be parsed into an integer");
+            snprintf(err, errlen, "%s",
+                     o->type == CFG_MEM ? "argument must be a memory value"
+                                        : "argument couldn't be parsed into an integer");
             return -1;
         }
         if (o->offset == OFF(unixsocketperm)) {
