@@ -136,7 +136,7 @@ size_t client_pending_bytes(const client *c)
 /* Life cycle                                                                */
 /* ------------------------------------------------------------------------ */
 
-static void apply_parser_limits(client *c)
+void client_apply_limits(client *c)
 {
     resp_limits l;
     resp_limits_default(&l);
@@ -153,7 +153,7 @@ client *client_new(server *s, int unix_socket)
     c->resp = 2;
     c->authed = !s->cfg.requirepass || !s->cfg.requirepass[0];
     c->parser = resp_parser_new(NULL);
-    apply_parser_limits(c);
+    client_apply_limits(c);
     c->ctime_ms = c->last_ms = server_mstime();
     c->last_cmd = "NULL";
     if (unix_socket) {

@@ -1,15 +1,264 @@
-/* cmd_debug.c — DEBUG subcommands. */
+/* cmd_debug.c — DEBUG subcommands: DIGEST, SLEEP, SET-ACTIVE-EXPIRE,
+ * OBJECT, RELOAD, PROTOCOL, ERROR, LOG, HELP.
+ *
+ * DEBUG runs only on a serving node (it is a read for the node's state
+ * checks) and is never logged. RELOAD takes a snapshot and loads the
+ * keyspace back from it (engine_reload). */
 #include "server.h"
 
+#include "log.h"
 #include "reply.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* The argument as a C string (Redis reads these with atoi / strtod). */
+static void arg_cstr(const cmd_ctx *c, int i, char *buf, size_t len)
+{
+    size_t n = c->lens[i] < len - 1 ? c->lens[i] : len - 1;
+    memcpy(buf, c->argv[i], n);
+    buf[n] = '\0';
+}
 
 static void debug_digest(cmd_ctx *c)
 {
     char d[41];
     ks_digest(c->k, d);
     reply_simple(&c->r, d);
+}
+
+/* SLEEP <seconds>: blocks the event loop, as Redis. Decimals allowed; a
+ * value that does not parse sleeps 0. */
+static void debug_sleep(cmd_ctx *c)
+{
+    char buf[64];
+    arg_cstr(c, 2, buf, sizeof buf);
+    double secs = strtod(buf, NULL);
+    long long us = (long long)(secs * 1000000);
+    if (us > 0) {
+        struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
+    reply_ok(&c->r);
+}
+
+static void debug_set_active_expire(cmd_ctx *c)
+{
+    char buf[32];
+    arg_cstr(c, 2, buf, sizeof buf);
+    int on = atoi(buf) != 0;
+    c->srv->active_expire = on;
+    c->srv->cfg.active_expire = on;
+    reply_ok(&c->r);
+}
+
+/* Bytes of a length prefix in Redis's RDB format. */
+static size_t rdb_len_size(size_t n)
+{
+    return n < (1u << 6) ? 1 : n < (1u << 14) ? 2 : n <= UINT32_MAX ? 5 : 9;
+}
+
+/* Bytes of a string in Redis's RDB format, without LZF compression:
+ * integer-like strings of up to 11 bytes are stored as 8/16/32-bit ints. */
+static size_t rdb_string_size(const char *p, size_t n)
+{
+    long long v;
+    if (n <= 11 && kv_string2ll(p, n, &v)) {
+        if (v >= -(1 << 7) && v < (1 << 7))
+            return 2;
+        if (v >= -(1 << 15) && v < (1 << 15))
+            return 3;
+        if (v >= -(1LL << 31) && v < (1LL << 31))
+            return 5;
+    }
+    return rdb_len_size(n) + n;
+}
+
+/* An estimate of RDB's serialized length (RDB itself stores lists and small
+ * hashes as listpack blobs; this counts their elements one by one). */
+static size_t serialized_length(kobj *o)
+{
+    size_t n = 0;
+    switch (kobj_type(o)) {
+    case KT_STRING: {
+        size_t l;
+        const char *v = kobj_str(o, &l);
+        return rdb_string_size(v, l);
+    }
+    case KT_LIST: {
+        kv_list *l = kobj_list(o);
+        size_t len = list_len(l);
+        n = rdb_len_size(len);
+        for (size_t i = 0; i < len; i++) {
+            const char *p;
+            size_t pl;
+            list_get(l, i, &p, &pl);
+            n += rdb_string_size(p, pl);
+        }
+        return n;
+    }
+    case KT_HASH: {
+        kv_hash *h = kobj_hash(o);
+        hash_iter it;
+        const char *f, *v;
+        size_t fl, vl;
+        n = rdb_len_size(hash_len(h));
+        hash_iter_init(&it, h);
+        while (hash_iter_next(&it, &f, &fl, &v, &vl))
+            n += rdb_string_size(f, fl) + rdb_string_size(v, vl);
+        hash_iter_done(&it);
+        return n;
+    }
+    }
+    return n;
+}
+
+/* OBJECT <key>: Redis's line. We keep no LRU clock and share no objects,
+ * so lru, lru_seconds_idle are 0 and refcount is 1. */
+static void debug_object(cmd_ctx *c)
+{
+    /* A raw lookup, as Redis's: an expired key not yet removed is shown
+     * (and stays: nothing is modified or logged). */
+    kobj *o = ks_find(c->k, c->argv[2], c->lens[2]);
+    if (!o) {
+        reply_error(&c->r, "ERR no such key");
+        return;
+    }
+    char line[256];
+    snprintf(line, sizeof line,
+             "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:0 "
+             "lru_seconds_idle:0",
+             (void *)o, kobj_encoding(o), serialized_length(o));
+    reply_simple(&c->r, line);
+}
+
+static void debug_reload(cmd_ctx *c)
+{
+    int unsupported = 0;
+    for (int i = 2; i < c->argc; i++) {
+        if (arg_is(c, i, "MERGE") || arg_is(c, i, "NOFLUSH") || arg_is(c, i, "NOSAVE")) {
+            if (!unsupported)
+                unsupported = i;
+            continue;
+        }
+        reply_error(&c->r, "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
+                           "options.");
+        return;
+    }
+    if (unsupported) {
+        reply_errorf(&c->r, "ERR DEBUG RELOAD %.*s is not supported: the keyspace is always "
+                            "reloaded from a snapshot taken now",
+                     (int)c->lens[unsupported], c->argv[unsupported]);
+        return;
+    }
+    char err[256];
+    int rc = engine_reload(c->srv->eng, err, sizeof err);
+    if (rc) {
+        reply_errorf(&c->r, "ERR Error trying to reload the snapshot: %s", err);
+        return;
+    }
+    reply_ok(&c->r);
+}
+
+/* PROTOCOL <type>: a sample reply of each RESP type (client tests). */
+static void debug_protocol(cmd_ctx *c)
+{
+    reply *r = &c->r;
+    if (arg_is(c, 2, "string")) {
+        reply_bulk_cstr(r, "Hello World");
+    } else if (arg_is(c, 2, "integer")) {
+        reply_int(r, 12345);
+    } else if (arg_is(c, 2, "double")) {
+        reply_double(r, 3.141);
+    } else if (arg_is(c, 2, "bignum")) {
+        reply_bignum(r, "1234567999999999999999999999999999999", 37);
+    } else if (arg_is(c, 2, "null")) {
+        reply_null(r);
+    } else if (arg_is(c, 2, "array") || arg_is(c, 2, "set")) {
+        if (arg_is(c, 2, "array"))
+            reply_array(r, 3);
+        else
+            reply_set(r, 3);
+        for (int j = 0; j < 3; j++)
+            reply_int(r, j);
+    } else if (arg_is(c, 2, "map")) {
+        reply_map(r, 3);
+        for (int j = 0; j < 3; j++) {
+            reply_int(r, j);
+            reply_bool(r, j == 1);
+        }
+    } else if (arg_is(c, 2, "attrib")) {
+        if (reply_attribute(r, 1)) {
+            reply_bulk_cstr(r, "key-popularity");
+            reply_array(r, 2);
+            reply_bulk_cstr(r, "key:123");
+            reply_int(r, 90);
+        }
+        reply_bulk_cstr(r, "Some real reply following the attribute");
+    } else if (arg_is(c, 2, "push")) {
+        if (r->resp < 3) {
+            reply_error(r, "ERR RESP2 is not supported by this command");
+            return;
+        }
+        reply_push(r, 2);
+        reply_bulk_cstr(r, "server-cpu-usage");
+        reply_int(r, 42);
+        reply_bulk_cstr(r, "Some real reply following the push reply");
+    } else if (arg_is(c, 2, "true")) {
+        reply_bool(r, 1);
+    } else if (arg_is(c, 2, "false")) {
+        reply_bool(r, 0);
+    } else if (arg_is(c, 2, "verbatim")) {
+        reply_verbatim(r, "This is a verbatim\nstring", 25, "txt");
+    } else {
+        reply_error(r, "ERR Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"
+                       "true|false");
+    }
+}
+
+/* ERROR <string>: the string itself as an error reply. */
+static void debug_error(cmd_ctx *c)
+{
+    reply_error_len(&c->r, c->argv[2], c->lens[2]);
+}
+
+static void debug_log(cmd_ctx *c)
+{
+    log_warn("DEBUG LOG: %.*s", (int)c->lens[2], c->argv[2]);
+    reply_ok(&c->r);
+}
+
+static void debug_help(cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "DIGEST",
+        "    Output a hex signature representing the current DB content.",
+        "ERROR <string>",
+        "    Return a Redis protocol error with <string> as message. Useful for clients",
+        "    unit tests to simulate Redis errors.",
+        "LOG <message>",
+        "    Write <message> to the server log.",
+        "OBJECT <key>",
+        "    Show low level info about `key` and associated value.",
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.",
+        "RELOAD",
+        "    Save a snapshot on disk and reload the keyspace back from it.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not",
+        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+        "    default.",
+        "SLEEP <seconds>",
+        "    Stop the server for <seconds>. Decimals allowed.",
+        NULL,
+    };
+    admin_reply_help(c, "DEBUG", lines);
 }
 
 typedef struct debug_sub {
@@ -20,6 +269,14 @@ typedef struct debug_sub {
 
 static const debug_sub subs[] = {
     {"digest", 2, debug_digest},
+    {"sleep", 3, debug_sleep},
+    {"set-active-expire", 3, debug_set_active_expire},
+    {"object", 3, debug_object},
+    {"reload", -2, debug_reload},
+    {"protocol", 3, debug_protocol},
+    {"error", 3, debug_error},
+    {"log", 3, debug_log},
+    {"help", 2, debug_help},
 };
 
 static void cmd_debug(cmd_ctx *c)
@@ -28,14 +285,12 @@ static void cmd_debug(cmd_ctx *c)
         if (!arg_is(c, 1, subs[i].name))
             continue;
         int ok = subs[i].argc >= 0 ? c->argc == subs[i].argc : c->argc >= -subs[i].argc;
-        if (!ok) {
-            reply_err_subcommand_syntax(&c->r, "debug", 5, c->argv[1], c->lens[1]);
-            return;
-        }
+        if (!ok)
+            break;
         subs[i].fn(c);
         return;
     }
-    reply_err_unknown_subcommand(&c->r, "DEBUG", 5, c->argv[1], c->lens[1]);
+    reply_err_subcommand_syntax(&c->r, "DEBUG", 5, c->argv[1], c->lens[1]);
 }
 
 const kv_command cmds_debug[] = {

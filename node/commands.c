@@ -1,5 +1,12 @@
 /* commands.c — the command table: every cmd_*.c file contributes a
- * NULL-terminated array of kv_command; lookup is case-insensitive. */
+ * NULL-terminated array of kv_command; lookup is case-insensitive.
+ *
+ * Subcommands (Redis 7's "container" commands such as CLIENT or CONFIG):
+ * an entry named "<container>|<sub>" is a subcommand of the entry named
+ * <container>, whose proc is command_container. Clients cannot call a
+ * subcommand by its full name (command_lookup refuses names with '|'); the
+ * container dispatches argv[1] to it, checks its arity, and keeps its own
+ * statistics, as Redis does ("cmdstat_client|list"). */
 #include "server.h"
 
 #include "dict.h"
@@ -7,6 +14,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <time.h>
 
 extern const kv_command cmds_conn[];
 extern const kv_command cmds_multi[];
@@ -16,6 +24,11 @@ extern const kv_command cmds_keys[];
 extern const kv_command cmds_repl[];
 extern const kv_command cmds_list[];
 extern const kv_command cmds_hash[];
+extern const kv_command cmds_server[];
+extern const kv_command cmds_client[];
+extern const kv_command cmds_config[];
+extern const kv_command cmds_command[];
+extern const kv_command cmds_info[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
@@ -26,6 +39,11 @@ static const kv_command *const tables[] = {
     cmds_repl,
     cmds_list,
     cmds_hash,
+    cmds_server,
+    cmds_client,
+    cmds_config,
+    cmds_command,
+    cmds_info,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)
@@ -49,6 +67,11 @@ static const dict_type cmd_dict_type = {cmd_key_of};
 static dict table;
 static const kv_command **by_index;
 static int ncommands;
+/* Containers (entries with subcommands), found once at init. */
+static const kv_command *containers[32];
+static int ncontainers;
+
+static cmd_node *find(const char *name, size_t len);
 
 void commands_init(void)
 {
@@ -70,6 +93,15 @@ void commands_init(void)
             dict_add(&table, &n->dn);
         }
     }
+    for (int i = 0; i < ncommands; i++) {
+        const char *bar = strchr(by_index[i]->name, '|');
+        if (!bar)
+            continue;
+        cmd_node *n = find(by_index[i]->name, (size_t)(bar - by_index[i]->name));
+        if (n && !command_is_container(n->cmd) &&
+            ncontainers < (int)(sizeof containers / sizeof *containers))
+            containers[ncontainers++] = n->cmd;
+    }
 }
 
 static cmd_node *find(const char *name, size_t len)
@@ -84,8 +116,133 @@ static cmd_node *find(const char *name, size_t len)
 
 const kv_command *command_lookup(const char *name, size_t len)
 {
+    if (memchr(name, '|', len))
+        return NULL;
     cmd_node *n = find(name, len);
     return n ? n->cmd : NULL;
+}
+
+const kv_command *command_lookup_full(const char *name, size_t len)
+{
+    const char *bar = memchr(name, '|', len);
+    if (bar && memchr(bar + 1, '|', len - (size_t)(bar + 1 - name)))
+        return NULL;
+    cmd_node *n = find(name, len);
+    return n ? n->cmd : NULL;
+}
+
+const kv_command *command_lookup_sub(const kv_command *container, const char *sub, size_t len)
+{
+    char full[64];
+    size_t cl = strlen(container->name);
+    if (cl + 1 + len >= sizeof full || memchr(sub, '|', len))
+        return NULL;
+    memcpy(full, container->name, cl);
+    full[cl] = '|';
+    memcpy(full + cl + 1, sub, len);
+    cmd_node *n = find(full, cl + 1 + len);
+    return n ? n->cmd : NULL;
+}
+
+int command_is_sub(const kv_command *cmd)
+{
+    return strchr(cmd->name, '|') != NULL;
+}
+
+int command_subs(const kv_command *container, const kv_command **out, int max)
+{
+    size_t cl = strlen(container->name);
+    int n = 0;
+    for (int i = 0; i < ncommands; i++) {
+        const kv_command *c = by_index[i];
+        if (!strncmp(c->name, container->name, cl) && c->name[cl] == '|') {
+            if (n < max)
+                out[n] = c;
+            n++;
+        }
+    }
+    return n;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int command_is_container(const kv_command *cmd)
+{
+    for (int i = 0; i < ncontainers; i++)
+        if (containers[i] == cmd)
+            return 1;
+    return 0;
+}
+
+/* Find and check the subcommand of a container call: NULL after replying
+ * the error (an arity error counts as a rejected call of the subcommand). */
+static const kv_command *sub_for_call(const kv_command *container, int argc,
+                                      const char *const *argv, const size_t *lens, reply *r,
+                                      cmd_stat *stats)
+{
+    const kv_command *sub = command_lookup_sub(container, argv[1], lens[1]);
+    if (!sub) {
+        reply_err_unknown_subcommand(r, argv[0], lens[0], argv[1], lens[1]);
+        return NULL;
+    }
+    if ((sub->arity > 0 && argc != sub->arity) || (sub->arity < 0 && argc < -sub->arity)) {
+        reply_err_arity(r, sub->name);
+        if (stats)
+            stats[command_index(sub)].rejected++;
+        return NULL;
+    }
+    return sub;
+}
+
+int command_check_sub(const kv_command *cmd, int argc, const char *const *argv,
+                      const size_t *lens, reply *r, cmd_stat *stats)
+{
+    return sub_for_call(cmd, argc, argv, lens, r, stats) ? 0 : -1;
+}
+
+void command_container(cmd_ctx *c)
+{
+    server *s = c->srv;
+    const kv_command *container = c->cmd;
+    cmd_stat *cst = s ? &s->cmd_stats[command_index(container)] : NULL;
+    const kv_command *sub =
+        sub_for_call(container, c->argc, c->argv, c->lens, &c->r, s ? s->cmd_stats : NULL);
+    if (!sub) {
+        /* The caller counts this call and its error for the container:
+         * take them back, Redis counts neither (the error is counted). */
+        if (cst) {
+            cst->calls--;
+            cst->failed--;
+        }
+        return;
+    }
+    if (c->cl)
+        c->cl->last_cmd = sub->name;
+    c->cmd = sub;
+    size_t before = kbuf_len(c->r.out);
+    int64_t t0 = mono_us();
+    sub->proc(c);
+    int64_t dur = mono_us() - t0;
+    c->cmd = container;
+    if (!cst)
+        return;
+    /* The subcommand's statistics; the caller adds this call to the
+     * container's, which must show only calls of the container itself
+     * (COMMAND with no subcommand): take them back beforehand. The
+     * counters are unsigned, so a CONFIG RESETSTAT in between nets out. */
+    int failed = kbuf_len(c->r.out) > before && kbuf_data(c->r.out)[before] == '-';
+    cmd_stat *st = &s->cmd_stats[command_index(sub)];
+    st->calls++;
+    st->usec += (uint64_t)dur;
+    st->failed += (uint64_t)failed;
+    cst->calls--;
+    cst->usec -= (uint64_t)dur;
+    cst->failed -= (uint64_t)failed;
 }
 
 int command_index(const kv_command *cmd)

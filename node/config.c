@@ -79,12 +79,13 @@ const cfg_option cfg_options[] = {
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", CFG_INT,
      OFF(hash_max_listpack_entries), 0, INT_MAX, "128", NULL, 1,
      "Hashes with at most this many fields use the compact encoding."},
-    {"hash-max-listpack-value", "hash-max-ziplist-value", CFG_INT, OFF(hash_max_listpack_value),
-     0, INT_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", CFG_MEM, OFF(hash_max_listpack_value),
+     0, LLONG_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},
     {"active-expire", NULL, CFG_BOOL, OFF(active_expire), 0, 1, "yes", yesno, 1,
      "Reclaim expired keys in the background (DEBUG SET-ACTIVE-EXPIRE toggles it)."},
-    {"hz", NULL, CFG_INT, OFF(hz), 1, 500, "10", NULL, 1,
-     "Background tasks (expiry, rehashing, timeouts) per second."},
+    {"hz", NULL, CFG_INT, OFF(hz), 0, INT_MAX, "10", NULL, 1,
+     "Background tasks (expiry, rehashing, timeouts) per second (clamped to 1..500, as "
+     "Redis)."},
     /* logging */
     {"loglevel", NULL, CFG_ENUM, OFF(loglevel), 0, 0, "notice", level_names, 1,
      "debug, verbose, notice or warning."},
@@ -204,7 +205,7 @@ static int set_obuf(kv_config *c, int argc, const char **argv, char *err, size_t
         for (int i = 0; i < n; i++)
             w[i] = (char *)argv[i];
     }
-    if (n <= 0 || n % 4) {
+    if (n < 0 || n % 4) {
         snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
         return -1;
     }
@@ -213,9 +214,10 @@ static int set_obuf(kv_config *c, int argc, const char **argv, char *err, size_t
     for (int i = 0; i < n; i += 4) {
         long long s;
         if (strcasecmp(w[i], "normal") != 0) {
-            snprintf(err, errlen,
-                     "Invalid client class specified in buffer limit configuration "
-                     "(kvnode has only the normal class).");
+            int redis_class = !strcasecmp(w[i], "slave") || !strcasecmp(w[i], "replica") ||
+                              !strcasecmp(w[i], "pubsub");
+            snprintf(err, errlen, "Invalid client class specified in buffer limit configuration%s",
+                     redis_class ? " (kvnode has only the normal class)." : ".");
             return -1;
         }
         if (parse_mem(w[i + 1], &hard) < 0 || parse_mem(w[i + 2], &soft) < 0 ||
@@ -331,9 +333,12 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
     case CFG_INT:
     case CFG_MEM: {
         long long x;
-        int bad = o->type == CFG_MEM ? parse_mem(v, &x) : parse_ll(v, &x);
+        /* Memory values are unsigned in Redis (memtoull): no sign. */
+        int bad = o->type == CFG_MEM ? (v[0] == '-' || parse_mem(v, &x)) : parse_ll(v, &x);
         if (bad) {
-            snprintf(err, errlen, "argument couldn't be parsed into an integer");
+            snprintf(err, errlen, "%s",
+                     o->type == CFG_MEM ? "argument must be a memory value"
+                                        : "argument couldn't be parsed into an integer");
             return -1;
         }
         if (o->offset == OFF(unixsocketperm)) {
@@ -351,6 +356,8 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
                      o->max);
             return -1;
         }
+        if (o->offset == OFF(hz))
+            x = x < 1 ? 1 : x > 500 ? 500 : x; /* Redis clamps hz silently */
         if (is_ll(o))
             *ll_field(c, o) = x;
         else

@@ -44,7 +44,7 @@ typedef struct kv_config {
     int snapshot_fork;
     /* keyspace */
     int hash_max_listpack_entries;
-    int hash_max_listpack_value;
+    long long hash_max_listpack_value; /* a memory value in Redis */
     int active_expire;
     int hz;
     /* logging and process */

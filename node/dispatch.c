@@ -215,13 +215,15 @@ static void call(client *cl, const kv_command *cmd, int argc, const char *const 
     c.now_ms = now_ms;
     size_t before = kbuf_len(&cl->out);
     s->current = cl;
+    /* Before the call, as Redis: CLIENT LIST shows a client's own command
+     * (a container refines it to the subcommand's name). */
+    cl->last_cmd = cmd->name;
     int64_t t0 = ustime();
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
     s->current = NULL;
     if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE))
         engine_entry_add(s->eng, argc, (const char **)argv, lens);
-    cl->last_cmd = cmd->name;
     s->stats.total_commands++;
     cmd_stat *st = &s->cmd_stats[command_index(cmd)];
     st->calls++;
@@ -283,13 +285,22 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
     return NULL;
 }
 
+static void cmd_exec(cmd_ctx *c);
+
 /* After a request: log what it did and hold its reply until committed. */
 static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_offset)
 {
     server *s = cl->srv;
+    int logged = engine_entry_pending(s->eng) > 0;
     engine_entry_commit(s->eng);
     /* A replica's keyspace only ever holds committed entries. */
     if ((cmd->flags & CMD_NOBARRIER) || s->role_replica)
+        return;
+    /* A failed WAL never commits again: a mark would hold this reply
+     * forever. A command that neither touches data nor logged anything
+     * (SAVE, BGSAVE …) reveals nothing uncommitted: let it answer. */
+    if (!logged && !(cmd->flags & (CMD_WRITE | CMD_READONLY)) && cmd->proc != cmd_exec &&
+        engine_failed(s->eng, NULL))
         return;
     uint64_t need = engine_last_lsn(s->eng);
     if (need > s->commit_lsn)
@@ -317,6 +328,16 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         if (cl->flags & CL_MULTI)
             cl->flags |= CL_DIRTY_EXEC;
         return;
+    }
+    if (argc > 1 && command_is_container(cmd)) {
+        /* Subcommand and its arity are checked before queuing, as Redis. */
+        reply r = reply_make(&cl->out, cl->resp);
+        if (command_check_sub(cmd, argc, argv, lens, &r, s->cmd_stats) < 0) {
+            s->stats.error_replies++;
+            if (cl->flags & CL_MULTI)
+                cl->flags |= CL_DIRTY_EXEC;
+            return;
+        }
     }
     if (!cl->authed && !(cmd->flags & CMD_NOAUTH)) {
         reject(cl, cmd, "NOAUTH Authentication required.");
@@ -394,6 +415,7 @@ static void cmd_exec(cmd_ctx *c)
     cl->flags &= ~CL_MULTI;
     reply_array(&c->r, n);
     char buf[512];
+    c->srv->in_exec = 1;
     for (int i = 0; i < n; i++) {
         const kv_command *cmd = command_lookup(q[i].argv[0], q[i].lens[0]);
         /* The node may have changed state since the command was queued. */
@@ -404,6 +426,7 @@ static void cmd_exec(cmd_ctx *c)
         }
         call(cl, cmd, q[i].argc, (const char *const *)q[i].argv, q[i].lens, c->now_ms);
     }
+    c->srv->in_exec = 0;
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < q[i].argc; j++)
             kv_free(q[i].argv[j]);

@@ -788,8 +788,9 @@ static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
         int rc = write_in_process(e, err, errlen);
         if (rc)
             return rc;
-        /* SAVE publishes synchronously itself; BGSAVE without fork goes
-         * through the usual wait for durability. */
+        /* SAVE (no fork allowed) publishes synchronously in engine_save;
+         * publishing from the thread pool here would let SAVE return
+         * before the snapshot exists. */
         if (allow_fork)
             maybe_publish(e);
         return 0;
@@ -843,6 +844,36 @@ int engine_save(engine *e, char *err, size_t errlen)
     }
     if (!e->last_ok)
         return kve_fmt(err, errlen, KVE_IO, "%s", e->last_error);
+    return 0;
+}
+
+int engine_reload(engine *e, char *err, size_t errlen)
+{
+    if (e->eb.ncmds)
+        return kve_fmt(err, errlen, KVE_BUSY, "effects of the current command are not logged yet");
+    int rc = engine_save(e, err, errlen);
+    if (rc)
+        return rc;
+    uint64_t lsn = wal_last_lsn(e->w);
+    if (e->last_save_lsn != lsn)
+        return kve_fmt(err, errlen, KVE_INVAL,
+                       "the snapshot is at LSN %" PRIu64 " but the log ends at %" PRIu64,
+                       e->last_save_lsn, lsn);
+    char path[PATH_MAX];
+    snap_path(path, sizeof path, e->dir, lsn);
+    snap_meta m;
+    rc = snap_verify(path, &m, err, errlen);
+    if (rc)
+        return rc;
+    ks_clear(e->k);
+    rc = snap_load(path, e->k, &m, err, errlen);
+    if (rc) {
+        log_warn("DEBUG RELOAD: loading %s failed after it verified: %s; exiting, the data "
+                 "is on disk",
+                 path, err);
+        _exit(1);
+    }
+    log_notice("DB reloaded by DEBUG RELOAD: %" PRIu64 " keys at LSN %" PRIu64, m.keys, lsn);
     return 0;
 }
 

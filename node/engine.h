@@ -102,6 +102,14 @@ int engine_failed(const engine *e, const char **msg);
 int engine_bgsave(engine *e, char *err, size_t errlen);
 /* Take a snapshot now, blocking the loop (SAVE). */
 int engine_save(engine *e, char *err, size_t errlen);
+/* DEBUG RELOAD: take a snapshot now (as engine_save), then replace the
+ * keyspace's contents with that snapshot, read back from disk and
+ * verified. The keyspace object (engine_ks) stays the same. The snapshot
+ * is verified before the keyspace is cleared; if loading it still fails
+ * the keyspace would no longer match the log, so the process exits (the
+ * data is safe on disk and recovers on restart). KVE_BUSY while another
+ * snapshot runs or an entry is being built. */
+int engine_reload(engine *e, char *err, size_t errlen);
 /* Run the snapshot schedule now (normally from the engine's own timer). */
 void engine_cron(engine *e);
 /* Keep WAL entries after `lsn` from compaction (replication); 0 = none. */

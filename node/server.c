@@ -262,6 +262,16 @@ static void on_cron(uv_timer_t *t)
         db_active_expire(s, now);
         ks_rehash_ms(s->k, 1);
     }
+    if (s->bgsave_scheduled && !s->shutting_down && !engine_entry_pending(s->eng)) {
+        engine_stats st;
+        engine_get_stats(s->eng, &st);
+        if (!st.bgsave_in_progress) {
+            char err[256];
+            s->bgsave_scheduled = 0;
+            if (engine_bgsave(s->eng, err, sizeof err) != 0)
+                log_warn("scheduled snapshot could not start: %s", err);
+        }
+    }
     clients_cron(s, now);
     server_check_blocked(s);
 }
@@ -304,7 +314,11 @@ void server_apply_config(server *s, const cfg_option *o)
         s->active_expire = s->cfg.active_expire;
     else if (!strcmp(n, "hz"))
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
-    else if (!strcmp(n, "requirepass")) {
+    else if (!strcmp(n, "proto-max-bulk-len")) {
+        for (client *c = s->clients; c; c = c->next)
+            if (!(c->flags & CL_CLOSING))
+                client_apply_limits(c);
+    } else if (!strcmp(n, "requirepass")) {
         /* Existing connections stay as they are, as in Redis. */
     } else if (!strcmp(n, "appendfsync") || !strncmp(n, "snapshot-", 9)) {
         engine_config ec;

@@ -195,6 +195,10 @@ struct server {
     int active_expire;
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
+    int in_exec;          /* EXEC is running its queued commands */
+    int bgsave_scheduled; /* BGSAVE / BGREWRITEAOF asked while one could not start */
+    uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
+
     repl *repl;           /* NULL until replication is set up */
     int role_replica;     /* 1 while following a primary */
 };
@@ -236,6 +240,9 @@ uint64_t client_out_offset(const client *c);
 size_t client_pending_bytes(const client *c);
 /* CLIENT LIST line for c (without newline) into b. */
 void client_describe(const client *c, kbuf *b);
+/* (Re)apply the configured protocol limits (proto-max-bulk-len) to c's
+ * parser; CONFIG SET does it for every client. */
+void client_apply_limits(client *c);
 /* Resume reading input after a block (WAIT) ended. */
 void client_unblock(client *c);
 
@@ -256,9 +263,31 @@ void watch_touch(server *s, const char *key, size_t klen);
 void watch_touch_all(server *s);
 
 /* ---- commands.c ---- */
+/* A command a client may call by argv[0] (never a subcommand), or NULL. */
 const kv_command *command_lookup(const char *name, size_t len);
+/* "get" or "client|list" (COMMAND INFO / DOCS / LIST names), or NULL. */
+const kv_command *command_lookup_full(const char *name, size_t len);
+/* Subcommand `sub` of a container command, or NULL. */
+const kv_command *command_lookup_sub(const kv_command *container, const char *sub, size_t len);
+/* Is cmd a subcommand ("client|list")? */
+int command_is_sub(const kv_command *cmd);
+/* The subcommands of container, in table order: stores up to max of them
+ * in out and returns how many there are (0: not a container). */
+int command_subs(const kv_command *container, const kv_command **out, int max);
+/* Has cmd subcommands (CLIENT, CONFIG …)? Cheap: for every request. */
+int command_is_container(const kv_command *cmd);
+/* Before queuing or running a container called with argc > 1: 0 if
+ * argv[1] is one of its subcommands and the arity fits, else -1 after
+ * replying Redis's error into r (an arity error counts as a rejected call
+ * of the subcommand in stats). */
+int command_check_sub(const kv_command *cmd, int argc, const char *const *argv,
+                      const size_t *lens, reply *r, cmd_stat *stats);
+/* The proc of a container: dispatches argv[1] to its subcommand (unknown
+ * subcommand and arity errors as Redis 7), keeps the subcommand's stats. */
+void command_container(cmd_ctx *c);
 /* Table index of a command (for cmd_stats). */
 int command_index(const kv_command *cmd);
+/* Every table entry, subcommands included (command_is_sub tells them). */
 int command_count(void);
 const kv_command *command_at(int i);
 void commands_init(void);
@@ -268,6 +297,11 @@ void commands_init(void);
 void db_active_expire(server *s, int64_t now_ms);
 /* Build a ctx for the server (internal callers: cron, replay). */
 void db_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);
+
+/* ---- cmd_server.c ---- */
+/* Redis's HELP reply: "<CMD> <subcommand> [<arg> [value] [opt] ...].
+ * Subcommands are:", the NULL-terminated lines, then HELP's own two. */
+void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
 
 /* ---- slowlog.c ---- */
 void slowlog_push(server *s, client *cl, int argc, const char *const *argv,

@@ -24,8 +24,11 @@ void slowlog_push(server *s, client *cl, int argc, const char *const *argv,
                   const size_t *lens, int64_t duration_us)
 {
     size_t max = (size_t)s->cfg.slowlog_max_len;
-    if (!max)
+    if (!max) {
+        /* Redis adds the entry then trims to the (now zero) length. */
+        slowlog_reset(s);
         return;
+    }
     if (s->slowlog_cap != max) {
         /* (Re)size the ring to slowlog-max-len, keeping the newest. */
         slowlog_entry *ring = kv_calloc(max, sizeof *ring);

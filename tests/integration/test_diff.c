@@ -49,7 +49,9 @@ static int group_setup(void **state)
     snprintf(rdir, sizeof rdir, "%s/redis", tmp);
     snprintf(kdir, sizeof kdir, "%s/kv", tmp);
     mkdir(rdir, 0755);
-    if (h_redis_start(&redis, rdir, NULL) != 0)
+    /* DEBUG must answer on both sides for the DEBUG scripts. */
+    const char *rextra[] = {"--enable-debug-command", "yes", NULL};
+    if (h_redis_start(&redis, rdir, rextra) != 0)
         return -1;
     /* No active expiry: the digest taken before a restart must not race
      * with background deletions. */

@@ -1,0 +1,314 @@
+/* cmd_client.c — CLIENT ID / SETNAME / GETNAME / LIST / KILL / INFO / HELP.
+ *
+ * Every connection is a "normal" client for Redis's client types: kvnode's
+ * replication runs on its own peer port, so TYPE master / replica / pubsub
+ * select nothing. The only user is "default". */
+#include "server.h"
+
+#include "mem.h"
+#include "reply.h"
+
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+
+/* Redis's client types, by name (getClientTypeByName); -1 if unknown. */
+enum { CT_NORMAL = 0, CT_REPLICA = 1, CT_PUBSUB = 2, CT_MASTER = 3 };
+
+static int client_type_by_name(const char *s, size_t n)
+{
+    static const struct {
+        const char *name;
+        int type;
+    } types[] = {{"normal", CT_NORMAL}, {"slave", CT_REPLICA}, {"replica", CT_REPLICA},
+                 {"pubsub", CT_PUBSUB}, {"master", CT_MASTER}};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (strlen(types[i].name) == n && !strncasecmp(s, types[i].name, n))
+            return types[i].type;
+    return -1;
+}
+
+static int live(const client *cl)
+{
+    return !(cl->flags & CL_CLOSING);
+}
+
+/* ---- ID / SETNAME / GETNAME / INFO ---- */
+
+static void client_id_cmd(cmd_ctx *c)
+{
+    reply_int(&c->r, (long long)c->cl->id);
+}
+
+static void client_setname_cmd(cmd_ctx *c)
+{
+    const char *name = c->argv[2];
+    size_t n = c->lens[2];
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] < '!' || name[i] > '~') {
+            reply_error(&c->r,
+                        "ERR Client names cannot contain spaces, newlines or special characters.");
+            return;
+        }
+    }
+    kv_free(c->cl->name);
+    c->cl->name = n ? kv_memdup(name, n) : NULL;
+    reply_ok(&c->r);
+}
+
+static void client_getname_cmd(cmd_ctx *c)
+{
+    if (c->cl->name)
+        reply_bulk_cstr(&c->r, c->cl->name);
+    else
+        reply_null(&c->r);
+}
+
+static void client_info_cmd(cmd_ctx *c)
+{
+    kbuf b = KBUF_INIT;
+    client_describe(c->cl, &b);
+    kbuf_putc(&b, '\n');
+    reply_verbatim(&c->r, kbuf_data(&b), kbuf_len(&b), "txt");
+    kbuf_free(&b);
+}
+
+/* ---- LIST [TYPE type] | [ID id …] ---- */
+
+static int parse_id(cmd_ctx *c, int i, uint64_t *out, const char *msg)
+{
+    long long v;
+    if (!kv_string2ll(c->argv[i], c->lens[i], &v) || v < 1) {
+        reply_error(&c->r, msg);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static void client_list_cmd(cmd_ctx *c)
+{
+    int type = -1;
+    uint64_t *ids = NULL;
+    int nids = 0;
+    if (c->argc == 4 && arg_is(c, 2, "TYPE")) {
+        type = client_type_by_name(c->argv[3], c->lens[3]);
+        if (type < 0) {
+            reply_errorf(&c->r, "ERR Unknown client type '%.*s'", (int)c->lens[3], c->argv[3]);
+            return;
+        }
+    } else if (c->argc > 3 && arg_is(c, 2, "ID")) {
+        nids = c->argc - 3;
+        ids = kv_malloc((size_t)nids * sizeof *ids);
+        for (int i = 0; i < nids; i++) {
+            long long v;
+            if (!kv_string2ll(c->argv[3 + i], c->lens[3 + i], &v)) {
+                reply_error(&c->r, "ERR Invalid client ID");
+                kv_free(ids);
+                return;
+            }
+            ids[i] = v > 0 ? (uint64_t)v : 0; /* ids start at 1: 0 finds nothing */
+        }
+    } else if (c->argc != 2) {
+        reply_err_syntax(&c->r);
+        return;
+    }
+    kbuf b = KBUF_INIT;
+    if (nids) {
+        /* In the order asked, as Redis (each id once per mention). */
+        for (int i = 0; i < nids; i++) {
+            for (client *cl = c->srv->clients; cl; cl = cl->next) {
+                if (cl->id == ids[i] && live(cl)) {
+                    client_describe(cl, &b);
+                    kbuf_putc(&b, '\n');
+                }
+            }
+        }
+    } else if (type == -1 || type == CT_NORMAL) {
+        /* Oldest first, as Redis's client list. */
+        client *last = c->srv->clients;
+        while (last && last->next)
+            last = last->next;
+        for (client *cl = last; cl; cl = cl->prev) {
+            if (!live(cl))
+                continue;
+            client_describe(cl, &b);
+            kbuf_putc(&b, '\n');
+        }
+    }
+    reply_verbatim(&c->r, kbuf_len(&b) ? kbuf_data(&b) : "", kbuf_len(&b), "txt");
+    kbuf_free(&b);
+    kv_free(ids);
+}
+
+/* ---- KILL addr | KILL <filter> <value> … ---- */
+
+typedef struct kill_filter {
+    const char *addr, *laddr;
+    size_t addr_len, laddr_len;
+    uint64_t id;
+    int type;
+    int skipme;
+} kill_filter;
+
+static int parse_kill_filters(cmd_ctx *c, kill_filter *f)
+{
+    for (int i = 2; i < c->argc; i += 2) {
+        int more = c->argc > i + 1;
+        if (more && arg_is(c, i, "ID")) {
+            if (parse_id(c, i + 1, &f->id, "ERR client-id should be greater than 0") < 0)
+                return -1;
+        } else if (more && arg_is(c, i, "TYPE")) {
+            f->type = client_type_by_name(c->argv[i + 1], c->lens[i + 1]);
+            if (f->type < 0) {
+                reply_errorf(&c->r, "ERR Unknown client type '%.*s'", (int)c->lens[i + 1],
+                             c->argv[i + 1]);
+                return -1;
+            }
+        } else if (more && arg_is(c, i, "ADDR")) {
+            f->addr = c->argv[i + 1];
+            f->addr_len = c->lens[i + 1];
+        } else if (more && arg_is(c, i, "LADDR")) {
+            f->laddr = c->argv[i + 1];
+            f->laddr_len = c->lens[i + 1];
+        } else if (more && arg_is(c, i, "USER")) {
+            if (!(c->lens[i + 1] == 7 && !memcmp(c->argv[i + 1], "default", 7))) {
+                reply_errorf(&c->r, "ERR No such user '%.*s'", (int)c->lens[i + 1],
+                             c->argv[i + 1]);
+                return -1;
+            }
+        } else if (more && arg_is(c, i, "SKIPME")) {
+            if (arg_is(c, i + 1, "YES"))
+                f->skipme = 1;
+            else if (arg_is(c, i + 1, "NO"))
+                f->skipme = 0;
+            else {
+                reply_err_syntax(&c->r);
+                return -1;
+            }
+        } else {
+            reply_err_syntax(&c->r);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int str_is(const char *a, size_t alen, const char *cstr)
+{
+    return strlen(cstr) == alen && !memcmp(a, cstr, alen);
+}
+
+static int kill_matches(const kill_filter *f, const client *cl, const client *me)
+{
+    if (f->addr && !str_is(f->addr, f->addr_len, cl->addr))
+        return 0;
+    if (f->laddr && !str_is(f->laddr, f->laddr_len, cl->laddr))
+        return 0;
+    if (f->type != -1 && f->type != CT_NORMAL)
+        return 0;
+    if (f->id && cl->id != f->id)
+        return 0;
+    if (cl == me && f->skipme)
+        return 0;
+    return 1;
+}
+
+static void client_kill_cmd(cmd_ctx *c)
+{
+    kill_filter f = {.type = -1, .skipme = 1};
+    int old_form = c->argc == 3;
+    if (old_form) {
+        f.addr = c->argv[2];
+        f.addr_len = c->lens[2];
+        f.skipme = 0; /* with the old form a client may kill itself */
+    } else if (c->argc % 2 == 0) {
+        if (parse_kill_filters(c, &f) < 0)
+            return;
+    } else {
+        reply_err_syntax(&c->r);
+        return;
+    }
+    client *me = c->cl;
+    int close_me = 0;
+    long long killed = 0;
+    client *cl = c->srv->clients, *next;
+    for (; cl; cl = next) {
+        next = cl->next;
+        if (!live(cl) || !kill_matches(&f, cl, me))
+            continue;
+        if (cl == me)
+            close_me = 1;
+        else
+            client_close(cl);
+        killed++;
+    }
+    if (old_form) {
+        if (!killed)
+            reply_error(&c->r, "ERR No such client");
+        else
+            reply_ok(&c->r);
+    } else {
+        reply_int(&c->r, killed);
+    }
+    /* Only after the reply is queued: it is sent, then the connection
+     * closes. */
+    if (close_me)
+        client_close_after_reply(me);
+}
+
+static void client_help_cmd(cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "LIST [options ...]",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        NULL,
+    };
+    admin_reply_help(c, "CLIENT", lines);
+}
+
+#define CLIENT_FLAGS (CMD_STALE | CMD_NOBARRIER)
+
+const kv_command cmds_client[] = {
+    {"client", command_container, -2, CMD_NOBARRIER, 0, 0, 0, "connection",
+     "A container for client connection commands.", "2.4.0", "@slow"},
+    {"client|id", client_id_cmd, 2, CLIENT_FLAGS, 0, 0, 0, "connection",
+     "Returns the unique client ID of the connection.", "5.0.0", "@slow @connection"},
+    {"client|setname", client_setname_cmd, 3, CLIENT_FLAGS, 0, 0, 0, "connection",
+     "Sets the connection name.", "2.6.9", "@slow @connection"},
+    {"client|getname", client_getname_cmd, 2, CLIENT_FLAGS, 0, 0, 0, "connection",
+     "Returns the name of the connection.", "2.6.9", "@slow @connection"},
+    {"client|list", client_list_cmd, -2, CMD_ADMIN | CLIENT_FLAGS, 0, 0, 0, "connection",
+     "Lists open connections.", "2.4.0", "@admin @slow @dangerous @connection"},
+    {"client|info", client_info_cmd, 2, CLIENT_FLAGS, 0, 0, 0, "connection",
+     "Returns information about the connection.", "6.2.0", "@slow @connection"},
+    {"client|kill", client_kill_cmd, -3, CMD_ADMIN | CLIENT_FLAGS, 0, 0, 0, "connection",
+     "Terminates open connections.", "2.4.0", "@admin @slow @dangerous @connection"},
+    {"client|help", client_help_cmd, 2, CLIENT_FLAGS, 0, 0, 0, "connection",
+     "Returns helpful text about the different subcommands.", "5.0.0", "@slow @connection"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};

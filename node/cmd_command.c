@@ -1,0 +1,364 @@
+/* cmd_command.c — COMMAND [COUNT | LIST | INFO | DOCS | GETKEYS | HELP]:
+ * the command table as Redis 7 describes it to clients (redis-cli, cluster
+ * clients, client libraries that probe for commands).
+ *
+ * Our table knows name, arity, flags, first/last/step keys, group, summary,
+ * since and ACL categories. Replies have Redis 7's shapes; what the table
+ * does not know is left out or empty: no command tips, no "complexity" or
+ * "arguments" in DOCS, and one key spec per command derived from
+ * first/last/step with the coarse flag RW (writes) or RO (reads) instead of
+ * Redis's per-key access flags. */
+#include "server.h"
+
+#include "mem.h"
+#include "reply.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define MAX_SUBS 64
+
+/* Redis's ACL categories, in the order COMMAND INFO lists them. */
+static const char *const acl_categories[] = {
+    "keyspace", "read",      "write",       "set",   "sortedset", "list",
+    "hash",     "string",    "bitmap",      "hyperloglog", "geo", "stream",
+    "pubsub",   "admin",     "fast",        "slow",  "blocking",  "dangerous",
+    "connection", "transaction", "scripting", NULL,
+};
+
+/* Does cmd's ACL string hold "@<cat>" (cat of catlen bytes, any case)? */
+static int has_category(const kv_command *cmd, const char *cat, size_t catlen)
+{
+    const char *p = cmd->acl ? cmd->acl : "";
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        if (*w == '@' && (size_t)(p - w - 1) == catlen && !strncasecmp(w + 1, cat, catlen))
+            return 1;
+    }
+    return 0;
+}
+
+static void reply_categories(reply *r, const kv_command *cmd)
+{
+    reply_deferred d = reply_defer(r);
+    long n = 0;
+    char buf[32];
+    for (int i = 0; acl_categories[i]; i++) {
+        if (has_category(cmd, acl_categories[i], strlen(acl_categories[i]))) {
+            snprintf(buf, sizeof buf, "@%s", acl_categories[i]);
+            reply_simple(r, buf);
+            n++;
+        }
+    }
+    reply_set_set_len(r, d, n);
+}
+
+static void reply_flags(reply *r, const kv_command *cmd)
+{
+    static const struct {
+        uint32_t flag;
+        const char *name;
+    } names[] = {{CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
+                 {CMD_ADMIN, "admin"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
+                 {CMD_NOAUTH, "no_auth"}};
+    long n = 0;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        n += (cmd->flags & names[i].flag) != 0;
+    reply_set(r, n);
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (cmd->flags & names[i].flag)
+            reply_simple(r, names[i].name);
+}
+
+static void reply_key_specs(reply *r, const kv_command *cmd)
+{
+    if (cmd->first_key <= 0) {
+        reply_set(r, 0);
+        return;
+    }
+    reply_set(r, 1);
+    reply_map(r, 3);
+    reply_bulk_cstr(r, "flags");
+    reply_set(r, 1);
+    reply_simple(r, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
+    reply_bulk_cstr(r, "begin_search");
+    reply_map(r, 2);
+    reply_bulk_cstr(r, "type");
+    reply_bulk_cstr(r, "index");
+    reply_bulk_cstr(r, "spec");
+    reply_map(r, 1);
+    reply_bulk_cstr(r, "index");
+    reply_int(r, cmd->first_key);
+    reply_bulk_cstr(r, "find_keys");
+    reply_map(r, 2);
+    reply_bulk_cstr(r, "type");
+    reply_bulk_cstr(r, "range");
+    reply_bulk_cstr(r, "spec");
+    reply_map(r, 3);
+    reply_bulk_cstr(r, "lastkey");
+    reply_int(r, cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key);
+    reply_bulk_cstr(r, "keystep");
+    reply_int(r, cmd->key_step);
+    reply_bulk_cstr(r, "limit");
+    reply_int(r, 0);
+}
+
+static void reply_info(reply *r, const kv_command *cmd)
+{
+    if (!cmd) {
+        reply_null(r);
+        return;
+    }
+    reply_array(r, 10);
+    reply_bulk_cstr(r, cmd->name);
+    reply_int(r, cmd->arity);
+    reply_flags(r, cmd);
+    reply_int(r, cmd->first_key);
+    reply_int(r, cmd->last_key);
+    reply_int(r, cmd->key_step);
+    reply_categories(r, cmd);
+    reply_set(r, 0); /* tips */
+    reply_key_specs(r, cmd);
+    const kv_command *subs[MAX_SUBS];
+    int n = command_subs(cmd, subs, MAX_SUBS);
+    if (n > MAX_SUBS)
+        n = MAX_SUBS;
+    reply_array(r, n);
+    for (int i = 0; i < n; i++)
+        reply_info(r, subs[i]);
+}
+
+static void reply_docs(reply *r, const kv_command *cmd)
+{
+    const kv_command *subs[MAX_SUBS];
+    int n = command_subs(cmd, subs, MAX_SUBS);
+    if (n > MAX_SUBS)
+        n = MAX_SUBS;
+    reply_map(r, 1 + (cmd->summary != NULL) + (cmd->since != NULL) + (n > 0));
+    if (cmd->summary) {
+        reply_bulk_cstr(r, "summary");
+        reply_bulk_cstr(r, cmd->summary);
+    }
+    if (cmd->since) {
+        reply_bulk_cstr(r, "since");
+        reply_bulk_cstr(r, cmd->since);
+    }
+    reply_bulk_cstr(r, "group");
+    reply_bulk_cstr(r, cmd->group ? cmd->group : "generic");
+    if (n > 0) {
+        reply_bulk_cstr(r, "subcommands");
+        reply_map(r, n);
+        for (int i = 0; i < n; i++) {
+            reply_bulk_cstr(r, subs[i]->name);
+            reply_docs(r, subs[i]);
+        }
+    }
+}
+
+static int toplevel_count(void)
+{
+    int n = 0;
+    for (int i = 0; i < command_count(); i++)
+        n += !command_is_sub(command_at(i));
+    return n;
+}
+
+/* ---- COMMAND (no subcommand) / INFO ---- */
+
+static void reply_all_info(cmd_ctx *c)
+{
+    reply_array(&c->r, toplevel_count());
+    for (int i = 0; i < command_count(); i++)
+        if (!command_is_sub(command_at(i)))
+            reply_info(&c->r, command_at(i));
+}
+
+static void command_info_cmd(cmd_ctx *c)
+{
+    if (c->argc == 2) {
+        reply_all_info(c);
+        return;
+    }
+    reply_array(&c->r, c->argc - 2);
+    for (int i = 2; i < c->argc; i++)
+        reply_info(&c->r, command_lookup_full(c->argv[i], c->lens[i]));
+}
+
+static void command_docs_cmd(cmd_ctx *c)
+{
+    if (c->argc == 2) {
+        reply_map(&c->r, toplevel_count());
+        for (int i = 0; i < command_count(); i++) {
+            const kv_command *cmd = command_at(i);
+            if (command_is_sub(cmd))
+                continue;
+            reply_bulk_cstr(&c->r, cmd->name);
+            reply_docs(&c->r, cmd);
+        }
+        return;
+    }
+    reply_deferred d = reply_defer(&c->r);
+    long n = 0;
+    for (int i = 2; i < c->argc; i++) {
+        const kv_command *cmd = command_lookup_full(c->argv[i], c->lens[i]);
+        if (!cmd)
+            continue;
+        reply_bulk_cstr(&c->r, cmd->name);
+        reply_docs(&c->r, cmd);
+        n++;
+    }
+    reply_set_map_len(&c->r, d, n);
+}
+
+static void command_count_cmd(cmd_ctx *c)
+{
+    reply_int(&c->r, toplevel_count());
+}
+
+/* ---- LIST [FILTERBY MODULE m | ACLCAT cat | PATTERN p] ---- */
+
+enum { FILTER_NONE, FILTER_MODULE, FILTER_ACLCAT, FILTER_PATTERN };
+
+static void command_list_cmd(cmd_ctx *c)
+{
+    int filter = FILTER_NONE;
+    const char *arg = NULL;
+    size_t alen = 0;
+    for (int i = 2; i < c->argc; i++) {
+        if (arg_is(c, i, "FILTERBY") && c->argc - 1 - i == 2) {
+            if (arg_is(c, i + 1, "MODULE"))
+                filter = FILTER_MODULE;
+            else if (arg_is(c, i + 1, "ACLCAT"))
+                filter = FILTER_ACLCAT;
+            else if (arg_is(c, i + 1, "PATTERN"))
+                filter = FILTER_PATTERN;
+            else {
+                reply_err_syntax(&c->r);
+                return;
+            }
+            arg = c->argv[i + 2];
+            alen = c->lens[i + 2];
+            i += 2;
+        } else {
+            reply_err_syntax(&c->r);
+            return;
+        }
+    }
+    reply_deferred d = reply_defer(&c->r);
+    long n = 0;
+    for (int i = 0; i < command_count(); i++) {
+        const kv_command *cmd = command_at(i);
+        if (command_is_sub(cmd))
+            continue;
+        const kv_command *subs[MAX_SUBS + 1];
+        subs[0] = cmd;
+        int ns = command_subs(cmd, subs + 1, MAX_SUBS);
+        if (ns > MAX_SUBS)
+            ns = MAX_SUBS;
+        for (int j = 0; j <= ns; j++) {
+            const kv_command *x = subs[j];
+            int ok = filter == FILTER_NONE ||
+                     (filter == FILTER_ACLCAT && has_category(x, arg, alen)) ||
+                     (filter == FILTER_PATTERN &&
+                      kv_match(arg, alen, x->name, strlen(x->name), 1));
+            if (ok) {
+                reply_bulk_cstr(&c->r, x->name);
+                n++;
+            }
+        }
+    }
+    reply_set_array_len(&c->r, d, n);
+}
+
+/* ---- GETKEYS <command> [args …] ---- */
+
+static void command_getkeys_cmd(cmd_ctx *c)
+{
+    int argc = c->argc - 2;
+    const char *const *argv = c->argv + 2;
+    const size_t *lens = c->lens + 2;
+    const kv_command *cmd = command_lookup(argv[0], lens[0]);
+    if (cmd && argc > 1 && command_subs(cmd, NULL, 0) > 0)
+        cmd = command_lookup_sub(cmd, argv[1], lens[1]);
+    if (!cmd) {
+        reply_error(&c->r, "ERR Invalid command specified");
+        return;
+    }
+    if (cmd->first_key <= 0) {
+        reply_error(&c->r, "ERR The command has no key arguments");
+        return;
+    }
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+        reply_error(&c->r, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    int first = cmd->first_key;
+    int last = cmd->last_key >= 0 ? cmd->last_key : argc + cmd->last_key;
+    int step = cmd->key_step > 0 ? cmd->key_step : 1;
+    if (last >= argc || last < first || first >= argc) {
+        reply_error(&c->r, "ERR Invalid arguments specified for command");
+        return;
+    }
+    reply_array(&c->r, (last - first) / step + 1);
+    for (int i = first; i <= last; i += step)
+        reply_bulk(&c->r, argv[i], lens[i]);
+}
+
+static void command_help_cmd(cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        NULL,
+    };
+    admin_reply_help(c, "COMMAND", lines);
+}
+
+/* COMMAND alone describes every command; otherwise a container. */
+static void cmd_command(cmd_ctx *c)
+{
+    if (c->argc == 1)
+        reply_all_info(c);
+    else
+        command_container(c);
+}
+
+#define COMMAND_FLAGS (CMD_STALE | CMD_NOBARRIER)
+
+const kv_command cmds_command[] = {
+    {"command", cmd_command, -1, COMMAND_FLAGS, 0, 0, 0, "server",
+     "Returns detailed information about all commands.", "2.8.13", "@slow @connection"},
+    {"command|count", command_count_cmd, 2, COMMAND_FLAGS, 0, 0, 0, "server",
+     "Returns a count of commands.", "2.8.13", "@slow @connection"},
+    {"command|list", command_list_cmd, -2, COMMAND_FLAGS, 0, 0, 0, "server",
+     "Returns a list of command names.", "7.0.0", "@slow @connection"},
+    {"command|info", command_info_cmd, -2, COMMAND_FLAGS, 0, 0, 0, "server",
+     "Returns information about one, multiple or all commands.", "2.8.13",
+     "@slow @connection"},
+    {"command|docs", command_docs_cmd, -2, COMMAND_FLAGS, 0, 0, 0, "server",
+     "Returns documentary information about one, multiple or all commands.", "7.0.0",
+     "@slow @connection"},
+    {"command|getkeys", command_getkeys_cmd, -4, COMMAND_FLAGS, 0, 0, 0, "server",
+     "Extracts the key names from an arbitrary command.", "2.8.13", "@slow @connection"},
+    {"command|help", command_help_cmd, 2, COMMAND_FLAGS, 0, 0, 0, "server",
+     "Returns helpful text about the different subcommands.", "5.0.0", "@slow @connection"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,256 @@
+/* cmd_config.c — CONFIG GET / SET / RESETSTAT / REWRITE / HELP over the
+ * option table of config.c, with Redis 7's rules: GET takes several glob
+ * patterns matched (case-insensitively) against names and aliases; SET
+ * takes several name/value pairs and is atomic — every name is checked,
+ * then every value set, and if one fails the ones already set get their
+ * old values back; only then is each change applied to the running server
+ * (server_apply_config). */
+#include "server.h"
+
+#include "log.h"
+#include "mem.h"
+#include "reply.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* ---- GET ---- */
+
+typedef struct cfg_match {
+    const char *name; /* as it is shown: the matched name or alias, or the argument */
+    size_t len;
+    const cfg_option *o;
+} cfg_match;
+
+typedef struct match_set {
+    cfg_match *m;
+    int n, cap;
+} match_set;
+
+static int match_has(const match_set *s, const char *name, size_t len)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->m[i].len == len && !strncasecmp(s->m[i].name, name, len))
+            return 1;
+    return 0;
+}
+
+static void match_add(match_set *s, const char *name, size_t len, const cfg_option *o)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->m = kv_realloc(s->m, (size_t)s->cap * sizeof *s->m);
+    }
+    s->m[s->n].name = name;
+    s->m[s->n].len = len;
+    s->m[s->n].o = o;
+    s->n++;
+}
+
+/* config_find for a counted (not NUL-terminated) argument. */
+static const cfg_option *find_opt(const char *p, size_t n)
+{
+    char name[128];
+    if (n >= sizeof name || memchr(p, '\0', n))
+        return NULL;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    return config_find(name);
+}
+
+static int has_glob(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '*' || p[i] == '?' || p[i] == '[')
+            return 1;
+    return 0;
+}
+
+static void config_get_cmd(cmd_ctx *c)
+{
+    match_set set = {0};
+    for (int i = 2; i < c->argc; i++) {
+        const char *pat = c->argv[i];
+        size_t plen = c->lens[i];
+        if (!has_glob(pat, plen)) {
+            /* An exact name (or alias) is shown as it was asked. */
+            if (match_has(&set, pat, plen))
+                continue;
+            const cfg_option *o = find_opt(pat, plen);
+            if (o)
+                match_add(&set, pat, plen, o);
+            continue;
+        }
+        /* Names and aliases match on their own, as in Redis 7 where an
+         * alias is an entry of the config dict. */
+        for (const cfg_option *o = cfg_options; o->name; o++) {
+            const char *names[2] = {o->name, o->alias};
+            for (int k = 0; k < 2 && names[k]; k++) {
+                size_t nl = strlen(names[k]);
+                if (!match_has(&set, names[k], nl) && kv_match(pat, plen, names[k], nl, 1))
+                    match_add(&set, names[k], nl, o);
+            }
+        }
+    }
+    reply_map(&c->r, set.n);
+    char buf[4096];
+    for (int i = 0; i < set.n; i++) {
+        reply_bulk(&c->r, set.m[i].name, set.m[i].len);
+        size_t n = config_format(&c->srv->cfg, set.m[i].o, buf, sizeof buf);
+        reply_bulk(&c->r, buf, n);
+    }
+    kv_free(set.m);
+}
+
+/* ---- SET ---- */
+
+static void set_error(cmd_ctx *c, const char *arg, size_t len, const char *why)
+{
+    reply_errorf(&c->r, "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
+                 (int)len, arg, why);
+}
+
+static void config_set_cmd(cmd_ctx *c)
+{
+    if (c->argc % 2) {
+        reply_err_syntax(&c->r);
+        return;
+    }
+    server *s = c->srv;
+    int n = (c->argc - 2) / 2;
+    const cfg_option **opts = kv_calloc((size_t)n, sizeof *opts);
+    char **old = kv_calloc((size_t)n, sizeof *old);
+    int unknown = -1, bad = -1;
+    const char *why = NULL;
+    /* Names first: unknown, immutable, duplicate. */
+    for (int i = 0; i < n; i++) {
+        int a = 2 + 2 * i;
+        const cfg_option *o = find_opt(c->argv[a], c->lens[a]);
+        if (!o) {
+            if (bad < 0 && unknown < 0)
+                unknown = a;
+            continue;
+        }
+        if (bad >= 0 || unknown >= 0)
+            continue;
+        if (!o->runtime) {
+            why = "can't set immutable config";
+            bad = a;
+            continue;
+        }
+        /* A name given twice; an alias and its name are two configs in
+         * Redis 7 (both set, in order). */
+        for (int j = 0; j < i; j++) {
+            if (c->lens[2 + 2 * j] == c->lens[a] &&
+                !strncasecmp(c->argv[2 + 2 * j], c->argv[a], c->lens[a])) {
+                why = "duplicate parameter";
+                bad = a;
+                break;
+            }
+        }
+        opts[i] = o;
+    }
+    if (unknown >= 0) {
+        reply_errorf(&c->r, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+                     (int)c->lens[unknown], c->argv[unknown]);
+        goto done;
+    }
+    if (bad >= 0) {
+        set_error(c, c->argv[bad], c->lens[bad], why);
+        goto done;
+    }
+    /* Then values, keeping the old ones to restore if one fails. */
+    char buf[4096], err[256];
+    for (int i = 0; i < n; i++) {
+        size_t l = config_format(&s->cfg, opts[i], buf, sizeof buf);
+        old[i] = kv_memdup(buf, l);
+    }
+    for (int i = 0; i < n; i++) {
+        int a = 3 + 2 * i;
+        char *v = kv_memdup(c->argv[a], c->lens[a]);
+        const char *cv = v;
+        err[0] = '\0';
+        int rc = config_set(&s->cfg, opts[i], 1, &cv, 0, err, sizeof err);
+        kv_free(v);
+        if (rc < 0) {
+            for (int j = 0; j <= i; j++) {
+                const char *ov = old[j];
+                char ignore[256];
+                config_set(&s->cfg, opts[j], 1, &ov, 1, ignore, sizeof ignore);
+            }
+            /* Named as the config is (its name or the alias used). */
+            const char *nm = strncasecmp(c->argv[a - 1], opts[i]->name, c->lens[a - 1]) ||
+                                     strlen(opts[i]->name) != c->lens[a - 1]
+                                 ? opts[i]->alias
+                                 : opts[i]->name;
+            set_error(c, nm, strlen(nm), err);
+            goto done;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        server_apply_config(s, opts[i]);
+    reply_ok(&c->r);
+done:
+    for (int i = 0; i < n; i++)
+        kv_free(old[i]);
+    kv_free(old);
+    kv_free(opts);
+}
+
+/* ---- RESETSTAT / REWRITE / HELP ---- */
+
+static void config_resetstat_cmd(cmd_ctx *c)
+{
+    server *s = c->srv;
+    memset(&s->stats, 0, sizeof s->stats);
+    s->stats.ops_last_ms = server_mstime();
+    memset(s->cmd_stats, 0, (size_t)command_count() * sizeof *s->cmd_stats);
+    reply_ok(&c->r);
+}
+
+static void config_rewrite_cmd(cmd_ctx *c)
+{
+    char err[512];
+    if (config_rewrite(&c->srv->cfg, err, sizeof err) < 0) {
+        log_warn("CONFIG REWRITE failed: %s", err);
+        reply_errorf(&c->r, "ERR %s", err);
+        return;
+    }
+    log_notice("CONFIG REWRITE executed with success.");
+    reply_ok(&c->r);
+}
+
+static void config_help_cmd(cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        NULL,
+    };
+    admin_reply_help(c, "CONFIG", lines);
+}
+
+#define CONFIG_FLAGS (CMD_ADMIN | CMD_STALE | CMD_NOBARRIER)
+
+const kv_command cmds_config[] = {
+    {"config", command_container, -2, CMD_NOBARRIER, 0, 0, 0, "server",
+     "A container for server configuration commands.", "2.0.0", "@slow"},
+    {"config|get", config_get_cmd, -3, CONFIG_FLAGS, 0, 0, 0, "server",
+     "Returns the effective values of configuration parameters.", "2.0.0",
+     "@admin @slow @dangerous"},
+    {"config|set", config_set_cmd, -4, CONFIG_FLAGS, 0, 0, 0, "server",
+     "Sets configuration parameters in-flight.", "2.0.0", "@admin @slow @dangerous"},
+    {"config|resetstat", config_resetstat_cmd, 2, CONFIG_FLAGS, 0, 0, 0, "server",
+     "Resets the server's statistics.", "2.0.0", "@admin @slow @dangerous"},
+    {"config|rewrite", config_rewrite_cmd, 2, CONFIG_FLAGS, 0, 0, 0, "server",
+     "Persists the effective configuration to file.", "2.8.0", "@admin @slow @dangerous"},
+    {"config|help", config_help_cmd, 2, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "server",
+     "Returns helpful text about the different subcommands.", "5.0.0", "@slow"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};

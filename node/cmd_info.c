@@ -1,0 +1,428 @@
+/* cmd_info.c — INFO [section …]: Redis 7's sections and field names where
+ * Redis has the field, plus kvnode's own (kvnode_version, wal_*,
+ * snapshot_*, recovery_*, commit_lsn, term …).
+ *
+ * Sections, in Redis's order: server, clients, memory, persistence, stats,
+ * replication, cpu, modules, commandstats, cluster, keyspace. "default"
+ * (no argument) is all but commandstats; "all" and "everything" are all.
+ * Redis's errorstats and latencystats are not kept, so those sections are
+ * never shown. Unknown section names select nothing (an empty reply). */
+#include "server.h"
+
+#include "mem.h"
+#include "reply.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+enum {
+    S_SERVER = 1 << 0,
+    S_CLIENTS = 1 << 1,
+    S_MEMORY = 1 << 2,
+    S_PERSISTENCE = 1 << 3,
+    S_STATS = 1 << 4,
+    S_REPLICATION = 1 << 5,
+    S_CPU = 1 << 6,
+    S_MODULES = 1 << 7,
+    S_COMMANDSTATS = 1 << 8,
+    S_CLUSTER = 1 << 9,
+    S_KEYSPACE = 1 << 10,
+};
+
+#define S_DEFAULT                                                                         \
+    (S_SERVER | S_CLIENTS | S_MEMORY | S_PERSISTENCE | S_STATS | S_REPLICATION | S_CPU | \
+     S_MODULES | S_CLUSTER | S_KEYSPACE)
+#define S_ALL (S_DEFAULT | S_COMMANDSTATS)
+
+static const struct {
+    const char *name;
+    int bits;
+} section_names[] = {
+    {"server", S_SERVER},           {"clients", S_CLIENTS},
+    {"memory", S_MEMORY},           {"persistence", S_PERSISTENCE},
+    {"stats", S_STATS},             {"replication", S_REPLICATION},
+    {"cpu", S_CPU},                 {"modules", S_MODULES},
+    {"commandstats", S_COMMANDSTATS}, {"cluster", S_CLUSTER},
+    {"keyspace", S_KEYSPACE},       {"default", S_DEFAULT},
+    {"all", S_ALL},                 {"everything", S_ALL},
+};
+
+static int parse_sections(cmd_ctx *c)
+{
+    if (c->argc == 1)
+        return S_DEFAULT;
+    int bits = 0;
+    for (int i = 1; i < c->argc; i++)
+        for (size_t j = 0; j < sizeof section_names / sizeof *section_names; j++)
+            if (arg_is(c, i, section_names[j].name))
+                bits |= section_names[j].bits;
+    return bits;
+}
+
+/* Redis's bytesToHuman. */
+static void human(char *out, size_t len, uint64_t n)
+{
+    double d = (double)n;
+    if (n < 1024)
+        snprintf(out, len, "%" PRIu64 "B", n);
+    else if (n < 1024ull * 1024)
+        snprintf(out, len, "%.2fK", d / 1024);
+    else if (n < 1024ull * 1024 * 1024)
+        snprintf(out, len, "%.2fM", d / (1024.0 * 1024));
+    else if (n < 1024ull * 1024 * 1024 * 1024)
+        snprintf(out, len, "%.2fG", d / (1024.0 * 1024 * 1024));
+    else if (n < 1024ull * 1024 * 1024 * 1024 * 1024)
+        snprintf(out, len, "%.2fT", d / (1024.0 * 1024 * 1024 * 1024));
+    else
+        snprintf(out, len, "%.2fP", d / (1024.0 * 1024 * 1024 * 1024 * 1024));
+}
+
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    unsigned long size = 0, resident = 0;
+    int n = fscanf(f, "%lu %lu", &size, &resident);
+    fclose(f);
+    return n == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+static void header(kbuf *b, const char *name)
+{
+    if (kbuf_len(b))
+        kbuf_append_str(b, "\r\n");
+    kbuf_printf(b, "# %s\r\n", name);
+}
+
+/* ---- sections ---- */
+
+static void info_server(server *s, kbuf *b)
+{
+    struct utsname u;
+    uname(&u);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    int64_t up = (server_mstime() - s->start_ms) / 1000;
+    header(b, "Server");
+    kbuf_printf(b,
+                "redis_version:%s\r\n"
+                "kvnode_version:%s\r\n"
+                "redis_git_sha1:00000000\r\n"
+                "redis_git_dirty:0\r\n"
+                "redis_mode:standalone\r\n"
+                "os:%s %s %s\r\n"
+                "arch_bits:%d\r\n"
+                "monotonic_clock:POSIX clock_gettime\r\n"
+                "multiplexing_api:epoll\r\n"
+                "gcc_version:%d.%d.%d\r\n"
+                "process_id:%d\r\n"
+                "process_supervised:no\r\n"
+                "run_id:%s\r\n"
+                "tcp_port:%d\r\n"
+                "server_time_usec:%lld\r\n"
+                "uptime_in_seconds:%lld\r\n"
+                "uptime_in_days:%lld\r\n"
+                "hz:%d\r\n"
+                "configured_hz:%d\r\n"
+                "executable:%s\r\n"
+                "config_file:%s\r\n"
+                "io_threads_active:0\r\n",
+                KV_REDIS_COMPAT_VERSION, KV_VERSION, u.sysname, u.release, u.machine,
+                (int)sizeof(long) * 8,
+#ifdef __GNUC__
+                __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+#else
+                0, 0, 0,
+#endif
+                (int)getpid(), s->run_id, s->cfg.port,
+                (long long)tv.tv_sec * 1000000 + tv.tv_usec, (long long)up,
+                (long long)(up / 86400), s->cfg.hz, s->cfg.hz, exe,
+                s->cfg.config_file ? s->cfg.config_file : "");
+}
+
+static void info_clients(server *s, kbuf *b)
+{
+    uint64_t connected = 0, blocked = 0, waiting = 0;
+    size_t max_in = 0, max_out = 0;
+    for (client *c = s->clients; c; c = c->next) {
+        if (c->flags & CL_CLOSING)
+            continue;
+        connected++;
+        blocked += (c->flags & CL_BLOCKED) != 0;
+        waiting += c->nmarks != 0;
+        if (kbuf_len(&c->query) > max_in)
+            max_in = kbuf_len(&c->query);
+        if (client_pending_bytes(c) > max_out)
+            max_out = client_pending_bytes(c);
+    }
+    header(b, "Clients");
+    kbuf_printf(b,
+                "connected_clients:%" PRIu64 "\r\n"
+                "cluster_connections:0\r\n"
+                "maxclients:%d\r\n"
+                "client_recent_max_input_buffer:%zu\r\n"
+                "client_recent_max_output_buffer:%zu\r\n"
+                "blocked_clients:%" PRIu64 "\r\n"
+                "tracking_clients:0\r\n"
+                "clients_in_timeout_table:0\r\n"
+                "clients_waiting_commit:%" PRIu64 "\r\n",
+                connected, s->cfg.maxclients, max_in, max_out, blocked, waiting);
+}
+
+static void info_memory(server *s, kbuf *b)
+{
+    size_t used = kv_used_memory();
+    if (used > s->stats.peak_memory)
+        s->stats.peak_memory = used;
+    size_t peak = s->stats.peak_memory;
+    size_t rss = rss_bytes();
+    struct sysinfo si;
+    uint64_t total = sysinfo(&si) == 0 ? (uint64_t)si.totalram * si.mem_unit : 0;
+    char h_used[32], h_rss[32], h_peak[32], h_total[32];
+    human(h_used, sizeof h_used, used);
+    human(h_rss, sizeof h_rss, rss);
+    human(h_peak, sizeof h_peak, peak);
+    human(h_total, sizeof h_total, total);
+    header(b, "Memory");
+    kbuf_printf(b,
+                "used_memory:%zu\r\n"
+                "used_memory_human:%s\r\n"
+                "used_memory_rss:%zu\r\n"
+                "used_memory_rss_human:%s\r\n"
+                "used_memory_peak:%zu\r\n"
+                "used_memory_peak_human:%s\r\n"
+                "used_memory_peak_perc:%.2f%%\r\n"
+                "total_system_memory:%" PRIu64 "\r\n"
+                "total_system_memory_human:%s\r\n"
+                "maxmemory:0\r\n"
+                "maxmemory_human:0B\r\n"
+                "maxmemory_policy:noeviction\r\n"
+                "mem_fragmentation_ratio:%.2f\r\n"
+                "mem_allocator:libc\r\n",
+                used, h_used, rss, h_rss, peak, h_peak,
+                peak ? 100.0 * (double)used / (double)peak : 0.0, total, h_total,
+                used ? (double)rss / (double)used : 0.0);
+}
+
+static void info_persistence(server *s, kbuf *b)
+{
+    engine_stats st;
+    engine_get_stats(s->eng, &st);
+    const char *why = NULL;
+    int failed = engine_failed(s->eng, &why) != 0;
+    int nospace = !failed && engine_can_write(s->eng, 64, NULL) != 0;
+    const engine_recovery *rec = &s->recovery;
+    static const char *const fsync_names[] = {"always", "everysec", "no"};
+    int fs = s->cfg.appendfsync;
+    header(b, "Persistence");
+    kbuf_printf(b,
+                "loading:0\r\n"
+                "async_loading:0\r\n"
+                "rdb_changes_since_last_save:%" PRIu64 "\r\n"
+                "rdb_bgsave_in_progress:%d\r\n"
+                "rdb_last_save_time:%lld\r\n"
+                "rdb_last_bgsave_status:%s\r\n"
+                "rdb_last_bgsave_time_sec:%lld\r\n"
+                "rdb_saves:%" PRIu64 "\r\n"
+                "aof_enabled:1\r\n"
+                "aof_rewrite_in_progress:0\r\n"
+                "aof_last_write_status:%s\r\n",
+                st.changes_since_save, st.bgsave_in_progress, (long long)st.last_save_time,
+                st.last_bgsave_ok ? "ok" : "err",
+                st.snapshots_taken ? (long long)(st.last_snapshot_ms / 1000) : -1LL,
+                st.snapshots_taken, failed ? "err" : "ok");
+    kbuf_printf(b,
+                "wal_fsync:%s\r\n"
+                "wal_status:%s%s\r\n"
+                "wal_nospace:%d\r\n"
+                "wal_last_lsn:%" PRIu64 "\r\n"
+                "wal_durable_lsn:%" PRIu64 "\r\n"
+                "wal_first_lsn:%" PRIu64 "\r\n"
+                "wal_segments:%" PRIu64 "\r\n"
+                "wal_bytes:%" PRIu64 "\r\n"
+                "wal_batches:%" PRIu64 "\r\n"
+                "wal_syncs:%" PRIu64 "\r\n"
+                "wal_last_sync_us:%" PRIu64 "\r\n"
+                "wal_max_batch_records:%" PRIu64 "\r\n"
+                "wal_compactions:%" PRIu64 "\r\n"
+                "wal_writes_refused_nospace:%" PRIu64 "\r\n",
+                fs >= 0 && fs < 3 ? fsync_names[fs] : "?", failed ? "failed: " : "ok",
+                failed ? why : "", nospace, engine_last_lsn(s->eng),
+                engine_durable_lsn(s->eng), st.wal.first_lsn, st.wal.segments, st.wal.bytes,
+                st.wal.batches, st.wal.syncs, st.wal.last_sync_us, st.wal.max_batch_records,
+                st.wal_compactions, s->stats.writes_refused_nospace);
+    kbuf_printf(b,
+                "snapshot_in_progress:%d\r\n"
+                "snapshot_count:%" PRIu64 "\r\n"
+                "snapshot_last_lsn:%" PRIu64 "\r\n"
+                "snapshot_last_keys:%" PRIu64 "\r\n"
+                "snapshot_last_bytes:%" PRIu64 "\r\n"
+                "snapshot_last_ms:%" PRIu64 "\r\n"
+                "snapshot_last_error:%s\r\n"
+                "recovery_snapshot_lsn:%" PRIu64 "\r\n"
+                "recovery_snapshot_keys:%" PRIu64 "\r\n"
+                "recovery_entries_replayed:%" PRIu64 "\r\n"
+                "recovery_segments_scanned:%" PRIu64 "\r\n"
+                "recovery_bytes_truncated:%" PRIu64 "\r\n"
+                "recovery_broken_snapshots:%d\r\n"
+                "recovery_ms:%" PRIu64 "\r\n",
+                st.bgsave_in_progress, st.snapshots_taken, st.last_save_lsn,
+                st.last_snapshot_keys, st.last_snapshot_bytes, st.last_snapshot_ms,
+                st.last_error, rec->snapshot_lsn, rec->snapshot_keys, rec->wal.entries_replayed,
+                rec->wal.segments_scanned, rec->wal.bytes_truncated, rec->snapshots_broken,
+                rec->total_ms);
+}
+
+static void info_stats(server *s, kbuf *b)
+{
+    const server_stats *t = &s->stats;
+    uint64_t ops = 0;
+    for (int i = 0; i < 16; i++)
+        ops += t->ops_samples[i];
+    header(b, "Stats");
+    kbuf_printf(b,
+                "total_connections_received:%" PRIu64 "\r\n"
+                "total_commands_processed:%" PRIu64 "\r\n"
+                "instantaneous_ops_per_sec:%" PRIu64 "\r\n"
+                "total_net_input_bytes:%" PRIu64 "\r\n"
+                "total_net_output_bytes:%" PRIu64 "\r\n"
+                "rejected_connections:%" PRIu64 "\r\n"
+                "sync_full:0\r\n"
+                "sync_partial_ok:0\r\n"
+                "sync_partial_err:0\r\n"
+                "expired_keys:%" PRIu64 "\r\n"
+                "evicted_keys:0\r\n"
+                "evicted_clients:0\r\n"
+                "keyspace_hits:%" PRIu64 "\r\n"
+                "keyspace_misses:%" PRIu64 "\r\n"
+                "pubsub_channels:0\r\n"
+                "pubsub_patterns:0\r\n"
+                "total_error_replies:%" PRIu64 "\r\n"
+                "total_protocol_errors:%" PRIu64 "\r\n"
+                "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
+                "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n",
+                t->total_connections, t->total_commands, ops / 16, t->net_input_bytes,
+                t->net_output_bytes, t->rejected_connections, t->expired_keys, t->keyspace_hits,
+                t->keyspace_misses, t->error_replies, t->protocol_errors, t->qbuf_disconnects,
+                t->obuf_disconnects);
+}
+
+static void info_replication(server *s, kbuf *b)
+{
+    header(b, "Replication");
+    kbuf_printf(b, "role:%s\r\n", server_role_name(s));
+    if (s->role_replica && s->cfg.replicaof && s->cfg.replicaof[0]) {
+        char host[256] = "";
+        int port = 0;
+        if (sscanf(s->cfg.replicaof, "%255s %d", host, &port) == 2)
+            kbuf_printf(b, "master_host:%s\r\nmaster_port:%d\r\n", host, port);
+    }
+    kbuf_printf(b,
+                "connected_slaves:0\r\n"
+                "master_failover_state:no-failover\r\n"
+                "master_repl_offset:%" PRIu64 "\r\n"
+                "second_repl_offset:-1\r\n"
+                "repl_backlog_active:0\r\n"
+                "commit_lsn:%" PRIu64 "\r\n"
+                "last_term:%" PRIu64 "\r\n"
+                "term:%" PRIu64 "\r\n",
+                engine_last_lsn(s->eng), s->commit_lsn, engine_last_term(s->eng),
+                engine_term(s->eng));
+}
+
+static void tv_line(kbuf *b, const char *name, struct timeval tv)
+{
+    kbuf_printf(b, "%s:%ld.%06ld\r\n", name, (long)tv.tv_sec, (long)tv.tv_usec);
+}
+
+static void info_cpu(kbuf *b)
+{
+    struct rusage self, children, thread;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    getrusage(RUSAGE_THREAD, &thread);
+    header(b, "CPU");
+    tv_line(b, "used_cpu_sys", self.ru_stime);
+    tv_line(b, "used_cpu_user", self.ru_utime);
+    tv_line(b, "used_cpu_sys_children", children.ru_stime);
+    tv_line(b, "used_cpu_user_children", children.ru_utime);
+    tv_line(b, "used_cpu_sys_main_thread", thread.ru_stime);
+    tv_line(b, "used_cpu_user_main_thread", thread.ru_utime);
+}
+
+static void info_commandstats(server *s, kbuf *b)
+{
+    header(b, "Commandstats");
+    for (int i = 0; i < command_count(); i++) {
+        const cmd_stat *st = &s->cmd_stats[i];
+        if (!st->calls && !st->failed && !st->rejected)
+            continue;
+        kbuf_printf(b,
+                    "cmdstat_%s:calls=%" PRIu64 ",usec=%" PRIu64
+                    ",usec_per_call=%.2f,rejected_calls=%" PRIu64 ",failed_calls=%" PRIu64
+                    "\r\n",
+                    command_at(i)->name, st->calls, st->usec,
+                    st->calls ? (double)st->usec / (double)st->calls : 0.0, st->rejected,
+                    st->failed);
+    }
+}
+
+static void info_keyspace(server *s, kbuf *b)
+{
+    header(b, "Keyspace");
+    size_t keys = ks_size(s->k);
+    if (keys)
+        kbuf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", keys, ks_expires(s->k));
+}
+
+static void cmd_info(cmd_ctx *c)
+{
+    server *s = c->srv;
+    int bits = parse_sections(c);
+    kbuf b = KBUF_INIT;
+    if (bits & S_SERVER)
+        info_server(s, &b);
+    if (bits & S_CLIENTS)
+        info_clients(s, &b);
+    if (bits & S_MEMORY)
+        info_memory(s, &b);
+    if (bits & S_PERSISTENCE)
+        info_persistence(s, &b);
+    if (bits & S_STATS)
+        info_stats(s, &b);
+    if (bits & S_REPLICATION)
+        info_replication(s, &b);
+    if (bits & S_CPU)
+        info_cpu(&b);
+    if (bits & S_MODULES)
+        header(&b, "Modules");
+    if (bits & S_COMMANDSTATS)
+        info_commandstats(s, &b);
+    if (bits & S_CLUSTER) {
+        header(&b, "Cluster");
+        kbuf_append_str(&b, "cluster_enabled:0\r\n");
+    }
+    if (bits & S_KEYSPACE)
+        info_keyspace(s, &b);
+    reply_verbatim(&c->r, kbuf_len(&b) ? kbuf_data(&b) : "", kbuf_len(&b), "txt");
+    kbuf_free(&b);
+}
+
+const kv_command cmds_info[] = {
+    {"info", cmd_info, -1, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "server",
+     "Returns information and statistics about the server.", "1.0.0",
+     "@slow @dangerous"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};

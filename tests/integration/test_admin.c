@@ -1,0 +1,775 @@
+/* test_admin.c — the server/admin commands where a diff against Redis
+ * cannot say enough: INFO's fields and how they move, CONFIG with a real
+ * config file, CLIENT LIST/KILL across connections, SLOWLOG catching a
+ * slow command, snapshots on disk (SAVE/BGSAVE/BGREWRITEAOF/LASTSAVE),
+ * DEBUG RELOAD, SHUTDOWN and what a restart recovers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* ---- Fixture ---- */
+
+typedef struct fixture {
+    char *tmp;
+    char dir[700];
+    h_proc node;
+    kv_client *c;
+} fixture;
+
+static int start_node(fixture *f, const char *const *extra)
+{
+    if (h_kvnode_start(&f->node, f->dir, extra) != 0)
+        return -1;
+    f->c = h_connect(f->node.port);
+    return f->c ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->tmp = h_tmpdir("admin");
+    snprintf(f->dir, sizeof f->dir, "%s/data", f->tmp);
+    *state = f;
+    return 0;
+}
+
+static void free_args(h_proc *p)
+{
+    for (int i = 0; i < p->argc; i++)
+        free(p->argv[i]);
+    p->argc = 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    kv_client_free(f->c);
+    h_stop(&f->node, SIGTERM, 10000);
+    free_args(&f->node);
+    h_rmrf(f->tmp);
+    free(f->tmp);
+    free(f);
+    return 0;
+}
+
+/* ---- Helpers ---- */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Run a command that must succeed with a status, and check its text. */
+static void ok(kv_client *c, const char *line)
+{
+    kv_reply *r = h_cmd(c, line);
+    assert_non_null(r);
+    if (r->type != KV_REPLY_STATUS)
+        fprintf(stderr, "%s: %s\n", line, r->str ? r->str : "(not a status)");
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+}
+
+static long long integer(kv_client *c, const char *line)
+{
+    kv_reply *r = h_cmd(c, line);
+    assert_non_null(r);
+    if (r->type != KV_REPLY_INTEGER)
+        fprintf(stderr, "%s: %s\n", line, r->str ? r->str : "(not an integer)");
+    assert_int_equal(r->type, KV_REPLY_INTEGER);
+    long long v = r->integer;
+    kv_reply_free(r);
+    return v;
+}
+
+/* The text of a string-like reply (malloc'd). */
+static char *text(kv_client *c, const char *line)
+{
+    kv_reply *r = h_cmd(c, line);
+    assert_non_null(r);
+    assert_true(r->type == KV_REPLY_STRING || r->type == KV_REPLY_VERB ||
+                r->type == KV_REPLY_STATUS);
+    char *s = strdup(r->str);
+    kv_reply_free(r);
+    return s;
+}
+
+/* Field `name` of INFO <section> as text into out; 0, or -1 if absent. */
+static int info_str(kv_client *c, const char *section, const char *name, char *out, size_t len)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "INFO %s", section);
+    char *info = text(c, cmd);
+    char key[128];
+    snprintf(key, sizeof key, "\r\n%s:", name);
+    int rc = -1;
+    char *p = strstr(info, key);
+    if (!p && !strncmp(info, key + 2, strlen(key + 2)))
+        p = info - 2;
+    if (p) {
+        p += strlen(key);
+        size_t n = strcspn(p, "\r\n");
+        snprintf(out, len, "%.*s", (int)n, p);
+        rc = 0;
+    }
+    free(info);
+    return rc;
+}
+
+static long long info_ll(kv_client *c, const char *section, const char *name)
+{
+    char v[256];
+    if (info_str(c, section, name, v, sizeof v) != 0) {
+        fprintf(stderr, "INFO %s has no field %s\n", section, name);
+        fail();
+    }
+    return atoll(v);
+}
+
+static int count_files(const char *dir, const char *prefix, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name), sl = strlen(suffix);
+        if (!strncmp(de->d_name, prefix, strlen(prefix)) && l >= sl &&
+            !strcmp(de->d_name + l - sl, suffix))
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Poll INFO until field reaches at least `want` (bounded). */
+static long long wait_info_at_least(kv_client *c, const char *section, const char *name,
+                                    long long want, int timeout_ms)
+{
+    long long deadline = h_now_ms() + timeout_ms, v = 0;
+    while (h_now_ms() < deadline) {
+        v = info_ll(c, section, name);
+        if (v >= want)
+            return v;
+        sleep_ms(20);
+    }
+    return v;
+}
+
+static void digest(kv_client *c, char out[64])
+{
+    char *d = text(c, "DEBUG DIGEST");
+    snprintf(out, 64, "%s", d);
+    free(d);
+}
+
+/* Kill the node with SIGKILL and start it again; reconnect. */
+static void crash_restart(fixture *f)
+{
+    kv_client_free(f->c);
+    f->c = NULL;
+    h_stop(&f->node, SIGKILL, 10000);
+    assert_int_equal(h_restart(&f->node), 0);
+    f->c = h_connect(f->node.port);
+    assert_non_null(f->c);
+}
+
+/* ---- Tests ---- */
+
+/* INFO has Redis's sections and fields with sane values, and they move:
+ * wal_durable_lsn after a write, the keyspace line, commandstats,
+ * connected_clients. */
+static void test_info_fields(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    char v[256];
+    assert_int_equal(info_str(f->c, "server", "redis_version", v, sizeof v), 0);
+    assert_string_equal(v, "7.0.15");
+    assert_int_equal(info_str(f->c, "server", "kvnode_version", v, sizeof v), 0);
+    assert_int_equal(info_ll(f->c, "server", "process_id"), f->node.pid);
+    assert_int_equal(info_ll(f->c, "server", "tcp_port"), f->node.port);
+    assert_int_equal(info_str(f->c, "server", "run_id", v, sizeof v), 0);
+    assert_int_equal(strlen(v), 40);
+    assert_int_equal(info_str(f->c, "replication", "role", v, sizeof v), 0);
+    assert_string_equal(v, "master");
+    assert_int_equal(info_str(f->c, "persistence", "wal_status", v, sizeof v), 0);
+    assert_string_equal(v, "ok");
+    assert_int_equal(info_str(f->c, "persistence", "wal_fsync", v, sizeof v), 0);
+    assert_string_equal(v, "always");
+    assert_int_equal(info_ll(f->c, "persistence", "aof_enabled"), 1);
+    assert_int_equal(info_ll(f->c, "persistence", "loading"), 0);
+    assert_true(info_ll(f->c, "memory", "used_memory") > 0);
+    assert_true(info_ll(f->c, "memory", "used_memory_rss") > 0);
+    assert_true(info_ll(f->c, "memory", "used_memory_peak") >=
+                info_ll(f->c, "memory", "used_memory") / 2);
+    assert_int_equal(info_ll(f->c, "memory", "maxmemory"), 0);
+    assert_int_equal(info_str(f->c, "cpu", "used_cpu_user", v, sizeof v), 0);
+    assert_non_null(strchr(v, '.'));
+
+    /* Empty keyspace: the section has no db0 line, as Redis. */
+    char *ks = text(f->c, "INFO keyspace");
+    assert_string_equal(ks, "# Keyspace\r\n");
+    free(ks);
+
+    long long lsn0 = info_ll(f->c, "persistence", "wal_durable_lsn");
+    long long cmds0 = info_ll(f->c, "stats", "total_commands_processed");
+    ok(f->c, "SET a 1");
+    ok(f->c, "SET b 2");
+    long long lsn1 = info_ll(f->c, "persistence", "wal_durable_lsn");
+    assert_int_equal(lsn1, lsn0 + 2);
+    assert_int_equal(info_ll(f->c, "persistence", "wal_last_lsn"), lsn1);
+    assert_int_equal(info_ll(f->c, "replication", "master_repl_offset"), lsn1);
+    assert_int_equal(info_ll(f->c, "replication", "commit_lsn"), lsn1);
+    assert_true(info_ll(f->c, "persistence", "wal_syncs") >= 1);
+    assert_true(info_ll(f->c, "persistence", "rdb_changes_since_last_save") >= 2);
+    assert_true(info_ll(f->c, "stats", "total_commands_processed") > cmds0);
+    ks = text(f->c, "INFO keyspace");
+    assert_string_equal(ks, "# Keyspace\r\ndb0:keys=2,expires=0,avg_ttl=0\r\n");
+    free(ks);
+
+    /* Misses and hits. */
+    long long hits = info_ll(f->c, "stats", "keyspace_hits");
+    long long misses = info_ll(f->c, "stats", "keyspace_misses");
+    kv_reply_free(h_cmd(f->c, "GET a"));
+    kv_reply_free(h_cmd(f->c, "GET nosuch"));
+    assert_int_equal(info_ll(f->c, "stats", "keyspace_hits"), hits + 1);
+    assert_int_equal(info_ll(f->c, "stats", "keyspace_misses"), misses + 1);
+
+    /* commandstats: subcommands by their full name, errors counted. */
+    integer(f->c, "CLIENT ID");
+    kv_reply_free(h_cmd(f->c, "CLIENT ID x"));
+    kv_reply_free(h_cmd(f->c, "GET a b"));
+    char *cs = text(f->c, "INFO commandstats");
+    assert_non_null(strstr(cs, "cmdstat_set:calls=2,"));
+    assert_non_null(strstr(cs, "cmdstat_client|id:calls=1,"));
+    assert_non_null(strstr(cs, "rejected_calls=1,failed_calls=0\r\n"));
+    assert_null(strstr(cs, "cmdstat_client:"));
+    free(cs);
+    assert_true(info_ll(f->c, "stats", "total_error_replies") >= 2);
+
+    /* connected_clients counts live connections. */
+    kv_client *c2 = h_connect(f->node.port);
+    assert_non_null(c2);
+    assert_int_equal(info_ll(f->c, "clients", "connected_clients"), 2);
+    kv_client_free(c2);
+    long long deadline = h_now_ms() + 5000;
+    while (info_ll(f->c, "clients", "connected_clients") != 1 && h_now_ms() < deadline)
+        sleep_ms(10);
+    assert_int_equal(info_ll(f->c, "clients", "connected_clients"), 1);
+
+    /* Sections: default has no commandstats, all has; unknown is empty. */
+    char *def = text(f->c, "INFO");
+    assert_non_null(strstr(def, "# Server\r\n"));
+    assert_non_null(strstr(def, "\r\n\r\n# Persistence\r\n"));
+    assert_null(strstr(def, "# Commandstats"));
+    free(def);
+    char *all = text(f->c, "INFO all");
+    assert_non_null(strstr(all, "# Commandstats\r\n"));
+    free(all);
+    char *none = text(f->c, "INFO nosuchsection");
+    assert_string_equal(none, "");
+    free(none);
+
+    /* CONFIG RESETSTAT zeroes counters and command stats. */
+    ok(f->c, "CONFIG RESETSTAT");
+    assert_int_equal(info_ll(f->c, "stats", "keyspace_hits"), 0);
+    cs = text(f->c, "INFO commandstats");
+    assert_null(strstr(cs, "cmdstat_set:"));
+    free(cs);
+
+    /* RESP3: a verbatim string. */
+    kv_reply_free(h_cmd(f->c, "HELLO 3"));
+    kv_reply *r = h_cmd(f->c, "INFO server");
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_VERB);
+    assert_string_equal(r->vtype, "txt");
+    kv_reply_free(r);
+}
+
+/* After a crash, INFO persistence reports what recovery did: entries
+ * replayed from the WAL, then (after a SAVE) the snapshot it loaded. */
+static void test_recovery_info(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    for (int i = 0; i < 10; i++) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "SET k%d v%d", i, i);
+        ok(f->c, cmd);
+    }
+    crash_restart(f);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_entries_replayed"), 10);
+    assert_true(info_ll(f->c, "persistence", "recovery_segments_scanned") >= 1);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_snapshot_lsn"), 0);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_bytes_truncated"), 0);
+    assert_int_equal(info_ll(f->c, "persistence", "wal_last_lsn"), 10);
+
+    ok(f->c, "SAVE");
+    assert_int_equal(info_ll(f->c, "persistence", "snapshot_last_lsn"), 10);
+    ok(f->c, "SET after-save 1");
+    ok(f->c, "SET after-save 2");
+    crash_restart(f);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_snapshot_lsn"), 10);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_snapshot_keys"), 10);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_entries_replayed"), 2);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_broken_snapshots"), 0);
+    assert_int_equal(integer(f->c, "DBSIZE"), 11);
+}
+
+/* CONFIG SET / GET / REWRITE with a config file: the file keeps its
+ * comments, gets the new values, and a restart comes up with them. */
+static void test_config_rewrite(void **state)
+{
+    fixture *f = *state;
+    char conf[800];
+    snprintf(conf, sizeof conf, "%s/kvnode.conf", f->tmp);
+    int port = h_free_port();
+    FILE *fp = fopen(conf, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "# a comment that must survive\n"
+            "port %d\n"
+            "dir %s\n"
+            "timeout 0\n"
+            "\n"
+            "# another comment\n"
+            "loglevel notice\n",
+            port, f->dir);
+    fclose(fp);
+    /* The config file must be kvnode's first argument. */
+    h_proc *p = &f->node;
+    memset(p, 0, sizeof *p);
+    p->port = port;
+    snprintf(p->dir, sizeof p->dir, "%s", f->dir);
+    snprintf(p->log, sizeof p->log, "%s/kvnode.log", f->tmp);
+    p->argv[0] = strdup(h_kvnode_bin());
+    p->argv[1] = strdup(conf);
+    p->argc = 2;
+    assert_int_equal(h_restart(p), 0);
+    f->c = h_connect(port);
+    assert_non_null(f->c);
+
+    char v[256];
+    assert_int_equal(info_str(f->c, "server", "config_file", v, sizeof v), 0);
+    assert_non_null(strstr(v, "kvnode.conf"));
+    ok(f->c, "CONFIG SET timeout 42 slowlog-max-len 7 loglevel verbose");
+    kv_reply *r = h_cmd(f->c, "CONFIG GET timeout");
+    assert_non_null(r);
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(r->element[1]->str, "42");
+    kv_reply_free(r);
+    /* A failed SET changes nothing. */
+    r = h_cmd(f->c, "CONFIG SET timeout 50 slowlog-max-len nope");
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    kv_reply_free(r);
+    r = h_cmd(f->c, "CONFIG GET timeout");
+    assert_string_equal(r->element[1]->str, "42");
+    kv_reply_free(r);
+
+    ok(f->c, "CONFIG REWRITE");
+    fp = fopen(conf, "r");
+    assert_non_null(fp);
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    assert_non_null(strstr(buf, "# a comment that must survive\n"));
+    assert_non_null(strstr(buf, "# another comment\n"));
+    assert_non_null(strstr(buf, "\ntimeout 42\n"));
+    assert_non_null(strstr(buf, "\nloglevel verbose\n"));
+    assert_non_null(strstr(buf, "slowlog-max-len 7\n"));
+    assert_null(strstr(buf, "timeout 0"));
+
+    /* A clean restart reads the rewritten file. */
+    kv_client_free(f->c);
+    f->c = NULL;
+    assert_int_equal(WEXITSTATUS(h_stop(&f->node, SIGTERM, 10000)), 0);
+    assert_int_equal(h_restart(&f->node), 0);
+    f->c = h_connect(port);
+    assert_non_null(f->c);
+    r = h_cmd(f->c, "CONFIG GET slowlog-max-len");
+    assert_string_equal(r->element[1]->str, "7");
+    kv_reply_free(r);
+    r = h_cmd(f->c, "CONFIG GET timeout");
+    assert_string_equal(r->element[1]->str, "42");
+    kv_reply_free(r);
+}
+
+/* CONFIG SET proto-max-bulk-len applies to connections already open: a
+ * bulk over the new limit is a protocol error. */
+static void test_config_applies_to_clients(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    kv_client *other = h_connect(f->node.port);
+    assert_non_null(other);
+    ok(f->c, "CONFIG SET proto-max-bulk-len 1mb");
+    size_t big = 2u << 20;
+    char *val = malloc(big);
+    memset(val, 'x', big);
+    const char *argv[3] = {"SET", "big", val};
+    size_t lens[3] = {3, 3, big};
+    kv_reply *r = h_cmdv(other, 3, argv, lens);
+    /* Either the error reply arrives, or the connection is already gone. */
+    if (r) {
+        assert_int_equal(r->type, KV_REPLY_ERROR);
+        assert_non_null(strstr(r->str, "Protocol error"));
+        kv_reply_free(r);
+    }
+    free(val);
+    kv_client_free(other);
+    assert_int_equal(integer(f->c, "EXISTS big"), 0);
+    ok(f->c, "CONFIG SET proto-max-bulk-len 512mb");
+}
+
+/* CLIENT LIST shows every connection with its name and current command;
+ * CLIENT KILL closes another connection, and a client that kills itself
+ * still gets its reply first. */
+static void test_client_list_kill(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    kv_client *a = h_connect(f->node.port);
+    kv_client *b = h_connect(f->node.port);
+    assert_non_null(a);
+    assert_non_null(b);
+    ok(a, "CLIENT SETNAME alpha");
+    long long ida = integer(a, "CLIENT ID");
+    long long idb = integer(b, "CLIENT ID");
+    assert_true(idb > ida);
+
+    char *list = text(b, "CLIENT LIST");
+    int lines = 0;
+    for (char *p = list; (p = strchr(p, '\n')); p++)
+        lines++;
+    assert_int_equal(lines, 3);
+    char want[128];
+    snprintf(want, sizeof want, "id=%lld ", ida);
+    char *la = strstr(list, want);
+    assert_non_null(la);
+    assert_true(la < strstr(list, "cmd=client|list")); /* oldest first */
+    assert_non_null(strstr(list, "name=alpha "));
+    assert_non_null(strstr(la, "cmd=client|id "));
+    free(list);
+
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "CLIENT LIST ID %lld 999999", ida);
+    list = text(b, cmd);
+    assert_non_null(strstr(list, "name=alpha"));
+    assert_non_null(strstr(list, want));
+    assert_null(strchr(strchr(list, '\n') + 1, '\n'));
+    free(list);
+
+    char *info = text(a, "CLIENT INFO");
+    assert_non_null(strstr(info, want));
+    assert_non_null(strstr(info, "cmd=client|info "));
+    free(info);
+
+    /* B kills A by id. */
+    snprintf(cmd, sizeof cmd, "CLIENT KILL ID %lld", ida);
+    assert_int_equal(integer(b, cmd), 1);
+    kv_reply *r = h_cmd(a, "PING");
+    assert_null(r);
+    kv_client_free(a);
+
+    /* The old form by address. */
+    kv_client *c = h_connect(f->node.port);
+    assert_non_null(c);
+    char *ci = text(c, "CLIENT INFO");
+    char addr[80];
+    assert_int_equal(sscanf(strstr(ci, " addr=") + 6, "%79s", addr), 1);
+    free(ci);
+    snprintf(cmd, sizeof cmd, "CLIENT KILL %s", addr);
+    ok(b, cmd);
+    r = h_cmd(c, "PING");
+    assert_null(r);
+    kv_client_free(c);
+
+    /* B kills itself: the reply comes, then the connection closes. */
+    char *bi = text(b, "CLIENT INFO");
+    assert_int_equal(sscanf(strstr(bi, " addr=") + 6, "%79s", addr), 1);
+    free(bi);
+    snprintf(cmd, sizeof cmd, "CLIENT KILL ADDR %s SKIPME no", addr);
+    assert_int_equal(integer(b, cmd), 1);
+    r = h_cmd(b, "PING");
+    assert_null(r);
+    kv_client_free(b);
+
+    /* With SKIPME yes (the default) the caller survives. */
+    snprintf(cmd, sizeof cmd, "CLIENT KILL TYPE normal");
+    assert_int_equal(integer(f->c, cmd), 0);
+    ok(f->c, "PING");
+}
+
+/* SLOWLOG catches a DEBUG SLEEP with its arguments, duration, client
+ * address and name; long arguments are cut as Redis cuts them. */
+static void test_slowlog(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    ok(f->c, "SLOWLOG RESET");
+    ok(f->c, "CONFIG SET slowlog-log-slower-than 100000");
+    ok(f->c, "CLIENT SETNAME sleeper");
+    ok(f->c, "SET fast 1");
+    ok(f->c, "DEBUG SLEEP 0.2");
+    assert_int_equal(integer(f->c, "SLOWLOG LEN"), 1);
+    kv_reply *r = h_cmd(f->c, "SLOWLOG GET");
+    assert_non_null(r);
+    assert_int_equal(r->elements, 1);
+    kv_reply *e = r->element[0];
+    assert_int_equal(e->elements, 6);
+    assert_true(e->element[0]->integer >= 0);
+    long long now = (long long)time(NULL);
+    assert_true(e->element[1]->integer <= now && e->element[1]->integer >= now - 60);
+    assert_true(e->element[2]->integer >= 200000);
+    assert_int_equal(e->element[3]->elements, 3);
+    assert_string_equal(e->element[3]->element[0]->str, "DEBUG");
+    assert_string_equal(e->element[3]->element[1]->str, "SLEEP");
+    assert_string_equal(e->element[3]->element[2]->str, "0.2");
+    char *ci = text(f->c, "CLIENT INFO");
+    char addr[80];
+    assert_int_equal(sscanf(strstr(ci, " addr=") + 6, "%79s", addr), 1);
+    free(ci);
+    assert_string_equal(e->element[4]->str, addr);
+    assert_string_equal(e->element[5]->str, "sleeper");
+    kv_reply_free(r);
+
+    /* Everything is slow now: a long argument is cut at 128 bytes. */
+    ok(f->c, "CONFIG SET slowlog-log-slower-than 0");
+    char val[201];
+    memset(val, 'v', 200);
+    val[200] = '\0';
+    const char *argv[3] = {"SET", "long", val};
+    size_t lens[3] = {3, 4, 200};
+    kv_reply_free(h_cmdv(f->c, 3, argv, lens));
+    r = h_cmd(f->c, "SLOWLOG GET 1");
+    kv_reply *args = r->element[0]->element[3];
+    assert_int_equal(args->elements, 3);
+    assert_non_null(strstr(args->element[2]->str, "... (72 more bytes)"));
+    assert_int_equal(args->element[2]->len, 128 + strlen("... (72 more bytes)"));
+    kv_reply_free(r);
+
+    ok(f->c, "SLOWLOG RESET");
+    ok(f->c, "CONFIG SET slowlog-log-slower-than -1");
+    assert_int_equal(integer(f->c, "SLOWLOG LEN"), 1); /* the CONFIG SET itself */
+    ok(f->c, "SLOWLOG RESET");
+    assert_int_equal(integer(f->c, "SLOWLOG LEN"), 0);
+}
+
+/* SAVE writes a snapshot file now and moves LASTSAVE; BGSAVE writes one in
+ * the background; BGREWRITEAOF snapshots and then compacts the WAL. */
+static void test_save_bgsave(void **state)
+{
+    fixture *f = *state;
+    const char *extra[] = {"--wal-segment-size", "64kb", "--snapshot-interval", "0", NULL};
+    assert_int_equal(start_node(f, extra), 0);
+    long long t0 = integer(f->c, "LASTSAVE");
+    assert_int_equal(count_files(f->dir, "snap-", ".snap"), 0);
+    sleep_ms(1100);
+    ok(f->c, "SET a 1");
+    ok(f->c, "SAVE");
+    assert_int_equal(count_files(f->dir, "snap-", ".snap"), 1);
+    assert_true(integer(f->c, "LASTSAVE") > t0);
+    assert_int_equal(info_ll(f->c, "persistence", "rdb_bgsave_in_progress"), 0);
+    assert_int_equal(info_ll(f->c, "persistence", "rdb_changes_since_last_save"), 0);
+    assert_int_equal(info_ll(f->c, "persistence", "snapshot_count"), 1);
+
+    /* Fill several WAL segments. */
+    char val[1024];
+    memset(val, 'x', sizeof val - 1);
+    val[sizeof val - 1] = '\0';
+    for (int i = 0; i < 300; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "k%d", i % 50);
+        const char *argv[3] = {"SET", key, val};
+        size_t lens[3] = {3, strlen(key), strlen(val)};
+        kv_reply_free(h_cmdv(f->c, 3, argv, lens));
+    }
+    long long segs = info_ll(f->c, "persistence", "wal_segments");
+    assert_true(segs >= 3);
+
+    kv_reply *r = h_cmd(f->c, "BGSAVE");
+    assert_string_equal(r->str, "Background saving started");
+    kv_reply_free(r);
+    assert_int_equal(wait_info_at_least(f->c, "persistence", "snapshot_count", 2, 20000), 2);
+    long long lsn = info_ll(f->c, "persistence", "wal_last_lsn");
+    assert_int_equal(info_ll(f->c, "persistence", "snapshot_last_lsn"), lsn);
+    assert_true(count_files(f->dir, "snap-", ".snap") >= 1);
+
+    /* Inside EXEC a snapshot is scheduled, taken right after. */
+    ok(f->c, "MULTI");
+    ok(f->c, "SET a 2");
+    ok(f->c, "BGSAVE");
+    r = h_cmd(f->c, "EXEC");
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(r->element[1]->str, "Background saving scheduled");
+    kv_reply_free(r);
+    assert_int_equal(wait_info_at_least(f->c, "persistence", "snapshot_count", 3, 20000), 3);
+    assert_int_equal(info_ll(f->c, "persistence", "snapshot_last_lsn"), lsn + 1);
+
+    /* Two more snapshots (two are kept): the WAL before the older kept one
+     * goes away. */
+    ok(f->c, "SET a 3");
+    r = h_cmd(f->c, "BGREWRITEAOF");
+    assert_string_equal(r->str, "Background append only file rewriting started");
+    kv_reply_free(r);
+    assert_int_equal(wait_info_at_least(f->c, "persistence", "snapshot_count", 4, 20000), 4);
+    assert_true(wait_info_at_least(f->c, "persistence", "wal_compactions", 1, 20000) >= 1);
+    long long deadline = h_now_ms() + 10000;
+    while (info_ll(f->c, "persistence", "wal_segments") >= segs && h_now_ms() < deadline)
+        sleep_ms(20);
+    assert_true(info_ll(f->c, "persistence", "wal_segments") < segs);
+    assert_int_equal(count_files(f->dir, "snap-", ".snap"), 2);
+
+    /* Everything is still there after a crash. */
+    char before[64], after[64];
+    digest(f->c, before);
+    crash_restart(f);
+    digest(f->c, after);
+    assert_string_equal(before, after);
+    assert_int_equal(integer(f->c, "DBSIZE"), 51);
+}
+
+/* DEBUG RELOAD saves, reloads the keyspace from the snapshot and keeps
+ * the digest; the node goes on serving writes, and recovers them. */
+static void test_debug_reload(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    ok(f->c, "SET s hello");
+    ok(f->c, "SET n 12345");
+    ok(f->c, "SET t v PX 600000");
+    const char *argv[3] = {"SET", "bin", "a\0b\r\n"};
+    size_t lens[3] = {3, 3, 5};
+    kv_reply_free(h_cmdv(f->c, 3, argv, lens));
+    char before[64], after[64];
+    digest(f->c, before);
+    ok(f->c, "DEBUG RELOAD");
+    digest(f->c, after);
+    assert_string_equal(before, after);
+    assert_int_equal(integer(f->c, "DBSIZE"), 4);
+    assert_int_equal(count_files(f->dir, "snap-", ".snap"), 1);
+    char *obj = text(f->c, "DEBUG OBJECT n");
+    assert_non_null(strstr(obj, "encoding:int serializedlength:3 "));
+    free(obj);
+
+    ok(f->c, "SET after reload");
+    ok(f->c, "DEBUG RELOAD");
+    ok(f->c, "DEBUG RELOAD");
+    digest(f->c, before);
+    crash_restart(f);
+    digest(f->c, after);
+    assert_string_equal(before, after);
+    assert_int_equal(integer(f->c, "DBSIZE"), 5);
+    /* In a transaction that wrote, the image would be half a transaction. */
+    ok(f->c, "MULTI");
+    ok(f->c, "SET x 1");
+    ok(f->c, "DEBUG RELOAD");
+    kv_reply *r = h_cmd(f->c, "EXEC");
+    assert_int_equal(r->element[1]->type, KV_REPLY_ERROR);
+    kv_reply_free(r);
+    assert_int_equal(integer(f->c, "DBSIZE"), 6);
+}
+
+/* SHUTDOWN makes the WAL durable, sends no reply and exits 0; a restart
+ * recovers everything. SHUTDOWN SAVE leaves a snapshot behind. */
+static void test_shutdown(void **state)
+{
+    fixture *f = *state;
+    const char *extra[] = {"--appendfsync", "no", NULL};
+    assert_int_equal(start_node(f, extra), 0);
+    for (int i = 0; i < 100; i++) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "SET k%d %d", i, i);
+        ok(f->c, cmd);
+    }
+    kv_reply *r = h_cmd(f->c, "SHUTDOWN ABORT");
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_string_equal(r->str, "ERR No shutdown in progress.");
+    kv_reply_free(r);
+    char before[64], after[64];
+    digest(f->c, before);
+    r = h_cmd(f->c, "SHUTDOWN");
+    assert_null(r);
+    int st = h_stop(&f->node, 0, 20000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    kv_client_free(f->c);
+    f->c = NULL;
+
+    assert_int_equal(h_restart(&f->node), 0);
+    f->c = h_connect(f->node.port);
+    assert_non_null(f->c);
+    digest(f->c, after);
+    assert_string_equal(before, after);
+    assert_int_equal(integer(f->c, "DBSIZE"), 100);
+    assert_int_equal(count_files(f->dir, "snap-", ".snap"), 0);
+
+    ok(f->c, "SET last one");
+    r = h_cmd(f->c, "SHUTDOWN SAVE");
+    assert_null(r);
+    st = h_stop(&f->node, 0, 20000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(count_files(f->dir, "snap-", ".snap"), 1);
+    kv_client_free(f->c);
+    f->c = NULL;
+    assert_int_equal(h_restart(&f->node), 0);
+    f->c = h_connect(f->node.port);
+    assert_int_equal(integer(f->c, "DBSIZE"), 101);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_entries_replayed"), 0);
+}
+
+/* FLUSHALL is logged: replay after a crash empties the keyspace at the
+ * same point, keeping what was written after it. */
+static void test_flush_replay(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    ok(f->c, "SET a 1");
+    ok(f->c, "SET b 2");
+    ok(f->c, "FLUSHALL ASYNC");
+    ok(f->c, "SET c 3");
+    ok(f->c, "FLUSHDB");
+    ok(f->c, "FLUSHALL"); /* empty: nothing logged */
+    ok(f->c, "SET d 4");
+    long long lsn = info_ll(f->c, "persistence", "wal_last_lsn");
+    assert_int_equal(lsn, 6);
+    crash_restart(f);
+    assert_int_equal(integer(f->c, "DBSIZE"), 1);
+    assert_int_equal(integer(f->c, "EXISTS d"), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_info_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_info, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_rewrite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_applies_to_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_list_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slowlog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_bgsave, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_debug_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_replay, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
