@@ -77,7 +77,7 @@ const cfg_option cfg_options[] = {
      "Write background snapshots from a forked child (copy-on-write); no: in-process."},
     /* keyspace */
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", CFG_INT,
-     OFF(hash_max_listpack_entries), 0, INT_MAX, "128", NULL, 1,
+     OFF(hash_max_listpack_entries), 0, INT_MAX, "512", NULL, 1,
      "Hashes with at most this many fields use the compact encoding."},
     {"hash-max-listpack-value", "hash-max-ziplist-value", CFG_MEM, OFF(hash_max_listpack_value),
      0, LLONG_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},

@@ -21,7 +21,7 @@
 #include "dict.h"
 #include "mem.h"
 
-size_t hash_max_listpack_entries = 128;
+size_t hash_max_listpack_entries = 512;
 size_t hash_max_listpack_value = 64;
 
 enum { ENC_LISTPACK = 0, ENC_HASHTABLE = 1 };

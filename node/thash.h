@@ -4,7 +4,7 @@
  * "listpack": a flat array of (field, value) pairs in insertion order,
  *   searched linearly, used while the hash has at most
  *   hash_max_listpack_entries fields and every field and value is at most
- *   hash_max_listpack_value bytes (defaults 128 and 64, like Redis);
+ *   hash_max_listpack_value bytes (defaults 512 and 64, like Redis 7.0);
  * "hashtable": a dict (dict.h) of field nodes, once either bound is passed.
  *   A hash never converts back, as in Redis.
  * Updating a field keeps its position in the listpack encoding, new fields

@@ -231,6 +231,15 @@ static void add_arg(h_proc *p, const char *a)
     }
 }
 
+void h_set_args(h_proc *p, const char *const *argv)
+{
+    p->argc = 0;
+    p->argused = 0;
+    p->argv[0] = NULL;
+    for (int i = 0; argv[i]; i++)
+        add_arg(p, argv[i]);
+}
+
 int h_kvnode_start(h_proc *p, const char *dir, const char *const *extra)
 {
     memset(p, 0, sizeof *p);

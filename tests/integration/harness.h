@@ -32,6 +32,8 @@ void h_rmrf(const char *path);
  * "--name value" arguments (NULL-terminated). Waits until it answers PING
  * (bounded). Returns 0 or -1 (the log is printed). */
 int h_kvnode_start(h_proc *p, const char *dir, const char *const *extra);
+/* Set a process's argv (copied into p) for h_restart. */
+void h_set_args(h_proc *p, const char *const *argv);
 /* Start it again with the same arguments (after a kill). */
 int h_restart(h_proc *p);
 /* Start Debian's redis-server on a free port, no persistence unless extra

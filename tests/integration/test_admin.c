@@ -47,19 +47,11 @@ static int setup(void **state)
     return 0;
 }
 
-static void free_args(h_proc *p)
-{
-    for (int i = 0; i < p->argc; i++)
-        free(p->argv[i]);
-    p->argc = 0;
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
     kv_client_free(f->c);
     h_stop(&f->node, SIGTERM, 10000);
-    free_args(&f->node);
     h_rmrf(f->tmp);
     free(f->tmp);
     free(f);
@@ -267,6 +259,7 @@ static void test_info_fields(void **state)
     /* connected_clients counts live connections. */
     kv_client *c2 = h_connect(f->node.port);
     assert_non_null(c2);
+    kv_reply_free(h_cmd(c2, "PING")); /* accepted for sure */
     assert_int_equal(info_ll(f->c, "clients", "connected_clients"), 2);
     kv_client_free(c2);
     long long deadline = h_now_ms() + 5000;
@@ -359,9 +352,8 @@ static void test_config_rewrite(void **state)
     p->port = port;
     snprintf(p->dir, sizeof p->dir, "%s", f->dir);
     snprintf(p->log, sizeof p->log, "%s/kvnode.log", f->tmp);
-    p->argv[0] = strdup(h_kvnode_bin());
-    p->argv[1] = strdup(conf);
-    p->argc = 2;
+    const char *args[] = {h_kvnode_bin(), conf, NULL};
+    h_set_args(p, args);
     assert_int_equal(h_restart(p), 0);
     f->c = h_connect(port);
     assert_non_null(f->c);
