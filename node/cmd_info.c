@@ -9,6 +9,8 @@
  * never shown. Unknown section names select nothing (an empty reply). */
 #include "server.h"
 
+#include "repl.h"
+
 #include "mem.h"
 #include "reply.h"
 
@@ -291,6 +293,9 @@ static void info_stats(server *s, kbuf *b)
     uint64_t ops = 0;
     for (int i = 0; i < 16; i++)
         ops += t->ops_samples[i];
+    uint64_t full = 0, pok = 0, perr = 0;
+    if (s->repl)
+        repl_sync_stats(s->repl, &full, &pok, &perr);
     header(b, "Stats");
     kbuf_printf(b,
                 "total_connections_received:%" PRIu64 "\r\n"
@@ -299,9 +304,9 @@ static void info_stats(server *s, kbuf *b)
                 "total_net_input_bytes:%" PRIu64 "\r\n"
                 "total_net_output_bytes:%" PRIu64 "\r\n"
                 "rejected_connections:%" PRIu64 "\r\n"
-                "sync_full:0\r\n"
-                "sync_partial_ok:0\r\n"
-                "sync_partial_err:0\r\n"
+                "sync_full:%" PRIu64 "\r\n"
+                "sync_partial_ok:%" PRIu64 "\r\n"
+                "sync_partial_err:%" PRIu64 "\r\n"
                 "expired_keys:%" PRIu64 "\r\n"
                 "evicted_keys:0\r\n"
                 "evicted_clients:0\r\n"
@@ -314,7 +319,8 @@ static void info_stats(server *s, kbuf *b)
                 "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
                 "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n",
                 t->total_connections, t->total_commands, ops / 16, t->net_input_bytes,
-                t->net_output_bytes, t->rejected_connections, t->expired_keys, t->keyspace_hits,
+                t->net_output_bytes, t->rejected_connections, full, pok, perr, t->expired_keys,
+                t->keyspace_hits,
                 t->keyspace_misses, t->error_replies, t->protocol_errors, t->qbuf_disconnects,
                 t->obuf_disconnects);
 }
@@ -322,24 +328,13 @@ static void info_stats(server *s, kbuf *b)
 static void info_replication(server *s, kbuf *b)
 {
     header(b, "Replication");
-    kbuf_printf(b, "role:%s\r\n", server_role_name(s));
-    if (s->role_replica && s->cfg.replicaof && s->cfg.replicaof[0]) {
-        char host[256] = "";
-        int port = 0;
-        if (sscanf(s->cfg.replicaof, "%255s %d", host, &port) == 2)
-            kbuf_printf(b, "master_host:%s\r\nmaster_port:%d\r\n", host, port);
+    if (s->repl) {
+        repl_info(s->repl, b);
+        kbuf_printf(b, "last_term:%" PRIu64 "\r\n", engine_last_term(s->eng));
+        return;
     }
-    kbuf_printf(b,
-                "connected_slaves:0\r\n"
-                "master_failover_state:no-failover\r\n"
-                "master_repl_offset:%" PRIu64 "\r\n"
-                "second_repl_offset:-1\r\n"
-                "repl_backlog_active:0\r\n"
-                "commit_lsn:%" PRIu64 "\r\n"
-                "last_term:%" PRIu64 "\r\n"
-                "term:%" PRIu64 "\r\n",
-                engine_last_lsn(s->eng), s->commit_lsn, engine_last_term(s->eng),
-                engine_term(s->eng));
+    kbuf_printf(b, "role:%s\r\nconnected_slaves:0\r\nmaster_repl_offset:%" PRIu64 "\r\n",
+                server_role_name(s), engine_last_lsn(s->eng));
 }
 
 static void tv_line(kbuf *b, const char *name, struct timeval tv)

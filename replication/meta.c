@@ -43,9 +43,10 @@ static int valid_id(const char *s)
 
 int meta_store(const char *dir, const node_meta *m, char *err, size_t errlen)
 {
-    char buf[256];
-    int n = snprintf(buf, sizeof buf, "node_id %s\nterm %" PRIu64 "\nvoted_for %s\n", m->node_id,
-                     m->term, m->voted_for[0] ? m->voted_for : "-");
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "node_id %s\nterm %" PRIu64 "\nvoted_for %s\nfollowing %s\n",
+                     m->node_id, m->term, m->voted_for[0] ? m->voted_for : "-",
+                     m->following[0] ? m->following : "-");
     int rc = kvfs_write_file_atomic(dir, "meta", buf, (size_t)n);
     if (rc < 0)
         return kve_fmt(err, errlen, rc == -ENOSPC ? KVE_NOSPC : KVE_IO, "store %s/meta: %s", dir,
@@ -74,10 +75,15 @@ int meta_load(const char *dir, const char *want_id, node_meta *m, char *err, siz
     }
     if (rc < 0)
         return kve_fmt(err, errlen, KVE_IO, "read %s: %s", path, strerror(-rc));
-    char id[64] = "", voted[64] = "";
+    char id[64] = "", voted[64] = "", fhost[256] = "", fport[16] = "";
     unsigned long long term = 0;
-    int got = sscanf(text, "node_id %63s term %llu voted_for %63s", id, &term, voted);
+    int got = sscanf(text, "node_id %63s term %llu voted_for %63s following %255s %15s", id, &term,
+                     voted, fhost, fport);
     kv_free(text);
+    if (got >= 4 && strcmp(fhost, "-") != 0 && got == 5)
+        snprintf(m->following, sizeof m->following, "%s %s", fhost, fport);
+    if (got > 3)
+        got = 3;
     if (got != 3 || !valid_id(id))
         return kve_fmt(err, errlen, KVE_CORRUPT, "%s is damaged: refusing to guess this node's "
                                                  "term (restore it or remove it to start afresh)",

@@ -4,6 +4,7 @@
  *   node_id <40 hex chars>
  *   term <u64>
  *   voted_for <node id or ->
+ *   following <host> <port>   (or "following -": not a replica)
  * written with temp -> fsync -> rename -> fsync(dir) before the node acts in
  * a new term or answers a vote (DESIGN.md §7). */
 #ifndef KV_META_H
@@ -16,6 +17,7 @@ typedef struct node_meta {
     char node_id[41];
     uint64_t term;
     char voted_for[41]; /* "" for none */
+    char following[300]; /* "host port" of the primary it replicates, "" if none */
 } node_meta;
 
 /* Load dir/meta; a missing file yields a fresh identity (random node id,

@@ -234,6 +234,9 @@ static int listen_peer(repl *r, char *err, size_t errlen)
 /* Roles                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Remember whom this node follows, in the config (CONFIG GET/REWRITE)
+ * and in the meta file, so a restarted replica stays a replica instead of
+ * starting as a second primary. */
 static void set_replicaof_config(repl *r, const char *host, int port)
 {
     char v[300] = "";
@@ -241,6 +244,15 @@ static void set_replicaof_config(repl *r, const char *host, int port)
         snprintf(v, sizeof v, "%s %d", host, port);
     kv_free(r->s->cfg.replicaof);
     r->s->cfg.replicaof = kv_memdup(v, strlen(v));
+    if (strcmp(r->meta.following, v) != 0) {
+        node_meta m = r->meta;
+        snprintf(m.following, sizeof m.following, "%s", v);
+        char err[256];
+        if (meta_store(engine_dir(r->eng), &m, err, sizeof err) != 0)
+            log_warn("cannot remember the primary in the meta file: %s", err);
+        else
+            r->meta = m;
+    }
 }
 
 /* Replies held for entries this node may never commit now: their
@@ -372,10 +384,22 @@ int repl_init(server *s, char *err, size_t errlen)
     wal *w = engine_wal(s->eng);
     if (wal_last_term(w) > r->meta.term && repl_adopt_term(r, wal_last_term(w)) < 0)
         return kve_fmt(err, errlen, KVE_IO, "cannot persist the term");
+    if ((!s->cfg.replicaof || !s->cfg.replicaof[0]) && r->meta.following[0]) {
+        log_notice("this node was a replica of %s when it stopped: it follows it again (REPLICAOF "
+                   "NO ONE makes it a primary)",
+                   r->meta.following);
+        kv_free(s->cfg.replicaof);
+        s->cfg.replicaof = kv_memdup(r->meta.following, strlen(r->meta.following));
+    }
     int replica = s->cfg.replicaof && s->cfg.replicaof[0];
-    if (!replica && r->meta.term == 0 && repl_adopt_term(r, 1) < 0)
+    /* A node that starts as a primary leads a term of its own: the term it
+     * last knew may belong to another primary (it may have been a replica
+     * then). Its first entry in the new term is a no-op. */
+    if (!replica && repl_adopt_term(r, r->meta.term + 1) < 0)
         return kve_fmt(err, errlen, KVE_IO, "cannot persist the term");
     engine_set_term(s->eng, r->meta.term);
+    if (!replica)
+        engine_log_noop(s->eng);
     r->applied_lsn = engine_last_lsn(s->eng);
     rc = listen_peer(r, err, errlen);
     if (rc)
