@@ -1,4 +1,4 @@
-/* cmd_debug.c — DEBUG subcommands: DIGEST, SLEEP, SET-ACTIVE-EXPIRE,
+/* cmd_debug.c — DEBUG subcommands: DIGEST, POPULATE, SLEEP, SET-ACTIVE-EXPIRE,
  * OBJECT, RELOAD, PROTOCOL, ERROR, LOG, HELP.
  *
  * DEBUG runs only on a serving node (it is a read for the node's state
@@ -7,6 +7,7 @@
 #include "server.h"
 
 #include "log.h"
+#include "mem.h"
 #include "reply.h"
 
 #include <stdio.h>
@@ -31,6 +32,66 @@ static void debug_digest(cmd_ctx *c)
 
 /* SLEEP <seconds>: blocks the event loop, as Redis. Decimals allowed; a
  * value that does not parse sleeps 0. */
+/* POPULATE count [prefix] [size]: create keys prefix:0 .. prefix:count-1
+ * (existing ones are left alone) with values "value:N", cut or padded with
+ * NULs to size, as Redis does. Unlike Redis, the keys are logged (as SETs,
+ * in one entry) so they survive a restart and reach replicas. */
+static void debug_populate(cmd_ctx *c)
+{
+    if (c->argc > 5) {
+        reply_err_subcommand_syntax(&c->r, "debug", 5, c->argv[1], c->lens[1]);
+        return;
+    }
+    if (c->replica) {
+        reply_error(&c->r, "READONLY You can't write against a read only replica.");
+        return;
+    }
+    long long count, size = 0;
+    if (arg_ll(c, 2, &count) < 0)
+        return;
+    if (count < 0) {
+        reply_error(&c->r, "ERR value is out of range, must be positive");
+        return;
+    }
+    if (c->argc == 5) {
+        if (arg_ll(c, 4, &size) < 0)
+            return;
+        if (size < 0) {
+            reply_error(&c->r, "ERR value is out of range, must be positive");
+            return;
+        }
+    }
+    const char *prefix = c->argc > 3 ? c->argv[3] : "key";
+    size_t plen = c->argc > 3 ? c->lens[3] : 3;
+    size_t vcap = size > 128 ? (size_t)size : 128;
+    char *key = kv_malloc(plen + 32), *val = kv_calloc(1, vcap);
+    memcpy(key, prefix, plen);
+    key[plen] = ':';
+    for (long long i = 0; i < count; i++) {
+        size_t klen = plen + 1 + kv_ll2string(key + plen + 1, 24, i);
+        if (db_write(c, key, klen))
+            continue;
+        char buf[64];
+        size_t n = (size_t)snprintf(buf, sizeof buf, "value:%lld", i);
+        size_t vlen = n;
+        if (size) {
+            vlen = (size_t)size;
+            memset(val, 0, vlen);
+            memcpy(val, buf, n < vlen ? n : vlen);
+        } else {
+            memcpy(val, buf, n);
+        }
+        ks_set_string(c->k, key, klen, val, vlen, 0);
+        db_modified(c, key, klen);
+        const char *argv[3] = {"SET", key, val};
+        size_t lens[3] = {3, klen, vlen};
+        cmd_propagate(c, 3, argv, lens);
+    }
+    kv_free(key);
+    kv_free(val);
+    reply_ok(&c->r);
+}
+
 static void debug_sleep(cmd_ctx *c)
 {
     char buf[64];
@@ -244,6 +305,9 @@ static void debug_help(cmd_ctx *c)
         "    Write <message> to the server log.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create <count> string keys named key:<num>. If <prefix> is specified it is",
+        "    used instead of the 'key' prefix. The keys are logged like any write.",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -269,6 +333,7 @@ typedef struct debug_sub {
 
 static const debug_sub subs[] = {
     {"digest", 2, debug_digest},
+    {"populate", -3, debug_populate},
     {"sleep", 3, debug_sleep},
     {"set-active-expire", 3, debug_set_active_expire},
     {"object", 3, debug_object},

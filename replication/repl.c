@@ -392,14 +392,12 @@ int repl_init(server *s, char *err, size_t errlen)
         s->cfg.replicaof = kv_memdup(r->meta.following, strlen(r->meta.following));
     }
     int replica = s->cfg.replicaof && s->cfg.replicaof[0];
-    /* A node that starts as a primary leads a term of its own: the term it
-     * last knew may belong to another primary (it may have been a replica
-     * then). Its first entry in the new term is a no-op. */
-    if (!replica && repl_adopt_term(r, r->meta.term + 1) < 0)
+    /* A node that starts as a primary goes on leading the term it led when
+     * it stopped (a node that was a replica restarts as one, above; only
+     * promotion starts a term). A brand new node starts term 1. */
+    if (!replica && r->meta.term == 0 && repl_adopt_term(r, 1) < 0)
         return kve_fmt(err, errlen, KVE_IO, "cannot persist the term");
     engine_set_term(s->eng, r->meta.term);
-    if (!replica)
-        engine_log_noop(s->eng);
     r->applied_lsn = engine_last_lsn(s->eng);
     rc = listen_peer(r, err, errlen);
     if (rc)

@@ -308,21 +308,18 @@ static void test_recovery_info(void **state)
         ok(f->c, cmd);
     }
     crash_restart(f);
-    /* A node starting as a primary logs a no-op in its new term: the
-     * first start's no-op and the 10 SETs are replayed, then this start's
-     * own no-op follows them. */
-    assert_int_equal(info_ll(f->c, "persistence", "recovery_entries_replayed"), 11);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_entries_replayed"), 10);
     assert_true(info_ll(f->c, "persistence", "recovery_segments_scanned") >= 1);
     assert_int_equal(info_ll(f->c, "persistence", "recovery_snapshot_lsn"), 0);
     assert_int_equal(info_ll(f->c, "persistence", "recovery_bytes_truncated"), 0);
-    assert_int_equal(info_ll(f->c, "persistence", "wal_last_lsn"), 12);
+    assert_int_equal(info_ll(f->c, "persistence", "wal_last_lsn"), 10);
 
     ok(f->c, "SAVE");
-    assert_int_equal(info_ll(f->c, "persistence", "snapshot_last_lsn"), 12);
+    assert_int_equal(info_ll(f->c, "persistence", "snapshot_last_lsn"), 10);
     ok(f->c, "SET after-save 1");
     ok(f->c, "SET after-save 2");
     crash_restart(f);
-    assert_int_equal(info_ll(f->c, "persistence", "recovery_snapshot_lsn"), 12);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_snapshot_lsn"), 10);
     assert_int_equal(info_ll(f->c, "persistence", "recovery_snapshot_keys"), 10);
     assert_int_equal(info_ll(f->c, "persistence", "recovery_entries_replayed"), 2);
     assert_int_equal(info_ll(f->c, "persistence", "recovery_broken_snapshots"), 0);
@@ -746,7 +743,7 @@ static void test_flush_replay(void **state)
     ok(f->c, "FLUSHALL"); /* empty: nothing logged */
     ok(f->c, "SET d 4");
     long long lsn = info_ll(f->c, "persistence", "wal_last_lsn");
-    assert_int_equal(lsn, 7); /* the start's no-op and six entries */
+    assert_int_equal(lsn, 6);
     crash_restart(f);
     assert_int_equal(integer(f->c, "DBSIZE"), 1);
     assert_int_equal(integer(f->c, "EXISTS d"), 1);
