@@ -191,6 +191,21 @@ static int spawn(h_proc *p)
     return 0;
 }
 
+/* Did the process's log say its port was taken? */
+static int log_says_in_use(const h_proc *p)
+{
+    FILE *f = fopen(p->log, "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    int in_use = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "already in use") || strstr(line, "Address in use"))
+            in_use = 1;
+    fclose(f);
+    return in_use;
+}
+
 static int wait_ping(h_proc *p, int timeout_ms)
 {
     long long deadline = h_now_ms() + timeout_ms;
@@ -240,7 +255,22 @@ void h_set_args(h_proc *p, const char *const *argv)
         add_arg(p, argv[i]);
 }
 
+static int kvnode_start_once(h_proc *p, const char *dir, const char *const *extra);
+
 int h_kvnode_start(h_proc *p, const char *dir, const char *const *extra)
+{
+    /* Another test may grab the same free port between our check and the
+     * bind: try again on a new port then. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int rc = kvnode_start_once(p, dir, extra);
+        if (rc == 0 || !log_says_in_use(p))
+            return rc;
+        unlink(p->log);
+    }
+    return -1;
+}
+
+static int kvnode_start_once(h_proc *p, const char *dir, const char *const *extra)
 {
     memset(p, 0, sizeof *p);
     p->port = h_free_port();
@@ -267,7 +297,20 @@ int h_restart(h_proc *p)
     return wait_ping(p, 60000);
 }
 
+static int redis_start_once(h_proc *p, const char *dir, const char *const *extra);
+
 int h_redis_start(h_proc *p, const char *dir, const char *const *extra)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int rc = redis_start_once(p, dir, extra);
+        if (rc == 0 || !log_says_in_use(p))
+            return rc;
+        unlink(p->log);
+    }
+    return -1;
+}
+
+static int redis_start_once(h_proc *p, const char *dir, const char *const *extra)
 {
     memset(p, 0, sizeof *p);
     p->port = h_free_port();
