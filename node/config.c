@@ -65,8 +65,12 @@ const cfg_option cfg_options[] = {
      "writes cleanly instead of failing mid-write)."},
     {"snapshot-keep", NULL, CFG_INT, OFF(snapshot_keep), 1, 100, "2", NULL, 1,
      "Snapshots kept on disk; the WAL is kept back to the oldest of them."},
-    {"snapshot-interval", NULL, CFG_INT, OFF(snapshot_interval), 0, INT_MAX, "3600", NULL, 1,
-     "Take a snapshot this many seconds after the last one if anything changed (0: off)."},
+    {"save", NULL, CFG_SPECIAL, OFF(nsave), 0, 0, "3600 1 300 100 60 10000", NULL, 1,
+     "<seconds> <changes> pairs, as redis.conf: take a snapshot once <seconds> have passed "
+     "since the last one and at least <changes> writes were logged (\"\": only BGSAVE, SAVE "
+     "and WAL growth take snapshots)."},
+    {"appendonly", NULL, CFG_BOOL, OFF(appendonly), 0, 1, "yes", yesno, 1,
+     "Always yes: every write goes to the WAL (kept for Redis tools that read it)."},
     {"snapshot-wal-min-bytes", NULL, CFG_MEM, OFF(snapshot_wal_min_bytes), 0, LLONG_MAX / 2,
      "64mb", NULL, 1,
      "Take a snapshot once the WAL grew this much since the last one (and by "
@@ -234,6 +238,43 @@ static int set_obuf(kv_config *c, int argc, const char **argv, char *err, size_t
     return 0;
 }
 
+static int set_save(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
+{
+    char storage[512], *w[40];
+    int n;
+    if (argc == 1) {
+        if (strlen(argv[0]) >= sizeof storage) {
+            snprintf(err, errlen, "argument too long");
+            return -1;
+        }
+        n = config_split_line(argv[0], w, 40, storage);
+    } else {
+        n = argc < 40 ? argc : 40;
+        for (int i = 0; i < n; i++)
+            w[i] = (char *)argv[i];
+    }
+    if (n < 0 || n % 2 || n / 2 > 16) {
+        snprintf(err, errlen, "Invalid save parameters");
+        return -1;
+    }
+    int secs[16];
+    long long changes[16];
+    for (int i = 0; i < n; i += 2) {
+        long long a, b;
+        if (parse_ll(w[i], &a) < 0 || parse_ll(w[i + 1], &b) < 0 || a < 1 || a > INT_MAX ||
+            b < 0) {
+            snprintf(err, errlen, "Invalid save parameters");
+            return -1;
+        }
+        secs[i / 2] = (int)a;
+        changes[i / 2] = b;
+    }
+    c->nsave = n / 2;
+    memcpy(c->save_seconds, secs, sizeof(int) * (size_t)c->nsave);
+    memcpy(c->save_changes, changes, sizeof(long long) * (size_t)c->nsave);
+    return 0;
+}
+
 static int set_replicaof(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
 {
     char storage[512], *w[4];
@@ -278,7 +319,13 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
     if (o->type == CFG_SPECIAL) {
         if (o->offset == OFF(replicaof))
             return set_replicaof(c, argc, argv, err, errlen);
+        if (o->offset == OFF(nsave))
+            return set_save(c, argc, argv, err, errlen);
         return set_obuf(c, argc, argv, err, errlen);
+    }
+    if (o->offset == OFF(appendonly) && argc == 1 && !strcasecmp(argv[0], "no")) {
+        snprintf(err, errlen, "kvnode always writes its WAL: appendonly cannot be turned off");
+        return -1;
     }
     if (o->type == CFG_STRING && !strcmp(o->name, "bind")) {
         /* bind takes several words in a file; keep them space-separated. */
@@ -396,7 +443,13 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
     case CFG_SPECIAL:
         if (o->offset == OFF(replicaof))
             n = snprintf(buf, len, "%s", c->replicaof ? c->replicaof : "");
-        else
+        else if (o->offset == OFF(nsave)) {
+            n = 0;
+            buf[0] = '\0';
+            for (int i = 0; i < c->nsave && (size_t)n < len; i++)
+                n += snprintf(buf + n, len - (size_t)n, "%s%d %lld", i ? " " : "",
+                              c->save_seconds[i], c->save_changes[i]);
+        } else
             n = snprintf(buf, len, "normal %lld %lld %d", c->obuf_hard, c->obuf_soft,
                          c->obuf_soft_seconds);
         break;

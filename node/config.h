@@ -38,7 +38,10 @@ typedef struct kv_config {
     long long wal_segment_size;
     int wal_prealloc;
     int snapshot_keep;
-    int snapshot_interval;
+    int nsave;               /* "save <seconds> <changes> …" pairs */
+    int save_seconds[16];
+    long long save_changes[16];
+    int appendonly;          /* always yes: the WAL cannot be turned off */
     long long snapshot_wal_min_bytes;
     int snapshot_wal_growth_pct;
     int snapshot_fork;

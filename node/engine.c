@@ -222,7 +222,15 @@ void engine_config_defaults(engine_config *c)
     c->snapshot_fork = 1;
     c->snapshot_wal_min = 64ull << 20;
     c->snapshot_wal_pct = 100;
-    c->snapshot_interval = 3600;
+    /* Redis's default schedule: 1 change in an hour, 100 in 5 minutes,
+     * 10000 in a minute. */
+    c->nsave = 3;
+    c->save_seconds[0] = 3600;
+    c->save_changes[0] = 1;
+    c->save_seconds[1] = 300;
+    c->save_changes[1] = 100;
+    c->save_seconds[2] = 60;
+    c->save_changes[2] = 10000;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -455,7 +463,9 @@ void engine_reconfigure(engine *e, const engine_config *cfg)
     e->cfg.snapshot_fork = cfg->snapshot_fork;
     e->cfg.snapshot_wal_min = cfg->snapshot_wal_min;
     e->cfg.snapshot_wal_pct = cfg->snapshot_wal_pct;
-    e->cfg.snapshot_interval = cfg->snapshot_interval;
+    e->cfg.nsave = cfg->nsave;
+    memcpy(e->cfg.save_seconds, cfg->save_seconds, sizeof cfg->save_seconds);
+    memcpy(e->cfg.save_changes, cfg->save_changes, sizeof cfg->save_changes);
     wal_set_fsync(e->w, cfg->fsync);
 }
 
@@ -891,9 +901,12 @@ void engine_cron(engine *e)
     int why = 0;
     if (need && e->bytes_since_save >= need)
         why = 1;
-    else if (e->cfg.snapshot_interval > 0 && e->changes_since_save > 0 &&
-             time(NULL) - e->last_save_time >= e->cfg.snapshot_interval)
-        why = 2;
+    else
+        for (int i = 0; i < e->cfg.nsave && !why; i++)
+            if (e->changes_since_save > 0 &&
+                e->changes_since_save >= (uint64_t)e->cfg.save_changes[i] &&
+                time(NULL) - e->last_save_time >= e->cfg.save_seconds[i])
+                why = 2;
     if (!why)
         return;
     /* A failed attempt is retried no sooner than 5 seconds later. */

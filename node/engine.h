@@ -30,7 +30,9 @@ typedef struct engine_config {
     int snapshot_fork;            /* 1: BGSAVE forks (default); 0: writes in-process */
     uint64_t snapshot_wal_min;    /* auto snapshot once the WAL grew this much … */
     int snapshot_wal_pct;         /* … and this % of the last snapshot's size */
-    int snapshot_interval;        /* seconds between scheduled snapshots (0: off) */
+    int nsave;                    /* scheduled snapshots: after save_seconds[i] */
+    int save_seconds[16];         /* … if save_changes[i] entries were logged */
+    long long save_changes[16];
 } engine_config;
 
 /* Fill in the defaults above (dir stays NULL). */

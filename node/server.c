@@ -298,7 +298,9 @@ static void engine_config_from(const kv_config *cfg, engine_config *ec)
     ec->snapshot_fork = cfg->snapshot_fork;
     ec->snapshot_wal_min = (uint64_t)cfg->snapshot_wal_min_bytes;
     ec->snapshot_wal_pct = cfg->snapshot_wal_growth_pct;
-    ec->snapshot_interval = cfg->snapshot_interval;
+    ec->nsave = cfg->nsave;
+    memcpy(ec->save_seconds, cfg->save_seconds, sizeof ec->save_seconds);
+    memcpy(ec->save_changes, cfg->save_changes, sizeof ec->save_changes);
 }
 
 void server_apply_config(server *s, const cfg_option *o)
@@ -320,7 +322,7 @@ void server_apply_config(server *s, const cfg_option *o)
                 client_apply_limits(c);
     } else if (!strcmp(n, "requirepass")) {
         /* Existing connections stay as they are, as in Redis. */
-    } else if (!strcmp(n, "appendfsync") || !strncmp(n, "snapshot-", 9)) {
+    } else if (!strcmp(n, "appendfsync") || !strncmp(n, "snapshot-", 9) || !strcmp(n, "save")) {
         engine_config ec;
         engine_config_from(&s->cfg, &ec);
         engine_reconfigure(s->eng, &ec);

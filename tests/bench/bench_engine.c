@@ -129,7 +129,7 @@ static engine *open_engine(const char *dir, uv_loop_t *loop, engine_recovery *re
     engine_config c;
     engine_config_defaults(&c);
     c.dir = dir;
-    c.snapshot_interval = 0;
+    c.nsave = 0;
     c.snapshot_wal_min = 1ull << 60;
     char err[512];
     engine *e;

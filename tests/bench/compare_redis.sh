@@ -53,7 +53,7 @@ wait_ping() { # port
 
 start_kvnode() { # port dir args...
   local port=$1 dir=$2; shift 2
-  "$KVNODE" --port "$port" --dir "$dir" --snapshot-interval 0 "$@" >"$dir.log" 2>&1 &
+  "$KVNODE" --port "$port" --dir "$dir" --save '' "$@" >"$dir.log" 2>&1 &
   pids+=($!); LAST_PID=$!
 }
 start_redis() { # port dir args...

@@ -55,7 +55,7 @@ static int group_setup(void **state)
         return -1;
     /* No active expiry: the digest taken before a restart must not race
      * with background deletions. */
-    const char *extra[] = {"--snapshot-interval", "0", "--active-expire", "no", NULL};
+    const char *extra[] = {"--save", "", "--active-expire", "no", NULL};
     if (h_kvnode_start(&kv, kdir, extra) != 0)
         return -1;
     rc = h_connect(redis.port);

@@ -31,7 +31,7 @@ static int group_setup(void **state)
     (void)state;
     tmp = h_tmpdir("scan");
     /* No active expiry: only the commands under test delete expired keys. */
-    const char *extra[] = {"--snapshot-interval", "0", "--active-expire", "no",
+    const char *extra[] = {"--save", "", "--active-expire", "no",
                            "--appendfsync", "no", NULL};
     if (h_kvnode_start(&kv, tmp, extra) != 0)
         return -1;

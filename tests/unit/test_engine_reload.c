@@ -36,7 +36,7 @@ static int setup(void **state)
     f->cfg.dir = f->dir;
     f->cfg.wal_segment_size = 256 * 1024;
     f->cfg.snapshot_fork = 0;
-    f->cfg.snapshot_interval = 0;
+    f->cfg.nsave = 0;
     f->cfg.snapshot_wal_min = 0;
     f->cfg.snapshot_wal_pct = 0;
     log_level = LOG_WARNING + 1;
