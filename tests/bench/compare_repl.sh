@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Replication figures for kvnode, side by side with Debian's redis-server,
+# in one run on this machine. Prints tables; asserts nothing.
+#
+#   1. Write throughput (redis-benchmark SET, 50 clients, -P 1 and -P 16,
+#      fsync on every write): a lone kvnode, a kvnode primary with one
+#      replica and min-replicas-ack 0 (asynchronous) and 1 (a write is
+#      acknowledged once the replica has it durable); redis alone and with
+#      one (asynchronous) replica.
+#   2. Bootstrapping a new replica of a primary holding N keys (DEBUG
+#      POPULATE, default 1M): seconds until the replica has everything, and
+#      the p50/p99 latency of GETs on the primary meanwhile (and without).
+#
+# Usage: bash tests/bench/compare_repl.sh [requests] [keys]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+requests=${1:-200000}
+keys=${2:-1000000}
+
+bash scripts/install-deps.sh
+cmake -S . -B build/rel -DCMAKE_BUILD_TYPE=Release -DKV_TESTS=OFF >/dev/null
+cmake --build build/rel -j"$(nproc)" --target kvnode >/dev/null
+KVNODE=$root/build/rel/node/kvnode
+REDIS=/usr/bin/redis-server
+
+work=$(mktemp -d /tmp/kvrepl.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do
+    [ -n "$p" ] && kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  while :; do
+    p=$((30000 + RANDOM % 20000))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null &&
+       ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 10000))) 2>/dev/null; then
+      echo "$p"; return
+    fi
+  done
+}
+wait_ping() {
+  local deadline=$((SECONDS + 120))
+  until redis-cli -p "$1" ping 2>/dev/null | grep -q PONG; do
+    [ $SECONDS -lt $deadline ] || { echo "server on $1 did not start" >&2; return 1; }
+    sleep 0.01
+  done
+}
+info() { redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'; }
+start_kvnode() { # port dir args...
+  local port=$1 dir=$2; shift 2
+  "$KVNODE" --port "$port" --dir "$dir" "$@" >"$dir.log" 2>&1 &
+  pids+=($!); LAST_PID=$!
+}
+start_redis() { # port dir args...
+  local port=$1 dir=$2; shift 2
+  mkdir -p "$dir"
+  "$REDIS" --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' "$@" >"$dir.log" 2>&1 &
+  pids+=($!); LAST_PID=$!
+}
+stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+bench() { # port pipeline test [clients] -> "rps p50 p99"
+  redis-benchmark -p "$1" -c "${4:-50}" -n "$requests" -r 1000000 -d 32 -P "$2" -t "$3" --csv 2>/dev/null |
+    awk -F'"' 'NR==2 {print $4, $10, $14}'
+}
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+echo "Replication: kvnode vs redis-server $("$REDIS" --version | awk '{print $3}' | cut -d= -f2), $(nproc) cores, $requests requests per run, 50 clients, fsync on every write"
+echo
+printf '%-44s %-3s %12s %16s\n' "setup" "-P" "SET ops/s" "p50/p99 ms"
+printf '%-44s %-3s %12s %16s\n' "--------------------------------------------" "---" "------------" "----------------"
+row() { # label port
+  for p in 1 16; do
+    read -r rps p50 p99 < <(bench "$2" "$p" set)
+    printf '%-44s %-3s %12.0f %16s\n' "$1" "$p" "$rps" "$p50/$p99"
+  done
+}
+
+p=$(free_port); start_kvnode "$p" "$work/k1" --appendfsync always; k1=$LAST_PID; wait_ping "$p"
+row "kvnode, no replica" "$p"; stop_pid "$k1"
+
+for ack in 0 1; do
+  p=$(free_port); r=$(free_port)
+  start_kvnode "$p" "$work/kp$ack" --appendfsync always --min-replicas-ack "$ack"; kp=$LAST_PID
+  wait_ping "$p"
+  start_kvnode "$r" "$work/kr$ack" --appendfsync always --replicaof 127.0.0.1 "$p"; kr=$LAST_PID
+  wait_ping "$r"
+  until [ "$(info "$p" replication connected_slaves)" = 1 ]; do sleep 0.05; done
+  row "kvnode + 1 replica, min-replicas-ack $ack" "$p"
+  stop_pid "$kr"; stop_pid "$kp"
+done
+
+p=$(free_port); start_redis "$p" "$work/r1" --appendonly yes --appendfsync always; r1=$LAST_PID; wait_ping "$p"
+row "redis, no replica" "$p"; stop_pid "$r1"
+p=$(free_port); r=$(free_port)
+start_redis "$p" "$work/rp" --appendonly yes --appendfsync always; rp=$LAST_PID; wait_ping "$p"
+start_redis "$r" "$work/rr" --appendonly yes --appendfsync always --replicaof 127.0.0.1 "$p"; rr=$LAST_PID
+wait_ping "$r"
+until [ "$(info "$r" replication master_link_status)" = up ]; do sleep 0.05; done
+row "redis + 1 replica (asynchronous)" "$p"
+stop_pid "$rr"; stop_pid "$rp"
+
+echo
+echo "Bootstrapping a replica of a primary with $keys keys (DEBUG POPULATE; GETs on the primary: 10 clients)"
+printf '%-34s %10s %18s %18s\n' "server" "seconds" "GET p50/p99 idle" "GET p50/p99 sync"
+printf '%-34s %10s %18s %18s\n' "----------------------------------" "----------" "------------------" "------------------"
+
+# kvnode: the log is compacted first so the replica needs a snapshot.
+p=$(free_port); r=$(free_port)
+start_kvnode "$p" "$work/kb" --appendfsync always --wal-segment-size 4mb; kp=$LAST_PID; wait_ping "$p"
+redis-cli -p "$p" debug populate "$keys" >/dev/null
+redis-cli -p "$p" save >/dev/null; redis-cli -p "$p" set x 1 >/dev/null; redis-cli -p "$p" save >/dev/null
+read -r _ i50 i99 < <(bench "$p" 1 get 10)
+t0=$(now)
+start_kvnode "$r" "$work/kbr" --replicaof 127.0.0.1 "$p"; kr=$LAST_PID
+bench "$p" 1 get 10 > "$work/kget" &
+bpid=$!
+last=$(info "$p" replication master_repl_offset)
+until [ "$(info "$r" replication slave_repl_offset 2>/dev/null)" = "$last" ] &&
+      [ "$(info "$r" replication master_link_status 2>/dev/null)" = up ]; do sleep 0.02; done
+kt=$(elapsed "$t0")
+wait "$bpid"; read -r _ s50 s99 < "$work/kget"
+full=$(info "$p" stats sync_full)
+printf '%-34s %10s %18s %18s\n' "kvnode (snapshot, sync_full=$full)" "$kt" "$i50/$i99" "$s50/$s99"
+stop_pid "$kr"; stop_pid "$kp"
+
+p=$(free_port); r=$(free_port)
+start_redis "$p" "$work/rb" --repl-diskless-sync-delay 0; rp=$LAST_PID; wait_ping "$p"
+redis-cli -p "$p" debug populate "$keys" >/dev/null
+read -r _ i50 i99 < <(bench "$p" 1 get 10)
+t0=$(now)
+start_redis "$r" "$work/rbr" --replicaof 127.0.0.1 "$p"; rr=$LAST_PID
+bench "$p" 1 get 10 > "$work/rget" &
+bpid=$!
+until [ "$(info "$r" replication master_link_status 2>/dev/null)" = up ] &&
+      [ "$(info "$r" replication master_sync_in_progress 2>/dev/null)" = 0 ]; do sleep 0.02; done
+rt=$(elapsed "$t0")
+wait "$bpid"; read -r _ s50 s99 < "$work/rget"
+printf '%-34s %10s %18s %18s\n' "redis (full sync)" "$rt" "$i50/$i99" "$s50/$s99"
+stop_pid "$rr"; stop_pid "$rp"
