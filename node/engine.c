@@ -463,6 +463,7 @@ void engine_reconfigure(engine *e, const engine_config *cfg)
     e->cfg.snapshot_fork = cfg->snapshot_fork;
     e->cfg.snapshot_wal_min = cfg->snapshot_wal_min;
     e->cfg.snapshot_wal_pct = cfg->snapshot_wal_pct;
+    e->cfg.retention_bytes = cfg->retention_bytes;
     e->cfg.nsave = cfg->nsave;
     memcpy(e->cfg.save_seconds, cfg->save_seconds, sizeof cfg->save_seconds);
     memcpy(e->cfg.save_changes, cfg->save_changes, sizeof cfg->save_changes);
@@ -661,6 +662,9 @@ static void compact_wal(engine *e)
     if (e->closing || !e->w)
         return;
     uint64_t upto = e->retained_oldest;
+    uint64_t floor = wal_retention_floor(e->w, e->cfg.retention_bytes);
+    if (floor - 1 < upto)
+        upto = floor - 1;
     if (e->pin_lsn && e->pin_lsn - 1 < upto)
         upto = e->pin_lsn - 1;
     if (upto && wal_compact(e->w, upto) > 0)

@@ -298,6 +298,7 @@ static void engine_config_from(const kv_config *cfg, engine_config *ec)
     ec->snapshot_fork = cfg->snapshot_fork;
     ec->snapshot_wal_min = (uint64_t)cfg->snapshot_wal_min_bytes;
     ec->snapshot_wal_pct = cfg->snapshot_wal_growth_pct;
+    ec->retention_bytes = (uint64_t)cfg->repl_retention_bytes;
     ec->nsave = cfg->nsave;
     memcpy(ec->save_seconds, cfg->save_seconds, sizeof ec->save_seconds);
     memcpy(ec->save_changes, cfg->save_changes, sizeof ec->save_changes);
@@ -322,7 +323,8 @@ void server_apply_config(server *s, const cfg_option *o)
                 client_apply_limits(c);
     } else if (!strcmp(n, "requirepass")) {
         /* Existing connections stay as they are, as in Redis. */
-    } else if (!strcmp(n, "appendfsync") || !strncmp(n, "snapshot-", 9) || !strcmp(n, "save")) {
+    } else if (!strcmp(n, "appendfsync") || !strncmp(n, "snapshot-", 9) || !strcmp(n, "save") ||
+               !strcmp(n, "repl-retention-bytes")) {
         engine_config ec;
         engine_config_from(&s->cfg, &ec);
         engine_reconfigure(s->eng, &ec);

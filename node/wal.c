@@ -1156,6 +1156,19 @@ const wal_term_start *wal_history(const wal *w, size_t *n)
     return w->hist;
 }
 
+uint64_t wal_retention_floor(const wal *w, uint64_t bytes)
+{
+    if (!bytes || !w->nsegs)
+        return w->last_lsn + 1;
+    uint64_t sum = 0;
+    for (size_t i = w->nsegs; i-- > 0;) {
+        sum += w->segs[i].bytes;
+        if (sum >= bytes)
+            return w->segs[i].first_lsn;
+    }
+    return w->segs[0].first_lsn;
+}
+
 uint64_t wal_first_lsn(const wal *w)
 {
     return w->nsegs ? w->segs[0].first_lsn : w->last_lsn + 1;

@@ -161,6 +161,9 @@ void wal_set_tap(wal *w, void (*fn)(void *arg, const uint8_t *rec, size_t len, u
 uint64_t wal_term_at(const wal *w, uint64_t lsn);
 /* The log's term history, oldest first; valid until the next append. */
 const wal_term_start *wal_history(const wal *w, size_t *n);
+/* The first LSN to keep so that at least `bytes` of the newest records
+ * stay on disk (whole segments; last + 1 when bytes is 0). */
+uint64_t wal_retention_floor(const wal *w, uint64_t bytes);
 /* First LSN still in a segment file (last + 1 when none). */
 uint64_t wal_first_lsn(const wal *w);
 /* Highest LSN written to the kernel (readable by wal_read). */
