@@ -570,7 +570,8 @@ static void test_slowlog(void **state)
 static void test_save_bgsave(void **state)
 {
     fixture *f = *state;
-    const char *extra[] = {"--wal-segment-size", "64kb", "--save", "", NULL};
+    const char *extra[] = {"--wal-segment-size", "64kb", "--save", "", "--repl-retention-bytes", "0",
+                           NULL};
     assert_int_equal(start_node(f, extra), 0);
     long long t0 = integer(f->c, "LASTSAVE");
     assert_int_equal(count_files(f->dir, "snap-", ".snap"), 0);

@@ -295,7 +295,7 @@ static void test_replica_kill9_partial_resync(void **state)
 static void test_fresh_replica_snapshot_bootstrap(void **state)
 {
     (void)state;
-    const char *seg[] = {"--wal-segment-size", "1mb", NULL};
+    const char *seg[] = {"--wal-segment-size", "1mb", "--repl-retention-bytes", "0", NULL};
     start(0, -1, seg);
     kv_reply *r = cmd(0, "DEBUG POPULATE 1000000");
     assert_non_null(r);
