@@ -310,7 +310,6 @@ static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_off
 void dispatch_command(client *cl, int argc, const char *const *argv, const size_t *lens)
 {
     server *s = cl->srv;
-    cl->last_ms = server_mstime();
     const kv_command *cmd = command_lookup(argv[0], lens[0]);
     if (!cmd) {
         reply r = reply_make(&cl->out, cl->resp);

@@ -546,40 +546,72 @@ void engine_entry_abort(engine *e)
     e->eb.ncmds = 0;
 }
 
+/* The WalEntry of the builder in protobuf wire format, written directly
+ * (no intermediate message objects): WalEntry { repeated Command commands
+ * = 1 }, Command { repeated bytes argv = 1 } — a tag byte 0x0A, a varint
+ * length and the bytes, at both levels. protobuf-c decodes it (replay,
+ * replicas); tests check it is byte-identical to protobuf-c's own packing. */
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static size_t command_len(const entry_builder *b, size_t first_arg, int argc)
+{
+    size_t n = 0;
+    for (int j = 0; j < argc; j++) {
+        size_t len = b->arg_off[2 * (first_arg + (size_t)j) + 1];
+        n += 1 + varint_len(len) + len;
+    }
+    return n;
+}
+
 uint64_t engine_entry_commit(engine *e)
 {
     entry_builder *b = &e->eb;
     if (!b->ncmds)
         return 0;
-    Kv__Command *cmds = kv_malloc((size_t)b->ncmds * sizeof *cmds);
-    Kv__Command **ptrs = kv_malloc((size_t)b->ncmds * sizeof *ptrs);
-    ProtobufCBinaryData *args = kv_malloc((b->nargs ? b->nargs : 1) * sizeof *args);
-    size_t a = 0;
+    size_t size = 0, a = 0;
     for (int i = 0; i < b->ncmds; i++) {
-        kv__command__init(&cmds[i]);
-        cmds[i].n_argv = (size_t)b->argc[i];
-        cmds[i].argv = args + a;
-        for (int j = 0; j < b->argc[i]; j++, a++) {
-            args[a].data = (uint8_t *)b->data + b->arg_off[2 * a];
-            args[a].len = b->arg_off[2 * a + 1];
-        }
-        ptrs[i] = &cmds[i];
+        size_t cl = command_len(b, a, b->argc[i]);
+        size += 1 + varint_len(cl) + cl;
+        a += (size_t)b->argc[i];
     }
-    Kv__WalEntry ent = KV__WAL_ENTRY__INIT;
-    ent.n_commands = (size_t)b->ncmds;
-    ent.commands = ptrs;
-    size_t size = kv__wal_entry__get_packed_size(&ent);
     uint64_t lsn = 0;
     uint8_t *p = wal_append_reserve(e->w, size);
     if (p) {
-        kv__wal_entry__pack(&ent, p);
+        a = 0;
+        for (int i = 0; i < b->ncmds; i++) {
+            *p++ = 0x0A;
+            p = put_varint(p, command_len(b, a, b->argc[i]));
+            for (int j = 0; j < b->argc[i]; j++, a++) {
+                size_t off = b->arg_off[2 * a], len = b->arg_off[2 * a + 1];
+                *p++ = 0x0A;
+                p = put_varint(p, len);
+                if (len)
+                    memcpy(p, b->data + off, len);
+                p += len;
+            }
+        }
         lsn = wal_append_finish(e->w, e->term, WAL_REC_COMMANDS);
         e->bytes_since_save += wal_record_size(size);
         e->changes_since_save++;
     }
-    kv_free(cmds);
-    kv_free(ptrs);
-    kv_free(args);
     engine_entry_abort(e);
     return lsn;
 }
