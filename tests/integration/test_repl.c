@@ -305,7 +305,7 @@ static void test_fresh_replica_snapshot_bootstrap(void **state)
      * must take a snapshot. */
     writer w;
     writer_start(&w, node[0].port, 0);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 40 && info(0, "persistence", "wal_first_lsn") <= 2; i++) {
         sleep_ms(300);
         r = cmd(0, "SAVE");
         kv_reply_free(r);
