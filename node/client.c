@@ -102,6 +102,7 @@ void client_add_mark(client *c, uint64_t offset, uint64_t lsn)
     barrier_mark *m = &c->marks[(c->mark_head + c->nmarks) % c->capmarks];
     m->offset = offset;
     m->lsn = lsn;
+    m->since_ms = server_mstime();
     c->nmarks++;
     wait_list_add(c);
 }

@@ -221,6 +221,40 @@ int server_listen(server *s, char *err, size_t errlen)
 /* Background tasks                                                          */
 /* ------------------------------------------------------------------------ */
 
+/* min-replicas-ack: a reply held longer than min-replicas-timeout for
+ * replica acks (the write is durable here, the replicas are not coming)
+ * becomes an error, and that client is closed after it (the replies that
+ * followed in its stream are dropped with it). */
+static void replica_ack_timeouts(server *s, int64_t now)
+{
+    if (s->cfg.min_replicas_ack <= 0 || s->role_replica)
+        return;
+    uint64_t durable = engine_durable_lsn(s->eng);
+    client *c = s->waiting, *next;
+    for (; c; c = next) {
+        next = c->wnext;
+        if (!c->nmarks || (c->flags & CL_CLOSING))
+            continue;
+        barrier_mark *m = &c->marks[c->mark_head];
+        if (m->lsn > durable || now - m->since_ms < s->cfg.min_replicas_timeout)
+            continue;
+        size_t keep = m->offset > c->out_base ? (size_t)(m->offset - c->out_base) : 0;
+        if (keep < kbuf_len(&c->out))
+            kbuf_truncate(&c->out, keep);
+        c->nmarks = 0;
+        reply r = reply_make(&c->out, c->resp);
+        reply_errorf(&r,
+                     "NOREPLICAS Not enough replicas acknowledged the write within %d ms "
+                     "(min-replicas-ack %d). It is durable on this primary and not rolled "
+                     "back, but may be lost if this primary fails before a replica has it.",
+                     s->cfg.min_replicas_timeout, s->cfg.min_replicas_ack);
+        log_warn("client %s: write not acknowledged by %d replica(s) within %d ms", c->addr,
+                 s->cfg.min_replicas_ack, s->cfg.min_replicas_timeout);
+        client_close_after_reply(c);
+        client_flush(c);
+    }
+}
+
 static void clients_cron(server *s, int64_t now)
 {
     client *c = s->clients, *next;
@@ -273,6 +307,7 @@ static void on_cron(uv_timer_t *t)
         }
     }
     clients_cron(s, now);
+    replica_ack_timeouts(s, now);
     server_check_blocked(s);
 }
 

@@ -51,6 +51,7 @@ enum {
 typedef struct barrier_mark {
     uint64_t offset; /* stream offset where the waiting reply starts */
     uint64_t lsn;    /* commit_lsn it needs */
+    int64_t since_ms; /* when it started waiting */
 } barrier_mark;
 
 typedef struct queued_cmd {

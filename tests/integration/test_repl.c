@@ -492,6 +492,37 @@ static void test_demoted_primary_rejoins(void **state)
     kv_reply_free(r);
 }
 
+/* With min-replicas-ack 1, a write whose replica stops answering gets a
+ * clear error after min-replicas-timeout instead of waiting forever; it
+ * stays durable on the primary. */
+static void test_min_replicas_timeout(void **state)
+{
+    (void)state;
+    const char *ack1[] = {"--min-replicas-ack", "1", "--min-replicas-timeout", "1000", NULL};
+    start(0, -1, ack1);
+    start(1, 0, NULL);
+    long long deadline = h_now_ms() + 30000;
+    while (info(0, "replication", "min_slaves_good_slaves") < 1 && h_now_ms() < deadline)
+        sleep_ms(50);
+    kv_reply *r = cmd(0, "SET before 1");
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    kill(node[1].pid, SIGSTOP);
+    long long t0 = h_now_ms();
+    r = cmd(0, "SET during 1");
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "NOREPLICAS Not enough replicas acknowledged the write"));
+    assert_true(h_now_ms() - t0 >= 900);
+    kv_reply_free(r);
+    kill(node[1].pid, SIGCONT);
+    /* The write was not rolled back; once the replica is back it has it. */
+    assert_true(wait_caught_up(1, 0, 30000));
+    r = cmd(1, "GET during");
+    assert_string_equal(r->str, "1");
+    kv_reply_free(r);
+}
+
 /* WAIT counts replicas that have the client's writes, honours its
  * timeout, and is refused on a replica. */
 static void test_wait(void **state)
@@ -703,6 +734,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cut_off_past_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_replicas_ack_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_demoted_primary_rejoins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_min_replicas_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_port_hostile, setup, teardown),
     };
