@@ -221,6 +221,23 @@ void client_close_after_reply(client *c)
     }
 }
 
+void client_fail_pending(client *c, const char *error)
+{
+    if (c->nmarks) {
+        uint64_t start = c->marks[c->mark_head].offset;
+        size_t keep = start > c->out_base ? (size_t)(start - c->out_base) : 0;
+        if (keep < kbuf_len(&c->out))
+            kbuf_truncate(&c->out, keep);
+        c->nmarks = 0;
+        if (error) {
+            reply r = reply_make(&c->out, c->resp);
+            reply_error(&r, error);
+        }
+    }
+    client_close_after_reply(c);
+    client_flush(c);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Output                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -193,22 +193,29 @@ static int parse_ll(const char *s, long long *out)
     return 0;
 }
 
+/* The words of a multi-word option: given as one string (CONFIG SET
+ * "normal 1mb 0 0") or as separate words (a config file line). Returns the
+ * number of words, or -1 (too many, too long, unbalanced quotes). */
+static int option_words(int argc, const char **argv, char **w, int max, char *storage,
+                        size_t cap)
+{
+    if (argc == 1) {
+        if (strlen(argv[0]) >= cap)
+            return -1;
+        return config_split_line(argv[0], w, max, storage);
+    }
+    if (argc > max)
+        return -1;
+    for (int i = 0; i < argc; i++)
+        w[i] = (char *)argv[i];
+    return argc;
+}
+
 static int set_obuf(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
 {
     /* One string "normal 256mb 64mb 60" (CONFIG SET) or its words (file). */
     char storage[512], *w[16];
-    int n;
-    if (argc == 1) {
-        if (strlen(argv[0]) >= sizeof storage) {
-            snprintf(err, errlen, "argument too long");
-            return -1;
-        }
-        n = config_split_line(argv[0], w, 16, storage);
-    } else {
-        n = argc < 16 ? argc : 16;
-        for (int i = 0; i < n; i++)
-            w[i] = (char *)argv[i];
-    }
+    int n = option_words(argc, argv, w, 16, storage, sizeof storage);
     if (n < 0 || n % 4) {
         snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
         return -1;
@@ -241,18 +248,7 @@ static int set_obuf(kv_config *c, int argc, const char **argv, char *err, size_t
 static int set_save(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
 {
     char storage[512], *w[40];
-    int n;
-    if (argc == 1) {
-        if (strlen(argv[0]) >= sizeof storage) {
-            snprintf(err, errlen, "argument too long");
-            return -1;
-        }
-        n = config_split_line(argv[0], w, 40, storage);
-    } else {
-        n = argc < 40 ? argc : 40;
-        for (int i = 0; i < n; i++)
-            w[i] = (char *)argv[i];
-    }
+    int n = option_words(argc, argv, w, 40, storage, sizeof storage);
     if (n < 0 || n % 2 || n / 2 > 16) {
         snprintf(err, errlen, "Invalid save parameters");
         return -1;
@@ -278,18 +274,7 @@ static int set_save(kv_config *c, int argc, const char **argv, char *err, size_t
 static int set_replicaof(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
 {
     char storage[512], *w[4];
-    int n;
-    if (argc == 1) {
-        if (strlen(argv[0]) >= sizeof storage) {
-            snprintf(err, errlen, "argument too long");
-            return -1;
-        }
-        n = config_split_line(argv[0], w, 4, storage);
-    } else {
-        n = argc;
-        for (int i = 0; i < n && i < 4; i++)
-            w[i] = (char *)argv[i];
-    }
+    int n = option_words(argc, argv, w, 4, storage, sizeof storage);
     char val[512];
     if (n == 0 || (n == 2 && !strcasecmp(w[0], "no") && !strcasecmp(w[1], "one"))) {
         val[0] = '\0';

@@ -46,22 +46,13 @@ uint64_t server_compute_commit(server *s)
  * is unknown, as after a crash). */
 static void fail_waiting_clients(server *s, const char *why)
 {
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "MISCONF Errors writing to the WAL: %s. The outcome of this write is unknown.", why);
     client *c = s->waiting, *next;
     for (; c; c = next) {
         next = c->wnext;
-        if (c->nmarks) {
-            uint64_t start = c->marks[c->mark_head].offset;
-            size_t keep = start > c->out_base ? (size_t)(start - c->out_base) : 0;
-            if (keep < kbuf_len(&c->out))
-                kbuf_truncate(&c->out, keep);
-            c->nmarks = 0;
-            reply r = reply_make(&c->out, c->resp);
-            reply_errorf(&r, "MISCONF Errors writing to the WAL: %s. The outcome of this "
-                             "write is unknown.",
-                         why);
-        }
-        client_close_after_reply(c);
-        client_flush(c);
+        client_fail_pending(c, msg);
     }
 }
 
@@ -238,20 +229,15 @@ static void replica_ack_timeouts(server *s, int64_t now)
         barrier_mark *m = &c->marks[c->mark_head];
         if (m->lsn > durable || now - m->since_ms < s->cfg.min_replicas_timeout)
             continue;
-        size_t keep = m->offset > c->out_base ? (size_t)(m->offset - c->out_base) : 0;
-        if (keep < kbuf_len(&c->out))
-            kbuf_truncate(&c->out, keep);
-        c->nmarks = 0;
-        reply r = reply_make(&c->out, c->resp);
-        reply_errorf(&r,
-                     "NOREPLICAS Not enough replicas acknowledged the write within %d ms "
-                     "(min-replicas-ack %d). It is durable on this primary and not rolled "
-                     "back, but may be lost if this primary fails before a replica has it.",
-                     s->cfg.min_replicas_timeout, s->cfg.min_replicas_ack);
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "NOREPLICAS Not enough replicas acknowledged the write within %d ms "
+                 "(min-replicas-ack %d). It is durable on this primary and not rolled back, "
+                 "but may be lost if this primary fails before a replica has it.",
+                 s->cfg.min_replicas_timeout, s->cfg.min_replicas_ack);
+        client_fail_pending(c, msg);
         log_warn("client %s: write not acknowledged by %d replica(s) within %d ms", c->addr,
                  s->cfg.min_replicas_ack, s->cfg.min_replicas_timeout);
-        client_close_after_reply(c);
-        client_flush(c);
     }
 }
 

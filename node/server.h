@@ -244,6 +244,11 @@ void client_describe(const client *c, kbuf *b);
 /* (Re)apply the configured protocol limits (proto-max-bulk-len) to c's
  * parser; CONFIG SET does it for every client. */
 void client_apply_limits(client *c);
+/* Give up on the replies held by the barrier: drop them from the output,
+ * append `error` (a full error line such as "MISCONF …", or NULL for
+ * none) and close the client once what remains is sent. Their commands'
+ * outcome is unknown to the client, as after a crash. */
+void client_fail_pending(client *c, const char *error);
 /* Resume reading input after a block (WAIT) ended. */
 void client_unblock(client *c);
 

@@ -259,19 +259,11 @@ static void set_replicaof_config(repl *r, const char *host, int port)
  * clients are closed (the outcome of those writes is unknown). */
 static void drop_uncommitted_waiters(repl *r)
 {
-    server *s = r->s;
-    client *c = s->waiting, *next;
+    client *c = r->s->waiting, *next;
     for (; c; c = next) {
         next = c->wnext;
-        if (c->nmarks) {
-            uint64_t start = c->marks[c->mark_head].offset;
-            size_t keep = start > c->out_base ? (size_t)(start - c->out_base) : 0;
-            if (keep < kbuf_len(&c->out))
-                kbuf_truncate(&c->out, keep);
-            c->nmarks = 0;
-            client_close_after_reply(c);
-            client_flush(c);
-        }
+        if (c->nmarks)
+            client_fail_pending(c, NULL);
     }
 }
 
