@@ -160,6 +160,13 @@ static void resize_to(dict *d, size_t n)
     d->rehash_idx = 0;
 }
 
+void dict_reserve(dict *d, size_t n)
+{
+    if (d->rehash_idx != -1 || d->used[0] || n <= d->size[0])
+        return;
+    resize_to(d, n);
+}
+
 static void expand_if_needed(dict *d)
 {
     if (d->rehash_idx != -1)

@@ -57,6 +57,10 @@ void dict_init(dict *d, const dict_type *type);
  * free_node is not NULL. The dict is empty and reusable afterwards. */
 void dict_clear(dict *d, void (*free_node)(dict_node *n, void *arg), void *arg);
 
+/* An empty dict takes n buckets (rounded up to a power of two) at once,
+ * so a bulk load of n entries never rehashes. No-op otherwise. */
+void dict_reserve(dict *d, size_t n);
+
 size_t dict_size(const dict *d);
 size_t dict_buckets(const dict *d); /* sum of both tables, for INFO/tests */
 int dict_is_rehashing(const dict *d);

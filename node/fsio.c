@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int p_open(const char *path, int flags, mode_t mode)
@@ -109,6 +110,53 @@ int kvfs_read_file(const char *path, char **out, size_t *len)
     *out = buf;
     *len = n;
     return 0;
+}
+
+int kvfs_map_file(const char *path, kvfs_map *m)
+{
+    memset(m, 0, sizeof *m);
+    if (kvfs != &kvfs_posix) {
+        char *buf;
+        size_t len;
+        int rc = kvfs_read_file(path, &buf, &len);
+        if (rc == 0) {
+            m->p = buf;
+            m->len = len;
+        }
+        return rc;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    m->len = (size_t)st.st_size;
+    if (m->len) {
+        void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = -errno;
+            close(fd);
+            return e;
+        }
+        madvise(p, m->len, MADV_SEQUENTIAL);
+        m->p = p;
+        m->mapped = 1;
+    }
+    close(fd);
+    return 0;
+}
+
+void kvfs_unmap(kvfs_map *m)
+{
+    if (m->mapped)
+        munmap((void *)m->p, m->len);
+    else
+        kv_free((void *)m->p);
+    memset(m, 0, sizeof *m);
 }
 
 int kvfs_write_file_atomic(const char *dir, const char *name, const void *buf, size_t n)

@@ -39,6 +39,16 @@ int kvfs_pread_all(int fd, void *buf, size_t n, off_t off);
 int kvfs_fsync_dir(const char *dir);
 /* Read a whole file into a kv_malloc'd buffer (+NUL). 0 or -errno. */
 int kvfs_read_file(const char *path, char **out, size_t *len);
+/* A whole file in memory for reading: mapped when the table is the real
+ * file system (no copy), read into a buffer otherwise (test tables). */
+typedef struct kvfs_map {
+    const char *p;
+    size_t len;
+    int mapped;
+} kvfs_map;
+int kvfs_map_file(const char *path, kvfs_map *m);
+void kvfs_unmap(kvfs_map *m);
+
 /* Publish a small file atomically: write path.tmp, fsync, rename, fsync dir.
  * 0 or -errno. */
 int kvfs_write_file_atomic(const char *dir, const char *name, const void *buf, size_t n);

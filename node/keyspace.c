@@ -371,6 +371,11 @@ size_t kobj_mem(const kobj *o)
 
 /* ---- Strings ---- */
 
+void ks_reserve(ks *k, size_t n)
+{
+    dict_reserve(&k->keys, n);
+}
+
 kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t vlen,
                     int flags)
 {

@@ -37,6 +37,8 @@ ks *ks_new(void);
 void ks_free(ks *k); /* NULL is fine */
 void ks_clear(ks *k); /* FLUSHALL: drop every key */
 size_t ks_size(const ks *k);    /* keys, including expired ones not yet removed */
+/* An empty keyspace about to receive n keys sizes its table for them. */
+void ks_reserve(ks *k, size_t n);
 size_t ks_expires(const ks *k); /* keys with a TTL */
 
 /* --- lookup (never expires anything) --- */

@@ -379,17 +379,21 @@ static int load_entry(cursor *c, ks *k)
     const char *key = c_bytes(c, &klen);
     if (!key)
         return -1;
-    if (k && ks_find(k, key, klen))
-        return -1; /* duplicate key: not a valid image */
     kobj *o = NULL;
     if (type == KT_STRING) {
         size_t vlen;
         const char *v = c_bytes(c, &vlen);
         if (!v)
             return -1;
-        if (k)
+        if (k) {
+            size_t before = ks_size(k);
             o = ks_set_string(k, key, klen, v, vlen, 0);
+            if (ks_size(k) == before)
+                return -1; /* duplicate key: not a valid image */
+        }
     } else {
+        if (k && ks_find(k, key, klen))
+            return -1; /* duplicate key: not a valid image */
         uint64_t n = c_varint(c);
         if (c->bad || n == 0 || n > (uint64_t)(c->end - c->p))
             return -1; /* empty containers never exist; each item takes >= 1 byte */
@@ -418,40 +422,45 @@ static int load_entry(cursor *c, ks *k)
 }
 
 /* Read and check a snapshot; load entries into k unless k is NULL. */
+/* Read and check a snapshot; load entries into k unless k is NULL. The
+ * file is mapped (kvfs_map_file), so blocks are checked and parsed where
+ * they lie, without copying. */
 static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, size_t errlen)
 {
-    int fd = kvfs->open(path, O_RDONLY, 0);
-    if (fd < 0)
-        return kve_fmt(err, errlen, errno == ENOENT ? KVE_NOTFOUND : KVE_IO, "open %s: %s", path,
-                       strerror(errno));
-    struct stat st;
-    if (kvfs->fstat(fd, &st) < 0) {
-        kvfs->close(fd);
-        return kve_fmt(err, errlen, KVE_IO, "stat %s: %s", path, strerror(errno));
-    }
-    uint64_t size = (uint64_t)st.st_size;
+    kvfs_map map;
+    int mrc = kvfs_map_file(path, &map);
+    if (mrc < 0)
+        return kve_fmt(err, errlen, mrc == -ENOENT ? KVE_NOTFOUND : KVE_IO, "open %s: %s", path,
+                       strerror(-mrc));
+    const uint8_t *file = (const uint8_t *)map.p;
+    uint64_t size = map.len;
     int rc = 0;
-    uint8_t *buf = NULL;
-    size_t cap = 0;
-    uint8_t h[SNAP_HDR_SIZE], f[SNAP_FOOTER_SIZE];
     if (size < SNAP_HDR_SIZE + SNAP_FOOTER_SIZE) {
         rc = kve_fmt(err, errlen, KVE_CORRUPT, "%s: file of %" PRIu64 " bytes is too short", path,
                      size);
         goto done;
     }
-    if (kvfs_pread_all(fd, h, sizeof h, 0) < 0 || memcmp(h, SNAP_MAGIC, 8) != 0 ||
-        get32(h + 8) != SNAP_VERSION || crc32c(0, h, 60) != get32(h + 60)) {
+    const uint8_t *h = file;
+    if (memcmp(h, SNAP_MAGIC, 8) != 0 || get32(h + 8) != SNAP_VERSION ||
+        crc32c(0, h, 60) != get32(h + 60)) {
         rc = kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset 0: bad header", path);
         goto done;
     }
-    uint32_t file_crc = crc32c(0, h, sizeof h);
+    uint32_t file_crc = crc32c(0, h, SNAP_HDR_SIZE);
     uint64_t off = SNAP_HDR_SIZE, entries = 0, blocks = 0;
     uint64_t body_end = size - SNAP_FOOTER_SIZE;
+    const uint8_t *f = file + body_end;
+    int footer_ok = memcmp(f, SNAP_END_MAGIC, 8) == 0 && crc32c(0, f, 28) == get32(f + 28);
+    /* Size the keyspace for the image at once (the footer says how many
+     * keys; it is checked against the blocks at the end). */
+    if (k && footer_ok && get64(f + 8) <= size)
+        ks_reserve(k, (size_t)get64(f + 8));
     while (off < body_end) {
-        uint8_t bh[SNAP_BLOCK_HDR];
-        if (body_end - off < SNAP_BLOCK_HDR || kvfs_pread_all(fd, bh, sizeof bh, (off_t)off) < 0) {
-            rc = kve_fmt(err, errlen, KVE_CORRUPT, "%s: block %" PRIu64 " (offset %" PRIu64
-                         "): truncated header", path, blocks, off);
+        const uint8_t *bh = file + off;
+        if (body_end - off < SNAP_BLOCK_HDR) {
+            rc = kve_fmt(err, errlen, KVE_CORRUPT,
+                         "%s: block %" PRIu64 " (offset %" PRIu64 "): truncated header", path,
+                         blocks, off);
             goto done;
         }
         uint64_t n = get32(bh + 4);
@@ -462,29 +471,15 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
                          blocks, off, n);
             goto done;
         }
-        if (n > cap) {
-            free(buf);
-            cap = n;
-            buf = malloc(cap);
-            if (!buf) {
-                rc = kve_fmt(err, errlen, KVE_NOMEM, "%s: block of %" PRIu64 " bytes", path, n);
-                goto done;
-            }
-        }
-        int r = kvfs_pread_all(fd, buf, n, (off_t)(off + SNAP_BLOCK_HDR));
-        if (r < 0) {
-            rc = kve_fmt(err, errlen, KVE_IO, "%s: read block %" PRIu64 ": %s", path, blocks,
-                         strerror(-r));
-            goto done;
-        }
-        uint32_t crc = crc32c(crc32c(0, bh + 4, SNAP_BLOCK_HDR - 4), buf, n);
+        const uint8_t *payload = bh + SNAP_BLOCK_HDR;
+        uint32_t crc = crc32c(crc32c(0, bh + 4, SNAP_BLOCK_HDR - 4), payload, n);
         if (crc != get32(bh)) {
             rc = kve_fmt(err, errlen, KVE_CORRUPT,
                          "%s: block %" PRIu64 " (offset %" PRIu64 "): crc mismatch", path, blocks,
                          off);
             goto done;
         }
-        cursor c = {buf, buf + n, 0};
+        cursor c = {payload, payload + n, 0};
         for (uint32_t i = 0; i < cnt; i++) {
             if (load_entry(&c, k) < 0 || c.bad) {
                 rc = kve_fmt(err, errlen, KVE_CORRUPT,
@@ -499,13 +494,12 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
                          blocks, off);
             goto done;
         }
-        file_crc = crc32c(crc32c(file_crc, bh, sizeof bh), buf, n);
+        file_crc = crc32c(file_crc, bh, SNAP_BLOCK_HDR + n);
         entries += cnt;
         blocks++;
         off += SNAP_BLOCK_HDR + n;
     }
-    if (kvfs_pread_all(fd, f, sizeof f, (off_t)body_end) < 0 || memcmp(f, SNAP_END_MAGIC, 8) != 0 ||
-        crc32c(0, f, 28) != get32(f + 28)) {
+    if (!footer_ok) {
         rc = kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset %" PRIu64 ": bad footer (truncated?)",
                      path, body_end);
         goto done;
@@ -524,8 +518,7 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
         out->bytes = size;
     }
 done:
-    free(buf);
-    kvfs->close(fd);
+    kvfs_unmap(&map);
     return rc;
 }
 

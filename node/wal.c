@@ -428,17 +428,17 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
 {
     char path[PATH_MAX];
     seg_name(path, sizeof path, sc->dir, first_lsn);
-    char *data;
-    size_t size;
-    int rc = kvfs_read_file(path, &data, &size);
+    kvfs_map map;
+    int rc = kvfs_map_file(path, &map);
     if (rc < 0)
         return kve_fmt(err, errlen, KVE_IO, "read %s: %s", path, strerror(-rc));
-    const uint8_t *p = (const uint8_t *)data;
+    const uint8_t *p = (const uint8_t *)map.p;
+    size_t size = map.len;
     sc->info->segments_scanned++;
     *rec_bytes = 0;
 
     if (sc->expect_lsn && first_lsn != sc->expect_lsn) {
-        kv_free(data);
+        kvfs_unmap(&map);
         return kve_fmt(err, errlen, KVE_CORRUPT,
                        "%s: segment starts at LSN %" PRIu64 " but LSN %" PRIu64
                        " was expected (a segment is missing)",
@@ -449,17 +449,17 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
      * segment: it was created and the crash came before its first write. */
     if (size < WAL_SEG_HDR || all_zero(p, WAL_SEG_HDR)) {
         if (is_last && all_zero(p, size)) {
-            kv_free(data);
+            kvfs_unmap(&map);
             *end_off = WAL_SEG_HDR;
             sc->expect_lsn = first_lsn;
             return 1; /* empty: caller rewrites the header */
         }
-        kv_free(data);
+        kvfs_unmap(&map);
         return kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset 0: missing segment header", path);
     }
     if (memcmp(p, SEG_MAGIC, 8) != 0 || get32(p + 8) != SEG_VERSION ||
         crc32c(0, p, 28) != get32(p + 28) || get64(p + 16) != first_lsn) {
-        kv_free(data);
+        kvfs_unmap(&map);
         return kve_fmt(err, errlen, KVE_CORRUPT,
                        "%s: offset 0: bad segment header (magic, version, crc or LSN)", path);
     }
@@ -470,13 +470,13 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
         wal_record rec;
         long n = wal_decode_record(p + off, size - off, &rec);
         if (n > 0 && rec.lsn != expect) {
-            kv_free(data);
+            kvfs_unmap(&map);
             return kve_fmt(err, errlen, KVE_CORRUPT,
                            "%s: offset %zu: record has LSN %" PRIu64 ", expected %" PRIu64, path,
                            off, rec.lsn, expect);
         }
         if (n > 0 && rec.term < sc->last_term) {
-            kv_free(data);
+            kvfs_unmap(&map);
             return kve_fmt(err, errlen, KVE_CORRUPT,
                            "%s: offset %zu: LSN %" PRIu64 " has term %" PRIu64
                            ", lower than the term %" PRIu64 " before it",
@@ -487,7 +487,7 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
             if (all_zero(p + off, size - off))
                 break;
             if (!is_last || valid_record_after(p, size, off + 8)) {
-                kv_free(data);
+                kvfs_unmap(&map);
                 return kve_fmt(err, errlen, KVE_CORRUPT,
                                "%s: offset %zu: invalid record%s (LSN %" PRIu64
                                " expected); refusing to skip over logged data",
@@ -501,7 +501,7 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
             snprintf(broken, sizeof broken, "%s.broken", path);
             int crc = kvfs_copy_file(path, broken);
             if (crc < 0) {
-                kv_free(data);
+                kvfs_unmap(&map);
                 return kve_fmt(err, errlen, KVE_IO, "keep copy %s: %s", broken, strerror(-crc));
             }
             int fd = kvfs->open(path, O_WRONLY, 0);
@@ -513,7 +513,7 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
             if (fd >= 0)
                 kvfs->close(fd);
             if (trc) {
-                kv_free(data);
+                kvfs_unmap(&map);
                 return kve_fmt(err, errlen, KVE_IO, "truncate torn tail of %s: %s", path,
                                strerror(-trc));
             }
@@ -529,7 +529,7 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
              * differs from this log (the crash came before the log was
              * reset): the snapshot supersedes the whole log. Nothing after
              * it has been applied yet. */
-            kv_free(data);
+            kvfs_unmap(&map);
             kve_fmt(err, errlen, KVE_CORRUPT,
                     "%s: offset %zu: LSN %" PRIu64 " has term %" PRIu64
                     " but the snapshot says term %" PRIu64,
@@ -540,7 +540,7 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
         if (rec.lsn > sc->after_lsn) {
             int arc = sc->apply ? sc->apply(sc->arg, &rec, err, errlen) : 0;
             if (arc < 0) {
-                kv_free(data);
+                kvfs_unmap(&map);
                 return kve_wrap(err, errlen, arc, "%s: offset %zu: replay LSN %" PRIu64, path,
                                 off, rec.lsn);
             }
@@ -552,7 +552,7 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
         off += (size_t)n;
         *rec_bytes += (uint64_t)n;
     }
-    kv_free(data);
+    kvfs_unmap(&map);
     *end_off = off;
     sc->expect_lsn = expect;
     return 0;
