@@ -1,0 +1,73 @@
+# lib.sh — helpers shared by the deploy tests (sourced, not run).
+# shellcheck shell=bash
+# Every wait is bounded; processes are only ever signalled by PID.
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+note() { echo "-- $*"; }
+
+# port_free PORT — nothing listens on PORT (any address).
+port_free() {
+    [ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+}
+
+# free_base COUNT — print a port P in 20000..29999 such that P..P+COUNT-1 and
+# the peer ports P+10000.. are all free. Random start so that concurrent
+# tests rarely collide; kvnode's own bind error catches the rest.
+free_base() {
+    local count=$1 base i ok
+    for _ in $(seq 1 200); do
+        base=$((20000 + (RANDOM % 1000) * 10))
+        ok=1
+        for ((i = 0; i < count; i++)); do
+            if ! port_free $((base + i)) || ! port_free $((base + i + 10000)); then
+                ok=0
+                break
+            fi
+        done
+        if [ "$ok" = 1 ]; then
+            echo "$base"
+            return 0
+        fi
+    done
+    fail "no free port range found"
+}
+
+# eventually SECONDS CMD… — run CMD every 0.1 s until it succeeds, at most
+# SECONDS long.
+eventually() {
+    local limit=$1 deadline
+    shift
+    deadline=$((SECONDS + limit))
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+# cli PORT CMD… — one redis-cli command, bounded.
+cli() {
+    local port=$1
+    shift
+    timeout 5 redis-cli -h 127.0.0.1 -p "$port" "$@" </dev/null
+}
+
+# alive PID — PID exists and is not a zombie.
+alive() {
+    [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# no_sanitizer_reports FILE… — no ASan/UBSan report in these logs.
+no_sanitizer_reports() {
+    local f
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$f"; then
+            sed -n '/ERROR: \|runtime error:/,+25p' "$f" >&2
+            fail "sanitizer report in $f"
+        fi
+    done
+}
