@@ -2,6 +2,10 @@
 # local-cluster.sh — a three-node kvnode cluster on this machine's loopback:
 # node1 is the primary, node2 and node3 replicate from it.
 #
+# After a manual failover (REPLICAOF NO ONE on a replica, REPLICAOF on the
+# others), stop records which node was the primary (DIR/primary) and the next
+# start restarts the cluster around that node rather than node1.
+#
 #   bash deploy/local-cluster.sh start  [DIR]   start it (or say it is running)
 #   bash deploy/local-cluster.sh status [DIR]   role, link and LSNs of each node
 #   bash deploy/local-cluster.sh stop   [DIR]   stop exactly the nodes it started
@@ -78,6 +82,17 @@ show() {
 node_conf() { echo "$DIR/node$1.conf"; }
 node_pidfile() { echo "$DIR/node$1.pid"; }
 node_log() { echo "$DIR/node$1.log"; }
+
+# The node that is (or, when stopped, was last seen as) the primary: DIR/primary
+# as stop recorded it, node1 by default.
+primary_node() {
+    local n=""
+    [ -f "$DIR/primary" ] && read -r n <"$DIR/primary" 2>/dev/null
+    case $n in
+    1 | 2 | 3) echo "$n" ;;
+    *) echo 1 ;;
+    esac
+}
 
 # The client port node $1 was configured with (from its config file), else
 # the one it would get now.
@@ -238,9 +253,10 @@ cluster_secret() {
     cat "$file"
 }
 
-# write_conf N SECRET — node N's config file (mode 600: it holds the secret).
+# write_conf N SECRET PRIMARY — node N's config file (mode 600: it holds the
+# secret); node PRIMARY is the primary, the others replicate from it.
 write_conf() {
-    local n=$1 secret=$2 port conf
+    local n=$1 secret=$2 primary=$3 port conf
     port=$((BASE_PORT + n - 1))
     conf=$(node_conf "$n")
     (
@@ -254,16 +270,17 @@ write_conf() {
             echo "pidfile \"$(node_pidfile "$n")\""
             echo "cluster-secret \"$secret\""
             echo "min-replicas-ack $MIN_ACK"
-            if [ "$n" -ne 1 ]; then echo "replicaof $HOST $BASE_PORT"; fi
+            if [ "$n" -ne "$primary" ]; then echo "replicaof $HOST $((BASE_PORT + primary - 1))"; fi
         } >"$conf.tmp"
         mv -f "$conf.tmp" "$conf"
     )
 }
 
-# Prints "ok" once node N answers PING, has written its pidfile, and (for a
-# replica) has its link to the primary up; else what it is waiting for.
+# node_ready N PRIMARY — prints "ok" once node N answers PING, has written its
+# pidfile, and (for a replica) has its link to the primary up; else what it is
+# waiting for.
 node_ready() {
-    local n=$1 port info
+    local n=$1 primary=$2 port info
     port=$(node_port "$n")
     [ "$(probe "$port" ping)" = PONG ] || {
         echo "waiting for PING"
@@ -273,7 +290,7 @@ node_ready() {
         echo "waiting for its pidfile"
         return
     }
-    if [ "$n" -ne 1 ]; then
+    if [ "$n" -ne "$primary" ]; then
         info=$(probe "$port" info replication | tr -d '\r')
         [ "$(info_field "$info" master_link_status)" = up ] || {
             echo "waiting for master_link_status:up"
@@ -292,10 +309,11 @@ on_start_exit() {
     trap - EXIT INT TERM
     if [ "$START_DONE" -eq 0 ] && [ "${#STARTED[@]}" -gt 0 ]; then
         echo "local-cluster: start failed; stopping the nodes it launched" >&2
-        # Replicas first, the primary (node1) last, as stop does.
-        local item replicas=() primary=()
+        # Replicas first, the primary last, as stop does.
+        local item replicas=() primary=() p
+        p=$(primary_node)
         for item in "${STARTED[@]}"; do
-            if [ "${item%%:*}" = 1 ]; then primary+=("$item"); else replicas+=("$item"); fi
+            if [ "${item%%:*}" = "$p" ]; then primary+=("$item"); else replicas+=("$item"); fi
         done
         if [ "${#replicas[@]}" -gt 0 ]; then stop_pids "${replicas[@]}" || true; fi
         if [ "${#primary[@]}" -gt 0 ]; then stop_pids "${primary[@]}" || true; fi
@@ -338,7 +356,7 @@ log_tail() {
 }
 
 cmd_start() {
-    local n running=() stopped=() port secret pid deadline state waiting
+    local n running=() stopped=() port secret pid deadline state waiting primary
     mkdir -p "$DIR"
     # Keep a cluster created inside a git checkout out of git status.
     [ -e "$DIR/.gitignore" ] || echo '*' >"$DIR/.gitignore"
@@ -348,6 +366,7 @@ cmd_start() {
     done
     if [ "${#stopped[@]}" -eq 0 ]; then
         say "already running in $(show "$DIR"): ${running[*]}"
+        find_cli
         print_connect
         return 0
     fi
@@ -370,10 +389,12 @@ cmd_start() {
     find_cli
     secret=$(cluster_secret)
     [ -n "$secret" ] || die "empty cluster secret"
+    primary=$(primary_node)
+    [ "$primary" = 1 ] || say "node$primary was the primary when the cluster stopped: it is the primary again"
 
     for n in "${NODES[@]}"; do
         mkdir -p "$DIR/node$n" || die "cannot create the data directory $(show "$DIR/node$n")"
-        write_conf "$n" "$secret"
+        write_conf "$n" "$secret" "$primary"
     done
     trap on_start_exit EXIT
     trap 'exit 130' INT
@@ -391,7 +412,7 @@ cmd_start() {
                 log_tail "$n"
                 exit 1
             fi
-            state=$(node_ready "$n")
+            state=$(node_ready "$n" "$primary")
             [ "$state" = ok ] || waiting="${waiting}node$n: $state; "
         done
         [ -z "$waiting" ] && break
@@ -421,14 +442,20 @@ stop_cmd() {
 }
 
 print_connect() {
-    local n port role kvcli seeds="" pid
+    local n port role kvcli seeds="" pid primary replica=""
+    primary=$(primary_node)
     kvcli=$(kvcli_path)
     [ -x "$kvcli" ] && kvcli=$(show "$kvcli") || kvcli=kvcli
     echo
     for n in "${NODES[@]}"; do
         port=$(node_port "$n")
-        role=replica
-        [ "$n" -eq 1 ] && role=primary
+        # The live role; if the node does not answer, the configured one.
+        case $(info_field "$(probe "$port" info replication | tr -d '\r')" role) in
+        master) role=primary ;;
+        slave) role=replica ;;
+        *) if [ "$n" -eq "$primary" ]; then role=primary; else role=replica; fi ;;
+        esac
+        if [ "$role" = primary ]; then primary=$n; else replica=${replica:-$port}; fi
         pid=$(node_pid "$n" || echo "?")
         printf '  node%s  %-8s %s:%s  peer port %s  pid %s  log %s\n' "$n" "$role" "$HOST" "$port" \
             $((port + 10000)) "$pid" "$(show "$(node_log "$n")")"
@@ -437,9 +464,9 @@ print_connect() {
     cat <<EOF
 
 Connect:
-  redis-cli -p $(node_port 1)                    # the primary: reads and writes
-  redis-cli -p $(node_port 2)                    # a replica: reads; writes answer READONLY
-  $kvcli -p $(node_port 1)
+  redis-cli -p $(node_port "$primary")                    # the primary: reads and writes
+  redis-cli -p $replica                    # a replica: reads; writes answer READONLY
+  $kvcli -p $(node_port "$primary")
   $kvcli --cluster-seeds $seeds   # follows the primary
 Status: bash $(show "$ROOT/deploy/local-cluster.sh") status$([ "$DIR" = "$PWD/cluster" ] || echo " $(show "$DIR")")
 Stop:   $(stop_cmd)
@@ -455,7 +482,7 @@ stop_group() {
 }
 
 cmd_stop() {
-    local n pid replicas=() primaries=() role
+    local n pid replicas=() primaries=() role masters=()
     if [ ! -d "$DIR" ]; then
         say "no cluster in $(show "$DIR"): nothing to stop"
         return 0
@@ -474,7 +501,15 @@ cmd_stop() {
         role=""
         [ -n "$CLI" ] && role=$(info_field "$(probe "$(node_port "$n")" info replication | tr -d '\r')" role)
         if [ "$role" = slave ]; then replicas+=("$n:$pid"); else primaries+=("$n:$pid"); fi
+        if [ "$role" = master ]; then masters+=("$n"); fi
     done
+    # Remember the primary, so that start brings the cluster back around it.
+    if [ "${#masters[@]}" -eq 1 ]; then
+        echo "${masters[0]}" >"$DIR/primary.tmp" && mv -f "$DIR/primary.tmp" "$DIR/primary"
+    elif [ "${#masters[@]}" -gt 1 ]; then
+        echo "local-cluster: warning: several nodes say they are the primary (${masters[*]/#/node});" \
+            "start will make node$(primary_node) the primary" >&2
+    fi
     if [ "${#replicas[@]}" -eq 0 ] && [ "${#primaries[@]}" -eq 0 ]; then
         say "no node running in $(show "$DIR")"
         return 0

@@ -7,7 +7,9 @@
 # start again is a no-op, a second cluster on the same ports is refused;
 # stop ends exactly the cluster's PIDs (a decoy named "kvnode", and a stale
 # pidfile pointing at it, survive), a second stop is a no-op; after a restart
-# from the same data the value is still there on every node.
+# from the same data the value is still there on every node; after a manual
+# failover (node1 crashes, node2 promoted with REPLICAOF NO ONE) stop + start
+# keeps node2 the primary and keeps what was written on it.
 #
 # Environment: KVNODE (the kvnode binary under test; ctest passes the build's).
 # Bounded: every wait has a deadline; the cluster is stopped on any exit.
@@ -148,10 +150,32 @@ for p in "$P1" "$P2" "$P3"; do
         fail "node on $p lost the write across a restart"
 done
 [ "$(cli "$P1" set after restart)" = OK ] || fail "SET after restart"
-second_pids=$(pids)
-out=$("${LC[@]}" stop "$DIR") || fail "final stop failed: $out"
+
+note "manual failover survives stop and start"
+node1_pid=$(cat "$DIR/node1.pid")
+kill -KILL "$node1_pid" # a crash of the primary
+eventually 10 bash -c "! [ -e /proc/$node1_pid ]" || fail "node1 survived SIGKILL"
+[ "$(cli "$P2" replicaof no one)" = OK ] || fail "REPLICAOF NO ONE on node2"
+[ "$(cli "$P3" replicaof 127.0.0.1 "$P2")" = OK ] || fail "REPLICAOF on node3"
+replica_linked() { cli "$P3" info replication | tr -d '\r' | grep -qx 'master_link_status:up'; }
+eventually 15 replica_linked || fail "node3 never linked to node2"
+[ "$(cli "$P2" set promoted yes)" = OK ] || fail "SET on the promoted node2"
+second_pids=$(cat "$DIR/node2.pid" "$DIR/node3.pid")
+out=$("${LC[@]}" stop "$DIR") || fail "stop after failover failed: $out"
 grep -q SIGKILL <<<"$out" && fail "a node needed SIGKILL: $out"
 for pid in $second_pids; do ! alive "$pid" || fail "pid $pid survived stop"; done
+out=$("${LC[@]}" start "$DIR") || fail "start after failover failed: $out"
+grep -q "node2 was the primary" <<<"$out" || fail "start did not keep node2 the primary: $out"
+[ "$(cli "$P2" role | head -n 1)" = master ] || fail "node2 is not the primary after restart"
+[ "$(cli "$P1" role | head -n 1)" = slave ] || fail "node1 is not a replica after restart"
+for p in "$P1" "$P2" "$P3"; do
+    eventually 15 bash -c "[ \"\$(timeout 5 redis-cli -p $p get promoted)\" = yes ]" ||
+        fail "node on $p lost the write made after the failover"
+done
+third_pids=$(pids)
+out=$("${LC[@]}" stop "$DIR") || fail "final stop failed: $out"
+grep -q SIGKILL <<<"$out" && fail "a node needed SIGKILL: $out"
+for pid in $third_pids; do ! alive "$pid" || fail "pid $pid survived stop"; done
 alive "$DECOY" || fail "the decoy was signalled"
 
 no_sanitizer_reports "$DIR"/node*.log
