@@ -7,7 +7,7 @@
 # start restarts the cluster around that node rather than node1.
 #
 #   bash deploy/local-cluster.sh start  [DIR]   start it (or say it is running)
-#   bash deploy/local-cluster.sh status [DIR]   role, link and LSNs of each node
+#   bash deploy/local-cluster.sh status [DIR]   role, link, LSNs, term of each node
 #   bash deploy/local-cluster.sh stop   [DIR]   stop exactly the nodes it started
 #
 # DIR (default ./cluster) holds everything: the data directories node1..node3,
@@ -526,8 +526,8 @@ cmd_status() {
         return 3
     fi
     find_cli
-    printf '%-6s %-6s %-8s %-8s %-8s %-6s %-11s %-11s %-5s %s\n' \
-        NODE PORT PID STATE ROLE LINK COMMIT_LSN APPLIED_LSN TERM REPLICAS
+    printf '%-6s %-6s %-8s %-8s %-8s %-5s %-9s %-10s %-11s %-12s %-5s %s\n' NODE PORT PID STATE \
+        ROLE LINK LAST_LSN LAST_TERM COMMIT_LSN APPLIED_LSN TERM REPLICAS
     for n in "${NODES[@]}"; do
         port=$(node_port "$n")
         if ! pid=$(node_pid "$n"); then
@@ -547,9 +547,11 @@ cmd_status() {
         slave) role=replica link=$(info_field "$info" master_link_status) ;;
         *) link='?' ;;
         esac
-        printf '%-6s %-6s %-8s %-8s %-8s %-6s %-11s %-11s %-5s %s\n' "node$n" "$port" "$pid" running \
-            "$role" "$link" "$(info_field "$info" commit_lsn)" "$(info_field "$info" applied_lsn)" \
-            "$(info_field "$info" term)" "$(info_field "$info" connected_slaves)"
+        printf '%-6s %-6s %-8s %-8s %-8s %-5s %-9s %-10s %-11s %-12s %-5s %s\n' "node$n" "$port" \
+            "$pid" running "$role" "$link" "$(info_field "$info" master_repl_offset)" \
+            "$(info_field "$info" last_term)" "$(info_field "$info" commit_lsn)" \
+            "$(info_field "$info" applied_lsn)" "$(info_field "$info" term)" \
+            "$(info_field "$info" connected_slaves)"
         up=$((up + 1))
         [ "$role" = replica ] && [ "$link" != up ] && bad=$((bad + 1))
     done
