@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+echo "run.sh: building kvnode and kvcli (release) in build/rel"
 cmake -S . -B build/rel -DCMAKE_BUILD_TYPE=Release -DKV_TESTS=OFF -DKV_BENCH=OFF >/dev/null
 cmake --build build/rel -j"$(nproc 2>/dev/null || echo 2)" --target kvnode kvcli >/dev/null
 exec bash deploy/local-cluster.sh start ./cluster
