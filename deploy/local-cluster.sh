@@ -107,12 +107,17 @@ node_port() {
 
 # ---- Processes -----------------------------------------------------------------
 
-# True if PID $1 is alive (not a zombie) and runs kvnode with node $2's config.
+# True if PID $1 is alive (not a zombie) and runs kvnode (argv[0] named
+# kvnode*) with node $2's config file as an argument.
 is_our_node() {
-    local pid=$1 conf
+    local pid=$1 conf args
     conf=$(node_conf "$2")
-    [ -r "/proc/$pid/cmdline" ] || return 1
-    { tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qxF -- "$conf"
+    args=$({ tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null) || return 1
+    case $(basename -- "$(head -n 1 <<<"$args")") in
+    kvnode*) ;;
+    *) return 1 ;;
+    esac
+    tail -n +2 <<<"$args" | grep -qxF -- "$conf"
 }
 
 # Print the PID of node $1 if its pidfile names a live process of ours.
