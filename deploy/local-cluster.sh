@@ -16,7 +16,9 @@
 #
 # Environment (all optional):
 #   KV_BASE_PORT         client port of node1; node2/node3 use the next two
-#                        ports; peer ports are client port + 10000 (7379)
+#                        ports; peer ports are client port + 10000 (7379).
+#                        Keep them below the ephemeral range (32768 usually),
+#                        where outgoing connections may take a port first.
 #   KV_MIN_REPLICAS_ACK  replicas that must have a write durable before the
 #                        primary acknowledges it; 0 = asynchronous (1)
 #   KV_CLUSTER_SECRET    shared secret of the peer links (default: generated

@@ -14,13 +14,18 @@ port_free() {
     [ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
 }
 
-# free_base COUNT — print a port P in 20000..29999 such that P..P+COUNT-1 and
-# the peer ports P+10000.. are all free. Random start so that concurrent
-# tests rarely collide; kvnode's own bind error catches the rest.
+# free_base COUNT — print a port P such that P..P+COUNT-1 and the peer ports
+# P+10000.. are all free and all below the kernel's ephemeral range (where an
+# outgoing connection, e.g. a replica's, could take one of them between this
+# check and the bind). Random start so that concurrent tests rarely collide;
+# callers retry on a bind error.
 free_base() {
-    local count=$1 base i ok
+    local count=$1 base i ok low span
+    low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    span=$(((low - 10000 - count - 10000) / 10))
+    [ "$span" -ge 10 ] || fail "ephemeral ports start at $low: no room for client and peer ports below"
     for _ in $(seq 1 200); do
-        base=$((20000 + (RANDOM % 1000) * 10))
+        base=$((10000 + (RANDOM % span) * 10))
         ok=1
         for ((i = 0; i < count; i++)); do
             if ! port_free $((base + i)) || ! port_free $((base + i + 10000)); then

@@ -54,9 +54,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-BASE=$(free_base 3)
-export KV_BASE_PORT=$BASE
-P1=$BASE P2=$((BASE + 1)) P3=$((BASE + 2))
 
 # A process that stop must never touch, although its name is "kvnode".
 bash -c 'exec -a kvnode sleep 600' &
@@ -66,8 +63,20 @@ pids() { cat "$DIR"/node1.pid "$DIR"/node2.pid "$DIR"/node3.pid; }
 
 # ---- Tests ---------------------------------------------------------------------
 
-note "start on ports $P1..$P3 in $DIR"
-out=$("${LC[@]}" start "$DIR") || fail "start failed: $out"
+# Free ports, and a retry should another process bind one of them between
+# the check and the start (start then stops what it launched).
+for attempt in 1 2 3; do
+    BASE=$(free_base 3)
+    export KV_BASE_PORT=$BASE
+    P1=$BASE P2=$((BASE + 1)) P3=$((BASE + 2))
+    note "start on ports $P1..$P3 in $DIR"
+    if out=$("${LC[@]}" start "$DIR" 2>&1); then break; fi
+    if ! grep -q "address already in use" <<<"$out" || [ "$attempt" -eq 3 ]; then
+        fail "start failed: $out"
+    fi
+    note "a port was taken meanwhile; again on other ports"
+    rm -rf "$DIR"
+done
 echo "$out"
 grep -q -- "--cluster-seeds 127.0.0.1:$P1,127.0.0.1:$P2,127.0.0.1:$P3" <<<"$out" ||
     fail "start does not print the kvcli --cluster-seeds line"
