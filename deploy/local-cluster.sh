@@ -184,6 +184,7 @@ stop_pids() {
 
 # ---- Probes --------------------------------------------------------------------
 
+# Set CLI to the command line used for probes; fails if there is none.
 find_cli() {
     if [ -n "${KVCLI:-}" ]; then
         CLI=$KVCLI
@@ -192,8 +193,13 @@ find_cli() {
     elif [ -x "$(kvcli_path)" ]; then
         CLI=$(kvcli_path)
     else
-        die "neither redis-cli nor kvcli found: run 'bash scripts/install-deps.sh' (redis-tools) or set KVCLI"
+        return 1
     fi
+}
+
+need_cli() {
+    find_cli ||
+        die "neither redis-cli nor kvcli found: run 'bash scripts/install-deps.sh' (redis-tools) or set KVCLI"
 }
 
 # kvcli built next to the kvnode binary in use (build/<type>/client/kvcli).
@@ -373,7 +379,7 @@ cmd_start() {
     done
     if [ "${#stopped[@]}" -eq 0 ]; then
         say "already running in $(show "$DIR"): ${running[*]}"
-        find_cli
+        need_cli
         print_connect
         return 0
     fi
@@ -393,7 +399,7 @@ cmd_start() {
         done
     done
     find_kvnode
-    find_cli
+    need_cli
     secret=$(cluster_secret)
     [ -n "$secret" ] || die "empty cluster secret"
     primary=$(primary_node)
@@ -472,7 +478,7 @@ print_connect() {
 
 Connect:
   redis-cli -p $(node_port "$primary")                    # the primary: reads and writes
-  redis-cli -p $replica                    # a replica: reads; writes answer READONLY
+  redis-cli -p ${replica:-?}                    # a replica: reads; writes answer READONLY
   $kvcli -p $(node_port "$primary")
   $kvcli --cluster-seeds $seeds   # follows the primary
 Status: bash $(show "$ROOT/deploy/local-cluster.sh") status$([ "$DIR" = "$PWD/cluster" ] || echo " $(show "$DIR")")
@@ -496,8 +502,9 @@ cmd_stop() {
     fi
     lock
     for n in "${NODES[@]}"; do clear_stale_pidfile "$n"; done
+    # Without a command line (or an answer) a node's role is the configured one.
     CLI=""
-    find_cli 2>/dev/null || true
+    find_cli || true
     # Replicas first: they then cannot see the primary vanish (and try to
     # take over) while they are being stopped, and the primary stops last.
     for n in "${NODES[@]}"; do
@@ -507,8 +514,9 @@ cmd_stop() {
         }
         role=""
         [ -n "$CLI" ] && role=$(info_field "$(probe "$(node_port "$n")" info replication | tr -d '\r')" role)
-        if [ "$role" = slave ]; then replicas+=("$n:$pid"); else primaries+=("$n:$pid"); fi
         if [ "$role" = master ]; then masters+=("$n"); fi
+        if [ -z "$role" ] && [ "$n" -ne "$(primary_node)" ]; then role=slave; fi
+        if [ "$role" = slave ]; then replicas+=("$n:$pid"); else primaries+=("$n:$pid"); fi
     done
     # Remember the primary, so that start brings the cluster back around it.
     if [ "${#masters[@]}" -eq 1 ]; then
@@ -532,7 +540,7 @@ cmd_status() {
         say "no cluster in $(show "$DIR")"
         return 3
     fi
-    find_cli
+    need_cli
     printf '%-6s %-6s %-8s %-8s %-8s %-5s %-9s %-10s %-11s %-12s %-5s %s\n' NODE PORT PID STATE \
         ROLE LINK LAST_LSN LAST_TERM COMMIT_LSN APPLIED_LSN TERM REPLICAS
     for n in "${NODES[@]}"; do
