@@ -72,6 +72,9 @@ static void session_closed(peer_conn *c)
         s->dead = 1; /* a job still refers to s: it frees it */
     else
         session_free(s);
+    /* At shutdown the engine may already be gone. */
+    if (r->shutting_down)
+        return;
     repl_update_pins(r);
     repl_commit_changed(r);
 }
