@@ -359,6 +359,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = avail > (1u << 30) ? (1u << 30) : avail;
 }
 
+static void pause_reading(client *c);
+
 static void process_input(client *c)
 {
     server *s = c->srv;
@@ -371,6 +373,16 @@ static void process_input(client *c)
             const char *const *argv = resp_argv(c->parser, kbuf_data(&c->query), &lens);
             dispatch_command(c, resp_argc(c->parser), argv, lens);
             kbuf_consume(&c->query, used);
+            if (client_pending_bytes(c) > PAUSE_ABOVE) {
+                /* Replies pile up faster than the client reads them: stop
+                 * here, with the rest of its requests still buffered, and
+                 * go on once the output drains (maybe_resume_reading). */
+                client_flush(c);
+                if (client_pending_bytes(c) > PAUSE_ABOVE && !check_output_limits(c)) {
+                    pause_reading(c);
+                    break;
+                }
+            }
         } else if (rc == RESP_NEED) {
             kbuf_consume(&c->query, used);
             break;

@@ -82,13 +82,31 @@ static void start(int i, int of, const char *const *extra)
         nnodes = i + 1;
 }
 
+/* The last lines of node i's log, to explain a failure. */
+static void dump_log(int i)
+{
+    FILE *f = fopen(node[i].log, "r");
+    if (!f)
+        return;
+    static char lines[40][512];
+    int n = 0;
+    while (fgets(lines[n % 40], sizeof lines[0], f))
+        n++;
+    fclose(f);
+    fprintf(stderr, "---- last lines of node %d's log (%s) ----\n", i, node[i].log);
+    for (int k = n > 40 ? n - 40 : 0; k < n; k++)
+        fputs(lines[k % 40], stderr);
+}
+
 static kv_reply *cmd(int i, const char *line)
 {
     kv_client *c = h_connect(node[i].port);
-    if (!c)
-        return NULL;
-    kv_reply *r = h_cmd(c, line);
+    kv_reply *r = c ? h_cmd(c, line) : NULL;
     kv_client_free(c);
+    if (!r) {
+        fprintf(stderr, "node %d did not answer '%s'\n", i, line);
+        dump_log(i);
+    }
     return r;
 }
 
@@ -429,8 +447,10 @@ static void test_min_replicas_ack_failover(void **state)
         kv_reply *x = h_cmdv(c, 2, argv, NULL);
         h_reply_text(x, got, sizeof got);
         kv_reply_free(x);
-        if (strcmp(got, want) != 0)
+        if (strcmp(got, want) != 0) {
+            dump_log(1);
             fail_msg("acknowledged %s is %s on the promoted replica", key, got);
+        }
     }
     kv_client_free(c);
     assert_int_equal(n, N);
