@@ -17,6 +17,16 @@ static int p_open(const char *path, int flags, mode_t mode)
     return open(path, flags | O_CLOEXEC, mode);
 }
 
+static int p_fallocate(int fd, off_t len)
+{
+    int e = posix_fallocate(fd, 0, len);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 const kv_fs kvfs_posix = {
     .open = p_open,
     .close = close,
@@ -28,6 +38,7 @@ const kv_fs kvfs_posix = {
     .rename = rename,
     .unlink = unlink,
     .fstat = fstat,
+    .fallocate = p_fallocate,
 };
 
 const kv_fs *kvfs = &kvfs_posix;
@@ -75,6 +86,29 @@ int kvfs_pread_all(int fd, void *buf, size_t n, off_t off)
         off += r;
     }
     return 0;
+}
+
+int kvfs_zero_fill(int fd, off_t len)
+{
+    static const char zeros[1 << 16];
+    struct stat st;
+    off_t from = kvfs->fstat(fd, &st) == 0 ? st.st_size : 0;
+    for (off_t off = from; off < len; off += (off_t)sizeof zeros) {
+        size_t n = len - off < (off_t)sizeof zeros ? (size_t)(len - off) : sizeof zeros;
+        int rc = kvfs_pwrite_all(fd, zeros, n, off);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int kvfs_preallocate(int fd, off_t len)
+{
+    if (kvfs->fallocate && kvfs->fallocate(fd, len) == 0)
+        return 0;
+    if (kvfs->fallocate && errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS)
+        return -errno;
+    return kvfs_zero_fill(fd, len); /* no fallocate on this file system */
 }
 
 int kvfs_fsync_dir(const char *dir)

@@ -23,6 +23,9 @@ typedef struct kv_fs {
     int (*rename)(const char *from, const char *to);
     int (*unlink)(const char *path);
     int (*fstat)(int fd, struct stat *st);
+    /* Reserve blocks for [0, len) so later writes there cannot run out of
+     * space; the file reads as zeros there. */
+    int (*fallocate)(int fd, off_t len);
 } kv_fs;
 
 /* The table in use; the real system calls by default. */
@@ -35,6 +38,13 @@ const kv_fs *kvfs_set(const kv_fs *t);
 int kvfs_pwrite_all(int fd, const void *buf, size_t n, off_t off);
 /* Read exactly n bytes at off. 0, -errno, or -ENODATA at end of file. */
 int kvfs_pread_all(int fd, void *buf, size_t n, off_t off);
+/* Make fd at least len bytes of reserved, zero-reading space: fallocate,
+ * or writing zeros where the file system cannot. 0 or -errno (-ENOSPC). */
+int kvfs_preallocate(int fd, off_t len);
+/* Write zeros over [size of fd, len): the blocks are then allocated and
+ * written, so later overwrites there need no metadata change at all
+ * (faster fdatasync than fallocate's unwritten extents). 0 or -errno. */
+int kvfs_zero_fill(int fd, off_t len);
 /* fsync a directory so creates/renames/unlinks in it are durable. 0/-errno */
 int kvfs_fsync_dir(const char *dir);
 /* Read a whole file into a kv_malloc'd buffer (+NUL). 0 or -errno. */

@@ -44,10 +44,13 @@
  *
  * Segment switches are decided on the loop thread, which tracks how much
  * room the current segment has left. With preallocation, a new segment is
- * a zero-filled spare file prepared on libuv's thread pool, so ordinary
- * appends never extend a file and cannot hit ENOSPC; when no spare can be
+ * a spare file filled with zeros on libuv's thread pool, so ordinary
+ * appends never extend a file or convert unwritten extents — each
+ * fdatasync commits data only — and cannot hit ENOSPC; when no spare can be
  * made because the disk is full, wal_can_accept refuses writes once the
- * current segment is nearly full, before any of them run.
+ * current segment is nearly full, before any of them run. The segment
+ * created at startup is only fallocated (instant) and is left for the
+ * first spare.
  */
 #include "wal.h"
 
@@ -73,7 +76,6 @@
 
 #define SEG_MAGIC "KVWALSEG"
 #define SEG_VERSION 1u
-#define ZERO_CHUNK (1u << 20)
 
 /* ------------------------------------------------------------------------ */
 /* Little-endian helpers                                                     */
@@ -263,6 +265,7 @@ struct wal {
     size_t reserve_off;     /* where that record starts in fill */
     uint64_t last_lsn, last_term;
     uint64_t seg_room;      /* bytes left in the segment the next record goes to */
+    int cur_prealloc;       /* the current segment was a zero-filled spare */
     seg_info *segs;
     size_t nsegs, capsegs;
     wal_term_start *hist;   /* term history: where each term starts */
@@ -278,7 +281,7 @@ struct wal {
     char nospace[160];
     uint64_t records_appended;
     uint64_t bytes_since_compact;
-    uint64_t max_batch_records;
+    _Atomic uint64_t max_batch_records;
     int compacting;
 
     /* shared with the WAL thread (mu) */
@@ -287,6 +290,8 @@ struct wal {
     pthread_cond_t cv;
     batch flight;
     int flight_full; /* flight holds a batch the thread has not finished */
+    batch ready;     /* filled while flight was busy; the thread takes it next */
+    int ready_full;
     int stop;
 
     /* published by the WAL thread */
@@ -575,8 +580,10 @@ static void remove_spares(const char *dir)
     closedir(d);
 }
 
-/* Create a segment file with its header, synced, directory synced. */
-static int create_segment(const char *dir, uint64_t first_lsn, char *err, size_t errlen)
+/* Create a segment file with its header (space for `prealloc` bytes
+ * reserved when not 0), synced, directory synced. */
+static int create_segment(const char *dir, uint64_t first_lsn, uint64_t prealloc, char *err,
+                          size_t errlen)
 {
     char path[PATH_MAX];
     seg_name(path, sizeof path, dir, first_lsn);
@@ -587,6 +594,10 @@ static int create_segment(const char *dir, uint64_t first_lsn, char *err, size_t
     uint8_t h[WAL_SEG_HDR];
     encode_seg_header(h, first_lsn);
     int rc = kvfs_pwrite_all(fd, h, sizeof h, 0);
+    /* Reserving space is best effort here: without it appends extend the
+     * file, and the WAL moves to a spare segment as soon as it has one. */
+    if (!rc && prealloc && kvfs_preallocate(fd, (off_t)prealloc) < 0)
+        kvfs->ftruncate(fd, WAL_SEG_HDR);
     if (!rc && kvfs->fsync(fd) < 0)
         rc = -errno;
     kvfs->close(fd);
@@ -693,7 +704,8 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
         w->nhist = 0;
         w->last_lsn = after_lsn;
         w->last_term = after_term;
-        rc = create_segment(cfg->dir, after_lsn + 1, err, errlen);
+        rc = create_segment(cfg->dir, after_lsn + 1, cfg->prealloc ? cfg->segment_size : 0, err,
+                            errlen);
         if (rc)
             goto fail;
         segs_push(w, after_lsn + 1);
@@ -702,7 +714,8 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
         w->last_lsn = sc.expect_lsn - 1;
         w->last_term = w->last_lsn == after_lsn ? after_term : sc.last_term;
         if (last_empty) {
-            rc = create_segment(cfg->dir, firsts[n - 1], err, errlen);
+            rc = create_segment(cfg->dir, firsts[n - 1], cfg->prealloc ? cfg->segment_size : 0,
+                                err, errlen);
             if (rc)
                 goto fail;
             end_off = WAL_SEG_HDR;
@@ -725,6 +738,10 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
     }
     w->off = end_off;
     w->seg_room = end_off < w->seg_size ? w->seg_size - end_off : 0;
+    /* Whatever the segment appends go to at startup (created now with
+     * fallocate, or found on disk) is left for a zero-filled spare as soon
+     * as one is ready. */
+    w->cur_prealloc = 0;
     atomic_store(&w->written_lsn, w->last_lsn);
     atomic_store(&w->synced_lsn, w->last_lsn);
     info->last_lsn = w->last_lsn;
@@ -859,6 +876,54 @@ static void thread_process(wal *w, batch *b)
     }
 }
 
+static void add_switch(batch *b, size_t off, uint64_t lsn, int spare_id);
+
+static void batch_reset(batch *b)
+{
+    b->buf.len = 0;
+    b->nsw = 0;
+    b->records = 0;
+    b->sync_only = 0;
+}
+
+static void note_batch_size(wal *w, uint64_t records)
+{
+    if (records > atomic_load(&w->max_batch_records))
+        atomic_store(&w->max_batch_records, records);
+}
+
+/* Group commit with many writers: the clients whose replies this sync
+ * released answer within a round trip; waiting that long before the next
+ * sync lets their requests join it instead of forming a second, smaller
+ * batch (PostgreSQL's commit_delay; Redis gets the same effect by syncing
+ * synchronously). Only when the last batch had several writers and fewer
+ * have arrived since; bounded by half a sync. Called with mu held. */
+static void commit_delay(wal *w)
+{
+    uint64_t done = w->flight.records;
+    if (done < 2 || w->stop || atomic_load(&w->policy) != WAL_FSYNC_ALWAYS)
+        return;
+    if (w->ready_full && w->ready.records >= done)
+        return;
+    uint64_t us = atomic_load(&w->last_sync_us) / 2;
+    if (us > 500)
+        us = 500;
+    if (us < 20)
+        return;
+    uv_async_send(&w->async); /* let the loop release those replies now */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)us * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (!w->stop && !(w->ready_full && w->ready.records >= done)) {
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+            break;
+    }
+}
+
 static void *wal_thread(void *arg)
 {
     wal *w = arg;
@@ -871,7 +936,19 @@ static void *wal_thread(void *arg)
         pthread_mutex_unlock(&w->mu);
         thread_process(w, &w->flight);
         pthread_mutex_lock(&w->mu);
-        w->flight_full = 0;
+        commit_delay(w);
+        if (w->ready_full) {
+            /* What arrived during that sync goes next, without waiting
+             * for the loop to come round. */
+            batch tmp = w->flight;
+            w->flight = w->ready;
+            w->ready = tmp;
+            batch_reset(&w->ready);
+            w->ready_full = 0;
+            note_batch_size(w, w->flight.records);
+        } else {
+            w->flight_full = 0;
+        }
         pthread_cond_broadcast(&w->cv);
         uv_async_send(&w->async);
     }
@@ -893,13 +970,7 @@ static void spare_work(uv_work_t *req)
         w->spare_work_rc = -errno;
         return;
     }
-    uint8_t *zeros = calloc(1, ZERO_CHUNK);
-    int rc = zeros ? 0 : -ENOMEM;
-    for (uint64_t off = 0; !rc && off < w->seg_size; off += ZERO_CHUNK) {
-        size_t n = w->seg_size - off < ZERO_CHUNK ? (size_t)(w->seg_size - off) : ZERO_CHUNK;
-        rc = kvfs_pwrite_all(fd, zeros, n, (off_t)off);
-    }
-    free(zeros);
+    int rc = kvfs_zero_fill(fd, (off_t)w->seg_size);
     if (!rc && kvfs->fsync(fd) < 0)
         rc = -errno;
     kvfs->close(fd);
@@ -972,13 +1043,34 @@ static void kick(wal *w)
         batch tmp = w->flight;
         w->flight = w->fill;
         w->fill = tmp;
-        w->fill.buf.len = 0;
-        w->fill.nsw = 0;
-        w->fill.records = 0;
-        w->fill.sync_only = 0;
-        if (w->flight.records > w->max_batch_records)
-            w->max_batch_records = w->flight.records;
+        batch_reset(&w->fill);
+        note_batch_size(w, w->flight.records);
         w->flight_full = 1;
+        pthread_cond_signal(&w->cv);
+    } else if (!w->ready_full) {
+        /* A sync is under way: queue this batch for right after it. */
+        batch tmp = w->ready;
+        w->ready = w->fill;
+        w->fill = tmp;
+        batch_reset(&w->fill);
+        w->ready_full = 1;
+        pthread_cond_signal(&w->cv);
+    } else {
+        /* Join the queued batch: one write and one sync for both. */
+        batch *r = &w->ready;
+        size_t base = r->buf.len;
+        wbuf_reserve(&r->buf, w->fill.buf.len);
+        memcpy(r->buf.p + base, w->fill.buf.p, w->fill.buf.len);
+        r->buf.len += w->fill.buf.len;
+        for (size_t i = 0; i < w->fill.nsw; i++)
+            add_switch(r, base + w->fill.sw[i].off, w->fill.sw[i].first_lsn,
+                       w->fill.sw[i].spare_id);
+        if (w->fill.records) {
+            r->last_lsn = w->fill.last_lsn;
+            r->records += w->fill.records;
+        }
+        r->sync_only |= w->fill.sync_only;
+        batch_reset(&w->fill);
         pthread_cond_signal(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
@@ -1072,12 +1164,18 @@ static uint64_t commit_record(wal *w, size_t off, size_t size, uint64_t lsn, uin
     /* Does this record start a new segment? Only if the current one has
      * records and a new one can be had without touching free space. */
     int cur_has_records = w->seg_room + WAL_SEG_HDR < w->seg_size;
-    if (size > w->seg_room && cur_has_records) {
+    /* A segment that was not preallocated (the first one, or one created
+     * while no spare was ready) grows with every write, and each fdatasync
+     * then also commits its size: move to a spare as soon as there is one. */
+    int leave = size > w->seg_room ||
+                (w->prealloc && !w->cur_prealloc && w->spare_state == SPARE_READY);
+    if (leave && cur_has_records) {
         if (!w->prealloc) {
             add_switch(&w->fill, off, lsn, -1);
             segs_push(w, lsn);
             w->seg_room = w->seg_size - WAL_SEG_HDR;
         } else if (w->spare_state == SPARE_READY) {
+            w->cur_prealloc = 1;
             add_switch(&w->fill, off, lsn, w->spare_id);
             w->spare_state = SPARE_NONE;
             w->spare_id = -1;
@@ -1325,7 +1423,7 @@ void wal_get_stats(const wal *w, wal_stats *st)
     st->records = w->records_appended;
     st->syncs = atomic_load(&w->syncs);
     st->last_sync_us = atomic_load(&w->last_sync_us);
-    st->max_batch_records = w->max_batch_records;
+    st->max_batch_records = atomic_load(&w->max_batch_records);
     st->bytes_since_compact = w->bytes_since_compact;
     st->spare_ready = !w->prealloc || w->spare_state == SPARE_READY;
 }
@@ -1499,7 +1597,7 @@ static int reopen_at(wal *w, uint64_t first, uint64_t off, int create, char *err
     w->fd = -1;
     int rc = 0;
     if (create) {
-        rc = create_segment(w->dir, first, err, errlen);
+        rc = create_segment(w->dir, first, w->prealloc ? w->seg_size : 0, err, errlen);
     }
     if (!rc) {
         w->fd = kvfs->open(path, O_WRONLY, 0);
@@ -1617,8 +1715,10 @@ static void free_wal(wal *w)
         kvfs->close(w->fd);
     free(w->fill.buf.p);
     free(w->flight.buf.p);
+    free(w->ready.buf.p);
     free(w->fill.sw);
     free(w->flight.sw);
+    free(w->ready.sw);
     kv_free(w->segs);
     kv_free(w->hist);
     pthread_mutex_destroy(&w->mu);
@@ -1645,7 +1745,7 @@ static void on_handle_closed(uv_handle_t *h)
 static void wait_idle(wal *w)
 {
     pthread_mutex_lock(&w->mu);
-    while (w->flight_full)
+    while (w->flight_full || w->ready_full)
         pthread_cond_wait(&w->cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
 }

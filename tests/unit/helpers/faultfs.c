@@ -309,6 +309,30 @@ static int ff_fstat(int fd, struct stat *st)
     return fstat(fd, st);
 }
 
+/* Reserving space counts as a write for fault injection (ENOSPC there is
+ * what a full disk looks like); a crash undoes the size change. */
+static int ff_fallocate(int fd, off_t len)
+{
+    pthread_mutex_lock(&mu);
+    if (should_fail_path(FF_WRITE, fd_path[fd])) {
+        pthread_mutex_unlock(&mu);
+        return -1;
+    }
+    struct stat st;
+    fstat(fd, &st);
+    undo *u = push(U_DATA);
+    snprintf(u->path, sizeof u->path, "%s", fd_path[fd]);
+    u->off = st.st_size;
+    u->old_size = st.st_size;
+    int e = posix_fallocate(fd, 0, len);
+    pthread_mutex_unlock(&mu);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 static const kv_fs faultfs = {
     .open = ff_open,
     .close = ff_close,
@@ -320,6 +344,7 @@ static const kv_fs faultfs = {
     .rename = ff_rename,
     .unlink = ff_unlink,
     .fstat = ff_fstat,
+    .fallocate = ff_fallocate,
 };
 
 /* ---- control ---- */
