@@ -1609,6 +1609,7 @@ static int reopen_at(wal *w, uint64_t first, uint64_t off, int create, char *err
     if (!rc)
         w->off = off;
     pthread_mutex_unlock(&w->mu);
+    w->cur_prealloc = 0; /* leave it for a zero-filled spare when one is ready */
     if (rc)
         set_error(w, rc, "%s", err);
     return rc;

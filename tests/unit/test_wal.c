@@ -859,7 +859,12 @@ static void test_reset_and_superseded(void **state)
     assert_int_equal(wal_term_at(f->w, 1000), 7);
     append_n(f, 5, 5, 7);
     close_wal(f);
-    assert_int_equal(tu_count_files(f->dir, "wal-", ".log"), 1);
+    /* The old segments are gone; the log restarts at 1001. */
+    char first[4096];
+    seg_path(f, 1, first);
+    assert_int_equal(tu_file_size(first), -1);
+    seg_path(f, 1001, first);
+    assert_true(tu_file_size(first) > 0);
     assert_int_equal(open_wal(f, 1000, 7, &s, NULL, err), 0);
     assert_int_equal(s.n, 5);
     assert_true(s.ok);
@@ -868,7 +873,7 @@ static void test_reset_and_superseded(void **state)
     assert_int_equal(open_wal(f, 1003, 9, &s, NULL, err), 0);
     assert_int_equal(s.n, 0);
     assert_int_equal(wal_last_lsn(f->w), 1003);
-    assert_int_equal(tu_count_files(f->dir, "wal-", ".superseded"), 1);
+    assert_true(tu_count_files(f->dir, "wal-", ".superseded") >= 1);
 }
 
 int main(void)
