@@ -1039,6 +1039,22 @@ static void kick(wal *w)
     if (!want)
         return;
     pthread_mutex_lock(&w->mu);
+    if (!w->flight_full && atomic_load(&w->policy) != WAL_FSYNC_ALWAYS && !w->fill.nsw &&
+        !w->fill.sync_only) {
+        /* No sync to wait for: write(2) the batch right here, as Redis does
+         * with appendfsync no/everysec, instead of a round trip through the
+         * WAL thread; the thread still does the periodic syncs. It is idle,
+         * so its file position is ours for this call (mu held). */
+        if (thread_write(w, w->fill.buf.p, w->fill.buf.len) == 0) {
+            atomic_store(&w->written_lsn, w->fill.last_lsn);
+            atomic_fetch_add(&w->batches, 1);
+            note_batch_size(w, w->fill.records);
+        }
+        batch_reset(&w->fill);
+        pthread_mutex_unlock(&w->mu);
+        uv_async_send(&w->async); /* progress callbacks run from the loop */
+        return;
+    }
     if (!w->flight_full) {
         batch tmp = w->flight;
         w->flight = w->fill;
