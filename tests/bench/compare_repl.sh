@@ -26,6 +26,7 @@ REDIS=/usr/bin/redis-server
 
 work=$(mktemp -d /tmp/kvrepl.XXXXXX)
 pids=()
+LAST_LOG=/dev/null
 cleanup() {
   for p in "${pids[@]:-}"; do
     [ -n "$p" ] && kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null
@@ -47,20 +48,26 @@ free_port() {
 wait_ping() {
   local deadline=$((SECONDS + 120))
   until redis-cli -p "$1" ping 2>/dev/null | grep -q PONG; do
-    [ $SECONDS -lt $deadline ] || { echo "server on $1 did not start" >&2; return 1; }
+    [ $SECONDS -lt $deadline ] || {
+      echo "server on $1 did not start; its log ($LAST_LOG):" >&2
+      tail -5 "$LAST_LOG" >&2 || true
+      return 1
+    }
     sleep 0.01
   done
 }
 info() { redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'; }
 start_kvnode() { # port dir args...
   local port=$1 dir=$2; shift 2
-  "$KVNODE" --port "$port" --dir "$dir" "$@" >"$dir.log" 2>&1 &
+  LAST_LOG=$dir.log
+  "$KVNODE" --port "$port" --dir "$dir" "$@" >>"$dir.log" 2>&1 &
   pids+=($!); LAST_PID=$!
 }
 start_redis() { # port dir args...
   local port=$1 dir=$2; shift 2
   mkdir -p "$dir"
-  "$REDIS" --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' "$@" >"$dir.log" 2>&1 &
+  LAST_LOG=$dir.log
+  "$REDIS" --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' "$@" >>"$dir.log" 2>&1 &
   pids+=($!); LAST_PID=$!
 }
 stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
