@@ -38,7 +38,7 @@ trap cleanup EXIT
 free_port() {
   local p
   while :; do
-    p=$((30000 + RANDOM % 20000))
+    p=$((10000 + RANDOM % 12000))  # with p+10000 below the ephemeral range (32768+)
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null &&
        ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 10000))) 2>/dev/null; then
       echo "$p"; return

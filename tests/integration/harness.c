@@ -61,7 +61,9 @@ int h_free_port(void)
         seed = (unsigned)getpid() * 2654435761u;
     for (int attempt = 0; attempt < 200; attempt++) {
         seed = seed * 1103515245u + 12345u;
-        int port = 20000 + (int)(seed % 20000);
+        /* port and port + 10000 (the peer port) stay below the ephemeral range
+         * (32768+), where outgoing connections could hold them. */
+        int port = 10000 + (int)(seed % 12000);
         int ok = 1;
         for (int k = 0; k < 2 && ok; k++) {
             int fd = socket(AF_INET, SOCK_STREAM, 0);
