@@ -120,7 +120,7 @@ printf '%-34s %10s %18s %18s\n' "----------------------------------" "----------
 
 # kvnode: the log is compacted first so the replica needs a snapshot.
 p=$(free_port); r=$(free_port)
-start_kvnode "$p" "$work/kb" --appendfsync always --wal-segment-size 4mb; kp=$LAST_PID; wait_ping "$p"
+start_kvnode "$p" "$work/kb" --appendfsync always --wal-segment-size 4mb --repl-retention-bytes 0; kp=$LAST_PID; wait_ping "$p"
 redis-cli -p "$p" debug populate "$keys" >/dev/null
 redis-cli -p "$p" save >/dev/null; redis-cli -p "$p" set x 1 >/dev/null; redis-cli -p "$p" save >/dev/null
 read -r _ i50 i99 < <(bench "$p" 1 get 10)
