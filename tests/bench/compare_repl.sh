@@ -14,55 +14,11 @@
 # Usage: bash tests/bench/compare_repl.sh [requests] [keys]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
 requests=${1:-200000}
 keys=${2:-1000000}
 
-bash scripts/install-deps.sh
-cmake -S . -B build/rel -DCMAKE_BUILD_TYPE=Release -DKV_TESTS=OFF >/dev/null
-cmake --build build/rel -j"$(nproc)" --target kvnode >/dev/null
-KVNODE=$root/build/rel/node/kvnode
-REDIS=/usr/bin/redis-server
+source tests/bench/lib.sh kvrepl
 
-work=$(mktemp -d /tmp/kvrepl.XXXXXX)
-pids=()
-LAST_LOG=/dev/null
-cleanup() {
-  for p in "${pids[@]:-}"; do
-    [ -n "$p" ] && kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  local p
-  while :; do
-    p=$((10000 + RANDOM % 12000))  # with p+10000 below the ephemeral range (32768+)
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null &&
-       ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 10000))) 2>/dev/null; then
-      echo "$p"; return
-    fi
-  done
-}
-wait_ping() {
-  local deadline=$((SECONDS + 120))
-  until redis-cli -p "$1" ping 2>/dev/null | grep -q PONG; do
-    [ $SECONDS -lt $deadline ] || {
-      echo "server on $1 did not start; its log ($LAST_LOG):" >&2
-      tail -5 "$LAST_LOG" >&2 || true
-      return 1
-    }
-    sleep 0.01
-  done
-}
-info() { redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'; }
-start_kvnode() { # port dir args...
-  local port=$1 dir=$2; shift 2
-  LAST_LOG=$dir.log
-  "$KVNODE" --port "$port" --dir "$dir" "$@" >>"$dir.log" 2>&1 &
-  pids+=($!); LAST_PID=$!
-}
 populate() { # port: DEBUG POPULATE $keys keys and check they are there
   redis-cli -p "$1" debug populate "$keys" >/dev/null
   local n; n=$(redis-cli -p "$1" dbsize)
@@ -73,15 +29,6 @@ check_keys() { # port: a bootstrapped replica holds every key
   local n; n=$(redis-cli -p "$1" dbsize)
   [ "$n" -ge "$keys" ] || { echo "replica on port $1 holds $n keys, not $keys" >&2; exit 1; }
 }
-
-start_redis() { # port dir args...
-  local port=$1 dir=$2; shift 2
-  mkdir -p "$dir"
-  LAST_LOG=$dir.log
-  "$REDIS" --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --enable-debug-command local "$@" >>"$dir.log" 2>&1 &
-  pids+=($!); LAST_PID=$!
-}
-stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 bench() { # port pipeline test [clients [requests]] -> "rps p50 p99"
   redis-benchmark -p "$1" -c "${4:-50}" -n "${5:-$requests}" -r 1000000 -d 32 -P "$2" -t "$3" --csv 2>/dev/null |
     awk -F'"' 'NR==2 {print $4, $10, $14}'
