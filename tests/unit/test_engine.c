@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "engine_fx.h"
 #include "err.h"
 #include "faultfs.h"
 #include "fsio.h"
@@ -28,53 +29,6 @@
 #include "snapshot.h"
 #include "testutil.h"
 #include "wal.pb-c.h"
-
-/* ---- Fixture ---- */
-
-typedef struct fx {
-    char *dir;
-    uv_loop_t loop;
-    engine *e;
-    engine_config cfg;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    f->dir = tu_mkdtemp("engine");
-    uv_loop_init(&f->loop);
-    engine_config_defaults(&f->cfg);
-    f->cfg.dir = f->dir;
-    f->cfg.wal_segment_size = 256 * 1024;
-    f->cfg.snapshot_fork = 0;
-    f->cfg.nsave = 0;
-    f->cfg.snapshot_wal_min = 0;
-    f->cfg.snapshot_wal_pct = 0;
-    log_level = LOG_WARNING + 1;
-    *state = f;
-    return 0;
-}
-
-static void close_engine(fx *f)
-{
-    if (f->e) {
-        engine_close(f->e);
-        f->e = NULL;
-        tu_drain(&f->loop, 2000);
-    }
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    close_engine(f);
-    faultfs_uninstall();
-    uv_loop_close(&f->loop);
-    tu_rmrf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
 
 /* ---- Helpers ---- */
 
@@ -683,17 +637,17 @@ static void test_entry_encoding_matches_protobuf_c(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_log_and_recover, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_plus_wal_tail, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bgsave_fork, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_overwrite_workload_bounded_disk, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_broken_newest_snapshot, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_power_loss, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncate_and_reload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_install_snapshot, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_entry_encoding_matches_protobuf_c, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_and_recover, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_plus_wal_tail, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bgsave_fork, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_overwrite_workload_bounded_disk, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_broken_newest_snapshot, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_lock, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_power_loss, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_random_model, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_truncate_and_reload, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_install_snapshot, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_entry_encoding_matches_protobuf_c, engine_fx_setup, engine_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,55 +14,10 @@
 #include <strings.h>
 
 #include "engine.h"
+#include "engine_fx.h"
 #include "err.h"
 #include "log.h"
 #include "testutil.h"
-
-/* ---- Fixture ---- */
-
-typedef struct fx {
-    char *dir;
-    uv_loop_t loop;
-    engine *e;
-    engine_config cfg;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    f->dir = tu_mkdtemp("reload");
-    uv_loop_init(&f->loop);
-    engine_config_defaults(&f->cfg);
-    f->cfg.dir = f->dir;
-    f->cfg.wal_segment_size = 256 * 1024;
-    f->cfg.snapshot_fork = 0;
-    f->cfg.nsave = 0;
-    f->cfg.snapshot_wal_min = 0;
-    f->cfg.snapshot_wal_pct = 0;
-    log_level = LOG_WARNING + 1;
-    *state = f;
-    return 0;
-}
-
-static void close_engine(fx *f)
-{
-    if (f->e) {
-        engine_close(f->e);
-        f->e = NULL;
-        tu_drain(&f->loop, 2000);
-    }
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    close_engine(f);
-    uv_loop_close(&f->loop);
-    tu_rmrf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
 
 /* ---- Helpers ---- */
 
@@ -203,10 +158,10 @@ static void test_reload_refuses_during_bgsave(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reload_keeps_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reload_empty_and_again, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reload_refuses_pending_entry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reload_refuses_during_bgsave, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_keeps_data, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_empty_and_again, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_refuses_pending_entry, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_refuses_during_bgsave, engine_fx_setup, engine_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
