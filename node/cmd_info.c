@@ -260,12 +260,14 @@ static void info_persistence(server *s, kbuf *b)
                 "wal_max_batch_records:%" PRIu64 "\r\n"
                 "wal_compactions:%" PRIu64 "\r\n"
                 "wal_spare_ready:%d\r\n"
+                "wal_stalled_ms:%" PRIu64 "\r\n"
                 "wal_writes_refused_nospace:%" PRIu64 "\r\n",
                 fs >= 0 && fs < 3 ? fsync_names[fs] : "?", failed ? "failed: " : "ok",
                 failed ? why : "", nospace, engine_last_lsn(s->eng),
                 engine_durable_lsn(s->eng), st.wal.first_lsn, st.wal.segments, st.wal.bytes,
                 st.wal.batches, st.wal.syncs, st.wal.last_sync_us, st.wal.max_batch_records,
-                st.wal_compactions, st.wal.spare_ready, s->stats.writes_refused_nospace);
+                st.wal_compactions, st.wal.spare_ready, st.wal.stalled_ms,
+                s->stats.writes_refused_nospace);
     kbuf_printf(b,
                 "snapshot_in_progress:%d\r\n"
                 "snapshot_count:%" PRIu64 "\r\n"

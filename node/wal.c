@@ -36,11 +36,11 @@
  * fully synced before the next one is created.
  *
  * Group commit. The loop thread appends framed records into `fill`. At the
- * end of every loop iteration (uv_prepare and uv_check) `fill` is swapped
- * with `flight` and handed to the WAL thread if the thread is idle. The
- * thread writes the batch (switching segments at the points the loop
- * chose), fdatasyncs per policy, publishes written/synced LSNs and wakes the
- * loop. One batch is in flight while the next fills.
+ * end of every loop iteration (uv_prepare and uv_check) `fill` is handed to
+ * the WAL thread, which writes the batch (switching segments at the points
+ * the loop chose), fdatasyncs per policy, publishes written/synced LSNs and
+ * wakes the loop. One batch is in flight while the next fills; the exact
+ * hand-off is the state machine drawn above kick() below.
  *
  * Segment switches are decided on the loop thread, which tracks how much
  * room the current segment has left. With preallocation, a new segment is
@@ -226,13 +226,18 @@ typedef struct seg_switch {
     int spare_id;       /* spare file to rename into place, or -1 to create */
 } seg_switch;
 
+/* A run of framed records with consecutive LSNs first_lsn..last_lsn (none
+ * when records is 0), the segment switches inside it, and whether an
+ * fdatasync is owed after its bytes whatever the policy says. A sync
+ * request never stands in for data: a batch's bytes are always written. */
 typedef struct batch {
     wbuf buf;
+    uint64_t first_lsn;
     uint64_t last_lsn;
     uint64_t records;
     seg_switch *sw;
     size_t nsw, capsw;
-    int sync_only; /* nothing to write: just fdatasync (everysec timer) */
+    int sync; /* fdatasync after writing (everysec tick, flush-wait) */
 } batch;
 
 /* A segment on disk, as the loop thread knows it. */
@@ -281,6 +286,11 @@ struct wal {
     char nospace[160];
     uint64_t records_appended;
     uint64_t bytes_since_compact;
+    /* stall watchdog (loop thread) */
+    uint64_t stall_warn_ms;  /* warn once durable is stuck this long */
+    uint64_t stall_lsn;      /* durable LSN when the current stall began */
+    uint64_t stall_since_ms; /* when it began (0: not stalled) */
+    int stall_warned;
     _Atomic uint64_t max_batch_records;
     int compacting;
 
@@ -294,9 +304,13 @@ struct wal {
     int ready_full;
     int stop;
 
-    /* published by the WAL thread */
+    /* published by the writer (the WAL thread, or the loop on the fast
+     * path); both only grow, synced <= written <= last_lsn */
     _Atomic uint64_t written_lsn;
     _Atomic uint64_t synced_lsn;
+    /* written_lsn when the policy last became "always": replies up to it
+     * were already released, so durable_lsn never moves back */
+    _Atomic uint64_t durable_floor;
     _Atomic int err;
     char errmsg[256];
     _Atomic uint64_t batches, syncs, last_sync_us;
@@ -304,7 +318,7 @@ struct wal {
     /* WAL-thread state */
     int fd;
     uint64_t off;           /* write offset in the current segment */
-    _Atomic uint64_t last_sync_ms; /* for everysec */
+    _Atomic uint64_t last_sync_ms; /* when the last fdatasync began (everysec) */
 };
 
 static void seg_name(char *out, size_t n, const char *dir, uint64_t first_lsn)
@@ -634,6 +648,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
     w->seg_size = cfg->segment_size;
     w->policy = cfg->fsync;
     w->prealloc = cfg->prealloc;
+    w->stall_warn_ms = cfg->stall_warn_ms ? cfg->stall_warn_ms : WAL_STALL_WARN_MS;
     w->fd = -1;
     w->spare_id = -1;
     pthread_mutex_init(&w->mu, NULL);
@@ -778,23 +793,47 @@ static void set_error(wal *w, int code, const char *fmt, ...)
     log_warn("WAL failed, refusing all further writes: %s", w->errmsg);
 }
 
+/* Invariants of the hand-off (see kick()). Debug and sanitizer builds
+ * (KV_ASSERTS) abort where one breaks, with a core to look at; release
+ * builds make the WAL fail-stop instead: nothing after the breach is ever
+ * reported durable, and recovery on restart reads what the disk has. */
+#ifdef KV_ASSERTS
+#define WAL_INVARIANT(w, cond, ...)                                            \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            log_write(LOG_WARNING, "WAL invariant violated: " __VA_ARGS__);    \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+#else
+#define WAL_INVARIANT(w, cond, ...)                                            \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            set_error((w), KVE_FAILED, "internal error: " __VA_ARGS__);        \
+    } while (0)
+#endif
+
 static int io_code(int e)
 {
     return e == ENOSPC || e == -ENOSPC ? KVE_NOSPC : KVE_IO;
 }
 
+static uint64_t now_ms(void)
+{
+    return now_us() / 1000;
+}
+
 static int thread_sync(wal *w)
 {
     uint64_t t0 = now_us();
+    atomic_store(&w->last_sync_ms, t0 / 1000);
     if (kvfs->fdatasync(w->fd) < 0) {
         int e = errno;
         set_error(w, io_code(e), "fdatasync WAL segment: %s", strerror(e));
         return -1;
     }
-    uint64_t dt = now_us() - t0;
-    atomic_store(&w->last_sync_us, dt);
+    atomic_store(&w->last_sync_us, now_us() - t0);
     atomic_fetch_add(&w->syncs, 1);
-    w->last_sync_ms = now_us() / 1000;
     return 0;
 }
 
@@ -848,30 +887,55 @@ static int thread_switch(wal *w, const seg_switch *s)
     return thread_write(w, h, sizeof h);
 }
 
+/* Write a batch's records, switching segments where the loop decided, and
+ * publish its last LSN as written. Runs in whoever holds the writer role:
+ * the WAL thread (BUSY/QUEUED) or the loop on the fast path (IDLE, mu). */
+static int write_batch(wal *w, const batch *b)
+{
+    uint64_t written = atomic_load(&w->written_lsn);
+    WAL_INVARIANT(w, b->first_lsn == written + 1 && b->last_lsn >= b->first_lsn &&
+                         b->last_lsn - b->first_lsn + 1 == b->records,
+                  "batch LSNs %" PRIu64 "..%" PRIu64 " (%" PRIu64
+                  " records) do not follow written LSN %" PRIu64,
+                  b->first_lsn, b->last_lsn, b->records, written);
+    if (atomic_load(&w->err))
+        return -1;
+    size_t pos = 0;
+    for (size_t i = 0; i < b->nsw; i++) {
+        if (thread_write(w, b->buf.p + pos, b->sw[i].off - pos) < 0)
+            return -1;
+        if (thread_switch(w, &b->sw[i]) < 0)
+            return -1;
+        pos = b->sw[i].off;
+    }
+    if (thread_write(w, b->buf.p + pos, b->buf.len - pos) < 0)
+        return -1;
+    atomic_store(&w->written_lsn, b->last_lsn);
+    atomic_fetch_add(&w->batches, 1);
+    return 0;
+}
+
+/* Is an fdatasync owed after batch b? */
+static int sync_due(wal *w, const batch *b)
+{
+    int policy = atomic_load(&w->policy);
+    return policy == WAL_FSYNC_ALWAYS || b->sync ||
+           (policy == WAL_FSYNC_EVERYSEC && now_ms() >= atomic_load(&w->last_sync_ms) + 1000);
+}
+
+/* The WAL thread's job for one batch: write all of it, then sync if owed. */
 static void thread_process(wal *w, batch *b)
 {
     if (atomic_load(&w->err))
         return;
-    if (!b->sync_only) {
-        size_t pos = 0;
-        for (size_t i = 0; i < b->nsw; i++) {
-            if (thread_write(w, b->buf.p + pos, b->sw[i].off - pos) < 0)
-                return;
-            if (thread_switch(w, &b->sw[i]) < 0)
-                return;
-            pos = b->sw[i].off;
-        }
-        if (thread_write(w, b->buf.p + pos, b->buf.len - pos) < 0)
-            return;
-        atomic_store(&w->written_lsn, b->last_lsn);
-        atomic_fetch_add(&w->batches, 1);
-    }
+    if (b->records && write_batch(w, b) < 0)
+        return;
     uint64_t written = atomic_load(&w->written_lsn);
-    int want_sync = w->policy == WAL_FSYNC_ALWAYS || b->sync_only ||
-                    (w->policy == WAL_FSYNC_EVERYSEC && now_us() / 1000 >= w->last_sync_ms + 1000);
-    if (want_sync && atomic_load(&w->synced_lsn) < written) {
+    if (sync_due(w, b) && atomic_load(&w->synced_lsn) < written) {
         if (thread_sync(w) < 0)
             return;
+        /* Only the writer moves written, and that is us: the sync covered
+         * everything up to `written`. */
         atomic_store(&w->synced_lsn, written);
     }
 }
@@ -883,7 +947,8 @@ static void batch_reset(batch *b)
     b->buf.len = 0;
     b->nsw = 0;
     b->records = 0;
-    b->sync_only = 0;
+    b->first_lsn = 0;
+    b->sync = 0;
 }
 
 static void note_batch_size(wal *w, uint64_t records)
@@ -1031,65 +1096,109 @@ static void spare_start(wal *w)
 /* Loop side                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* The hand-off between the loop and the WAL thread.
+ *
+ *   fill    loop thread only: appends go here
+ *   flight  the batch the thread is writing and syncing   (mu, flight_full)
+ *   ready   the batch queued behind flight                 (mu, ready_full)
+ *
+ * States, every transition with mu held:
+ *
+ *            kick: fill -> flight              kick: fill -> ready
+ *    IDLE -----------------------> BUSY ---------------------------> QUEUED
+ *     ^ |                          |  ^                               |   ^
+ *     | | kick, fast path:         |  |   thread done: ready -> flight|   | kick: fill
+ *     | | the loop writes fill     |  +-------------------------------+   | joins ready
+ *     | +--> IDLE                  |                                   +---+
+ *     +----------------------------+ thread done
+ *
+ *   IDLE    flight and ready empty. The thread sleeps; the file position
+ *           (fd, off) belongs to whoever holds mu.
+ *   BUSY    flight full, ready empty. The thread owns fd/off.
+ *   QUEUED  flight full, ready full.
+ *   failed  (err set; sticky) from any state: batches are dropped unwritten
+ *           and written/synced never move again.
+ *
+ * What keeps the log whole:
+ *   - LSNs are contiguous along the chain: flight starts at written + 1,
+ *     ready at flight's last + 1, fill at the last LSN handed over + 1.
+ *     write_batch checks it before every write.
+ *   - A batch's bytes are always written, whole, switches included; a sync
+ *     request (everysec tick, flush-wait) only adds an fdatasync after them.
+ *     Joining fill to ready concatenates the bytes and ORs the flags.
+ *   - written_lsn moves only in the writer, to a batch's last LSN;
+ *     synced_lsn only to a written_lsn value, after an fdatasync begun
+ *     after that write. Neither ever decreases; synced <= written <= last.
+ *   - The fast path (policy everysec/no, IDLE, no segment switch and no sync
+ *     owed) writes fill from the loop thread, saving the thread round trip
+ *     as Redis's write-then-fsync-later does; everything else goes through
+ *     the thread, so a segment switch is never done by two parties.
+ */
 static void kick(wal *w)
 {
     if (!w->started || atomic_load(&w->err))
         return;
-    int want = w->fill.buf.len > 0 || w->fill.sync_only;
-    if (!want)
+    if (!w->fill.records && !w->fill.sync)
         return;
     pthread_mutex_lock(&w->mu);
     if (!w->flight_full && atomic_load(&w->policy) != WAL_FSYNC_ALWAYS && !w->fill.nsw &&
-        !w->fill.sync_only) {
-        /* No sync to wait for: write(2) the batch right here, as Redis does
-         * with appendfsync no/everysec, instead of a round trip through the
-         * WAL thread; the thread still does the periodic syncs. It is idle,
-         * so its file position is ours for this call (mu held). */
-        if (thread_write(w, w->fill.buf.p, w->fill.buf.len) == 0) {
-            atomic_store(&w->written_lsn, w->fill.last_lsn);
-            atomic_fetch_add(&w->batches, 1);
+        !w->fill.sync) {
+        /* IDLE -> IDLE: the thread is idle, so its file position is ours
+         * for this call (mu held). */
+        if (write_batch(w, &w->fill) == 0)
             note_batch_size(w, w->fill.records);
-        }
         batch_reset(&w->fill);
         pthread_mutex_unlock(&w->mu);
         uv_async_send(&w->async); /* progress callbacks run from the loop */
         return;
     }
     if (!w->flight_full) {
+        /* IDLE -> BUSY */
         batch tmp = w->flight;
         w->flight = w->fill;
         w->fill = tmp;
         batch_reset(&w->fill);
         note_batch_size(w, w->flight.records);
         w->flight_full = 1;
-        pthread_cond_signal(&w->cv);
     } else if (!w->ready_full) {
-        /* A sync is under way: queue this batch for right after it. */
+        /* BUSY -> QUEUED: a sync is under way; this batch goes right after. */
         batch tmp = w->ready;
         w->ready = w->fill;
         w->fill = tmp;
         batch_reset(&w->fill);
         w->ready_full = 1;
-        pthread_cond_signal(&w->cv);
     } else {
-        /* Join the queued batch: one write and one sync for both. */
+        /* QUEUED -> QUEUED: join the queued batch, one write and one sync
+         * for both. */
         batch *r = &w->ready;
         size_t base = r->buf.len;
-        wbuf_reserve(&r->buf, w->fill.buf.len);
-        memcpy(r->buf.p + base, w->fill.buf.p, w->fill.buf.len);
-        r->buf.len += w->fill.buf.len;
+        if (w->fill.buf.len) {
+            wbuf_reserve(&r->buf, w->fill.buf.len);
+            memcpy(r->buf.p + base, w->fill.buf.p, w->fill.buf.len);
+            r->buf.len += w->fill.buf.len;
+        }
         for (size_t i = 0; i < w->fill.nsw; i++)
             add_switch(r, base + w->fill.sw[i].off, w->fill.sw[i].first_lsn,
                        w->fill.sw[i].spare_id);
         if (w->fill.records) {
+            if (!r->records)
+                r->first_lsn = w->fill.first_lsn;
             r->last_lsn = w->fill.last_lsn;
             r->records += w->fill.records;
         }
-        r->sync_only |= w->fill.sync_only;
+        r->sync |= w->fill.sync;
         batch_reset(&w->fill);
-        pthread_cond_signal(&w->cv);
     }
+    pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+void wal_request_sync(wal *w)
+{
+    if (!w->started || atomic_load(&w->err))
+        return;
+    w->fill.sync = 1;
+    kick(w);
 }
 
 static void on_prepare(uv_prepare_t *h)
@@ -1102,9 +1211,22 @@ static void on_check(uv_check_t *h)
     kick(h->data);
 }
 
+/* The loop's view of the published LSNs must keep the ordering that the
+ * writer guarantees. */
+static void check_published(wal *w)
+{
+    uint64_t written = atomic_load(&w->written_lsn);
+    uint64_t synced = atomic_load(&w->synced_lsn);
+    WAL_INVARIANT(w, synced <= written && written <= w->last_lsn,
+                  "synced LSN %" PRIu64 ", written LSN %" PRIu64 ", last LSN %" PRIu64
+                  " out of order",
+                  synced, written, w->last_lsn);
+}
+
 static void on_async(uv_async_t *h)
 {
     wal *w = h->data;
+    check_published(w);
     /* A batch finished: start the next one and tell the owner. */
     if (!w->closing)
         kick(w);
@@ -1112,17 +1234,63 @@ static void on_async(uv_async_t *h)
         w->on_progress(w->progress_arg);
 }
 
+/* The watchdog: replies wait while durable < last. If durable does not move
+ * for stall_warn_ms, say so once (with the LSNs that wait and what the
+ * writer is doing), and again when it moves. */
+static void watch_stall(wal *w)
+{
+    uint64_t durable = wal_durable_lsn(w);
+    uint64_t now = now_ms();
+    if (atomic_load(&w->err) || durable >= w->last_lsn) {
+        if (w->stall_warned)
+            log_notice("WAL: durable LSN moving again after %" PRIu64 " ms stalled",
+                       now - w->stall_since_ms);
+        w->stall_since_ms = 0;
+        w->stall_warned = 0;
+        return;
+    }
+    if (!w->stall_since_ms || durable != w->stall_lsn) {
+        if (w->stall_warned)
+            log_notice("WAL: durable LSN moving again after %" PRIu64 " ms stalled",
+                       now - w->stall_since_ms);
+        w->stall_lsn = durable;
+        w->stall_since_ms = now;
+        w->stall_warned = 0;
+        return;
+    }
+    if (!w->stall_warned && now - w->stall_since_ms >= w->stall_warn_ms) {
+        pthread_mutex_lock(&w->mu);
+        int flight = w->flight_full, ready = w->ready_full;
+        pthread_mutex_unlock(&w->mu);
+        log_warn("WAL stalled: durable LSN %" PRIu64 " has not moved for %" PRIu64
+                 " ms; LSNs %" PRIu64 "..%" PRIu64 " wait (written %" PRIu64 ", synced %" PRIu64
+                 ", batch in flight: %s, queued: %s, last fdatasync %" PRIu64
+                 " us). Is the disk slow or hung?",
+                 durable, now - w->stall_since_ms, durable + 1, w->last_lsn,
+                 (uint64_t)atomic_load(&w->written_lsn), (uint64_t)atomic_load(&w->synced_lsn),
+                 flight ? "yes" : "no", ready ? "yes" : "no",
+                 (uint64_t)atomic_load(&w->last_sync_us));
+        w->stall_warned = 1;
+    }
+}
+
+uint64_t wal_stalled_ms(const wal *w)
+{
+    if (!w->stall_since_ms || wal_durable_lsn(w) >= w->last_lsn)
+        return 0;
+    return now_ms() - w->stall_since_ms;
+}
+
 static void on_timer(uv_timer_t *h)
 {
     wal *w = h->data;
     if (w->spare_state == SPARE_FAILED && uv_now(w->loop) >= w->spare_retry_at)
         spare_start(w);
-    if (w->policy == WAL_FSYNC_EVERYSEC && !atomic_load(&w->err) &&
-        atomic_load(&w->synced_lsn) < w->last_lsn && w->fill.buf.len == 0 &&
-        now_us() / 1000 >= atomic_load(&w->last_sync_ms) + 1000) {
-        w->fill.sync_only = 1;
-        kick(w);
-    }
+    if (atomic_load(&w->policy) == WAL_FSYNC_EVERYSEC && !atomic_load(&w->err) &&
+        atomic_load(&w->synced_lsn) < w->last_lsn &&
+        now_ms() >= atomic_load(&w->last_sync_ms) + 1000)
+        wal_request_sync(w);
+    watch_stall(w);
 }
 
 int wal_start(wal *w, uv_loop_t *loop, void (*on_progress)(void *arg), void *arg)
@@ -1202,6 +1370,8 @@ static uint64_t commit_record(wal *w, size_t off, size_t size, uint64_t lsn, uin
         /* else: no spare yet; the record extends the current segment. */
     }
     w->fill.buf.len = off + size;
+    if (!w->fill.records)
+        w->fill.first_lsn = lsn;
     w->fill.last_lsn = lsn;
     w->fill.records++;
     w->seg_room = size < w->seg_room ? w->seg_room - size : 0;
@@ -1325,6 +1495,8 @@ const char *wal_nospace_reason(const wal *w)
 
 void wal_set_fsync(wal *w, int policy)
 {
+    if (policy == WAL_FSYNC_ALWAYS && atomic_load(&w->policy) != WAL_FSYNC_ALWAYS)
+        atomic_store(&w->durable_floor, atomic_load(&w->written_lsn));
     atomic_store(&w->policy, policy);
 }
 
@@ -1340,8 +1512,11 @@ uint64_t wal_last_term(const wal *w)
 
 uint64_t wal_durable_lsn(const wal *w)
 {
-    return w->policy == WAL_FSYNC_ALWAYS ? atomic_load(&w->synced_lsn)
-                                         : atomic_load(&w->written_lsn);
+    if (atomic_load(&w->policy) != WAL_FSYNC_ALWAYS)
+        return atomic_load(&w->written_lsn);
+    uint64_t synced = atomic_load(&w->synced_lsn);
+    uint64_t floor = atomic_load(&w->durable_floor);
+    return synced > floor ? synced : floor;
 }
 
 uint64_t wal_synced_lsn(const wal *w)
@@ -1442,6 +1617,7 @@ void wal_get_stats(const wal *w, wal_stats *st)
     st->max_batch_records = atomic_load(&w->max_batch_records);
     st->bytes_since_compact = w->bytes_since_compact;
     st->spare_ready = !w->prealloc || w->spare_state == SPARE_READY;
+    st->stalled_ms = wal_stalled_ms(w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1771,14 +1947,23 @@ int wal_flush_wait(wal *w)
 {
     if (!w->started)
         return atomic_load(&w->err);
-    wait_idle(w);
-    while (!atomic_load(&w->err) &&
-           (w->fill.buf.len || atomic_load(&w->synced_lsn) < atomic_load(&w->written_lsn) ||
-            atomic_load(&w->written_lsn) < w->last_lsn)) {
-        if (w->fill.buf.len == 0)
-            w->fill.sync_only = 1;
-        kick(w);
+    /* One round hands fill over with a sync owed; once the thread is idle
+     * again everything appended is written and synced. A second round that
+     * still finds work means the hand-off lost track of bytes. */
+    for (int round = 0;; round++) {
         wait_idle(w);
+        if (atomic_load(&w->err))
+            break;
+        uint64_t written = atomic_load(&w->written_lsn);
+        uint64_t synced = atomic_load(&w->synced_lsn);
+        if (!w->fill.records && written == w->last_lsn && synced == written)
+            break;
+        WAL_INVARIANT(w, round < 2,
+                      "flush made no progress: last LSN %" PRIu64 ", written %" PRIu64
+                      ", synced %" PRIu64,
+                      w->last_lsn, written, synced);
+        w->fill.sync = 1;
+        kick(w);
     }
     return atomic_load(&w->err);
 }

@@ -33,7 +33,11 @@ typedef struct wal_config {
     uint64_t segment_size; /* bytes per segment file (>= 4 KiB) */
     int fsync;             /* WAL_FSYNC_* */
     int prealloc;          /* prepare zero-filled spare segments off the hot path */
+    uint64_t stall_warn_ms; /* warn when the durable LSN is stuck this long
+                               while records wait (0: WAL_STALL_WARN_MS) */
 } wal_config;
+
+#define WAL_STALL_WARN_MS 2000
 
 /* One record as recovery and readers see it. Pointers are valid only for
  * the duration of the callback that receives them. */
@@ -105,8 +109,16 @@ uint64_t wal_append(wal *w, uint64_t term, int type, const void *payload, size_t
 int wal_can_accept(const wal *w, size_t bytes);
 
 /* Change the fsync policy (CONFIG SET appendfsync); takes effect from the
- * next batch. */
+ * next batch. The durable LSN never moves back: moving to "always" keeps
+ * what was already released under everysec/no as durable. */
 void wal_set_fsync(wal *w, int policy);
+/* Ask for an fdatasync of everything appended so far, after it is written:
+ * what the everysec timer does each second (exposed so that tests can fire
+ * it at a chosen moment). */
+void wal_request_sync(wal *w);
+/* How long the durable LSN has been stuck while records wait (0 when it is
+ * not): the watchdog's figure, also logged once past stall_warn_ms. */
+uint64_t wal_stalled_ms(const wal *w);
 
 uint64_t wal_last_lsn(const wal *w);
 uint64_t wal_last_term(const wal *w);
@@ -137,6 +149,7 @@ typedef struct wal_stats {
     uint64_t max_batch_records; /* largest batch so far */
     uint64_t bytes_since_compact; /* bytes appended since the last wal_compact */
     int spare_ready;
+    uint64_t stalled_ms;        /* see wal_stalled_ms */
 } wal_stats;
 void wal_get_stats(const wal *w, wal_stats *st);
 

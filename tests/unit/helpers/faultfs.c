@@ -45,6 +45,51 @@ static struct {
 static unsigned long short_at;
 static size_t short_max;
 static int powered_off;
+static int tracking = 1; /* keep the undo log (0: faults and delays only) */
+
+/* ---- gates and delays (their own lock: a held call must not hold mu) ---- */
+
+static pthread_mutex_t gmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gcv = PTHREAD_COND_INITIALIZER;
+static int gate_op = -1;          /* armed gate's op, -1 = none */
+static char gate_match[128];
+static int gate_waiting, gate_opened;
+static unsigned delay_max[FF_NOPS], delay_pct[FF_NOPS];
+static unsigned long long delay_rng;
+
+static unsigned long long next_rand(void)
+{
+    delay_rng ^= delay_rng >> 12;
+    delay_rng ^= delay_rng << 25;
+    delay_rng ^= delay_rng >> 27;
+    return delay_rng * 2685821657736338717ULL;
+}
+
+/* Called at the start of every operation, before mu is taken. */
+static void pause_point(int op, const char *path)
+{
+    pthread_mutex_lock(&gmu);
+    if (gate_op == op && (!gate_match[0] || (path && strstr(path, gate_match)))) {
+        gate_op = -1; /* one call only */
+        gate_waiting = 1;
+        pthread_cond_broadcast(&gcv);
+        while (!gate_opened)
+            pthread_cond_wait(&gcv, &gmu);
+        gate_waiting = 0;
+        gate_opened = 0;
+    }
+    unsigned us = 0;
+    if (delay_max[op] && delay_rng && next_rand() % 100 < delay_pct[op])
+        us = (unsigned)(next_rand() % (delay_max[op] + 1));
+    pthread_mutex_unlock(&gmu);
+    if (us)
+        usleep(us); /* the injected slowness itself */
+}
+
+static void gates_clear(void);
+
+/* The path an fd was opened with, copied under mu. */
+static void fd_path_copy(int fd, char *out, size_t n);
 
 static void dir_of(const char *path, char *out)
 {
@@ -112,9 +157,13 @@ static undo *push(int kind)
     return u;
 }
 
+static void forget_log(void);
+
 /* Should this call on `path` fail? Counts it either way. Caller holds mu. */
 static int should_fail_path(int op, const char *path)
 {
+    if (!tracking)
+        forget_log(); /* keeps at most the entry this call adds */
     if (powered_off) {
         errno = EIO;
         return 1;
@@ -134,8 +183,23 @@ static int should_fail_path(int op, const char *path)
 
 /* ---- the table ---- */
 
+static void fd_path_copy(int fd, char *out, size_t n)
+{
+    pthread_mutex_lock(&mu);
+    snprintf(out, n, "%s", fd >= 0 && fd < 4096 ? fd_path[fd] : "");
+    pthread_mutex_unlock(&mu);
+}
+
+static void pause_fd(int op, int fd)
+{
+    char path[PATH_MAX];
+    fd_path_copy(fd, path, sizeof path);
+    pause_point(op, path);
+}
+
 static int ff_open(const char *path, int flags, mode_t mode)
 {
+    pause_point(FF_OPEN, path);
     pthread_mutex_lock(&mu);
     if (should_fail_path(FF_OPEN, path)) {
         pthread_mutex_unlock(&mu);
@@ -162,6 +226,7 @@ static int ff_close(int fd)
 
 static ssize_t ff_pread(int fd, void *buf, size_t n, off_t off)
 {
+    pause_fd(FF_READ, fd);
     pthread_mutex_lock(&mu);
     int f = should_fail_path(FF_READ, fd < 4096 ? fd_path[fd] : NULL);
     pthread_mutex_unlock(&mu);
@@ -172,6 +237,7 @@ static ssize_t ff_pread(int fd, void *buf, size_t n, off_t off)
 
 static ssize_t ff_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
+    pause_fd(FF_WRITE, fd);
     pthread_mutex_lock(&mu);
     if (should_fail_path(FF_WRITE, fd_path[fd])) {
         pthread_mutex_unlock(&mu);
@@ -205,6 +271,7 @@ static void make_data_durable(const char *path)
 
 static int ff_fsync_common(int fd)
 {
+    pause_fd(FF_FSYNC, fd);
     pthread_mutex_lock(&mu);
     if (should_fail_path(FF_FSYNC, fd_path[fd])) {
         pthread_mutex_unlock(&mu);
@@ -235,6 +302,7 @@ static int ff_fdatasync(int fd)
 
 static int ff_ftruncate(int fd, off_t len)
 {
+    pause_fd(FF_TRUNCATE, fd);
     pthread_mutex_lock(&mu);
     if (should_fail_path(FF_TRUNCATE, fd_path[fd])) {
         pthread_mutex_unlock(&mu);
@@ -260,6 +328,7 @@ static int ff_ftruncate(int fd, off_t len)
 
 static int ff_rename(const char *from, const char *to)
 {
+    pause_point(FF_RENAME, to);
     pthread_mutex_lock(&mu);
     if (should_fail_path(FF_RENAME, to)) {
         pthread_mutex_unlock(&mu);
@@ -287,6 +356,7 @@ static int ff_rename(const char *from, const char *to)
 
 static int ff_unlink(const char *path)
 {
+    pause_point(FF_UNLINK, path);
     pthread_mutex_lock(&mu);
     if (should_fail_path(FF_UNLINK, path)) {
         pthread_mutex_unlock(&mu);
@@ -359,9 +429,19 @@ static void forget_log(void)
     }
 }
 
+void faultfs_track_undo(int on)
+{
+    pthread_mutex_lock(&mu);
+    tracking = on;
+    if (!on)
+        forget_log();
+    pthread_mutex_unlock(&mu);
+}
+
 void faultfs_install(void)
 {
     pthread_mutex_lock(&mu);
+    tracking = 1;
     forget_log();
     memset(counts, 0, sizeof counts);
     memset(faults, 0, sizeof faults);
@@ -373,6 +453,7 @@ void faultfs_install(void)
 
 void faultfs_uninstall(void)
 {
+    gates_clear();
     kvfs_set(NULL);
     pthread_mutex_lock(&mu);
     forget_log();
@@ -404,12 +485,62 @@ void faultfs_short_write(int nth, size_t max)
     pthread_mutex_unlock(&mu);
 }
 
+static void gates_clear(void)
+{
+    pthread_mutex_lock(&gmu);
+    gate_op = -1;
+    if (gate_waiting)
+        gate_opened = 1;
+    memset(delay_max, 0, sizeof delay_max);
+    memset(delay_pct, 0, sizeof delay_pct);
+    delay_rng = 0;
+    pthread_cond_broadcast(&gcv);
+    pthread_mutex_unlock(&gmu);
+}
+
+void faultfs_gate(int op, const char *match)
+{
+    pthread_mutex_lock(&gmu);
+    gate_op = op;
+    gate_opened = 0;
+    snprintf(gate_match, sizeof gate_match, "%s", match ? match : "");
+    pthread_mutex_unlock(&gmu);
+}
+
+int faultfs_gate_waiting(void)
+{
+    pthread_mutex_lock(&gmu);
+    int w = gate_waiting && !gate_opened;
+    pthread_mutex_unlock(&gmu);
+    return w;
+}
+
+void faultfs_gate_open(void)
+{
+    pthread_mutex_lock(&gmu);
+    gate_op = -1;
+    if (gate_waiting)
+        gate_opened = 1;
+    pthread_cond_broadcast(&gcv);
+    pthread_mutex_unlock(&gmu);
+}
+
+void faultfs_delay(int op, unsigned max_us, unsigned pct, unsigned long long seed)
+{
+    pthread_mutex_lock(&gmu);
+    delay_max[op] = max_us;
+    delay_pct[op] = pct;
+    delay_rng = seed ? seed : 0;
+    pthread_mutex_unlock(&gmu);
+}
+
 void faultfs_clear(void)
 {
     pthread_mutex_lock(&mu);
     memset(faults, 0, sizeof faults);
     short_at = 0;
     pthread_mutex_unlock(&mu);
+    gates_clear();
 }
 
 unsigned long faultfs_count(int op)

@@ -22,7 +22,21 @@ void faultfs_fail(int op, int nth, int e, int sticky);
 void faultfs_fail_path(int op, const char *match, int nth, int e, int sticky);
 /* Arm: the nth write (from now) writes only max bytes and reports that. */
 void faultfs_short_write(int nth, size_t max);
-/* Disarm every fault. */
+/* Gate: the next call of op on a path containing `match` ("" = any)
+ * blocks until faultfs_gate_open(). faultfs_gate_waiting() is 1 while a
+ * call is held there, so a test can poll for "the thread is inside
+ * fdatasync" and act at exactly that moment. */
+void faultfs_gate(int op, const char *match);
+int faultfs_gate_waiting(void);
+void faultfs_gate_open(void);
+/* Random delays: each later call of op sleeps up to max_us microseconds
+ * with probability pct/100, drawn from a PRNG seeded with seed (0: off). */
+void faultfs_delay(int op, unsigned max_us, unsigned pct, unsigned long long seed);
+/* Keep the undo log that faultfs_crash needs (1, the default after
+ * install), or not (0: faults and delays only, for long runs that end in a
+ * real kill -9 rather than a simulated power loss). */
+void faultfs_track_undo(int on);
+/* Disarm every fault (gates are opened, delays stopped). */
 void faultfs_clear(void);
 /* Calls of op seen since install. */
 unsigned long faultfs_count(int op);

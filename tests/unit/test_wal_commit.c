@@ -1,0 +1,589 @@
+/* test_wal_commit.c — the group-commit hand-off between the loop and the WAL
+ * thread under slow and failing disks: sync requests (the everysec tick,
+ * flush-wait) arriving while a batch is in flight, data arriving behind
+ * them, segment switches in between, for every appendfsync policy; the
+ * stall watchdog; a randomized run with injected delays and policy changes
+ * ending each round in a simulated power loss; and kill -9 of a process
+ * that is appending, with every acknowledged LSN checked after restart. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "faultfs.h"
+#include "fsio.h"
+#include "log.h"
+#include "testutil.h"
+#include "wal.h"
+
+/* ---- Fixture ---- */
+
+typedef struct fx {
+    char *dir;
+    uv_loop_t loop;
+    wal *w;
+    wal_config cfg;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->dir = tu_mkdtemp("walc");
+    uv_loop_init(&f->loop);
+    f->cfg.dir = f->dir;
+    f->cfg.segment_size = 16 * 1024;
+    f->cfg.fsync = WAL_FSYNC_ALWAYS;
+    f->cfg.prealloc = 1;
+    log_level = LOG_WARNING + 1; /* quiet */
+    *state = f;
+    return 0;
+}
+
+static void close_wal(fx *f)
+{
+    if (f->w) {
+        wal_close(f->w);
+        f->w = NULL;
+        tu_drain(&f->loop, 2000);
+    }
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    faultfs_gate_open();
+    close_wal(f);
+    faultfs_uninstall();
+    uv_loop_close(&f->loop);
+    tu_rmrf(f->dir);
+    free(f->dir);
+    free(f);
+    log_set_file("");
+    return 0;
+}
+
+/* ---- Helpers ---- */
+
+/* The payload of LSN lsn: a length spread over 0..max_len-1 and bytes that
+ * depend on the LSN, so replay can tell a record from any other. */
+static size_t payload_for(uint64_t lsn, size_t max_len, uint8_t *out)
+{
+    uint64_t h = lsn * 0x9E3779B97F4A7C15ULL;
+    size_t len = (size_t)((h >> 17) % max_len);
+    for (size_t i = 0; i < len; i++)
+        out[i] = (uint8_t)(lsn * 131 + i * 7);
+    return len;
+}
+
+#define MAX_LEN 3000
+
+typedef struct seen {
+    uint64_t n, last_lsn;
+    int ok;
+} seen;
+
+static int collect(void *arg, const wal_record *rec, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    seen *s = arg;
+    uint8_t buf[MAX_LEN];
+    size_t len = payload_for(rec->lsn, MAX_LEN, buf);
+    if (rec->lsn != s->last_lsn + 1 || rec->len != len ||
+        (len && memcmp(rec->payload, buf, len) != 0))
+        s->ok = 0;
+    s->n++;
+    s->last_lsn = rec->lsn;
+    return 0;
+}
+
+static int open_wal(fx *f, seen *s, char *err)
+{
+    memset(s, 0, sizeof *s);
+    s->ok = 1;
+    return wal_open(&f->w, &f->cfg, 0, 0, collect, s, NULL, err, 256);
+}
+
+static void start(fx *f)
+{
+    assert_int_equal(wal_start(f->w, &f->loop, NULL, NULL), 0);
+}
+
+static uint64_t append_one(wal *w)
+{
+    uint8_t buf[MAX_LEN];
+    uint64_t lsn = wal_last_lsn(w) + 1;
+    size_t len = payload_for(lsn, MAX_LEN, buf);
+    return wal_append(w, 1, WAL_REC_COMMANDS, buf, len);
+}
+
+/* Append n records and end the loop iteration (the batch is handed over). */
+static void append_batch(fx *f, int n)
+{
+    for (int i = 0; i < n; i++)
+        assert_true(append_one(f->w) > 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
+typedef struct want {
+    wal *w;
+    uint64_t durable, synced;
+} want;
+
+static int reached(void *arg)
+{
+    want *x = arg;
+    return wal_error(x->w, NULL) ||
+           (wal_durable_lsn(x->w) >= x->durable && wal_synced_lsn(x->w) >= x->synced);
+}
+
+/* Bounded wait until durable >= d and synced >= s; asserts both. */
+static void wait_lsns(fx *f, uint64_t d, uint64_t s)
+{
+    want x = {f->w, d, s};
+    assert_true(tu_run_until(&f->loop, reached, &x, 10000));
+    assert_int_equal(wal_error(f->w, NULL), 0);
+    assert_true(wal_durable_lsn(f->w) >= d);
+    assert_true(wal_synced_lsn(f->w) >= s);
+}
+
+static int gate_held(void *arg)
+{
+    (void)arg;
+    return faultfs_gate_waiting();
+}
+
+/* Append one record with a sync owed, block that fdatasync and wait until
+ * the WAL thread is held inside it (whatever the policy). */
+static void hold_next_segment_sync(fx *f)
+{
+    faultfs_gate(FF_FSYNC, "/wal-0");
+    assert_true(append_one(f->w) > 0);
+    wal_request_sync(f->w);
+    assert_true(tu_run_until(&f->loop, gate_held, NULL, 10000));
+}
+
+static int spare_ready(void *arg)
+{
+    wal_stats st;
+    wal_get_stats(arg, &st);
+    return st.spare_ready;
+}
+
+/* Simulated power loss, then recovery: the log must be an exact,
+ * contiguous prefix holding at least `at_least` records. */
+static void crash_and_check(fx *f, uint64_t at_least)
+{
+    char err[256];
+    seen s;
+    faultfs_crash();
+    close_wal(f); /* the machine is off: nothing more reaches the disk */
+    faultfs_uninstall();
+    int rc = open_wal(f, &s, err);
+    if (rc)
+        fail_msg("recovery failed: %s", err);
+    assert_true(s.ok);
+    if (s.n < at_least)
+        fail_msg("recovered %" PRIu64 " records, %" PRIu64 " were acknowledged", s.n, at_least);
+    assert_int_equal(wal_last_lsn(f->w), s.n);
+    wal_close(f->w); /* never started: freed at once */
+    f->w = NULL;
+}
+
+/* ---- Tests ---- */
+
+/* The issue's reproduction, made deterministic: while the thread is held in
+ * a slow fdatasync, a data batch queues behind it, a sync request (the
+ * everysec tick) joins that queued batch, and more data joins after it;
+ * then, the other way round, a sync request queues first and data joins
+ * it. Nothing may be dropped, durable may not move while the data waits,
+ * and after the sync is released everything is written, synced and
+ * recovered after a power loss — under every fsync policy. */
+static void check_sync_requests_during_slow_sync(fx *f, int policy)
+{
+    char err[256];
+    seen s;
+    f->cfg.fsync = policy;
+    faultfs_install();
+    assert_int_equal(open_wal(f, &s, err), 0);
+    start(f);
+    /* Let the startup segment be left for a zero-filled spare: the first
+     * batch after this carries a segment switch. */
+    assert_true(tu_run_until(&f->loop, spare_ready, f->w, 10000));
+    append_batch(f, 10);
+    wait_lsns(f, 10, 0);
+
+    /* Data queued, then a sync request joins it, then more data. */
+    hold_next_segment_sync(f);
+    uint64_t before = wal_durable_lsn(f->w);
+    assert_true(before <= 11);
+    append_batch(f, 10);
+    wal_request_sync(f->w);
+    append_batch(f, 10);
+    assert_int_equal(wal_durable_lsn(f->w), before); /* the barrier holds */
+    faultfs_gate_open();
+    wait_lsns(f, 31, 31);
+
+    /* A sync request queued alone, then data joins it. */
+    hold_next_segment_sync(f);
+    wal_request_sync(f->w);
+    append_batch(f, 7);
+    append_batch(f, 5);
+    faultfs_gate_open();
+    wait_lsns(f, 44, 44);
+
+    /* Data with segment switches queued behind a held sync: records large
+     * enough that the 16 KiB segments roll over several times. */
+    wal_stats st;
+    wal_get_stats(f->w, &st);
+    uint64_t segs_before = st.segments;
+    hold_next_segment_sync(f);
+    for (int i = 0; i < 6; i++) {
+        /* A spare ready for every batch, so that each switch happens. */
+        assert_true(tu_run_until(&f->loop, spare_ready, f->w, 10000));
+        append_batch(f, 8);
+        wal_request_sync(f->w);
+    }
+    faultfs_gate_open();
+    wait_lsns(f, 93, 93);
+    assert_int_equal(wal_flush_wait(f->w), 0);
+    assert_int_equal(wal_synced_lsn(f->w), 93);
+    assert_int_equal(wal_last_lsn(f->w), 93);
+    wal_get_stats(f->w, &st);
+    assert_true(st.segments >= segs_before + 2);
+    crash_and_check(f, 93);
+}
+
+static void test_sync_requests_during_slow_sync_always(void **state)
+{
+    check_sync_requests_during_slow_sync(*state, WAL_FSYNC_ALWAYS);
+}
+
+static void test_sync_requests_during_slow_sync_everysec(void **state)
+{
+    check_sync_requests_during_slow_sync(*state, WAL_FSYNC_EVERYSEC);
+}
+
+static void test_sync_requests_during_slow_sync_no(void **state)
+{
+    check_sync_requests_during_slow_sync(*state, WAL_FSYNC_NO);
+}
+
+typedef struct opener {
+    pthread_t t;
+    int ok;
+} opener;
+
+static void *open_gate_when_held(void *arg)
+{
+    opener *o = arg;
+    for (int i = 0; i < 10000 && !faultfs_gate_waiting(); i++)
+        usleep(1000); /* polling another thread's state: bounded */
+    o->ok = faultfs_gate_waiting();
+    faultfs_gate_open();
+    return NULL;
+}
+
+/* wal_flush_wait (SAVE, shutdown) called while a sync is held and data is
+ * queued behind it returns only when everything is written and synced. */
+static void test_flush_wait_during_slow_sync(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    seen s;
+    f->cfg.fsync = WAL_FSYNC_EVERYSEC;
+    faultfs_install();
+    assert_int_equal(open_wal(f, &s, err), 0);
+    start(f);
+    append_batch(f, 20);
+    wait_lsns(f, 20, 0);
+    hold_next_segment_sync(f);
+    append_batch(f, 20);
+    wal_request_sync(f->w);
+    for (int i = 0; i < 5; i++)
+        assert_true(append_one(f->w) > 0);
+    opener o = {0};
+    assert_int_equal(pthread_create(&o.t, NULL, open_gate_when_held, &o), 0);
+    assert_int_equal(wal_flush_wait(f->w), 0);
+    pthread_join(o.t, NULL);
+    assert_true(o.ok);
+    assert_int_equal(wal_synced_lsn(f->w), 46);
+    assert_int_equal(wal_durable_lsn(f->w), 46);
+    crash_and_check(f, 46);
+}
+
+typedef struct logwatch {
+    const char *path, *needle;
+} logwatch;
+
+static int file_contains(const char *path, const char *needle);
+
+static int log_says(void *arg)
+{
+    logwatch *l = arg;
+    return file_contains(l->path, l->needle);
+}
+
+static int not_stalled(void *arg)
+{
+    return wal_stalled_ms(arg) == 0 && wal_durable_lsn(arg) == wal_last_lsn(arg);
+}
+
+static int file_contains(const char *path, const char *needle)
+{
+    char *data;
+    size_t len;
+    if (kvfs_read_file(path, &data, &len) < 0)
+        return 0;
+    int found = strstr(data, needle) != NULL;
+    free(data);
+    return found;
+}
+
+/* A durable LSN that does not move while records wait is reported: the
+ * watchdog's figure grows past the threshold, one warning names the
+ * waiting LSNs, and both clear once the disk answers again. */
+static void test_stall_watchdog(void **state)
+{
+    fx *f = *state;
+    char err[256], logpath[4200];
+    seen s;
+    f->cfg.stall_warn_ms = 100;
+    snprintf(logpath, sizeof logpath, "%s/test.log", f->dir);
+    assert_int_equal(log_set_file(logpath), 0);
+    log_level = LOG_NOTICE;
+    faultfs_install();
+    assert_int_equal(open_wal(f, &s, err), 0);
+    start(f);
+    append_batch(f, 5);
+    wait_lsns(f, 5, 5);
+    assert_int_equal(wal_stalled_ms(f->w), 0);
+    faultfs_gate(FF_FSYNC, "/wal-0");
+    append_batch(f, 3);
+    logwatch lw = {logpath, "WAL stalled: durable LSN 5"};
+    assert_true(tu_run_until(&f->loop, log_says, &lw, 10000));
+    wal_stats st;
+    wal_get_stats(f->w, &st);
+    assert_true(st.stalled_ms >= 100);
+    assert_true(file_contains(logpath, "LSNs 6..8 wait"));
+    faultfs_gate_open();
+    assert_true(tu_run_until(&f->loop, not_stalled, f->w, 10000));
+    lw.needle = "durable LSN moving again";
+    assert_true(tu_run_until(&f->loop, log_says, &lw, 10000));
+    log_level = LOG_WARNING + 1;
+    close_wal(f);
+}
+
+/* Switching the policy to "always" never moves the durable LSN back. */
+static void test_durable_never_moves_back_on_policy_change(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    seen s;
+    f->cfg.fsync = WAL_FSYNC_NO;
+    faultfs_install();
+    assert_int_equal(open_wal(f, &s, err), 0);
+    start(f);
+    append_batch(f, 12);
+    wait_lsns(f, 12, 0);
+    faultfs_gate(FF_FSYNC, "/wal-0");
+    wal_set_fsync(f->w, WAL_FSYNC_ALWAYS);
+    assert_true(wal_durable_lsn(f->w) >= 12);
+    append_batch(f, 4);
+    assert_true(tu_run_until(&f->loop, gate_held, NULL, 10000));
+    assert_true(wal_durable_lsn(f->w) >= 12);
+    faultfs_gate_open();
+    wait_lsns(f, 16, 16);
+    close_wal(f);
+}
+
+/* Many rounds of appends of random sizes in random batches, segment
+ * switches (16 KiB segments), run-time policy changes, sync requests and
+ * flush-waits, with random delays injected into writes, syncs and renames
+ * on every thread. Each round ends in a simulated power loss: the
+ * recovered log is an exact prefix of what was appended and holds every
+ * LSN that was synced (and, under "always", every LSN released). */
+static void test_randomized_hand_off(void **state)
+{
+    fx *f = *state;
+    uint64_t rng = 0xC0FFEE;
+    int rounds = 40;
+    for (int round = 0; round < rounds; round++) {
+        char err[256];
+        seen s;
+        faultfs_install();
+        faultfs_delay(FF_WRITE, 1500, 15, 1000 + (unsigned long long)round);
+        faultfs_delay(FF_FSYNC, 3000, 30, 1000 + (unsigned long long)round);
+        faultfs_delay(FF_RENAME, 2000, 50, 1000 + (unsigned long long)round);
+        f->cfg.fsync = (int)(tu_rand(&rng) % 3);
+        f->cfg.prealloc = (int)(tu_rand(&rng) % 4 != 0);
+        if (open_wal(f, &s, err))
+            fail_msg("round %d: recovery failed: %s", round, err);
+        assert_true(s.ok);
+        start(f);
+        int steps = 20 + (int)(tu_rand(&rng) % 60);
+        uint64_t must_have = s.n;
+        for (int i = 0; i < steps; i++) {
+            uint64_t r = tu_rand(&rng) % 100;
+            if (r < 60) {
+                append_batch(f, 1 + (int)(tu_rand(&rng) % 12));
+            } else if (r < 75) {
+                wal_request_sync(f->w);
+                append_batch(f, (int)(tu_rand(&rng) % 4));
+            } else if (r < 83) {
+                wal_set_fsync(f->w, (int)(tu_rand(&rng) % 3));
+            } else if (r < 88) {
+                assert_int_equal(wal_flush_wait(f->w), 0);
+                assert_int_equal(wal_synced_lsn(f->w), wal_last_lsn(f->w));
+            } else {
+                /* Let the loop run a little: completions, timer ticks. */
+                tu_drain(&f->loop, 1 + (int)(tu_rand(&rng) % 5));
+            }
+            assert_int_equal(wal_error(f->w, NULL), 0);
+            uint64_t synced = wal_synced_lsn(f->w);
+            if (synced > must_have)
+                must_have = synced;
+        }
+        crash_and_check(f, must_have);
+    }
+}
+
+/* ---- kill -9 of an appending process ---- */
+
+static void child_tick(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* The child: append in random batches with random sync requests and
+ * policy changes over slow, randomly delayed syscalls, and report every
+ * new durable LSN on the pipe. Runs until killed. */
+static void child_append_forever(const char *dir, int fd, uint64_t seed)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    faultfs_install();
+    faultfs_track_undo(0);
+    faultfs_delay(FF_WRITE, 800, 10, seed);
+    faultfs_delay(FF_FSYNC, 3000, 40, seed);
+    faultfs_delay(FF_RENAME, 1000, 50, seed);
+    wal_config cfg = {.dir = dir, .segment_size = 16 * 1024, .fsync = (int)(seed % 3),
+                      .prealloc = 1};
+    wal *w;
+    char err[256];
+    seen s = {.ok = 1};
+    if (wal_open(&w, &cfg, 0, 0, collect, &s, NULL, err, sizeof err) || !s.ok)
+        _exit(3);
+    if (wal_start(w, &loop, NULL, NULL))
+        _exit(4);
+    /* A referenced timer, so that waiting for the WAL below blocks in poll
+     * instead of spinning (the WAL's own handles are unreferenced). */
+    uv_timer_t tick;
+    uv_timer_init(&loop, &tick);
+    uv_timer_start(&tick, child_tick, 10, 10);
+    uint64_t rng = seed, reported = wal_durable_lsn(w);
+    for (;;) {
+        /* Like clients waiting for replies: at most 500 records in flight. */
+        while (wal_last_lsn(w) - wal_durable_lsn(w) > 500 && !wal_error(w, NULL))
+            uv_run(&loop, UV_RUN_ONCE);
+        uint64_t r = tu_rand(&rng) % 100;
+        int n = 1 + (int)(tu_rand(&rng) % 10);
+        for (int i = 0; i < n; i++)
+            append_one(w);
+        if (r < 20)
+            wal_request_sync(w);
+        else if (r < 25)
+            wal_set_fsync(w, (int)(tu_rand(&rng) % 3));
+        uv_run(&loop, UV_RUN_NOWAIT);
+        if (wal_error(w, NULL))
+            _exit(5);
+        uint64_t d = wal_durable_lsn(w);
+        if (d > reported) {
+            if (write(fd, &d, sizeof d) != (ssize_t)sizeof d)
+                _exit(6);
+            reported = d;
+        }
+    }
+}
+
+/* kill -9 at a random moment of a process appending under random policies
+ * and slow disks: after restart every LSN it reported durable is there,
+ * and the log is an exact prefix of what it appended. */
+static void test_kill9_while_appending(void **state)
+{
+    fx *f = *state;
+    uint64_t rng = 77;
+    for (int trial = 0; trial < 12; trial++) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        uint64_t seed = 500 + (uint64_t)trial;
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(p[0]);
+            child_append_forever(f->dir, p[1], seed);
+            _exit(0);
+        }
+        close(p[1]);
+        /* Kill after a random number of durability reports. */
+        int reports = 5 + (int)(tu_rand(&rng) % 200), got = 0;
+        uint64_t acked = 0, d;
+        while (got < reports && read(p[0], &d, sizeof d) == (ssize_t)sizeof d) {
+            acked = d;
+            got++;
+        }
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        while (read(p[0], &d, sizeof d) == (ssize_t)sizeof d)
+            acked = d; /* reports sent before it died */
+        close(p[0]);
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
+            fail_msg("trial %d: the appender exited on its own (status %d) after %d reports",
+                     trial, st, got);
+        assert_int_equal(got, reports);
+        char err[256];
+        seen s;
+        if (open_wal(f, &s, err))
+            fail_msg("trial %d: recovery failed: %s", trial, err);
+        assert_true(s.ok);
+        if (s.n < acked)
+            fail_msg("trial %d: recovered %" PRIu64 " records, %" PRIu64 " were acknowledged",
+                     trial, s.n, acked);
+        wal_close(f->w);
+        f->w = NULL;
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sync_requests_during_slow_sync_always, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_sync_requests_during_slow_sync_everysec, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_sync_requests_during_slow_sync_no, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_wait_during_slow_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stall_watchdog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durable_never_moves_back_on_policy_change, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_randomized_hand_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill9_while_appending, setup, teardown),
+    };
+    if (getenv("KV_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("KV_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
