@@ -129,7 +129,7 @@ static void start_connect(follower *f)
     hints.ai_socktype = SOCK_STREAM;
     f->gai.data = f;
     f->resolving = 1;
-    if (uv_getaddrinfo(f->r->s->loop, &f->gai, on_resolved, f->host, port, &hints) != 0) {
+    if (uv_getaddrinfo(f->r->loop, &f->gai, on_resolved, f->host, port, &hints) != 0) {
         f->resolving = 0;
         schedule_connect(f, 1000);
     }
@@ -143,9 +143,9 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     /* Handshake or stream: give up on a silent primary. */
-    if (f->c && repl_now_ms() - f->c->last_recv_ms > f->r->s->cfg.repl_timeout) {
+    if (f->c && repl_now_ms() - f->c->last_recv_ms > f->r->cfg.repl_timeout_ms) {
         log_warn("primary %s:%d silent for %d ms: reconnecting", f->host, f->port,
-                 f->r->s->cfg.repl_timeout);
+                 f->r->cfg.repl_timeout_ms);
         drop_link(f);
     }
 }
@@ -165,7 +165,7 @@ follower *follower_new(repl *r, const char *host, int port)
     f->state = LINK_CONNECT;
     f->link_down_since_ms = repl_now_ms();
     f->queue_dropped = 1; /* applied state may trail the WAL: start from disk */
-    uv_timer_init(r->s->loop, &f->timer);
+    uv_timer_init(r->loop, &f->timer);
     f->timer.data = f;
     schedule_connect(f, 0);
     return f;
@@ -354,7 +354,7 @@ static void on_challenge(follower *f, Kv__Challenge *ch)
     h.history = tp;
     h.n_history = nh;
     h.applied_lsn = r->applied_lsn;
-    h.client_port = (uint32_t)r->s->cfg.port;
+    h.client_port = (uint32_t)r->cfg.client_port;
     uint8_t mac[32];
     if (repl_has_secret(r) && ch->nonce.len == REPL_NONCE_LEN) {
         repl_auth_mac(r, ch->nonce.data, r->meta.node_id, mac);

@@ -2,20 +2,12 @@
 #include "frame.h"
 
 #include "crc32c.h"
+#include "endian.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 void frame_encode(const Kv__PeerMessage *m, kbuf *out)
 {
@@ -23,8 +15,8 @@ void frame_encode(const Kv__PeerMessage *m, kbuf *out)
     kbuf_reserve(out, FRAME_HDR + n);
     uint8_t *p = (uint8_t *)kbuf_tail(out);
     kv__peer_message__pack(m, p + FRAME_HDR);
-    put32(p, (uint32_t)n);
-    put32(p + 4, crc32c(0, p + FRAME_HDR, n));
+    le_put32(p, (uint32_t)n);
+    le_put32(p + 4, crc32c(0, p + FRAME_HDR, n));
     kbuf_commit(out, FRAME_HDR + n);
 }
 
@@ -56,14 +48,14 @@ int frame_next(frame_reader *r, Kv__PeerMessage **msg)
     if (have < FRAME_HDR)
         return 0;
     const uint8_t *p = (const uint8_t *)kbuf_data(&r->in);
-    uint32_t n = get32(p);
+    uint32_t n = le_get32(p);
     if (n > r->max) {
         snprintf(r->err, sizeof r->err, "frame of %u bytes exceeds the limit of %zu", n, r->max);
         return -1;
     }
     if (have < FRAME_HDR + n)
         return 0;
-    if (crc32c(0, p + FRAME_HDR, n) != get32(p + 4)) {
+    if (crc32c(0, p + FRAME_HDR, n) != le_get32(p + 4)) {
         snprintf(r->err, sizeof r->err, "frame checksum mismatch");
         return -1;
     }

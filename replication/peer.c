@@ -26,7 +26,7 @@ void peer_init(peer_conn *c, repl *r, void *owner)
     c->r = r;
     c->owner = owner;
     frame_reader_init(&c->in, FRAME_MAX_DEFAULT);
-    uv_tcp_init(r->s->loop, &c->tcp);
+    uv_tcp_init(r->loop, &c->tcp);
     c->tcp.data = c;
     c->last_recv_ms = c->last_send_ms = repl_now_ms();
 }

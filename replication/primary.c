@@ -470,7 +470,7 @@ static void disk_step(session *s)
     s->read_upto = upto;
     s->reading = 1;
     s->work.data = s;
-    if (uv_queue_work(r->s->loop, &s->work, read_work, read_done) != 0)
+    if (uv_queue_work(r->loop, &s->work, read_work, read_done) != 0)
         s->reading = 0;
 }
 
@@ -561,7 +561,7 @@ static void snap_step(session *s)
     uv_buf_t b = uv_buf_init(s->snap_buf, n);
     s->snap_req.data = s;
     s->snap_io = 1;
-    if (uv_fs_read(s->c.r->s->loop, &s->snap_req, s->snap_fd, &b, 1, (int64_t)s->snap_off,
+    if (uv_fs_read(s->c.r->loop, &s->snap_req, s->snap_fd, &b, 1, (int64_t)s->snap_off,
                    snap_read_done) != 0) {
         s->snap_io = 0;
         peer_fail(&s->c, KV__ERROR__CODE__INTERNAL, "cannot read the snapshot");
@@ -592,7 +592,7 @@ void primary_flush(repl *r)
 void primary_tick(repl *r)
 {
     int64_t now = repl_now_ms();
-    int timeout = r->s->cfg.repl_timeout;
+    int timeout = r->cfg.repl_timeout_ms;
     session *s = r->sessions, *next;
     for (; s; s = next) {
         next = s->next;

@@ -69,12 +69,12 @@ const char *repl_node_id(const repl *r)
 
 int repl_has_secret(const repl *r)
 {
-    return r->s->cfg.cluster_secret && r->s->cfg.cluster_secret[0];
+    return r->cfg.cluster_secret[0] != '\0';
 }
 
 void repl_auth_mac(repl *r, const uint8_t *nonce, const char *node_id, uint8_t out[32])
 {
-    const char *secret = r->s->cfg.cluster_secret ? r->s->cfg.cluster_secret : "";
+    const char *secret = r->cfg.cluster_secret;
     /* HMAC-SHA256(secret, nonce || node_id) */
     size_t idlen = strlen(node_id);
     uint8_t *msg = kv_malloc(REPL_NONCE_LEN + idlen + 1);
@@ -91,7 +91,7 @@ void repl_auth_mac(repl *r, const uint8_t *nonce, const char *node_id, uint8_t o
 static int good(const repl *r, const session *s, int64_t now)
 {
     return s->state == SESS_STREAM && !s->c.closing &&
-           now - s->last_ack_ms <= r->s->cfg.repl_timeout;
+           now - s->last_ack_ms <= r->cfg.repl_timeout_ms;
 }
 
 int repl_good_replicas(const repl *r)
@@ -117,10 +117,10 @@ static int cmp_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-uint64_t repl_commit_lsn(const repl *r)
+static uint64_t compute_commit(const repl *r)
 {
     uint64_t local = engine_durable_lsn(r->eng);
-    int k = r->s->cfg.min_replicas_ack;
+    int k = r->cfg.min_replicas_ack;
     if (r->fol || k <= 0)
         return local;
     uint64_t acks[64];
@@ -129,16 +129,28 @@ uint64_t repl_commit_lsn(const repl *r)
         if (s->state == SESS_STREAM && !s->c.closing)
             acks[n++] = s->durable_lsn;
     if (n < k)
-        return r->s->commit_lsn; /* not enough replicas: no progress */
+        return r->commit_lsn; /* not enough replicas: no progress */
     qsort(acks, (size_t)n, sizeof *acks, cmp_desc);
     uint64_t kth = acks[k - 1];
-    uint64_t c = kth < local ? kth : local;
-    return c > r->s->commit_lsn ? c : r->s->commit_lsn;
+    return kth < local ? kth : local;
+}
+
+uint64_t repl_commit_lsn(repl *r)
+{
+    uint64_t c = compute_commit(r);
+    if (c > r->commit_lsn)
+        r->commit_lsn = c;
+    return r->commit_lsn;
+}
+
+int repl_is_replica(const repl *r)
+{
+    return r->fol != NULL;
 }
 
 void repl_commit_changed(repl *r)
 {
-    server_commit_advanced(r->s);
+    r->host.commit_advanced(r->host.arg);
 }
 
 void repl_applied(repl *r, uint64_t lsn)
@@ -200,32 +212,28 @@ static void on_peer_connection(uv_stream_t *l, int status)
 
 static int listen_peer(repl *r, char *err, size_t errlen)
 {
-    server *s = r->s;
-    const char *bind = s->cfg.peer_bind && s->cfg.peer_bind[0] ? s->cfg.peer_bind : s->cfg.bind;
-    char storage[1024], *addrs[16];
-    if (strlen(bind) >= sizeof storage)
-        return kve_fmt(err, errlen, KVE_INVAL, "peer-bind list too long");
-    int n = config_split_line(bind, addrs, 16, storage);
-    r->peer_port = s->cfg.peer_port ? s->cfg.peer_port : s->cfg.port + 10000;
+    int n = r->cfg.nbind;
+    r->peer_port = r->cfg.peer_port;
     if (n <= 0 || r->peer_port <= 0 || r->peer_port > 65535)
         return kve_fmt(err, errlen, KVE_INVAL, "no peer port (set port or peer-port)");
     r->listeners = kv_calloc((size_t)n, sizeof *r->listeners);
     for (int i = 0; i < n; i++) {
+        const char *addr = r->cfg.bind[i];
         struct sockaddr_storage ss;
-        int v6 = strchr(addrs[i], ':') != NULL;
-        int rc = v6 ? uv_ip6_addr(addrs[i], r->peer_port, (struct sockaddr_in6 *)&ss)
-                    : uv_ip4_addr(addrs[i], r->peer_port, (struct sockaddr_in *)&ss);
+        int v6 = strchr(addr, ':') != NULL;
+        int rc = v6 ? uv_ip6_addr(addr, r->peer_port, (struct sockaddr_in6 *)&ss)
+                    : uv_ip4_addr(addr, r->peer_port, (struct sockaddr_in *)&ss);
         if (rc < 0)
-            return kve_fmt(err, errlen, KVE_INVAL, "invalid peer address '%s'", addrs[i]);
+            return kve_fmt(err, errlen, KVE_INVAL, "invalid peer address '%s'", addr);
         uv_tcp_t *t = &r->listeners[r->nlisteners++];
-        uv_tcp_init(s->loop, t);
+        uv_tcp_init(r->loop, t);
         t->data = r;
         rc = uv_tcp_bind(t, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
         if (rc == 0)
-            rc = uv_listen((uv_stream_t *)t, s->cfg.tcp_backlog, on_peer_connection);
+            rc = uv_listen((uv_stream_t *)t, r->cfg.tcp_backlog, on_peer_connection);
         if (rc < 0)
             return kve_fmt(err, errlen, KVE_IO, "cannot listen on peer port %s:%d: %s",
-                           addrs[i], r->peer_port, uv_strerror(rc));
+                           addr, r->peer_port, uv_strerror(rc));
     }
     return 0;
 }
@@ -234,16 +242,15 @@ static int listen_peer(repl *r, char *err, size_t errlen)
 /* Roles                                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* Remember whom this node follows, in the config (CONFIG GET/REWRITE)
- * and in the meta file, so a restarted replica stays a replica instead of
- * starting as a second primary. */
-static void set_replicaof_config(repl *r, const char *host, int port)
+/* Tell the server the role (it keeps CONFIG GET replicaof) and remember
+ * whom this node follows in the meta file, so a restarted replica stays a
+ * replica instead of starting as a second primary. */
+static void set_role(repl *r, const char *host, int port)
 {
     char v[300] = "";
     if (host)
         snprintf(v, sizeof v, "%s %d", host, port);
-    kv_free(r->s->cfg.replicaof);
-    r->s->cfg.replicaof = kv_memdup(v, strlen(v));
+    r->host.role_changed(r->host.arg, host != NULL, host, port);
     if (strcmp(r->meta.following, v) != 0) {
         node_meta m = r->meta;
         snprintf(m.following, sizeof m.following, "%s", v);
@@ -255,21 +262,8 @@ static void set_replicaof_config(repl *r, const char *host, int port)
     }
 }
 
-/* Replies held for entries this node may never commit now: their
- * clients are closed (the outcome of those writes is unknown). */
-static void drop_uncommitted_waiters(repl *r)
-{
-    client *c = r->s->waiting, *next;
-    for (; c; c = next) {
-        next = c->wnext;
-        if (c->nmarks)
-            client_fail_pending(c, NULL);
-    }
-}
-
 static void become_replica(repl *r, const char *host, int port)
 {
-    server *s = r->s;
     primary_close_all(r);
     if (r->fol)
         follower_free(r->fol);
@@ -277,11 +271,11 @@ static void become_replica(repl *r, const char *host, int port)
      * applied its own entries as it logged them). */
     r->applied_lsn = engine_last_lsn(r->eng);
     r->fol = follower_new(r, host, port);
-    s->role_replica = 1;
     r->stepped_down = 0;
     log_set_role('S');
-    set_replicaof_config(r, host, port);
-    drop_uncommitted_waiters(r);
+    set_role(r, host, port);
+    /* Replies held for entries this node may never commit now. */
+    r->host.fail_pending(r->host.arg);
     log_notice("now a replica of %s:%d", host, port);
 }
 
@@ -299,7 +293,6 @@ int repl_replicaof(repl *r, const char *host, int port, char *err, size_t errlen
 
 int repl_promote(repl *r, char *err, size_t errlen)
 {
-    server *s = r->s;
     engine *e = r->eng;
     if (!r->fol && !r->stepped_down)
         return 0;
@@ -350,9 +343,8 @@ int repl_promote(repl *r, char *err, size_t errlen)
         return -1;
     }
     r->stepped_down = 0;
-    s->role_replica = 0;
     log_set_role('M');
-    set_replicaof_config(r, NULL, 0);
+    set_role(r, NULL, 0);
     /* The new primary's first entry in its term. */
     engine_log_noop(e);
     log_notice("promoted to primary in term %" PRIu64 " at LSN %" PRIu64, r->meta.term,
@@ -364,51 +356,64 @@ int repl_promote(repl *r, char *err, size_t errlen)
 /* Startup and shutdown                                                      */
 /* ------------------------------------------------------------------------ */
 
-int repl_init(server *s, char *err, size_t errlen)
+void repl_reconfigure(repl *r, const repl_config *cfg)
+{
+    r->cfg.repl_timeout_ms = cfg->repl_timeout_ms;
+    r->cfg.min_replicas_ack = cfg->min_replicas_ack;
+    r->cfg.retention_bytes = cfg->retention_bytes;
+}
+
+int repl_init(repl **out, uv_loop_t *loop, engine *eng, const repl_config *cfg,
+              const repl_host *host, char *err, size_t errlen)
 {
     repl *r = kv_calloc(1, sizeof *r);
-    r->s = s;
-    r->eng = s->eng;
-    s->repl = r;
-    int rc = meta_load(engine_dir(s->eng), s->cfg.node_id, &r->meta, err, errlen);
+    r->cfg = *cfg;
+    r->host = *host;
+    r->loop = loop;
+    r->eng = eng;
+    *out = r;
+    int rc = meta_load(engine_dir(eng), cfg->node_id, &r->meta, err, errlen);
     if (rc)
         return rc;
-    wal *w = engine_wal(s->eng);
+    wal *w = engine_wal(eng);
     if (wal_last_term(w) > r->meta.term && repl_adopt_term(r, wal_last_term(w)) < 0)
         return kve_fmt(err, errlen, KVE_IO, "cannot persist the term");
-    if ((!s->cfg.replicaof || !s->cfg.replicaof[0]) && r->meta.following[0]) {
+    char host_buf[256] = "";
+    int port = 0;
+    if (cfg->replicaof_host[0]) {
+        snprintf(host_buf, sizeof host_buf, "%s", cfg->replicaof_host);
+        port = cfg->replicaof_port;
+    } else if (r->meta.following[0]) {
         log_notice("this node was a replica of %s when it stopped: it follows it again (REPLICAOF "
                    "NO ONE makes it a primary)",
                    r->meta.following);
-        kv_free(s->cfg.replicaof);
-        s->cfg.replicaof = kv_memdup(r->meta.following, strlen(r->meta.following));
+        if (sscanf(r->meta.following, "%255s %d", host_buf, &port) != 2)
+            return kve_fmt(err, errlen, KVE_CORRUPT, "meta file: bad primary '%s'",
+                           r->meta.following);
     }
-    int replica = s->cfg.replicaof && s->cfg.replicaof[0];
+    int replica = host_buf[0] != '\0';
     /* A node that starts as a primary goes on leading the term it led when
      * it stopped (a node that was a replica restarts as one, above; only
      * promotion starts a term). A brand new node starts term 1. */
     if (!replica && r->meta.term == 0 && repl_adopt_term(r, 1) < 0)
         return kve_fmt(err, errlen, KVE_IO, "cannot persist the term");
-    engine_set_term(s->eng, r->meta.term);
-    r->applied_lsn = engine_last_lsn(s->eng);
+    engine_set_term(eng, r->meta.term);
+    r->applied_lsn = engine_last_lsn(eng);
+    r->commit_lsn = engine_durable_lsn(eng);
     rc = listen_peer(r, err, errlen);
     if (rc)
         return rc;
     wal_set_tap(w, on_tap, r);
-    engine_on_snapshot(s->eng, on_snapshot, r);
-    uv_check_init(s->loop, &r->check);
+    engine_on_snapshot(eng, on_snapshot, r);
+    uv_check_init(loop, &r->check);
     r->check.data = r;
     uv_check_start(&r->check, on_check);
-    uv_timer_init(s->loop, &r->timer);
+    uv_timer_init(loop, &r->timer);
     r->timer.data = r;
     uv_timer_start(&r->timer, on_timer, REPL_HEARTBEAT_MS, REPL_HEARTBEAT_MS);
     r->handles_open = 2;
     if (replica) {
-        char storage[300], *words[4];
-        if (strlen(s->cfg.replicaof) >= sizeof storage ||
-            config_split_line(s->cfg.replicaof, words, 4, storage) != 2)
-            return kve_fmt(err, errlen, KVE_INVAL, "replicaof needs <host> <port>");
-        become_replica(r, words[0], atoi(words[1]));
+        become_replica(r, host_buf, port);
     } else {
         log_set_role('M');
     }
@@ -547,14 +552,14 @@ void repl_info(repl *r, kbuf *b)
     kbuf_printf(b, "second_repl_offset:-1\r\n");
     engine_stats st;
     engine_get_stats(e, &st);
-    kbuf_printf(b, "repl_backlog_active:1\r\nrepl_backlog_size:%lld\r\n",
-                r->s->cfg.repl_retention_bytes);
+    kbuf_printf(b, "repl_backlog_active:1\r\nrepl_backlog_size:%" PRIu64 "\r\n",
+                r->cfg.retention_bytes);
     kbuf_printf(b, "repl_backlog_first_byte_offset:%" PRIu64 "\r\n", wal_first_lsn(w));
     kbuf_printf(b, "repl_backlog_histlen:%" PRIu64 "\r\n", st.wal.bytes);
     kbuf_printf(b, "node_id:%s\r\nterm:%" PRIu64 "\r\ncommit_lsn:%" PRIu64 "\r\n",
-                r->meta.node_id, r->meta.term, r->s->commit_lsn);
+                r->meta.node_id, r->meta.term, r->commit_lsn);
     kbuf_printf(b, "applied_lsn:%" PRIu64 "\r\n", r->fol ? r->applied_lsn : wal_last_lsn(w));
-    kbuf_printf(b, "min_replicas_ack:%d\r\npeer_port:%d\r\n", r->s->cfg.min_replicas_ack,
+    kbuf_printf(b, "min_replicas_ack:%d\r\npeer_port:%d\r\n", r->cfg.min_replicas_ack,
                 r->peer_port);
     kbuf_printf(b, "stale_primary:%d\r\n", r->stepped_down);
     kbuf_printf(b, "sync_full:%" PRIu64 "\r\nsync_partial_ok:%" PRIu64

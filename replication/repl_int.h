@@ -7,7 +7,6 @@
 #include "frame.h"
 #include "meta.h"
 #include "repl.h"
-#include "server.h"
 #include "wal.h"
 
 #include <stdint.h>
@@ -167,8 +166,11 @@ const char *follower_state_name(const follower *f);
 /* ------------------------------------------------------------------------ */
 
 struct repl {
-    server *s;
+    repl_config cfg;
+    repl_host host;
+    uv_loop_t *loop;
     engine *eng;
+    uint64_t commit_lsn;  /* last commit point handed out (never moves back) */
     node_meta meta;
     uv_tcp_t *listeners;
     int nlisteners;

@@ -1,5 +1,5 @@
 /* fuzz_reply.c — libFuzzer harness for the reply encoder and the number
- * conversions (node/reply.c, node/buf.c).
+ * conversions (node/resp/reply.c, node/base/buf.c).
  *
  * The input drives a random tree of replies (strings with CR/LF, errors,
  * integers, doubles, aggregates, deferred lengths, unknown-command errors)

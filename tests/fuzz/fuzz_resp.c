@@ -1,4 +1,4 @@
-/* fuzz_resp.c — libFuzzer harness for the request parser (node/resp.c).
+/* fuzz_resp.c — libFuzzer harness for the request parser (node/resp/resp.c).
  *
  * Input: byte 0 seeds how the stream is cut into reads, byte 1 picks the
  * limits, the rest is the byte stream a client sends. The stream is fed as

@@ -71,7 +71,7 @@ static const char *run(fixture *f, const char *line)
     assert_non_null(cmd);
     kbuf_reset(&f->out);
     cmd_ctx c;
-    db_ctx_init(&c, f->s, NULL, &f->out, 2);
+    server_ctx_init(&c, f->s, NULL, &f->out, 2);
     c.cmd = cmd;
     c.argc = argc;
     c.argv = (const char *const *)argv;

@@ -524,6 +524,9 @@ static void test_fsync_error_is_fail_stop(void **state)
     assert_int_equal(wal_durable_lsn(f->w), 5);
     assert_int_equal(wal_can_accept(f->w, 10), KVE_FAILED);
     assert_int_equal(append_one(f, 1), 0);
+    /* The spare that the switch started preparing may still be syncing
+     * its own file: let it finish before counting. */
+    assert_true(tu_run_until(&f->loop, spare_ready, f->w, 5000));
     unsigned long syncs = faultfs_count(FF_FSYNC);
     tu_drain(&f->loop, 50);
     assert_int_equal(faultfs_count(FF_FSYNC), syncs);

@@ -322,9 +322,9 @@ static void info_stats(server *s, kbuf *b)
                 "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
                 "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n",
                 t->total_connections, t->total_commands, ops / 16, t->net_input_bytes,
-                t->net_output_bytes, t->rejected_connections, full, pok, perr, t->expired_keys,
-                t->keyspace_hits,
-                t->keyspace_misses, t->error_replies, t->protocol_errors, t->qbuf_disconnects,
+                t->net_output_bytes, t->rejected_connections, full, pok, perr, s->env.expired_keys,
+                s->env.keyspace_hits,
+                s->env.keyspace_misses, t->error_replies, t->protocol_errors, t->qbuf_disconnects,
                 t->obuf_disconnects);
 }
 

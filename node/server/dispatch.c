@@ -201,13 +201,20 @@ static int64_t ustime(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp)
+{
+    cmd_ctx_init(c, &s->env, s->k, out, resp);
+    c->srv = s;
+    c->cl = cl;
+}
+
 /* Run cmd for client cl; its effects join the entry being built. */
 static void call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
                  const size_t *lens, int64_t now_ms)
 {
     server *s = cl->srv;
     cmd_ctx c;
-    db_ctx_init(&c, s, cl, &cl->out, cl->resp);
+    server_ctx_init(&c, s, cl, &cl->out, cl->resp);
     c.cmd = cmd;
     c.argc = argc;
     c.argv = argv;
@@ -222,6 +229,8 @@ static void call(client *cl, const kv_command *cmd, int argc, const char *const 
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
     s->current = NULL;
+    if (c.close_client)
+        client_close_after_reply(cl);
     if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE))
         engine_entry_add(s->eng, argc, (const char **)argv, lens);
     s->stats.total_commands++;
@@ -262,7 +271,7 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
                  why);
         return buf;
     }
-    if ((cmd->flags & CMD_WRITE) && s->role_replica)
+    if ((cmd->flags & CMD_WRITE) && s->env.replica)
         return "READONLY You can't write against a read only replica.";
     if ((cmd->flags & CMD_WRITE) && s->repl && repl_stale_primary(s->repl))
         return "READONLY This node was a primary but a newer term exists: it no longer takes "
@@ -294,7 +303,7 @@ static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_off
     int logged = engine_entry_pending(s->eng) > 0;
     engine_entry_commit(s->eng);
     /* A replica's keyspace only ever holds committed entries. */
-    if ((cmd->flags & CMD_NOBARRIER) || s->role_replica)
+    if ((cmd->flags & CMD_NOBARRIER) || s->env.replica)
         return;
     /* A failed WAL never commits again: a mark would hold this reply
      * forever. A command that neither touches data nor logged anything
@@ -488,7 +497,7 @@ int dispatch_apply(void *arg, ks *k, int argc, const char **argv, const size_t *
     static kbuf scratch;
     kbuf_reset(&scratch);
     cmd_ctx c;
-    db_ctx_init(&c, s, NULL, &scratch, 2);
+    server_ctx_init(&c, s, NULL, &scratch, 2);
     c.k = k;
     c.cmd = cmd;
     c.argc = argc;

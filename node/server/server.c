@@ -29,7 +29,7 @@ int64_t server_mstime(void)
 
 const char *server_role_name(const server *s)
 {
-    return s->role_replica ? "slave" : "master";
+    return s->env.replica ? "slave" : "master";
 }
 
 /* ------------------------------------------------------------------------ */
@@ -218,7 +218,7 @@ int server_listen(server *s, char *err, size_t errlen)
  * followed in its stream are dropped with it). */
 static void replica_ack_timeouts(server *s, int64_t now)
 {
-    if (s->cfg.min_replicas_ack <= 0 || s->role_replica)
+    if (s->cfg.min_replicas_ack <= 0 || s->env.replica)
         return;
     uint64_t durable = engine_durable_lsn(s->eng);
     client *c = s->waiting, *next;
@@ -279,7 +279,8 @@ static void on_cron(uv_timer_t *t)
     if (used > s->stats.peak_memory)
         s->stats.peak_memory = used;
     if (!s->shutting_down && s->serving) {
-        db_active_expire(s, now);
+        if (s->active_expire)
+            db_active_expire(&s->env, s->k, now);
         ks_rehash_ms(s->k, 1);
     }
     if (s->bgsave_scheduled && !s->shutting_down && !engine_entry_pending(s->eng)) {
@@ -325,9 +326,93 @@ static void engine_config_from(const kv_config *cfg, engine_config *ec)
     memcpy(ec->save_changes, cfg->save_changes, sizeof ec->save_changes);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Replication's host interface                                              */
+/* ------------------------------------------------------------------------ */
+
+static void host_commit_advanced(void *arg)
+{
+    server_commit_advanced(arg);
+}
+
+static void host_role_changed(void *arg, int replica, const char *host, int port)
+{
+    server *s = arg;
+    s->env.replica = replica;
+    char v[300] = "";
+    if (replica)
+        snprintf(v, sizeof v, "%s %d", host, port);
+    kv_free(s->cfg.replicaof);
+    s->cfg.replicaof = kv_memdup(v, strlen(v));
+}
+
+static void host_fail_pending(void *arg)
+{
+    server *s = arg;
+    client *c = s->waiting, *next;
+    for (; c; c = next) {
+        next = c->wnext;
+        if (c->nmarks)
+            client_fail_pending(c, NULL);
+    }
+}
+
+/* What replication needs of the configuration, parsed. */
+static int repl_config_from(const kv_config *cfg, repl_config *rc, char *err, size_t errlen)
+{
+    memset(rc, 0, sizeof *rc);
+    snprintf(rc->node_id, sizeof rc->node_id, "%s", cfg->node_id ? cfg->node_id : "");
+    const char *bind = cfg->peer_bind && cfg->peer_bind[0] ? cfg->peer_bind : cfg->bind;
+    char storage[1024], *words[REPL_MAX_BIND];
+    int n = strlen(bind) < sizeof storage ? config_split_line(bind, words, REPL_MAX_BIND, storage)
+                                          : -1;
+    if (n < 0)
+        return kve_fmt(err, errlen, KVE_INVAL, "peer-bind: at most %d addresses", REPL_MAX_BIND);
+    for (int i = 0; i < n; i++) {
+        if (strlen(words[i]) >= sizeof rc->bind[i])
+            return kve_fmt(err, errlen, KVE_INVAL, "peer-bind: address '%s' too long", words[i]);
+        snprintf(rc->bind[i], sizeof rc->bind[i], "%s", words[i]);
+    }
+    rc->nbind = n;
+    rc->peer_port = cfg->peer_port ? cfg->peer_port : cfg->port + 10000;
+    rc->client_port = cfg->port;
+    rc->tcp_backlog = cfg->tcp_backlog;
+    if (cfg->cluster_secret && strlen(cfg->cluster_secret) >= sizeof rc->cluster_secret)
+        return kve_fmt(err, errlen, KVE_INVAL, "cluster-secret: longer than %zu bytes",
+                       sizeof rc->cluster_secret - 1);
+    snprintf(rc->cluster_secret, sizeof rc->cluster_secret, "%s",
+             cfg->cluster_secret ? cfg->cluster_secret : "");
+    rc->repl_timeout_ms = cfg->repl_timeout;
+    rc->min_replicas_ack = cfg->min_replicas_ack;
+    rc->retention_bytes = (uint64_t)cfg->repl_retention_bytes;
+    if (cfg->replicaof && cfg->replicaof[0]) {
+        char rstorage[300], *rw[4];
+        if (strlen(cfg->replicaof) >= sizeof rstorage ||
+            config_split_line(cfg->replicaof, rw, 4, rstorage) != 2 ||
+            strlen(rw[0]) >= sizeof rc->replicaof_host)
+            return kve_fmt(err, errlen, KVE_INVAL, "replicaof needs <host> <port>");
+        snprintf(rc->replicaof_host, sizeof rc->replicaof_host, "%s", rw[0]);
+        rc->replicaof_port = atoi(rw[1]);
+    }
+    return 0;
+}
+
+static void key_touched(void *arg, const char *key, size_t klen)
+{
+    watch_touch(arg, key, klen);
+}
+
+/* The limits data commands enforce, from the configuration. */
+static void env_limits(server *s)
+{
+    s->env.proto_max_bulk_len = s->cfg.proto_max_bulk_len;
+    s->env.obuf_hard = s->cfg.obuf_hard;
+}
+
 void server_apply_config(server *s, const cfg_option *o)
 {
     const char *n = o->name;
+    env_limits(s);
     if (!strcmp(n, "loglevel"))
         log_level = s->cfg.loglevel;
     else if (!strcmp(n, "hash-max-listpack-entries"))
@@ -344,7 +429,14 @@ void server_apply_config(server *s, const cfg_option *o)
                 client_apply_limits(c);
     } else if (!strcmp(n, "requirepass")) {
         /* Existing connections stay as they are, as in Redis. */
-    } else if (!strcmp(n, "appendfsync") || !strncmp(n, "snapshot-", 9) || !strcmp(n, "save") ||
+    } else if (!strcmp(n, "repl-timeout") || !strcmp(n, "min-replicas-ack") ||
+               !strcmp(n, "repl-retention-bytes")) {
+        repl_config rc;
+        char err[128];
+        if (s->repl && repl_config_from(&s->cfg, &rc, err, sizeof err) == 0)
+            repl_reconfigure(s->repl, &rc);
+    }
+    if (!strcmp(n, "appendfsync") || !strncmp(n, "snapshot-", 9) || !strcmp(n, "save") ||
                !strcmp(n, "repl-retention-bytes")) {
         engine_config ec;
         engine_config_from(&s->cfg, &ec);
@@ -372,6 +464,9 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     s->start_ms = server_mstime();
     make_run_id(s->run_id);
     s->active_expire = s->cfg.active_expire;
+    s->env.key_touched = key_touched;
+    s->env.key_touched_arg = s;
+    env_limits(s);
     hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
     hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
     dispatch_init(s);
@@ -383,12 +478,21 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     if (rc)
         return rc;
     s->k = engine_ks(s->eng);
+    s->env.eng = s->eng;
     rc = engine_start(s->eng, loop, on_durable, s);
     if (rc)
         return kve_fmt(err, errlen, rc, "cannot start the WAL thread");
     s->commit_lsn = engine_durable_lsn(s->eng);
     s->serving = 1;
-    rc = repl_init(s, err, errlen);
+    repl_config rc_cfg;
+    rc = repl_config_from(&s->cfg, &rc_cfg, err, errlen);
+    if (rc)
+        return rc;
+    repl_host host = {.arg = s,
+                      .commit_advanced = host_commit_advanced,
+                      .role_changed = host_role_changed,
+                      .fail_pending = host_fail_pending};
+    rc = repl_init(&s->repl, loop, s->eng, &rc_cfg, &host, err, errlen);
     if (rc)
         return rc;
 

@@ -12,8 +12,8 @@
  * Never dereferences c->cl on a write path: the same code runs when the
  * log is replayed. HRANDFIELD (a read) looks at the client only to stop a
  * reply that has outgrown the output buffer limit. */
-#include "server.h"
 
+#include "cmd.h"
 #include "mem.h"
 #include "reply.h"
 
@@ -312,14 +312,7 @@ static void cmd_hincrbyfloat(cmd_ctx *c)
  * buffer limit, and the client is closed. 1 if that point is reached. */
 static int reply_over_limit(cmd_ctx *c)
 {
-    if (!c->cl)
-        return 0;
-    long long hard = c->srv->cfg.obuf_hard;
-    size_t limit = hard > 0 ? (size_t)hard : RANDFIELD_REPLY_MAX;
-    if (kbuf_len(c->r.out) <= limit)
-        return 0;
-    client_close_after_reply(c->cl);
-    return 1;
+    return cmd_reply_over_limit(c, RANDFIELD_REPLY_MAX);
 }
 
 static void reply_pair(cmd_ctx *c, int withvalues, const char *f, size_t flen, const char *v,

@@ -9,7 +9,6 @@
 #include "cmd.h"
 
 #include "reply.h"
-#include "server.h"
 
 #include <limits.h>
 #include <math.h>
@@ -59,7 +58,7 @@ static int check_string_length(cmd_ctx *c, size_t size, size_t append)
     if (c->replay)
         return 0;
     unsigned long long total = (unsigned long long)size + append;
-    if (total < size || total > (unsigned long long)c->srv->cfg.proto_max_bulk_len) {
+    if (total < size || total > (unsigned long long)c->env->proto_max_bulk_len) {
         reply_error(&c->r, KV_ERR_BULK_TOO_BIG);
         return -1;
     }

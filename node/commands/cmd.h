@@ -18,15 +18,30 @@
 #ifndef KV_CMD_H
 #define KV_CMD_H
 
+#include "engine.h"
 #include "keyspace.h"
 #include "reply.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct server server;
+typedef struct server server; /* opaque here: only server/ sees inside */
 typedef struct client client;
 typedef struct cmd_ctx cmd_ctx;
+
+/* What the data commands need from the process around them. The server
+ * owns it and keeps it current; commands never see the server itself. */
+typedef struct cmd_env {
+    engine *eng;                 /* effects are logged into its WAL entry */
+    int replica;                 /* this node follows a primary */
+    long long proto_max_bulk_len; /* the largest string a command may build */
+    long long obuf_hard;         /* a reply past this closes the client (0: none) */
+    /* INFO stats */
+    uint64_t keyspace_hits, keyspace_misses, expired_keys;
+    /* A key was modified or deleted (WATCH invalidation). */
+    void (*key_touched)(void *arg, const char *key, size_t klen);
+    void *key_touched_arg;
+} cmd_env;
 
 /* Command flags (kv_command.flags). */
 enum {
@@ -55,8 +70,9 @@ typedef struct kv_command {
 } kv_command;
 
 struct cmd_ctx {
-    server *srv;
+    server *srv;          /* for server/'s admin commands only */
     client *cl;           /* NULL when replaying */
+    cmd_env *env;
     ks *k;
     int argc;
     const char *const *argv;
@@ -67,8 +83,12 @@ struct cmd_ctx {
     int replica;          /* this node is a replica: expired keys read as missing */
     int dirty;            /* modifications so far */
     int propagated;       /* effects logged explicitly via cmd_propagate */
+    int close_client;     /* the reply outgrew obuf_hard: close after it */
     const kv_command *cmd;
 };
+
+/* A ctx for running commands over k with env (replies into out). */
+void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks *k, kbuf *out, int resp);
 
 /* ---- lookups ---- */
 /* The key for reading, or NULL if missing or expired. Counts hits/misses. */
@@ -91,6 +111,9 @@ void db_modified(cmd_ctx *c, const char *key, size_t klen);
 /* Delete a key if it exists (and is not expired); 1 if deleted. Signals
  * the modification itself. */
 int db_delete(cmd_ctx *c, const char *key, size_t klen);
+/* Signal a change of key without counting the command dirty (Redis
+ * signals some no-op writes, such as LTRIM that trims nothing, to WATCH). */
+void db_touched(cmd_ctx *c, const char *key, size_t klen);
 /* Log these effects instead of the command's own argv. May be called
  * several times; the effects are logged in order. */
 void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *lens);
@@ -113,6 +136,14 @@ int arg_ld(cmd_ctx *c, int i, long double *out);
 
 /* A random 64-bit value (RANDOMKEY, HRANDFIELD, SCAN helpers). */
 uint64_t cmd_random(void);
+
+/* Has the reply grown past the client's hard output limit? Then the
+ * command should stop adding to it: the client is closed after it. */
+int cmd_reply_over_limit(cmd_ctx *c, size_t default_max);
+
+/* One active-expiry step over k (Redis's activeExpireCycle): bounded work,
+ * each deletion logged. Primaries only. */
+void db_active_expire(cmd_env *env, ks *k, int64_t now_ms);
 
 /* Glob-style pattern match as Redis's stringmatchlen (KEYS, SCAN MATCH,
  * CONFIG GET). nocase for case-insensitive. */

@@ -11,7 +11,7 @@
  * When the WAL cannot take the DEL (full disk, failed WAL) the key reads as
  * missing and stays, to be deleted later.
  */
-#include "server.h"
+#include "cmd.h"
 
 #include "err.h"
 #include "mem.h"
@@ -24,14 +24,19 @@
 #include <sys/random.h>
 #include <time.h>
 
-void db_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp)
+void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks *k, kbuf *out, int resp)
 {
     memset(c, 0, sizeof *c);
-    c->srv = s;
-    c->cl = cl;
-    c->k = s->k;
+    c->env = env;
+    c->k = k;
     c->r = reply_make(out, resp);
-    c->replica = s->role_replica;
+    c->replica = env->replica;
+}
+
+static void touched(cmd_env *env, const char *key, size_t klen)
+{
+    if (env->key_touched)
+        env->key_touched(env->key_touched_arg, key, klen);
 }
 
 int db_is_expired(cmd_ctx *c, const kobj *o)
@@ -48,15 +53,15 @@ static const char del_name[] = "DEL";
  * deleted, 0 if it could not be logged (the key stays). */
 static int expire_now(cmd_ctx *c, kobj *o)
 {
-    server *s = c->srv;
-    if (c->replica || engine_can_write(s->eng, 64, NULL) != 0)
+    cmd_env *env = c->env;
+    if (c->replica || engine_can_write(env->eng, 64, NULL) != 0)
         return 0;
     size_t klen;
     const char *key = kobj_key(o, &klen);
     const char *argv[2] = {del_name, key};
     size_t lens[2] = {3, klen};
-    engine_entry_add(s->eng, 2, argv, lens);
-    watch_touch(s, key, klen);
+    engine_entry_add(env->eng, 2, argv, lens);
+    touched(env, key, klen);
     /* key points into o: delete only after its last use. */
     char stack[256];
     char *copy = klen <= sizeof stack ? stack : kv_malloc(klen);
@@ -64,7 +69,7 @@ static int expire_now(cmd_ctx *c, kobj *o)
     ks_delete(c->k, copy, klen);
     if (copy != stack)
         kv_free(copy);
-    s->stats.expired_keys++;
+    env->expired_keys++;
     return 1;
 }
 
@@ -77,9 +82,9 @@ kobj *db_read(cmd_ctx *c, const char *key, size_t klen)
     }
     if (!c->replay) {
         if (o)
-            c->srv->stats.keyspace_hits++;
+            c->env->keyspace_hits++;
         else
-            c->srv->stats.keyspace_misses++;
+            c->env->keyspace_misses++;
     }
     return o;
 }
@@ -109,7 +114,25 @@ void db_modified(cmd_ctx *c, const char *key, size_t klen)
 {
     c->dirty++;
     if (!c->replay)
-        watch_touch(c->srv, key, klen);
+        touched(c->env, key, klen);
+}
+
+void db_touched(cmd_ctx *c, const char *key, size_t klen)
+{
+    if (!c->replay)
+        touched(c->env, key, klen);
+}
+
+int cmd_reply_over_limit(cmd_ctx *c, size_t default_max)
+{
+    if (!c->cl)
+        return 0;
+    long long hard = c->env->obuf_hard;
+    size_t limit = hard > 0 ? (size_t)hard : default_max;
+    if (kbuf_len(c->r.out) <= limit)
+        return 0;
+    c->close_client = 1;
+    return 1;
 }
 
 int db_delete(cmd_ctx *c, const char *key, size_t klen)
@@ -127,7 +150,7 @@ void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *
     c->propagated = 1;
     if (c->replay)
         return;
-    engine_entry_add(c->srv->eng, argc, (const char **)argv, lens);
+    engine_entry_add(c->env->eng, argc, (const char **)argv, lens);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -325,17 +348,17 @@ int kv_match(const char *pat, size_t plen, const char *s, size_t slen, int nocas
 
 static void before_expire(void *arg, const char *key, size_t klen)
 {
-    server *s = arg;
+    cmd_env *env = arg;
     const char *argv[2] = {del_name, key};
     size_t lens[2] = {3, klen};
-    engine_entry_add(s->eng, 2, argv, lens);
-    watch_touch(s, key, klen);
-    s->stats.expired_keys++;
+    engine_entry_add(env->eng, 2, argv, lens);
+    touched(env, key, klen);
+    env->expired_keys++;
 }
 
-void db_active_expire(server *s, int64_t now_ms)
+void db_active_expire(cmd_env *env, ks *k, int64_t now_ms)
 {
-    if (!s->active_expire || s->role_replica || !ks_expires(s->k))
+    if (env->replica || !ks_expires(k))
         return;
     /* Like Redis's activeExpireCycle: sample 20 keys at a time, go on
      * while more than a quarter of a sample had expired, for at most
@@ -343,10 +366,10 @@ void db_active_expire(server *s, int64_t now_ms)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int round = 0; round < 64; round++) {
-        if (engine_can_write(s->eng, 4096, NULL) != 0)
+        if (engine_can_write(env->eng, 4096, NULL) != 0)
             break;
-        size_t n = ks_expire_cycle(s->k, now_ms, 20, before_expire, s);
-        engine_entry_commit(s->eng);
+        size_t n = ks_expire_cycle(k, now_ms, 20, before_expire, env);
+        engine_entry_commit(env->eng);
         if (n < 5)
             break;
         clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -10,8 +10,8 @@
  * nothing, without being logged.
  *
  * Never dereferences c->cl: the same code runs when the log is replayed. */
-#include "server.h"
 
+#include "cmd.h"
 #include "mem.h"
 #include "reply.h"
 
@@ -389,10 +389,10 @@ static void cmd_ltrim(cmd_ctx *c)
         list_remove(l, len - rtrim, rtrim);
         list_remove(l, 0, ltrim);
         list_changed(c, 1, l);
-    } else if (!c->replay) {
+    } else {
         /* Redis signals the key even when nothing was trimmed (WATCH
          * sees it) but does not count it dirty: nothing to log. */
-        watch_touch(c->srv, c->argv[1], c->lens[1]);
+        db_touched(c, c->argv[1], c->lens[1]);
     }
     reply_ok(&c->r);
 }

@@ -151,7 +151,7 @@ static void cmd_hello(cmd_ctx *c)
     reply_bulk_cstr(&c->r, "mode");
     reply_bulk_cstr(&c->r, "standalone");
     reply_bulk_cstr(&c->r, "role");
-    reply_bulk_cstr(&c->r, c->srv->role_replica ? "replica" : "master");
+    reply_bulk_cstr(&c->r, c->srv->env.replica ? "replica" : "master");
     reply_bulk_cstr(&c->r, "modules");
     reply_empty_array(&c->r);
 }

@@ -121,9 +121,6 @@ typedef struct server_stats {
     uint64_t rejected_connections;
     uint64_t net_input_bytes;
     uint64_t net_output_bytes;
-    uint64_t expired_keys;
-    uint64_t keyspace_hits;
-    uint64_t keyspace_misses;
     uint64_t error_replies;
     uint64_t protocol_errors;
     uint64_t obuf_disconnects;
@@ -201,7 +198,7 @@ struct server {
     uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
 
     repl *repl;           /* NULL until replication is set up */
-    int role_replica;     /* 1 while following a primary */
+    cmd_env env;          /* what data commands see (role, limits, stats) */
 };
 
 /* ---- server.c ---- */
@@ -298,11 +295,8 @@ int command_count(void);
 const kv_command *command_at(int i);
 void commands_init(void);
 
-/* ---- db.c (beyond cmd.h) ---- */
-/* Active expiry step for the cron: bounded work. */
-void db_active_expire(server *s, int64_t now_ms);
-/* Build a ctx for the server (internal callers: cron, replay). */
-void db_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);
+/* Build a ctx for running a command for cl (NULL: replay) on the server. */
+void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);
 
 /* ---- cmd_server.c ---- */
 /* Redis's HELP reply: "<CMD> <subcommand> [<arg> [value] [opt] ...].

@@ -46,7 +46,7 @@ static void cmd_role(cmd_ctx *c)
 static void cmd_wait(cmd_ctx *c)
 {
     server *s = c->srv;
-    if (s->role_replica) {
+    if (s->env.replica) {
         reply_error(&c->r, "ERR WAIT cannot be used with replica instances. Please also note "
                            "that since Redis 4.0 if a replica is configured to be writable "
                            "(which is not the default) writes to replicas are just local and "

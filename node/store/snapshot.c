@@ -42,6 +42,7 @@
 #include "snapshot.h"
 
 #include "crc32c.h"
+#include "endian.h"
 #include "err.h"
 #include "fsio.h"
 #include "log.h"
@@ -62,27 +63,6 @@
 #define SNAP_END_MAGIC "KVSNPEND"
 #define SNAP_VERSION 1u
 #define SNAP_MAX_BLOCK (1ull << 33) /* 8 GiB: refuse absurd lengths */
-
-/* ---- little-endian and varints ---- */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /* ---- names ---- */
 
@@ -173,15 +153,15 @@ static int w_flush_block(writer *w)
     if (w->len == SNAP_BLOCK_HDR)
         return w->rc;
     size_t n = w->len - SNAP_BLOCK_HDR;
-    put32(w->blk + 4, (uint32_t)n);
-    put32(w->blk + 8, w->blk_entries);
-    put32(w->blk + 12, 0);
+    le_put32(w->blk + 4, (uint32_t)n);
+    le_put32(w->blk + 8, w->blk_entries);
+    le_put32(w->blk + 12, 0);
     /* Lengths above 4 GiB do not fit: refuse rather than write garbage. */
     if (n > UINT32_MAX) {
         w->rc = -EFBIG;
         return w->rc;
     }
-    put32(w->blk, crc32c(0, w->blk + 4, SNAP_BLOCK_HDR - 4 + n));
+    le_put32(w->blk, crc32c(0, w->blk + 4, SNAP_BLOCK_HDR - 4 + n));
     int rc = w_out(w, w->blk, w->len);
     w->blocks++;
     w->len = SNAP_BLOCK_HDR;
@@ -199,7 +179,7 @@ static void w_entry(writer *w, kobj *o)
     w_raw(w, head, 2);
     if (exp >= 0) {
         uint8_t e[8];
-        put64(e, (uint64_t)exp);
+        le_put64(e, (uint64_t)exp);
         w_raw(w, e, 8);
     }
     w_bytes(w, key, klen);
@@ -252,11 +232,11 @@ int snap_write(ks *k, const char *path, uint64_t lsn, uint64_t term, snap_meta *
     int64_t created = wall_ms();
     uint8_t h[SNAP_HDR_SIZE] = {0};
     memcpy(h, SNAP_MAGIC, 8);
-    put32(h + 8, SNAP_VERSION);
-    put64(h + 16, lsn);
-    put64(h + 24, term);
-    put64(h + 32, (uint64_t)created);
-    put32(h + 60, crc32c(0, h, 60));
+    le_put32(h + 8, SNAP_VERSION);
+    le_put64(h + 16, lsn);
+    le_put64(h + 24, term);
+    le_put64(h + 32, (uint64_t)created);
+    le_put32(h + 60, crc32c(0, h, 60));
     w_out(&w, h, sizeof h);
 
     w_reserve(&w, SNAP_BLOCK_TARGET);
@@ -274,10 +254,10 @@ int snap_write(ks *k, const char *path, uint64_t lsn, uint64_t term, snap_meta *
 
     uint8_t f[SNAP_FOOTER_SIZE] = {0};
     memcpy(f, SNAP_END_MAGIC, 8);
-    put64(f + 8, w.entries);
-    put64(f + 16, w.blocks);
-    put32(f + 24, w.file_crc);
-    put32(f + 28, crc32c(0, f, 28));
+    le_put64(f + 8, w.entries);
+    le_put64(f + 16, w.blocks);
+    le_put32(f + 24, w.file_crc);
+    le_put32(f + 28, crc32c(0, f, 28));
     if (!w.rc) {
         int rc = kvfs_pwrite_all(w.fd, f, sizeof f, (off_t)w.off);
         if (rc < 0)
@@ -370,7 +350,7 @@ static int load_entry(cursor *c, ks *k)
     if (flags & 1) {
         if (c->end - c->p < 8)
             return -1;
-        exp = (int64_t)get64(c->p);
+        exp = (int64_t)le_get64(c->p);
         c->p += 8;
         if (exp < 0)
             return -1;
@@ -441,8 +421,8 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
         goto done;
     }
     const uint8_t *h = file;
-    if (memcmp(h, SNAP_MAGIC, 8) != 0 || get32(h + 8) != SNAP_VERSION ||
-        crc32c(0, h, 60) != get32(h + 60)) {
+    if (memcmp(h, SNAP_MAGIC, 8) != 0 || le_get32(h + 8) != SNAP_VERSION ||
+        crc32c(0, h, 60) != le_get32(h + 60)) {
         rc = kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset 0: bad header", path);
         goto done;
     }
@@ -450,11 +430,11 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
     uint64_t off = SNAP_HDR_SIZE, entries = 0, blocks = 0;
     uint64_t body_end = size - SNAP_FOOTER_SIZE;
     const uint8_t *f = file + body_end;
-    int footer_ok = memcmp(f, SNAP_END_MAGIC, 8) == 0 && crc32c(0, f, 28) == get32(f + 28);
+    int footer_ok = memcmp(f, SNAP_END_MAGIC, 8) == 0 && crc32c(0, f, 28) == le_get32(f + 28);
     /* Size the keyspace for the image at once (the footer says how many
      * keys; it is checked against the blocks at the end). */
-    if (k && footer_ok && get64(f + 8) <= size)
-        ks_reserve(k, (size_t)get64(f + 8));
+    if (k && footer_ok && le_get64(f + 8) <= size)
+        ks_reserve(k, (size_t)le_get64(f + 8));
     while (off < body_end) {
         const uint8_t *bh = file + off;
         if (body_end - off < SNAP_BLOCK_HDR) {
@@ -463,9 +443,9 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
                          blocks, off);
             goto done;
         }
-        uint64_t n = get32(bh + 4);
-        uint32_t cnt = get32(bh + 8);
-        if (n == 0 || n > body_end - off - SNAP_BLOCK_HDR || get32(bh + 12) != 0) {
+        uint64_t n = le_get32(bh + 4);
+        uint32_t cnt = le_get32(bh + 8);
+        if (n == 0 || n > body_end - off - SNAP_BLOCK_HDR || le_get32(bh + 12) != 0) {
             rc = kve_fmt(err, errlen, KVE_CORRUPT,
                          "%s: block %" PRIu64 " (offset %" PRIu64 "): bad length %" PRIu64, path,
                          blocks, off, n);
@@ -473,7 +453,7 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
         }
         const uint8_t *payload = bh + SNAP_BLOCK_HDR;
         uint32_t crc = crc32c(crc32c(0, bh + 4, SNAP_BLOCK_HDR - 4), payload, n);
-        if (crc != get32(bh)) {
+        if (crc != le_get32(bh)) {
             rc = kve_fmt(err, errlen, KVE_CORRUPT,
                          "%s: block %" PRIu64 " (offset %" PRIu64 "): crc mismatch", path, blocks,
                          off);
@@ -504,15 +484,15 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
                      path, body_end);
         goto done;
     }
-    if (get64(f + 8) != entries || get64(f + 16) != blocks || get32(f + 24) != file_crc) {
+    if (le_get64(f + 8) != entries || le_get64(f + 16) != blocks || le_get32(f + 24) != file_crc) {
         rc = kve_fmt(err, errlen, KVE_CORRUPT,
                      "%s: footer disagrees with the blocks (entries, blocks or checksum)", path);
         goto done;
     }
     if (out) {
-        out->lsn = get64(h + 16);
-        out->term = get64(h + 24);
-        out->created_ms = (int64_t)get64(h + 32);
+        out->lsn = le_get64(h + 16);
+        out->term = le_get64(h + 24);
+        out->created_ms = (int64_t)le_get64(h + 32);
         out->keys = entries;
         out->blocks = blocks;
         out->bytes = size;
@@ -533,13 +513,13 @@ int snap_read_header(const char *path, snap_meta *out, char *err, size_t errlen)
     int rc = kvfs_pread_all(fd, h, sizeof h, 0);
     int src = kvfs->fstat(fd, &st);
     kvfs->close(fd);
-    if (rc < 0 || src < 0 || memcmp(h, SNAP_MAGIC, 8) != 0 || get32(h + 8) != SNAP_VERSION ||
-        crc32c(0, h, 60) != get32(h + 60))
+    if (rc < 0 || src < 0 || memcmp(h, SNAP_MAGIC, 8) != 0 || le_get32(h + 8) != SNAP_VERSION ||
+        crc32c(0, h, 60) != le_get32(h + 60))
         return kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset 0: bad header", path);
     memset(out, 0, sizeof *out);
-    out->lsn = get64(h + 16);
-    out->term = get64(h + 24);
-    out->created_ms = (int64_t)get64(h + 32);
+    out->lsn = le_get64(h + 16);
+    out->term = le_get64(h + 24);
+    out->created_ms = (int64_t)le_get64(h + 32);
     out->bytes = (uint64_t)st.st_size;
     return 0;
 }

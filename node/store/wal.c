@@ -55,6 +55,7 @@
 #include "wal.h"
 
 #include "crc32c.h"
+#include "endian.h"
 #include "err.h"
 #include "fsio.h"
 #include "log.h"
@@ -76,44 +77,6 @@
 
 #define SEG_MAGIC "KVWALSEG"
 #define SEG_VERSION 1u
-
-/* ------------------------------------------------------------------------ */
-/* Little-endian helpers                                                     */
-/* ------------------------------------------------------------------------ */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
 
 static size_t pad8(size_t n)
 {
@@ -138,14 +101,14 @@ size_t wal_record_size(size_t len)
 
 static void frame_header(uint8_t *out, uint64_t lsn, uint64_t term, int type, size_t len)
 {
-    put32(out + 4, (uint32_t)len);
-    put64(out + 8, lsn);
-    put64(out + 16, term);
-    put16(out + 24, (uint16_t)type);
-    put16(out + 26, 0);
-    put32(out + 28, 0);
+    le_put32(out + 4, (uint32_t)len);
+    le_put64(out + 8, lsn);
+    le_put64(out + 16, term);
+    le_put16(out + 24, (uint16_t)type);
+    le_put16(out + 26, 0);
+    le_put32(out + 28, 0);
     memset(out + WAL_REC_HDR + len, 0, pad8(len) - len);
-    put32(out, crc32c(0, out + 4, WAL_REC_HDR - 4 + len));
+    le_put32(out, crc32c(0, out + 4, WAL_REC_HDR - 4 + len));
 }
 
 void wal_encode_record(uint8_t *out, uint64_t lsn, uint64_t term, int type, const void *payload,
@@ -160,21 +123,21 @@ long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec)
 {
     if (n < WAL_REC_HDR)
         return 0;
-    uint32_t len = get32(p + 4);
-    int type = get16(p + 24);
+    uint32_t len = le_get32(p + 4);
+    int type = le_get16(p + 24);
     if (len > WAL_MAX_PAYLOAD || (type != WAL_REC_COMMANDS && type != WAL_REC_NOOP) ||
-        get16(p + 26) != 0 || get32(p + 28) != 0)
+        le_get16(p + 26) != 0 || le_get32(p + 28) != 0)
         return -1;
     size_t total = wal_record_size(len);
     if (n < total)
         return 0;
-    if (crc32c(0, p + 4, WAL_REC_HDR - 4 + len) != get32(p))
+    if (crc32c(0, p + 4, WAL_REC_HDR - 4 + len) != le_get32(p))
         return -1;
     for (size_t i = WAL_REC_HDR + len; i < total; i++)
         if (p[i])
             return -1;
-    rec->lsn = get64(p + 8);
-    rec->term = get64(p + 16);
+    rec->lsn = le_get64(p + 8);
+    rec->term = le_get64(p + 16);
     rec->type = type;
     rec->payload = p + WAL_REC_HDR;
     rec->len = len;
@@ -187,9 +150,9 @@ static void encode_seg_header(uint8_t *h, uint64_t first_lsn)
 {
     memset(h, 0, WAL_SEG_HDR);
     memcpy(h, SEG_MAGIC, 8);
-    put32(h + 8, SEG_VERSION);
-    put64(h + 16, first_lsn);
-    put32(h + 28, crc32c(0, h, 28));
+    le_put32(h + 8, SEG_VERSION);
+    le_put64(h + 16, first_lsn);
+    le_put32(h + 28, crc32c(0, h, 28));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -476,8 +439,8 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
         kvfs_unmap(&map);
         return kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset 0: missing segment header", path);
     }
-    if (memcmp(p, SEG_MAGIC, 8) != 0 || get32(p + 8) != SEG_VERSION ||
-        crc32c(0, p, 28) != get32(p + 28) || get64(p + 16) != first_lsn) {
+    if (memcmp(p, SEG_MAGIC, 8) != 0 || le_get32(p + 8) != SEG_VERSION ||
+        crc32c(0, p, 28) != le_get32(p + 28) || le_get64(p + 16) != first_lsn) {
         kvfs_unmap(&map);
         return kve_fmt(err, errlen, KVE_CORRUPT,
                        "%s: offset 0: bad segment header (magic, version, crc or LSN)", path);
@@ -1740,7 +1703,7 @@ long wal_read(const char *dir, wal_cursor *cur, uint64_t upto, size_t max_bytes,
                 break;
             if (need_more && off == 0) {
                 /* One record bigger than the buffer: make room for it. */
-                uint32_t len = get32(buf + 4);
+                uint32_t len = le_get32(buf + 4);
                 if (len > WAL_MAX_PAYLOAD) {
                     rc = kve_fmt(err, errlen, KVE_CORRUPT,
                                  "%s: offset %" PRIu64 ": impossible record length", path, pos);
