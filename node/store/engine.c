@@ -124,8 +124,8 @@ typedef struct replay_ctx {
 static int replay_record(void *arg, const wal_record *rec, char *err, size_t errlen)
 {
     replay_ctx *rc = arg;
-    if (rec->type == WAL_REC_NOOP)
-        return 0;
+    if (rec->type != WAL_REC_COMMANDS)
+        return 0; /* no-ops and membership configs leave the keyspace alone */
     ProtobufCAllocator alloc = {arena_alloc, arena_free_ptr, &rc->ar};
     arena_reset(&rc->ar);
     Kv__WalEntry *ent = kv__wal_entry__unpack(&alloc, rec->len, rec->payload);

@@ -20,7 +20,9 @@
 #include <uv.h>
 
 enum { WAL_FSYNC_ALWAYS = 0, WAL_FSYNC_EVERYSEC = 1, WAL_FSYNC_NO = 2 };
-enum { WAL_REC_COMMANDS = 1, WAL_REC_NOOP = 2 };
+/* Record types: commands (a kv.WalEntry), a new leader's no-op, and a
+ * membership change (a kv.ClusterConfig, interpreted by replication only). */
+enum { WAL_REC_COMMANDS = 1, WAL_REC_NOOP = 2, WAL_REC_CONFIG = 3 };
 
 #define WAL_REC_HDR 32u
 #define WAL_SEG_HDR 32u
