@@ -103,7 +103,8 @@ const cfg_option cfg_options[] = {
      "Entries kept in the slow log."},
     /* replication */
     {"replicaof", "slaveof", CFG_SPECIAL, OFF(replicaof), 0, 0, "", NULL, 0,
-     "\"<host> <port>\": start as a replica of that primary (its client port)."},
+     "\"<host> <port>\": join the cluster of the node at that client port (as a replica, "
+     "a voter once caught up)."},
     {"peer-port", NULL, CFG_INT, OFF(peer_port), 0, 65535, "0", NULL, 0,
      "Port for replication traffic (0: client port + 10000)."},
     {"peer-bind", NULL, CFG_STRING, OFF(peer_bind), 0, 0, "", NULL, 0,
@@ -111,13 +112,23 @@ const cfg_option cfg_options[] = {
     {"cluster-secret", NULL, CFG_STRING, OFF(cluster_secret), 0, 0, "", NULL, 0,
      "Shared secret peers must prove (HMAC) before replicating (empty: none)."},
     {"min-replicas-ack", NULL, CFG_INT, OFF(min_replicas_ack), 0, 100, "0", NULL, 1,
-     "Replicas that must have a write durable before it is acknowledged (0: asynchronous)."},
-    {"min-replicas-timeout", NULL, CFG_INT, OFF(min_replicas_timeout), 1, INT_MAX, "10000",
-     NULL, 1, "Milliseconds a write waits for min-replicas-ack acks before it gets an error."},
+     "Replicas that must have a write durable before it is acknowledged, at least (a write "
+     "always needs a majority of the voters); also refuses writes while fewer replicas are "
+     "reachable."},
     {"repl-retention-bytes", NULL, CFG_MEM, OFF(repl_retention_bytes), 0, LLONG_MAX / 2, "1gb",
      NULL, 1, "WAL kept for lagging replicas beyond what snapshots need."},
-    {"repl-timeout", NULL, CFG_INT, OFF(repl_timeout), 100, INT_MAX, "5000", NULL, 1,
-     "Milliseconds without traffic before a peer link is considered dead."},
+    {"election-timeout", NULL, CFG_INT, OFF(repl_timeout), 100, 600000, "1000", NULL, 0,
+     "Milliseconds without a leader before a voter starts an election (randomized up to "
+     "twice this); a leader's lease is 90% of it."},
+    {"heartbeat-interval", NULL, CFG_INT, OFF(heartbeat_ms), 10, 60000, "100", NULL, 0,
+     "Milliseconds between the leader's heartbeats (well below election-timeout)."},
+    {"announce-ip", NULL, CFG_STRING, OFF(announce_ip), 0, 0, "", NULL, 0,
+     "Address peers and clients are told to use for this node (empty: the first bind "
+     "address, or 127.0.0.1 when that is a wildcard)."},
+    {"announce-port", NULL, CFG_INT, OFF(announce_port), 0, 65535, "0", NULL, 0,
+     "Client port announced to peers and clients (0: port)."},
+    {"announce-peer-port", NULL, CFG_INT, OFF(announce_peer_port), 0, 65535, "0", NULL, 0,
+     "Peer port announced to peers (0: peer-port)."},
     {"node-id", NULL, CFG_STRING, OFF(node_id), 0, 0, "", NULL, 0,
      "This node's id (empty: generated once and kept in the data directory)."},
     {NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL},

@@ -62,9 +62,11 @@ typedef struct kv_config {
     char *peer_bind;         /* "" : same as bind */
     char *cluster_secret;
     int min_replicas_ack;
-    int min_replicas_timeout;     /* ms a write waits for acks */
+    int heartbeat_ms;
+    char *announce_ip;
+    int announce_port, announce_peer_port;
     long long repl_retention_bytes;
-    int repl_timeout;             /* ms without hearing from the peer */
+    int repl_timeout;             /* election timeout (ms) */
     char *node_id;
     /* where the config came from (for CONFIG REWRITE) */
     char *config_file;

@@ -147,6 +147,18 @@ long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec)
     return (long)total;
 }
 
+void wal_peek_record(const uint8_t *p, wal_record *rec)
+{
+    uint32_t len = le_get32(p + 4);
+    rec->lsn = le_get64(p + 8);
+    rec->term = le_get64(p + 16);
+    rec->type = le_get16(p + 24);
+    rec->payload = p + WAL_REC_HDR;
+    rec->len = len;
+    rec->raw = p;
+    rec->raw_len = wal_record_size(len);
+}
+
 static void encode_seg_header(uint8_t *h, uint64_t first_lsn)
 {
     memset(h, 0, WAL_SEG_HDR);

@@ -287,6 +287,7 @@ typedef struct rc_stats {
     uint64_t elections_started, elections_won, prevotes_started, prevotes_denied;
     uint64_t votes_granted, stepdowns, transfers;
     uint64_t snapshots_sent, snapshots_received, truncations;
+    uint64_t partial_syncs;     /* followers caught up from their own log */
     uint64_t last_contact_ms;   /* follower: ms since the leader was heard */
     uint64_t leader_since_ms;   /* when this node became leader (its clock) */
     int election_quorum, commit_quorum, voters;

@@ -404,6 +404,7 @@ void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a
         if (p->state == PR_PROBE) {
             p->state = PR_STREAM;
             p->probe_outstanding = 0;
+            r->st.partial_syncs++;
             if (p->next < p->match + 1)
                 p->next = p->match + 1;
         }
@@ -443,6 +444,7 @@ void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a
            "): continuing from there", p->id, common, a->last_lsn);
     p->next = next;
     p->state = PR_STREAM;
+    r->st.partial_syncs++;
 }
 
 int lead_quorum_recent(rcore *r)
