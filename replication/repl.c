@@ -57,6 +57,8 @@ struct repl {
     int stopped;
     int freeing;
     int jobs;             /* thread-pool jobs in flight */
+    int meta_jobs;        /* of which meta stores */
+    int store_at_exit;    /* the final meta store waits for the one in flight */
     uint64_t rng;
     char self_peer[RC_ADDR_LEN], self_client[RC_ADDR_LEN];
     /* deferred completions */
@@ -67,6 +69,7 @@ struct repl {
     uint64_t aq_first, aq_count;
     int aq_broken;        /* overflowed or out of step: apply from disk */
     int applying;         /* a disk read for applying is in flight */
+    uint64_t apply_wait;  /* an apply waits for the WAL to write what it needs */
     rc_term_start *hist;
     size_t caphist;
     int last_role;
@@ -239,10 +242,13 @@ static void apply_step(repl *r, uint64_t upto)
     }
     uint64_t applied = engine_applied_lsn(e);
     uint64_t written = wal_written_lsn(engine_wal(e));
-    if (applied >= upto || applied >= written) {
-        /* Done, or what is left is not in the files yet (it will be: the
-         * core asks again). */
+    if (applied >= upto) {
         rcore_apply_done(r->core, applied, 0);
+        return;
+    }
+    if (applied >= written) {
+        /* What is left is not in the files yet: go on once it is. */
+        r->apply_wait = upto;
         return;
     }
     apply_job *j = kv_calloc(1, sizeof *j);
@@ -327,11 +333,14 @@ static void meta_work(uv_work_t *req)
     j->rc = meta_store(j->dir, &j->m, j->err, sizeof j->err);
 }
 
+static void store_final_meta(repl *r);
+
 static void meta_done(uv_work_t *req, int status)
 {
     meta_job *j = req->data;
     repl *r = j->r;
     r->jobs--;
+    r->meta_jobs--;
     if (status < 0)
         j->rc = KVE_IO;
     if (j->rc)
@@ -340,6 +349,8 @@ static void meta_done(uv_work_t *req, int status)
         r->meta = j->m;
     if (!r->stopped)
         rcore_meta_done(r->core, j->seq, j->rc ? -1 : 0);
+    else if (r->store_at_exit && !r->meta_jobs)
+        store_final_meta(r);
     kv_free(j);
     maybe_free(r);
 }
@@ -356,10 +367,12 @@ static void io_meta_store(void *arg, const rc_meta *m, uint64_t seq)
     j->seq = seq;
     j->req.data = j;
     r->jobs++;
+    r->meta_jobs++;
     if (uv_queue_work(r->loop, &j->req, meta_work, meta_done) != 0) {
         /* Without the thread pool: store it here (rare). */
         meta_work(&j->req);
         r->jobs--;
+        r->meta_jobs--;
         r->meta = j->m;
         kv_free(j);
         log_warn("meta file stored on the loop: the thread pool refused the job");
@@ -923,7 +936,8 @@ int repl_init(repl **out, uv_loop_t *loop, engine *eng, const repl_config *cfg,
     log_notice("node %s (peer %s, clients %s), term %" PRIu64 ", %d members", r->meta.node_id,
                r->self_peer, r->self_client, rcore_term(r->core), c->n);
     /* A one-node cluster leads at once: let it before taking clients. */
-    if (rc_config_voters(c) == 1 && member) {
+    c = rcore_config(r->core);
+    if (rc_config_voters(c) == 1 && rc_config_find(c, r->meta.node_id) >= 0) {
         uint64_t deadline = uv_hrtime() / 1000000u + 5000;
         while (!rcore_writable(r->core) && uv_hrtime() / 1000000u < deadline)
             uv_run(loop, UV_RUN_ONCE);
@@ -936,8 +950,14 @@ void repl_shutdown(repl *r)
     if (!r || r->stopped)
         return;
     r->stopped = 1;
-    if (r->core)
+    if (r->core) {
         rcore_stop(r->core);
+        /* After a store in flight, never before it (it holds older state). */
+        if (r->meta_jobs)
+            r->store_at_exit = 1;
+        else
+            store_final_meta(r);
+    }
     peer_net_stop(r->net);
     r->net = NULL;
     if (r->handles) {
@@ -947,6 +967,19 @@ void repl_shutdown(repl *r)
     }
     wal_set_tap(engine_wal(r->eng), NULL, NULL);
     engine_on_snapshot(r->eng, NULL, NULL);
+}
+
+/* The newest commit watermark, so that a restart applies all of what was
+ * committed at once. */
+static void store_final_meta(repl *r)
+{
+    r->store_at_exit = 0;
+    node_meta m = r->meta;
+    rcore_current_meta(r->core, &m.rc);
+    m.following[0] = '\0';
+    char err[256];
+    if (meta_store(engine_dir(r->eng), &m, err, sizeof err) != 0)
+        log_warn("storing the meta file at shutdown: %s", err);
 }
 
 static void maybe_free(repl *r)
@@ -981,8 +1014,13 @@ void repl_free(repl *r)
 
 void repl_on_durable(repl *r)
 {
-    if (!r->stopped)
-        rcore_on_durable(r->core);
+    if (r->stopped)
+        return;
+    if (r->apply_wait) {
+        defer(r, DEF_APPLY, r->apply_wait);
+        r->apply_wait = 0;
+    }
+    rcore_on_durable(r->core);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -349,9 +349,13 @@ void rcore_apply_done(rcore *r, uint64_t applied, int rc)
     }
     if (applied > r->applied)
         r->applied = applied;
-    if (r->role == RC_LEADER && !r->leader_ready && r->applied >= r->noop_lsn - 1) {
-        r->leader_ready = 1;
-        rc_notify_role(r);
+    if (r->role == RC_LEADER && !r->leader_ready && r->applied >= rc_last(r, NULL)) {
+        lead_append_noop(r);
+        if (r->role == RC_LEADER) {
+            lead_update_commit(r);
+            rc_notify_role(r);
+        }
+        return;
     }
     rc_maybe_apply(r);
 }
@@ -400,7 +404,21 @@ rcore *rcore_new(const rc_io *io, const rc_settings *set, const char *id, const 
      * starting (a restarted node must not disrupt a live leader). */
     r->last_contact_ms = r->started_ms;
     rc_reset_election_timer(r);
+    /* The only voter of its cluster need not wait for anyone. */
+    if (rc_config_voters(&r->cfg) == 1 && rc_is_voter(r)) {
+        r->election_deadline = r->started_ms;
+        r->last_contact_ms = 0;
+    }
     return r;
+}
+
+void rcore_current_meta(const rcore *r, rc_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    m->term = r->term;
+    snprintf(m->voted_for, sizeof m->voted_for, "%s", r->voted_for);
+    m->commit = r->commit;
+    m->config = r->committed_cfg;
 }
 
 void rcore_free(rcore *r)

@@ -243,6 +243,9 @@ int rcore_remove(rcore *r, const char *id, char *why, size_t whylen);
 int rcore_set_voter(rcore *r, const char *id, int voter, char *why, size_t whylen);
 /* Stop: no more messages, timers or elections (shutdown). */
 void rcore_stop(rcore *r);
+/* What the meta file should hold now (a shutdown stores it, with the
+ * newest commit watermark). */
+void rcore_current_meta(const rcore *r, rc_meta *m);
 void rcore_set_min_acks(rcore *r, int min_acks);
 
 /* ---- what the server asks ---- */

@@ -184,6 +184,7 @@ void elect_start(rcore *r, int prevote, int transfer);
 
 /* lead.c */
 void lead_become(rcore *r);
+void lead_append_noop(rcore *r);
 void lead_step_down(rcore *r);
 void lead_tick(rcore *r);
 void lead_flush(rcore *r);

@@ -98,22 +98,36 @@ void lead_become(rcore *r)
     for (int i = 0; i < r->cfg.n; i++)
         if (i != r->self_idx)
             progress_init(r, &r->pr[i], r->cfg.m[i].id);
+    r->noop_lsn = 0;
+    uint64_t last = rc_last(r, NULL);
+    rc_log(r, RC_NOTICE, "leader of term %" PRIu64 " (%d voters)%s", r->term,
+           rc_config_voters(&r->cfg),
+           r->applied < last ? ": applying its log before taking writes" : "");
+    /* The keyspace must hold the whole log before the no-op (and then
+     * the writes) of this term go after it. */
+    if (r->applied >= last)
+        lead_append_noop(r);
+    else
+        rc_maybe_apply(r);
+    if (r->role != RC_LEADER)
+        return;
+    r->round_wanted = 1;
+    lead_flush(r);
+    lead_update_commit(r);
+    rc_notify_role(r);
+}
+
+/* The new leader's first entry in its term (its keyspace holds its log). */
+void lead_append_noop(rcore *r)
+{
     r->noop_lsn = r->io.log_noop(r->io.arg, r->term);
     if (!r->noop_lsn) {
         rc_log(r, RC_WARNING, "cannot log the no-op of term %" PRIu64 ": not leading", r->term);
         rc_become_follower(r, "the log refused the no-op");
         return;
     }
-    rc_log(r, RC_NOTICE, "leader of term %" PRIu64 " (no-op at LSN %" PRIu64 ", %d voters)",
-           r->term, r->noop_lsn, rc_config_voters(&r->cfg));
-    if (r->applied + 1 >= r->noop_lsn)
-        r->leader_ready = 1;
-    else
-        rc_maybe_apply(r); /* older entries into the keyspace before writes */
-    r->round_wanted = 1;
-    lead_flush(r);
-    lead_update_commit(r);
-    rc_notify_role(r);
+    r->applied = r->noop_lsn;
+    r->leader_ready = 1;
 }
 
 void lead_step_down(rcore *r)
@@ -616,7 +630,7 @@ void lead_update_pins(rcore *r)
 
 static int noop_committed(const rcore *r)
 {
-    return r->commit >= r->noop_lsn;
+    return r->noop_lsn && r->commit >= r->noop_lsn;
 }
 
 static int change_allowed(rcore *r, char *why, size_t whylen)
