@@ -1066,7 +1066,7 @@ const char *repl_node_id(const repl *r)
 
 uint64_t repl_commit_lsn(repl *r)
 {
-    return rcore_commit(r->core);
+    return rcore_ack_point(r->core);
 }
 
 int repl_lease_valid(const repl *r)
@@ -1399,8 +1399,8 @@ void repl_info(repl *r, kbuf *b)
                     pi.state, pi.match_lsn,
                     pi.last_ack_ms == UINT64_MAX ? -1LL : (long long)pi.last_ack_ms);
     }
-    kbuf_printf(b, "election_quorum:%d\r\ncommit_quorum:%d\r\n", st.election_quorum,
-                st.commit_quorum);
+    kbuf_printf(b, "election_quorum:%d\r\ncommit_quorum:%d\r\nack_replicas:%d\r\n",
+                st.election_quorum, st.commit_quorum, st.ack_replicas);
     /* Every commit quorum meets every election quorum (commit quorums are
      * never smaller than a majority): a failover keeps acked writes. */
     kbuf_printf(b, "failover_safe:%s\r\nautomatic_failover:%s\r\n",
@@ -1419,6 +1419,20 @@ void repl_info(repl *r, kbuf *b)
     kbuf_printf(b, "sync_full:%" PRIu64 "\r\nsync_partial_ok:%" PRIu64
                    "\r\nsync_partial_err:%" PRIu64 "\r\n",
                 st.snapshots_sent, st.partial_syncs, r->sync_partial_err);
+}
+
+void repl_info_stats(repl *r, kbuf *b)
+{
+    peer_net_stats st;
+    memset(&st, 0, sizeof st);
+    if (r->net)
+        peer_net_get_stats(r->net, &st);
+    kbuf_printf(b, "peer_connections_accepted:%" PRIu64 "\r\npeer_auth_failures:%" PRIu64
+                   "\r\npeer_protocol_errors:%" PRIu64 "\r\npeer_connect_failures:%" PRIu64
+                   "\r\npeer_messages_dropped:%" PRIu64 "\r\npeer_links_inbound:%d\r\n"
+                   "peer_links_outbound:%d\r\n",
+                st.accepted, st.auth_failures, st.protocol_errors, st.connect_failures,
+                st.dropped_msgs, st.inbound, st.outbound);
 }
 
 void repl_sync_stats(const repl *r, uint64_t *full, uint64_t *partial_ok, uint64_t *partial_err)

@@ -94,7 +94,8 @@ uint64_t repl_term(const repl *r);
 const char *repl_node_id(const repl *r);
 
 /* ---- commit, reads ---- */
-/* Highest LSN whose writes may be acknowledged; never moves back. */
+/* Highest LSN whose writes may be acknowledged: committed, and durable on
+ * min-replicas-ack replicas when that is set. */
 uint64_t repl_commit_lsn(repl *r);
 /* Leader: may a read be answered without a heartbeat round? */
 int repl_lease_valid(const repl *r);
@@ -126,6 +127,8 @@ void repl_members_reply(repl *r, reply *rp);
 void repl_role_reply(repl *r, reply *rp);
 /* INFO replication lines (Redis's names plus term, leader, commit …). */
 void repl_info(repl *r, kbuf *out);
+/* Peer port counters for INFO stats (peer_auth_failures, …). */
+void repl_info_stats(repl *r, kbuf *out);
 /* sync_full / sync_partial_ok / sync_partial_err (INFO stats). */
 void repl_sync_stats(const repl *r, uint64_t *full, uint64_t *partial_ok, uint64_t *partial_err);
 

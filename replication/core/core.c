@@ -671,6 +671,19 @@ uint64_t rcore_commit(const rcore *r)
     return r->commit;
 }
 
+uint64_t rcore_ack_point(const rcore *r)
+{
+    if (r->role != RC_LEADER || r->set.min_acks <= 0)
+        return r->commit;
+    uint64_t match[RC_MAX_MEMBERS];
+    int n = 0;
+    for (int i = 0; i < r->cfg.n; i++)
+        if (i != r->self_idx && r->cfg.m[i].voter)
+            match[n++] = r->pr[i].match;
+    uint64_t rep = rc_replicated_on(match, n, r->set.min_acks);
+    return rep < r->commit ? rep : r->commit;
+}
+
 uint64_t rcore_applied(const rcore *r)
 {
     return r->applied;
@@ -778,7 +791,8 @@ void rcore_get_stats(const rcore *r, rc_stats *st)
                                                 : UINT64_MAX;
     st->voters = rc_config_voters(&r->cfg);
     st->election_quorum = rc_election_quorum(st->voters);
-    st->commit_quorum = rc_commit_quorum(st->voters, r->set.min_acks);
+    st->commit_quorum = rc_commit_quorum(st->voters);
+    st->ack_replicas = r->set.min_acks;
     st->transfer_state = !r->transfer_to[0] ? "none"
                          : r->transfer_sent ? "timeout-now-sent"
                                             : "catching-up";

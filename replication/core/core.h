@@ -23,9 +23,11 @@
  *    LSN), none within election_ms of hearing from a live leader (unless the
  *    leader handed over) or of starting. A majority of voters wins; the new
  *    leader appends a no-op in its term.
- *  - Commit: the highest LSN durable on the leader and on enough voters
- *    (a majority, or more with min_acks), and only at entries of the
- *    leader's own term (Raft §5.4.2). Only voters' acks count.
+ *  - Commit: the highest LSN durable on the leader and on a majority of the
+ *    voters, and only at entries of the leader's own term (Raft §5.4.2).
+ *    Only voters' acks count. min_acks asks for more before a client is
+ *    answered (the ack point), never for a larger commit quorum: a cluster
+ *    that cannot meet it still commits membership changes and its no-op.
  *  - CheckQuorum: a leader that has not heard from a majority within
  *    election_ms steps down. Lease: reads are served at once only until
  *    round_start + lease_pct% of election_ms, round_start being when the
@@ -92,9 +94,9 @@ typedef struct rc_settings {
     uint64_t heartbeat_ms;   /* leader -> followers when idle (default 100) */
     uint64_t election_ms;    /* minimum election timeout (default 1000) */
     int lease_pct;           /* lease = this % of election_ms (default 90) */
-    int min_acks;            /* voter acks (besides the leader) a commit needs at
-                                least; the effective quorum is the larger of
-                                this + 1 and a majority of voters */
+    int min_acks;            /* replica acks (besides the leader's) a write needs
+                                before its client is answered (rcore_ack_point);
+                                the commit point itself is always a majority */
     uint64_t max_batch;      /* bytes of records per Append (default 1 MiB) */
     uint64_t send_high;      /* pause a follower's stream above this backlog */
     uint64_t live_max;       /* records kept in memory per follower */
@@ -255,6 +257,9 @@ const char *rcore_id(const rcore *r);
 /* The leader this node knows of in its term (NULL: none). */
 const rc_member *rcore_leader(const rcore *r);
 uint64_t rcore_commit(const rcore *r);
+/* Leader: the highest committed LSN also durable on min_acks replicas (a
+ * client's write is answered once it is covered); else the commit point. */
+uint64_t rcore_ack_point(const rcore *r);
 uint64_t rcore_applied(const rcore *r);
 /* A leader ready for writes: its keyspace has its whole log applied and its
  * no-op is logged; not transferring leadership. */
@@ -294,6 +299,7 @@ typedef struct rc_stats {
     uint64_t last_contact_ms;   /* follower: ms since the leader was heard */
     uint64_t leader_since_ms;   /* when this node became leader (its clock) */
     int election_quorum, commit_quorum, voters;
+    int ack_replicas;           /* min_acks */
     const char *transfer_state; /* "none" "catching-up" "timeout-now-sent" */
     char last_stepdown[160];
 } rc_stats;
@@ -326,10 +332,13 @@ uint64_t rc_commit_point(const uint64_t *match, int n, int quorum, uint64_t old_
                          void *arg);
 /* Is a candidate's log (clast_term, clast) at least as up to date as ours? */
 int rc_log_up_to_date(uint64_t clast_term, uint64_t clast, uint64_t last_term, uint64_t last);
-/* Quorums for n voters: elections need a majority; commits need at least
- * that and at least min_acks + 1. */
+/* Quorums for n voters: elections and commits need a majority (so every
+ * commit quorum meets every election quorum). */
 int rc_election_quorum(int voters);
-int rc_commit_quorum(int voters, int min_acks);
+int rc_commit_quorum(int voters);
+/* The highest LSN durable on at least k of the n replicas' match LSNs
+ * (k = 0: UINT64_MAX, no constraint). */
+uint64_t rc_replicated_on(const uint64_t *match, int n, int k);
 
 /* Config encoding (ClusterConfig protobuf). */
 size_t rc_config_encode(const rc_config *c, uint8_t *out, size_t cap);

@@ -81,12 +81,23 @@ int rc_election_quorum(int voters)
     return voters / 2 + 1;
 }
 
-int rc_commit_quorum(int voters, int min_acks)
+int rc_commit_quorum(int voters)
 {
-    int q = rc_election_quorum(voters);
-    if (min_acks + 1 > q)
-        q = min_acks + 1;
-    return q;
+    return rc_election_quorum(voters);
+}
+
+uint64_t rc_replicated_on(const uint64_t *match, int n, int k)
+{
+    if (k <= 0)
+        return UINT64_MAX;
+    if (n < k)
+        return 0;
+    uint64_t sorted[RC_MAX_MEMBERS];
+    if (n > RC_MAX_MEMBERS)
+        n = RC_MAX_MEMBERS;
+    memcpy(sorted, match, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_desc);
+    return sorted[k - 1];
 }
 
 /* ---- config encoding ---- */

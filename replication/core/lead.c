@@ -352,7 +352,7 @@ void lead_update_commit(rcore *r)
             continue;
         match[n++] = i == r->self_idx ? r->io.log_durable(r->io.arg) : r->pr[i].match;
     }
-    int q = rc_commit_quorum(n, r->set.min_acks);
+    int q = rc_commit_quorum(n);
     uint64_t c = rc_commit_point(match, n, q, r->commit, r->term, term_of, r);
     rc_set_commit(r, c);
 }
@@ -609,10 +609,15 @@ void lead_on_snapshot_taken(rcore *r, uint64_t lsn)
 void lead_update_pins(rcore *r)
 {
     uint64_t pin = 0;
+    uint64_t now = rc_now(r);
     for (int i = 0; r->role == RC_LEADER && i < r->cfg.n; i++) {
         if (i == r->self_idx)
             continue;
         const progress *p = &r->pr[i];
+        /* A follower gone for long does not hold the log back without
+         * bound: it gets a snapshot if it returns past what is kept. */
+        if (!p->last_recv_ms || now - p->last_recv_ms > 3 * r->set.election_ms)
+            continue;
         uint64_t need = p->state == PR_SNAPSHOT ? (p->snap_lsn ? p->snap_lsn + 1 : 0) : p->next;
         if (need && (!pin || need < pin))
             pin = need;

@@ -141,15 +141,16 @@ static void test_quorums(void **state)
     assert_int_equal(rc_election_quorum(3), 2);
     assert_int_equal(rc_election_quorum(4), 3);
     assert_int_equal(rc_election_quorum(5), 3);
-    /* min_acks can only raise the commit quorum: with majority elections
-     * every commit quorum meets every election quorum. */
-    assert_int_equal(rc_commit_quorum(3, 0), 2);
-    assert_int_equal(rc_commit_quorum(3, 1), 2);
-    assert_int_equal(rc_commit_quorum(3, 2), 3);
-    assert_int_equal(rc_commit_quorum(5, 4), 5);
+    /* Commits and elections both need a majority: they always meet. */
     for (int n = 1; n <= 9; n++)
-        for (int k = 0; k < n; k++)
-            assert_true(rc_commit_quorum(n, k) + rc_election_quorum(n) > n);
+        assert_true(rc_commit_quorum(n) + rc_election_quorum(n) > n);
+    /* The point durable on k replicas. */
+    uint64_t m[] = {9, 4, 7};
+    assert_int_equal(rc_replicated_on(m, 3, 0), UINT64_MAX);
+    assert_int_equal(rc_replicated_on(m, 3, 1), 9);
+    assert_int_equal(rc_replicated_on(m, 3, 2), 7);
+    assert_int_equal(rc_replicated_on(m, 3, 3), 4);
+    assert_int_equal(rc_replicated_on(m, 3, 4), 0);
 }
 
 /* ---- Tests: config encoding ---- */
