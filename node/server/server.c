@@ -247,10 +247,15 @@ static void clients_cron(server *s, int64_t now)
     }
 }
 
+static void handover_check(server *s, int64_t now);
+
 static void on_cron(uv_timer_t *t)
 {
     server *s = t->data;
     int64_t now = server_mstime();
+    handover_check(s, now);
+    if (s->shutting_down)
+        return;
     /* instantaneous_ops_per_sec over the last samples */
     if (now - s->stats.ops_last_ms >= 100) {
         uint64_t ops = s->stats.total_commands - s->stats.ops_last_total;
@@ -281,11 +286,34 @@ static void on_cron(uv_timer_t *t)
     server_check_blocked(s);
 }
 
+/* SIGTERM on a leader hands leadership over first (FAILOVER.md §3): the
+ * cluster keeps taking writes with at most a pause; the shutdown follows
+ * once another node leads, or after 5 s. A second signal does not wait. */
 static void on_signal(uv_signal_t *h, int sig)
 {
     server *s = h->data;
     log_warn("Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    char err[256];
+    if (sig == SIGTERM && !s->handover_deadline && s->repl &&
+        repl_role(s->repl) == REPL_LEADER &&
+        repl_failover(s->repl, NULL, 0, 5000, err, sizeof err) == 0) {
+        log_notice("Handing leadership over before shutting down (at most 5 s)");
+        s->handover_deadline = server_mstime() + 5500;
+        return;
+    }
     server_shutdown(s, 0);
+}
+
+static void handover_check(server *s, int64_t now)
+{
+    if (!s->handover_deadline || s->shutting_down)
+        return;
+    if (repl_role(s->repl) != REPL_LEADER || !repl_failover_in_progress(s->repl) ||
+        now >= s->handover_deadline) {
+        if (repl_role(s->repl) == REPL_LEADER)
+            log_warn("Leadership was not handed over in time: shutting down as the leader");
+        server_shutdown(s, 0);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
