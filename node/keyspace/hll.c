@@ -270,8 +270,10 @@ int hll_to_dense(hll_buf *b)
         } else {
             long runlen = SP_VAL_LEN(p);
             unsigned val = SP_VAL_VALUE(p);
-            if (runlen + idx > HLL_REGISTERS)
-                break; /* would overflow: malformed */
+            if (runlen + idx > HLL_REGISTERS) {
+                idx = -1; /* would overflow: malformed */
+                break;
+            }
             while (runlen--)
                 hll_dense_set(regs, (long)idx++, val);
             p++;
@@ -494,7 +496,7 @@ int hll_merge(uint8_t *max, const void *s, size_t len)
             long runlen = SP_VAL_LEN(p);
             unsigned val = SP_VAL_VALUE(p);
             if (runlen + i > HLL_REGISTERS)
-                break;
+                return -1; /* would overflow: malformed */
             while (runlen--) {
                 if (val > max[i])
                     max[i] = (uint8_t)val;
