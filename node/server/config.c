@@ -404,7 +404,7 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
         return -1;
     case CFG_INT:
     case CFG_MEM: {
-        long long x;
+        long long x = 0;
         unsigned long long ux = 0;
         /* Memory values are unsigned in Redis (memtoull): no sign, and
          * one above LLONG_MAX fails the bounds below. */
