@@ -429,6 +429,7 @@ static void env_limits(server *s)
 {
     s->env.proto_max_bulk_len = s->cfg.proto_max_bulk_len;
     s->env.obuf_hard = s->cfg.obuf_hard;
+    s->env.hll_sparse_max_bytes = s->cfg.hll_sparse_max_bytes;
 }
 
 void server_apply_config(server *s, const cfg_option *o)

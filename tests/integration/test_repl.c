@@ -718,6 +718,62 @@ static void test_min_replicas_ack(void **state)
     kv_reply_free(r);
 }
 
+/* Bitmaps and HyperLogLogs replicate as deterministic effects: a replica
+ * with a much smaller hll-sparse-max-bytes ends with the leader's exact
+ * values (the leader logs the dense conversions it made; replay never
+ * converts by size), a BITFIELD whose only effect was to pad the key is
+ * replicated too, and a PFCOUNT on the replica answers the leader's count
+ * without writing the cached cardinality there. */
+static void test_bitmaps_hll_replicate(void **state)
+{
+    (void)state;
+    const char *pextra[] = {"--hll-sparse-max-bytes", "3000", NULL};
+    const char *rextra[] = {"--hll-sparse-max-bytes", "40", NULL};
+    start(0, -1, pextra);
+    start(1, 0, rextra);
+    voters_want v = {0, 2};
+    assert_true(h_wait_until(has_voters, &v, 30000));
+    char line[2048];
+    const char *keys[] = {"h1", "h2"};
+    for (int k = 0; k < 2; k++) {
+        int at = snprintf(line, sizeof line, "PFADD %s", keys[k]);
+        for (int i = 0; i < 100; i++)
+            at += snprintf(line + at, sizeof line - (size_t)at, " %s-%d", keys[k], i);
+        kv_reply_free(cmd(0, line));
+        if (k == 0)
+            kv_reply_free(cmd(0, "CONFIG SET hll-sparse-max-bytes 200"));
+    }
+    kv_reply_free(cmd(0, "PFCOUNT h1"));
+    kv_reply_free(cmd(0, "PFMERGE h3 h1"));
+    kv_reply_free(cmd(0, "SETBIT b 1000 1"));
+    kv_reply_free(cmd(0, "BITFIELD b OVERFLOW FAIL INCRBY u8 2000 300"));
+    kv_reply_free(cmd(0, "BITOP NOT b2 b"));
+    wait_caught_up(1, 0, 30000);
+    assert_same_digest(0, 1);
+    kv_reply *r = cmd(0, "PFDEBUG ENCODING h1");
+    assert_string_equal(r->str, "sparse");
+    kv_reply_free(r);
+    r = cmd(1, "STRLEN b");
+    assert_int_equal(r->integer, 251);
+    kv_reply_free(r);
+    /* PFCOUNT on the replica: the leader's answer, nothing stored. */
+    char before[64], after[64];
+    digest(1, before);
+    r = cmd(1, "PFCOUNT h2");
+    digest(1, after);
+    assert_string_equal(before, after);
+    kv_reply *p = cmd(0, "PFCOUNT h2");
+    assert_int_equal(r->type, KV_REPLY_INTEGER);
+    assert_int_equal(r->integer, p->integer);
+    kv_reply_free(r);
+    kv_reply_free(p);
+    /* The leader stored its cache; the replica gets it from the log. */
+    wait_caught_up(1, 0, 30000);
+    assert_same_digest(0, 1);
+    digest(1, after);
+    assert_string_not_equal(before, after);
+}
+
 /* ---- hostile peers ---- */
 
 static int raw_connect(int port)
@@ -878,6 +934,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failover_switchover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_replicas_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bitmaps_hll_replicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_port_hostile, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
