@@ -210,18 +210,10 @@ static void apply_read_done(uv_work_t *req, int status)
     if (!r->stopped) {
         if (rc < 0)
             log_warn("reading entries to apply from the WAL: %s", j->rc < 0 ? j->err : "cancelled");
-        size_t off = 0;
-        while (!rc && off < j->buf.len) {
-            wal_record rec;
-            long m = wal_decode_record(j->buf.p + off, j->buf.len - off, &rec);
-            char err[512];
-            if (m <= 0 || (rec.lsn > engine_applied_lsn(r->eng) &&
-                           engine_apply_record(r->eng, &rec, err, sizeof err) != 0)) {
-                log_warn("applying LSN %" PRIu64 " from the WAL failed", rec.lsn);
-                rc = -1;
-                break;
-            }
-            off += (size_t)m;
+        char err[512];
+        if (!rc && engine_apply_records(r->eng, j->buf.p, j->buf.len, err, sizeof err) != 0) {
+            log_warn("%s", err);
+            rc = -1;
         }
         /* Caught up with the files: the queue takes over again. */
         if (!rc && engine_applied_lsn(r->eng) >= wal_last_lsn(engine_wal(r->eng)))

@@ -2,6 +2,8 @@
  * commit point, background tasks, signals and graceful shutdown. */
 #include "server.h"
 
+#include "listen.h"
+
 #include "dict.h"
 #include "err.h"
 #include "repl.h"
@@ -165,19 +167,10 @@ static void on_connection(uv_stream_t *l, int status)
 
 static int listen_tcp(server *s, const char *addr, char *err, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    int v6 = strchr(addr, ':') != NULL;
-    int rc = v6 ? uv_ip6_addr(addr, s->cfg.port, (struct sockaddr_in6 *)&ss)
-                : uv_ip4_addr(addr, s->cfg.port, (struct sockaddr_in *)&ss);
-    if (rc < 0)
+    uv_tcp_t *t = &s->tcp_listeners[s->ntcp++];
+    int rc = kv_tcp_listen(s->loop, t, addr, s->cfg.port, s->cfg.tcp_backlog, on_connection, s);
+    if (rc == UV_EINVAL)
         return kve_fmt(err, errlen, KVE_INVAL, "Invalid bind address '%s'", addr);
-    uv_tcp_t *t = &s->tcp_listeners[s->ntcp];
-    uv_tcp_init(s->loop, t);
-    t->data = s;
-    s->ntcp++;
-    rc = uv_tcp_bind(t, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)t, s->cfg.tcp_backlog, on_connection);
     if (rc < 0)
         return kve_fmt(err, errlen, KVE_IO,
                        "Could not create server TCP listening socket %s:%d: %s", addr,

@@ -1088,6 +1088,27 @@ int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errl
     return rc;
 }
 
+int engine_apply_records(engine *e, const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+    size_t off = 0;
+    int rc = 0;
+    while (!rc && off < len) {
+        wal_record r;
+        long m = wal_decode_record(p + off, len - off, &r);
+        if (m <= 0)
+            return kve_fmt(err, errlen, KVE_CORRUPT, "invalid record at byte %zu of a batch",
+                           off);
+        if (r.lsn > e->applied) {
+            rc = engine_apply_record(e, &r, err, errlen);
+            if (rc)
+                kve_wrap(err, errlen, rc, "applying LSN %" PRIu64, r.lsn);
+        }
+        off += (size_t)m;
+    }
+    arena_reset(&e->rctx.ar);
+    return rc;
+}
+
 /* Replay the log from after lsn `from` up to `upto` into the keyspace. */
 static int replay_from_disk(engine *e, uint64_t from, uint64_t upto, char *err, size_t errlen)
 {
@@ -1106,16 +1127,9 @@ static int replay_from_disk(engine *e, uint64_t from, uint64_t upto, char *err, 
                          cur.next_lsn);
             break;
         }
-        size_t off = 0;
-        while (!rc && off < buf.len) {
-            wal_record r;
-            long m = wal_decode_record(buf.p + off, buf.len - off, &r);
-            rc = replay_record(&e->rctx, &r, err, errlen);
-            off += (size_t)m;
-        }
+        rc = engine_apply_records(e, buf.p, buf.len, err, errlen);
     }
     wal_rbuf_free(&buf);
-    arena_reset(&e->rctx.ar);
     return rc;
 }
 
@@ -1166,6 +1180,7 @@ int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t 
     snap_meta sm;
     int broken = 0;
     rc = snap_load_latest(e->dir, e->k, &sm, &broken, err, errlen);
+    e->applied = rc ? 0 : sm.lsn;
     if (rc)
         return rc;
     if (sm.lsn > keep_lsn)
