@@ -490,7 +490,12 @@ static void snapshot_step(rcore *r, progress *p)
     if (!p->snap_lsn) {
         uint64_t lsn, term, size;
         int have = r->io.snap_latest(r->io.arg, &lsn, &term, &size) == 0 &&
-                   lsn + 1 >= r->io.log_first(r->io.arg) && lsn <= r->commit;
+                   lsn + 1 >= r->io.log_first(r->io.arg);
+        /* Snapshots are taken at the applied LSN, which on a busy leader is
+         * a little past commit: wait for commit to reach it (it ships only
+         * committed state) rather than asking for another. */
+        if (have && lsn > r->commit)
+            return;
         if (!have) {
             if (!p->snap_wait) {
                 p->snap_wait = 1;

@@ -973,11 +973,11 @@ static void ev_sync(sim *w, sim_node *x)
     start_sync(x);
 }
 
+/* As the engine does: the image is the keyspace, so it is taken at the
+ * applied LSN — past commit on a leader that applies as it executes. */
 static void take_snapshot(sim *w, sim_node *x)
 {
-    uint64_t lsn = rcore_commit(x->core);
-    if (lsn > rcore_applied(x->core) && rcore_role(x->core) != RC_LEADER)
-        lsn = rcore_applied(x->core);
+    uint64_t lsn = x->applied;
     uint64_t h;
     if (!lsn || lsn <= x->snap.lsn || !hash_at(x, lsn, &h))
         return;
@@ -994,7 +994,9 @@ static void take_snapshot(sim *w, sim_node *x)
     memset(s->bytes + 24, 0xab, 200);
     s->len = 24 + 200;
     x->since_snap = 0;
-    compact(x, lsn);
+    /* Compaction never goes past commit (the engine's commit gate). */
+    uint64_t c = rcore_commit(x->core);
+    compact(x, lsn < c ? lsn : c);
     rcore_snapshot_taken(x->core, lsn);
     (void)w;
 }
@@ -1091,6 +1093,9 @@ static void ev_trunc(sim *w, sim_node *x, event *e)
         wipe(x);
     } else {
         cut_after(x, keep);
+        /* A snapshot holding cut entries goes with them. */
+        if (x->snap.valid && x->snap.lsn > keep)
+            x->snap.valid = 0;
     }
     if (x->applied > last_lsn(x)) {
         x->applied = last_lsn(x);
