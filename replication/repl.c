@@ -1255,6 +1255,57 @@ static void split_or_empty(const char *addr, char *host, size_t hl, int *port)
     }
 }
 
+void repl_sentinel_view_get(repl *r, repl_sentinel_view *v)
+{
+    memset(v, 0, sizeof *v);
+    const rc_config *c = rcore_config(r->core);
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    uint64_t et = (uint64_t)(r->cfg.repl_timeout_ms ? r->cfg.repl_timeout_ms : 1000);
+    v->term = rcore_term(r->core);
+    v->election_timeout_ms = (int)et;
+    v->election_quorum = st.election_quorum;
+    v->voters = st.voters;
+    const rc_member *l = rcore_leader(r->core);
+    int role = rcore_role(r->core);
+    if (l) {
+        snprintf(v->leader_id, sizeof v->leader_id, "%s", l->id);
+        if (peer_split_addr(l->client_addr, v->leader_host, sizeof v->leader_host,
+                            &v->leader_port) != 0)
+            v->leader_host[0] = '\0';
+    }
+    if (role == RC_LEADER)
+        v->vouch = rcore_lease_valid(r->core) && v->leader_host[0];
+    else
+        v->vouch = l && v->leader_host[0] && st.last_contact_ms < et;
+    for (int i = 0; i < c->n && v->nmembers < 16; i++) {
+        rc_peer_info pi;
+        rcore_peer_info(r->core, i, &pi);
+        repl_sentinel_member *m = &v->m[v->nmembers++];
+        snprintf(m->id, sizeof m->id, "%s", c->m[i].id);
+        if (peer_split_addr(c->m[i].client_addr, m->host, sizeof m->host, &m->port) != 0)
+            m->host[0] = '\0';
+        m->is_leader = l && !strcmp(l->id, c->m[i].id);
+        m->voter = c->m[i].voter;
+        m->match_lsn = pi.self ? wal_last_lsn(engine_wal(r->eng)) : pi.match_lsn;
+        if (pi.self) {
+            m->reachable = 1;
+            m->last_ack_ms = 0;
+        } else if (role == RC_LEADER) {
+            m->reachable = pi.last_ack_ms != UINT64_MAX && pi.last_ack_ms < et;
+            m->last_ack_ms = pi.last_ack_ms == UINT64_MAX ? -1 : (int64_t)pi.last_ack_ms;
+        } else {
+            /* A follower hears only the leader. */
+            m->reachable = m->is_leader && st.last_contact_ms < et;
+            m->last_ack_ms = m->is_leader && st.last_contact_ms != UINT64_MAX
+                                 ? (int64_t)st.last_contact_ms
+                                 : -1;
+        }
+        if (m->voter && m->reachable)
+            v->reachable_voters++;
+    }
+}
+
 void repl_role_reply(repl *r, reply *rp)
 {
     wal *w = engine_wal(r->eng);

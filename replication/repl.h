@@ -123,6 +123,34 @@ int repl_remove_member(repl *r, const char *who, char *err, size_t errlen);
 /* The members as an array reply (KVCLUSTER MEMBERS). */
 void repl_members_reply(repl *r, reply *rp);
 
+/* What the Sentinel API reports (FAILOVER.md §4). */
+typedef struct repl_sentinel_member {
+    char id[48];
+    char host[256];
+    int port;                 /* client port */
+    int is_leader, voter;
+    int reachable;            /* heard within the election timeout (self: 1) */
+    int64_t last_ack_ms;      /* ms since its last message, -1 never */
+    uint64_t match_lsn;
+} repl_sentinel_member;
+
+typedef struct repl_sentinel_view {
+    int vouch;                /* this node can vouch for the leader named below:
+                                 it is that leader inside its lease, or a
+                                 follower that heard from it within the
+                                 election timeout in its current term */
+    char leader_id[48];
+    char leader_host[256];    /* "" : no leader known */
+    int leader_port;
+    uint64_t term;
+    int election_timeout_ms;
+    int election_quorum;
+    int voters, reachable_voters;
+    int nmembers;
+    repl_sentinel_member m[16];
+} repl_sentinel_view;
+void repl_sentinel_view_get(repl *r, repl_sentinel_view *v);
+
 /* ROLE reply, in Redis's format. */
 void repl_role_reply(repl *r, reply *rp);
 /* INFO replication lines (Redis's names plus term, leader, commit …). */

@@ -164,7 +164,8 @@ typedef struct rc_io {
     /* ---- snapshots ---- */
     /* The newest published snapshot: 0 and its LSN/term/size, or <0. */
     int (*snap_latest)(void *arg, uint64_t *lsn, uint64_t *term, uint64_t *size);
-    /* Take a snapshot (never beyond commit); rcore_snapshot_taken later. */
+    /* Take a snapshot; rcore_snapshot_taken once one is published. A failed
+     * one need not report: the core asks again after 2 election timeouts. */
     void (*snap_take)(void *arg);
     /* Read the latest snapshot file at lsn for to_id from off (at most max
      * bytes); then rcore_snap_read_done. */

@@ -497,9 +497,14 @@ static void snapshot_step(rcore *r, progress *p)
         if (have && lsn > r->commit)
             return;
         if (!have) {
-            if (!p->snap_wait) {
+            /* Ask again when no snapshot came of it for a while: a snapshot
+             * that failed (full disk) reports nothing, and asking while
+             * one is being taken is harmless. */
+            if (!p->snap_wait || now - p->snap_wait_ms > 2 * r->set.election_ms) {
+                if (!p->snap_wait)
+                    rc_log(r, RC_NOTICE, "taking a snapshot for follower %.12s", p->id);
                 p->snap_wait = 1;
-                rc_log(r, RC_NOTICE, "taking a snapshot for follower %.12s", p->id);
+                p->snap_wait_ms = now;
                 r->io.snap_take(r->io.arg);
             }
             return;
@@ -681,6 +686,9 @@ static void reply_join(rcore *r, const Kv__Join *j, int ok, const char *error)
     const rc_member *l = rcore_leader(r);
     jr.leader_id = l ? (char *)l->id : "";
     jr.leader_peer_addr = l ? (char *)l->peer_addr : "";
+    /* No leader of our own: the one a voter named lately, if any. */
+    if (!l && r->hint_addr[0] && rc_now(r) - r->hint_ms < 3 * r->set.election_ms)
+        jr.leader_peer_addr = r->hint_addr;
     jr.error = (char *)(error ? error : "");
     Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
     m.msg_case = KV__PEER_MESSAGE__MSG_JOIN_RESULT;

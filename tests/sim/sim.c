@@ -979,7 +979,10 @@ static void take_snapshot(sim *w, sim_node *x)
 {
     uint64_t lsn = x->applied;
     uint64_t h;
-    if (!lsn || lsn <= x->snap.lsn || !hash_at(x, lsn, &h))
+    if (!lsn || (x->snap.valid && lsn <= x->snap.lsn) || !hash_at(x, lsn, &h))
+        return;
+    /* Some snapshots fail (a full disk): nothing reports it. */
+    if (rnd(&x->rng) % 8 == 0)
         return;
     sim_snap *s = &x->snap;
     s->valid = 1;
@@ -1537,6 +1540,19 @@ void sim_run(const sim_options *o, sim_result *res)
         if (converged(w)) {
             live = 1;
             break;
+        }
+    }
+    if (!w->failed && !live && o->verbose) {
+        for (int i = 0; i < w->n; i++) {
+            sim_node *x = &w->nodes[i];
+            const rc_config *cf = rcore_config(x->core);
+            printf("  n%d up=%d role=%d term=%llu commit=%llu applied=%llu last=%llu cfg.lsn=%llu:", i, x->up,
+                   (int)rcore_role(x->core), (unsigned long long)rcore_term(x->core),
+                   (unsigned long long)rcore_commit(x->core), (unsigned long long)x->applied,
+                   (unsigned long long)(x->base_lsn + x->n), (unsigned long long)cf->lsn);
+            for (int m = 0; m < cf->n; m++)
+                printf(" %.2s%s", cf->m[m].id, cf->m[m].voter ? "V" : "L");
+            printf("\n");
         }
     }
     if (!w->failed && !live)
