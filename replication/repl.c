@@ -75,6 +75,7 @@ struct repl {
     int last_role;
     uint64_t last_term;
     char last_leader[RC_ID_LEN];
+    int last_writable;
     char snap_tmp[4200];
     uint64_t sync_full, sync_partial_err;
 };
@@ -734,6 +735,12 @@ static void io_commit_advanced(void *arg)
     repl *r = arg;
     engine_set_commit(r->eng, rcore_commit(r->core));
     r->host.commit_advanced(r->host.arg);
+    /* A new leader becomes writable when its no-op commits. */
+    int w = rcore_writable(r->core);
+    if (w != r->last_writable) {
+        r->last_writable = w;
+        r->host.role_changed(r->host.arg);
+    }
 }
 
 static void io_config_changed(void *arg, const rc_config *cfg)
@@ -1274,10 +1281,16 @@ void repl_sentinel_view_get(repl *r, repl_sentinel_view *v)
                             &v->leader_port) != 0)
             v->leader_host[0] = '\0';
     }
-    if (role == RC_LEADER)
+    v->is_leader = role == RC_LEADER;
+    if (role == RC_LEADER) {
         v->vouch = rcore_lease_valid(r->core) && v->leader_host[0];
-    else
+        v->leader_contact_ms = 0;
+    } else {
         v->vouch = l && v->leader_host[0] && st.last_contact_ms < et;
+        v->leader_contact_ms = l && st.last_contact_ms != UINT64_MAX
+                                   ? (int64_t)st.last_contact_ms
+                                   : -1;
+    }
     for (int i = 0; i < c->n && v->nmembers < 16; i++) {
         rc_peer_info pi;
         rcore_peer_info(r->core, i, &pi);
@@ -1288,6 +1301,8 @@ void repl_sentinel_view_get(repl *r, repl_sentinel_view *v)
         m->is_leader = l && !strcmp(l->id, c->m[i].id);
         m->voter = c->m[i].voter;
         m->match_lsn = pi.self ? wal_last_lsn(engine_wal(r->eng)) : pi.match_lsn;
+        m->self = pi.self;
+        m->known = pi.self || role == RC_LEADER || m->is_leader;
         if (pi.self) {
             m->reachable = 1;
             m->last_ack_ms = 0;
@@ -1304,6 +1319,9 @@ void repl_sentinel_view_get(repl *r, repl_sentinel_view *v)
         if (m->voter && m->reachable)
             v->reachable_voters++;
     }
+    /* A follower sees only its leader: the leader's own count is better. */
+    if (role != RC_LEADER && v->vouch && st.voters_heard > v->reachable_voters)
+        v->reachable_voters = st.voters_heard;
 }
 
 void repl_role_reply(repl *r, reply *rp)

@@ -128,7 +128,10 @@ typedef struct repl_sentinel_member {
     char id[48];
     char host[256];
     int port;                 /* client port */
-    int is_leader, voter;
+    int is_leader, voter, self;
+    int known;                /* its reachability is known here: the leader
+                                 knows every member's, a follower its
+                                 leader's */
     int reachable;            /* heard within the election timeout (self: 1) */
     int64_t last_ack_ms;      /* ms since its last message, -1 never */
     uint64_t match_lsn;
@@ -139,9 +142,12 @@ typedef struct repl_sentinel_view {
                                  it is that leader inside its lease, or a
                                  follower that heard from it within the
                                  election timeout in its current term */
+    int is_leader;            /* this node leads (ready or not) */
     char leader_id[48];
     char leader_host[256];    /* "" : no leader known */
     int leader_port;
+    int64_t leader_contact_ms; /* ms since the leader was last heard (0: this
+                                  node; -1: never) */
     uint64_t term;
     int election_timeout_ms;
     int election_quorum;

@@ -132,6 +132,8 @@ const cfg_option cfg_options[] = {
      "Client port announced to peers and clients (0: port)."},
     {"announce-peer-port", NULL, CFG_INT, OFF(announce_peer_port), 0, 65535, "0", NULL, 0,
      "Peer port announced to peers (0: peer-port)."},
+    {"sentinel-master-name", NULL, CFG_STRING, OFF(sentinel_master_name), 0, 0, "kvnode", NULL,
+     1, "The service name the Sentinel API answers for (clients' master name)."},
     {"node-id", NULL, CFG_STRING, OFF(node_id), 0, 0, "", NULL, 0,
      "This node's id (empty: generated once and kept in the data directory)."},
     {NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL},

@@ -65,6 +65,7 @@ typedef struct kv_config {
     int min_replicas_ack;
     int heartbeat_ms;
     char *announce_ip;
+    char *sentinel_master_name;
     int announce_port, announce_peer_port;
     long long repl_retention_bytes;
     int repl_timeout;             /* election timeout (ms) */

@@ -277,6 +277,7 @@ static void on_cron(uv_timer_t *t)
     }
     clients_cron(s, now);
     server_check_blocked(s);
+    sentinel_observe(s);
 }
 
 /* SIGTERM on a leader hands leadership over first (FAILOVER.md §3): the
@@ -352,6 +353,7 @@ static void host_role_changed(void *arg)
     kv_free(s->cfg.replicaof);
     s->cfg.replicaof = kv_memdup(v, strlen(v));
     server_commit_advanced(s);
+    sentinel_observe(s);
 }
 
 static void host_fail_pending(void *arg)

@@ -201,6 +201,13 @@ struct server {
     uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
 
     repl *repl;           /* NULL until replication is set up */
+    /* Sentinel API (cmd_sentinel.c): the primary last vouched for. */
+    char sent_leader_id[48];
+    char sent_leader_host[256];
+    int sent_leader_port;
+    int64_t sent_leader_since_ms;
+    int64_t sent_down_since_ms; /* since when no primary is vouched for (0: one is) */
+    int sent_was_leader;
     int64_t handover_deadline; /* SIGTERM on a leader: shut down by then */
     cmd_env env;          /* what data commands see (role, limits, stats) */
 };
@@ -229,6 +236,11 @@ void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t
 void server_check_blocked(server *s);
 /* Forget a blocked client (it is closing). */
 void server_forget_blocked(server *s, client *c);
+
+/* ---- cmd_sentinel.c ---- */
+/* Role, leader or writability changed (and every cron tick): follow the
+ * primary this node vouches for; a new one closes ordinary clients. */
+void sentinel_observe(server *s);
 
 /* ---- client.c ---- */
 client *client_new(server *s, int unix_socket);

@@ -300,6 +300,9 @@ typedef struct rc_stats {
     uint64_t last_contact_ms;   /* follower: ms since the leader was heard */
     uint64_t leader_since_ms;   /* when this node became leader (its clock) */
     int election_quorum, commit_quorum, voters;
+    int voters_heard;           /* leader: voters heard within the election
+                                   timeout (itself included); follower: as
+                                   its leader last said; else 0 */
     int ack_replicas;           /* min_acks */
     const char *transfer_state; /* "none" "catching-up" "timeout-now-sent" */
     char last_stepdown[160];

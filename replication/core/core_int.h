@@ -102,6 +102,7 @@ struct rcore {
     uint64_t election_deadline;
     uint64_t started_ms;
     int heard_leader;          /* since start, from a leader of our term */
+    int leader_voters_heard;   /* as the leader last told (Append) */
 
     /* ---- log and commit ---- */
     uint64_t commit;
@@ -207,6 +208,7 @@ void lead_remap(rcore *r, const rc_config *old);
 void lead_update_commit(rcore *r);
 void lead_update_pins(rcore *r);
 int lead_quorum_recent(rcore *r);
+int lead_voters_heard(const rcore *r);
 progress *lead_progress(rcore *r, const char *id);
 void lead_free(rcore *r);
 

@@ -166,6 +166,7 @@ static void send_append(rcore *r, progress *p, uint64_t prev, const uint8_t *rec
     a.round = r->round;
     a.leader_client_addr = r->client_addr;
     a.leader_peer_addr = r->peer_addr;
+    a.voters_heard = (uint32_t)lead_voters_heard(r);
     Kv__PeerMessage msg = KV__PEER_MESSAGE__INIT;
     msg.msg_case = KV__PEER_MESSAGE__MSG_APPEND;
     msg.append = &a;
@@ -461,15 +462,20 @@ void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a
     r->st.partial_syncs++;
 }
 
-int lead_quorum_recent(rcore *r)
+int lead_voters_heard(const rcore *r)
 {
-    uint64_t now = rc_now(r);
+    uint64_t now = r->io.now_ms(r->io.arg);
     int n = rc_is_voter(r);
     for (int i = 0; i < r->cfg.n; i++)
         if (i != r->self_idx && r->cfg.m[i].voter && r->pr[i].last_recv_ms &&
             now - r->pr[i].last_recv_ms < r->set.election_ms)
             n++;
-    return n >= rc_election_quorum(rc_config_voters(&r->cfg));
+    return n;
+}
+
+int lead_quorum_recent(rcore *r)
+{
+    return lead_voters_heard(r) >= rc_election_quorum(rc_config_voters(&r->cfg));
 }
 
 /* ------------------------------------------------------------------------ */
