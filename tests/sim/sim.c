@@ -977,7 +977,9 @@ static void ev_sync(sim *w, sim_node *x)
  * applied LSN — past commit on a leader that applies as it executes. */
 static void take_snapshot(sim *w, sim_node *x)
 {
-    uint64_t lsn = x->applied;
+    /* The engine publishes a snapshot only once the WAL holds everything
+     * in it (a leader applies before its log is durable). */
+    uint64_t lsn = x->applied < x->durable ? x->applied : x->durable;
     uint64_t h;
     if (!lsn || (x->snap.valid && lsn <= x->snap.lsn) || !hash_at(x, lsn, &h))
         return;
