@@ -177,6 +177,7 @@ struct engine {
     uint64_t term;
     entry_builder eb;
     replay_ctx rctx;          /* applies logged entries (recovery, replicas) */
+    int applying_record;      /* inside engine_apply_record */
     void (*on_snapshot)(void *arg, uint64_t lsn);
     void *on_snapshot_arg;
 
@@ -1005,7 +1006,15 @@ int engine_append_raw(engine *e, const uint8_t *rec, size_t len)
 
 int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errlen)
 {
-    return replay_record(&e->rctx, rec, err, errlen);
+    e->applying_record++;
+    int rc = replay_record(&e->rctx, rec, err, errlen);
+    e->applying_record--;
+    return rc;
+}
+
+int engine_applying_record(const engine *e)
+{
+    return e->applying_record > 0;
 }
 
 /* Replay the log from after lsn `from` up to `upto` into the keyspace. */

@@ -128,6 +128,9 @@ int engine_append_raw(engine *e, const uint8_t *rec, size_t len);
 /* Apply one logged record to the keyspace (a replica applying what the
  * primary committed). 0 or KVE_* with a message. */
 int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errlen);
+/* 1 while engine_apply_record runs (the apply function can tell a record
+ * streamed from the primary from recovery and rebuilds). */
+int engine_applying_record(const engine *e);
 /* Cut the log after keep_lsn. With reload, the keyspace is rebuilt from
  * disk up to keep_lsn (snapshots newer than it are deleted: they hold the
  * cut entries). Blocking. KVE_NOTFOUND if the disk no longer has what the
