@@ -6,7 +6,12 @@
  * the replica is later told to truncate below it, and then it rebuilds from
  * disk (engine_truncate) or takes a snapshot. Records received but not yet
  * applied wait in a bounded in-memory queue; past the bound they are read
- * back from the WAL files when their turn comes. */
+ * back from the WAL files when their turn comes.
+ *
+ * Pub/Sub messages (Publish) are not records: they wait, in order, until
+ * the keyspace has applied the LSN they followed on the primary, then go
+ * to the server (repl_host.publish). At most once, as in Redis: a full
+ * queue or a dropped link loses them. */
 #include "repl_int.h"
 
 #include "crc32c.h"
@@ -41,6 +46,7 @@ static void link_closed(peer_conn *c)
     follower *f = c->owner;
     if (f && f->c == c) {
         f->c = NULL;
+        kbuf_reset(&f->pubs);
         if (f->state != LINK_IDLE) {
             if (!f->link_down_since_ms)
                 f->link_down_since_ms = repl_now_ms();
@@ -194,6 +200,7 @@ void follower_free(follower *f)
         f->snap_fd = 0;
     }
     kbuf_free(&f->queue);
+    kbuf_free(&f->pubs);
     uv_close((uv_handle_t *)&f->timer, timer_closed);
 }
 
@@ -213,8 +220,65 @@ static int apply_one(follower *f, const wal_record *rec)
     return 0;
 }
 
-/* Apply everything up to min(commit, durable). */
+/* ------------------------------------------------------------------------ */
+/* Pub/Sub messages                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Queue entry: u64 after_lsn | u8 shard | u32 chlen | u32 mlen | ch | msg. */
+#define PUB_HDR 17u
+
+static void deliver_publishes(follower *f)
+{
+    repl *r = f->r;
+    while (kbuf_len(&f->pubs) >= PUB_HDR) {
+        const uint8_t *p = (const uint8_t *)kbuf_data(&f->pubs);
+        uint64_t after;
+        uint32_t chlen, mlen;
+        memcpy(&after, p, 8);
+        memcpy(&chlen, p + 9, 4);
+        memcpy(&mlen, p + 13, 4);
+        if (after > r->applied_lsn)
+            return;
+        if (r->host.publish)
+            r->host.publish(r->host.arg, p[8], (const char *)p + PUB_HDR, chlen,
+                            (const char *)p + PUB_HDR + chlen, mlen);
+        kbuf_consume(&f->pubs, PUB_HDR + chlen + mlen);
+    }
+}
+
+static void on_publish(follower *f, Kv__Publish *m)
+{
+    if (f->state != LINK_STREAM)
+        return;
+    size_t need = PUB_HDR + m->channel.len + m->message.len;
+    if (kbuf_len(&f->pubs) + need > REPL_PUBS_MAX) {
+        log_verbose("replica: Pub/Sub backlog full, a message from the primary is dropped");
+        return;
+    }
+    uint8_t hdr[PUB_HDR];
+    uint64_t after = m->after_lsn;
+    uint32_t chlen = (uint32_t)m->channel.len, mlen = (uint32_t)m->message.len;
+    memcpy(hdr, &after, 8);
+    hdr[8] = m->shard ? 1 : 0;
+    memcpy(hdr + 9, &chlen, 4);
+    memcpy(hdr + 13, &mlen, 4);
+    kbuf_append(&f->pubs, hdr, PUB_HDR);
+    kbuf_append(&f->pubs, m->channel.data, chlen);
+    kbuf_append(&f->pubs, m->message.data, mlen);
+    deliver_publishes(f);
+}
+
+/* Apply everything up to min(commit, durable), then the messages that
+ * were waiting for it. */
+static void apply_records(follower *f);
+
 static void apply_committed(follower *f)
+{
+    apply_records(f);
+    deliver_publishes(f);
+}
+
+static void apply_records(follower *f)
 {
     repl *r = f->r;
     uint64_t limit = f->commit_lsn;
@@ -607,6 +671,9 @@ static int link_on_message(peer_conn *c, Kv__PeerMessage *m)
             f->commit_lsn = m->heartbeat->commit_lsn;
         apply_committed(f);
         send_ack(f);
+        break;
+    case KV__PEER_MESSAGE__MSG_PUBLISH:
+        on_publish(f, m->publish);
         break;
     case KV__PEER_MESSAGE__MSG_ERROR:
         log_warn("primary %s:%d refused replication: %s", f->host, f->port,

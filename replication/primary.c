@@ -621,3 +621,33 @@ uint64_t primary_wal_needed(repl *r)
     }
     return need;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Pub/Sub                                                                   */
+/* ------------------------------------------------------------------------ */
+
+void repl_publish(repl *r, int shard, const char *ch, size_t chlen, const char *msg, size_t mlen,
+                  uint64_t after_lsn)
+{
+    /* A replica refuses frames past FRAME_MAX_DEFAULT: a message that
+     * would not fit stays on the primary. */
+    if (chlen + mlen > FRAME_MAX_DEFAULT - 4096)
+        return;
+    Kv__Publish p = KV__PUBLISH__INIT;
+    p.channel.data = (uint8_t *)ch;
+    p.channel.len = chlen;
+    p.message.data = (uint8_t *)msg;
+    p.message.len = mlen;
+    p.shard = shard != 0;
+    p.after_lsn = after_lsn;
+    Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
+    m.msg_case = KV__PEER_MESSAGE__MSG_PUBLISH;
+    m.publish = &p;
+    for (session *s = r->sessions; s; s = s->next) {
+        /* Only to replicas that are streaming and keeping up: a slow one
+         * misses messages rather than making the primary buffer them. */
+        if (s->state != SESS_STREAM || s->c.closing || peer_queued(&s->c) > REPL_SEND_HIGH)
+            continue;
+        peer_send(&s->c, &m);
+    }
+}

@@ -49,6 +49,11 @@ typedef struct repl_host {
     /* Replies held for entries this node may never commit: close their
      * clients (the outcome of those writes is unknown, as after a crash). */
     void (*fail_pending)(void *arg);
+    /* Replica: a PUBLISH (shard 0) or SPUBLISH (shard 1) from the primary,
+     * for this node's subscribers; the keyspace already holds everything
+     * the primary logged before it. */
+    void (*publish)(void *arg, int shard, const char *ch, size_t chlen, const char *msg,
+                    size_t mlen);
 } repl_host;
 
 /* Load the node's identity and term, listen on the peer port, and start
@@ -73,6 +78,12 @@ int repl_is_replica(const repl *r);
 int repl_good_replicas(const repl *r);
 /* Replicas whose durable LSN is at least lsn (WAIT). */
 int repl_replicas_at(const repl *r, uint64_t lsn);
+
+/* Primary: stream a PUBLISH / SPUBLISH to every replica that is streaming
+ * (not to one bootstrapping or too far behind: at most once), to be
+ * delivered there once it has applied after_lsn. Not logged. */
+void repl_publish(repl *r, int shard, const char *ch, size_t chlen, const char *msg, size_t mlen,
+                  uint64_t after_lsn);
 
 /* REPLICAOF host port: become (or switch to being) a replica of that
  * primary (its client port). REPLICAOF NO ONE: become a primary in a new

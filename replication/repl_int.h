@@ -19,6 +19,7 @@
 #define REPL_LIVE_MAX (16u << 20)      /* records buffered for a live replica */
 #define REPL_SEND_HIGH (8u << 20)      /* pause reading WAL/snapshot above this queue */
 #define REPL_APPLY_QUEUE_MAX (256u << 20)
+#define REPL_PUBS_MAX (16u << 20)      /* Pub/Sub messages waiting on a replica */
 
 /* ------------------------------------------------------------------------ */
 /* A framed peer connection                                                  */
@@ -154,6 +155,9 @@ struct follower {
     char snap_tmp[4200];
     uint64_t snap_lsn, snap_term, snap_size, snap_off;
     char primary_id[48];
+    /* Pub/Sub messages from the primary waiting for the keyspace to apply
+     * what preceded them (follower.c); dropped with the link. */
+    kbuf pubs;
 };
 
 follower *follower_new(repl *r, const char *host, int port);
