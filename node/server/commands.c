@@ -29,6 +29,7 @@ extern const kv_command cmds_client[];
 extern const kv_command cmds_config[];
 extern const kv_command cmds_command[];
 extern const kv_command cmds_info[];
+extern const kv_command cmds_pubsub[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
@@ -44,6 +45,7 @@ static const kv_command *const tables[] = {
     cmds_config,
     cmds_command,
     cmds_info,
+    cmds_pubsub,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)

@@ -47,7 +47,10 @@ static void test_defaults(void **state)
     assert_int_equal(c.proto_max_bulk_len, 512LL * 1024 * 1024);
     assert_int_equal(c.protected_mode, 1);
     assert_string_equal(get(&c, "appendfsync"), "always");
-    assert_string_equal(get(&c, "client-output-buffer-limit"), "normal 268435456 67108864 60");
+    assert_string_equal(get(&c, "client-output-buffer-limit"),
+                        "normal 268435456 67108864 60 slave 268435456 67108864 60 pubsub 33554432 "
+                        "8388608 60");
+    assert_string_equal(get(&c, "notify-keyspace-events"), "");
     assert_string_equal(get(&c, "replicaof"), "");
     assert_string_equal(get(&c, "unixsocketperm"), "0");
     config_free(&c);
@@ -132,7 +135,10 @@ static void test_runtime_set(void **state)
     assert_int_equal(set1(&c, "client-output-buffer-limit", "normal 10mb 5mb 30", 0, err), 0);
     assert_int_equal(c.obuf_hard, 10 << 20);
     assert_int_equal(c.obuf_soft_seconds, 30);
-    assert_int_equal(set1(&c, "client-output-buffer-limit", "pubsub 1 1 1", 0, err), -1);
+    assert_int_equal(set1(&c, "client-output-buffer-limit", "pubsub 1 1 1", 0, err), 0);
+    assert_int_equal(c.obuf_pubsub_hard, 1);
+    assert_int_equal(c.obuf_hard, 10 << 20);
+    assert_int_equal(set1(&c, "client-output-buffer-limit", "master 1 1 1", 0, err), -1);
     assert_int_equal(set1(&c, "client-output-buffer-limit", "normal 1 1", 0, err), -1);
     assert_int_equal(set1(&c, "slowlog-log-slower-than", "-1", 0, err), 0);
     assert_int_equal(c.slowlog_log_slower_than, -1);
