@@ -436,6 +436,8 @@ void pubsub_apply_config(server *s)
 /* Table                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Shard channels are Redis "not key" key specs: COMMAND GETKEYS finds no
+ * key in SSUBSCRIBE / SUNSUBSCRIBE / SPUBLISH, so none is declared. */
 #define PS_FLAGS (CMD_STALE | CMD_NOBARRIER)
 
 const kv_command cmds_pubsub[] = {
@@ -449,14 +451,14 @@ const kv_command cmds_pubsub[] = {
     {"punsubscribe", cmd_punsubscribe, -1, PS_FLAGS, 0, 0, 0, "pubsub",
      "Stop listening for messages posted to channels matching the given patterns", "2.0.0",
      "@pubsub @slow"},
-    {"ssubscribe", cmd_ssubscribe, -2, PS_FLAGS, 1, -1, 1, "pubsub",
+    {"ssubscribe", cmd_ssubscribe, -2, PS_FLAGS, 0, 0, 0, "pubsub",
      "Listen for messages published to the given shard channels", "7.0.0", "@pubsub @slow"},
-    {"sunsubscribe", cmd_sunsubscribe, -1, PS_FLAGS, 1, -1, 1, "pubsub",
+    {"sunsubscribe", cmd_sunsubscribe, -1, PS_FLAGS, 0, 0, 0, "pubsub",
      "Stop listening for messages posted to the given shard channels", "7.0.0",
      "@pubsub @slow"},
     {"publish", cmd_publish, 3, PS_FLAGS | CMD_FAST, 0, 0, 0, "pubsub",
      "Post a message to a channel", "2.0.0", "@pubsub @fast"},
-    {"spublish", cmd_spublish, 3, PS_FLAGS | CMD_FAST, 1, 1, 1, "pubsub",
+    {"spublish", cmd_spublish, 3, PS_FLAGS | CMD_FAST, 0, 0, 0, "pubsub",
      "Post a message to a shard channel", "7.0.0", "@pubsub @fast"},
     {"pubsub", command_container, -2, CMD_NOBARRIER, 0, 0, 0, "pubsub",
      "A container for Pub/Sub commands", "2.8.0", "@slow"},
