@@ -29,7 +29,8 @@
  * off by the pubsub output buffer limit (Redis's log line and stat) while
  * other clients keep being served; subscribers on a replica receive what
  * is published on the primary, after the data written before it, and the
- * replica announces the keyspace events of what it applies. */
+ * replica announces the keyspace events of what it applies; and a message
+ * is held, like a reply, until the writes before it are committed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -893,6 +894,92 @@ static void test_replica_receives_messages(void **state)
     h_stop(&prim, SIGTERM, 10000);
 }
 
+/* INFO <section> <field> of a node, or -1. */
+static long long node_info(int port, const char *section, const char *field)
+{
+    kv_client *c = h_connect(port);
+    if (!c)
+        return -1;
+    long long v = info_field(c, section, field);
+    kv_client_free(c);
+    return v;
+}
+
+/* Messages follow the reply barrier: a keyspace event, and a message
+ * published after a write, reach a subscriber only once that write is
+ * committed (here: acknowledged by the replica, min-replicas-ack 1), as a
+ * read's reply would. While the replica is stopped nothing arrives; once it
+ * resumes the event and the message come, in order, with the write's
+ * reply. */
+static void test_messages_wait_for_commit(void **state)
+{
+    (void)state;
+    char pdir[600], rdir[600], port[16];
+    snprintf(pdir, sizeof pdir, "%s/barrier-primary", tmp);
+    snprintf(rdir, sizeof rdir, "%s/barrier-replica", tmp);
+    h_proc prim, repl;
+    memset(&prim, 0, sizeof prim);
+    memset(&repl, 0, sizeof repl);
+    const char *pextra[] = {"--save", "", "--min-replicas-ack", "1", "--min-replicas-timeout",
+                            "30000", "--repl-timeout", "30000", "--notify-keyspace-events",
+                            "KEA", NULL};
+    assert_int_equal(h_kvnode_start(&prim, pdir, pextra), 0);
+    snprintf(port, sizeof port, "%d", prim.port);
+    const char *rextra[] = {"--save", "", "--replicaof", "127.0.0.1", port, NULL};
+    assert_int_equal(h_kvnode_start(&repl, rdir, rextra), 0);
+    long long deadline = h_now_ms() + 30000;
+    while (node_info(prim.port, "replication", "min_slaves_good_slaves") < 1 &&
+           h_now_ms() < deadline) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(node_info(prim.port, "replication", "min_slaves_good_slaves") >= 1);
+
+    conn sub = {-1, NULL, 0}, news = {-1, NULL, 0}, writer = {-1, NULL, 0};
+    subscribe_raw(&sub, prim.port, 2, "PSUBSCRIBE", "__keyevent@0__:*");
+    subscribe_raw(&news, prim.port, 3, "SUBSCRIBE", "news");
+    assert_int_equal(conn_open(&writer, prim.port), 0);
+
+    assert_int_equal(kill(repl.pid, SIGSTOP), 0);
+    const char *set[] = {"SET", "k", "v"};
+    assert_int_equal(conn_send(&writer, 3, set, NULL), 0);
+    /* PUBLISH answers at once (its count is not data)… */
+    kv_client *p = h_connect(prim.port);
+    assert_non_null(p);
+    kv_reply *r = h_cmd(p, "PUBLISH news after-k");
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_INTEGER);
+    assert_int_equal(r->integer, 1);
+    kv_reply_free(r);
+    /* …but nothing reaches the subscribers, nor the writer, while the
+     * write is not acknowledged. */
+    kv_reply *m = NULL;
+    assert_int_equal(conn_read(&sub, &m, 500), -1);
+    assert_int_equal(conn_read(&news, &m, 100), -1);
+    assert_int_equal(conn_read(&writer, &m, 100), -1);
+
+    assert_int_equal(kill(repl.pid, SIGCONT), 0);
+    assert_int_equal(conn_read(&writer, &m, IO_TIMEOUT_MS), 0);
+    assert_int_equal(m->type, KV_REPLY_STATUS);
+    kv_reply_free(m);
+    m = NULL;
+    assert_int_equal(conn_read(&sub, &m, IO_TIMEOUT_MS), 0);
+    assert_true(msg_is(m, "pmessage", "__keyevent@0__:set", "k"));
+    kv_reply_free(m);
+    m = NULL;
+    assert_int_equal(conn_read(&news, &m, IO_TIMEOUT_MS), 0);
+    assert_true(msg_is(m, "message", "news", "after-k"));
+    assert_int_equal(m->type, KV_REPLY_PUSH);
+    kv_reply_free(m);
+
+    conn_close(&sub);
+    conn_close(&news);
+    conn_close(&writer);
+    kv_client_free(p);
+    h_stop(&repl, SIGTERM, 10000);
+    h_stop(&prim, SIGTERM, 10000);
+}
+
 int main(int argc, char **argv)
 {
     char dir[600];
@@ -922,6 +1009,11 @@ int main(int argc, char **argv)
     if (argc <= 1 || strstr("slow_subscriber", argv[1])) {
         struct CMUnitTest t = {strdup("slow_subscriber"), test_slow_subscriber_cut_off, NULL,
                                NULL, NULL};
+        tests[n++] = t;
+    }
+    if (argc <= 1 || strstr("barrier", argv[1])) {
+        struct CMUnitTest t = {strdup("barrier"), test_messages_wait_for_commit, NULL, NULL,
+                               NULL};
         tests[n++] = t;
     }
     if (argc <= 1 || strstr("replica", argv[1])) {
