@@ -89,8 +89,9 @@ static void deliver(void *arg, ps_sub *sub, const char *pat, size_t plen)
 {
     delivery *d = arg;
     client *c = sub->owner;
-    /* Counted as a receiver (Redis does) but not written. */
-    if (c->flags & (CL_CLOSING | CL_CLOSE_ASAP))
+    /* Counted as a receiver (Redis does) but not written: the client is
+     * going (QUIT, output limit, killed). */
+    if (c->flags & (CL_CLOSING | CL_CLOSE_ASAP | CL_CLOSE_AFTER_REPLY))
         return;
     touch(d->s, c);
     reply r = reply_make(push_target(d->s, c), c->resp);
