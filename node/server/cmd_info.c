@@ -326,7 +326,8 @@ static void info_stats(server *s, kbuf *b)
                 t->net_output_bytes, t->rejected_connections, full, pok, perr, s->env.expired_keys,
                 s->env.keyspace_hits, s->env.keyspace_misses,
                 ps_count(&s->pubsub, PS_CHANNEL), ps_count(&s->pubsub, PS_PATTERN),
-                ps_count(&s->pubsub, PS_SHARD), t->error_replies, t->protocol_errors, t->qbuf_disconnects,
+                ps_count(&s->pubsub, PS_SHARD), t->error_replies, t->protocol_errors,
+                t->qbuf_disconnects,
                 t->obuf_disconnects);
 }
 

@@ -141,7 +141,8 @@ void pubsub_settle(server *s)
          * replica's keyspace holds only committed entries; a failed WAL
          * commits nothing more (no data command runs, so nothing to hide). */
         uint64_t need = s->eng ? engine_last_lsn(s->eng) : 0;
-        int hold = s->eng && !s->env.replica && need > s->commit_lsn && !engine_failed(s->eng, NULL);
+        int hold = s->eng && !s->env.replica && need > s->commit_lsn &&
+                   !engine_failed(s->eng, NULL);
         for (; c; c = next) {
             next = c->ps_next;
             c->ps_next = NULL;

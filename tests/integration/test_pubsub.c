@@ -542,7 +542,8 @@ static int run_script(const char *path)
                 canon(&rg[i], mode, fields[0] ? fields : NULL, a, sizeof a);
                 canon(&kg[i], mode, fields[0] ? fields : NULL, b, sizeof b);
                 if (strcmp(a, b) != 0) {
-                    fprintf(stderr, "%s:%d: %s\n  on %c, redis:  %.3000s\n  on %c, kvnode: %.3000s\n",
+                    fprintf(stderr,
+                            "%s:%d: %s\n  on %c, redis:  %.3000s\n  on %c, kvnode: %.3000s\n",
                             path, lineno, p, 'A' + i, a, 'A' + i, b);
                     failures++;
                 }
@@ -600,12 +601,15 @@ static int file_contains(const char *path, const char *needle)
 }
 
 /* A message of that kind on that channel whose payload has len bytes. */
+static int str_is(const kv_reply *r, const char *s)
+{
+    return r->len == strlen(s) && !memcmp(r->str, s, r->len);
+}
+
 static int msg_is_len(const kv_reply *r, const char *kind, const char *ch, size_t len)
 {
-    return r && r->type == KV_REPLY_ARRAY && r->elements == 3 &&
-           r->element[0]->len == strlen(kind) && !memcmp(r->element[0]->str, kind, r->element[0]->len) &&
-           r->element[1]->len == strlen(ch) && !memcmp(r->element[1]->str, ch, r->element[1]->len) &&
-           r->element[2]->len == len;
+    return r && r->type == KV_REPLY_ARRAY && r->elements == 3 && str_is(r->element[0], kind) &&
+           str_is(r->element[1], ch) && r->element[2]->len == len;
 }
 
 /* One scenario on one server: a subscriber stops reading while messages
