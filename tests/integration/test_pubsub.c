@@ -20,6 +20,8 @@
  *                                 ("f=v" words or "f:v" lines)
  *   @close A                      close connection A on both servers
  *   @sleep MS                     pause (expiry)
+ *   @waitempty                    wait (bounded) until both databases are
+ *                                 empty (active expiry has run)
  *
  * A connection inside MULTI is not synchronized (its PING would be
  * queued): what it receives is compared at its next synchronization. Each
@@ -445,6 +447,27 @@ static void reset_servers(void)
     }
 }
 
+/* Wait until a server's DBSIZE is 0 (at most 10 s). */
+static int wait_empty(int port)
+{
+    kv_client *c = h_connect(port);
+    if (!c)
+        return -1;
+    long long deadline = h_now_ms() + 10000;
+    int empty = 0;
+    while (!empty && h_now_ms() < deadline) {
+        kv_reply *r = h_cmd(c, "DBSIZE");
+        empty = r && r->type == KV_REPLY_INTEGER && r->integer == 0;
+        kv_reply_free(r);
+        if (!empty) {
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    kv_client_free(c);
+    return empty ? 0 : -1;
+}
+
 static int run_script(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -473,6 +496,13 @@ static int run_script(const char *path)
                 int ms = atoi(sp ? sp + 1 : "0");
                 struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
                 nanosleep(&ts, NULL);
+                continue;
+            }
+            if (!strncmp(p, "@waitempty", dl)) {
+                if (wait_empty(redis.port) < 0 || wait_empty(kv.port) < 0) {
+                    fprintf(stderr, "%s:%d: keys did not expire\n", path, lineno);
+                    failures++;
+                }
                 continue;
             }
             if (!strncmp(p, "@close", dl) && sp) {
