@@ -648,6 +648,10 @@ void repl_publish(repl *r, int shard, const char *ch, size_t chlen, const char *
          * misses messages rather than making the primary buffer them. */
         if (s->state != SESS_STREAM || s->c.closing || peer_queued(&s->c) > REPL_SEND_HIGH)
             continue;
+        /* Not a heartbeat: the replica answers heartbeats with acks, so a
+         * stream of messages must not put them off. */
+        int64_t last_send = s->c.last_send_ms;
         peer_send(&s->c, &m);
+        s->c.last_send_ms = last_send;
     }
 }

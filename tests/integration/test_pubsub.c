@@ -744,6 +744,18 @@ static void test_slow_subscriber_cut_off(void **state)
 
 /* ---- Replication ---- */
 
+/* INFO <section> <field> of a node, or -1. */
+static long long node_info(int port, const char *section, const char *field)
+{
+    kv_client *c = h_connect(port);
+    if (!c)
+        return -1;
+    long long v = info_field(c, section, field);
+    kv_client_free(c);
+    return v;
+}
+
+
 static int wait_link_up(int port)
 {
     kv_client *c = h_connect(port);
@@ -816,10 +828,11 @@ static void test_replica_receives_messages(void **state)
     h_proc prim, repl;
     memset(&prim, 0, sizeof prim);
     memset(&repl, 0, sizeof repl);
-    const char *pextra[] = {"--save", "", NULL};
+    const char *pextra[] = {"--save", "", "--repl-timeout", "1000", NULL};
     assert_int_equal(h_kvnode_start(&prim, pdir, pextra), 0);
     snprintf(port, sizeof port, "%d", prim.port);
-    const char *rextra[] = {"--save", "", "--replicaof", "127.0.0.1", port, NULL};
+    const char *rextra[] = {"--save", "",     "--replicaof",   "127.0.0.1",
+                            port,     "--repl-timeout", "1000", NULL};
     assert_int_equal(h_kvnode_start(&repl, rdir, rextra), 0);
     assert_true(wait_link_up(repl.port));
 
@@ -886,6 +899,28 @@ static void test_replica_receives_messages(void **state)
     assert_true(msg_is(m, "pmessage", "news", "local"));
     kv_reply_free(m);
 
+    /* Messages alone, for longer than repl-timeout: the link stays up (they
+     * do not stand in for the heartbeats the replica acknowledges). */
+    long long resyncs = node_info(prim.port, "stats", "sync_partial_ok");
+    long long t0 = h_now_ms();
+    int sent = 0;
+    while (h_now_ms() - t0 < 2500) {
+        char v[32];
+        snprintf(v, sizeof v, "tick%d", sent++);
+        const char *pa[] = {"PUBLISH", "news", v};
+        kv_reply_free(h_cmdv(p, 3, pa, NULL));
+        m = next_message(&s2);
+        assert_true(msg_is(m, "message", "news", v));
+        kv_reply_free(m);
+        m = next_message(&s3);
+        assert_true(msg_is(m, "pmessage", "news", v));
+        kv_reply_free(m);
+        struct timespec pace = {0, 20 * 1000000L};
+        nanosleep(&pace, NULL);
+    }
+    assert_int_equal(node_info(prim.port, "stats", "sync_partial_ok"), resyncs);
+    assert_int_equal(node_info(prim.port, "replication", "connected_slaves"), 1);
+
     /* Keyspace events on the replica, for what it applies. */
     r = h_cmd(rc, "CONFIG SET notify-keyspace-events KEA");
     assert_int_equal(r->type, KV_REPLY_STATUS);
@@ -926,17 +961,6 @@ static void test_replica_receives_messages(void **state)
     kv_client_free(rc);
     h_stop(&repl, SIGTERM, 10000);
     h_stop(&prim, SIGTERM, 10000);
-}
-
-/* INFO <section> <field> of a node, or -1. */
-static long long node_info(int port, const char *section, const char *field)
-{
-    kv_client *c = h_connect(port);
-    if (!c)
-        return -1;
-    long long v = info_field(c, section, field);
-    kv_client_free(c);
-    return v;
 }
 
 /* Messages follow the reply barrier: a keyspace event, and a message
