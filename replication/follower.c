@@ -71,6 +71,7 @@ static int link_on_message(peer_conn *c, Kv__PeerMessage *m);
 static void on_connected(uv_connect_t *req, int status)
 {
     peer_conn *c = req->data;
+    kv_free(req);
     follower *f = c->owner;
     if (status < 0) {
         if (f)
@@ -116,10 +117,15 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     c->in.max = WAL_MAX_PAYLOAD + (1u << 20);
     snprintf(c->addr, sizeof c->addr, "%s:%d", f->host, f->peer_port);
     f->c = c;
-    f->creq.data = c;
     f->state = LINK_CONNECTING;
-    if (uv_tcp_connect(&f->creq, &c->tcp, res->ai_addr, on_connected) != 0)
+    /* The request is its own allocation: the follower may be freed (shutdown,
+     * REPLICAOF) before libuv calls back, even if only to cancel it. */
+    uv_connect_t *creq = kv_malloc(sizeof *creq);
+    creq->data = c;
+    if (uv_tcp_connect(creq, &c->tcp, res->ai_addr, on_connected) != 0) {
+        kv_free(creq);
         peer_close(c);
+    }
     uv_freeaddrinfo(res);
 }
 

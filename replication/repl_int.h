@@ -140,7 +140,6 @@ struct follower {
     uv_getaddrinfo_t gai;
     int resolving;
     int timer_closed;
-    uv_connect_t creq;
     int backoff_ms;
     int64_t link_down_since_ms;
     int64_t last_io_ms;
