@@ -19,7 +19,6 @@
 #define REPL_LIVE_MAX (16u << 20)      /* records buffered for a live replica */
 #define REPL_SEND_HIGH (8u << 20)      /* pause reading WAL/snapshot above this queue */
 #define REPL_APPLY_QUEUE_MAX (256u << 20)
-#define REPL_PUBS_MAX (16u << 20)      /* Pub/Sub messages waiting on a replica */
 
 /* ------------------------------------------------------------------------ */
 /* A framed peer connection                                                  */
@@ -140,6 +139,7 @@ struct follower {
     uv_getaddrinfo_t gai;
     int resolving;
     int timer_closed;
+    uv_connect_t creq;
     int backoff_ms;
     int64_t link_down_since_ms;
     int64_t last_io_ms;
@@ -154,9 +154,6 @@ struct follower {
     char snap_tmp[4200];
     uint64_t snap_lsn, snap_term, snap_size, snap_off;
     char primary_id[48];
-    /* Pub/Sub messages from the primary waiting for the keyspace to apply
-     * what preceded them (follower.c); dropped with the link. */
-    kbuf pubs;
 };
 
 follower *follower_new(repl *r, const char *host, int port);

@@ -329,6 +329,8 @@ static void info_stats(server *s, kbuf *b)
                 ps_count(&s->pubsub, PS_SHARD), t->error_replies, t->protocol_errors,
                 t->qbuf_disconnects,
                 t->obuf_disconnects);
+    if (s->repl)
+        repl_info_stats(s->repl, b);
 }
 
 static void info_replication(server *s, kbuf *b)

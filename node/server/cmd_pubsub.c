@@ -150,7 +150,7 @@ void pubsub_settle(server *s)
             if (c->flags & CL_CLOSING)
                 continue;
             if (hold)
-                client_add_mark(c, c->ps_off, need);
+                client_add_mark(c, c->ps_off, need, 0);
             client_flush(c);
         }
     }

@@ -30,6 +30,8 @@ extern const kv_command cmds_config[];
 extern const kv_command cmds_command[];
 extern const kv_command cmds_info[];
 extern const kv_command cmds_pubsub[];
+extern const kv_command cmds_bitmap[];
+extern const kv_command cmds_hll[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
@@ -46,6 +48,8 @@ static const kv_command *const tables[] = {
     cmds_command,
     cmds_info,
     cmds_pubsub,
+    cmds_bitmap,
+    cmds_hll,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)
