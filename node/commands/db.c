@@ -39,6 +39,28 @@ static void touched(cmd_env *env, const char *key, size_t klen)
         env->key_touched(env->key_touched_arg, key, klen);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Keyspace notifications                                                    */
+/* ------------------------------------------------------------------------ */
+
+void env_notify(cmd_env *env, int type, const char *event, const char *key, size_t klen)
+{
+    if ((env->notify_flags & type) && env->notify)
+        env->notify(env->notify_arg, type, event, key, klen);
+}
+
+void cmd_notify(cmd_ctx *c, int type, const char *event, const char *key, size_t klen)
+{
+    if (c->replay && !c->replica_apply)
+        return;
+    env_notify(c->env, type, event, key, klen);
+}
+
+void cmd_notify_new(cmd_ctx *c, const char *key, size_t klen)
+{
+    cmd_notify(c, NOTIFY_NEW, "new", key, klen);
+}
+
 int db_is_expired(cmd_ctx *c, const kobj *o)
 {
     if (c->replay)
@@ -67,13 +89,14 @@ static int expire_now(cmd_ctx *c, kobj *o)
     char *copy = klen <= sizeof stack ? stack : kv_malloc(klen);
     memcpy(copy, key, klen);
     ks_delete(c->k, copy, klen);
+    env_notify(env, NOTIFY_EXPIRED, "expired", copy, klen);
     if (copy != stack)
         kv_free(copy);
     env->expired_keys++;
     return 1;
 }
 
-kobj *db_read(cmd_ctx *c, const char *key, size_t klen)
+static kobj *read_key(cmd_ctx *c, const char *key, size_t klen, int notify)
 {
     kobj *o = ks_find(c->k, key, klen);
     if (o && db_is_expired(c, o)) {
@@ -81,12 +104,25 @@ kobj *db_read(cmd_ctx *c, const char *key, size_t klen)
         o = NULL;
     }
     if (!c->replay) {
-        if (o)
+        if (o) {
             c->env->keyspace_hits++;
-        else
+        } else {
             c->env->keyspace_misses++;
+            if (notify)
+                cmd_notify(c, NOTIFY_KEY_MISS, "keymiss", key, klen);
+        }
     }
     return o;
+}
+
+kobj *db_read(cmd_ctx *c, const char *key, size_t klen)
+{
+    return read_key(c, key, klen, 1);
+}
+
+kobj *db_read_nonotify(cmd_ctx *c, const char *key, size_t klen)
+{
+    return read_key(c, key, klen, 0);
 }
 
 int db_expire_if_needed(cmd_ctx *c, kobj *o)
@@ -354,6 +390,9 @@ static void before_expire(void *arg, const char *key, size_t klen)
     engine_entry_add(env->eng, 2, argv, lens);
     touched(env, key, klen);
     env->expired_keys++;
+    /* Before the deletion only because the key's bytes go with it:
+     * nothing can look at the keyspace in between. */
+    env_notify(env, NOTIFY_EXPIRED, "expired", key, klen);
 }
 
 void db_active_expire(cmd_env *env, ks *k, int64_t now_ms)

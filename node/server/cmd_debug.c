@@ -82,6 +82,7 @@ static void debug_populate(cmd_ctx *c)
             memcpy(val, buf, n);
         }
         ks_set_string(c->k, key, klen, val, vlen, 0);
+        cmd_notify_new(c, key, klen); /* Redis's dbAdd announces it */
         db_modified(c, key, klen);
         const char *argv[3] = {"SET", key, val};
         size_t lens[3] = {3, klen, vlen};

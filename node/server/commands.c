@@ -29,6 +29,7 @@ extern const kv_command cmds_client[];
 extern const kv_command cmds_config[];
 extern const kv_command cmds_command[];
 extern const kv_command cmds_info[];
+extern const kv_command cmds_pubsub[];
 extern const kv_command cmds_bitmap[];
 extern const kv_command cmds_hll[];
 extern const kv_command cmds_sentinel[];
@@ -47,6 +48,7 @@ static const kv_command *const tables[] = {
     cmds_config,
     cmds_command,
     cmds_info,
+    cmds_pubsub,
     cmds_bitmap,
     cmds_hll,
     cmds_sentinel,

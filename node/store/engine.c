@@ -185,6 +185,7 @@ struct engine {
     uint64_t term;
     entry_builder eb;
     replay_ctx rctx;          /* applies logged entries (recovery, replicas) */
+    int applying_record;      /* inside engine_apply_record */
     void (*on_snapshot)(void *arg, uint64_t lsn);
     void *on_snapshot_arg;
 
@@ -1080,15 +1081,25 @@ int engine_append_raw(engine *e, const uint8_t *rec, size_t len)
     return rc;
 }
 
-int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errlen)
+/* Apply one record; live: streamed from the primary (announced), not a
+ * rebuild from disk. */
+static int apply_one(engine *e, const wal_record *rec, int live, char *err, size_t errlen)
 {
+    e->applying_record += live;
     int rc = replay_record(&e->rctx, rec, err, errlen);
+    e->applying_record -= live;
     if (!rc && rec->lsn > e->applied)
         e->applied = rec->lsn;
     return rc;
 }
 
-int engine_apply_records(engine *e, const uint8_t *p, size_t len, char *err, size_t errlen)
+int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errlen)
+{
+    return apply_one(e, rec, 1, err, errlen);
+}
+
+static int apply_batch(engine *e, const uint8_t *p, size_t len, int live, char *err,
+                       size_t errlen)
 {
     size_t off = 0;
     int rc = 0;
@@ -1099,7 +1110,7 @@ int engine_apply_records(engine *e, const uint8_t *p, size_t len, char *err, siz
             return kve_fmt(err, errlen, KVE_CORRUPT, "invalid record at byte %zu of a batch",
                            off);
         if (r.lsn > e->applied) {
-            rc = engine_apply_record(e, &r, err, errlen);
+            rc = apply_one(e, &r, live, err, errlen);
             if (rc)
                 kve_wrap(err, errlen, rc, "applying LSN %" PRIu64, r.lsn);
         }
@@ -1107,6 +1118,16 @@ int engine_apply_records(engine *e, const uint8_t *p, size_t len, char *err, siz
     }
     arena_reset(&e->rctx.ar);
     return rc;
+}
+
+int engine_apply_records(engine *e, const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+    return apply_batch(e, p, len, 1, err, errlen);
+}
+
+int engine_applying_record(const engine *e)
+{
+    return e->applying_record > 0;
 }
 
 /* Replay the log from after lsn `from` up to `upto` into the keyspace. */
@@ -1127,7 +1148,7 @@ static int replay_from_disk(engine *e, uint64_t from, uint64_t upto, char *err, 
                          cur.next_lsn);
             break;
         }
-        rc = engine_apply_records(e, buf.p, buf.len, err, errlen);
+        rc = apply_batch(e, buf.p, buf.len, 0, err, errlen);
     }
     wal_rbuf_free(&buf);
     return rc;
