@@ -85,6 +85,13 @@ const cfg_option cfg_options[] = {
      "Hashes with at most this many fields use the compact encoding."},
     {"hash-max-listpack-value", "hash-max-ziplist-value", CFG_MEM, OFF(hash_max_listpack_value),
      0, LLONG_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},
+    {"set-max-intset-entries", NULL, CFG_INT, OFF(set_max_intset_entries), 0, LLONG_MAX, "512",
+     NULL, 1, "Sets of at most this many integer members use the compact (intset) encoding."},
+    {"zset-max-listpack-entries", "zset-max-ziplist-entries", CFG_INT,
+     OFF(zset_max_listpack_entries), 0, LLONG_MAX, "128", NULL, 1,
+     "Sorted sets with at most this many members use the compact encoding."},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", CFG_MEM, OFF(zset_max_listpack_value),
+     0, LLONG_MAX, "64", NULL, 1, "… and members of at most this many bytes."},
     {"active-expire", NULL, CFG_BOOL, OFF(active_expire), 0, 1, "yes", yesno, 1,
      "Reclaim expired keys in the background (DEBUG SET-ACTIVE-EXPIRE toggles it)."},
     {"hz", NULL, CFG_INT, OFF(hz), 0, INT_MAX, "10", NULL, 1,
@@ -143,7 +150,8 @@ static long long *ll_field(kv_config *c, const cfg_option *o)
 /* Options stored as long long among the CFG_INT ones. */
 static int is_ll(const cfg_option *o)
 {
-    return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than);
+    return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than) ||
+           o->offset == OFF(set_max_intset_entries) || o->offset == OFF(zset_max_listpack_entries);
 }
 
 /* Redis's memtoll: a number with an optional unit (k=1000, kb=1024, m, mb,

@@ -48,6 +48,9 @@ typedef struct kv_config {
     /* keyspace */
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value; /* a memory value in Redis */
     int active_expire;
     int hz;
     /* logging and process */
