@@ -949,9 +949,17 @@ static void zrandmember_with_count(cmd_ctx *c, long long l, int withscores)
         count = size;
     reply_array(&c->r, (long)(withscores && c->r.resp == 2 ? count * 2 : count));
     zset_iter it;
-    if (count == size || count * 3 > size) {
-        /* Selection sampling over one pass (all of it when count is the
-         * size: the whole set in order, as Redis). */
+    if (count == size) {
+        /* The whole set, from the highest rank down: the order Redis's
+         * zuiNext walks a sorted set. */
+        zset_iter_init(&it, z, size - 1, 1);
+        while (zset_iter_next(&it, &m, &n, &score))
+            reply_pair(c, withscores, m, n, score);
+        return;
+    }
+    if (count * 3 > size) {
+        /* Selection sampling over one pass: every count-subset is equally
+         * likely. */
         size_t seen = 0, picked = 0;
         zset_iter_init(&it, z, 0, 0);
         while (picked < count && zset_iter_next(&it, &m, &n, &score)) {

@@ -822,7 +822,10 @@ static void digest_set(sha1_ctx *c, kv_set *s)
 }
 
 /* A sorted set's order follows from its (member, score) pairs: digest
- * them in order, the score as Redis prints it (so -0 and 0 differ). */
+ * them in order, the score as Redis prints it, except that -0 counts as
+ * 0: whether a -0 survives depends on the encoding (a listpack stores it
+ * as 0, as Redis's does), and the encoding depends on configuration that
+ * a restart may not share. */
 static void digest_zset(sha1_ctx *c, kv_zset *z)
 {
     size_t len = zset_len(z);
@@ -837,7 +840,7 @@ static void digest_zset(sha1_ctx *c, kv_zset *z)
     while (zset_iter_next(&it, &m, &n, &score)) {
         char buf[ZSET_SCOREBUF];
         put_bytes(c, m, n);
-        put_bytes(c, buf, zset_fmt_score(buf, score));
+        put_bytes(c, buf, zset_fmt_score(buf, score == 0 ? 0.0 : score));
     }
 }
 

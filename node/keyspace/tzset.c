@@ -6,9 +6,10 @@
  *
  *   varint  LEB128, one byte below 128;
  *   score   a varint v: v even -> the integer zigzag^-1(v >> 1) (scores
- *           that are whole numbers below 2^53 in magnitude, not -0: one
- *           byte for -31..31); v == 1 -> the 8 raw bytes of the double
- *           follow (native byte order);
+ *           that are whole numbers below 2^53 in magnitude: one byte for
+ *           -31..31); v == 1 -> the 8 raw bytes of the double follow
+ *           (native byte order). -0 is stored as the integer 0, as
+ *           Redis's listpack turns the "-0" d2string writes into 0;
  *   backlen the length of everything before it in the entry, as a varint
  *           written backwards (its last byte holds the low 7 bits, and a
  *           set high bit there means more bytes come before), so the
@@ -244,8 +245,7 @@ static uint64_t backlen_get(const unsigned char *end, size_t *k)
 
 static int score_is_small_int(double d, int64_t *out)
 {
-    if (!(d > -INT_SCORE_LIMIT && d < INT_SCORE_LIMIT) || d != floor(d) ||
-        (d == 0 && signbit(d)))
+    if (!(d > -INT_SCORE_LIMIT && d < INT_SCORE_LIMIT) || d != floor(d))
         return 0;
     *out = (int64_t)d;
     return 1;
