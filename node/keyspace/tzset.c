@@ -350,7 +350,7 @@ static void lp_reserve(kv_zset *z, size_t need)
 static void lp_trim(kv_zset *z)
 {
     size_t have = kv_usable(z->u.lp.buf);
-    if (have <= 2 * z->u.lp.len + 64)
+    if (z->u.lp.len && have <= 2 * z->u.lp.len + 64)
         return;
     z->bytes -= have;
     if (z->u.lp.len == 0) {
