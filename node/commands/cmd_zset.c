@@ -1209,7 +1209,9 @@ static void zsetop_generic(cmd_ctx *c, int dst, int ki, int op, int card)
     if (op != OP_DIFF)
         qsort(src, (size_t)num, sizeof *src, by_len);
 
-    kv_zset *out = zset_new();
+    /* Built as a skiplist, as Redis does (its replies keep a -0); a
+     * stored result is re-encoded when small. */
+    kv_zset *out = zset_new_skiplist();
     unsigned long long cardinality = 0;
     zsrc_iter it;
     const char *m;
@@ -1294,6 +1296,7 @@ static void zsetop_generic(cmd_ctx *c, int dst, int ki, int op, int card)
     kv_free(src);
 
     if (dst) {
+        zset_convert_if_small(out);
         reply_int(&c->r, (long long)store_zset(c, dst, out));
         return;
     }

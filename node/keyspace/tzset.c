@@ -633,6 +633,46 @@ kv_zset *zset_new(void)
     return z;
 }
 
+kv_zset *zset_new_skiplist(void)
+{
+    kv_zset *z = zset_new();
+    z->enc = ENC_SKIPLIST;
+    zsl_init(z);
+    return z;
+}
+
+void zset_convert_if_small(kv_zset *z)
+{
+    if (z->enc != ENC_SKIPLIST || z->u.sl.length > zset_max_listpack_entries)
+        return;
+    size_t need = 0;
+    const zsl_node *x;
+    for (x = z->u.sl.header->lv[0].forward; x; x = x->lv[0].forward) {
+        if (x->mlen > zset_max_listpack_value)
+            return;
+        need += entry_size(x->mlen, x->score);
+    }
+    kv_zset tmp = *z;
+    z->enc = ENC_LISTPACK;
+    z->bytes = 0;
+    z->u.lp.buf = NULL;
+    z->u.lp.len = 0;
+    z->u.lp.count = 0;
+    lp_reserve(z, need);
+    for (x = tmp.u.sl.header->lv[0].forward; x; x = x->lv[0].forward) {
+        /* Appending in order: the insert finds its place at the end. */
+        unsigned char *p = lp_splice(z, z->u.lp.len, 0, entry_size(x->mlen, x->score));
+        unsigned char *start = p;
+        p = varint_put(p, x->mlen);
+        if (x->mlen)
+            memcpy(p, node_member(x), x->mlen);
+        p = score_put(p + x->mlen, x->score);
+        backlen_put(p, (uint64_t)(p - start));
+        z->u.lp.count++;
+    }
+    zsl_free_all(&tmp);
+}
+
 void zset_free(kv_zset *z)
 {
     if (!z)

@@ -31,6 +31,12 @@ extern size_t zset_max_listpack_value;   /* CONFIG zset-max-listpack-value */
 
 /* An empty set (listpack encoding until it grows). */
 kv_zset *zset_new(void);
+/* An empty set in the skiplist encoding, where Redis builds the results
+ * of ZUNION, ZINTER and ZDIFF (so a -0 score survives in their replies). */
+kv_zset *zset_new_skiplist(void);
+/* Redis's zsetConvertToListpackIfNeeded: a skiplist set within both
+ * listpack thresholds becomes a listpack (what the STORE forms keep). */
+void zset_convert_if_small(kv_zset *z);
 void zset_free(kv_zset *z); /* NULL is fine */
 /* A deep copy with the same encoding. The caller frees it. */
 kv_zset *zset_dup(const kv_zset *z);

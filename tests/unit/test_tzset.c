@@ -236,6 +236,41 @@ static void test_conversions(void **state)
     zset_free(z);
 }
 
+/* A skiplist result within both thresholds becomes a listpack with the
+ * same members in order (a -0 turning 0); a bigger one stays. */
+static void test_convert_if_small(void **state)
+{
+    (void)state;
+    kv_zset *z = zset_new_skiplist();
+    assert_string_equal(zset_encoding(z), "skiplist");
+    set_s(z, "b", 2);
+    set_s(z, "a", -0.0);
+    set_s(z, "c", 1.5);
+    zset_convert_if_small(z);
+    assert_string_equal(zset_encoding(z), "listpack");
+    char out[128];
+    dump(z, 0, 0, out, sizeof out);
+    assert_string_equal(out, "a:0 c:1.5 b:2");
+    dump(z, 2, 1, out, sizeof out);
+    assert_string_equal(out, "b:2 c:1.5 a:0");
+    assert_int_equal(zset_rank(z, "b", 1, NULL), 2);
+    zset_free(z);
+    z = zset_new_skiplist();
+    for (int i = 0; i < 129; i++) {
+        char m[8];
+        snprintf(m, sizeof m, "%d", i);
+        set_s(z, m, i);
+    }
+    zset_convert_if_small(z);
+    assert_string_equal(zset_encoding(z), "skiplist");
+    zset_del(z, "0", 1);
+    set_s(z, "this member is longer than sixty-four bytes, so it needs a skiplist", 1);
+    zset_del(z, "1", 1);
+    zset_convert_if_small(z);
+    assert_string_equal(zset_encoding(z), "skiplist");
+    zset_free(z);
+}
+
 /* Score ranges: inclusive and exclusive bounds, infinities, empty and
  * inverted ranges, on both encodings. */
 static void test_score_ranges(void **state)
@@ -586,6 +621,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order_both_encodings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_score_encodings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conversions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_convert_if_small, setup, teardown),
         cmocka_unit_test_setup_teardown(test_score_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lex_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_ranks, setup, teardown),
