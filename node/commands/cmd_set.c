@@ -68,8 +68,6 @@ static size_t store_set(cmd_ctx *c, int i, kv_set *s)
         set_free(s);
         if (existed)
             db_modified(c, c->argv[i], c->lens[i]);
-        else
-            db_touched(c, c->argv[i], c->lens[i]);
     }
     return n;
 }

@@ -7,7 +7,8 @@
  * by shape). After each run every key's type, encoding and contents are
  * compared, then kvnode is killed with SIGKILL and restarted: its DEBUG
  * DIGEST and contents must be what they were. The seed is printed, and
- * KV_SEED=<n> replays one run. */
+ * KV_SEED=<n> replays one run. Also: huge random counts stop at the
+ * client's output buffer limit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -692,10 +693,39 @@ static void test_random_sequences(void **state)
         run_seed(seed, 4000);
 }
 
+/* SRANDMEMBER and ZRANDMEMBER with a huge negative count stop once the
+ * reply passes the client's output buffer limit (1mb here) and that
+ * client is closed, in bounded time; the node goes on serving others. */
+static void test_huge_random_counts_hit_output_limit(void **state)
+{
+    (void)state;
+    kv_reply_free(h_cmd(kc, "CONFIG SET client-output-buffer-limit \"normal 1mb 0 0\""));
+    kv_reply_free(h_cmd(kc, "SADD hugeset a b c"));
+    kv_reply_free(h_cmd(kc, "ZADD hugezset 1 a 2 b"));
+    const char *lines[] = {"SRANDMEMBER hugeset -9223372036854775807",
+                           "ZRANDMEMBER hugezset -9223372036854775807",
+                           "ZRANDMEMBER hugezset -4611686018427387903 WITHSCORES"};
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        kv_client *victim = h_connect(kv.port);
+        assert_non_null(victim);
+        long long t0 = h_now_ms();
+        kv_reply *r = h_cmd(victim, lines[i]);
+        assert_null(r);
+        assert_true(h_now_ms() - t0 < 20000);
+        kv_client_free(victim);
+    }
+    kv_reply *r = h_cmd(kc, "SCARD hugeset");
+    assert_non_null(r);
+    assert_int_equal(r->integer, 3);
+    kv_reply_free(r);
+    kv_reply_free(h_cmd(kc, "CONFIG SET client-output-buffer-limit \"normal 256mb 64mb 60\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_sequences),
+        cmocka_unit_test(test_huge_random_counts_hit_output_limit),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
