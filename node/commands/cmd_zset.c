@@ -1373,6 +1373,18 @@ static void scan_collect(void *arg, const char *m, size_t n, double score)
     a->scores[a->n++] = score;
 }
 
+/* The text Redis's listpack holds for a score (ZSCAN shows it): a whole
+ * number within +-LLONG_MAX/2 is stored as an integer (double2ll), so
+ * 1e17 reads "100000000000000000" and -0 reads "0"; anything else as
+ * d2string writes it. A skiplist's scores print as zset_fmt_score. */
+static size_t listpack_score(char *buf, double d)
+{
+    if (d >= (double)(-LLONG_MAX / 2) && d <= (double)(LLONG_MAX / 2) &&
+        (double)(long long)d == d)
+        return kv_ll2string(buf, ZSET_SCOREBUF, (long long)d);
+    return zset_fmt_score(buf, d);
+}
+
 static void cmd_zscan(cmd_ctx *c)
 {
     uint64_t cursor;
@@ -1392,6 +1404,7 @@ static void cmd_zscan(cmd_ctx *c)
     if (scan_parse_opts(c, 3, &so) < 0)
         return;
     kv_zset *z = kobj_zset(o);
+    int listpack = strcmp(zset_encoding(z), "listpack") == 0;
     scan_acc a;
     memset(&a, 0, sizeof a);
     long long steps = so.count > LLONG_MAX / 10 ? LLONG_MAX : so.count * 10;
@@ -1408,7 +1421,8 @@ static void cmd_zscan(cmd_ctx *c)
             continue;
         char buf[ZSET_SCOREBUF];
         reply_bulk(&c->r, m, a.lens[i]);
-        reply_bulk(&c->r, buf, zset_fmt_score(buf, a.scores[i]));
+        reply_bulk(&c->r, buf, listpack ? listpack_score(buf, a.scores[i])
+                                        : zset_fmt_score(buf, a.scores[i]));
         kept += 2;
     }
     reply_set_array_len(&c->r, d, kept);
