@@ -82,10 +82,9 @@ static void cmd_sadd(cmd_ctx *c)
         return;
     if (!o)
         o = ks_add_set(c->k, c->argv[1], c->lens[1], set_new_for(c->argv[2], c->lens[2]));
-    kv_set *s = kobj_set(o);
     long long added = 0;
     for (int i = 2; i < c->argc; i++)
-        added += set_add(s, c->argv[i], c->lens[i]);
+        added += kobj_set_add(o, c->argv[i], c->lens[i]);
     if (added)
         db_modified(c, c->argv[1], c->lens[1]);
     reply_int(&c->r, added);
@@ -101,13 +100,12 @@ static void cmd_srem(cmd_ctx *c)
         reply_int(&c->r, 0);
         return;
     }
-    kv_set *s = kobj_set(o);
     long long removed = 0;
     int gone = 0;
     for (int i = 2; i < c->argc && !gone; i++) {
-        if (set_remove(s, c->argv[i], c->lens[i])) {
+        if (kobj_set_remove(o, c->argv[i], c->lens[i])) {
             removed++;
-            gone = set_len(s) == 0;
+            gone = set_len(kobj_set(o)) == 0;
         }
     }
     if (removed) {
@@ -136,18 +134,17 @@ static void cmd_smove(cmd_ctx *c)
         reply_int(&c->r, set_contains(kobj_set(src), m, n));
         return;
     }
-    kv_set *s = kobj_set(src);
-    if (!set_remove(s, m, n)) {
+    if (!kobj_set_remove(src, m, n)) {
         reply_int(&c->r, 0);
         return;
     }
     db_modified(c, c->argv[1], c->lens[1]);
-    if (set_len(s) == 0)
+    if (set_len(kobj_set(src)) == 0)
         ks_delete(c->k, c->argv[1], c->lens[1]);
     dst = ks_find(c->k, c->argv[2], c->lens[2]);
     if (!dst)
         dst = ks_add_set(c->k, c->argv[2], c->lens[2], set_new_for(m, n));
-    if (set_add(kobj_set(dst), m, n))
+    if (kobj_set_add(dst, m, n))
         db_modified(c, c->argv[2], c->lens[2]);
     reply_int(&c->r, 1);
 }
@@ -231,9 +228,9 @@ static void spop_with_count(cmd_ctx *c)
         const char *m;
         size_t n;
         char buf[SET_NUMBUF];
-        set_random(s, cmd_random(), &m, &n, buf);
+        set_random(kobj_set(o), cmd_random(), &m, &n, buf);
         char *copy = kv_memdup(m, n);
-        set_remove(s, copy, n);
+        kobj_set_remove(o, copy, n);
         reply_bulk(&c->r, copy, n);
         argv[i + 2] = copy;
         lens[i + 2] = n;
@@ -264,20 +261,19 @@ static void cmd_spop(cmd_ctx *c)
         reply_null(&c->r);
         return;
     }
-    kv_set *s = kobj_set(o);
     const char *m;
     size_t n;
     char buf[SET_NUMBUF];
-    set_random(s, cmd_random(), &m, &n, buf);
+    set_random(kobj_set(o), cmd_random(), &m, &n, buf);
     char *copy = kv_memdup(m, n);
-    set_remove(s, copy, n);
+    kobj_set_remove(o, copy, n);
     reply_bulk(&c->r, copy, n);
     db_modified(c, c->argv[1], c->lens[1]);
     const char *argv[3] = {"SREM", c->argv[1], copy};
     size_t lens[3] = {4, c->lens[1], n};
     cmd_propagate(c, 3, argv, lens);
     kv_free(copy);
-    if (set_len(s) == 0)
+    if (set_len(kobj_set(o)) == 0)
         ks_delete(c->k, c->argv[1], c->lens[1]);
 }
 
@@ -492,7 +488,7 @@ static void sinter_generic(cmd_ctx *c, int first, int num, int mode, int dst,
         if (mode == INTER_REPLY)
             reply_bulk(&c->r, m, n);
         else if (mode == INTER_STORE)
-            set_add(out, m, n);
+            set_add(&out, m, n);
         else if (limit && card >= limit)
             break;
     }
@@ -568,7 +564,7 @@ static void sunion_diff_generic(cmd_ctx *c, int first, int num, int diff, int ds
                 continue;
             set_iter_init(&it, sets[j]);
             while (set_iter_next(&it, &m, &n))
-                set_add(out, m, n);
+                set_add(&out, m, n);
             set_iter_done(&it);
         }
     } else if (sets[0]) {
@@ -583,7 +579,7 @@ static void sunion_diff_generic(cmd_ctx *c, int first, int num, int diff, int ds
                     if (sets[j] && set_contains(sets[j], m, n))
                         break;
                 if (j == num)
-                    set_add(out, m, n);
+                    set_add(&out, m, n);
             }
             set_iter_done(&it);
         }

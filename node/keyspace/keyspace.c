@@ -509,6 +509,24 @@ kv_set *kobj_set(kobj *o)
     return o->v.ptr;
 }
 
+int kobj_set_add(kobj *o, const void *m, size_t n)
+{
+    assert(o->type == KT_SET);
+    kv_set *s = o->v.ptr;
+    int r = set_add(&s, m, n);
+    o->v.ptr = s;
+    return r;
+}
+
+int kobj_set_remove(kobj *o, const void *m, size_t n)
+{
+    assert(o->type == KT_SET);
+    kv_set *s = o->v.ptr;
+    int r = set_remove(&s, m, n);
+    o->v.ptr = s;
+    return r;
+}
+
 kv_zset *kobj_zset(kobj *o)
 {
     assert(o->type == KT_ZSET);

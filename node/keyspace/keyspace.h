@@ -88,7 +88,10 @@ kobj *ks_add_hash(ks *k, const void *key, size_t klen);
 kobj *ks_add_set(ks *k, const void *key, size_t klen, kv_set *s);
 kobj *ks_add_zset(ks *k, const void *key, size_t klen, kv_zset *z);
 kv_list *kobj_list(kobj *o); /* o must be KT_LIST */
-kv_set *kobj_set(kobj *o);   /* o must be KT_SET */
+kv_set *kobj_set(kobj *o);   /* o must be KT_SET; valid until it is next modified */
+/* set_add / set_remove on the set of o (a KT_SET), which may move it. */
+int kobj_set_add(kobj *o, const void *m, size_t n);
+int kobj_set_remove(kobj *o, const void *m, size_t n);
 kv_zset *kobj_zset(kobj *o); /* o must be KT_ZSET */
 kv_hash *kobj_hash(kobj *o); /* o must be KT_HASH */
 

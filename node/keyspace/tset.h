@@ -40,10 +40,12 @@ size_t set_mem(const kv_set *s);
 const char *set_encoding(const kv_set *s);
 int set_is_intset(const kv_set *s);
 
-/* 1 if m was added, 0 if it was there. m may be a view into this set. */
-int set_add(kv_set *s, const void *m, size_t n);
-/* 1 if m was removed, 0 if it was not there. */
-int set_remove(kv_set *s, const void *m, size_t n);
+/* 1 if m was added, 0 if it was there. m may be a view into this set.
+ * The set may move (its integers live in its own allocation): *s is
+ * updated, and views into the set are invalid afterwards. */
+int set_add(kv_set **s, const void *m, size_t n);
+/* 1 if m was removed, 0 if it was not there. May move the set, as set_add. */
+int set_remove(kv_set **s, const void *m, size_t n);
 int set_contains(kv_set *s, const void *m, size_t n);
 
 /* Iterate every member once. The set must not be modified meanwhile. */

@@ -24,7 +24,7 @@
  *     zsl_node { dict_node; double score; backward; u32 mlen; u8 level;
  *                level[level] {forward, span}; member bytes }
  *
- * `bytes` tracks what the set owns besides its header and the dict's
+ * The skiplist's `bytes` tracks what it owns besides the dict's
  * bucket arrays, so zset_mem is O(1). */
 #include "tzset.h"
 
@@ -63,21 +63,25 @@ typedef struct zsl {
     zsl_node *header, *tail;
     size_t length;
     int level;
+    size_t bytes; /* this struct and every node (usable sizes) */
     dict d;
 } zsl;
 
+/* 24 bytes: the skiplist (with its dict) is allocated only once a set
+ * needs it, so a small set costs this header and its listpack, whose
+ * length fits 32 bits (a listpack converts before 1 GiB, as Redis's
+ * lpSafeToAdd makes it). */
 struct kv_zset {
-    int enc;
-    size_t bytes;
+    uint8_t enc;
+    uint32_t lp_count; /* listpack: members */
+    uint32_t lp_len;   /* listpack: bytes in use */
     union {
-        struct {
-            unsigned char *buf;
-            size_t len;   /* bytes in use */
-            size_t count; /* members */
-        } lp;
-        zsl sl;
+        unsigned char *buf; /* listpack */
+        zsl *sl;            /* skiplist */
     } u;
 };
+
+#define LISTPACK_MAX_SAFETY_SIZE (1u << 30)
 
 static inline const char *node_member(const zsl_node *x)
 {
@@ -303,7 +307,7 @@ typedef struct lp_ent {
 
 static size_t lp_decode(const kv_zset *z, size_t off, lp_ent *e)
 {
-    const unsigned char *base = z->u.lp.buf;
+    const unsigned char *base = z->u.buf;
     uint64_t mlen;
     const unsigned char *p = varint_get(base + off, &mlen);
     e->start = off;
@@ -319,14 +323,14 @@ static size_t lp_decode(const kv_zset *z, size_t off, lp_ent *e)
 static void lp_decode_before(const kv_zset *z, size_t end, lp_ent *e)
 {
     size_t k;
-    uint64_t body = backlen_get(z->u.lp.buf + end, &k);
+    uint64_t body = backlen_get(z->u.buf + end, &k);
     lp_decode(z, end - k - (size_t)body, e);
 }
 
 static int lp_find(const kv_zset *z, const void *m, size_t n, lp_ent *e, size_t *rank)
 {
     size_t r = 0;
-    for (size_t off = 0; off < z->u.lp.len; r++) {
+    for (size_t off = 0; off < z->lp_len; r++) {
         off = lp_decode(z, off, e);
         if (e->mlen == n && (n == 0 || memcmp(e->m, m, n) == 0)) {
             if (rank)
@@ -339,39 +343,35 @@ static int lp_find(const kv_zset *z, const void *m, size_t n, lp_ent *e, size_t 
 
 static void lp_reserve(kv_zset *z, size_t need)
 {
-    size_t have = kv_usable(z->u.lp.buf);
+    size_t have = kv_usable(z->u.buf);
     if (need <= have)
         return;
-    z->bytes -= have;
-    z->u.lp.buf = kv_realloc(z->u.lp.buf, need + need / 8);
-    z->bytes += kv_usable(z->u.lp.buf);
+    z->u.buf = kv_realloc(z->u.buf, need + need / 8);
 }
 
 static void lp_trim(kv_zset *z)
 {
-    size_t have = kv_usable(z->u.lp.buf);
-    if (z->u.lp.len && have <= 2 * z->u.lp.len + 64)
+    size_t have = kv_usable(z->u.buf);
+    if (z->lp_len && have <= 2 * z->lp_len + 64)
         return;
-    z->bytes -= have;
-    if (z->u.lp.len == 0) {
-        kv_free(z->u.lp.buf);
-        z->u.lp.buf = NULL;
+    if (z->lp_len == 0) {
+        kv_free(z->u.buf);
+        z->u.buf = NULL;
     } else {
-        z->u.lp.buf = kv_realloc(z->u.lp.buf, z->u.lp.len);
+        z->u.buf = kv_realloc(z->u.buf, z->lp_len);
     }
-    z->bytes += kv_usable(z->u.lp.buf);
 }
 
 /* Resize the byte range [at, at + oldn) to newn bytes, moving the tail. */
 static unsigned char *lp_splice(kv_zset *z, size_t at, size_t oldn, size_t newn)
 {
-    size_t tail = z->u.lp.len - at - oldn;
+    size_t tail = z->lp_len - at - oldn;
     if (newn > oldn)
-        lp_reserve(z, z->u.lp.len + newn - oldn);
-    unsigned char *b = z->u.lp.buf;
+        lp_reserve(z, z->lp_len + newn - oldn);
+    unsigned char *b = z->u.buf;
     if (newn != oldn && tail)
         memmove(b + at + newn, b + at + oldn, tail);
-    z->u.lp.len = z->u.lp.len - oldn + newn;
+    z->lp_len = z->lp_len - oldn + newn;
     return b + at;
 }
 
@@ -379,7 +379,7 @@ static void lp_insert(kv_zset *z, const void *m, size_t n, double score)
 {
     size_t at = 0;
     lp_ent e;
-    while (at < z->u.lp.len) {
+    while (at < z->lp_len) {
         lp_decode(z, at, &e);
         if (before(score, m, n, e.score, e.m, e.mlen))
             break;
@@ -392,13 +392,13 @@ static void lp_insert(kv_zset *z, const void *m, size_t n, double score)
         memcpy(p, m, n);
     p = score_put(p + n, score);
     backlen_put(p, (uint64_t)(p - start));
-    z->u.lp.count++;
+    z->lp_count++;
 }
 
 static void lp_remove(kv_zset *z, size_t start, size_t end, size_t count)
 {
     lp_splice(z, start, end - start, 0);
-    z->u.lp.count -= count;
+    z->lp_count -= count;
     lp_trim(z);
 }
 
@@ -407,10 +407,10 @@ static size_t lp_offset_of_rank(const kv_zset *z, size_t r)
 {
     size_t off = 0;
     lp_ent e;
-    if (r * 2 > z->u.lp.count && r <= z->u.lp.count) {
+    if (r * 2 > z->lp_count && r <= z->lp_count) {
         /* Nearer the end: walk back. */
-        off = z->u.lp.len;
-        for (size_t i = z->u.lp.count; i > r; i--) {
+        off = z->lp_len;
+        for (size_t i = z->lp_count; i > r; i--) {
             lp_decode_before(z, off, &e);
             off = e.start;
         }
@@ -452,14 +452,15 @@ static zsl_node *node_new(kv_zset *z, int level, double score, const void *m, si
     x->level = (uint8_t)level;
     if (n)
         memcpy((char *)&x->lv[level], m, n);
-    if (z)
-        z->bytes += kv_usable(x);
+    z->u.sl->bytes += kv_usable(x);
     return x;
 }
 
 static void zsl_init(kv_zset *z)
 {
-    zsl *sl = &z->u.sl;
+    z->enc = ENC_SKIPLIST;
+    zsl *sl = z->u.sl = kv_malloc(sizeof *sl);
+    sl->bytes = kv_usable(sl);
     sl->header = node_new(z, ZSL_MAXLEVEL, 0, NULL, 0);
     for (int i = 0; i < ZSL_MAXLEVEL; i++) {
         sl->header->lv[i].forward = NULL;
@@ -474,7 +475,7 @@ static void zsl_init(kv_zset *z)
 /* Insert a member that is not there (Redis's zslInsert). */
 static zsl_node *zsl_insert(kv_zset *z, double score, const void *m, size_t n)
 {
-    zsl *sl = &z->u.sl;
+    zsl *sl = z->u.sl;
     zsl_node *update[ZSL_MAXLEVEL], *x = sl->header;
     size_t rank[ZSL_MAXLEVEL];
     for (int i = sl->level - 1; i >= 0; i--) {
@@ -537,14 +538,14 @@ static void zsl_unlink(zsl *sl, zsl_node *x, zsl_node **update)
 
 static void node_free(kv_zset *z, zsl_node *x)
 {
-    z->bytes -= kv_usable(x);
+    z->u.sl->bytes -= kv_usable(x);
     kv_free(x);
 }
 
 /* Remove node x (a member of the set). */
 static void zsl_delete(kv_zset *z, zsl_node *x)
 {
-    zsl *sl = &z->u.sl;
+    zsl *sl = z->u.sl;
     zsl_node *update[ZSL_MAXLEVEL], *y = sl->header;
     for (int i = sl->level - 1; i >= 0; i--) {
         while (y->lv[i].forward && y->lv[i].forward != x &&
@@ -598,7 +599,7 @@ static zsl_node *zsl_by_rank(zsl *sl, size_t r)
 
 static void zsl_free_all(kv_zset *z)
 {
-    zsl *sl = &z->u.sl;
+    zsl *sl = z->u.sl;
     zsl_node *x = sl->header->lv[0].forward;
     while (x) {
         zsl_node *next = x->lv[0].forward;
@@ -607,21 +608,20 @@ static void zsl_free_all(kv_zset *z)
     }
     node_free(z, sl->header);
     dict_clear(&sl->d, NULL, NULL);
+    kv_free(sl);
 }
 
 static void convert_to_skiplist(kv_zset *z)
 {
     kv_zset tmp = *z;
-    z->enc = ENC_SKIPLIST;
-    z->bytes = 0;
     zsl_init(z);
-    dict_reserve(&z->u.sl.d, tmp.u.lp.count + 1);
+    dict_reserve(&z->u.sl->d, tmp.lp_count + 1);
     lp_ent e;
-    for (size_t off = 0; off < tmp.u.lp.len;) {
+    for (size_t off = 0; off < tmp.lp_len;) {
         off = lp_decode(&tmp, off, &e);
         zsl_insert(z, e.score, e.m, e.mlen);
     }
-    kv_free(tmp.u.lp.buf);
+    kv_free(tmp.u.buf);
 }
 
 /* ---- API ---- */
@@ -643,32 +643,33 @@ kv_zset *zset_new_skiplist(void)
 
 void zset_convert_if_small(kv_zset *z)
 {
-    if (z->enc != ENC_SKIPLIST || z->u.sl.length > zset_max_listpack_entries)
+    if (z->enc != ENC_SKIPLIST || z->u.sl->length > zset_max_listpack_entries)
         return;
     size_t need = 0;
     const zsl_node *x;
-    for (x = z->u.sl.header->lv[0].forward; x; x = x->lv[0].forward) {
+    for (x = z->u.sl->header->lv[0].forward; x; x = x->lv[0].forward) {
         if (x->mlen > zset_max_listpack_value)
             return;
         need += entry_size(x->mlen, x->score);
     }
+    if (need > LISTPACK_MAX_SAFETY_SIZE)
+        return;
     kv_zset tmp = *z;
     z->enc = ENC_LISTPACK;
-    z->bytes = 0;
-    z->u.lp.buf = NULL;
-    z->u.lp.len = 0;
-    z->u.lp.count = 0;
+    z->u.buf = NULL;
+    z->lp_len = 0;
+    z->lp_count = 0;
     lp_reserve(z, need);
-    for (x = tmp.u.sl.header->lv[0].forward; x; x = x->lv[0].forward) {
+    for (x = tmp.u.sl->header->lv[0].forward; x; x = x->lv[0].forward) {
         /* Appending in order: the insert finds its place at the end. */
-        unsigned char *p = lp_splice(z, z->u.lp.len, 0, entry_size(x->mlen, x->score));
+        unsigned char *p = lp_splice(z, z->lp_len, 0, entry_size(x->mlen, x->score));
         unsigned char *start = p;
         p = varint_put(p, x->mlen);
         if (x->mlen)
             memcpy(p, node_member(x), x->mlen);
         p = score_put(p + x->mlen, x->score);
         backlen_put(p, (uint64_t)(p - start));
-        z->u.lp.count++;
+        z->lp_count++;
     }
     zsl_free_all(&tmp);
 }
@@ -678,7 +679,7 @@ void zset_free(kv_zset *z)
     if (!z)
         return;
     if (z->enc == ENC_LISTPACK)
-        kv_free(z->u.lp.buf);
+        kv_free(z->u.buf);
     else
         zsl_free_all(z);
     kv_free(z);
@@ -686,15 +687,14 @@ void zset_free(kv_zset *z)
 
 size_t zset_len(const kv_zset *z)
 {
-    return z->enc == ENC_LISTPACK ? z->u.lp.count : z->u.sl.length;
+    return z->enc == ENC_LISTPACK ? z->lp_count : z->u.sl->length;
 }
 
 size_t zset_mem(const kv_zset *z)
 {
-    size_t m = kv_usable(z) + z->bytes;
-    if (z->enc == ENC_SKIPLIST)
-        m += dict_buckets(&z->u.sl.d) * sizeof(dict_node *);
-    return m;
+    if (z->enc == ENC_LISTPACK)
+        return kv_usable(z) + kv_usable(z->u.buf);
+    return kv_usable(z) + z->u.sl->bytes + dict_buckets(&z->u.sl->d) * sizeof(dict_node *);
 }
 
 const char *zset_encoding(const kv_zset *z)
@@ -711,7 +711,7 @@ int zset_score(kv_zset *z, const void *m, size_t n, double *score)
         *score = e.score;
         return 1;
     }
-    const zsl_node *x = (const zsl_node *)dict_find(&z->u.sl.d, m, n);
+    const zsl_node *x = (const zsl_node *)dict_find(&z->u.sl->d, m, n);
     if (!x)
         return 0;
     *score = x->score;
@@ -725,10 +725,10 @@ static int is_view_into(const kv_zset *z, const void *p, size_t n)
         return 0;
     const unsigned char *q = p;
     if (z->enc == ENC_LISTPACK) {
-        const unsigned char *b = z->u.lp.buf;
+        const unsigned char *b = z->u.buf;
         return b && q < b + kv_usable(b) && q + n > b;
     }
-    const zsl_node *x = (const zsl_node *)dict_find((dict *)&z->u.sl.d, p, n);
+    const zsl_node *x = (const zsl_node *)dict_find((dict *)&z->u.sl->d, p, n);
     return x && (const char *)p == node_member(x);
 }
 
@@ -749,13 +749,14 @@ int zset_set(kv_zset *z, const void *m, size_t n, double score)
             lp_insert(z, m, n, score);
             return ZSET_UPDATED;
         }
-        if (z->u.lp.count + 1 <= zset_max_listpack_entries && n <= zset_max_listpack_value) {
+        if (z->lp_count + 1 <= zset_max_listpack_entries && n <= zset_max_listpack_value &&
+            z->lp_len + entry_size(n, score) <= LISTPACK_MAX_SAFETY_SIZE) {
             lp_insert(z, m, n, score);
             return ZSET_ADDED;
         }
         convert_to_skiplist(z);
     }
-    zsl_node *x = (zsl_node *)dict_find(&z->u.sl.d, m, n);
+    zsl_node *x = (zsl_node *)dict_find(&z->u.sl->d, m, n);
     if (x) {
         if (x->score == score)
             return ZSET_SAME;
@@ -776,7 +777,7 @@ int zset_del(kv_zset *z, const void *m, size_t n)
         lp_remove(z, e.start, e.end, 1);
         return 1;
     }
-    zsl_node *x = (zsl_node *)dict_find(&z->u.sl.d, m, n);
+    zsl_node *x = (zsl_node *)dict_find(&z->u.sl->d, m, n);
     if (!x)
         return 0;
     zsl_delete(z, x);
@@ -794,12 +795,12 @@ long long zset_rank(kv_zset *z, const void *m, size_t n, double *score)
             *score = e.score;
         return (long long)r;
     }
-    const zsl_node *x = (const zsl_node *)dict_find(&z->u.sl.d, m, n);
+    const zsl_node *x = (const zsl_node *)dict_find(&z->u.sl->d, m, n);
     if (!x)
         return -1;
     if (score)
         *score = x->score;
-    return (long long)zsl_rank_of(&z->u.sl, x) - 1;
+    return (long long)zsl_rank_of(z->u.sl, x) - 1;
 }
 
 /* ---- Ranges ---- */
@@ -843,7 +844,7 @@ static int range_generic(kv_zset *z, int (*gte)(const char *, size_t, double, co
         lp_ent e;
         size_t rank = 0, off = 0;
         int found = 0;
-        while (off < z->u.lp.len) {
+        while (off < z->lp_len) {
             off = lp_decode(z, off, &e);
             if (!found) {
                 if (gte(e.m, e.mlen, e.score, r)) {
@@ -861,7 +862,7 @@ static int range_generic(kv_zset *z, int (*gte)(const char *, size_t, double, co
         }
         return found;
     }
-    zsl *sl = &z->u.sl;
+    zsl *sl = z->u.sl;
     /* First node past min: descend keeping nodes not past min behind. */
     zsl_node *x = sl->header;
     size_t rank = 0;
@@ -917,7 +918,7 @@ void zset_delete_ranks(kv_zset *z, size_t start, size_t end)
         lp_remove(z, a, b, end - start + 1);
         return;
     }
-    zsl *sl = &z->u.sl;
+    zsl *sl = z->u.sl;
     zsl_node *update[ZSL_MAXLEVEL], *x = sl->header;
     size_t traversed = 0;
     /* Redis's zslDeleteRangeByRank with 1-based ranks start+1..end+1. */
@@ -951,13 +952,13 @@ void zset_iter_init(zset_iter *it, kv_zset *z, size_t rank, int rev)
     it->node = NULL;
     it->off = 0;
     if (rank >= zset_len(z)) {
-        it->off = rev ? 0 : (z->enc == ENC_LISTPACK ? z->u.lp.len : 0);
+        it->off = rev ? 0 : (z->enc == ENC_LISTPACK ? z->lp_len : 0);
         return;
     }
     if (z->enc == ENC_LISTPACK)
         it->off = lp_offset_of_rank(z, rev ? rank + 1 : rank);
     else
-        it->node = zsl_by_rank(&z->u.sl, rank + 1);
+        it->node = zsl_by_rank(z->u.sl, rank + 1);
 }
 
 int zset_iter_next(zset_iter *it, const char **m, size_t *n, double *score)
@@ -971,7 +972,7 @@ int zset_iter_next(zset_iter *it, const char **m, size_t *n, double *score)
             lp_decode_before(z, it->off, &e);
             it->off = e.start;
         } else {
-            if (it->off >= z->u.lp.len)
+            if (it->off >= z->lp_len)
                 return 0;
             it->off = lp_decode(z, it->off, &e);
         }
@@ -1009,33 +1010,32 @@ uint64_t zset_scan(kv_zset *z, uint64_t cursor,
 {
     if (z->enc == ENC_LISTPACK) {
         lp_ent e;
-        for (size_t off = 0; off < z->u.lp.len;) {
+        for (size_t off = 0; off < z->lp_len;) {
             off = lp_decode(z, off, &e);
             fn(arg, e.m, e.mlen, e.score);
         }
         return 0;
     }
     scan_ctx c = {fn, arg};
-    return dict_scan(&z->u.sl.d, cursor, scan_node, &c);
+    return dict_scan(&z->u.sl->d, cursor, scan_node, &c);
 }
 
 kv_zset *zset_dup(const kv_zset *z)
 {
     kv_zset *c = zset_new();
     if (z->enc == ENC_LISTPACK) {
-        if (z->u.lp.len) {
-            c->u.lp.buf = kv_malloc(z->u.lp.len);
-            memcpy(c->u.lp.buf, z->u.lp.buf, z->u.lp.len);
-            c->bytes = kv_usable(c->u.lp.buf);
+        if (z->lp_len) {
+            c->u.buf = kv_malloc(z->lp_len);
+            memcpy(c->u.buf, z->u.buf, z->lp_len);
         }
-        c->u.lp.len = z->u.lp.len;
-        c->u.lp.count = z->u.lp.count;
+        c->lp_len = z->lp_len;
+        c->lp_count = z->lp_count;
         return c;
     }
     c->enc = ENC_SKIPLIST;
     zsl_init(c);
-    dict_reserve(&c->u.sl.d, z->u.sl.length);
-    for (const zsl_node *x = z->u.sl.header->lv[0].forward; x; x = x->lv[0].forward)
+    dict_reserve(&c->u.sl->d, z->u.sl->length);
+    for (const zsl_node *x = z->u.sl->header->lv[0].forward; x; x = x->lv[0].forward)
         zsl_insert(c, x->score, node_member(x), x->mlen);
     return c;
 }

@@ -431,7 +431,7 @@ static int load_entry(cursor *c, ks *k)
                 if (k)
                     list_push(kobj_list(o), LIST_TAIL, p, len);
             } else if (type == KT_SET) {
-                if (k && !set_add(kobj_set(o), p, len))
+                if (k && !kobj_set_add(o, p, len))
                     return -1; /* duplicate member */
             } else if (type == KT_ZSET) {
                 if (c->end - c->p < 8)

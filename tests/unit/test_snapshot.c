@@ -92,7 +92,7 @@ static ks *build(int n)
                 vl = snprintf(val, sizeof val, "%d", j * 7 - 100);
             else
                 val[0] = '\0'; /* binary members */
-            set_add(s, val, (size_t)vl);
+            set_add(&s, val, (size_t)vl);
         }
         kobj *o = ks_add_set(k, key, (size_t)kl, s);
         if (i % 4 == 1)

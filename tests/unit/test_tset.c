@@ -58,7 +58,7 @@ static uint64_t rng(void)
     return rng_state;
 }
 
-static int add_s(kv_set *s, const char *m)
+static int add_s(kv_set **s, const char *m)
 {
     return set_add(s, m, strlen(m));
 }
@@ -92,7 +92,7 @@ static void test_empty(void **state)
     assert_string_equal(set_encoding(f->s), "intset");
     assert_false(has_s(f->s, "1"));
     assert_false(has_s(f->s, "a"));
-    assert_int_equal(set_remove(f->s, "1", 1), 0);
+    assert_int_equal(set_remove(&f->s, "1", 1), 0);
     const char *m;
     size_t n;
     char buf[SET_NUMBUF];
@@ -110,8 +110,8 @@ static void test_intset_widths(void **state)
     const char *in[] = {"5", "-3", "40000", "-40000", "3000000000", "-3000000000",
                         "9223372036854775807", "-9223372036854775808", "0", "32767", "-32768"};
     for (size_t i = 0; i < sizeof in / sizeof *in; i++)
-        assert_int_equal(add_s(f->s, in[i]), 1);
-    assert_int_equal(add_s(f->s, "40000"), 0);
+        assert_int_equal(add_s(&f->s, in[i]), 1);
+    assert_int_equal(add_s(&f->s, "40000"), 0);
     assert_string_equal(set_encoding(f->s), "intset");
     char out[256];
     members(f->s, out, sizeof out);
@@ -119,8 +119,8 @@ static void test_intset_widths(void **state)
                              "40000 3000000000 9223372036854775807");
     for (size_t i = 0; i < sizeof in / sizeof *in; i++)
         assert_true(has_s(f->s, in[i]));
-    assert_int_equal(set_remove(f->s, "-3000000000", 11), 1);
-    assert_int_equal(set_remove(f->s, "-3000000000", 11), 0);
+    assert_int_equal(set_remove(&f->s, "-3000000000", 11), 1);
+    assert_int_equal(set_remove(&f->s, "-3000000000", 11), 0);
     members(f->s, out, sizeof out);
     assert_string_equal(out, "-9223372036854775808 -40000 -32768 -3 0 5 32767 40000 3000000000 "
                              "9223372036854775807");
@@ -135,11 +135,11 @@ static void test_noncanonical_converts(void **state)
     const char *bad[] = {"01", "+1", " 1", "-0", "1.0", "9223372036854775808", "", "a"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         kv_set *s = set_new();
-        add_s(s, "1");
+        add_s(&s, "1");
         assert_false(set_contains(s, bad[i], strlen(bad[i])));
-        assert_int_equal(set_remove(s, bad[i], strlen(bad[i])), 0);
+        assert_int_equal(set_remove(&s, bad[i], strlen(bad[i])), 0);
         assert_string_equal(set_encoding(s), "intset");
-        assert_int_equal(set_add(s, bad[i], strlen(bad[i])), 1);
+        assert_int_equal(set_add(&s, bad[i], strlen(bad[i])), 1);
         assert_string_equal(set_encoding(s), "hashtable");
         assert_true(set_contains(s, bad[i], strlen(bad[i])));
         assert_true(has_s(s, "1"));
@@ -164,24 +164,24 @@ static void test_convert_on_entries(void **state)
     for (int i = 0; i < 4; i++) {
         char b[8];
         snprintf(b, sizeof b, "%d", i);
-        add_s(f->s, b);
+        add_s(&f->s, b);
     }
     assert_string_equal(set_encoding(f->s), "intset");
-    assert_int_equal(add_s(f->s, "3"), 0);
+    assert_int_equal(add_s(&f->s, "3"), 0);
     assert_string_equal(set_encoding(f->s), "intset");
-    add_s(f->s, "4");
+    add_s(&f->s, "4");
     assert_string_equal(set_encoding(f->s), "hashtable");
     for (int i = 0; i < 5; i++) {
         char b[8];
         snprintf(b, sizeof b, "%d", i);
         assert_true(has_s(f->s, b));
     }
-    set_remove(f->s, "4", 1);
-    set_remove(f->s, "3", 1);
+    set_remove(&f->s, "4", 1);
+    set_remove(&f->s, "3", 1);
     assert_string_equal(set_encoding(f->s), "hashtable");
     set_max_intset_entries = 0;
     kv_set *z = set_new_for("7", 1);
-    assert_int_equal(add_s(z, "7"), 1);
+    assert_int_equal(add_s(&z, "7"), 1);
     assert_string_equal(set_encoding(z), "hashtable");
     assert_true(has_s(z, "7"));
     set_free(z);
@@ -191,11 +191,11 @@ static void test_convert_on_entries(void **state)
 static void test_binary_members(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(set_add(f->s, "a\0b", 3), 1);
-    assert_int_equal(set_add(f->s, "a\0c", 3), 1);
-    assert_int_equal(set_add(f->s, "", 0), 1);
-    assert_int_equal(set_add(f->s, "", 0), 0);
-    assert_int_equal(set_add(f->s, "\xff", 1), 1);
+    assert_int_equal(set_add(&f->s, "a\0b", 3), 1);
+    assert_int_equal(set_add(&f->s, "a\0c", 3), 1);
+    assert_int_equal(set_add(&f->s, "", 0), 1);
+    assert_int_equal(set_add(&f->s, "", 0), 0);
+    assert_int_equal(set_add(&f->s, "\xff", 1), 1);
     assert_true(set_contains(f->s, "a\0b", 3));
     assert_false(set_contains(f->s, "a", 1));
     assert_int_equal(set_len(f->s), 4);
@@ -206,22 +206,22 @@ static void test_binary_members(void **state)
 static void test_views_as_arguments(void **state)
 {
     fixture *f = *state;
-    add_s(f->s, "10");
-    add_s(f->s, "20");
+    add_s(&f->s, "10");
+    add_s(&f->s, "20");
     set_iter it;
     const char *m;
     size_t n;
     set_iter_init(&it, f->s);
     set_iter_next(&it, &m, &n);
     set_iter_done(&it);
-    assert_int_equal(set_add(f->s, m, n), 0);
-    add_s(f->s, "x");
+    assert_int_equal(set_add(&f->s, m, n), 0);
+    add_s(&f->s, "x");
     set_iter_init(&it, f->s);
     while (set_iter_next(&it, &m, &n) && !(n == 1 && m[0] == 'x'))
         ;
     set_iter_done(&it);
-    assert_int_equal(set_add(f->s, m, n), 0);
-    assert_int_equal(set_remove(f->s, m, n), 1);
+    assert_int_equal(set_add(&f->s, m, n), 0);
+    assert_int_equal(set_remove(&f->s, m, n), 1);
     assert_int_equal(set_len(f->s), 2);
 }
 
@@ -253,7 +253,7 @@ static void test_scan_iter_random_coverage(void **state)
     for (int i = 0; i < 1000; i++) {
         char b[16];
         snprintf(b, sizeof b, "m%d", i);
-        add_s(s, b);
+        add_s(&s, b);
     }
     int seen[1000] = {0};
     uint64_t cursor = 0;
@@ -289,7 +289,7 @@ static void test_scan_iter_random_coverage(void **state)
     for (int i = 0; i < 50; i++) {
         char b[8];
         snprintf(b, sizeof b, "%d", i);
-        add_s(f->s, b);
+        add_s(&f->s, b);
     }
     int hits = 0;
     assert_int_equal(set_scan(f->s, 0, count_call, &hits), 0);
@@ -304,11 +304,11 @@ static void test_scan_iter_random_coverage(void **state)
 static void test_dup(void **state)
 {
     fixture *f = *state;
-    add_s(f->s, "1");
-    add_s(f->s, "2");
+    add_s(&f->s, "1");
+    add_s(&f->s, "2");
     kv_set *d = set_dup(f->s);
     assert_string_equal(set_encoding(d), "intset");
-    add_s(d, "x");
+    add_s(&d, "x");
     assert_string_equal(set_encoding(d), "hashtable");
     assert_false(has_s(f->s, "x"));
     kv_set *e = set_dup(d);
@@ -328,7 +328,7 @@ static void test_mem_accounting(void **state)
     for (int i = 0; i < 100; i++) {
         char b[16];
         snprintf(b, sizeof b, "%d", i * 1000);
-        add_s(f->s, b);
+        add_s(&f->s, b);
     }
     size_t ints = set_mem(f->s);
     assert_true(ints > empty);
@@ -336,7 +336,7 @@ static void test_mem_accounting(void **state)
     for (int i = 0; i < 100; i++) {
         char b[16];
         snprintf(b, sizeof b, "%d", i * 1000);
-        assert_int_equal(add_s(f->s, b) + set_remove(f->s, b, strlen(b)), 1);
+        assert_int_equal(add_s(&f->s, b) + set_remove(&f->s, b, strlen(b)), 1);
     }
     assert_int_equal(set_mem(f->s), empty);
 }
@@ -359,10 +359,10 @@ static void test_random_against_model(void **state)
             else
                 snprintf(b, sizeof b, "%d", v - 100);
             if (rng() % 3) {
-                assert_int_equal(add_s(s, b), !present[v]);
+                assert_int_equal(add_s(&s, b), !present[v]);
                 present[v] = 1;
             } else {
-                assert_int_equal(set_remove(s, b, strlen(b)), present[v]);
+                assert_int_equal(set_remove(&s, b, strlen(b)), present[v]);
                 present[v] = 0;
             }
         }
