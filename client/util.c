@@ -161,9 +161,9 @@ void kv_options_init(kv_options *o)
     o->resp = 2;
     kv_reader_limits_init(&o->limits);
     o->failover_timeout_ms = 10000;
-    o->max_attempts = 16;
+    o->max_attempts = 64;
     o->backoff_initial_ms = 50;
-    o->backoff_max_ms = 1000;
+    o->backoff_max_ms = 250;
 }
 
 static int dup_opt(const char **dst, const char *src)

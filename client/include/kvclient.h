@@ -219,11 +219,14 @@ typedef struct kv_options {
     /* kv_cluster only. */
     int failover_timeout_ms;  /* overall deadline of one cluster call,
                                  discovery and retries included. Default
-                                 10000. */
+                                 10000: several election timeouts of a kvnode
+                                 cluster (1-2 s each on defaults). */
     int max_attempts;         /* sends + discovery rounds per call. Default
-                                 16. */
+                                 64 (the deadline usually ends a call first). */
     int backoff_initial_ms;   /* first pause between rounds. Default 50. */
-    int backoff_max_ms;       /* pauses double up to this. Default 1000. */
+    int backoff_max_ms;       /* pauses double up to this. Default 250, so a
+                                 new primary is found within ~250 ms of its
+                                 election. */
 } kv_options;
 
 /* Fill *opt with the defaults above. Always call it before setting fields:

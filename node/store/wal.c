@@ -19,7 +19,7 @@
  *   4   4  payload length `len` (<= 1 GiB)
  *   8   8  LSN
  *   16  8  term
- *   24  2  type (1 = commands, 2 = no-op)
+ *   24  2  type (1 = commands, 2 = no-op, 3 = membership config)
  *   26  2  flags (0)
  *   28  4  reserved (0)
  *   32  len  payload (a packed kv.WalEntry)
@@ -125,7 +125,8 @@ long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec)
         return 0;
     uint32_t len = le_get32(p + 4);
     int type = le_get16(p + 24);
-    if (len > WAL_MAX_PAYLOAD || (type != WAL_REC_COMMANDS && type != WAL_REC_NOOP) ||
+    if (len > WAL_MAX_PAYLOAD ||
+        (type != WAL_REC_COMMANDS && type != WAL_REC_NOOP && type != WAL_REC_CONFIG) ||
         le_get16(p + 26) != 0 || le_get32(p + 28) != 0)
         return -1;
     size_t total = wal_record_size(len);
@@ -144,6 +145,18 @@ long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec)
     rec->raw = p;
     rec->raw_len = total;
     return (long)total;
+}
+
+void wal_peek_record(const uint8_t *p, wal_record *rec)
+{
+    uint32_t len = le_get32(p + 4);
+    rec->lsn = le_get64(p + 8);
+    rec->term = le_get64(p + 16);
+    rec->type = le_get16(p + 24);
+    rec->payload = p + WAL_REC_HDR;
+    rec->len = len;
+    rec->raw = p;
+    rec->raw_len = wal_record_size(len);
 }
 
 static void encode_seg_header(uint8_t *h, uint64_t first_lsn)
