@@ -184,6 +184,19 @@ int arg_ll_msg(cmd_ctx *c, int i, long long *out, const char *msg);
  * "ERR value is not a valid float" and return -1. */
 int arg_ld(cmd_ctx *c, int i, long double *out);
 
+/* Redis's parseScanCursorOrReply over argument i: strtoul of the C
+ * string ("" is 0, "-1" wraps); on failure reply "ERR invalid cursor". */
+int arg_cursor(cmd_ctx *c, int i, uint64_t *out);
+/* SSCAN/ZSCAN's [MATCH pattern] [COUNT count] from argument i on, as
+ * Redis's scanGenericCommand: pat is NULL when absent or "*". Replies the
+ * error and returns -1 on a bad option. */
+typedef struct scan_opts {
+    long long count;
+    const char *pat;
+    size_t patlen;
+} scan_opts;
+int scan_parse_opts(cmd_ctx *c, int i, scan_opts *o);
+
 /* A random 64-bit value (RANDOMKEY, HRANDFIELD, SCAN helpers). */
 uint64_t cmd_random(void);
 

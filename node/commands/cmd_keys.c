@@ -38,6 +38,10 @@ static const char *type_name(const kobj *o)
         return "string";
     case KT_LIST:
         return "list";
+    case KT_SET:
+        return "set";
+    case KT_ZSET:
+        return "zset";
     default:
         return "hash";
     }

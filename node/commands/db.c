@@ -18,6 +18,7 @@
 #include "reply.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -230,6 +231,51 @@ int arg_ld(cmd_ctx *c, int i, long double *out)
     if (!kv_string2ld(c->argv[i], c->lens[i], out)) {
         reply_error(&c->r, "ERR value is not a valid float");
         return -1;
+    }
+    return 0;
+}
+
+int arg_cursor(cmd_ctx *c, int i, uint64_t *out)
+{
+    const char *nul = memchr(c->argv[i], '\0', c->lens[i]);
+    size_t n = nul ? (size_t)(nul - c->argv[i]) : c->lens[i];
+    char *s = kv_memdup(c->argv[i], n);
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int bad = isspace((unsigned char)s[0]) || *end != '\0' || errno == ERANGE;
+    kv_free(s);
+    if (bad) {
+        reply_error(&c->r, "ERR invalid cursor");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int scan_parse_opts(cmd_ctx *c, int i, scan_opts *o)
+{
+    o->count = 10;
+    o->pat = NULL;
+    o->patlen = 0;
+    for (; i < c->argc; i += 2) {
+        int more = i + 1 < c->argc;
+        if (more && arg_is_c(c, i, "count")) {
+            if (arg_ll(c, i + 1, &o->count) < 0)
+                return -1;
+            if (o->count < 1) {
+                reply_err_syntax(&c->r);
+                return -1;
+            }
+        } else if (more && arg_is_c(c, i, "match")) {
+            o->pat = c->argv[i + 1];
+            o->patlen = c->lens[i + 1];
+            if (o->patlen == 1 && o->pat[0] == '*')
+                o->pat = NULL;
+        } else {
+            reply_err_syntax(&c->r);
+            return -1;
+        }
     }
     return 0;
 }

@@ -24,6 +24,8 @@ extern const kv_command cmds_keys[];
 extern const kv_command cmds_repl[];
 extern const kv_command cmds_list[];
 extern const kv_command cmds_hash[];
+extern const kv_command cmds_set[];
+extern const kv_command cmds_zset[];
 extern const kv_command cmds_server[];
 extern const kv_command cmds_client[];
 extern const kv_command cmds_config[];
@@ -43,6 +45,8 @@ static const kv_command *const tables[] = {
     cmds_repl,
     cmds_list,
     cmds_hash,
+    cmds_set,
+    cmds_zset,
     cmds_server,
     cmds_client,
     cmds_config,

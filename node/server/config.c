@@ -96,6 +96,13 @@ const cfg_option cfg_options[] = {
      "(__keyevent@0__:<event>), for the classes g (generic) $ (strings) l (lists) s (sets) h "
      "(hashes) z (sorted sets) x (expired) e (evicted) t (streams) d (module) n (new keys) m "
      "(key misses), A (all but n and m). Empty: off."},
+    {"set-max-intset-entries", NULL, CFG_INT, OFF(set_max_intset_entries), 0, LLONG_MAX, "512",
+     NULL, 1, "Sets of at most this many integer members use the compact (intset) encoding."},
+    {"zset-max-listpack-entries", "zset-max-ziplist-entries", CFG_INT,
+     OFF(zset_max_listpack_entries), 0, LLONG_MAX, "128", NULL, 1,
+     "Sorted sets with at most this many members use the compact encoding."},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", CFG_MEM, OFF(zset_max_listpack_value),
+     0, LLONG_MAX, "64", NULL, 1, "… and members of at most this many bytes."},
     {"hll-sparse-max-bytes", NULL, CFG_MEM, OFF(hll_sparse_max_bytes), 0, LLONG_MAX, "3000",
      NULL, 1, "HyperLogLog values up to this many bytes use the sparse encoding; a longer one "
      "becomes dense (12 KB)."},
@@ -170,7 +177,8 @@ static long long *ll_field(kv_config *c, const cfg_option *o)
 /* Options stored as long long among the CFG_INT ones. */
 static int is_ll(const cfg_option *o)
 {
-    return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than);
+    return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than) ||
+           o->offset == OFF(set_max_intset_entries) || o->offset == OFF(zset_max_listpack_entries);
 }
 
 /* Redis's memtoll: a number with an optional unit (k=1000, kb=1024, m, mb,

@@ -55,6 +55,9 @@ typedef struct kv_config {
     /* keyspace */
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value; /* a memory value in Redis */
     long long hll_sparse_max_bytes;
     int active_expire;
     int hz;

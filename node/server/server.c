@@ -436,6 +436,14 @@ static void env_limits(server *s)
     s->env.hll_sparse_max_bytes = s->cfg.hll_sparse_max_bytes;
 }
 
+/* The set and sorted set encoding thresholds, from the configuration. */
+static void keyspace_limits(server *s)
+{
+    set_max_intset_entries = (size_t)s->cfg.set_max_intset_entries;
+    zset_max_listpack_entries = (size_t)s->cfg.zset_max_listpack_entries;
+    zset_max_listpack_value = (size_t)s->cfg.zset_max_listpack_value;
+}
+
 void server_apply_config(server *s, const cfg_option *o)
 {
     const char *n = o->name;
@@ -446,6 +454,8 @@ void server_apply_config(server *s, const cfg_option *o)
         hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
     else if (!strcmp(n, "hash-max-listpack-value"))
         hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
+    else if (!strcmp(n, "set-max-intset-entries") || !strncmp(n, "zset-max-listpack-", 18))
+        keyspace_limits(s);
     else if (!strcmp(n, "active-expire"))
         s->active_expire = s->cfg.active_expire;
     else if (!strcmp(n, "notify-keyspace-events"))
@@ -500,6 +510,7 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     pubsub_apply_config(s);
     hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
     hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
+    keyspace_limits(s);
     dispatch_init(s);
     s->cmd_stats = kv_calloc((size_t)command_count(), sizeof *s->cmd_stats);
 

@@ -29,11 +29,20 @@
  *   28  4  CRC32C of footer bytes 0..27
  *
  * Entry:
- *   u8 type (0 string, 1 list, 2 hash), u8 flags (bit 0: has expiry),
- *   [8-byte absolute expiry in unix ms], varint key length, key bytes, then
+ *   u8 type (0 string, 1 list, 2 hash, 3 set, 4 sorted set), u8 flags
+ *   (bit 0: has expiry), [8-byte absolute expiry in unix ms], varint key
+ *   length, key bytes, then
  *   string: varint length, bytes
  *   list:   varint count, count x (varint length, bytes)
  *   hash:   varint count, count x (varint flen, field, varint vlen, value)
+ *   set:    varint count, count x (varint length, member)
+ *   zset:   varint count, count x (varint length, member, 8-byte score:
+ *           the IEEE-754 double's bits, little-endian; never NaN)
+ *   Types 3 and 4 were added without a version change: a file written
+ *   before them has none, so old snapshots load unchanged. Sets and sorted
+ *   sets are rebuilt member by member, so they take the encoding their
+ *   contents call for (as Redis re-encodes on RDB load). Containers are
+ *   never empty and never repeat a member or field.
  * Varints are LEB128 (7 bits per byte, low first, at most 10 bytes).
  *
  * Blocks carry their own CRC so a shipped snapshot can be checked and
@@ -197,6 +206,32 @@ static void w_entry(writer *w, kobj *o)
             list_get(l, i, &p, &len);
             w_bytes(w, p, len);
         }
+    } else if (type == KT_SET) {
+        kv_set *s = kobj_set(o);
+        w_varint(w, set_len(s));
+        set_iter it;
+        const char *m;
+        size_t n;
+        set_iter_init(&it, s);
+        while (set_iter_next(&it, &m, &n))
+            w_bytes(w, m, n);
+        set_iter_done(&it);
+    } else if (type == KT_ZSET) {
+        kv_zset *z = kobj_zset(o);
+        w_varint(w, zset_len(z));
+        zset_iter it;
+        const char *m;
+        size_t n;
+        double score;
+        zset_iter_init(&it, z, 0, 0);
+        while (zset_iter_next(&it, &m, &n, &score)) {
+            uint64_t bits;
+            uint8_t b[8];
+            memcpy(&bits, &score, 8);
+            le_put64(b, bits);
+            w_bytes(w, m, n);
+            w_raw(w, b, 8);
+        }
     } else {
         kv_hash *h = kobj_hash(o);
         w_varint(w, hash_len(h));
@@ -344,7 +379,7 @@ static int load_entry(cursor *c, ks *k)
         return -1;
     int type = c->p[0], flags = c->p[1];
     c->p += 2;
-    if (type > KT_HASH || (flags & ~1))
+    if (type > KT_ZSET || (flags & ~1))
         return -1;
     int64_t exp = -1;
     if (flags & 1) {
@@ -377,8 +412,16 @@ static int load_entry(cursor *c, ks *k)
         uint64_t n = c_varint(c);
         if (c->bad || n == 0 || n > (uint64_t)(c->end - c->p))
             return -1; /* empty containers never exist; each item takes >= 1 byte */
-        if (k)
-            o = type == KT_LIST ? ks_add_list(k, key, klen) : ks_add_hash(k, key, klen);
+        if (k) {
+            if (type == KT_LIST)
+                o = ks_add_list(k, key, klen);
+            else if (type == KT_HASH)
+                o = ks_add_hash(k, key, klen);
+            else if (type == KT_SET)
+                o = ks_add_set(k, key, klen, set_new());
+            else
+                o = ks_add_zset(k, key, klen, zset_new());
+        }
         for (uint64_t i = 0; i < n; i++) {
             size_t len, vlen;
             const char *p = c_bytes(c, &len);
@@ -387,6 +430,20 @@ static int load_entry(cursor *c, ks *k)
             if (type == KT_LIST) {
                 if (k)
                     list_push(kobj_list(o), LIST_TAIL, p, len);
+            } else if (type == KT_SET) {
+                if (k && !kobj_set_add(o, p, len))
+                    return -1; /* duplicate member */
+            } else if (type == KT_ZSET) {
+                if (c->end - c->p < 8)
+                    return -1;
+                uint64_t bits = le_get64(c->p);
+                double score;
+                memcpy(&score, &bits, 8);
+                c->p += 8;
+                if (score != score)
+                    return -1; /* NaN is never a score */
+                if (k && zset_set(kobj_zset(o), p, len, score) != ZSET_ADDED)
+                    return -1; /* duplicate member */
             } else {
                 const char *v = c_bytes(c, &vlen);
                 if (!v)
