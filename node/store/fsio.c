@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -121,7 +122,9 @@ int kvfs_fsync_dir(const char *dir)
     return rc;
 }
 
-int kvfs_read_file(const char *path, char **out, size_t *len)
+/* Read a whole file through the table into a buffer from alloc (+NUL). */
+static int read_whole(const char *path, char **out, size_t *len, void *(*alloc)(size_t),
+                      void (*release)(void *))
 {
     int fd = kvfs->open(path, O_RDONLY, 0);
     if (fd < 0)
@@ -133,11 +136,13 @@ int kvfs_read_file(const char *path, char **out, size_t *len)
         return e;
     }
     size_t n = (size_t)st.st_size;
-    char *buf = kv_malloc(n + 1);
+    char *buf = alloc(n + 1);
+    if (!buf)
+        return -ENOMEM;
     int rc = kvfs_pread_all(fd, buf, n, 0);
     kvfs->close(fd);
     if (rc < 0) {
-        kv_free(buf);
+        release(buf);
         return rc;
     }
     buf[n] = '\0';
@@ -146,13 +151,18 @@ int kvfs_read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
+int kvfs_read_file(const char *path, char **out, size_t *len)
+{
+    return read_whole(path, out, len, kv_malloc, kv_free);
+}
+
 int kvfs_map_file(const char *path, kvfs_map *m)
 {
     memset(m, 0, sizeof *m);
     if (kvfs != &kvfs_posix) {
         char *buf;
         size_t len;
-        int rc = kvfs_read_file(path, &buf, &len);
+        int rc = read_whole(path, &buf, &len, malloc, free);
         if (rc == 0) {
             m->p = buf;
             m->len = len;
@@ -189,7 +199,7 @@ void kvfs_unmap(kvfs_map *m)
     if (m->mapped)
         munmap((void *)m->p, m->len);
     else
-        kv_free((void *)m->p);
+        free((void *)m->p);
     memset(m, 0, sizeof *m);
 }
 

@@ -47,10 +47,12 @@ int kvfs_preallocate(int fd, off_t len);
 int kvfs_zero_fill(int fd, off_t len);
 /* fsync a directory so creates/renames/unlinks in it are durable. 0/-errno */
 int kvfs_fsync_dir(const char *dir);
-/* Read a whole file into a kv_malloc'd buffer (+NUL). 0 or -errno. */
+/* Read a whole file into a kv_malloc'd buffer (+NUL): loop thread only,
+ * like every kv_malloc. 0 or -errno. */
 int kvfs_read_file(const char *path, char **out, size_t *len);
 /* A whole file in memory for reading: mapped when the table is the real
- * file system (no copy), read into a buffer otherwise (test tables). */
+ * file system (no copy), read into a plain malloc buffer otherwise (test
+ * tables). Usable from any thread (recovery, readers on the pool). */
 typedef struct kvfs_map {
     const char *p;
     size_t len;

@@ -561,7 +561,13 @@ int snap_list(const char *dir, uint64_t **lsns)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
-            v = kv_realloc(v, cap * sizeof *v);
+            uint64_t *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                closedir(d);
+                return KVE_NOMEM;
+            }
+            v = nv;
         }
         v[n++] = lsn;
     }
@@ -591,13 +597,13 @@ int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *
             snprintf(why, sizeof why, "%s: header says LSN %" PRIu64, path, out->lsn);
         }
         if (rc == 0) {
-            kv_free(lsns);
+            free(lsns);
             return 0;
         }
         ks_clear(k);
         memset(out, 0, sizeof *out);
         if (rc == KVE_IO || rc == KVE_NOMEM) {
-            kv_free(lsns);
+            free(lsns);
             return kve_fmt(err, errlen, rc, "%s", why);
         }
         char dst[PATH_MAX + 8];
@@ -605,14 +611,14 @@ int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *
         log_warn("snapshot %s is unusable (%s); renamed to %s, trying an older one", path, why,
                  dst);
         if (kvfs->rename(path, dst) < 0) {
-            kv_free(lsns);
+            free(lsns);
             return kve_fmt(err, errlen, KVE_IO, "rename %s: %s", path, strerror(errno));
         }
         kvfs_fsync_dir(dir);
         if (broken)
             (*broken)++;
     }
-    kv_free(lsns);
+    free(lsns);
     return 0;
 }
 
@@ -634,7 +640,7 @@ uint64_t snap_retain(const char *dir, int keep)
     if (removed)
         kvfs_fsync_dir(dir);
     uint64_t oldest = lsns[(n < keep ? n : keep) - 1];
-    kv_free(lsns);
+    free(lsns);
     return oldest;
 }
 

@@ -341,7 +341,9 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* List segment first-LSNs in dir, sorted. */
+/* List segment first-LSNs in dir, sorted, into a plain malloc'd array (the
+ * caller free()s it): wal_read calls this on other threads, where the
+ * counted kv_malloc must not be used. */
 static int list_segments(const char *dir, uint64_t **out, size_t *n, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
@@ -360,7 +362,13 @@ static int list_segments(const char *dir, uint64_t **out, size_t *n, char *err, 
             continue;
         if (cnt == cap) {
             cap = cap ? cap * 2 : 16;
-            v = kv_realloc(v, cap * sizeof *v);
+            uint64_t *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                closedir(d);
+                return kve_fmt(err, errlen, KVE_NOMEM, "listing %s: out of memory", dir);
+            }
+            v = nv;
         }
         v[cnt++] = lsn;
     }
@@ -699,7 +707,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
             end_off = WAL_SEG_HDR;
         }
     }
-    kv_free(firsts);
+    free(firsts);
     firsts = NULL;
     /* The log's history starts at the snapshot when no retained record
      * covers it. */
@@ -728,7 +736,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
     return 0;
 
 fail:
-    kv_free(firsts);
+    free(firsts);
     if (w->fd >= 0)
         kvfs->close(w->fd);
     kv_free(w->segs);
@@ -1625,7 +1633,7 @@ static int find_segment(const char *dir, uint64_t lsn, uint64_t *first, char *er
             found = 1;
         }
     }
-    kv_free(firsts);
+    free(firsts);
     return found ? 0 : KVE_NOTFOUND;
 }
 
