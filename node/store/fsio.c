@@ -224,12 +224,12 @@ int kvfs_write_file_atomic(const char *dir, const char *name, const void *buf, s
     return rc;
 }
 
-int kvfs_copy_file(const char *from, const char *to)
+static int copy_file(const char *from, const char *to, int create)
 {
     int in = kvfs->open(from, O_RDONLY, 0);
     if (in < 0)
         return -errno;
-    int out = kvfs->open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int out = kvfs->open(to, O_WRONLY | O_CREAT | create, 0644);
     if (out < 0) {
         int e = -errno;
         kvfs->close(in);
@@ -258,4 +258,14 @@ int kvfs_copy_file(const char *from, const char *to)
     kvfs->close(in);
     kvfs->close(out);
     return rc;
+}
+
+int kvfs_copy_file(const char *from, const char *to)
+{
+    return copy_file(from, to, O_TRUNC);
+}
+
+int kvfs_copy_file_new(const char *from, const char *to)
+{
+    return copy_file(from, to, O_EXCL);
 }

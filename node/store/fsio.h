@@ -64,7 +64,9 @@ void kvfs_unmap(kvfs_map *m);
 /* Publish a small file atomically: write path.tmp, fsync, rename, fsync dir.
  * 0 or -errno. */
 int kvfs_write_file_atomic(const char *dir, const char *name, const void *buf, size_t n);
-/* Copy a file (for keeping *.broken copies). 0 or -errno. */
+/* Copy a file (for keeping *.broken copies), fsynced. 0 or -errno. */
 int kvfs_copy_file(const char *from, const char *to);
+/* The same, but never over an existing file: -EEXIST if `to` exists. */
+int kvfs_copy_file_new(const char *from, const char *to);
 
 #endif

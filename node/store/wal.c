@@ -52,7 +52,7 @@
  * created at startup is only fallocated (instant) and is left for the
  * first spare.
  */
-#include "wal.h"
+#include "wal_int.h"
 
 #include "crc32c.h"
 #include "endian.h"
@@ -284,7 +284,7 @@ struct wal {
     _Atomic uint64_t last_sync_ms; /* when the last fdatasync began (everysec) */
 };
 
-static void seg_name(char *out, size_t n, const char *dir, uint64_t first_lsn)
+void wal_seg_path(char *out, size_t n, const char *dir, uint64_t first_lsn)
 {
     snprintf(out, n, "%s/wal-%020" PRIu64 ".log", dir, first_lsn);
 }
@@ -344,7 +344,7 @@ static int cmp_u64(const void *a, const void *b)
 /* List segment first-LSNs in dir, sorted, into a plain malloc'd array (the
  * caller free()s it): wal_read calls this on other threads, where the
  * counted kv_malloc must not be used. */
-static int list_segments(const char *dir, uint64_t **out, size_t *n, char *err, size_t errlen)
+int wal_list_segments(const char *dir, uint64_t **out, size_t *n, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -388,19 +388,117 @@ static int all_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
-/* Is there a valid record anywhere in p[from..n)? (8-byte steps) */
-static int valid_record_after(const uint8_t *p, size_t n, size_t from)
+/* The first valid record in p[from..n) (8-byte steps), or -1. */
+static long next_valid_record(const uint8_t *p, size_t n, size_t from, wal_record *r)
 {
-    for (size_t o = from; o + WAL_REC_HDR <= n; o += 8) {
-        wal_record r;
-        if (wal_decode_record(p + o, n - o, &r) > 0)
-            return 1;
+    for (size_t o = from; o + WAL_REC_HDR <= n; o += 8)
+        if (wal_decode_record(p + o, n - o, r) > 0)
+            return (long)o;
+    return -1;
+}
+
+const char *wal_seg_end_name(wal_seg_end end)
+{
+    switch (end) {
+    case WAL_SEG_CLEAN: return "clean";
+    case WAL_SEG_EMPTY: return "empty (no header yet)";
+    case WAL_SEG_NO_HEADER: return "missing segment header";
+    case WAL_SEG_BAD_HEADER: return "bad segment header";
+    case WAL_SEG_TORN: return "torn tail";
+    case WAL_SEG_CORRUPT: return "invalid record followed by valid records";
+    case WAL_SEG_WRONG_LSN: return "record with an unexpected LSN";
+    case WAL_SEG_TERM_BACK: return "record whose term goes back";
     }
+    return "?";
+}
+
+/* Walk the records of a mapped segment (see wal_scan_segment). */
+static int scan_records(const uint8_t *p, size_t size, uint64_t prev_term, wal_scan_fn fn,
+                        void *arg, wal_seg_scan *out)
+{
+    /* Header. An all-zero (or absent) header is what a segment looks like
+     * when the crash came after its creation and before its first write. */
+    if (size < WAL_SEG_HDR || all_zero(p, WAL_SEG_HDR)) {
+        out->end = all_zero(p, size) ? WAL_SEG_EMPTY : WAL_SEG_NO_HEADER;
+        return 0;
+    }
+    if (memcmp(p, SEG_MAGIC, 8) != 0 || le_get32(p + 8) != SEG_VERSION ||
+        crc32c(0, p, 28) != le_get32(p + 28) || le_get64(p + 16) != out->first_lsn) {
+        out->end = WAL_SEG_BAD_HEADER;
+        return 0;
+    }
+    size_t off = WAL_SEG_HDR;
+    uint64_t expect = out->first_lsn;
+    out->end = WAL_SEG_CLEAN;
+    while (off < size) {
+        wal_record rec;
+        long n = wal_decode_record(p + off, size - off, &rec);
+        if (n <= 0) {
+            /* End of records: zeros to the end is a clean end. */
+            if (all_zero(p + off, size - off))
+                break;
+            long next = next_valid_record(p, size, off + 8, &rec);
+            if (next >= 0) {
+                out->end = WAL_SEG_CORRUPT;
+                out->next_off = (uint64_t)next;
+                out->found_lsn = rec.lsn;
+                out->found_term = rec.term;
+            } else {
+                size_t last_nz = size;
+                while (last_nz > off && p[last_nz - 1] == 0)
+                    last_nz--;
+                out->end = WAL_SEG_TORN;
+                out->bad_bytes = last_nz - off;
+            }
+            break;
+        }
+        if (rec.lsn != expect || rec.term < prev_term) {
+            out->end = rec.lsn != expect ? WAL_SEG_WRONG_LSN : WAL_SEG_TERM_BACK;
+            out->found_lsn = rec.lsn;
+            out->found_term = rec.term;
+            break;
+        }
+        if (fn) {
+            int rc = fn(arg, &rec, off);
+            if (rc) {
+                out->end_off = off;
+                return rc;
+            }
+        }
+        if (!out->records || rec.term < out->min_term)
+            out->min_term = rec.term;
+        if (rec.term > out->max_term)
+            out->max_term = rec.term;
+        out->records++;
+        out->last_lsn = rec.lsn;
+        out->last_term = prev_term = rec.term;
+        expect++;
+        off += (size_t)n;
+    }
+    out->end_off = off;
     return 0;
+}
+
+int wal_scan_segment(const char *path, uint64_t first_lsn, uint64_t prev_term, wal_scan_fn fn,
+                     void *arg, wal_seg_scan *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->first_lsn = first_lsn;
+    out->last_lsn = first_lsn - 1;
+    out->last_term = prev_term;
+    kvfs_map map;
+    int rc = kvfs_map_file(path, &map);
+    if (rc < 0)
+        return kve_fmt(err, errlen, KVE_IO, "read %s: %s", path, strerror(-rc));
+    out->size = map.len;
+    rc = scan_records((const uint8_t *)map.p, map.len, prev_term, fn, arg, out);
+    kvfs_unmap(&map);
+    return rc;
 }
 
 typedef struct scan_ctx {
     const char *dir;
+    const char *path; /* segment being scanned */
     uint64_t after_lsn;
     uint64_t after_term;
     uint64_t expect_lsn; /* next LSN we must see; 0 = not known yet */
@@ -409,141 +507,130 @@ typedef struct scan_ctx {
     void *arg;
     wal_recovery *info;
     wal *w;
+    char *err;
+    size_t errlen;
 } scan_ctx;
 
+#define SCAN_SUPERSEDED 2 /* the snapshot's history differs from the log's */
+
+/* Recovery's view of each valid record: replay it if it is after the
+ * snapshot, and extend the term history. */
+static int recover_record(void *arg, const wal_record *rec, uint64_t off)
+{
+    scan_ctx *sc = arg;
+    if (rec->lsn == sc->after_lsn && rec->term != sc->after_term) {
+        /* The snapshot was installed from a primary whose history
+         * differs from this log (the crash came before the log was
+         * reset): the snapshot supersedes the whole log. Nothing after
+         * it has been applied yet. */
+        kve_fmt(sc->err, sc->errlen, KVE_CORRUPT,
+                "%s: offset %" PRIu64 ": LSN %" PRIu64 " has term %" PRIu64
+                " but the snapshot says term %" PRIu64,
+                sc->path, off, rec->lsn, rec->term, sc->after_term);
+        return SCAN_SUPERSEDED;
+    }
+    sc->info->records_scanned++;
+    if (rec->lsn > sc->after_lsn) {
+        int arc = sc->apply ? sc->apply(sc->arg, rec, sc->err, sc->errlen) : 0;
+        if (arc < 0)
+            return kve_wrap(sc->err, sc->errlen, arc, "%s: offset %" PRIu64 ": replay LSN %" PRIu64,
+                            sc->path, off, rec->lsn);
+        sc->info->entries_replayed++;
+    }
+    hist_note(sc->w, rec->term, rec->lsn);
+    return 0;
+}
+
+/* A torn tail of the last segment: keep a copy, cut it, report it. */
+static int cut_torn_tail(scan_ctx *sc, const wal_seg_scan *ss, char *err, size_t errlen)
+{
+    const char *path = sc->path;
+    char broken[PATH_MAX + 8];
+    snprintf(broken, sizeof broken, "%s.broken", path);
+    int crc = kvfs_copy_file(path, broken);
+    if (crc < 0)
+        return kve_fmt(err, errlen, KVE_IO, "keep copy %s: %s", broken, strerror(-crc));
+    int fd = kvfs->open(path, O_WRONLY, 0);
+    int trc = fd < 0 ? -errno : 0;
+    if (!trc && kvfs->ftruncate(fd, (off_t)ss->end_off) < 0)
+        trc = -errno;
+    if (!trc && kvfs->fsync(fd) < 0)
+        trc = -errno;
+    if (fd >= 0)
+        kvfs->close(fd);
+    if (trc)
+        return kve_fmt(err, errlen, KVE_IO, "truncate torn tail of %s: %s", path, strerror(-trc));
+    sc->info->bytes_truncated += ss->bad_bytes;
+    snprintf(sc->info->truncated_file, sizeof sc->info->truncated_file, "%s", path);
+    log_warn("WAL %s: torn tail at offset %" PRIu64 " (%" PRIu64 " bytes) cut after LSN %" PRIu64
+             "; copy kept in %s",
+             path, ss->end_off, ss->bad_bytes, ss->last_lsn, broken);
+    return 0;
+}
+
 /* Verify and replay one segment. *end_off is where the next record would
- * go (for the last segment). Returns 0 or a KVE_* code with err set. */
+ * go (for the last segment). Returns 0, 1 (the last segment is empty: the
+ * caller rewrites its header), SCAN_SUPERSEDED, or a KVE_* code with err
+ * set: any damage but a torn tail of the last segment is refused, naming
+ * file and offset. */
 static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t *end_off,
                         uint64_t *rec_bytes, char *err, size_t errlen)
 {
     char path[PATH_MAX];
-    seg_name(path, sizeof path, sc->dir, first_lsn);
-    kvfs_map map;
-    int rc = kvfs_map_file(path, &map);
-    if (rc < 0)
-        return kve_fmt(err, errlen, KVE_IO, "read %s: %s", path, strerror(-rc));
-    const uint8_t *p = (const uint8_t *)map.p;
-    size_t size = map.len;
+    wal_seg_path(path, sizeof path, sc->dir, first_lsn);
+    sc->path = path;
+    sc->err = err;
+    sc->errlen = errlen;
     sc->info->segments_scanned++;
     *rec_bytes = 0;
-
-    if (sc->expect_lsn && first_lsn != sc->expect_lsn) {
-        kvfs_unmap(&map);
+    if (sc->expect_lsn && first_lsn != sc->expect_lsn)
         return kve_fmt(err, errlen, KVE_CORRUPT,
                        "%s: segment starts at LSN %" PRIu64 " but LSN %" PRIu64
                        " was expected (a segment is missing)",
                        path, first_lsn, sc->expect_lsn);
-    }
-
-    /* Header. An all-zero (or absent) header is legal only for the last
-     * segment: it was created and the crash came before its first write. */
-    if (size < WAL_SEG_HDR || all_zero(p, WAL_SEG_HDR)) {
-        if (is_last && all_zero(p, size)) {
-            kvfs_unmap(&map);
-            *end_off = WAL_SEG_HDR;
-            sc->expect_lsn = first_lsn;
-            return 1; /* empty: caller rewrites the header */
-        }
-        kvfs_unmap(&map);
+    wal_seg_scan ss;
+    int rc = wal_scan_segment(path, first_lsn, sc->last_term, recover_record, sc, &ss, err, errlen);
+    if (rc)
+        return rc;
+    uint64_t expect = ss.last_lsn + 1;
+    switch (ss.end) {
+    case WAL_SEG_CLEAN:
+        break;
+    case WAL_SEG_EMPTY:
+        if (!is_last)
+            return kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset 0: missing segment header", path);
+        *end_off = WAL_SEG_HDR;
+        sc->expect_lsn = first_lsn;
+        return 1;
+    case WAL_SEG_NO_HEADER:
         return kve_fmt(err, errlen, KVE_CORRUPT, "%s: offset 0: missing segment header", path);
-    }
-    if (memcmp(p, SEG_MAGIC, 8) != 0 || le_get32(p + 8) != SEG_VERSION ||
-        crc32c(0, p, 28) != le_get32(p + 28) || le_get64(p + 16) != first_lsn) {
-        kvfs_unmap(&map);
+    case WAL_SEG_BAD_HEADER:
         return kve_fmt(err, errlen, KVE_CORRUPT,
                        "%s: offset 0: bad segment header (magic, version, crc or LSN)", path);
-    }
-
-    size_t off = WAL_SEG_HDR;
-    uint64_t expect = first_lsn;
-    while (off < size) {
-        wal_record rec;
-        long n = wal_decode_record(p + off, size - off, &rec);
-        if (n > 0 && rec.lsn != expect) {
-            kvfs_unmap(&map);
+    case WAL_SEG_WRONG_LSN:
+        return kve_fmt(err, errlen, KVE_CORRUPT,
+                       "%s: offset %" PRIu64 ": record has LSN %" PRIu64 ", expected %" PRIu64,
+                       path, ss.end_off, ss.found_lsn, expect);
+    case WAL_SEG_TERM_BACK:
+        return kve_fmt(err, errlen, KVE_CORRUPT,
+                       "%s: offset %" PRIu64 ": LSN %" PRIu64 " has term %" PRIu64
+                       ", lower than the term %" PRIu64 " before it",
+                       path, ss.end_off, ss.found_lsn, ss.found_term, ss.last_term);
+    case WAL_SEG_TORN:
+    case WAL_SEG_CORRUPT:
+        if (!is_last || ss.end == WAL_SEG_CORRUPT)
             return kve_fmt(err, errlen, KVE_CORRUPT,
-                           "%s: offset %zu: record has LSN %" PRIu64 ", expected %" PRIu64, path,
-                           off, rec.lsn, expect);
-        }
-        if (n > 0 && rec.term < sc->last_term) {
-            kvfs_unmap(&map);
-            return kve_fmt(err, errlen, KVE_CORRUPT,
-                           "%s: offset %zu: LSN %" PRIu64 " has term %" PRIu64
-                           ", lower than the term %" PRIu64 " before it",
-                           path, off, rec.lsn, rec.term, sc->last_term);
-        }
-        if (n <= 0) {
-            /* End of records: zeros to the end is a clean end. */
-            if (all_zero(p + off, size - off))
-                break;
-            if (!is_last || valid_record_after(p, size, off + 8)) {
-                kvfs_unmap(&map);
-                return kve_fmt(err, errlen, KVE_CORRUPT,
-                               "%s: offset %zu: invalid record%s (LSN %" PRIu64
-                               " expected); refusing to skip over logged data",
-                               path, off, is_last ? " followed by valid records" : "", expect);
-            }
-            /* Torn tail: keep a copy, cut it, report it. */
-            size_t last_nz = size;
-            while (last_nz > off && p[last_nz - 1] == 0)
-                last_nz--;
-            char broken[PATH_MAX + 8];
-            snprintf(broken, sizeof broken, "%s.broken", path);
-            int crc = kvfs_copy_file(path, broken);
-            if (crc < 0) {
-                kvfs_unmap(&map);
-                return kve_fmt(err, errlen, KVE_IO, "keep copy %s: %s", broken, strerror(-crc));
-            }
-            int fd = kvfs->open(path, O_WRONLY, 0);
-            int trc = fd < 0 ? -errno : 0;
-            if (!trc && kvfs->ftruncate(fd, (off_t)off) < 0)
-                trc = -errno;
-            if (!trc && kvfs->fsync(fd) < 0)
-                trc = -errno;
-            if (fd >= 0)
-                kvfs->close(fd);
-            if (trc) {
-                kvfs_unmap(&map);
-                return kve_fmt(err, errlen, KVE_IO, "truncate torn tail of %s: %s", path,
-                               strerror(-trc));
-            }
-            sc->info->bytes_truncated += last_nz - off;
-            snprintf(sc->info->truncated_file, sizeof sc->info->truncated_file, "%s", path);
-            log_warn("WAL %s: torn tail at offset %zu (%zu bytes) cut after LSN %" PRIu64
-                     "; copy kept in %s",
-                     path, off, last_nz - off, expect - 1, broken);
-            break;
-        }
-        if (rec.lsn == sc->after_lsn && rec.term != sc->after_term) {
-            /* The snapshot was installed from a primary whose history
-             * differs from this log (the crash came before the log was
-             * reset): the snapshot supersedes the whole log. Nothing after
-             * it has been applied yet. */
-            kvfs_unmap(&map);
-            kve_fmt(err, errlen, KVE_CORRUPT,
-                    "%s: offset %zu: LSN %" PRIu64 " has term %" PRIu64
-                    " but the snapshot says term %" PRIu64,
-                    path, off, rec.lsn, rec.term, sc->after_term);
-            return 2;
-        }
-        sc->info->records_scanned++;
-        if (rec.lsn > sc->after_lsn) {
-            int arc = sc->apply ? sc->apply(sc->arg, &rec, err, errlen) : 0;
-            if (arc < 0) {
-                kvfs_unmap(&map);
-                return kve_wrap(err, errlen, arc, "%s: offset %zu: replay LSN %" PRIu64, path,
-                                off, rec.lsn);
-            }
-            sc->info->entries_replayed++;
-        }
-        sc->last_term = rec.term;
-        hist_note(sc->w, rec.term, rec.lsn);
-        expect++;
-        off += (size_t)n;
-        *rec_bytes += (uint64_t)n;
+                           "%s: offset %" PRIu64 ": invalid record%s (LSN %" PRIu64
+                           " expected); refusing to skip over logged data",
+                           path, ss.end_off, is_last ? " followed by valid records" : "", expect);
+        rc = cut_torn_tail(sc, &ss, err, errlen);
+        if (rc)
+            return rc;
+        break;
     }
-    kvfs_unmap(&map);
-    *end_off = off;
+    sc->last_term = ss.last_term;
+    *end_off = ss.end_off;
+    *rec_bytes = ss.end_off - WAL_SEG_HDR;
     sc->expect_lsn = expect;
     return 0;
 }
@@ -571,7 +658,7 @@ static int create_segment(const char *dir, uint64_t first_lsn, uint64_t prealloc
                           size_t errlen)
 {
     char path[PATH_MAX];
-    seg_name(path, sizeof path, dir, first_lsn);
+    wal_seg_path(path, sizeof path, dir, first_lsn);
     int fd = kvfs->open(path, O_WRONLY | O_CREAT, 0644);
     if (fd < 0)
         return kve_fmt(err, errlen, errno == ENOSPC ? KVE_NOSPC : KVE_IO, "create %s: %s", path,
@@ -610,7 +697,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
     remove_spares(cfg->dir);
     uint64_t *firsts = NULL;
     size_t n = 0;
-    int rc = list_segments(cfg->dir, &firsts, &n, err, errlen);
+    int rc = wal_list_segments(cfg->dir, &firsts, &n, err, errlen);
     if (rc)
         return rc;
 
@@ -656,7 +743,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
                      err);
             for (size_t j = 0; j < n; j++) {
                 char from[PATH_MAX], to[PATH_MAX + 16];
-                seg_name(from, sizeof from, cfg->dir, firsts[j]);
+                wal_seg_path(from, sizeof from, cfg->dir, firsts[j]);
                 snprintf(to, sizeof to, "%s.superseded", from);
                 kvfs->rename(from, to);
             }
@@ -679,7 +766,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
                  sc.expect_lsn - 1, after_lsn);
         for (size_t i = 0; i < n; i++) {
             char path[PATH_MAX];
-            seg_name(path, sizeof path, cfg->dir, firsts[i]);
+            wal_seg_path(path, sizeof path, cfg->dir, firsts[i]);
             kvfs->unlink(path);
         }
         kvfs_fsync_dir(cfg->dir);
@@ -716,7 +803,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
 
     /* Open the last segment for appending. */
     char path[PATH_MAX];
-    seg_name(path, sizeof path, cfg->dir, w->segs[w->nsegs - 1].first_lsn);
+    wal_seg_path(path, sizeof path, cfg->dir, w->segs[w->nsegs - 1].first_lsn);
     w->fd = kvfs->open(path, O_WRONLY, 0);
     if (w->fd < 0) {
         rc = kve_fmt(err, errlen, KVE_IO, "open %s: %s", path, strerror(errno));
@@ -825,7 +912,7 @@ static int thread_write(wal *w, const uint8_t *p, size_t n)
 static int thread_switch(wal *w, const seg_switch *s)
 {
     char path[PATH_MAX];
-    seg_name(path, sizeof path, w->dir, s->first_lsn);
+    wal_seg_path(path, sizeof path, w->dir, s->first_lsn);
     if (thread_sync(w) < 0)
         return -1;
     kvfs->close(w->fd);
@@ -1520,7 +1607,7 @@ static void compact_work(uv_work_t *req)
     compact_job *j = req->data;
     for (size_t i = 0; i < j->n; i++) {
         char path[PATH_MAX];
-        seg_name(path, sizeof path, j->dir, j->firsts[i]);
+        wal_seg_path(path, sizeof path, j->dir, j->firsts[i]);
         if (kvfs->unlink(path) < 0 && errno != ENOENT)
             log_warn("WAL compaction: unlink %s: %s", path, strerror(errno));
     }
@@ -1623,7 +1710,7 @@ static int find_segment(const char *dir, uint64_t lsn, uint64_t *first, char *er
 {
     uint64_t *firsts;
     size_t n;
-    int rc = list_segments(dir, &firsts, &n, err, errlen);
+    int rc = wal_list_segments(dir, &firsts, &n, err, errlen);
     if (rc)
         return rc;
     int found = 0;
@@ -1656,7 +1743,7 @@ long wal_read(const char *dir, wal_cursor *cur, uint64_t upto, size_t max_bytes,
     int done = 0;
     while (!done && !rc) {
         char path[PATH_MAX];
-        seg_name(path, sizeof path, dir, cur->seg_first);
+        wal_seg_path(path, sizeof path, dir, cur->seg_first);
         int fd = kvfs->open(path, O_RDONLY, 0);
         if (fd < 0) {
             if (errno != ENOENT)
@@ -1735,7 +1822,7 @@ long wal_read(const char *dir, wal_cursor *cur, uint64_t upto, size_t max_bytes,
             break;
         /* This segment has nothing more: the next one starts at next_lsn. */
         char next[PATH_MAX];
-        seg_name(next, sizeof next, dir, cur->next_lsn);
+        wal_seg_path(next, sizeof next, dir, cur->next_lsn);
         if (access(next, F_OK) != 0)
             break;
         cur->seg_first = cur->next_lsn;
@@ -1753,7 +1840,7 @@ long wal_read(const char *dir, wal_cursor *cur, uint64_t upto, size_t max_bytes,
 static int reopen_at(wal *w, uint64_t first, uint64_t off, int create, char *err, size_t errlen)
 {
     char path[PATH_MAX];
-    seg_name(path, sizeof path, w->dir, first);
+    wal_seg_path(path, sizeof path, w->dir, first);
     pthread_mutex_lock(&w->mu);
     if (w->fd >= 0)
         kvfs->close(w->fd);
@@ -1805,7 +1892,7 @@ int wal_truncate_after(wal *w, uint64_t keep, char *err, size_t errlen)
         i++;
     for (size_t j = w->nsegs; j-- > i + 1;) {
         char path[PATH_MAX];
-        seg_name(path, sizeof path, w->dir, w->segs[j].first_lsn);
+        wal_seg_path(path, sizeof path, w->dir, w->segs[j].first_lsn);
         if (kvfs->unlink(path) < 0 && errno != ENOENT)
             return kve_fmt(err, errlen, KVE_IO, "unlink %s: %s", path, strerror(errno));
     }
@@ -1850,7 +1937,7 @@ int wal_reset(wal *w, uint64_t base_lsn, uint64_t base_term, char *err, size_t e
         return kve_fmt(err, errlen, KVE_FAILED, "WAL failed: %s", w->errmsg);
     for (size_t j = 0; j < w->nsegs; j++) {
         char path[PATH_MAX];
-        seg_name(path, sizeof path, w->dir, w->segs[j].first_lsn);
+        wal_seg_path(path, sizeof path, w->dir, w->segs[j].first_lsn);
         if (kvfs->unlink(path) < 0 && errno != ENOENT)
             return kve_fmt(err, errlen, KVE_IO, "unlink %s: %s", path, strerror(errno));
     }
