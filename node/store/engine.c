@@ -2,7 +2,7 @@
  *
  * Data directory:
  *   LOCK                    flock'd for the life of the process; holds its pid
- *   wal-*.log               the WAL (wal.c)
+ *   wal-*.log               the WAL (wal_*.c)
  *   snap-*.snap             snapshots (snapshot.c), newest `snapshot_keep` kept
  *   *.tmp                   leftovers of a crash; removed at open
  *
@@ -1125,7 +1125,7 @@ int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
                        ", expected %" PRIu64 "/%" PRIu64,
                        m.lsn, m.term, lsn, term);
     /* Publish first: a crash before the log reset leaves a snapshot that
-     * supersedes the old log, which recovery sets aside (wal.c). */
+     * supersedes the old log, which recovery sets aside (wal_recovery.c). */
     wal_flush_wait(e->w);
     rc = snap_publish(e->dir, tmp_path, lsn, err, errlen);
     if (rc)

@@ -4,6 +4,7 @@
 
 #include "mem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,6 +29,27 @@ static int p_fallocate(int fd, off_t len)
     return 0;
 }
 
+static int p_listdir(const char *dir, int (*fn)(void *arg, const char *name), void *arg)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de)
+            break;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (fn(arg, de->d_name))
+            break;
+    }
+    int e = errno;
+    closedir(d);
+    errno = e;
+    return e ? -1 : 0;
+}
+
 const kv_fs kvfs_posix = {
     .open = p_open,
     .close = close,
@@ -40,6 +62,7 @@ const kv_fs kvfs_posix = {
     .unlink = unlink,
     .fstat = fstat,
     .fallocate = p_fallocate,
+    .listdir = p_listdir,
 };
 
 const kv_fs *kvfs = &kvfs_posix;

@@ -26,6 +26,10 @@ typedef struct kv_fs {
     /* Reserve blocks for [0, len) so later writes there cannot run out of
      * space; the file reads as zeros there. */
     int (*fallocate)(int fd, off_t len);
+    /* Call fn(arg, name) for each entry of dir but "." and ".."; fn returns
+     * 0 to go on, anything else to stop there. 0 once the listing ended, or
+     * -1 + errno when the directory cannot be read. */
+    int (*listdir)(const char *dir, int (*fn)(void *arg, const char *name), void *arg);
 } kv_fs;
 
 /* The table in use; the real system calls by default. */

@@ -21,7 +21,6 @@
 #include "log.h"
 #include "mem.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -40,42 +39,55 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* List segment first-LSNs in dir, sorted, into a plain malloc'd array (the
- * caller free()s it): wal_read calls this on other threads, where the
- * counted kv_malloc must not be used. */
+/* The first LSNs gathered while listing a directory. */
+typedef struct lsn_list {
+    uint64_t *v;
+    size_t n, cap;
+    int nomem;
+} lsn_list;
+
+static int note_segment(void *arg, const char *name)
+{
+    lsn_list *l = arg;
+    uint64_t lsn;
+    char tail[8];
+    int used = 0;
+    if (strlen(name) != 28 || sscanf(name, "wal-%20" SCNu64 ".%3s%n", &lsn, tail, &used) != 2 ||
+        strcmp(tail, "log") != 0 || used != 28)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        uint64_t *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = lsn;
+    return 0;
+}
+
+/* List segment first-LSNs in dir (through the file table), sorted, into a
+ * plain malloc'd array (the caller free()s it): wal_read calls this on
+ * other threads, where the counted kv_malloc must not be used. */
 int wal_list_segments(const char *dir, uint64_t **out, size_t *n, char *err, size_t errlen)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return kve_fmt(err, errlen, KVE_IO, "open directory %s: %s", dir, strerror(errno));
-    uint64_t *v = NULL;
-    size_t cnt = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        uint64_t lsn;
-        char tail[8];
-        int used = 0;
-        if (strlen(de->d_name) != 28 ||
-            sscanf(de->d_name, "wal-%20" SCNu64 ".%3s%n", &lsn, tail, &used) != 2 ||
-            strcmp(tail, "log") != 0 || used != 28)
-            continue;
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 16;
-            uint64_t *nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                free(v);
-                closedir(d);
-                return kve_fmt(err, errlen, KVE_NOMEM, "listing %s: out of memory", dir);
-            }
-            v = nv;
-        }
-        v[cnt++] = lsn;
+    lsn_list l = {0};
+    if (kvfs->listdir(dir, note_segment, &l) < 0) {
+        int e = errno;
+        free(l.v);
+        return kve_fmt(err, errlen, KVE_IO, "open directory %s: %s", dir, strerror(e));
     }
-    closedir(d);
-    if (cnt)
-        qsort(v, cnt, sizeof *v, cmp_u64);
-    *out = v;
-    *n = cnt;
+    if (l.nomem) {
+        free(l.v);
+        return kve_fmt(err, errlen, KVE_NOMEM, "listing %s: out of memory", dir);
+    }
+    if (l.n)
+        qsort(l.v, l.n, sizeof *l.v, cmp_u64);
+    *out = l.v;
+    *n = l.n;
     return 0;
 }
 
@@ -333,21 +345,21 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
     return 0;
 }
 
+static int remove_spare(void *arg, const char *name)
+{
+    const char *dir = arg;
+    if (strncmp(name, "wal-spare-", 10) == 0) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        kvfs->unlink(path);
+    }
+    return 0;
+}
+
 /* Remove leftover temp files of the WAL (spares). */
 static void remove_spares(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strncmp(de->d_name, "wal-spare-", 10) == 0) {
-            char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            kvfs->unlink(path);
-        }
-    }
-    closedir(d);
+    kvfs->listdir(dir, remove_spare, (void *)dir);
 }
 
 /* Create a segment file with its header (space for `prealloc` bytes

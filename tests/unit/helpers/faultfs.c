@@ -410,6 +410,19 @@ static int ff_fallocate(int fd, off_t len)
     return 0;
 }
 
+/* Listing a directory: can be failed (FF_LIST) and gated like any call;
+ * the entries are the real ones. */
+static int ff_listdir(const char *dir, int (*fn)(void *arg, const char *name), void *arg)
+{
+    pause_point(FF_LIST, dir);
+    pthread_mutex_lock(&mu);
+    int f = should_fail_path(FF_LIST, dir);
+    pthread_mutex_unlock(&mu);
+    if (f)
+        return -1;
+    return kvfs_posix.listdir(dir, fn, arg);
+}
+
 static const kv_fs faultfs = {
     .open = ff_open,
     .close = ff_close,
@@ -422,6 +435,7 @@ static const kv_fs faultfs = {
     .unlink = ff_unlink,
     .fstat = ff_fstat,
     .fallocate = ff_fallocate,
+    .listdir = ff_listdir,
 };
 
 /* ---- control ---- */
