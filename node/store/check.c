@@ -264,14 +264,14 @@ static void print_segment(report *r, size_t i)
         fprintf(out, "DAMAGED: offset 0: bad segment header (magic, version, CRC or LSN)\n");
         break;
     case WAL_SEG_TORN:
-        fprintf(out, "DAMAGED: torn tail at offset %" PRIu64 " (%" PRIu64 " bytes)%s\n",
-                ss->end_off, ss->bad_bytes, last ? "" : " in a segment that is not the last");
+        fprintf(out, "DAMAGED: torn tail at offset %" PRIu64 " (%" PRIu64 " bytes: %s)%s\n",
+                ss->end_off, ss->bad_bytes, ss->why, last ? "" : " in a segment that is not the last");
         break;
     case WAL_SEG_CORRUPT:
         fprintf(out,
-                "DAMAGED: invalid record at offset %" PRIu64 " (LSN %" PRIu64
+                "DAMAGED: invalid record at offset %" PRIu64 " (%s; LSN %" PRIu64
                 " expected) followed by a valid record at offset %" PRIu64 " (LSN %" PRIu64 ")\n",
-                ss->end_off, expect, ss->next_off, ss->found_lsn);
+                ss->end_off, ss->why, expect, ss->next_off, ss->found_lsn);
         break;
     case WAL_SEG_WRONG_LSN:
         fprintf(out, "DAMAGED: offset %" PRIu64 ": record has LSN %" PRIu64 ", expected %" PRIu64 "\n",

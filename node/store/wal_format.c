@@ -97,23 +97,34 @@ void wal_encode_record(uint8_t *out, uint64_t lsn, uint64_t term, int type, cons
     wal_frame_header(out, lsn, term, type, len);
 }
 
-long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec)
+long wal_check_record(const uint8_t *p, size_t n, wal_record *rec, const char **why)
 {
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = "record header cut short";
     if (n < WAL_REC_HDR)
         return 0;
     uint32_t len = le_get32(p + 4);
     int type = le_get16(p + 24);
-    if (len > WAL_MAX_PAYLOAD || (type != WAL_REC_COMMANDS && type != WAL_REC_NOOP) ||
-        le_get16(p + 26) != 0 || le_get32(p + 28) != 0)
+    *why = len > WAL_MAX_PAYLOAD                                    ? "impossible length"
+           : type != WAL_REC_COMMANDS && type != WAL_REC_NOOP       ? "unknown record type"
+           : le_get16(p + 26) != 0 || le_get32(p + 28) != 0         ? "non-zero flags or reserved bytes"
+                                                                    : NULL;
+    if (*why)
         return -1;
     size_t total = wal_record_size(len);
+    *why = "record cut short";
     if (n < total)
         return 0;
+    *why = "bad CRC";
     if (crc32c(0, p + 4, WAL_REC_HDR - 4 + len) != le_get32(p))
         return -1;
+    *why = "non-zero padding";
     for (size_t i = WAL_REC_HDR + len; i < total; i++)
         if (p[i])
             return -1;
+    *why = NULL;
     rec->lsn = le_get64(p + 8);
     rec->term = le_get64(p + 16);
     rec->type = type;
@@ -122,6 +133,11 @@ long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec)
     rec->raw = p;
     rec->raw_len = total;
     return (long)total;
+}
+
+long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec)
+{
+    return wal_check_record(p, n, rec, NULL);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -157,6 +157,9 @@ void wal_spare_path(char *out, size_t n, const char *dir, int id);
 void wal_frame_header(uint8_t *out, uint64_t lsn, uint64_t term, int type, size_t len);
 /* The WAL_SEG_HDR bytes that open a segment starting at first_lsn. */
 void wal_encode_seg_header(uint8_t *h, uint64_t first_lsn);
+/* wal_decode_record, also saying why a record is not valid (or is not
+ * whole yet: 0 returned) in *why (a static string; NULL when valid). */
+long wal_check_record(const uint8_t *p, size_t n, wal_record *rec, const char **why);
 /* Is h (WAL_SEG_HDR bytes) a valid header for a segment at first_lsn? */
 int wal_seg_header_ok(const uint8_t *h, uint64_t first_lsn);
 
@@ -194,6 +197,8 @@ typedef struct wal_seg_scan {
     uint64_t next_off;    /* CORRUPT: offset of the next valid record */
     uint64_t found_lsn;   /* CORRUPT, WRONG_LSN, TERM_BACK: that record's LSN */
     uint64_t found_term;  /* ... and its term */
+    const char *why;      /* TORN, CORRUPT: what is wrong with the record at
+                             end_off ("bad CRC", "record cut short", ...) */
 } wal_seg_scan;
 
 /* Called for each valid record in order, with its offset in the file.

@@ -142,11 +142,13 @@ static int scan_records(const uint8_t *p, size_t size, uint64_t prev_term, wal_s
     out->end = WAL_SEG_CLEAN;
     while (off < size) {
         wal_record rec;
-        long n = wal_decode_record(p + off, size - off, &rec);
+        const char *why;
+        long n = wal_check_record(p + off, size - off, &rec, &why);
         if (n <= 0) {
             /* End of records: zeros to the end is a clean end. */
             if (all_zero(p + off, size - off))
                 break;
+            out->why = why;
             long next = next_valid_record(p, size, off + 8, &rec);
             if (next >= 0) {
                 out->end = WAL_SEG_CORRUPT;

@@ -388,7 +388,8 @@ static void test_torn_tail(void **state)
     write_file(old_copy, (const uint8_t *)"an older copy", 13);
 
     check_then_repair(f);
-    expect_text(f, "DAMAGED: torn tail at offset %" PRIu64 " (%" PRIu64 " bytes)", off, torn);
+    expect_text(f, "DAMAGED: torn tail at offset %" PRIu64 " (%" PRIu64 " bytes: record cut short)",
+                off, torn);
     expect_text(f, "kvnode cuts this torn tail itself");
     expect_text(f, "keep LSNs up to %" PRIu64, f->base + 1999);
     repair_ok(f);
@@ -429,7 +430,7 @@ static void test_bit_flip_mid_log(void **state)
     check_then_repair(f);
     expect_text(f,
                 "%s: LSN %" PRIu64 "..%" PRIu64 ", term 1, 100 records, %" PRIu64
-                " bytes: DAMAGED: invalid record at offset %" PRIu64 " (LSN %" PRIu64
+                " bytes: DAMAGED: invalid record at offset %" PRIu64 " (bad CRC; LSN %" PRIu64
                 " expected) followed by a valid record at offset %" PRIu64 " (LSN %" PRIu64 ")",
                 strrchr(path, '/') + 1, rs.lsn[0], bad - 1, rs.off[100] - WAL_SEG_HDR,
                 rs.off[100], bad, rs.off[101], bad + 1);
