@@ -1,6 +1,7 @@
 /* meta.c — see meta.h. */
 #include "meta.h"
 
+#include "buf.h"
 #include "err.h"
 #include "fsio.h"
 #include "mem.h"
@@ -43,20 +44,94 @@ static int valid_id(const char *s)
 
 int meta_store(const char *dir, const node_meta *m, char *err, size_t errlen)
 {
-    char buf[512];
-    int n = snprintf(buf, sizeof buf, "node_id %s\nterm %" PRIu64 "\nvoted_for %s\nfollowing %s\n",
-                     m->node_id, m->term, m->voted_for[0] ? m->voted_for : "-",
-                     m->following[0] ? m->following : "-");
-    int rc = kvfs_write_file_atomic(dir, "meta", buf, (size_t)n);
+    const rc_meta *r = &m->rc;
+    kbuf b = KBUF_INIT;
+    kbuf_printf(&b, "node_id %s\nterm %" PRIu64 "\nvoted_for %s\ncommit %" PRIu64
+                    "\ncluster %s\nconfig_lsn %" PRIu64 "\n",
+                m->node_id, r->term, r->voted_for[0] ? r->voted_for : "-", r->commit,
+                r->config.cluster_id[0] ? r->config.cluster_id : "-", r->config.lsn);
+    for (int i = 0; i < r->config.n; i++) {
+        const rc_member *x = &r->config.m[i];
+        kbuf_printf(&b, "member %s %s %s %s\n", x->id, x->voter ? "voter" : "learner",
+                    x->peer_addr[0] ? x->peer_addr : "-",
+                    x->client_addr[0] ? x->client_addr : "-");
+    }
+    int rc = kvfs_write_file_atomic(dir, "meta", kbuf_data(&b), kbuf_len(&b));
+    kbuf_free(&b);
     if (rc < 0)
         return kve_fmt(err, errlen, rc == -ENOSPC ? KVE_NOSPC : KVE_IO, "store %s/meta: %s", dir,
                        strerror(-rc));
     return 0;
 }
 
-int meta_load(const char *dir, const char *want_id, node_meta *m, char *err, size_t errlen)
+static int copy_field(char *dst, size_t cap, const char *src)
+{
+    if (!strcmp(src, "-"))
+        src = "";
+    if (strlen(src) >= cap)
+        return -1;
+    snprintf(dst, cap, "%s", src);
+    return 0;
+}
+
+/* One line; 0, or -1 if it is malformed. */
+static int parse_line(node_meta *m, char *line, int *seen_id)
+{
+    char *w[6];
+    int n = 0;
+    for (char *tok = strtok(line, " \t"); tok && n < 6; tok = strtok(NULL, " \t"))
+        w[n++] = tok;
+    if (!n)
+        return 0;
+    rc_meta *r = &m->rc;
+    char *end;
+    if (!strcmp(w[0], "node_id") && n == 2) {
+        if (!valid_id(w[1]))
+            return -1;
+        snprintf(m->node_id, sizeof m->node_id, "%s", w[1]);
+        *seen_id = 1;
+    } else if (!strcmp(w[0], "term") && n == 2) {
+        r->term = strtoull(w[1], &end, 10);
+        if (*end)
+            return -1;
+    } else if (!strcmp(w[0], "voted_for") && n == 2) {
+        return copy_field(r->voted_for, sizeof r->voted_for, w[1]);
+    } else if (!strcmp(w[0], "commit") && n == 2) {
+        r->commit = strtoull(w[1], &end, 10);
+        m->has_commit = 1;
+        if (*end)
+            return -1;
+    } else if (!strcmp(w[0], "cluster") && n == 2) {
+        return copy_field(r->config.cluster_id, sizeof r->config.cluster_id, w[1]);
+    } else if (!strcmp(w[0], "config_lsn") && n == 2) {
+        r->config.lsn = strtoull(w[1], &end, 10);
+        if (*end)
+            return -1;
+    } else if (!strcmp(w[0], "member") && n == 5) {
+        if (r->config.n == RC_MAX_MEMBERS || !valid_id(w[1]))
+            return -1;
+        rc_member *x = &r->config.m[r->config.n++];
+        snprintf(x->id, sizeof x->id, "%s", w[1]);
+        if (strcmp(w[2], "voter") && strcmp(w[2], "learner"))
+            return -1;
+        x->voter = !strcmp(w[2], "voter");
+        if (copy_field(x->peer_addr, sizeof x->peer_addr, w[3]) ||
+            copy_field(x->client_addr, sizeof x->client_addr, w[4]))
+            return -1;
+    } else if (!strcmp(w[0], "following") && (n == 2 || n == 3)) {
+        if (n == 3)
+            snprintf(m->following, sizeof m->following, "%s %s", w[1], w[2]);
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+int meta_load(const char *dir, const char *want_id, node_meta *m, int *fresh, char *err,
+              size_t errlen)
 {
     memset(m, 0, sizeof *m);
+    *fresh = 0;
     char path[4200];
     snprintf(path, sizeof path, "%s/meta", dir);
     char *text;
@@ -71,28 +146,30 @@ int meta_load(const char *dir, const char *want_id, node_meta *m, char *err, siz
         } else {
             random_id(m->node_id);
         }
-        return meta_store(dir, m, err, errlen);
+        *fresh = 1;
+        return 0;
     }
     if (rc < 0)
         return kve_fmt(err, errlen, KVE_IO, "read %s: %s", path, strerror(-rc));
-    char id[64] = "", voted[64] = "", fhost[256] = "", fport[16] = "";
-    unsigned long long term = 0;
-    int got = sscanf(text, "node_id %63s term %llu voted_for %63s following %255s %15s", id, &term,
-                     voted, fhost, fport);
+    int seen_id = 0, bad = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line && !bad;
+         line = strtok_r(NULL, "\n", &save)) {
+        char copy[1024];
+        if (strlen(line) >= sizeof copy) {
+            bad = 1;
+            break;
+        }
+        snprintf(copy, sizeof copy, "%s", line);
+        bad = parse_line(m, copy, &seen_id) < 0;
+    }
     kv_free(text);
-    if (got >= 4 && strcmp(fhost, "-") != 0 && got == 5)
-        snprintf(m->following, sizeof m->following, "%s %s", fhost, fport);
-    if (got > 3)
-        got = 3;
-    if (got != 3 || !valid_id(id))
+    if (bad || !seen_id)
         return kve_fmt(err, errlen, KVE_CORRUPT, "%s is damaged: refusing to guess this node's "
                                                  "term (restore it or remove it to start afresh)",
                        path);
-    if (want_id && want_id[0] && strcmp(want_id, id) != 0)
-        return kve_fmt(err, errlen, KVE_INVAL,
-                       "node-id %s differs from the id %s stored in %s", want_id, id, path);
-    snprintf(m->node_id, sizeof m->node_id, "%s", id);
-    m->term = term;
-    snprintf(m->voted_for, sizeof m->voted_for, "%s", strcmp(voted, "-") ? voted : "");
+    if (want_id && want_id[0] && strcmp(want_id, m->node_id) != 0)
+        return kve_fmt(err, errlen, KVE_INVAL, "node-id %s differs from the id %s stored in %s",
+                       want_id, m->node_id, path);
     return 0;
 }

@@ -1,29 +1,37 @@
 /* meta.h — the node's persistent identity and election state.
  *
- * File "meta" in the data directory, a few lines of text:
- *   node_id <40 hex chars>
+ * File "meta" in the data directory, one item per line:
+ *   node_id <1-40 of [A-Za-z0-9_-]>
  *   term <u64>
  *   voted_for <node id or ->
- *   following <host> <port>   (or "following -": not a replica)
- * written with temp -> fsync -> rename -> fsync(dir) before the node acts in
- * a new term or answers a vote (DESIGN.md §7). */
+ *   commit <u64>                 the commit watermark (a lower bound)
+ *   cluster <id or ->            the cluster this node belongs to
+ *   config_lsn <u64>             the WAL entry of the membership below
+ *   member <id> voter|learner <peer host:port> <client host:port or ->
+ *   following <host> <port>      (wave-1 files only: whom a replica followed)
+ * written with temp -> fsync -> rename -> fsync(dir) before the node acts on
+ * what changed (DESIGN.md §7). A file without "commit" (wave 1) means every
+ * logged entry was committed. */
 #ifndef KV_META_H
 #define KV_META_H
+
+#include "core.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct node_meta {
     char node_id[41];
-    uint64_t term;
-    char voted_for[41]; /* "" for none */
-    char following[300]; /* "host port" of the primary it replicates, "" if none */
+    rc_meta rc;          /* term, vote, commit watermark, membership */
+    int has_commit;      /* the file had a commit line */
+    char following[300]; /* wave-1 "host port" a replica followed, or "" */
 } node_meta;
 
-/* Load dir/meta; a missing file yields a fresh identity (random node id,
- * or `want_id` if not empty) that is stored at once. 0 or KVE_*. */
-int meta_load(const char *dir, const char *want_id, node_meta *m, char *err, size_t errlen);
-/* Store m durably. 0 or KVE_*. */
+/* Load dir/meta. A missing file yields a fresh identity (random node id,
+ * or `want_id` if not empty), not yet stored (*fresh = 1). 0 or KVE_*. */
+int meta_load(const char *dir, const char *want_id, node_meta *m, int *fresh, char *err,
+              size_t errlen);
+/* Store m durably (blocking: the binding calls it on the thread pool). */
 int meta_store(const char *dir, const node_meta *m, char *err, size_t errlen);
 
 #endif

@@ -1,65 +1,1062 @@
-/* repl.c — the replication module: role, term, peer listener, commit
- * point, and what INFO and ROLE say (see repl.h).
+/* repl.c — the replication module: the core bound to libuv and the engine
+ * (the rc_io table), the server's questions and commands, ROLE and INFO.
  *
- * Roles:
- *
- *   primary --REPLICAOF host port--> replica --REPLICAOF NO ONE--> primary (term + 1)
- *      |                                 ^
- *      +--a peer shows a newer term------+ (stepped down: no writes until
- *                                           REPLICAOF or promotion)
- *
- * A node starts as a replica when replicaof is configured, else as a
- * primary. The term is persisted (meta.c) before the node acts in it. */
-#include "repl_int.h"
+ * Everything here is plumbing; every decision is the core's
+ * (replication/core). Disk work leaves the loop: meta stores, reads of the
+ * WAL files (for followers that are behind, and for applying entries that
+ * no longer sit in the apply queue), snapshot reads and writes run on
+ * libuv's thread pool and complete on the loop. Truncation and installing
+ * a received snapshot rebuild the keyspace and stay on the loop (the
+ * keyspace is the loop's). Completions that could run at once are deferred
+ * to the next loop turn: the core never sees a completion from inside the
+ * call that started the work. */
+#include "repl.h"
 
+#include "core.h"
 #include "err.h"
-#include "hmac.h"
+#include "fsio.h"
 #include "log.h"
 #include "mem.h"
+#include "peer.h"
+#include "snapshot.h"
+#include "wal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-int64_t repl_now_ms(void)
+#define TICK_MS 10
+#define APPLY_QUEUE_MAX (256u << 20)
+#define APPLY_READ_MAX (4u << 20)
+
+typedef struct deferred {
+    int kind;
+    uint64_t a;
+} deferred;
+
+enum { DEF_APPLY, DEF_TRUNCATE };
+
+struct repl {
+    repl_config cfg;
+    repl_host host;
+    uv_loop_t *loop;
+    engine *eng;
+    node_meta meta;
+    rcore *core;
+    peer_net *net;
+    uv_timer_t tick;
+    uv_check_t check;
+    uv_idle_t idle;
+    int handles;
+    int stopped;
+    int freeing;
+    int jobs;             /* thread-pool jobs in flight */
+    int meta_jobs;        /* of which meta stores */
+    int store_at_exit;    /* the final meta store waits for the one in flight */
+    uint64_t rng;
+    char self_peer[RC_ADDR_LEN], self_client[RC_ADDR_LEN];
+    /* deferred completions */
+    deferred *defs;
+    size_t ndefs, capdefs;
+    /* records stored as a follower and not applied yet: LSNs aq_first.. */
+    kbuf aq;
+    uint64_t aq_first, aq_count;
+    int aq_broken;        /* overflowed or out of step: apply from disk */
+    int applying;         /* a disk read for applying is in flight */
+    uint64_t apply_wait;  /* an apply waits for the WAL to write what it needs */
+    rc_term_start *hist;
+    size_t caphist;
+    int last_role;
+    uint64_t last_term;
+    char last_leader[RC_ID_LEN];
+    char snap_tmp[4200];
+    uint64_t sync_full, sync_partial_err;
+};
+
+static void maybe_free(repl *r);
+
+/* ------------------------------------------------------------------------ */
+/* Deferred completions                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void on_idle(uv_idle_t *h);
+
+static void defer(repl *r, int kind, uint64_t a)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (r->ndefs == r->capdefs) {
+        r->capdefs = r->capdefs ? r->capdefs * 2 : 8;
+        r->defs = kv_realloc(r->defs, r->capdefs * sizeof *r->defs);
+    }
+    r->defs[r->ndefs].kind = kind;
+    r->defs[r->ndefs].a = a;
+    r->ndefs++;
+    uv_idle_start(&r->idle, on_idle);
+}
+
+static void apply_step(repl *r, uint64_t upto);
+static void truncate_now(repl *r, uint64_t keep);
+
+static void on_idle(uv_idle_t *h)
+{
+    repl *r = h->data;
+    uv_idle_stop(&r->idle);
+    size_t n = r->ndefs;
+    deferred batch[64];
+    if (n > 64)
+        n = 64;
+    memcpy(batch, r->defs, n * sizeof *batch);
+    memmove(r->defs, r->defs + n, (r->ndefs - n) * sizeof *r->defs);
+    r->ndefs -= n;
+    if (r->ndefs)
+        uv_idle_start(&r->idle, on_idle);
+    for (size_t i = 0; i < n && !r->stopped; i++) {
+        if (batch[i].kind == DEF_APPLY)
+            apply_step(r, batch[i].a);
+        else
+            truncate_now(r, batch[i].a);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
-/* Terms and identity                                                        */
+/* The apply queue                                                           */
 /* ------------------------------------------------------------------------ */
 
-int repl_adopt_term(repl *r, uint64_t term)
+static void aq_reset(repl *r, int broken)
 {
-    if (term <= r->meta.term)
-        return 0;
-    node_meta m = r->meta;
-    m.term = term;
-    m.voted_for[0] = '\0';
-    char err[256];
-    if (meta_store(engine_dir(r->eng), &m, err, sizeof err) != 0) {
-        log_warn("cannot persist term %" PRIu64 ": %s", term, err);
-        return -1;
+    kbuf_reset(&r->aq);
+    r->aq_first = r->aq_count = 0;
+    r->aq_broken = broken;
+}
+
+static void aq_push(repl *r, const uint8_t *rec, size_t len, uint64_t lsn)
+{
+    if (r->aq_broken)
+        return;
+    if (r->aq_count && r->aq_first + r->aq_count != lsn) {
+        aq_reset(r, 1);
+        return;
     }
-    log_notice("term %" PRIu64 " -> %" PRIu64, r->meta.term, term);
-    r->meta = m;
-    engine_set_term(r->eng, term);
+    if (kbuf_len(&r->aq) + len > APPLY_QUEUE_MAX) {
+        aq_reset(r, 1);
+        return;
+    }
+    if (!r->aq_count)
+        r->aq_first = lsn;
+    kbuf_append(&r->aq, rec, len);
+    r->aq_count++;
+}
+
+/* Apply from the queue what it holds, in order, up to upto. */
+static int apply_from_queue(repl *r, uint64_t upto)
+{
+    engine *e = r->eng;
+    uint64_t applied = engine_applied_lsn(e);
+    /* Drop what is applied already. */
+    while (r->aq_count && r->aq_first <= applied) {
+        wal_record rec;
+        wal_peek_record((const uint8_t *)kbuf_data(&r->aq), &rec);
+        kbuf_consume(&r->aq, rec.raw_len);
+        r->aq_first++;
+        r->aq_count--;
+    }
+    while (r->aq_count && r->aq_first == applied + 1 && applied < upto) {
+        wal_record rec;
+        wal_peek_record((const uint8_t *)kbuf_data(&r->aq), &rec);
+        char err[512];
+        if (engine_apply_record(e, &rec, err, sizeof err) != 0) {
+            log_warn("applying LSN %" PRIu64 ": %s", rec.lsn, err);
+            return -1;
+        }
+        applied = rec.lsn;
+        kbuf_consume(&r->aq, rec.raw_len);
+        r->aq_first++;
+        r->aq_count--;
+    }
+    if (!r->aq_count)
+        aq_reset(r, 0);
     return 0;
+}
+
+typedef struct apply_job {
+    uv_work_t req;
+    repl *r;
+    char dir[4200];
+    wal_cursor cur;
+    uint64_t upto;
+    wal_rbuf buf;
+    long rc;
+    char err[256];
+} apply_job;
+
+static void apply_read_work(uv_work_t *req)
+{
+    apply_job *j = req->data;
+    j->rc = wal_read(j->dir, &j->cur, j->upto, APPLY_READ_MAX, &j->buf, j->err, sizeof j->err);
+}
+
+static void apply_read_done(uv_work_t *req, int status)
+{
+    apply_job *j = req->data;
+    repl *r = j->r;
+    r->jobs--;
+    r->applying = 0;
+    int rc = status < 0 || j->rc < 0 ? -1 : 0;
+    if (!r->stopped) {
+        if (rc < 0)
+            log_warn("reading entries to apply from the WAL: %s", j->rc < 0 ? j->err : "cancelled");
+        size_t off = 0;
+        while (!rc && off < j->buf.len) {
+            wal_record rec;
+            long m = wal_decode_record(j->buf.p + off, j->buf.len - off, &rec);
+            char err[512];
+            if (m <= 0 || (rec.lsn > engine_applied_lsn(r->eng) &&
+                           engine_apply_record(r->eng, &rec, err, sizeof err) != 0)) {
+                log_warn("applying LSN %" PRIu64 " from the WAL failed", rec.lsn);
+                rc = -1;
+                break;
+            }
+            off += (size_t)m;
+        }
+        /* Caught up with the files: the queue takes over again. */
+        if (!rc && engine_applied_lsn(r->eng) >= wal_last_lsn(engine_wal(r->eng)))
+            aq_reset(r, 0);
+        rcore_apply_done(r->core, engine_applied_lsn(r->eng), rc);
+    }
+    wal_rbuf_free(&j->buf);
+    kv_free(j);
+    maybe_free(r);
+}
+
+static void apply_step(repl *r, uint64_t upto)
+{
+    engine *e = r->eng;
+    if (apply_from_queue(r, upto) < 0) {
+        rcore_apply_done(r->core, engine_applied_lsn(e), -1);
+        return;
+    }
+    uint64_t applied = engine_applied_lsn(e);
+    uint64_t written = wal_written_lsn(engine_wal(e));
+    if (applied >= upto) {
+        rcore_apply_done(r->core, applied, 0);
+        return;
+    }
+    if (applied >= written) {
+        /* What is left is not in the files yet: go on once it is. */
+        r->apply_wait = upto;
+        return;
+    }
+    apply_job *j = kv_calloc(1, sizeof *j);
+    j->r = r;
+    snprintf(j->dir, sizeof j->dir, "%s", engine_dir(e));
+    j->cur.next_lsn = applied + 1;
+    j->upto = upto < written ? upto : written;
+    j->req.data = j;
+    r->jobs++;
+    r->applying = 1;
+    if (uv_queue_work(r->loop, &j->req, apply_read_work, apply_read_done) != 0) {
+        r->jobs--;
+        r->applying = 0;
+        kv_free(j);
+        rcore_apply_done(r->core, applied, -1);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The rc_io table                                                           */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t io_now(void *arg)
+{
+    (void)arg;
+    return uv_hrtime() / 1000000u;
+}
+
+static uint64_t io_random(void *arg)
+{
+    repl *r = arg;
+    uint64_t x = r->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->rng = x;
+    return x * 2685821657736338717ull;
+}
+
+static void io_log(void *arg, int level, const char *msg)
+{
+    (void)arg;
+    if (level == RC_WARNING)
+        log_warn("%s", msg);
+    else if (level == RC_NOTICE)
+        log_notice("%s", msg);
+    else
+        log_verbose("%s", msg);
+}
+
+static void io_send(void *arg, const char *to_id, const char *to_addr, const Kv__PeerMessage *m)
+{
+    repl *r = arg;
+    peer_net_send(r->net, to_id, to_addr, m);
+}
+
+static uint64_t io_backlog(void *arg, const char *to_id)
+{
+    repl *r = arg;
+    return peer_net_backlog(r->net, to_id);
+}
+
+static void io_forget(void *arg, const char *to_id)
+{
+    repl *r = arg;
+    peer_net_forget(r->net, to_id);
+}
+
+typedef struct meta_job {
+    uv_work_t req;
+    repl *r;
+    char dir[4200];
+    node_meta m;
+    uint64_t seq;
+    int rc;
+    char err[256];
+} meta_job;
+
+static void meta_work(uv_work_t *req)
+{
+    meta_job *j = req->data;
+    j->rc = meta_store(j->dir, &j->m, j->err, sizeof j->err);
+}
+
+static void store_final_meta(repl *r);
+
+static void meta_done(uv_work_t *req, int status)
+{
+    meta_job *j = req->data;
+    repl *r = j->r;
+    r->jobs--;
+    r->meta_jobs--;
+    if (status < 0)
+        j->rc = KVE_IO;
+    if (j->rc)
+        log_warn("storing the meta file: %s", j->err);
+    else
+        r->meta = j->m;
+    if (!r->stopped)
+        rcore_meta_done(r->core, j->seq, j->rc ? -1 : 0);
+    else if (r->store_at_exit && !r->meta_jobs)
+        store_final_meta(r);
+    kv_free(j);
+    maybe_free(r);
+}
+
+static void io_meta_store(void *arg, const rc_meta *m, uint64_t seq)
+{
+    repl *r = arg;
+    meta_job *j = kv_calloc(1, sizeof *j);
+    j->r = r;
+    snprintf(j->dir, sizeof j->dir, "%s", engine_dir(r->eng));
+    j->m = r->meta;
+    j->m.rc = *m;
+    j->m.following[0] = '\0';
+    j->seq = seq;
+    j->req.data = j;
+    r->jobs++;
+    r->meta_jobs++;
+    if (uv_queue_work(r->loop, &j->req, meta_work, meta_done) != 0) {
+        /* Without the thread pool: store it here (rare). */
+        meta_work(&j->req);
+        r->jobs--;
+        r->meta_jobs--;
+        r->meta = j->m;
+        kv_free(j);
+        log_warn("meta file stored on the loop: the thread pool refused the job");
+        /* The core is told on the next turn. */
+        rcore_meta_done(r->core, seq, 0);
+    }
+}
+
+static uint64_t io_log_first(void *arg)
+{
+    repl *r = arg;
+    return wal_first_lsn(engine_wal(r->eng));
+}
+
+static uint64_t io_log_last(void *arg, uint64_t *term)
+{
+    repl *r = arg;
+    wal *w = engine_wal(r->eng);
+    *term = wal_last_term(w);
+    return wal_last_lsn(w);
+}
+
+static uint64_t io_log_durable(void *arg)
+{
+    repl *r = arg;
+    return engine_durable_lsn(r->eng);
+}
+
+static uint64_t io_term_at(void *arg, uint64_t lsn)
+{
+    repl *r = arg;
+    return wal_term_at(engine_wal(r->eng), lsn);
+}
+
+static const rc_term_start *io_history(void *arg, size_t *n)
+{
+    repl *r = arg;
+    size_t k;
+    const wal_term_start *h = wal_history(engine_wal(r->eng), &k);
+    if (k > r->caphist) {
+        r->caphist = k * 2;
+        r->hist = kv_realloc(r->hist, r->caphist * sizeof *r->hist);
+    }
+    for (size_t i = 0; i < k; i++) {
+        r->hist[i].term = h[i].term;
+        r->hist[i].first_lsn = h[i].first_lsn;
+    }
+    *n = k;
+    return r->hist;
+}
+
+static long io_rec_decode(void *arg, const uint8_t *p, size_t n, uint64_t *lsn, uint64_t *term)
+{
+    (void)arg;
+    wal_record rec;
+    long m = wal_decode_record(p, n, &rec);
+    if (m <= 0)
+        return -1;
+    *lsn = rec.lsn;
+    *term = rec.term;
+    return m;
+}
+
+static int io_log_append(void *arg, const uint8_t *rec, size_t len)
+{
+    repl *r = arg;
+    return engine_append_raw(r->eng, rec, len) == 0 ? 0 : -1;
+}
+
+static uint64_t io_log_noop(void *arg, uint64_t term)
+{
+    repl *r = arg;
+    engine_set_term(r->eng, term);
+    return engine_log_noop(r->eng);
+}
+
+static uint64_t io_log_config(void *arg, uint64_t term, const uint8_t *cfg, size_t len)
+{
+    repl *r = arg;
+    engine_set_term(r->eng, term);
+    return engine_log_config(r->eng, cfg, len);
+}
+
+static void io_truncate(void *arg, uint64_t keep)
+{
+    defer(arg, DEF_TRUNCATE, keep);
+}
+
+static void truncate_now(repl *r, uint64_t keep)
+{
+    engine *e = r->eng;
+    char err[512];
+    int rc;
+    aq_reset(r, 1);
+    if (keep == 0) {
+        rc = engine_wipe(e, err, sizeof err);
+    } else {
+        int reload = engine_applied_lsn(e) > keep;
+        rc = engine_truncate(e, keep, reload, err, sizeof err);
+        if (rc == KVE_NOTFOUND || (rc && reload)) {
+            log_warn("cannot rebuild the keyspace at LSN %" PRIu64 " (%s): discarding local "
+                     "data for a full resync",
+                     keep, err);
+            rc = engine_wipe(e, err, sizeof err);
+        }
+    }
+    if (rc)
+        log_warn("cutting the log after LSN %" PRIu64 ": %s", keep, err);
+    rcore_truncate_done(r->core, rc ? -1 : 0);
+}
+
+typedef struct read_job {
+    uv_work_t req;
+    repl *r;
+    char to[RC_ID_LEN];
+    char dir[4200];
+    wal_cursor cur;
+    uint64_t upto, max;
+    wal_rbuf buf;
+    long rc;
+    char err[256];
+} read_job;
+
+static void read_work(uv_work_t *req)
+{
+    read_job *j = req->data;
+    j->rc = wal_read(j->dir, &j->cur, j->upto, j->max, &j->buf, j->err, sizeof j->err);
+}
+
+static void read_done(uv_work_t *req, int status)
+{
+    read_job *j = req->data;
+    repl *r = j->r;
+    r->jobs--;
+    if (!r->stopped) {
+        if (status < 0 || j->rc < 0) {
+            if (j->rc != KVE_NOTFOUND)
+                log_warn("reading the WAL for %.12s: %s", j->to,
+                         status < 0 ? "cancelled" : j->err);
+            rcore_read_done(r->core, j->to, -1, NULL, 0, 0);
+        } else {
+            rcore_read_done(r->core, j->to, 0, j->buf.p, j->buf.len, (uint64_t)j->rc);
+        }
+        rcore_flush(r->core);
+    }
+    wal_rbuf_free(&j->buf);
+    kv_free(j);
+    maybe_free(r);
+}
+
+static void io_read(void *arg, const char *to, uint64_t from, uint64_t upto, uint64_t max)
+{
+    repl *r = arg;
+    uint64_t written = wal_written_lsn(engine_wal(r->eng));
+    read_job *j = kv_calloc(1, sizeof *j);
+    j->r = r;
+    snprintf(j->to, sizeof j->to, "%s", to);
+    snprintf(j->dir, sizeof j->dir, "%s", engine_dir(r->eng));
+    j->cur.next_lsn = from;
+    j->upto = upto < written ? upto : written;
+    j->max = max;
+    j->req.data = j;
+    r->jobs++;
+    if (uv_queue_work(r->loop, &j->req, read_work, read_done) != 0) {
+        r->jobs--;
+        kv_free(j);
+    }
+}
+
+static void io_pin(void *arg, uint64_t lsn)
+{
+    repl *r = arg;
+    engine_pin_wal(r->eng, lsn);
+}
+
+static void io_apply(void *arg, uint64_t upto)
+{
+    defer(arg, DEF_APPLY, upto);
+}
+
+static int io_snap_latest(void *arg, uint64_t *lsn, uint64_t *term, uint64_t *size)
+{
+    repl *r = arg;
+    char path[4200];
+    if (engine_latest_snapshot(r->eng, lsn, term, path, sizeof path) != 0)
+        return -1;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+static void io_snap_take(void *arg)
+{
+    repl *r = arg;
+    char err[256];
+    int rc = engine_bgsave(r->eng, err, sizeof err);
+    if (rc && rc != KVE_BUSY)
+        log_warn("a follower needs a snapshot but none can be taken: %s", err);
+}
+
+typedef struct snap_job {
+    uv_work_t req;
+    repl *r;
+    char to[RC_ID_LEN];
+    char path[4200];
+    uint64_t lsn, term, off, size;
+    uint8_t *data;
+    size_t n, max;
+    int last;
+    int rc;
+    char err[256];
+} snap_job;
+
+static void snap_read_work(uv_work_t *req)
+{
+    snap_job *j = req->data;
+    int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        j->rc = -errno;
+        return;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        j->rc = -errno;
+        close(fd);
+        return;
+    }
+    j->size = (uint64_t)st.st_size;
+    size_t want = j->off < j->size ? (size_t)(j->size - j->off) : 0;
+    if (want > j->max)
+        want = j->max;
+    j->data = malloc(want ? want : 1);
+    ssize_t got = want ? pread(fd, j->data, want, (off_t)j->off) : 0;
+    j->rc = got < 0 ? -errno : 0;
+    j->n = got > 0 ? (size_t)got : 0;
+    close(fd);
+}
+
+static void snap_read_done(uv_work_t *req, int status)
+{
+    snap_job *j = req->data;
+    repl *r = j->r;
+    r->jobs--;
+    if (!r->stopped) {
+        int rc = status < 0 || j->rc < 0 ? -1 : 0;
+        rcore_snap_read_done(r->core, j->to, j->lsn, j->off, j->data, j->n, j->size, rc);
+        rcore_flush(r->core);
+    }
+    free(j->data);
+    kv_free(j);
+    maybe_free(r);
+}
+
+static void io_snap_read(void *arg, const char *to, uint64_t lsn, uint64_t off, uint64_t max)
+{
+    repl *r = arg;
+    snap_job *j = kv_calloc(1, sizeof *j);
+    j->r = r;
+    snprintf(j->to, sizeof j->to, "%s", to);
+    snap_path(j->path, sizeof j->path, engine_dir(r->eng), lsn);
+    j->lsn = lsn;
+    j->off = off;
+    j->max = (size_t)max;
+    j->req.data = j;
+    r->jobs++;
+    if (uv_queue_work(r->loop, &j->req, snap_read_work, snap_read_done) != 0) {
+        r->jobs--;
+        kv_free(j);
+    }
+}
+
+static void snap_write_work(uv_work_t *req)
+{
+    snap_job *j = req->data;
+    int fd = open(j->path, O_WRONLY | O_CREAT | O_CLOEXEC | (j->off ? 0 : O_TRUNC), 0644);
+    if (fd < 0) {
+        j->rc = -errno;
+        snprintf(j->err, sizeof j->err, "open %s: %s", j->path, strerror(errno));
+        return;
+    }
+    int rc = kvfs_pwrite_all(fd, j->data, j->n, (off_t)j->off);
+    if (!rc && j->last && fsync(fd) != 0)
+        rc = -errno;
+    close(fd);
+    j->rc = rc;
+    if (rc)
+        snprintf(j->err, sizeof j->err, "write %s: %s", j->path, strerror(-rc));
+}
+
+static void snap_write_done(uv_work_t *req, int status)
+{
+    snap_job *j = req->data;
+    repl *r = j->r;
+    r->jobs--;
+    if (!r->stopped) {
+        int rc = status < 0 ? -1 : j->rc;
+        if (rc)
+            log_warn("receiving snapshot %" PRIu64 ": %s", j->lsn, j->err);
+        if (!rc && j->last) {
+            char err[512];
+            rc = engine_install_snapshot(r->eng, j->path, j->lsn, j->term, err, sizeof err);
+            if (rc) {
+                log_warn("installing the snapshot at LSN %" PRIu64 " failed: %s", j->lsn, err);
+                unlink(j->path);
+            } else {
+                aq_reset(r, 0);
+                r->sync_full++;
+            }
+        }
+        rcore_snap_write_done(r->core, rc ? -1 : 0);
+        rcore_flush(r->core);
+    }
+    free(j->data);
+    kv_free(j);
+    maybe_free(r);
+}
+
+static void io_snap_write(void *arg, uint64_t lsn, uint64_t term, uint64_t off, const uint8_t *p,
+                          size_t n, int last)
+{
+    repl *r = arg;
+    snap_job *j = kv_calloc(1, sizeof *j);
+    j->r = r;
+    snprintf(j->path, sizeof j->path, "%s/snap-recv-%020" PRIu64 ".tmp", engine_dir(r->eng),
+             lsn);
+    j->lsn = lsn;
+    j->term = term;
+    j->off = off;
+    j->data = malloc(n ? n : 1);
+    memcpy(j->data, p, n);
+    j->n = n;
+    j->last = last;
+    j->req.data = j;
+    r->jobs++;
+    if (uv_queue_work(r->loop, &j->req, snap_write_work, snap_write_done) != 0) {
+        r->jobs--;
+        free(j->data);
+        kv_free(j);
+    }
+}
+
+static void io_role_changed(void *arg)
+{
+    repl *r = arg;
+    int role = rcore_role(r->core);
+    const rc_member *l = rcore_leader(r->core);
+    const char *leader = l ? l->id : "";
+    int was_leader = r->last_role == RC_LEADER;
+    int changed = role != r->last_role || rcore_term(r->core) != r->last_term ||
+                  strcmp(leader, r->last_leader) != 0;
+    r->last_role = role;
+    r->last_term = rcore_term(r->core);
+    snprintf(r->last_leader, sizeof r->last_leader, "%s", leader);
+    log_set_role(role == RC_LEADER ? 'M' : role == RC_FOLLOWER ? 'S' : 'C');
+    if (role == RC_LEADER)
+        engine_set_term(r->eng, rcore_term(r->core));
+    if (was_leader && role != RC_LEADER)
+        r->host.fail_pending(r->host.arg);
+    if (changed || role == RC_LEADER)
+        r->host.role_changed(r->host.arg);
+}
+
+static void io_commit_advanced(void *arg)
+{
+    repl *r = arg;
+    engine_set_commit(r->eng, rcore_commit(r->core));
+    r->host.commit_advanced(r->host.arg);
+}
+
+static void io_config_changed(void *arg, const rc_config *cfg)
+{
+    (void)arg;
+    (void)cfg;
+}
+
+static const rc_io binding = {
+    .now_ms = io_now, .random = io_random, .log = io_log, .send = io_send,
+    .send_backlog = io_backlog, .forget = io_forget, .meta_store = io_meta_store,
+    .log_first = io_log_first, .log_last = io_log_last, .log_durable = io_log_durable,
+    .log_term_at = io_term_at, .log_history = io_history, .rec_decode = io_rec_decode,
+    .log_append = io_log_append, .log_noop = io_log_noop, .log_config = io_log_config,
+    .log_truncate = io_truncate, .log_read = io_read, .log_pin = io_pin, .apply = io_apply,
+    .snap_latest = io_snap_latest, .snap_take = io_snap_take, .snap_read = io_snap_read,
+    .snap_write = io_snap_write, .role_changed = io_role_changed,
+    .commit_advanced = io_commit_advanced, .config_changed = io_config_changed,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Loop hooks                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Every record appended here (any writer) reaches the core; a follower's
+ * also queue for applying. */
+static void on_tap(void *arg, const uint8_t *rec, size_t len, uint64_t lsn)
+{
+    repl *r = arg;
+    if (r->stopped)
+        return;
+    wal_record w;
+    wal_peek_record(rec, &w);
+    if (rcore_role(r->core) != RC_LEADER)
+        aq_push(r, rec, len, lsn);
+    rcore_on_append(r->core, rec, len, lsn, w.term, w.type, w.payload, w.len);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    repl *r = t->data;
+    if (!r->stopped)
+        rcore_tick(r->core);
+}
+
+static void on_check(uv_check_t *h)
+{
+    repl *r = h->data;
+    if (!r->stopped)
+        rcore_flush(r->core);
+}
+
+static void on_snapshot(void *arg, uint64_t lsn)
+{
+    repl *r = arg;
+    if (!r->stopped)
+        rcore_snapshot_taken(r->core, lsn);
+}
+
+static void on_peer_message(void *arg, const char *from, const Kv__PeerMessage *m)
+{
+    repl *r = arg;
+    if (!r->stopped)
+        rcore_recv(r->core, from, m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Life cycle                                                                */
+/* ------------------------------------------------------------------------ */
+
+int repl_load_meta(const char *dir, const char *node_id, node_meta *m, int *fresh, char *err,
+                   size_t errlen)
+{
+    return meta_load(dir, node_id, m, fresh, err, errlen);
+}
+
+static void addr_join(char *out, size_t n, const char *host, int port)
+{
+    if (strchr(host, ':'))
+        snprintf(out, n, "[%s]:%d", host, port);
+    else
+        snprintf(out, n, "%s:%d", host, port);
+}
+
+static rc_settings settings_from(const repl_config *cfg)
+{
+    rc_settings s;
+    rc_settings_defaults(&s);
+    if (cfg->repl_timeout_ms > 0)
+        s.election_ms = (uint64_t)cfg->repl_timeout_ms;
+    if (cfg->heartbeat_ms > 0)
+        s.heartbeat_ms = (uint64_t)cfg->heartbeat_ms;
+    s.min_acks = cfg->min_replicas_ack;
+    return s;
+}
+
+void repl_reconfigure(repl *r, const repl_config *cfg)
+{
+    r->cfg.repl_timeout_ms = cfg->repl_timeout_ms;
+    r->cfg.min_replicas_ack = cfg->min_replicas_ack;
+    r->cfg.retention_bytes = cfg->retention_bytes;
+    rcore_set_min_acks(r->core, cfg->min_replicas_ack);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    repl *r = h->data;
+    r->handles--;
+    maybe_free(r);
+}
+
+int repl_init(repl **out, uv_loop_t *loop, engine *eng, const repl_config *cfg,
+              const repl_host *host, const node_meta *meta, char *err, size_t errlen)
+{
+    repl *r = kv_calloc(1, sizeof *r);
+    r->cfg = *cfg;
+    r->host = *host;
+    r->loop = loop;
+    r->eng = eng;
+    r->meta = *meta;
+    *out = r;
+    if (getrandom(&r->rng, sizeof r->rng, 0) != (ssize_t)sizeof r->rng || !r->rng)
+        r->rng = uv_hrtime() | 1;
+    const char *ip = cfg->announce_ip[0] ? cfg->announce_ip
+                     : cfg->nbind && strcmp(cfg->bind[0], "0.0.0.0") && strcmp(cfg->bind[0], "::")
+                         ? cfg->bind[0]
+                         : "127.0.0.1";
+    addr_join(r->self_peer, sizeof r->self_peer, ip,
+              cfg->announce_peer_port ? cfg->announce_peer_port : cfg->peer_port);
+    addr_join(r->self_client, sizeof r->self_client, ip,
+              cfg->announce_port ? cfg->announce_port : cfg->client_port);
+    /* The meta file goes down first, so the node id is stable from now. */
+    int rc = meta_store(engine_dir(eng), &r->meta, err, errlen);
+    if (rc)
+        return rc;
+
+    uv_timer_init(loop, &r->tick);
+    uv_check_init(loop, &r->check);
+    uv_idle_init(loop, &r->idle);
+    r->tick.data = r->check.data = r->idle.data = r;
+    r->handles = 3;
+
+    const char *bind[REPL_MAX_BIND];
+    for (int i = 0; i < cfg->nbind; i++)
+        bind[i] = cfg->bind[i];
+    peer_net_config pc = {.self_id = r->meta.node_id,
+                          .secret = cfg->cluster_secret,
+                          .bind = bind,
+                          .nbind = cfg->nbind,
+                          .port = cfg->peer_port,
+                          .backlog = cfg->tcp_backlog,
+                          .max_frame = WAL_MAX_PAYLOAD + (2u << 20)};
+    if (cfg->peer_port <= 0 || cfg->peer_port > 65535)
+        return kve_fmt(err, errlen, KVE_INVAL, "no peer port (set port or peer-port)");
+    if (peer_net_start(&r->net, loop, &pc, on_peer_message, r, err, errlen) != 0)
+        return KVE_IO;
+
+    rc_io io = binding;
+    io.arg = r;
+    rc_settings set = settings_from(cfg);
+    r->core = rcore_new(&io, &set, r->meta.node_id, r->self_peer, r->self_client, &r->meta.rc);
+    rcore_set_applied(r->core, engine_applied_lsn(eng));
+    size_t ncfg;
+    const engine_config_rec *cr = engine_recovered_configs(eng, &ncfg);
+    for (size_t i = 0; i < ncfg; i++)
+        rcore_log_config(r->core, cr[i].lsn, cr[i].payload, cr[i].len);
+    r->last_role = -1;
+    aq_reset(r, engine_applied_lsn(eng) < wal_last_lsn(engine_wal(eng)));
+    wal_set_tap(engine_wal(eng), on_tap, r);
+    engine_on_snapshot(eng, on_snapshot, r);
+
+    const rc_config *c = rcore_config(r->core);
+    char join[RC_ADDR_LEN] = "";
+    if (cfg->replicaof_host[0]) {
+        addr_join(join, sizeof join, cfg->replicaof_host, cfg->replicaof_port + 10000);
+    } else if (!c->n && meta->following[0]) {
+        char h[256];
+        int p;
+        if (sscanf(meta->following, "%255s %d", h, &p) == 2)
+            addr_join(join, sizeof join, h, p + 10000);
+    }
+    int member = rc_config_find(c, r->meta.node_id) >= 0;
+    if (join[0] && !member) {
+        log_notice("joining the cluster of %s", join);
+        rcore_join(r->core, join);
+    } else if (!c->n) {
+        rcore_bootstrap(r->core);
+    }
+    uv_timer_start(&r->tick, on_tick, TICK_MS, TICK_MS);
+    uv_check_start(&r->check, on_check);
+    io_role_changed(r);
+    log_notice("node %s (peer %s, clients %s), term %" PRIu64 ", %d members", r->meta.node_id,
+               r->self_peer, r->self_client, rcore_term(r->core), c->n);
+    /* A one-node cluster leads at once: let it before taking clients. */
+    c = rcore_config(r->core);
+    if (rc_config_voters(c) == 1 && rc_config_find(c, r->meta.node_id) >= 0) {
+        uint64_t deadline = uv_hrtime() / 1000000u + 5000;
+        while (!rcore_writable(r->core) && uv_hrtime() / 1000000u < deadline)
+            uv_run(loop, UV_RUN_ONCE);
+    }
+    return 0;
+}
+
+void repl_shutdown(repl *r)
+{
+    if (!r || r->stopped)
+        return;
+    r->stopped = 1;
+    if (r->core) {
+        rcore_stop(r->core);
+        /* After a store in flight, never before it (it holds older state). */
+        if (r->meta_jobs)
+            r->store_at_exit = 1;
+        else
+            store_final_meta(r);
+    }
+    peer_net_stop(r->net);
+    r->net = NULL;
+    if (r->handles) {
+        uv_close((uv_handle_t *)&r->tick, handle_closed);
+        uv_close((uv_handle_t *)&r->check, handle_closed);
+        uv_close((uv_handle_t *)&r->idle, handle_closed);
+    }
+    wal_set_tap(engine_wal(r->eng), NULL, NULL);
+    engine_on_snapshot(r->eng, NULL, NULL);
+}
+
+/* The newest commit watermark, so that a restart applies all of what was
+ * committed at once. */
+static void store_final_meta(repl *r)
+{
+    r->store_at_exit = 0;
+    node_meta m = r->meta;
+    rcore_current_meta(r->core, &m.rc);
+    m.following[0] = '\0';
+    char err[256];
+    if (meta_store(engine_dir(r->eng), &m, err, sizeof err) != 0)
+        log_warn("storing the meta file at shutdown: %s", err);
+}
+
+static void maybe_free(repl *r)
+{
+    if (!r->freeing || r->jobs || r->handles)
+        return;
+    rcore_free(r->core);
+    kbuf_free(&r->aq);
+    kv_free(r->defs);
+    kv_free(r->hist);
+    kv_free(r);
+}
+
+void repl_free(repl *r)
+{
+    if (!r)
+        return;
+    if (!r->stopped) {
+        /* Never started listening (repl_init failed early). */
+        r->stopped = 1;
+        if (r->net)
+            peer_net_stop(r->net);
+        if (r->handles) {
+            uv_close((uv_handle_t *)&r->tick, handle_closed);
+            uv_close((uv_handle_t *)&r->check, handle_closed);
+            uv_close((uv_handle_t *)&r->idle, handle_closed);
+        }
+    }
+    r->freeing = 1;
+    maybe_free(r);
+}
+
+void repl_on_durable(repl *r)
+{
+    if (r->stopped)
+        return;
+    if (r->apply_wait) {
+        defer(r, DEF_APPLY, r->apply_wait);
+        r->apply_wait = 0;
+    }
+    rcore_on_durable(r->core);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Questions                                                                 */
+/* ------------------------------------------------------------------------ */
+
+int repl_role(const repl *r)
+{
+    switch (rcore_role(r->core)) {
+    case RC_LEADER: return REPL_LEADER;
+    case RC_FOLLOWER: return REPL_FOLLOWER;
+    default: return REPL_CANDIDATE;
+    }
+}
+
+int repl_writable(const repl *r)
+{
+    return rcore_writable(r->core);
+}
+
+int repl_follower_serving(const repl *r)
+{
+    return rcore_follower_serving(r->core);
+}
+
+int repl_leader_addr(const repl *r, char *host, size_t hostlen, int *port)
+{
+    const rc_member *l = rcore_leader(r->core);
+    if (!l || !l->client_addr[0])
+        return -1;
+    return peer_split_addr(l->client_addr, host, hostlen, port);
 }
 
 uint64_t repl_term(const repl *r)
 {
-    return r->meta.term;
-}
-
-int repl_stale_primary(const repl *r)
-{
-    return r->stepped_down;
+    return rcore_term(r->core);
 }
 
 const char *repl_node_id(const repl *r)
@@ -67,509 +1064,382 @@ const char *repl_node_id(const repl *r)
     return r->meta.node_id;
 }
 
-int repl_has_secret(const repl *r)
+uint64_t repl_commit_lsn(repl *r)
 {
-    return r->cfg.cluster_secret[0] != '\0';
+    return rcore_ack_point(r->core);
 }
 
-void repl_auth_mac(repl *r, const uint8_t *nonce, const char *node_id, uint8_t out[32])
+int repl_lease_valid(const repl *r)
 {
-    const char *secret = r->cfg.cluster_secret;
-    /* HMAC-SHA256(secret, nonce || node_id) */
-    size_t idlen = strlen(node_id);
-    uint8_t *msg = kv_malloc(REPL_NONCE_LEN + idlen + 1);
-    memcpy(msg, nonce, REPL_NONCE_LEN);
-    memcpy(msg + REPL_NONCE_LEN, node_id, idlen);
-    hmac_sha256(secret, strlen(secret), msg, REPL_NONCE_LEN, msg + REPL_NONCE_LEN, idlen, out);
-    kv_free(msg);
+    return rcore_lease_valid(r->core);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Commit point                                                              */
-/* ------------------------------------------------------------------------ */
-
-static int good(const repl *r, const session *s, int64_t now)
+uint64_t repl_read_round(repl *r)
 {
-    return s->state == SESS_STREAM && !s->c.closing &&
-           now - s->last_ack_ms <= r->cfg.repl_timeout_ms;
+    return rcore_read_round(r->core);
+}
+
+uint64_t repl_confirmed_round(const repl *r)
+{
+    return rcore_confirmed_round(r->core);
 }
 
 int repl_good_replicas(const repl *r)
 {
-    int64_t now = repl_now_ms();
-    int n = 0;
-    for (const session *s = r->sessions; s; s = s->next)
-        n += good(r, s, now);
-    return n;
+    return rcore_good_replicas(r->core);
 }
 
 int repl_replicas_at(const repl *r, uint64_t lsn)
 {
-    int n = 0;
-    for (const session *s = r->sessions; s; s = s->next)
-        n += s->state == SESS_STREAM && !s->c.closing && s->durable_lsn >= lsn;
-    return n;
-}
-
-static int cmp_desc(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static uint64_t compute_commit(const repl *r)
-{
-    uint64_t local = engine_durable_lsn(r->eng);
-    int k = r->cfg.min_replicas_ack;
-    if (r->fol || k <= 0)
-        return local;
-    uint64_t acks[64];
-    int n = 0;
-    for (const session *s = r->sessions; s && n < 64; s = s->next)
-        if (s->state == SESS_STREAM && !s->c.closing)
-            acks[n++] = s->durable_lsn;
-    if (n < k)
-        return r->commit_lsn; /* not enough replicas: no progress */
-    qsort(acks, (size_t)n, sizeof *acks, cmp_desc);
-    uint64_t kth = acks[k - 1];
-    return kth < local ? kth : local;
-}
-
-uint64_t repl_commit_lsn(repl *r)
-{
-    uint64_t c = compute_commit(r);
-    if (c > r->commit_lsn)
-        r->commit_lsn = c;
-    return r->commit_lsn;
-}
-
-int repl_is_replica(const repl *r)
-{
-    return r->fol != NULL;
-}
-
-void repl_commit_changed(repl *r)
-{
-    r->host.commit_advanced(r->host.arg);
-}
-
-void repl_applied(repl *r, uint64_t lsn)
-{
-    r->applied_lsn = lsn;
-}
-
-void repl_update_pins(repl *r)
-{
-    engine_pin_wal(r->eng, primary_wal_needed(r));
-}
-
-void repl_on_durable(repl *r)
-{
-    if (r->fol)
-        follower_on_durable(r->fol);
+    return rcore_replicas_at(r->core, lsn);
 }
 
 /* ------------------------------------------------------------------------ */
-/* Loop hooks                                                                */
+/* Commands                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static void on_tap(void *arg, const uint8_t *rec, size_t len, uint64_t lsn)
+/* The member whose client address is host:port (or whose id is `who`). */
+static int member_by(const rc_config *c, const char *who, const char *host, int port)
 {
-    repl *r = arg;
-    if (!r->fol && r->sessions)
-        primary_on_append(r, rec, len, lsn);
-}
-
-static void on_check(uv_check_t *h)
-{
-    repl *r = h->data;
-    if (!r->fol && r->sessions)
-        primary_flush(r);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    repl *r = t->data;
-    if (!r->fol)
-        primary_tick(r);
-    repl_update_pins(r);
-}
-
-static void on_snapshot(void *arg, uint64_t lsn)
-{
-    repl *r = arg;
-    if (!r->fol)
-        primary_on_snapshot(r, lsn);
-}
-
-static void on_peer_connection(uv_stream_t *l, int status)
-{
-    repl *r = l->data;
-    if (status < 0 || r->shutting_down)
-        return;
-    primary_accept(r, l);
-}
-
-static int listen_peer(repl *r, char *err, size_t errlen)
-{
-    int n = r->cfg.nbind;
-    r->peer_port = r->cfg.peer_port;
-    if (n <= 0 || r->peer_port <= 0 || r->peer_port > 65535)
-        return kve_fmt(err, errlen, KVE_INVAL, "no peer port (set port or peer-port)");
-    r->listeners = kv_calloc((size_t)n, sizeof *r->listeners);
-    for (int i = 0; i < n; i++) {
-        const char *addr = r->cfg.bind[i];
-        struct sockaddr_storage ss;
-        int v6 = strchr(addr, ':') != NULL;
-        int rc = v6 ? uv_ip6_addr(addr, r->peer_port, (struct sockaddr_in6 *)&ss)
-                    : uv_ip4_addr(addr, r->peer_port, (struct sockaddr_in *)&ss);
-        if (rc < 0)
-            return kve_fmt(err, errlen, KVE_INVAL, "invalid peer address '%s'", addr);
-        uv_tcp_t *t = &r->listeners[r->nlisteners++];
-        uv_tcp_init(r->loop, t);
-        t->data = r;
-        rc = uv_tcp_bind(t, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
-        if (rc == 0)
-            rc = uv_listen((uv_stream_t *)t, r->cfg.tcp_backlog, on_peer_connection);
-        if (rc < 0)
-            return kve_fmt(err, errlen, KVE_IO, "cannot listen on peer port %s:%d: %s",
-                           addr, r->peer_port, uv_strerror(rc));
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Roles                                                                     */
-/* ------------------------------------------------------------------------ */
-
-/* Tell the server the role (it keeps CONFIG GET replicaof) and remember
- * whom this node follows in the meta file, so a restarted replica stays a
- * replica instead of starting as a second primary. */
-static void set_role(repl *r, const char *host, int port)
-{
-    char v[300] = "";
+    char addr[RC_ADDR_LEN];
     if (host)
-        snprintf(v, sizeof v, "%s %d", host, port);
-    r->host.role_changed(r->host.arg, host != NULL, host, port);
-    if (strcmp(r->meta.following, v) != 0) {
-        node_meta m = r->meta;
-        snprintf(m.following, sizeof m.following, "%s", v);
-        char err[256];
-        if (meta_store(engine_dir(r->eng), &m, err, sizeof err) != 0)
-            log_warn("cannot remember the primary in the meta file: %s", err);
-        else
-            r->meta = m;
+        addr_join(addr, sizeof addr, host, port);
+    for (int i = 0; i < c->n; i++) {
+        if (who && !strcmp(c->m[i].id, who))
+            return i;
+        if (who && !strcmp(c->m[i].client_addr, who))
+            return i;
+        if (host && !strcmp(c->m[i].client_addr, addr))
+            return i;
     }
-}
-
-static void become_replica(repl *r, const char *host, int port)
-{
-    primary_close_all(r);
-    if (r->fol)
-        follower_free(r->fol);
-    /* Everything in the keyspace counts as applied (a former primary
-     * applied its own entries as it logged them). */
-    r->applied_lsn = engine_last_lsn(r->eng);
-    r->fol = follower_new(r, host, port);
-    r->stepped_down = 0;
-    log_set_role('S');
-    set_role(r, host, port);
-    /* Replies held for entries this node may never commit now. */
-    r->host.fail_pending(r->host.arg);
-    log_notice("now a replica of %s:%d", host, port);
+    return -1;
 }
 
 int repl_replicaof(repl *r, const char *host, int port, char *err, size_t errlen)
 {
-    if (r->fol && !strcmp(r->fol->host, host) && r->fol->port == port)
-        return 1; /* already */
     if (port <= 0 || port > 65535 - 10000) {
         snprintf(err, errlen, "ERR Invalid master port");
         return -1;
     }
-    become_replica(r, host, port);
+    const rc_config *c = rcore_config(r->core);
+    int idx = member_by(c, NULL, host, port);
+    if (idx >= 0) {
+        /* A member of our own cluster: follow it (hand leadership to it). */
+        if (!strcmp(c->m[idx].id, r->meta.node_id))
+            return 0;
+        if (rcore_role(r->core) == RC_LEADER) {
+            char why[160];
+            if (rcore_transfer(r->core, c->m[idx].id, 10000, why, sizeof why) != 0) {
+                snprintf(err, errlen, "ERR %s", why);
+                return -1;
+            }
+        }
+        return 0;
+    }
+    if (c->n > 1) {
+        snprintf(err, errlen,
+                 "ERR this node is a member of a cluster of %d nodes and %s:%d is not one of "
+                 "them: remove this node from its cluster first (KVCLUSTER REMOVE)",
+                 c->n, host, port);
+        return -1;
+    }
+    char join[RC_ADDR_LEN];
+    addr_join(join, sizeof join, host, port + 10000);
+    log_notice("REPLICAOF %s %d: joining the cluster of %s", host, port, join);
+    rcore_join(r->core, join);
     return 0;
 }
 
 int repl_promote(repl *r, char *err, size_t errlen)
 {
-    engine *e = r->eng;
-    if (!r->fol && !r->stepped_down)
-        return 0;
-    if (r->fol) {
-        follower_free(r->fol);
-        r->fol = NULL;
-    }
-    /* The log is now the truth: make it durable and apply all of it. */
-    if (engine_flush(e) != 0) {
-        snprintf(err, errlen, "ERR the WAL failed: cannot promote");
+    char why[160];
+    if (rcore_campaign(r->core, why, sizeof why) != 0) {
+        snprintf(err, errlen, "ERR %s", why);
         return -1;
     }
-    wal *w = engine_wal(e);
-    if (r->applied_lsn < wal_last_lsn(w)) {
-        wal_cursor cur = {r->applied_lsn + 1, 0, 0};
-        wal_rbuf buf = {0};
-        char why[256];
-        while (r->applied_lsn < wal_last_lsn(w)) {
-            buf.len = 0;
-            long n = wal_read(engine_dir(e), &cur, wal_last_lsn(w), 4 << 20, &buf, why,
-                              sizeof why);
-            if (n <= 0) {
-                wal_rbuf_free(&buf);
-                snprintf(err, errlen, "ERR cannot apply the log before promotion: %s",
-                         n ? why : "records missing");
-                return -1;
-            }
-            size_t off = 0;
-            while (off < buf.len) {
-                wal_record rec;
-                long m = wal_decode_record(buf.p + off, buf.len - off, &rec);
-                if (engine_apply_record(e, &rec, why, sizeof why) != 0) {
-                    wal_rbuf_free(&buf);
-                    snprintf(err, errlen, "ERR applying LSN %" PRIu64 ": %s", rec.lsn, why);
-                    return -1;
-                }
-                r->applied_lsn = rec.lsn;
-                off += (size_t)m;
-            }
+    return 0;
+}
+
+int repl_failover(repl *r, const char *host, int port, uint64_t timeout_ms, char *err,
+                  size_t errlen)
+{
+    if (rcore_role(r->core) != RC_LEADER) {
+        snprintf(err, errlen, "ERR FAILOVER is not valid when server is a replica.");
+        return -1;
+    }
+    const rc_config *c = rcore_config(r->core);
+    const char *target = NULL;
+    if (host) {
+        int idx = member_by(c, NULL, host, port);
+        if (idx < 0) {
+            snprintf(err, errlen, "ERR FAILOVER target HOST and PORT is not a replica.");
+            return -1;
         }
-        wal_rbuf_free(&buf);
+        target = c->m[idx].id;
     }
-    uint64_t term = r->meta.term;
-    if (wal_last_term(w) > term)
-        term = wal_last_term(w);
-    if (repl_adopt_term(r, term + 1) < 0) {
-        snprintf(err, errlen, "ERR cannot persist the new term");
+    char why[160];
+    if (rcore_transfer(r->core, target, timeout_ms, why, sizeof why) != 0) {
+        if (strstr(why, "already"))
+            snprintf(err, errlen, "ERR FAILOVER already in progress.");
+        else if (strstr(why, "no other voter"))
+            snprintf(err, errlen, "ERR FAILOVER requires connected replicas.");
+        else
+            snprintf(err, errlen, "ERR %s", why);
         return -1;
     }
-    r->stepped_down = 0;
-    log_set_role('M');
-    set_role(r, NULL, 0);
-    /* The new primary's first entry in its term. */
-    engine_log_noop(e);
-    log_notice("promoted to primary in term %" PRIu64 " at LSN %" PRIu64, r->meta.term,
-               engine_last_lsn(e));
     return 0;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Startup and shutdown                                                      */
-/* ------------------------------------------------------------------------ */
-
-void repl_reconfigure(repl *r, const repl_config *cfg)
+int repl_failover_abort(repl *r, char *err, size_t errlen)
 {
-    r->cfg.repl_timeout_ms = cfg->repl_timeout_ms;
-    r->cfg.min_replicas_ack = cfg->min_replicas_ack;
-    r->cfg.retention_bytes = cfg->retention_bytes;
-}
-
-int repl_init(repl **out, uv_loop_t *loop, engine *eng, const repl_config *cfg,
-              const repl_host *host, char *err, size_t errlen)
-{
-    repl *r = kv_calloc(1, sizeof *r);
-    r->cfg = *cfg;
-    r->host = *host;
-    r->loop = loop;
-    r->eng = eng;
-    *out = r;
-    int rc = meta_load(engine_dir(eng), cfg->node_id, &r->meta, err, errlen);
-    if (rc)
-        return rc;
-    wal *w = engine_wal(eng);
-    if (wal_last_term(w) > r->meta.term && repl_adopt_term(r, wal_last_term(w)) < 0)
-        return kve_fmt(err, errlen, KVE_IO, "cannot persist the term");
-    char host_buf[256] = "";
-    int port = 0;
-    if (cfg->replicaof_host[0]) {
-        snprintf(host_buf, sizeof host_buf, "%s", cfg->replicaof_host);
-        port = cfg->replicaof_port;
-    } else if (r->meta.following[0]) {
-        log_notice("this node was a replica of %s when it stopped: it follows it again (REPLICAOF "
-                   "NO ONE makes it a primary)",
-                   r->meta.following);
-        if (sscanf(r->meta.following, "%255s %d", host_buf, &port) != 2)
-            return kve_fmt(err, errlen, KVE_CORRUPT, "meta file: bad primary '%s'",
-                           r->meta.following);
+    if (!repl_failover_in_progress(r)) {
+        snprintf(err, errlen, "ERR No failover in progress.");
+        return -1;
     }
-    int replica = host_buf[0] != '\0';
-    /* A node that starts as a primary goes on leading the term it led when
-     * it stopped (a node that was a replica restarts as one, above; only
-     * promotion starts a term). A brand new node starts term 1. */
-    if (!replica && r->meta.term == 0 && repl_adopt_term(r, 1) < 0)
-        return kve_fmt(err, errlen, KVE_IO, "cannot persist the term");
-    engine_set_term(eng, r->meta.term);
-    r->applied_lsn = engine_last_lsn(eng);
-    r->commit_lsn = engine_durable_lsn(eng);
-    rc = listen_peer(r, err, errlen);
-    if (rc)
-        return rc;
-    wal_set_tap(w, on_tap, r);
-    engine_on_snapshot(eng, on_snapshot, r);
-    uv_check_init(loop, &r->check);
-    r->check.data = r;
-    uv_check_start(&r->check, on_check);
-    uv_timer_init(loop, &r->timer);
-    r->timer.data = r;
-    uv_timer_start(&r->timer, on_timer, REPL_HEARTBEAT_MS, REPL_HEARTBEAT_MS);
-    r->handles_open = 2;
-    if (replica) {
-        become_replica(r, host_buf, port);
-    } else {
-        log_set_role('M');
-    }
-    log_notice("node %s, term %" PRIu64 ", peer port %d", r->meta.node_id, r->meta.term,
-               r->peer_port);
+    rcore_transfer_abort(r->core);
     return 0;
 }
 
-static void handle_closed(uv_handle_t *h)
+int repl_failover_in_progress(const repl *r)
 {
-    (void)h;
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    return strcmp(st.transfer_state, "none") != 0;
 }
 
-void repl_shutdown(repl *r)
+int repl_remove_member(repl *r, const char *who, char *err, size_t errlen)
 {
-    if (!r || r->shutting_down)
-        return;
-    r->shutting_down = 1;
-    primary_close_all(r);
-    if (r->fol) {
-        follower_free(r->fol);
-        r->fol = NULL;
+    const rc_config *c = rcore_config(r->core);
+    int idx = member_by(c, who, NULL, 0);
+    if (idx < 0) {
+        snprintf(err, errlen, "ERR no member %s", who);
+        return -1;
     }
-    for (int i = 0; i < r->nlisteners; i++)
-        uv_close((uv_handle_t *)&r->listeners[i], handle_closed);
-    if (r->handles_open) {
-        uv_close((uv_handle_t *)&r->check, handle_closed);
-        uv_close((uv_handle_t *)&r->timer, handle_closed);
-        r->handles_open = 0;
+    char why[160];
+    if (rcore_remove(r->core, c->m[idx].id, why, sizeof why) != 0) {
+        snprintf(err, errlen, "ERR %s", why);
+        return -1;
     }
-    wal_set_tap(engine_wal(r->eng), NULL, NULL);
-    engine_on_snapshot(r->eng, NULL, NULL);
+    return 0;
 }
 
-void repl_free(repl *r)
+void repl_members_reply(repl *r, reply *rp)
 {
-    if (!r)
-        return;
-    kv_free(r->listeners);
-    kv_free(r);
+    const rc_config *c = rcore_config(r->core);
+    const rc_member *l = rcore_leader(r->core);
+    reply_array(rp, c->n);
+    for (int i = 0; i < c->n; i++) {
+        rc_peer_info pi;
+        rcore_peer_info(r->core, i, &pi);
+        reply_map(rp, 7);
+        reply_bulk_cstr(rp, "id");
+        reply_bulk_cstr(rp, c->m[i].id);
+        reply_bulk_cstr(rp, "addr");
+        reply_bulk_cstr(rp, c->m[i].client_addr);
+        reply_bulk_cstr(rp, "peer-addr");
+        reply_bulk_cstr(rp, c->m[i].peer_addr);
+        reply_bulk_cstr(rp, "role");
+        reply_bulk_cstr(rp, l && !strcmp(l->id, c->m[i].id) ? "leader"
+                            : c->m[i].voter                 ? "voter"
+                                                            : "learner");
+        reply_bulk_cstr(rp, "state");
+        reply_bulk_cstr(rp, pi.state);
+        reply_bulk_cstr(rp, "match-lsn");
+        reply_int(rp, (long long)(pi.self ? wal_last_lsn(engine_wal(r->eng)) : pi.match_lsn));
+        reply_bulk_cstr(rp, "last-ack-ms");
+        reply_int(rp, pi.last_ack_ms == UINT64_MAX ? -1 : (long long)pi.last_ack_ms);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
 /* ROLE and INFO                                                             */
 /* ------------------------------------------------------------------------ */
 
-void repl_role_reply(repl *r, reply *rp)
+static void split_or_empty(const char *addr, char *host, size_t hl, int *port)
 {
-    if (r->fol) {
-        follower *f = r->fol;
-        reply_array(rp, 5);
-        reply_bulk_cstr(rp, "slave");
-        reply_bulk_cstr(rp, f->host);
-        reply_int(rp, f->port);
-        reply_bulk_cstr(rp, follower_state_name(f));
-        reply_int(rp, (long long)engine_last_lsn(r->eng));
-        return;
-    }
-    int n = 0;
-    for (session *s = r->sessions; s; s = s->next)
-        n += s->state != SESS_HANDSHAKE && !s->c.closing;
-    reply_array(rp, 3);
-    reply_bulk_cstr(rp, "master");
-    reply_int(rp, (long long)engine_last_lsn(r->eng));
-    reply_array(rp, n);
-    for (session *s = r->sessions; s; s = s->next) {
-        if (s->state == SESS_HANDSHAKE || s->c.closing)
-            continue;
-        char port[16], off[32];
-        snprintf(port, sizeof port, "%d", s->client_port);
-        snprintf(off, sizeof off, "%" PRIu64, s->durable_lsn);
-        reply_array(rp, 3);
-        reply_bulk_cstr(rp, s->ip);
-        reply_bulk_cstr(rp, port);
-        reply_bulk_cstr(rp, off);
+    if (peer_split_addr(addr, host, hl, port) != 0) {
+        snprintf(host, hl, "%s", "");
+        *port = 0;
     }
 }
 
-static const char *session_state(const session *s)
+void repl_role_reply(repl *r, reply *rp)
 {
-    switch (s->state) {
-    case SESS_HANDSHAKE: return "handshake";
-    case SESS_SNAP_WAIT: return "wait_bgsave";
-    case SESS_SNAP_SEND: return "send_bulk";
-    default: return "online";
+    wal *w = engine_wal(r->eng);
+    const rc_config *c = rcore_config(r->core);
+    if (rcore_role(r->core) == RC_LEADER) {
+        int n = 0;
+        for (int i = 0; i < c->n; i++)
+            n += strcmp(c->m[i].id, r->meta.node_id) != 0;
+        reply_array(rp, 3);
+        reply_bulk_cstr(rp, "master");
+        reply_int(rp, (long long)wal_last_lsn(w));
+        reply_array(rp, n);
+        for (int i = 0; i < c->n; i++) {
+            if (!strcmp(c->m[i].id, r->meta.node_id))
+                continue;
+            rc_peer_info pi;
+            rcore_peer_info(r->core, i, &pi);
+            char host[RC_ADDR_LEN], port[16], off[32];
+            int p;
+            split_or_empty(c->m[i].client_addr, host, sizeof host, &p);
+            snprintf(port, sizeof port, "%d", p);
+            snprintf(off, sizeof off, "%" PRIu64, pi.match_lsn);
+            reply_array(rp, 3);
+            reply_bulk_cstr(rp, host);
+            reply_bulk_cstr(rp, port);
+            reply_bulk_cstr(rp, off);
+        }
+        return;
     }
+    char host[RC_ADDR_LEN] = "";
+    int port = 0;
+    int known = repl_leader_addr(r, host, sizeof host, &port) == 0;
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    int up = known && st.last_contact_ms < (uint64_t)(r->cfg.repl_timeout_ms
+                                                         ? r->cfg.repl_timeout_ms
+                                                         : 1000);
+    reply_array(rp, 5);
+    reply_bulk_cstr(rp, "slave");
+    reply_bulk_cstr(rp, known ? host : "");
+    reply_int(rp, known ? port : 0);
+    reply_bulk_cstr(rp, up ? "connected" : "connect");
+    reply_int(rp, (long long)rcore_applied(r->core));
 }
 
 void repl_info(repl *r, kbuf *b)
 {
     engine *e = r->eng;
     wal *w = engine_wal(e);
-    int64_t now = repl_now_ms();
-    if (r->fol) {
-        follower *f = r->fol;
-        int up = f->state == LINK_STREAM;
-        kbuf_printf(b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\n", f->host, f->port);
+    const rc_config *c = rcore_config(r->core);
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    int role = rcore_role(r->core);
+    char host[RC_ADDR_LEN] = "";
+    int port = 0;
+    int known = repl_leader_addr(r, host, sizeof host, &port) == 0;
+    uint64_t et = (uint64_t)(r->cfg.repl_timeout_ms ? r->cfg.repl_timeout_ms : 1000);
+    if (role == RC_LEADER) {
+        kbuf_printf(b, "role:master\r\n");
+        int n = 0;
+        for (int i = 0; i < c->n; i++)
+            n += strcmp(c->m[i].id, r->meta.node_id) != 0;
+        kbuf_printf(b, "connected_slaves:%d\r\n", n);
+        int k = 0;
+        for (int i = 0; i < c->n; i++) {
+            if (!strcmp(c->m[i].id, r->meta.node_id))
+                continue;
+            rc_peer_info pi;
+            rcore_peer_info(r->core, i, &pi);
+            char h[RC_ADDR_LEN];
+            int p;
+            split_or_empty(c->m[i].client_addr, h, sizeof h, &p);
+            const char *state = !strcmp(pi.state, "snapshot") ? "send_bulk"
+                                : !strcmp(pi.state, "stream") ? "online"
+                                                              : "wait_bgsave";
+            kbuf_printf(b, "slave%d:ip=%s,port=%d,state=%s,offset=%" PRIu64 ",lag=%lld\r\n",
+                        k++, h, p, state, pi.match_lsn,
+                        pi.last_ack_ms == UINT64_MAX ? -1LL : (long long)(pi.last_ack_ms / 1000));
+        }
+        kbuf_printf(b, "min_slaves_good_slaves:%d\r\n", rcore_good_replicas(r->core));
+    } else {
+        int up = known && st.last_contact_ms < et;
+        kbuf_printf(b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\n", known ? host : "",
+                    known ? port : 0);
         kbuf_printf(b, "master_link_status:%s\r\n", up ? "up" : "down");
         kbuf_printf(b, "master_last_io_seconds_ago:%lld\r\n",
-                    f->last_io_ms ? (long long)((now - f->last_io_ms) / 1000) : -1LL);
-        kbuf_printf(b, "master_sync_in_progress:%d\r\n", f->state == LINK_SNAPSHOT);
+                    st.last_contact_ms == UINT64_MAX ? -1LL
+                                                     : (long long)(st.last_contact_ms / 1000));
+        kbuf_printf(b, "master_sync_in_progress:0\r\n");
         kbuf_printf(b, "slave_read_repl_offset:%" PRIu64 "\r\n", wal_last_lsn(w));
-        kbuf_printf(b, "slave_repl_offset:%" PRIu64 "\r\n", r->applied_lsn);
-        if (f->state == LINK_SNAPSHOT)
-            kbuf_printf(b, "master_sync_total_bytes:%" PRIu64 "\r\nmaster_sync_read_bytes:%" PRIu64
-                           "\r\n",
-                        f->snap_size, f->snap_off);
+        kbuf_printf(b, "slave_repl_offset:%" PRIu64 "\r\n", rcore_applied(r->core));
         if (!up)
             kbuf_printf(b, "master_link_down_since_seconds:%lld\r\n",
-                        f->link_down_since_ms ? (long long)((now - f->link_down_since_ms) / 1000)
-                                              : -1LL);
+                        st.last_contact_ms == UINT64_MAX ? -1LL
+                                                         : (long long)(st.last_contact_ms / 1000));
         kbuf_printf(b, "slave_priority:100\r\nslave_read_only:1\r\nreplica_announced:1\r\n");
-        kbuf_printf(b, "master_node_id:%s\r\n", f->primary_id);
-    } else {
-        kbuf_printf(b, "role:master\r\n");
+        kbuf_printf(b, "connected_slaves:0\r\n");
     }
-    int n = 0;
-    for (session *s = r->sessions; s; s = s->next)
-        n += s->state != SESS_HANDSHAKE && !s->c.closing;
-    kbuf_printf(b, "connected_slaves:%d\r\n", r->fol ? 0 : n);
-    if (!r->fol) {
-        int i = 0;
-        for (session *s = r->sessions; s; s = s->next) {
-            if (s->state == SESS_HANDSHAKE || s->c.closing)
-                continue;
-            kbuf_printf(b, "slave%d:ip=%s,port=%d,state=%s,offset=%" PRIu64 ",lag=%lld\r\n", i++,
-                        s->ip, s->client_port, session_state(s), s->durable_lsn,
-                        (long long)((now - s->last_ack_ms) / 1000));
-        }
-        kbuf_printf(b, "min_slaves_good_slaves:%d\r\n", repl_good_replicas(r));
-    }
-    kbuf_printf(b, "master_failover_state:no-failover\r\n");
-    kbuf_printf(b, "master_replid:%s\r\n", r->fol ? r->fol->primary_id : r->meta.node_id);
+    kbuf_printf(b, "master_failover_state:%s\r\n",
+                strcmp(st.transfer_state, "none") ? "failover-in-progress" : "no-failover");
+    kbuf_printf(b, "master_replid:%s\r\n", c->cluster_id[0] ? c->cluster_id : r->meta.node_id);
     kbuf_printf(b, "master_replid2:0000000000000000000000000000000000000000\r\n");
     kbuf_printf(b, "master_repl_offset:%" PRIu64 "\r\n", wal_last_lsn(w));
     kbuf_printf(b, "second_repl_offset:-1\r\n");
-    engine_stats st;
-    engine_get_stats(e, &st);
+    engine_stats es;
+    engine_get_stats(e, &es);
     kbuf_printf(b, "repl_backlog_active:1\r\nrepl_backlog_size:%" PRIu64 "\r\n",
                 r->cfg.retention_bytes);
     kbuf_printf(b, "repl_backlog_first_byte_offset:%" PRIu64 "\r\n", wal_first_lsn(w));
-    kbuf_printf(b, "repl_backlog_histlen:%" PRIu64 "\r\n", st.wal.bytes);
-    kbuf_printf(b, "node_id:%s\r\nterm:%" PRIu64 "\r\ncommit_lsn:%" PRIu64 "\r\n",
-                r->meta.node_id, r->meta.term, r->commit_lsn);
-    kbuf_printf(b, "applied_lsn:%" PRIu64 "\r\n", r->fol ? r->applied_lsn : wal_last_lsn(w));
-    kbuf_printf(b, "min_replicas_ack:%d\r\npeer_port:%d\r\n", r->cfg.min_replicas_ack,
-                r->peer_port);
-    kbuf_printf(b, "stale_primary:%d\r\n", r->stepped_down);
+    kbuf_printf(b, "repl_backlog_histlen:%" PRIu64 "\r\n", es.wal.bytes);
+    /* kvnode's own */
+    const rc_member *l = rcore_leader(r->core);
+    kbuf_printf(b, "node_id:%s\r\ncluster_id:%s\r\nterm:%" PRIu64 "\r\nraft_role:%s\r\n",
+                r->meta.node_id, c->cluster_id, rcore_term(r->core), rcore_role_name(role));
+    kbuf_printf(b, "leader_id:%s\r\nleader_addr:%s\r\n", l ? l->id : "", l ? l->client_addr : "");
+    kbuf_printf(b, "commit_lsn:%" PRIu64 "\r\napplied_lsn:%" PRIu64 "\r\n", rcore_commit(r->core),
+                rcore_applied(r->core));
+    kbuf_printf(b, "voted_for:%s\r\n", r->meta.rc.voted_for);
+    kbuf_printf(b, "lease_remaining_ms:%" PRIu64 "\r\n", rcore_lease_remaining_ms(r->core));
+    kbuf_printf(b, "last_contact_ms:%lld\r\n",
+                role == RC_LEADER ? 0LL
+                : st.last_contact_ms == UINT64_MAX ? -1LL
+                                                   : (long long)st.last_contact_ms);
+    kbuf_printf(b, "members:%d\r\nvoters:%d\r\n", c->n, st.voters);
+    for (int i = 0; i < c->n; i++) {
+        rc_peer_info pi;
+        rcore_peer_info(r->core, i, &pi);
+        kbuf_printf(b, "member%d:id=%s,addr=%s,peer=%s,role=%s,state=%s,match=%" PRIu64
+                       ",last_ack_ms=%lld\r\n",
+                    i, c->m[i].id, c->m[i].client_addr, c->m[i].peer_addr,
+                    l && !strcmp(l->id, c->m[i].id) ? "leader"
+                    : c->m[i].voter                 ? "voter"
+                                                    : "learner",
+                    pi.state, pi.match_lsn,
+                    pi.last_ack_ms == UINT64_MAX ? -1LL : (long long)pi.last_ack_ms);
+    }
+    kbuf_printf(b, "election_quorum:%d\r\ncommit_quorum:%d\r\nack_replicas:%d\r\n",
+                st.election_quorum, st.commit_quorum, st.ack_replicas);
+    /* Every commit quorum meets every election quorum (commit quorums are
+     * never smaller than a majority): a failover keeps acked writes. */
+    kbuf_printf(b, "failover_safe:%s\r\nautomatic_failover:%s\r\n",
+                st.commit_quorum + st.election_quorum > st.voters ? "yes" : "no",
+                st.voters >= 3 ? "yes" : st.voters == 2 ? "needs-both-voters" : "single-node");
+    kbuf_printf(b, "elections_started:%" PRIu64 "\r\nelections_won:%" PRIu64
+                   "\r\nprevotes_started:%" PRIu64 "\r\nprevotes_denied:%" PRIu64
+                   "\r\nstepdowns:%" PRIu64 "\r\nleadership_transfers:%" PRIu64 "\r\n",
+                st.elections_started, st.elections_won, st.prevotes_started, st.prevotes_denied,
+                st.stepdowns, st.transfers);
+    kbuf_printf(b, "last_stepdown:%s\r\nmin_replicas_ack:%d\r\npeer_port:%d\r\n",
+                st.last_stepdown, r->cfg.min_replicas_ack, r->cfg.peer_port);
+    kbuf_printf(b, "snapshots_sent:%" PRIu64 "\r\nsnapshots_received:%" PRIu64
+                   "\r\ntruncations:%" PRIu64 "\r\n",
+                st.snapshots_sent, st.snapshots_received, st.truncations);
     kbuf_printf(b, "sync_full:%" PRIu64 "\r\nsync_partial_ok:%" PRIu64
                    "\r\nsync_partial_err:%" PRIu64 "\r\n",
-                r->sync_full, r->sync_partial_ok, r->sync_partial_err);
+                st.snapshots_sent, st.partial_syncs, r->sync_partial_err);
+}
+
+void repl_info_stats(repl *r, kbuf *b)
+{
+    peer_net_stats st;
+    memset(&st, 0, sizeof st);
+    if (r->net)
+        peer_net_get_stats(r->net, &st);
+    kbuf_printf(b, "peer_connections_accepted:%" PRIu64 "\r\npeer_auth_failures:%" PRIu64
+                   "\r\npeer_protocol_errors:%" PRIu64 "\r\npeer_connect_failures:%" PRIu64
+                   "\r\npeer_messages_dropped:%" PRIu64 "\r\npeer_links_inbound:%d\r\n"
+                   "peer_links_outbound:%d\r\n",
+                st.accepted, st.auth_failures, st.protocol_errors, st.connect_failures,
+                st.dropped_msgs, st.inbound, st.outbound);
 }
 
 void repl_sync_stats(const repl *r, uint64_t *full, uint64_t *partial_ok, uint64_t *partial_err)
 {
-    *full = r->sync_full;
-    *partial_ok = r->sync_partial_ok;
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    *full = st.snapshots_sent;
+    *partial_ok = st.partial_syncs;
     *partial_err = r->sync_partial_err;
 }

@@ -1,15 +1,19 @@
 /* repl.h — replication as the server sees it.
  *
- * Owns the peer port, the node's role (primary or replica), the primary's
- * sessions with its replicas, the replica's link to its primary, the
- * persistent term, and the commit point: the highest LSN durable here and
- * on min-replicas-ack replicas (DESIGN.md §6, §7). It reaches the keyspace
- * and the WAL only through the engine. */
+ * Owns the peer port, the replication core (replication/core: elections,
+ * terms, the commit point, membership) and its binding to libuv and the
+ * engine. The server learns what changed through repl_host callbacks and
+ * asks the questions below; replication never sees the server.
+ *
+ * Roles: a node is the leader (the primary: it executes writes), or a
+ * follower (a replica: it stores, acks and applies what the leader
+ * commits), or a candidate for a moment during an election. */
 #ifndef KV_REPL_H
 #define KV_REPL_H
 
 #include "buf.h"
 #include "engine.h"
+#include "meta.h"
 #include "reply.h"
 
 #include <stddef.h>
@@ -27,13 +31,17 @@ typedef struct repl_config {
     char bind[REPL_MAX_BIND][64]; /* peer listen addresses */
     int nbind;
     int peer_port;
-    int client_port;             /* announced to the primary */
+    char announce_ip[64];        /* how peers and clients reach this node */
+    int announce_port;           /* client port announced (0: port) */
+    int announce_peer_port;      /* peer port announced (0: peer_port) */
+    int client_port;
     int tcp_backlog;
     char cluster_secret[512];    /* "" : peers are not authenticated */
-    int repl_timeout_ms;         /* silence after which a peer is dead */
-    int min_replicas_ack;        /* replica acks a write needs to commit */
+    int repl_timeout_ms;         /* election timeout (minimum) */
+    int heartbeat_ms;
+    int min_replicas_ack;        /* replica acks a write needs to commit (at least) */
     uint64_t retention_bytes;    /* WAL kept for replicas (INFO) */
-    char replicaof_host[256];    /* "" : start as a primary */
+    char replicaof_host[256];    /* join the cluster of this node ("" : none) */
     int replicaof_port;
 } repl_config;
 
@@ -41,54 +49,86 @@ typedef struct repl_config {
  * the loop thread, from replication's own handlers. */
 typedef struct repl_host {
     void *arg;
-    /* The commit point may have moved: release the replies it allows. */
+    /* The commit point or the confirmed heartbeat round moved: release the
+     * replies that waited for them. */
     void (*commit_advanced)(void *arg);
-    /* The node's role changed: replica (following host:port) or primary
-     * (host NULL). The server keeps what CONFIG GET replicaof shows. */
-    void (*role_changed)(void *arg, int replica, const char *host, int port);
-    /* Replies held for entries this node may never commit: close their
-     * clients (the outcome of those writes is unknown, as after a crash). */
+    /* Role, term or leader changed (repl_role and friends say what now). */
+    void (*role_changed)(void *arg);
+    /* Replies held for entries this node may never commit (it stopped
+     * leading): close their clients, the outcome of those writes is
+     * unknown, as after a crash. */
     void (*fail_pending)(void *arg);
 } repl_host;
 
-/* Load the node's identity and term, listen on the peer port, and start
- * following the configured primary (cfg->replicaof_*) if any. host is
- * copied. On failure *out may still need repl_free. */
+/* The meta file of dir (before the engine opens: its commit watermark is
+ * the engine's replay limit). node_id: the configured id or "". */
+int repl_load_meta(const char *dir, const char *node_id, node_meta *m, int *fresh, char *err,
+                   size_t errlen);
+
+/* Start: listen on the peer port, start the core from meta and the log,
+ * and found a one-node cluster, rejoin ours, or join cfg->replicaof.
+ * A one-node cluster is ready (leading) when this returns. On failure *out
+ * may still need repl_shutdown/repl_free. */
 int repl_init(repl **out, uv_loop_t *loop, engine *eng, const repl_config *cfg,
-              const repl_host *host, char *err, size_t errlen);
+              const repl_host *host, const node_meta *meta, char *err, size_t errlen);
 /* Take the run-time settings of cfg (timeouts, min-replicas-ack, retention). */
 void repl_reconfigure(repl *r, const repl_config *cfg);
-/* Close every peer connection and the listener (shutdown). */
+/* Stop: no more messages or elections; close the peer port. */
 void repl_shutdown(repl *r);
 void repl_free(repl *r);
 
-/* The local WAL advanced (or failed): acks, commit, applying on replicas. */
+/* The local WAL advanced (or failed). */
 void repl_on_durable(repl *r);
-/* Highest LSN whose writes may be acknowledged to clients; never moves
- * back. */
+
+/* ---- roles ---- */
+enum { REPL_FOLLOWER = 0, REPL_CANDIDATE = 1, REPL_LEADER = 2 };
+int repl_role(const repl *r);
+/* The leader, ready for writes (its log applied, not handing over). */
+int repl_writable(const repl *r);
+/* A follower may answer reads: it heard from its leader since it started
+ * and holds nothing uncommitted. */
+int repl_follower_serving(const repl *r);
+/* The leader's announced client address (host, port), 0 if known. */
+int repl_leader_addr(const repl *r, char *host, size_t hostlen, int *port);
+uint64_t repl_term(const repl *r);
+const char *repl_node_id(const repl *r);
+
+/* ---- commit, reads ---- */
+/* Highest LSN whose writes may be acknowledged: committed, and durable on
+ * min-replicas-ack replicas when that is set. */
 uint64_t repl_commit_lsn(repl *r);
-/* 1 while this node follows a primary. */
-int repl_is_replica(const repl *r);
-/* Replicas whose acks count now (handshake done, heard from recently). */
+/* Leader: may a read be answered without a heartbeat round? */
+int repl_lease_valid(const repl *r);
+/* Leader: the round that confirms a read executed now outside the lease. */
+uint64_t repl_read_round(repl *r);
+uint64_t repl_confirmed_round(const repl *r);
+/* Voters heard from within the election timeout (NOREPLICAS check). */
 int repl_good_replicas(const repl *r);
 /* Replicas whose durable LSN is at least lsn (WAIT). */
 int repl_replicas_at(const repl *r, uint64_t lsn);
 
-/* REPLICAOF host port: become (or switch to being) a replica of that
- * primary (its client port). REPLICAOF NO ONE: become a primary in a new
- * term. 0 or -1 with a message for the client. */
+/* ---- commands ---- */
+/* REPLICAOF host port. 0, or -1 with a Redis-style error line in err. */
 int repl_replicaof(repl *r, const char *host, int port, char *err, size_t errlen);
+/* REPLICAOF NO ONE: campaign (an election, never a promotion without
+ * votes). */
 int repl_promote(repl *r, char *err, size_t errlen);
-
-uint64_t repl_term(const repl *r);
-/* A primary that saw a newer term and stopped taking writes. */
-int repl_stale_primary(const repl *r);
-const char *repl_node_id(const repl *r);
+/* FAILOVER [TO host port] [TIMEOUT ms] / FAILOVER ABORT. */
+int repl_failover(repl *r, const char *host, int port, uint64_t timeout_ms, char *err,
+                  size_t errlen);
+int repl_failover_abort(repl *r, char *err, size_t errlen);
+int repl_failover_in_progress(const repl *r);
+/* Membership: remove a member, given as node id or client host:port. */
+int repl_remove_member(repl *r, const char *who, char *err, size_t errlen);
+/* The members as an array reply (KVCLUSTER MEMBERS). */
+void repl_members_reply(repl *r, reply *rp);
 
 /* ROLE reply, in Redis's format. */
 void repl_role_reply(repl *r, reply *rp);
-/* INFO replication lines (Redis's names plus commit_lsn, term …). */
+/* INFO replication lines (Redis's names plus term, leader, commit …). */
 void repl_info(repl *r, kbuf *out);
+/* Peer port counters for INFO stats (peer_auth_failures, …). */
+void repl_info_stats(repl *r, kbuf *out);
 /* sync_full / sync_partial_ok / sync_partial_err (INFO stats). */
 void repl_sync_stats(const repl *r, uint64_t *full, uint64_t *partial_ok, uint64_t *partial_err);
 

@@ -36,6 +36,7 @@ typedef struct cmd_env {
     int replica;                 /* this node follows a primary */
     long long proto_max_bulk_len; /* the largest string a command may build */
     long long obuf_hard;         /* a reply past this closes the client (0: none) */
+    long long hll_sparse_max_bytes; /* sparse HyperLogLogs up to this size */
     /* INFO stats */
     uint64_t keyspace_hits, keyspace_misses, expired_keys;
     /* A key was modified or deleted (WATCH invalidation). */

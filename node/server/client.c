@@ -80,13 +80,13 @@ static void wait_list_remove(client *c)
     c->on_wait_list = 0;
 }
 
-void client_add_mark(client *c, uint64_t offset, uint64_t lsn)
+void client_add_mark(client *c, uint64_t offset, uint64_t lsn, uint64_t round)
 {
     if (c->nmarks) {
-        /* Same LSN as the newest mark: that mark already holds this reply
-         * back (it is later in the stream), nothing to add. */
+        /* The newest mark already needs as much: it holds this reply back
+         * (it is later in the stream), nothing to add. */
         barrier_mark *last = &c->marks[(c->mark_head + c->nmarks - 1) % c->capmarks];
-        if (last->lsn >= lsn)
+        if (last->lsn >= lsn && last->round >= round)
             return;
     }
     if (c->nmarks == c->capmarks) {
@@ -102,6 +102,7 @@ void client_add_mark(client *c, uint64_t offset, uint64_t lsn)
     barrier_mark *m = &c->marks[(c->mark_head + c->nmarks) % c->capmarks];
     m->offset = offset;
     m->lsn = lsn;
+    m->round = round;
     m->since_ms = server_mstime();
     c->nmarks++;
     wait_list_add(c);
@@ -110,8 +111,9 @@ void client_add_mark(client *c, uint64_t offset, uint64_t lsn)
 /* Bytes at the front of `out` that the barrier lets go. */
 static size_t flushable(client *c)
 {
-    uint64_t commit = c->srv->commit_lsn;
-    while (c->nmarks && c->marks[c->mark_head].lsn <= commit) {
+    uint64_t commit = c->srv->commit_lsn, round = c->srv->confirmed_round;
+    while (c->nmarks && c->marks[c->mark_head].lsn <= commit &&
+           c->marks[c->mark_head].round <= round) {
         c->mark_head = (c->mark_head + 1) % c->capmarks;
         c->nmarks--;
     }

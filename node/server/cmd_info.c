@@ -326,6 +326,8 @@ static void info_stats(server *s, kbuf *b)
                 s->env.keyspace_hits,
                 s->env.keyspace_misses, t->error_replies, t->protocol_errors, t->qbuf_disconnects,
                 t->obuf_disconnects);
+    if (s->repl)
+        repl_info_stats(s->repl, b);
 }
 
 static void info_replication(server *s, kbuf *b)

@@ -1,4 +1,9 @@
-/* cmd_repl.c — REPLICAOF / SLAVEOF, ROLE, WAIT. */
+/* cmd_repl.c — REPLICAOF / SLAVEOF, ROLE, WAIT, FAILOVER, KVCLUSTER.
+ *
+ * In a kvnode cluster these go through the replication core's rules:
+ * REPLICAOF NO ONE starts an election (it never promotes without votes),
+ * FAILOVER hands leadership over (writes pause, the target catches up and
+ * wins at once), REPLICAOF to another cluster's node joins that cluster. */
 #include "server.h"
 
 #include "repl.h"
@@ -32,10 +37,103 @@ static void cmd_replicaof(cmd_ctx *c)
     int rc = repl_replicaof(s->repl, host, (int)port, err, sizeof err);
     if (rc < 0)
         reply_error(&c->r, err);
-    else if (rc == 1)
-        reply_simple(&c->r, "OK Already connected to specified master");
     else
         reply_ok(&c->r);
+}
+
+/* FAILOVER [TO host port] [TIMEOUT ms] [FORCE] | FAILOVER ABORT, with
+ * Redis 7.0's argument checks and errors in its order. FORCE is accepted
+ * but never skips the catch-up: a transfer does not lose acknowledged
+ * writes. Without TIMEOUT the transfer gives up after 60 s. */
+static void cmd_failover(cmd_ctx *c)
+{
+    server *s = c->srv;
+    char err[256];
+    if (c->argc == 2 && arg_is(c, 1, "ABORT")) {
+        if (repl_failover_abort(s->repl, err, sizeof err) < 0)
+            reply_error(&c->r, err);
+        else
+            reply_ok(&c->r);
+        return;
+    }
+    long long timeout = 0, port = 0;
+    int force = 0;
+    char host[256] = "";
+    int have_host = 0;
+    for (int j = 1; j < c->argc; j++) {
+        if (arg_is(c, j, "TIMEOUT") && j + 1 < c->argc && timeout == 0) {
+            if (arg_ll(c, j + 1, &timeout) < 0)
+                return;
+            if (timeout <= 0) {
+                reply_error(&c->r, "ERR FAILOVER timeout must be greater than 0");
+                return;
+            }
+            j++;
+        } else if (arg_is(c, j, "TO") && j + 2 < c->argc && !have_host) {
+            if (arg_ll(c, j + 2, &port) < 0)
+                return;
+            size_t n = c->lens[j + 1] < sizeof host - 1 ? c->lens[j + 1] : sizeof host - 1;
+            memcpy(host, c->argv[j + 1], n);
+            host[n] = '\0';
+            have_host = 1;
+            j += 2;
+        } else if (arg_is(c, j, "FORCE") && !force) {
+            force = 1;
+        } else {
+            reply_error(&c->r, "ERR syntax error");
+            return;
+        }
+    }
+    if (repl_failover_in_progress(s->repl)) {
+        reply_error(&c->r, "ERR FAILOVER already in progress.");
+        return;
+    }
+    if (repl_role(s->repl) != REPL_LEADER) {
+        reply_error(&c->r, "ERR FAILOVER is not valid when server is a replica.");
+        return;
+    }
+    if (force && (!timeout || !have_host)) {
+        reply_error(&c->r,
+                    "ERR FAILOVER with force option requires both a timeout and target HOST and IP.");
+        return;
+    }
+    if (repl_failover(s->repl, have_host ? host : NULL, (int)port,
+                      timeout ? (uint64_t)timeout : 60000, err, sizeof err) < 0) {
+        reply_error(&c->r, err);
+        return;
+    }
+    reply_ok(&c->r);
+}
+
+/* KVCLUSTER MEMBERS | REMOVE <node-id | host:port> | HELP — membership. */
+static void cmd_kvcluster_members(cmd_ctx *c)
+{
+    repl_members_reply(c->srv->repl, &c->r);
+}
+
+static void cmd_kvcluster_remove(cmd_ctx *c)
+{
+    char who[300], err[256];
+    size_t n = c->lens[2] < sizeof who - 1 ? c->lens[2] : sizeof who - 1;
+    memcpy(who, c->argv[2], n);
+    who[n] = '\0';
+    if (repl_remove_member(c->srv->repl, who, err, sizeof err) < 0)
+        reply_error(&c->r, err);
+    else
+        reply_ok(&c->r);
+}
+
+static void cmd_kvcluster_help(cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "MEMBERS",
+        "    The cluster's members: id, client and peer addresses, role, replication state.",
+        "REMOVE <node-id|host:port>",
+        "    Remove a member (on the leader; one change at a time; not the leader itself:",
+        "    hand over with FAILOVER first).",
+        NULL,
+    };
+    admin_reply_help(c, "KVCLUSTER", lines);
 }
 
 static void cmd_role(cmd_ctx *c)
@@ -81,6 +179,17 @@ const kv_command cmds_repl[] = {
      "@admin @slow @dangerous"},
     {"role", cmd_role, 1, CMD_FAST | CMD_NOBARRIER | CMD_STALE, 0, 0, 0, "server",
      "Returns the replication role.", "2.8.12", "@admin @fast @dangerous"},
+    {"failover", cmd_failover, -1, CMD_ADMIN | CMD_NOBARRIER | CMD_STALE, 0, 0, 0, "server",
+     "Starts a coordinated failover from a server to one of its replicas.", "6.2.0",
+     "@admin @slow @dangerous"},
+    {"kvcluster", command_container, -2, CMD_NOBARRIER | CMD_STALE, 0, 0, 0, "server",
+     "kvnode cluster membership.", "0.1.0", "@admin @slow"},
+    {"kvcluster|members", cmd_kvcluster_members, 2, CMD_NOBARRIER | CMD_STALE, 0, 0, 0,
+     "server", "Lists the cluster's members.", "0.1.0", "@admin @slow"},
+    {"kvcluster|remove", cmd_kvcluster_remove, 3, CMD_ADMIN | CMD_NOBARRIER | CMD_STALE, 0, 0,
+     0, "server", "Removes a member from the cluster.", "0.1.0", "@admin @slow @dangerous"},
+    {"kvcluster|help", cmd_kvcluster_help, 2, CMD_NOBARRIER | CMD_STALE, 0, 0, 0, "server",
+     "Shows helpful text about the different subcommands.", "0.1.0", "@admin @slow"},
     {"wait", cmd_wait, 3, CMD_NOBARRIER, 0, 0, 0, "generic",
      "Blocks until the asynchronous replication of all preceding write commands sent by the "
      "connection is completed.",

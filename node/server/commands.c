@@ -29,6 +29,8 @@ extern const kv_command cmds_client[];
 extern const kv_command cmds_config[];
 extern const kv_command cmds_command[];
 extern const kv_command cmds_info[];
+extern const kv_command cmds_bitmap[];
+extern const kv_command cmds_hll[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
@@ -44,6 +46,8 @@ static const kv_command *const tables[] = {
     cmds_config,
     cmds_command,
     cmds_info,
+    cmds_bitmap,
+    cmds_hll,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)

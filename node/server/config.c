@@ -85,6 +85,9 @@ const cfg_option cfg_options[] = {
      "Hashes with at most this many fields use the compact encoding."},
     {"hash-max-listpack-value", "hash-max-ziplist-value", CFG_MEM, OFF(hash_max_listpack_value),
      0, LLONG_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},
+    {"hll-sparse-max-bytes", NULL, CFG_MEM, OFF(hll_sparse_max_bytes), 0, LLONG_MAX, "3000",
+     NULL, 1, "HyperLogLog values up to this many bytes use the sparse encoding; a longer one "
+     "becomes dense (12 KB)."},
     {"active-expire", NULL, CFG_BOOL, OFF(active_expire), 0, 1, "yes", yesno, 1,
      "Reclaim expired keys in the background (DEBUG SET-ACTIVE-EXPIRE toggles it)."},
     {"hz", NULL, CFG_INT, OFF(hz), 0, INT_MAX, "10", NULL, 1,
@@ -103,7 +106,8 @@ const cfg_option cfg_options[] = {
      "Entries kept in the slow log."},
     /* replication */
     {"replicaof", "slaveof", CFG_SPECIAL, OFF(replicaof), 0, 0, "", NULL, 0,
-     "\"<host> <port>\": start as a replica of that primary (its client port)."},
+     "\"<host> <port>\": join the cluster of the node at that client port (as a replica, "
+     "a voter once caught up)."},
     {"peer-port", NULL, CFG_INT, OFF(peer_port), 0, 65535, "0", NULL, 0,
      "Port for replication traffic (0: client port + 10000)."},
     {"peer-bind", NULL, CFG_STRING, OFF(peer_bind), 0, 0, "", NULL, 0,
@@ -111,13 +115,23 @@ const cfg_option cfg_options[] = {
     {"cluster-secret", NULL, CFG_STRING, OFF(cluster_secret), 0, 0, "", NULL, 0,
      "Shared secret peers must prove (HMAC) before replicating (empty: none)."},
     {"min-replicas-ack", NULL, CFG_INT, OFF(min_replicas_ack), 0, 100, "0", NULL, 1,
-     "Replicas that must have a write durable before it is acknowledged (0: asynchronous)."},
-    {"min-replicas-timeout", NULL, CFG_INT, OFF(min_replicas_timeout), 1, INT_MAX, "10000",
-     NULL, 1, "Milliseconds a write waits for min-replicas-ack acks before it gets an error."},
+     "Replicas that must have a write durable before it is acknowledged, at least (a write "
+     "always needs a majority of the voters); also refuses writes while fewer replicas are "
+     "reachable."},
     {"repl-retention-bytes", NULL, CFG_MEM, OFF(repl_retention_bytes), 0, LLONG_MAX / 2, "1gb",
      NULL, 1, "WAL kept for lagging replicas beyond what snapshots need."},
-    {"repl-timeout", NULL, CFG_INT, OFF(repl_timeout), 100, INT_MAX, "5000", NULL, 1,
-     "Milliseconds without traffic before a peer link is considered dead."},
+    {"election-timeout", NULL, CFG_INT, OFF(repl_timeout), 100, 600000, "1000", NULL, 0,
+     "Milliseconds without a leader before a voter starts an election (randomized up to "
+     "twice this); a leader's lease is 90% of it."},
+    {"heartbeat-interval", NULL, CFG_INT, OFF(heartbeat_ms), 10, 60000, "100", NULL, 0,
+     "Milliseconds between the leader's heartbeats (well below election-timeout)."},
+    {"announce-ip", NULL, CFG_STRING, OFF(announce_ip), 0, 0, "", NULL, 0,
+     "Address peers and clients are told to use for this node (empty: the first bind "
+     "address, or 127.0.0.1 when that is a wildcard)."},
+    {"announce-port", NULL, CFG_INT, OFF(announce_port), 0, 65535, "0", NULL, 0,
+     "Client port announced to peers and clients (0: port)."},
+    {"announce-peer-port", NULL, CFG_INT, OFF(announce_peer_port), 0, 65535, "0", NULL, 0,
+     "Peer port announced to peers (0: peer-port)."},
     {"node-id", NULL, CFG_STRING, OFF(node_id), 0, 0, "", NULL, 0,
      "This node's id (empty: generated once and kept in the data directory)."},
     {NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL},
@@ -177,6 +191,43 @@ static int parse_mem(const char *s, long long *out)
     if (v > LLONG_MAX / mul || v < LLONG_MIN / mul)
         return -1;
     *out = v * mul;
+    return 0;
+}
+
+/* Redis's memtoull, which CONFIG SET uses for memory options: digits
+ * (none is 0) and an optional unit, no sign; the digits through strtoull,
+ * whose overflow saturates, times the unit, which wraps. The bounds
+ * check comes after, so a huge value is "out of range", not "not a
+ * memory value". */
+static int parse_memtoull(const char *s, unsigned long long *out)
+{
+    const char *u = s;
+    while (isdigit((unsigned char)*u))
+        u++;
+    unsigned long long mul;
+    if (!*u || !strcasecmp(u, "b"))
+        mul = 1;
+    else if (!strcasecmp(u, "k"))
+        mul = 1000;
+    else if (!strcasecmp(u, "kb"))
+        mul = 1024;
+    else if (!strcasecmp(u, "m"))
+        mul = 1000 * 1000;
+    else if (!strcasecmp(u, "mb"))
+        mul = 1024 * 1024;
+    else if (!strcasecmp(u, "g"))
+        mul = 1000ULL * 1000 * 1000;
+    else if (!strcasecmp(u, "gb"))
+        mul = 1024ULL * 1024 * 1024;
+    else
+        return -1;
+    char buf[128];
+    size_t digits = (size_t)(u - s);
+    if (digits >= sizeof buf)
+        return -1;
+    memcpy(buf, s, digits);
+    buf[digits] = '\0';
+    *out = strtoull(buf, NULL, 10) * mul;
     return 0;
 }
 
@@ -364,9 +415,13 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
         return -1;
     case CFG_INT:
     case CFG_MEM: {
-        long long x;
-        /* Memory values are unsigned in Redis (memtoull): no sign. */
-        int bad = o->type == CFG_MEM ? (v[0] == '-' || parse_mem(v, &x)) : parse_ll(v, &x);
+        long long x = 0;
+        unsigned long long ux = 0;
+        /* Memory values are unsigned in Redis (memtoull): no sign, and
+         * one above LLONG_MAX fails the bounds below. */
+        int bad = o->type == CFG_MEM ? parse_memtoull(v, &ux) : parse_ll(v, &x);
+        if (o->type == CFG_MEM)
+            x = ux > (unsigned long long)LLONG_MAX ? LLONG_MAX : (long long)ux;
         if (bad) {
             snprintf(err, errlen, "%s",
                      o->type == CFG_MEM ? "argument must be a memory value"
@@ -383,7 +438,7 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
                 return -1;
             }
         }
-        if (x < o->min || x > o->max) {
+        if (x < o->min || x > o->max || ux > (unsigned long long)LLONG_MAX) {
             snprintf(err, errlen, "argument must be between %lld and %lld inclusive", o->min,
                      o->max);
             return -1;

@@ -48,6 +48,7 @@ typedef struct kv_config {
     /* keyspace */
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
+    long long hll_sparse_max_bytes;
     int active_expire;
     int hz;
     /* logging and process */
@@ -62,9 +63,11 @@ typedef struct kv_config {
     char *peer_bind;         /* "" : same as bind */
     char *cluster_secret;
     int min_replicas_ack;
-    int min_replicas_timeout;     /* ms a write waits for acks */
+    int heartbeat_ms;
+    char *announce_ip;
+    int announce_port, announce_peer_port;
     long long repl_retention_bytes;
-    int repl_timeout;             /* ms without hearing from the peer */
+    int repl_timeout;             /* election timeout (ms) */
     char *node_id;
     /* where the config came from (for CONFIG REWRITE) */
     char *config_file;

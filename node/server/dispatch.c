@@ -271,12 +271,12 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
                  why);
         return buf;
     }
-    if ((cmd->flags & CMD_WRITE) && s->env.replica)
+    if ((cmd->flags & CMD_WRITE) && !repl_writable(s->repl))
         return "READONLY You can't write against a read only replica.";
-    if ((cmd->flags & CMD_WRITE) && s->repl && repl_stale_primary(s->repl))
-        return "READONLY This node was a primary but a newer term exists: it no longer takes "
-               "writes.";
-    if ((cmd->flags & CMD_WRITE) && s->cfg.min_replicas_ack > 0 && s->repl &&
+    if (!server_serving_reads(s))
+        return "MASTERDOWN Link with MASTER is down and this replica has no committed data to "
+               "serve yet (it waits to hear from a primary).";
+    if ((cmd->flags & CMD_WRITE) && s->cfg.min_replicas_ack > 0 &&
         repl_good_replicas(s->repl) < s->cfg.min_replicas_ack)
         return "NOREPLICAS Not enough good replicas to write.";
     if (cmd->flags & CMD_WRITE) {
@@ -312,8 +312,14 @@ static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_off
         engine_failed(s->eng, NULL))
         return;
     uint64_t need = engine_last_lsn(s->eng);
-    if (need > s->commit_lsn)
-        client_add_mark(cl, reply_offset, need);
+    /* What it read was this leader's view: answer at once under the lease,
+     * else once a heartbeat round begun after it is acknowledged (ReadIndex).
+     * A command that logged an entry is confirmed by that entry's commit. */
+    uint64_t round = 0;
+    if (!logged && (cmd->flags & (CMD_WRITE | CMD_READONLY)) && !repl_lease_valid(s->repl))
+        round = repl_read_round(s->repl);
+    if (need > s->commit_lsn || round > s->confirmed_round)
+        client_add_mark(cl, reply_offset, need, round);
 }
 
 void dispatch_command(client *cl, int argc, const char *const *argv, const size_t *lens)

@@ -32,13 +32,22 @@ const char *server_role_name(const server *s)
     return s->env.replica ? "slave" : "master";
 }
 
+int server_serving_reads(const server *s)
+{
+    if (!s->repl)
+        return 0;
+    if (repl_role(s->repl) == REPL_LEADER)
+        return engine_applied_lsn(s->eng) >= engine_last_lsn(s->eng);
+    return repl_follower_serving(s->repl);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Commit point                                                              */
 /* ------------------------------------------------------------------------ */
 
 uint64_t server_compute_commit(server *s)
 {
-    return s->repl ? repl_commit_lsn(s->repl) : engine_durable_lsn(s->eng);
+    return s->repl ? repl_commit_lsn(s->repl) : 0;
 }
 
 /* The WAL failed: replies held for entries that may never be durable are
@@ -68,11 +77,15 @@ void server_commit_advanced(server *s)
         return;
     }
     uint64_t c = server_compute_commit(s);
-    if (c <= s->commit_lsn) {
+    uint64_t round = s->repl ? repl_confirmed_round(s->repl) : 0;
+    if (c <= s->commit_lsn && round <= s->confirmed_round) {
         server_check_blocked(s);
         return;
     }
-    s->commit_lsn = c;
+    if (c > s->commit_lsn)
+        s->commit_lsn = c;
+    if (round > s->confirmed_round)
+        s->confirmed_round = round;
     client *cl = s->waiting, *next;
     for (; cl; cl = next) {
         next = cl->wnext;
@@ -212,35 +225,6 @@ int server_listen(server *s, char *err, size_t errlen)
 /* Background tasks                                                          */
 /* ------------------------------------------------------------------------ */
 
-/* min-replicas-ack: a reply held longer than min-replicas-timeout for
- * replica acks (the write is durable here, the replicas are not coming)
- * becomes an error, and that client is closed after it (the replies that
- * followed in its stream are dropped with it). */
-static void replica_ack_timeouts(server *s, int64_t now)
-{
-    if (s->cfg.min_replicas_ack <= 0 || s->env.replica)
-        return;
-    uint64_t durable = engine_durable_lsn(s->eng);
-    client *c = s->waiting, *next;
-    for (; c; c = next) {
-        next = c->wnext;
-        if (!c->nmarks || (c->flags & CL_CLOSING))
-            continue;
-        barrier_mark *m = &c->marks[c->mark_head];
-        if (m->lsn > durable || now - m->since_ms < s->cfg.min_replicas_timeout)
-            continue;
-        char msg[400];
-        snprintf(msg, sizeof msg,
-                 "NOREPLICAS Not enough replicas acknowledged the write within %d ms "
-                 "(min-replicas-ack %d). It is durable on this primary and not rolled back, "
-                 "but may be lost if this primary fails before a replica has it.",
-                 s->cfg.min_replicas_timeout, s->cfg.min_replicas_ack);
-        client_fail_pending(c, msg);
-        log_warn("client %s: write not acknowledged by %d replica(s) within %d ms", c->addr,
-                 s->cfg.min_replicas_ack, s->cfg.min_replicas_timeout);
-    }
-}
-
 static void clients_cron(server *s, int64_t now)
 {
     client *c = s->clients, *next;
@@ -263,10 +247,15 @@ static void clients_cron(server *s, int64_t now)
     }
 }
 
+static void handover_check(server *s, int64_t now);
+
 static void on_cron(uv_timer_t *t)
 {
     server *s = t->data;
     int64_t now = server_mstime();
+    handover_check(s, now);
+    if (s->shutting_down)
+        return;
     /* instantaneous_ops_per_sec over the last samples */
     if (now - s->stats.ops_last_ms >= 100) {
         uint64_t ops = s->stats.total_commands - s->stats.ops_last_total;
@@ -294,15 +283,37 @@ static void on_cron(uv_timer_t *t)
         }
     }
     clients_cron(s, now);
-    replica_ack_timeouts(s, now);
     server_check_blocked(s);
 }
 
+/* SIGTERM on a leader hands leadership over first (FAILOVER.md §3): the
+ * cluster keeps taking writes with at most a pause; the shutdown follows
+ * once another node leads, or after 5 s. A second signal does not wait. */
 static void on_signal(uv_signal_t *h, int sig)
 {
     server *s = h->data;
     log_warn("Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    char err[256];
+    if (sig == SIGTERM && !s->handover_deadline && s->repl &&
+        repl_role(s->repl) == REPL_LEADER &&
+        repl_failover(s->repl, NULL, 0, 5000, err, sizeof err) == 0) {
+        log_notice("Handing leadership over before shutting down (at most 5 s)");
+        s->handover_deadline = server_mstime() + 5500;
+        return;
+    }
     server_shutdown(s, 0);
+}
+
+static void handover_check(server *s, int64_t now)
+{
+    if (!s->handover_deadline || s->shutting_down)
+        return;
+    if (repl_role(s->repl) != REPL_LEADER || !repl_failover_in_progress(s->repl) ||
+        now >= s->handover_deadline) {
+        if (repl_role(s->repl) == REPL_LEADER)
+            log_warn("Leadership was not handed over in time: shutting down as the leader");
+        server_shutdown(s, 0);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -335,15 +346,19 @@ static void host_commit_advanced(void *arg)
     server_commit_advanced(arg);
 }
 
-static void host_role_changed(void *arg, int replica, const char *host, int port)
+static void host_role_changed(void *arg)
 {
     server *s = arg;
-    s->env.replica = replica;
-    char v[300] = "";
-    if (replica)
+    int leader = repl_role(s->repl) == REPL_LEADER;
+    s->env.replica = !leader;
+    /* CONFIG GET replicaof shows whom this node follows now. */
+    char v[300] = "", host[256];
+    int port;
+    if (!leader && repl_leader_addr(s->repl, host, sizeof host, &port) == 0)
         snprintf(v, sizeof v, "%s %d", host, port);
     kv_free(s->cfg.replicaof);
     s->cfg.replicaof = kv_memdup(v, strlen(v));
+    server_commit_advanced(s);
 }
 
 static void host_fail_pending(void *arg)
@@ -383,6 +398,13 @@ static int repl_config_from(const kv_config *cfg, repl_config *rc, char *err, si
     snprintf(rc->cluster_secret, sizeof rc->cluster_secret, "%s",
              cfg->cluster_secret ? cfg->cluster_secret : "");
     rc->repl_timeout_ms = cfg->repl_timeout;
+    rc->heartbeat_ms = cfg->heartbeat_ms;
+    if (cfg->announce_ip && strlen(cfg->announce_ip) >= sizeof rc->announce_ip)
+        return kve_fmt(err, errlen, KVE_INVAL, "announce-ip is too long");
+    snprintf(rc->announce_ip, sizeof rc->announce_ip, "%s",
+             cfg->announce_ip ? cfg->announce_ip : "");
+    rc->announce_port = cfg->announce_port;
+    rc->announce_peer_port = cfg->announce_peer_port;
     rc->min_replicas_ack = cfg->min_replicas_ack;
     rc->retention_bytes = (uint64_t)cfg->repl_retention_bytes;
     if (cfg->replicaof && cfg->replicaof[0]) {
@@ -407,6 +429,7 @@ static void env_limits(server *s)
 {
     s->env.proto_max_bulk_len = s->cfg.proto_max_bulk_len;
     s->env.obuf_hard = s->cfg.obuf_hard;
+    s->env.hll_sparse_max_bytes = s->cfg.hll_sparse_max_bytes;
 }
 
 void server_apply_config(server *s, const cfg_option *o)
@@ -429,7 +452,7 @@ void server_apply_config(server *s, const cfg_option *o)
                 client_apply_limits(c);
     } else if (!strcmp(n, "requirepass")) {
         /* Existing connections stay as they are, as in Redis. */
-    } else if (!strcmp(n, "repl-timeout") || !strcmp(n, "min-replicas-ack") ||
+    } else if (!strcmp(n, "min-replicas-ack") ||
                !strcmp(n, "repl-retention-bytes")) {
         repl_config rc;
         char err[128];
@@ -472,9 +495,19 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     dispatch_init(s);
     s->cmd_stats = kv_calloc((size_t)command_count(), sizeof *s->cmd_stats);
 
+    /* The meta file first: recovery applies entries only up to its commit
+     * watermark (later ones may never have been committed). */
+    node_meta meta;
+    int fresh;
     engine_config ec;
     engine_config_from(&s->cfg, &ec);
-    int rc = engine_open(&s->eng, &ec, dispatch_apply, s, &s->recovery, err, errlen);
+    int rc = repl_load_meta(ec.dir, s->cfg.node_id, &meta, &fresh, err, errlen);
+    if (rc)
+        return rc;
+    ec.has_replay_limit = meta.has_commit;
+    ec.replay_limit = meta.rc.commit;
+    ec.commit_gated = 1;
+    rc = engine_open(&s->eng, &ec, dispatch_apply, s, &s->recovery, err, errlen);
     if (rc)
         return rc;
     s->k = engine_ks(s->eng);
@@ -482,7 +515,6 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     rc = engine_start(s->eng, loop, on_durable, s);
     if (rc)
         return kve_fmt(err, errlen, rc, "cannot start the WAL thread");
-    s->commit_lsn = engine_durable_lsn(s->eng);
     s->serving = 1;
     repl_config rc_cfg;
     rc = repl_config_from(&s->cfg, &rc_cfg, err, errlen);
@@ -492,7 +524,7 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
                       .commit_advanced = host_commit_advanced,
                       .role_changed = host_role_changed,
                       .fail_pending = host_fail_pending};
-    rc = repl_init(&s->repl, loop, s->eng, &rc_cfg, &host, err, errlen);
+    rc = repl_init(&s->repl, loop, s->eng, &rc_cfg, &host, &meta, err, errlen);
     if (rc)
         return rc;
 

@@ -51,6 +51,8 @@ enum {
 typedef struct barrier_mark {
     uint64_t offset; /* stream offset where the waiting reply starts */
     uint64_t lsn;    /* commit_lsn it needs */
+    uint64_t round;  /* confirmed heartbeat round it needs (a read outside the
+                        lease: ReadIndex), 0 for none */
     int64_t since_ms; /* when it started waiting */
 } barrier_mark;
 
@@ -177,6 +179,7 @@ struct server {
     client *current;      /* client whose command is executing (or NULL) */
 
     uint64_t commit_lsn;  /* replies needing <= this may be sent */
+    uint64_t confirmed_round; /* … and rounds <= this (leader reads) */
     int serving;          /* 0 while the WAL is failed */
 
     /* WATCH: key -> clients (a small dict of keys, see dispatch.c) */
@@ -198,6 +201,7 @@ struct server {
     uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
 
     repl *repl;           /* NULL until replication is set up */
+    int64_t handover_deadline; /* SIGTERM on a leader: shut down by then */
     cmd_env env;          /* what data commands see (role, limits, stats) */
 };
 
@@ -213,6 +217,10 @@ void server_commit_advanced(server *s);
 uint64_t server_compute_commit(server *s);
 void server_apply_config(server *s, const cfg_option *o);
 const char *server_role_name(const server *s);
+/* May data be read here now? The leader once its keyspace holds its whole
+ * log; a follower once it heard from its leader and holds nothing
+ * uncommitted. */
+int server_serving_reads(const server *s);
 
 /* Block a client in WAIT until `replicas` replicas have `lsn` durable or
  * the deadline (ms, 0 = never) passes; the reply is the count then. */
@@ -231,8 +239,9 @@ void client_close(client *c);
 void client_close_after_reply(client *c);
 /* Send what the barrier allows; called after commands and commit moves. */
 void client_flush(client *c);
-/* Record that the reply written from stream offset `offset` on needs lsn. */
-void client_add_mark(client *c, uint64_t offset, uint64_t lsn);
+/* Record that the reply written from stream offset `offset` on needs lsn
+ * committed and heartbeat round `round` confirmed (0: none). */
+void client_add_mark(client *c, uint64_t offset, uint64_t lsn, uint64_t round);
 /* Stream offset of the next byte appended to out. */
 uint64_t client_out_offset(const client *c);
 size_t client_pending_bytes(const client *c);

@@ -124,8 +124,8 @@ typedef struct replay_ctx {
 static int replay_record(void *arg, const wal_record *rec, char *err, size_t errlen)
 {
     replay_ctx *rc = arg;
-    if (rec->type == WAL_REC_NOOP)
-        return 0;
+    if (rec->type != WAL_REC_COMMANDS)
+        return 0; /* no-ops and membership configs leave the keyspace alone */
     ProtobufCAllocator alloc = {arena_alloc, arena_free_ptr, &rc->ar};
     arena_reset(&rc->ar);
     Kv__WalEntry *ent = kv__wal_entry__unpack(&alloc, rec->len, rec->payload);
@@ -150,6 +150,14 @@ static int replay_record(void *arg, const wal_record *rec, char *err, size_t err
     }
     return 0;
 }
+
+/* Recovery: configs are noted whatever their LSN; entries apply up to the
+ * replay limit. */
+typedef struct recover_ctx {
+    engine *e;
+} recover_ctx;
+
+static int recover_record(void *arg, const wal_record *rec, char *err, size_t errlen);
 
 /* Commands of the entry being built: argv bytes are copied into data. */
 typedef struct entry_builder {
@@ -207,6 +215,10 @@ struct engine {
     uint64_t compactions;
     char last_error[256];
     uint64_t last_try_us;
+    uint64_t applied;   /* the keyspace holds entries up to here */
+    uint64_t commit;    /* replication's commit point (commit_gated) */
+    engine_config_rec *cfgs; /* config records seen by recovery */
+    size_t ncfgs;
     int closing;        /* engine_close was called */
     int handles_open;   /* libuv handles still to close */
 };
@@ -335,7 +347,8 @@ int engine_open(engine **out, const engine_config *cfg, engine_apply_fn apply, v
                      .segment_size = e->cfg.wal_segment_size,
                      .fsync = e->cfg.fsync,
                      .prealloc = e->cfg.wal_prealloc};
-    rc = wal_open(&e->w, &wc, sm.lsn, sm.term, replay_record, &e->rctx, &e->rec.wal, err, errlen);
+    e->applied = sm.lsn;
+    rc = wal_open(&e->w, &wc, sm.lsn, sm.term, recover_record, e, &e->rec.wal, err, errlen);
     arena_reset(&e->rctx.ar);
     if (rc)
         goto fail;
@@ -362,7 +375,29 @@ fail:
     arena_destroy(&e->rctx.ar);
     kv_free(e->rctx.argv);
     kv_free(e->rctx.lens);
+    for (size_t i = 0; i < e->ncfgs; i++)
+        kv_free(e->cfgs[i].payload);
+    kv_free(e->cfgs);
     kv_free(e);
+    return rc;
+}
+
+static int recover_record(void *arg, const wal_record *rec, char *err, size_t errlen)
+{
+    engine *e = arg;
+    if (rec->type == WAL_REC_CONFIG) {
+        e->cfgs = kv_realloc(e->cfgs, (e->ncfgs + 1) * sizeof *e->cfgs);
+        engine_config_rec *c = &e->cfgs[e->ncfgs++];
+        c->lsn = rec->lsn;
+        c->len = rec->len;
+        c->payload = kv_malloc(rec->len ? rec->len : 1);
+        memcpy(c->payload, rec->payload, rec->len);
+    }
+    if (e->cfg.has_replay_limit && rec->lsn > e->cfg.replay_limit)
+        return 0; /* logged, not known committed: applied when it is */
+    int rc = replay_record(&e->rctx, rec, err, errlen);
+    if (!rc)
+        e->applied = rec->lsn;
     return rc;
 }
 
@@ -399,6 +434,9 @@ static void free_builder(entry_builder *b)
 
 static void free_engine(engine *e)
 {
+    for (size_t i = 0; i < e->ncfgs; i++)
+        kv_free(e->cfgs[i].payload);
+    kv_free(e->cfgs);
     ks_free(e->k);
     free_builder(&e->eb);
     arena_destroy(&e->rctx.ar);
@@ -588,6 +626,14 @@ static size_t command_len(const entry_builder *b, size_t first_arg, int argc)
     return n;
 }
 
+/* An entry this node logged itself (it ran, or changes nothing): the
+ * keyspace holds it if it held everything before it. */
+static void note_local(engine *e, uint64_t lsn)
+{
+    if (lsn && e->applied + 1 == lsn)
+        e->applied = lsn;
+}
+
 uint64_t engine_entry_commit(engine *e)
 {
     entry_builder *b = &e->eb;
@@ -618,6 +664,7 @@ uint64_t engine_entry_commit(engine *e)
         lsn = wal_append_finish(e->w, e->term, WAL_REC_COMMANDS);
         e->bytes_since_save += wal_record_size(size);
         e->changes_since_save++;
+        note_local(e, lsn);
     }
     engine_entry_abort(e);
     return lsn;
@@ -625,7 +672,33 @@ uint64_t engine_entry_commit(engine *e)
 
 uint64_t engine_log_noop(engine *e)
 {
-    return wal_append(e->w, e->term, WAL_REC_NOOP, NULL, 0);
+    uint64_t lsn = wal_append(e->w, e->term, WAL_REC_NOOP, NULL, 0);
+    note_local(e, lsn);
+    return lsn;
+}
+
+uint64_t engine_log_config(engine *e, const void *payload, size_t len)
+{
+    uint64_t lsn = wal_append(e->w, e->term, WAL_REC_CONFIG, payload, len);
+    note_local(e, lsn);
+    return lsn;
+}
+
+uint64_t engine_applied_lsn(const engine *e)
+{
+    return e->applied;
+}
+
+void engine_set_commit(engine *e, uint64_t commit)
+{
+    if (commit > e->commit)
+        e->commit = commit;
+}
+
+const engine_config_rec *engine_recovered_configs(const engine *e, size_t *n)
+{
+    *n = e->ncfgs;
+    return e->cfgs;
 }
 
 int engine_can_write(const engine *e, size_t bytes, const char **why)
@@ -701,6 +774,8 @@ static void compact_wal(engine *e)
     if (e->closing || !e->w)
         return;
     uint64_t upto = e->retained_oldest;
+    if (e->cfg.commit_gated && e->commit < upto)
+        upto = e->commit;
     uint64_t floor = wal_retention_floor(e->w, e->cfg.retention_bytes);
     if (floor - 1 < upto)
         upto = floor - 1;
@@ -822,8 +897,10 @@ static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
     const char *msg;
     if (wal_error(e->w, &msg))
         return kve_fmt(err, errlen, KVE_FAILED, "WAL failed: %s", msg);
-    e->snap_lsn = wal_last_lsn(e->w);
-    e->snap_term = wal_last_term(e->w);
+    /* The image is the keyspace: it holds the entries up to applied. */
+    e->snap_lsn = e->applied;
+    e->snap_term = e->applied == wal_last_lsn(e->w) ? wal_last_term(e->w)
+                                                   : wal_term_at(e->w, e->applied);
     e->snap_keys = ks_size(e->k);
     e->snap_start_us = mono_us();
     e->bytes_since_save = 0;
@@ -1015,7 +1092,10 @@ int engine_append_raw(engine *e, const uint8_t *rec, size_t len)
 
 int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errlen)
 {
-    return replay_record(&e->rctx, rec, err, errlen);
+    int rc = replay_record(&e->rctx, rec, err, errlen);
+    if (!rc && rec->lsn > e->applied)
+        e->applied = rec->lsn;
+    return rc;
 }
 
 /* Replay the log from after lsn `from` up to `upto` into the keyspace. */
@@ -1084,8 +1164,13 @@ int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t 
     int rc = wal_truncate_after(e->w, keep_lsn, err, errlen);
     if (rc)
         return rc;
-    if (!reload)
+    if (!reload) {
+        if (e->applied > keep_lsn)
+            e->applied = keep_lsn;
         return 0;
+    }
+    if (e->snap_state == SNAP_WAIT_DURABLE && e->snap_lsn > keep_lsn)
+        snap_failed(e, "its entries after LSN %" PRIu64 " were cut", keep_lsn);
     drop_snapshots_after(e, keep_lsn);
     ks_clear(e->k);
     snap_meta sm;
@@ -1103,11 +1188,14 @@ int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t 
                        keep_lsn, sm.lsn + 1);
     }
     rc = replay_from_disk(e, sm.lsn, keep_lsn, err, errlen);
-    if (rc)
+    if (rc) {
         ks_clear(e->k);
-    else
+        e->applied = 0;
+    } else {
+        e->applied = keep_lsn;
         log_notice("keyspace rebuilt from disk up to LSN %" PRIu64 " (snapshot %" PRIu64 ")",
                    keep_lsn, sm.lsn);
+    }
     return rc;
 }
 
@@ -1152,6 +1240,9 @@ int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
         return rc;
     }
     e->term = term > e->term ? term : e->term;
+    e->applied = lsn;
+    if (e->commit < lsn)
+        e->commit = lsn;
     e->last_save_lsn = lsn;
     e->last_save_time = time(NULL);
     e->last_snap_bytes = m.bytes;
@@ -1170,6 +1261,8 @@ int engine_wipe(engine *e, char *err, size_t errlen)
     drop_snapshots_after(e, 0);
     int rc = wal_reset(e->w, 0, 0, err, errlen);
     ks_clear(e->k);
+    e->applied = 0;
+    e->commit = 0;
     e->last_save_lsn = 0;
     e->retained_oldest = 0;
     return rc;

@@ -34,6 +34,14 @@ typedef struct engine_config {
     int nsave;                    /* scheduled snapshots: after save_seconds[i] */
     int save_seconds[16];         /* … if save_changes[i] entries were logged */
     long long save_changes[16];
+    /* With has_replay_limit, recovery applies entries only up to
+     * replay_limit (the commit watermark); later ones stay in the log,
+     * unapplied. Default: all. */
+    int has_replay_limit;
+    uint64_t replay_limit;
+    /* Compaction never goes past the commit point given by
+     * engine_set_commit (a replicated node). 0: past durable (standalone). */
+    int commit_gated;
 } engine_config;
 
 /* Fill in the defaults above (dir stays NULL). */
@@ -90,6 +98,23 @@ uint64_t engine_entry_commit(engine *e);
 void engine_entry_abort(engine *e);
 /* Log a no-op entry (a new primary's first entry in its term). */
 uint64_t engine_log_noop(engine *e);
+/* Log a membership config entry (payload: a packed kv.ClusterConfig). */
+uint64_t engine_log_config(engine *e, const void *payload, size_t len);
+
+/* The keyspace holds every entry up to this LSN (recovery stops at the
+ * replay limit; a replica applies what is committed; local writes are
+ * applied as they execute). Snapshots are taken at it. */
+uint64_t engine_applied_lsn(const engine *e);
+/* The replication commit point, for compaction (commit_gated). */
+void engine_set_commit(engine *e, uint64_t commit);
+/* Membership config records recovery saw (all of them, past the replay
+ * limit too), oldest first; valid until engine_close. */
+typedef struct engine_config_rec {
+    uint64_t lsn;
+    uint8_t *payload;
+    size_t len;
+} engine_config_rec;
+const engine_config_rec *engine_recovered_configs(const engine *e, size_t *n);
 
 /* 0 if a write of about `bytes` may run now, else KVE_NOSPC / KVE_FAILED
  * (see wal_can_accept) with a reason for the client in *why. */

@@ -20,7 +20,9 @@
 #include <uv.h>
 
 enum { WAL_FSYNC_ALWAYS = 0, WAL_FSYNC_EVERYSEC = 1, WAL_FSYNC_NO = 2 };
-enum { WAL_REC_COMMANDS = 1, WAL_REC_NOOP = 2 };
+/* Record types: commands (a kv.WalEntry), a new leader's no-op, and a
+ * membership change (a kv.ClusterConfig, interpreted by replication only). */
+enum { WAL_REC_COMMANDS = 1, WAL_REC_NOOP = 2, WAL_REC_CONFIG = 3 };
 
 #define WAL_REC_HDR 32u
 #define WAL_SEG_HDR 32u
@@ -221,5 +223,8 @@ void wal_encode_record(uint8_t *out, uint64_t lsn, uint64_t term, int type,
 /* Parse one framed record at p (n bytes available). Returns its size, 0 if
  * more bytes are needed, or -1 if it is not a valid record. */
 long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec);
+/* The fields of a record this node framed or verified already (the tap's):
+ * no checks at all. */
+void wal_peek_record(const uint8_t *p, wal_record *rec);
 
 #endif

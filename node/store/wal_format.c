@@ -21,7 +21,7 @@
  *   4   4  payload length `len` (<= 1 GiB)
  *   8   8  LSN
  *   16  8  term
- *   24  2  type (1 = commands, 2 = no-op)
+ *   24  2  type (1 = commands, 2 = no-op, 3 = membership config)
  *   26  2  flags (0)
  *   28  4  reserved (0)
  *   32  len  payload (a packed kv.WalEntry)
@@ -107,10 +107,14 @@ long wal_check_record(const uint8_t *p, size_t n, wal_record *rec, const char **
         return 0;
     uint32_t len = le_get32(p + 4);
     int type = le_get16(p + 24);
-    *why = len > WAL_MAX_PAYLOAD                                    ? "impossible length"
-           : type != WAL_REC_COMMANDS && type != WAL_REC_NOOP       ? "unknown record type"
-           : le_get16(p + 26) != 0 || le_get32(p + 28) != 0         ? "non-zero flags or reserved bytes"
-                                                                    : NULL;
+    if (len > WAL_MAX_PAYLOAD)
+        *why = "impossible length";
+    else if (type != WAL_REC_COMMANDS && type != WAL_REC_NOOP && type != WAL_REC_CONFIG)
+        *why = "unknown record type";
+    else if (le_get16(p + 26) != 0 || le_get32(p + 28) != 0)
+        *why = "non-zero flags or reserved bytes";
+    else
+        *why = NULL;
     if (*why)
         return -1;
     size_t total = wal_record_size(len);
@@ -138,6 +142,18 @@ long wal_check_record(const uint8_t *p, size_t n, wal_record *rec, const char **
 long wal_decode_record(const uint8_t *p, size_t n, wal_record *rec)
 {
     return wal_check_record(p, n, rec, NULL);
+}
+
+void wal_peek_record(const uint8_t *p, wal_record *rec)
+{
+    uint32_t len = le_get32(p + 4);
+    rec->lsn = le_get64(p + 8);
+    rec->term = le_get64(p + 16);
+    rec->type = le_get16(p + 24);
+    rec->payload = p + WAL_REC_HDR;
+    rec->len = len;
+    rec->raw = p;
+    rec->raw_len = wal_record_size(len);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -46,6 +46,20 @@ long long h_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void sleep_ms(int ms);
+
+int h_wait_until(int (*pred)(void *arg), void *arg, int ms)
+{
+    long long deadline = h_now_ms() + ms;
+    for (;;) {
+        if (pred(arg))
+            return 1;
+        if (h_now_ms() >= deadline)
+            return pred(arg);
+        sleep_ms(20);
+    }
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

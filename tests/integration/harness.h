@@ -59,5 +59,8 @@ const char *h_kvnode_bin(void);
 const char *h_source_dir(void);
 /* Milliseconds on a monotonic clock. */
 long long h_now_ms(void);
+/* Poll pred(arg) every 20 ms until it holds or ms pass; returns its last
+ * value. Tests assert the result: every wait is bounded and checked. */
+int h_wait_until(int (*pred)(void *arg), void *arg, int ms);
 
 #endif

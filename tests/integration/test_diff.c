@@ -193,8 +193,14 @@ static int run_script(const char *path)
             }
             p = sp ? sp + 1 : p + dl;
         }
-        char *argv[256];
-        int argc = config_split_line(p, argv, 256, storage);
+        /* Words are written one after the other into storage, each
+         * NUL-terminated, and may contain NULs (\x00): a word's length is
+         * where the next one starts, minus its terminator. A sentinel word
+         * after the last gives the last one its end too. */
+        static char withend[sizeof line + 4];
+        snprintf(withend, sizeof withend, "%s x", p);
+        char *argv[257];
+        int argc = config_split_line(withend, argv, 257, storage) - 1;
         if (argc <= 0) {
             fprintf(stderr, "%s:%d: cannot split line\n", path, lineno);
             failures++;
@@ -202,20 +208,7 @@ static int run_script(const char *path)
         }
         size_t lens[256];
         for (int i = 0; i < argc; i++)
-            lens[i] = strlen(argv[i]);
-        /* \x00 escapes make NULs: recompute lengths from the storage. */
-        for (int i = 0; i < argc; i++) {
-            char *end = i + 1 < argc ? argv[i + 1] - 1 : NULL;
-            if (end)
-                lens[i] = (size_t)(end - argv[i]);
-        }
-        if (argc) {
-            /* the last word ends at its NUL terminator; count bytes up to
-             * the terminator the splitter wrote (it may contain NULs) */
-            char *s = argv[argc - 1];
-            size_t l = strlen(s);
-            lens[argc - 1] = l;
-        }
+            lens[i] = (size_t)(argv[i + 1] - 1 - argv[i]);
         kv_reply *ra = h_cmdv(rc, argc, (const char *const *)argv, lens);
         kv_reply *rb = h_cmdv(kc, argc, (const char *const *)argv, lens);
         commands++;

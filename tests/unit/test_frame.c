@@ -20,16 +20,17 @@ static void hex(const uint8_t *p, size_t n, char *out)
         sprintf(out + 2 * i, "%02x", p[i]);
 }
 
+/* A heartbeat: an Append with no records. */
 static Kv__PeerMessage *heartbeat(uint64_t term, uint64_t commit)
 {
-    static Kv__Heartbeat hb;
+    static Kv__Append hb;
     static Kv__PeerMessage m;
-    kv__heartbeat__init(&hb);
+    kv__append__init(&hb);
     hb.term = term;
     hb.commit_lsn = commit;
     kv__peer_message__init(&m);
-    m.msg_case = KV__PEER_MESSAGE__MSG_HEARTBEAT;
-    m.heartbeat = &hb;
+    m.msg_case = KV__PEER_MESSAGE__MSG_APPEND;
+    m.append = &hb;
     return &m;
 }
 
@@ -84,13 +85,13 @@ static void test_frame_roundtrip_every_split(void **state)
         frame_reader_feed(&r, kbuf_data(&out), cut);
         int got = 0;
         while (frame_next(&r, &msg) == 1) {
-            assert_int_equal(msg->heartbeat->term, 7 + got);
+            assert_int_equal(msg->append->term, 7 + got);
             kv__peer_message__free_unpacked(msg, NULL);
             got++;
         }
         frame_reader_feed(&r, kbuf_data(&out) + cut, total - cut);
         while (frame_next(&r, &msg) == 1) {
-            assert_int_equal(msg->heartbeat->commit_lsn, 42 + got);
+            assert_int_equal(msg->append->commit_lsn, 42 + got);
             kv__peer_message__free_unpacked(msg, NULL);
             got++;
         }
