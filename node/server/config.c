@@ -1048,9 +1048,15 @@ int config_rewrite(const kv_config *c, char *err, size_t errlen)
 void config_print_help(const char *prog)
 {
     printf("Usage: %s [config-file] [--option value ...]\n"
-           "       %s --help | --version | --sample-config\n\n"
+           "       %s --help | --version | --sample-config\n"
+           "       %s --check-data DIR [--repair]\n\n"
+           "--check-data verifies every WAL segment and snapshot in DIR without changing\n"
+           "anything and prints what it finds (exit status 0 clean, 1 damage found,\n"
+           "2 cannot read). With --repair (only while no kvnode runs on DIR) it cuts the\n"
+           "log at its first damage, keeping a copy of every file it changes or removes\n"
+           "(<file>.broken), and sets damaged snapshots aside.\n\n"
            "Options (config file: \"name value\"; command line: --name value):\n\n",
-           prog, prog);
+           prog, prog, prog);
     for (const cfg_option *o = cfg_options; o->name; o++)
         printf("  --%-28s default: %s%s\n      %s\n", o->name, o->defval[0] ? o->defval : "\"\"",
                o->runtime ? "  (CONFIG SET)" : "", o->help);

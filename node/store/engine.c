@@ -2,7 +2,7 @@
  *
  * Data directory:
  *   LOCK                    flock'd for the life of the process; holds its pid
- *   wal-*.log               the WAL (wal.c)
+ *   wal-*.log               the WAL (wal_*.c)
  *   snap-*.snap             snapshots (snapshot.c), newest `snapshot_keep` kept
  *   *.tmp                   leftovers of a crash; removed at open
  *
@@ -198,6 +198,12 @@ struct engine {
     int publish_rc;
     char publish_err[256];
     uint64_t publish_bytes;
+    /* The publish job runs on the thread pool: it reads only what is set
+     * here before it is queued and writes only publish_* results, which
+     * publish_done takes over on the loop (CONFIG SET and a snapshot
+     * install may change cfg/retained_oldest meanwhile). */
+    int publish_keep;
+    uint64_t publish_oldest;
     uint64_t retained_oldest;
     uint64_t pin_lsn;
     int64_t last_save_time;
@@ -472,6 +478,7 @@ void engine_close(engine *e)
     if (e->snap_state == SNAP_WAIT_DURABLE) {
         e->snap_state = SNAP_PUBLISH;
         e->publish_req.data = e;
+        e->publish_keep = e->cfg.snapshot_keep;
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
     }
@@ -759,7 +766,7 @@ static void publish_work(uv_work_t *req)
     if (e->publish_rc == 0) {
         struct stat st;
         e->publish_bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-        e->retained_oldest = snap_retain(e->dir, e->cfg.snapshot_keep);
+        e->publish_oldest = snap_retain(e->dir, e->publish_keep);
     }
 }
 
@@ -792,6 +799,7 @@ static void publish_done(uv_work_t *req, int status)
     e->last_save_time = time(NULL);
     e->last_save_lsn = e->snap_lsn;
     e->last_snap_bytes = e->publish_bytes;
+    e->retained_oldest = e->publish_oldest;
     e->last_snap_keys = e->snap_keys;
     e->last_snap_ms = (mono_us() - e->snap_start_us) / 1000;
     e->snapshots_taken++;
@@ -820,6 +828,7 @@ static void maybe_publish(engine *e)
         return;
     e->snap_state = SNAP_PUBLISH;
     e->publish_req.data = e;
+    e->publish_keep = e->cfg.snapshot_keep;
     if (!e->started || uv_queue_work(e->loop, &e->publish_req, publish_work, publish_done) != 0) {
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
@@ -963,6 +972,7 @@ int engine_save(engine *e, char *err, size_t errlen)
     if (e->snap_state == SNAP_WAIT_DURABLE) {
         e->snap_state = SNAP_PUBLISH;
         e->publish_req.data = e;
+        e->publish_keep = e->cfg.snapshot_keep;
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
     }
@@ -1170,7 +1180,7 @@ static void drop_snapshots_after(engine *e, uint64_t lsn)
         }
     }
     kvfs_fsync_dir(e->dir);
-    kv_free(lsns);
+    free(lsns);
     if (e->last_save_lsn > lsn)
         e->last_save_lsn = 0;
 }
@@ -1239,7 +1249,7 @@ int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
                        ", expected %" PRIu64 "/%" PRIu64,
                        m.lsn, m.term, lsn, term);
     /* Publish first: a crash before the log reset leaves a snapshot that
-     * supersedes the old log, which recovery sets aside (wal.c). */
+     * supersedes the old log, which recovery sets aside (wal_recovery.c). */
     wal_flush_wait(e->w);
     rc = snap_publish(e->dir, tmp_path, lsn, err, errlen);
     if (rc)
@@ -1253,7 +1263,7 @@ int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
             kvfs->unlink(path);
         }
     }
-    kv_free(lsns);
+    free(lsns);
     rc = wal_reset(e->w, lsn, term, err, errlen);
     if (rc)
         return rc;
@@ -1310,7 +1320,7 @@ int engine_latest_snapshot(engine *e, uint64_t *lsn, uint64_t *term, char *path,
             rc = 0;
         }
     }
-    kv_free(lsns);
+    free(lsns);
     return rc;
 }
 

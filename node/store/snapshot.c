@@ -57,7 +57,6 @@
 #include "log.h"
 #include "mem.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -601,32 +600,47 @@ static int cmp_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* The snapshot LSNs gathered while listing a directory. */
+typedef struct lsn_list {
+    uint64_t *v;
+    size_t n, cap;
+    int nomem;
+} lsn_list;
+
+static int note_snapshot(void *arg, const char *name)
+{
+    lsn_list *l = arg;
+    uint64_t lsn;
+    int used = 0;
+    if (strlen(name) != 30 || sscanf(name, "snap-%20" SCNu64 ".snap%n", &lsn, &used) != 1 ||
+        used != 30)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        uint64_t *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = lsn;
+    return 0;
+}
+
 int snap_list(const char *dir, uint64_t **lsns)
 {
     *lsns = NULL;
-    DIR *d = opendir(dir);
-    if (!d)
-        return KVE_IO;
-    uint64_t *v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        uint64_t lsn;
-        int used = 0;
-        if (strlen(de->d_name) != 30 ||
-            sscanf(de->d_name, "snap-%20" SCNu64 ".snap%n", &lsn, &used) != 1 || used != 30)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            v = kv_realloc(v, cap * sizeof *v);
-        }
-        v[n++] = lsn;
+    lsn_list l = {0};
+    if (kvfs->listdir(dir, note_snapshot, &l) < 0 || l.nomem) {
+        free(l.v);
+        return l.nomem ? KVE_NOMEM : KVE_IO;
     }
-    closedir(d);
-    if (n)
-        qsort(v, n, sizeof *v, cmp_desc);
-    *lsns = v;
-    return (int)n;
+    if (l.n)
+        qsort(l.v, l.n, sizeof *l.v, cmp_desc);
+    *lsns = l.v;
+    return (int)l.n;
 }
 
 int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *err,
@@ -648,13 +662,13 @@ int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *
             snprintf(why, sizeof why, "%s: header says LSN %" PRIu64, path, out->lsn);
         }
         if (rc == 0) {
-            kv_free(lsns);
+            free(lsns);
             return 0;
         }
         ks_clear(k);
         memset(out, 0, sizeof *out);
         if (rc == KVE_IO || rc == KVE_NOMEM) {
-            kv_free(lsns);
+            free(lsns);
             return kve_fmt(err, errlen, rc, "%s", why);
         }
         char dst[PATH_MAX + 8];
@@ -662,14 +676,14 @@ int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *
         log_warn("snapshot %s is unusable (%s); renamed to %s, trying an older one", path, why,
                  dst);
         if (kvfs->rename(path, dst) < 0) {
-            kv_free(lsns);
+            free(lsns);
             return kve_fmt(err, errlen, KVE_IO, "rename %s: %s", path, strerror(errno));
         }
         kvfs_fsync_dir(dir);
         if (broken)
             (*broken)++;
     }
-    kv_free(lsns);
+    free(lsns);
     return 0;
 }
 
@@ -691,23 +705,23 @@ uint64_t snap_retain(const char *dir, int keep)
     if (removed)
         kvfs_fsync_dir(dir);
     uint64_t oldest = lsns[(n < keep ? n : keep) - 1];
-    kv_free(lsns);
+    free(lsns);
     return oldest;
+}
+
+static int remove_temp(void *arg, const char *name)
+{
+    const char *dir = arg;
+    size_t l = strlen(name);
+    if (strncmp(name, "snap-", 5) == 0 && l > 4 && strcmp(name + l - 4, ".tmp") == 0) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        kvfs->unlink(path);
+    }
+    return 0;
 }
 
 void snap_remove_temps(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (strncmp(de->d_name, "snap-", 5) == 0 && l > 4 && strcmp(de->d_name + l - 4, ".tmp") == 0) {
-            char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            kvfs->unlink(path);
-        }
-    }
-    closedir(d);
+    kvfs->listdir(dir, remove_temp, (void *)dir);
 }

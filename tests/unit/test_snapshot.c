@@ -19,6 +19,7 @@
 #include "crc32c.h"
 #include "endian.h"
 #include "err.h"
+#include "faultfs.h"
 #include "fsio.h"
 #include "keyspace.h"
 #include "log.h"
@@ -386,6 +387,48 @@ static void test_retain_and_temps(void **state)
     ks_free(k);
 }
 
+/* Snapshots are listed through the file table: a listing that fails is an
+ * I/O error for snap_list and snap_load_latest (nothing is renamed or
+ * loaded), retention and temp cleanup then touch nothing, and everything
+ * works once the listing does. */
+static void test_listing_through_the_table(void **state)
+{
+    fx *f = *state;
+    ks *k = build(10);
+    snap_meta m;
+    write_snapshot(f, k, 10, 1, &m);
+    write_snapshot(f, k, 20, 1, &m);
+    char tmp[4096];
+    snap_tmp_path(tmp, sizeof tmp, f->dir, 99);
+    FILE *o = fopen(tmp, "w");
+    fputs("partial", o);
+    fclose(o);
+    faultfs_install();
+    faultfs_fail_path(FF_LIST, f->dir, 1, EIO, 1);
+    uint64_t *lsns = NULL;
+    assert_int_equal(snap_list(f->dir, &lsns), KVE_IO);
+    assert_null(lsns);
+    ks *into = ks_new();
+    char err[512];
+    int broken = 0;
+    assert_int_equal(snap_load_latest(f->dir, into, &m, &broken, err, sizeof err), KVE_IO);
+    assert_int_equal(ks_size(into), 0);
+    assert_int_equal(snap_retain(f->dir, 1), 0);
+    snap_remove_temps(f->dir);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".snap"), 2);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".tmp"), 1);
+    faultfs_clear();
+    assert_int_equal(snap_list(f->dir, &lsns), 2);
+    assert_int_equal(lsns[0], 20);
+    assert_int_equal(lsns[1], 10);
+    free(lsns);
+    snap_remove_temps(f->dir);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".tmp"), 0);
+    faultfs_uninstall();
+    ks_free(into);
+    ks_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncation_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fallback_to_older, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retain_and_temps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listing_through_the_table, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
