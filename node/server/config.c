@@ -106,6 +106,9 @@ const cfg_option cfg_options[] = {
     {"hll-sparse-max-bytes", NULL, CFG_MEM, OFF(hll_sparse_max_bytes), 0, LLONG_MAX, "3000",
      NULL, 1, "HyperLogLog values up to this many bytes use the sparse encoding; a longer one "
      "becomes dense (12 KB)."},
+    {"databases", NULL, CFG_INT, OFF(databases), 1, INT_MAX, "16", NULL, 0,
+     "Number of databases (SELECT 0 .. databases-1), as Redis. A node refuses to start on "
+     "data that has keys in a database it does not have."},
     {"active-expire", NULL, CFG_BOOL, OFF(active_expire), 0, 1, "yes", yesno, 1,
      "Reclaim expired keys in the background (DEBUG SET-ACTIVE-EXPIRE toggles it)."},
     {"hz", NULL, CFG_INT, OFF(hz), 0, INT_MAX, "10", NULL, 1,

@@ -125,7 +125,7 @@ static void write_snapshot(fx *f, ks *k, uint64_t lsn, uint64_t term, snap_meta 
     char tmp[4096];
     char err[256];
     snap_tmp_path(tmp, sizeof tmp, f->dir, lsn);
-    assert_int_equal(snap_write(k, tmp, lsn, term, m, err, sizeof err), 0);
+    assert_int_equal(snap_write(&k, 1, tmp, lsn, term, m, err, sizeof err), 0);
     assert_int_equal(snap_publish(f->dir, tmp, lsn, err, sizeof err), 0);
 }
 
@@ -156,7 +156,7 @@ static void test_round_trip(void **state)
     path_for(f, 1234, path);
     ks *k2 = ks_new();
     snap_meta m2;
-    assert_int_equal(snap_load(path, k2, &m2, err, sizeof err), 0);
+    assert_int_equal(snap_load(path, &k2, 1, &m2, err, sizeof err), 0);
     assert_int_equal(m2.lsn, 1234);
     assert_int_equal(m2.term, 7);
     assert_int_equal(m2.keys, m.keys);
@@ -230,7 +230,7 @@ static void test_set_zset_entries(void **state)
         path_for(f, 100 + i, path);
         ks *k = ks_new();
         snap_meta m;
-        int rc = snap_load(path, k, &m, err, sizeof err);
+        int rc = snap_load(path, &k, 1, &m, err, sizeof err);
         if ((rc == 0) != cases[i].ok)
             fprintf(stderr, "case %zu: rc %d: %s\n", i, rc, rc ? err : "");
         assert_int_equal(rc == 0, cases[i].ok);
@@ -263,7 +263,7 @@ static void test_empty(void **state)
     char path[4096], err[256];
     path_for(f, 5, path);
     ks *k2 = ks_new();
-    assert_int_equal(snap_load(path, k2, &m, err, sizeof err), 0);
+    assert_int_equal(snap_load(path, &k2, 1, &m, err, sizeof err), 0);
     assert_int_equal(ks_size(k2), 0);
     ks_free(k);
     ks_free(k2);
@@ -288,7 +288,7 @@ static void test_any_damage_detected(void **state)
             continue;
         flip_byte(path, off);
         ks *k2 = ks_new();
-        int rc = snap_load(path, k2, NULL, err, sizeof err);
+        int rc = snap_load(path, &k2, 1, NULL, err, sizeof err);
         assert_int_equal(rc, KVE_CORRUPT);
         assert_non_null(strstr(err, "snap-"));
         if (off >= 64 + 16 && off < size - 32 - 16)
@@ -297,7 +297,7 @@ static void test_any_damage_detected(void **state)
         flip_byte(path, off);
     }
     ks *k3 = ks_new();
-    assert_int_equal(snap_load(path, k3, NULL, err, sizeof err), 0);
+    assert_int_equal(snap_load(path, &k3, 1, NULL, err, sizeof err), 0);
     ks_free(k3);
     ks_free(k);
 }
@@ -322,7 +322,7 @@ static void test_truncation_detected(void **state)
         fwrite(data, 1, (size_t)cut, o);
         fclose(o);
         ks *k2 = ks_new();
-        assert_int_equal(snap_load(path, k2, NULL, err, sizeof err), KVE_CORRUPT);
+        assert_int_equal(snap_load(path, &k2, 1, NULL, err, sizeof err), KVE_CORRUPT);
         ks_free(k2);
     }
     kv_free(data);
@@ -344,7 +344,7 @@ static void test_fallback_to_older(void **state)
     flip_byte(path, 100);
     ks *k = ks_new();
     int broken = 0;
-    assert_int_equal(snap_load_latest(f->dir, k, &m, &broken, err, sizeof err), 0);
+    assert_int_equal(snap_load_latest(f->dir, &k, 1, &m, &broken, err, sizeof err), 0);
     assert_int_equal(broken, 1);
     assert_int_equal(m.lsn, 100);
     char d1[41], d2[41];
@@ -358,7 +358,7 @@ static void test_fallback_to_older(void **state)
     flip_byte(p100, 70);
     ks_free(k);
     k = ks_new();
-    assert_int_equal(snap_load_latest(f->dir, k, &m, &broken, err, sizeof err), 0);
+    assert_int_equal(snap_load_latest(f->dir, &k, 1, &m, &broken, err, sizeof err), 0);
     assert_int_equal(m.lsn, 0);
     assert_int_equal(ks_size(k), 0);
     ks_free(k);
@@ -411,7 +411,7 @@ static void test_listing_through_the_table(void **state)
     ks *into = ks_new();
     char err[512];
     int broken = 0;
-    assert_int_equal(snap_load_latest(f->dir, into, &m, &broken, err, sizeof err), KVE_IO);
+    assert_int_equal(snap_load_latest(f->dir, &into, 1, &m, &broken, err, sizeof err), KVE_IO);
     assert_int_equal(ks_size(into), 0);
     assert_int_equal(snap_retain(f->dir, 1), 0);
     snap_remove_temps(f->dir);
