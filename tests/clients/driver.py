@@ -13,14 +13,16 @@ Sentinels) and, while it writes and reads, replaces the primary four ways:
   failover  FAILOVER sent to the primary (graceful handover)
   sentinel  SENTINEL FAILOVER kvnode sent to a replica (it takes over)
 
-The client is never restarted. After each fault the driver tells the
-client the fault time (CLOCK_MONOTONIC, shared by both processes) and
-waits for the client to report that a write started after the fault was
-acknowledged. At the end the client checks every acknowledged write
-through its own primary connection, and the driver checks again, on the
-leader directly, that every acknowledged write is there with its value,
-that nothing the client never wrote is, and that every node holds the same
-data (DEBUG DIGEST).
+The client is never restarted. It prints every write's and read's outcome
+timed on CLOCK_MONOTONIC (this process's clock too); the driver keeps the
+books: after each fault it waits until a write started after the fault is
+acknowledged, checks every read against what was written, and measures
+the write unavailability. At the end the client reads every acknowledged
+write back through its own primary connection, and the driver checks on
+the leader directly that every acknowledged write is there with its
+value, that no write refused before running is, that nothing else is
+(DBSIZE), and that every node holds the same data (DEBUG DIGEST); then it
+stops the nodes with SIGTERM and requires a clean exit.
 
 Usage: driver.py --client redis-py|ioredis  (KVNODE: the kvnode binary;
 for ioredis, KV_IOREDIS_MODULES: the node_modules folder made by
@@ -238,14 +240,16 @@ class Node:
         self.signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
 
-    def stop(self, grace_s=15.0):
-        """SIGTERM (SIGCONT first if stopped), bounded wait, then SIGKILL."""
-        if not self.alive():
+    def stop(self, grace_s=15.0, term=True):
+        """SIGTERM (SIGCONT first if stopped; none if term is false: sent
+        already), bounded wait, then SIGKILL."""
+        if self.proc is None or self.proc.returncode is not None:
             return
         if self.stopped:
             self.signal(signal.SIGCONT)
             self.stopped = False
-        self.signal(signal.SIGTERM)
+        if term:
+            self.signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
@@ -291,6 +295,7 @@ class Cluster:
             if self._wait_ping(self.nodes[0]):
                 break
             self.nodes[0].stop(2)
+            shutil.rmtree(self.nodes[0].dir, ignore_errors=True)
         else:
             raise Failure("node 0 did not start:\n" + self.nodes[0].tail())
         for i in (1, 2):
@@ -300,6 +305,7 @@ class Cluster:
                 if self._wait_ping(self.nodes[i]):
                     break
                 self.nodes[i].stop(2)
+                shutil.rmtree(self.nodes[i].dir, ignore_errors=True)
             else:
                 raise Failure("node %d did not start:\n%s" % (i, self.nodes[i].tail()))
         self.wait_healthy()
@@ -344,17 +350,15 @@ class Cluster:
         return lead
 
     def wait_healthy(self):
-        try:
-            return wait_until(self.healthy, HEALTH_LIMIT_S, "3 streaming voters and one leader")
-        except Failure:
-            self.dump()
-            raise
+        return wait_until(self.healthy, HEALTH_LIMIT_S, "3 streaming voters and one leader")
 
     def dump(self):
         for n in self.nodes:
             sys.stderr.write("---- node %d (port %d) log tail ----\n%s\n" % (n.idx, n.port, n.tail()))
 
     def stop(self):
+        """SIGTERM to every node (the leader hands over first), bounded;
+        the exit statuses."""
         for n in self.nodes:
             if n.stopped:
                 n.signal(signal.SIGCONT)
@@ -362,7 +366,8 @@ class Cluster:
         for n in self.nodes:
             n.signal(signal.SIGTERM)
         for n in self.nodes:
-            n.stop()
+            n.stop(term=False)
+        return [n.proc.returncode if n.proc else None for n in self.nodes]
 
     def sanitizer_reports(self):
         bad = []
@@ -753,9 +758,10 @@ def run(name, binary, tmp):
     finally:
         if client is not None:
             client.stop()
-        cluster.stop()
+        statuses = cluster.stop()
     bad = cluster.sanitizer_reports()
     check(not bad, "sanitizer report:\n" + "\n".join(bad))
+    check(statuses == [0, 0, 0], "the nodes exited with %s after SIGTERM (0 expected)" % statuses)
 
 
 def main():
