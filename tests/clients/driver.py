@@ -257,7 +257,7 @@ class Node:
             self.signal(signal.SIGKILL)
             self.proc.wait(timeout=30)
 
-    def tail(self, n=40):
+    def tail(self, n=100):
         try:
             with open(self.logpath, "rb") as f:
                 lines = f.read().decode(errors="replace").splitlines()
@@ -403,7 +403,7 @@ class ClientProc:
         self.writes = []        # (start_ms, end_ms, outcome, key, value, message)
         self.acked = {}         # key -> value
         self.ack_ends = []      # end_ms of each acknowledged write, in order
-        self.faults = []        # [name, t_ms, resume_end_ms or None]
+        self.faults = []        # {name, t, switch, resume}: see fault()
         self.reads = {"p": 0, "r": 0}
         self.hits = {"p": 0, "r": 0}
         self.read_errors = {"p": 0, "r": 0}
@@ -441,8 +441,8 @@ class ClientProc:
                 self.acked[ev["k"]] = ev["v"]
                 self.ack_ends.append(ev["e"])
                 for f in self.faults:
-                    if f[2] is None and ev["s"] >= f[1]:
-                        f[2] = ev["e"]
+                    if f["resume"] is None and f["switch"] is not None and ev["s"] >= f["switch"]:
+                        f["resume"] = ev["e"]
         elif kind == "rd":
             src, k, got = ev["src"], ev["k"], ev["got"]
             self.reads[src] += 1
@@ -483,16 +483,31 @@ class ClientProc:
     def wait_acked(self, n, limit_s, what):
         self.wait(lambda: len(self.acked) >= n, limit_s, what)
 
-    def fault(self, name, t):
+    def fault(self, name, t, switch=None):
+        """A fault at t. Writes have resumed once a write started at or
+        after `switch` is acknowledged: the fault itself when the old
+        primary can acknowledge nothing after it (killed, stopped); for a
+        handover, the moment the new primary was seen leading (until then
+        the old one may still acknowledge writes; after it, it cannot)."""
         with self.cv:
-            self.faults.append([name, t, None])
+            self.faults.append({"name": name, "t": t, "switch": None, "resume": None})
+        if switch is not None:
+            self.switched(name, switch)
+
+    def switched(self, name, t):
+        with self.cv:
+            f = next(f for f in self.faults if f["name"] == name)
+            f["switch"] = t
+            ends = [w[1] for w in self.writes if w[2] == "A" and w[0] >= t]
+            if ends:
+                f["resume"] = min(ends)
 
     def wait_resumed(self, name, limit_s):
         """ms from the fault to the acknowledgement of the first write that
-        started after it."""
+        started after the switch (see fault())."""
         def resumed():
-            f = next(f for f in self.faults if f[0] == name)
-            return f[2] is not None and f[2] - f[1]
+            f = next(f for f in self.faults if f["name"] == name)
+            return f["resume"] is not None and f["resume"] - f["t"]
         return self.wait(resumed, limit_s, "writes to resume after %s" % name)
 
     def finish(self):
@@ -506,12 +521,13 @@ class ClientProc:
     def figures(self):
         """Per fault: write unavailability (the longest time without an
         acknowledged write between the last one before the fault and the
-        first of a write started after it), time to resume, and the other
-        outcomes of writes that ended before the next fault."""
+        time writes resumed, see fault()), time to resume, and the outcomes
+        of the writes that ended before the next fault."""
         rows = {}
         with self.cv:
-            for i, (name, t, resume_end) in enumerate(self.faults):
-                t_next = self.faults[i + 1][1] if i + 1 < len(self.faults) else float("inf")
+            for i, f in enumerate(self.faults):
+                name, t, resume_end = f["name"], f["t"], f["resume"]
+                t_next = self.faults[i + 1]["t"] if i + 1 < len(self.faults) else float("inf")
                 before = [e for e in self.ack_ends if e < t]
                 window = ([before[-1]] if before else []) + \
                     [e for e in self.ack_ends if t <= e <= resume_end]
@@ -566,14 +582,29 @@ def steady(client, cluster, label):
 
 def resumed(client, name, t, limit_s=RESUME_LIMIT_S + 5):
     ms = client.wait_resumed(name, limit_s)
-    log("%s: a write started after the fault was acknowledged %.0f ms after it" % (name, ms))
+    log("%s: writes resumed %.0f ms after the fault" % (name, ms))
+
+
+def handed_over(client, cluster, name, old, t):
+    """Wait for a leader other than old; from then on only it can
+    acknowledge writes."""
+    def other():
+        for n in cluster.nodes:
+            if n is not old and info_fields(n.port).get("raft_role") == "leader":
+                return n
+        return None
+    new = wait_until(other, RESUME_LIMIT_S, "a leader other than node %d after %s" % (old.idx, name),
+                     poll_s=0.01)
+    client.switched(name, now_ms())
+    log("%s: node %d leads %.0f ms after the request" % (name, new.idx, now_ms() - t))
+    return new
 
 
 def scenario_kill9(client, cluster):
     old = steady(client, cluster, "before kill9")
     t = now_ms()
     old.kill9()
-    client.fault("kill9", t)
+    client.fault("kill9", t, switch=t)
     log("kill9: SIGKILL node %d (the primary)" % old.idx)
     resumed(client, "kill9", t)
     new = wait_until(cluster.leader, RESUME_LIMIT_S, "a new leader")
@@ -589,7 +620,7 @@ def scenario_sigstop(client, cluster):
     t = now_ms()
     old.signal(signal.SIGSTOP)
     old.stopped = True
-    client.fault("sigstop", t)
+    client.fault("sigstop", t, switch=t)
     log("sigstop: SIGSTOP node %d (the primary)" % old.idx)
     # The others elect a leader, and the client must find it, while the old
     # primary is still stopped (as it would stay cut off by a partition):
@@ -615,9 +646,9 @@ def scenario_failover(client, cluster):
     check(r == "OK", "FAILOVER on the primary answered %r" % (r,))
     client.fault("failover", t)
     log("failover: FAILOVER on node %d (the primary) answered OK" % old.idx)
+    handed_over(client, cluster, "failover", old, t)
     resumed(client, "failover", t)
-    lead = cluster.wait_healthy()
-    check(lead is not old, "FAILOVER left node %d leading" % old.idx)
+    cluster.wait_healthy()
 
 
 def scenario_sentinel(client, cluster):
@@ -628,9 +659,10 @@ def scenario_sentinel(client, cluster):
     check(r == "OK", "SENTINEL FAILOVER %s on a replica answered %r" % (SERVICE, r))
     client.fault("sentinel", t)
     log("sentinel: SENTINEL FAILOVER %s on node %d (a replica) answered OK" % (SERVICE, target.idx))
+    new = handed_over(client, cluster, "sentinel", old, t)
+    check(new is target, "node %d leads, not node %d which asked to" % (new.idx, target.idx))
     resumed(client, "sentinel", t)
-    lead = cluster.wait_healthy()
-    check(lead is not old, "SENTINEL FAILOVER left node %d leading" % old.idx)
+    cluster.wait_healthy()
 
 
 SCENARIOS = [("kill9", scenario_kill9), ("sigstop", scenario_sigstop),
@@ -709,8 +741,10 @@ def report(name, client, rows, lead, nunknown, present):
     print("  reads: %d on the primary (%d errors), %d on replicas (%d found the key, %d errors), "
           "%d wrong" % (client.reads["p"], client.read_errors["p"], client.reads["r"],
                         client.hits["r"], client.read_errors["r"], len(client.wrong)))
-    print("  (unavail_ms: longest time without an acknowledged write around the fault; resume_ms: "
-          "from the fault to the acknowledgement of the first write started after it)", flush=True)
+    print("  (unavail_ms: the longest time without an acknowledged write around the fault; "
+          "resume_ms: from the fault to the acknowledgement of the first write started after it "
+          "(kill9, sigstop) or after the new primary was seen leading (failover, sentinel))",
+          flush=True)
 
 
 def run(name, binary, tmp):
