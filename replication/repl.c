@@ -9,7 +9,14 @@
  * a received snapshot rebuild the keyspace and stay on the loop (the
  * keyspace is the loop's). Completions that could run at once are deferred
  * to the next loop turn: the core never sees a completion from inside the
- * call that started the work. */
+ * call that started the work.
+ *
+ * Pub/Sub (repl_publish, and Publish messages received) is not the core's
+ * business: the leader sends each PUBLISH to its followers outside the log,
+ * and a follower hands it to the server once its keyspace has applied the
+ * entry the message followed. At most once, as in Redis: a message to an
+ * unreachable or backlogged follower, or waiting when the leader changes,
+ * is dropped. */
 #include "repl.h"
 
 #include "core.h"
@@ -34,6 +41,8 @@
 #define TICK_MS 10
 #define APPLY_QUEUE_MAX (256u << 20)
 #define APPLY_READ_MAX (4u << 20)
+#define PUBS_MAX (16u << 20)       /* Pub/Sub messages waiting on a follower */
+#define PUBS_SEND_HIGH (8u << 20)  /* a backlog past which a follower misses them */
 
 typedef struct deferred {
     int kind;
@@ -78,6 +87,9 @@ struct repl {
     int last_writable;
     char snap_tmp[4200];
     uint64_t sync_full, sync_partial_err;
+    /* Pub/Sub messages from the leader waiting for their entry to be
+     * applied: u64 after_lsn | u8 shard | u32 chlen | u32 mlen | ch | msg */
+    kbuf pubs;
 };
 
 static void maybe_free(repl *r);
@@ -102,6 +114,7 @@ static void defer(repl *r, int kind, uint64_t a)
 
 static void apply_step(repl *r, uint64_t upto);
 static void truncate_now(repl *r, uint64_t keep);
+static void deliver_publishes(repl *r);
 
 static void on_idle(uv_idle_t *h)
 {
@@ -219,6 +232,7 @@ static void apply_read_done(uv_work_t *req, int status)
         /* Caught up with the files: the queue takes over again. */
         if (!rc && engine_applied_lsn(r->eng) >= wal_last_lsn(engine_wal(r->eng)))
             aq_reset(r, 0);
+        deliver_publishes(r);
         rcore_apply_done(r->core, engine_applied_lsn(r->eng), rc);
     }
     wal_rbuf_free(&j->buf);
@@ -229,7 +243,9 @@ static void apply_read_done(uv_work_t *req, int status)
 static void apply_step(repl *r, uint64_t upto)
 {
     engine *e = r->eng;
-    if (apply_from_queue(r, upto) < 0) {
+    int rc = apply_from_queue(r, upto);
+    deliver_publishes(r);
+    if (rc < 0) {
         rcore_apply_done(r->core, engine_applied_lsn(e), -1);
         return;
     }
@@ -726,6 +742,8 @@ static void io_role_changed(void *arg)
         engine_set_term(r->eng, rcore_term(r->core));
     if (was_leader && role != RC_LEADER)
         r->host.fail_pending(r->host.arg);
+    if (changed)
+        kbuf_reset(&r->pubs); /* they followed another leader's entries */
     if (changed || role == RC_LEADER)
         r->host.role_changed(r->host.arg);
 }
@@ -800,10 +818,16 @@ static void on_snapshot(void *arg, uint64_t lsn)
         rcore_snapshot_taken(r->core, lsn);
 }
 
+static void publish_received(repl *r, const char *from, const Kv__Publish *p);
+
 static void on_peer_message(void *arg, const char *from, const Kv__PeerMessage *m)
 {
     repl *r = arg;
-    if (!r->stopped)
+    if (r->stopped)
+        return;
+    if (m->msg_case == KV__PEER_MESSAGE__MSG_PUBLISH)
+        publish_received(r, from, m->publish);
+    else
         rcore_recv(r->core, from, m);
 }
 
@@ -987,6 +1011,7 @@ static void maybe_free(repl *r)
         return;
     rcore_free(r->core);
     kbuf_free(&r->aq);
+    kbuf_free(&r->pubs);
     kv_free(r->defs);
     kv_free(r->hist);
     kv_free(r);
@@ -1020,6 +1045,84 @@ void repl_on_durable(repl *r)
         r->apply_wait = 0;
     }
     rcore_on_durable(r->core);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pub/Sub                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define PUB_HDR 17u
+
+void repl_publish(repl *r, int shard, const char *ch, size_t chlen, const char *msg, size_t mlen,
+                  uint64_t after_lsn)
+{
+    /* A frame past the peer's bound would cost the follower its link: such
+     * a message stays here. */
+    if (r->stopped || rcore_role(r->core) != RC_LEADER ||
+        chlen + mlen > WAL_MAX_PAYLOAD)
+        return;
+    Kv__Publish p = KV__PUBLISH__INIT;
+    p.channel.data = (uint8_t *)ch;
+    p.channel.len = chlen;
+    p.message.data = (uint8_t *)msg;
+    p.message.len = mlen;
+    p.shard = shard != 0;
+    p.after_lsn = after_lsn;
+    Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
+    m.msg_case = KV__PEER_MESSAGE__MSG_PUBLISH;
+    m.publish = &p;
+    const rc_config *c = rcore_config(r->core);
+    for (int i = 0; i < c->n; i++) {
+        const rc_member *mb = &c->m[i];
+        if (!strcmp(mb->id, r->meta.node_id) ||
+            peer_net_backlog(r->net, mb->id) > PUBS_SEND_HIGH)
+            continue;
+        peer_net_send(r->net, mb->id, mb->peer_addr, &m);
+    }
+}
+
+/* Hand the server what the keyspace has caught up with, in order. */
+static void deliver_publishes(repl *r)
+{
+    uint64_t applied = engine_applied_lsn(r->eng);
+    while (kbuf_len(&r->pubs) >= PUB_HDR && !r->stopped) {
+        const uint8_t *p = (const uint8_t *)kbuf_data(&r->pubs);
+        uint64_t after;
+        uint32_t chlen, mlen;
+        memcpy(&after, p, 8);
+        memcpy(&chlen, p + 9, 4);
+        memcpy(&mlen, p + 13, 4);
+        if (after > applied)
+            return;
+        if (r->host.publish)
+            r->host.publish(r->host.arg, p[8], (const char *)p + PUB_HDR, chlen,
+                            (const char *)p + PUB_HDR + chlen, mlen);
+        kbuf_consume(&r->pubs, PUB_HDR + chlen + mlen);
+    }
+}
+
+static void publish_received(repl *r, const char *from, const Kv__Publish *m)
+{
+    /* Only from the leader this follower follows now. */
+    const rc_member *l = rcore_leader(r->core);
+    if (rcore_role(r->core) != RC_FOLLOWER || !l || strcmp(l->id, from) != 0)
+        return;
+    size_t need = PUB_HDR + m->channel.len + m->message.len;
+    if (kbuf_len(&r->pubs) + need > PUBS_MAX) {
+        log_verbose("Pub/Sub backlog full: a message from the leader is dropped");
+        return;
+    }
+    uint8_t hdr[PUB_HDR];
+    uint64_t after = m->after_lsn;
+    uint32_t chlen = (uint32_t)m->channel.len, mlen = (uint32_t)m->message.len;
+    memcpy(hdr, &after, 8);
+    hdr[8] = m->shard ? 1 : 0;
+    memcpy(hdr + 9, &chlen, 4);
+    memcpy(hdr + 13, &mlen, 4);
+    kbuf_append(&r->pubs, hdr, PUB_HDR);
+    kbuf_append(&r->pubs, m->channel.data, chlen);
+    kbuf_append(&r->pubs, m->message.data, mlen);
+    deliver_publishes(r);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -58,6 +58,11 @@ typedef struct repl_host {
      * leading): close their clients, the outcome of those writes is
      * unknown, as after a crash. */
     void (*fail_pending)(void *arg);
+    /* Follower: a PUBLISH (shard 0) or SPUBLISH (shard 1) from the leader,
+     * for this node's subscribers; the keyspace already holds everything
+     * the leader logged before it. */
+    void (*publish)(void *arg, int shard, const char *ch, size_t chlen, const char *msg,
+                    size_t mlen);
 } repl_host;
 
 /* The meta file of dir (before the engine opens: its commit watermark is
@@ -106,6 +111,14 @@ uint64_t repl_confirmed_round(const repl *r);
 int repl_good_replicas(const repl *r);
 /* Replicas whose durable LSN is at least lsn (WAIT). */
 int repl_replicas_at(const repl *r, uint64_t lsn);
+
+/* ---- Pub/Sub ---- */
+/* Leader: send a PUBLISH / SPUBLISH to every follower the peer network can
+ * reach without a backlog (at most once: not to one that is unreachable
+ * or far behind), to be delivered there once it has applied after_lsn.
+ * Not logged. */
+void repl_publish(repl *r, int shard, const char *ch, size_t chlen, const char *msg, size_t mlen,
+                  uint64_t after_lsn);
 
 /* ---- commands ---- */
 /* REPLICAOF host port. 0, or -1 with a Redis-style error line in err. */

@@ -225,7 +225,8 @@ static void clients_cron(server *s, int64_t now)
         next = c->next;
         if (c->flags & CL_CLOSING)
             continue;
-        if (s->cfg.timeout && !(c->flags & CL_BLOCKED) && !c->nmarks &&
+        /* Subscribers wait for messages: never idle, as in Redis. */
+        if (s->cfg.timeout && !(c->flags & (CL_BLOCKED | CL_PUBSUB)) && !c->nmarks &&
             now - c->last_ms > s->cfg.timeout * 1000LL) {
             log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->id,
                         c->addr);
@@ -261,8 +262,10 @@ static void on_cron(uv_timer_t *t)
     if (used > s->stats.peak_memory)
         s->stats.peak_memory = used;
     if (!s->shutting_down && s->serving) {
-        if (s->active_expire)
+        if (s->active_expire) {
             db_active_expire(&s->env, s->k, now);
+            pubsub_settle(s); /* "expired" events */
+        }
         ks_rehash_ms(s->k, 1);
     }
     if (s->bgsave_scheduled && !s->shutting_down && !engine_entry_pending(s->eng)) {
@@ -356,6 +359,12 @@ static void host_role_changed(void *arg)
     sentinel_observe(s);
 }
 
+static void host_publish(void *arg, int shard, const char *ch, size_t chlen, const char *msg,
+                         size_t mlen)
+{
+    pubsub_from_primary(arg, shard, ch, chlen, msg, mlen);
+}
+
 static void host_fail_pending(void *arg)
 {
     server *s = arg;
@@ -427,6 +436,14 @@ static void env_limits(server *s)
     s->env.hll_sparse_max_bytes = s->cfg.hll_sparse_max_bytes;
 }
 
+/* The set and sorted set encoding thresholds, from the configuration. */
+static void keyspace_limits(server *s)
+{
+    set_max_intset_entries = (size_t)s->cfg.set_max_intset_entries;
+    zset_max_listpack_entries = (size_t)s->cfg.zset_max_listpack_entries;
+    zset_max_listpack_value = (size_t)s->cfg.zset_max_listpack_value;
+}
+
 void server_apply_config(server *s, const cfg_option *o)
 {
     const char *n = o->name;
@@ -437,8 +454,12 @@ void server_apply_config(server *s, const cfg_option *o)
         hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
     else if (!strcmp(n, "hash-max-listpack-value"))
         hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
+    else if (!strcmp(n, "set-max-intset-entries") || !strncmp(n, "zset-max-listpack-", 18))
+        keyspace_limits(s);
     else if (!strcmp(n, "active-expire"))
         s->active_expire = s->cfg.active_expire;
+    else if (!strcmp(n, "notify-keyspace-events"))
+        pubsub_apply_config(s);
     else if (!strcmp(n, "hz"))
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
     else if (!strcmp(n, "proto-max-bulk-len")) {
@@ -485,8 +506,11 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     s->env.key_touched = key_touched;
     s->env.key_touched_arg = s;
     env_limits(s);
+    ps_registry_init(&s->pubsub);
+    pubsub_apply_config(s);
     hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
     hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
+    keyspace_limits(s);
     dispatch_init(s);
     s->cmd_stats = kv_calloc((size_t)command_count(), sizeof *s->cmd_stats);
 
@@ -518,7 +542,8 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     repl_host host = {.arg = s,
                       .commit_advanced = host_commit_advanced,
                       .role_changed = host_role_changed,
-                      .fail_pending = host_fail_pending};
+                      .fail_pending = host_fail_pending,
+                      .publish = host_publish};
     rc = repl_init(&s->repl, loop, s->eng, &rc_cfg, &host, &meta, err, errlen);
     if (rc)
         return rc;
@@ -579,6 +604,7 @@ void server_free(server *s)
         s->eng = NULL;
     }
     dispatch_free(s);
+    ps_registry_free(&s->pubsub);
     slowlog_free(s);
     kv_free(s->cmd_stats);
     kv_free(s->tcp_listeners);

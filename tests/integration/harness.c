@@ -490,7 +490,10 @@ static size_t reply_text(const kv_reply *r, char *buf, size_t len, size_t at)
         at = put(buf, len, at, "(", 1);
         return put(buf, len, at, r->str, r->len);
     default: {
-        const char *open = r->type == KV_REPLY_MAP ? "%{" : r->type == KV_REPLY_SET ? "~[" : "[";
+        const char *open = r->type == KV_REPLY_MAP    ? "%{"
+                           : r->type == KV_REPLY_SET  ? "~["
+                           : r->type == KV_REPLY_PUSH ? ">["
+                                                      : "[";
         at = put(buf, len, at, open, strlen(open));
         for (size_t i = 0; i < r->elements; i++) {
             if (i)
