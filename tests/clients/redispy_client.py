@@ -62,6 +62,8 @@ def outcome(exc):
     """R (provably not executed), E (another error reply) or U (unknown)."""
     if isinstance(exc, MasterNotFoundError):
         return "R"  # raised while connecting, before anything is sent
+    if isinstance(exc, (redis.exceptions.ReadOnlyError, redis.exceptions.BusyLoadingError)):
+        return "R"  # -READONLY, -LOADING (redis-py strips the code from the message)
     msg = str(exc)
     if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)) and (
             msg.startswith("Error ") and " connecting to " in msg
