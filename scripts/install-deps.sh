@@ -10,7 +10,15 @@ pkgs=(
   redis-server redis-tools bsdutils strace
   iproute2 nftables procps netcat-openbsd
   docker-compose
+  python3-redis
 )
+# Node.js and npm for the ioredis client test (tests/clients/ioredis). A
+# machine may already have them from elsewhere (NodeSource's nodejs ships
+# its own npm and conflicts with Debian's npm package): only when either
+# command is missing are Debian's packages added.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  pkgs+=(nodejs npm)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
