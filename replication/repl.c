@@ -1435,6 +1435,36 @@ void repl_info_stats(repl *r, kbuf *b)
                 st.dropped_msgs, st.inbound, st.outbound);
 }
 
+void repl_get_metrics(const repl *r, repl_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    const rc_config *c = rcore_config(r->core);
+    m->role = repl_role(r);
+    m->leader_known = rcore_leader(r->core) != NULL;
+    m->term = rcore_term(r->core);
+    m->commit_lsn = rcore_commit(r->core);
+    m->applied_lsn = rcore_applied(r->core);
+    m->lease_remaining_ms = rcore_lease_remaining_ms(r->core);
+    m->last_contact_ms = m->role == REPL_LEADER ? 0 : st.last_contact_ms;
+    m->members = c->n;
+    m->voters = st.voters;
+    for (int i = 0; i < c->n; i++)
+        m->replicas += strcmp(c->m[i].id, r->meta.node_id) != 0;
+    m->good_replicas = rcore_good_replicas(r->core);
+    m->elections_started = st.elections_started;
+    m->elections_won = st.elections_won;
+    m->prevotes_started = st.prevotes_started;
+    m->prevotes_denied = st.prevotes_denied;
+    m->stepdowns = st.stepdowns;
+    m->transfers = st.transfers;
+    m->snapshots_sent = st.snapshots_sent;
+    m->snapshots_received = st.snapshots_received;
+    m->truncations = st.truncations;
+    m->partial_syncs = st.partial_syncs;
+}
+
 void repl_sync_stats(const repl *r, uint64_t *full, uint64_t *partial_ok, uint64_t *partial_err)
 {
     rc_stats st;

@@ -104,6 +104,12 @@ const cfg_option cfg_options[] = {
      "10000", NULL, 1, "Log commands slower than this many microseconds (-1: off)."},
     {"slowlog-max-len", NULL, CFG_INT, OFF(slowlog_max_len), 0, INT_MAX, "128", NULL, 1,
      "Entries kept in the slow log."},
+    /* metrics */
+    {"metrics-port", NULL, CFG_INT, OFF(metrics_port), 0, 65535, "0", NULL, 0,
+     "TCP port of the Prometheus endpoint, GET /metrics over HTTP (0: off)."},
+    {"metrics-bind", NULL, CFG_STRING, OFF(metrics_bind), 0, 0, "", NULL, 0,
+     "Addresses the metrics endpoint listens on (empty: same as bind). It has no "
+     "authentication: keep it on a trusted network."},
     /* replication */
     {"replicaof", "slaveof", CFG_SPECIAL, OFF(replicaof), 0, 0, "", NULL, 0,
      "\"<host> <port>\": join the cluster of the node at that client port (as a replica, "

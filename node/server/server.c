@@ -7,6 +7,7 @@
 #include "repl.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "thash.h"
 
 #include <errno.h>
@@ -218,7 +219,7 @@ int server_listen(server *s, char *err, size_t errlen)
     }
     if (!n && !s->has_unix)
         return kve_fmt(err, errlen, KVE_INVAL, "no listener: port is 0 and no unixsocket");
-    return 0;
+    return metrics_start(s, err, errlen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -557,6 +558,7 @@ void server_shutdown(server *s, int exit_code)
         uv_close((uv_handle_t *)&s->unix_listener, NULL);
         unlink(s->cfg.unixsocket);
     }
+    metrics_stop(s);
     /* Finish what was acknowledged-to-be: make the WAL durable, release
      * the replies it held, hand them to the sockets, then close. */
     repl_shutdown(s->repl);
@@ -583,6 +585,7 @@ void server_free(server *s)
         engine_close(s->eng);
         s->eng = NULL;
     }
+    metrics_free(s);
     dispatch_free(s);
     slowlog_free(s);
     kv_free(s->cmd_stats);

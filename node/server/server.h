@@ -201,6 +201,7 @@ struct server {
     uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
 
     repl *repl;           /* NULL until replication is set up */
+    struct metrics_srv *metrics; /* the Prometheus endpoint (metrics.h), or NULL */
     int64_t handover_deadline; /* SIGTERM on a leader: shut down by then */
     cmd_env env;          /* what data commands see (role, limits, stats) */
 };
