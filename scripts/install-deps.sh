@@ -10,7 +10,7 @@ pkgs=(
   redis-server redis-tools bsdutils
   iproute2 nftables procps netcat-openbsd
   docker-compose
-  prometheus
+  prometheus systemd
 )
 
 missing=()
