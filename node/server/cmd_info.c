@@ -336,6 +336,11 @@ static void info_replication(server *s, kbuf *b)
     if (s->repl) {
         repl_info(s->repl, b);
         kbuf_printf(b, "last_term:%" PRIu64 "\r\n", engine_last_term(s->eng));
+        /* What readiness probes ask: may this node answer reads / writes
+         * now (deploy/kvnode-probe.sh). */
+        kbuf_printf(b, "serving_reads:%d\r\nserving_writes:%d\r\n",
+                    s->serving && server_serving_reads(s),
+                    s->serving && repl_writable(s->repl));
         return;
     }
     kbuf_printf(b, "role:%s\r\nconnected_slaves:0\r\nmaster_repl_offset:%" PRIu64 "\r\n",
