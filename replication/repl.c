@@ -77,6 +77,9 @@ struct repl {
     char last_leader[RC_ID_LEN];
     char snap_tmp[4200];
     uint64_t sync_full, sync_partial_err;
+    /* The data directory, kept: the final meta store may run after the
+     * engine is closed (it waits for a store in flight at shutdown). */
+    char dir[4096];
 };
 
 static void maybe_free(repl *r);
@@ -862,6 +865,7 @@ int repl_init(repl **out, uv_loop_t *loop, engine *eng, const repl_config *cfg,
     r->loop = loop;
     r->eng = eng;
     r->meta = *meta;
+    snprintf(r->dir, sizeof r->dir, "%s", engine_dir(eng));
     *out = r;
     if (getrandom(&r->rng, sizeof r->rng, 0) != (ssize_t)sizeof r->rng || !r->rng)
         r->rng = uv_hrtime() | 1;
@@ -978,7 +982,7 @@ static void store_final_meta(repl *r)
     rcore_current_meta(r->core, &m.rc);
     m.following[0] = '\0';
     char err[256];
-    if (meta_store(engine_dir(r->eng), &m, err, sizeof err) != 0)
+    if (meta_store(r->dir, &m, err, sizeof err) != 0)
         log_warn("storing the meta file at shutdown: %s", err);
 }
 
