@@ -3,10 +3,10 @@
  * snapshot_*, recovery_*, commit_lsn, term …).
  *
  * Sections, in Redis's order: server, clients, memory, persistence, stats,
- * replication, cpu, modules, commandstats, cluster, keyspace. "default"
- * (no argument) is all but commandstats; "all" and "everything" are all.
- * Redis's errorstats and latencystats are not kept, so those sections are
- * never shown. Unknown section names select nothing (an empty reply). */
+ * replication, cpu, modules, commandstats, latencystats, cluster, keyspace.
+ * "default" (no argument) is all but commandstats and latencystats; "all"
+ * and "everything" are all. Redis's errorstats are not kept, so that
+ * section is never shown. Unknown section names select nothing (an empty reply). */
 #include "server.h"
 
 #include "repl.h"
@@ -37,12 +37,13 @@ enum {
     S_COMMANDSTATS = 1 << 8,
     S_CLUSTER = 1 << 9,
     S_KEYSPACE = 1 << 10,
+    S_LATENCYSTATS = 1 << 11,
 };
 
 #define S_DEFAULT                                                                         \
     (S_SERVER | S_CLIENTS | S_MEMORY | S_PERSISTENCE | S_STATS | S_REPLICATION | S_CPU | \
      S_MODULES | S_CLUSTER | S_KEYSPACE)
-#define S_ALL (S_DEFAULT | S_COMMANDSTATS)
+#define S_ALL (S_DEFAULT | S_COMMANDSTATS | S_LATENCYSTATS)
 
 static const struct {
     const char *name;
@@ -52,7 +53,8 @@ static const struct {
     {"memory", S_MEMORY},           {"persistence", S_PERSISTENCE},
     {"stats", S_STATS},             {"replication", S_REPLICATION},
     {"cpu", S_CPU},                 {"modules", S_MODULES},
-    {"commandstats", S_COMMANDSTATS}, {"cluster", S_CLUSTER},
+    {"commandstats", S_COMMANDSTATS}, {"latencystats", S_LATENCYSTATS},
+    {"cluster", S_CLUSTER},
     {"keyspace", S_KEYSPACE},       {"default", S_DEFAULT},
     {"all", S_ALL},                 {"everything", S_ALL},
 };
@@ -415,6 +417,10 @@ static void cmd_info(cmd_ctx *c)
         header(&b, "Modules");
     if (bits & S_COMMANDSTATS)
         info_commandstats(s, &b);
+    if (bits & S_LATENCYSTATS) {
+        header(&b, "Latencystats");
+        latency_info(s, &b);
+    }
     if (bits & S_CLUSTER) {
         header(&b, "Cluster");
         kbuf_append_str(&b, "cluster_enabled:0\r\n");

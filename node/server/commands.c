@@ -31,6 +31,7 @@ extern const kv_command cmds_command[];
 extern const kv_command cmds_info[];
 extern const kv_command cmds_bitmap[];
 extern const kv_command cmds_hll[];
+extern const kv_command cmds_latency[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
@@ -48,6 +49,7 @@ static const kv_command *const tables[] = {
     cmds_info,
     cmds_bitmap,
     cmds_hll,
+    cmds_latency,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)

@@ -243,6 +243,7 @@ static void call(client *cl, const kv_command *cmd, int argc, const char *const 
     }
     if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
         slowlog_push(s, cl, argc, argv, lens, dur);
+    latency_note(s, cmd, argc, argv, lens, dur);
 }
 
 static void reject(client *cl, const kv_command *cmd, const char *msg)

@@ -10,6 +10,7 @@
  * replication as they are now: nothing here keeps state. */
 #include "metrics.h"
 
+#include "latency.h"
 #include "mem.h"
 #include "prom.h"
 #include "repl.h"
@@ -194,6 +195,36 @@ static void stats_metrics(server *s, kbuf *b)
     }
 }
 
+/* Per-command latency percentiles (latency-tracking), as redis_exporter
+ * exports INFO latencystats: a summary per command. */
+static void latency_metrics(server *s, kbuf *b)
+{
+    prom_family(b, "redis_latency_percentiles_usec", PROM_SUMMARY,
+                "Latency percentiles per command, in microseconds (latency-tracking).");
+    if (!s->latency)
+        return;
+    for (int i = 0; i < command_count(); i++) {
+        const lat_hist *h = s->latency[i];
+        if (!h)
+            continue;
+        prom_labels l;
+        prom_labels_init(&l);
+        prom_label(&l, "cmd", command_at(i)->name);
+        for (int j = 0; j < s->cfg.nlatpct; j++) {
+            char q[64];
+            snprintf(q, sizeof q, "%.6g", s->cfg.latpct[j] / 100.0);
+            prom_labels lq = l;
+            prom_label(&lq, "quantile", q);
+            prom_sample(b, "redis_latency_percentiles_usec", NULL, &lq,
+                        (double)lat_value_at_percentile(h, s->cfg.latpct[j]) / 1000.0);
+        }
+        prom_sample(b, "redis_latency_percentiles_usec", "_sum", &l,
+                    (double)s->cmd_stats[i].usec);
+        prom_sample_u64(b, "redis_latency_percentiles_usec", "_count", &l,
+                        (uint64_t)h->total);
+    }
+}
+
 /* ---- persistence: WAL, snapshots, recovery ---- */
 
 static void persistence_metrics(server *s, kbuf *b)
@@ -348,6 +379,7 @@ void metrics_collect(server *s, kbuf *b)
 {
     process_metrics(s, b);
     stats_metrics(s, b);
+    latency_metrics(s, b);
     if (s->eng)
         persistence_metrics(s, b);
     if (s->repl && s->eng)

@@ -586,6 +586,7 @@ void server_free(server *s)
         s->eng = NULL;
     }
     metrics_free(s);
+    latency_free(s);
     dispatch_free(s);
     slowlog_free(s);
     kv_free(s->cmd_stats);

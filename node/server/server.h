@@ -187,6 +187,7 @@ struct server {
 
     server_stats stats;
     cmd_stat *cmd_stats;  /* parallel to the command table */
+    struct lat_hist **latency; /* per command, allocated on first call (cmd_latency.c) */
     slowlog_entry *slowlog; /* ring of slowlog_cap entries */
     size_t slowlog_len, slowlog_head, slowlog_cap;
     uint64_t slowlog_next_id;
@@ -312,6 +313,16 @@ void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);
 /* Redis's HELP reply: "<CMD> <subcommand> [<arg> [value] [opt] ...].
  * Subcommands are:", the NULL-terminated lines, then HELP's own two. */
 void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
+
+/* ---- cmd_latency.c ---- */
+/* A command ran for usec (latency-tracking): into its (or its
+ * subcommand's) histogram. */
+void latency_note(server *s, const kv_command *cmd, int argc, const char *const *argv,
+                  const size_t *lens, int64_t usec);
+void latency_reset(server *s); /* CONFIG RESETSTAT */
+void latency_free(server *s);
+/* INFO latencystats lines. */
+void latency_info(server *s, kbuf *b);
 
 /* ---- slowlog.c ---- */
 void slowlog_push(server *s, client *cl, int argc, const char *const *argv,

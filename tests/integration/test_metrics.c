@@ -202,6 +202,9 @@ static void test_exposition(void **state)
     assert_true(sample(body, "redis_commands_total{cmd=\"set\"} ") == 20);
     assert_true(sample(body, "redis_commands_total{cmd=\"get\"} ") == 2);
     assert_true(sample(body, "redis_commands_duration_seconds_total{cmd=\"set\"} ") > 0);
+    assert_true(sample(body, "redis_latency_percentiles_usec_count{cmd=\"set\"} ") == 20);
+    assert_true(sample(body, "redis_latency_percentiles_usec{cmd=\"set\",quantile=\"0.5\"} ") > 0);
+    assert_true(sample(body, "redis_latency_percentiles_usec{cmd=\"set\",quantile=\"0.999\"} ") > 0);
     assert_true(sample(body, "redis_keyspace_hits_total ") >= 1);
     assert_true(sample(body, "redis_keyspace_misses_total ") >= 1);
     assert_true(sample(body, "redis_db_keys{db=\"db0\"} ") == 20);
