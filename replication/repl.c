@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mem.h"
 #include "peer.h"
+#include "progress.h"
 #include "snapshot.h"
 #include "wal.h"
 
@@ -80,6 +81,11 @@ struct repl {
     /* The data directory, kept: the final meta store may run after the
      * engine is closed (it waits for a store in flight at shutdown). */
     char dir[4096];
+    /* A snapshot being received from the leader: progress (logged every
+     * few seconds) and when its last chunk came. */
+    progress_job sync_job;
+    uint64_t sync_lsn;     /* the snapshot sync_job counts (0: none) */
+    int64_t sync_last_ms;
 };
 
 static void maybe_free(repl *r);
@@ -652,6 +658,10 @@ static void io_snap_read(void *arg, const char *to, uint64_t lsn, uint64_t off, 
 static void snap_write_work(uv_work_t *req)
 {
     snap_job *j = req->data;
+    /* Test-only knob: slow the receiving side down (off the loop). */
+    const char *d = getenv("KVNODE_TEST_SNAP_RECV_DELAY_US");
+    if (d)
+        usleep((useconds_t)atol(d));
     int fd = open(j->path, O_WRONLY | O_CREAT | O_CLOEXEC | (j->off ? 0 : O_TRUNC), 0644);
     if (fd < 0) {
         j->rc = -errno;
@@ -678,6 +688,10 @@ static void snap_write_done(uv_work_t *req, int status)
             log_warn("receiving snapshot %" PRIu64 ": %s", j->lsn, j->err);
         if (!rc && j->last) {
             char err[512];
+            if (r->sync_lsn == j->lsn) {
+                progress_end(&r->sync_job);
+                r->sync_lsn = 0;
+            }
             rc = engine_install_snapshot(r->eng, j->path, j->lsn, j->term, err, sizeof err);
             if (rc) {
                 log_warn("installing the snapshot at LSN %" PRIu64 " failed: %s", j->lsn, err);
@@ -695,10 +709,27 @@ static void snap_write_done(uv_work_t *req, int status)
     maybe_free(r);
 }
 
+/* Progress of a snapshot being received (INFO master_sync_*, the log). */
+static void note_snap_chunk(repl *r, uint64_t lsn, uint64_t off, size_t n)
+{
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    if (off == 0 || r->sync_lsn != lsn) {
+        progress_open(&r->sync_job, "Receiving a snapshot from the leader", 0, st.snap_recv_size,
+                      NULL, NULL);
+        r->sync_lsn = lsn;
+        r->sync_job.done = r->sync_job.bytes = off; /* a resumed transfer */
+    }
+    r->sync_job.total = st.snap_recv_size;
+    r->sync_last_ms = (int64_t)uv_now(r->loop);
+    progress_add(&r->sync_job, n, n);
+}
+
 static void io_snap_write(void *arg, uint64_t lsn, uint64_t term, uint64_t off, const uint8_t *p,
                           size_t n, int last)
 {
     repl *r = arg;
+    note_snap_chunk(r, lsn, off, n);
     snap_job *j = kv_calloc(1, sizeof *j);
     j->r = r;
     snprintf(j->path, sizeof j->path, "%s/snap-recv-%020" PRIu64 ".tmp", engine_dir(r->eng),
@@ -1355,9 +1386,25 @@ void repl_info(repl *r, kbuf *b)
         kbuf_printf(b, "master_last_io_seconds_ago:%lld\r\n",
                     st.last_contact_ms == UINT64_MAX ? -1LL
                                                      : (long long)(st.last_contact_ms / 1000));
-        kbuf_printf(b, "master_sync_in_progress:0\r\n");
+        /* A transfer the leader is still feeding (a stalled one may resume
+         * later, but is not in progress). */
+        int syncing = st.snap_recv_lsn && r->sync_lsn == st.snap_recv_lsn &&
+                      (int64_t)uv_now(r->loop) - r->sync_last_ms < (int64_t)et;
+        kbuf_printf(b, "master_sync_in_progress:%d\r\n", syncing);
         kbuf_printf(b, "slave_read_repl_offset:%" PRIu64 "\r\n", wal_last_lsn(w));
         kbuf_printf(b, "slave_repl_offset:%" PRIu64 "\r\n", rcore_applied(r->core));
+        if (syncing) {
+            uint64_t total = st.snap_recv_size, read = st.snap_recv_bytes;
+            kbuf_printf(b,
+                        "master_sync_total_bytes:%" PRIu64 "\r\n"
+                        "master_sync_read_bytes:%" PRIu64 "\r\n"
+                        "master_sync_left_bytes:%" PRIu64 "\r\n"
+                        "master_sync_perc:%.2f\r\n"
+                        "master_sync_last_io_seconds_ago:%d\r\n",
+                        total, read, total > read ? total - read : 0,
+                        total ? 100.0 * (double)read / (double)total : 0.0,
+                        (int)(((int64_t)uv_now(r->loop) - r->sync_last_ms) / 1000));
+        }
         if (!up)
             kbuf_printf(b, "master_link_down_since_seconds:%lld\r\n",
                         st.last_contact_ms == UINT64_MAX ? -1LL

@@ -3,8 +3,9 @@
  * effects.
  *
  * Order of checks for a request, as Redis 7's processCommand: unknown
- * command, arity, authentication, then (inside MULTI) queueing, then the
- * node's state: a replica refuses writes (READONLY), a failed WAL refuses
+ * command, arity, authentication, -LOADING while the node loads its data
+ * at startup (only commands that need no data run then), then (inside
+ * MULTI) queueing, then the node's state: a replica refuses writes (READONLY), a failed WAL refuses
  * every data command (MISCONF), a full disk refuses writes (MISCONF) while
  * reads go on.
  *
@@ -295,12 +296,28 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
     return NULL;
 }
 
+/* What a node that is loading its data may run: Redis's commands flagged
+ * "loading" that need neither the keyspace nor the log (INFO shows the
+ * progress). Everything else answers -LOADING. */
+static int allowed_while_loading(const kv_command *cmd)
+{
+    static const char *const names[] = {"auth",   "hello",   "quit",     "select", "info",
+                                        "config", "client",  "command",  "time",   "shutdown",
+                                        "slowlog", "latency", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(cmd->name, names[i]))
+            return 1;
+    return 0;
+}
+
 static void cmd_exec(cmd_ctx *c);
 
 /* After a request: log what it did and hold its reply until committed. */
 static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_offset)
 {
     server *s = cl->srv;
+    if (!s->eng || s->loading)
+        return; /* loading: nothing ran that touches data */
     int logged = engine_entry_pending(s->eng) > 0;
     engine_entry_commit(s->eng);
     /* A replica's keyspace only ever holds committed entries. */
@@ -356,6 +373,10 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
     }
     if (!cl->authed && !(cmd->flags & CMD_NOAUTH)) {
         reject(cl, cmd, "NOAUTH Authentication required.");
+        return;
+    }
+    if (s->loading && !allowed_while_loading(cmd)) {
+        reject(cl, cmd, "LOADING Redis is loading the dataset in memory");
         return;
     }
     char buf[512];

@@ -375,14 +375,28 @@ static void keyspace_metrics(server *s, kbuf *b)
     prom_sample_u64(b, "redis_db_keys_expiring", NULL, &l, ks_expires(s->k));
 }
 
+/* While the node loads its data at startup: how far it is. */
+static void loading_metrics(server *s, kbuf *b)
+{
+    gauge_u64(b, "redis_loading_dump_file", "1 while the node loads its data at startup.", 1);
+    gauge_u64(b, "kvnode_loading_total_bytes", "Bytes to load (snapshot and WAL files).",
+              s->loading_total);
+    gauge_u64(b, "kvnode_loading_loaded_bytes", "Bytes loaded so far.", s->loading_loaded);
+    prom_gauge(b, "kvnode_loading_eta_seconds", "Seconds left at the rate so far (-1: unknown).",
+               (double)s->loading_eta);
+}
+
 void metrics_collect(server *s, kbuf *b)
 {
     process_metrics(s, b);
     stats_metrics(s, b);
     latency_metrics(s, b);
-    if (s->eng)
-        persistence_metrics(s, b);
-    if (s->repl && s->eng)
+    if (!s->eng || s->loading) {
+        loading_metrics(s, b);
+        return;
+    }
+    persistence_metrics(s, b);
+    if (s->repl)
         replication_metrics(s, b);
     if (s->k)
         keyspace_metrics(s, b);

@@ -194,6 +194,16 @@ struct server {
 
     int64_t start_ms;
     char run_id[41];
+
+    /* Startup recovery (server_load): the node listens while it loads and
+     * answers -LOADING to what needs the data (see dispatch.c). */
+    int loading;
+    int loading_exit;          /* SIGTERM / SHUTDOWN while loading: exit */
+    int64_t loading_start;     /* unix seconds */
+    uint64_t loading_total, loading_loaded; /* bytes */
+    double loading_perc;
+    int64_t loading_eta;       /* seconds, -1 unknown */
+    int64_t loading_served_us; /* last time loading let the loop run */
     int active_expire;
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
@@ -208,8 +218,12 @@ struct server {
 };
 
 /* ---- server.c ---- */
+/* Startup: server_init (no data yet), server_listen (clients are answered
+ * from now on: -LOADING for what needs the data), server_load (recovery,
+ * serving clients between steps; then the WAL thread and replication). */
 int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t errlen);
 int server_listen(server *s, char *err, size_t errlen);
+int server_load(server *s, char *err, size_t errlen);
 void server_shutdown(server *s, int exit_code); /* stop accepting, flush, exit loop */
 void server_free(server *s);
 int64_t server_mstime(void);

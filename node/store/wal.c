@@ -60,6 +60,7 @@
 #include "fsio.h"
 #include "log.h"
 #include "mem.h"
+#include "progress.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -547,7 +548,9 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
         expect++;
         off += (size_t)n;
         *rec_bytes += (uint64_t)n;
+        progress_step(1, (uint64_t)n);
     }
+    progress_step(0, off < size ? size - off : 0); /* the unused tail */
     kvfs_unmap(&map);
     *end_off = off;
     sc->expect_lsn = expect;
