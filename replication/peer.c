@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "frame.h"
 #include "hmac.h"
+#include "listen.h"
 #include "log.h"
 #include "mem.h"
 
@@ -516,25 +517,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 int peer_split_addr(const char *addr, char *host, size_t hostlen, int *port)
 {
-    const char *colon = strrchr(addr, ':');
-    if (!colon || colon == addr)
-        return -1;
-    const char *h = addr;
-    size_t hl = (size_t)(colon - addr);
-    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= hostlen)
-        return -1;
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || p <= 0 || p > 65535)
-        return -1;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    *port = (int)p;
-    return 0;
+    return kv_split_hostport(addr, host, hostlen, port);
 }
 
 static conn *find_out(peer_net *n, const char *addr)
@@ -649,22 +632,12 @@ int peer_net_start(peer_net **out, uv_loop_t *loop, const peer_net_config *cfg,
     int rc = 0;
     for (int i = 0; i < cfg->nbind && !rc; i++) {
         const char *a = cfg->bind[i];
-        struct sockaddr_storage ss;
-        int v6 = strchr(a, ':') != NULL;
-        rc = v6 ? uv_ip6_addr(a, cfg->port, (struct sockaddr_in6 *)&ss)
-                : uv_ip4_addr(a, cfg->port, (struct sockaddr_in *)&ss);
-        if (rc < 0) {
-            snprintf(err, errlen, "invalid peer address '%s'", a);
-            break;
-        }
         uv_tcp_t *t = &n->listeners[n->nlisteners++];
-        uv_tcp_init(loop, t);
-        t->data = n;
         n->open_handles++;
-        rc = uv_tcp_bind(t, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
-        if (rc == 0)
-            rc = uv_listen((uv_stream_t *)t, cfg->backlog, on_connection);
-        if (rc < 0)
+        rc = kv_tcp_listen(loop, t, a, cfg->port, cfg->backlog, on_connection, n);
+        if (rc == UV_EINVAL)
+            snprintf(err, errlen, "invalid peer address '%s'", a);
+        else if (rc < 0)
             snprintf(err, errlen, "cannot listen on peer port %s:%d: %s", a, cfg->port,
                      uv_strerror(rc));
     }

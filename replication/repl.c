@@ -9,7 +9,14 @@
  * a received snapshot rebuild the keyspace and stay on the loop (the
  * keyspace is the loop's). Completions that could run at once are deferred
  * to the next loop turn: the core never sees a completion from inside the
- * call that started the work. */
+ * call that started the work.
+ *
+ * Pub/Sub (repl_publish, and Publish messages received) is not the core's
+ * business: the leader sends each PUBLISH to its followers outside the log,
+ * and a follower hands it to the server once its keyspace has applied the
+ * entry the message followed. At most once, as in Redis: a message to an
+ * unreachable or backlogged follower, or waiting when the leader changes,
+ * is dropped. */
 #include "repl.h"
 
 #include "core.h"
@@ -35,6 +42,8 @@
 #define TICK_MS 10
 #define APPLY_QUEUE_MAX (256u << 20)
 #define APPLY_READ_MAX (4u << 20)
+#define PUBS_MAX (16u << 20)       /* Pub/Sub messages waiting on a follower */
+#define PUBS_SEND_HIGH (8u << 20)  /* a backlog past which a follower misses them */
 
 typedef struct deferred {
     int kind;
@@ -76,6 +85,7 @@ struct repl {
     int last_role;
     uint64_t last_term;
     char last_leader[RC_ID_LEN];
+    int last_writable;
     char snap_tmp[4200];
     uint64_t sync_full, sync_partial_err;
     /* The data directory, kept: the final meta store may run after the
@@ -86,6 +96,9 @@ struct repl {
     progress_job sync_job;
     uint64_t sync_lsn;     /* the snapshot sync_job counts (0: none) */
     int64_t sync_last_ms;
+    /* Pub/Sub messages from the leader waiting for their entry to be
+     * applied: u64 after_lsn | u8 shard | u32 chlen | u32 mlen | ch | msg */
+    kbuf pubs;
 };
 
 static void maybe_free(repl *r);
@@ -110,6 +123,7 @@ static void defer(repl *r, int kind, uint64_t a)
 
 static void apply_step(repl *r, uint64_t upto);
 static void truncate_now(repl *r, uint64_t keep);
+static void deliver_publishes(repl *r);
 
 static void on_idle(uv_idle_t *h)
 {
@@ -219,22 +233,15 @@ static void apply_read_done(uv_work_t *req, int status)
     if (!r->stopped) {
         if (rc < 0)
             log_warn("reading entries to apply from the WAL: %s", j->rc < 0 ? j->err : "cancelled");
-        size_t off = 0;
-        while (!rc && off < j->buf.len) {
-            wal_record rec;
-            long m = wal_decode_record(j->buf.p + off, j->buf.len - off, &rec);
-            char err[512];
-            if (m <= 0 || (rec.lsn > engine_applied_lsn(r->eng) &&
-                           engine_apply_record(r->eng, &rec, err, sizeof err) != 0)) {
-                log_warn("applying LSN %" PRIu64 " from the WAL failed", rec.lsn);
-                rc = -1;
-                break;
-            }
-            off += (size_t)m;
+        char err[512];
+        if (!rc && engine_apply_records(r->eng, j->buf.p, j->buf.len, err, sizeof err) != 0) {
+            log_warn("%s", err);
+            rc = -1;
         }
         /* Caught up with the files: the queue takes over again. */
         if (!rc && engine_applied_lsn(r->eng) >= wal_last_lsn(engine_wal(r->eng)))
             aq_reset(r, 0);
+        deliver_publishes(r);
         rcore_apply_done(r->core, engine_applied_lsn(r->eng), rc);
     }
     wal_rbuf_free(&j->buf);
@@ -245,7 +252,9 @@ static void apply_read_done(uv_work_t *req, int status)
 static void apply_step(repl *r, uint64_t upto)
 {
     engine *e = r->eng;
-    if (apply_from_queue(r, upto) < 0) {
+    int rc = apply_from_queue(r, upto);
+    deliver_publishes(r);
+    if (rc < 0) {
         rcore_apply_done(r->core, engine_applied_lsn(e), -1);
         return;
     }
@@ -767,6 +776,8 @@ static void io_role_changed(void *arg)
         engine_set_term(r->eng, rcore_term(r->core));
     if (was_leader && role != RC_LEADER)
         r->host.fail_pending(r->host.arg);
+    if (changed)
+        kbuf_reset(&r->pubs); /* they followed another leader's entries */
     if (changed || role == RC_LEADER)
         r->host.role_changed(r->host.arg);
 }
@@ -776,6 +787,12 @@ static void io_commit_advanced(void *arg)
     repl *r = arg;
     engine_set_commit(r->eng, rcore_commit(r->core));
     r->host.commit_advanced(r->host.arg);
+    /* A new leader becomes writable when its no-op commits. */
+    int w = rcore_writable(r->core);
+    if (w != r->last_writable) {
+        r->last_writable = w;
+        r->host.role_changed(r->host.arg);
+    }
 }
 
 static void io_config_changed(void *arg, const rc_config *cfg)
@@ -835,10 +852,16 @@ static void on_snapshot(void *arg, uint64_t lsn)
         rcore_snapshot_taken(r->core, lsn);
 }
 
+static void publish_received(repl *r, const char *from, const Kv__Publish *p);
+
 static void on_peer_message(void *arg, const char *from, const Kv__PeerMessage *m)
 {
     repl *r = arg;
-    if (!r->stopped)
+    if (r->stopped)
+        return;
+    if (m->msg_case == KV__PEER_MESSAGE__MSG_PUBLISH)
+        publish_received(r, from, m->publish);
+    else
         rcore_recv(r->core, from, m);
 }
 
@@ -1023,6 +1046,7 @@ static void maybe_free(repl *r)
         return;
     rcore_free(r->core);
     kbuf_free(&r->aq);
+    kbuf_free(&r->pubs);
     kv_free(r->defs);
     kv_free(r->hist);
     kv_free(r);
@@ -1056,6 +1080,84 @@ void repl_on_durable(repl *r)
         r->apply_wait = 0;
     }
     rcore_on_durable(r->core);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pub/Sub                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define PUB_HDR 17u
+
+void repl_publish(repl *r, int shard, const char *ch, size_t chlen, const char *msg, size_t mlen,
+                  uint64_t after_lsn)
+{
+    /* A frame past the peer's bound would cost the follower its link: such
+     * a message stays here. */
+    if (r->stopped || rcore_role(r->core) != RC_LEADER ||
+        chlen + mlen > WAL_MAX_PAYLOAD)
+        return;
+    Kv__Publish p = KV__PUBLISH__INIT;
+    p.channel.data = (uint8_t *)ch;
+    p.channel.len = chlen;
+    p.message.data = (uint8_t *)msg;
+    p.message.len = mlen;
+    p.shard = shard != 0;
+    p.after_lsn = after_lsn;
+    Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
+    m.msg_case = KV__PEER_MESSAGE__MSG_PUBLISH;
+    m.publish = &p;
+    const rc_config *c = rcore_config(r->core);
+    for (int i = 0; i < c->n; i++) {
+        const rc_member *mb = &c->m[i];
+        if (!strcmp(mb->id, r->meta.node_id) ||
+            peer_net_backlog(r->net, mb->id) > PUBS_SEND_HIGH)
+            continue;
+        peer_net_send(r->net, mb->id, mb->peer_addr, &m);
+    }
+}
+
+/* Hand the server what the keyspace has caught up with, in order. */
+static void deliver_publishes(repl *r)
+{
+    uint64_t applied = engine_applied_lsn(r->eng);
+    while (kbuf_len(&r->pubs) >= PUB_HDR && !r->stopped) {
+        const uint8_t *p = (const uint8_t *)kbuf_data(&r->pubs);
+        uint64_t after;
+        uint32_t chlen, mlen;
+        memcpy(&after, p, 8);
+        memcpy(&chlen, p + 9, 4);
+        memcpy(&mlen, p + 13, 4);
+        if (after > applied)
+            return;
+        if (r->host.publish)
+            r->host.publish(r->host.arg, p[8], (const char *)p + PUB_HDR, chlen,
+                            (const char *)p + PUB_HDR + chlen, mlen);
+        kbuf_consume(&r->pubs, PUB_HDR + chlen + mlen);
+    }
+}
+
+static void publish_received(repl *r, const char *from, const Kv__Publish *m)
+{
+    /* Only from the leader this follower follows now. */
+    const rc_member *l = rcore_leader(r->core);
+    if (rcore_role(r->core) != RC_FOLLOWER || !l || strcmp(l->id, from) != 0)
+        return;
+    size_t need = PUB_HDR + m->channel.len + m->message.len;
+    if (kbuf_len(&r->pubs) + need > PUBS_MAX) {
+        log_verbose("Pub/Sub backlog full: a message from the leader is dropped");
+        return;
+    }
+    uint8_t hdr[PUB_HDR];
+    uint64_t after = m->after_lsn;
+    uint32_t chlen = (uint32_t)m->channel.len, mlen = (uint32_t)m->message.len;
+    memcpy(hdr, &after, 8);
+    hdr[8] = m->shard ? 1 : 0;
+    memcpy(hdr + 9, &chlen, 4);
+    memcpy(hdr + 13, &mlen, 4);
+    kbuf_append(&r->pubs, hdr, PUB_HDR);
+    kbuf_append(&r->pubs, m->channel.data, chlen);
+    kbuf_append(&r->pubs, m->message.data, mlen);
+    deliver_publishes(r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1296,6 +1398,68 @@ static void split_or_empty(const char *addr, char *host, size_t hl, int *port)
         snprintf(host, hl, "%s", "");
         *port = 0;
     }
+}
+
+void repl_sentinel_view_get(repl *r, repl_sentinel_view *v)
+{
+    memset(v, 0, sizeof *v);
+    const rc_config *c = rcore_config(r->core);
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    uint64_t et = (uint64_t)(r->cfg.repl_timeout_ms ? r->cfg.repl_timeout_ms : 1000);
+    v->term = rcore_term(r->core);
+    v->election_timeout_ms = (int)et;
+    v->election_quorum = st.election_quorum;
+    v->voters = st.voters;
+    const rc_member *l = rcore_leader(r->core);
+    int role = rcore_role(r->core);
+    if (l) {
+        snprintf(v->leader_id, sizeof v->leader_id, "%s", l->id);
+        if (peer_split_addr(l->client_addr, v->leader_host, sizeof v->leader_host,
+                            &v->leader_port) != 0)
+            v->leader_host[0] = '\0';
+    }
+    v->is_leader = role == RC_LEADER;
+    if (role == RC_LEADER) {
+        v->vouch = rcore_lease_valid(r->core) && v->leader_host[0];
+        v->leader_contact_ms = 0;
+    } else {
+        v->vouch = l && v->leader_host[0] && st.last_contact_ms < et;
+        v->leader_contact_ms = l && st.last_contact_ms != UINT64_MAX
+                                   ? (int64_t)st.last_contact_ms
+                                   : -1;
+    }
+    for (int i = 0; i < c->n && v->nmembers < 16; i++) {
+        rc_peer_info pi;
+        rcore_peer_info(r->core, i, &pi);
+        repl_sentinel_member *m = &v->m[v->nmembers++];
+        snprintf(m->id, sizeof m->id, "%s", c->m[i].id);
+        if (peer_split_addr(c->m[i].client_addr, m->host, sizeof m->host, &m->port) != 0)
+            m->host[0] = '\0';
+        m->is_leader = l && !strcmp(l->id, c->m[i].id);
+        m->voter = c->m[i].voter;
+        m->match_lsn = pi.self ? wal_last_lsn(engine_wal(r->eng)) : pi.match_lsn;
+        m->self = pi.self;
+        m->known = pi.self || role == RC_LEADER || m->is_leader;
+        if (pi.self) {
+            m->reachable = 1;
+            m->last_ack_ms = 0;
+        } else if (role == RC_LEADER) {
+            m->reachable = pi.last_ack_ms != UINT64_MAX && pi.last_ack_ms < et;
+            m->last_ack_ms = pi.last_ack_ms == UINT64_MAX ? -1 : (int64_t)pi.last_ack_ms;
+        } else {
+            /* A follower hears only the leader. */
+            m->reachable = m->is_leader && st.last_contact_ms < et;
+            m->last_ack_ms = m->is_leader && st.last_contact_ms != UINT64_MAX
+                                 ? (int64_t)st.last_contact_ms
+                                 : -1;
+        }
+        if (m->voter && m->reachable)
+            v->reachable_voters++;
+    }
+    /* A follower sees only its leader: the leader's own count is better. */
+    if (role != RC_LEADER && v->vouch && st.voters_heard > v->reachable_voters)
+        v->reachable_voters = st.voters_heard;
 }
 
 void repl_role_reply(repl *r, reply *rp)

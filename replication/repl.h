@@ -58,6 +58,11 @@ typedef struct repl_host {
      * leading): close their clients, the outcome of those writes is
      * unknown, as after a crash. */
     void (*fail_pending)(void *arg);
+    /* Follower: a PUBLISH (shard 0) or SPUBLISH (shard 1) from the leader,
+     * for this node's subscribers; the keyspace already holds everything
+     * the leader logged before it. */
+    void (*publish)(void *arg, int shard, const char *ch, size_t chlen, const char *msg,
+                    size_t mlen);
 } repl_host;
 
 /* The meta file of dir (before the engine opens: its commit watermark is
@@ -107,6 +112,14 @@ int repl_good_replicas(const repl *r);
 /* Replicas whose durable LSN is at least lsn (WAIT). */
 int repl_replicas_at(const repl *r, uint64_t lsn);
 
+/* ---- Pub/Sub ---- */
+/* Leader: send a PUBLISH / SPUBLISH to every follower the peer network can
+ * reach without a backlog (at most once: not to one that is unreachable
+ * or far behind), to be delivered there once it has applied after_lsn.
+ * Not logged. */
+void repl_publish(repl *r, int shard, const char *ch, size_t chlen, const char *msg, size_t mlen,
+                  uint64_t after_lsn);
+
 /* ---- commands ---- */
 /* REPLICAOF host port. 0, or -1 with a Redis-style error line in err. */
 int repl_replicaof(repl *r, const char *host, int port, char *err, size_t errlen);
@@ -122,6 +135,40 @@ int repl_failover_in_progress(const repl *r);
 int repl_remove_member(repl *r, const char *who, char *err, size_t errlen);
 /* The members as an array reply (KVCLUSTER MEMBERS). */
 void repl_members_reply(repl *r, reply *rp);
+
+/* What the Sentinel API reports (FAILOVER.md §4). */
+typedef struct repl_sentinel_member {
+    char id[48];
+    char host[256];
+    int port;                 /* client port */
+    int is_leader, voter, self;
+    int known;                /* its reachability is known here: the leader
+                                 knows every member's, a follower its
+                                 leader's */
+    int reachable;            /* heard within the election timeout (self: 1) */
+    int64_t last_ack_ms;      /* ms since its last message, -1 never */
+    uint64_t match_lsn;
+} repl_sentinel_member;
+
+typedef struct repl_sentinel_view {
+    int vouch;                /* this node can vouch for the leader named below:
+                                 it is that leader inside its lease, or a
+                                 follower that heard from it within the
+                                 election timeout in its current term */
+    int is_leader;            /* this node leads (ready or not) */
+    char leader_id[48];
+    char leader_host[256];    /* "" : no leader known */
+    int leader_port;
+    int64_t leader_contact_ms; /* ms since the leader was last heard (0: this
+                                  node; -1: never) */
+    uint64_t term;
+    int election_timeout_ms;
+    int election_quorum;
+    int voters, reachable_voters;
+    int nmembers;
+    repl_sentinel_member m[16];
+} repl_sentinel_view;
+void repl_sentinel_view_get(repl *r, repl_sentinel_view *v);
 
 /* ROLE reply, in Redis's format. */
 void repl_role_reply(repl *r, reply *rp);

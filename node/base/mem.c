@@ -2,11 +2,23 @@
 #include "mem.h"
 
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static size_t used;
+/* Relaxed atomic: thread-pool jobs (WAL reads, meta files) allocate too. */
+static _Atomic size_t used;
+
+static void add(size_t n)
+{
+    atomic_fetch_add_explicit(&used, n, memory_order_relaxed);
+}
+
+static void sub(size_t n)
+{
+    atomic_fetch_sub_explicit(&used, n, memory_order_relaxed);
+}
 
 static void oom(size_t n)
 {
@@ -20,7 +32,7 @@ void *kv_malloc(size_t n)
     void *p = malloc(n ? n : 1);
     if (!p)
         oom(n);
-    used += malloc_usable_size(p);
+    add(malloc_usable_size(p));
     return p;
 }
 
@@ -29,7 +41,7 @@ void *kv_calloc(size_t n, size_t size)
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
         oom(n * size);
-    used += malloc_usable_size(p);
+    add(malloc_usable_size(p));
     return p;
 }
 
@@ -39,7 +51,8 @@ void *kv_realloc(void *p, size_t n)
     void *q = realloc(p, n ? n : 1);
     if (!q)
         oom(n);
-    used = used - old + malloc_usable_size(q);
+    sub(old);
+    add(malloc_usable_size(q));
     return q;
 }
 
@@ -47,7 +60,7 @@ void kv_free(void *p)
 {
     if (!p)
         return;
-    used -= malloc_usable_size(p);
+    sub(malloc_usable_size(p));
     free(p);
 }
 
@@ -67,5 +80,5 @@ size_t kv_usable(const void *p)
 
 size_t kv_used_memory(void)
 {
-    return used;
+    return atomic_load_explicit(&used, memory_order_relaxed);
 }

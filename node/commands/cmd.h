@@ -14,6 +14,12 @@
  *    not deterministic (relative TTLs, INCRBYFLOAT, …).
  *  - The same function runs when the log is replayed (c->replay): no
  *    reply goes anywhere, nothing expires, nothing is logged.
+ *  - Every change Redis announces with notifyKeyspaceEvent is announced
+ *    with cmd_notify, at the same point and with the same class and event
+ *    name ("set", "lpush", "hdel", "del" when a container empties, …), and
+ *    "new" with cmd_notify_new where Redis's dbAdd would add the key. A
+ *    NEW COMMAND MUST DO THE SAME: keyspace notifications
+ *    (notify-keyspace-events) are part of Redis's contract.
  */
 #ifndef KV_CMD_H
 #define KV_CMD_H
@@ -29,6 +35,28 @@ typedef struct server server; /* opaque here: only server/ sees inside */
 typedef struct client client;
 typedef struct cmd_ctx cmd_ctx;
 
+/* Keyspace notification classes: Redis 7.0's NOTIFY_* values, the letters
+ * of notify-keyspace-events. */
+enum {
+    NOTIFY_KEYSPACE = 1 << 0,  /* K: __keyspace@0__:<key> <event> */
+    NOTIFY_KEYEVENT = 1 << 1,  /* E: __keyevent@0__:<event> <key> */
+    NOTIFY_GENERIC = 1 << 2,   /* g: del, expire, rename_from, … */
+    NOTIFY_STRING = 1 << 3,    /* $ */
+    NOTIFY_LIST = 1 << 4,      /* l */
+    NOTIFY_SET = 1 << 5,       /* s */
+    NOTIFY_HASH = 1 << 6,      /* h */
+    NOTIFY_ZSET = 1 << 7,      /* z */
+    NOTIFY_EXPIRED = 1 << 8,   /* x: a key expired (lazily or actively) */
+    NOTIFY_EVICTED = 1 << 9,   /* e: never sent (kvnode does not evict) */
+    NOTIFY_STREAM = 1 << 10,   /* t */
+    NOTIFY_KEY_MISS = 1 << 11, /* m: a read found no key (not part of A) */
+    NOTIFY_LOADED = 1 << 12,   /* module-only in Redis, no letter */
+    NOTIFY_MODULE = 1 << 13,   /* d */
+    NOTIFY_NEW = 1 << 14,      /* n: a key was created (not part of A) */
+    NOTIFY_ALL = NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH |
+                 NOTIFY_ZSET | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE,
+};
+
 /* What the data commands need from the process around them. The server
  * owns it and keeps it current; commands never see the server itself. */
 typedef struct cmd_env {
@@ -42,6 +70,12 @@ typedef struct cmd_env {
     /* A key was modified or deleted (WATCH invalidation). */
     void (*key_touched)(void *arg, const char *key, size_t klen);
     void *key_touched_arg;
+    /* A keyspace event (Redis's notifyKeyspaceEvent): publishes it to
+     * __keyspace@0__:<key> / __keyevent@0__:<event>. Called only for the
+     * classes in notify_flags (notify-keyspace-events); NULL: none. */
+    void (*notify)(void *arg, int type_class, const char *event, const char *key, size_t klen);
+    void *notify_arg;
+    int notify_flags;
 } cmd_env;
 
 /* Command flags (kv_command.flags). */
@@ -81,6 +115,8 @@ struct cmd_ctx {
     reply r;
     int64_t now_ms;       /* wall clock at the start of the command (or EXEC) */
     int replay;           /* applying logged effects */
+    int replica_apply;    /* … that a replica applies from its primary's stream (it
+                             announces them as keyspace events, as a Redis replica does) */
     int replica;          /* this node is a replica: expired keys read as missing */
     int dirty;            /* modifications so far */
     int propagated;       /* effects logged explicitly via cmd_propagate */
@@ -94,6 +130,8 @@ void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks *k, kbuf *out, int resp);
 /* ---- lookups ---- */
 /* The key for reading, or NULL if missing or expired. Counts hits/misses. */
 kobj *db_read(cmd_ctx *c, const char *key, size_t klen);
+/* db_read without the "keymiss" event (Redis's LOOKUP_NONOTIFY: OBJECT). */
+kobj *db_read_nonotify(cmd_ctx *c, const char *key, size_t klen);
 /* The key for modification, or NULL if missing (an expired key is deleted
  * first, and that deletion logged). */
 kobj *db_write(cmd_ctx *c, const char *key, size_t klen);
@@ -119,6 +157,17 @@ void db_touched(cmd_ctx *c, const char *key, size_t klen);
  * several times; the effects are logged in order. */
 void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *lens);
 
+/* ---- keyspace notifications ---- */
+/* Announce an event on key (type: one NOTIFY_* class; event: Redis's name,
+ * e.g. cmd_notify(c, NOTIFY_HASH, "hset", key, klen)). Costs a test when
+ * nobody asked for the class. Silent while recovering from the log (a
+ * replica applying its primary's stream does announce). */
+void cmd_notify(cmd_ctx *c, int type, const char *event, const char *key, size_t klen);
+/* The key was just created (Redis's "new" event, sent by its dbAdd). */
+void cmd_notify_new(cmd_ctx *c, const char *key, size_t klen);
+/* The same without a command (active expiry). */
+void env_notify(cmd_env *env, int type, const char *event, const char *key, size_t klen);
+
 /* ---- arguments ---- */
 /* Case-insensitive comparison of argument i with s. */
 int arg_is(const cmd_ctx *c, int i, const char *s);
@@ -134,6 +183,19 @@ int arg_ll_msg(cmd_ctx *c, int i, long long *out, const char *msg);
 /* Parse argument i as a long double (INCRBYFLOAT rules); on failure reply
  * "ERR value is not a valid float" and return -1. */
 int arg_ld(cmd_ctx *c, int i, long double *out);
+
+/* Redis's parseScanCursorOrReply over argument i: strtoul of the C
+ * string ("" is 0, "-1" wraps); on failure reply "ERR invalid cursor". */
+int arg_cursor(cmd_ctx *c, int i, uint64_t *out);
+/* SSCAN/ZSCAN's [MATCH pattern] [COUNT count] from argument i on, as
+ * Redis's scanGenericCommand: pat is NULL when absent or "*". Replies the
+ * error and returns -1 on a bad option. */
+typedef struct scan_opts {
+    long long count;
+    const char *pat;
+    size_t patlen;
+} scan_opts;
+int scan_parse_opts(cmd_ctx *c, int i, scan_opts *o);
 
 /* A random 64-bit value (RANDOMKEY, HRANDFIELD, SCAN helpers). */
 uint64_t cmd_random(void);

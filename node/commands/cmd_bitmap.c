@@ -19,7 +19,12 @@
  * key: replayed, that key would be missing. Like Redis, a write leaves the
  * value with encoding "raw" (dbUnshareStringValue) even when it changes
  * nothing; that alone is not logged, so a restart may show "int" or
- * "embstr" again, as Redis does after a reload. */
+ * "embstr" again, as Redis does after a reload.
+ *
+ * Keyspace events as Redis: "new" when a write creates the string (even a
+ * BITFIELD whose writes all fail), "setbit" when SETBIT changed something
+ * or a BITFIELD write happened, BITOP's "set" on the destination or "del"
+ * when an empty result deletes it. */
 #include "cmd.h"
 
 #include "mem.h"
@@ -85,10 +90,12 @@ static uint8_t *string_for_bits(cmd_ctx *c, uint64_t maxbit, size_t *len, int *g
         reply_err_wrongtype(&c->r);
         return NULL;
     }
-    if (!o)
+    if (!o) {
         o = ks_set_string(c->k, key, klen, "", 0, 0);
-    else
+        cmd_notify_new(c, key, klen);
+    } else {
         kobj_str(o, &old);
+    }
     *grown = need > old;
     *len = need > old ? need : old;
     return (uint8_t *)ks_string_resize(c->k, &o, *len);
@@ -157,6 +164,7 @@ static void cmd_setbit(cmd_ctx *c)
     if (grown || old != on) {
         p[byte] = (uint8_t)((p[byte] & ~(1 << shift)) | ((int)on << shift));
         db_modified(c, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_STRING, "setbit", c->argv[1], c->lens[1]);
     }
     reply_int(&c->r, old);
 }
@@ -458,13 +466,17 @@ static void cmd_bitop(cmd_ctx *c)
         uint8_t *res = kv_malloc(maxlen);
         size_t done = bitop_words(res, minlen, op, n, src);
         bitop_tail(res, done, maxlen, op, n, src, len);
-        db_write(c, dst, dlen); /* an expired destination's DEL is logged first */
+        /* an expired destination's DEL is logged first */
+        int existed = db_write(c, dst, dlen) != NULL;
         kobj *o = ks_set_string(c->k, dst, dlen, res, maxlen, 0);
         ks_string_resize(c->k, &o, maxlen); /* "raw", as createObject */
         kv_free(res);
+        if (!existed)
+            cmd_notify_new(c, dst, dlen);
         db_modified(c, dst, dlen);
-    } else {
-        db_delete(c, dst, dlen);
+        cmd_notify(c, NOTIFY_STRING, "set", dst, dlen);
+    } else if (db_delete(c, dst, dlen)) {
+        cmd_notify(c, NOTIFY_GENERIC, "del", dst, dlen);
     }
     kv_free(src);
     kv_free(len);
@@ -754,6 +766,9 @@ static void bitfield_generic(cmd_ctx *c, int ro)
      * writes that all failed (see the top of the file). */
     if (changes || grown)
         db_modified(c, c->argv[1], c->lens[1]);
+    /* Announced, as by Redis, only for writes that happened. */
+    if (changes)
+        cmd_notify(c, NOTIFY_STRING, "setbit", c->argv[1], c->lens[1]);
     kv_free(ops);
 }
 

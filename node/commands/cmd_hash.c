@@ -9,6 +9,10 @@
  * HINCRBYFLOAT, logged as HSET of its result (as Redis propagates it).
  * A command that changed nothing is not dirty.
  *
+ * Keyspace events as Redis 7.0's t_hash.c: "new", then "hset" (HSET, HMSET,
+ * HSETNX), "hincrby", "hincrbyfloat" after the reply; "hdel" (and "del" when
+ * the hash empties) before it.
+ *
  * Never dereferences c->cl on a write path: the same code runs when the
  * log is replayed. HRANDFIELD (a read) looks at the client only to stop a
  * reply that has outgrown the output buffer limit. */
@@ -41,12 +45,22 @@ static kobj *lookup_hash(cmd_ctx *c, int write, int *wrong)
 }
 
 /* The hash of o (a hash looked up for writing), or a new empty hash under
- * argument 1 if o is NULL: the caller adds a field to it at once. */
+ * argument 1 if o is NULL (announced as "new"): the caller adds a field to
+ * it at once. */
 static kv_hash *hash_for_write(cmd_ctx *c, kobj *o)
 {
-    if (!o)
+    if (!o) {
         o = ks_add_hash(c->k, c->argv[1], c->lens[1]);
+        cmd_notify_new(c, c->argv[1], c->lens[1]);
+    }
     return kobj_hash(o);
+}
+
+/* The hash at argument 1 changed: WATCH, then (after the reply, as Redis)
+ * the keyspace event. */
+static void hash_changed(cmd_ctx *c, const char *event)
+{
+    cmd_notify(c, NOTIFY_HASH, event, c->argv[1], c->lens[1]);
 }
 
 /* ---- HSET / HMSET / HSETNX ---- */
@@ -70,6 +84,7 @@ static void cmd_hset(cmd_ctx *c)
         reply_int(&c->r, created); /* HSET */
     else
         reply_ok(&c->r); /* HMSET */
+    hash_changed(c, "hset");
 }
 
 static void cmd_hsetnx(cmd_ctx *c)
@@ -87,6 +102,7 @@ static void cmd_hsetnx(cmd_ctx *c)
     hash_set(hash_for_write(c, o), c->argv[2], c->lens[2], c->argv[3], c->lens[3]);
     db_modified(c, c->argv[1], c->lens[1]);
     reply_int(&c->r, 1);
+    hash_changed(c, "hset");
 }
 
 /* ---- HGET / HMGET / HEXISTS / HSTRLEN / HLEN ---- */
@@ -177,8 +193,11 @@ static void cmd_hdel(cmd_ctx *c)
     }
     if (deleted) {
         db_modified(c, c->argv[1], c->lens[1]);
-        if (gone)
+        hash_changed(c, "hdel");
+        if (gone) {
             ks_delete(c->k, c->argv[1], c->lens[1]);
+            cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[1], c->lens[1]);
+        }
     }
     reply_int(&c->r, deleted);
 }
@@ -264,6 +283,7 @@ static void cmd_hincrby(cmd_ctx *c)
     hash_set(hash_for_write(c, o), c->argv[2], c->lens[2], buf, n);
     db_modified(c, c->argv[1], c->lens[1]);
     reply_int(&c->r, value);
+    hash_changed(c, "hincrby");
 }
 
 static void cmd_hincrbyfloat(cmd_ctx *c)
@@ -296,6 +316,7 @@ static void cmd_hincrbyfloat(cmd_ctx *c)
     hash_set(hash_for_write(c, o), c->argv[2], c->lens[2], buf, n);
     db_modified(c, c->argv[1], c->lens[1]);
     reply_bulk(&c->r, buf, n);
+    hash_changed(c, "hincrbyfloat");
     /* The sum's rounding is this machine's: log the result. */
     const char *argv[4] = {"HSET", c->argv[1], c->argv[2], buf};
     size_t lens[4] = {4, c->lens[1], c->lens[2], n};

@@ -26,7 +26,11 @@
  *
  * Like Redis (dbUnshareStringValue), the commands that may write an HLL
  * leave its encoding "raw" even when they change nothing; that alone is
- * not logged. */
+ * not logged.
+ *
+ * Keyspace events as Redis: "new" when PFADD or PFMERGE creates the key,
+ * "pfadd" when PFADD changed a register (not when it then failed) and for
+ * every PFMERGE. */
 #include "cmd.h"
 
 #include "hll.h"
@@ -130,6 +134,7 @@ static void cmd_pfadd(cmd_ctx *c)
         if (add_dense(c, &o)) {
             db_modified(c, key, klen);
             propagate_self(c);
+            cmd_notify(c, NOTIFY_STRING, "pfadd", key, klen);
             reply_int(&c->r, 1);
         } else {
             reply_int(&c->r, 0);
@@ -144,6 +149,7 @@ static void cmd_pfadd(cmd_ctx *c)
     } else {
         hll_buf_empty(&b);
         o = ks_set_string(c->k, key, klen, b.p, b.len, 0);
+        cmd_notify_new(c, key, klen);
         updated++;
     }
     int failed = 0;
@@ -179,6 +185,7 @@ static void cmd_pfadd(cmd_ctx *c)
         propagate_self(c);
         if (to_dense)
             propagate_todense(c, 1);
+        cmd_notify(c, NOTIFY_STRING, "pfadd", key, klen);
         reply_int(&c->r, 1);
     } else {
         reply_int(&c->r, 0);
@@ -295,6 +302,7 @@ static void cmd_pfmerge(cmd_ctx *c)
     } else {
         hll_buf_empty(&b);
         o = ks_set_string(c->k, key, klen, b.p, b.len, 0);
+        cmd_notify_new(c, key, klen);
     }
     int was_sparse = hll_encoding(b.p) == HLL_SPARSE;
     if (use_dense && hll_to_dense(&b) < 0) {
@@ -311,6 +319,7 @@ static void cmd_pfmerge(cmd_ctx *c)
     propagate_self(c);
     if (was_sparse && hll_encoding(b.p) == HLL_DENSE)
         propagate_todense(c, 1);
+    cmd_notify(c, NOTIFY_STRING, "pfadd", key, klen);
     reply_ok(&c->r);
     hll_buf_free(&b);
 done:

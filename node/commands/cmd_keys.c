@@ -8,6 +8,10 @@
  * logged as themselves. The read commands log nothing of their own; SCAN
  * and RANDOMKEY may delete expired keys they meet, which db.c logs.
  *
+ * Keyspace events as Redis 7.0's db.c and expire.c: "del" per deleted key,
+ * "new" + "rename_from" + "rename_to", "new" + "copy_to", "expire" (after
+ * the reply) or "del" (a time already past, before it), "persist".
+ *
  * OBJECT IDLETIME is not implemented: it needs a per-key access clock
  * that the keyspace does not keep, so it answers Redis's unknown
  * subcommand error rather than a made-up number. */
@@ -34,6 +38,10 @@ static const char *type_name(const kobj *o)
         return "string";
     case KT_LIST:
         return "list";
+    case KT_SET:
+        return "set";
+    case KT_ZSET:
+        return "zset";
     default:
         return "hash";
     }
@@ -58,8 +66,12 @@ static int same_arg(const cmd_ctx *c, int i, int j)
 static void cmd_del(cmd_ctx *c)
 {
     long long n = 0;
-    for (int i = 1; i < c->argc; i++)
-        n += db_delete(c, c->argv[i], c->lens[i]);
+    for (int i = 1; i < c->argc; i++) {
+        if (db_delete(c, c->argv[i], c->lens[i])) {
+            cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[i], c->lens[i]);
+            n++;
+        }
+    }
     reply_int(&c->r, n);
 }
 
@@ -123,7 +135,9 @@ static int parse_cursor(cmd_ctx *c, int i, uint64_t *cursor)
     return 0;
 }
 
-/* Key names one SCAN step found, copied (filtering may delete keys). */
+/* Key names one SCAN step found, copied (filtering may delete keys). A
+ * length with SCAN_DROP set is a key the filters dropped. */
+#define SCAN_DROP ((size_t)1 << (sizeof(size_t) * 8 - 1))
 typedef struct scan_found {
     kbuf names;    /* the key bytes, back to back */
     size_t *lens;
@@ -184,31 +198,39 @@ static void cmd_scan(cmd_ctx *c)
         cursor = ks_scan(c->k, cursor, scan_collect, &f);
     } while (cursor && steps-- && f.n < (unsigned long long)count);
 
-    reply_array(&c->r, 2);
-    /* Printed as a signed number, as Redis's addReplyBulkLongLong does. */
-    reply_bulk_ll(&c->r, (long long)cursor);
-    reply_deferred d = reply_defer(&c->r);
+    /* Filter first, reply after, as Redis: an expiry found here is
+     * announced (keyspace events) before the reply, not inside it. */
     long kept = 0;
     const char *name = kbuf_data(&f.names);
-    for (size_t i = 0; i < f.n; name += f.lens[i], i++) {
+    for (size_t i = 0; i < f.n; name += f.lens[i] & ~SCAN_DROP, i++) {
         size_t klen = f.lens[i];
-        if (use_pattern && !kv_match(pat, plen, name, klen, 0))
-            continue;
-        if (type_arg) {
+        int drop = use_pattern && !kv_match(pat, plen, name, klen, 0);
+        if (!drop && type_arg) {
             const char *t = type_name(db_read(c, name, klen));
             size_t tl = arg_cstrlen(c, type_arg);
-            if (tl != strlen(t) || strncasecmp(c->argv[type_arg], t, tl) != 0)
-                continue;
+            drop = tl != strlen(t) || strncasecmp(c->argv[type_arg], t, tl) != 0;
         }
         /* A key already deleted above is not "expired" any more: Redis
          * keeps it in the reply too. */
-        kobj *o = ks_find(c->k, name, klen);
+        kobj *o = drop ? NULL : ks_find(c->k, name, klen);
         if (o && db_expire_if_needed(c, o) != DB_LIVE)
-            continue;
-        reply_bulk(&c->r, name, klen);
-        kept++;
+            drop = 1;
+        if (drop)
+            f.lens[i] |= SCAN_DROP;
+        else
+            kept++;
     }
-    reply_set_array_len(&c->r, d, kept);
+    reply_array(&c->r, 2);
+    /* Printed as a signed number, as Redis's addReplyBulkLongLong does. */
+    reply_bulk_ll(&c->r, (long long)cursor);
+    reply_array(&c->r, kept);
+    name = kbuf_data(&f.names);
+    for (size_t i = 0; i < f.n; i++) {
+        size_t klen = f.lens[i] & ~SCAN_DROP;
+        if (!(f.lens[i] & SCAN_DROP))
+            reply_bulk(&c->r, name, klen);
+        name += klen;
+    }
     kbuf_free(&f.names);
     kv_free(f.lens);
 }
@@ -263,8 +285,12 @@ static void rename_generic(cmd_ctx *c, int nx)
         return;
     }
     ks_rename(c->k, o, c->argv[2], c->lens[2]);
+    /* Redis deletes an existing destination and adds the key anew. */
+    cmd_notify_new(c, c->argv[2], c->lens[2]);
     db_modified(c, c->argv[1], c->lens[1]);
     db_modified(c, c->argv[2], c->lens[2]);
+    cmd_notify(c, NOTIFY_GENERIC, "rename_from", c->argv[1], c->lens[1]);
+    cmd_notify(c, NOTIFY_GENERIC, "rename_to", c->argv[2], c->lens[2]);
     if (nx)
         reply_int(&c->r, 1);
     else
@@ -322,7 +348,9 @@ static void cmd_copy(cmd_ctx *c)
         return;
     }
     ks_copy(c->k, o, c->argv[2], c->lens[2]);
+    cmd_notify_new(c, c->argv[2], c->lens[2]);
     db_modified(c, c->argv[2], c->lens[2]);
+    cmd_notify(c, NOTIFY_GENERIC, "copy_to", c->argv[2], c->lens[2]);
     reply_int(&c->r, 1);
 }
 
@@ -409,6 +437,7 @@ static void expire_generic(cmd_ctx *c, long long basetime, int seconds)
         /* Already past: delete now and log the deletion. */
         ks_delete(c->k, key, klen);
         db_modified(c, key, klen);
+        cmd_notify(c, NOTIFY_GENERIC, "del", key, klen);
         const char *argv[2] = {"DEL", key};
         size_t lens[2] = {3, klen};
         cmd_propagate(c, 2, argv, lens);
@@ -418,6 +447,7 @@ static void expire_generic(cmd_ctx *c, long long basetime, int seconds)
     ks_set_expire(c->k, o, when);
     db_modified(c, key, klen);
     reply_int(&c->r, 1);
+    cmd_notify(c, NOTIFY_GENERIC, "expire", key, klen);
     char ms[KV_I64_DIGITS + 1];
     size_t mslen = kv_ll2string(ms, sizeof ms, when);
     const char *argv[3] = {"PEXPIREAT", key, ms};
@@ -497,6 +527,7 @@ static void cmd_persist(cmd_ctx *c)
     }
     ks_set_expire(c->k, o, -1);
     db_modified(c, c->argv[1], c->lens[1]);
+    cmd_notify(c, NOTIFY_GENERIC, "persist", c->argv[1], c->lens[1]);
     reply_int(&c->r, 1);
 }
 
@@ -580,7 +611,7 @@ static void cmd_object(cmd_ctx *c)
             object_help(c);
             return;
         }
-        kobj *o = db_read(c, c->argv[2], c->lens[2]);
+        kobj *o = db_read_nonotify(c, c->argv[2], c->lens[2]);
         if (!o) {
             reply_null(&c->r);
             return;

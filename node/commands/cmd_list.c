@@ -9,6 +9,12 @@
  * Redis makes visible: it invalidates WATCH on the key even when it trims
  * nothing, without being logged.
  *
+ * Keyspace events as Redis 7.0's t_list.c: "new", "lpush"/"rpush" (after
+ * the reply), "lpop"/"rpop" (after it), "lset", "linsert", "lrem",
+ * "ltrim" (even when nothing was trimmed), and "del" when a list empties;
+ * LMOVE announces the push on the destination before its reply and the
+ * pop on the source after it.
+ *
  * Never dereferences c->cl: the same code runs when the log is replayed. */
 
 #include "cmd.h"
@@ -35,13 +41,16 @@ static kobj *lookup_list(cmd_ctx *c, int i, int write, int *wrong)
     return o;
 }
 
-/* After changing the list at argument i: signal it, and delete the key if
- * the list is now empty. */
-static void list_changed(cmd_ctx *c, int i, kv_list *l)
+/* After changing the list at argument i: signal it, announce `event`, and
+ * delete the key (announcing "del") if the list is now empty. */
+static void list_changed(cmd_ctx *c, int i, kv_list *l, const char *event)
 {
     db_modified(c, c->argv[i], c->lens[i]);
-    if (list_len(l) == 0)
+    cmd_notify(c, NOTIFY_LIST, event, c->argv[i], c->lens[i]);
+    if (list_len(l) == 0) {
         ks_delete(c->k, c->argv[i], c->lens[i]);
+        cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[i], c->lens[i]);
+    }
 }
 
 /* Redis's index rule (quicklistGetIteratorAtIdx): negative counts from the
@@ -147,12 +156,14 @@ static void push_generic(cmd_ctx *c, int where, int xx)
             return;
         }
         o = ks_add_list(c->k, c->argv[1], c->lens[1]);
+        cmd_notify_new(c, c->argv[1], c->lens[1]);
     }
     kv_list *l = kobj_list(o);
     for (int j = 2; j < c->argc; j++)
         list_push(l, where, c->argv[j], c->lens[j]);
     db_modified(c, c->argv[1], c->lens[1]);
     reply_int(&c->r, (long long)list_len(l));
+    cmd_notify(c, NOTIFY_LIST, where == LIST_HEAD ? "lpush" : "rpush", c->argv[1], c->lens[1]);
 }
 
 static void cmd_lpush(cmd_ctx *c)
@@ -214,7 +225,7 @@ static void pop_generic(cmd_ctx *c, int where)
         reply_range(c, l, from, from + n - 1, where == LIST_TAIL);
         list_remove(l, from, n);
     }
-    list_changed(c, 1, l);
+    list_changed(c, 1, l, where == LIST_HEAD ? "lpop" : "rpop");
 }
 
 static void cmd_lpop(cmd_ctx *c)
@@ -300,6 +311,7 @@ static void cmd_lset(cmd_ctx *c)
     list_set(l, at, c->argv[3], c->lens[3]);
     db_modified(c, c->argv[1], c->lens[1]);
     reply_ok(&c->r);
+    cmd_notify(c, NOTIFY_LIST, "lset", c->argv[1], c->lens[1]);
 }
 
 static void cmd_linsert(cmd_ctx *c)
@@ -327,6 +339,7 @@ static void cmd_linsert(cmd_ctx *c)
         if (list_elem_is(l, i, c->argv[3], c->lens[3])) {
             list_insert(l, i + (size_t)after, c->argv[4], c->lens[4]);
             db_modified(c, c->argv[1], c->lens[1]);
+            cmd_notify(c, NOTIFY_LIST, "linsert", c->argv[1], c->lens[1]);
             reply_int(&c->r, (long long)list_len(l));
             return;
         }
@@ -359,7 +372,7 @@ static void cmd_lrem(cmd_ctx *c)
                                       : (size_t)count;
     size_t removed = list_remove_equal(l, c->argv[3], c->lens[3], limit, from);
     if (removed)
-        list_changed(c, 1, l);
+        list_changed(c, 1, l, "lrem");
     reply_int(&c->r, (long long)removed);
 }
 
@@ -388,11 +401,13 @@ static void cmd_ltrim(cmd_ctx *c)
     if (ltrim + rtrim) {
         list_remove(l, len - rtrim, rtrim);
         list_remove(l, 0, ltrim);
-        list_changed(c, 1, l);
+        list_changed(c, 1, l, "ltrim");
     } else {
         /* Redis signals the key even when nothing was trimmed (WATCH
-         * sees it) but does not count it dirty: nothing to log. */
+         * sees it, and so does a subscriber to "ltrim") but does not
+         * count it dirty: nothing to log. */
         db_touched(c, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_LIST, "ltrim", c->argv[1], c->lens[1]);
     }
     reply_ok(&c->r);
 }
@@ -497,15 +512,19 @@ static void move_generic(cmd_ctx *c, int wherefrom, int whereto)
     char *v = n <= sizeof stack ? stack : kv_malloc(n);
     memcpy(v, p, n);
     list_remove(sl, at, 1);
-    if (!dst)
+    if (!dst) {
         dst = ks_add_list(c->k, c->argv[2], c->lens[2]);
+        cmd_notify_new(c, c->argv[2], c->lens[2]);
+    }
     kv_list *dl = kobj_list(dst);
     list_push(dl, whereto, v, n);
     db_modified(c, c->argv[2], c->lens[2]);
+    cmd_notify(c, NOTIFY_LIST, whereto == LIST_HEAD ? "lpush" : "rpush", c->argv[2],
+               c->lens[2]);
     reply_bulk(&c->r, v, n);
     if (v != stack)
         kv_free(v);
-    list_changed(c, 1, sl);
+    list_changed(c, 1, sl, wherefrom == LIST_HEAD ? "lpop" : "rpop");
 }
 
 static void cmd_lmove(cmd_ctx *c)

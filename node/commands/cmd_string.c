@@ -5,7 +5,11 @@
  * absolute one (SET … PXAT ms, PEXPIREAT key ms), a TTL already in the
  * past becomes DEL, GETDEL becomes DEL, GETSET becomes SET, INCRBYFLOAT
  * becomes SET key <result> KEEPTTL. Everything else is deterministic given
- * the state and is logged as its own argv. */
+ * the state and is logged as its own argv.
+ *
+ * Keyspace events as Redis 7.0's t_string.c: "new" when a key is created,
+ * "set", "expire", "del", "persist", "append", "setrange", "incrby" (every
+ * INCR/DECR form), "incrbyfloat"; before or after the reply as there. */
 #include "cmd.h"
 
 #include "reply.h"
@@ -228,6 +232,15 @@ static void cmd_set(cmd_ctx *c)
         return;
     }
     int found = o != NULL;
+    if ((flags & SET_GET) && !c->replay) {
+        /* GET's part is a read lookup in Redis: a hit or a miss. */
+        if (found) {
+            c->env->keyspace_hits++;
+        } else {
+            c->env->keyspace_misses++;
+            cmd_notify(c, NOTIFY_KEY_MISS, "keymiss", key, klen);
+        }
+    }
     int ok = !((flags & SET_NX) && found) && !((flags & SET_XX) && !found);
     if (flags & SET_IFEQ) {
         size_t cur_len = 0;
@@ -247,9 +260,14 @@ static void cmd_set(cmd_ctx *c)
         return;
     }
     o = ks_set_string(c->k, key, klen, val, vlen, (flags & SET_KEEPTTL) ? KS_KEEPTTL : 0);
+    if (!found)
+        cmd_notify_new(c, key, klen);
     if (when >= 0)
         ks_set_expire(c->k, o, when);
     db_modified(c, key, klen);
+    cmd_notify(c, NOTIFY_STRING, "set", key, klen);
+    if (when >= 0)
+        cmd_notify(c, NOTIFY_GENERIC, "expire", key, klen);
     if (!(flags & SET_GET))
         reply_ok(&c->r);
     /* Log the effect: an absolute expiry, no conditions left to check. */
@@ -271,7 +289,9 @@ static void cmd_setnx(cmd_ctx *c)
         return;
     }
     ks_set_string(c->k, c->argv[1], c->lens[1], c->argv[2], c->lens[2], 0);
+    cmd_notify_new(c, c->argv[1], c->lens[1]);
     db_modified(c, c->argv[1], c->lens[1]);
+    cmd_notify(c, NOTIFY_STRING, "set", c->argv[1], c->lens[1]);
     reply_int(&c->r, 1);
 }
 
@@ -283,10 +303,14 @@ static void setex_generic(cmd_ctx *c, int seconds)
         return;
     const char *key = c->argv[1], *val = c->argv[3];
     size_t klen = c->lens[1], vlen = c->lens[3];
-    db_write(c, key, klen);
+    int found = db_write(c, key, klen) != NULL;
     kobj *o = ks_set_string(c->k, key, klen, val, vlen, 0);
+    if (!found)
+        cmd_notify_new(c, key, klen);
     ks_set_expire(c->k, o, when);
     db_modified(c, key, klen);
+    cmd_notify(c, NOTIFY_STRING, "set", key, klen);
+    cmd_notify(c, NOTIFY_GENERIC, "expire", key, klen);
     reply_ok(&c->r);
     propagate_set_pxat(c, key, klen, val, vlen, when);
 }
@@ -312,7 +336,10 @@ static void cmd_getset(cmd_ctx *c)
     else
         reply_null(&c->r);
     ks_set_string(c->k, c->argv[1], c->lens[1], c->argv[2], c->lens[2], 0);
+    if (!o)
+        cmd_notify_new(c, c->argv[1], c->lens[1]);
     db_modified(c, c->argv[1], c->lens[1]);
+    cmd_notify(c, NOTIFY_STRING, "set", c->argv[1], c->lens[1]);
     const char *argv[3] = {"SET", c->argv[1], c->argv[2]};
     size_t lens[3] = {3, c->lens[1], c->lens[2]};
     cmd_propagate(c, 3, argv, lens);
@@ -333,6 +360,7 @@ static void cmd_getdel(cmd_ctx *c)
     reply_value(c, o);
     ks_delete(c->k, c->argv[1], c->lens[1]);
     db_modified(c, c->argv[1], c->lens[1]);
+    cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[1], c->lens[1]);
     propagate_key(c, "DEL", c->argv[1], c->lens[1]);
 }
 
@@ -360,10 +388,12 @@ static void cmd_getex(cmd_ctx *c)
         /* An absolute time already past: the key goes now. */
         ks_delete(c->k, key, klen);
         db_modified(c, key, klen);
+        cmd_notify(c, NOTIFY_GENERIC, "del", key, klen);
         propagate_key(c, "DEL", key, klen);
     } else if (when >= 0) {
         ks_set_expire(c->k, o, when);
         db_modified(c, key, klen);
+        cmd_notify(c, NOTIFY_GENERIC, "expire", key, klen);
         char ms[KV_I64_DIGITS + 1];
         size_t mslen = kv_ll2string(ms, sizeof ms, when);
         const char *argv[3] = {"PEXPIREAT", key, ms};
@@ -372,6 +402,7 @@ static void cmd_getex(cmd_ctx *c)
     } else if ((opts.flags & SET_PERSIST) && kobj_expire(o) >= 0) {
         ks_set_expire(c->k, o, -1);
         db_modified(c, key, klen);
+        cmd_notify(c, NOTIFY_GENERIC, "persist", key, klen);
         propagate_key(c, "PERSIST", key, klen);
     }
 }
@@ -405,10 +436,14 @@ static void mset_generic(cmd_ctx *c, int nx)
         }
     }
     for (int j = 1; j < c->argc; j += 2) {
-        if (!nx)
-            db_write(c, c->argv[j], c->lens[j]); /* lazy expiry, logged first */
+        /* Lazy expiry (logged first); MSETNX's checks already did it. */
+        int found = (nx ? ks_find(c->k, c->argv[j], c->lens[j])
+                        : db_write(c, c->argv[j], c->lens[j])) != NULL;
         ks_set_string(c->k, c->argv[j], c->lens[j], c->argv[j + 1], c->lens[j + 1], 0);
+        if (!found)
+            cmd_notify_new(c, c->argv[j], c->lens[j]);
         db_modified(c, c->argv[j], c->lens[j]);
+        cmd_notify(c, NOTIFY_STRING, "set", c->argv[j], c->lens[j]);
     }
     if (nx)
         reply_int(&c->r, 1);
@@ -438,6 +473,7 @@ static void cmd_append(cmd_ctx *c)
     size_t klen = c->lens[1], vlen = c->lens[2], total;
     if (!o) {
         ks_set_string(c->k, key, klen, val, vlen, 0);
+        cmd_notify_new(c, key, klen);
         total = vlen;
     } else {
         size_t old;
@@ -451,6 +487,7 @@ static void cmd_append(cmd_ctx *c)
         total = old + vlen;
     }
     db_modified(c, key, klen);
+    cmd_notify(c, NOTIFY_STRING, "append", key, klen);
     reply_int(&c->r, (long long)total);
 }
 
@@ -528,12 +565,15 @@ static void cmd_setrange(cmd_ctx *c)
     }
     if (check_string_length(c, (size_t)offset, vlen) < 0)
         return;
-    if (!o)
+    if (!o) {
         o = ks_set_string(c->k, key, klen, "", 0, 0);
+        cmd_notify_new(c, key, klen);
+    }
     size_t end = (size_t)offset + vlen, len = end > old ? end : old;
     char *p = ks_string_resize(c->k, &o, len);
     memcpy(p + offset, val, vlen);
     db_modified(c, key, klen);
+    cmd_notify(c, NOTIFY_STRING, "setrange", key, klen);
     reply_int(&c->r, (long long)len);
 }
 
@@ -564,7 +604,10 @@ static void incr_decr(cmd_ctx *c, long long incr)
     size_t n = kv_ll2string(buf, sizeof buf, value);
     /* The TTL stays, as Redis's dbOverwrite keeps it. */
     ks_set_string(c->k, c->argv[1], c->lens[1], buf, n, KS_KEEPTTL);
+    if (!o)
+        cmd_notify_new(c, c->argv[1], c->lens[1]);
     db_modified(c, c->argv[1], c->lens[1]);
+    cmd_notify(c, NOTIFY_STRING, "incrby", c->argv[1], c->lens[1]);
     reply_int(&c->r, value);
 }
 
@@ -625,7 +668,10 @@ static void cmd_incrbyfloat(cmd_ctx *c)
     const char *key = c->argv[1];
     size_t klen = c->lens[1];
     ks_set_string(c->k, key, klen, buf, n, KS_KEEPTTL | KS_NOINT);
+    if (!o)
+        cmd_notify_new(c, key, klen);
     db_modified(c, key, klen);
+    cmd_notify(c, NOTIFY_STRING, "incrbyfloat", key, klen);
     reply_bulk(&c->r, buf, n);
     /* The result, not the increment: float formatting must not differ on
      * replay or on a replica. */

@@ -18,6 +18,7 @@
 #include "reply.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +38,28 @@ static void touched(cmd_env *env, const char *key, size_t klen)
 {
     if (env->key_touched)
         env->key_touched(env->key_touched_arg, key, klen);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keyspace notifications                                                    */
+/* ------------------------------------------------------------------------ */
+
+void env_notify(cmd_env *env, int type, const char *event, const char *key, size_t klen)
+{
+    if ((env->notify_flags & type) && env->notify)
+        env->notify(env->notify_arg, type, event, key, klen);
+}
+
+void cmd_notify(cmd_ctx *c, int type, const char *event, const char *key, size_t klen)
+{
+    if (c->replay && !c->replica_apply)
+        return;
+    env_notify(c->env, type, event, key, klen);
+}
+
+void cmd_notify_new(cmd_ctx *c, const char *key, size_t klen)
+{
+    cmd_notify(c, NOTIFY_NEW, "new", key, klen);
 }
 
 int db_is_expired(cmd_ctx *c, const kobj *o)
@@ -67,13 +90,14 @@ static int expire_now(cmd_ctx *c, kobj *o)
     char *copy = klen <= sizeof stack ? stack : kv_malloc(klen);
     memcpy(copy, key, klen);
     ks_delete(c->k, copy, klen);
+    env_notify(env, NOTIFY_EXPIRED, "expired", copy, klen);
     if (copy != stack)
         kv_free(copy);
     env->expired_keys++;
     return 1;
 }
 
-kobj *db_read(cmd_ctx *c, const char *key, size_t klen)
+static kobj *read_key(cmd_ctx *c, const char *key, size_t klen, int notify)
 {
     kobj *o = ks_find(c->k, key, klen);
     if (o && db_is_expired(c, o)) {
@@ -81,12 +105,25 @@ kobj *db_read(cmd_ctx *c, const char *key, size_t klen)
         o = NULL;
     }
     if (!c->replay) {
-        if (o)
+        if (o) {
             c->env->keyspace_hits++;
-        else
+        } else {
             c->env->keyspace_misses++;
+            if (notify)
+                cmd_notify(c, NOTIFY_KEY_MISS, "keymiss", key, klen);
+        }
     }
     return o;
+}
+
+kobj *db_read(cmd_ctx *c, const char *key, size_t klen)
+{
+    return read_key(c, key, klen, 1);
+}
+
+kobj *db_read_nonotify(cmd_ctx *c, const char *key, size_t klen)
+{
+    return read_key(c, key, klen, 0);
 }
 
 int db_expire_if_needed(cmd_ctx *c, kobj *o)
@@ -194,6 +231,51 @@ int arg_ld(cmd_ctx *c, int i, long double *out)
     if (!kv_string2ld(c->argv[i], c->lens[i], out)) {
         reply_error(&c->r, "ERR value is not a valid float");
         return -1;
+    }
+    return 0;
+}
+
+int arg_cursor(cmd_ctx *c, int i, uint64_t *out)
+{
+    const char *nul = memchr(c->argv[i], '\0', c->lens[i]);
+    size_t n = nul ? (size_t)(nul - c->argv[i]) : c->lens[i];
+    char *s = kv_memdup(c->argv[i], n);
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int bad = isspace((unsigned char)s[0]) || *end != '\0' || errno == ERANGE;
+    kv_free(s);
+    if (bad) {
+        reply_error(&c->r, "ERR invalid cursor");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int scan_parse_opts(cmd_ctx *c, int i, scan_opts *o)
+{
+    o->count = 10;
+    o->pat = NULL;
+    o->patlen = 0;
+    for (; i < c->argc; i += 2) {
+        int more = i + 1 < c->argc;
+        if (more && arg_is_c(c, i, "count")) {
+            if (arg_ll(c, i + 1, &o->count) < 0)
+                return -1;
+            if (o->count < 1) {
+                reply_err_syntax(&c->r);
+                return -1;
+            }
+        } else if (more && arg_is_c(c, i, "match")) {
+            o->pat = c->argv[i + 1];
+            o->patlen = c->lens[i + 1];
+            if (o->patlen == 1 && o->pat[0] == '*')
+                o->pat = NULL;
+        } else {
+            reply_err_syntax(&c->r);
+            return -1;
+        }
     }
     return 0;
 }
@@ -354,6 +436,9 @@ static void before_expire(void *arg, const char *key, size_t klen)
     engine_entry_add(env->eng, 2, argv, lens);
     touched(env, key, klen);
     env->expired_keys++;
+    /* Before the deletion only because the key's bytes go with it:
+     * nothing can look at the keyspace in between. */
+    env_notify(env, NOTIFY_EXPIRED, "expired", key, klen);
 }
 
 void db_active_expire(cmd_env *env, ks *k, int64_t now_ms)

@@ -8,8 +8,8 @@
  * Layout (memory per key matters): one allocation per key, a kobj:
  *   [dict_node next][u32 klen][u8 type][u8 flags][u16 pad][u64 vlen | ptr]
  *   [i64 expire_ms, only if KF_EXPIRE][key bytes][string value bytes]
- * Strings live inline after the key; lists and hashes are a pointer to a
- * kv_list / kv_hash. A second dict (the expiry index) holds one small node
+ * Strings live inline after the key; lists, hashes, sets and sorted sets
+ * are a pointer to a kv_list / kv_hash / kv_set / kv_zset. A second dict (the expiry index) holds one small node
  * per key with a TTL, pointing at its kobj, so the active expiry cycle can
  * sample keys with TTLs only (as Redis's `expires` dict).
  *
@@ -24,6 +24,8 @@
 
 #include "thash.h"
 #include "tlist.h"
+#include "tset.h"
+#include "tzset.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +33,7 @@
 typedef struct ks ks;
 typedef struct kobj kobj;
 
-enum { KT_STRING = 0, KT_LIST = 1, KT_HASH = 2 };
+enum { KT_STRING = 0, KT_LIST = 1, KT_HASH = 2, KT_SET = 3, KT_ZSET = 4 };
 
 ks *ks_new(void);
 void ks_free(ks *k); /* NULL is fine */
@@ -49,7 +51,7 @@ int kobj_type(const kobj *o);
 const char *kobj_key(const kobj *o, size_t *klen);
 int64_t kobj_expire(const kobj *o); /* absolute unix ms, or -1 for none */
 /* Redis 7.0 OBJECT ENCODING name: "int" | "embstr" | "raw" | "quicklist" |
- * "listpack" | "hashtable". */
+ * "listpack" | "hashtable" | "intset" | "skiplist". */
 const char *kobj_encoding(const kobj *o);
 /* Redis 7.0's OBJECT REFCOUNT: 2147483647 for a string Redis would hold
  * as one of its shared integers (int encoding, 0..9999, not made by
@@ -81,7 +83,16 @@ char *ks_string_resize(ks *k, kobj **o, size_t newlen);
  * key when its last element goes. */
 kobj *ks_add_list(ks *k, const void *key, size_t klen);
 kobj *ks_add_hash(ks *k, const void *key, size_t klen);
+/* Put a set / sorted set (owned by the keyspace from now on, never empty
+ * once the command is done) under a key that must not exist. */
+kobj *ks_add_set(ks *k, const void *key, size_t klen, kv_set *s);
+kobj *ks_add_zset(ks *k, const void *key, size_t klen, kv_zset *z);
 kv_list *kobj_list(kobj *o); /* o must be KT_LIST */
+kv_set *kobj_set(kobj *o);   /* o must be KT_SET; valid until it is next modified */
+/* set_add / set_remove on the set of o (a KT_SET), which may move it. */
+int kobj_set_add(kobj *o, const void *m, size_t n);
+int kobj_set_remove(kobj *o, const void *m, size_t n);
+kv_zset *kobj_zset(kobj *o); /* o must be KT_ZSET */
 kv_hash *kobj_hash(kobj *o); /* o must be KT_HASH */
 
 /* --- whole keys --- */
@@ -130,8 +141,9 @@ void ks_iter_done(ks_iter *it);
 
 /* An order-independent digest of the whole keyspace (keys, types, values,
  * TTLs) as 40 lowercase hex chars + NUL; all zeros when empty. Two nodes
- * with the same data have the same digest whatever their history. List
- * order matters; hash field order does not. */
+ * with the same data have the same digest whatever their history (and
+ * encodings). List order matters; hash field and set member order do
+ * not; sorted sets digest their (member, score) pairs. */
 void ks_digest(ks *k, char out[41]);
 
 #endif

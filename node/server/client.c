@@ -159,6 +159,7 @@ client *client_new(server *s, int unix_socket)
     client_apply_limits(c);
     c->ctime_ms = c->last_ms = server_mstime();
     c->last_cmd = "NULL";
+    ps_sub_init(&c->ps, c);
     if (unix_socket) {
         uv_pipe_init(s->loop, &c->h.pipe, 0);
         c->flags |= CL_UNIX;
@@ -188,6 +189,7 @@ static void on_close(uv_handle_t *h)
     kbuf_free(&c->query);
     kbuf_free(&c->out);
     kbuf_free(&c->sending);
+    kbuf_free(&c->ps_later);
     resp_parser_free(c->parser);
     kv_free(c->marks);
     kv_free(c->name);
@@ -204,6 +206,8 @@ void client_close(client *c)
         server_forget_blocked(c->srv, c);
     multi_reset(c);
     watch_unwatch_all(c);
+    pubsub_client_reset(c);
+    pubsub_untouch(c);
     if (c->srv->current == c)
         c->srv->current = NULL;
     uv_close(&c->h.handle, on_close);
@@ -310,31 +314,61 @@ void client_flush(client *c)
         client_close(c);
 }
 
-/* Output-buffer limits: a hard limit closes at once; staying above the
- * soft limit for obuf_soft_seconds closes too. Returns 1 if closed. */
-static int check_output_limits(client *c)
+/* Output-buffer limits (client-output-buffer-limit), by Redis's client
+ * class: a subscribed client is "pubsub", any other "normal". A hard limit
+ * closes at once; staying above the soft limit for its seconds closes
+ * too. */
+int client_output_over_limit(client *c)
 {
-    server *s = c->srv;
-    size_t pending = client_pending_bytes(c);
-    int over_hard = s->cfg.obuf_hard && pending > (size_t)s->cfg.obuf_hard;
-    int over_soft = s->cfg.obuf_soft && pending > (size_t)s->cfg.obuf_soft;
+    const kv_config *cfg = &c->srv->cfg;
+    long long hard = cfg->obuf_hard, soft = cfg->obuf_soft;
+    int secs = cfg->obuf_soft_seconds;
+    if (c->flags & CL_PUBSUB) {
+        hard = cfg->obuf_pubsub_hard;
+        soft = cfg->obuf_pubsub_soft;
+        secs = cfg->obuf_pubsub_soft_seconds;
+    }
+    size_t pending = client_pending_bytes(c) + kbuf_len(&c->ps_later);
+    int over_hard = hard && pending > (size_t)hard;
+    int over_soft = soft && pending > (size_t)soft;
     if (!over_soft)
         c->obuf_soft_since = 0;
     else if (!c->obuf_soft_since)
         c->obuf_soft_since = server_mstime();
-    int soft_expired = over_soft && s->cfg.obuf_soft_seconds &&
-                       server_mstime() - c->obuf_soft_since >= s->cfg.obuf_soft_seconds * 1000LL;
-    if (over_soft && !s->cfg.obuf_soft_seconds)
+    int soft_expired =
+        over_soft && secs && server_mstime() - c->obuf_soft_since >= secs * 1000LL;
+    if (over_soft && !secs)
         soft_expired = 1;
-    if (over_hard || soft_expired) {
-        log_warn("Client id=%llu addr=%s closed for overcoming of output buffer limits "
-                 "(%zu bytes pending).",
-                 (unsigned long long)c->id, c->addr, pending);
-        s->stats.obuf_disconnects++;
-        client_close(c);
-        return 1;
-    }
-    return 0;
+    return over_hard || soft_expired;
+}
+
+static void log_obuf_close(client *c)
+{
+    kbuf b = KBUF_INIT;
+    client_describe(c, &b);
+    log_warn("Client %.*s scheduled to be closed ASAP for overcoming of output buffer limits.",
+             (int)kbuf_len(&b), kbuf_data(&b));
+    kbuf_free(&b);
+    c->srv->stats.obuf_disconnects++;
+}
+
+void client_close_asap(client *c)
+{
+    if (c->flags & (CL_CLOSE_ASAP | CL_CLOSING))
+        return;
+    log_obuf_close(c);
+    c->flags |= CL_CLOSE_ASAP;
+    c->srv->ps_close_pending = 1;
+}
+
+/* Returns 1 if c was closed for its output limit. */
+static int check_output_limits(client *c)
+{
+    if (!client_output_over_limit(c))
+        return 0;
+    log_obuf_close(c);
+    client_close(c);
+    return 1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -563,14 +597,21 @@ void client_describe(const client *c, kbuf *b)
     int64_t now = server_mstime();
     uv_os_fd_t fd = -1;
     uv_fileno(&c->h.handle, &fd);
-    char flags[8];
+    char flags[16];
     int nf = 0;
+    /* Redis's letters, in its order. */
+    if (c->flags & CL_PUBSUB)
+        flags[nf++] = 'P';
     if (c->flags & CL_MULTI)
         flags[nf++] = 'x';
-    if (c->flags & CL_CLOSE_AFTER_REPLY)
-        flags[nf++] = 'c';
     if (c->flags & CL_BLOCKED)
         flags[nf++] = 'b';
+    if (c->flags & CL_DIRTY_CAS)
+        flags[nf++] = 'd';
+    if (c->flags & CL_CLOSE_AFTER_REPLY)
+        flags[nf++] = 'c';
+    if (c->flags & CL_CLOSE_ASAP)
+        flags[nf++] = 'A';
     if (c->flags & CL_UNIX)
         flags[nf++] = 'U';
     if (!nf)
@@ -578,13 +619,15 @@ void client_describe(const client *c, kbuf *b)
     flags[nf] = '\0';
     size_t omem = kbuf_len(&c->out) + kbuf_len(&c->sending);
     kbuf_printf(b,
-                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
-                "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
+                "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
                 "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default "
                 "redir=-1 resp=%d",
                 (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
                 (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-                flags, (c->flags & CL_MULTI) ? c->nmq : -1, kbuf_len(&c->query),
+                flags, ps_sub_count(&c->ps, PS_CHANNEL), ps_sub_count(&c->ps, PS_PATTERN),
+                ps_sub_count(&c->ps, PS_SHARD), (c->flags & CL_MULTI) ? c->nmq : -1,
+                kbuf_len(&c->query),
                 kbuf_avail(&c->query), c->query.cap, kbuf_len(&c->out), omem,
                 c->query.cap + c->out.cap + c->sending.cap + sizeof *c, c->last_cmd, c->resp);
 }

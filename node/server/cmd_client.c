@@ -1,8 +1,8 @@
 /* cmd_client.c — CLIENT ID / SETNAME / GETNAME / LIST / KILL / INFO / HELP.
  *
- * Every connection is a "normal" client for Redis's client types: kvnode's
- * replication runs on its own peer port, so TYPE master / replica / pubsub
- * select nothing. The only user is "default". */
+ * Redis's client types: a connection subscribed to something is "pubsub",
+ * any other "normal"; kvnode's replication runs on its own peer port, so
+ * TYPE master / replica select nothing. The only user is "default". */
 #include "server.h"
 
 #include "mem.h"
@@ -31,6 +31,12 @@ static int client_type_by_name(const char *s, size_t n)
 static int live(const client *cl)
 {
     return !(cl->flags & CL_CLOSING);
+}
+
+/* Redis's getClientType. */
+static int client_type(const client *cl)
+{
+    return (cl->flags & CL_PUBSUB) ? CT_PUBSUB : CT_NORMAL;
 }
 
 /* ---- ID / SETNAME / GETNAME / INFO ---- */
@@ -124,13 +130,13 @@ static void client_list_cmd(cmd_ctx *c)
                 }
             }
         }
-    } else if (type == -1 || type == CT_NORMAL) {
+    } else {
         /* Oldest first, as Redis's client list. */
         client *last = c->srv->clients;
         while (last && last->next)
             last = last->next;
         for (client *cl = last; cl; cl = cl->prev) {
-            if (!live(cl))
+            if (!live(cl) || (type != -1 && client_type(cl) != type))
                 continue;
             client_describe(cl, &b);
             kbuf_putc(&b, '\n');
@@ -205,7 +211,7 @@ static int kill_matches(const kill_filter *f, const client *cl, const client *me
         return 0;
     if (f->laddr && !str_is(f->laddr, f->laddr_len, cl->laddr))
         return 0;
-    if (f->type != -1 && f->type != CT_NORMAL)
+    if (f->type != -1 && f->type != client_type(cl))
         return 0;
     if (f->id && cl->id != f->id)
         return 0;

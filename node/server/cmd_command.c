@@ -57,6 +57,30 @@ static void reply_categories(reply *r, const kv_command *cmd)
     reply_set_set_len(r, d, n);
 }
 
+/* Commands whose keys follow a numkeys argument (Redis's "movablekeys"
+ * commands with a getkeys procedure): numkeys at argument `at`, and a
+ * destination key at argument `dst` before the others (0: none). */
+static const struct {
+    const char *name;
+    int at, dst;
+} numkeys_cmds[] = {
+    {"sintercard", 1, 0}, {"zunion", 1, 0},      {"zinter", 1, 0},
+    {"zdiff", 1, 0},      {"zintercard", 1, 0},  {"zmpop", 1, 0},
+    {"zunionstore", 2, 1}, {"zinterstore", 2, 1}, {"zdiffstore", 2, 1},
+};
+
+static int numkeys_spec(const kv_command *cmd, int *at, int *dst)
+{
+    for (size_t i = 0; i < sizeof numkeys_cmds / sizeof *numkeys_cmds; i++) {
+        if (!strcmp(cmd->name, numkeys_cmds[i].name)) {
+            *at = numkeys_cmds[i].at;
+            *dst = numkeys_cmds[i].dst;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void reply_flags(reply *r, const kv_command *cmd)
 {
     static const struct {
@@ -65,13 +89,16 @@ static void reply_flags(reply *r, const kv_command *cmd)
     } names[] = {{CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
                  {CMD_ADMIN, "admin"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
                  {CMD_NOAUTH, "no_auth"}};
-    long n = 0;
+    int at, dst, movable = numkeys_spec(cmd, &at, &dst);
+    long n = movable;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         n += (cmd->flags & names[i].flag) != 0;
     reply_set(r, n);
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (cmd->flags & names[i].flag)
             reply_simple(r, names[i].name);
+    if (movable)
+        reply_simple(r, "movablekeys");
 }
 
 static void reply_key_specs(reply *r, const kv_command *cmd)
@@ -286,6 +313,24 @@ static void command_getkeys_cmd(cmd_ctx *c)
         cmd = command_lookup_sub(cmd, argv[1], lens[1]);
     if (!cmd) {
         reply_error(&c->r, "ERR Invalid command specified");
+        return;
+    }
+    int at, dst;
+    if (numkeys_spec(cmd, &at, &dst)) {
+        if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
+            return;
+        }
+        long long n;
+        if (!kv_string2ll(argv[at], lens[at], &n) || n < 1 || n > argc - at - 1) {
+            reply_error(&c->r, "ERR Invalid arguments specified for command");
+            return;
+        }
+        reply_array(&c->r, (long)n + (dst ? 1 : 0));
+        if (dst)
+            reply_bulk(&c->r, argv[dst], lens[dst]);
+        for (int i = at + 1; i <= at + (int)n; i++)
+            reply_bulk(&c->r, argv[i], lens[i]);
         return;
     }
     if (cmd->first_key <= 0) {

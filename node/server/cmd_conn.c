@@ -1,4 +1,5 @@
-/* cmd_conn.c — connection commands: PING, ECHO, AUTH, HELLO, SELECT, QUIT. */
+/* cmd_conn.c — connection commands: PING, ECHO, AUTH, HELLO, SELECT, QUIT,
+ * RESET. */
 #include "server.h"
 
 #include "mem.h"
@@ -10,6 +11,16 @@ static void cmd_ping(cmd_ctx *c)
 {
     if (c->argc > 2) {
         reply_err_arity(&c->r, "ping");
+        return;
+    }
+    if (c->cl && (c->cl->flags & CL_PUBSUB) && c->cl->resp == 2) {
+        /* RESP2's subscribed mode answers in the shape of a message. */
+        reply_array(&c->r, 2);
+        reply_bulk(&c->r, "pong", 4);
+        if (c->argc == 2)
+            reply_bulk(&c->r, c->argv[1], c->lens[1]);
+        else
+            reply_empty_bulk(&c->r);
         return;
     }
     if (c->argc == 2)
@@ -168,6 +179,24 @@ static void cmd_select(cmd_ctx *c)
     reply_ok(&c->r);
 }
 
+/* RESET: the connection as new (Redis's clearClientConnectionState): no
+ * MULTI or WATCH, RESP2, the default user (unauthenticated again if a
+ * password is required), no subscriptions (and no unsubscribe replies),
+ * no name. */
+static void cmd_reset(cmd_ctx *c)
+{
+    client *cl = c->cl;
+    multi_reset(cl);
+    watch_unwatch_all(cl);
+    cl->resp = 2;
+    c->r.resp = 2;
+    set_authed(cl, no_password(c->srv));
+    pubsub_client_reset(cl);
+    kv_free(cl->name);
+    cl->name = NULL;
+    reply_simple(&c->r, "RESET");
+}
+
 static void cmd_quit(cmd_ctx *c)
 {
     reply_ok(&c->r);
@@ -185,6 +214,8 @@ const kv_command cmds_conn[] = {
      0, 0, "connection", "Handshakes with the Redis server.", "6.0.0", "@fast @connection"},
     {"select", cmd_select, 2, CMD_FAST | CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "connection",
      "Changes the selected database.", "1.0.0", "@fast @connection"},
+    {"reset", cmd_reset, 1, CMD_NOAUTH | CMD_FAST | CMD_STALE | CMD_NOMULTI | CMD_NOBARRIER, 0,
+     0, 0, "connection", "Reset the connection", "6.2.0", "@fast @connection"},
     {"quit", cmd_quit, -1, CMD_NOAUTH | CMD_FAST | CMD_STALE | CMD_NOMULTI | CMD_NOBARRIER, 0,
      0, 0, "connection", "Closes the connection.", "1.0.0", "@fast @connection"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},

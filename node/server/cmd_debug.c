@@ -82,6 +82,7 @@ static void debug_populate(cmd_ctx *c)
             memcpy(val, buf, n);
         }
         ks_set_string(c->k, key, klen, val, vlen, 0);
+        cmd_notify_new(c, key, klen); /* Redis's dbAdd announces it */
         db_modified(c, key, klen);
         const char *argv[3] = {"SET", key, val};
         size_t lens[3] = {3, klen, vlen};
@@ -171,6 +172,33 @@ static size_t serialized_length(kobj *o)
         while (hash_iter_next(&it, &f, &fl, &v, &vl))
             n += rdb_string_size(f, fl) + rdb_string_size(v, vl);
         hash_iter_done(&it);
+        return n;
+    }
+    case KT_SET: {
+        kv_set *st = kobj_set(o);
+        set_iter it;
+        const char *m;
+        size_t ml;
+        n = rdb_len_size(set_len(st));
+        set_iter_init(&it, st);
+        while (set_iter_next(&it, &m, &ml))
+            n += rdb_string_size(m, ml);
+        set_iter_done(&it);
+        return n;
+    }
+    case KT_ZSET: {
+        kv_zset *z = kobj_zset(o);
+        size_t len = zset_len(z);
+        n = rdb_len_size(len);
+        if (!len)
+            return n;
+        zset_iter it;
+        const char *m;
+        size_t ml;
+        double score;
+        zset_iter_init(&it, z, 0, 0);
+        while (zset_iter_next(&it, &m, &ml, &score))
+            n += rdb_string_size(m, ml) + 8; /* RDB_TYPE_ZSET_2: binary doubles */
         return n;
     }
     }

@@ -347,16 +347,19 @@ static void info_stats(server *s, kbuf *b)
                 "evicted_clients:0\r\n"
                 "keyspace_hits:%" PRIu64 "\r\n"
                 "keyspace_misses:%" PRIu64 "\r\n"
-                "pubsub_channels:0\r\n"
-                "pubsub_patterns:0\r\n"
+                "pubsub_channels:%zu\r\n"
+                "pubsub_patterns:%zu\r\n"
+                "pubsubshard_channels:%zu\r\n"
                 "total_error_replies:%" PRIu64 "\r\n"
                 "total_protocol_errors:%" PRIu64 "\r\n"
                 "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
                 "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n",
                 t->total_connections, t->total_commands, ops / 16, t->net_input_bytes,
                 t->net_output_bytes, t->rejected_connections, full, pok, perr, s->env.expired_keys,
-                s->env.keyspace_hits,
-                s->env.keyspace_misses, t->error_replies, t->protocol_errors, t->qbuf_disconnects,
+                s->env.keyspace_hits, s->env.keyspace_misses,
+                ps_count(&s->pubsub, PS_CHANNEL), ps_count(&s->pubsub, PS_PATTERN),
+                ps_count(&s->pubsub, PS_SHARD), t->error_replies, t->protocol_errors,
+                t->qbuf_disconnects,
                 t->obuf_disconnects);
     if (s->repl && !s->loading)
         repl_info_stats(s->repl, b);

@@ -24,13 +24,17 @@ extern const kv_command cmds_keys[];
 extern const kv_command cmds_repl[];
 extern const kv_command cmds_list[];
 extern const kv_command cmds_hash[];
+extern const kv_command cmds_set[];
+extern const kv_command cmds_zset[];
 extern const kv_command cmds_server[];
 extern const kv_command cmds_client[];
 extern const kv_command cmds_config[];
 extern const kv_command cmds_command[];
 extern const kv_command cmds_info[];
+extern const kv_command cmds_pubsub[];
 extern const kv_command cmds_bitmap[];
 extern const kv_command cmds_hll[];
+extern const kv_command cmds_sentinel[];
 extern const kv_command cmds_latency[];
 
 static const kv_command *const tables[] = {
@@ -42,13 +46,17 @@ static const kv_command *const tables[] = {
     cmds_repl,
     cmds_list,
     cmds_hash,
+    cmds_set,
+    cmds_zset,
     cmds_server,
     cmds_client,
     cmds_config,
     cmds_command,
     cmds_info,
+    cmds_pubsub,
     cmds_bitmap,
     cmds_hll,
+    cmds_sentinel,
     cmds_latency,
 };
 

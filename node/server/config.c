@@ -1,6 +1,7 @@
 /* config.c — the option table and its parsers (see config.h). */
 #include "config.h"
 
+#include "cmd.h" /* NOTIFY_* */
 #include "latency.h"
 #include "mem.h"
 
@@ -50,9 +51,13 @@ const cfg_option cfg_options[] = {
     {"client-query-buffer-limit", NULL, CFG_MEM, OFF(client_query_buffer_limit), 1024 * 1024,
      LLONG_MAX / 2, "1gb", NULL, 1,
      "Most unprocessed bytes buffered for one client before it is closed."},
-    {"client-output-buffer-limit", NULL, CFG_SPECIAL, 0, 0, 0, "normal 256mb 64mb 60", NULL, 1,
-     "normal <hard> <soft> <seconds>: close a client whose pending replies exceed hard, or "
-     "stay above soft for seconds (0 disables a limit)."},
+    {"client-output-buffer-limit", NULL, CFG_SPECIAL, OFF(obuf_hard), 0, 0,
+     "normal 256mb 64mb 60 replica 256mb 64mb 60 pubsub 32mb 8mb 60", NULL, 1,
+     "<class> <hard> <soft> <seconds> ...: close a client whose pending output exceeds hard, "
+     "or stays above soft for seconds (0 disables a limit). Classes: normal, pubsub (clients "
+     "subscribed to channels; one that stops reading is cut off and nobody else waits), and "
+     "replica/slave (accepted for Redis tools; kvnode replicas stream over the peer port and "
+     "are never buffered without bound)."},
     /* persistence */
     {"dir", NULL, CFG_STRING, OFF(dir), 0, 0, "./data", NULL, 0,
      "Data directory: WAL segments, snapshots, the LOCK file and replication state."},
@@ -87,6 +92,19 @@ const cfg_option cfg_options[] = {
      "Hashes with at most this many fields use the compact encoding."},
     {"hash-max-listpack-value", "hash-max-ziplist-value", CFG_MEM, OFF(hash_max_listpack_value),
      0, LLONG_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},
+    {"notify-keyspace-events", NULL, CFG_SPECIAL, OFF(notify_keyspace_events), 0, 0, "", NULL,
+     1,
+     "Publish keyspace events, as Redis: K (__keyspace@0__:<key>) and/or E "
+     "(__keyevent@0__:<event>), for the classes g (generic) $ (strings) l (lists) s (sets) h "
+     "(hashes) z (sorted sets) x (expired) e (evicted) t (streams) d (module) n (new keys) m "
+     "(key misses), A (all but n and m). Empty: off."},
+    {"set-max-intset-entries", NULL, CFG_INT, OFF(set_max_intset_entries), 0, LLONG_MAX, "512",
+     NULL, 1, "Sets of at most this many integer members use the compact (intset) encoding."},
+    {"zset-max-listpack-entries", "zset-max-ziplist-entries", CFG_INT,
+     OFF(zset_max_listpack_entries), 0, LLONG_MAX, "128", NULL, 1,
+     "Sorted sets with at most this many members use the compact encoding."},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", CFG_MEM, OFF(zset_max_listpack_value),
+     0, LLONG_MAX, "64", NULL, 1, "… and members of at most this many bytes."},
     {"hll-sparse-max-bytes", NULL, CFG_MEM, OFF(hll_sparse_max_bytes), 0, LLONG_MAX, "3000",
      NULL, 1, "HyperLogLog values up to this many bytes use the sparse encoding; a longer one "
      "becomes dense (12 KB)."},
@@ -144,6 +162,8 @@ const cfg_option cfg_options[] = {
      "Client port announced to peers and clients (0: port)."},
     {"announce-peer-port", NULL, CFG_INT, OFF(announce_peer_port), 0, 65535, "0", NULL, 0,
      "Peer port announced to peers (0: peer-port)."},
+    {"sentinel-master-name", NULL, CFG_STRING, OFF(sentinel_master_name), 0, 0, "kvnode", NULL,
+     1, "The service name the Sentinel API answers for (clients' master name)."},
     {"node-id", NULL, CFG_STRING, OFF(node_id), 0, 0, "", NULL, 0,
      "This node's id (empty: generated once and kept in the data directory)."},
     {NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL},
@@ -169,7 +189,8 @@ static long long *ll_field(kv_config *c, const cfg_option *o)
 /* Options stored as long long among the CFG_INT ones. */
 static int is_ll(const cfg_option *o)
 {
-    return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than);
+    return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than) ||
+           o->offset == OFF(set_max_intset_entries) || o->offset == OFF(zset_max_listpack_entries);
 }
 
 /* Redis's memtoll: a number with an optional unit (k=1000, kb=1024, m, mb,
@@ -274,24 +295,53 @@ static int option_words(int argc, const char **argv, char **w, int max, char *st
     return argc;
 }
 
+/* The limits of one client-output-buffer-limit class. */
+typedef struct obuf_class {
+    long long hard, soft;
+    int secs;
+} obuf_class;
+
+enum { OBUF_NORMAL, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
+
+static void obuf_get(const kv_config *c, obuf_class out[OBUF_CLASSES])
+{
+    out[OBUF_NORMAL] = (obuf_class){c->obuf_hard, c->obuf_soft, c->obuf_soft_seconds};
+    out[OBUF_REPLICA] =
+        (obuf_class){c->obuf_replica_hard, c->obuf_replica_soft, c->obuf_replica_soft_seconds};
+    out[OBUF_PUBSUB] =
+        (obuf_class){c->obuf_pubsub_hard, c->obuf_pubsub_soft, c->obuf_pubsub_soft_seconds};
+}
+
+/* Redis's getClientTypeByName, for the classes this option takes
+ * ("master" is a client type but not a class here). -1 if none. */
+static int obuf_class_by_name(const char *name)
+{
+    if (!strcasecmp(name, "normal"))
+        return OBUF_NORMAL;
+    if (!strcasecmp(name, "replica") || !strcasecmp(name, "slave"))
+        return OBUF_REPLICA;
+    if (!strcasecmp(name, "pubsub"))
+        return OBUF_PUBSUB;
+    return -1;
+}
+
 static int set_obuf(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
 {
-    /* One string "normal 256mb 64mb 60" (CONFIG SET) or its words (file). */
+    /* One string "normal 256mb 64mb 60 pubsub …" (CONFIG SET) or its words
+     * (file). As Redis: every group is checked before any is applied. */
     char storage[512], *w[16];
     int n = option_words(argc, argv, w, 16, storage, sizeof storage);
     if (n < 0 || n % 4) {
         snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
         return -1;
     }
-    long long hard = c->obuf_hard, soft = c->obuf_soft;
-    int secs = c->obuf_soft_seconds;
+    obuf_class cls[OBUF_CLASSES];
+    obuf_get(c, cls);
     for (int i = 0; i < n; i += 4) {
-        long long s;
-        if (strcasecmp(w[i], "normal") != 0) {
-            int redis_class = !strcasecmp(w[i], "slave") || !strcasecmp(w[i], "replica") ||
-                              !strcasecmp(w[i], "pubsub");
-            snprintf(err, errlen, "Invalid client class specified in buffer limit configuration%s",
-                     redis_class ? " (kvnode has only the normal class)." : ".");
+        long long hard, soft, s;
+        int k = obuf_class_by_name(w[i]);
+        if (k < 0) {
+            snprintf(err, errlen, "Invalid client class specified in buffer limit configuration.");
             return -1;
         }
         if (parse_mem(w[i + 1], &hard) < 0 || parse_mem(w[i + 2], &soft) < 0 ||
@@ -300,11 +350,87 @@ static int set_obuf(kv_config *c, int argc, const char **argv, char *err, size_t
                                   "configuration.");
             return -1;
         }
-        secs = (int)s;
+        cls[k] = (obuf_class){hard, soft, (int)s};
     }
-    c->obuf_hard = hard;
-    c->obuf_soft = soft;
-    c->obuf_soft_seconds = secs;
+    c->obuf_hard = cls[OBUF_NORMAL].hard;
+    c->obuf_soft = cls[OBUF_NORMAL].soft;
+    c->obuf_soft_seconds = cls[OBUF_NORMAL].secs;
+    c->obuf_replica_hard = cls[OBUF_REPLICA].hard;
+    c->obuf_replica_soft = cls[OBUF_REPLICA].soft;
+    c->obuf_replica_soft_seconds = cls[OBUF_REPLICA].secs;
+    c->obuf_pubsub_hard = cls[OBUF_PUBSUB].hard;
+    c->obuf_pubsub_soft = cls[OBUF_PUBSUB].soft;
+    c->obuf_pubsub_soft_seconds = cls[OBUF_PUBSUB].secs;
+    return 0;
+}
+
+/* ---- notify-keyspace-events ---- */
+
+int config_keyspace_events_parse(const char *p)
+{
+    int flags = 0;
+    for (; *p; p++) {
+        switch (*p) {
+        case 'A': flags |= NOTIFY_ALL; break;
+        case 'g': flags |= NOTIFY_GENERIC; break;
+        case '$': flags |= NOTIFY_STRING; break;
+        case 'l': flags |= NOTIFY_LIST; break;
+        case 's': flags |= NOTIFY_SET; break;
+        case 'h': flags |= NOTIFY_HASH; break;
+        case 'z': flags |= NOTIFY_ZSET; break;
+        case 'x': flags |= NOTIFY_EXPIRED; break;
+        case 'e': flags |= NOTIFY_EVICTED; break;
+        case 'K': flags |= NOTIFY_KEYSPACE; break;
+        case 'E': flags |= NOTIFY_KEYEVENT; break;
+        case 't': flags |= NOTIFY_STREAM; break;
+        case 'm': flags |= NOTIFY_KEY_MISS; break;
+        case 'd': flags |= NOTIFY_MODULE; break;
+        case 'n': flags |= NOTIFY_NEW; break;
+        default: return -1;
+        }
+    }
+    return flags;
+}
+
+void config_keyspace_events_format(int flags, char *out)
+{
+    /* Redis's order; with every class of A, "A" stands for them (and for
+     * n, which A does not include: Redis prints it that way). */
+    static const struct {
+        int flag;
+        char ch;
+    } classes[] = {{NOTIFY_GENERIC, 'g'}, {NOTIFY_STRING, '$'}, {NOTIFY_LIST, 'l'},
+                   {NOTIFY_SET, 's'},     {NOTIFY_HASH, 'h'},   {NOTIFY_ZSET, 'z'},
+                   {NOTIFY_EXPIRED, 'x'}, {NOTIFY_EVICTED, 'e'}, {NOTIFY_STREAM, 't'},
+                   {NOTIFY_MODULE, 'd'},  {NOTIFY_NEW, 'n'}};
+    char *p = out;
+    if ((flags & NOTIFY_ALL) == NOTIFY_ALL) {
+        *p++ = 'A';
+    } else {
+        for (size_t i = 0; i < sizeof classes / sizeof *classes; i++)
+            if (flags & classes[i].flag)
+                *p++ = classes[i].ch;
+    }
+    if (flags & NOTIFY_KEYSPACE)
+        *p++ = 'K';
+    if (flags & NOTIFY_KEYEVENT)
+        *p++ = 'E';
+    if (flags & NOTIFY_KEY_MISS)
+        *p++ = 'm';
+    *p = '\0';
+}
+
+static int set_notify(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
+{
+    /* One word; an empty value (a bare name in a file) is "". */
+    int flags = argc == 0 ? 0 : argc == 1 ? config_keyspace_events_parse(argv[0]) : -1;
+    if (flags < 0) {
+        snprintf(err, errlen, "%s",
+                 argc > 1 ? "wrong number of arguments"
+                          : "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+        return -1;
+    }
+    c->notify_keyspace_events = flags;
     return 0;
 }
 
@@ -412,6 +538,8 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
             return set_save(c, argc, argv, err, errlen);
         if (o->offset == OFF(nlatpct))
             return set_latpct(c, argc, argv, err, errlen);
+        if (o->offset == OFF(notify_keyspace_events))
+            return set_notify(c, argc, argv, err, errlen);
         return set_obuf(c, argc, argv, err, errlen);
     }
     if (o->offset == OFF(appendonly) && argc == 1 && !strcasecmp(argv[0], "no")) {
@@ -552,9 +680,17 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
                 lat_format_percentile(p, sizeof p, c->latpct[i]);
                 n += snprintf(buf + n, len - (size_t)n, "%s%s", i ? " " : "", p);
             }
-        } else
-            n = snprintf(buf, len, "normal %lld %lld %d", c->obuf_hard, c->obuf_soft,
-                         c->obuf_soft_seconds);
+        } else if (o->offset == OFF(notify_keyspace_events)) {
+            char ev[16];
+            config_keyspace_events_format(c->notify_keyspace_events, ev);
+            n = snprintf(buf, len, "%s", ev);
+        } else {
+            /* As Redis prints it: every class, "slave" for replicas. */
+            n = snprintf(buf, len, "normal %lld %lld %d slave %lld %lld %d pubsub %lld %lld %d",
+                         c->obuf_hard, c->obuf_soft, c->obuf_soft_seconds, c->obuf_replica_hard,
+                         c->obuf_replica_soft, c->obuf_replica_soft_seconds,
+                         c->obuf_pubsub_hard, c->obuf_pubsub_soft, c->obuf_pubsub_soft_seconds);
+        }
         break;
     }
     if (n < 0)
@@ -975,9 +1111,15 @@ int config_rewrite(const kv_config *c, char *err, size_t errlen)
 void config_print_help(const char *prog)
 {
     printf("Usage: %s [config-file] [--option value ...]\n"
-           "       %s --help | --version | --sample-config\n\n"
+           "       %s --help | --version | --sample-config\n"
+           "       %s --check-data DIR [--repair]\n\n"
+           "--check-data verifies every WAL segment and snapshot in DIR without changing\n"
+           "anything and prints what it finds (exit status 0 clean, 1 damage found,\n"
+           "2 cannot read). With --repair (only while no kvnode runs on DIR) it cuts the\n"
+           "log at its first damage, keeping a copy of every file it changes or removes\n"
+           "(<file>.broken), and sets damaged snapshots aside.\n\n"
            "Options (config file: \"name value\"; command line: --name value):\n\n",
-           prog, prog);
+           prog, prog, prog);
     for (const cfg_option *o = cfg_options; o->name; o++)
         printf("  --%-28s default: %s%s\n      %s\n", o->name, o->defval[0] ? o->defval : "\"\"",
                o->runtime ? "  (CONFIG SET)" : "", o->help);

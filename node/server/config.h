@@ -32,6 +32,13 @@ typedef struct kv_config {
     long long obuf_hard;     /* client-output-buffer-limit normal <hard> <soft> <secs> */
     long long obuf_soft;
     int obuf_soft_seconds;
+    long long obuf_pubsub_hard; /* … pubsub <hard> <soft> <secs> (subscribed clients) */
+    long long obuf_pubsub_soft;
+    int obuf_pubsub_soft_seconds;
+    long long obuf_replica_hard; /* … replica: kept for Redis tools (see config.c) */
+    long long obuf_replica_soft;
+    int obuf_replica_soft_seconds;
+    int notify_keyspace_events; /* NOTIFY_* classes (cmd.h) */
     /* persistence */
     char *dir;
     int appendfsync;         /* WAL_FSYNC_* */
@@ -48,6 +55,9 @@ typedef struct kv_config {
     /* keyspace */
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value; /* a memory value in Redis */
     long long hll_sparse_max_bytes;
     int active_expire;
     int hz;
@@ -72,6 +82,7 @@ typedef struct kv_config {
     int min_replicas_ack;
     int heartbeat_ms;
     char *announce_ip;
+    char *sentinel_master_name;
     int announce_port, announce_peer_port;
     long long repl_retention_bytes;
     int repl_timeout;             /* election timeout (ms) */
@@ -132,6 +143,12 @@ int config_rewrite(const kv_config *c, char *err, size_t errlen);
 void config_print_help(const char *prog);
 /* Print a complete documented config file with every default. */
 void config_print_sample(void);
+
+/* notify-keyspace-events: Redis's keyspaceEventsStringToFlags (-1 on a
+ * character that is no class) and keyspaceEventsFlagsToString (the
+ * normalized form CONFIG GET shows; out needs 16 bytes). */
+int config_keyspace_events_parse(const char *s);
+void config_keyspace_events_format(int flags, char *out);
 
 /* Split a line like Redis's sdssplitargs: "quoted \x41", 'single'. Returns
  * the number of words (<= max), or -1 on unbalanced quotes. Words are

@@ -4,10 +4,11 @@
  *
  * Order of checks for a request, as Redis 7's processCommand: unknown
  * command, arity, authentication, -LOADING while the node loads its data
- * at startup (only commands that need no data run then), then (inside
- * MULTI) queueing, then the node's state: a replica refuses writes (READONLY), a failed WAL refuses
- * every data command (MISCONF), a full disk refuses writes (MISCONF) while
- * reads go on.
+ * at startup (only commands that need no data run then), the node's state (a failed WAL refuses
+ * every data command (MISCONF), a replica refuses writes (READONLY), a
+ * full disk refuses writes (MISCONF) while reads go on), RESP2's
+ * subscribed mode (only (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET), then
+ * (inside MULTI) queueing.
  *
  * After a command runs, its effects (lazy-expiry DELs, then its own argv or
  * what it propagated) form one WAL entry; a MULTI/EXEC block forms one
@@ -226,10 +227,12 @@ static void call(client *cl, const kv_command *cmd, int argc, const char *const 
     /* Before the call, as Redis: CLIENT LIST shows a client's own command
      * (a container refines it to the subcommand's name). */
     cl->last_cmd = cmd->name;
+    cl->cmd_off = client_out_offset(cl); /* where its reply begins (cmd_pubsub.c) */
     int64_t t0 = ustime();
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
     s->current = NULL;
+    pubsub_after_command(cl);
     if (c.close_client)
         client_close_after_reply(cl);
     if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE))
@@ -312,14 +315,10 @@ static int allowed_while_loading(const kv_command *cmd)
 
 static void cmd_exec(cmd_ctx *c);
 
-/* After a request: log what it did and hold its reply until committed. */
-static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_offset)
+/* Whether cl's reply needs a barrier mark, and adds it. */
+static void hold_reply(client *cl, const kv_command *cmd, uint64_t reply_offset, int logged)
 {
     server *s = cl->srv;
-    if (!s->eng || s->loading)
-        return; /* loading: nothing ran that touches data */
-    int logged = engine_entry_pending(s->eng) > 0;
-    engine_entry_commit(s->eng);
     /* A replica's keyspace only ever holds committed entries. */
     if ((cmd->flags & CMD_NOBARRIER) || s->env.replica)
         return;
@@ -338,6 +337,32 @@ static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_off
         round = repl_read_round(s->repl);
     if (need > s->commit_lsn || round > s->confirmed_round)
         client_add_mark(cl, reply_offset, need, round);
+}
+
+/* After a request: log what it did, hold its reply until committed, then
+ * the messages it delivered (after the reply's own mark: see
+ * cmd_pubsub.c). */
+static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_offset)
+{
+    server *s = cl->srv;
+    if (!s->eng || s->loading)
+        return; /* loading: nothing ran that touches data */
+    int logged = engine_entry_pending(s->eng) > 0;
+    engine_entry_commit(s->eng);
+    hold_reply(cl, cmd, reply_offset, logged);
+    pubsub_settle(s);
+}
+
+/* RESP2's subscribed mode: Redis 7.0 allows only these. */
+static int allowed_when_subscribed(const kv_command *cmd)
+{
+    static const char *const ok[] = {"ping",         "subscribe",   "ssubscribe",
+                                     "psubscribe",   "unsubscribe", "sunsubscribe",
+                                     "punsubscribe", "quit",        "reset"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (!strcmp(cmd->name, ok[i]))
+            return 1;
+    return 0;
 }
 
 void dispatch_command(client *cl, int argc, const char *const *argv, const size_t *lens)
@@ -383,6 +408,18 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
     const char *why = state_refusal(cl, cmd, argc, lens, buf, sizeof buf);
     if (why) {
         reject(cl, cmd, why);
+        return;
+    }
+    if ((cl->flags & CL_PUBSUB) && cl->resp == 2 && !allowed_when_subscribed(cmd)) {
+        /* Named as Redis's fullname: "client|list" for a subcommand. */
+        const kv_command *named = cmd;
+        if (argc > 1 && command_is_container(cmd))
+            named = command_lookup_sub(cmd, argv[1], lens[1]);
+        snprintf(buf, sizeof buf,
+                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                 "RESET are allowed in this context",
+                 named->name);
+        reject(cl, cmd, buf);
         return;
     }
     if ((cl->flags & CL_MULTI) && !(cmd->flags & CMD_NOMULTI)) {
@@ -532,8 +569,13 @@ int dispatch_apply(void *arg, ks *k, int argc, const char **argv, const size_t *
     c.argv = argv;
     c.lens = lens;
     c.replay = 1;
+    /* Records a replica applies from its primary's stream are announced
+     * (keyspace events); recovery and rebuilds are silent. */
+    c.replica_apply = s->eng && engine_applying_record(s->eng);
     c.now_ms = server_mstime();
     cmd->proc(&c);
+    if (c.replica_apply)
+        pubsub_settle(s);
     int rc = 0;
     if (kbuf_len(&scratch) && kbuf_data(&scratch)[0] == '-') {
         size_t n = kbuf_len(&scratch);

@@ -2,6 +2,8 @@
  * commit point, background tasks, signals and graceful shutdown. */
 #include "server.h"
 
+#include "listen.h"
+
 #include "dict.h"
 #include "err.h"
 #include "repl.h"
@@ -168,19 +170,10 @@ static void on_connection(uv_stream_t *l, int status)
 
 static int listen_tcp(server *s, const char *addr, char *err, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    int v6 = strchr(addr, ':') != NULL;
-    int rc = v6 ? uv_ip6_addr(addr, s->cfg.port, (struct sockaddr_in6 *)&ss)
-                : uv_ip4_addr(addr, s->cfg.port, (struct sockaddr_in *)&ss);
-    if (rc < 0)
+    uv_tcp_t *t = &s->tcp_listeners[s->ntcp++];
+    int rc = kv_tcp_listen(s->loop, t, addr, s->cfg.port, s->cfg.tcp_backlog, on_connection, s);
+    if (rc == UV_EINVAL)
         return kve_fmt(err, errlen, KVE_INVAL, "Invalid bind address '%s'", addr);
-    uv_tcp_t *t = &s->tcp_listeners[s->ntcp];
-    uv_tcp_init(s->loop, t);
-    t->data = s;
-    s->ntcp++;
-    rc = uv_tcp_bind(t, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)t, s->cfg.tcp_backlog, on_connection);
     if (rc < 0)
         return kve_fmt(err, errlen, KVE_IO,
                        "Could not create server TCP listening socket %s:%d: %s", addr,
@@ -235,7 +228,8 @@ static void clients_cron(server *s, int64_t now)
         next = c->next;
         if (c->flags & CL_CLOSING)
             continue;
-        if (s->cfg.timeout && !(c->flags & CL_BLOCKED) && !c->nmarks &&
+        /* Subscribers wait for messages: never idle, as in Redis. */
+        if (s->cfg.timeout && !(c->flags & (CL_BLOCKED | CL_PUBSUB)) && !c->nmarks &&
             now - c->last_ms > s->cfg.timeout * 1000LL) {
             log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->id,
                         c->addr);
@@ -271,8 +265,10 @@ static void on_cron(uv_timer_t *t)
     if (used > s->stats.peak_memory)
         s->stats.peak_memory = used;
     if (!s->shutting_down && s->serving) {
-        if (s->active_expire)
+        if (s->active_expire) {
             db_active_expire(&s->env, s->k, now);
+            pubsub_settle(s); /* "expired" events */
+        }
         ks_rehash_ms(s->k, 1);
     }
     if (s->bgsave_scheduled && !s->shutting_down && !engine_entry_pending(s->eng)) {
@@ -287,6 +283,7 @@ static void on_cron(uv_timer_t *t)
     }
     clients_cron(s, now);
     server_check_blocked(s);
+    sentinel_observe(s);
 }
 
 /* SIGTERM on a leader hands leadership over first (FAILOVER.md §3): the
@@ -366,6 +363,13 @@ static void host_role_changed(void *arg)
     kv_free(s->cfg.replicaof);
     s->cfg.replicaof = kv_memdup(v, strlen(v));
     server_commit_advanced(s);
+    sentinel_observe(s);
+}
+
+static void host_publish(void *arg, int shard, const char *ch, size_t chlen, const char *msg,
+                         size_t mlen)
+{
+    pubsub_from_primary(arg, shard, ch, chlen, msg, mlen);
 }
 
 static void host_fail_pending(void *arg)
@@ -439,6 +443,14 @@ static void env_limits(server *s)
     s->env.hll_sparse_max_bytes = s->cfg.hll_sparse_max_bytes;
 }
 
+/* The set and sorted set encoding thresholds, from the configuration. */
+static void keyspace_limits(server *s)
+{
+    set_max_intset_entries = (size_t)s->cfg.set_max_intset_entries;
+    zset_max_listpack_entries = (size_t)s->cfg.zset_max_listpack_entries;
+    zset_max_listpack_value = (size_t)s->cfg.zset_max_listpack_value;
+}
+
 void server_apply_config(server *s, const cfg_option *o)
 {
     const char *n = o->name;
@@ -449,8 +461,12 @@ void server_apply_config(server *s, const cfg_option *o)
         hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
     else if (!strcmp(n, "hash-max-listpack-value"))
         hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
+    else if (!strcmp(n, "set-max-intset-entries") || !strncmp(n, "zset-max-listpack-", 18))
+        keyspace_limits(s);
     else if (!strcmp(n, "active-expire"))
         s->active_expire = s->cfg.active_expire;
+    else if (!strcmp(n, "notify-keyspace-events"))
+        pubsub_apply_config(s);
     else if (!strcmp(n, "hz"))
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
     else if (!strcmp(n, "proto-max-bulk-len")) {
@@ -499,8 +515,11 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     s->env.key_touched = key_touched;
     s->env.key_touched_arg = s;
     env_limits(s);
+    ps_registry_init(&s->pubsub);
+    pubsub_apply_config(s);
     hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
     hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
+    keyspace_limits(s);
     dispatch_init(s);
     s->cmd_stats = kv_calloc((size_t)command_count(), sizeof *s->cmd_stats);
     s->loading = 1;
@@ -594,7 +613,8 @@ int server_load(server *s, char *err, size_t errlen)
     repl_host host = {.arg = s,
                       .commit_advanced = host_commit_advanced,
                       .role_changed = host_role_changed,
-                      .fail_pending = host_fail_pending};
+                      .fail_pending = host_fail_pending,
+                      .publish = host_publish};
     rc = repl_init(&s->repl, s->loop, s->eng, &rc_cfg, &host, &meta, err, errlen);
     if (s->loading_exit)
         loading_exit(s);
@@ -660,6 +680,7 @@ void server_free(server *s)
     metrics_free(s);
     latency_free(s);
     dispatch_free(s);
+    ps_registry_free(&s->pubsub);
     slowlog_free(s);
     kv_free(s->cmd_stats);
     kv_free(s->tcp_listeners);

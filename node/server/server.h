@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "engine.h"
+#include "pubsub.h"
 #include "resp.h"
 
 #include <stdint.h>
@@ -46,6 +47,9 @@ enum {
     CL_IN_CALLBACK = 1 << 7,       /* a callback of this client is on the stack */
     CL_FREE_PENDING = 1 << 8,      /* close requested while in a callback */
     CL_BLOCKED = 1 << 9,           /* waiting (WAIT, replica acks): input paused */
+    CL_PUBSUB = 1 << 10,           /* subscribed to something (Redis's CLIENT_PUBSUB) */
+    CL_CLOSE_ASAP = 1 << 11,       /* over its output limit: closed at the next settle */
+    CL_PS_TOUCHED = 1 << 12,       /* got messages since the last pubsub_settle */
 };
 
 typedef struct barrier_mark {
@@ -101,6 +105,13 @@ typedef struct client {
     char **watched;        /* keys (kv_memdup'd), with lengths */
     size_t *watched_lens;
     int nwatched, capwatched;
+
+    /* Pub/Sub (pubsub.c, cmd_pubsub.c) */
+    ps_sub ps;             /* its subscriptions */
+    uint64_t ps_off;       /* stream offset of its first message since the last settle */
+    struct client *ps_next; /* on the server's list of clients touched since then */
+    uint64_t cmd_off;      /* stream offset where the running request's reply starts */
+    kbuf ps_later;         /* messages to itself that came after its reply had begun */
 
     /* blocking (WAIT) */
     uint64_t block_lsn;    /* WAIT: LSN replicas must reach */
@@ -185,6 +196,12 @@ struct server {
     /* WATCH: key -> clients (a small dict of keys, see dispatch.c) */
     void *watched_keys;
 
+    /* Pub/Sub: who listens to what, and the clients that got messages
+     * since the last pubsub_settle (cmd_pubsub.c) */
+    ps_registry pubsub;
+    client *ps_touched;
+    int ps_close_pending; /* some client is CL_CLOSE_ASAP */
+
     server_stats stats;
     cmd_stat *cmd_stats;  /* parallel to the command table */
     struct lat_hist **latency; /* per command, allocated on first call (cmd_latency.c) */
@@ -213,6 +230,13 @@ struct server {
 
     repl *repl;           /* NULL until replication is set up */
     struct metrics_srv *metrics; /* the Prometheus endpoint (metrics.h), or NULL */
+    /* Sentinel API (cmd_sentinel.c): the primary last vouched for. */
+    char sent_leader_id[48];
+    char sent_leader_host[256];
+    int sent_leader_port;
+    int64_t sent_leader_since_ms;
+    int64_t sent_down_since_ms; /* since when no primary is vouched for (0: one is) */
+    int sent_was_leader;
     int64_t handover_deadline; /* SIGTERM on a leader: shut down by then */
     cmd_env env;          /* what data commands see (role, limits, stats) */
 };
@@ -246,6 +270,11 @@ void server_check_blocked(server *s);
 /* Forget a blocked client (it is closing). */
 void server_forget_blocked(server *s, client *c);
 
+/* ---- cmd_sentinel.c ---- */
+/* Role, leader or writability changed (and every cron tick): follow the
+ * primary this node vouches for; a new one closes ordinary clients. */
+void sentinel_observe(server *s);
+
 /* ---- client.c ---- */
 client *client_new(server *s, int unix_socket);
 void client_start(client *c); /* after accept */
@@ -273,6 +302,13 @@ void client_apply_limits(client *c);
 void client_fail_pending(client *c, const char *error);
 /* Resume reading input after a block (WAIT) ended. */
 void client_unblock(client *c);
+/* Is c's pending output past its class's client-output-buffer-limit (hard,
+ * or soft for too long)? Starts the soft-limit clock. */
+int client_output_over_limit(client *c);
+/* Close c at the next pubsub_settle (it is over its output limit inside a
+ * loop that must not free clients); logs it and counts it, as Redis's
+ * freeClientAsync for output limits. */
+void client_close_asap(client *c);
 
 /* ---- dispatch.c ---- */
 /* Run one request (argv from the parser) for a client. */
@@ -289,6 +325,28 @@ void watch_unwatch_all(client *c);
 void watch_touch(server *s, const char *key, size_t klen);
 /* Every watched key (FLUSHALL / FLUSHDB). */
 void watch_touch_all(server *s);
+
+/* ---- cmd_pubsub.c ---- */
+/* Deliver a message to the subscribers of a channel (or shard channel) and
+ * of the patterns matching it; the number of deliveries. Call
+ * pubsub_settle before returning to the loop. */
+long pubsub_publish(server *s, int shard, const char *ch, size_t chlen, const char *msg,
+                    size_t mlen);
+/* Hold what was delivered since the last call behind the reply barrier,
+ * flush it, and close the clients it pushed past their output limit. */
+void pubsub_settle(server *s);
+/* A command of c finished: its own messages that waited for its reply
+ * follow it now. */
+void pubsub_after_command(client *c);
+/* Drop every subscription of c, quietly (RESET, close). */
+void pubsub_client_reset(client *c);
+/* Take c off the list of clients pubsub_settle will visit (close). */
+void pubsub_untouch(client *c);
+/* A PUBLISH / SPUBLISH streamed by the primary (repl_host.publish). */
+void pubsub_from_primary(server *s, int shard, const char *ch, size_t chlen, const char *msg,
+                         size_t mlen);
+/* notify-keyspace-events changed (and at startup). */
+void pubsub_apply_config(server *s);
 
 /* ---- commands.c ---- */
 /* A command a client may call by argv[0] (never a subcommand), or NULL. */

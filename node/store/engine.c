@@ -2,7 +2,7 @@
  *
  * Data directory:
  *   LOCK                    flock'd for the life of the process; holds its pid
- *   wal-*.log               the WAL (wal.c)
+ *   wal-*.log               the WAL (wal_*.c)
  *   snap-*.snap             snapshots (snapshot.c), newest `snapshot_keep` kept
  *   *.tmp                   leftovers of a crash; removed at open
  *
@@ -194,6 +194,7 @@ struct engine {
     uint64_t term;
     entry_builder eb;
     replay_ctx rctx;          /* applies logged entries (recovery, replicas) */
+    int applying_record;      /* inside engine_apply_record */
     void (*on_snapshot)(void *arg, uint64_t lsn);
     void *on_snapshot_arg;
 
@@ -206,6 +207,12 @@ struct engine {
     int publish_rc;
     char publish_err[256];
     uint64_t publish_bytes;
+    /* The publish job runs on the thread pool: it reads only what is set
+     * here before it is queued and writes only publish_* results, which
+     * publish_done takes over on the loop (CONFIG SET and a snapshot
+     * install may change cfg/retained_oldest meanwhile). */
+    int publish_keep;
+    uint64_t publish_oldest;
     uint64_t retained_oldest;
     uint64_t pin_lsn;
     int64_t last_save_time;
@@ -537,6 +544,7 @@ void engine_close(engine *e)
     if (e->snap_state == SNAP_WAIT_DURABLE) {
         e->snap_state = SNAP_PUBLISH;
         e->publish_req.data = e;
+        e->publish_keep = e->cfg.snapshot_keep;
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
     }
@@ -824,7 +832,7 @@ static void publish_work(uv_work_t *req)
     if (e->publish_rc == 0) {
         struct stat st;
         e->publish_bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-        e->retained_oldest = snap_retain(e->dir, e->cfg.snapshot_keep);
+        e->publish_oldest = snap_retain(e->dir, e->publish_keep);
     }
 }
 
@@ -857,6 +865,7 @@ static void publish_done(uv_work_t *req, int status)
     e->last_save_time = time(NULL);
     e->last_save_lsn = e->snap_lsn;
     e->last_snap_bytes = e->publish_bytes;
+    e->retained_oldest = e->publish_oldest;
     e->last_snap_keys = e->snap_keys;
     e->last_snap_ms = (mono_us() - e->snap_start_us) / 1000;
     e->snapshots_taken++;
@@ -885,6 +894,7 @@ static void maybe_publish(engine *e)
         return;
     e->snap_state = SNAP_PUBLISH;
     e->publish_req.data = e;
+    e->publish_keep = e->cfg.snapshot_keep;
     if (!e->started || uv_queue_work(e->loop, &e->publish_req, publish_work, publish_done) != 0) {
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
@@ -1056,6 +1066,7 @@ int engine_save(engine *e, char *err, size_t errlen)
     if (e->snap_state == SNAP_WAIT_DURABLE) {
         e->snap_state = SNAP_PUBLISH;
         e->publish_req.data = e;
+        e->publish_keep = e->cfg.snapshot_keep;
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
     }
@@ -1180,12 +1191,53 @@ int engine_append_raw(engine *e, const uint8_t *rec, size_t len)
     return rc;
 }
 
-int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errlen)
+/* Apply one record; live: streamed from the primary (announced), not a
+ * rebuild from disk. */
+static int apply_one(engine *e, const wal_record *rec, int live, char *err, size_t errlen)
 {
+    e->applying_record += live;
     int rc = replay_record(&e->rctx, rec, err, errlen);
+    e->applying_record -= live;
     if (!rc && rec->lsn > e->applied)
         e->applied = rec->lsn;
     return rc;
+}
+
+int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errlen)
+{
+    return apply_one(e, rec, 1, err, errlen);
+}
+
+static int apply_batch(engine *e, const uint8_t *p, size_t len, int live, char *err,
+                       size_t errlen)
+{
+    size_t off = 0;
+    int rc = 0;
+    while (!rc && off < len) {
+        wal_record r;
+        long m = wal_decode_record(p + off, len - off, &r);
+        if (m <= 0)
+            return kve_fmt(err, errlen, KVE_CORRUPT, "invalid record at byte %zu of a batch",
+                           off);
+        if (r.lsn > e->applied) {
+            rc = apply_one(e, &r, live, err, errlen);
+            if (rc)
+                kve_wrap(err, errlen, rc, "applying LSN %" PRIu64, r.lsn);
+        }
+        off += (size_t)m;
+    }
+    arena_reset(&e->rctx.ar);
+    return rc;
+}
+
+int engine_apply_records(engine *e, const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+    return apply_batch(e, p, len, 1, err, errlen);
+}
+
+int engine_applying_record(const engine *e)
+{
+    return e->applying_record > 0;
 }
 
 /* Replay the log from after lsn `from` up to `upto` into the keyspace. */
@@ -1206,16 +1258,9 @@ static int replay_from_disk(engine *e, uint64_t from, uint64_t upto, char *err, 
                          cur.next_lsn);
             break;
         }
-        size_t off = 0;
-        while (!rc && off < buf.len) {
-            wal_record r;
-            long m = wal_decode_record(buf.p + off, buf.len - off, &r);
-            rc = replay_record(&e->rctx, &r, err, errlen);
-            off += (size_t)m;
-        }
+        rc = apply_batch(e, buf.p, buf.len, 0, err, errlen);
     }
     wal_rbuf_free(&buf);
-    arena_reset(&e->rctx.ar);
     return rc;
 }
 
@@ -1235,7 +1280,7 @@ static void drop_snapshots_after(engine *e, uint64_t lsn)
         }
     }
     kvfs_fsync_dir(e->dir);
-    kv_free(lsns);
+    free(lsns);
     if (e->last_save_lsn > lsn)
         e->last_save_lsn = 0;
 }
@@ -1266,6 +1311,7 @@ int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t 
     snap_meta sm;
     int broken = 0;
     rc = snap_load_latest(e->dir, e->k, &sm, &broken, err, errlen);
+    e->applied = rc ? 0 : sm.lsn;
     if (rc)
         return rc;
     if (sm.lsn > keep_lsn)
@@ -1320,7 +1366,7 @@ static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
                        ", expected %" PRIu64 "/%" PRIu64,
                        m.lsn, m.term, lsn, term);
     /* Publish first: a crash before the log reset leaves a snapshot that
-     * supersedes the old log, which recovery sets aside (wal.c). */
+     * supersedes the old log, which recovery sets aside (wal_recovery.c). */
     wal_flush_wait(e->w);
     rc = snap_publish(e->dir, tmp_path, lsn, err, errlen);
     if (rc)
@@ -1334,7 +1380,7 @@ static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
             kvfs->unlink(path);
         }
     }
-    kv_free(lsns);
+    free(lsns);
     rc = wal_reset(e->w, lsn, term, err, errlen);
     if (rc)
         return rc;
@@ -1391,7 +1437,7 @@ int engine_latest_snapshot(engine *e, uint64_t *lsn, uint64_t *term, char *path,
             rc = 0;
         }
     }
-    kv_free(lsns);
+    free(lsns);
     return rc;
 }
 

@@ -160,6 +160,14 @@ int engine_append_raw(engine *e, const uint8_t *rec, size_t len);
 /* Apply one logged record to the keyspace (a replica applying what the
  * primary committed). 0 or KVE_* with a message. */
 int engine_apply_record(engine *e, const wal_record *rec, char *err, size_t errlen);
+/* Apply the framed records in p[0..len) (as wal_read returns them) that
+ * follow what is applied already; the one replay loop behind rebuilds and
+ * replicas. 0 or KVE_* with a message naming the LSN. */
+int engine_apply_records(engine *e, const uint8_t *p, size_t len, char *err, size_t errlen);
+/* 1 while a record streamed from the primary is applied (engine_apply_
+ * record/records): the apply function can tell those from recovery and
+ * rebuilds, which are silent. */
+int engine_applying_record(const engine *e);
 /* Cut the log after keep_lsn. With reload, the keyspace is rebuilt from
  * disk up to keep_lsn (snapshots newer than it are deleted: they hold the
  * cut entries). Blocking. KVE_NOTFOUND if the disk no longer has what the

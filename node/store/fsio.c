@@ -4,10 +4,12 @@
 
 #include "mem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -27,6 +29,27 @@ static int p_fallocate(int fd, off_t len)
     return 0;
 }
 
+static int p_listdir(const char *dir, int (*fn)(void *arg, const char *name), void *arg)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de)
+            break;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (fn(arg, de->d_name))
+            break;
+    }
+    int e = errno;
+    closedir(d);
+    errno = e;
+    return e ? -1 : 0;
+}
+
 const kv_fs kvfs_posix = {
     .open = p_open,
     .close = close,
@@ -39,6 +62,7 @@ const kv_fs kvfs_posix = {
     .unlink = unlink,
     .fstat = fstat,
     .fallocate = p_fallocate,
+    .listdir = p_listdir,
 };
 
 const kv_fs *kvfs = &kvfs_posix;
@@ -121,7 +145,9 @@ int kvfs_fsync_dir(const char *dir)
     return rc;
 }
 
-int kvfs_read_file(const char *path, char **out, size_t *len)
+/* Read a whole file through the table into a buffer from alloc (+NUL). */
+static int read_whole(const char *path, char **out, size_t *len, void *(*alloc)(size_t),
+                      void (*release)(void *))
 {
     int fd = kvfs->open(path, O_RDONLY, 0);
     if (fd < 0)
@@ -133,11 +159,13 @@ int kvfs_read_file(const char *path, char **out, size_t *len)
         return e;
     }
     size_t n = (size_t)st.st_size;
-    char *buf = kv_malloc(n + 1);
+    char *buf = alloc(n + 1);
+    if (!buf)
+        return -ENOMEM;
     int rc = kvfs_pread_all(fd, buf, n, 0);
     kvfs->close(fd);
     if (rc < 0) {
-        kv_free(buf);
+        release(buf);
         return rc;
     }
     buf[n] = '\0';
@@ -146,13 +174,18 @@ int kvfs_read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
+int kvfs_read_file(const char *path, char **out, size_t *len)
+{
+    return read_whole(path, out, len, kv_malloc, kv_free);
+}
+
 int kvfs_map_file(const char *path, kvfs_map *m)
 {
     memset(m, 0, sizeof *m);
     if (kvfs != &kvfs_posix) {
         char *buf;
         size_t len;
-        int rc = kvfs_read_file(path, &buf, &len);
+        int rc = read_whole(path, &buf, &len, malloc, free);
         if (rc == 0) {
             m->p = buf;
             m->len = len;
@@ -189,7 +222,7 @@ void kvfs_unmap(kvfs_map *m)
     if (m->mapped)
         munmap((void *)m->p, m->len);
     else
-        kv_free((void *)m->p);
+        free((void *)m->p);
     memset(m, 0, sizeof *m);
 }
 
@@ -214,12 +247,12 @@ int kvfs_write_file_atomic(const char *dir, const char *name, const void *buf, s
     return rc;
 }
 
-int kvfs_copy_file(const char *from, const char *to)
+static int copy_file(const char *from, const char *to, int create)
 {
     int in = kvfs->open(from, O_RDONLY, 0);
     if (in < 0)
         return -errno;
-    int out = kvfs->open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int out = kvfs->open(to, O_WRONLY | O_CREAT | create, 0644);
     if (out < 0) {
         int e = -errno;
         kvfs->close(in);
@@ -248,4 +281,14 @@ int kvfs_copy_file(const char *from, const char *to)
     kvfs->close(in);
     kvfs->close(out);
     return rc;
+}
+
+int kvfs_copy_file(const char *from, const char *to)
+{
+    return copy_file(from, to, O_TRUNC);
+}
+
+int kvfs_copy_file_new(const char *from, const char *to)
+{
+    return copy_file(from, to, O_EXCL);
 }

@@ -26,6 +26,10 @@ typedef struct kv_fs {
     /* Reserve blocks for [0, len) so later writes there cannot run out of
      * space; the file reads as zeros there. */
     int (*fallocate)(int fd, off_t len);
+    /* Call fn(arg, name) for each entry of dir but "." and ".."; fn returns
+     * 0 to go on, anything else to stop there. 0 once the listing ended, or
+     * -1 + errno when the directory cannot be read. */
+    int (*listdir)(const char *dir, int (*fn)(void *arg, const char *name), void *arg);
 } kv_fs;
 
 /* The table in use; the real system calls by default. */
@@ -47,10 +51,12 @@ int kvfs_preallocate(int fd, off_t len);
 int kvfs_zero_fill(int fd, off_t len);
 /* fsync a directory so creates/renames/unlinks in it are durable. 0/-errno */
 int kvfs_fsync_dir(const char *dir);
-/* Read a whole file into a kv_malloc'd buffer (+NUL). 0 or -errno. */
+/* Read a whole file into a kv_malloc'd buffer (+NUL): loop thread only,
+ * like every kv_malloc. 0 or -errno. */
 int kvfs_read_file(const char *path, char **out, size_t *len);
 /* A whole file in memory for reading: mapped when the table is the real
- * file system (no copy), read into a buffer otherwise (test tables). */
+ * file system (no copy), read into a plain malloc buffer otherwise (test
+ * tables). Usable from any thread (recovery, readers on the pool). */
 typedef struct kvfs_map {
     const char *p;
     size_t len;
@@ -62,7 +68,9 @@ void kvfs_unmap(kvfs_map *m);
 /* Publish a small file atomically: write path.tmp, fsync, rename, fsync dir.
  * 0 or -errno. */
 int kvfs_write_file_atomic(const char *dir, const char *name, const void *buf, size_t n);
-/* Copy a file (for keeping *.broken copies). 0 or -errno. */
+/* Copy a file (for keeping *.broken copies), fsynced. 0 or -errno. */
 int kvfs_copy_file(const char *from, const char *to);
+/* The same, but never over an existing file: -EEXIST if `to` exists. */
+int kvfs_copy_file_new(const char *from, const char *to);
 
 #endif

@@ -29,11 +29,20 @@
  *   28  4  CRC32C of footer bytes 0..27
  *
  * Entry:
- *   u8 type (0 string, 1 list, 2 hash), u8 flags (bit 0: has expiry),
- *   [8-byte absolute expiry in unix ms], varint key length, key bytes, then
+ *   u8 type (0 string, 1 list, 2 hash, 3 set, 4 sorted set), u8 flags
+ *   (bit 0: has expiry), [8-byte absolute expiry in unix ms], varint key
+ *   length, key bytes, then
  *   string: varint length, bytes
  *   list:   varint count, count x (varint length, bytes)
  *   hash:   varint count, count x (varint flen, field, varint vlen, value)
+ *   set:    varint count, count x (varint length, member)
+ *   zset:   varint count, count x (varint length, member, 8-byte score:
+ *           the IEEE-754 double's bits, little-endian; never NaN)
+ *   Types 3 and 4 were added without a version change: a file written
+ *   before them has none, so old snapshots load unchanged. Sets and sorted
+ *   sets are rebuilt member by member, so they take the encoding their
+ *   contents call for (as Redis re-encodes on RDB load). Containers are
+ *   never empty and never repeat a member or field.
  * Varints are LEB128 (7 bits per byte, low first, at most 10 bytes).
  *
  * Blocks carry their own CRC so a shipped snapshot can be checked and
@@ -49,7 +58,6 @@
 #include "mem.h"
 #include "progress.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -199,6 +207,32 @@ static void w_entry(writer *w, kobj *o)
             list_get(l, i, &p, &len);
             w_bytes(w, p, len);
         }
+    } else if (type == KT_SET) {
+        kv_set *s = kobj_set(o);
+        w_varint(w, set_len(s));
+        set_iter it;
+        const char *m;
+        size_t n;
+        set_iter_init(&it, s);
+        while (set_iter_next(&it, &m, &n))
+            w_bytes(w, m, n);
+        set_iter_done(&it);
+    } else if (type == KT_ZSET) {
+        kv_zset *z = kobj_zset(o);
+        w_varint(w, zset_len(z));
+        zset_iter it;
+        const char *m;
+        size_t n;
+        double score;
+        zset_iter_init(&it, z, 0, 0);
+        while (zset_iter_next(&it, &m, &n, &score)) {
+            uint64_t bits;
+            uint8_t b[8];
+            memcpy(&bits, &score, 8);
+            le_put64(b, bits);
+            w_bytes(w, m, n);
+            w_raw(w, b, 8);
+        }
     } else {
         kv_hash *h = kobj_hash(o);
         w_varint(w, hash_len(h));
@@ -346,7 +380,7 @@ static int load_entry(cursor *c, ks *k)
         return -1;
     int type = c->p[0], flags = c->p[1];
     c->p += 2;
-    if (type > KT_HASH || (flags & ~1))
+    if (type > KT_ZSET || (flags & ~1))
         return -1;
     int64_t exp = -1;
     if (flags & 1) {
@@ -379,8 +413,16 @@ static int load_entry(cursor *c, ks *k)
         uint64_t n = c_varint(c);
         if (c->bad || n == 0 || n > (uint64_t)(c->end - c->p))
             return -1; /* empty containers never exist; each item takes >= 1 byte */
-        if (k)
-            o = type == KT_LIST ? ks_add_list(k, key, klen) : ks_add_hash(k, key, klen);
+        if (k) {
+            if (type == KT_LIST)
+                o = ks_add_list(k, key, klen);
+            else if (type == KT_HASH)
+                o = ks_add_hash(k, key, klen);
+            else if (type == KT_SET)
+                o = ks_add_set(k, key, klen, set_new());
+            else
+                o = ks_add_zset(k, key, klen, zset_new());
+        }
         for (uint64_t i = 0; i < n; i++) {
             size_t len, vlen;
             const char *p = c_bytes(c, &len);
@@ -389,6 +431,20 @@ static int load_entry(cursor *c, ks *k)
             if (type == KT_LIST) {
                 if (k)
                     list_push(kobj_list(o), LIST_TAIL, p, len);
+            } else if (type == KT_SET) {
+                if (k && !kobj_set_add(o, p, len))
+                    return -1; /* duplicate member */
+            } else if (type == KT_ZSET) {
+                if (c->end - c->p < 8)
+                    return -1;
+                uint64_t bits = le_get64(c->p);
+                double score;
+                memcpy(&score, &bits, 8);
+                c->p += 8;
+                if (score != score)
+                    return -1; /* NaN is never a score */
+                if (k && zset_set(kobj_zset(o), p, len, score) != ZSET_ADDED)
+                    return -1; /* duplicate member */
             } else {
                 const char *v = c_bytes(c, &vlen);
                 if (!v)
@@ -547,32 +603,47 @@ static int cmp_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* The snapshot LSNs gathered while listing a directory. */
+typedef struct lsn_list {
+    uint64_t *v;
+    size_t n, cap;
+    int nomem;
+} lsn_list;
+
+static int note_snapshot(void *arg, const char *name)
+{
+    lsn_list *l = arg;
+    uint64_t lsn;
+    int used = 0;
+    if (strlen(name) != 30 || sscanf(name, "snap-%20" SCNu64 ".snap%n", &lsn, &used) != 1 ||
+        used != 30)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        uint64_t *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = lsn;
+    return 0;
+}
+
 int snap_list(const char *dir, uint64_t **lsns)
 {
     *lsns = NULL;
-    DIR *d = opendir(dir);
-    if (!d)
-        return KVE_IO;
-    uint64_t *v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        uint64_t lsn;
-        int used = 0;
-        if (strlen(de->d_name) != 30 ||
-            sscanf(de->d_name, "snap-%20" SCNu64 ".snap%n", &lsn, &used) != 1 || used != 30)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            v = kv_realloc(v, cap * sizeof *v);
-        }
-        v[n++] = lsn;
+    lsn_list l = {0};
+    if (kvfs->listdir(dir, note_snapshot, &l) < 0 || l.nomem) {
+        free(l.v);
+        return l.nomem ? KVE_NOMEM : KVE_IO;
     }
-    closedir(d);
-    if (n)
-        qsort(v, n, sizeof *v, cmp_desc);
-    *lsns = v;
-    return (int)n;
+    if (l.n)
+        qsort(l.v, l.n, sizeof *l.v, cmp_desc);
+    *lsns = l.v;
+    return (int)l.n;
 }
 
 int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *err,
@@ -594,13 +665,13 @@ int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *
             snprintf(why, sizeof why, "%s: header says LSN %" PRIu64, path, out->lsn);
         }
         if (rc == 0) {
-            kv_free(lsns);
+            free(lsns);
             return 0;
         }
         ks_clear(k);
         memset(out, 0, sizeof *out);
         if (rc == KVE_IO || rc == KVE_NOMEM) {
-            kv_free(lsns);
+            free(lsns);
             return kve_fmt(err, errlen, rc, "%s", why);
         }
         char dst[PATH_MAX + 8];
@@ -608,14 +679,14 @@ int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *
         log_warn("snapshot %s is unusable (%s); renamed to %s, trying an older one", path, why,
                  dst);
         if (kvfs->rename(path, dst) < 0) {
-            kv_free(lsns);
+            free(lsns);
             return kve_fmt(err, errlen, KVE_IO, "rename %s: %s", path, strerror(errno));
         }
         kvfs_fsync_dir(dir);
         if (broken)
             (*broken)++;
     }
-    kv_free(lsns);
+    free(lsns);
     return 0;
 }
 
@@ -637,23 +708,23 @@ uint64_t snap_retain(const char *dir, int keep)
     if (removed)
         kvfs_fsync_dir(dir);
     uint64_t oldest = lsns[(n < keep ? n : keep) - 1];
-    kv_free(lsns);
+    free(lsns);
     return oldest;
+}
+
+static int remove_temp(void *arg, const char *name)
+{
+    const char *dir = arg;
+    size_t l = strlen(name);
+    if (strncmp(name, "snap-", 5) == 0 && l > 4 && strcmp(name + l - 4, ".tmp") == 0) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        kvfs->unlink(path);
+    }
+    return 0;
 }
 
 void snap_remove_temps(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (strncmp(de->d_name, "snap-", 5) == 0 && l > 4 && strcmp(de->d_name + l - 4, ".tmp") == 0) {
-            char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            kvfs->unlink(path);
-        }
-    }
-    closedir(d);
+    kvfs->listdir(dir, remove_temp, (void *)dir);
 }

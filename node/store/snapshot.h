@@ -52,8 +52,10 @@ int snap_read_header(const char *path, snap_meta *out, char *err, size_t errlen)
  * a partial image: the caller clears it. */
 int snap_load(const char *path, ks *k, snap_meta *out, char *err, size_t errlen);
 
-/* LSNs of the snapshots in dir, newest first (kv_malloc'd array, caller
- * frees). Returns the count (0 if none), or a negative KVE_* code. */
+/* LSNs of the snapshots in dir (listed through the file table), newest
+ * first (a plain malloc'd array the caller free()s: this runs on the
+ * thread pool too). Returns the count (0 if none), or a negative KVE_*
+ * code. */
 int snap_list(const char *dir, uint64_t **lsns);
 
 /* Load the newest snapshot of dir that verifies into the empty keyspace k.

@@ -11,7 +11,7 @@
  * A failed write or fsync is never retried and nothing after it is ever
  * reported durable: the WAL enters its failed state (wal_error) for good
  * and the process must recover from disk on restart (fail-stop). See
- * wal.c for the byte layout. */
+ * wal_format.c for the byte layout, wal_int.h for the files of the WAL. */
 #ifndef KV_WAL_H
 #define KV_WAL_H
 

@@ -793,6 +793,9 @@ void rcore_get_stats(const rcore *r, rc_stats *st)
     st->election_quorum = rc_election_quorum(st->voters);
     st->commit_quorum = rc_commit_quorum(st->voters);
     st->ack_replicas = r->set.min_acks;
+    st->voters_heard = r->role == RC_LEADER ? lead_voters_heard(r)
+                       : r->heard_leader && r->leader_known ? r->leader_voters_heard
+                                                            : 0;
     st->transfer_state = !r->transfer_to[0] ? "none"
                          : r->transfer_sent ? "timeout-now-sent"
                                             : "catching-up";

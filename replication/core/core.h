@@ -164,7 +164,8 @@ typedef struct rc_io {
     /* ---- snapshots ---- */
     /* The newest published snapshot: 0 and its LSN/term/size, or <0. */
     int (*snap_latest)(void *arg, uint64_t *lsn, uint64_t *term, uint64_t *size);
-    /* Take a snapshot (never beyond commit); rcore_snapshot_taken later. */
+    /* Take a snapshot; rcore_snapshot_taken once one is published. A failed
+     * one need not report: the core asks again after 2 election timeouts. */
     void (*snap_take)(void *arg);
     /* Read the latest snapshot file at lsn for to_id from off (at most max
      * bytes); then rcore_snap_read_done. */
@@ -299,6 +300,9 @@ typedef struct rc_stats {
     uint64_t last_contact_ms;   /* follower: ms since the leader was heard */
     uint64_t leader_since_ms;   /* when this node became leader (its clock) */
     int election_quorum, commit_quorum, voters;
+    int voters_heard;           /* leader: voters heard within the election
+                                   timeout (itself included); follower: as
+                                   its leader last said; else 0 */
     int ack_replicas;           /* min_acks */
     const char *transfer_state; /* "none" "catching-up" "timeout-now-sent" */
     char last_stepdown[160];

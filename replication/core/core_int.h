@@ -41,6 +41,7 @@ typedef struct progress {
     size_t live_len, live_cap;
     /* SNAPSHOT */
     int snap_wait;         /* waiting for a snapshot to be taken */
+    uint64_t snap_wait_ms; /* when it was last asked for */
     int snap_io;           /* a chunk read or send is outstanding */
     uint64_t snap_lsn, snap_term, snap_size, snap_off;
     uint64_t snap_acked;   /* the follower holds the file up to here */
@@ -93,10 +94,15 @@ struct rcore {
     char leader_id[RC_ID_LEN];
     rc_member leader;          /* the leader's addresses (as it told us) */
     int leader_known;
+    /* A leader a voter named when refusing our PreVote: where a join is
+     * sent when we know no leader (we may have been removed). */
+    char hint_addr[RC_ADDR_LEN];
+    uint64_t hint_ms;
     uint64_t last_contact_ms;  /* heard from the leader of our term */
     uint64_t election_deadline;
     uint64_t started_ms;
     int heard_leader;          /* since start, from a leader of our term */
+    int leader_voters_heard;   /* as the leader last told (Append) */
 
     /* ---- log and commit ---- */
     uint64_t commit;
@@ -202,6 +208,7 @@ void lead_remap(rcore *r, const rc_config *old);
 void lead_update_commit(rcore *r);
 void lead_update_pins(rcore *r);
 int lead_quorum_recent(rcore *r);
+int lead_voters_heard(const rcore *r);
 progress *lead_progress(rcore *r, const char *id);
 void lead_free(rcore *r);
 

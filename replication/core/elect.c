@@ -34,6 +34,7 @@ static void send_vote_requests(rcore *r, int prevote)
     v.last_term = last_term;
     v.prevote = prevote;
     v.transfer = r->transfer_campaign;
+    v.candidate_peer_addr = r->peer_addr;
     Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
     m.msg_case = KV__PEER_MESSAGE__MSG_VOTE;
     m.vote = &v;
@@ -143,6 +144,9 @@ static void reply_vote(rcore *r, const char *to, const char *addr, uint64_t aske
     vr.granted = granted;
     vr.prevote = prevote;
     vr.vote_term = asked;
+    const rc_member *l = rcore_leader(r);
+    if (!granted && l)
+        vr.leader_peer_addr = (char *)l->peer_addr;
     Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
     m.msg_case = KV__PEER_MESSAGE__MSG_VOTE_RESULT;
     m.vote_result = &vr;
@@ -162,10 +166,16 @@ static int leader_recent(rcore *r)
 void elect_on_vote(rcore *r, const char *from, const Kv__Vote *v)
 {
     int idx = rc_config_find(&r->cfg, from);
-    /* The candidate's address: from our config (a vote request never comes
-     * from a node we do not know). */
-    if (idx < 0 || rc_wrong_cluster(r, v->cluster_id))
+    if (rc_wrong_cluster(r, v->cluster_id))
         return;
+    if (idx < 0) {
+        /* Not a member (removed, or added in entries we lack): no vote,
+         * but where the leader is, so it can find its way back. */
+        if (v->prevote && v->candidate_peer_addr && v->candidate_peer_addr[0] &&
+            strlen(v->candidate_peer_addr) < RC_ADDR_LEN && rcore_leader(r))
+            reply_vote(r, from, v->candidate_peer_addr, v->term, 0, 1);
+        return;
+    }
     const char *addr = r->cfg.m[idx].peer_addr;
     uint64_t last_term;
     uint64_t last = rc_last(r, &last_term);
@@ -204,6 +214,11 @@ void elect_on_vote(rcore *r, const char *from, const Kv__Vote *v)
 
 void elect_on_vote_result(rcore *r, const char *from, const Kv__VoteResult *v)
 {
+    if (!v->granted && v->leader_peer_addr && v->leader_peer_addr[0] &&
+        strlen(v->leader_peer_addr) < sizeof r->hint_addr) {
+        snprintf(r->hint_addr, sizeof r->hint_addr, "%s", v->leader_peer_addr);
+        r->hint_ms = rc_now(r);
+    }
     if (v->term > r->term) {
         rc_adopt_term(r, v->term, "a voter is in a newer term");
         return;

@@ -162,6 +162,7 @@ void follow_on_append(rcore *r, const char *from, const Kv__Append *a)
         return;
     if (a->round > r->round_seen)
         r->round_seen = a->round;
+    r->leader_voters_heard = (int)a->voters_heard;
     if (r->truncating || r->rsnap_writing) {
         follow_send_ack(r, 0, 1);
         return;

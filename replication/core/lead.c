@@ -166,6 +166,7 @@ static void send_append(rcore *r, progress *p, uint64_t prev, const uint8_t *rec
     a.round = r->round;
     a.leader_client_addr = r->client_addr;
     a.leader_peer_addr = r->peer_addr;
+    a.voters_heard = (uint32_t)lead_voters_heard(r);
     Kv__PeerMessage msg = KV__PEER_MESSAGE__INIT;
     msg.msg_case = KV__PEER_MESSAGE__MSG_APPEND;
     msg.append = &a;
@@ -461,15 +462,20 @@ void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a
     r->st.partial_syncs++;
 }
 
-int lead_quorum_recent(rcore *r)
+int lead_voters_heard(const rcore *r)
 {
-    uint64_t now = rc_now(r);
+    uint64_t now = r->io.now_ms(r->io.arg);
     int n = rc_is_voter(r);
     for (int i = 0; i < r->cfg.n; i++)
         if (i != r->self_idx && r->cfg.m[i].voter && r->pr[i].last_recv_ms &&
             now - r->pr[i].last_recv_ms < r->set.election_ms)
             n++;
-    return n >= rc_election_quorum(rc_config_voters(&r->cfg));
+    return n;
+}
+
+int lead_quorum_recent(rcore *r)
+{
+    return lead_voters_heard(r) >= rc_election_quorum(rc_config_voters(&r->cfg));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -490,11 +496,21 @@ static void snapshot_step(rcore *r, progress *p)
     if (!p->snap_lsn) {
         uint64_t lsn, term, size;
         int have = r->io.snap_latest(r->io.arg, &lsn, &term, &size) == 0 &&
-                   lsn + 1 >= r->io.log_first(r->io.arg) && lsn <= r->commit;
+                   lsn + 1 >= r->io.log_first(r->io.arg);
+        /* Snapshots are taken at the applied LSN, which on a busy leader is
+         * a little past commit: wait for commit to reach it (it ships only
+         * committed state) rather than asking for another. */
+        if (have && lsn > r->commit)
+            return;
         if (!have) {
-            if (!p->snap_wait) {
+            /* Ask again when no snapshot came of it for a while: a snapshot
+             * that failed (full disk) reports nothing, and asking while
+             * one is being taken is harmless. */
+            if (!p->snap_wait || now - p->snap_wait_ms > 2 * r->set.election_ms) {
+                if (!p->snap_wait)
+                    rc_log(r, RC_NOTICE, "taking a snapshot for follower %.12s", p->id);
                 p->snap_wait = 1;
-                rc_log(r, RC_NOTICE, "taking a snapshot for follower %.12s", p->id);
+                p->snap_wait_ms = now;
                 r->io.snap_take(r->io.arg);
             }
             return;
@@ -676,6 +692,9 @@ static void reply_join(rcore *r, const Kv__Join *j, int ok, const char *error)
     const rc_member *l = rcore_leader(r);
     jr.leader_id = l ? (char *)l->id : "";
     jr.leader_peer_addr = l ? (char *)l->peer_addr : "";
+    /* No leader of our own: the one a voter named lately, if any. */
+    if (!l && r->hint_addr[0] && rc_now(r) - r->hint_ms < 3 * r->set.election_ms)
+        jr.leader_peer_addr = r->hint_addr;
     jr.error = (char *)(error ? error : "");
     Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
     m.msg_case = KV__PEER_MESSAGE__MSG_JOIN_RESULT;

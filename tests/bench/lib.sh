@@ -54,20 +54,49 @@ info() { # port section field
   redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'
 }
 
+# Run a server, or with WRAP set (an array: a command prefix such as an
+# strace fault injector), the server under it. LAST_PID is the server's own
+# PID either way (the prefix execs it through a shell that reports $$).
+run_server() { # log cmd...
+  local log=$1; shift
+  if [ "${#WRAP[@]}" -eq 0 ]; then
+    "$@" >>"$log" 2>&1 &
+    pids+=($!); LAST_PID=$!
+    return
+  fi
+  local pidfile
+  pidfile=$(mktemp "$work/pid.XXXXXX")
+  "${WRAP[@]}" sh -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 &
+  pids+=($!)
+  local deadline=$((SECONDS + 10))
+  until [ -s "$pidfile" ] || [ $SECONDS -ge $deadline ]; do sleep 0.01; done
+  LAST_PID=$(cat "$pidfile")
+  pids+=("$LAST_PID")
+}
+WRAP=()
+
 # Both servers take snapshots only when asked (kvnode still does when its
 # WAL grows past snapshot-wal-min-bytes). Sets LAST_PID and LAST_LOG.
 start_kvnode() { # port dir args...
   local port=$1 dir=$2; shift 2
   LAST_LOG=$dir.log
-  "$KVNODE" --port "$port" --dir "$dir" --save '' "$@" >>"$dir.log" 2>&1 &
-  pids+=($!); LAST_PID=$!
+  run_server "$dir.log" "$KVNODE" --port "$port" --dir "$dir" --save '' "$@"
 }
 start_redis() { # port dir args...
   local port=$1 dir=$2; shift 2
   mkdir -p "$dir"
   LAST_LOG=$dir.log
-  "$REDIS" --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' \
-    --enable-debug-command local "$@" >>"$dir.log" 2>&1 &
-  pids+=($!); LAST_PID=$!
+  run_server "$dir.log" "$REDIS" --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' \
+    --enable-debug-command local "$@"
 }
 stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# SIGTERM, and SIGKILL if it has not exited within 10 s (a stalled server
+# may never finish its shutdown). Works for processes that are not our
+# children too (a server under a WRAP prefix).
+stop_bounded() { # pid
+  kill -TERM "$1" 2>/dev/null || return 0
+  local deadline=$((SECONDS + 10))
+  while kill -0 "$1" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}

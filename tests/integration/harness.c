@@ -372,6 +372,39 @@ static int redis_start_once(h_proc *p, const char *dir, const char *const *extra
     return wait_ping(p, 30000);
 }
 
+int h_sentinel_start(h_proc *p, const char *dir, const char *name, int master_port, int quorum,
+                     int down_after_ms)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        memset(p, 0, sizeof *p);
+        p->port = h_free_port();
+        snprintf(p->dir, sizeof p->dir, "%s", dir);
+        snprintf(p->log, sizeof p->log, "%s/sentinel.log", dir);
+        mkdir(dir, 0755);
+        char conf[700];
+        snprintf(conf, sizeof conf, "%s/sentinel.conf", dir);
+        FILE *f = fopen(conf, "w");
+        if (!f)
+            return -1;
+        fprintf(f,
+                "port %d\nbind 127.0.0.1\ndir %s\n"
+                "sentinel monitor %s 127.0.0.1 %d %d\n"
+                "sentinel down-after-milliseconds %s %d\n",
+                p->port, dir, name, master_port, quorum, name, down_after_ms);
+        fclose(f);
+        add_arg(p, "/usr/bin/redis-server");
+        add_arg(p, conf);
+        add_arg(p, "--sentinel");
+        if (spawn(p) < 0)
+            return -1;
+        int rc = wait_ping(p, 30000);
+        if (rc == 0 || !log_says_in_use(p))
+            return rc;
+        unlink(p->log);
+    }
+    return -1;
+}
+
 int h_stop(h_proc *p, int sig, int timeout_ms)
 {
     if (p->pid <= 0)
@@ -477,7 +510,10 @@ static size_t reply_text(const kv_reply *r, char *buf, size_t len, size_t at)
         at = put(buf, len, at, "(", 1);
         return put(buf, len, at, r->str, r->len);
     default: {
-        const char *open = r->type == KV_REPLY_MAP ? "%{" : r->type == KV_REPLY_SET ? "~[" : "[";
+        const char *open = r->type == KV_REPLY_MAP    ? "%{"
+                           : r->type == KV_REPLY_SET  ? "~["
+                           : r->type == KV_REPLY_PUSH ? ">["
+                                                      : "[";
         at = put(buf, len, at, open, strlen(open));
         for (size_t i = 0; i < r->elements; i++) {
             if (i)

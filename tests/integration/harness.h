@@ -41,6 +41,10 @@ int h_respawn(h_proc *p);
 /* Start Debian's redis-server on a free port, no persistence unless extra
  * says so. */
 int h_redis_start(h_proc *p, const char *dir, const char *const *extra);
+/* Start Debian's redis-server in Sentinel mode on a free port (config in
+ * dir), monitoring the master at 127.0.0.1:master_port as `name`. */
+int h_sentinel_start(h_proc *p, const char *dir, const char *name, int master_port, int quorum,
+                     int down_after_ms);
 /* Signal the process and wait (bounded) for it to exit. Returns its wait
  * status, or -1 if it had to be SIGKILLed after the deadline. */
 int h_stop(h_proc *p, int sig, int timeout_ms);

@@ -571,6 +571,22 @@ static void test_slowlog(void **state)
 
 /* SAVE writes a snapshot file now and moves LASTSAVE; BGSAVE writes one in
  * the background; BGREWRITEAOF snapshots and then compacts the WAL. */
+typedef struct server_second {
+    kv_client *c;
+    long long after;
+} server_second;
+
+/* The server's TIME is in a later second than `after`. */
+static int second_after(void *arg)
+{
+    server_second *x = arg;
+    kv_reply *r = h_cmd(x->c, "TIME");
+    int later = r && r->type == KV_REPLY_ARRAY && r->elements == 2 &&
+                atoll(r->element[0]->str) > x->after;
+    kv_reply_free(r);
+    return later;
+}
+
 static void test_save_bgsave(void **state)
 {
     fixture *f = *state;
@@ -579,7 +595,9 @@ static void test_save_bgsave(void **state)
     assert_int_equal(start_node(f, extra), 0);
     long long t0 = integer(f->c, "LASTSAVE");
     assert_int_equal(count_files(f->dir, "snap-", ".snap"), 0);
-    sleep_ms(1100);
+    /* LASTSAVE counts seconds: wait until the server's clock is past t0. */
+    server_second sec = {f->c, t0};
+    assert_true(h_wait_until(second_after, &sec, 3000));
     ok(f->c, "SET a 1");
     ok(f->c, "SAVE");
     assert_int_equal(count_files(f->dir, "snap-", ".snap"), 1);

@@ -9,6 +9,7 @@
  *   SET "quoted \x00 arg" 'x'      a command, split like redis-cli
  *   @sorted CMD …                  compare top-level array elements sorted
  *   @pairs CMD …                   compare a flat field/value array as a set of pairs
+ *                                  (a SCAN reply: its cursor, then its items so)
  *   @type CMD …                    compare only the reply type (and array length)
  *   @run CMD …                     run on both, do not compare
  *   @sleep MS                      pause (for expiry tests)
@@ -93,6 +94,16 @@ static void canon(const kv_reply *r, const char *mode, char *out, size_t len)
         return;
     }
     int pairs = !strcmp(mode, "pairs");
+    if (r && (!strcmp(mode, "sorted") || pairs) && r->type == KV_REPLY_ARRAY &&
+        r->elements == 2 && r->element[0]->type == KV_REPLY_STRING &&
+        r->element[1]->type == KV_REPLY_ARRAY) {
+        /* A SCAN-shaped reply: the cursor, then the items compared as the
+         * mode says. */
+        size_t at = (size_t)snprintf(out, len, "cursor %s: ", r->element[0]->str);
+        if (at < len)
+            canon(r->element[1], mode, out + at, len - at);
+        return;
+    }
     if (r && (!strcmp(mode, "sorted") || pairs) &&
         (r->type == KV_REPLY_ARRAY || r->type == KV_REPLY_SET || r->type == KV_REPLY_MAP)) {
         size_t step = pairs || r->type == KV_REPLY_MAP ? 2 : 1;

@@ -28,150 +28,32 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "cluster.h"
 #include "harness.h"
 
 /* ---- Fixture ---- */
 
-#define MAXN 5
-static char *tmp;
-static h_proc node[MAXN];
-static int nnodes;
-static int up[MAXN];
-
 static int setup(void **state)
 {
     (void)state;
-    tmp = h_tmpdir("repl");
-    nnodes = 0;
-    memset(node, 0, sizeof node);
-    memset(up, 0, sizeof up);
+    hc_setup("repl");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < nnodes; i++)
-        h_stop(&node[i], SIGKILL, 5000);
-    h_stop_all();
-    h_rmrf(tmp);
-    free(tmp);
+    hc_teardown();
     return 0;
 }
 
 /* ---- Helpers ---- */
 
-/* Start node i (data in tmp/n<i>) with extra arguments; joining the
- * cluster of node `of` when of >= 0. Election timeout 1 s (the default). */
-static void start(int i, int of, const char *const *extra)
-{
-    char dir[600], port[16];
-    snprintf(dir, sizeof dir, "%s/n%d", tmp, i);
-    const char *args[32];
-    int n = 0;
-    if (of >= 0) {
-        snprintf(port, sizeof port, "%d", node[of].port);
-        args[n++] = "--replicaof";
-        args[n++] = "127.0.0.1";
-        args[n++] = port;
-    }
-    for (int k = 0; extra && extra[k]; k++)
-        args[n++] = extra[k];
-    args[n] = NULL;
-    assert_int_equal(h_kvnode_start(&node[i], dir, args), 0);
-    up[i] = 1;
-    if (i >= nnodes)
-        nnodes = i + 1;
-}
-
-/* The last lines of node i's log, to explain a failure. */
-static void dump_log(int i)
-{
-    FILE *f = fopen(node[i].log, "r");
-    if (!f)
-        return;
-    static char lines[60][512];
-    int n = 0;
-    while (fgets(lines[n % 60], sizeof lines[0], f))
-        n++;
-    fclose(f);
-    fprintf(stderr, "---- last lines of node %d's log (%s) ----\n", i, node[i].log);
-    for (int k = n > 60 ? n - 60 : 0; k < n; k++)
-        fputs(lines[k % 60], stderr);
-}
-
-static void dump_logs(void)
-{
-    for (int i = 0; i < nnodes; i++)
-        dump_log(i);
-}
-
-static kv_reply *cmd(int i, const char *line)
-{
-    kv_client *c = h_connect(node[i].port);
-    kv_reply *r = c ? h_cmd(c, line) : NULL;
-    kv_client_free(c);
-    return r;
-}
-
-/* A field of INFO <section> on node i as a number (-1 if absent or the
- * node does not answer). */
-static long long info(int i, const char *section, const char *field)
-{
-    char line[64];
-    snprintf(line, sizeof line, "INFO %s", section);
-    kv_reply *r = cmd(i, line);
-    long long v = -1;
-    if (r && r->type == KV_REPLY_STRING) {
-        char key[128];
-        snprintf(key, sizeof key, "\n%s:", field);
-        char *p = strstr(r->str, key);
-        if (p)
-            v = atoll(p + strlen(key));
-    }
-    kv_reply_free(r);
-    return v;
-}
-
 static void digest(int i, char out[64])
 {
-    kv_reply *r = cmd(i, "DEBUG DIGEST");
+    kv_reply *r = hc_cmd(i, "DEBUG DIGEST");
     h_reply_text(r, out, 64);
     kv_reply_free(r);
-}
-
-/* The node that leads (ROLE says master), or -1. */
-static int leader(void)
-{
-    for (int i = 0; i < nnodes; i++) {
-        if (!up[i])
-            continue;
-        kv_reply *r = cmd(i, "ROLE");
-        int m = r && r->type == KV_REPLY_ARRAY && r->elements >= 1 &&
-                !strcmp(r->element[0]->str, "master");
-        kv_reply_free(r);
-        if (m)
-            return i;
-    }
-    return -1;
-}
-
-/* A leader other than `not`. */
-static int other_leader(void *arg)
-{
-    int l = leader();
-    return l >= 0 && l != *(int *)arg;
-}
-
-typedef struct voters_want {
-    int node, voters;
-} voters_want;
-
-static int has_voters(void *arg)
-{
-    voters_want *v = arg;
-    return info(v->node, "replication", "voters") == v->voters &&
-           info(v->node, "replication", "members") == v->voters;
 }
 
 /* Node i holds and has applied everything the leader l has. */
@@ -182,17 +64,17 @@ typedef struct pair {
 static int caught_up(void *arg)
 {
     pair *p = arg;
-    long long last = info(p->l, "replication", "master_repl_offset");
-    return last > 0 && info(p->i, "replication", "master_repl_offset") == last &&
-           info(p->i, "replication", "applied_lsn") == last &&
-           info(p->l, "replication", "commit_lsn") == last;
+    long long last = hc_info(p->l, "replication", "master_repl_offset");
+    return last > 0 && hc_info(p->i, "replication", "master_repl_offset") == last &&
+           hc_info(p->i, "replication", "applied_lsn") == last &&
+           hc_info(p->l, "replication", "commit_lsn") == last;
 }
 
 static void wait_caught_up(int i, int l, int ms)
 {
     pair p = {i, l};
     if (!h_wait_until(caught_up, &p, ms)) {
-        dump_logs();
+        hc_dump_logs();
         fail_msg("node %d did not catch up with node %d in %d ms", i, l, ms);
     }
 }
@@ -204,19 +86,6 @@ static void assert_same_digest(int a, int b)
     digest(b, y);
     if (strcmp(x, y) != 0)
         fail_msg("node %d digest %s, node %d digest %s", a, x, b, y);
-}
-
-/* A 3-node cluster: node 0 founds it, nodes 1 and 2 join and become voters. */
-static void start_cluster(const char *const *extra)
-{
-    start(0, -1, extra);
-    start(1, 0, extra);
-    start(2, 0, extra);
-    voters_want v = {0, 3};
-    if (!h_wait_until(has_voters, &v, 30000)) {
-        dump_logs();
-        fail_msg("the cluster did not reach 3 voters");
-    }
 }
 
 /* A writer that pipelines a deterministic mix of writes into a node. */
@@ -301,10 +170,10 @@ static int raw_connect(int port);
 static void test_three_nodes_converge(void **state)
 {
     (void)state;
-    start_cluster(NULL);
-    assert_int_equal(leader(), 0);
+    hc_start_cluster(NULL);
+    assert_int_equal(hc_leader(), 0);
     writer w;
-    writer_start(&w, node[0].port, 60000);
+    writer_start(&w, hc_node[0].port, 60000);
     pthread_join(w.thread, NULL);
     assert_int_equal(w.sent, 60000);
     assert_int_equal(w.acked, 60000);
@@ -312,24 +181,24 @@ static void test_three_nodes_converge(void **state)
     wait_caught_up(2, 0, 60000);
     assert_same_digest(0, 1);
     assert_same_digest(0, 2);
-    assert_int_equal(info(0, "replication", "connected_slaves"), 2);
-    assert_int_equal(info(0, "replication", "election_quorum"), 2);
-    kv_reply *r = cmd(1, "SET x y");
+    assert_int_equal(hc_info(0, "replication", "connected_slaves"), 2);
+    assert_int_equal(hc_info(0, "replication", "election_quorum"), 2);
+    kv_reply *r = hc_cmd(1, "SET x y");
     assert_non_null(r);
     assert_int_equal(r->type, KV_REPLY_ERROR);
     assert_string_equal(r->str, "READONLY You can't write against a read only replica.");
     kv_reply_free(r);
-    r = cmd(0, "ROLE");
+    r = hc_cmd(0, "ROLE");
     assert_string_equal(r->element[0]->str, "master");
     assert_int_equal(r->element[2]->elements, 2);
     kv_reply_free(r);
-    r = cmd(1, "ROLE");
+    r = hc_cmd(1, "ROLE");
     assert_int_equal(r->elements, 5);
     assert_string_equal(r->element[0]->str, "slave");
-    assert_int_equal(r->element[2]->integer, node[0].port);
+    assert_int_equal(r->element[2]->integer, hc_node[0].port);
     assert_string_equal(r->element[3]->str, "connected");
     kv_reply_free(r);
-    r = cmd(2, "KVCLUSTER MEMBERS");
+    r = hc_cmd(2, "KVCLUSTER MEMBERS");
     assert_int_equal(r->type, KV_REPLY_ARRAY);
     assert_int_equal(r->elements, 3);
     kv_reply_free(r);
@@ -340,35 +209,35 @@ static void test_three_nodes_converge(void **state)
 static void test_follower_kill9_partial_resync(void **state)
 {
     (void)state;
-    start_cluster(NULL);
-    long long term = info(0, "replication", "term");
+    hc_start_cluster(NULL);
+    long long term = hc_info(0, "replication", "term");
     writer w;
-    writer_start(&w, node[0].port, 30000);
-    long long partial = info(0, "stats", "sync_partial_ok");
-    long long full = info(0, "stats", "sync_full");
+    writer_start(&w, hc_node[0].port, 30000);
+    long long partial = hc_info(0, "stats", "sync_partial_ok");
+    long long full = hc_info(0, "stats", "sync_full");
     assert_true(partial >= 2);
     assert_int_equal(full, 0);
-    h_stop(&node[1], SIGKILL, 5000);
-    up[1] = 0;
-    assert_int_equal(h_restart(&node[1]), 0);
-    up[1] = 1;
+    h_stop(&hc_node[1], SIGKILL, 5000);
+    hc_up[1] = 0;
+    assert_int_equal(h_restart(&hc_node[1]), 0);
+    hc_up[1] = 1;
     pthread_join(w.thread, NULL);
     assert_int_equal(w.acked, 30000);
     wait_caught_up(1, 0, 60000);
     wait_caught_up(2, 0, 60000);
     assert_same_digest(0, 1);
-    assert_true(info(0, "stats", "sync_partial_ok") > partial);
-    assert_int_equal(info(0, "stats", "sync_full"), 0);
-    assert_int_equal(info(0, "replication", "term"), term);
-    assert_int_equal(leader(), 0);
+    assert_true(hc_info(0, "stats", "sync_partial_ok") > partial);
+    assert_int_equal(hc_info(0, "stats", "sync_full"), 0);
+    assert_int_equal(hc_info(0, "replication", "term"), term);
+    assert_int_equal(hc_leader(), 0);
 }
 
 static int wal_compacted(void *arg)
 {
     (void)arg;
-    kv_reply *r = cmd(0, "SAVE");
+    kv_reply *r = hc_cmd(0, "SAVE");
     kv_reply_free(r);
-    return info(0, "persistence", "wal_first_lsn") > 2;
+    return hc_info(0, "persistence", "wal_first_lsn") > 2;
 }
 
 /* A new node joining a leader with 300,000 keys whose log is compacted
@@ -378,23 +247,23 @@ static void test_new_node_snapshot_bootstrap(void **state)
 {
     (void)state;
     const char *seg[] = {"--wal-segment-size", "1mb", "--repl-retention-bytes", "0", NULL};
-    start(0, -1, seg);
-    kv_reply *r = cmd(0, "DEBUG POPULATE 300000");
+    hc_start(0, -1, seg);
+    kv_reply *r = hc_cmd(0, "DEBUG POPULATE 300000");
     assert_non_null(r);
     assert_int_equal(r->type, KV_REPLY_STATUS);
     kv_reply_free(r);
     writer w;
-    writer_start(&w, node[0].port, 20000);
+    writer_start(&w, hc_node[0].port, 20000);
     assert_true(h_wait_until(wal_compacted, NULL, 60000));
-    start(1, 0, NULL);
+    hc_start(1, 0, NULL);
     pthread_join(w.thread, NULL);
     assert_int_equal(w.acked, 20000);
     wait_caught_up(1, 0, 120000);
     assert_same_digest(0, 1);
-    assert_int_equal(info(0, "stats", "sync_full"), 1);
-    voters_want v = {0, 2};
-    assert_true(h_wait_until(has_voters, &v, 30000));
-    r = cmd(1, "DBSIZE");
+    assert_int_equal(hc_info(0, "stats", "sync_full"), 1);
+    hc_voters_want v = {0, 2};
+    assert_true(h_wait_until(hc_has_voters, &v, 30000));
+    r = hc_cmd(1, "DBSIZE");
     assert_true(r->integer >= 300000);
     kv_reply_free(r);
 }
@@ -441,7 +310,7 @@ out:
 static int check_ledger(ledger *lg, int i)
 {
     int n = 0;
-    kv_client *c = h_connect(node[i].port);
+    kv_client *c = h_connect(hc_node[i].port);
     assert_non_null(c);
     for (int k = 0; k < lg->n; k++) {
         if (!lg->acked[k])
@@ -455,7 +324,7 @@ static int check_ledger(ledger *lg, int i)
         h_reply_text(x, got, sizeof got);
         kv_reply_free(x);
         if (strcmp(got, want) != 0) {
-            dump_logs();
+            hc_dump_logs();
             fail_msg("acknowledged %s is %s on node %d", key, got, i);
         }
     }
@@ -466,7 +335,7 @@ static int check_ledger(ledger *lg, int i)
 static int writable(void *arg)
 {
     int i = *(int *)arg;
-    kv_reply *r = cmd(i, "SET probe 1");
+    kv_reply *r = hc_cmd(i, "SET probe 1");
     int ok = r && r->type == KV_REPLY_STATUS;
     kv_reply_free(r);
     return ok;
@@ -478,38 +347,38 @@ static int writable(void *arg)
 static void test_kill9_leader_loses_no_acked_write(void **state)
 {
     (void)state;
-    start_cluster(NULL);
+    hc_start_cluster(NULL);
     static ledger lg;
     memset(&lg, 0, sizeof lg);
-    lg.port = node[0].port;
+    lg.port = hc_node[0].port;
     pthread_t t;
     pthread_create(&t, NULL, ledger_main, &lg);
     /* Until a few thousand writes are in. */
     long long deadline = h_now_ms() + 30000;
     while (lg.n < 3000 && h_now_ms() < deadline)
         sched_yield();
-    long long term = info(1, "replication", "term");
-    h_stop(&node[0], SIGKILL, 5000);
-    up[0] = 0;
+    long long term = hc_info(1, "replication", "term");
+    h_stop(&hc_node[0], SIGKILL, 5000);
+    hc_up[0] = 0;
     pthread_join(t, NULL);
     int old = 0;
-    if (!h_wait_until(other_leader, &old, 20000)) {
-        dump_logs();
+    if (!h_wait_until(hc_other_leader, &old, 20000)) {
+        hc_dump_logs();
         fail_msg("no new leader after kill -9 of the leader");
     }
-    int l = leader();
-    assert_true(info(l, "replication", "term") > term);
+    int l = hc_leader();
+    assert_true(hc_info(l, "replication", "term") > term);
     assert_true(h_wait_until(writable, &l, 10000));
     int acked = check_ledger(&lg, l);
     printf("  %d of %d writes acknowledged before the kill; all on the new leader\n", acked,
            lg.n);
     assert_true(acked > 0);
     /* The old leader comes back as a follower and converges. */
-    assert_int_equal(h_restart(&node[0]), 0);
-    up[0] = 1;
+    assert_int_equal(h_restart(&hc_node[0]), 0);
+    hc_up[0] = 1;
     wait_caught_up(0, l, 60000);
     assert_same_digest(0, l);
-    assert_int_equal(leader(), l);
+    assert_int_equal(hc_leader(), l);
     check_ledger(&lg, 0);
 }
 
@@ -522,16 +391,16 @@ static void test_kill9_leader_loses_no_acked_write(void **state)
 static void test_uncommitted_entries_are_cut(void **state)
 {
     (void)state;
-    start_cluster(NULL);
-    kv_reply *r = cmd(0, "SET shared 1");
+    hc_start_cluster(NULL);
+    kv_reply *r = hc_cmd(0, "SET shared 1");
     kv_reply_free(r);
     wait_caught_up(1, 0, 30000);
     wait_caught_up(2, 0, 30000);
-    h_stop(&node[1], SIGKILL, 5000);
-    h_stop(&node[2], SIGKILL, 5000);
-    up[1] = up[2] = 0;
+    h_stop(&hc_node[1], SIGKILL, 5000);
+    h_stop(&hc_node[2], SIGKILL, 5000);
+    hc_up[1] = hc_up[2] = 0;
     /* Sent on a raw connection: no reply will ever come. */
-    int fd = raw_connect(node[0].port);
+    int fd = raw_connect(hc_node[0].port);
     assert_true(fd >= 0);
     for (int i = 0; i < 5; i++) {
         char req[128];
@@ -540,40 +409,40 @@ static void test_uncommitted_entries_are_cut(void **state)
         assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
     }
     /* The leader logs them (its last LSN moves) but cannot commit. */
-    long long commit = info(0, "replication", "commit_lsn");
+    long long commit = hc_info(0, "replication", "commit_lsn");
     long long deadline = h_now_ms() + 10000;
-    while (info(0, "persistence", "wal_last_lsn") < commit + 5 && h_now_ms() < deadline)
+    while (hc_info(0, "persistence", "wal_last_lsn") < commit + 5 && h_now_ms() < deadline)
         sched_yield();
-    assert_true(info(0, "persistence", "wal_last_lsn") >= commit + 5);
-    h_stop(&node[0], SIGKILL, 5000);
-    up[0] = 0;
+    assert_true(hc_info(0, "persistence", "wal_last_lsn") >= commit + 5);
+    h_stop(&hc_node[0], SIGKILL, 5000);
+    hc_up[0] = 0;
     close(fd);
-    assert_int_equal(h_restart(&node[1]), 0);
-    assert_int_equal(h_restart(&node[2]), 0);
-    up[1] = up[2] = 1;
+    assert_int_equal(h_restart(&hc_node[1]), 0);
+    assert_int_equal(h_restart(&hc_node[2]), 0);
+    hc_up[1] = hc_up[2] = 1;
     int old = 0;
-    assert_true(h_wait_until(other_leader, &old, 20000));
-    int l = leader();
+    assert_true(h_wait_until(hc_other_leader, &old, 20000));
+    int l = hc_leader();
     assert_true(h_wait_until(writable, &l, 10000));
-    r = cmd(l, "SET newer 1");
+    r = hc_cmd(l, "SET newer 1");
     assert_int_equal(r->type, KV_REPLY_STATUS);
     kv_reply_free(r);
-    assert_int_equal(h_restart(&node[0]), 0);
-    up[0] = 1;
+    assert_int_equal(h_restart(&hc_node[0]), 0);
+    hc_up[0] = 1;
     wait_caught_up(0, l, 60000);
     assert_same_digest(0, l);
-    r = cmd(0, "EXISTS uncommitted:0 uncommitted:4");
+    r = hc_cmd(0, "EXISTS uncommitted:0 uncommitted:4");
     assert_int_equal(r->type, KV_REPLY_INTEGER);
     assert_int_equal(r->integer, 0);
     kv_reply_free(r);
-    r = cmd(0, "GET newer");
+    r = hc_cmd(0, "GET newer");
     assert_string_equal(r->str, "1");
     kv_reply_free(r);
-    assert_true(info(0, "replication", "truncations") >= 1);
+    assert_true(hc_info(0, "replication", "truncations") >= 1);
     /* It stays a follower across a restart. */
-    h_stop(&node[0], SIGTERM, 10000);
-    assert_int_equal(h_restart(&node[0]), 0);
-    r = cmd(0, "ROLE");
+    h_stop(&hc_node[0], SIGTERM, 10000);
+    assert_int_equal(h_restart(&hc_node[0]), 0);
+    r = hc_cmd(0, "ROLE");
     assert_string_equal(r->element[0]->str, "slave");
     kv_reply_free(r);
 }
@@ -584,27 +453,27 @@ static void test_uncommitted_entries_are_cut(void **state)
 static void test_short_pause_no_election(void **state)
 {
     (void)state;
-    start_cluster(NULL);
-    long long term = info(1, "replication", "term");
-    kill(node[0].pid, SIGSTOP);
+    hc_start_cluster(NULL);
+    long long term = hc_info(1, "replication", "term");
+    kill(hc_node[0].pid, SIGSTOP);
     struct timespec ts = {0, 400 * 1000000L}; /* the pause being tested */
     nanosleep(&ts, NULL);
-    kill(node[0].pid, SIGCONT);
-    kv_reply *r = cmd(0, "SET after-pause 1");
+    kill(hc_node[0].pid, SIGCONT);
+    kv_reply *r = hc_cmd(0, "SET after-pause 1");
     assert_int_equal(r->type, KV_REPLY_STATUS);
     kv_reply_free(r);
-    assert_int_equal(leader(), 0);
-    assert_int_equal(info(1, "replication", "term"), term);
-    assert_int_equal(info(2, "replication", "term"), term);
-    kill(node[2].pid, SIGSTOP);
+    assert_int_equal(hc_leader(), 0);
+    assert_int_equal(hc_info(1, "replication", "term"), term);
+    assert_int_equal(hc_info(2, "replication", "term"), term);
+    kill(hc_node[2].pid, SIGSTOP);
     ts.tv_sec = 3;
     ts.tv_nsec = 0;
     nanosleep(&ts, NULL);
-    kill(node[2].pid, SIGCONT);
+    kill(hc_node[2].pid, SIGCONT);
     wait_caught_up(2, 0, 30000);
-    assert_int_equal(leader(), 0);
-    assert_int_equal(info(0, "replication", "term"), term);
-    assert_int_equal(info(2, "replication", "term"), term);
+    assert_int_equal(hc_leader(), 0);
+    assert_int_equal(hc_info(0, "replication", "term"), term);
+    assert_int_equal(hc_info(2, "replication", "term"), term);
 }
 
 /* FAILOVER hands leadership to the named node at once; a concurrent
@@ -612,46 +481,46 @@ static void test_short_pause_no_election(void **state)
 static void test_failover_switchover(void **state)
 {
     (void)state;
-    start_cluster(NULL);
-    kv_reply *r = cmd(1, "FAILOVER");
+    hc_start_cluster(NULL);
+    kv_reply *r = hc_cmd(1, "FAILOVER");
     assert_string_equal(r->str, "ERR FAILOVER is not valid when server is a replica.");
     kv_reply_free(r);
-    r = cmd(0, "FAILOVER TO 127.0.0.1 1");
+    r = hc_cmd(0, "FAILOVER TO 127.0.0.1 1");
     assert_string_equal(r->str, "ERR FAILOVER target HOST and PORT is not a replica.");
     kv_reply_free(r);
-    r = cmd(0, "FAILOVER TIMEOUT 0");
+    r = hc_cmd(0, "FAILOVER TIMEOUT 0");
     assert_string_equal(r->str, "ERR FAILOVER timeout must be greater than 0");
     kv_reply_free(r);
-    r = cmd(0, "FAILOVER FORCE");
+    r = hc_cmd(0, "FAILOVER FORCE");
     assert_string_equal(
         r->str, "ERR FAILOVER with force option requires both a timeout and target HOST and IP.");
     kv_reply_free(r);
-    r = cmd(0, "FAILOVER ABORT");
+    r = hc_cmd(0, "FAILOVER ABORT");
     assert_string_equal(r->str, "ERR No failover in progress.");
     kv_reply_free(r);
     static ledger lg;
     memset(&lg, 0, sizeof lg);
-    lg.port = node[0].port;
+    lg.port = hc_node[0].port;
     pthread_t t;
     pthread_create(&t, NULL, ledger_main, &lg);
     long long deadline = h_now_ms() + 30000;
     while (lg.n < 2000 && h_now_ms() < deadline)
         sched_yield();
     char line[64];
-    snprintf(line, sizeof line, "FAILOVER TO 127.0.0.1 %d", node[2].port);
-    r = cmd(0, line);
+    snprintf(line, sizeof line, "FAILOVER TO 127.0.0.1 %d", hc_node[2].port);
+    r = hc_cmd(0, line);
     assert_non_null(r);
     assert_int_equal(r->type, KV_REPLY_STATUS);
     kv_reply_free(r);
     int old = 0;
-    assert_true(h_wait_until(other_leader, &old, 10000));
-    assert_int_equal(leader(), 2);
+    assert_true(h_wait_until(hc_other_leader, &old, 10000));
+    assert_int_equal(hc_leader(), 2);
     atomic_store(&lg.stop, 1);
     pthread_join(t, NULL);
     check_ledger(&lg, 2);
     wait_caught_up(0, 2, 30000);
     assert_same_digest(0, 2);
-    assert_true(info(0, "replication", "leadership_transfers") >= 1);
+    assert_true(hc_info(0, "replication", "leadership_transfers") >= 1);
 }
 
 /* WAIT counts replicas that have the client's writes, honours its
@@ -659,8 +528,8 @@ static void test_failover_switchover(void **state)
 static void test_wait(void **state)
 {
     (void)state;
-    start_cluster(NULL);
-    kv_client *c = h_connect(node[0].port);
+    hc_start_cluster(NULL);
+    kv_client *c = h_connect(hc_node[0].port);
     kv_reply *r = h_cmd(c, "SET w 1");
     kv_reply_free(r);
     r = h_cmd(c, "WAIT 2 5000");
@@ -676,7 +545,7 @@ static void test_wait(void **state)
     assert_string_equal(r->str, "ERR timeout is negative");
     kv_reply_free(r);
     kv_client_free(c);
-    r = cmd(1, "WAIT 1 10");
+    r = hc_cmd(1, "WAIT 1 10");
     assert_int_equal(r->type, KV_REPLY_ERROR);
     assert_non_null(strstr(r->str, "replica"));
     kv_reply_free(r);
@@ -685,7 +554,7 @@ static void test_wait(void **state)
 static int one_good_replica(void *arg)
 {
     (void)arg;
-    return info(0, "replication", "min_slaves_good_slaves") >= 1;
+    return hc_info(0, "replication", "min_slaves_good_slaves") >= 1;
 }
 
 /* min-replicas-ack: with too few good replicas writes are refused before
@@ -694,26 +563,26 @@ static void test_min_replicas_ack(void **state)
 {
     (void)state;
     const char *ack2[] = {"--min-replicas-ack", "2", NULL};
-    start(0, -1, ack2);
-    kv_reply *r = cmd(0, "SET a b");
+    hc_start(0, -1, ack2);
+    kv_reply *r = hc_cmd(0, "SET a b");
     assert_non_null(r);
     assert_string_equal(r->str, "NOREPLICAS Not enough good replicas to write.");
     kv_reply_free(r);
-    start(1, 0, NULL);
+    hc_start(1, 0, NULL);
     assert_true(h_wait_until(one_good_replica, NULL, 30000));
-    r = cmd(0, "SET a b");
+    r = hc_cmd(0, "SET a b");
     assert_string_equal(r->str, "NOREPLICAS Not enough good replicas to write.");
     kv_reply_free(r);
-    start(2, 0, NULL);
-    voters_want v = {0, 3};
-    assert_true(h_wait_until(has_voters, &v, 30000));
+    hc_start(2, 0, NULL);
+    hc_voters_want v = {0, 3};
+    assert_true(h_wait_until(hc_has_voters, &v, 30000));
     /* With both replicas a write is answered: committed by a majority and
      * durable on the two replicas min-replicas-ack asks for. */
     int l = 0;
     assert_true(h_wait_until(writable, &l, 10000));
-    assert_int_equal(info(0, "replication", "commit_quorum"), 2);
-    assert_int_equal(info(0, "replication", "ack_replicas"), 2);
-    r = cmd(0, "WAIT 2 0");
+    assert_int_equal(hc_info(0, "replication", "commit_quorum"), 2);
+    assert_int_equal(hc_info(0, "replication", "ack_replicas"), 2);
+    r = hc_cmd(0, "WAIT 2 0");
     assert_int_equal(r->integer, 2);
     kv_reply_free(r);
 }
@@ -729,40 +598,40 @@ static void test_bitmaps_hll_replicate(void **state)
     (void)state;
     const char *pextra[] = {"--hll-sparse-max-bytes", "3000", NULL};
     const char *rextra[] = {"--hll-sparse-max-bytes", "40", NULL};
-    start(0, -1, pextra);
-    start(1, 0, rextra);
-    voters_want v = {0, 2};
-    assert_true(h_wait_until(has_voters, &v, 30000));
+    hc_start(0, -1, pextra);
+    hc_start(1, 0, rextra);
+    hc_voters_want v = {0, 2};
+    assert_true(h_wait_until(hc_has_voters, &v, 30000));
     char line[2048];
     const char *keys[] = {"h1", "h2"};
     for (int k = 0; k < 2; k++) {
         int at = snprintf(line, sizeof line, "PFADD %s", keys[k]);
         for (int i = 0; i < 100; i++)
             at += snprintf(line + at, sizeof line - (size_t)at, " %s-%d", keys[k], i);
-        kv_reply_free(cmd(0, line));
+        kv_reply_free(hc_cmd(0, line));
         if (k == 0)
-            kv_reply_free(cmd(0, "CONFIG SET hll-sparse-max-bytes 200"));
+            kv_reply_free(hc_cmd(0, "CONFIG SET hll-sparse-max-bytes 200"));
     }
-    kv_reply_free(cmd(0, "PFCOUNT h1"));
-    kv_reply_free(cmd(0, "PFMERGE h3 h1"));
-    kv_reply_free(cmd(0, "SETBIT b 1000 1"));
-    kv_reply_free(cmd(0, "BITFIELD b OVERFLOW FAIL INCRBY u8 2000 300"));
-    kv_reply_free(cmd(0, "BITOP NOT b2 b"));
+    kv_reply_free(hc_cmd(0, "PFCOUNT h1"));
+    kv_reply_free(hc_cmd(0, "PFMERGE h3 h1"));
+    kv_reply_free(hc_cmd(0, "SETBIT b 1000 1"));
+    kv_reply_free(hc_cmd(0, "BITFIELD b OVERFLOW FAIL INCRBY u8 2000 300"));
+    kv_reply_free(hc_cmd(0, "BITOP NOT b2 b"));
     wait_caught_up(1, 0, 30000);
     assert_same_digest(0, 1);
-    kv_reply *r = cmd(0, "PFDEBUG ENCODING h1");
+    kv_reply *r = hc_cmd(0, "PFDEBUG ENCODING h1");
     assert_string_equal(r->str, "sparse");
     kv_reply_free(r);
-    r = cmd(1, "STRLEN b");
+    r = hc_cmd(1, "STRLEN b");
     assert_int_equal(r->integer, 251);
     kv_reply_free(r);
     /* PFCOUNT on the replica: the leader's answer, nothing stored. */
     char before[64], after[64];
     digest(1, before);
-    r = cmd(1, "PFCOUNT h2");
+    r = hc_cmd(1, "PFCOUNT h2");
     digest(1, after);
     assert_string_equal(before, after);
-    kv_reply *p = cmd(0, "PFCOUNT h2");
+    kv_reply *p = hc_cmd(0, "PFCOUNT h2");
     assert_int_equal(r->type, KV_REPLY_INTEGER);
     assert_int_equal(r->integer, p->integer);
     kv_reply_free(r);
@@ -837,16 +706,16 @@ static void test_peer_port_hostile(void **state)
 {
     (void)state;
     const char *secret[] = {"--cluster-secret", "s3cret", NULL};
-    start(0, -1, secret);
-    start(1, 0, secret);
-    voters_want v2 = {0, 2};
-    assert_true(h_wait_until(has_voters, &v2, 30000));
-    kv_reply *r = cmd(0, "SET guarded 1");
+    hc_start(0, -1, secret);
+    hc_start(1, 0, secret);
+    hc_voters_want v2 = {0, 2};
+    assert_true(h_wait_until(hc_has_voters, &v2, 30000));
+    kv_reply *r = hc_cmd(0, "SET guarded 1");
     kv_reply_free(r);
     wait_caught_up(1, 0, 30000);
     char before[64];
     digest(0, before);
-    int peer = node[0].port + 10000;
+    int peer = hc_node[0].port + 10000;
     int closed;
     /* Garbage. */
     int fd = raw_connect(peer);
@@ -900,16 +769,16 @@ static void test_peer_port_hostile(void **state)
     /* A node with the wrong secret is refused: its Join never reaches the
      * leader (the connection fails authentication), so it never becomes a
      * member and never gets data. */
-    long long failures = info(0, "stats", "peer_auth_failures");
+    long long failures = hc_info(0, "stats", "peer_auth_failures");
     const char *wrong[] = {"--cluster-secret", "guess", NULL};
-    start(2, 0, wrong);
+    hc_start(2, 0, wrong);
     long long want = failures + 2;
     long long deadline = h_now_ms() + 10000;
-    while (info(0, "stats", "peer_auth_failures") < want && h_now_ms() < deadline)
+    while (hc_info(0, "stats", "peer_auth_failures") < want && h_now_ms() < deadline)
         sched_yield();
-    assert_true(info(0, "stats", "peer_auth_failures") >= want);
-    assert_int_equal(info(0, "replication", "members"), 2);
-    r = cmd(2, "EXISTS guarded");
+    assert_true(hc_info(0, "stats", "peer_auth_failures") >= want);
+    assert_int_equal(hc_info(0, "replication", "members"), 2);
+    r = hc_cmd(2, "EXISTS guarded");
     assert_non_null(r);
     assert_int_equal(r->type, KV_REPLY_ERROR); /* it serves nothing */
     kv_reply_free(r);

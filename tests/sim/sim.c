@@ -973,13 +973,18 @@ static void ev_sync(sim *w, sim_node *x)
     start_sync(x);
 }
 
+/* As the engine does: the image is the keyspace, so it is taken at the
+ * applied LSN — past commit on a leader that applies as it executes. */
 static void take_snapshot(sim *w, sim_node *x)
 {
-    uint64_t lsn = rcore_commit(x->core);
-    if (lsn > rcore_applied(x->core) && rcore_role(x->core) != RC_LEADER)
-        lsn = rcore_applied(x->core);
+    /* The engine publishes a snapshot only once the WAL holds everything
+     * in it (a leader applies before its log is durable). */
+    uint64_t lsn = x->applied < x->durable ? x->applied : x->durable;
     uint64_t h;
-    if (!lsn || lsn <= x->snap.lsn || !hash_at(x, lsn, &h))
+    if (!lsn || (x->snap.valid && lsn <= x->snap.lsn) || !hash_at(x, lsn, &h))
+        return;
+    /* Some snapshots fail (a full disk): nothing reports it. */
+    if (rnd(&x->rng) % 8 == 0)
         return;
     sim_snap *s = &x->snap;
     s->valid = 1;
@@ -994,7 +999,9 @@ static void take_snapshot(sim *w, sim_node *x)
     memset(s->bytes + 24, 0xab, 200);
     s->len = 24 + 200;
     x->since_snap = 0;
-    compact(x, lsn);
+    /* Compaction never goes past commit (the engine's commit gate). */
+    uint64_t c = rcore_commit(x->core);
+    compact(x, lsn < c ? lsn : c);
     rcore_snapshot_taken(x->core, lsn);
     (void)w;
 }
@@ -1091,6 +1098,9 @@ static void ev_trunc(sim *w, sim_node *x, event *e)
         wipe(x);
     } else {
         cut_after(x, keep);
+        /* A snapshot holding cut entries goes with them. */
+        if (x->snap.valid && x->snap.lsn > keep)
+            x->snap.valid = 0;
     }
     if (x->applied > last_lsn(x)) {
         x->applied = last_lsn(x);
@@ -1532,6 +1542,19 @@ void sim_run(const sim_options *o, sim_result *res)
         if (converged(w)) {
             live = 1;
             break;
+        }
+    }
+    if (!w->failed && !live && o->verbose) {
+        for (int i = 0; i < w->n; i++) {
+            sim_node *x = &w->nodes[i];
+            const rc_config *cf = rcore_config(x->core);
+            printf("  n%d up=%d role=%d term=%llu commit=%llu applied=%llu last=%llu cfg.lsn=%llu:", i, x->up,
+                   (int)rcore_role(x->core), (unsigned long long)rcore_term(x->core),
+                   (unsigned long long)rcore_commit(x->core), (unsigned long long)x->applied,
+                   (unsigned long long)(x->base_lsn + x->n), (unsigned long long)cf->lsn);
+            for (int m = 0; m < cf->n; m++)
+                printf(" %.2s%s", cf->m[m].id, cf->m[m].voter ? "V" : "L");
+            printf("\n");
         }
     }
     if (!w->failed && !live)

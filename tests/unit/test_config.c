@@ -47,7 +47,10 @@ static void test_defaults(void **state)
     assert_int_equal(c.proto_max_bulk_len, 512LL * 1024 * 1024);
     assert_int_equal(c.protected_mode, 1);
     assert_string_equal(get(&c, "appendfsync"), "always");
-    assert_string_equal(get(&c, "client-output-buffer-limit"), "normal 268435456 67108864 60");
+    assert_string_equal(get(&c, "client-output-buffer-limit"),
+                        "normal 268435456 67108864 60 slave 268435456 67108864 60 pubsub 33554432 "
+                        "8388608 60");
+    assert_string_equal(get(&c, "notify-keyspace-events"), "");
     assert_string_equal(get(&c, "replicaof"), "");
     assert_string_equal(get(&c, "unixsocketperm"), "0");
     config_free(&c);
@@ -76,6 +79,15 @@ static void test_file(void **state)
     assert_string_equal(c.replicaof, "10.0.0.1 7379");
     assert_int_equal(c.wal_segment_size, 1024 * 1024);
     assert_int_equal(c.hash_max_listpack_entries, 64);
+    /* redis.conf's form: one client-output-buffer-limit line per class. */
+    const char *obuf = "client-output-buffer-limit normal 0 0 0\n"
+                       "client-output-buffer-limit replica 256mb 64mb 60\n"
+                       "client-output-buffer-limit pubsub 16mb 4mb 30\n"
+                       "notify-keyspace-events Ex\n";
+    assert_int_equal(config_load_text(&c, obuf, "t.conf", err, sizeof err), 0);
+    assert_string_equal(get(&c, "client-output-buffer-limit"),
+                        "normal 0 0 0 slave 268435456 67108864 60 pubsub 16777216 4194304 30");
+    assert_string_equal(get(&c, "notify-keyspace-events"), "xE");
     assert_int_equal(config_load_text(&c, "port 1\nnosuch 3\n", "t.conf", err, sizeof err), -1);
     assert_non_null(strstr(err, "t.conf:2"));
     assert_non_null(strstr(err, "Bad directive"));
@@ -132,7 +144,10 @@ static void test_runtime_set(void **state)
     assert_int_equal(set1(&c, "client-output-buffer-limit", "normal 10mb 5mb 30", 0, err), 0);
     assert_int_equal(c.obuf_hard, 10 << 20);
     assert_int_equal(c.obuf_soft_seconds, 30);
-    assert_int_equal(set1(&c, "client-output-buffer-limit", "pubsub 1 1 1", 0, err), -1);
+    assert_int_equal(set1(&c, "client-output-buffer-limit", "pubsub 1 1 1", 0, err), 0);
+    assert_int_equal(c.obuf_pubsub_hard, 1);
+    assert_int_equal(c.obuf_hard, 10 << 20);
+    assert_int_equal(set1(&c, "client-output-buffer-limit", "master 1 1 1", 0, err), -1);
     assert_int_equal(set1(&c, "client-output-buffer-limit", "normal 1 1", 0, err), -1);
     assert_int_equal(set1(&c, "slowlog-log-slower-than", "-1", 0, err), 0);
     assert_int_equal(c.slowlog_log_slower_than, -1);

@@ -1,7 +1,8 @@
 /* test_config_runtime.c — option rules that CONFIG SET exposes with Redis
  * 7's behaviour: hz clamped to 1..500, memory options rejecting what is
  * not a memory value (signs included), hash-max-listpack-value as a memory
- * value, client-output-buffer-limit's empty value and class errors. */
+ * value, client-output-buffer-limit's classes and errors, and
+ * notify-keyspace-events's letters and print-back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,8 +84,9 @@ static void test_memory_values(void **state)
     config_free(&c);
 }
 
-/* client-output-buffer-limit: "" changes nothing (Redis), an unknown
- * class gets Redis's message, Redis's other classes say why not here. */
+/* client-output-buffer-limit: every Redis class is accepted (replica and
+ * slave are one), groups apply together or not at all, "" changes nothing,
+ * and CONFIG GET prints every class in Redis's order and names. */
 static void test_obuf_classes(void **state)
 {
     (void)state;
@@ -92,17 +94,57 @@ static void test_obuf_classes(void **state)
     config_init(&c);
     char err[256];
     assert_int_equal(set1(&c, "client-output-buffer-limit", "normal 1mb 2mb 3", err), 0);
-    assert_string_equal(get(&c, "client-output-buffer-limit"), "normal 1048576 2097152 3");
+    assert_string_equal(get(&c, "client-output-buffer-limit"),
+                        "normal 1048576 2097152 3 slave 268435456 67108864 60 pubsub 33554432 "
+                        "8388608 60");
     assert_int_equal(set1(&c, "client-output-buffer-limit", "", err), 0);
-    assert_string_equal(get(&c, "client-output-buffer-limit"), "normal 1048576 2097152 3");
+    assert_int_equal(
+        set1(&c, "client-output-buffer-limit", "pubsub 1k 2k 5 replica 0 0 0 slave 1 2 3", err),
+        0);
+    assert_string_equal(get(&c, "client-output-buffer-limit"),
+                        "normal 1048576 2097152 3 slave 1 2 3 pubsub 1000 2000 5");
     assert_int_equal(set1(&c, "client-output-buffer-limit", "foo 1 2 3", err), -1);
     assert_string_equal(err, "Invalid client class specified in buffer limit configuration.");
-    assert_int_equal(set1(&c, "client-output-buffer-limit", "pubsub 1 2 3", err), -1);
-    assert_string_equal(err, "Invalid client class specified in buffer limit configuration "
-                             "(kvnode has only the normal class).");
+    assert_int_equal(set1(&c, "client-output-buffer-limit", "master 1 2 3", err), -1);
+    assert_string_equal(err, "Invalid client class specified in buffer limit configuration.");
+    /* A bad group leaves the good ones before it unapplied. */
+    assert_int_equal(set1(&c, "client-output-buffer-limit", "pubsub 7 7 7 normal x 1 1", err), -1);
+    assert_string_equal(err, "Error in hard, soft or soft_seconds setting in buffer limit "
+                             "configuration.");
     assert_int_equal(set1(&c, "client-output-buffer-limit", "normal 1 2", err), -1);
     assert_string_equal(err, "Wrong number of arguments in buffer limit configuration.");
-    assert_string_equal(get(&c, "client-output-buffer-limit"), "normal 1048576 2097152 3");
+    assert_string_equal(get(&c, "client-output-buffer-limit"),
+                        "normal 1048576 2097152 3 slave 1 2 3 pubsub 1000 2000 5");
+    config_free(&c);
+}
+
+/* notify-keyspace-events: Redis's letters, its normalized print-back (A
+ * for all the classes it covers, then K E m; n is hidden by A), and its
+ * error for any other character. */
+static void test_notify_keyspace_events(void **state)
+{
+    (void)state;
+    kv_config c;
+    config_init(&c);
+    char err[256];
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"A", "A"},          {"KEA", "AKE"},         {"Kg", "gK"},
+        {"Ex", "xE"},        {"$lshzxetmdn", "$lshzxetdnm"}, {"AKEmn", "AKEm"},
+        {"gA", "A"},         {"nd", "dn"},           {"zhsl$g", "g$lshz"},
+        {"mK", "Km"},        {"", ""},               {"EKg", "gKE"},
+        {"gggKK", "gK"},     {"g$lshzxetd", "A"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(set1(&c, "notify-keyspace-events", cases[i].in, err), 0);
+        assert_string_equal(get(&c, "notify-keyspace-events"), cases[i].out);
+    }
+    assert_int_equal(set1(&c, "notify-keyspace-events", "KEA", err), 0);
+    assert_int_equal(set1(&c, "notify-keyspace-events", "KQ", err), -1);
+    assert_string_equal(err, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+    assert_int_equal(set1(&c, "notify-keyspace-events", "K E", err), -1);
+    assert_string_equal(get(&c, "notify-keyspace-events"), "AKE");
     config_free(&c);
 }
 
@@ -112,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_hz_clamped),
         cmocka_unit_test(test_memory_values),
         cmocka_unit_test(test_obuf_classes),
+        cmocka_unit_test(test_notify_keyspace_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

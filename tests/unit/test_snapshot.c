@@ -1,6 +1,8 @@
-/* test_snapshot.c — snapshot files: round trip of every type with TTLs,
- * detection of damage in any block, the footer and the header, and the
- * fall-back to an older snapshot with the bad one renamed. */
+/* test_snapshot.c — snapshot files: round trip of every type with TTLs
+ * (sets and sorted sets in both their encodings too), malformed set and
+ * sorted set entries refused, detection of damage in any block, the footer
+ * and the header, and the fall-back to an older snapshot with the bad one
+ * renamed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,12 +10,16 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "crc32c.h"
+#include "endian.h"
 #include "err.h"
+#include "faultfs.h"
 #include "fsio.h"
 #include "keyspace.h"
 #include "log.h"
@@ -77,6 +83,32 @@ static ks *build(int n)
         if (i % 2)
             ks_set_expire(k, o, 1800000000000LL);
     }
+    /* sets (intset and hashtable) and sorted sets (listpack and skiplist) */
+    for (int i = 0; i < n / 20 + 1; i++) {
+        int kl = snprintf(key, sizeof key, "set:%d", i);
+        kv_set *s = set_new();
+        for (int j = 0; j <= i % 700; j++) {
+            int vl = snprintf(val, sizeof val, "m%d", j);
+            if (i % 3)
+                vl = snprintf(val, sizeof val, "%d", j * 7 - 100);
+            else
+                val[0] = '\0'; /* binary members */
+            set_add(&s, val, (size_t)vl);
+        }
+        kobj *o = ks_add_set(k, key, (size_t)kl, s);
+        if (i % 4 == 1)
+            ks_set_expire(k, o, 1900000000000LL + i);
+        kl = snprintf(key, sizeof key, "zset:%d", i);
+        kv_zset *z = zset_new();
+        for (int j = 0; j <= i % 300; j++) {
+            int vl = snprintf(val, sizeof val, "member-%d", j);
+            double score = j % 5 == 0 ? j * 0.1 : j % 7 == 0 ? -1e300 : (double)(j / 3);
+            zset_set(z, val, (size_t)vl, score);
+        }
+        o = ks_add_zset(k, key, (size_t)kl, z);
+        if (i % 4 == 2)
+            ks_set_expire(k, o, 1900000000000LL + i);
+    }
     /* binary key and value, empty value */
     ks_set_string(k, "bin\0\r\n", 6, "\0\1\2", 3, 0);
     ks_set_string(k, "empty", 5, "", 0, 0);
@@ -137,6 +169,86 @@ static void test_round_trip(void **state)
     assert_int_equal(snap_verify(path, &m2, err, sizeof err), 0);
     ks_free(k);
     ks_free(k2);
+}
+
+/* A snapshot of one block of `count` entries made of payload bytes, with
+ * valid checksums, written where snap_load will read it. */
+static void write_crafted(fx *f, uint64_t lsn, const void *payload, size_t n, uint32_t count)
+{
+    size_t total = SNAP_HDR_SIZE + SNAP_BLOCK_HDR + n + SNAP_FOOTER_SIZE;
+    uint8_t *b = calloc(1, total);
+    memcpy(b, "KVSNAP01", 8);
+    le_put32(b + 8, 1);
+    le_put64(b + 16, lsn);
+    le_put32(b + 60, crc32c(0, b, 60));
+    uint8_t *blk = b + SNAP_HDR_SIZE;
+    le_put32(blk + 4, (uint32_t)n);
+    le_put32(blk + 8, count);
+    memcpy(blk + SNAP_BLOCK_HDR, payload, n);
+    le_put32(blk, crc32c(0, blk + 4, SNAP_BLOCK_HDR - 4 + n));
+    uint8_t *t = blk + SNAP_BLOCK_HDR + n;
+    memcpy(t, "KVSNPEND", 8);
+    le_put64(t + 8, count);
+    le_put64(t + 16, 1);
+    le_put32(t + 24, crc32c(0, b, (size_t)(t - b)));
+    le_put32(t + 28, crc32c(0, t, 28));
+    char path[4096];
+    path_for(f, lsn, path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b, total), (ssize_t)total);
+    close(fd);
+    free(b);
+}
+
+/* Well-formed set and sorted set entries load (an intset stays one, a
+ * -0 score in a small sorted set reads back as 0); a repeated member, a
+ * NaN score, an empty container, a score cut short or an unknown type
+ * (5) make the whole snapshot malformed. */
+static void test_set_zset_entries(void **state)
+{
+    fx *f = *state;
+    static const struct {
+        const char *bytes;
+        size_t n;
+        int ok;
+    } cases[] = {
+        {"\x03\x00\x01s\x02\x01" "1\x02-3", 10, 1},
+        {"\x03\x00\x01s\x02\x01" "1\x01" "1", 9, 0},
+        {"\x03\x00\x01s\x00", 5, 0},
+        {"\x04\x00\x01z\x01\x01" "a\x00\x00\x00\x00\x00\x00\xf0\x3f", 15, 1},
+        {"\x04\x00\x01z\x01\x01" "a\x00\x00\x00\x00\x00\x00\x00\x80", 15, 1},
+        {"\x04\x00\x01z\x01\x01" "a\x00\x00\x00\x00\x00\x00\xf8\x7f", 15, 0},
+        {"\x04\x00\x01z\x02\x01" "a\x00\x00\x00\x00\x00\x00\xf0\x3f"
+         "\x01" "a\x00\x00\x00\x00\x00\x00\x00\x40", 25, 0},
+        {"\x04\x00\x01z\x01\x01" "a\x00\x00\x00", 10, 0},
+        {"\x05\x00\x01x\x01\x01" "a", 7, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_crafted(f, 100 + i, cases[i].bytes, cases[i].n, 1);
+        char path[4096], err[256];
+        path_for(f, 100 + i, path);
+        ks *k = ks_new();
+        snap_meta m;
+        int rc = snap_load(path, k, &m, err, sizeof err);
+        if ((rc == 0) != cases[i].ok)
+            fprintf(stderr, "case %zu: rc %d: %s\n", i, rc, rc ? err : "");
+        assert_int_equal(rc == 0, cases[i].ok);
+        if (cases[i].ok) {
+            kobj *o = ks_find(k, i < 3 ? "s" : "z", 1);
+            assert_non_null(o);
+            if (i == 0) {
+                assert_string_equal(kobj_encoding(o), "intset");
+                assert_int_equal(set_len(kobj_set(o)), 2);
+            } else {
+                double score;
+                assert_string_equal(kobj_encoding(o), "listpack");
+                assert_int_equal(zset_score(kobj_zset(o), "a", 1, &score), 1);
+                assert_true(score == (i == 3 ? 1.0 : 0.0) && !signbit(score));
+            }
+        }
+        ks_free(k);
+    }
 }
 
 /* An empty keyspace makes a valid snapshot with no blocks. */
@@ -275,15 +387,59 @@ static void test_retain_and_temps(void **state)
     ks_free(k);
 }
 
+/* Snapshots are listed through the file table: a listing that fails is an
+ * I/O error for snap_list and snap_load_latest (nothing is renamed or
+ * loaded), retention and temp cleanup then touch nothing, and everything
+ * works once the listing does. */
+static void test_listing_through_the_table(void **state)
+{
+    fx *f = *state;
+    ks *k = build(10);
+    snap_meta m;
+    write_snapshot(f, k, 10, 1, &m);
+    write_snapshot(f, k, 20, 1, &m);
+    char tmp[4096];
+    snap_tmp_path(tmp, sizeof tmp, f->dir, 99);
+    FILE *o = fopen(tmp, "w");
+    fputs("partial", o);
+    fclose(o);
+    faultfs_install();
+    faultfs_fail_path(FF_LIST, f->dir, 1, EIO, 1);
+    uint64_t *lsns = NULL;
+    assert_int_equal(snap_list(f->dir, &lsns), KVE_IO);
+    assert_null(lsns);
+    ks *into = ks_new();
+    char err[512];
+    int broken = 0;
+    assert_int_equal(snap_load_latest(f->dir, into, &m, &broken, err, sizeof err), KVE_IO);
+    assert_int_equal(ks_size(into), 0);
+    assert_int_equal(snap_retain(f->dir, 1), 0);
+    snap_remove_temps(f->dir);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".snap"), 2);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".tmp"), 1);
+    faultfs_clear();
+    assert_int_equal(snap_list(f->dir, &lsns), 2);
+    assert_int_equal(lsns[0], 20);
+    assert_int_equal(lsns[1], 10);
+    free(lsns);
+    snap_remove_temps(f->dir);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".tmp"), 0);
+    faultfs_uninstall();
+    ks_free(into);
+    ks_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_zset_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_any_damage_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncation_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fallback_to_older, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retain_and_temps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listing_through_the_table, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -502,6 +502,34 @@ static void test_missing_segment_is_fatal(void **state)
     assert_non_null(strstr(err, "missing"));
 }
 
+/* The WAL lists its directory through the file table: when the listing
+ * fails, wal_open and wal_read report an I/O error naming the directory,
+ * and both work again once the listing does. */
+static void test_directory_listing_through_the_table(void **state)
+{
+    fx *f = *state;
+    seen s;
+    char err[256];
+    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
+    start(f);
+    append_n(f, 20, 5, 1);
+    close_wal(f);
+    faultfs_install();
+    faultfs_fail_path(FF_LIST, f->dir, 1, EIO, 1);
+    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), KVE_IO);
+    assert_non_null(strstr(err, f->dir));
+    assert_non_null(strstr(err, "Input/output error"));
+    wal_cursor cur = {1, 0, 0};
+    wal_rbuf out = {0};
+    assert_int_equal(wal_read(f->dir, &cur, 20, 1 << 20, &out, err, sizeof err), KVE_IO);
+    faultfs_clear();
+    assert_true(faultfs_count(FF_LIST) >= 2);
+    assert_int_equal(wal_read(f->dir, &cur, 20, 1 << 20, &out, err, sizeof err), 20);
+    wal_rbuf_free(&out);
+    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
+    assert_int_equal(s.n, 20);
+}
+
 /* A failed fdatasync is fail-stop: nothing after it is ever reported
  * durable, the sync is not retried, and appends are refused. */
 static void test_fsync_error_is_fail_stop(void **state)
@@ -893,6 +921,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corruption_before_valid_records_is_fatal, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_missing_segment_is_fatal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_directory_listing_through_the_table, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_fsync_error_is_fail_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_and_short_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enospc_refuses_writes_then_recovers, setup,

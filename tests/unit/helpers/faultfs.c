@@ -183,10 +183,17 @@ static int should_fail_path(int op, const char *path)
 
 /* ---- the table ---- */
 
+/* The path fd was opened with ("" for an fd out of the table's range).
+ * Caller holds mu. */
+static const char *fd_name(int fd)
+{
+    return fd >= 0 && fd < 4096 ? fd_path[fd] : "";
+}
+
 static void fd_path_copy(int fd, char *out, size_t n)
 {
     pthread_mutex_lock(&mu);
-    snprintf(out, n, "%s", fd >= 0 && fd < 4096 ? fd_path[fd] : "");
+    snprintf(out, n, "%s", fd_name(fd));
     pthread_mutex_unlock(&mu);
 }
 
@@ -211,7 +218,7 @@ static int ff_open(const char *path, int flags, mode_t mode)
         canon_file(path, fd_path[fd]);
         if (!existed && (flags & O_CREAT)) {
             undo *u = push(U_CREATE);
-            snprintf(u->path, sizeof u->path, "%s", fd_path[fd]);
+            snprintf(u->path, sizeof u->path, "%s", fd_name(fd));
             dir_of(u->path, u->dir);
         }
     }
@@ -228,7 +235,7 @@ static ssize_t ff_pread(int fd, void *buf, size_t n, off_t off)
 {
     pause_fd(FF_READ, fd);
     pthread_mutex_lock(&mu);
-    int f = should_fail_path(FF_READ, fd < 4096 ? fd_path[fd] : NULL);
+    int f = should_fail_path(FF_READ, fd_name(fd));
     pthread_mutex_unlock(&mu);
     if (f)
         return -1;
@@ -239,7 +246,7 @@ static ssize_t ff_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     pause_fd(FF_WRITE, fd);
     pthread_mutex_lock(&mu);
-    if (should_fail_path(FF_WRITE, fd_path[fd])) {
+    if (should_fail_path(FF_WRITE, fd_name(fd))) {
         pthread_mutex_unlock(&mu);
         return -1;
     }
@@ -248,7 +255,7 @@ static ssize_t ff_pwrite(int fd, const void *buf, size_t n, off_t off)
     struct stat st;
     fstat(fd, &st);
     undo *u = push(U_DATA);
-    snprintf(u->path, sizeof u->path, "%s", fd_path[fd]);
+    snprintf(u->path, sizeof u->path, "%s", fd_name(fd));
     u->off = off;
     u->old_size = st.st_size;
     if (off < st.st_size) {
@@ -273,7 +280,7 @@ static int ff_fsync_common(int fd)
 {
     pause_fd(FF_FSYNC, fd);
     pthread_mutex_lock(&mu);
-    if (should_fail_path(FF_FSYNC, fd_path[fd])) {
+    if (should_fail_path(FF_FSYNC, fd_name(fd))) {
         pthread_mutex_unlock(&mu);
         return -1;
     }
@@ -281,10 +288,10 @@ static int ff_fsync_common(int fd)
     fstat(fd, &st);
     if (S_ISDIR(st.st_mode)) {
         for (undo *u = log_head; u; u = u->next)
-            if (u->kind != U_DATA && strcmp(u->dir, fd_path[fd]) == 0)
+            if (u->kind != U_DATA && strcmp(u->dir, fd_name(fd)) == 0)
                 u->durable = 1;
     } else {
-        make_data_durable(fd_path[fd]);
+        make_data_durable(fd_name(fd));
     }
     pthread_mutex_unlock(&mu);
     return 0;
@@ -304,14 +311,14 @@ static int ff_ftruncate(int fd, off_t len)
 {
     pause_fd(FF_TRUNCATE, fd);
     pthread_mutex_lock(&mu);
-    if (should_fail_path(FF_TRUNCATE, fd_path[fd])) {
+    if (should_fail_path(FF_TRUNCATE, fd_name(fd))) {
         pthread_mutex_unlock(&mu);
         return -1;
     }
     struct stat st;
     fstat(fd, &st);
     undo *u = push(U_DATA);
-    snprintf(u->path, sizeof u->path, "%s", fd_path[fd]);
+    snprintf(u->path, sizeof u->path, "%s", fd_name(fd));
     u->off = len;
     u->old_size = st.st_size;
     if (len < st.st_size) {
@@ -384,14 +391,14 @@ static int ff_fstat(int fd, struct stat *st)
 static int ff_fallocate(int fd, off_t len)
 {
     pthread_mutex_lock(&mu);
-    if (should_fail_path(FF_WRITE, fd_path[fd])) {
+    if (should_fail_path(FF_WRITE, fd_name(fd))) {
         pthread_mutex_unlock(&mu);
         return -1;
     }
     struct stat st;
     fstat(fd, &st);
     undo *u = push(U_DATA);
-    snprintf(u->path, sizeof u->path, "%s", fd_path[fd]);
+    snprintf(u->path, sizeof u->path, "%s", fd_name(fd));
     u->off = st.st_size;
     u->old_size = st.st_size;
     int e = posix_fallocate(fd, 0, len);
@@ -401,6 +408,19 @@ static int ff_fallocate(int fd, off_t len)
         return -1;
     }
     return 0;
+}
+
+/* Listing a directory: can be failed (FF_LIST) and gated like any call;
+ * the entries are the real ones. */
+static int ff_listdir(const char *dir, int (*fn)(void *arg, const char *name), void *arg)
+{
+    pause_point(FF_LIST, dir);
+    pthread_mutex_lock(&mu);
+    int f = should_fail_path(FF_LIST, dir);
+    pthread_mutex_unlock(&mu);
+    if (f)
+        return -1;
+    return kvfs_posix.listdir(dir, fn, arg);
 }
 
 static const kv_fs faultfs = {
@@ -415,6 +435,7 @@ static const kv_fs faultfs = {
     .unlink = ff_unlink,
     .fstat = ff_fstat,
     .fallocate = ff_fallocate,
+    .listdir = ff_listdir,
 };
 
 /* ---- control ---- */

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-enum { FF_OPEN, FF_WRITE, FF_FSYNC, FF_RENAME, FF_UNLINK, FF_TRUNCATE, FF_READ, FF_NOPS };
+enum { FF_OPEN, FF_WRITE, FF_FSYNC, FF_RENAME, FF_UNLINK, FF_TRUNCATE, FF_READ, FF_LIST, FF_NOPS };
 
 /* Route kvfs through faultfs (with no faults armed) / back to POSIX. */
 void faultfs_install(void);

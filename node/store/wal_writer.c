@@ -1,0 +1,885 @@
+/* wal_writer.c — appending and group commit: the loop thread frames
+ * records into a batch, the WAL thread writes and syncs batches, spare
+ * segments are prepared on the thread pool, and shutdown hands over what is
+ * left (see wal.h for the contract).
+ *
+ * Group commit. The loop thread appends framed records into `fill`. At the
+ * end of every loop iteration (uv_prepare and uv_check) `fill` is handed to
+ * the WAL thread, which writes the batch (switching segments at the points
+ * the loop chose), fdatasyncs per policy, publishes written/synced LSNs and
+ * wakes the loop. One batch is in flight while the next fills; the exact
+ * hand-off is the state machine drawn above kick().
+ *
+ * Segment switches are decided on the loop thread, which tracks how much
+ * room the current segment has left. With preallocation, a new segment is
+ * a spare file filled with zeros on libuv's thread pool, so ordinary
+ * appends never extend a file or convert unwritten extents — each
+ * fdatasync commits data only — and cannot hit ENOSPC; when no spare can be
+ * made because the disk is full, wal_can_accept refuses writes once the
+ * current segment is nearly full, before any of them run. The segment
+ * created at startup is only fallocated (instant) and is left for the
+ * first spare.
+ */
+#include "wal_int.h"
+
+#include "err.h"
+#include "fsio.h"
+#include "log.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------ */
+/* Batches and errors                                                       */
+/* ------------------------------------------------------------------------ */
+
+static void wbuf_reserve(wbuf *b, size_t extra)
+{
+    if (b->len + extra <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap < b->len + extra)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) {
+        fprintf(stderr, "kvnode: out of memory growing the WAL batch to %zu bytes\n", cap);
+        abort();
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+void wal_set_error(wal *w, int code, const char *fmt, ...)
+{
+    if (atomic_load(&w->err))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->errmsg, sizeof w->errmsg, fmt, ap);
+    va_end(ap);
+    atomic_store(&w->err, code);
+    log_warn("WAL failed, refusing all further writes: %s", w->errmsg);
+}
+
+static int io_code(int e)
+{
+    return e == ENOSPC || e == -ENOSPC ? KVE_NOSPC : KVE_IO;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The WAL thread                                                           */
+/* ------------------------------------------------------------------------ */
+
+const uint64_t wal_sync_bucket_us[WAL_SYNC_BUCKETS - 1] = {
+    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+    1000000, 2500000};
+
+/* The fdatasync latency histogram: counted lock-free (wal_stats). */
+static void note_sync_us(wal *w, uint64_t us)
+{
+    int i = 0;
+    while (i < WAL_SYNC_BUCKETS - 1 && us > wal_sync_bucket_us[i])
+        i++;
+    atomic_store(&w->last_sync_us, us);
+    atomic_fetch_add_explicit(&w->sync_hist[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->sync_us_total, us, memory_order_relaxed);
+}
+
+static int thread_sync(wal *w)
+{
+    uint64_t t0 = wal_now_us();
+    atomic_store(&w->last_sync_ms, t0 / 1000);
+    if (kvfs->fdatasync(w->fd) < 0) {
+        int e = errno;
+        wal_set_error(w, io_code(e), "fdatasync WAL segment: %s", strerror(e));
+        return -1;
+    }
+    note_sync_us(w, wal_now_us() - t0);
+    atomic_fetch_add(&w->syncs, 1);
+    return 0;
+}
+
+static int thread_write(wal *w, const uint8_t *p, size_t n)
+{
+    if (!n)
+        return 0;
+    int rc = kvfs_pwrite_all(w->fd, p, n, (off_t)w->off);
+    if (rc < 0) {
+        wal_set_error(w, io_code(rc), "write WAL segment at offset %" PRIu64 ": %s", w->off,
+                  strerror(-rc));
+        return -1;
+    }
+    w->off += n;
+    return 0;
+}
+
+static int thread_switch(wal *w, const seg_switch *s)
+{
+    char path[PATH_MAX];
+    wal_seg_path(path, sizeof path, w->dir, s->first_lsn);
+    if (thread_sync(w) < 0)
+        return -1;
+    kvfs->close(w->fd);
+    w->fd = -1;
+    if (s->spare_id >= 0) {
+        char spare[PATH_MAX];
+        wal_spare_path(spare, sizeof spare, w->dir, s->spare_id);
+        if (kvfs->rename(spare, path) < 0) {
+            int e = errno;
+            wal_set_error(w, io_code(e), "rename %s to %s: %s", spare, path, strerror(e));
+            return -1;
+        }
+        w->fd = kvfs->open(path, O_WRONLY, 0);
+    } else {
+        w->fd = kvfs->open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    }
+    if (w->fd < 0) {
+        int e = errno;
+        wal_set_error(w, io_code(e), "open %s: %s", path, strerror(e));
+        return -1;
+    }
+    int rc = kvfs_fsync_dir(w->dir);
+    if (rc < 0) {
+        wal_set_error(w, io_code(rc), "fsync directory %s: %s", w->dir, strerror(-rc));
+        return -1;
+    }
+    uint8_t h[WAL_SEG_HDR];
+    wal_encode_seg_header(h, s->first_lsn);
+    w->off = 0;
+    return thread_write(w, h, sizeof h);
+}
+
+/* Write a batch's records, switching segments where the loop decided, and
+ * publish its last LSN as written. Runs in whoever holds the writer role:
+ * the WAL thread (BUSY/QUEUED) or the loop on the fast path (IDLE, mu). */
+static int write_batch(wal *w, const batch *b)
+{
+    uint64_t written = atomic_load(&w->written_lsn);
+    WAL_INVARIANT(w, b->first_lsn == written + 1 && b->last_lsn >= b->first_lsn &&
+                         b->last_lsn - b->first_lsn + 1 == b->records,
+                  "batch LSNs %" PRIu64 "..%" PRIu64 " (%" PRIu64
+                  " records) do not follow written LSN %" PRIu64,
+                  b->first_lsn, b->last_lsn, b->records, written);
+    if (atomic_load(&w->err))
+        return -1;
+    size_t pos = 0;
+    for (size_t i = 0; i < b->nsw; i++) {
+        if (thread_write(w, b->buf.p + pos, b->sw[i].off - pos) < 0)
+            return -1;
+        if (thread_switch(w, &b->sw[i]) < 0)
+            return -1;
+        pos = b->sw[i].off;
+    }
+    if (thread_write(w, b->buf.p + pos, b->buf.len - pos) < 0)
+        return -1;
+    atomic_store(&w->written_lsn, b->last_lsn);
+    atomic_fetch_add(&w->batches, 1);
+    return 0;
+}
+
+/* Is an fdatasync owed after batch b? */
+static int sync_due(wal *w, const batch *b)
+{
+    int policy = atomic_load(&w->policy);
+    return policy == WAL_FSYNC_ALWAYS || b->sync ||
+           (policy == WAL_FSYNC_EVERYSEC && wal_now_ms() >= atomic_load(&w->last_sync_ms) + 1000);
+}
+
+/* The WAL thread's job for one batch: write all of it, then sync if owed. */
+static void thread_process(wal *w, batch *b)
+{
+    if (atomic_load(&w->err))
+        return;
+    if (b->records && write_batch(w, b) < 0)
+        return;
+    uint64_t written = atomic_load(&w->written_lsn);
+    if (sync_due(w, b) && atomic_load(&w->synced_lsn) < written) {
+        if (thread_sync(w) < 0)
+            return;
+        /* Only the writer moves written, and that is us: the sync covered
+         * everything up to `written`. */
+        atomic_store(&w->synced_lsn, written);
+    }
+}
+
+static void add_switch(batch *b, size_t off, uint64_t lsn, int spare_id);
+
+static void batch_reset(batch *b)
+{
+    b->buf.len = 0;
+    b->nsw = 0;
+    b->records = 0;
+    b->first_lsn = 0;
+    b->sync = 0;
+}
+
+static void note_batch_size(wal *w, uint64_t records)
+{
+    if (records > atomic_load(&w->max_batch_records))
+        atomic_store(&w->max_batch_records, records);
+}
+
+/* Group commit with many writers: the clients whose replies this sync
+ * released answer within a round trip; waiting that long before the next
+ * sync lets their requests join it instead of forming a second, smaller
+ * batch (PostgreSQL's commit_delay; Redis gets the same effect by syncing
+ * synchronously). Only when the last batch had several writers and fewer
+ * have arrived since; bounded by half a sync. Called with mu held. */
+static void commit_delay(wal *w)
+{
+    uint64_t done = w->flight.records;
+    if (done < 2 || w->stop || atomic_load(&w->policy) != WAL_FSYNC_ALWAYS)
+        return;
+    if (w->ready_full && w->ready.records >= done)
+        return;
+    uint64_t us = atomic_load(&w->last_sync_us) / 2;
+    if (us > 500)
+        us = 500;
+    if (us < 20)
+        return;
+    uv_async_send(&w->async); /* let the loop release those replies now */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)us * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (!w->stop && !(w->ready_full && w->ready.records >= done)) {
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+            break;
+    }
+}
+
+static void *wal_thread(void *arg)
+{
+    wal *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->flight_full && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->flight_full && w->stop)
+            break;
+        pthread_mutex_unlock(&w->mu);
+        thread_process(w, &w->flight);
+        pthread_mutex_lock(&w->mu);
+        commit_delay(w);
+        if (w->ready_full) {
+            /* What arrived during that sync goes next, without waiting
+             * for the loop to come round. */
+            batch tmp = w->flight;
+            w->flight = w->ready;
+            w->ready = tmp;
+            batch_reset(&w->ready);
+            w->ready_full = 0;
+            note_batch_size(w, w->flight.records);
+        } else {
+            w->flight_full = 0;
+        }
+        pthread_cond_broadcast(&w->cv);
+        uv_async_send(&w->async);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Spare segments (thread pool)                                             */
+/* ------------------------------------------------------------------------ */
+
+static void spare_work(uv_work_t *req)
+{
+    wal *w = req->data;
+    char path[PATH_MAX];
+    wal_spare_path(path, sizeof path, w->dir, w->next_spare_id);
+    int fd = kvfs->open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        w->spare_work_rc = -errno;
+        return;
+    }
+    int rc = kvfs_zero_fill(fd, (off_t)w->seg_size);
+    if (!rc && kvfs->fsync(fd) < 0)
+        rc = -errno;
+    kvfs->close(fd);
+    if (!rc)
+        rc = kvfs_fsync_dir(w->dir);
+    if (rc)
+        kvfs->unlink(path);
+    w->spare_work_rc = rc;
+}
+
+static void spare_start(wal *w);
+
+static void spare_done(uv_work_t *req, int status)
+{
+    wal *w = req->data;
+    int rc = status < 0 ? -ECANCELED : w->spare_work_rc;
+    if (w->closing) {
+        if (!rc) {
+            char path[PATH_MAX];
+            wal_spare_path(path, sizeof path, w->dir, w->next_spare_id);
+            kvfs->unlink(path);
+        }
+        w->spare_state = SPARE_NONE;
+        wal_maybe_free(w);
+        return;
+    }
+    if (rc) {
+        w->spare_state = SPARE_FAILED;
+        w->spare_errno = -rc;
+        w->spare_retry_at = uv_now(w->loop) + 1000;
+        snprintf(w->nospace, sizeof w->nospace, "cannot prepare the next WAL segment: %s",
+                 strerror(-rc));
+        log_warn("WAL: %s; retrying every second", w->nospace);
+        return;
+    }
+    if (w->spare_state == SPARE_FAILED || w->nospace[0])
+        log_notice("WAL: spare segment prepared; writes accepted again");
+    w->nospace[0] = '\0';
+    w->spare_id = w->next_spare_id++;
+    w->spare_state = SPARE_READY;
+}
+
+static void spare_start(wal *w)
+{
+    if (!w->prealloc || w->closing || atomic_load(&w->err) || w->spare_state == SPARE_PREPARING ||
+        w->spare_state == SPARE_READY)
+        return;
+    w->spare_state = SPARE_PREPARING;
+    w->spare_work.data = w;
+    if (uv_queue_work(w->loop, &w->spare_work, spare_work, spare_done) != 0) {
+        w->spare_state = SPARE_FAILED;
+        w->spare_retry_at = uv_now(w->loop) + 1000;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loop side                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* The hand-off between the loop and the WAL thread.
+ *
+ *   fill    loop thread only: appends go here
+ *   flight  the batch the thread is writing and syncing   (mu, flight_full)
+ *   ready   the batch queued behind flight                 (mu, ready_full)
+ *
+ * States, every transition with mu held:
+ *
+ *            kick: fill -> flight              kick: fill -> ready
+ *    IDLE -----------------------> BUSY ---------------------------> QUEUED
+ *     ^ |                          |  ^                               |   ^
+ *     | | kick, fast path:         |  |   thread done: ready -> flight|   | kick: fill
+ *     | | the loop writes fill     |  +-------------------------------+   | joins ready
+ *     | +--> IDLE                  |                                   +---+
+ *     +----------------------------+ thread done
+ *
+ *   IDLE    flight and ready empty. The thread sleeps; the file position
+ *           (fd, off) belongs to whoever holds mu.
+ *   BUSY    flight full, ready empty. The thread owns fd/off.
+ *   QUEUED  flight full, ready full.
+ *   failed  (err set; sticky) from any state: batches are dropped unwritten
+ *           and written/synced never move again.
+ *
+ * What keeps the log whole:
+ *   - LSNs are contiguous along the chain: flight starts at written + 1,
+ *     ready at flight's last + 1, fill at the last LSN handed over + 1.
+ *     write_batch checks it before every write.
+ *   - A batch's bytes are always written, whole, switches included; a sync
+ *     request (everysec tick, flush-wait) only adds an fdatasync after them.
+ *     Joining fill to ready concatenates the bytes and ORs the flags.
+ *   - written_lsn moves only in the writer, to a batch's last LSN;
+ *     synced_lsn only to a written_lsn value, after an fdatasync begun
+ *     after that write. Neither ever decreases; synced <= written <= last.
+ *   - The fast path (policy everysec/no, IDLE, no segment switch and no sync
+ *     owed) writes fill from the loop thread, saving the thread round trip
+ *     as Redis's write-then-fsync-later does; everything else goes through
+ *     the thread, so a segment switch is never done by two parties.
+ */
+static void kick(wal *w)
+{
+    if (!w->started || atomic_load(&w->err))
+        return;
+    if (!w->fill.records && !w->fill.sync)
+        return;
+    pthread_mutex_lock(&w->mu);
+    if (!w->flight_full && atomic_load(&w->policy) != WAL_FSYNC_ALWAYS && !w->fill.nsw &&
+        !w->fill.sync) {
+        /* IDLE -> IDLE: the thread is idle, so its file position is ours
+         * for this call (mu held). */
+        if (write_batch(w, &w->fill) == 0)
+            note_batch_size(w, w->fill.records);
+        batch_reset(&w->fill);
+        pthread_mutex_unlock(&w->mu);
+        uv_async_send(&w->async); /* progress callbacks run from the loop */
+        return;
+    }
+    if (!w->flight_full) {
+        /* IDLE -> BUSY */
+        batch tmp = w->flight;
+        w->flight = w->fill;
+        w->fill = tmp;
+        batch_reset(&w->fill);
+        note_batch_size(w, w->flight.records);
+        w->flight_full = 1;
+    } else if (!w->ready_full) {
+        /* BUSY -> QUEUED: a sync is under way; this batch goes right after. */
+        batch tmp = w->ready;
+        w->ready = w->fill;
+        w->fill = tmp;
+        batch_reset(&w->fill);
+        w->ready_full = 1;
+    } else {
+        /* QUEUED -> QUEUED: join the queued batch, one write and one sync
+         * for both. */
+        batch *r = &w->ready;
+        size_t base = r->buf.len;
+        if (w->fill.buf.len) {
+            wbuf_reserve(&r->buf, w->fill.buf.len);
+            memcpy(r->buf.p + base, w->fill.buf.p, w->fill.buf.len);
+            r->buf.len += w->fill.buf.len;
+        }
+        for (size_t i = 0; i < w->fill.nsw; i++)
+            add_switch(r, base + w->fill.sw[i].off, w->fill.sw[i].first_lsn,
+                       w->fill.sw[i].spare_id);
+        if (w->fill.records) {
+            if (!r->records)
+                r->first_lsn = w->fill.first_lsn;
+            r->last_lsn = w->fill.last_lsn;
+            r->records += w->fill.records;
+        }
+        r->sync |= w->fill.sync;
+        batch_reset(&w->fill);
+    }
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wal_request_sync(wal *w)
+{
+    if (!w->started || atomic_load(&w->err))
+        return;
+    w->fill.sync = 1;
+    kick(w);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    kick(h->data);
+}
+
+static void on_check(uv_check_t *h)
+{
+    kick(h->data);
+}
+
+/* The loop's view of the published LSNs must keep the ordering that the
+ * writer guarantees. */
+static void check_published(wal *w)
+{
+    uint64_t written = atomic_load(&w->written_lsn);
+    uint64_t synced = atomic_load(&w->synced_lsn);
+    WAL_INVARIANT(w, synced <= written && written <= w->last_lsn,
+                  "synced LSN %" PRIu64 ", written LSN %" PRIu64 ", last LSN %" PRIu64
+                  " out of order",
+                  synced, written, w->last_lsn);
+}
+
+static void on_async(uv_async_t *h)
+{
+    wal *w = h->data;
+    check_published(w);
+    /* A batch finished: start the next one and tell the owner. */
+    if (!w->closing)
+        kick(w);
+    if (w->on_progress)
+        w->on_progress(w->progress_arg);
+}
+
+/* The watchdog: replies wait while durable < last. If durable does not move
+ * for stall_warn_ms, say so once (with the LSNs that wait and what the
+ * writer is doing), and again when it moves. */
+static void watch_stall(wal *w)
+{
+    uint64_t durable = wal_durable_lsn(w);
+    uint64_t now = wal_now_ms();
+    if (atomic_load(&w->err) || durable >= w->last_lsn) {
+        if (w->stall_warned)
+            log_notice("WAL: durable LSN moving again after %" PRIu64 " ms stalled",
+                       now - w->stall_since_ms);
+        w->stall_since_ms = 0;
+        w->stall_warned = 0;
+        return;
+    }
+    if (!w->stall_since_ms || durable != w->stall_lsn) {
+        if (w->stall_warned)
+            log_notice("WAL: durable LSN moving again after %" PRIu64 " ms stalled",
+                       now - w->stall_since_ms);
+        w->stall_lsn = durable;
+        w->stall_since_ms = now;
+        w->stall_warned = 0;
+        return;
+    }
+    if (!w->stall_warned && now - w->stall_since_ms >= w->stall_warn_ms) {
+        pthread_mutex_lock(&w->mu);
+        int flight = w->flight_full, ready = w->ready_full;
+        pthread_mutex_unlock(&w->mu);
+        log_warn("WAL stalled: durable LSN %" PRIu64 " has not moved for %" PRIu64
+                 " ms; LSNs %" PRIu64 "..%" PRIu64 " wait (written %" PRIu64 ", synced %" PRIu64
+                 ", batch in flight: %s, queued: %s, last fdatasync %" PRIu64
+                 " us). Is the disk slow or hung?",
+                 durable, now - w->stall_since_ms, durable + 1, w->last_lsn,
+                 (uint64_t)atomic_load(&w->written_lsn), (uint64_t)atomic_load(&w->synced_lsn),
+                 flight ? "yes" : "no", ready ? "yes" : "no",
+                 (uint64_t)atomic_load(&w->last_sync_us));
+        w->stall_warned = 1;
+    }
+}
+
+uint64_t wal_stalled_ms(const wal *w)
+{
+    if (!w->stall_since_ms || wal_durable_lsn(w) >= w->last_lsn)
+        return 0;
+    return wal_now_ms() - w->stall_since_ms;
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    wal *w = h->data;
+    if (w->spare_state == SPARE_FAILED && uv_now(w->loop) >= w->spare_retry_at)
+        spare_start(w);
+    if (atomic_load(&w->policy) == WAL_FSYNC_EVERYSEC && !atomic_load(&w->err) &&
+        atomic_load(&w->synced_lsn) < w->last_lsn &&
+        wal_now_ms() >= atomic_load(&w->last_sync_ms) + 1000)
+        wal_request_sync(w);
+    watch_stall(w);
+}
+
+int wal_start(wal *w, uv_loop_t *loop, void (*on_progress)(void *arg), void *arg)
+{
+    w->loop = loop;
+    w->on_progress = on_progress;
+    w->progress_arg = arg;
+    uv_async_init(loop, &w->async, on_async);
+    uv_prepare_init(loop, &w->prepare);
+    uv_check_init(loop, &w->check);
+    uv_timer_init(loop, &w->timer);
+    w->async.data = w->prepare.data = w->check.data = w->timer.data = w;
+    uv_prepare_start(&w->prepare, on_prepare);
+    uv_check_start(&w->check, on_check);
+    uv_timer_start(&w->timer, on_timer, 200, 200);
+    uv_unref((uv_handle_t *)&w->timer);
+    uv_unref((uv_handle_t *)&w->async);
+    w->handles_open = 4;
+    if (pthread_create(&w->thread, NULL, wal_thread, w) != 0)
+        return KVE_NOMEM;
+    w->started = 1;
+    spare_start(w);
+    return 0;
+}
+
+uint8_t *wal_append_reserve(wal *w, size_t len)
+{
+    if (atomic_load(&w->err) || len > WAL_MAX_PAYLOAD)
+        return NULL;
+    size_t size = wal_record_size(len);
+    wbuf_reserve(&w->fill.buf, size);
+    w->reserve_off = w->fill.buf.len;
+    w->reserve_len = len;
+    return w->fill.buf.p + w->reserve_off + WAL_REC_HDR;
+}
+
+static void add_switch(batch *b, size_t off, uint64_t lsn, int spare_id)
+{
+    if (b->nsw == b->capsw) {
+        b->capsw = b->capsw ? b->capsw * 2 : 4;
+        b->sw = realloc(b->sw, b->capsw * sizeof *b->sw);
+        if (!b->sw)
+            abort();
+    }
+    b->sw[b->nsw].off = off;
+    b->sw[b->nsw].first_lsn = lsn;
+    b->sw[b->nsw].spare_id = spare_id;
+    b->nsw++;
+}
+
+/* The record of `size` bytes at fill offset `off` is framed: place it in
+ * a segment and account for it. */
+static uint64_t commit_record(wal *w, size_t off, size_t size, uint64_t lsn, uint64_t term)
+{
+    /* Does this record start a new segment? Only if the current one has
+     * records and a new one can be had without touching free space. */
+    int cur_has_records = w->seg_room + WAL_SEG_HDR < w->seg_size;
+    /* A segment that was not preallocated (the first one, or one created
+     * while no spare was ready) grows with every write, and each fdatasync
+     * then also commits its size: move to a spare as soon as there is one. */
+    int leave = size > w->seg_room ||
+                (w->prealloc && !w->cur_prealloc && w->spare_state == SPARE_READY);
+    if (leave && cur_has_records) {
+        if (!w->prealloc) {
+            add_switch(&w->fill, off, lsn, -1);
+            wal_segs_push(w, lsn);
+            w->seg_room = w->seg_size - WAL_SEG_HDR;
+        } else if (w->spare_state == SPARE_READY) {
+            w->cur_prealloc = 1;
+            add_switch(&w->fill, off, lsn, w->spare_id);
+            w->spare_state = SPARE_NONE;
+            w->spare_id = -1;
+            spare_start(w); /* the next one, under a new name */
+            wal_segs_push(w, lsn);
+            w->seg_room = w->seg_size - WAL_SEG_HDR;
+        }
+        /* else: no spare yet; the record extends the current segment. */
+    }
+    w->fill.buf.len = off + size;
+    if (!w->fill.records)
+        w->fill.first_lsn = lsn;
+    w->fill.last_lsn = lsn;
+    w->fill.records++;
+    w->seg_room = size < w->seg_room ? w->seg_room - size : 0;
+    w->segs[w->nsegs - 1].bytes += size;
+    w->last_lsn = lsn;
+    w->last_term = term;
+    wal_hist_note(w, term, lsn);
+    w->records_appended++;
+    w->bytes_since_compact += size;
+    if (w->tap)
+        w->tap(w->tap_arg, w->fill.buf.p + off, size, lsn);
+    return lsn;
+}
+
+uint64_t wal_append_finish(wal *w, uint64_t term, int type)
+{
+    size_t len = w->reserve_len;
+    size_t size = wal_record_size(len);
+    uint64_t lsn = w->last_lsn + 1;
+    wal_frame_header(w->fill.buf.p + w->reserve_off, lsn, term, type, len);
+    w->reserve_len = 0;
+    return commit_record(w, w->reserve_off, size, lsn, term);
+}
+
+int wal_append_raw(wal *w, const uint8_t *rec, size_t len)
+{
+    if (atomic_load(&w->err))
+        return KVE_FAILED;
+    wal_record r;
+    if (wal_decode_record(rec, len, &r) != (long)len)
+        return KVE_CORRUPT;
+    if (r.lsn != w->last_lsn + 1 || r.term < w->last_term)
+        return KVE_INVAL;
+    wbuf_reserve(&w->fill.buf, len);
+    size_t off = w->fill.buf.len;
+    memcpy(w->fill.buf.p + off, rec, len);
+    commit_record(w, off, len, r.lsn, r.term);
+    return 0;
+}
+
+void wal_set_tap(wal *w, void (*fn)(void *arg, const uint8_t *rec, size_t len, uint64_t lsn),
+                 void *arg)
+{
+    w->tap = fn;
+    w->tap_arg = arg;
+}
+
+uint64_t wal_written_lsn(const wal *w)
+{
+    return atomic_load(&w->written_lsn);
+}
+
+uint64_t wal_append(wal *w, uint64_t term, int type, const void *payload, size_t len)
+{
+    uint8_t *p = wal_append_reserve(w, len);
+    if (!p)
+        return 0;
+    if (len)
+        memcpy(p, payload, len);
+    return wal_append_finish(w, term, type);
+}
+
+int wal_can_accept(const wal *w, size_t bytes)
+{
+    if (atomic_load(&w->err))
+        return KVE_FAILED;
+    if (!w->prealloc || w->spare_state != SPARE_FAILED)
+        return 0;
+    /* No spare can be made: keep a reserve in the current segment (a
+     * sixteenth of it) for what must still be logged, and refuse new
+     * writes that would eat into it. */
+    uint64_t reserve = w->seg_size / 16;
+    if (w->seg_room >= reserve + wal_record_size(bytes))
+        return 0;
+    return KVE_NOSPC;
+}
+
+const char *wal_nospace_reason(const wal *w)
+{
+    return w->prealloc && w->spare_state == SPARE_FAILED ? w->nospace : "";
+}
+
+void wal_set_fsync(wal *w, int policy)
+{
+    if (policy == WAL_FSYNC_ALWAYS && atomic_load(&w->policy) != WAL_FSYNC_ALWAYS)
+        atomic_store(&w->durable_floor, atomic_load(&w->written_lsn));
+    atomic_store(&w->policy, policy);
+}
+
+uint64_t wal_last_lsn(const wal *w)
+{
+    return w->last_lsn;
+}
+
+uint64_t wal_last_term(const wal *w)
+{
+    return w->last_term;
+}
+
+uint64_t wal_durable_lsn(const wal *w)
+{
+    if (atomic_load(&w->policy) != WAL_FSYNC_ALWAYS)
+        return atomic_load(&w->written_lsn);
+    uint64_t synced = atomic_load(&w->synced_lsn);
+    uint64_t floor = atomic_load(&w->durable_floor);
+    return synced > floor ? synced : floor;
+}
+
+uint64_t wal_synced_lsn(const wal *w)
+{
+    return atomic_load(&w->synced_lsn);
+}
+
+int wal_error(const wal *w, const char **msg)
+{
+    int e = atomic_load(&w->err);
+    if (msg)
+        *msg = e ? w->errmsg : "";
+    return e;
+}
+
+void wal_get_stats(const wal *w, wal_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->segments = w->nsegs;
+    for (size_t i = 0; i < w->nsegs; i++)
+        st->bytes += w->segs[i].bytes;
+    st->first_lsn = w->nsegs ? w->segs[0].first_lsn : w->last_lsn + 1;
+    st->batches = atomic_load(&w->batches);
+    st->records = w->records_appended;
+    st->syncs = atomic_load(&w->syncs);
+    st->last_sync_us = atomic_load(&w->last_sync_us);
+    for (int i = 0; i < WAL_SYNC_BUCKETS; i++)
+        st->sync_hist[i] = atomic_load_explicit(&w->sync_hist[i], memory_order_relaxed);
+    st->sync_us_total = atomic_load_explicit(&w->sync_us_total, memory_order_relaxed);
+    st->max_batch_records = atomic_load(&w->max_batch_records);
+    st->bytes_since_compact = w->bytes_since_compact;
+    st->spare_ready = !w->prealloc || w->spare_state == SPARE_READY;
+    st->stalled_ms = wal_stalled_ms(w);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shutdown                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void free_wal(wal *w)
+{
+    if (w->fd >= 0)
+        kvfs->close(w->fd);
+    free(w->fill.buf.p);
+    free(w->flight.buf.p);
+    free(w->ready.buf.p);
+    free(w->fill.sw);
+    free(w->flight.sw);
+    free(w->ready.sw);
+    kv_free(w->segs);
+    kv_free(w->hist);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    kv_free(w);
+}
+
+/* Free once the handles are closed and no thread-pool job refers to w. */
+void wal_maybe_free(wal *w)
+{
+    if (w->closing && w->handles_open == 0 && w->spare_state != SPARE_PREPARING &&
+        w->compacting == 0)
+        free_wal(w);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    wal *w = h->data;
+    w->handles_open--;
+    wal_maybe_free(w);
+}
+
+/* Wait until the thread has finished the batch in flight. */
+static void wait_idle(wal *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->flight_full || w->ready_full)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int wal_flush_wait(wal *w)
+{
+    if (!w->started)
+        return atomic_load(&w->err);
+    /* One round hands fill over with a sync owed; once the thread is idle
+     * again everything appended is written and synced. A second round that
+     * still finds work means the hand-off lost track of bytes. */
+    for (int round = 0;; round++) {
+        wait_idle(w);
+        if (atomic_load(&w->err))
+            break;
+        uint64_t written = atomic_load(&w->written_lsn);
+        uint64_t synced = atomic_load(&w->synced_lsn);
+        if (!w->fill.records && written == w->last_lsn && synced == written)
+            break;
+        WAL_INVARIANT(w, round < 2,
+                      "flush made no progress: last LSN %" PRIu64 ", written %" PRIu64
+                      ", synced %" PRIu64,
+                      w->last_lsn, written, synced);
+        w->fill.sync = 1;
+        kick(w);
+    }
+    return atomic_load(&w->err);
+}
+
+void wal_close(wal *w)
+{
+    if (!w)
+        return;
+    if (!w->started) {
+        free_wal(w);
+        return;
+    }
+    w->closing = 1;
+    /* Hand over what is left and make it durable, synchronously: at
+     * shutdown there is nothing else for the loop to do. */
+    wal_flush_wait(w);
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    if (w->spare_state == SPARE_READY) {
+        char path[PATH_MAX];
+        wal_spare_path(path, sizeof path, w->dir, w->spare_id);
+        kvfs->unlink(path);
+        w->spare_state = SPARE_NONE;
+    }
+    uv_close((uv_handle_t *)&w->async, on_handle_closed);
+    uv_close((uv_handle_t *)&w->prepare, on_handle_closed);
+    uv_close((uv_handle_t *)&w->check, on_handle_closed);
+    uv_close((uv_handle_t *)&w->timer, on_handle_closed);
+}
