@@ -169,6 +169,16 @@ static int node_index(const char *host, int port)
     return -1;
 }
 
+/* "host:port" of node i ("?" when unknown); valid until the next call. */
+static const char *node_name(int i)
+{
+    static char buf[HOST_MAX + 8];
+    if (i < 0 || i >= S.nnodes)
+        return "?";
+    snprintf(buf, sizeof buf, "%s:%d", S.nodes[i].host, S.nodes[i].port);
+    return buf;
+}
+
 static int reply_is(const kv_reply *r, const char *s)
 {
     return r && (r->type == KV_REPLY_STATUS || r->type == KV_REPLY_STRING) &&
@@ -645,6 +655,38 @@ static int verify(int at, uint64_t *lost, uint64_t *unknown_present, uint32_t *f
 
 /* ---- The trial ---- */
 
+/* The wall-clock time (HH:MM:SS.mmm, local) of monotonic instant t, to
+ * find the moment in the servers' logs. */
+static void wall_clock(int64_t t, char *out, size_t cap)
+{
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    int64_t real = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (now_ns() - t);
+    time_t secs = (time_t)(real / 1000000000);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    char hms[16];
+    strftime(hms, sizeof hms, "%H:%M:%S", &tm);
+    snprintf(out, cap, "%s.%03d", hms, (int)(real % 1000000000 / 1000000));
+}
+
+/* The timeline of writes that took 300 ms or more (the first 20), relative
+ * to the injection: where the time went. */
+static void slow_writes(int64_t t_inj)
+{
+    static const char *const names[] = {"acknowledged", "unknown", "refused", "error"};
+    int shown = 0;
+    for (uint32_t s = 0; s < W.n && shown < 20; s++) {
+        const record *r = &W.rec[s];
+        if (r->t1 - r->t0 < 300LL * 1000000)
+            continue;
+        say("  write %u: %+.0f .. %+.0f ms, %s%s%s", s, ms_between(t_inj, r->t0),
+            ms_between(t_inj, r->t1), names[r->outcome], r->outcome == W_ACK ? " by " : "",
+            r->outcome == W_ACK ? node_name(r->node) : "");
+        shown++;
+    }
+}
+
 static void usage(void)
 {
     fputs("usage: bench_failover --system kvnode|redis --nodes h:p,... --pids p,...\n"
@@ -761,8 +803,11 @@ int main(int argc, char **argv)
             die("kill %ld: %s", (long)pid, strerror(errno));
     }
     t_release = t_inj;
-    say("injected %s into %s:%d after %llu acknowledged writes", scenario_name(S.scenario),
-        S.nodes[failed].host, S.nodes[failed].port, (unsigned long long)before);
+    char wall[32];
+    wall_clock(t_inj, wall, sizeof wall);
+    say("injected %s into %s:%d after %llu acknowledged writes (at %s, the nodes' log clock)",
+        scenario_name(S.scenario), S.nodes[failed].host, S.nodes[failed].port,
+        (unsigned long long)before, wall);
 
     /* Watch until the writer has been acknowledged by the cluster's primary
      * for tail_ms (see the header for the rules), or max_ms. */
@@ -843,11 +888,12 @@ int main(int argc, char **argv)
     if (vrc < 0)
         say("could not read the keys back from the final primary");
     if (lost)
-        say("LOST %llu acknowledged writes; the first is %s:%u (acknowledged %.1f ms after the "
-            "injection by node %d)",
+        say("LOST %llu acknowledged writes; the first is %s:%u (acknowledged %+.1f ms from the "
+            "injection by %s)",
             (unsigned long long)lost, S.prefix, first_lost,
-            ms_between(t_inj, W.rec[first_lost].t1), W.rec[first_lost].node);
+            ms_between(t_inj, W.rec[first_lost].t1), node_name(W.rec[first_lost].node));
 
+    slow_writes(t_inj);
     say("writes: %llu acknowledged, %llu unknown, %llu refused, %llu errors (last: %s)",
         (unsigned long long)W.counts[W_ACK], (unsigned long long)W.counts[W_UNKNOWN],
         (unsigned long long)W.counts[W_REFUSED], (unsigned long long)W.counts[W_ERROR],

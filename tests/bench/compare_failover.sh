@@ -23,12 +23,19 @@
 #
 # Usage: bash tests/bench/compare_failover.sh [trials] [trials-on-sentinel-defaults]
 #   (default 20 and 3: a Sentinel-defaults trial lasts over 30 s)
-# Environment: KV_BENCH_KEEP=dir keeps the logs (nodes, sentinels, trials).
+# Environment: KV_BENCH_KEEP=dir keeps the logs (nodes, sentinels, trials);
+#   KV_FAILOVER_SYSTEMS (default "kv fast slow"), KV_FAILOVER_SCENARIOS
+#   (default "kill stop switchover") run a subset; KV_FAILOVER_KVNODE_ARGS
+#   adds kvnode options (e.g. "--loglevel verbose"); KV_FAILOVER_SETTLE is the
+#   pause in seconds after the cluster is healthy, before a trial (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 trials=${1:-20}
 slow_trials=${2:-3}
 settle_s=${KV_FAILOVER_SETTLE:-1}
+systems=" ${KV_FAILOVER_SYSTEMS:-kv fast slow} "
+scenarios=${KV_FAILOVER_SCENARIOS:-kill stop switchover}
+read -r -a kv_extra <<<"${KV_FAILOVER_KVNODE_ARGS:-}"
 fast_down_after=1000
 fast_failover_timeout=3000
 
@@ -92,8 +99,8 @@ wait_for() { # seconds check args...
 
 kv_ports=(); kv_pids=(); kv_args=()
 kv_start_node() { # index
-  local i=$1 extra=()
-  if [ "$i" -gt 0 ]; then extra=(--replicaof 127.0.0.1 "${kv_ports[0]}"); fi
+  local i=$1 extra=("${kv_extra[@]}")
+  if [ "$i" -gt 0 ]; then extra+=(--replicaof 127.0.0.1 "${kv_ports[0]}"); fi
   start_kvnode "${kv_ports[$i]}" "$work/kv$i" "${extra[@]}"
   kv_pids[$i]=$LAST_PID
   disown "$LAST_PID"
@@ -261,15 +268,16 @@ trial() { # system scenario index
 # ---- run ----
 
 echo "setting up: kvnode, redis + sentinels (down-after 30000), redis + sentinels (down-after $fast_down_after)" >&2
-kv_setup
-if [ "$slow_trials" -gt 0 ]; then redis_setup slow "" ""; fi
-redis_setup fast "$fast_down_after" "$fast_failover_timeout"
+on() { [[ $systems == *" $1 "* ]]; }
+if on kv; then kv_setup; fi
+if on slow && [ "$slow_trials" -gt 0 ]; then redis_setup slow "" ""; fi
+if on fast; then redis_setup fast "$fast_down_after" "$fast_failover_timeout"; fi
 
-for sc in kill stop switchover; do
+for sc in $scenarios; do
   for t in $(seq 1 "$trials"); do
-    trial kv "$sc" "$t"
-    trial fast "$sc" "$t"
-    if [ "$t" -le "$slow_trials" ]; then trial slow "$sc" "$t"; fi
+    if on kv; then trial kv "$sc" "$t"; fi
+    if on fast; then trial fast "$sc" "$t"; fi
+    if on slow && [ "$t" -le "$slow_trials" ]; then trial slow "$sc" "$t"; fi
   done
 done
 
@@ -287,11 +295,12 @@ scname() { case $1 in kill) echo "kill -9";; stop) echo "SIGSTOP";; switchover) 
 echo
 echo "Failover seen by one unpipelined writer: kvnode vs redis-server $("$REDIS" --version | awk '{print $3}' | cut -d= -f2) + redis-sentinel, $(nproc) cores, loopback"
 echo "(unavailable: injection -> first write acknowledged by the new primary; lost: acknowledged"
-echo " writes missing from the primary after the trial; unknown: writes sent whose reply never came)"
+echo " writes missing from the primary after the trial; unknown: writes sent whose reply never came;"
+echo " stale: writes begun after the injection and acknowledged by a node that was not the primary at the end)"
 echo
-printf '%-38s %-10s %6s %9s %9s %14s %9s %9s\n' "system" "scenario" "trials" "p50 s" "worst s" "lost (trials)" "acked" "unknown"
-printf '%-38s %-10s %6s %9s %9s %14s %9s %9s\n' "--------------------------------------" "----------" "------" "---------" "---------" "--------------" "---------" "---------"
-for sc in kill stop switchover; do
+printf '%-38s %-10s %6s %8s %8s %14s %8s %8s %8s\n' "system" "scenario" "trials" "p50 s" "worst s" "lost (trials)" "acked" "unknown" "stale"
+printf '%-38s %-10s %6s %8s %8s %14s %8s %8s %8s\n' "--------------------------------------" "----------" "------" "--------" "--------" "--------------" "--------" "--------" "--------"
+for sc in $scenarios; do
   for sys in kv fast slow; do
     { grep "^$sys $sc " "$results" || true; } | awk -v label="$(label "$sys")" -v scn="$(scname "$sc")" '
       function val(k,   i, kv) {
@@ -302,7 +311,7 @@ for sc in kill stop switchover; do
         u = val("unavail_ms") + 0
         if (u < 0 || val("timed_out") == 1) { missing++ } else { un[++n] = u }
         l = val("lost") + 0; if (l > 0) { lost += l; lt++ } else if (l < 0) unverified++
-        acked += val("acked"); unknown += val("unknown"); trials++
+        acked += val("acked"); unknown += val("unknown"); stale += val("stale"); trials++
       }
       END {
         if (trials == 0) exit
@@ -310,9 +319,9 @@ for sc in kill stop switchover; do
         for (i = 2; i <= n; i++) { v = un[i]; for (j = i - 1; j >= 1 && un[j] > v; j--) un[j + 1] = un[j]; un[j + 1] = v }
         p50 = n ? (n % 2 ? un[(n + 1) / 2] : (un[n / 2] + un[n / 2 + 1]) / 2) : -1
         worst = missing ? "none" : sprintf("%.2f", un[n] / 1000)
-        printf "%-38s %-10s %6d %9s %9s %14s %9d %9d\n", label, scn, trials,
+        printf "%-38s %-10s %6d %8s %8s %14s %8d %8d %8d\n", label, scn, trials,
           p50 < 0 ? "-" : sprintf("%.2f", p50 / 1000), worst,
-          sprintf("%d (%d)", lost, lt) (unverified ? "?" : ""), acked, unknown
+          sprintf("%d (%d)", lost, lt) (unverified ? "?" : ""), acked, unknown, stale
       }'
   done
 done
