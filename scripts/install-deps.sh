@@ -10,7 +10,7 @@ pkgs=(
   build-essential cmake pkg-config git
   libuv1-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libedit-dev
   clang libclang-rt-14-dev
-  redis-server redis-tools bsdutils strace
+  redis-server redis-tools redis-sentinel bsdutils strace
   iproute2 nftables procps netcat-openbsd
   docker-compose
   python3-redis
