@@ -33,7 +33,7 @@ void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks **dbs, int ndbs, int db, kbuf *ou
     c->dbs = dbs;
     c->ndbs = ndbs;
     c->db = db;
-    c->k = dbs[db];
+    c->k = dbs ? dbs[db] : NULL; /* none while the node loads its data */
     c->r = reply_make(out, resp);
     c->replica = env->replica;
 }
@@ -42,7 +42,7 @@ int cmd_use_db(cmd_ctx *c, int db)
 {
     int prev = c->db;
     c->db = db;
-    c->k = c->dbs[db];
+    c->k = c->dbs ? c->dbs[db] : NULL;
     return prev;
 }
 
