@@ -94,8 +94,8 @@ const cfg_option cfg_options[] = {
      0, LLONG_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},
     {"notify-keyspace-events", NULL, CFG_SPECIAL, OFF(notify_keyspace_events), 0, 0, "", NULL,
      1,
-     "Publish keyspace events, as Redis: K (__keyspace@0__:<key>) and/or E "
-     "(__keyevent@0__:<event>), for the classes g (generic) $ (strings) l (lists) s (sets) h "
+     "Publish keyspace events, as Redis: K (__keyspace@<db>__:<key>) and/or E "
+     "(__keyevent@<db>__:<event>), for the classes g (generic) $ (strings) l (lists) s (sets) h "
      "(hashes) z (sorted sets) x (expired) e (evicted) t (streams) d (module) n (new keys) m "
      "(key misses), A (all but n and m). Empty: off."},
     {"set-max-intset-entries", NULL, CFG_INT, OFF(set_max_intset_entries), 0, LLONG_MAX, "512",
