@@ -85,6 +85,17 @@ void dispatch_free(server *s)
     s->watched_keys = NULL;
 }
 
+/* Redis's keyIsExpired: present with a TTL in the past (a replica too:
+ * WATCH judges by the clock, as Redis). */
+static int key_is_expired(ks *k, const char *key, size_t klen)
+{
+    kobj *o = ks_find(k, key, klen);
+    if (!o)
+        return 0;
+    int64_t e = kobj_expire(o);
+    return e >= 0 && e <= server_mstime();
+}
+
 static void watch_add(client *c, const char *key, size_t klen)
 {
     for (int i = 0; i < c->nwatched; i++)
@@ -106,14 +117,16 @@ static void watch_add(client *c, const char *key, size_t klen)
     w->cls[w->n++] = c;
     if (c->nwatched == c->capwatched) {
         c->capwatched = c->capwatched ? c->capwatched * 2 : 4;
-        c->watched = kv_realloc(c->watched, (size_t)c->capwatched * sizeof *c->watched);
-        c->watched_lens =
-            kv_realloc(c->watched_lens, (size_t)c->capwatched * sizeof *c->watched_lens);
-        c->watched_dbs =
-            kv_realloc(c->watched_dbs, (size_t)c->capwatched * sizeof *c->watched_dbs);
+        size_t cap = (size_t)c->capwatched;
+        c->watched = kv_realloc(c->watched, cap * sizeof *c->watched);
+        c->watched_lens = kv_realloc(c->watched_lens, cap * sizeof *c->watched_lens);
+        c->watched_dbs = kv_realloc(c->watched_dbs, cap * sizeof *c->watched_dbs);
+        c->watched_expired = kv_realloc(c->watched_expired, cap * sizeof *c->watched_expired);
     }
     c->watched[c->nwatched] = kv_memdup(key, klen);
     c->watched_dbs[c->nwatched] = c->db;
+    c->watched_expired[c->nwatched] =
+        (unsigned char)(c->srv->dbs && key_is_expired(c->srv->dbs[c->db], key, klen));
     c->watched_lens[c->nwatched++] = klen;
 }
 
@@ -139,11 +152,23 @@ void watch_unwatch_all(client *c)
     kv_free(c->watched);
     kv_free(c->watched_lens);
     kv_free(c->watched_dbs);
+    kv_free(c->watched_expired);
     c->watched = NULL;
     c->watched_lens = NULL;
     c->watched_dbs = NULL;
+    c->watched_expired = NULL;
     c->nwatched = c->capwatched = 0;
     c->flags &= ~CL_DIRTY_CAS;
+}
+
+/* c's watch of (db, key): its index in c->watched (it is there: w lists c). */
+static int watched_index(const client *c, int db, const char *key, size_t klen)
+{
+    for (int i = 0; i < c->nwatched; i++)
+        if (c->watched_dbs[i] == db && c->watched_lens[i] == klen &&
+            !memcmp(c->watched[i], key, klen))
+            return i;
+    return -1;
 }
 
 void watch_touch(server *s, int db, const char *key, size_t klen)
@@ -154,9 +179,26 @@ void watch_touch(server *s, int db, const char *key, size_t klen)
     if (!dict_size(d))
         return;
     watch_node *w = (watch_node *)dict_find(d, key, klen);
-    if (w)
-        for (int i = 0; i < w->n; i++)
-            w->cls[i]->flags |= CL_DIRTY_CAS;
+    if (!w)
+        return;
+    for (int i = 0; i < w->n; i++) {
+        client *c = w->cls[i];
+        int j = watched_index(c, db, key, klen);
+        if (j >= 0 && c->watched_expired[j]) {
+            /* As Redis's touchWatchedKey: a key already expired when it
+             * was WATCHed and now deleted is no logical change (the flag
+             * goes: deleted keys are not expired ones). Expiry touches
+             * the key just before deleting it: still logically absent,
+             * also no change (the flag stays until it is really gone). */
+            if (!ks_find(s->dbs[db], key, klen)) {
+                c->watched_expired[j] = 0;
+                continue;
+            }
+            if (key_is_expired(s->dbs[db], key, klen))
+                continue;
+        }
+        c->flags |= CL_DIRTY_CAS;
+    }
 }
 
 void watch_touch_db(server *s, int db, ks *replaced_with)
@@ -171,13 +213,42 @@ void watch_touch_db(server *s, int db, ks *replaced_with)
     dict_node *n;
     while ((n = dict_iter_next(&it))) {
         watch_node *w = (watch_node *)n;
-        /* Redis marks a watcher only if the key existed (in either). */
-        if (ks_find(s->dbs[db], w->key, w->klen) ||
-            (replaced_with && ks_find(replaced_with, w->key, w->klen)))
-            for (int i = 0; i < w->n; i++)
-                w->cls[i]->flags |= CL_DIRTY_CAS;
+        /* As Redis's touchAllWatchedKeysInDb: only keys that exist in
+         * either, and stale (expired) keys on both sides are no change. */
+        int in_emptied = ks_find(s->dbs[db], w->key, w->klen) != NULL;
+        int in_new = replaced_with && ks_find(replaced_with, w->key, w->klen);
+        if (!in_emptied && !in_new)
+            continue;
+        int new_expired = in_new && key_is_expired(replaced_with, w->key, w->klen);
+        for (int i = 0; i < w->n; i++) {
+            client *c = w->cls[i];
+            int j = watched_index(c, db, w->key, w->klen);
+            if (j >= 0 && c->watched_expired[j]) {
+                if (!in_new) {
+                    c->watched_expired[j] = 0; /* expired key now deleted */
+                    continue;
+                }
+                if (new_expired)
+                    continue; /* expired key remains expired */
+            } else if (j >= 0 && !in_emptied && new_expired) {
+                c->watched_expired[j] = 1; /* none replaced with an expired key */
+                continue;
+            }
+            c->flags |= CL_DIRTY_CAS;
+        }
     }
     dict_iter_done(&it);
+}
+
+/* Redis's isWatchedKeyExpired: a key live when WATCHed has expired since
+ * (EXEC then fails). */
+static int watched_key_expired(client *c)
+{
+    for (int i = 0; i < c->nwatched; i++)
+        if (!c->watched_expired[i] &&
+            key_is_expired(c->srv->dbs[c->watched_dbs[i]], c->watched[i], c->watched_lens[i]))
+            return 1;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -497,6 +568,9 @@ static void cmd_exec(cmd_ctx *c)
         watch_unwatch_all(cl);
         return;
     }
+    /* EXEC with an expired watched key is disallowed (Redis 7.0). */
+    if (watched_key_expired(cl))
+        cl->flags |= CL_DIRTY_CAS;
     if (cl->flags & CL_DIRTY_CAS) {
         reply_null_array(&c->r);
         multi_reset(cl);
@@ -540,6 +614,11 @@ static void cmd_watch(cmd_ctx *c)
     client *cl = c->cl;
     if (cl->flags & CL_MULTI) {
         reply_error(&c->r, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    /* No point in watching once the client is dirty (as Redis). */
+    if (cl->flags & CL_DIRTY_CAS) {
+        reply_ok(&c->r);
         return;
     }
     for (int i = 1; i < c->argc; i++)

@@ -106,6 +106,9 @@ typedef struct client {
     char **watched;        /* keys (kv_memdup'd), with lengths and databases */
     size_t *watched_lens;
     int *watched_dbs;
+    /* The key was logically expired (present, TTL past) when WATCHed:
+     * Redis's watchedKey.expired (its deletion is then no change). */
+    unsigned char *watched_expired;
     int nwatched, capwatched;
 
     /* Pub/Sub (pubsub.c, cmd_pubsub.c) */
