@@ -350,8 +350,8 @@ static void replication_metrics(server *s, kbuf *b)
     prom_counter(b, "kvnode_prevotes_denied_total", "Pre-votes this node lost.",
                  m.prevotes_denied);
     prom_counter(b, "kvnode_stepdowns_total", "Times this node stopped leading.", m.stepdowns);
-    prom_counter(b, "kvnode_leadership_transfers_total", "Leadership hand-overs started here.",
-                 m.transfers);
+    prom_counter(b, "kvnode_leadership_transfers_total",
+                 "Leadership hand-overs completed by this node as leader.", m.transfers);
     prom_counter(b, "kvnode_snapshots_sent_total", "Snapshots shipped to followers.",
                  m.snapshots_sent);
     prom_counter(b, "kvnode_snapshots_received_total", "Snapshots installed from a leader.",
