@@ -180,9 +180,11 @@ static void info_clients(server *s, kbuf *b)
                 "client_recent_max_output_buffer:%zu\r\n"
                 "blocked_clients:%" PRIu64 "\r\n"
                 "tracking_clients:0\r\n"
-                "clients_in_timeout_table:0\r\n"
+                "clients_in_timeout_table:%zu\r\n"
+                "total_blocking_keys:%zu\r\n"
                 "clients_waiting_commit:%" PRIu64 "\r\n",
-                connected, s->cfg.maxclients, max_in, max_out, blocked, waiting);
+                connected, s->cfg.maxclients, max_in, max_out, blocked,
+                blocking_ntimeouts(s), blocking_nkeys(s), waiting);
 }
 
 static void info_memory(server *s, kbuf *b)
