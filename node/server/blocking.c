@@ -55,13 +55,17 @@ typedef struct blk_wait {
     uint64_t round; /* the last serving round that visited it */
 } blk_wait;
 
-/* A key with waiters. */
+/* A key of one database with waiters. Its dict key is the database
+ * number's bytes followed by the key's. */
 struct blk_key {
     dict_node dn;
     blk_wait *head, *tail;
-    size_t klen;
-    char key[];
+    int db;
+    size_t klen;       /* of the key alone */
+    char kb[];         /* db, then the key */
 };
+
+#define KEY_OF(k) ((k)->kb + sizeof(int))
 
 /* What a blocked client waits for. */
 typedef struct blk_state {
@@ -77,6 +81,7 @@ typedef struct blk_state {
 } blk_state;
 
 typedef struct ready_key {
+    int db;
     char *key;
     size_t klen;
 } ready_key;
@@ -98,13 +103,32 @@ struct blocking {
 static void key_of(const dict_node *n, const void **key, size_t *len)
 {
     const blk_key *k = (const blk_key *)n;
-    *key = k->key;
-    *len = k->klen;
+    *key = k->kb;
+    *len = sizeof(int) + k->klen;
 }
 
 static const dict_type blk_key_type = {key_of};
 
 static void on_timer(uv_timer_t *t);
+
+/* The dict key of (db, key) in buf (kv_malloc'd when it does not fit). */
+static char *dict_key(int db, const char *key, size_t klen, char *buf, size_t cap)
+{
+    char *p = sizeof(int) + klen <= cap ? buf : kv_malloc(sizeof(int) + klen);
+    memcpy(p, &db, sizeof(int));
+    memcpy(p + sizeof(int), key, klen);
+    return p;
+}
+
+static blk_key *find_key(struct blocking *b, int db, const char *key, size_t klen)
+{
+    char buf[256];
+    char *k = dict_key(db, key, klen, buf, sizeof buf);
+    blk_key *found = (blk_key *)dict_find(&b->keys, k, sizeof(int) + klen);
+    if (k != buf)
+        kv_free(k);
+    return found;
+}
 
 static struct blocking *get(server *s)
 {
@@ -212,15 +236,17 @@ static void rearm(server *s)
 /* Queues                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static void mark_ready(struct blocking *b, const char *key, size_t klen)
+static void mark_ready(struct blocking *b, int db, const char *key, size_t klen)
 {
     for (size_t i = 0; i < b->nready; i++)
-        if (b->ready[i].klen == klen && !memcmp(b->ready[i].key, key, klen))
+        if (b->ready[i].db == db && b->ready[i].klen == klen &&
+            !memcmp(b->ready[i].key, key, klen))
             return;
     if (b->nready == b->capready) {
         b->capready = b->capready ? b->capready * 2 : 8;
         b->ready = kv_realloc(b->ready, b->capready * sizeof *b->ready);
     }
+    b->ready[b->nready].db = db;
     b->ready[b->nready].key = kv_memdup(key, klen);
     b->ready[b->nready++].klen = klen;
 }
@@ -243,7 +269,7 @@ static void detach(server *s, client *c)
         else
             k->tail = w->prev;
         if (!k->head) {
-            dict_remove(&b->keys, k->key, k->klen);
+            dict_remove(&b->keys, k->kb, sizeof(int) + k->klen);
             kv_free(k);
         }
     }
@@ -303,14 +329,16 @@ void blocking_block(server *s, client *c, const kv_command *cmd, int argc,
         size_t klen = st->lens[i];
         int dup = 0;
         for (int j = 0; j < st->nwaits && !dup; j++)
-            dup = st->waits[j].key->klen == klen && !memcmp(st->waits[j].key->key, key, klen);
+            dup = st->waits[j].key->klen == klen && !memcmp(KEY_OF(st->waits[j].key), key, klen);
         if (dup)
             continue;
-        blk_key *k = (blk_key *)dict_find(&b->keys, key, klen);
+        blk_key *k = find_key(b, c->db, key, klen);
         if (!k) {
-            k = kv_calloc(1, sizeof *k + klen);
+            k = kv_calloc(1, sizeof *k + sizeof(int) + klen);
+            k->db = c->db;
             k->klen = klen;
-            memcpy(k->key, key, klen);
+            memcpy(k->kb, &k->db, sizeof(int));
+            memcpy(KEY_OF(k), key, klen);
             dict_add(&b->keys, &k->dn);
         }
         blk_wait *w = &st->waits[st->nwaits++];
@@ -349,21 +377,42 @@ void blocking_forget(server *s, client *c)
                 b->unblocked[i] = NULL;
 }
 
-void blocking_key_touched(server *s, const char *key, size_t klen)
+void blocking_key_touched(server *s, int db, const char *key, size_t klen)
 {
     struct blocking *b = s->blocking;
-    if (b && dict_size(&b->keys) && dict_find(&b->keys, key, klen))
-        mark_ready(b, key, klen);
+    if (b && dict_size(&b->keys) && find_key(b, db, key, klen))
+        mark_ready(b, db, key, klen);
+}
+
+void blocking_db_swapped(server *s, int db1, int db2)
+{
+    struct blocking *b = s->blocking;
+    if (!b || !dict_size(&b->keys))
+        return;
+    /* As Redis's scanDatabaseForReadyKeys on both: every awaited key of
+     * either database may hold a value now (serving checks which). */
+    dict_iter it;
+    dict_iter_init(&it, &b->keys);
+    dict_node *n;
+    while ((n = dict_iter_next(&it))) {
+        blk_key *k = (blk_key *)n;
+        if (k->db == db1 || k->db == db2)
+            mark_ready(b, k->db, KEY_OF(k), k->klen);
+    }
+    dict_iter_done(&it);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Serving                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Does key hold a live value of type now? */
-static int key_holds(server *s, const char *key, size_t klen, int type, int64_t now)
+/* Does key of database db hold a live value of type now? 1 yes, 0 another
+ * type, -1 nothing. */
+static int key_holds(server *s, int db, const char *key, size_t klen, int type, int64_t now)
 {
-    kobj *o = ks_find(s->k, key, klen);
+    if (!s->dbs || db >= s->ndbs)
+        return -1;
+    kobj *o = ks_find(s->dbs[db], key, klen);
     if (!o)
         return -1;
     int64_t e = kobj_expire(o);
@@ -372,12 +421,12 @@ static int key_holds(server *s, const char *key, size_t klen, int type, int64_t 
     return kobj_type(o) == type;
 }
 
-static void serve_key(server *s, const char *key, size_t klen)
+static void serve_key(server *s, int db, const char *key, size_t klen)
 {
     struct blocking *b = s->blocking;
     uint64_t round = ++b->round;
     for (;;) {
-        blk_key *k = (blk_key *)dict_find(&b->keys, key, klen);
+        blk_key *k = find_key(b, db, key, klen);
         if (!k)
             return;
         blk_wait *w = k->head;
@@ -387,7 +436,7 @@ static void serve_key(server *s, const char *key, size_t klen)
             return;
         w->round = round;
         client *c = w->c;
-        int holds = key_holds(s, key, klen, c->blk->type, server_mstime());
+        int holds = key_holds(s, db, key, klen, c->blk->type, server_mstime());
         if (holds < 0)
             return; /* gone (or expired): nobody can be served */
         if (!holds)
@@ -414,7 +463,7 @@ void blocking_after_command(server *s)
             memmove(b->ready, b->ready + 1, (b->nready - 1) * sizeof *b->ready);
             b->nready--;
             b->serving = 1;
-            serve_key(s, rk.key, rk.klen);
+            serve_key(s, rk.db, rk.key, rk.klen);
             b->serving = 0;
             kv_free(rk.key);
             continue;
