@@ -423,6 +423,27 @@ static int leader_is(void *arg)
     return hc_leader() == *(int *)arg;
 }
 
+static void node_digest(int i, char out[64])
+{
+    kv_reply *r = hc_cmd(i, "DEBUG DIGEST");
+    if (r)
+        h_reply_text(r, out, 64);
+    else
+        snprintf(out, 64, "(no answer)");
+    kv_reply_free(r);
+}
+
+/* Every node has the same DEBUG DIGEST. */
+static int digests_agree(void *arg)
+{
+    (void)arg;
+    char a[64], b[64], c[64];
+    node_digest(0, a);
+    node_digest(1, b);
+    node_digest(2, c);
+    return !strcmp(a, b) && !strcmp(a, c) && a[0] == '+';
+}
+
 /* Replicas refuse blocking pops like any write; a pop served on the
  * primary reaches them; FAILOVER releases the clients blocked on the old
  * primary with Redis's -UNBLOCKED error (and closes them), and clients
@@ -485,6 +506,22 @@ static void test_failover_releases_blocked(void **state)
     r = hc_cmd(0, "BLPOP w1 0");
     assert_string_equal(r->str, "READONLY You can't write against a read only replica.");
     kv_reply_free(r);
+    /* The served pops were replicated as their effects: all nodes agree. */
+    if (!h_wait_until(digests_agree, NULL, 20000)) {
+        char a[64], b[64], c[64];
+        node_digest(0, a);
+        node_digest(1, b);
+        node_digest(2, c);
+        for (int i = 0; i < 3; i++) {
+            kv_reply *keys = hc_cmd(i, "KEYS *");
+            char t[512];
+            h_reply_text(keys, t, sizeof t);
+            kv_reply_free(keys);
+            printf("  node %d: %s\n", i, t);
+        }
+        hc_dump_logs();
+        fail_msg("the nodes' digests differ: %s %s %s", a, b, c);
+    }
 }
 
 static int not_leader(void *arg)
