@@ -1,0 +1,132 @@
+/* netns.c — see netns.h. */
+#include "netns.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int nn_sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[2200];
+    snprintf(full, sizeof full, "%s >/dev/null 2>&1", cmd);
+    int rc = system(full);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Claim a run number: creating its first namespace is the lock. */
+static int claim(netns *nw)
+{
+    int start = (int)(getpid() % 240) + 1;
+    for (int k = 0; k < 240; k++) {
+        int run = (start + k) % 240 + 1;
+        char name[32];
+        snprintf(name, sizeof name, "kvfr%dn0", run);
+        if (nn_sh("ip netns add %s", name) == 0) {
+            nw->run = run;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int nn_create(netns *nw, int n, char *err, size_t errlen)
+{
+    memset(nw, 0, sizeof *nw);
+    nw->n = n;
+    if (claim(nw) < 0) {
+        snprintf(err, errlen, "cannot create a network namespace (ip netns add): root and "
+                              "iproute2 are needed");
+        return -1;
+    }
+    nw->up = 1;
+    snprintf(nw->bridge, sizeof nw->bridge, "kvfrb%d", nw->run);
+    snprintf(nw->bridge_ip, sizeof nw->bridge_ip, "10.77.%d.254", nw->run);
+    if (nn_sh("ip link add %s type bridge", nw->bridge) ||
+        nn_sh("ip addr add %s/24 dev %s", nw->bridge_ip, nw->bridge) ||
+        nn_sh("ip link set %s up", nw->bridge)) {
+        snprintf(err, errlen, "cannot create bridge %s", nw->bridge);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(nw->ns[i], sizeof nw->ns[i], "kvfr%dn%d", nw->run, i);
+        snprintf(nw->ip[i], sizeof nw->ip[i], "10.77.%d.%d", nw->run, i + 1);
+        char host[16], peer[16];
+        snprintf(host, sizeof host, "kvfr%dh%d", nw->run, i);
+        snprintf(peer, sizeof peer, "kvfr%dc%d", nw->run, i);
+        if ((i > 0 && nn_sh("ip netns add %s", nw->ns[i])) ||
+            nn_sh("ip netns exec %s ip link set lo up", nw->ns[i]) ||
+            nn_sh("ip link add %s type veth peer name %s", host, peer) ||
+            nn_sh("ip link set %s netns %s", peer, nw->ns[i]) ||
+            nn_sh("ip link set %s master %s", host, nw->bridge) ||
+            nn_sh("ip link set %s up", host) ||
+            nn_sh("ip netns exec %s ip addr add %s/24 dev %s", nw->ns[i], nw->ip[i], peer) ||
+            nn_sh("ip netns exec %s ip link set %s up", nw->ns[i], peer) ||
+            nn_sh("ip netns exec %s nft add table inet kvfr", nw->ns[i]) ||
+            nn_sh("ip netns exec %s nft add chain inet kvfr input "
+                  "'{ type filter hook input priority 0; policy accept; }'",
+                  nw->ns[i]) ||
+            nn_sh("ip netns exec %s nft add chain inet kvfr output "
+                  "'{ type filter hook output priority 0; policy accept; }'",
+                  nw->ns[i])) {
+            snprintf(err, errlen, "cannot set up namespace %s (ip, nft)", nw->ns[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void nn_destroy(netns *nw)
+{
+    if (!nw->up)
+        return;
+    for (int i = 0; i < nw->n; i++) {
+        char host[16];
+        snprintf(host, sizeof host, "kvfr%dh%d", nw->run, i);
+        nn_sh("ip link del %s", host);
+        if (nw->ns[i][0] || i == 0) {
+            char name[32];
+            snprintf(name, sizeof name, "kvfr%dn%d", nw->run, i);
+            nn_sh("ip netns del %s", name);
+        }
+    }
+    nn_sh("ip link del %s", nw->bridge);
+    nw->up = 0;
+}
+
+int nn_cut_oneway(netns *nw, int from, int to)
+{
+    return nn_sh("ip netns exec %s nft add rule inet kvfr input ip saddr %s drop", nw->ns[to],
+                 nw->ip[from]);
+}
+
+int nn_cut(netns *nw, int a, int b)
+{
+    return nn_cut_oneway(nw, a, b) | nn_cut_oneway(nw, b, a);
+}
+
+int nn_isolate(netns *nw, int i, int with_clients)
+{
+    int rc = 0;
+    for (int j = 0; j < nw->n; j++)
+        if (j != i)
+            rc |= nn_cut(nw, i, j);
+    if (with_clients)
+        rc |= nn_sh("ip netns exec %s nft add rule inet kvfr input ip saddr %s drop", nw->ns[i],
+                    nw->bridge_ip);
+    return rc;
+}
+
+int nn_heal(netns *nw)
+{
+    int rc = 0;
+    for (int i = 0; i < nw->n; i++)
+        rc |= nn_sh("ip netns exec %s nft flush table inet kvfr", nw->ns[i]);
+    return rc;
+}
