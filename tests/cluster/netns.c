@@ -1,11 +1,18 @@
 /* netns.c — see netns.h. */
 #include "netns.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* Who owns run <run>: its pid file, so that a later run can remove what a
+ * killed one (SIGKILL, a ctest timeout) left behind. */
+#define NN_PIDDIR "/run/kvfr"
 
 int nn_sh(const char *fmt, ...)
 {
@@ -20,16 +27,65 @@ int nn_sh(const char *fmt, ...)
     return rc == 0 ? 0 : -1;
 }
 
+static void pidfile(int run, char *path, size_t len)
+{
+    snprintf(path, len, NN_PIDDIR "/%d.pid", run);
+}
+
+/* Remove the namespaces, links and bridge of run `run` (made by a process
+ * that is gone). */
+static void remove_run(int run)
+{
+    for (int i = NN_MAX - 1; i >= 0; i--) {
+        nn_sh("ip link del kvfr%dh%d", run, i);
+        nn_sh("ip netns del kvfr%dn%d", run, i);
+    }
+    nn_sh("ip link del kvfrb%d", run);
+}
+
+/* Run `run` exists: is its owner dead? Then clear it up and say so. */
+static int reclaim_stale(int run)
+{
+    char path[64];
+    pidfile(run, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+        return 0;
+    fprintf(stderr, "faultrun: removing run %d left behind by process %ld\n", run, pid);
+    remove_run(run);
+    unlink(path);
+    return 1;
+}
+
 /* Claim a run number: creating its first namespace is the lock. */
 static int claim(netns *nw)
 {
+    mkdir(NN_PIDDIR, 0755);
     int start = (int)(getpid() % 240) + 1;
     for (int k = 0; k < 240; k++) {
         int run = (start + k) % 240 + 1;
         char name[32];
         snprintf(name, sizeof name, "kvfr%dn0", run);
-        if (nn_sh("ip netns add %s", name) == 0) {
+        if (nn_sh("ip netns add %s", name) == 0 ||
+            (reclaim_stale(run) && nn_sh("ip netns add %s", name) == 0)) {
             nw->run = run;
+            char path[64];
+            pidfile(run, path, sizeof path);
+            FILE *f = fopen(path, "w");
+            if (f) {
+                fprintf(f, "%ld\n", (long)getpid());
+                fclose(f);
+            }
+            /* Links of that number are leftovers of a dead run. */
+            for (int i = 0; i < NN_MAX; i++)
+                nn_sh("ip link del kvfr%dh%d", run, i);
+            nn_sh("ip link del kvfrb%d", run);
             return 0;
         }
     }
@@ -86,17 +142,10 @@ void nn_destroy(netns *nw)
 {
     if (!nw->up)
         return;
-    for (int i = 0; i < nw->n; i++) {
-        char host[16];
-        snprintf(host, sizeof host, "kvfr%dh%d", nw->run, i);
-        nn_sh("ip link del %s", host);
-        if (nw->ns[i][0] || i == 0) {
-            char name[32];
-            snprintf(name, sizeof name, "kvfr%dn%d", nw->run, i);
-            nn_sh("ip netns del %s", name);
-        }
-    }
-    nn_sh("ip link del %s", nw->bridge);
+    remove_run(nw->run);
+    char path[64];
+    pidfile(nw->run, path, sizeof path);
+    unlink(path);
     nw->up = 0;
 }
 

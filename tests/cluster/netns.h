@@ -6,6 +6,8 @@
 #ifndef KV_FR_NETNS_H
 #define KV_FR_NETNS_H
 
+#include <stddef.h>
+
 #define NN_MAX 5
 
 typedef struct netns {
