@@ -37,7 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +72,7 @@ static struct {
 typedef struct node {
     pid_t pid;
     int stopped; /* SIGSTOPped */
+    int mounted; /* dir is a tmpfs of its own */
     char dir[256];
     char log[256];
 } node;
@@ -154,6 +157,12 @@ static int node_start(int i)
     argv[a++] = "no";
     argv[a++] = "--metrics-port";
     argv[a++] = "0";
+    /* Small WAL segments and frequent snapshots: rollovers and snapshots
+     * happen during the faults (and a full disk bites within seconds). */
+    argv[a++] = "--wal-segment-size";
+    argv[a++] = "65536";
+    argv[a++] = "--snapshot-wal-min-bytes";
+    argv[a++] = "1048576";
     if (i > 0) {
         argv[a++] = "--replicaof";
         argv[a++] = nw.ip[0];
@@ -239,6 +248,20 @@ static void cleanup(void)
     done = 1;
     for (int i = 0; i < NN_MAX; i++)
         node_stop(i, SIGKILL, 5000);
+    for (int i = 0; i < NN_MAX; i++) {
+        if (!nodes[i].mounted)
+            continue;
+        if (opt.keep) {
+            /* The tmpfs goes away: keep a copy of the data for a post-mortem. */
+            char cmd[700];
+            snprintf(cmd, sizeof cmd, "cp -a '%s' '%s.data' 2>/dev/null", nodes[i].dir,
+                     nodes[i].dir);
+            if (system(cmd) != 0)
+                fprintf(stderr, "faultrun: could not copy %s\n", nodes[i].dir);
+        }
+        umount2(nodes[i].dir, MNT_DETACH);
+        nodes[i].mounted = 0;
+    }
     nn_destroy(&nw);
     if (workdir[0] && !opt.keep) {
         char cmd[400];
@@ -248,8 +271,18 @@ static void cleanup(void)
     }
 }
 
+static volatile sig_atomic_t checking; /* the workload is over */
+
+static void on_crash(int sig);
+
+/* SIGINT, SIGTERM, SIGHUP: the workload stops and the run cleans up; once
+ * the checkers run (which may take long), or at a second signal, at once. */
 static void on_signal(int sig)
 {
+    if (checking || interrupted) {
+        on_crash(sig);
+        return;
+    }
     interrupted = sig;
     atomic_store(&stop_workload, 1);
 }
@@ -263,6 +296,8 @@ static void on_crash(int sig)
             kill(nodes[i].pid, SIGKILL);
     cleanup();
     signal(sig, SIG_DFL);
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+        _exit(130);
     raise(sig);
 }
 
@@ -382,14 +417,16 @@ static atomic_llong reg_ops, list_ops, set_ops;
 static atomic_ullong next_session = 1;
 
 /* How a call ended, for the history: an error reply means refused unless
- * the server says the outcome is unknown (MISCONF after a WAL failure); a
+ * the server says the outcome is unknown (a WAL failure); a
  * lost connection after sending is unknown; not sent at all is a refusal. */
 static fr_status outcome(int rc, const kv_reply *r)
 {
     if (rc == 0 && r) {
         if (r->type != KV_REPLY_ERROR)
             return FR_OK;
-        if (r->str && (!strncmp(r->str, "MISCONF", 7) || strstr(r->str, "unknown")))
+        /* kvnode's WAL failed while the write waited for it (server.c);
+         * every other error, MISCONF refusals included, ran nothing. */
+        if (r->str && strstr(r->str, "outcome of this write is unknown"))
             return FR_UNKNOWN;
         return FR_FAIL;
     }
@@ -522,6 +559,8 @@ static void *register_worker(void *arg)
         if (o->st != FR_OK)
             o->t_complete = o->st == FR_UNKNOWN ? FR_NEVER : o->t_complete;
         kv_reply_free(r);
+        if (o->st == FR_FAIL)
+            nap(20); /* refused (a full disk, no primary): do not spin */
     }
     kv_cluster_free(cl);
     return NULL;
@@ -666,6 +705,8 @@ static void *collection_worker(void *arg)
         if (o->st == FR_UNKNOWN)
             o->t_complete = FR_NEVER;
         kv_reply_free(r);
+        if (o->st == FR_FAIL)
+            nap(20);
     }
     kv_client_free(tx);
     kv_cluster_free(cl);
@@ -766,14 +807,15 @@ typedef enum ftype {
     F_BRIDGE,
     F_FAILOVER,
     F_TERM,
+    F_DISKFULL,
     F_NTYPES
 } ftype;
 
 static const char *const fnames[F_NTYPES] = {
     "kill9",    "stop-short", "stop-long", "isolate-primary", "isolate-node",
-    "one-way",  "bridge",     "failover",  "sigterm",
+    "one-way",  "bridge",     "failover",  "sigterm",         "disk-full",
 };
-static const int fweight[F_NTYPES] = {4, 2, 2, 3, 2, 2, 2, 1, 2};
+static const int fweight[F_NTYPES] = {4, 2, 2, 3, 2, 2, 2, 1, 2, 2};
 
 typedef struct fault {
     ftype type;
@@ -804,26 +846,34 @@ static int fault_enabled(ftype t)
 static void make_schedule(void)
 {
     uint64_t s = opt.seed;
-    int total = 0, enabled = 0;
+    int enabled = 0;
     for (int t = 0; t < F_NTYPES; t++)
-        if (fault_enabled((ftype)t))
-            total += fweight[t], enabled++;
+        enabled += fault_enabled((ftype)t);
     int64_t budget_ms = (int64_t)opt.seconds * 1000 - 5000 /* warm-up */ - 5000 /* tail */;
     sched = calloc(256, sizeof *sched);
     nsched = 0;
     if (opt.no_faults || !enabled)
         return;
+    int deck[256], deck_n = 0, deck_left = 0, round = 0;
     while (budget_ms > 0 && nsched < 256) {
         fault *f = &sched[nsched];
-        int x = (int)(rnd(&s) % (uint64_t)total);
-        int t = 0;
-        for (; t < F_NTYPES; t++) {
-            if (!fault_enabled((ftype)t))
-                continue;
-            if (x < fweight[t])
-                break;
-            x -= fweight[t];
+        /* Every enabled type once first (shuffled), then by weight: a
+         * short run still sees each kind of fault. */
+        if (deck_left == 0) {
+            deck_n = 0;
+            for (int t = 0; t < F_NTYPES; t++)
+                for (int c = 0; c < (round ? fweight[t] : 1); c++)
+                    if (fault_enabled((ftype)t))
+                        deck[deck_n++] = t;
+            for (int i = deck_n - 1; i > 0; i--) {
+                int j = (int)(rnd(&s) % (uint64_t)(i + 1)), tmp = deck[i];
+                deck[i] = deck[j];
+                deck[j] = tmp;
+            }
+            deck_left = round ? deck_n / 2 : deck_n; /* later rounds: half a deck */
+            round++;
         }
+        int t = deck[deck_n - deck_left--];
         f->type = (ftype)t;
         f->dur_ms = rnd_in(&s, 2000, 8000);
         if (f->type == F_STOP_SHORT)
@@ -831,7 +881,8 @@ static void make_schedule(void)
         f->gap_ms = rnd_in(&s, 3000, 6000);   /* after healing: ~10 s per fault */
         f->primary = f->type == F_ISOLATE_PRIMARY || f->type == F_FAILOVER ||
                      ((f->type == F_KILL || f->type == F_TERM || f->type == F_STOP_LONG ||
-                       f->type == F_STOP_SHORT || f->type == F_ONEWAY) &&
+                       f->type == F_STOP_SHORT || f->type == F_ONEWAY ||
+                       f->type == F_DISKFULL) &&
                       rnd(&s) % 2);
         f->target = (int)(rnd(&s) % (uint64_t)opt.nodes);
         f->other = (f->target + 1 + (int)(rnd(&s) % (uint64_t)(opt.nodes - 1))) % opt.nodes;
@@ -863,6 +914,42 @@ static void restart(int i)
             return;
         nap(100);
     }
+}
+
+/* Take every free byte of the file system holding path's directory. */
+static void fill_disk(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return;
+    struct statvfs vs;
+    if (fstatvfs(fd, &vs) == 0) {
+        off_t len = (off_t)vs.f_bavail * (off_t)vs.f_bsize;
+        /* In steps: whatever fits, down to a page. */
+        off_t at = 0;
+        for (off_t step = len; step >= 4096 && at < len;) {
+            if (posix_fallocate(fd, at, step) == 0)
+                at += step;
+            else
+                step /= 2;
+        }
+    }
+    close(fd);
+}
+
+/* Did the file gain a line containing `what` after offset `from`? */
+static int log_has_since(const char *path, off_t from, const char *what)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int found = 0;
+    char line[1024];
+    if (fseeko(f, from, SEEK_SET) == 0)
+        while (!found && fgets(line, sizeof line, f))
+            found = strstr(line, what) != NULL;
+    fclose(f);
+    return found;
 }
 
 static void run_fault(fault *f)
@@ -958,6 +1045,30 @@ static void run_fault(fault *f)
         kv_reply_free(r);
         nap(f->dur_ms);
         f->t_heal = now_us();
+        break;
+    }
+    case F_DISKFULL: {
+        /* Fill the node's tmpfs; free it after the duration. A node whose
+         * WAL failed refuses data commands until restarted: restart it
+         * (as an operator would) and say so. */
+        snprintf(f->what, sizeof f->what, "disk full on node %d%s for %d ms", tgt,
+                 f->primary ? " (primary)" : "", f->dur_ms);
+        say("fault: %s", f->what);
+        struct stat st;
+        off_t logpos = stat(nodes[tgt].log, &st) == 0 ? st.st_size : 0;
+        char filler[300];
+        snprintf(filler, sizeof filler, "%s/kvfr-filler", nodes[tgt].dir);
+        fill_disk(filler);
+        nap(f->dur_ms);
+        unlink(filler);
+        f->t_heal = now_us();
+        if (log_has_since(nodes[tgt].log, logpos, "WAL failed")) {
+            size_t l = strlen(f->what);
+            snprintf(f->what + l, sizeof f->what - l, " (its WAL failed: restarted)");
+            say("  node %d's WAL failed: restarting it", tgt);
+            node_stop(tgt, SIGKILL, 5000);
+            restart(tgt);
+        }
         break;
     }
     case F_NTYPES:
@@ -1203,6 +1314,7 @@ int main(int argc, char **argv)
     }
     snprintf(workdir, sizeof workdir, "/tmp/kvfr-%d-%ld", nw.run, (long)getpid());
     mkdir(workdir, 0755);
+    nn_note_workdir(&nw, workdir);
     printf("faultrun: %d nodes, seed %" PRIu64 ", %d s, run %d, bridge %s, data and logs in %s\n",
            opt.nodes, opt.seed, opt.seconds, nw.run, nw.bridge, workdir);
     replay_line();
@@ -1210,6 +1322,15 @@ int main(int argc, char **argv)
     for (int i = 0; i < opt.nodes; i++) {
         snprintf(nodes[i].dir, sizeof nodes[i].dir, "%s/n%d", workdir, i);
         snprintf(nodes[i].log, sizeof nodes[i].log, "%s/n%d.log", workdir, i);
+        /* Each node's data on a tmpfs of its own, which disk-full fills. */
+        char src[32];
+        snprintf(src, sizeof src, "kvfr%dn%d", nw.run, i);
+        if (mkdir(nodes[i].dir, 0755) < 0 ||
+            mount(src, nodes[i].dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=0755") < 0) {
+            printf("faultrun: cannot mount a tmpfs on %s: %s\n", nodes[i].dir, strerror(errno));
+            return 1;
+        }
+        nodes[i].mounted = 1;
         sl += (size_t)snprintf(seeds + sl, sizeof seeds - sl, "%s%s:%d", i ? "," : "", nw.ip[i],
                                PORT);
     }
@@ -1249,7 +1370,13 @@ int main(int argc, char **argv)
     say("cluster formed: %d voters", opt.nodes);
 
     make_schedule();
-    int nreg = 4, ncol = 3;
+    printf("schedule (%d faults):", nsched);
+    for (int i = 0; i < nsched; i++)
+        printf(" %s/%s/%dms", fnames[sched[i].type],
+               sched[i].primary ? "primary" : (char[8]){'n', (char)('0' + sched[i].target), 0},
+               sched[i].dur_ms);
+    printf("\n");
+    int nreg = 5, ncol = 4;
     int nworkers = nreg + ncol + 1 + (opt.sabotage ? 1 : 0);
     worker *ws = calloc((size_t)nworkers, sizeof *ws);
     uint64_t ws_seed = opt.seed ^ 0xabcdef;
@@ -1260,7 +1387,7 @@ int main(int argc, char **argv)
                               : i < nreg + ncol ? collection_worker
                               : i == nreg + ncol ? replica_reader
                                                  : saboteur;
-        ws[i].on_sets = i == nreg + ncol - 1; /* two list workers, one set worker */
+        ws[i].on_sets = i >= nreg + ncol - 2; /* two list workers, two set workers */
         if (pthread_create(&ws[i].th, NULL, fn, &ws[i]) != 0) {
             fprintf(stderr, "faultrun: pthread_create failed\n");
             atomic_store(&stop_workload, 1);
@@ -1297,6 +1424,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    checking = 1;
     /* Heal everything and wait for convergence. */
     nn_heal(&nw);
     for (int i = 0; i < opt.nodes; i++) {
@@ -1356,7 +1484,7 @@ int main(int argc, char **argv)
     kv_cluster_free(cl);
 
     fr_verdict vr = {0}, vl = {0}, vs = {0};
-    fr_check_registers(regs.ops, regs.n, 20000, &vr);
+    fr_check_registers(regs.ops, regs.n, 10000, &vr);
     if (finals) {
         fr_check_lists(lists.ops, lists.n, lf, (size_t)nl, &vl);
         fr_check_sets(sets.ops, sets.n, sf, (size_t)ns, &vs);

@@ -50,8 +50,9 @@ static int reclaim_stale(int run)
     pidfile(run, path, sizeof path);
     FILE *f = fopen(path, "r");
     long pid = 0;
+    char dir[256] = "";
     if (f) {
-        if (fscanf(f, "%ld", &pid) != 1)
+        if (fscanf(f, "%ld %255s", &pid, dir) < 1)
             pid = 0;
         fclose(f);
     }
@@ -59,6 +60,9 @@ static int reclaim_stale(int run)
         return 0;
     fprintf(stderr, "faultrun: removing run %d left behind by process %ld\n", run, pid);
     remove_run(run);
+    if (dir[0] == '/')
+        for (int i = 0; i < NN_MAX; i++)
+            nn_sh("umount -l '%s/n%d'", dir, i);
     unlink(path);
     return 1;
 }
@@ -67,6 +71,13 @@ static int reclaim_stale(int run)
 static int claim(netns *nw)
 {
     mkdir(NN_PIDDIR, 0755);
+    /* First clear up after runs whose runner died (SIGKILL, a timeout). */
+    for (int run = 1; run <= 240; run++) {
+        char path[64];
+        pidfile(run, path, sizeof path);
+        if (access(path, F_OK) == 0)
+            reclaim_stale(run);
+    }
     int start = (int)(getpid() % 240) + 1;
     for (int k = 0; k < 240; k++) {
         int run = (start + k) % 240 + 1;
@@ -136,6 +147,17 @@ int nn_create(netns *nw, int n, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+void nn_note_workdir(netns *nw, const char *dir)
+{
+    char path[64];
+    pidfile(nw->run, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%ld %s\n", (long)getpid(), dir);
+        fclose(f);
+    }
 }
 
 void nn_destroy(netns *nw)

@@ -22,6 +22,10 @@ typedef struct netns {
 
 /* Create n namespaces on a fresh bridge. 0, or -1 with a message. */
 int nn_create(netns *nw, int n, char *err, size_t errlen);
+/* Record the run's work directory in its pid file: if the runner dies
+ * without cleaning up, the run that reclaims its number unmounts the
+ * tmpfs file systems under it (dir/n0 .. n4). */
+void nn_note_workdir(netns *nw, const char *dir);
 /* Remove everything nn_create made (idempotent). */
 void nn_destroy(netns *nw);
 
