@@ -75,7 +75,13 @@ typedef struct node {
     int mounted; /* dir is a tmpfs of its own */
     char dir[256];
     char log[256];
+    char clock[256]; /* libfaketime's offset file */
+    int join;        /* join this node's cluster (-1: node 0's, or found it) */
 } node;
+
+static char faketime_lib[128]; /* "" when libfaketime is not installed */
+
+static int write_clock(int i, int offset_s);
 
 static netns nw;
 static node nodes[NN_MAX];
@@ -163,12 +169,39 @@ static int node_start(int i)
     argv[a++] = "65536";
     argv[a++] = "--snapshot-wal-min-bytes";
     argv[a++] = "1048576";
-    if (i > 0) {
+    if (i > 0 || n->join >= 0) {
         argv[a++] = "--replicaof";
-        argv[a++] = nw.ip[0];
+        argv[a++] = nw.ip[n->join >= 0 ? n->join : 0];
         argv[a++] = port;
     }
     argv[a] = NULL;
+    /* The environment: ours, plus libfaketime (when installed) reading this
+     * node's wall-clock offset from a file the clock-skew fault rewrites;
+     * monotonic time stays real. */
+    static char *envp[512];
+    static char envbuf[4][600];
+    int e = 0;
+    extern char **environ;
+    for (char **p = environ; *p && e < 500; p++)
+        if (strncmp(*p, "LD_PRELOAD=", 11) && strncmp(*p, "FAKETIME", 8) &&
+            strncmp(*p, "ASAN_OPTIONS=", 13))
+            envp[e++] = *p;
+    if (faketime_lib[0]) {
+        const char *asan = getenv("ASAN_OPTIONS");
+        snprintf(envbuf[0], sizeof envbuf[0], "LD_PRELOAD=%s", faketime_lib);
+        snprintf(envbuf[1], sizeof envbuf[1], "FAKETIME_TIMESTAMP_FILE=%s", n->clock);
+        snprintf(envbuf[2], sizeof envbuf[2], "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+                 asan ? asan : "", asan && *asan ? ":" : "");
+        envp[e++] = envbuf[0];
+        envp[e++] = envbuf[1];
+        envp[e++] = envbuf[2];
+        envp[e++] = "FAKETIME_DONT_FAKE_MONOTONIC=1";
+        envp[e++] = "FAKETIME_CACHE_DURATION=1";
+    } else if (getenv("ASAN_OPTIONS")) {
+        snprintf(envbuf[3], sizeof envbuf[3], "ASAN_OPTIONS=%s", getenv("ASAN_OPTIONS"));
+        envp[e++] = envbuf[3];
+    }
+    envp[e] = NULL;
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -191,7 +224,7 @@ static int node_start(int i)
             dup2(null, 0);
             close(null);
         }
-        execv(argv[0], (char *const *)argv);
+        execve(argv[0], (char *const *)argv, envp);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
@@ -808,20 +841,24 @@ typedef enum ftype {
     F_FAILOVER,
     F_TERM,
     F_DISKFULL,
+    F_CLOCK,
+    F_MEMBER,
     F_NTYPES
 } ftype;
 
 static const char *const fnames[F_NTYPES] = {
     "kill9",    "stop-short", "stop-long", "isolate-primary", "isolate-node",
     "one-way",  "bridge",     "failover",  "sigterm",         "disk-full",
+    "clock-skew", "membership",
 };
-static const int fweight[F_NTYPES] = {4, 2, 2, 3, 2, 2, 2, 1, 2, 2};
+static const int fweight[F_NTYPES] = {4, 2, 2, 3, 2, 2, 2, 1, 2, 2, 1, 1};
 
 typedef struct fault {
     ftype type;
     int dur_ms, gap_ms;
     int primary;   /* aim at the primary (else node `target`) */
     int target, other;
+    int skew_s; /* clock-skew: the offset */
     /* measured */
     int64_t t_start, t_heal, t_end;
     long long term_before, term_after;
@@ -833,6 +870,8 @@ static int nsched;
 
 static int fault_enabled(ftype t)
 {
+    if (t == F_CLOCK && !faketime_lib[0])
+        return 0;
     if (!opt.faults[0])
         return 1;
     char list[258];
@@ -879,6 +918,8 @@ static void make_schedule(void)
         if (f->type == F_STOP_SHORT)
             f->dur_ms = rnd_in(&s, 200, 700); /* below the 1 s election timeout */
         f->gap_ms = rnd_in(&s, 3000, 6000);   /* after healing: ~10 s per fault */
+        if (f->type == F_CLOCK) /* an offset of 30 s .. 10 min, either way */
+            f->skew_s = (rnd(&s) % 2 ? 1 : -1) * rnd_in(&s, 30, 600);
         f->primary = f->type == F_ISOLATE_PRIMARY || f->type == F_FAILOVER ||
                      ((f->type == F_KILL || f->type == F_TERM || f->type == F_STOP_LONG ||
                        f->type == F_STOP_SHORT || f->type == F_ONEWAY ||
@@ -914,6 +955,20 @@ static void restart(int i)
             return;
         nap(100);
     }
+}
+
+/* Set node i's wall-clock offset (libfaketime reads the file at most once
+ * a second). */
+static int write_clock(int i, int offset_s)
+{
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", nodes[i].clock);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%+ds\n", offset_s);
+    fclose(f);
+    return rename(tmp, nodes[i].clock);
 }
 
 /* Take every free byte of the file system holding path's directory. */
@@ -1071,6 +1126,60 @@ static void run_fault(fault *f)
         }
         break;
     }
+    case F_CLOCK:
+        snprintf(f->what, sizeof f->what, "wall clock of node %d%s %+d s for %d ms", tgt,
+                 f->primary ? " (primary)" : "", f->skew_s, f->dur_ms);
+        say("fault: %s", f->what);
+        write_clock(tgt, f->skew_s);
+        nap(f->dur_ms);
+        write_clock(tgt, 0);
+        f->t_heal = now_us();
+        break;
+    case F_MEMBER: {
+        /* Remove a follower from the cluster, wipe it, and let it join again
+         * as a new node (learner, then voter once caught up). */
+        int p = find_primary();
+        int x = tgt == p ? other : tgt;
+        if (p < 0 || x == p) {
+            snprintf(f->what, sizeof f->what, "membership change skipped: no primary");
+            say("fault: %s", f->what);
+            f->t_heal = now_us();
+            break;
+        }
+        snprintf(f->what, sizeof f->what,
+                 "remove node %d, wipe it, %d ms later it joins again as a new node", x,
+                 f->dur_ms);
+        say("fault: %s", f->what);
+        char addr[64];
+        snprintf(addr, sizeof addr, "%s:%d", nw.ip[x], PORT);
+        const char *argv[] = {"KVCLUSTER", "REMOVE", addr};
+        kv_reply *r = node_cmdv(p, 3, argv);
+        int removed = r && r->type != KV_REPLY_ERROR;
+        if (!removed)
+            say("  KVCLUSTER REMOVE answered: %s", r && r->str ? r->str : "(nothing)");
+        kv_reply_free(r);
+        if (removed) {
+            /* The removal is committed once the leader lists one member less. */
+            char info[8192];
+            for (int t = 0; t < 100; t++) {
+                node_info(p, info, sizeof info);
+                if (info_num(info, "members") == opt.nodes - 1)
+                    break;
+                nap(100);
+            }
+            node_stop(x, SIGKILL, 5000);
+            char cmd[400];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'/* '%s'/.[!.]*", nodes[x].dir, nodes[x].dir);
+            nn_sh("%s", cmd);
+        }
+        nap(f->dur_ms);
+        f->t_heal = now_us();
+        if (removed) {
+            nodes[x].join = p;
+            restart(x);
+        }
+        break;
+    }
     case F_NTYPES:
         break;
     }
@@ -1098,6 +1207,11 @@ static int converged(char *why, size_t len)
         }
         long long term = info_num(info, "term"), commit = info_num(info, "commit_lsn"),
                   applied = info_num(info, "applied_lsn");
+        if (info_num(info, "voters") != opt.nodes || info_num(info, "members") != opt.nodes) {
+            snprintf(why, len, "node %d: %lld voters, %lld members (want %d)", i,
+                     info_num(info, "voters"), info_num(info, "members"), opt.nodes);
+            return 0;
+        }
         info_field(info, "leader_id", lead, sizeof lead);
         info_field(info, "raft_role", role, sizeof role);
         leaders += !strcmp(role, "leader");
@@ -1289,6 +1403,14 @@ int main(int argc, char **argv)
         printf("faultrun: cannot run %s\n", opt.kvnode);
         return 1;
     }
+    static const char *const ft[] = {"/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+                                     "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+                                     "/usr/lib/faketime/libfaketimeMT.so.1"};
+    for (size_t i = 0; i < sizeof ft / sizeof *ft && !faketime_lib[0]; i++)
+        if (access(ft[i], R_OK) == 0)
+            snprintf(faketime_lib, sizeof faketime_lib, "%s", ft[i]);
+    if (!faketime_lib[0])
+        printf("faultrun: libfaketime is not installed: no clock-skew faults in this run\n");
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -1322,6 +1444,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < opt.nodes; i++) {
         snprintf(nodes[i].dir, sizeof nodes[i].dir, "%s/n%d", workdir, i);
         snprintf(nodes[i].log, sizeof nodes[i].log, "%s/n%d.log", workdir, i);
+        snprintf(nodes[i].clock, sizeof nodes[i].clock, "%s/n%d.clock", workdir, i);
+        nodes[i].join = -1;
+        write_clock(i, 0);
         /* Each node's data on a tmpfs of its own, which disk-full fills. */
         char src[32];
         snprintf(src, sizeof src, "kvfr%dn%d", nw.run, i);
