@@ -456,8 +456,10 @@ static void check_collections(const fr_op *ops, size_t n, const fr_final *fin, s
         vmap pos, attempted;
         vmap_init(&pos, f->n);
         vmap_init(&attempted, j - i);
+        /* A refused write (FR_FAIL) ran nothing: its value in the final
+         * state is as much a phantom as a value nobody wrote. */
         for (size_t k = i; k < j; k++)
-            if (is_write(&sorted[k]))
+            if (is_write(&sorted[k]) && sorted[k].st != FR_FAIL)
                 *vmap_slot(&attempted, sorted[k].value) = (long)k;
         for (size_t k = 0; k < f->n; k++) {
             long *p = vmap_slot(&pos, f->vals[k]);
@@ -470,8 +472,8 @@ static void check_collections(const fr_op *ops, size_t n, const fr_final *fin, s
             }
             if (vmap_get(&attempted, f->vals[k]) < 0) {
                 v->phantom++;
-                note(v, "%s %" PRId64 ": value %" PRId64 " was never written", what, key,
-                     f->vals[k]);
+                note(v, "%s %" PRId64 ": value %" PRId64 " was never written (or its write was "
+                     "refused)", what, key, f->vals[k]);
             }
         }
         /* Every acknowledged write is there (where its reply said). */

@@ -24,7 +24,7 @@ typedef struct fr_verdict {
     long keys, ops;
     long lost;        /* acknowledged writes missing from the final state */
     long duplicated;  /* a value present twice */
-    long phantom;     /* a value nobody wrote */
+    long phantom;     /* a value nobody wrote, or whose write was refused */
     long misplaced;   /* an append not where its reply said */
     long stale;       /* a read missing a write acknowledged before it began */
     long aborted;     /* a read that saw a value the final state lacks */

@@ -174,6 +174,12 @@ static void test_lists(void **state)
     assert_int_equal(v.duplicated, 1);
     assert_int_equal(v.phantom, 1);
 
+    /* A refused append that took effect after all. */
+    static const int64_t fin_refused[] = {100, 101, 102, 103};
+    v = lists(h, 6, fin_refused, 4);
+    assert_int_equal(v.phantom, 1);
+    assert_non_null(strstr(v.first, "103"));
+
     /* Misplaced: the reply said position 2, the final list has it first. */
     static const int64_t fin_swap[] = {101, 100, 102};
     v = lists(h, 6, fin_swap, 3);
