@@ -1170,6 +1170,7 @@ void engine_get_stats(const engine *e, engine_stats *st)
         st->snapshot_elapsed_ms = (mono_us() - e->snap_start_us) / 1000;
     }
     wal_get_stats(e->w, &st->wal);
+    kvfs_disk_space(e->dir, &st->disk_free_bytes, &st->disk_total_bytes);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -526,7 +526,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
         goto fail;
     }
     w->off = end_off;
-    w->seg_room = end_off < w->seg_size ? w->seg_size - end_off : 0;
+    w->seg_room = wal_room_after(w, end_off);
     /* Whatever the segment appends go to at startup (created now with
      * fallocate, or found on disk) is left for a zero-filled spare as soon
      * as one is ready. */

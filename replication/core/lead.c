@@ -218,6 +218,9 @@ static void start_round(rcore *r)
     if (rc_config_voters(&r->cfg) == 1 && rc_is_voter(r)) {
         r->confirmed_round = r->round;
         r->lease_start_ms = now;
+        /* Replies held for this round (a read that outlasted the lease)
+         * are released now, as update_confirmed does for a quorum. */
+        r->io.commit_advanced(r->io.arg);
     }
 }
 
