@@ -274,12 +274,15 @@ static const char *disk_refusal(server *s, size_t bytes, char *buf, size_t len)
     return buf;
 }
 
+/* Room a write asks for: twice its arguments, and never less than 4 KiB,
+ * so that once the disk refuses small writes it refuses every write, DEL
+ * included, as Redis does in that state. */
 static size_t record_estimate(int argc, const size_t *lens)
 {
     size_t bytes = 64;
     for (int i = 0; i < argc; i++)
         bytes += lens[i] + 16;
-    return bytes * 2;
+    return bytes * 2 > 4096 ? bytes * 2 : 4096;
 }
 
 /* Why the node cannot run this command now, or NULL. */
