@@ -12,7 +12,7 @@
  * DEBUG DIGEST); deleting the filler lets writes resume without a restart,
  * and a second kill -9 + restart loses nothing acknowledged.
  *
- * Replica: in a three-node cluster one replica's data is on the tmpfs; it
+ * Replica: in a three-node cluster one replica's data is on a 24 MiB tmpfs; it
  * fills while the other two commit writes. It never acknowledges what it
  * did not store (its durable LSN stays below the leader's, and the log
  * says it refused), and once the filler is gone it catches up to the same
@@ -227,7 +227,6 @@ static int setup(void **state)
 {
     (void)state;
     tmp = h_tmpdir("diskfull");
-    atexit(at_exit);
     memset(st, 0, sizeof st);
     return 0;
 }
@@ -239,6 +238,18 @@ static int teardown(void **state)
     unmount_now();
     h_rmrf(tmp);
     free(tmp);
+    return 0;
+}
+
+/* After a failed replica test: its nodes, the mount, the directory. */
+static int repl_teardown(void **state)
+{
+    (void)state;
+    h_stop_all();
+    unmount_now();
+    if (hc_tmp)
+        hc_teardown();
+    tmp = NULL;
     return 0;
 }
 
@@ -365,10 +376,144 @@ static void test_primary_fills_and_recovers(void **state)
     h_stop(&p, SIGTERM, 20000);
 }
 
+/* ---- Replica ---- */
+
+/* The offset the leader (node l) records as acknowledged by the replica
+ * whose client port is `port` (-1: not listed). */
+static long long acked_offset(int l, int port)
+{
+    kv_reply *r = hc_cmd(l, "INFO replication");
+    assert_non_null(r);
+    long long off = -1;
+    char pat[48];
+    snprintf(pat, sizeof pat, ",port=%d,", port);
+    const char *p = r->str ? strstr(r->str, pat) : NULL;
+    if (p && (p = strstr(p, "offset=")))
+        off = atoll(p + 7);
+    kv_reply_free(r);
+    return off;
+}
+
+typedef struct same_digest {
+    int a, b;
+} same_digest;
+
+static int digests_equal(void *arg)
+{
+    same_digest *s = arg;
+    kv_reply *x = hc_cmd(s->a, "DEBUG DIGEST");
+    kv_reply *y = hc_cmd(s->b, "DEBUG DIGEST");
+    int eq = x && y && x->type == KV_REPLY_STATUS && y->type == KV_REPLY_STATUS &&
+             !strcmp(x->str, y->str);
+    kv_reply_free(x);
+    kv_reply_free(y);
+    return eq;
+}
+
+static int log_has(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, what) != NULL;
+    fclose(f);
+    return found;
+}
+
+static void test_replica_fills_and_catches_up(void **state)
+{
+    (void)state;
+    hc_setup("diskfull-repl");
+    tmp = hc_tmp;
+    /* Node 2 keeps its data on the small tmpfs. */
+    snprintf(mnt, sizeof mnt, "%s/n2", hc_tmp);
+    if (mkdir(mnt, 0755) < 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=24m") < 0) {
+        hc_teardown();
+        tmp = NULL;
+        skip();
+    }
+    mounted = 1;
+    /* 4 MiB segments (and no fsync on the two nodes on the real disk)
+     * keep the test short. */
+    hc_start_cluster((const char *const[]){"--wal-segment-size", "4mb", "--appendfsync", "no",
+                                           NULL});
+    int l = hc_leader();
+    assert_int_equal(l, 0);
+    /* Leave about 3 MiB free beside what node 2 has made so far. */
+    long long avail = free_bytes();
+    assert_true(avail > 8LL << 20);
+    write_filler(avail - (3LL << 20));
+    long long t0 = h_now_ms();
+
+    /* 64 KB values, more than node 2's room: the other two commit them. */
+    enum { BIG = 65536, WRITES = 200 };
+    static char val[BIG];
+    memset(val, 'r', sizeof val);
+    kv_client *c = h_connect(hc_node[l].port);
+    assert_non_null(c);
+    for (int i = 0; i < WRITES; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "r:%d", i);
+        const char *argv[3] = {"SET", key, val};
+        size_t lens[3] = {3, strlen(key), BIG};
+        kv_reply *r = h_cmdv(c, 3, argv, lens);
+        if (!r || r->type != KV_REPLY_STATUS) {
+            fprintf(stderr, "write %d after %lld ms\n", i, h_now_ms() - t0);
+            hc_dump_logs();
+            assert_non_null(r);
+            fail_msg("SET %s on the leader: %s", key, r->str ? r->str : "?");
+        }
+        kv_reply_free(r);
+    }
+    kv_client_free(c);
+    long long last = hc_info(l, "persistence", "wal_last_lsn");
+    long long stored = hc_info(2, "persistence", "wal_last_lsn");
+    long long durable = hc_info(2, "persistence", "wal_durable_lsn");
+    fprintf(stderr,
+            "%d writes in %lld ms; leader last LSN %lld; node 2 stored %lld, durable %lld, "
+            "%lld bytes free\n",
+            WRITES, h_now_ms() - t0, last, stored, durable, free_bytes());
+    if (!(stored > 0 && stored < last)) {
+        hc_dump_log(2);
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "ls -la %s >&2; df %s >&2", mnt, mnt);
+        assert_int_equal(system(cmd), 0);
+    }
+    assert_true(stored > 0 && stored < last);
+    assert_true(durable <= stored);
+    assert_int_equal(hc_info(2, "persistence", "wal_no_spare_space"), 1);
+    /* What the leader holds as acknowledged by node 2 it stored. */
+    long long acked = acked_offset(l, hc_node[2].port);
+    assert_true(acked >= 0 && acked <= stored);
+    assert_true(log_has(hc_node[2].log, "cannot store LSN"));
+
+    /* Space comes back: it catches up without a restart. */
+    remove_filler();
+    t0 = h_now_ms();
+    same_digest sd = {l, 2};
+    if (!h_wait_until(digests_equal, &sd, 60000)) {
+        hc_dump_logs();
+        fail_msg("node 2 did not catch up");
+    }
+    fprintf(stderr, "node 2 caught up in %lld ms\n", h_now_ms() - t0);
+    assert_true(hc_info(2, "persistence", "wal_last_lsn") >= last);
+    assert_true(log_has(hc_node[2].log, "storing the leader's entries again"));
+    for (int i = 0; i < hc_n; i++)
+        h_stop(&hc_node[i], SIGKILL, 5000);
+    unmount_now();
+    hc_teardown();
+    tmp = NULL;
+}
+
 int main(void)
 {
+    atexit(at_exit);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_primary_fills_and_recovers, setup, teardown),
+        cmocka_unit_test_teardown(test_replica_fills_and_catches_up, repl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
