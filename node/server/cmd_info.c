@@ -320,13 +320,14 @@ static void info_persistence(server *s, kbuf *b)
                 "recovery_snapshot_keys:%" PRIu64 "\r\n"
                 "recovery_entries_replayed:%" PRIu64 "\r\n"
                 "recovery_segments_scanned:%" PRIu64 "\r\n"
+                "recovery_segments_skipped:%" PRIu64 "\r\n"
                 "recovery_bytes_truncated:%" PRIu64 "\r\n"
                 "recovery_broken_snapshots:%d\r\n"
                 "recovery_ms:%" PRIu64 "\r\n",
                 st.bgsave_in_progress, st.snapshots_taken, st.last_save_lsn,
                 st.last_snapshot_keys, st.last_snapshot_bytes, st.last_snapshot_ms,
                 st.last_error, rec->snapshot_lsn, rec->snapshot_keys, rec->wal.entries_replayed,
-                rec->wal.segments_scanned, rec->wal.bytes_truncated, rec->snapshots_broken,
+                rec->wal.segments_scanned, rec->wal.segments_skipped, rec->wal.bytes_truncated, rec->snapshots_broken,
                 rec->total_ms);
 }
 

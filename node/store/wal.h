@@ -56,6 +56,7 @@ typedef struct wal_record {
 /* What recovery found (also reported in INFO persistence). */
 typedef struct wal_recovery {
     uint64_t segments_scanned;
+    uint64_t segments_skipped; /* wholly covered by the snapshot: not read */
     uint64_t records_scanned;
     uint64_t entries_replayed;
     uint64_t bytes_truncated;
