@@ -36,6 +36,7 @@ extern const kv_command cmds_bitmap[];
 extern const kv_command cmds_hll[];
 extern const kv_command cmds_sentinel[];
 extern const kv_command cmds_dump[];
+extern const kv_command cmds_latency[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
@@ -58,6 +59,7 @@ static const kv_command *const tables[] = {
     cmds_hll,
     cmds_sentinel,
     cmds_dump,
+    cmds_latency,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)
