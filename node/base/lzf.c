@@ -4,8 +4,11 @@
  * position that had it (positions, not pointers: slot 0 means "none", and
  * position 0 is never used as a reference, as in liblzf where a reference
  * must lie strictly after the start). A match needs a reference within the
- * last 8192 bytes whose 3 bytes equal the current ones, and at least 5
- * bytes of input left; it is extended up to 264 bytes. After a match, the
+ * last 8192 bytes whose 3 bytes equal the current ones (it may end the
+ * input); it is extended up to 264 bytes. That is liblzf 3.6, the library
+ * Debian's redis-server 7.0.15 links (Redis's bundled copy also wants 5
+ * bytes of input left, so its output can differ in the last bytes; both
+ * decompress the same). After a match, the
  * two positions before the match's end are hashed (VERY_FAST), then the
  * scan goes on after it. Literal runs hold at most 32 bytes. */
 #include "lzf.h"
@@ -58,8 +61,7 @@ size_t lzf_compress(const void *in_data, size_t in_len, void *out_data, size_t o
         *slot = (uint32_t)(ip + 1);
         size_t ref = ref_plus1 - 1;
         if (ref_plus1 > 1 /* a position > 0 */ && ref < ip && ip - ref - 1 < MAX_OFF &&
-            ip + 4 < in_len && in[ref] == in[ip] && in[ref + 1] == in[ip + 1] &&
-            in[ref + 2] == in[ip + 2]) {
+            in[ref] == in[ip] && in[ref + 1] == in[ip + 1] && in[ref + 2] == in[ip + 2]) {
             size_t off = ip - ref - 1;
             size_t len = 2;
             size_t maxlen = in_len - ip - len;

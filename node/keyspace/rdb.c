@@ -201,10 +201,10 @@ static void dump_list(kbuf *b, kv_list *l)
             nodes++;
             continue;
         }
-        /* _quicklistNodeAllowInsert: the node's bytes plus the element's
-         * length plus an estimate of its overhead must stay within 8 KB. */
-        size_t overhead = (n < 254 ? 1 : 5) + (n < 64 ? 1 : n < 16384 ? 2 : 5);
-        if (open && lpw_bytes(&w) + n + overhead > QL_NODE_MAX_BYTES)
+        /* _quicklistNodeAllowInsert (7.0.15): the node's bytes plus the
+         * element's length plus SIZE_ESTIMATE_OVERHEAD (8) must stay within
+         * 8 KB. */
+        if (open && lpw_bytes(&w) + n + 8 > QL_NODE_MAX_BYTES)
             flush_node(&body, &w, &open, &nodes);
         if (!open) {
             lpw_init(&w);

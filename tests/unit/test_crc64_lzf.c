@@ -87,6 +87,32 @@ static void test_lzf_redis_bytes(void **state)
     assert_memory_equal(back, in, 48);
 }
 
+/* The 48-byte intset {-3, 1, 2, 100000, 5000000000} as redis-server
+ * 7.0.15 (Debian's, linking liblzf 3.6) compresses it in its DUMP: the
+ * last match starts 4 bytes before the end, which liblzf 3.6 allows. */
+static void test_lzf_redis_match_at_end(void **state)
+{
+    (void)state;
+    static const unsigned char in[48] = {
+        0x08, 0, 0, 0, 0x05, 0, 0, 0,                         /* width 8, 5 members */
+        0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,       /* -3 */
+        0x01, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, /* 1, 2 */
+        0xa0, 0x86, 0x01, 0, 0, 0, 0, 0,                      /* 100000 */
+        0x00, 0xf2, 0x05, 0x2a, 0x01, 0, 0, 0,                /* 5000000000 */
+    };
+    static const unsigned char want[] = {
+        0x04, 0x08, 0x00, 0x00, 0x00, 0x05, 0x20, 0x03, 0x01, 0xfd, 0xff, 0x80, 0x00,
+        0x00, 0x01, 0x20, 0x0b, 0x40, 0x00, 0x00, 0x02, 0x40, 0x04, 0x20, 0x00, 0x01,
+        0xa0, 0x86, 0xa0, 0x11, 0x02, 0xf2, 0x05, 0x2a, 0x20, 0x09, 0x00, 0x00,
+    };
+    unsigned char out[64], back[48];
+    size_t n = lzf_compress(in, sizeof in, out, sizeof in - 4);
+    assert_int_equal(n, sizeof want);
+    assert_memory_equal(out, want, sizeof want);
+    assert_int_equal(lzf_decompress(out, n, back, sizeof back), 48);
+    assert_memory_equal(back, in, 48);
+}
+
 /* Random, repetitive and mixed inputs of many sizes round-trip, and a
  * too-small output makes compression give up rather than overflow. */
 static void test_lzf_round_trips(void **state)
@@ -157,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_crc64_redis_payloads),
         cmocka_unit_test(test_crc64_incremental),
         cmocka_unit_test(test_lzf_redis_bytes),
+        cmocka_unit_test(test_lzf_redis_match_at_end),
         cmocka_unit_test(test_lzf_round_trips),
         cmocka_unit_test(test_lzf_hostile),
     };
