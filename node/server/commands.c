@@ -36,6 +36,7 @@ extern const kv_command cmds_bitmap[];
 extern const kv_command cmds_hll[];
 extern const kv_command cmds_sentinel[];
 extern const kv_command cmds_dump[];
+extern const kv_command cmds_sort[];
 extern const kv_command cmds_latency[];
 
 static const kv_command *const tables[] = {
@@ -59,6 +60,7 @@ static const kv_command *const tables[] = {
     cmds_hll,
     cmds_sentinel,
     cmds_dump,
+    cmds_sort,
     cmds_latency,
 };
 
