@@ -37,6 +37,7 @@ extern const kv_command cmds_hll[];
 extern const kv_command cmds_sentinel[];
 extern const kv_command cmds_dump[];
 extern const kv_command cmds_sort[];
+extern const kv_command cmds_lcs[];
 extern const kv_command cmds_latency[];
 
 static const kv_command *const tables[] = {
@@ -61,6 +62,7 @@ static const kv_command *const tables[] = {
     cmds_sentinel,
     cmds_dump,
     cmds_sort,
+    cmds_lcs,
     cmds_latency,
 };
 
