@@ -454,6 +454,85 @@ static void test_zsets(void **state)
     check_key("z:long", 1);
 }
 
+/* Payloads redis-server writes under other settings: compressed quicklist
+ * nodes (list-compress-depth), small nodes (list-max-listpack-size 5),
+ * big ones (-5), small sets/hashes/zsets in their large encodings, and
+ * rdbcompression no. kvnode loads each to the same contents, converted
+ * to the encoding Redis's defaults give (Redis restoring the same payload
+ * under its defaults agrees). */
+static void redis_config(const char *name, const char *value)
+{
+    const char *argv[4] = {"CONFIG", "SET", name, value};
+    kv_reply *r = h_cmdv(rc, 4, argv, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+}
+
+/* key's payload from Redis (taken under the odd setting, restored after
+ * it is reset) gives the same contents and encoding on both servers. */
+static void check_redis_payload(const char *key, const char *name, const char *reset)
+{
+    char *want = contents(rc, key);
+    kv_reply *d = dump(rc, key);
+    redis_config(name, reset);
+    char k2[64], er[64], ek[64];
+    snprintf(k2, sizeof k2, "%s:restored", key);
+    restore(kc, k2, d);
+    restore(rc, k2, d);
+    char *have = contents(kc, k2);
+    assert_string_equal(want, have);
+    encoding(rc, k2, er, sizeof er);
+    encoding(kc, k2, ek, sizeof ek);
+    if (strcmp(er, ek) != 0)
+        fprintf(stderr, "%s: restored encoding %s on redis, %s on kvnode\n", k2, er, ek);
+    assert_string_equal(er, ek);
+    kv_reply_free(d);
+    free(want);
+    free(have);
+}
+
+static void test_redis_settings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key, *name, *value, *reset, *build;
+    } cases[] = {
+        {"c:compressed", "list-compress-depth", "1", "0", "RPUSH"},
+        {"c:fill5", "list-max-listpack-size", "5", "-2", "RPUSH"},
+        {"c:fill-5", "list-max-listpack-size", "-5", "-2", "RPUSH"},
+        {"c:nolzf", "rdbcompression", "no", "yes", "RPUSH"},
+        {"c:setht", "set-max-intset-entries", "2", "512", "SADD"},
+        {"c:hashht", "hash-max-listpack-entries", "1", "512", "HSET"},
+        {"c:zsetsl", "zset-max-listpack-entries", "1", "128", "ZADD"},
+        {"c:strnolzf", "rdbcompression", "no", "yes", "SET"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        redis_config(cases[i].name, cases[i].value);
+        args *a = args_new(cases[i].build, cases[i].key);
+        if (!strcmp(cases[i].build, "SET")) {
+            args_add(a, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 64);
+        } else {
+            int n = !strcmp(cases[i].build, "RPUSH") ? 3000 : 20;
+            for (int j = 0; j < n; j++) {
+                if (!strcmp(cases[i].build, "ZADD"))
+                    args_addf(a, "%d", j % 7);
+                args_addf(a, j % 2 ? "item %d aaaaaaaaaaaaaaaaaaaaaaaa" : "%d", j);
+                if (!strcmp(cases[i].build, "HSET"))
+                    args_addf(a, "v%d", j);
+            }
+        }
+        kv_reply *r = h_cmdv(rc, a->argc, a->argv, a->lens);
+        assert_non_null(r);
+        assert_int_not_equal(r->type, KV_REPLY_ERROR);
+        kv_reply_free(r);
+        for (int j = 0; j < a->nowned; j++)
+            free(a->owned[j]);
+        free(a);
+        check_redis_payload(cases[i].key, cases[i].name, cases[i].reset);
+    }
+}
+
 /* Everything restored above, and restores with TTLs, come back after
  * kill -9 exactly as they were. */
 static void test_recovery(void **state)
@@ -523,7 +602,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings), cmocka_unit_test(test_lists),
         cmocka_unit_test(test_sets),    cmocka_unit_test(test_hashes),
-        cmocka_unit_test(test_zsets),   cmocka_unit_test(test_recovery),
+        cmocka_unit_test(test_zsets),   cmocka_unit_test(test_redis_settings),
+        cmocka_unit_test(test_recovery),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
