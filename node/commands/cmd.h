@@ -246,6 +246,10 @@ int cmd_reply_over_limit(cmd_ctx *c, size_t default_max);
  * each deletion logged. Primaries only. */
 void db_active_expire(cmd_env *env, ks *k, int64_t now_ms);
 
+/* ZADD over c->argv (cmd_zset.c): GEOADD runs it on the ZADD argv it
+ * builds, as Redis's geoaddCommand calls zaddCommand. */
+void zset_zadd_command(cmd_ctx *c);
+
 /* ---- memory limit and eviction (evict.c) ---- */
 /* Redis's performEvictions: while used memory (less mem_not_counted) is
  * over env->maxmemory, delete keys the policy allows, each logged as a

@@ -208,6 +208,7 @@ static void config_resetstat_cmd(cmd_ctx *c)
     s->env.eviction_exceeded_us = 0;
     s->stats.ops_last_ms = server_mstime();
     memset(s->cmd_stats, 0, (size_t)command_count() * sizeof *s->cmd_stats);
+    latency_reset(s);
     reply_ok(&c->r);
 }
 
