@@ -1,0 +1,410 @@
+/* test_evict.c — maxmemory between real kvnode processes on loopback: a
+ * primary filled far past maxmemory under allkeys-lru evicts (cold keys
+ * first), keeps used memory bounded, logs every eviction so that its
+ * replica and a restarted replica hold exactly the same data (DEBUG
+ * DIGEST); noeviction answers Redis's -OOM to writes flagged denyoom while
+ * reads and deletions still run; volatile-* policies evict only keys with
+ * a TTL and refuse writes once none is left; evicted keys fire the
+ * "evicted" keyspace event; a restarted primary recovers what it had
+ * after evicting. Every wait is bounded and asserted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "harness.h"
+
+/* ---- Fixture ---- */
+
+static int setup(void **state)
+{
+    (void)state;
+    hc_setup("evict");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    hc_teardown();
+    return 0;
+}
+
+/* ---- Helpers ---- */
+
+static void digest(int i, char out[64])
+{
+    kv_reply *r = hc_cmd(i, "DEBUG DIGEST");
+    assert_non_null(r);
+    h_reply_text(r, out, 64);
+    kv_reply_free(r);
+}
+
+static long long cmd_int(int i, const char *line)
+{
+    kv_reply *r = hc_cmd(i, line);
+    assert_non_null(r);
+    if (r->type != KV_REPLY_INTEGER)
+        fail_msg("%s: not an integer reply (%s)", line, r->str ? r->str : "?");
+    long long v = r->integer;
+    kv_reply_free(r);
+    return v;
+}
+
+static void cmd_ok(int i, const char *line)
+{
+    kv_reply *r = hc_cmd(i, line);
+    assert_non_null(r);
+    if (r->type != KV_REPLY_STATUS)
+        fail_msg("%s: %s", line, r->str ? r->str : "?");
+    kv_reply_free(r);
+}
+
+/* Used memory as maxmemory counts it on node i. */
+static long long counted_memory(int i)
+{
+    return hc_info(i, "memory", "used_memory") -
+           hc_info(i, "memory", "mem_not_counted_for_evict");
+}
+
+/* Pipeline SET <prefix><j> <value of vlen bytes> for j in [from, to),
+ * with an optional EX; returns the number of -OOM errors seen (and fails
+ * on any other error). */
+static long long fill(kv_client *c, const char *prefix, long long from, long long to,
+                      size_t vlen, const char *ex)
+{
+    char key[64], val[1024];
+    memset(val, 'v', sizeof val);
+    long long oom = 0;
+    for (long long j = from; j < to; j++) {
+        size_t klen = (size_t)snprintf(key, sizeof key, "%s%lld", prefix, j);
+        const char *argv[5] = {"SET", key, val, "EX", ex};
+        size_t lens[5] = {3, klen, vlen, 2, ex ? strlen(ex) : 0};
+        assert_int_equal(kv_client_append(c, ex ? 5 : 3, argv, lens), 0);
+    }
+    for (long long j = from; j < to; j++) {
+        kv_reply *r = NULL;
+        assert_int_equal(kv_client_read(c, &r), 0);
+        if (r->type == KV_REPLY_ERROR) {
+            if (strcmp(r->str, "OOM command not allowed when used memory > 'maxmemory'.") != 0)
+                fail_msg("SET %s%lld: %s", prefix, j, r->str);
+            oom++;
+        }
+        kv_reply_free(r);
+    }
+    return oom;
+}
+
+typedef struct pair {
+    int i, l;
+} pair;
+
+static int caught_up(void *arg)
+{
+    pair *p = arg;
+    long long last = hc_info(p->l, "replication", "master_repl_offset");
+    return last > 0 && hc_info(p->i, "replication", "master_repl_offset") == last &&
+           hc_info(p->i, "replication", "applied_lsn") == last &&
+           hc_info(p->l, "replication", "commit_lsn") == last;
+}
+
+static void wait_caught_up(int i, int l, int ms)
+{
+    pair p = {i, l};
+    if (!h_wait_until(caught_up, &p, ms)) {
+        hc_dump_logs();
+        fail_msg("node %d did not catch up with node %d in %d ms", i, l, ms);
+    }
+}
+
+static void assert_same_digest(int a, int b)
+{
+    char x[64], y[64];
+    digest(a, x);
+    digest(b, y);
+    if (strcmp(x, y) != 0)
+        fail_msg("node %d digest %s, node %d digest %s", a, x, b, y);
+}
+
+/* OBJECT IDLETIME of node 0's key "c:0" reached 2 seconds. */
+static int cold_enough(void *arg)
+{
+    (void)arg;
+    kv_reply *r = hc_cmd(0, "OBJECT IDLETIME c:0");
+    int ok = r && r->type == KV_REPLY_INTEGER && r->integer >= 2;
+    kv_reply_free(r);
+    return ok;
+}
+
+/* ---- Tests ---- */
+
+/* A primary filled to three times its maxmemory under allkeys-lru evicts
+ * the keys idle longest, stays under the limit, and its replica (also
+ * after kill -9 and restart) holds the same data. */
+static void test_allkeys_lru_bounded_and_replicated(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    hc_start(1, 0, NULL);
+    hc_voters_want v = {0, 2};
+    assert_true(h_wait_until(hc_has_voters, &v, 30000));
+    assert_int_equal(hc_leader(), 0);
+    kv_client *c = h_connect(hc_node[0].port);
+    assert_non_null(c);
+
+    /* 8000 cold keys of 200 bytes, then 100 of them read again once they
+     * have been idle for 2 s (the LRU clock counts seconds). */
+    assert_int_equal(fill(c, "c:", 0, 8000, 200, NULL), 0);
+    assert_true(h_wait_until(cold_enough, NULL, 10000));
+    for (int j = 0; j < 100; j++) {
+        char line[64];
+        snprintf(line, sizeof line, "GET c:%d", j * 80);
+        kv_reply *r = hc_cmd(0, line);
+        assert_int_equal(r->type, KV_REPLY_STRING);
+        kv_reply_free(r);
+    }
+    long long base = counted_memory(0);
+    assert_true(base > 0);
+    long long maxmem = base + 256 * 1024;
+    char line[128];
+    snprintf(line, sizeof line, "CONFIG SET maxmemory %lld", maxmem);
+    cmd_ok(0, "CONFIG SET maxmemory-policy allkeys-lru");
+    cmd_ok(0, line);
+
+    /* New keys worth about 3x the headroom, in batches; memory stays
+     * within one command of the limit after every batch. */
+    long long peak = 0;
+    for (int b = 0; b < 12; b++) {
+        assert_int_equal(fill(c, "n:", b * 250LL, (b + 1) * 250LL, 200, NULL), 0);
+        long long used = counted_memory(0);
+        if (used > peak)
+            peak = used;
+        if (used > maxmem + 64 * 1024)
+            fail_msg("batch %d: counted memory %lld over maxmemory %lld", b, used, maxmem);
+    }
+    long long evicted = hc_info(0, "stats", "evicted_keys");
+    long long keys = cmd_int(0, "DBSIZE");
+    print_message("maxmemory %lld, peak counted %lld, evicted %lld, keys %lld of 11000\n", maxmem,
+                  peak, evicted, keys);
+    assert_true(evicted > 1000);
+    assert_int_equal(keys + evicted, 11000);
+    /* The recently read cold keys mostly survive: the others go first. */
+    int hot = 0;
+    for (int j = 0; j < 100; j++) {
+        snprintf(line, sizeof line, "EXISTS c:%d", j * 80);
+        hot += (int)cmd_int(0, line);
+    }
+    long long cold = 0;
+    for (int j = 1; j < 8000; j += 80) {
+        snprintf(line, sizeof line, "EXISTS c:%d", j);
+        cold += cmd_int(0, line);
+    }
+    print_message("recently read keys kept: %d of 100; other cold keys kept: %lld of 100\n", hot,
+                  cold);
+    assert_true(hot >= 90);
+    assert_true(cold < hot);
+    kv_client_free(c);
+
+    /* The replica applied the primary's DELs and evicted nothing itself. */
+    wait_caught_up(1, 0, 30000);
+    assert_same_digest(0, 1);
+    assert_int_equal(hc_info(1, "stats", "evicted_keys"), 0);
+    /* (the primary may have gone on evicting in the background since) */
+    assert_int_equal(cmd_int(1, "DBSIZE"), cmd_int(0, "DBSIZE"));
+    assert_true(cmd_int(1, "DBSIZE") <= keys);
+
+    /* kill -9 the replica: it rebuilds the same data from its log. */
+    assert_int_not_equal(h_stop(&hc_node[1], SIGKILL, 5000), -1);
+    assert_int_equal(h_restart(&hc_node[1]), 0);
+    wait_caught_up(1, 0, 30000);
+    assert_same_digest(0, 1);
+}
+
+/* noeviction: writes that may grow memory answer -OOM (in MULTI too),
+ * reads and DEL still run, and a write fits again once memory is freed. */
+static void test_noeviction_refuses_writes(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    kv_client *c = h_connect(hc_node[0].port);
+    assert_non_null(c);
+    long long maxmem = counted_memory(0) + 200 * 1024;
+    char line[128];
+    snprintf(line, sizeof line, "CONFIG SET maxmemory %lld", maxmem);
+    cmd_ok(0, line);
+    long long oom = fill(c, "k:", 0, 3000, 200, NULL);
+    print_message("-OOM for %lld of 3000 SETs\n", oom);
+    assert_true(oom > 0);
+    /* Measured without the pipelining client's buffers (they count while
+     * it is connected, as Redis's). */
+    kv_client_free(c);
+    c = h_connect(hc_node[0].port);
+    assert_non_null(c);
+    long long used = counted_memory(0);
+    print_message("counted memory %lld, maxmemory %lld\n", used, maxmem);
+    assert_true(used <= maxmem + 64 * 1024);
+    assert_int_equal(hc_info(0, "stats", "evicted_keys"), 0);
+    /* A limit of one byte: over it whatever the buffers do meanwhile. */
+    cmd_ok(0, "CONFIG SET maxmemory 1");
+    kv_reply *r = hc_cmd(0, "SET another value");
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_string_equal(r->str, "OOM command not allowed when used memory > 'maxmemory'.");
+    kv_reply_free(r);
+    r = hc_cmd(0, "GET k:0");
+    assert_int_equal(r->type, KV_REPLY_STRING);
+    kv_reply_free(r);
+    /* Inside MULTI even a read is refused while over the limit. */
+    const char *multi[] = {"MULTI"}, *get[] = {"GET", "k:0"}, *exec[] = {"EXEC"};
+    size_t l1[] = {5}, l2[] = {3, 3}, l3[] = {4};
+    assert_int_equal(kv_client_command(c, 1, multi, l1, &r), 0);
+    kv_reply_free(r);
+    assert_int_equal(kv_client_command(c, 2, get, l2, &r), 0);
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_string_equal(r->str, "OOM command not allowed when used memory > 'maxmemory'.");
+    kv_reply_free(r);
+    assert_int_equal(kv_client_command(c, 1, exec, l3, &r), 0);
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_string_equal(r->str, "EXECABORT Transaction discarded because of previous errors.");
+    kv_reply_free(r);
+    /* Under the limit again (a limit above what is used once the data
+     * is gone: per-command latency histograms were allocated meanwhile),
+     * writes fit again. */
+    cmd_ok(0, "FLUSHALL");
+    snprintf(line, sizeof line, "CONFIG SET maxmemory %lld", counted_memory(0) + 100 * 1024);
+    cmd_ok(0, line);
+    cmd_ok(0, "SET another value");
+    kv_client_free(c);
+}
+
+/* volatile-lru evicts only keys with a TTL; once none is left, writes
+ * answer -OOM and the keys without a TTL are all still there. */
+static void test_volatile_only_expiring_keys(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    kv_client *c = h_connect(hc_node[0].port);
+    assert_non_null(c);
+    assert_int_equal(fill(c, "p:", 0, 1000, 200, NULL), 0);
+    assert_int_equal(fill(c, "t:", 0, 1000, 200, "1000"), 0);
+    long long maxmem = counted_memory(0) + 100 * 1024;
+    char line[128];
+    snprintf(line, sizeof line, "CONFIG SET maxmemory %lld", maxmem);
+    cmd_ok(0, "CONFIG SET maxmemory-policy volatile-lru");
+    cmd_ok(0, line);
+    /* New keys with a TTL push out older keys with a TTL. */
+    assert_int_equal(fill(c, "u:", 0, 1500, 200, "1000"), 0);
+    long long evicted = hc_info(0, "stats", "evicted_keys");
+    assert_true(evicted > 0);
+    assert_true(counted_memory(0) <= maxmem + 64 * 1024);
+    /* New keys without a TTL use up the rest, then -OOM. */
+    long long oom = fill(c, "q:", 0, 6000, 200, NULL);
+    print_message("volatile-lru: evicted %lld, then -OOM for %lld of 6000\n",
+                  hc_info(0, "stats", "evicted_keys"), oom);
+    assert_true(oom > 0);
+    for (int j = 0; j < 1000; j += 37) {
+        snprintf(line, sizeof line, "EXISTS p:%d", j);
+        assert_int_equal(cmd_int(0, line), 1);
+    }
+    kv_reply *r = hc_cmd(0, "INFO keyspace");
+    assert_non_null(strstr(r->str, "expires=0"));
+    kv_reply_free(r);
+    kv_client_free(c);
+}
+
+/* Evictions fire the "evicted" keyspace event, are counted in INFO and
+ * survive a kill -9 of the primary (they were logged). */
+static void test_evicted_event_and_restart(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    cmd_ok(0, "CONFIG SET notify-keyspace-events Ee");
+    kv_client *sub = h_connect(hc_node[0].port);
+    assert_non_null(sub);
+    const char *argv[] = {"SUBSCRIBE", "__keyevent@0__:evicted"};
+    size_t lens[] = {9, 22};
+    assert_int_equal(kv_client_append(sub, 2, argv, lens), 0);
+    kv_reply *r = NULL;
+    assert_int_equal(kv_client_read(sub, &r), 0);
+    kv_reply_free(r);
+
+    kv_client *c = h_connect(hc_node[0].port);
+    assert_non_null(c);
+    assert_int_equal(fill(c, "k:", 0, 2000, 200, NULL), 0);
+    long long maxmem = counted_memory(0) + 50 * 1024;
+    char line[128];
+    snprintf(line, sizeof line, "CONFIG SET maxmemory %lld", maxmem);
+    cmd_ok(0, "CONFIG SET maxmemory-policy allkeys-random");
+    cmd_ok(0, line);
+    assert_int_equal(fill(c, "n:", 0, 1000, 200, NULL), 0);
+    long long evicted = hc_info(0, "stats", "evicted_keys");
+    assert_true(evicted > 0);
+    /* The first eviction's event names a key that is gone. */
+    assert_int_equal(kv_client_read(sub, &r), 0);
+    assert_int_equal(r->type, KV_REPLY_ARRAY);
+    assert_int_equal(r->elements, 3);
+    assert_string_equal(r->element[0]->str, "message");
+    assert_string_equal(r->element[1]->str, "__keyevent@0__:evicted");
+    char exists[128];
+    snprintf(exists, sizeof exists, "EXISTS %s", r->element[2]->str);
+    kv_reply_free(r);
+    assert_int_equal(cmd_int(0, exists), 0);
+    kv_client_free(sub);
+    kv_client_free(c);
+
+    char before[64], after[64];
+    digest(0, before);
+    long long keys = cmd_int(0, "DBSIZE");
+    assert_int_not_equal(h_stop(&hc_node[0], SIGKILL, 5000), -1);
+    assert_int_equal(h_restart(&hc_node[0]), 0);
+    digest(0, after);
+    assert_string_equal(before, after);
+    assert_int_equal(cmd_int(0, "DBSIZE"), keys);
+}
+
+/* allkeys-lfu: new keys start at counter 5, reads raise it, OBJECT
+ * IDLETIME is refused; under allkeys-lru OBJECT FREQ is refused. */
+static void test_lfu_counters(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    cmd_ok(0, "CONFIG SET maxmemory-policy allkeys-lfu");
+    cmd_ok(0, "CONFIG SET lfu-log-factor 0");
+    cmd_ok(0, "SET k v");
+    assert_int_equal(cmd_int(0, "OBJECT FREQ k"), 5);
+    for (int i = 0; i < 50; i++) {
+        kv_reply *r = hc_cmd(0, "GET k");
+        kv_reply_free(r);
+    }
+    /* lfu-log-factor 0: every access counts. */
+    assert_int_equal(cmd_int(0, "OBJECT FREQ k"), 55);
+    kv_reply *r = hc_cmd(0, "OBJECT IDLETIME k");
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_string_equal(r->str, "ERR An LFU maxmemory policy is selected, idle time not tracked. "
+                                "Please note that when switching between policies at runtime "
+                                "LRU and LFU data will take some time to adjust.");
+    kv_reply_free(r);
+    cmd_ok(0, "CONFIG SET maxmemory-policy allkeys-lru");
+    r = hc_cmd(0, "OBJECT FREQ k");
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    kv_reply_free(r);
+    assert_true(cmd_int(0, "OBJECT IDLETIME k") >= 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_allkeys_lru_bounded_and_replicated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_noeviction_refuses_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_volatile_only_expiring_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evicted_event_and_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lfu_counters, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
