@@ -689,10 +689,10 @@ void server_shutdown(server *s, int exit_code)
     }
     engine_close(s->eng);
     s->eng = NULL;
-    uv_close((uv_handle_t *)&s->cron, NULL);
-    uv_close((uv_handle_t *)&s->evict_timer, NULL);
     if (s->cron.data)
         uv_close((uv_handle_t *)&s->cron, NULL);
+    if (s->evict_timer.data)
+        uv_close((uv_handle_t *)&s->evict_timer, NULL);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     log_notice("kvnode is now ready to exit, bye bye...");
