@@ -320,9 +320,9 @@ static kobj *random_pick(cmd_env *env, ks *const *dbs, int ndbs, int *dbout)
 /* Eviction                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Delete o (logged into the entry being built), returning the bytes its
- * deletion freed. */
-static long long evict_one(cmd_env *env, ks *k, kobj *o)
+/* Delete o from database db (logged into the entry being built),
+ * returning the bytes its deletion freed. */
+static long long evict_one(cmd_env *env, int db, ks *k, kobj *o)
 {
     size_t klen;
     const char *key = kobj_key(o, &klen);
@@ -331,14 +331,14 @@ static long long evict_one(cmd_env *env, ks *k, kobj *o)
     memcpy(copy, key, klen);
     const char *argv[2] = {"DEL", copy};
     size_t lens[2] = {3, klen};
-    engine_entry_add(env->eng, 2, argv, lens);
+    engine_entry_add(env->eng, db, 2, argv, lens);
     long long before = (long long)kv_used_memory();
     ks_delete(k, copy, klen);
     long long freed = before - (long long)kv_used_memory();
     env->evicted_keys++;
     if (env->key_touched)
-        env->key_touched(env->key_touched_arg, copy, klen);
-    env_notify(env, NOTIFY_EVICTED, "evicted", copy, klen);
+        env->key_touched(env->key_touched_arg, db, copy, klen);
+    env_notify(env, db, NOTIFY_EVICTED, "evicted", copy, klen);
     if (copy != stack)
         kv_free(copy);
     return freed;
@@ -395,7 +395,7 @@ int evict_perform(cmd_env *env, ks *const *dbs, int ndbs)
                       : random_pick(env, dbs, ndbs, &d);
         if (!o)
             goto done; /* nothing left to evict */
-        freed += evict_one(env, dbs[d], o);
+        freed += evict_one(env, d, dbs[d], o);
         keys++;
         if (keys % EVICT_ENTRY_KEYS == 0)
             engine_entry_commit(env->eng);

@@ -41,7 +41,7 @@ int server_evict(server *s)
 {
     if (!s->env.maxmemory || s->shutting_down || !s->serving || !repl_writable(s->repl))
         return EVICT_OK;
-    int r = evict_perform(&s->env, &s->k, 1);
+    int r = evict_perform(&s->env, s->dbs, s->ndbs);
     if (r == EVICT_RUNNING)
         server_evict_soon(s);
     return r;
@@ -105,8 +105,13 @@ void server_mem_overhead(server *s, mem_overhead *m)
     m->clients_slaves = s->repl ? (size_t)repl_output_bytes(s->repl) : 0;
     m->clients_normal = clients_memory(s);
     m->aof_buffer = s->eng ? engine_entry_buffer_bytes(s->eng) : 0;
-    m->keys = ks_size(s->k);
-    ks_overhead(s->k, &m->ht_main, &m->ht_expires);
+    for (int d = 0; d < s->ndbs; d++) {
+        size_t main, expires;
+        ks_overhead(s->dbs[d], &main, &expires);
+        m->keys += ks_size(s->dbs[d]);
+        m->ht_main += main;
+        m->ht_expires += expires;
+    }
     m->overhead_total = m->startup + m->repl_backlog + m->clients_slaves + m->clients_normal +
                         m->aof_buffer + m->ht_main + m->ht_expires;
     m->dataset = used > m->overhead_total ? used - m->overhead_total : 0;
@@ -175,7 +180,10 @@ static void memory_stats_cmd(cmd_ctx *c)
     mem_overhead m;
     server_mem_overhead(c->srv, &m);
     reply *r = &c->r;
-    int ndbs = m.keys ? 1 : 0;
+    server *s = c->srv;
+    int ndbs = 0;
+    for (int d = 0; d < s->ndbs; d++)
+        ndbs += ks_size(s->dbs[d]) != 0;
     reply_map(r, 27 + ndbs);
     kv_pair_int(r, "peak.allocated", (long long)m.peak);
     kv_pair_int(r, "total.allocated", (long long)m.total);
@@ -187,11 +195,18 @@ static void memory_stats_cmd(cmd_ctx *c)
     kv_pair_int(r, "aof.buffer", (long long)m.aof_buffer);
     kv_pair_int(r, "lua.caches", 0);
     kv_pair_int(r, "functions.caches", 0);
-    if (ndbs) {
-        reply_bulk_cstr(r, "db.0");
+    /* Each database with keys, as Redis. */
+    for (int d = 0; d < s->ndbs; d++) {
+        if (!ks_size(s->dbs[d]))
+            continue;
+        size_t main, expires;
+        ks_overhead(s->dbs[d], &main, &expires);
+        char name[32];
+        snprintf(name, sizeof name, "db.%d", d);
+        reply_bulk_cstr(r, name);
         reply_map(r, 3);
-        kv_pair_int(r, "overhead.hashtable.main", (long long)m.ht_main);
-        kv_pair_int(r, "overhead.hashtable.expires", (long long)m.ht_expires);
+        kv_pair_int(r, "overhead.hashtable.main", (long long)main);
+        kv_pair_int(r, "overhead.hashtable.expires", (long long)expires);
         kv_pair_int(r, "overhead.hashtable.slot-to-keys", 0);
     }
     kv_pair_int(r, "overhead.total", (long long)m.overhead_total);
