@@ -340,6 +340,14 @@ static void test_evicted_event_and_restart(void **state)
     kv_client *c = h_connect(hc_node[0].port);
     assert_non_null(c);
     assert_int_equal(fill(c, "k:", 0, 2000, 200, NULL), 0);
+    /* Keys in database 2 too: eviction samples every database. */
+    const char *sel2[] = {"SELECT", "2"}, *sel0[] = {"SELECT", "0"};
+    size_t sl[] = {6, 1};
+    assert_int_equal(kv_client_command(c, 2, sel2, sl, &r), 0);
+    kv_reply_free(r);
+    assert_int_equal(fill(c, "d2:", 0, 2000, 200, NULL), 0);
+    assert_int_equal(kv_client_command(c, 2, sel0, sl, &r), 0);
+    kv_reply_free(r);
     long long maxmem = counted_memory(0) + 50 * 1024;
     char line[128];
     snprintf(line, sizeof line, "CONFIG SET maxmemory %lld", maxmem);
@@ -359,6 +367,20 @@ static void test_evicted_event_and_restart(void **state)
     kv_reply_free(r);
     assert_int_equal(cmd_int(0, exists), 0);
     kv_client_free(sub);
+
+    /* Both databases lost keys. */
+    long long in0 = cmd_int(0, "DBSIZE");
+    assert_int_equal(kv_client_command(c, 2, sel2, sl, &r), 0);
+    kv_reply_free(r);
+    const char *dbsize[] = {"DBSIZE"};
+    size_t dl[] = {6};
+    assert_int_equal(kv_client_command(c, 1, dbsize, dl, &r), 0);
+    long long in2 = r->integer;
+    kv_reply_free(r);
+    print_message("allkeys-random: %lld evicted; keys left: %lld in db 0, %lld in db 2\n", evicted,
+                  in0, in2);
+    assert_true(in0 < 3000 && in2 < 2000);
+    assert_int_equal(in0 + in2 + evicted, 5000);
     kv_client_free(c);
 
     char before[64], after[64];
