@@ -284,6 +284,102 @@ static int by_dist_desc(const void *a, const void *b)
     return -by_dist_asc(a, b);
 }
 
+/* Partial sort, so that members tied on distance come out in Redis's
+ * order when COUNT keeps fewer than were found: Bentley and McIlroy's
+ * quicksort (median of three, ninther over 40, three-way partition,
+ * insertion sort below 7 or when a pass moved nothing), recursing only
+ * into parts that overlap positions [lo, hi] (Redis's pqsort). */
+typedef int (*gp_cmp)(const void *, const void *);
+
+static void gp_swap(geo_point *a, geo_point *b)
+{
+    geo_point t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void gp_vecswap(geo_point *a, geo_point *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        gp_swap(a + i, b + i);
+}
+
+static geo_point *gp_med3(geo_point *a, geo_point *b, geo_point *c, gp_cmp cmp)
+{
+    return cmp(a, b) < 0 ? (cmp(b, c) < 0 ? b : (cmp(a, c) < 0 ? c : a))
+                         : (cmp(b, c) > 0 ? b : (cmp(a, c) < 0 ? a : c));
+}
+
+static void gp_insertion(geo_point *a, size_t n, gp_cmp cmp)
+{
+    for (geo_point *pm = a + 1; pm < a + n; pm++)
+        for (geo_point *pl = pm; pl > a && cmp(pl - 1, pl) > 0; pl--)
+            gp_swap(pl, pl - 1);
+}
+
+static void gp_pqsort(geo_point *a, size_t n, gp_cmp cmp, const geo_point *lo,
+                      const geo_point *hi)
+{
+    for (;;) {
+        if (n < 7) {
+            gp_insertion(a, n, cmp);
+            return;
+        }
+        geo_point *pm = a + n / 2;
+        if (n > 7) {
+            geo_point *pl = a, *pn = a + n - 1;
+            if (n > 40) {
+                size_t d = n / 8;
+                pl = gp_med3(pl, pl + d, pl + 2 * d, cmp);
+                pm = gp_med3(pm - d, pm, pm + d, cmp);
+                pn = gp_med3(pn - 2 * d, pn - d, pn, cmp);
+            }
+            pm = gp_med3(pl, pm, pn, cmp);
+        }
+        gp_swap(a, pm);
+        geo_point *pa = a + 1, *pb = a + 1, *pc = a + n - 1, *pd = a + n - 1;
+        int swapped = 0, r;
+        for (;;) {
+            while (pb <= pc && (r = cmp(pb, a)) <= 0) {
+                if (r == 0) {
+                    swapped = 1;
+                    gp_swap(pa++, pb);
+                }
+                pb++;
+            }
+            while (pb <= pc && (r = cmp(pc, a)) >= 0) {
+                if (r == 0) {
+                    swapped = 1;
+                    gp_swap(pc, pd--);
+                }
+                pc--;
+            }
+            if (pb > pc)
+                break;
+            gp_swap(pb++, pc--);
+            swapped = 1;
+        }
+        if (!swapped) {
+            gp_insertion(a, n, cmp);
+            return;
+        }
+        geo_point *pn = a + n;
+        size_t k = (size_t)(pa - a) < (size_t)(pb - pa) ? (size_t)(pa - a) : (size_t)(pb - pa);
+        gp_vecswap(a, pb - k, k);
+        k = (size_t)(pd - pc) < (size_t)(pn - pd - 1) ? (size_t)(pd - pc) : (size_t)(pn - pd - 1);
+        gp_vecswap(pb, pn - k, k);
+        size_t left = (size_t)(pb - pa), right = (size_t)(pd - pc);
+        if (left > 1 && !(hi < a || lo > a + left - 1))
+            gp_pqsort(a, left, cmp, lo, hi);
+        if (right <= 1)
+            return;
+        a = pn - right;
+        n = right;
+        if (hi < a || lo > a + n - 1)
+            return;
+    }
+}
+
 enum {
     RADIUS_COORDS = 1 << 0,  /* GEORADIUS: around coordinates */
     RADIUS_MEMBER = 1 << 1,  /* GEORADIUSBYMEMBER: around a member */
@@ -487,8 +583,13 @@ static void georadius_generic(cmd_ctx *c, int src, int flags)
         return;
     }
     long n = (count == 0 || (long long)ga.used < count) ? (long)ga.used : (long)count;
-    if (sort != SORT_NONE)
-        qsort(ga.p, ga.used, sizeof *ga.p, sort == SORT_ASC ? by_dist_asc : by_dist_desc);
+    if (sort != SORT_NONE) {
+        gp_cmp cmp = sort == SORT_ASC ? by_dist_asc : by_dist_desc;
+        if ((size_t)n == ga.used)
+            qsort(ga.p, ga.used, sizeof *ga.p, cmp);
+        else
+            gp_pqsort(ga.p, ga.used, cmp, ga.p, ga.p + n - 1);
+    }
     if (!storekey)
         reply_points(c, &ga, n, &s, withdist, withhash, withcoords);
     else
