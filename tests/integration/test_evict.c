@@ -188,10 +188,11 @@ static int cold_enough(void *arg)
 static void test_allkeys_lru_bounded_and_replicated(void **state)
 {
     (void)state;
-    /* The replica waits long before an election: on a loaded machine a
-     * slow heartbeat must not move leadership (that closes the clients). */
+    /* Long election timeouts (also CheckQuorum's on the primary): on a
+     * loaded machine a slow heartbeat must not move leadership, which
+     * closes the test's connections. */
     const char *rextra[] = {"--election-timeout", "30000", NULL};
-    hc_start(0, -1, NULL);
+    hc_start(0, -1, rextra);
     hc_start(1, 0, rextra);
     hc_start(2, 0, rextra);
     hc_voters_want v = {0, 3};
