@@ -15,8 +15,9 @@
  * Logged effects: GEOADD is logged as the ZADD it runs (scores as
  * integers: no float parsing on replay); GEORADIUS … STORE and
  * GEOSEARCHSTORE are logged as themselves (the search is deterministic
- * given the keyspace). Keyspace events: GEOADD's are ZADD's; a STORE that
- * stores sends "georadiusstore" / "geosearchstore", one that deletes "del". */
+ * given the keyspace). Keyspace events: GEOADD's are ZADD's ("new",
+ * "zadd"); a STORE that stores sends "new" for a new key, then
+ * "georadiusstore" / "geosearchstore", one that deletes "del". */
 #include "cmd.h"
 #include "geohash.h"
 #include "mem.h"
@@ -403,10 +404,13 @@ static void store_points(cmd_ctx *c, int dst, geo_array *ga, long n, int storedi
             zset_set(z, gp->member, gp->len, storedist ? gp->dist / s->conversion : gp->score);
         }
         zset_convert_if_small(z);
-        if (ks_find(c->k, key, klen))
+        int existed = ks_find(c->k, key, klen) != NULL;
+        if (existed)
             ks_delete(c->k, key, klen);
         ks_add_zset(c->k, key, klen, z);
         db_modified(c, key, klen);
+        if (!existed)
+            cmd_notify_new(c, key, klen);
         cmd_notify(c, NOTIFY_ZSET, (flags & GEOSEARCH) ? "geosearchstore" : "georadiusstore",
                    key, klen);
         c->dirty += (int)n - 1;

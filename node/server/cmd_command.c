@@ -66,6 +66,7 @@ static const struct {
 } numkeys_cmds[] = {
     {"sintercard", 1, 0}, {"zunion", 1, 0},      {"zinter", 1, 0},
     {"zdiff", 1, 0},      {"zintercard", 1, 0},  {"zmpop", 1, 0},
+    {"lmpop", 1, 0},      {"blmpop", 2, 0},      {"bzmpop", 2, 0},
     {"zunionstore", 2, 1}, {"zinterstore", 2, 1}, {"zdiffstore", 2, 1},
 };
 
@@ -111,7 +112,8 @@ static void reply_flags(reply *r, const kv_command *cmd)
         uint32_t flag;
         const char *name;
     } names[] = {{CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-                 {CMD_ADMIN, "admin"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
+                 {CMD_ADMIN, "admin"}, {CMD_NOSCRIPT, "noscript"}, {CMD_BLOCKING, "blocking"},
+                 {CMD_STALE, "stale"}, {CMD_FAST, "fast"},
                  {CMD_NOAUTH, "no_auth"}};
     int at, dst, movable = numkeys_spec(cmd, &at, &dst) || store_keyword_spec(cmd, &at);
     long n = movable;
