@@ -687,8 +687,13 @@ int server_load(server *s, char *err, size_t errlen)
     rc = repl_init(&s->repl, s->loop, s->eng, &rc_cfg, &host, &meta, err, errlen);
     if (s->loading_exit)
         loading_exit(s);
-    if (rc)
+    if (rc) {
+        /* Half set up (e.g. the peer port was taken): the shutdown that
+         * follows must not reach into it. */
+        repl_free(s->repl);
+        s->repl = NULL;
         return rc;
+    }
 
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
