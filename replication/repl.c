@@ -329,6 +329,11 @@ static uint64_t io_backlog(void *arg, const char *to_id)
     return peer_net_backlog(r->net, to_id);
 }
 
+uint64_t repl_output_bytes(repl *r)
+{
+    return r && r->net ? peer_net_total_backlog(r->net) : 0;
+}
+
 static void io_forget(void *arg, const char *to_id)
 {
     repl *r = arg;

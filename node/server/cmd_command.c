@@ -90,6 +90,30 @@ static int is_sort(const kv_command *cmd)
     return !strcmp(cmd->name, "sort") || !strcmp(cmd->name, "sort_ro");
 }
 
+/* GEORADIUS and GEORADIUSBYMEMBER: the source key, then the key after the
+ * first STORE and the one after the first STOREDIST from argument `from`
+ * on (Redis 7.0's keyword key specs). 0 for other commands. */
+static int store_keyword_spec(const kv_command *cmd, int *from)
+{
+    if (!strcmp(cmd->name, "georadius"))
+        *from = 6;
+    else if (!strcmp(cmd->name, "georadiusbymember"))
+        *from = 5;
+    else
+        return 0;
+    return 1;
+}
+
+static int keyword_key(int argc, const char *const *argv, const size_t *lens, int from,
+                       const char *kw)
+{
+    size_t n = strlen(kw);
+    for (int i = from; i < argc; i++)
+        if (lens[i] == n && !strncasecmp(argv[i], kw, n))
+            return i + 1 < argc ? i + 1 : 0;
+    return 0;
+}
+
 static void reply_flags(reply *r, const kv_command *cmd)
 {
     static const struct {
@@ -99,7 +123,8 @@ static void reply_flags(reply *r, const kv_command *cmd)
                  {CMD_ADMIN, "admin"}, {CMD_NOSCRIPT, "noscript"}, {CMD_BLOCKING, "blocking"},
                  {CMD_STALE, "stale"}, {CMD_FAST, "fast"},
                  {CMD_NOAUTH, "no_auth"}};
-    int at, dst, movable = numkeys_spec(cmd, &at, &dst) || is_sort(cmd);
+    int at, dst, movable = numkeys_spec(cmd, &at, &dst) || is_sort(cmd) ||
+                              store_keyword_spec(cmd, &at);
     long n = movable;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         n += (cmd->flags & names[i].flag) != 0;
@@ -380,6 +405,18 @@ static void command_getkeys_cmd(cmd_ctx *c)
     }
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
         reply_error(&c->r, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    int from;
+    if (store_keyword_spec(cmd, &from)) {
+        int st = keyword_key(argc, argv, lens, from, "store");
+        int sd = keyword_key(argc, argv, lens, from, "storedist");
+        reply_array(&c->r, 1 + (st > 0) + (sd > 0));
+        reply_bulk(&c->r, argv[1], lens[1]);
+        if (st)
+            reply_bulk(&c->r, argv[st], lens[st]);
+        if (sd)
+            reply_bulk(&c->r, argv[sd], lens[sd]);
         return;
     }
     int first = cmd->first_key;

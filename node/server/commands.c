@@ -38,6 +38,8 @@ extern const kv_command cmds_sentinel[];
 extern const kv_command cmds_dump[];
 extern const kv_command cmds_sort[];
 extern const kv_command cmds_lcs[];
+extern const kv_command cmds_memory[];
+extern const kv_command cmds_geo[];
 extern const kv_command cmds_latency[];
 
 static const kv_command *const tables[] = {
@@ -63,6 +65,8 @@ static const kv_command *const tables[] = {
     cmds_dump,
     cmds_sort,
     cmds_lcs,
+    cmds_memory,
+    cmds_geo,
     cmds_latency,
 };
 

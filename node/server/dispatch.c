@@ -486,6 +486,42 @@ static int allowed_while_loading(const kv_command *cmd)
 }
 
 static void cmd_exec(cmd_ctx *c);
+static void cmd_discard(cmd_ctx *c);
+
+/* Does cl's MULTI queue hold a command that may grow memory? */
+static int queue_denyoom(const client *cl)
+{
+    for (int i = 0; i < cl->nmq; i++) {
+        const kv_command *q = command_lookup(cl->mq[i].argv[0], cl->mq[i].lens[0]);
+        if (q && cl->mq[i].argc > 1 && command_is_container(q))
+            q = command_lookup_sub(q, cl->mq[i].argv[1], cl->mq[i].lens[1]);
+        if (q && (q->flags & CMD_DENYOOM))
+            return 1;
+    }
+    return 0;
+}
+
+/* Redis's maxmemory step of processCommand: evict while over the limit;
+ * when nothing more can go, refuse commands that may grow memory (and,
+ * inside MULTI, everything but EXEC, DISCARD, QUIT and RESET: queuing
+ * takes memory too). 1 if cmd must be refused with -OOM. */
+static int refuse_oom(client *cl, const kv_command *cmd, int argc, const char *const *argv,
+                      const size_t *lens)
+{
+    server *s = cl->srv;
+    if (server_evict(s) != EVICT_FAIL)
+        return 0;
+    const kv_command *real = cmd;
+    if (argc > 1 && command_is_container(cmd))
+        real = command_lookup_sub(cmd, argv[1], lens[1]);
+    if (!real)
+        real = cmd;
+    int denyoom = (real->flags & CMD_DENYOOM) || (cmd->proc == cmd_exec && queue_denyoom(cl));
+    if ((cl->flags & CL_MULTI) && cmd->proc != cmd_exec && cmd->proc != cmd_discard &&
+        strcmp(cmd->name, "quit") != 0 && strcmp(cmd->name, "reset") != 0)
+        denyoom = 1;
+    return denyoom;
+}
 
 /* Whether cl's reply needs a barrier mark, and adds it. */
 static void hold_reply(client *cl, const kv_command *cmd, uint64_t reply_offset, int logged)
@@ -572,6 +608,16 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         reject(cl, cmd, "NOAUTH Authentication required.");
         return;
     }
+    int64_t now = server_mstime();
+    evict_clock(&s->env, now);
+    if (s->env.maxmemory) {
+        int oom = refuse_oom(cl, cmd, argc, argv, lens);
+        pubsub_settle(s); /* the "evicted" events of the round */
+        if (oom) {
+            reject(cl, cmd, KV_ERR_OOM);
+            return;
+        }
+    }
     if (s->loading && !allowed_while_loading(cmd)) {
         reject(cl, cmd, "LOADING Redis is loading the dataset in memory");
         return;
@@ -601,7 +647,7 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         return;
     }
     uint64_t off = client_out_offset(cl);
-    call(cl, cmd, argc, argv, lens, server_mstime());
+    call(cl, cmd, argc, argv, lens, now);
     finish_request(cl, cmd, off);
     blocking_after_command(s);
 }
@@ -765,6 +811,7 @@ int dispatch_apply(void *arg, ks **dbs, int db, int argc, const char **argv, con
     c.argv = argv;
     c.lens = lens;
     c.replay = 1;
+    evict_clock(&s->env, server_mstime()); /* the access stamp new keys take */
     /* Records a replica applies from its primary's stream are announced
      * (keyspace events); recovery and rebuilds are silent. */
     c.replica_apply = s->eng && engine_applying_record(s->eng);

@@ -116,7 +116,7 @@ static void process_metrics(server *s, kbuf *b)
     gauge_u64(b, "redis_memory_used_bytes", "Bytes allocated by the node (used_memory).", used);
     gauge_u64(b, "redis_memory_used_rss_bytes", "Resident set size.", rss);
     gauge_u64(b, "redis_memory_used_peak_bytes", "Peak of used_memory.", s->stats.peak_memory);
-    gauge_u64(b, "redis_memory_max_bytes", "maxmemory (kvnode never evicts: 0).", 0);
+    gauge_u64(b, "redis_memory_max_bytes", "maxmemory (0: no limit).", s->cfg.maxmemory);
     gauge_u64(b, "redis_total_system_memory_bytes", "Memory of the machine.", total);
     prom_gauge(b, "redis_mem_fragmentation_ratio", "used_memory_rss / used_memory.",
                used ? (double)rss / (double)used : 0.0);
@@ -150,7 +150,7 @@ static void stats_metrics(server *s, kbuf *b)
                  t->net_output_bytes);
     prom_counter(b, "redis_expired_keys_total", "Keys deleted because they expired.",
                  s->env.expired_keys);
-    prom_counter(b, "redis_evicted_keys_total", "Keys evicted (kvnode never evicts).", 0);
+    prom_counter(b, "redis_evicted_keys_total", "Keys evicted (maxmemory).", s->env.evicted_keys);
     prom_counter(b, "redis_keyspace_hits_total", "Key lookups that found the key.",
                  s->env.keyspace_hits);
     prom_counter(b, "redis_keyspace_misses_total", "Key lookups that missed.",

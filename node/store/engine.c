@@ -692,16 +692,38 @@ void engine_entry_add(engine *e, int db, int argc, const char **argv, const size
     }
 }
 
+size_t engine_entry_buffer_bytes(const engine *e)
+{
+    return kv_usable(e->eb.data) + kv_usable(e->eb.arg_off) + kv_usable(e->eb.argc);
+}
+
 int engine_entry_pending(const engine *e)
 {
     return e->eb.ncmds;
 }
 
+/* Past this many bytes of data the builder's buffers are released after
+ * an entry instead of kept for the next one: one huge entry (DEBUG
+ * POPULATE, a big MULTI) must not pin its size in used memory. */
+#define ENTRY_KEEP_BYTES (256 * 1024)
+
 void engine_entry_abort(engine *e)
 {
-    e->eb.len = 0;
-    e->eb.nargs = 0;
-    e->eb.ncmds = 0;
+    entry_builder *b = &e->eb;
+    b->len = 0;
+    b->nargs = 0;
+    b->ncmds = 0;
+    if (b->cap > ENTRY_KEEP_BYTES || b->capargs * 2 * sizeof *b->arg_off > ENTRY_KEEP_BYTES ||
+        (size_t)b->capcmds * sizeof *b->argc > ENTRY_KEEP_BYTES) {
+        kv_free(b->data);
+        kv_free(b->arg_off);
+        kv_free(b->argc);
+        b->data = NULL;
+        b->arg_off = NULL;
+        b->argc = NULL;
+        b->cap = b->capargs = 0;
+        b->capcmds = 0;
+    }
 }
 
 /* The WalEntry of the builder in protobuf wire format, written directly
