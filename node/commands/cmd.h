@@ -122,6 +122,16 @@ struct cmd_ctx {
     int propagated;       /* effects logged explicitly via cmd_propagate */
     int close_client;     /* the reply outgrew obuf_hard: close after it */
     const kv_command *cmd;
+    /* Blocking commands (XREAD/XREADGROUP BLOCK; see cmd_block). */
+    int no_block;         /* inside MULTI/EXEC: answer as on a timeout instead */
+    int unblocking;       /* a blocked command re-run because a key it waits on changed */
+    int block;            /* set by cmd_block: the command wants to block */
+    int64_t block_deadline_ms; /* 0: forever */
+    int block_argc;       /* what to re-run when a key changes (owned by the ctx until */
+    char **block_argv;    /* the server takes it; cmd_block_release frees it) */
+    size_t *block_lens;
+    int block_nkeys;      /* the keys waited on: argv indexes block_key0 .. + nkeys */
+    int block_key0;
 };
 
 /* A ctx for running commands over k with env (replies into out). */
@@ -156,6 +166,17 @@ void db_touched(cmd_ctx *c, const char *key, size_t klen);
 /* Log these effects instead of the command's own argv. May be called
  * several times; the effects are logged in order. */
 void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *lens);
+
+/* ---- blocking ---- */
+/* Ask to block instead of replying: the server parks the client until a
+ * key in argv[key0 .. key0+nkeys) is modified, then runs argv again (with
+ * c->unblocking set; a run that calls cmd_block again keeps waiting), or
+ * until deadline_ms (0: never) passes, when it answers a null array.
+ * argv is copied. Never called with c->no_block or c->replay set. */
+void cmd_block(cmd_ctx *c, int64_t deadline_ms, int argc, const char *const *argv,
+               const size_t *lens, int key0, int nkeys);
+/* Free a block request nobody took. */
+void cmd_block_release(cmd_ctx *c);
 
 /* ---- keyspace notifications ---- */
 /* Announce an event on key (type: one NOTIFY_* class; event: Redis's name,

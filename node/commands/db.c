@@ -34,6 +34,37 @@ void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks *k, kbuf *out, int resp)
     c->replica = env->replica;
 }
 
+void cmd_block(cmd_ctx *c, int64_t deadline_ms, int argc, const char *const *argv,
+               const size_t *lens, int key0, int nkeys)
+{
+    cmd_block_release(c);
+    c->block = 1;
+    c->block_deadline_ms = deadline_ms;
+    c->block_argc = argc;
+    c->block_argv = kv_malloc((size_t)argc * sizeof *c->block_argv);
+    c->block_lens = kv_malloc((size_t)argc * sizeof *c->block_lens);
+    for (int i = 0; i < argc; i++) {
+        c->block_argv[i] = kv_memdup(argv[i], lens[i]);
+        c->block_lens[i] = lens[i];
+    }
+    c->block_key0 = key0;
+    c->block_nkeys = nkeys;
+}
+
+void cmd_block_release(cmd_ctx *c)
+{
+    if (!c->block_argv)
+        return;
+    for (int i = 0; i < c->block_argc; i++)
+        kv_free(c->block_argv[i]);
+    kv_free(c->block_argv);
+    kv_free(c->block_lens);
+    c->block_argv = NULL;
+    c->block_lens = NULL;
+    c->block_argc = 0;
+    c->block = 0;
+}
+
 static void touched(cmd_env *env, const char *key, size_t klen)
 {
     if (env->key_touched)

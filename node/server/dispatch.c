@@ -222,6 +222,8 @@ static void call(client *cl, const kv_command *cmd, int argc, const char *const 
     c.argv = argv;
     c.lens = lens;
     c.now_ms = now_ms;
+    c.no_block = s->in_exec;
+    c.unblocking = s->rerun_client == cl;
     size_t before = kbuf_len(&cl->out);
     s->current = cl;
     /* Before the call, as Redis: CLIENT LIST shows a client's own command
@@ -232,6 +234,8 @@ static void call(client *cl, const kv_command *cmd, int argc, const char *const 
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
     s->current = NULL;
+    if (c.block)
+        stream_block_request(s, cl, &c);
     pubsub_after_command(cl);
     if (c.close_client)
         client_close_after_reply(cl);

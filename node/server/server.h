@@ -113,6 +113,9 @@ typedef struct client {
     uint64_t cmd_off;      /* stream offset where the running request's reply starts */
     kbuf ps_later;         /* messages to itself that came after its reply had begun */
 
+    /* blocking in XREAD/XREADGROUP (stream_block.c), or NULL */
+    struct sblock *sblock;
+
     /* blocking (WAIT) */
     uint64_t block_lsn;    /* WAIT: LSN replicas must reach */
     int block_replicas;
@@ -239,7 +242,24 @@ struct server {
     int sent_was_leader;
     int64_t handover_deadline; /* SIGTERM on a leader: shut down by then */
     cmd_env env;          /* what data commands see (role, limits, stats) */
+    /* Clients blocked in XREAD/XREADGROUP (stream_block.c) */
+    struct sblock_reg *sblocks;
+    client *rerun_client; /* the blocked client whose command is being re-run */
+    int rerun_blocked;    /* … and it asked to block again */
 };
+
+/* ---- stream_block.c: clients blocked in XREAD / XREADGROUP ---- */
+void stream_block_init(server *s);
+void stream_block_free(server *s);
+/* call(): the command asked to block (c->block); takes c's block argv. */
+void stream_block_request(server *s, client *cl, cmd_ctx *c);
+/* A key changed: clients waiting on it are re-run on the next loop turn. */
+void stream_block_signal(server *s, const char *key, size_t klen);
+/* The client is going away. */
+void stream_block_forget(client *cl);
+/* The node stopped being the primary: unblock everyone with an error. */
+void stream_block_role_changed(server *s);
+size_t stream_block_count(const server *s);
 
 /* ---- server.c ---- */
 /* Startup: server_init (no data yet), server_listen (clients are answered
