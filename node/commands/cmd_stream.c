@@ -222,8 +222,9 @@ static void cmd_xadd(cmd_ctx *c)
             id = a.id;
         } else if (last.ms == a.id.ms) {
             if (last.seq == UINT64_MAX) {
-                reply_error(&c->r, "ERR The ID specified in XADD is equal or smaller than the "
-                                   "target stream top item");
+                /* Redis 7.0 leaves errno unset on this path, so it
+                 * answers with its other append error. */
+                reply_error(&c->r, "ERR Elements are too large to be stored");
                 return;
             }
             id = last;
