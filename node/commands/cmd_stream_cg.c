@@ -494,7 +494,8 @@ void cmd_xautoclaim(cmd_ctx *c)
             long long v;
             if (arg_ll_msg(c, j + 1, &v, "ERR COUNT must be > 0") < 0)
                 return;
-            if (v < 1 || v > LONG_MAX / 10) {
+            /* Redis 7.0: LONG_MAX / max(sizeof(streamID), attempts factor). */
+            if (v < 1 || v > LONG_MAX / 16) {
                 reply_error(&c->r, "ERR COUNT must be > 0");
                 return;
             }
@@ -536,6 +537,7 @@ void cmd_xautoclaim(cmd_ctx *c)
                 deleted = kv_realloc(deleted, capdel * sizeof *deleted);
             }
             deleted[ndel++] = id;
+            count--; /* as Redis 7.0: deleted IDs count towards COUNT */
             continue; /* i now points at the next nack */
         }
         i++;
