@@ -637,10 +637,20 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
     char *dollar = kv_calloc((size_t)nstreams, 1); /* "$" resolved (for blocking) */
     for (int k = 0; k < nstreams; k++) {
         int ki = streams_arg + k, ii = streams_arg + nstreams + k;
-        int wrong;
-        kobj *o = xlookup(c, ki, 0, &wrong);
-        if (wrong)
-            goto out;
+        kobj *o = db_read(c, c->argv[ki], c->lens[ki]);
+        if (o && kobj_type(o) != KT_STREAM) {
+            if (!c->unblocking) {
+                reply_err_wrongtype(&c->r);
+                goto out;
+            }
+            /* A blocked XREAD keeps waiting while its key is not a stream
+             * (Redis serves only stream keys); XREADGROUP is released. */
+            if (!gname) {
+                ids[k].ms = ids[k].seq = 0;
+                continue;
+            }
+            o = NULL;
+        }
         if (gname) {
             stream_group *g = o ? stream_group_find(kobj_stream(o), gname, glen) : NULL;
             if (!g) {
@@ -689,7 +699,7 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
     for (int k = 0; k < nstreams; k++) {
         int ki = streams_arg + k;
         kobj *o = db_read_nonotify(c, c->argv[ki], c->lens[ki]);
-        if (!o)
+        if (!o || kobj_type(o) != KT_STREAM)
             continue;
         kv_stream *s = kobj_stream(o);
         sid gt = ids[k];
@@ -748,33 +758,55 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
             reply_null_array(&c->r);
             goto out;
         }
-        /* Park the client: the argv to re-run has "$" resolved and a COUNT. */
-        int n = c->argc + (count ? 0 : 2);
+        /* Park the client: the argv to re-run has "$" resolved, a COUNT,
+         * and each key once (the first time it was named, as Redis's
+         * blockForKeys keeps). */
+        int *uniq = kv_malloc((size_t)nstreams * sizeof *uniq);
+        int nu = 0;
+        for (int k = 0; k < nstreams; k++) {
+            int ki = streams_arg + k, seen = 0;
+            for (int u = 0; u < nu && !seen; u++) {
+                int ku = streams_arg + uniq[u];
+                seen = c->lens[ku] == c->lens[ki] && !memcmp(c->argv[ku], c->argv[ki], c->lens[ki]);
+            }
+            if (!seen)
+                uniq[nu++] = k;
+        }
+        int n = streams_arg + 2 * nu + (count ? 0 : 2);
         const char **argv = kv_malloc((size_t)n * sizeof *argv);
         size_t *lens = kv_malloc((size_t)n * sizeof *lens);
         char(*idbufs)[SID_MAXSTR] = kv_malloc((size_t)nstreams * SID_MAXSTR);
         int m = 0;
-        for (int i = 0; i < c->argc; i++) {
+        for (int i = 0; i < streams_arg; i++) {
             if (i == streams_arg - 1 && !count) {
                 argv[m] = "COUNT";
                 lens[m++] = 5;
                 argv[m] = "1000";
                 lens[m++] = 4;
             }
-            int k = i - streams_arg - nstreams;
-            if (k >= 0 && dollar[k]) {
+            argv[m] = c->argv[i];
+            lens[m++] = c->lens[i];
+        }
+        for (int u = 0; u < nu; u++) {
+            argv[m] = c->argv[streams_arg + uniq[u]];
+            lens[m++] = c->lens[streams_arg + uniq[u]];
+        }
+        for (int u = 0; u < nu; u++) {
+            int k = uniq[u], ii = streams_arg + nstreams + k;
+            if (dollar[k]) {
                 lens[m] = (size_t)sid_fmt(idbufs[k], ids[k]);
                 argv[m++] = idbufs[k];
             } else {
-                argv[m] = c->argv[i];
-                lens[m++] = c->lens[i];
+                argv[m] = c->argv[ii];
+                lens[m++] = c->lens[ii];
             }
         }
         int64_t deadline = timeout > 0 ? c->now_ms + timeout : 0;
-        cmd_block(c, deadline, m, argv, lens, streams_arg + (count ? 0 : 2), nstreams);
+        cmd_block(c, deadline, m, argv, lens, streams_arg + (count ? 0 : 2), nu);
         kv_free(argv);
         kv_free(lens);
         kv_free(idbufs);
+        kv_free(uniq);
         goto out;
     }
     reply_null_array(&c->r);

@@ -142,6 +142,7 @@ void watch_touch(server *s, const char *key, size_t klen)
 
 void watch_touch_all(server *s)
 {
+    stream_block_signal_all(s);
     dict *d = s->watched_keys;
     if (!d || !dict_size(d))
         return;

@@ -255,6 +255,8 @@ void stream_block_free(server *s);
 void stream_block_request(server *s, client *cl, cmd_ctx *c);
 /* A key changed: clients waiting on it are re-run on the next loop turn. */
 void stream_block_signal(server *s, const char *key, size_t klen);
+/* Every key changed (FLUSHALL / FLUSHDB). */
+void stream_block_signal_all(server *s);
 /* The client is going away. */
 void stream_block_forget(client *cl);
 /* The node stopped being the primary: unblock everyone with an error. */

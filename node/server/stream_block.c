@@ -231,6 +231,23 @@ void stream_block_signal(server *s, const char *key, size_t klen)
     }
 }
 
+void stream_block_signal_all(server *s)
+{
+    sblock_reg *r = s->sblocks;
+    if (!r || !r->all)
+        return;
+    for (sblock *b = r->all; b; b = b->next) {
+        if (!b->ready) {
+            b->ready = 1;
+            r->nready++;
+        }
+    }
+    if (!r->idle_on) {
+        r->idle_on = 1;
+        uv_idle_start(&r->idle, on_idle);
+    }
+}
+
 void stream_block_forget(client *cl)
 {
     sblock *b = cl->sblock;

@@ -313,6 +313,41 @@ static void test_blocking_reads(void **state)
                                "exists\r\n",
                            10000, buf, sizeof buf));
     assert_int_equal(hc_info(0, "clients", "blocked_clients"), 0);
+    /* XREAD keeps waiting while its key is briefly a list (stream.tcl's
+     * "XADD + DEL + LPUSH should not awake client"), and names a key it
+     * gave twice once. */
+    text_of(0, "DEL s1", x, sizeof x);
+    buf[0] = '\0';
+    raw_send(fd, "XREAD BLOCK 20000 STREAMS s1 s1 $ $\r\n");
+    assert_true(raw_quiet(fd, 200));
+    int fd2 = raw_connect(hc_node[0].port);
+    assert_true(fd2 >= 0);
+    char buf2[1024] = "";
+    raw_send(fd2, "MULTI\r\nXADD s1 1-1 old x\r\nDEL s1\r\nLPUSH s1 a\r\nEXEC\r\n");
+    assert_true(raw_expect(fd2, "*3\r\n$3\r\n1-1\r\n:1\r\n:1\r\n", 10000, buf2, sizeof buf2));
+    assert_true(raw_quiet(fd, 200));
+    text_of(0, "DEL s1", x, sizeof x);
+    text_of(0, "XADD s1 2-1 new x", x, sizeof x);
+    assert_true(raw_expect(fd, "$3\r\nnew\r\n", 10000, buf, sizeof buf));
+    assert_string_equal(buf, "*1\r\n*2\r\n$2\r\ns1\r\n*1\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$3\r\nne"
+                             "w\r\n$1\r\nx\r\n");
+    /* RENAME of a stream with the group onto the key serves it; FLUSHALL
+     * releases an XREADGROUP with -UNBLOCKED. */
+    text_of(0, "XGROUP CREATE s1 g $", x, sizeof x);
+    buf[0] = '\0';
+    raw_send(fd, "XREADGROUP GROUP g c BLOCK 0 STREAMS s1 >\r\n");
+    assert_true(raw_quiet(fd, 200));
+    text_of(0, "XGROUP CREATE s2 g $ MKSTREAM", x, sizeof x);
+    text_of(0, "XADD s2 100 f1 v1", x, sizeof x);
+    text_of(0, "RENAME s2 s1", x, sizeof x);
+    assert_true(raw_expect(fd, "$5\r\n100-0\r\n", 10000, buf, sizeof buf));
+    buf[0] = '\0';
+    raw_send(fd, "XREADGROUP GROUP g c BLOCK 0 STREAMS s1 >\r\n");
+    assert_true(raw_quiet(fd, 200));
+    text_of(0, "FLUSHALL", x, sizeof x);
+    assert_true(raw_expect(fd, "-UNBLOCKED the stream key no longer exists\r\n", 10000, buf,
+                           sizeof buf));
+    close(fd2);
     close(fd);
 }
 
