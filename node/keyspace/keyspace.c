@@ -69,6 +69,7 @@ struct ks {
     dict keys;
     dict expires;
     uint64_t expire_cursor; /* dict_scan cursor of the active expiry cycle */
+    int64_t avg_ttl;        /* Redis's running estimate, from expiry samples */
 };
 
 _Static_assert(sizeof(dict_iter) <= sizeof(((ks_iter *)0)->state), "ks_iter too small");
@@ -251,6 +252,7 @@ ks *ks_new(void)
     dict_init(&k->keys, &kobj_type_desc);
     dict_init(&k->expires, &expnode_type_desc);
     k->expire_cursor = 0;
+    k->avg_ttl = 0;
     return k;
 }
 
@@ -259,6 +261,7 @@ void ks_clear(ks *k)
     dict_clear(&k->expires, free_expnode, NULL);
     dict_clear(&k->keys, free_kobj_node, NULL);
     k->expire_cursor = 0;
+    k->avg_ttl = 0;
 }
 
 void ks_free(ks *k)
@@ -277,6 +280,11 @@ size_t ks_size(const ks *k)
 size_t ks_expires(const ks *k)
 {
     return dict_size(&k->expires);
+}
+
+int64_t ks_avg_ttl(const ks *k)
+{
+    return k->avg_ttl;
 }
 
 kobj *ks_find(ks *k, const void *key, size_t klen)
@@ -647,7 +655,8 @@ kobj *ks_rename(ks *k, kobj *src, const void *dstkey, size_t dstlen)
 
 kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen)
 {
-    if (dstlen == src->klen && memcmp(dstkey, key_ptr(src), dstlen) == 0)
+    if (dstlen == src->klen && memcmp(dstkey, key_ptr(src), dstlen) == 0 &&
+        dict_find(&k->keys, dstkey, dstlen) == &src->node)
         return src;
     int has_ttl = (src->flags & KF_EXPIRE) != 0;
     size_t slen = inline_len(src);
@@ -674,6 +683,26 @@ kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen)
     return n;
 }
 
+kobj *ks_move(ks *src, kobj *o, ks *dst)
+{
+    assert(src != dst && !dict_find(&dst->keys, key_ptr(o), o->klen));
+    dict_node *gone = dict_remove(&src->keys, key_ptr(o), o->klen);
+    assert(gone == &o->node);
+    (void)gone;
+    expnode *e = NULL;
+    if (o->flags & KF_EXPIRE) {
+        e = (expnode *)dict_remove(&src->expires, key_ptr(o), o->klen);
+        assert(e && e->o == o);
+    }
+    o->node.next = NULL;
+    dict_add(&dst->keys, &o->node);
+    if (e) {
+        e->node.next = NULL;
+        dict_add(&dst->expires, &e->node);
+    }
+    return o;
+}
+
 /* ---- Random, scan, rehash ---- */
 
 kobj *ks_random(ks *k, uint64_t rnd)
@@ -698,13 +727,16 @@ uint64_t ks_scan(ks *k, uint64_t cursor, void (*fn)(void *arg, kobj *o), void *a
     return dict_scan(&k->keys, cursor, scan_one, &c);
 }
 
-void ks_rehash_ms(ks *k, int ms)
+int ks_rehash_ms(ks *k, int ms)
 {
     /* One dict per call, as Redis's incrementallyRehash: the keys first. */
     if (dict_is_rehashing(&k->keys))
         dict_rehash_ms(&k->keys, ms);
     else if (dict_is_rehashing(&k->expires))
         dict_rehash_ms(&k->expires, ms);
+    else
+        return 0;
+    return 1;
 }
 
 /* ---- Active expiry ---- */
@@ -715,6 +747,8 @@ void ks_rehash_ms(ks *k, int ms)
 typedef struct sample {
     int64_t now;
     size_t seen;
+    int64_t ttl_sum; /* TTLs of the sampled keys still live (avg_ttl) */
+    size_t ttl_samples;
     kobj **due;
     size_t ndue, cap;
     kobj *inline_due[32];
@@ -725,8 +759,14 @@ static void sample_one(void *arg, dict_node *n)
     sample *s = arg;
     kobj *o = ((expnode *)n)->o;
     s->seen++;
-    if (get_expire(o) > s->now)
+    int64_t at = get_expire(o);
+    if (at > s->now) {
+        if (at - s->now < INT64_MAX - s->ttl_sum) {
+            s->ttl_sum += at - s->now;
+            s->ttl_samples++;
+        }
         return;
+    }
     if (s->ndue == s->cap) {
         size_t cap = s->cap * 2;
         if (s->due == s->inline_due) {
@@ -747,6 +787,8 @@ size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
     sample s;
     s.now = now_ms;
     s.seen = 0;
+    s.ttl_sum = 0;
+    s.ttl_samples = 0;
     s.due = s.inline_due;
     s.cap = sizeof s.inline_due / sizeof s.inline_due[0];
     /* Like Redis's activeExpireCycle: stop after `samples` entries, after
@@ -776,6 +818,13 @@ size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
     }
     if (s.due != s.inline_due)
         kv_free(s.due);
+    /* Redis's running average: the new sample weighs 2%. */
+    if (s.ttl_samples) {
+        int64_t avg = s.ttl_sum / (int64_t)s.ttl_samples;
+        if (k->avg_ttl == 0)
+            k->avg_ttl = avg;
+        k->avg_ttl = (k->avg_ttl / 50) * 49 + avg / 50;
+    }
     return removed;
 }
 
@@ -966,10 +1015,9 @@ static void digest_key(kobj *o, uint8_t out[20])
     sha1_final(&c, out);
 }
 
-void ks_digest(ks *k, char out[41])
+static void xor_keys(ks *k, uint8_t acc[20])
 {
-    static const char hex[] = "0123456789abcdef";
-    uint8_t acc[20] = {0}, d[20];
+    uint8_t d[20];
     ks_iter it;
     ks_iter_init(&it, k);
     for (kobj *o; (o = ks_iter_next(&it));) {
@@ -977,9 +1025,45 @@ void ks_digest(ks *k, char out[41])
         xor_into(acc, d);
     }
     ks_iter_done(&it);
+}
+
+static void to_hex(const uint8_t acc[20], char out[41])
+{
+    static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 20; i++) {
         out[2 * i] = hex[acc[i] >> 4];
         out[2 * i + 1] = hex[acc[i] & 15];
     }
     out[40] = '\0';
+}
+
+void ks_digest(ks *k, char out[41])
+{
+    uint8_t acc[20] = {0};
+    xor_keys(k, acc);
+    to_hex(acc, out);
+}
+
+void ks_digest_dbs(ks *const *dbs, int n, char out[41])
+{
+    uint8_t acc[20] = {0};
+    for (int j = 0; j < n; j++) {
+        if (!ks_size(dbs[j]))
+            continue;
+        /* As Redis's computeDatasetDigest: mix the database's number in
+         * (acc = SHA1(acc ^ SHA1(id))), so the same keys in another
+         * database digest differently; then XOR in the keys. */
+        uint8_t id[4] = {(uint8_t)(j >> 24), (uint8_t)(j >> 16), (uint8_t)(j >> 8), (uint8_t)j};
+        uint8_t d[20];
+        sha1_ctx c;
+        sha1_init(&c);
+        sha1_update(&c, id, sizeof id);
+        sha1_final(&c, d);
+        xor_into(acc, d);
+        sha1_init(&c);
+        sha1_update(&c, acc, sizeof acc);
+        sha1_final(&c, acc);
+        xor_keys(dbs[j], acc);
+    }
+    to_hex(acc, out);
 }

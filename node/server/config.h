@@ -62,6 +62,7 @@ typedef struct kv_config {
     int stream_node_max_entries;
     long long hll_sparse_max_bytes;
     int active_expire;
+    int databases; /* numbered databases (SELECT 0 .. databases-1) */
     int hz;
     /* logging and process */
     int loglevel;

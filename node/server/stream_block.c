@@ -4,7 +4,7 @@
  * cmd_block with the argv to run again ("$" already resolved); call()
  * hands that request here (stream_block_request). The client is parked
  * (CL_BLOCKED: its input is not read) and listed under each key it waits
- * on. Any modification of such a key (the WATCH signal, key_touched)
+ * on (in the database it was using). Any modification of such a key (the WATCH signal, key_touched)
  * marks it ready; on the next loop turn every client waiting on a ready
  * key has its argv dispatched again with c->unblocking set, through the
  * ordinary dispatch path (so a served XREADGROUP is logged and its reply
@@ -41,6 +41,7 @@ typedef struct sblock {
     char **argv;
     size_t *lens;
     int key0, nkeys;
+    int db;              /* the database its keys are in */
     int64_t deadline_ms; /* 0: none */
     int ready;           /* a key it waits on changed */
     struct sblock *next; /* all blocked clients */
@@ -200,6 +201,7 @@ void stream_block_request(server *s, client *cl, cmd_ctx *c)
     b->key0 = c->block_key0;
     b->nkeys = c->block_nkeys;
     b->deadline_ms = c->block_deadline_ms;
+    b->db = c->db;
     c->block_argv = NULL;
     c->block_lens = NULL;
     c->block_argc = 0;
@@ -209,13 +211,13 @@ void stream_block_request(server *s, client *cl, cmd_ctx *c)
     arm_timer(s);
 }
 
-void stream_block_signal(server *s, const char *key, size_t klen)
+void stream_block_signal(server *s, int db, const char *key, size_t klen)
 {
     sblock_reg *r = s->sblocks;
     if (!r || !r->all || !dict_find(&r->keys, key, klen))
         return;
     for (sblock *b = r->all; b; b = b->next) {
-        if (b->ready)
+        if (b->ready || b->db != db)
             continue;
         for (int i = 0; i < b->nkeys; i++) {
             if (b->lens[b->key0 + i] == klen && !memcmp(b->argv[b->key0 + i], key, klen)) {
@@ -231,18 +233,18 @@ void stream_block_signal(server *s, const char *key, size_t klen)
     }
 }
 
-void stream_block_signal_all(server *s)
+void stream_block_signal_db(server *s, int db)
 {
     sblock_reg *r = s->sblocks;
     if (!r || !r->all)
         return;
     for (sblock *b = r->all; b; b = b->next) {
-        if (!b->ready) {
+        if (!b->ready && b->db == db) {
             b->ready = 1;
             r->nready++;
         }
     }
-    if (!r->idle_on) {
+    if (r->nready && !r->idle_on) {
         r->idle_on = 1;
         uv_idle_start(&r->idle, on_idle);
     }
