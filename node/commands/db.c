@@ -191,16 +191,19 @@ kobj *db_write(cmd_ctx *c, const char *key, size_t klen)
     return o;
 }
 
+/* A replica applying its primary's stream signals the change too, as a
+ * Redis replica's signalModifiedKey does for its master's commands (WATCH,
+ * and clients blocked in XREAD there); recovery does not. */
 void db_modified(cmd_ctx *c, const char *key, size_t klen)
 {
     c->dirty++;
-    if (!c->replay)
+    if (!c->replay || c->replica_apply)
         touched(c->env, c->db, key, klen);
 }
 
 void db_touched(cmd_ctx *c, const char *key, size_t klen)
 {
-    if (!c->replay)
+    if (!c->replay || c->replica_apply)
         touched(c->env, c->db, key, klen);
 }
 

@@ -351,7 +351,8 @@ static void test_blocking_reads(void **state)
     close(fd);
 }
 
-/* A client blocked in XREADGROUP on a primary that hands over to its
+/* A client blocked in XREAD on a replica is served by the primary's
+ * XADD; a client blocked in XREADGROUP on a primary that hands over to its
  * replica is released with Redis's -UNBLOCKED error. */
 static void test_block_released_on_failover(void **state)
 {
@@ -364,6 +365,17 @@ static void test_block_released_on_failover(void **state)
     text_of(0, "XGROUP CREATE bs g $ MKSTREAM", x, sizeof x);
     assert_string_equal(x, "+OK");
     wait_caught_up(1, 0);
+    /* A client blocked in XREAD on the replica is served when the
+     * primary's XADD is applied there. */
+    int rfd = raw_connect(hc_node[1].port);
+    assert_true(rfd >= 0);
+    char rbuf[1024] = "";
+    raw_send(rfd, "XREAD BLOCK 0 STREAMS bs $\r\n");
+    assert_true(raw_quiet(rfd, 200));
+    text_of(0, "XADD bs 1-1 a 1", x, sizeof x);
+    assert_true(raw_expect(rfd, "$3\r\n1-1\r\n", 10000, rbuf, sizeof rbuf));
+    close(rfd);
+    text_of(0, "XGROUP SETID bs g $", x, sizeof x);
     int fd = raw_connect(hc_node[0].port);
     assert_true(fd >= 0);
     char buf[4096] = "";
