@@ -13,6 +13,7 @@ size_t stream_node_max_entries = 100;
 /* Redis's STREAM_LISTPACK_MAX_SIZE: a node never grows past 1 GiB. */
 #define NODE_HARD_MAX (1u << 30)
 #define F_DELETED 1
+#define F_SAMEFIELDS 2 /* fields as the node's first entry: only values stored */
 
 typedef struct snode {
     sid master;      /* the first entry's ID: deltas are taken from it */
@@ -266,6 +267,27 @@ static sid first_live_from(const kv_stream *s, size_t i)
     return z;
 }
 
+/* Are these the fields of the node's first entry, in order (Redis's
+ * STREAM_ITEM_FLAG_SAMEFIELDS)? */
+static int same_fields(const snode *n, size_t npairs, const char *const *fv,
+                       const size_t *fvlen)
+{
+    int fl;
+    sid id;
+    size_t np;
+    const uint8_t *p = entry_head(n, 0, &fl, &id, &np);
+    if (np != npairs)
+        return 0;
+    for (size_t i = 0; i < npairs; i++) {
+        size_t flen = (size_t)get_varint(&p);
+        if (flen != fvlen[2 * i] || (flen && memcmp(p, fv[2 * i], flen)))
+            return 0;
+        p += flen;
+        p += get_varint(&p);
+    }
+    return 1;
+}
+
 void stream_append(kv_stream *s, sid id, size_t npairs, const char *const *fv,
                    const size_t *fvlen)
 {
@@ -279,9 +301,16 @@ void stream_append(kv_stream *s, sid id, size_t npairs, const char *const *fv,
             maxb = NODE_HARD_MAX;
         if (n->len + need >= maxb ||
             (stream_node_max_entries && n->count >= stream_node_max_entries) ||
-            id.ms < n->master.ms)
+            id.ms < n->master.ms) {
+            /* The node is full for good: give back its spare room. */
+            n->buf = kv_realloc(n->buf, n->len ? n->len : 1);
+            n->cap = n->len;
+            n->offs = kv_realloc(n->offs, n->count * sizeof *n->offs);
+            n->capoffs = n->count;
             n = NULL;
+        }
     }
+    int same = n && same_fields(n, npairs, fv, fvlen);
     if (!n) {
         n = kv_calloc(1, sizeof *n);
         n->master = id;
@@ -304,11 +333,11 @@ void stream_append(kv_stream *s, sid id, size_t npairs, const char *const *fv,
     }
     n->offs[n->count++] = (uint32_t)n->len;
     uint8_t *p = n->buf + n->len;
-    *p++ = 0;
+    *p++ = same ? F_SAMEFIELDS : 0;
     p += put_varint(p, id.ms - n->master.ms);
     p += put_varint(p, id.seq);
     p += put_varint(p, npairs);
-    for (size_t i = 0; i < 2 * npairs; i++) {
+    for (size_t i = same ? 1 : 0; i < 2 * npairs; i += same ? 2 : 1) {
         p += put_varint(p, fvlen[i]);
         if (fvlen[i])
             memcpy(p, fv[i], fvlen[i]);
@@ -518,6 +547,13 @@ int stream_iter_next(stream_iter *it, sid *id, size_t *npairs)
             continue;
         it->p = p;
         it->left = np;
+        it->mf = NULL;
+        if (fl & F_SAMEFIELDS) {
+            int f0;
+            sid id0;
+            size_t np0;
+            it->mf = entry_head(n, 0, &f0, &id0, &np0);
+        }
         *id = cur;
         *npairs = np;
         return 1;
@@ -529,9 +565,18 @@ void stream_iter_pair(stream_iter *it, const char **f, size_t *flen, const char 
 {
     assert(it->left > 0);
     const uint8_t *p = it->p;
-    *flen = (size_t)get_varint(&p);
-    *f = (const char *)p;
-    p += *flen;
+    if (it->mf) {
+        const uint8_t *m = it->mf;
+        *flen = (size_t)get_varint(&m);
+        *f = (const char *)m;
+        m += *flen;
+        m += get_varint(&m); /* the first entry's value */
+        it->mf = m;
+    } else {
+        *flen = (size_t)get_varint(&p);
+        *f = (const char *)p;
+        p += *flen;
+    }
     *vlen = (size_t)get_varint(&p);
     *v = (const char *)p;
     p += *vlen;

@@ -128,6 +128,7 @@ typedef struct stream_iter {
     size_t node;      /* current node index */
     long pos;         /* entry index in node */
     const uint8_t *p; /* fields of the current entry */
+    const uint8_t *mf; /* its field names, in the node's first entry (or NULL) */
     size_t left;      /* pairs left to read */
 } stream_iter;
 void stream_iter_init(stream_iter *it, const kv_stream *s, sid start, sid end, int rev);

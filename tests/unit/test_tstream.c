@@ -76,6 +76,9 @@ static void ids_text(kv_stream *s, sid lo, sid hi, int rev, char *out, size_t ca
             const char *f, *v;
             size_t fl, vl;
             stream_iter_pair(&it, &f, &fl, &v, &vl);
+            assert_int_equal(fl, 1);
+            assert_int_equal(f[0], 'v');
+            assert_true(vl >= 1 && v[0] >= '0' && v[0] <= '9');
         }
         at += (size_t)snprintf(out + at, cap - at, "%llu-%llu ", (unsigned long long)id.ms,
                                (unsigned long long)id.seq);
@@ -123,6 +126,54 @@ static void test_append_iterate_delete(void **state)
     ids_text(s, LO, mk(3, 9), 1, t, sizeof t);
     assert_string_equal(t, "");
     assert_true(sid_cmp(stream_last_id(s), mk(10, 0)) == 0);
+    stream_free(s);
+}
+
+/* An entry with the fields of its node's first entry stores only values
+ * (Redis's SAMEFIELDS); entries with other fields, more or fewer, keep
+ * theirs; all read back exactly, both ways. */
+static void test_same_fields(void **state)
+{
+    (void)state;
+    stream_node_max_entries = 4;
+    kv_stream *s = stream_new();
+    const char *a[] = {"name", "x0", "age", "1"};
+    const char *b[] = {"name", "x1", "age", "2"};
+    const char *c[] = {"name", "x2", "zzz", "3"};
+    const char *d[] = {"name", "x3"};
+    const char *e[] = {"", "", "age", "\0"};
+    size_t la[] = {4, 2, 3, 1}, ld[] = {4, 2}, le[] = {0, 0, 3, 1};
+    const char *const *all[] = {a, b, c, d, b, e, a, b};
+    const size_t *lens[] = {la, la, la, ld, la, le, la, la};
+    size_t np[] = {2, 2, 2, 1, 2, 2, 2, 2};
+    for (int i = 0; i < 8; i++)
+        stream_append(s, mk((uint64_t)i + 1, 0), np[i], all[i], lens[i]);
+    for (int rev = 0; rev < 2; rev++) {
+        stream_iter it;
+        stream_iter_init(&it, s, LO, HI, rev);
+        sid id;
+        size_t n;
+        int k = 0;
+        while (stream_iter_next(&it, &id, &n)) {
+            int i = rev ? 7 - k : k;
+            assert_int_equal(id.ms, (uint64_t)i + 1);
+            assert_int_equal(n, np[i]);
+            for (size_t j = 0; j < n; j++) {
+                const char *f, *v;
+                size_t fl, vl;
+                stream_iter_pair(&it, &f, &fl, &v, &vl);
+                assert_int_equal(fl, lens[i][2 * j]);
+                assert_memory_equal(f, all[i][2 * j], fl);
+                assert_int_equal(vl, lens[i][2 * j + 1]);
+                assert_memory_equal(v, all[i][2 * j + 1], vl);
+            }
+            k++;
+        }
+        assert_int_equal(k, 8);
+    }
+    kv_stream *d2 = stream_dup(s);
+    assert_int_equal(stream_len(d2), 8);
+    stream_free(d2);
     stream_free(s);
 }
 
@@ -309,6 +360,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_append_iterate_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lag_helpers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
