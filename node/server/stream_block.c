@@ -62,6 +62,7 @@ typedef struct sblock_reg {
     uv_idle_t idle;   /* serve ready clients on the next turn */
     int idle_on;
     int nready;
+    int open_handles; /* freed once both handles have closed */
 } sblock_reg;
 
 static void skey_key_of(const dict_node *n, const void **key, size_t *len)
@@ -109,7 +110,7 @@ static void sblock_free(sblock *b)
 static void on_handle_closed(uv_handle_t *h)
 {
     sblock_reg *r = h->data;
-    if (r && h == (uv_handle_t *)&r->idle)
+    if (--r->open_handles == 0)
         kv_free(r);
 }
 
@@ -126,8 +127,9 @@ void stream_block_free(server *s)
     }
     dict_clear(&r->keys, free_skey, NULL);
     s->sblocks = NULL;
-    r->timer.data = NULL;
+    r->timer.data = r;
     r->idle.data = r;
+    r->open_handles = 2;
     uv_close((uv_handle_t *)&r->timer, on_handle_closed);
     uv_close((uv_handle_t *)&r->idle, on_handle_closed);
 }
@@ -320,7 +322,7 @@ static void on_idle(uv_idle_t *h)
 static void on_timer(uv_timer_t *t)
 {
     server *s = t->data;
-    if (!s || !s->sblocks)
+    if (!s->sblocks)
         return;
     sblock_reg *r = s->sblocks;
     int64_t now = server_mstime();
