@@ -11,7 +11,7 @@ pkgs=(
   libuv1-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libedit-dev
   clang libclang-rt-14-dev
   redis-server redis-tools redis-sentinel bsdutils strace
-  iproute2 nftables procps netcat-openbsd
+  iproute2 nftables procps netcat-openbsd libfaketime
   docker-compose
   python3-redis
   prometheus systemd

@@ -96,6 +96,8 @@ enum {
     CMD_STALE = 1 << 7,     /* allowed while the node is not serving data */
     CMD_NOBARRIER = 1 << 8, /* reply does not depend on data: no reply barrier */
     CMD_NOREPLICA = 1 << 9, /* refused on replicas even if not a write (e.g. SAVE is fine) */
+    CMD_BLOCKING = 1 << 10, /* may block the client (BLPOP …): COMMAND's "blocking" */
+    CMD_NOSCRIPT = 1 << 11, /* COMMAND's "noscript" */
 };
 
 typedef struct kv_command {
@@ -131,16 +133,30 @@ struct cmd_ctx {
     int propagated;       /* effects logged explicitly via cmd_propagate */
     int close_client;     /* the reply outgrew obuf_hard: close after it */
     const kv_command *cmd;
-    /* Blocking commands (XREAD/XREADGROUP BLOCK; see cmd_block). */
-    int no_block;         /* inside MULTI/EXEC: answer as on a timeout instead */
-    int unblocking;       /* a blocked command re-run because a key it waits on changed */
-    int block;            /* set by cmd_block: the command wants to block */
-    int64_t block_deadline_ms; /* 0: forever */
-    int block_argc;       /* what to re-run when a key changes (owned by the ctx until */
-    char **block_argv;    /* the server takes it; cmd_block_release frees it) */
-    size_t *block_lens;
-    int block_nkeys;      /* the keys waited on: argv indexes block_key0 .. + nkeys */
-    int block_key0;
+
+    /* Blocking commands (BLPOP, BZPOPMIN, …; see cmd_block). In: */
+    int deny_blocking;    /* inside EXEC, replaying, no client: answer nil instead */
+    const char *serve_key; /* serving a blocked client: pop from this key only (it */
+    size_t serve_klen;     /* holds a non-empty value of the awaited type) */
+    /* Out (set by cmd_block): the command wants its client blocked on
+     * argv[block_first .. block_first + block_nkeys - 1] until one holds a
+     * value of block_type, or until block_deadline_ms (0: forever). The
+     * server runs the command again with serve_key set to serve it. */
+    int block;
+    int block_type;       /* KT_LIST or KT_ZSET */
+    int block_first, block_nkeys;
+    int64_t block_deadline_ms;
+    /* Stream blocking (XREAD/XREADGROUP BLOCK; see cmd_xblock, stream_block.c):
+     * in: */
+    int xunblocking;      /* a blocked command re-run because a key it waits on changed */
+    /* out (set by cmd_xblock): */
+    int xblock;           /* the command wants to block */
+    int64_t xblock_deadline_ms; /* 0: forever */
+    int xblock_argc;      /* what to re-run when a key changes (owned by the ctx until */
+    char **xblock_argv;   /* the server takes it; cmd_xblock_release frees it) */
+    size_t *xblock_lens;
+    int xblock_nkeys;     /* the keys waited on: argv indexes xblock_key0 .. + nkeys */
+    int xblock_key0;
 };
 
 /* A ctx for running commands on database db of dbs[0..ndbs) with env
@@ -180,16 +196,16 @@ void db_touched(cmd_ctx *c, const char *key, size_t klen);
  * several times; the effects are logged in order. */
 void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *lens);
 
-/* ---- blocking ---- */
+/* ---- stream blocking (XREAD / XREADGROUP; stream_block.c) ---- */
 /* Ask to block instead of replying: the server parks the client until a
  * key in argv[key0 .. key0+nkeys) is modified, then runs argv again (with
- * c->unblocking set; a run that calls cmd_block again keeps waiting), or
+ * c->xunblocking set; a run that calls cmd_xblock again keeps waiting), or
  * until deadline_ms (0: never) passes, when it answers a null array.
- * argv is copied. Never called with c->no_block or c->replay set. */
-void cmd_block(cmd_ctx *c, int64_t deadline_ms, int argc, const char *const *argv,
-               const size_t *lens, int key0, int nkeys);
+ * argv is copied. Never called with c->deny_blocking or c->replay set. */
+void cmd_xblock(cmd_ctx *c, int64_t deadline_ms, int argc, const char *const *argv,
+                const size_t *lens, int key0, int nkeys);
 /* Free a block request nobody took. */
-void cmd_block_release(cmd_ctx *c);
+void cmd_xblock_release(cmd_ctx *c);
 
 /* ---- keyspace notifications ---- */
 /* Announce an event on key (type: one NOTIFY_* class; event: Redis's name,
@@ -215,6 +231,18 @@ int arg_is_c(const cmd_ctx *c, int i, const char *s);
 int arg_ll(cmd_ctx *c, int i, long long *out);
 /* Same with a custom error message (full text, e.g. "ERR timeout is …"). */
 int arg_ll_msg(cmd_ctx *c, int i, long long *out, const char *msg);
+/* A blocking command's timeout (Redis's getTimeoutFromObjectOrReply in
+ * seconds): a float number of seconds, >= 0; *deadline_ms is the absolute
+ * wall-clock deadline, 0 for none (a timeout of 0 blocks forever). On
+ * failure replies Redis's error and returns -1. */
+int arg_timeout(cmd_ctx *c, int i, int64_t *deadline_ms);
+/* Does key i take part in this run? All keys when blocking may happen; only
+ * serve_key when serving a blocked client. */
+int cmd_block_key_active(const cmd_ctx *c, int i);
+/* Ask for the client to be blocked (see cmd_ctx's block fields); the
+ * command writes no reply then. */
+void cmd_block(cmd_ctx *c, int type, int first, int nkeys, int64_t deadline_ms);
+
 /* Parse argument i as an int, as Redis's getIntFromObjectOrReply: on
  * failure reply msg (a full error line) or, with msg NULL, "ERR value is
  * not an integer or out of range" / "ERR value is out of range, value must

@@ -15,7 +15,7 @@
  * the new time and count.
  *
  * Blocking: XREAD/XREADGROUP with BLOCK that find nothing ask the server to
- * park the client (cmd_block) with "$" replaced by the stream's last ID
+ * park the client (cmd_xblock) with "$" replaced by the stream's last ID
  * then and COUNT 1000 when none was given (Redis's
  * XREAD_BLOCKED_DEFAULT_COUNT); the server re-runs that argv when a key
  * changes. Inside MULTI they answer a null array at once.
@@ -639,7 +639,7 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
         int ki = streams_arg + k, ii = streams_arg + nstreams + k;
         kobj *o = db_read(c, c->argv[ki], c->lens[ki]);
         if (o && kobj_type(o) != KT_STREAM) {
-            if (!c->unblocking) {
+            if (!c->xunblocking) {
                 reply_err_wrongtype(&c->r);
                 goto out;
             }
@@ -654,9 +654,9 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
         if (gname) {
             stream_group *g = o ? stream_group_find(kobj_stream(o), gname, glen) : NULL;
             if (!g) {
-                if (c->unblocking && !o) {
+                if (c->xunblocking && !o) {
                     reply_error(&c->r, "UNBLOCKED the stream key no longer exists");
-                } else if (c->unblocking) {
+                } else if (c->xunblocking) {
                     reply_error(&c->r, "NOGROUP the consumer group this client was blocked on "
                                        "no longer exists");
                 } else {
@@ -754,7 +754,7 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
         goto out;
     }
     if (timeout != -1 && !c->replay) {
-        if (c->no_block) {
+        if (c->deny_blocking) {
             reply_null_array(&c->r);
             goto out;
         }
@@ -802,7 +802,7 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
             }
         }
         int64_t deadline = timeout > 0 ? c->now_ms + timeout : 0;
-        cmd_block(c, deadline, m, argv, lens, streams_arg + (count ? 0 : 2), nu);
+        cmd_xblock(c, deadline, m, argv, lens, streams_arg + (count ? 0 : 2), nu);
         kv_free(argv);
         kv_free(lens);
         kv_free(idbufs);
@@ -1090,11 +1090,11 @@ const kv_command cmds_stream[] = {
      "@write @stream @slow"},
     {"xsetid", cmd_xsetid, -3, W | M | F, 1, 1, 1, "stream",
      "An internal command for replicating stream values", "5.0.0", "@write @stream @fast"},
-    {"xread", cmd_xread, -4, R, 0, 0, 0, "stream",
+    {"xread", cmd_xread, -4, R | CMD_BLOCKING, 0, 0, 0, "stream",
      "Return never seen elements in multiple streams, with IDs greater than the ones reported by "
      "the caller for each stream. Can block.",
      "5.0.0", "@read @stream @slow @blocking"},
-    {"xreadgroup", cmd_xreadgroup, -7, W, 0, 0, 0, "stream",
+    {"xreadgroup", cmd_xreadgroup, -7, W | CMD_BLOCKING, 0, 0, 0, "stream",
      "Return new entries from a stream using a consumer group, or access the history of the "
      "pending entries for a given consumer. Can block.",
      "5.0.0", "@write @stream @slow @blocking"},

@@ -777,6 +777,10 @@ static void zpop_generic(cmd_ctx *c, int first, int num, int max, long long coun
         reply_array(&c->r, (long)(n * 2));
     } else if (nested && !emitkey) {
         reply_array(&c->r, (long)n);
+    } else if (!nested) {
+        /* BZPOPMIN / BZPOPMAX: [key, member, score] */
+        reply_array(&c->r, (long)(n * 2 + 1));
+        reply_bulk(&c->r, c->argv[at], c->lens[at]);
     } else {
         reply_array(&c->r, 2);
         reply_bulk(&c->r, c->argv[at], c->lens[at]);
@@ -797,8 +801,11 @@ static void zpop_generic(cmd_ctx *c, int first, int num, int max, long long coun
         zset_delete_ranks(z, rank, rank);
     }
     db_modified(c, c->argv[at], c->lens[at]);
-    if (zset_len(z) == 0)
+    cmd_notify(c, NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", c->argv[at], c->lens[at]);
+    if (zset_len(z) == 0) {
         ks_delete(c->k, c->argv[at], c->lens[at]);
+        cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[at], c->lens[at]);
+    }
 }
 
 static void zpop_minmax(cmd_ctx *c, int max)
@@ -870,6 +877,105 @@ static void cmd_zmpop(cmd_ctx *c)
     if (count == -1)
         count = 1;
     zpop_generic(c, 2, (int)numkeys, max, count, 1, 1, 1);
+}
+
+/* ---- BZPOPMIN / BZPOPMAX / BZMPOP ---- */
+
+/* Redis's blockingGenericZpopCommand over keys first..first+num-1: pop
+ * from the first that holds a sorted set (logged as "ZPOPMIN key" or, with
+ * a count, "ZPOPMIN key <n popped>"); else a null array where blocking is
+ * not allowed, or ask to block. */
+static void bzpop_generic(cmd_ctx *c, int first, int num, int max, long long count, int nested,
+                          int64_t deadline)
+{
+    for (int j = first; j < first + num; j++) {
+        if (!cmd_block_key_active(c, j))
+            continue;
+        int wrong;
+        kobj *o = lookup_zset(c, j, 1, &wrong);
+        if (wrong)
+            return;
+        if (!o)
+            continue;
+        size_t llen = zset_len(kobj_zset(o));
+        zpop_generic(c, j, 1, max, count, 1, nested, nested);
+        const char *name = max ? "ZPOPMAX" : "ZPOPMIN";
+        char popped[24];
+        int nl = snprintf(popped, sizeof popped, "%zu",
+                          (unsigned long long)count > llen ? llen : (size_t)count);
+        const char *argv[3] = {name, c->argv[j], popped};
+        size_t lens[3] = {7, c->lens[j], (size_t)nl};
+        cmd_propagate(c, count == -1 ? 2 : 3, argv, lens);
+        return;
+    }
+    if (c->deny_blocking)
+        reply_null_array(&c->r);
+    else
+        cmd_block(c, KT_ZSET, first, num, deadline);
+}
+
+static void bzpop_minmax(cmd_ctx *c, int max)
+{
+    int64_t deadline;
+    if (arg_timeout(c, c->argc - 1, &deadline) < 0)
+        return;
+    bzpop_generic(c, 1, c->argc - 2, max, -1, 0, deadline);
+}
+
+static void cmd_bzpopmin(cmd_ctx *c)
+{
+    bzpop_minmax(c, 0);
+}
+
+static void cmd_bzpopmax(cmd_ctx *c)
+{
+    bzpop_minmax(c, 1);
+}
+
+/* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: ZMPOP's
+ * checks, then the timeout. */
+static void cmd_bzmpop(cmd_ctx *c)
+{
+    long long numkeys, count = -1;
+    if (arg_ll_msg(c, 2, &numkeys, "ERR numkeys should be greater than 0") < 0)
+        return;
+    if (numkeys < 1) {
+        reply_error(&c->r, "ERR numkeys should be greater than 0");
+        return;
+    }
+    if (numkeys >= c->argc - 3) {
+        reply_err_syntax(&c->r);
+        return;
+    }
+    int where = 3 + (int)numkeys, max;
+    if (arg_is_c(c, where, "MIN")) {
+        max = 0;
+    } else if (arg_is_c(c, where, "MAX")) {
+        max = 1;
+    } else {
+        reply_err_syntax(&c->r);
+        return;
+    }
+    for (int j = where + 1; j < c->argc; j++) {
+        if (count == -1 && arg_is_c(c, j, "COUNT") && j + 1 < c->argc) {
+            j++;
+            if (arg_ll_msg(c, j, &count, "ERR count should be greater than 0") < 0)
+                return;
+            if (count < 1) {
+                reply_error(&c->r, "ERR count should be greater than 0");
+                return;
+            }
+        } else {
+            reply_err_syntax(&c->r);
+            return;
+        }
+    }
+    if (count == -1)
+        count = 1;
+    int64_t deadline;
+    if (arg_timeout(c, 1, &deadline) < 0)
+        return;
+    bzpop_generic(c, 3, (int)numkeys, max, count, 1, deadline);
 }
 
 /* ---- ZRANDMEMBER key [count [WITHSCORES]] ---- */
@@ -1502,6 +1608,17 @@ const kv_command cmds_zset[] = {
     {"zmpop", cmd_zmpop, -4, W, 0, 0, 0, "sorted_set",
      "Remove and return members with scores in a sorted set", "7.0.0",
      "@write @sortedset @slow"},
+    {"bzpopmin", cmd_bzpopmin, -3, W | CMD_NOSCRIPT | CMD_BLOCKING | F, 1, -2, 1, "sorted_set",
+     "Remove and return the member with the lowest score from one or more sorted sets, or "
+     "block until one is available",
+     "5.0.0", "@write @sortedset @fast @blocking"},
+    {"bzpopmax", cmd_bzpopmax, -3, W | CMD_NOSCRIPT | CMD_BLOCKING | F, 1, -2, 1, "sorted_set",
+     "Remove and return the member with the highest score from one or more sorted sets, or "
+     "block until one is available",
+     "5.0.0", "@write @sortedset @fast @blocking"},
+    {"bzmpop", cmd_bzmpop, -5, W | CMD_BLOCKING, 0, 0, 0, "sorted_set",
+     "Remove and return members with scores in a sorted set or block until one is available",
+     "7.0.0", "@write @sortedset @slow @blocking"},
     {"zrandmember", cmd_zrandmember, -2, R, 1, 1, 1, "sorted_set",
      "Get one or multiple random elements from a sorted set", "6.2.0",
      "@read @sortedset @slow"},

@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,37 +37,38 @@ void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks **dbs, int ndbs, int db, kbuf *ou
     c->k = dbs ? dbs[db] : NULL; /* none while the node loads its data */
     c->r = reply_make(out, resp);
     c->replica = env->replica;
+    c->deny_blocking = 1; /* the server allows it to a client's own command */
 }
 
-void cmd_block(cmd_ctx *c, int64_t deadline_ms, int argc, const char *const *argv,
-               const size_t *lens, int key0, int nkeys)
+void cmd_xblock(cmd_ctx *c, int64_t deadline_ms, int argc, const char *const *argv,
+                const size_t *lens, int key0, int nkeys)
 {
-    cmd_block_release(c);
-    c->block = 1;
-    c->block_deadline_ms = deadline_ms;
-    c->block_argc = argc;
-    c->block_argv = kv_malloc((size_t)argc * sizeof *c->block_argv);
-    c->block_lens = kv_malloc((size_t)argc * sizeof *c->block_lens);
+    cmd_xblock_release(c);
+    c->xblock = 1;
+    c->xblock_deadline_ms = deadline_ms;
+    c->xblock_argc = argc;
+    c->xblock_argv = kv_malloc((size_t)argc * sizeof *c->xblock_argv);
+    c->xblock_lens = kv_malloc((size_t)argc * sizeof *c->xblock_lens);
     for (int i = 0; i < argc; i++) {
-        c->block_argv[i] = kv_memdup(argv[i], lens[i]);
-        c->block_lens[i] = lens[i];
+        c->xblock_argv[i] = kv_memdup(argv[i], lens[i]);
+        c->xblock_lens[i] = lens[i];
     }
-    c->block_key0 = key0;
-    c->block_nkeys = nkeys;
+    c->xblock_key0 = key0;
+    c->xblock_nkeys = nkeys;
 }
 
-void cmd_block_release(cmd_ctx *c)
+void cmd_xblock_release(cmd_ctx *c)
 {
-    if (!c->block_argv)
+    if (!c->xblock_argv)
         return;
-    for (int i = 0; i < c->block_argc; i++)
-        kv_free(c->block_argv[i]);
-    kv_free(c->block_argv);
-    kv_free(c->block_lens);
-    c->block_argv = NULL;
-    c->block_lens = NULL;
-    c->block_argc = 0;
-    c->block = 0;
+    for (int i = 0; i < c->xblock_argc; i++)
+        kv_free(c->xblock_argv[i]);
+    kv_free(c->xblock_argv);
+    kv_free(c->xblock_lens);
+    c->xblock_argv = NULL;
+    c->xblock_lens = NULL;
+    c->xblock_argc = 0;
+    c->xblock = 0;
 }
 
 int cmd_use_db(cmd_ctx *c, int db)
@@ -308,6 +310,44 @@ int arg_ld(cmd_ctx *c, int i, long double *out)
         return -1;
     }
     return 0;
+}
+
+int arg_timeout(cmd_ctx *c, int i, int64_t *deadline_ms)
+{
+    long double secs;
+    if (!kv_string2ld(c->argv[i], c->lens[i], &secs)) {
+        reply_error(&c->r, "ERR timeout is not a float or out of range");
+        return -1;
+    }
+    /* Redis 7.0: (long long)ceill(secs * 1000). A product beyond long
+     * long converts to LLONG_MIN there (x86), hence "negative"; a tiny
+     * positive timeout is 1 ms, a tiny negative one 0 (forever). */
+    long double ms = ceill(secs * 1000.0L);
+    long long t = (ms < 9223372036854775808.0L && ms >= -9223372036854775808.0L)
+                      ? (long long)ms
+                      : LLONG_MIN;
+    if (t < 0) {
+        reply_error(&c->r, "ERR timeout is negative");
+        return -1;
+    }
+    /* A deadline past the clock's range never comes: forever. */
+    *deadline_ms = t == 0 || t > INT64_MAX - c->now_ms ? 0 : c->now_ms + t;
+    return 0;
+}
+
+int cmd_block_key_active(const cmd_ctx *c, int i)
+{
+    return !c->serve_key ||
+           (c->lens[i] == c->serve_klen && !memcmp(c->argv[i], c->serve_key, c->serve_klen));
+}
+
+void cmd_block(cmd_ctx *c, int type, int first, int nkeys, int64_t deadline_ms)
+{
+    c->block = 1;
+    c->block_type = type;
+    c->block_first = first;
+    c->block_nkeys = nkeys;
+    c->block_deadline_ms = deadline_ms;
 }
 
 int arg_cursor(cmd_ctx *c, int i, uint64_t *out)

@@ -66,6 +66,7 @@ static const struct {
 } numkeys_cmds[] = {
     {"sintercard", 1, 0}, {"zunion", 1, 0},      {"zinter", 1, 0},
     {"zdiff", 1, 0},      {"zintercard", 1, 0},  {"zmpop", 1, 0},
+    {"lmpop", 1, 0},      {"blmpop", 2, 0},      {"bzmpop", 2, 0},
     {"zunionstore", 2, 1}, {"zinterstore", 2, 1}, {"zdiffstore", 2, 1},
 };
 
@@ -125,20 +126,17 @@ static void reply_flags(reply *r, const kv_command *cmd)
         uint32_t flag;
         const char *name;
     } names[] = {{CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-                 {CMD_ADMIN, "admin"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
+                 {CMD_ADMIN, "admin"}, {CMD_NOSCRIPT, "noscript"}, {CMD_BLOCKING, "blocking"},
+                 {CMD_STALE, "stale"}, {CMD_FAST, "fast"},
                  {CMD_NOAUTH, "no_auth"}};
     int at, dst, movable = numkeys_spec(cmd, &at, &dst) || streams_keys_cmd(cmd);
-    /* Redis's "blocking" flag goes with the @blocking category. */
-    int blocking = has_category(cmd, "blocking", 8);
-    long n = movable + blocking;
+    long n = movable;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         n += (cmd->flags & names[i].flag) != 0;
     reply_set(r, n);
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (cmd->flags & names[i].flag)
             reply_simple(r, names[i].name);
-    if (blocking)
-        reply_simple(r, "blocking");
     if (movable)
         reply_simple(r, "movablekeys");
 }

@@ -112,6 +112,25 @@ void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t
     c->flags |= CL_BLOCKED;
 }
 
+int server_unblock_wait(server *s, client *c, int error)
+{
+    for (size_t i = 0; i < s->nblocked; i++) {
+        if (s->blocked[i] != c)
+            continue;
+        s->blocked[i] = s->blocked[--s->nblocked];
+        reply r = reply_make(&c->out, c->resp);
+        if (error)
+            reply_error(&r, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        else
+            reply_int(&r, s->repl ? repl_replicas_at(s->repl, c->block_lsn) : 0);
+        /* It reads its pending input after the current command. */
+        c->flags &= ~CL_BLOCKED;
+        blocking_resume_later(s, c);
+        return 1;
+    }
+    return 0;
+}
+
 void server_forget_blocked(server *s, client *c)
 {
     for (size_t i = 0; i < s->nblocked; i++) {
@@ -371,6 +390,12 @@ static void host_role_changed(void *arg)
     s->env.replica = !leader;
     if (was_primary && !leader)
         stream_block_role_changed(s);
+    /* Clients blocked on keys of a node that no longer leads could only
+     * ever be served by writes it will not take: release them as Redis
+     * does when a master turns into a replica. */
+    if (!leader)
+        blocking_release_all(s, "UNBLOCKED force unblock from blocking operation, instance "
+                                "state changed (master -> replica?)");
     /* CONFIG GET replicaof shows whom this node follows now. */
     char v[300] = "", host[256];
     int port;
@@ -450,6 +475,7 @@ static void key_touched(void *arg, int db, const char *key, size_t klen)
 {
     watch_touch(arg, db, key, klen);
     stream_block_signal(arg, db, key, klen);
+    blocking_key_touched(arg, db, key, klen);
 }
 
 /* The limits data commands enforce, from the configuration. */
@@ -689,6 +715,7 @@ void server_shutdown(server *s, int exit_code)
     s->eng = NULL;
     if (s->cron.data)
         uv_close((uv_handle_t *)&s->cron, NULL);
+    blocking_close(s);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     log_notice("kvnode is now ready to exit, bye bye...");
@@ -706,6 +733,7 @@ void server_free(server *s)
     metrics_free(s);
     latency_free(s);
     dispatch_free(s);
+    blocking_free(s);
     ps_registry_free(&s->pubsub);
     slowlog_free(s);
     kv_free(s->cmd_stats);

@@ -1,12 +1,12 @@
 /* stream_block.c — clients blocked in XREAD / XREADGROUP ... BLOCK.
  *
  * A stream command that finds nothing to serve and may block calls
- * cmd_block with the argv to run again ("$" already resolved); call()
+ * cmd_xblock with the argv to run again ("$" already resolved); call()
  * hands that request here (stream_block_request). The client is parked
  * (CL_BLOCKED: its input is not read) and listed under each key it waits
  * on (in the database it was using). Any modification of such a key (the WATCH signal, key_touched)
  * marks it ready; on the next loop turn every client waiting on a ready
- * key has its argv dispatched again with c->unblocking set, through the
+ * key has its argv dispatched again with c->xunblocking set, through the
  * ordinary dispatch path (so a served XREADGROUP is logged and its reply
  * waits for the commit like any write, and a node that became a replica
  * meanwhile answers -READONLY... except that losing the primary role
@@ -190,24 +190,24 @@ void stream_block_request(server *s, client *cl, cmd_ctx *c)
     if (!r || cl->sblock || s->rerun_client == cl) {
         /* A re-run that found nothing again: it stays parked as it was
          * (stream_block_serve puts it back). */
-        cmd_block_release(c);
+        cmd_xblock_release(c);
         if (s->rerun_client == cl)
             s->rerun_blocked = 1;
         return;
     }
     sblock *b = kv_calloc(1, sizeof *b);
     b->cl = cl;
-    b->argc = c->block_argc;
-    b->argv = c->block_argv;
-    b->lens = c->block_lens;
-    b->key0 = c->block_key0;
-    b->nkeys = c->block_nkeys;
-    b->deadline_ms = c->block_deadline_ms;
+    b->argc = c->xblock_argc;
+    b->argv = c->xblock_argv;
+    b->lens = c->xblock_lens;
+    b->key0 = c->xblock_key0;
+    b->nkeys = c->xblock_nkeys;
+    b->deadline_ms = c->xblock_deadline_ms;
     b->db = c->db;
-    c->block_argv = NULL;
-    c->block_lens = NULL;
-    c->block_argc = 0;
-    c->block = 0;
+    c->xblock_argv = NULL;
+    c->xblock_lens = NULL;
+    c->xblock_argc = 0;
+    c->xblock = 0;
     link_block(r, b);
     cl->flags |= CL_BLOCKED;
     arm_timer(s);
@@ -384,4 +384,18 @@ size_t stream_block_count(const server *s)
         for (sblock *b = s->sblocks->all; b; b = b->next)
             n++;
     return n;
+}
+
+size_t stream_block_ntimeouts(const server *s)
+{
+    size_t n = 0;
+    if (s->sblocks)
+        for (sblock *b = s->sblocks->all; b; b = b->next)
+            n += b->deadline_ms != 0;
+    return n;
+}
+
+size_t stream_block_nkeys(const server *s)
+{
+    return s->sblocks ? dict_size(&s->sblocks->keys) : 0;
 }
