@@ -143,8 +143,10 @@ static int parse_lex_range(cmd_ctx *c, int imin, int imax, zrange_lex *r)
 }
 
 /* Replace key i with z (taking it), or delete the key when z is empty,
- * dropping any TTL (Redis's setKey). Returns the size stored. */
-static size_t store_zset(cmd_ctx *c, int i, kv_zset *z)
+ * dropping any TTL (Redis's setKey). Announces Redis's events: "new" for a
+ * key created and `event` (zunionstore, ...), or "del" when an existing
+ * key is deleted. Returns the size stored. */
+static size_t store_zset(cmd_ctx *c, int i, kv_zset *z, const char *event)
 {
     size_t n = zset_len(z);
     int existed = ks_find(c->k, c->argv[i], c->lens[i]) != NULL;
@@ -153,10 +155,15 @@ static size_t store_zset(cmd_ctx *c, int i, kv_zset *z)
     if (n) {
         ks_add_zset(c->k, c->argv[i], c->lens[i], z);
         db_modified(c, c->argv[i], c->lens[i]);
+        if (!existed)
+            cmd_notify_new(c, c->argv[i], c->lens[i]);
+        cmd_notify(c, NOTIFY_ZSET, event, c->argv[i], c->lens[i]);
     } else {
         zset_free(z);
-        if (existed)
+        if (existed) {
             db_modified(c, c->argv[i], c->lens[i]);
+            cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[i], c->lens[i]);
+        }
     }
     return n;
 }
@@ -261,8 +268,10 @@ static void zadd_generic(cmd_ctx *c, int flags)
     double score = 0;
     if (!o && (flags & ZADD_XX))
         goto reply;
-    if (!o)
+    if (!o) {
         o = ks_add_zset(c->k, c->argv[1], c->lens[1], zset_new());
+        cmd_notify_new(c, c->argv[1], c->lens[1]);
+    }
     kv_zset *z = kobj_zset(o);
     for (int j = 0; j < elements; j++) {
         int what;
@@ -289,6 +298,7 @@ done:
     kv_free(scores);
     if (added || updated) {
         db_modified(c, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_ZSET, incr ? "zincr" : "zadd", c->argv[1], c->lens[1]);
         if (incr) {
             /* Log the result, not the arithmetic. */
             char buf[ZSET_SCOREBUF];
@@ -335,6 +345,9 @@ static void cmd_zrem(cmd_ctx *c)
         db_modified(c, c->argv[1], c->lens[1]);
         if (gone)
             ks_delete(c->k, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_ZSET, "zrem", c->argv[1], c->lens[1]);
+        if (gone)
+            cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[1], c->lens[1]);
     }
     reply_int(&c->r, deleted);
 }
@@ -477,7 +490,7 @@ static void out_end(range_out *h)
 {
     cmd_ctx *c = h->c;
     if (h->store) {
-        reply_int(&c->r, (long long)store_zset(c, h->store, h->dst));
+        reply_int(&c->r, (long long)store_zset(c, h->store, h->dst, "zrangestore"));
         return;
     }
     long n = h->withscores && c->r.resp == 2 ? h->count * 2 : h->count;
@@ -717,8 +730,16 @@ static void zremrange_generic(cmd_ctx *c, int type)
     }
     zset_delete_ranks(z, first, last);
     db_modified(c, c->argv[1], c->lens[1]);
-    if (zset_len(z) == 0)
+    static const char *const events[] = {
+        [RANGE_RANK] = "zremrangebyrank",
+        [RANGE_SCORE] = "zremrangebyscore",
+        [RANGE_LEX] = "zremrangebylex",
+    };
+    cmd_notify(c, NOTIFY_ZSET, events[type], c->argv[1], c->lens[1]);
+    if (zset_len(z) == 0) {
         ks_delete(c->k, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[1], c->lens[1]);
+    }
     reply_int(&c->r, (long long)(last - first + 1));
 }
 
@@ -1403,7 +1424,9 @@ static void zsetop_generic(cmd_ctx *c, int dst, int ki, int op, int card)
 
     if (dst) {
         zset_convert_if_small(out);
-        reply_int(&c->r, (long long)store_zset(c, dst, out));
+        static const char *const events[] = {
+            [OP_UNION] = "zunionstore", [OP_INTER] = "zinterstore", [OP_DIFF] = "zdiffstore"};
+        reply_int(&c->r, (long long)store_zset(c, dst, out, events[op]));
         return;
     }
     if (card) {
