@@ -272,6 +272,9 @@ void stream_block_forget(client *cl);
 /* The node stopped being the primary: unblock everyone with an error. */
 void stream_block_role_changed(server *s);
 size_t stream_block_count(const server *s);
+/* CLIENT UNBLOCK of a stream-blocked client: a null reply (TIMEOUT) or
+ * -UNBLOCKED (ERROR); 1 if it was blocked here. */
+int stream_block_unblock(server *s, client *cl, int error);
 /* For INFO: stream-blocked clients with a timeout, and keys waited on. */
 size_t stream_block_ntimeouts(const server *s);
 size_t stream_block_nkeys(const server *s);

@@ -399,3 +399,22 @@ size_t stream_block_nkeys(const server *s)
 {
     return s->sblocks ? dict_size(&s->sblocks->keys) : 0;
 }
+
+int stream_block_unblock(server *s, client *cl, int error)
+{
+    sblock *b = cl->sblock;
+    if (!b || !s->sblocks || !(cl->flags & CL_BLOCKED))
+        return 0;
+    unlink_block(s->sblocks, b);
+    sblock_free(b);
+    cl->flags &= ~CL_BLOCKED;
+    reply rp = reply_make(&cl->out, cl->resp);
+    if (error)
+        reply_error(&rp, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    else
+        reply_null_array(&rp);
+    /* Its input is read once the running command is done (blocking.c). */
+    blocking_resume_later(s, cl);
+    arm_timer(s);
+    return 1;
+}

@@ -347,6 +347,24 @@ static void test_blocking_reads(void **state)
     text_of(0, "FLUSHALL", x, sizeof x);
     assert_true(raw_expect(fd, "-UNBLOCKED the stream key no longer exists\r\n", 10000, buf,
                            sizeof buf));
+    /* CLIENT UNBLOCK: TIMEOUT answers a null array, ERROR -UNBLOCKED. */
+    buf[0] = '\0';
+    raw_send(fd, "CLIENT ID\r\n");
+    assert_true(raw_expect(fd, "\r\n", 10000, buf, sizeof buf));
+    long long id = atoll(buf + 1);
+    char cmd[96];
+    for (int k = 0; k < 2; k++) {
+        buf[0] = '\0';
+        raw_send(fd, "XREAD BLOCK 0 STREAMS nothere $\r\n");
+        assert_true(raw_quiet(fd, 200));
+        snprintf(cmd, sizeof cmd, "CLIENT UNBLOCK %lld %s", id, k ? "ERROR" : "TIMEOUT");
+        text_of(0, cmd, x, sizeof x);
+        assert_string_equal(x, ":1");
+        assert_true(raw_expect(fd, k ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" : "*-1\r\n",
+                               10000, buf, sizeof buf));
+    }
+    text_of(0, cmd, x, sizeof x);
+    assert_string_equal(x, ":0");
     close(fd2);
     close(fd);
 }
