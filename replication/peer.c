@@ -596,6 +596,19 @@ uint64_t peer_net_backlog(peer_net *n, const char *to_id)
     return b;
 }
 
+uint64_t peer_net_total_backlog(peer_net *n)
+{
+    uint64_t b = 0;
+    for (conn *c = n->conns; c; c = c->next) {
+        if (!c->outbound)
+            continue;
+        b += kbuf_len(&c->queue);
+        if (c->tcp_open && c->state == C_READY)
+            b += uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+    }
+    return b;
+}
+
 void peer_net_forget(peer_net *n, const char *to_id)
 {
     for (conn *c = n->conns, *next; c; c = next) {

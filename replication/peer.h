@@ -44,6 +44,8 @@ int peer_net_start(peer_net **out, uv_loop_t *loop, const peer_net_config *cfg,
 void peer_net_send(peer_net *n, const char *to_id, const char *to_addr, const Kv__PeerMessage *m);
 /* Bytes queued for to_id and not yet handed to the kernel. */
 uint64_t peer_net_backlog(peer_net *n, const char *to_id);
+/* The same over every peer this node sends to. */
+uint64_t peer_net_total_backlog(peer_net *n);
 /* Close the outbound connection to to_id (a removed member). */
 void peer_net_forget(peer_net *n, const char *to_id);
 /* Close every connection and the listeners; the memory goes once the loop

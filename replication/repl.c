@@ -329,6 +329,11 @@ static uint64_t io_backlog(void *arg, const char *to_id)
     return peer_net_backlog(r->net, to_id);
 }
 
+uint64_t repl_output_bytes(repl *r)
+{
+    return r && r->net ? peer_net_total_backlog(r->net) : 0;
+}
+
 static void io_forget(void *arg, const char *to_id)
 {
     repl *r = arg;
@@ -1203,7 +1208,9 @@ const char *repl_node_id(const repl *r)
 
 uint64_t repl_commit_lsn(repl *r)
 {
-    return rcore_ack_point(r->core);
+    /* No core: repl_init failed (e.g. the peer port was taken) and the
+     * server is shutting down; nothing was committed through it. */
+    return r->core ? rcore_ack_point(r->core) : 0;
 }
 
 int repl_lease_valid(const repl *r)

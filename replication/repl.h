@@ -109,6 +109,9 @@ uint64_t repl_read_round(repl *r);
 uint64_t repl_confirmed_round(const repl *r);
 /* Voters heard from within the election timeout (NOREPLICAS check). */
 int repl_good_replicas(const repl *r);
+/* Bytes queued to other nodes, not yet written to their sockets (INFO's
+ * mem_clients_slaves; not counted against maxmemory). */
+uint64_t repl_output_bytes(repl *r);
 /* Replicas whose durable LSN is at least lsn (WAIT). */
 int repl_replicas_at(const repl *r, uint64_t lsn);
 

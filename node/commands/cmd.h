@@ -51,7 +51,7 @@ enum {
     NOTIFY_HASH = 1 << 6,      /* h */
     NOTIFY_ZSET = 1 << 7,      /* z */
     NOTIFY_EXPIRED = 1 << 8,   /* x: a key expired (lazily or actively) */
-    NOTIFY_EVICTED = 1 << 9,   /* e: never sent (kvnode does not evict) */
+    NOTIFY_EVICTED = 1 << 9,   /* e: a key was evicted (maxmemory) */
     NOTIFY_STREAM = 1 << 10,   /* t */
     NOTIFY_KEY_MISS = 1 << 11, /* m: a read found no key (not part of A) */
     NOTIFY_LOADED = 1 << 12,   /* module-only in Redis, no letter */
@@ -59,6 +59,22 @@ enum {
     NOTIFY_NEW = 1 << 14,      /* n: a key was created (not part of A) */
     NOTIFY_ALL = NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH |
                  NOTIFY_ZSET | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE,
+};
+
+/* maxmemory-policy (evict.c): Redis 7.0's values, as flags it tests
+ * (MAXMEMORY_FLAG_LRU / LFU / ALLKEYS) plus a number. */
+enum {
+    EVICT_FLAG_LRU = 1 << 0,
+    EVICT_FLAG_LFU = 1 << 1,
+    EVICT_FLAG_ALLKEYS = 1 << 2,
+    EVICT_VOLATILE_LRU = (0 << 8) | EVICT_FLAG_LRU,
+    EVICT_VOLATILE_LFU = (1 << 8) | EVICT_FLAG_LFU,
+    EVICT_VOLATILE_TTL = 2 << 8,
+    EVICT_VOLATILE_RANDOM = 3 << 8,
+    EVICT_ALLKEYS_LRU = (4 << 8) | EVICT_FLAG_LRU | EVICT_FLAG_ALLKEYS,
+    EVICT_ALLKEYS_LFU = (5 << 8) | EVICT_FLAG_LFU | EVICT_FLAG_ALLKEYS,
+    EVICT_ALLKEYS_RANDOM = (6 << 8) | EVICT_FLAG_ALLKEYS,
+    EVICT_NOEVICTION = 7 << 8,
 };
 
 /* What the data commands need from the process around them. The server
@@ -81,6 +97,23 @@ typedef struct cmd_env {
                    size_t klen);
     void *notify_arg;
     int notify_flags;
+    /* Memory limit, eviction and access stamps (evict.c). */
+    unsigned long long maxmemory; /* bytes; 0: no limit */
+    int maxmemory_policy;         /* EVICT_* */
+    int maxmemory_samples;
+    int eviction_tenacity;        /* maxmemory-eviction-tenacity, 0..100 */
+    int lfu_log_factor, lfu_decay_time;
+    int replica_ignore_maxmemory; /* (a replica never evicts: see evict.c) */
+    int stamps_frozen;            /* a snapshot child runs: reads leave access stamps alone */
+    /* Bytes of used memory that do not count against maxmemory (WAL and
+     * replication buffers, as Redis's AOF and replica buffers); NULL: 0. */
+    size_t (*mem_not_counted)(void *arg);
+    void *mem_not_counted_arg;
+    uint64_t evicted_keys;        /* INFO stats */
+    int eviction_running;         /* over maxmemory after a time-limited round:
+                                     the server calls evict_perform again soon */
+    int64_t eviction_exceeded_since_us; /* monotonic start of the current over-limit spell (0: none) */
+    uint64_t eviction_exceeded_us;      /* total time spent over the limit, ended spells */
     int expire_db; /* the database the active expiry cycle visits next */
 } cmd_env;
 
@@ -167,12 +200,17 @@ void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks **dbs, int ndbs, int db, kbuf *ou
 int cmd_use_db(cmd_ctx *c, int db);
 
 /* ---- lookups ---- */
-/* The key for reading, or NULL if missing or expired. Counts hits/misses. */
+/* The key for reading, or NULL if missing or expired. Counts hits/misses
+ * and updates the key's access stamp (LRU clock / LFU counter, evict.c). */
 kobj *db_read(cmd_ctx *c, const char *key, size_t klen);
-/* db_read without the "keymiss" event (Redis's LOOKUP_NONOTIFY: OBJECT). */
+/* db_read without the "keymiss" event and without touching the access
+ * stamp (Redis's LOOKUP_NOTOUCH | LOOKUP_NONOTIFY: OBJECT). */
 kobj *db_read_nonotify(cmd_ctx *c, const char *key, size_t klen);
+/* db_read without touching the access stamp (Redis's LOOKUP_NOTOUCH:
+ * TYPE, EXISTS, TTL and friends). */
+kobj *db_read_notouch(cmd_ctx *c, const char *key, size_t klen);
 /* The key for modification, or NULL if missing (an expired key is deleted
- * first, and that deletion logged). */
+ * first, and that deletion logged). Updates the access stamp. */
 kobj *db_write(cmd_ctx *c, const char *key, size_t klen);
 /* Is o logically expired at c->now_ms (never during replay)? */
 int db_is_expired(cmd_ctx *c, const kobj *o);
@@ -279,6 +317,38 @@ int cmd_reply_over_limit(cmd_ctx *c, size_t default_max);
  * activeExpireCycle: up to 16 of them per call, in turn, those with TTLs
  * only): bounded work, each deletion logged. Primaries only. */
 void db_active_expire(cmd_env *env, ks **dbs, int ndbs, int64_t now_ms);
+
+/* ZADD over c->argv (cmd_zset.c): GEOADD runs it on the ZADD argv it
+ * builds, as Redis's geoaddCommand calls zaddCommand. */
+void zset_zadd_command(cmd_ctx *c);
+
+/* ---- memory limit and eviction (evict.c) ---- */
+/* Redis's performEvictions: while used memory (less mem_not_counted) is
+ * over env->maxmemory, delete keys the policy allows, each logged as a
+ * "DEL key" of one WAL entry per call, announced ("evicted") and counted.
+ * Bounded in time by maxmemory-eviction-tenacity: then it sets
+ * env->eviction_running and answers EVICT_RUNNING, and the caller calls
+ * again soon. Never evicts on a replica (its log is the primary's) or when
+ * the WAL cannot take the deletions. EVICT_FAIL: over the limit with
+ * nothing left to evict (or noeviction): refuse commands that may grow
+ * memory ("-OOM …"). dbs: the keyspaces (databases) to evict from. */
+enum { EVICT_OK = 0, EVICT_RUNNING = 1, EVICT_FAIL = 2 };
+int evict_perform(cmd_env *env, ks *const *dbs, int ndbs);
+/* INFO's total_eviction_exceeded_time (total: ended spells plus the
+ * current one) or current_eviction_exceeded_time, in milliseconds. */
+uint64_t evict_exceeded_ms(const cmd_env *env, int total);
+/* Used memory as maxmemory counts it (less mem_not_counted). */
+size_t evict_used_memory(const cmd_env *env);
+/* Call before running commands at now_ms: sets the access stamp that new
+ * keys take (ks_set_new_lru) for the current policy and clock. */
+void evict_clock(cmd_env *env, int64_t now_ms);
+/* OBJECT IDLETIME: seconds since o was last accessed (LRU clock). */
+long long evict_idle_seconds(const kobj *o, int64_t now_ms);
+/* OBJECT FREQ: o's LFU counter after decay (not stored). */
+unsigned evict_lfu_count(const cmd_env *env, const kobj *o, int64_t now_ms);
+/* Mark o accessed (lookups do it; TOUCH too): LRU clock or LFU counter. */
+void evict_touch(cmd_env *env, kobj *o, int64_t now_ms);
+#define KV_ERR_OOM "OOM command not allowed when used memory > 'maxmemory'."
 
 /* Glob-style pattern match as Redis's stringmatchlen (KEYS, SCAN MATCH,
  * CONFIG GET). nocase for case-insensitive. */

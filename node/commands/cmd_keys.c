@@ -81,9 +81,18 @@ static void cmd_del(cmd_ctx *c)
     reply_int(&c->r, n);
 }
 
-/* EXISTS key [key ...]: counts repeated keys repeatedly, as Redis. TOUCH
- * is the same count (there is no access clock to update). */
+/* EXISTS key [key ...]: counts repeated keys repeatedly, as Redis,
+ * leaving access stamps alone. */
 static void cmd_exists(cmd_ctx *c)
+{
+    long long n = 0;
+    for (int i = 1; i < c->argc; i++)
+        n += db_read_notouch(c, c->argv[i], c->lens[i]) != NULL;
+    reply_int(&c->r, n);
+}
+
+/* TOUCH key [key ...]: the same count, updating each key's access stamp. */
+static void cmd_touch(cmd_ctx *c)
 {
     long long n = 0;
     for (int i = 1; i < c->argc; i++)
@@ -93,7 +102,7 @@ static void cmd_exists(cmd_ctx *c)
 
 static void cmd_type(cmd_ctx *c)
 {
-    reply_simple(&c->r, type_name(db_read(c, c->argv[1], c->lens[1])));
+    reply_simple(&c->r, type_name(db_read_notouch(c, c->argv[1], c->lens[1])));
 }
 
 /* ---- KEYS / SCAN / RANDOMKEY ---- */
@@ -212,7 +221,7 @@ static void cmd_scan(cmd_ctx *c)
         size_t klen = f.lens[i];
         int drop = use_pattern && !kv_match(pat, plen, name, klen, 0);
         if (!drop && type_arg) {
-            const char *t = type_name(db_read(c, name, klen));
+            const char *t = type_name(db_read_notouch(c, name, klen));
             size_t tl = arg_cstrlen(c, type_arg);
             drop = tl != strlen(t) || strncasecmp(c->argv[type_arg], t, tl) != 0;
         }
@@ -519,7 +528,7 @@ static void cmd_pexpireat(cmd_ctx *c)
  * absolute, the unix) time, in ms or rounded to the nearest second. */
 static void ttl_generic(cmd_ctx *c, int ms, int absolute)
 {
-    kobj *o = db_read(c, c->argv[1], c->lens[1]);
+    kobj *o = db_read_notouch(c, c->argv[1], c->lens[1]);
     if (!o) {
         reply_int(&c->r, -2);
         return;
@@ -580,6 +589,9 @@ static void object_help(cmd_ctx *c)
         "FREQ <key>",
         "    Return the access frequency index of the <key>. The returned integer is",
         "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
         "REFCOUNT <key>",
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
@@ -612,14 +624,28 @@ static void object_refcount(cmd_ctx *c, kobj *o)
     reply_int(&c->r, kobj_refcount(o));
 }
 
-/* There is no eviction policy to choose, so never an LFU one: Redis's
- * answer under its default policy is the honest one. */
+/* The access counter of LFU policies (evict.c), after decay. */
 static void object_freq(cmd_ctx *c, kobj *o)
 {
-    (void)o;
-    reply_error(&c->r, "ERR An LFU maxmemory policy is not selected, access frequency not "
-                       "tracked. Please note that when switching between policies at runtime "
-                       "LRU and LFU data will take some time to adjust.");
+    if (!(c->env->maxmemory_policy & EVICT_FLAG_LFU)) {
+        reply_error(&c->r, "ERR An LFU maxmemory policy is not selected, access frequency not "
+                           "tracked. Please note that when switching between policies at runtime "
+                           "LRU and LFU data will take some time to adjust.");
+        return;
+    }
+    reply_int(&c->r, (long long)evict_lfu_count(c->env, o, c->now_ms));
+}
+
+/* Seconds since the last access (the LRU clock), under any non-LFU policy. */
+static void object_idletime(cmd_ctx *c, kobj *o)
+{
+    if (c->env->maxmemory_policy & EVICT_FLAG_LFU) {
+        reply_error(&c->r, "ERR An LFU maxmemory policy is selected, idle time not tracked. "
+                           "Please note that when switching between policies at runtime LRU and "
+                           "LFU data will take some time to adjust.");
+        return;
+    }
+    reply_int(&c->r, evict_idle_seconds(o, c->now_ms));
 }
 
 /* OBJECT's subcommands, with their own arity as Redis 7.0's subcommand
@@ -633,6 +659,7 @@ static const struct {
     {"encoding", "object|encoding", 3, object_encoding},
     {"refcount", "object|refcount", 3, object_refcount},
     {"freq", "object|freq", 3, object_freq},
+    {"idletime", "object|idletime", 3, object_idletime},
     {"help", "object|help", 2, NULL},
 };
 
@@ -671,7 +698,7 @@ const kv_command cmds_keys[] = {
      "4.0.0", "@keyspace @write @fast"},
     {"exists", cmd_exists, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "generic",
      "Determine if a key exists", "1.0.0", "@keyspace @read @fast"},
-    {"touch", cmd_exists, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "generic",
+    {"touch", cmd_touch, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "generic",
      "Alters the last access time of a key(s). Returns the number of existing keys "
      "specified.",
      "3.2.1", "@keyspace @read @fast"},

@@ -315,6 +315,11 @@ static void cmd_zadd(cmd_ctx *c)
     zadd_generic(c, 0);
 }
 
+void zset_zadd_command(cmd_ctx *c)
+{
+    zadd_generic(c, 0);
+}
+
 static void cmd_zincrby(cmd_ctx *c)
 {
     zadd_generic(c, ZADD_INCR);

@@ -143,7 +143,9 @@ static int expire_now(cmd_ctx *c, kobj *o)
     return 1;
 }
 
-static kobj *read_key(cmd_ctx *c, const char *key, size_t klen, int notify)
+enum { READ_NONOTIFY = 1, READ_NOTOUCH = 2 };
+
+static kobj *read_key(cmd_ctx *c, const char *key, size_t klen, int flags)
 {
     kobj *o = ks_find(c->k, key, klen);
     if (o && db_is_expired(c, o)) {
@@ -153,9 +155,11 @@ static kobj *read_key(cmd_ctx *c, const char *key, size_t klen, int notify)
     if (!c->replay) {
         if (o) {
             c->env->keyspace_hits++;
+            if (!(flags & READ_NOTOUCH))
+                evict_touch(c->env, o, c->now_ms);
         } else {
             c->env->keyspace_misses++;
-            if (notify)
+            if (!(flags & READ_NONOTIFY))
                 cmd_notify(c, NOTIFY_KEY_MISS, "keymiss", key, klen);
         }
     }
@@ -164,12 +168,17 @@ static kobj *read_key(cmd_ctx *c, const char *key, size_t klen, int notify)
 
 kobj *db_read(cmd_ctx *c, const char *key, size_t klen)
 {
-    return read_key(c, key, klen, 1);
+    return read_key(c, key, klen, 0);
 }
 
 kobj *db_read_nonotify(cmd_ctx *c, const char *key, size_t klen)
 {
-    return read_key(c, key, klen, 0);
+    return read_key(c, key, klen, READ_NONOTIFY | READ_NOTOUCH);
+}
+
+kobj *db_read_notouch(cmd_ctx *c, const char *key, size_t klen)
+{
+    return read_key(c, key, klen, READ_NOTOUCH);
 }
 
 int db_expire_if_needed(cmd_ctx *c, kobj *o)
@@ -190,6 +199,8 @@ kobj *db_write(cmd_ctx *c, const char *key, size_t klen)
         }
         o = NULL;
     }
+    if (o && !c->replay)
+        evict_touch(c->env, o, c->now_ms);
     return o;
 }
 

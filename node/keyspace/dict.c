@@ -386,6 +386,39 @@ dict_node *dict_random(dict *d, uint64_t rnd)
     return head;
 }
 
+size_t dict_sample(dict *d, dict_node **out, size_t count, uint64_t rnd)
+{
+    if (count > dict_size(d))
+        count = dict_size(d);
+    if (count == 0)
+        return 0;
+    rehash_step(d);
+    size_t first = d->rehash_idx != -1 ? (size_t)d->rehash_idx : 0;
+    size_t span = d->size[0] + d->size[1] - first;
+    uint64_t state = rnd;
+    size_t slot = first + (size_t)(mix_next(&state) % span);
+    size_t got = 0, empty = 0, steps = count * 10;
+    /* Consecutive buckets from a random one (nodes of one bucket come
+     * together), jumping elsewhere after a run of empty buckets, for at
+     * most count * 10 buckets: Redis's dictGetSomeKeys. */
+    while (got < count && steps--) {
+        dict_node *h = slot_head(d, slot);
+        if (!h) {
+            if (++empty >= 5 && empty > count) {
+                slot = first + (size_t)(mix_next(&state) % span);
+                empty = 0;
+                continue;
+            }
+        } else {
+            empty = 0;
+            for (; h && got < count; h = h->next)
+                out[got++] = h;
+        }
+        slot = slot + 1 < first + span ? slot + 1 : first;
+    }
+    return got;
+}
+
 static inline uint64_t rev64(uint64_t v)
 {
     v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);

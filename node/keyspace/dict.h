@@ -82,6 +82,11 @@ dict_node *dict_remove(dict *d, const void *key, size_t len);
  * chains, like Redis's dictGetRandomKey. */
 dict_node *dict_random(dict *d, uint64_t rnd);
 
+/* Up to count nodes from a random place (Redis's dictGetSomeKeys, for
+ * sampling: neither uniform nor distinct-guaranteed across calls, but
+ * the nodes of one call are distinct). Returns how many were stored. */
+size_t dict_sample(dict *d, dict_node **out, size_t count, uint64_t rnd);
+
 /* SCAN with Redis's reverse-binary cursor: every node present for the
  * whole scan is reported at least once, even across resizes. fn must not
  * modify the dict. Returns the next cursor, 0 when done. */

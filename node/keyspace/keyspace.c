@@ -7,9 +7,10 @@
  *
  *   offset 0   dict_node next     chain link in the keys dict
  *          8   u32 klen
- *         12   u8  type           KT_STRING | KT_LIST | KT_HASH | KT_SET | KT_ZSET
- *         13   u8  flags          KF_EXPIRE, KF_RAW, KF_NOINT, KF_UNSHARED
- *         14   u16 pad
+ *         12   4 bits type        KT_STRING | KT_LIST | KT_HASH | KT_SET | KT_ZSET
+ *              4 bits flags       KF_EXPIRE, KF_RAW, KF_NOINT, KF_UNSHARED
+ *              24 bits lru        access stamp (Redis's robj->lru): an LRU clock
+ *                                  or LFU minutes << 8 | counter (kobj_lru)
  *         16   u64 vlen | ptr     string length, or kv_list* / kv_hash* / kv_set* /
  *                                  kv_zset*
  *         24   [i64 expire_ms]    only with KF_EXPIRE
@@ -48,9 +49,9 @@
 struct kobj {
     dict_node node;
     uint32_t klen;
-    uint8_t type;
-    uint8_t flags;
-    uint16_t pad;
+    uint32_t type : 4;
+    uint32_t flags : 4;
+    uint32_t lru : 24;
     union {
         uint64_t vlen;
         void *ptr;
@@ -59,6 +60,11 @@ struct kobj {
 };
 
 _Static_assert(offsetof(struct kobj, data) == 24, "kobj header must stay 24 bytes");
+
+/* The stamp new objects take (ks_set_new_lru), and whether integers
+ * 0..9999 count as Redis's shared objects (ks_set_shared_integers). */
+static uint32_t new_lru;
+static int shared_integers = 1;
 
 typedef struct expnode {
     dict_node node;
@@ -137,7 +143,7 @@ static kobj *obj_new(const void *key, size_t klen, int type, int has_expire, int
     o->klen = (uint32_t)klen;
     o->type = (uint8_t)type;
     o->flags = has_expire ? KF_EXPIRE : 0;
-    o->pad = 0;
+    o->lru = new_lru;
     o->v.vlen = slen;
     if (has_expire)
         put_expire(o, at);
@@ -282,6 +288,15 @@ size_t ks_expires(const ks *k)
     return dict_size(&k->expires);
 }
 
+void ks_overhead(const ks *k, size_t *main, size_t *expires)
+{
+    *main = dict_buckets(&k->keys) * sizeof(dict_node *) +
+            dict_size(&k->keys) * offsetof(kobj, data);
+    /* an expnode (with the allocator's header) and the expire field */
+    *expires = dict_buckets(&k->expires) * sizeof(dict_node *) +
+               dict_size(&k->expires) * (sizeof(expnode) + 2 * sizeof(int64_t));
+}
+
 int64_t ks_avg_ttl(const ks *k)
 {
     return k->avg_ttl;
@@ -366,6 +381,26 @@ const char *kobj_encoding(const kobj *o)
     }
 }
 
+uint32_t kobj_lru(const kobj *o)
+{
+    return o->lru;
+}
+
+void kobj_set_lru(kobj *o, uint32_t v)
+{
+    o->lru = v & KS_LRU_MAX;
+}
+
+void ks_set_new_lru(uint32_t v)
+{
+    new_lru = v & KS_LRU_MAX;
+}
+
+void ks_set_shared_integers(int on)
+{
+    shared_integers = on != 0;
+}
+
 long kobj_refcount(const kobj *o)
 {
     uint64_t v;
@@ -408,6 +443,8 @@ kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t
 {
     dict_node **link = dict_find_ref(&k->keys, key, klen);
     uint8_t enc = (flags & KS_NOINT) ? KF_NOINT : 0;
+    if (!shared_integers)
+        enc |= KF_UNSHARED;
     if (!link) {
         kobj *o = obj_new(key, klen, KT_STRING, 0, 0, vlen);
         o->flags |= enc;
@@ -442,6 +479,7 @@ kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t
             exp_del(k, o);
         kobj *n = obj_new(key_ptr(o), o->klen, KT_STRING, keep, keep ? get_expire(o) : 0, vlen);
         n->flags |= enc;
+        n->lru = o->lru; /* an overwrite keeps the access stamp */
         if (vlen)
             memcpy(str_ptr(n), val, vlen);
         relink(r, n, o->node.next);
@@ -505,6 +543,16 @@ kobj *ks_add_list(ks *k, const void *key, size_t klen)
 kobj *ks_add_hash(ks *k, const void *key, size_t klen)
 {
     return add_container(k, key, klen, KT_HASH, hash_new());
+}
+
+kobj *ks_add_list_value(ks *k, const void *key, size_t klen, kv_list *l)
+{
+    return add_container(k, key, klen, KT_LIST, l);
+}
+
+kobj *ks_add_hash_value(ks *k, const void *key, size_t klen, kv_hash *h)
+{
+    return add_container(k, key, klen, KT_HASH, h);
 }
 
 kobj *ks_add_set(ks *k, const void *key, size_t klen, kv_set *s)
@@ -633,6 +681,7 @@ kobj *ks_rename(ks *k, kobj *src, const void *dstkey, size_t dstlen)
     size_t slen = inline_len(src);
     kobj *n = obj_new(dstkey, dstlen, src->type, has_ttl, has_ttl ? get_expire(src) : 0, slen);
     n->flags = src->flags;
+    n->lru = src->lru; /* the value moves, with its access stamp */
     n->v = src->v; /* a list/hash moves with its pointer */
     if (slen)
         memcpy(str_ptr(n), str_ptr(src), slen);
@@ -708,6 +757,22 @@ kobj *ks_move(ks *src, kobj *o, ks *dst)
 kobj *ks_random(ks *k, uint64_t rnd)
 {
     return (kobj *)dict_random(&k->keys, rnd);
+}
+
+kobj *ks_random_expiring(ks *k, uint64_t rnd)
+{
+    expnode *e = (expnode *)dict_random(&k->expires, rnd);
+    return e ? e->o : NULL;
+}
+
+size_t ks_sample(ks *k, int expiring, kobj **out, size_t n, uint64_t rnd)
+{
+    if (!expiring)
+        return dict_sample(&k->keys, (dict_node **)out, n, rnd);
+    size_t got = dict_sample(&k->expires, (dict_node **)out, n, rnd);
+    for (size_t i = 0; i < got; i++)
+        out[i] = ((expnode *)out[i])->o;
+    return got;
 }
 
 typedef struct scan_ctx {

@@ -6,7 +6,7 @@
  * deletion as a WAL entry).
  *
  * Layout (memory per key matters): one allocation per key, a kobj:
- *   [dict_node next][u32 klen][u8 type][u8 flags][u16 pad][u64 vlen | ptr]
+ *   [dict_node next][u32 klen][4 bits type, 4 bits flags, 24 bits lru][u64 vlen | ptr]
  *   [i64 expire_ms, only if KF_EXPIRE][key bytes][string value bytes]
  * Strings live inline after the key; lists, hashes, sets and sorted sets
  * are a pointer to a kv_list / kv_hash / kv_set / kv_zset. A second dict (the expiry index) holds one small node
@@ -45,6 +45,9 @@ size_t ks_size(const ks *k);    /* keys, including expired ones not yet removed 
 /* An empty keyspace about to receive n keys sizes its table for them. */
 void ks_reserve(ks *k, size_t n);
 size_t ks_expires(const ks *k); /* keys with a TTL */
+/* Bytes of bookkeeping (MEMORY STATS): the keys dict's buckets and key
+ * headers, and the expiry index (buckets, nodes and expiry fields). */
+void ks_overhead(const ks *k, size_t *main, size_t *expires);
 /* Redis's avg_ttl (INFO keyspace): a running estimate, in ms, of the TTL of
  * keys with one, updated by ks_expire_cycle from the keys it samples; 0
  * before any sample (and after ks_clear). */
@@ -66,6 +69,24 @@ const char *kobj_encoding(const kobj *o);
 long kobj_refcount(const kobj *o);
 /* Approximate bytes used by this key and its value (MEMORY USAGE). */
 size_t kobj_mem(const kobj *o);
+
+/* --- access stamp (Redis's 24-bit robj->lru) ---
+ * 24 bits per key, kept in the object header at no extra cost, that the
+ * command layer uses as an LRU clock or an LFU (decay time, counter) pair
+ * (eviction, OBJECT IDLETIME / FREQ). The keyspace only stores it: a new
+ * object takes the stamp last given to ks_set_new_lru (a process-wide
+ * value the command layer keeps current), an overwrite of a key
+ * (ks_set_string on an existing key) and ks_rename keep the old one,
+ * ks_copy makes a new one. */
+#define KS_LRU_MAX ((1u << 24) - 1)
+uint32_t kobj_lru(const kobj *o);
+void kobj_set_lru(kobj *o, uint32_t v); /* v & KS_LRU_MAX */
+void ks_set_new_lru(uint32_t v);
+/* Whether ks_set_string stores integers as Redis's shared objects (its
+ * OBJECT REFCOUNT): Redis does not share them while maxmemory is set with
+ * an LRU or LFU policy (each key needs its own access stamp). Default on;
+ * affects strings stored from then on. */
+void ks_set_shared_integers(int on);
 
 /* --- strings --- */
 enum { KS_KEEPTTL = 1, KS_NOINT = 2 };
@@ -94,6 +115,10 @@ kobj *ks_add_hash(ks *k, const void *key, size_t klen);
  * once the command is done) under a key that must not exist. */
 kobj *ks_add_set(ks *k, const void *key, size_t klen, kv_set *s);
 kobj *ks_add_zset(ks *k, const void *key, size_t klen, kv_zset *z);
+/* Put a list / hash built elsewhere (owned by the keyspace from now on,
+ * never empty) under a key that must not exist (RESTORE). */
+kobj *ks_add_list_value(ks *k, const void *key, size_t klen, kv_list *l);
+kobj *ks_add_hash_value(ks *k, const void *key, size_t klen, kv_hash *h);
 kv_list *kobj_list(kobj *o); /* o must be KT_LIST */
 kv_set *kobj_set(kobj *o);   /* o must be KT_SET; valid until it is next modified */
 /* set_add / set_remove on the set of o (a KT_SET), which may move it. */
@@ -128,6 +153,11 @@ kobj *ks_move(ks *src, kobj *o, ks *dst);
 
 /* A random key (possibly expired), or NULL when empty. */
 kobj *ks_random(ks *k, uint64_t rnd);
+/* A random key with a TTL, or NULL when none has one. */
+kobj *ks_random_expiring(ks *k, uint64_t rnd);
+/* Up to n keys from a random place (all keys, or only those with a TTL),
+ * for eviction's sampling (dict_sample). Returns how many were stored. */
+size_t ks_sample(ks *k, int expiring, kobj **out, size_t n, uint64_t rnd);
 /* SCAN step (dict_scan semantics). fn must not modify the keyspace. */
 uint64_t ks_scan(ks *k, uint64_t cursor, void (*fn)(void *arg, kobj *o), void *arg);
 

@@ -120,6 +120,38 @@ static int streams_keys(int argc, const char *const *argv, const size_t *lens, i
     return pos;
 }
 
+/* SORT and SORT_RO: movablekeys too (their GET/BY patterns name keys);
+ * COMMAND GETKEYS gives the sorted key, and for SORT the key after the
+ * last STORE, found as Redis's sortGetKeys finds it. */
+static int is_sort(const kv_command *cmd)
+{
+    return !strcmp(cmd->name, "sort") || !strcmp(cmd->name, "sort_ro");
+}
+
+/* GEORADIUS and GEORADIUSBYMEMBER: the source key, then the key after the
+ * first STORE and the one after the first STOREDIST from argument `from`
+ * on (Redis 7.0's keyword key specs). 0 for other commands. */
+static int store_keyword_spec(const kv_command *cmd, int *from)
+{
+    if (!strcmp(cmd->name, "georadius"))
+        *from = 6;
+    else if (!strcmp(cmd->name, "georadiusbymember"))
+        *from = 5;
+    else
+        return 0;
+    return 1;
+}
+
+static int keyword_key(int argc, const char *const *argv, const size_t *lens, int from,
+                       const char *kw)
+{
+    size_t n = strlen(kw);
+    for (int i = from; i < argc; i++)
+        if (lens[i] == n && !strncasecmp(argv[i], kw, n))
+            return i + 1 < argc ? i + 1 : 0;
+    return 0;
+}
+
 static void reply_flags(reply *r, const kv_command *cmd)
 {
     static const struct {
@@ -129,7 +161,8 @@ static void reply_flags(reply *r, const kv_command *cmd)
                  {CMD_ADMIN, "admin"}, {CMD_NOSCRIPT, "noscript"}, {CMD_BLOCKING, "blocking"},
                  {CMD_STALE, "stale"}, {CMD_FAST, "fast"},
                  {CMD_NOAUTH, "no_auth"}};
-    int at, dst, movable = numkeys_spec(cmd, &at, &dst) || streams_keys_cmd(cmd);
+    int at, dst, movable = numkeys_spec(cmd, &at, &dst) || is_sort(cmd) ||
+                              store_keyword_spec(cmd, &at) || streams_keys_cmd(cmd);
     long n = movable;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         n += (cmd->flags & names[i].flag) != 0;
@@ -388,12 +421,55 @@ static void command_getkeys_cmd(cmd_ctx *c)
             reply_bulk(&c->r, argv[i], lens[i]);
         return;
     }
+    if (is_sort(cmd)) {
+        if (argc < -cmd->arity) {
+            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
+            return;
+        }
+        int store = 0;
+        if (!strcmp(cmd->name, "sort")) {
+            static const struct {
+                const char *name;
+                int skip;
+            } skips[] = {{"limit", 2}, {"get", 1}, {"by", 1}};
+            for (int i = 2; i < argc; i++) {
+                for (size_t j = 0; j < sizeof skips / sizeof *skips; j++) {
+                    if (strlen(skips[j].name) == lens[i] &&
+                        !strncasecmp(argv[i], skips[j].name, lens[i])) {
+                        i += skips[j].skip;
+                        break;
+                    } else if (lens[i] == 5 && !strncasecmp(argv[i], "store", 5) &&
+                               i + 1 < argc) {
+                        store = i + 1;
+                        break;
+                    }
+                }
+            }
+        }
+        reply_array(&c->r, store ? 2 : 1);
+        reply_bulk(&c->r, argv[1], lens[1]);
+        if (store)
+            reply_bulk(&c->r, argv[store], lens[store]);
+        return;
+    }
     if (cmd->first_key <= 0) {
         reply_error(&c->r, "ERR The command has no key arguments");
         return;
     }
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
         reply_error(&c->r, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    int from;
+    if (store_keyword_spec(cmd, &from)) {
+        int st = keyword_key(argc, argv, lens, from, "store");
+        int sd = keyword_key(argc, argv, lens, from, "storedist");
+        reply_array(&c->r, 1 + (st > 0) + (sd > 0));
+        reply_bulk(&c->r, argv[1], lens[1]);
+        if (st)
+            reply_bulk(&c->r, argv[st], lens[st]);
+        if (sd)
+            reply_bulk(&c->r, argv[sd], lens[sd]);
         return;
     }
     int first = cmd->first_key;

@@ -204,6 +204,8 @@ static void config_resetstat_cmd(cmd_ctx *c)
     server *s = c->srv;
     memset(&s->stats, 0, sizeof s->stats);
     s->env.keyspace_hits = s->env.keyspace_misses = s->env.expired_keys = 0;
+    s->env.evicted_keys = 0;
+    s->env.eviction_exceeded_us = 0;
     s->stats.ops_last_ms = server_mstime();
     memset(s->cmd_stats, 0, (size_t)command_count() * sizeof *s->cmd_stats);
     latency_reset(s);

@@ -89,17 +89,6 @@ static void human(char *out, size_t len, uint64_t n)
         snprintf(out, len, "%.2fP", d / (1024.0 * 1024 * 1024 * 1024 * 1024));
 }
 
-static size_t rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (!f)
-        return 0;
-    unsigned long size = 0, resident = 0;
-    int n = fscanf(f, "%lu %lu", &size, &resident);
-    fclose(f);
-    return n == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
-}
-
 static void header(kbuf *b, const char *name)
 {
     if (kbuf_len(b))
@@ -193,18 +182,17 @@ static void info_clients(server *s, kbuf *b)
 
 static void info_memory(server *s, kbuf *b)
 {
-    size_t used = kv_used_memory();
-    if (used > s->stats.peak_memory)
-        s->stats.peak_memory = used;
-    size_t peak = s->stats.peak_memory;
-    size_t rss = rss_bytes();
+    mem_overhead m;
+    server_mem_overhead(s, &m);
+    size_t used = m.total, peak = m.peak, rss = m.rss;
     struct sysinfo si;
     uint64_t total = sysinfo(&si) == 0 ? (uint64_t)si.totalram * si.mem_unit : 0;
-    char h_used[32], h_rss[32], h_peak[32], h_total[32];
+    char h_used[32], h_rss[32], h_peak[32], h_total[32], h_max[32];
     human(h_used, sizeof h_used, used);
     human(h_rss, sizeof h_rss, rss);
     human(h_peak, sizeof h_peak, peak);
     human(h_total, sizeof h_total, total);
+    human(h_max, sizeof h_max, s->cfg.maxmemory);
     header(b, "Memory");
     kbuf_printf(b,
                 "used_memory:%zu\r\n"
@@ -214,16 +202,50 @@ static void info_memory(server *s, kbuf *b)
                 "used_memory_peak:%zu\r\n"
                 "used_memory_peak_human:%s\r\n"
                 "used_memory_peak_perc:%.2f%%\r\n"
+                "used_memory_overhead:%zu\r\n"
+                "used_memory_startup:%zu\r\n"
+                "used_memory_dataset:%zu\r\n"
+                "used_memory_dataset_perc:%.2f%%\r\n"
+                "allocator_allocated:%zu\r\n"
+                "allocator_active:%zu\r\n"
+                "allocator_resident:%zu\r\n"
                 "total_system_memory:%" PRIu64 "\r\n"
                 "total_system_memory_human:%s\r\n"
-                "maxmemory:0\r\n"
-                "maxmemory_human:0B\r\n"
-                "maxmemory_policy:noeviction\r\n"
+                "maxmemory:%llu\r\n"
+                "maxmemory_human:%s\r\n"
+                "maxmemory_policy:%s\r\n"
+                "allocator_frag_ratio:%.2f\r\n"
+                "allocator_frag_bytes:%lld\r\n"
+                "allocator_rss_ratio:%.2f\r\n"
+                "allocator_rss_bytes:%lld\r\n"
+                "rss_overhead_ratio:%.2f\r\n"
+                "rss_overhead_bytes:%lld\r\n"
                 "mem_fragmentation_ratio:%.2f\r\n"
-                "mem_allocator:libc\r\n",
-                used, h_used, rss, h_rss, peak, h_peak,
-                peak ? 100.0 * (double)used / (double)peak : 0.0, total, h_total,
-                used ? (double)rss / (double)used : 0.0);
+                "mem_fragmentation_bytes:%lld\r\n"
+                "mem_not_counted_for_evict:%zu\r\n"
+                "mem_replication_backlog:%zu\r\n"
+                "mem_total_replication_buffers:%zu\r\n"
+                "mem_clients_slaves:%zu\r\n"
+                "mem_clients_normal:%zu\r\n"
+                "mem_cluster_links:0\r\n"
+                "mem_aof_buffer:%zu\r\n"
+                "mem_allocator:libc\r\n"
+                "active_defrag_running:0\r\n"
+                "lazyfree_pending_objects:0\r\n"
+                "lazyfreed_objects:0\r\n",
+                used, h_used, rss, h_rss, peak, h_peak, (double)m.peak_perc, m.overhead_total,
+                m.startup, m.dataset, (double)m.dataset_perc, m.alloc_allocated, m.alloc_active,
+                m.alloc_resident, total, h_total, s->cfg.maxmemory, h_max,
+                config_maxmemory_policy_name(&s->cfg),
+                m.alloc_allocated ? (double)m.alloc_active / (double)m.alloc_allocated : 0.0,
+                (long long)m.alloc_active - (long long)m.alloc_allocated,
+                m.alloc_active ? (double)m.alloc_resident / (double)m.alloc_active : 0.0,
+                (long long)m.alloc_resident - (long long)m.alloc_active,
+                m.alloc_resident ? (double)rss / (double)m.alloc_resident : 0.0,
+                (long long)rss - (long long)m.alloc_resident,
+                used ? (double)rss / (double)used : 0.0, (long long)rss - (long long)used,
+                m.not_counted, m.repl_backlog, m.clients_slaves, m.clients_slaves,
+                m.clients_normal, m.aof_buffer);
 }
 
 /* Redis's loading_* lines, while the node loads its data at startup. */
@@ -252,7 +274,7 @@ static void info_persistence(server *s, kbuf *b)
     engine_get_stats(s->eng, &st);
     const char *why = NULL;
     int failed = engine_failed(s->eng, &why) != 0;
-    int nospace = !failed && engine_can_write(s->eng, 64, NULL) != 0;
+    int nospace = !failed && engine_can_write(s->eng, 4096, NULL) != 0;
     const engine_recovery *rec = &s->recovery;
     static const char *const fsync_names[] = {"always", "everysec", "no"};
     int fs = s->cfg.appendfsync;
@@ -277,16 +299,23 @@ static void info_persistence(server *s, kbuf *b)
                 "rdb_saves:%" PRIu64 "\r\n"
                 "aof_enabled:1\r\n"
                 "aof_rewrite_in_progress:0\r\n"
+                "aof_last_bgrewrite_status:%s\r\n"
                 "aof_last_write_status:%s\r\n",
                 st.changes_since_save, st.bgsave_in_progress, (long long)st.last_save_time,
                 st.last_bgsave_ok ? "ok" : "err",
                 st.snapshots_taken ? (long long)(st.last_snapshot_ms / 1000) : -1LL,
                 st.bgsave_in_progress ? (long long)(st.snapshot_elapsed_ms / 1000) : -1LL,
-                st.snapshots_taken, failed ? "err" : "ok");
+                st.snapshots_taken,
+                /* the snapshot is what rewrites (compacts) the log */
+                st.last_bgsave_ok ? "ok" : "err", failed || nospace ? "err" : "ok");
     kbuf_printf(b,
                 "wal_fsync:%s\r\n"
                 "wal_status:%s%s\r\n"
                 "wal_nospace:%d\r\n"
+                "wal_no_spare_space:%d\r\n"
+                "wal_segment_room_bytes:%" PRIu64 "\r\n"
+                "wal_disk_free_bytes:%" PRIu64 "\r\n"
+                "wal_disk_total_bytes:%" PRIu64 "\r\n"
                 "wal_last_lsn:%" PRIu64 "\r\n"
                 "wal_durable_lsn:%" PRIu64 "\r\n"
                 "wal_first_lsn:%" PRIu64 "\r\n"
@@ -301,7 +330,8 @@ static void info_persistence(server *s, kbuf *b)
                 "wal_stalled_ms:%" PRIu64 "\r\n"
                 "wal_writes_refused_nospace:%" PRIu64 "\r\n",
                 fs >= 0 && fs < 3 ? fsync_names[fs] : "?", failed ? "failed: " : "ok",
-                failed ? why : "", nospace, engine_last_lsn(s->eng),
+                failed ? why : "", nospace, st.wal.nospace, st.wal.segment_room,
+                st.disk_free_bytes, st.disk_total_bytes, engine_last_lsn(s->eng),
                 engine_durable_lsn(s->eng), st.wal.first_lsn, st.wal.segments, st.wal.bytes,
                 st.wal.batches, st.wal.syncs, st.wal.last_sync_us, st.wal.max_batch_records,
                 st.wal_compactions, st.wal.spare_ready, st.wal.stalled_ms,
@@ -318,13 +348,14 @@ static void info_persistence(server *s, kbuf *b)
                 "recovery_snapshot_keys:%" PRIu64 "\r\n"
                 "recovery_entries_replayed:%" PRIu64 "\r\n"
                 "recovery_segments_scanned:%" PRIu64 "\r\n"
+                "recovery_segments_skipped:%" PRIu64 "\r\n"
                 "recovery_bytes_truncated:%" PRIu64 "\r\n"
                 "recovery_broken_snapshots:%d\r\n"
                 "recovery_ms:%" PRIu64 "\r\n",
                 st.bgsave_in_progress, st.snapshots_taken, st.last_save_lsn,
                 st.last_snapshot_keys, st.last_snapshot_bytes, st.last_snapshot_ms,
                 st.last_error, rec->snapshot_lsn, rec->snapshot_keys, rec->wal.entries_replayed,
-                rec->wal.segments_scanned, rec->wal.bytes_truncated, rec->snapshots_broken,
+                rec->wal.segments_scanned, rec->wal.segments_skipped, rec->wal.bytes_truncated, rec->snapshots_broken,
                 rec->total_ms);
 }
 
@@ -349,8 +380,10 @@ static void info_stats(server *s, kbuf *b)
                 "sync_partial_ok:%" PRIu64 "\r\n"
                 "sync_partial_err:%" PRIu64 "\r\n"
                 "expired_keys:%" PRIu64 "\r\n"
-                "evicted_keys:0\r\n"
+                "evicted_keys:%" PRIu64 "\r\n"
                 "evicted_clients:0\r\n"
+                "total_eviction_exceeded_time:%" PRIu64 "\r\n"
+                "current_eviction_exceeded_time:%" PRIu64 "\r\n"
                 "keyspace_hits:%" PRIu64 "\r\n"
                 "keyspace_misses:%" PRIu64 "\r\n"
                 "pubsub_channels:%zu\r\n"
@@ -362,6 +395,7 @@ static void info_stats(server *s, kbuf *b)
                 "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n",
                 t->total_connections, t->total_commands, ops / 16, t->net_input_bytes,
                 t->net_output_bytes, t->rejected_connections, full, pok, perr, s->env.expired_keys,
+                s->env.evicted_keys, evict_exceeded_ms(&s->env, 1), evict_exceeded_ms(&s->env, 0),
                 s->env.keyspace_hits, s->env.keyspace_misses,
                 ps_count(&s->pubsub, PS_CHANNEL), ps_count(&s->pubsub, PS_PATTERN),
                 ps_count(&s->pubsub, PS_SHARD), t->error_replies, t->protocol_errors,

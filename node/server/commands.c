@@ -36,6 +36,11 @@ extern const kv_command cmds_pubsub[];
 extern const kv_command cmds_bitmap[];
 extern const kv_command cmds_hll[];
 extern const kv_command cmds_sentinel[];
+extern const kv_command cmds_dump[];
+extern const kv_command cmds_sort[];
+extern const kv_command cmds_lcs[];
+extern const kv_command cmds_memory[];
+extern const kv_command cmds_geo[];
 extern const kv_command cmds_latency[];
 
 static const kv_command *const tables[] = {
@@ -59,6 +64,11 @@ static const kv_command *const tables[] = {
     cmds_bitmap,
     cmds_hll,
     cmds_sentinel,
+    cmds_dump,
+    cmds_sort,
+    cmds_lcs,
+    cmds_memory,
+    cmds_geo,
     cmds_latency,
 };
 

@@ -21,6 +21,23 @@
 static const char *const yesno[] = {"no", "yes", NULL};
 static const char *const fsync_names[] = {"always", "everysec", "no", NULL};
 static const char *const level_names[] = {"debug", "verbose", "notice", "warning", NULL};
+/* Redis 7.0's order (CONFIG SET's error lists them so). */
+static const char *const maxmemory_policy_names[] = {
+    "volatile-lru", "volatile-lfu",   "volatile-random", "volatile-ttl",
+    "allkeys-lru",  "allkeys-lfu",    "allkeys-random",  "noeviction", NULL};
+static const int maxmemory_policy_values[] = {
+    EVICT_VOLATILE_LRU, EVICT_VOLATILE_LFU,  EVICT_VOLATILE_RANDOM,  EVICT_VOLATILE_TTL,
+    EVICT_ALLKEYS_LRU,  EVICT_ALLKEYS_LFU,   EVICT_ALLKEYS_RANDOM,   EVICT_NOEVICTION};
+
+int config_maxmemory_policy(const kv_config *c)
+{
+    return maxmemory_policy_values[c->maxmemory_policy];
+}
+
+const char *config_maxmemory_policy_name(const kv_config *c)
+{
+    return maxmemory_policy_names[c->maxmemory_policy];
+}
 
 /* clang-format off */
 const cfg_option cfg_options[] = {
@@ -120,6 +137,29 @@ const cfg_option cfg_options[] = {
     {"hz", NULL, CFG_INT, OFF(hz), 0, INT_MAX, "10", NULL, 1,
      "Background tasks (expiry, rehashing, timeouts) per second (clamped to 1..500, as "
      "Redis)."},
+    /* memory limit */
+    {"maxmemory", NULL, CFG_MEM, OFF(maxmemory), 0, 0, "0", NULL, 1,
+     "Evict keys (maxmemory-policy) or refuse writes with -OOM once used memory passes this "
+     "many bytes (0: no limit). Replicas ignore it: they delete what their primary logs."},
+    {"maxmemory-policy", NULL, CFG_ENUM, OFF(maxmemory_policy), 0, 0, "noeviction",
+     maxmemory_policy_names, 1,
+     "What goes when used memory passes maxmemory: volatile-lru, volatile-lfu, volatile-random, "
+     "volatile-ttl (keys with a TTL), allkeys-lru, allkeys-lfu, allkeys-random (any key), or "
+     "noeviction (writes that may grow memory answer -OOM). Every eviction is logged as a DEL."},
+    {"maxmemory-samples", NULL, CFG_INT, OFF(maxmemory_samples), 1, INT_MAX, "5", NULL, 1,
+     "Keys sampled per eviction by the LRU, LFU and TTL policies (more: closer to exact)."},
+    {"maxmemory-eviction-tenacity", NULL, CFG_INT, OFF(maxmemory_eviction_tenacity), 0, 100,
+     "10", NULL, 1,
+     "How long one eviction round may run before the loop takes other work (0..10: up to "
+     "500 us; then +15% per step; 100: no limit)."},
+    {"lfu-log-factor", NULL, CFG_INT, OFF(lfu_log_factor), 0, INT_MAX, "10", NULL, 1,
+     "LFU counter growth: an access increments it with probability 1/((counter-5)*factor+1)."},
+    {"lfu-decay-time", NULL, CFG_INT, OFF(lfu_decay_time), 0, INT_MAX, "1", NULL, 1,
+     "Minutes per decrement of an idle key's LFU counter (0: never decays)."},
+    {"replica-ignore-maxmemory", "slave-ignore-maxmemory", CFG_BOOL,
+     OFF(replica_ignore_maxmemory), 0, 1, "yes", yesno, 1,
+     "Accepted for Redis tools: replicas always ignore maxmemory (they hold exactly what their "
+     "primary logs, evictions included)."},
     /* logging */
     {"loglevel", NULL, CFG_ENUM, OFF(loglevel), 0, 0, "notice", level_names, 1,
      "debug, verbose, notice or warning."},
@@ -628,6 +668,11 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
                 return -1;
             }
         }
+        if (o->offset == OFF(maxmemory)) {
+            /* unsigned, up to 2^64-1, as Redis's (strtoull saturates) */
+            c->maxmemory = ux;
+            return 0;
+        }
         if (x < o->min || x > o->max || ux > (unsigned long long)LLONG_MAX) {
             snprintf(err, errlen, "argument must be between %lld and %lld inclusive", o->min,
                      o->max);
@@ -665,6 +710,8 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
     case CFG_MEM:
         if (o->offset == OFF(unixsocketperm))
             n = snprintf(buf, len, "%o", *int_field(c, o));
+        else if (o->offset == OFF(maxmemory))
+            n = snprintf(buf, len, "%llu", c->maxmemory);
         else if (is_ll(o))
             n = snprintf(buf, len, "%lld", *ll_field(c, o));
         else

@@ -64,6 +64,14 @@ typedef struct kv_config {
     int active_expire;
     int databases; /* numbered databases (SELECT 0 .. databases-1) */
     int hz;
+    /* memory limit (evict.c) */
+    unsigned long long maxmemory; /* 0: none (unsigned, as Redis: up to 2^64-1) */
+    int maxmemory_policy;         /* index into maxmemory_policy_names (config.c) */
+    int maxmemory_samples;
+    int maxmemory_eviction_tenacity;
+    int lfu_log_factor;
+    int lfu_decay_time;
+    int replica_ignore_maxmemory;
     /* logging and process */
     int loglevel;
     char *logfile;
@@ -110,6 +118,10 @@ typedef struct cfg_option {
 
 /* The option table, NULL-name terminated. */
 extern const cfg_option cfg_options[];
+
+/* maxmemory-policy: the EVICT_* value (cmd.h) of kv_config.maxmemory_policy. */
+int config_maxmemory_policy(const kv_config *c);
+const char *config_maxmemory_policy_name(const kv_config *c);
 
 /* Set every option to its default. Frees nothing: call on a zeroed struct. */
 void config_init(kv_config *c);

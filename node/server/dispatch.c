@@ -413,21 +413,57 @@ static void reject(client *cl, const kv_command *cmd, const char *msg)
         cl->flags |= CL_DIRTY_EXEC;
 }
 
+/* Redis's -MISCONF for a write it cannot log (writeCommandsDeniedByDiskError
+ * with the AOF's errno): the disk has no room for a new WAL segment and
+ * the current one cannot hold a record of about `bytes`. NULL otherwise. */
+static const char *disk_refusal(server *s, size_t bytes, char *buf, size_t len)
+{
+    const char *why;
+    if (engine_can_write(s->eng, bytes, &why) == 0)
+        return NULL;
+    snprintf(buf, len, "MISCONF Errors writing to the AOF file: %s",
+             why && why[0] ? why : "No space left on device");
+    return buf;
+}
+
+/* Room a write asks for: twice its arguments, and never less than 4 KiB,
+ * so that once the disk refuses small writes it refuses every write, DEL
+ * included, as Redis does in that state. */
+static size_t record_estimate(int argc, const size_t *lens)
+{
+    size_t bytes = 64;
+    for (int i = 0; i < argc; i++)
+        bytes += lens[i] + 16;
+    return bytes * 2 > 4096 ? bytes * 2 : 4096;
+}
+
 /* Why the node cannot run this command now, or NULL. */
 static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
                                  const size_t *lens, char *buf, size_t len)
 {
     server *s = cl->srv;
     int data = cmd->flags & (CMD_WRITE | CMD_READONLY);
-    if (!data)
-        return NULL;
     const char *why;
-    if (engine_failed(s->eng, &why)) {
+    if (data && engine_failed(s->eng, &why)) {
         snprintf(buf, len, "MISCONF Errors writing to the WAL: %s. The node refuses "
                            "commands that touch data until it is restarted.",
                  why);
         return buf;
     }
+    /* Redis refuses writes, and PING, while it cannot persist them, before
+     * its min-replicas and read-only checks. A write that fits the room
+     * left still runs; PING is refused once a 4 KiB one would not (the
+     * state INFO shows as aof_last_write_status:err). */
+    if (s->eng && (cmd->flags & CMD_WRITE)) {
+        if (disk_refusal(s, record_estimate(argc, lens), buf, len)) {
+            s->stats.writes_refused_nospace++;
+            return buf;
+        }
+    } else if (s->eng && !strcmp(cmd->name, "ping") && disk_refusal(s, 4096, buf, len)) {
+        return buf;
+    }
+    if (!data)
+        return NULL;
     if ((cmd->flags & CMD_WRITE) && !repl_writable(s->repl))
         return "READONLY You can't write against a read only replica.";
     if (!server_serving_reads(s))
@@ -436,18 +472,6 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
     if ((cmd->flags & CMD_WRITE) && s->cfg.min_replicas_ack > 0 &&
         repl_good_replicas(s->repl) < s->cfg.min_replicas_ack)
         return "NOREPLICAS Not enough good replicas to write.";
-    if (cmd->flags & CMD_WRITE) {
-        size_t bytes = 64;
-        for (int i = 0; i < argc; i++)
-            bytes += lens[i] + 16;
-        if (engine_can_write(s->eng, bytes * 2, &why) != 0) {
-            s->stats.writes_refused_nospace++;
-            snprintf(buf, len, "MISCONF Errors writing to the WAL: %s. Writes are refused "
-                               "until disk space is available; reads go on.",
-                     why);
-            return buf;
-        }
-    }
     return NULL;
 }
 
@@ -466,6 +490,42 @@ static int allowed_while_loading(const kv_command *cmd)
 }
 
 static void cmd_exec(cmd_ctx *c);
+static void cmd_discard(cmd_ctx *c);
+
+/* Does cl's MULTI queue hold a command that may grow memory? */
+static int queue_denyoom(const client *cl)
+{
+    for (int i = 0; i < cl->nmq; i++) {
+        const kv_command *q = command_lookup(cl->mq[i].argv[0], cl->mq[i].lens[0]);
+        if (q && cl->mq[i].argc > 1 && command_is_container(q))
+            q = command_lookup_sub(q, cl->mq[i].argv[1], cl->mq[i].lens[1]);
+        if (q && (q->flags & CMD_DENYOOM))
+            return 1;
+    }
+    return 0;
+}
+
+/* Redis's maxmemory step of processCommand: evict while over the limit;
+ * when nothing more can go, refuse commands that may grow memory (and,
+ * inside MULTI, everything but EXEC, DISCARD, QUIT and RESET: queuing
+ * takes memory too). 1 if cmd must be refused with -OOM. */
+static int refuse_oom(client *cl, const kv_command *cmd, int argc, const char *const *argv,
+                      const size_t *lens)
+{
+    server *s = cl->srv;
+    if (server_evict(s) != EVICT_FAIL)
+        return 0;
+    const kv_command *real = cmd;
+    if (argc > 1 && command_is_container(cmd))
+        real = command_lookup_sub(cmd, argv[1], lens[1]);
+    if (!real)
+        real = cmd;
+    int denyoom = (real->flags & CMD_DENYOOM) || (cmd->proc == cmd_exec && queue_denyoom(cl));
+    if ((cl->flags & CL_MULTI) && cmd->proc != cmd_exec && cmd->proc != cmd_discard &&
+        strcmp(cmd->name, "quit") != 0 && strcmp(cmd->name, "reset") != 0)
+        denyoom = 1;
+    return denyoom;
+}
 
 /* Whether cl's reply needs a barrier mark, and adds it. */
 static void hold_reply(client *cl, const kv_command *cmd, uint64_t reply_offset, int logged)
@@ -552,6 +612,16 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         reject(cl, cmd, "NOAUTH Authentication required.");
         return;
     }
+    int64_t now = server_mstime();
+    evict_clock(&s->env, now);
+    if (s->env.maxmemory) {
+        int oom = refuse_oom(cl, cmd, argc, argv, lens);
+        pubsub_settle(s); /* the "evicted" events of the round */
+        if (oom) {
+            reject(cl, cmd, KV_ERR_OOM);
+            return;
+        }
+    }
     if (s->loading && !allowed_while_loading(cmd)) {
         reject(cl, cmd, "LOADING Redis is loading the dataset in memory");
         return;
@@ -581,7 +651,7 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         return;
     }
     uint64_t off = client_out_offset(cl);
-    call(cl, cmd, argc, argv, lens, server_mstime());
+    call(cl, cmd, argc, argv, lens, now);
     finish_request(cl, cmd, off);
     blocking_after_command(s);
 }
@@ -618,6 +688,21 @@ static void cmd_exec(cmd_ctx *c)
     client *cl = c->cl;
     if (!(cl->flags & CL_MULTI)) {
         reply_error(&c->r, "ERR EXEC without MULTI");
+        return;
+    }
+    /* A block with writes is refused whole when the disk cannot log it
+     * (Redis: EXEC counts as a write command then; execCommandAbort). */
+    size_t wbytes = 0;
+    for (int i = 0; i < cl->nmq; i++) {
+        const kv_command *qc = command_lookup(cl->mq[i].argv[0], cl->mq[i].lens[0]);
+        if (qc && (qc->flags & CMD_WRITE))
+            wbytes += record_estimate(cl->mq[i].argc, cl->mq[i].lens);
+    }
+    char ebuf[300];
+    if (wbytes && c->srv->eng && disk_refusal(c->srv, wbytes, ebuf, sizeof ebuf)) {
+        reply_errorf(&c->r, "EXECABORT Transaction discarded because of: %s", ebuf);
+        multi_reset(cl);
+        watch_unwatch_all(cl);
         return;
     }
     if (cl->flags & CL_DIRTY_EXEC) {
@@ -730,6 +815,7 @@ int dispatch_apply(void *arg, ks **dbs, int db, int argc, const char **argv, con
     c.argv = argv;
     c.lens = lens;
     c.replay = 1;
+    evict_clock(&s->env, server_mstime()); /* the access stamp new keys take */
     /* Records a replica applies from its primary's stream are announced
      * (keyspace events); recovery and rebuilds are silent. */
     c.replica_apply = s->eng && engine_applying_record(s->eng);

@@ -296,6 +296,15 @@ static void on_cron(uv_timer_t *t)
     size_t used = kv_used_memory();
     if (used > s->stats.peak_memory)
         s->stats.peak_memory = used;
+    /* Reads leave access stamps alone while a forked snapshot child shares
+     * the keyspace's pages (as Redis with a child process). */
+    if (s->eng) {
+        engine_stats est;
+        engine_get_stats(s->eng, &est);
+        s->env.stamps_frozen = est.bgsave_pid != 0;
+    }
+    if (s->env.eviction_running)
+        server_evict_soon(s);
     if (!s->shutting_down && s->serving) {
         if (s->active_expire) {
             db_active_expire(&s->env, s->dbs, s->ndbs, now);
@@ -484,6 +493,20 @@ static void env_limits(server *s)
     s->env.proto_max_bulk_len = s->cfg.proto_max_bulk_len;
     s->env.obuf_hard = s->cfg.obuf_hard;
     s->env.hll_sparse_max_bytes = s->cfg.hll_sparse_max_bytes;
+    /* memory limit (evict.c) */
+    s->env.maxmemory = s->cfg.maxmemory;
+    s->env.maxmemory_policy = config_maxmemory_policy(&s->cfg);
+    s->env.maxmemory_samples = s->cfg.maxmemory_samples;
+    s->env.eviction_tenacity = s->cfg.maxmemory_eviction_tenacity;
+    s->env.lfu_log_factor = s->cfg.lfu_log_factor;
+    s->env.lfu_decay_time = s->cfg.lfu_decay_time;
+    s->env.replica_ignore_maxmemory = s->cfg.replica_ignore_maxmemory;
+    s->env.mem_not_counted = server_mem_not_counted;
+    s->env.mem_not_counted_arg = s;
+    /* Redis keeps no shared integers while keys need their own LRU/LFU. */
+    ks_set_shared_integers(!(s->env.maxmemory &&
+                             (s->env.maxmemory_policy & (EVICT_FLAG_LRU | EVICT_FLAG_LFU))));
+    evict_clock(&s->env, server_mstime());
 }
 
 /* The set and sorted set encoding thresholds, from the configuration. */
@@ -513,6 +536,8 @@ void server_apply_config(server *s, const cfg_option *o)
         s->active_expire = s->cfg.active_expire;
     else if (!strcmp(n, "notify-keyspace-events"))
         pubsub_apply_config(s);
+    else if (!strcmp(n, "maxmemory"))
+        server_evict_soon(s); /* as Redis's updateMaxmemory */
     else if (!strcmp(n, "hz"))
         uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
     else if (!strcmp(n, "proto-max-bulk-len")) {
@@ -570,6 +595,7 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     dispatch_init(s);
     stream_block_init(s);
     s->cmd_stats = kv_calloc((size_t)command_count(), sizeof *s->cmd_stats);
+    s->startup_memory = kv_used_memory(); /* before the data is loaded */
     s->loading = 1;
     s->loading_start = s->start_ms / 1000;
     s->loading_eta = -1;
@@ -669,11 +695,18 @@ int server_load(server *s, char *err, size_t errlen)
     rc = repl_init(&s->repl, s->loop, s->eng, &rc_cfg, &host, &meta, err, errlen);
     if (s->loading_exit)
         loading_exit(s);
-    if (rc)
+    if (rc) {
+        /* Half set up (e.g. the peer port was taken): the shutdown that
+         * follows must not reach into it. */
+        repl_free(s->repl);
+        s->repl = NULL;
         return rc;
+    }
 
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
+    uv_timer_init(s->loop, &s->evict_timer);
+    s->evict_timer.data = s;
     uint64_t period = (uint64_t)(1000 / s->cfg.hz);
     uv_timer_start(&s->cron, on_cron, period, period);
     s->loading = 0;
@@ -715,6 +748,8 @@ void server_shutdown(server *s, int exit_code)
     s->eng = NULL;
     if (s->cron.data)
         uv_close((uv_handle_t *)&s->cron, NULL);
+    if (s->evict_timer.data)
+        uv_close((uv_handle_t *)&s->evict_timer, NULL);
     blocking_close(s);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);

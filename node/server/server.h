@@ -256,6 +256,9 @@ struct server {
     struct sblock_reg *sblocks;
     client *rerun_client; /* the blocked client whose command is being re-run */
     int rerun_blocked;    /* … and it asked to block again */
+    /* Memory limit (cmd_memory.c, evict.c) */
+    size_t startup_memory; /* used memory before the data was loaded */
+    uv_timer_t evict_timer; /* more eviction rounds while over maxmemory */
 };
 
 /* ---- stream_block.c: clients blocked in XREAD / XREADGROUP ---- */
@@ -310,6 +313,30 @@ void server_check_blocked(server *s);
 int server_unblock_wait(server *s, client *c, int error);
 /* Forget a blocked client (it is closing). */
 void server_forget_blocked(server *s, client *c);
+
+/* ---- cmd_memory.c ---- */
+/* Before a command: evict while over maxmemory (evict_perform) on a
+ * writable primary; EVICT_FAIL when commands that may grow memory must be
+ * refused with -OOM. Schedules more rounds when time ran out. */
+int server_evict(server *s);
+/* Start the eviction timer (CONFIG SET maxmemory, a time-limited round). */
+void server_evict_soon(server *s);
+/* Bytes of used memory that maxmemory does not count (the WAL entry
+ * buffer and the replication send queues: Redis's AOF and replica
+ * buffers). */
+size_t server_mem_not_counted(void *srv);
+/* The memory figures of MEMORY STATS / DOCTOR and INFO memory (Redis's
+ * getMemoryOverheadData, over kvnode's allocations). */
+typedef struct mem_overhead {
+    size_t total, peak, startup;
+    size_t repl_backlog, clients_slaves, clients_normal, aof_buffer;
+    size_t ht_main, ht_expires;   /* keys dict (with key headers), expiry index */
+    size_t overhead_total, dataset, keys, bytes_per_key;
+    float dataset_perc, peak_perc;
+    size_t alloc_allocated, alloc_active, alloc_resident, rss;
+    size_t not_counted;           /* mem_not_counted_for_evict */
+} mem_overhead;
+void server_mem_overhead(server *s, mem_overhead *m);
 
 /* ---- blocking.c ---- */
 /* Block c: the command (argv copied) asked to wait on keys (x->block…). */

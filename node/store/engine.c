@@ -457,10 +457,11 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
     e->rec.total_ms = (mono_us() - t0) / 1000;
     log_notice("recovered %s: snapshot LSN %" PRIu64 " (%" PRIu64 " keys, %" PRIu64
                " ms), %" PRIu64 " WAL entries replayed from %" PRIu64 " segments (%" PRIu64
+               " covered by the snapshot not read; %" PRIu64
                " ms), %" PRIu64 " bytes of torn tail cut, %d broken snapshots; last LSN %" PRIu64
                " term %" PRIu64 "; %" PRIu64 " ms in all",
                e->dir, sm.lsn, sm.keys, e->rec.snapshot_ms, e->rec.wal.entries_replayed,
-               e->rec.wal.segments_scanned, e->rec.replay_ms, e->rec.wal.bytes_truncated,
+               e->rec.wal.segments_scanned, e->rec.wal.segments_skipped, e->rec.replay_ms, e->rec.wal.bytes_truncated,
                e->rec.snapshots_broken, wal_last_lsn(e->w), wal_last_term(e->w), e->rec.total_ms);
     if (rec)
         *rec = e->rec;
@@ -691,16 +692,38 @@ void engine_entry_add(engine *e, int db, int argc, const char **argv, const size
     }
 }
 
+size_t engine_entry_buffer_bytes(const engine *e)
+{
+    return kv_usable(e->eb.data) + kv_usable(e->eb.arg_off) + kv_usable(e->eb.argc);
+}
+
 int engine_entry_pending(const engine *e)
 {
     return e->eb.ncmds;
 }
 
+/* Past this many bytes of data the builder's buffers are released after
+ * an entry instead of kept for the next one: one huge entry (DEBUG
+ * POPULATE, a big MULTI) must not pin its size in used memory. */
+#define ENTRY_KEEP_BYTES (256 * 1024)
+
 void engine_entry_abort(engine *e)
 {
-    e->eb.len = 0;
-    e->eb.nargs = 0;
-    e->eb.ncmds = 0;
+    entry_builder *b = &e->eb;
+    b->len = 0;
+    b->nargs = 0;
+    b->ncmds = 0;
+    if (b->cap > ENTRY_KEEP_BYTES || b->capargs * 2 * sizeof *b->arg_off > ENTRY_KEEP_BYTES ||
+        (size_t)b->capcmds * sizeof *b->argc > ENTRY_KEEP_BYTES) {
+        kv_free(b->data);
+        kv_free(b->arg_off);
+        kv_free(b->argc);
+        b->data = NULL;
+        b->arg_off = NULL;
+        b->argc = NULL;
+        b->cap = b->capargs = 0;
+        b->capcmds = 0;
+    }
 }
 
 /* The WalEntry of the builder in protobuf wire format, written directly
@@ -1224,6 +1247,7 @@ void engine_get_stats(const engine *e, engine_stats *st)
         st->snapshot_elapsed_ms = (mono_us() - e->snap_start_us) / 1000;
     }
     wal_get_stats(e->w, &st->wal);
+    kvfs_disk_space(e->dir, &st->disk_free_bytes, &st->disk_total_bytes);
 }
 
 /* ------------------------------------------------------------------------ */

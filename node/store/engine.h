@@ -104,6 +104,9 @@ uint64_t engine_term(const engine *e);
 /* Add one command on database db to the entry being built (argv is
  * copied). */
 void engine_entry_add(engine *e, int db, int argc, const char **argv, const size_t *lens);
+/* Bytes allocated for building entries (kept between entries): used
+ * memory that maxmemory does not count, as Redis's AOF buffer. */
+size_t engine_entry_buffer_bytes(const engine *e);
 /* Number of commands in the entry being built. */
 int engine_entry_pending(const engine *e);
 /* Log the entry built so far as one WAL record. Returns its LSN, or 0 if
@@ -214,6 +217,8 @@ typedef struct engine_stats {
     uint64_t snapshot_keys_done, snapshot_keys_total, snapshot_bytes_done;
     uint64_t snapshot_elapsed_ms;
     wal_stats wal;
+    /* The data directory's file system (statvfs): free for us, and size. */
+    uint64_t disk_free_bytes, disk_total_bytes;
 } engine_stats;
 void engine_get_stats(const engine *e, engine_stats *st);
 
