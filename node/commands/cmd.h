@@ -179,6 +179,17 @@ struct cmd_ctx {
     int block_type;       /* KT_LIST or KT_ZSET */
     int block_first, block_nkeys;
     int64_t block_deadline_ms;
+    /* Stream blocking (XREAD/XREADGROUP BLOCK; see cmd_xblock, stream_block.c):
+     * in: */
+    int xunblocking;      /* a blocked command re-run because a key it waits on changed */
+    /* out (set by cmd_xblock): */
+    int xblock;           /* the command wants to block */
+    int64_t xblock_deadline_ms; /* 0: forever */
+    int xblock_argc;      /* what to re-run when a key changes (owned by the ctx until */
+    char **xblock_argv;   /* the server takes it; cmd_xblock_release frees it) */
+    size_t *xblock_lens;
+    int xblock_nkeys;     /* the keys waited on: argv indexes xblock_key0 .. + nkeys */
+    int xblock_key0;
 };
 
 /* A ctx for running commands on database db of dbs[0..ndbs) with env
@@ -222,6 +233,17 @@ void db_touched(cmd_ctx *c, const char *key, size_t klen);
 /* Log these effects instead of the command's own argv. May be called
  * several times; the effects are logged in order. */
 void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *lens);
+
+/* ---- stream blocking (XREAD / XREADGROUP; stream_block.c) ---- */
+/* Ask to block instead of replying: the server parks the client until a
+ * key in argv[key0 .. key0+nkeys) is modified, then runs argv again (with
+ * c->xunblocking set; a run that calls cmd_xblock again keeps waiting), or
+ * until deadline_ms (0: never) passes, when it answers a null array.
+ * argv is copied. Never called with c->deny_blocking or c->replay set. */
+void cmd_xblock(cmd_ctx *c, int64_t deadline_ms, int argc, const char *const *argv,
+                const size_t *lens, int key0, int nkeys);
+/* Free a block request nobody took. */
+void cmd_xblock_release(cmd_ctx *c);
 
 /* ---- keyspace notifications ---- */
 /* Announce an event on key (type: one NOTIFY_* class; event: Redis's name,

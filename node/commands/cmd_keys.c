@@ -46,6 +46,8 @@ static const char *type_name(const kobj *o)
         return "set";
     case KT_ZSET:
         return "zset";
+    case KT_STREAM:
+        return "stream";
     default:
         return "hash";
     }

@@ -40,6 +40,37 @@ void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks **dbs, int ndbs, int db, kbuf *ou
     c->deny_blocking = 1; /* the server allows it to a client's own command */
 }
 
+void cmd_xblock(cmd_ctx *c, int64_t deadline_ms, int argc, const char *const *argv,
+                const size_t *lens, int key0, int nkeys)
+{
+    cmd_xblock_release(c);
+    c->xblock = 1;
+    c->xblock_deadline_ms = deadline_ms;
+    c->xblock_argc = argc;
+    c->xblock_argv = kv_malloc((size_t)argc * sizeof *c->xblock_argv);
+    c->xblock_lens = kv_malloc((size_t)argc * sizeof *c->xblock_lens);
+    for (int i = 0; i < argc; i++) {
+        c->xblock_argv[i] = kv_memdup(argv[i], lens[i]);
+        c->xblock_lens[i] = lens[i];
+    }
+    c->xblock_key0 = key0;
+    c->xblock_nkeys = nkeys;
+}
+
+void cmd_xblock_release(cmd_ctx *c)
+{
+    if (!c->xblock_argv)
+        return;
+    for (int i = 0; i < c->xblock_argc; i++)
+        kv_free(c->xblock_argv[i]);
+    kv_free(c->xblock_argv);
+    kv_free(c->xblock_lens);
+    c->xblock_argv = NULL;
+    c->xblock_lens = NULL;
+    c->xblock_argc = 0;
+    c->xblock = 0;
+}
+
 int cmd_use_db(cmd_ctx *c, int db)
 {
     int prev = c->db;
@@ -173,16 +204,19 @@ kobj *db_write(cmd_ctx *c, const char *key, size_t klen)
     return o;
 }
 
+/* A replica applying its primary's stream signals the change too, as a
+ * Redis replica's signalModifiedKey does for its master's commands (WATCH,
+ * and clients blocked in XREAD there); recovery does not. */
 void db_modified(cmd_ctx *c, const char *key, size_t klen)
 {
     c->dirty++;
-    if (!c->replay)
+    if (!c->replay || c->replica_apply)
         touched(c->env, c->db, key, klen);
 }
 
 void db_touched(cmd_ctx *c, const char *key, size_t klen)
 {
-    if (!c->replay)
+    if (!c->replay || c->replica_apply)
         touched(c->env, c->db, key, klen);
 }
 

@@ -162,6 +162,8 @@ static void free_value(int type, void *ptr)
         set_free(ptr);
     else if (type == KT_ZSET)
         zset_free(ptr);
+    else if (type == KT_STREAM)
+        stream_free(ptr);
 }
 
 static void obj_free(kobj *o)
@@ -372,6 +374,8 @@ const char *kobj_encoding(const kobj *o)
         return set_encoding(o->v.ptr);
     case KT_ZSET:
         return zset_encoding(o->v.ptr);
+    case KT_STREAM:
+        return "stream";
     default:
         return hash_encoding(o->v.ptr);
     }
@@ -422,6 +426,8 @@ size_t kobj_mem(const kobj *o)
         m += set_mem(o->v.ptr);
     else if (o->type == KT_ZSET)
         m += zset_mem(o->v.ptr);
+    else if (o->type == KT_STREAM)
+        m += stream_mem(o->v.ptr);
     return m;
 }
 
@@ -557,6 +563,17 @@ kobj *ks_add_set(ks *k, const void *key, size_t klen, kv_set *s)
 kobj *ks_add_zset(ks *k, const void *key, size_t klen, kv_zset *z)
 {
     return add_container(k, key, klen, KT_ZSET, z);
+}
+
+kobj *ks_add_stream(ks *k, const void *key, size_t klen, kv_stream *s)
+{
+    return add_container(k, key, klen, KT_STREAM, s);
+}
+
+kv_stream *kobj_stream(kobj *o)
+{
+    assert(o->type == KT_STREAM);
+    return o->v.ptr;
 }
 
 kv_set *kobj_set(kobj *o)
@@ -703,6 +720,8 @@ kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen)
         n->v.ptr = set_dup(src->v.ptr);
     } else if (src->type == KT_ZSET) {
         n->v.ptr = zset_dup(src->v.ptr);
+    } else if (src->type == KT_STREAM) {
+        n->v.ptr = stream_dup(src->v.ptr);
     } else {
         n->v.ptr = hash_dup(src->v.ptr);
     }
@@ -976,6 +995,59 @@ static void digest_zset(sha1_ctx *c, kv_zset *z)
     }
 }
 
+static void put_sid(sha1_ctx *c, sid id)
+{
+    put_u64(c, id.ms);
+    put_u64(c, id.seq);
+}
+
+/* A stream: its entries in order, its metadata, and each group with its
+ * PEL (owner, delivery count and time) and consumer names. Consumers'
+ * seen-time is left out: it is the time the consumer was last used on
+ * this node, which a replay does not reproduce (as Redis's). */
+static void digest_stream(sha1_ctx *c, kv_stream *s)
+{
+    sid all0 = {0, 0}, all1 = {UINT64_MAX, UINT64_MAX};
+    put_u64(c, stream_len(s));
+    put_sid(c, stream_last_id(s));
+    put_sid(c, stream_first_id(s));
+    put_sid(c, stream_max_deleted(s));
+    put_u64(c, stream_entries_added(s));
+    stream_iter it;
+    stream_iter_init(&it, s, all0, all1, 0);
+    sid id;
+    size_t np;
+    while (stream_iter_next(&it, &id, &np)) {
+        put_sid(c, id);
+        put_u64(c, np);
+        for (size_t i = 0; i < np; i++) {
+            const char *f, *v;
+            size_t fl, vl;
+            stream_iter_pair(&it, &f, &fl, &v, &vl);
+            put_bytes(c, f, fl);
+            put_bytes(c, v, vl);
+        }
+    }
+    put_u64(c, stream_ngroups(s));
+    for (size_t g = 0; g < stream_ngroups(s); g++) {
+        stream_group *grp = stream_group_at(s, g);
+        put_bytes(c, grp->name, grp->nlen);
+        put_sid(c, grp->last_id);
+        put_u64(c, (uint64_t)grp->entries_read);
+        put_u64(c, pel_len(&grp->pel));
+        for (size_t i = 0; i < pel_len(&grp->pel); i++) {
+            stream_nack *n = pel_at(&grp->pel, i);
+            put_sid(c, n->id);
+            put_bytes(c, n->consumer->name, n->consumer->nlen);
+            put_u64(c, n->delivery_count);
+            put_u64(c, (uint64_t)n->delivery_time);
+        }
+        put_u64(c, grp->nconsumers);
+        for (size_t i = 0; i < grp->nconsumers; i++)
+            put_bytes(c, grp->consumers[i]->name, grp->consumers[i]->nlen);
+    }
+}
+
 static void digest_key(kobj *o, uint8_t out[20])
 {
     sha1_ctx c;
@@ -1000,6 +1072,8 @@ static void digest_key(kobj *o, uint8_t out[20])
         digest_set(&c, o->v.ptr);
     } else if (o->type == KT_ZSET) {
         digest_zset(&c, o->v.ptr);
+    } else if (o->type == KT_STREAM) {
+        digest_stream(&c, o->v.ptr);
     } else {
         digest_hash(&c, o->v.ptr);
     }

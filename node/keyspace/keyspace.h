@@ -25,6 +25,7 @@
 #include "thash.h"
 #include "tlist.h"
 #include "tset.h"
+#include "tstream.h"
 #include "tzset.h"
 
 #include <stddef.h>
@@ -33,7 +34,9 @@
 typedef struct ks ks;
 typedef struct kobj kobj;
 
-enum { KT_STRING = 0, KT_LIST = 1, KT_HASH = 2, KT_SET = 3, KT_ZSET = 4 };
+/* Type codes are also the snapshot's entry types (snapshot.c): 5 is
+ * reserved there (aux records), so streams are 6. */
+enum { KT_STRING = 0, KT_LIST = 1, KT_HASH = 2, KT_SET = 3, KT_ZSET = 4, KT_STREAM = 6 };
 
 ks *ks_new(void);
 void ks_free(ks *k); /* NULL is fine */
@@ -58,7 +61,7 @@ int kobj_type(const kobj *o);
 const char *kobj_key(const kobj *o, size_t *klen);
 int64_t kobj_expire(const kobj *o); /* absolute unix ms, or -1 for none */
 /* Redis 7.0 OBJECT ENCODING name: "int" | "embstr" | "raw" | "quicklist" |
- * "listpack" | "hashtable" | "intset" | "skiplist". */
+ * "listpack" | "hashtable" | "intset" | "skiplist" | "stream". */
 const char *kobj_encoding(const kobj *o);
 /* Redis 7.0's OBJECT REFCOUNT: 2147483647 for a string Redis would hold
  * as one of its shared integers (int encoding, 0..9999, not made by
@@ -123,6 +126,10 @@ int kobj_set_add(kobj *o, const void *m, size_t n);
 int kobj_set_remove(kobj *o, const void *m, size_t n);
 kv_zset *kobj_zset(kobj *o); /* o must be KT_ZSET */
 kv_hash *kobj_hash(kobj *o); /* o must be KT_HASH */
+/* Put a stream (owned by the keyspace from now on; may be empty, as
+ * Redis's) under a key that must not exist. */
+kobj *ks_add_stream(ks *k, const void *key, size_t klen, kv_stream *s);
+kv_stream *kobj_stream(kobj *o); /* o must be KT_STREAM */
 
 /* --- whole keys --- */
 /* Delete a key. Returns 1 if it existed. */

@@ -204,6 +204,7 @@ void client_close(client *c)
     wait_list_remove(c);
     if (c->flags & CL_BLOCKED)
         server_forget_blocked(c->srv, c);
+    stream_block_forget(c);
     blocking_forget(c->srv, c);
     multi_reset(c);
     watch_unwatch_all(c);

@@ -295,8 +295,9 @@ static void client_unblock_cmd(cmd_ctx *c)
             target = cl;
     int done = 0;
     if (target && (target->flags & CL_BLOCKED))
-        done = blocking_on_keys(target) ? blocking_unblock(s, target, error)
-                                        : server_unblock_wait(s, target, error);
+        done = target->sblock           ? stream_block_unblock(s, target, error)
+               : blocking_on_keys(target) ? blocking_unblock(s, target, error)
+                                          : server_unblock_wait(s, target, error);
     reply_int(&c->r, done);
 }
 

@@ -82,6 +82,44 @@ static int numkeys_spec(const kv_command *cmd, int *at, int *dst)
     return 0;
 }
 
+/* XREAD / XREADGROUP: keys are the first half of what follows the STREAMS
+ * option (Redis's xreadGetKeys). */
+static int streams_keys_cmd(const kv_command *cmd)
+{
+    return !strcmp(cmd->name, "xread") || !strcmp(cmd->name, "xreadgroup");
+}
+
+/* The index of the STREAMS option and the key count, or -1 (no keys). */
+static int word_is(const char *a, size_t alen, const char *w)
+{
+    return alen == strlen(w) && !strncasecmp(a, w, alen);
+}
+
+static int streams_keys(int argc, const char *const *argv, const size_t *lens, int *nkeys)
+{
+    int pos = -1;
+    for (int i = 1; i < argc; i++) {
+        if (word_is(argv[i], lens[i], "block") || word_is(argv[i], lens[i], "count")) {
+            i++;
+        } else if (word_is(argv[i], lens[i], "group")) {
+            i += 2;
+        } else if (word_is(argv[i], lens[i], "noack")) {
+            continue;
+        } else {
+            if (word_is(argv[i], lens[i], "streams"))
+                pos = i;
+            break;
+        }
+    }
+    /* Redis 7.0 answers from the key spec (keyword STREAMS, then half of
+     * what follows, rounded down). */
+    int num = pos < 0 ? 0 : argc - pos - 1;
+    if (pos < 0 || num / 2 == 0)
+        return -1;
+    *nkeys = num / 2;
+    return pos;
+}
+
 /* SORT and SORT_RO: movablekeys too (their GET/BY patterns name keys);
  * COMMAND GETKEYS gives the sorted key, and for SORT the key after the
  * last STORE, found as Redis's sortGetKeys finds it. */
@@ -124,7 +162,7 @@ static void reply_flags(reply *r, const kv_command *cmd)
                  {CMD_STALE, "stale"}, {CMD_FAST, "fast"},
                  {CMD_NOAUTH, "no_auth"}};
     int at, dst, movable = numkeys_spec(cmd, &at, &dst) || is_sort(cmd) ||
-                              store_keyword_spec(cmd, &at);
+                              store_keyword_spec(cmd, &at) || streams_keys_cmd(cmd);
     long n = movable;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         n += (cmd->flags & names[i].flag) != 0;
@@ -351,6 +389,21 @@ static void command_getkeys_cmd(cmd_ctx *c)
         return;
     }
     int at, dst;
+    if (streams_keys_cmd(cmd)) {
+        if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
+            return;
+        }
+        int nkeys, pos = streams_keys(argc, (const char *const *)argv, lens, &nkeys);
+        if (pos < 0) {
+            reply_error(&c->r, "ERR Invalid arguments specified for command");
+            return;
+        }
+        reply_array(&c->r, nkeys);
+        for (int i = pos + 1; i <= pos + nkeys; i++)
+            reply_bulk(&c->r, argv[i], lens[i]);
+        return;
+    }
     if (numkeys_spec(cmd, &at, &dst)) {
         if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
             reply_error(&c->r, "ERR Invalid number of arguments specified for command");

@@ -201,6 +201,9 @@ static size_t serialized_length(kobj *o)
             n += rdb_string_size(m, ml) + 8; /* RDB_TYPE_ZSET_2: binary doubles */
         return n;
     }
+    case KT_STREAM:
+        /* RDB stores a stream's listpack nodes as blobs: their size. */
+        return stream_mem(kobj_stream(o));
     }
     return n;
 }

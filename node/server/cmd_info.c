@@ -176,7 +176,8 @@ static void info_clients(server *s, kbuf *b)
                 "total_blocking_keys:%zu\r\n"
                 "clients_waiting_commit:%" PRIu64 "\r\n",
                 connected, s->cfg.maxclients, max_in, max_out, blocked,
-                blocking_ntimeouts(s) + wait_timeouts, blocking_nkeys(s), waiting);
+                blocking_ntimeouts(s) + stream_block_ntimeouts(s) + wait_timeouts,
+                blocking_nkeys(s) + stream_block_nkeys(s), waiting);
 }
 
 static void info_memory(server *s, kbuf *b)

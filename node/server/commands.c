@@ -26,6 +26,7 @@ extern const kv_command cmds_list[];
 extern const kv_command cmds_hash[];
 extern const kv_command cmds_set[];
 extern const kv_command cmds_zset[];
+extern const kv_command cmds_stream[];
 extern const kv_command cmds_server[];
 extern const kv_command cmds_client[];
 extern const kv_command cmds_config[];
@@ -53,6 +54,7 @@ static const kv_command *const tables[] = {
     cmds_hash,
     cmds_set,
     cmds_zset,
+    cmds_stream,
     cmds_server,
     cmds_client,
     cmds_config,

@@ -122,6 +122,10 @@ const cfg_option cfg_options[] = {
      "Sorted sets with at most this many members use the compact encoding."},
     {"zset-max-listpack-value", "zset-max-ziplist-value", CFG_MEM, OFF(zset_max_listpack_value),
      0, LLONG_MAX, "64", NULL, 1, "… and members of at most this many bytes."},
+    {"stream-node-max-bytes", NULL, CFG_MEM, OFF(stream_node_max_bytes), 0, LLONG_MAX, "4kb",
+     NULL, 1, "A stream node (a run of entries) holds at most this many bytes (0: no limit)."},
+    {"stream-node-max-entries", NULL, CFG_INT, OFF(stream_node_max_entries), 0, INT_MAX, "100",
+     NULL, 1, "… and at most this many entries (0: no limit); MAXLEN ~ trims whole nodes."},
     {"hll-sparse-max-bytes", NULL, CFG_MEM, OFF(hll_sparse_max_bytes), 0, LLONG_MAX, "3000",
      NULL, 1, "HyperLogLog values up to this many bytes use the sparse encoding; a longer one "
      "becomes dense (12 KB)."},

@@ -58,6 +58,8 @@ typedef struct kv_config {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value; /* a memory value in Redis */
+    long long stream_node_max_bytes;
+    int stream_node_max_entries;
     long long hll_sparse_max_bytes;
     int active_expire;
     int databases; /* numbered databases (SELECT 0 .. databases-1) */

@@ -203,6 +203,7 @@ void watch_touch(server *s, int db, const char *key, size_t klen)
 
 void watch_touch_db(server *s, int db, ks *replaced_with)
 {
+    stream_block_signal_db(s, db);
     if (!s->watched_keys)
         return;
     dict *d = watch_dict(s, db);
@@ -342,6 +343,7 @@ static void call_cmd(client *cl, const kv_command *cmd, int argc, const char *co
     c.deny_blocking = s->in_exec;
     c.serve_key = serve_key;
     c.serve_klen = serve_klen;
+    c.xunblocking = s->rerun_client == cl;
     int db = c.db;
     size_t before = kbuf_len(&cl->out);
     s->current = cl;
@@ -353,6 +355,8 @@ static void call_cmd(client *cl, const kv_command *cmd, int argc, const char *co
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
     s->current = NULL;
+    if (c.xblock)
+        stream_block_request(s, cl, &c);
     pubsub_after_command(cl);
     if (c.close_client)
         client_close_after_reply(cl);

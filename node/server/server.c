@@ -395,7 +395,10 @@ static void host_role_changed(void *arg)
 {
     server *s = arg;
     int leader = repl_role(s->repl) == REPL_LEADER;
+    int was_primary = !s->env.replica;
     s->env.replica = !leader;
+    if (was_primary && !leader)
+        stream_block_role_changed(s);
     /* Clients blocked on keys of a node that no longer leads could only
      * ever be served by writes it will not take: release them as Redis
      * does when a master turns into a replica. */
@@ -480,6 +483,7 @@ static int repl_config_from(const kv_config *cfg, repl_config *rc, char *err, si
 static void key_touched(void *arg, int db, const char *key, size_t klen)
 {
     watch_touch(arg, db, key, klen);
+    stream_block_signal(arg, db, key, klen);
     blocking_key_touched(arg, db, key, klen);
 }
 
@@ -511,6 +515,8 @@ static void keyspace_limits(server *s)
     set_max_intset_entries = (size_t)s->cfg.set_max_intset_entries;
     zset_max_listpack_entries = (size_t)s->cfg.zset_max_listpack_entries;
     zset_max_listpack_value = (size_t)s->cfg.zset_max_listpack_value;
+    stream_node_max_bytes = (size_t)s->cfg.stream_node_max_bytes;
+    stream_node_max_entries = (size_t)s->cfg.stream_node_max_entries;
 }
 
 void server_apply_config(server *s, const cfg_option *o)
@@ -523,7 +529,8 @@ void server_apply_config(server *s, const cfg_option *o)
         hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
     else if (!strcmp(n, "hash-max-listpack-value"))
         hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
-    else if (!strcmp(n, "set-max-intset-entries") || !strncmp(n, "zset-max-listpack-", 18))
+    else if (!strcmp(n, "set-max-intset-entries") || !strncmp(n, "zset-max-listpack-", 18) ||
+             !strncmp(n, "stream-node-max-", 16))
         keyspace_limits(s);
     else if (!strcmp(n, "active-expire"))
         s->active_expire = s->cfg.active_expire;
@@ -586,6 +593,7 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     keyspace_limits(s);
     s->ndbs = s->cfg.databases;
     dispatch_init(s);
+    stream_block_init(s);
     s->cmd_stats = kv_calloc((size_t)command_count(), sizeof *s->cmd_stats);
     s->startup_memory = kv_used_memory(); /* before the data is loaded */
     s->loading = 1;
@@ -735,6 +743,7 @@ void server_shutdown(server *s, int exit_code)
         client_flush(c);
         client_close(c);
     }
+    stream_block_free(s);
     engine_close(s->eng);
     s->eng = NULL;
     if (s->cron.data)

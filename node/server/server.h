@@ -118,6 +118,8 @@ typedef struct client {
     uint64_t cmd_off;      /* stream offset where the running request's reply starts */
     kbuf ps_later;         /* messages to itself that came after its reply had begun */
 
+    /* blocking in XREAD/XREADGROUP (stream_block.c), or NULL */
+    struct sblock *sblock;
     /* blocked on keys (blocking.c): BLPOP, BZPOPMIN, … (NULL otherwise) */
     struct blk_state *blk;
 
@@ -250,10 +252,35 @@ struct server {
     int sent_was_leader;
     int64_t handover_deadline; /* SIGTERM on a leader: shut down by then */
     cmd_env env;          /* what data commands see (role, limits, stats) */
+    /* Clients blocked in XREAD/XREADGROUP (stream_block.c) */
+    struct sblock_reg *sblocks;
+    client *rerun_client; /* the blocked client whose command is being re-run */
+    int rerun_blocked;    /* … and it asked to block again */
     /* Memory limit (cmd_memory.c, evict.c) */
     size_t startup_memory; /* used memory before the data was loaded */
     uv_timer_t evict_timer; /* more eviction rounds while over maxmemory */
 };
+
+/* ---- stream_block.c: clients blocked in XREAD / XREADGROUP ---- */
+void stream_block_init(server *s);
+void stream_block_free(server *s);
+/* call(): the command asked to block (c->block); takes c's block argv. */
+void stream_block_request(server *s, client *cl, cmd_ctx *c);
+/* A key changed: clients waiting on it are re-run on the next loop turn. */
+void stream_block_signal(server *s, int db, const char *key, size_t klen);
+/* Every key of database db changed (FLUSHALL / FLUSHDB / SWAPDB). */
+void stream_block_signal_db(server *s, int db);
+/* The client is going away. */
+void stream_block_forget(client *cl);
+/* The node stopped being the primary: unblock everyone with an error. */
+void stream_block_role_changed(server *s);
+size_t stream_block_count(const server *s);
+/* CLIENT UNBLOCK of a stream-blocked client: a null reply (TIMEOUT) or
+ * -UNBLOCKED (ERROR); 1 if it was blocked here. */
+int stream_block_unblock(server *s, client *cl, int error);
+/* For INFO: stream-blocked clients with a timeout, and keys waited on. */
+size_t stream_block_ntimeouts(const server *s);
+size_t stream_block_nkeys(const server *s);
 
 /* ---- server.c ---- */
 /* Startup: server_init (no data yet), server_listen (clients are answered

@@ -40,6 +40,17 @@
  *   set:    varint count, count x (varint length, member)
  *   zset:   varint count, count x (varint length, member, 8-byte score:
  *           the IEEE-754 double's bits, little-endian; never NaN)
+ *   stream (type 6; 5 is reserved for aux records):
+ *           varint entry count, count x (varint ms, varint seq, varint
+ *           pairs, pairs x (varint flen, field, varint vlen, value)) in
+ *           ID order; last ID, max deleted ID (each varint ms, varint
+ *           seq); varint entries added; varint group count, each: varint
+ *           name length, name, last ID, varint entries_read + 1 (0:
+ *           unknown), varint consumer count, each (varint name length,
+ *           name, varint seen-time), varint PEL count, each (ID, varint
+ *           delivery time, varint delivery count, varint consumer index).
+ *           A stream may be empty. Groups and consumers come in name
+ *           order, PELs in ID order.
  *   Types 3 and 4 were added without a version change: a file written
  *   before them has none, so old snapshots load unchanged. Sets and sorted
  *   sets are rebuilt member by member, so they take the encoding their
@@ -188,6 +199,59 @@ static int w_flush_block(writer *w)
     return rc;
 }
 
+static void w_sid(writer *w, sid id)
+{
+    w_varint(w, id.ms);
+    w_varint(w, id.seq);
+}
+
+static void w_stream(writer *w, kv_stream *s)
+{
+    sid lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX};
+    w_varint(w, stream_len(s));
+    stream_iter it;
+    stream_iter_init(&it, s, lo, hi, 0);
+    sid id;
+    size_t np;
+    while (stream_iter_next(&it, &id, &np)) {
+        w_sid(w, id);
+        w_varint(w, np);
+        for (size_t i = 0; i < np; i++) {
+            const char *f, *v;
+            size_t fl, vl;
+            stream_iter_pair(&it, &f, &fl, &v, &vl);
+            w_bytes(w, f, fl);
+            w_bytes(w, v, vl);
+        }
+    }
+    w_sid(w, stream_last_id(s));
+    w_sid(w, stream_max_deleted(s));
+    w_varint(w, stream_entries_added(s));
+    w_varint(w, stream_ngroups(s));
+    for (size_t gi = 0; gi < stream_ngroups(s); gi++) {
+        stream_group *g = stream_group_at(s, gi);
+        w_bytes(w, g->name, g->nlen);
+        w_sid(w, g->last_id);
+        w_varint(w, (uint64_t)(g->entries_read + 1));
+        w_varint(w, g->nconsumers);
+        for (size_t ci = 0; ci < g->nconsumers; ci++) {
+            w_bytes(w, g->consumers[ci]->name, g->consumers[ci]->nlen);
+            w_varint(w, (uint64_t)g->consumers[ci]->seen_time);
+        }
+        w_varint(w, pel_len(&g->pel));
+        for (size_t i = 0; i < pel_len(&g->pel); i++) {
+            stream_nack *n = pel_at(&g->pel, i);
+            w_sid(w, n->id);
+            w_varint(w, (uint64_t)n->delivery_time);
+            w_varint(w, n->delivery_count);
+            size_t ci = 0;
+            while (ci < g->nconsumers && g->consumers[ci] != n->consumer)
+                ci++;
+            w_varint(w, ci);
+        }
+    }
+}
+
 static void w_entry(writer *w, int db, kobj *o)
 {
     size_t klen;
@@ -228,6 +292,8 @@ static void w_entry(writer *w, int db, kobj *o)
         while (set_iter_next(&it, &m, &n))
             w_bytes(w, m, n);
         set_iter_done(&it);
+    } else if (type == KT_STREAM) {
+        w_stream(w, kobj_stream(o));
     } else if (type == KT_ZSET) {
         kv_zset *z = kobj_zset(o);
         w_varint(w, zset_len(z));
@@ -388,6 +454,103 @@ static const char *c_bytes(cursor *c, size_t *len)
     return s;
 }
 
+static sid c_sid(cursor *c)
+{
+    sid id;
+    id.ms = c_varint(c);
+    id.seq = c_varint(c);
+    return id;
+}
+
+/* A stream's body into s (NULL: parse only). 0 or -1 (malformed). */
+static int load_stream(cursor *c, kv_stream *s)
+{
+    uint64_t n = c_varint(c);
+    if (c->bad || n > (uint64_t)(c->end - c->p))
+        return -1;
+    sid prev = {0, 0};
+    const char **fv = NULL;
+    size_t *fl = NULL, cap = 0;
+    int rc = -1;
+    for (uint64_t i = 0; i < n; i++) {
+        sid id = c_sid(c);
+        uint64_t np = c_varint(c);
+        if (c->bad || np == 0 || np > (uint64_t)(c->end - c->p) ||
+            (i && sid_cmp(id, prev) <= 0) || (!i && id.ms == 0 && id.seq == 0))
+            goto out;
+        prev = id;
+        if (2 * np > cap) {
+            cap = 2 * np;
+            fv = kv_realloc(fv, cap * sizeof *fv);
+            fl = kv_realloc(fl, cap * sizeof *fl);
+        }
+        for (uint64_t j = 0; j < 2 * np; j++)
+            if (!(fv[j] = c_bytes(c, &fl[j])))
+                goto out;
+        if (s)
+            stream_append(s, id, (size_t)np, fv, fl);
+    }
+    sid last = c_sid(c), maxdel = c_sid(c);
+    uint64_t added = c_varint(c);
+    uint64_t ng = c_varint(c);
+    if (c->bad || (n && sid_cmp(last, prev) < 0) || added < n ||
+        ng > (uint64_t)(c->end - c->p))
+        goto out;
+    if (s) {
+        stream_set_last_id(s, last);
+        stream_set_max_deleted(s, maxdel);
+        stream_set_entries_added(s, added);
+    }
+    for (uint64_t gi = 0; gi < ng; gi++) {
+        size_t gl;
+        const char *gname = c_bytes(c, &gl);
+        sid glast = c_sid(c);
+        uint64_t er = c_varint(c);
+        uint64_t nc = c_varint(c);
+        if (!gname || c->bad || nc > (uint64_t)(c->end - c->p))
+            goto out;
+        stream_group *g = NULL;
+        if (s && !(g = stream_group_create(s, gname, gl, glast, (long long)er - 1)))
+            goto out; /* duplicate group */
+        stream_consumer **cons = kv_calloc(nc ? nc : 1, sizeof *cons);
+        int bad = 0;
+        for (uint64_t ci = 0; ci < nc && !bad; ci++) {
+            size_t cl;
+            const char *cname = c_bytes(c, &cl);
+            uint64_t seen = c_varint(c);
+            if (!cname || c->bad)
+                bad = 1;
+            else if (g && !(cons[ci] = group_consumer_create(g, cname, cl, (int64_t)seen)))
+                bad = 1;
+        }
+        uint64_t np = bad ? 0 : c_varint(c);
+        if (c->bad || np > (uint64_t)(c->end - c->p))
+            bad = 1;
+        for (uint64_t i = 0; i < np && !bad; i++) {
+            sid id = c_sid(c);
+            uint64_t dt = c_varint(c), dc = c_varint(c), ci = c_varint(c);
+            if (c->bad || ci >= nc) {
+                bad = 1;
+            } else if (g) {
+                if (pel_find(&g->pel, id)) {
+                    bad = 1;
+                } else {
+                    stream_nack *k = group_pel_add(g, cons[ci], id, (int64_t)dt);
+                    k->delivery_count = dc;
+                }
+            }
+        }
+        kv_free(cons);
+        if (bad)
+            goto out;
+    }
+    rc = 0;
+out:
+    kv_free(fv);
+    kv_free(fl);
+    return rc;
+}
+
 /* Where entries go: databases dbs[0..n) (dbs NULL: parse only); a key of
  * a database >= n is noted in bad_db. */
 typedef struct load_to {
@@ -404,7 +567,7 @@ static int load_entry(cursor *c, load_to *lt)
         return -1;
     int type = c->p[0], flags = c->p[1];
     c->p += 2;
-    if (type > KT_ZSET || (flags & ~3))
+    if ((type > KT_ZSET && type != KT_STREAM) || (flags & ~3))
         return -1;
     int64_t exp = -1;
     if (flags & 1) {
@@ -434,7 +597,17 @@ static int load_entry(cursor *c, load_to *lt)
     if (!key)
         return -1;
     kobj *o = NULL;
-    if (type == KT_STRING) {
+    if (type == KT_STREAM) {
+        if (k && ks_find(k, key, klen))
+            return -1; /* duplicate key: not a valid image */
+        kv_stream *s = k ? stream_new() : NULL;
+        if (load_stream(c, s) < 0) {
+            stream_free(s);
+            return -1;
+        }
+        if (k)
+            o = ks_add_stream(k, key, klen, s);
+    } else if (type == KT_STRING) {
         size_t vlen;
         const char *v = c_bytes(c, &vlen);
         if (!v)

@@ -109,6 +109,37 @@ static ks *build(int n)
         if (i % 4 == 2)
             ks_set_expire(k, o, 1900000000000LL + i);
     }
+    /* streams: entries (some deleted), counters, groups with consumers
+     * and pending entries, and one empty stream with a group */
+    for (int i = 0; i < n / 200 + 2; i++) {
+        int kl = snprintf(key, sizeof key, "stream:%d", i);
+        kv_stream *st = stream_new();
+        for (int j = 0; j < i * 37 % 400; j++) {
+            int vl = snprintf(val, sizeof val, "v%d", j);
+            const char *fv[4] = {"f", val, "", "\0x"};
+            size_t fl[4] = {1, (size_t)vl, 0, 2};
+            sid id = {1700000000000ULL + (uint64_t)j / 3, (uint64_t)j % 3};
+            stream_append(st, id, (size_t)(1 + j % 2), fv, fl);
+            if (j % 5 == 1) {
+                stream_delete(st, id);
+                stream_set_max_deleted(st, id);
+            }
+        }
+        sid last = stream_last_id(st);
+        stream_group *g = stream_group_create(st, "grp", 3, last, i % 2 ? 7 : -1);
+        stream_group_create(st, "", 0, (sid){0, 0}, -1);
+        stream_consumer *c1 = group_consumer_create(g, "alice", 5, 1700000000123LL);
+        stream_consumer *c2 = group_consumer_create(g, "bob", 3, 1700000000456LL);
+        group_consumer_create(g, "idle", 4, 1700000000789LL);
+        for (uint64_t j = 0; j < (uint64_t)i * 5; j++) {
+            sid id = {1700000000000ULL + j / 3, j % 3};
+            stream_nack *nk = group_pel_add(g, j % 2 ? c1 : c2, id, 1700000001000LL + (int64_t)j);
+            nk->delivery_count = j + 1;
+        }
+        kobj *o = ks_add_stream(k, key, (size_t)kl, st);
+        if (i % 3 == 1)
+            ks_set_expire(k, o, 1900000000000LL + i);
+    }
     /* binary key and value, empty value */
     ks_set_string(k, "bin\0\r\n", 6, "\0\1\2", 3, 0);
     ks_set_string(k, "empty", 5, "", 0, 0);
