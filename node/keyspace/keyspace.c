@@ -69,6 +69,7 @@ struct ks {
     dict keys;
     dict expires;
     uint64_t expire_cursor; /* dict_scan cursor of the active expiry cycle */
+    struct ks_aux *aux;     /* aux records (see ks_aux_set), NULL while none */
 };
 
 _Static_assert(sizeof(dict_iter) <= sizeof(((ks_iter *)0)->state), "ks_iter too small");
@@ -249,6 +250,7 @@ ks *ks_new(void)
     dict_init(&k->keys, &kobj_type_desc);
     dict_init(&k->expires, &expnode_type_desc);
     k->expire_cursor = 0;
+    k->aux = NULL;
     return k;
 }
 
@@ -264,6 +266,8 @@ void ks_free(ks *k)
     if (!k)
         return;
     ks_clear(k);
+    ks_aux_clear(k);
+    kv_free(k->aux);
     kv_free(k);
 }
 
@@ -908,4 +912,130 @@ void ks_digest(ks *k, char out[41])
         out[2 * i + 1] = hex[acc[i] & 15];
     }
     out[40] = '\0';
+}
+
+/* ------------------------------------------------------------------------ */
+/* Aux records                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* A handful of records (function libraries), kept sorted by name: a plain
+ * array is all they need. */
+typedef struct aux_rec {
+    char *name, *val; /* kv_memdup'd */
+    size_t nlen, vlen;
+} aux_rec;
+
+struct ks_aux {
+    aux_rec *v;
+    size_t n, cap;
+};
+
+static uint64_t aux_generation = 1;
+
+uint64_t ks_aux_gen(void)
+{
+    return aux_generation;
+}
+
+static int aux_cmp(const aux_rec *r, const char *name, size_t nlen)
+{
+    size_t m = r->nlen < nlen ? r->nlen : nlen;
+    int c = memcmp(r->name, name, m);
+    return c ? c : (r->nlen > nlen) - (r->nlen < nlen);
+}
+
+/* Index of name, or -(insertion point) - 1. */
+static long aux_find(const ks *k, const char *name, size_t nlen)
+{
+    size_t lo = 0, hi = k->aux ? k->aux->n : 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = aux_cmp(&k->aux->v[mid], name, nlen);
+        if (!c)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -(long)lo - 1;
+}
+
+void ks_aux_set(ks *k, const char *name, size_t nlen, const void *val, size_t vlen)
+{
+    if (!k->aux)
+        k->aux = kv_calloc(1, sizeof *k->aux);
+    struct ks_aux *a = k->aux;
+    long i = aux_find(k, name, nlen);
+    char *copy = kv_memdup(val, vlen);
+    aux_generation++;
+    if (i >= 0) {
+        kv_free(a->v[i].val);
+        a->v[i].val = copy;
+        a->v[i].vlen = vlen;
+        return;
+    }
+    size_t at = (size_t)(-i - 1);
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 8;
+        a->v = kv_realloc(a->v, a->cap * sizeof *a->v);
+    }
+    memmove(a->v + at + 1, a->v + at, (a->n - at) * sizeof *a->v);
+    a->v[at].name = kv_memdup(name, nlen);
+    a->v[at].nlen = nlen;
+    a->v[at].val = copy;
+    a->v[at].vlen = vlen;
+    a->n++;
+}
+
+int ks_aux_del(ks *k, const char *name, size_t nlen)
+{
+    long i = aux_find(k, name, nlen);
+    if (i < 0)
+        return 0;
+    struct ks_aux *a = k->aux;
+    kv_free(a->v[i].name);
+    kv_free(a->v[i].val);
+    memmove(a->v + i, a->v + i + 1, (a->n - (size_t)i - 1) * sizeof *a->v);
+    a->n--;
+    aux_generation++;
+    return 1;
+}
+
+const char *ks_aux_get(const ks *k, const char *name, size_t nlen, size_t *vlen)
+{
+    long i = aux_find(k, name, nlen);
+    if (i < 0)
+        return NULL;
+    *vlen = k->aux->v[i].vlen;
+    return k->aux->v[i].val;
+}
+
+size_t ks_aux_count(const ks *k)
+{
+    return k->aux ? k->aux->n : 0;
+}
+
+void ks_aux_at(const ks *k, size_t i, const char **name, size_t *nlen, const char **val,
+               size_t *vlen)
+{
+    const aux_rec *r = &k->aux->v[i];
+    *name = r->name;
+    *nlen = r->nlen;
+    *val = r->val;
+    *vlen = r->vlen;
+}
+
+void ks_aux_clear(ks *k)
+{
+    if (!k->aux || !k->aux->n)
+        return;
+    for (size_t i = 0; i < k->aux->n; i++) {
+        kv_free(k->aux->v[i].name);
+        kv_free(k->aux->v[i].val);
+    }
+    kv_free(k->aux->v);
+    k->aux->v = NULL;
+    k->aux->n = k->aux->cap = 0;
+    aux_generation++;
 }

@@ -38,7 +38,10 @@
  *   set:    varint count, count x (varint length, member)
  *   zset:   varint count, count x (varint length, member, 8-byte score:
  *           the IEEE-754 double's bits, little-endian; never NaN)
- *   Types 3 and 4 were added without a version change: a file written
+ *   aux:    (type 5, flags 0, no expiry) varint name length, name, varint
+ *           value length, value: an aux record of the keyspace (ks_aux_*:
+ *           function libraries), written before the keys; not a key.
+ *   Types 3, 4 and 5 were added without a version change: a file written
  *   before them has none, so old snapshots load unchanged. Sets and sorted
  *   sets are rebuilt member by member, so they take the encoding their
  *   contents call for (as Redis re-encodes on RDB load). Containers are
@@ -71,6 +74,7 @@
 #define SNAP_END_MAGIC "KVSNPEND"
 #define SNAP_VERSION 1u
 #define SNAP_MAX_BLOCK (1ull << 33) /* 8 GiB: refuse absurd lengths */
+#define SNAP_AUX 5                  /* entry type of an aux record */
 
 /* ---- names ---- */
 
@@ -248,6 +252,26 @@ static void w_entry(writer *w, kobj *o)
     w->entries++;
 }
 
+/* Aux records go first, as entries of type 5 (see the layout above). */
+static uint64_t w_aux(writer *w, ks *k)
+{
+    size_t n = ks_aux_count(k);
+    for (size_t i = 0; i < n && !w->rc; i++) {
+        const char *name, *val;
+        size_t nlen, vlen;
+        ks_aux_at(k, i, &name, &nlen, &val, &vlen);
+        uint8_t head[2] = {SNAP_AUX, 0};
+        w_raw(w, head, 2);
+        w_bytes(w, name, nlen);
+        w_bytes(w, val, vlen);
+        w->blk_entries++;
+        w->entries++;
+        if (w->len >= SNAP_BLOCK_TARGET)
+            w_flush_block(w);
+    }
+    return n;
+}
+
 static int64_t wall_ms(void)
 {
     struct timeval tv;
@@ -275,6 +299,7 @@ int snap_write(ks *k, const char *path, uint64_t lsn, uint64_t term, snap_meta *
 
     w_reserve(&w, SNAP_BLOCK_TARGET);
     w.len = SNAP_BLOCK_HDR;
+    uint64_t naux = w_aux(&w, k);
     ks_iter it;
     ks_iter_init(&it, k);
     kobj *o;
@@ -311,7 +336,7 @@ int snap_write(ks *k, const char *path, uint64_t lsn, uint64_t term, snap_meta *
     if (out) {
         out->lsn = lsn;
         out->term = term;
-        out->keys = w.entries;
+        out->keys = w.entries - naux;
         out->blocks = w.blocks;
         out->bytes = w.off;
         out->created_ms = created;
@@ -371,13 +396,27 @@ static const char *c_bytes(cursor *c, size_t *len)
     return s;
 }
 
-/* Parse one entry into k (NULL: parse only). Returns 0 or -1 (malformed). */
+/* Parse one entry into k (NULL: parse only). Returns 0 (a key), 1 (an aux
+ * record) or -1 (malformed). */
 static int load_entry(cursor *c, ks *k)
 {
     if (c->end - c->p < 2)
         return -1;
     int type = c->p[0], flags = c->p[1];
     c->p += 2;
+    if (type == SNAP_AUX) {
+        size_t nlen, vlen;
+        const char *name = c_bytes(c, &nlen);
+        const char *val = name ? c_bytes(c, &vlen) : NULL;
+        if (!val || flags)
+            return -1;
+        if (k) {
+            if (ks_aux_get(k, name, nlen, &(size_t){0}))
+                return -1; /* duplicate record */
+            ks_aux_set(k, name, nlen, val, vlen);
+        }
+        return 1;
+    }
     if (type > KT_ZSET || (flags & ~1))
         return -1;
     int64_t exp = -1;
@@ -483,7 +522,10 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
         goto done;
     }
     uint32_t file_crc = crc32c(0, h, SNAP_HDR_SIZE);
-    uint64_t off = SNAP_HDR_SIZE, entries = 0, blocks = 0;
+    uint64_t off = SNAP_HDR_SIZE, entries = 0, blocks = 0, naux = 0;
+    /* The image replaces the aux records too (the keys must be empty). */
+    if (k)
+        ks_aux_clear(k);
     uint64_t body_end = size - SNAP_FOOTER_SIZE;
     const uint8_t *f = file + body_end;
     int footer_ok = memcmp(f, SNAP_END_MAGIC, 8) == 0 && crc32c(0, f, 28) == le_get32(f + 28);
@@ -517,7 +559,10 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
         }
         cursor c = {payload, payload + n, 0};
         for (uint32_t i = 0; i < cnt; i++) {
-            if (load_entry(&c, k) < 0 || c.bad) {
+            int lrc = load_entry(&c, k);
+            if (lrc > 0)
+                naux++;
+            if (lrc < 0 || c.bad) {
                 rc = kve_fmt(err, errlen, KVE_CORRUPT,
                              "%s: block %" PRIu64 " (offset %" PRIu64 "): malformed entry %u",
                              path, blocks, off, i);
@@ -549,7 +594,7 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
         out->lsn = le_get64(h + 16);
         out->term = le_get64(h + 24);
         out->created_ms = (int64_t)le_get64(h + 32);
-        out->keys = entries;
+        out->keys = entries - naux;
         out->blocks = blocks;
         out->bytes = size;
     }
@@ -649,6 +694,7 @@ int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *
     memset(out, 0, sizeof *out);
     if (broken)
         *broken = 0;
+    ks_aux_clear(k); /* no snapshot: no aux records either */
     uint64_t *lsns;
     int n = snap_list(dir, &lsns);
     if (n < 0)

@@ -48,8 +48,9 @@ int snap_verify(const char *path, snap_meta *out, char *err, size_t errlen);
 /* Read only the header (LSN, term, creation time) of a snapshot file. */
 int snap_read_header(const char *path, snap_meta *out, char *err, size_t errlen);
 
-/* Load a snapshot file into an EMPTY keyspace. On error the keyspace holds
- * a partial image: the caller clears it. */
+/* Load a snapshot file into an EMPTY keyspace (its aux records are
+ * replaced by the file's). On error the keyspace holds a partial image:
+ * the caller clears it. */
 int snap_load(const char *path, ks *k, snap_meta *out, char *err, size_t errlen);
 
 /* LSNs of the snapshots in dir (listed through the file table), newest
