@@ -16,7 +16,28 @@
 # given as arguments override them:
 #   docker run … kvnode --replicaof node1 7379 --min-replicas-ack 1
 # Arguments that do not start with "-" are run as a command instead
-# (e.g. "kvcli", "sh").
+# (e.g. "kvcli", "sh"). KVNODE_METRICS_PORT (default 0: off) serves
+# Prometheus metrics on that port.
+#
+# Cluster formation, for orchestrators that start every node the same way
+# (deploy/docker-compose.yml, deploy/k8s):
+#   KVNODE_ANNOUNCE_IP   the stable name the others reach this node by
+#   KVNODE_SEED          host:port (client port) of the node that founds the
+#                        cluster; the node whose own address it is founds it
+#   KVNODE_PEERS         "host:port …": the other members' client addresses
+#   KVNODE_JOIN_TIMEOUT  seconds to look for the cluster (default 600)
+# A node whose data directory already belongs to a cluster starts as it is
+# and rejoins by itself (--replicaof never moves it to another cluster). A
+# node with no data yet asks its peers (INFO replication):
+# - a peer names the leader: the node joins it (--replicaof), after removing
+#   any member still registered at its own address — a node that lost its
+#   data must never come back as its old self, whose votes and acknowledged
+#   entries it has forgotten; it joins as a learner and is promoted to voter
+#   once caught up;
+# - a peer belongs to a cluster that has no leader now: wait;
+# - no peer belongs to a cluster: the seed starts alone (a new cluster) once
+#   every peer answers or none of their names resolves yet; the others
+#   start with --replicaof the seed, which they join once it leads.
 set -eu
 
 die() {
@@ -80,8 +101,94 @@ mkdir -p "$run_dir"
     # printf, not echo: dash's echo would interpret the backslashes.
     printf 'requirepass %s\n' "$(quote "$password")"
     printf 'cluster-secret %s\n' "$(quote "$cluster_secret")"
+    if [ -n "${KVNODE_ANNOUNCE_IP:-}" ]; then
+        printf 'announce-ip %s\n' "$(quote "$KVNODE_ANNOUNCE_IP")"
+    fi
+    if [ -n "${KVNODE_METRICS_PORT:-}" ] && [ "$KVNODE_METRICS_PORT" != 0 ]; then
+        echo "metrics-port $KVNODE_METRICS_PORT"
+    fi
 } >"$conf.tmp"
 mv -f "$conf.tmp" "$conf"
 umask 022
 
+# ---- cluster formation -------------------------------------------------------
+
+# info_of HOST:PORT — INFO replication of a peer (CRs removed), or fail.
+info_of() {
+    KVCLI_AUTH=$password timeout 5 kvcli -h "${1%:*}" -p "${1##*:}" -t 3 info replication \
+        </dev/null 2>/dev/null | tr -d '\r'
+}
+field() { printf '%s\n' "$1" | sed -n "s/^$2://p"; }
+resolves() { getent hosts "${1%:*}" >/dev/null 2>&1; }
+
+# form — sets join (leader or seed "host port") or leaves it empty (found a
+# new cluster); exits when the cluster cannot be found in time.
+form() {
+    self=${KVNODE_ANNOUNCE_IP:-127.0.0.1}:$port
+    deadline=$(($(date +%s) + ${KVNODE_JOIN_TIMEOUT:-600}))
+    said=
+    while :; do
+        leader= clustered= silent=
+        for peer in $KVNODE_PEERS; do
+            [ "$peer" = "$self" ] && continue
+            if ! info=$(info_of "$peer") || [ -z "$info" ]; then
+                # A peer that does not exist yet has no name either.
+                if resolves "$peer"; then silent="$silent $peer"; fi
+                continue
+            fi
+            [ -n "$(field "$info" cluster_id)" ] || continue
+            clustered=$peer
+            l=$(field "$info" leader_addr)
+            if [ -n "$l" ] && [ "$l" != "$self" ]; then
+                leader=$l
+                break
+            fi
+        done
+        if [ -n "$leader" ]; then
+            # Our old self, if the cluster still has it, goes first.
+            out=$(KVCLI_AUTH=$password timeout 10 kvcli -h "${leader%:*}" -p "${leader##*:}" -t 8 \
+                kvcluster remove "$self" </dev/null 2>&1) || true
+            case $out in
+            OK) echo "docker-entrypoint: removed the old member at $self (this node lost its data)" >&2 ;;
+            *"no member"*) ;;
+            *)
+                echo "docker-entrypoint: removing an old member at $self: $out; retrying" >&2
+                leader=
+                ;;
+            esac
+        fi
+        if [ -n "$leader" ]; then
+            join="${leader%:*} ${leader##*:}"
+            echo "docker-entrypoint: joining the cluster led by $leader" >&2
+            return
+        fi
+        if [ -z "$clustered" ]; then
+            if [ "${KVNODE_SEED:-}" = "$self" ] && [ -z "$silent" ]; then
+                join=
+                echo "docker-entrypoint: no peer belongs to a cluster: founding one" >&2
+                return
+            fi
+            if [ -n "${KVNODE_SEED:-}" ] && [ "$KVNODE_SEED" != "$self" ]; then
+                join="${KVNODE_SEED%:*} ${KVNODE_SEED##*:}"
+                echo "docker-entrypoint: no cluster yet: joining the seed $KVNODE_SEED once it leads" >&2
+                return
+            fi
+        fi
+        [ "$(date +%s)" -lt "$deadline" ] || die "no cluster found within ${KVNODE_JOIN_TIMEOUT:-600} s (peers:$KVNODE_PEERS; silent:${silent:- none}; in a cluster without a leader: ${clustered:-none})"
+        if [ -z "$said" ]; then
+            echo "docker-entrypoint: waiting for the peers (silent:${silent:- none}; in a cluster without a leader: ${clustered:-none})" >&2
+            said=1
+        fi
+        sleep 2
+    done
+}
+
+join=
+if [ -n "${KVNODE_PEERS:-}" ] && [ ! -e "${KVNODE_DATA_DIR:-/data}/meta" ]; then
+    form
+fi
+if [ -n "$join" ]; then
+    # shellcheck disable=SC2086 # host and port
+    set -- --replicaof $join "$@"
+fi
 exec "${KVNODE_BIN:-kvnode}" "$conf" "$@"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # local-cluster.sh — a three-node kvnode cluster on this machine's loopback:
-# node1 is the primary, node2 and node3 replicate from it.
+# node1 founds it and is the first primary, node2 and node3 join it. The
+# nodes elect a new primary by themselves when the primary fails.
 #
-# After a manual failover (REPLICAOF NO ONE on a replica, REPLICAOF on the
-# others), stop records which node was the primary (DIR/primary) and the next
-# start restarts the cluster around that node rather than node1.
+# stop records which node was the primary (DIR/primary); the next start
+# hands leadership back to that node if the election chose another one.
 #
 #   bash deploy/local-cluster.sh start  [DIR]   start it (or say it is running)
 #   bash deploy/local-cluster.sh status [DIR]   role, link, LSNs, term of each node
@@ -289,11 +289,13 @@ write_conf() {
     )
 }
 
-# node_ready N PRIMARY — prints "ok" once node N answers PING, has written its
-# pidfile, and (for a replica) has its link to the primary up; else what it is
-# waiting for.
+# node_ready N — prints "ok" once node N answers PING and has written its
+# pidfile, then "master" or "slave" (its role) on a second line; else what it
+# is waiting for. A replica counts only once its link to a primary is up.
+# The cluster elects its primary by itself, so after a restart any node may
+# lead: start waits for exactly one primary and every other node linked.
 node_ready() {
-    local n=$1 primary=$2 port info
+    local n=$1 port info role
     port=$(node_port "$n")
     [ "$(probe "$port" ping)" = PONG ] || {
         echo "waiting for PING"
@@ -303,14 +305,56 @@ node_ready() {
         echo "waiting for its pidfile"
         return
     }
-    if [ "$n" -ne "$primary" ]; then
-        info=$(probe "$port" info replication | tr -d '\r')
-        [ "$(info_field "$info" master_link_status)" = up ] || {
+    info=$(probe "$port" info replication | tr -d '\r')
+    role=$(info_field "$info" role)
+    case $role in
+    master) printf 'ok\nmaster\n' ;;
+    slave)
+        if [ "$(info_field "$info" master_link_status)" = up ]; then
+            printf 'ok\nslave\n'
+        else
             echo "waiting for master_link_status:up"
+        fi
+        ;;
+    *) echo "waiting for INFO replication" ;;
+    esac
+}
+
+# live_primary — the node that answers role:master now (empty if none).
+live_primary() {
+    local n
+    for n in "${NODES[@]}"; do
+        if [ "$(info_field "$(probe "$(node_port "$n")" info replication | tr -d '\r')" role)" = master ]; then
+            echo "$n"
             return
-        }
-    fi
-    echo ok
+        fi
+    done
+}
+
+# prefer_primary N — the nodes elect a primary by themselves; if another node
+# won, node N (the primary when the cluster stopped) is handed leadership back
+# with FAILOVER TO, and start waits for every node to follow it. If it cannot
+# take over in time the elected primary stays and start says so.
+prefer_primary() {
+    local want=$1 now n state deadline ok
+    now=$(live_primary)
+    [ -n "$now" ] && [ "$now" != "$want" ] || return 0
+    probe "$(node_port "$now")" failover to "$HOST" "$(node_port "$want")" timeout 10000 >/dev/null || true
+    deadline=$((SECONDS + 20))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        ok=1
+        for n in "${NODES[@]}"; do
+            state=$(node_ready "$n")
+            if [ "$n" = "$want" ]; then
+                [ "$state" = "$(printf 'ok\nmaster')" ] || ok=0
+            else
+                [ "$state" = "$(printf 'ok\nslave')" ] || ok=0
+            fi
+        done
+        [ "$ok" = 1 ] && return 0
+        sleep 0.2
+    done
+    say "note: node$want did not take leadership back from node$now in 20s; node$(live_primary) is the primary"
 }
 
 STARTED=()     # "N:PID" of the nodes this invocation launched
@@ -369,7 +413,7 @@ log_tail() {
 }
 
 cmd_start() {
-    local n running=() stopped=() port secret pid deadline state waiting primary
+    local n running=() stopped=() port secret pid deadline state waiting primary masters
     mkdir -p "$DIR"
     # Keep a cluster created inside a git checkout out of git status.
     [ -e "$DIR/.gitignore" ] || echo '*' >"$DIR/.gitignore"
@@ -417,7 +461,7 @@ cmd_start() {
     say "started node1..node3 in $(show "$DIR"); waiting up to ${START_TIMEOUT}s for them to be up"
     deadline=$((SECONDS + START_TIMEOUT))
     while :; do
-        waiting=""
+        waiting="" masters=0
         for item in "${STARTED[@]}"; do
             n=${item%%:*} pid=${item#*:}
             if ! is_our_node "$pid" "$n"; then
@@ -425,9 +469,16 @@ cmd_start() {
                 log_tail "$n"
                 exit 1
             fi
-            state=$(node_ready "$n" "$primary")
-            [ "$state" = ok ] || waiting="${waiting}node$n: $state; "
+            state=$(node_ready "$n")
+            case $state in
+            ok*master) masters=$((masters + 1)) ;;
+            ok*) ;;
+            *) waiting="${waiting}node$n: $state; " ;;
+            esac
         done
+        if [ -z "$waiting" ] && [ "$masters" -ne 1 ]; then
+            waiting="$masters nodes say they are the primary, waiting for one; "
+        fi
         [ -z "$waiting" ] && break
         if [ "$SECONDS" -ge "$deadline" ]; then
             echo "local-cluster: not up after ${START_TIMEOUT}s (${waiting% })" >&2
@@ -436,6 +487,7 @@ cmd_start() {
         fi
         sleep 0.2
     done
+    prefer_primary "$primary"
     START_DONE=1
     trap - EXIT INT TERM
     # The pidfile is what stop trusts: it must name the process we launched.

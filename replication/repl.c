@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mem.h"
 #include "peer.h"
+#include "progress.h"
 #include "snapshot.h"
 #include "wal.h"
 
@@ -87,6 +88,14 @@ struct repl {
     int last_writable;
     char snap_tmp[4200];
     uint64_t sync_full, sync_partial_err;
+    /* The data directory, kept: the final meta store may run after the
+     * engine is closed (it waits for a store in flight at shutdown). */
+    char dir[4096];
+    /* A snapshot being received from the leader: progress (logged every
+     * few seconds) and when its last chunk came. */
+    progress_job sync_job;
+    uint64_t sync_lsn;     /* the snapshot sync_job counts (0: none) */
+    int64_t sync_last_ms;
     /* Pub/Sub messages from the leader waiting for their entry to be
      * applied: u64 after_lsn | u8 shard | u32 chlen | u32 mlen | ch | msg */
     kbuf pubs;
@@ -658,6 +667,10 @@ static void io_snap_read(void *arg, const char *to, uint64_t lsn, uint64_t off, 
 static void snap_write_work(uv_work_t *req)
 {
     snap_job *j = req->data;
+    /* Test-only knob: slow the receiving side down (off the loop). */
+    const char *d = getenv("KVNODE_TEST_SNAP_RECV_DELAY_US");
+    if (d)
+        usleep((useconds_t)atol(d));
     int fd = open(j->path, O_WRONLY | O_CREAT | O_CLOEXEC | (j->off ? 0 : O_TRUNC), 0644);
     if (fd < 0) {
         j->rc = -errno;
@@ -684,6 +697,10 @@ static void snap_write_done(uv_work_t *req, int status)
             log_warn("receiving snapshot %" PRIu64 ": %s", j->lsn, j->err);
         if (!rc && j->last) {
             char err[512];
+            if (r->sync_lsn == j->lsn) {
+                progress_end(&r->sync_job);
+                r->sync_lsn = 0;
+            }
             rc = engine_install_snapshot(r->eng, j->path, j->lsn, j->term, err, sizeof err);
             if (rc) {
                 log_warn("installing the snapshot at LSN %" PRIu64 " failed: %s", j->lsn, err);
@@ -701,10 +718,27 @@ static void snap_write_done(uv_work_t *req, int status)
     maybe_free(r);
 }
 
+/* Progress of a snapshot being received (INFO master_sync_*, the log). */
+static void note_snap_chunk(repl *r, uint64_t lsn, uint64_t off, size_t n)
+{
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    if (off == 0 || r->sync_lsn != lsn) {
+        progress_open(&r->sync_job, "Receiving a snapshot from the leader", 0, st.snap_recv_size,
+                      NULL, NULL);
+        r->sync_lsn = lsn;
+        r->sync_job.done = r->sync_job.bytes = off; /* a resumed transfer */
+    }
+    r->sync_job.total = st.snap_recv_size;
+    r->sync_last_ms = (int64_t)uv_now(r->loop);
+    progress_add(&r->sync_job, n, n);
+}
+
 static void io_snap_write(void *arg, uint64_t lsn, uint64_t term, uint64_t off, const uint8_t *p,
                           size_t n, int last)
 {
     repl *r = arg;
+    note_snap_chunk(r, lsn, off, n);
     snap_job *j = kv_calloc(1, sizeof *j);
     j->r = r;
     snprintf(j->path, sizeof j->path, "%s/snap-recv-%020" PRIu64 ".tmp", engine_dir(r->eng),
@@ -885,6 +919,7 @@ int repl_init(repl **out, uv_loop_t *loop, engine *eng, const repl_config *cfg,
     r->loop = loop;
     r->eng = eng;
     r->meta = *meta;
+    snprintf(r->dir, sizeof r->dir, "%s", engine_dir(eng));
     *out = r;
     if (getrandom(&r->rng, sizeof r->rng, 0) != (ssize_t)sizeof r->rng || !r->rng)
         r->rng = uv_hrtime() | 1;
@@ -1001,7 +1036,7 @@ static void store_final_meta(repl *r)
     rcore_current_meta(r->core, &m.rc);
     m.following[0] = '\0';
     char err[256];
-    if (meta_store(engine_dir(r->eng), &m, err, sizeof err) != 0)
+    if (meta_store(r->dir, &m, err, sizeof err) != 0)
         log_warn("storing the meta file at shutdown: %s", err);
 }
 
@@ -1515,9 +1550,25 @@ void repl_info(repl *r, kbuf *b)
         kbuf_printf(b, "master_last_io_seconds_ago:%lld\r\n",
                     st.last_contact_ms == UINT64_MAX ? -1LL
                                                      : (long long)(st.last_contact_ms / 1000));
-        kbuf_printf(b, "master_sync_in_progress:0\r\n");
+        /* A transfer the leader is still feeding (a stalled one may resume
+         * later, but is not in progress). */
+        int syncing = st.snap_recv_lsn && r->sync_lsn == st.snap_recv_lsn &&
+                      (int64_t)uv_now(r->loop) - r->sync_last_ms < (int64_t)et;
+        kbuf_printf(b, "master_sync_in_progress:%d\r\n", syncing);
         kbuf_printf(b, "slave_read_repl_offset:%" PRIu64 "\r\n", wal_last_lsn(w));
         kbuf_printf(b, "slave_repl_offset:%" PRIu64 "\r\n", rcore_applied(r->core));
+        if (syncing) {
+            uint64_t total = st.snap_recv_size, read = st.snap_recv_bytes;
+            kbuf_printf(b,
+                        "master_sync_total_bytes:%" PRIu64 "\r\n"
+                        "master_sync_read_bytes:%" PRIu64 "\r\n"
+                        "master_sync_left_bytes:%" PRIu64 "\r\n"
+                        "master_sync_perc:%.2f\r\n"
+                        "master_sync_last_io_seconds_ago:%d\r\n",
+                        total, read, total > read ? total - read : 0,
+                        total ? 100.0 * (double)read / (double)total : 0.0,
+                        (int)(((int64_t)uv_now(r->loop) - r->sync_last_ms) / 1000));
+        }
         if (!up)
             kbuf_printf(b, "master_link_down_since_seconds:%lld\r\n",
                         st.last_contact_ms == UINT64_MAX ? -1LL
@@ -1597,6 +1648,36 @@ void repl_info_stats(repl *r, kbuf *b)
                    "peer_links_outbound:%d\r\n",
                 st.accepted, st.auth_failures, st.protocol_errors, st.connect_failures,
                 st.dropped_msgs, st.inbound, st.outbound);
+}
+
+void repl_get_metrics(const repl *r, repl_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    const rc_config *c = rcore_config(r->core);
+    m->role = repl_role(r);
+    m->leader_known = rcore_leader(r->core) != NULL;
+    m->term = rcore_term(r->core);
+    m->commit_lsn = rcore_commit(r->core);
+    m->applied_lsn = rcore_applied(r->core);
+    m->lease_remaining_ms = rcore_lease_remaining_ms(r->core);
+    m->last_contact_ms = m->role == REPL_LEADER ? 0 : st.last_contact_ms;
+    m->members = c->n;
+    m->voters = st.voters;
+    for (int i = 0; i < c->n; i++)
+        m->replicas += strcmp(c->m[i].id, r->meta.node_id) != 0;
+    m->good_replicas = rcore_good_replicas(r->core);
+    m->elections_started = st.elections_started;
+    m->elections_won = st.elections_won;
+    m->prevotes_started = st.prevotes_started;
+    m->prevotes_denied = st.prevotes_denied;
+    m->stepdowns = st.stepdowns;
+    m->transfers = st.transfers;
+    m->snapshots_sent = st.snapshots_sent;
+    m->snapshots_received = st.snapshots_received;
+    m->truncations = st.truncations;
+    m->partial_syncs = st.partial_syncs;
 }
 
 void repl_sync_stats(const repl *r, uint64_t *full, uint64_t *partial_ok, uint64_t *partial_err)

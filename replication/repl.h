@@ -176,6 +176,20 @@ void repl_role_reply(repl *r, reply *rp);
 void repl_info(repl *r, kbuf *out);
 /* Peer port counters for INFO stats (peer_auth_failures, …). */
 void repl_info_stats(repl *r, kbuf *out);
+/* Figures for the metrics endpoint (metrics.c), as numbers. */
+typedef struct repl_metrics {
+    int role;                    /* REPL_* */
+    int leader_known;
+    uint64_t term, commit_lsn, applied_lsn;
+    uint64_t lease_remaining_ms; /* leader: time left on its lease (0 otherwise) */
+    uint64_t last_contact_ms;    /* follower: since the leader was heard (UINT64_MAX: never) */
+    int members, voters, replicas; /* replicas: members other than this node */
+    int good_replicas;           /* heard from within the election timeout */
+    uint64_t elections_started, elections_won, prevotes_started, prevotes_denied;
+    uint64_t stepdowns, transfers, snapshots_sent, snapshots_received, truncations;
+    uint64_t partial_syncs;
+} repl_metrics;
+void repl_get_metrics(const repl *r, repl_metrics *m);
 /* sync_full / sync_partial_ok / sync_partial_err (INFO stats). */
 void repl_sync_stats(const repl *r, uint64_t *full, uint64_t *partial_ok, uint64_t *partial_err);
 

@@ -206,6 +206,7 @@ static void config_resetstat_cmd(cmd_ctx *c)
     s->env.keyspace_hits = s->env.keyspace_misses = s->env.expired_keys = 0;
     s->stats.ops_last_ms = server_mstime();
     memset(s->cmd_stats, 0, (size_t)command_count() * sizeof *s->cmd_stats);
+    latency_reset(s);
     reply_ok(&c->r);
 }
 

@@ -3,10 +3,10 @@
  * snapshot_*, recovery_*, commit_lsn, term …).
  *
  * Sections, in Redis's order: server, clients, memory, persistence, stats,
- * replication, cpu, modules, commandstats, cluster, keyspace. "default"
- * (no argument) is all but commandstats; "all" and "everything" are all.
- * Redis's errorstats and latencystats are not kept, so those sections are
- * never shown. Unknown section names select nothing (an empty reply). */
+ * replication, cpu, modules, commandstats, latencystats, cluster, keyspace.
+ * "default" (no argument) is all but commandstats and latencystats; "all"
+ * and "everything" are all. Redis's errorstats are not kept, so that
+ * section is never shown. Unknown section names select nothing (an empty reply). */
 #include "server.h"
 
 #include "repl.h"
@@ -37,12 +37,13 @@ enum {
     S_COMMANDSTATS = 1 << 8,
     S_CLUSTER = 1 << 9,
     S_KEYSPACE = 1 << 10,
+    S_LATENCYSTATS = 1 << 11,
 };
 
 #define S_DEFAULT                                                                         \
     (S_SERVER | S_CLIENTS | S_MEMORY | S_PERSISTENCE | S_STATS | S_REPLICATION | S_CPU | \
      S_MODULES | S_CLUSTER | S_KEYSPACE)
-#define S_ALL (S_DEFAULT | S_COMMANDSTATS)
+#define S_ALL (S_DEFAULT | S_COMMANDSTATS | S_LATENCYSTATS)
 
 static const struct {
     const char *name;
@@ -52,7 +53,8 @@ static const struct {
     {"memory", S_MEMORY},           {"persistence", S_PERSISTENCE},
     {"stats", S_STATS},             {"replication", S_REPLICATION},
     {"cpu", S_CPU},                 {"modules", S_MODULES},
-    {"commandstats", S_COMMANDSTATS}, {"cluster", S_CLUSTER},
+    {"commandstats", S_COMMANDSTATS}, {"latencystats", S_LATENCYSTATS},
+    {"cluster", S_CLUSTER},
     {"keyspace", S_KEYSPACE},       {"default", S_DEFAULT},
     {"all", S_ALL},                 {"everything", S_ALL},
 };
@@ -218,8 +220,28 @@ static void info_memory(server *s, kbuf *b)
                 used ? (double)rss / (double)used : 0.0);
 }
 
+/* Redis's loading_* lines, while the node loads its data at startup. */
+static void info_loading(server *s, kbuf *b)
+{
+    kbuf_printf(b,
+                "loading_start_time:%lld\r\n"
+                "loading_total_bytes:%" PRIu64 "\r\n"
+                "loading_rdb_used_mem:%zu\r\n"
+                "loading_loaded_bytes:%" PRIu64 "\r\n"
+                "loading_loaded_perc:%.2f\r\n"
+                "loading_eta_seconds:%lld\r\n",
+                (long long)s->loading_start, s->loading_total, kv_used_memory(),
+                s->loading_loaded, s->loading_perc, (long long)s->loading_eta);
+}
+
 static void info_persistence(server *s, kbuf *b)
 {
+    if (!s->eng || s->loading) {
+        header(b, "Persistence");
+        kbuf_append_str(b, "loading:1\r\nasync_loading:0\r\n");
+        info_loading(s, b);
+        return;
+    }
     engine_stats st;
     engine_get_stats(s->eng, &st);
     const char *why = NULL;
@@ -232,11 +254,20 @@ static void info_persistence(server *s, kbuf *b)
     kbuf_printf(b,
                 "loading:0\r\n"
                 "async_loading:0\r\n"
+                "current_fork_perc:%.2f\r\n"
+                "current_save_keys_processed:%" PRIu64 "\r\n"
+                "current_save_keys_total:%" PRIu64 "\r\n",
+                st.snapshot_keys_total ? 100.0 * (double)st.snapshot_keys_done /
+                                             (double)st.snapshot_keys_total
+                                       : 0.0,
+                st.snapshot_keys_done, st.snapshot_keys_total);
+    kbuf_printf(b,
                 "rdb_changes_since_last_save:%" PRIu64 "\r\n"
                 "rdb_bgsave_in_progress:%d\r\n"
                 "rdb_last_save_time:%lld\r\n"
                 "rdb_last_bgsave_status:%s\r\n"
                 "rdb_last_bgsave_time_sec:%lld\r\n"
+                "rdb_current_bgsave_time_sec:%lld\r\n"
                 "rdb_saves:%" PRIu64 "\r\n"
                 "aof_enabled:1\r\n"
                 "aof_rewrite_in_progress:0\r\n"
@@ -244,6 +275,7 @@ static void info_persistence(server *s, kbuf *b)
                 st.changes_since_save, st.bgsave_in_progress, (long long)st.last_save_time,
                 st.last_bgsave_ok ? "ok" : "err",
                 st.snapshots_taken ? (long long)(st.last_snapshot_ms / 1000) : -1LL,
+                st.bgsave_in_progress ? (long long)(st.snapshot_elapsed_ms / 1000) : -1LL,
                 st.snapshots_taken, failed ? "err" : "ok");
     kbuf_printf(b,
                 "wal_fsync:%s\r\n"
@@ -297,7 +329,7 @@ static void info_stats(server *s, kbuf *b)
     for (int i = 0; i < 16; i++)
         ops += t->ops_samples[i];
     uint64_t full = 0, pok = 0, perr = 0;
-    if (s->repl)
+    if (s->repl && !s->loading)
         repl_sync_stats(s->repl, &full, &pok, &perr);
     header(b, "Stats");
     kbuf_printf(b,
@@ -329,16 +361,26 @@ static void info_stats(server *s, kbuf *b)
                 ps_count(&s->pubsub, PS_SHARD), t->error_replies, t->protocol_errors,
                 t->qbuf_disconnects,
                 t->obuf_disconnects);
-    if (s->repl)
+    if (s->repl && !s->loading)
         repl_info_stats(s->repl, b);
 }
 
 static void info_replication(server *s, kbuf *b)
 {
     header(b, "Replication");
+    if (!s->eng || s->loading) {
+        kbuf_printf(b, "role:%s\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n",
+                    server_role_name(s));
+        return;
+    }
     if (s->repl) {
         repl_info(s->repl, b);
         kbuf_printf(b, "last_term:%" PRIu64 "\r\n", engine_last_term(s->eng));
+        /* What readiness probes ask: may this node answer reads / writes
+         * now (deploy/kvnode-probe.sh). */
+        kbuf_printf(b, "serving_reads:%d\r\nserving_writes:%d\r\n",
+                    s->serving && server_serving_reads(s),
+                    s->serving && repl_writable(s->repl));
         return;
     }
     kbuf_printf(b, "role:%s\r\nconnected_slaves:0\r\nmaster_repl_offset:%" PRIu64 "\r\n",
@@ -385,7 +427,7 @@ static void info_commandstats(server *s, kbuf *b)
 static void info_keyspace(server *s, kbuf *b)
 {
     header(b, "Keyspace");
-    size_t keys = ks_size(s->k);
+    size_t keys = s->k && !s->loading ? ks_size(s->k) : 0;
     if (keys)
         kbuf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", keys, ks_expires(s->k));
 }
@@ -413,6 +455,10 @@ static void cmd_info(cmd_ctx *c)
         header(&b, "Modules");
     if (bits & S_COMMANDSTATS)
         info_commandstats(s, &b);
+    if (bits & S_LATENCYSTATS) {
+        header(&b, "Latencystats");
+        latency_info(s, &b);
+    }
     if (bits & S_CLUSTER) {
         header(&b, "Cluster");
         kbuf_append_str(&b, "cluster_enabled:0\r\n");

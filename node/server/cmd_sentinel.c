@@ -16,10 +16,12 @@
  * to a cut-off old primary.
  *
  * sentinel_observe (called on every role or leader change) keeps the
- * leader last vouched for and, when a different one takes over, closes the
- * ordinary client connections, as Sentinel's reconfiguration does with
- * CLIENT KILL TYPE normal: clients that only re-resolve on a dropped
- * connection (ioredis) follow the new primary. */
+ * leader last vouched for and, when a different one takes over, publishes
+ * Sentinel's +switch-master (and +slave-reconf-done on a replica) to this
+ * node's subscribers, then closes its ordinary client connections, as
+ * Sentinel's reconfiguration does with CLIENT KILL TYPE normal: clients
+ * that only re-resolve on a dropped connection (ioredis) follow the new
+ * primary, those that listen (Jedis, go-redis) hear of it first. */
 #include "server.h"
 
 #include "log.h"
@@ -370,15 +372,16 @@ static void sentinel_help(cmd_ctx *c)
 /* Following the primary                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* Close the ordinary connections (not the one whose command runs now: it
- * closes after its reply). */
+/* Close the ordinary connections — not subscribers (Sentinel's CLIENT KILL
+ * TYPE normal), and not the one whose command runs now: it closes after
+ * its reply. */
 static void close_normal_clients(server *s)
 {
     client *cl = s->clients, *next;
     long n = 0;
     for (; cl; cl = next) {
         next = cl->next;
-        if (cl->flags & (CL_CLOSING | CL_CLOSE_AFTER_REPLY))
+        if (cl->flags & (CL_CLOSING | CL_CLOSE_AFTER_REPLY | CL_PUBSUB))
             continue;
         n++;
         if (cl == s->current)
@@ -388,6 +391,19 @@ static void close_normal_clients(server *s)
     }
     if (n)
         log_notice("closed %ld client connection(s): the primary changed", n);
+}
+
+static void publish_reconf_done(server *s, const repl_sentinel_view *v)
+{
+    for (int i = 0; i < v->nmembers; i++) {
+        const repl_sentinel_member *m = &v->m[i];
+        if (!m->self || !m->host[0])
+            continue;
+        char msg[900];
+        snprintf(msg, sizeof msg, "slave %s:%d %s %d @ %s %s %d", m->host, m->port, m->host,
+                 m->port, service(s), v->leader_host, v->leader_port);
+        pubsub_publish(s, 0, "+slave-reconf-done", 18, msg, strlen(msg));
+    }
 }
 
 void sentinel_observe(server *s)
@@ -411,9 +427,19 @@ void sentinel_observe(server *s)
     int fresh = ready && v.leader_host[0] && strcmp(v.leader_id, s->sent_leader_id) != 0;
     if (fresh) {
         int had = s->sent_leader_id[0] != '\0';
-        if (had)
-            log_notice("+switch-master %s %s %d %s %d", service(s), s->sent_leader_host,
-                       s->sent_leader_port, v.leader_host, v.leader_port);
+        char msg[700];
+        if (had) {
+            /* Sentinel's events, published first: +switch-master
+             * "<name> <old-ip> <old-port> <new-ip> <new-port>", and on a
+             * replica +slave-reconf-done with its instance details. */
+            snprintf(msg, sizeof msg, "%s %s %d %s %d", service(s), s->sent_leader_host,
+                     s->sent_leader_port, v.leader_host, v.leader_port);
+            log_notice("+switch-master %s", msg);
+            pubsub_publish(s, 0, "+switch-master", 14, msg, strlen(msg));
+            if (!v.is_leader)
+                publish_reconf_done(s, &v);
+            pubsub_settle(s);
+        }
         snprintf(s->sent_leader_id, sizeof s->sent_leader_id, "%s", v.leader_id);
         snprintf(s->sent_leader_host, sizeof s->sent_leader_host, "%s", v.leader_host);
         s->sent_leader_port = v.leader_port;

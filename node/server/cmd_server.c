@@ -227,6 +227,14 @@ static void cmd_shutdown(cmd_ctx *c)
     }
     if (s->shutdown_timer)
         return; /* already on its way */
+    if (s->loading) {
+        /* Nothing to save yet: exit as soon as loading yields (Redis). */
+        log_warn("User requested shutdown while loading the data...");
+        s->loading_exit = 1;
+        if (cl)
+            client_close_after_reply(cl);
+        return;
+    }
     log_warn("User requested shutdown...");
     if (flags & SD_SAVE) {
         char err[256];

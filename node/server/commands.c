@@ -35,6 +35,7 @@ extern const kv_command cmds_pubsub[];
 extern const kv_command cmds_bitmap[];
 extern const kv_command cmds_hll[];
 extern const kv_command cmds_sentinel[];
+extern const kv_command cmds_latency[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
@@ -56,6 +57,7 @@ static const kv_command *const tables[] = {
     cmds_bitmap,
     cmds_hll,
     cmds_sentinel,
+    cmds_latency,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)

@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include "cmd.h" /* NOTIFY_* */
+#include "latency.h"
 #include "mem.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +124,16 @@ const cfg_option cfg_options[] = {
      "10000", NULL, 1, "Log commands slower than this many microseconds (-1: off)."},
     {"slowlog-max-len", NULL, CFG_INT, OFF(slowlog_max_len), 0, INT_MAX, "128", NULL, 1,
      "Entries kept in the slow log."},
+    {"latency-tracking", NULL, CFG_BOOL, OFF(latency_tracking), 0, 1, "yes", yesno, 1,
+     "Keep a latency histogram per command (INFO latencystats, LATENCY HISTOGRAM)."},
+    {"latency-tracking-info-percentiles", NULL, CFG_SPECIAL, OFF(nlatpct), 0, 0, "50 99 99.9",
+     NULL, 1, "Percentiles INFO latencystats shows (0 to 100; \"\": none)."},
+    /* metrics */
+    {"metrics-port", NULL, CFG_INT, OFF(metrics_port), 0, 65535, "0", NULL, 0,
+     "TCP port of the Prometheus endpoint, GET /metrics over HTTP (0: off)."},
+    {"metrics-bind", NULL, CFG_STRING, OFF(metrics_bind), 0, 0, "", NULL, 0,
+     "Addresses the metrics endpoint listens on (empty: same as bind). It has no "
+     "authentication: keep it on a trusted network."},
     /* replication */
     {"replicaof", "slaveof", CFG_SPECIAL, OFF(replicaof), 0, 0, "", NULL, 0,
      "\"<host> <port>\": join the cluster of the node at that client port (as a replica, "
@@ -448,6 +460,47 @@ static int set_save(kv_config *c, int argc, const char **argv, char *err, size_t
     return 0;
 }
 
+/* Redis's string2ld: a whole number, no leading space, not NaN, no
+ * overflow. */
+static int parse_ld(const char *s, double *out)
+{
+    char *end;
+    if (!*s || isspace((unsigned char)*s) || strlen(s) >= 5120)
+        return -1;
+    errno = 0;
+    long double v = strtold(s, &end);
+    if (*end || errno == EINVAL || v != v ||
+        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)))
+        return -1;
+    *out = (double)v;
+    return 0;
+}
+
+static int set_latpct(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
+{
+    char storage[2048], *w[64];
+    int n = option_words(argc, argv, w, 64, storage, sizeof storage);
+    if (n < 0) {
+        snprintf(err, errlen, "Invalid latency-tracking-info-percentiles parameters");
+        return -1;
+    }
+    double v[64];
+    for (int i = 0; i < n; i++) {
+        if (parse_ld(w[i], &v[i]) < 0) {
+            snprintf(err, errlen, "Invalid latency-tracking-info-percentiles parameters");
+            return -1;
+        }
+        if (v[i] > 100.0 || v[i] < 0.0) {
+            snprintf(err, errlen,
+                     "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]");
+            return -1;
+        }
+    }
+    c->nlatpct = n;
+    memcpy(c->latpct, v, sizeof(double) * (size_t)n);
+    return 0;
+}
+
 static int set_replicaof(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
 {
     char storage[512], *w[4];
@@ -483,6 +536,8 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
             return set_replicaof(c, argc, argv, err, errlen);
         if (o->offset == OFF(nsave))
             return set_save(c, argc, argv, err, errlen);
+        if (o->offset == OFF(nlatpct))
+            return set_latpct(c, argc, argv, err, errlen);
         if (o->offset == OFF(notify_keyspace_events))
             return set_notify(c, argc, argv, err, errlen);
         return set_obuf(c, argc, argv, err, errlen);
@@ -617,6 +672,14 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
             for (int i = 0; i < c->nsave && (size_t)n < len; i++)
                 n += snprintf(buf + n, len - (size_t)n, "%s%d %lld", i ? " " : "",
                               c->save_seconds[i], c->save_changes[i]);
+        } else if (o->offset == OFF(nlatpct)) {
+            n = 0;
+            buf[0] = '\0';
+            for (int i = 0; i < c->nlatpct && (size_t)n < len; i++) {
+                char p[64];
+                lat_format_percentile(p, sizeof p, c->latpct[i]);
+                n += snprintf(buf + n, len - (size_t)n, "%s%s", i ? " " : "", p);
+            }
         } else if (o->offset == OFF(notify_keyspace_events)) {
             char ev[16];
             config_keyspace_events_format(c->notify_keyspace_events, ev);

@@ -67,6 +67,13 @@ typedef struct kv_config {
     char *pidfile;
     long long slowlog_log_slower_than;
     int slowlog_max_len;
+    /* latency tracking (INFO latencystats, LATENCY HISTOGRAM) */
+    int latency_tracking;
+    int nlatpct;             /* latency-tracking-info-percentiles */
+    double latpct[64];
+    /* metrics */
+    int metrics_port;        /* Prometheus endpoint (0: off) */
+    char *metrics_bind;      /* "" : same as bind */
     /* replication */
     char *replicaof;         /* "host port" or "" */
     int peer_port;           /* 0: port + 10000 */

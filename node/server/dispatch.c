@@ -3,7 +3,8 @@
  * effects.
  *
  * Order of checks for a request, as Redis 7's processCommand: unknown
- * command, arity, authentication, the node's state (a failed WAL refuses
+ * command, arity, authentication, -LOADING while the node loads its data
+ * at startup (only commands that need no data run then), the node's state (a failed WAL refuses
  * every data command (MISCONF), a replica refuses writes (READONLY), a
  * full disk refuses writes (MISCONF) while reads go on), RESP2's
  * subscribed mode (only (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET), then
@@ -246,6 +247,7 @@ static void call(client *cl, const kv_command *cmd, int argc, const char *const 
     }
     if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
         slowlog_push(s, cl, argc, argv, lens, dur);
+    latency_note(s, cmd, argc, argv, lens, dur);
 }
 
 static void reject(client *cl, const kv_command *cmd, const char *msg)
@@ -297,6 +299,20 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
     return NULL;
 }
 
+/* What a node that is loading its data may run: Redis's commands flagged
+ * "loading" that need neither the keyspace nor the log (INFO shows the
+ * progress). Everything else answers -LOADING. */
+static int allowed_while_loading(const kv_command *cmd)
+{
+    static const char *const names[] = {"auth",   "hello",   "quit",     "select", "info",
+                                        "config", "client",  "command",  "time",   "shutdown",
+                                        "slowlog", "latency", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(cmd->name, names[i]))
+            return 1;
+    return 0;
+}
+
 static void cmd_exec(cmd_ctx *c);
 
 /* Whether cl's reply needs a barrier mark, and adds it. */
@@ -329,6 +345,8 @@ static void hold_reply(client *cl, const kv_command *cmd, uint64_t reply_offset,
 static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_offset)
 {
     server *s = cl->srv;
+    if (!s->eng || s->loading)
+        return; /* loading: nothing ran that touches data */
     int logged = engine_entry_pending(s->eng) > 0;
     engine_entry_commit(s->eng);
     hold_reply(cl, cmd, reply_offset, logged);
@@ -380,6 +398,10 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
     }
     if (!cl->authed && !(cmd->flags & CMD_NOAUTH)) {
         reject(cl, cmd, "NOAUTH Authentication required.");
+        return;
+    }
+    if (s->loading && !allowed_while_loading(cmd)) {
+        reject(cl, cmd, "LOADING Redis is loading the dataset in memory");
         return;
     }
     char buf[512];

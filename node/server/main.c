@@ -91,7 +91,9 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    if (server_listen(&s, err, sizeof err) != 0) {
+    /* Listen first: while the data loads, clients are answered (INFO shows
+     * the progress; commands that need the data get -LOADING, as Redis). */
+    if (server_listen(&s, err, sizeof err) != 0 || server_load(&s, err, sizeof err) != 0) {
         log_warn("Fatal: %s", err);
         server_shutdown(&s, 1);
         uv_run(loop, UV_RUN_DEFAULT);

@@ -9,7 +9,9 @@
 #include "repl.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "thash.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 int64_t server_mstime(void)
@@ -211,7 +214,7 @@ int server_listen(server *s, char *err, size_t errlen)
     }
     if (!n && !s->has_unix)
         return kve_fmt(err, errlen, KVE_INVAL, "no listener: port is 0 and no unixsocket");
-    return 0;
+    return metrics_start(s, err, errlen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -290,6 +293,10 @@ static void on_signal(uv_signal_t *h, int sig)
 {
     server *s = h->data;
     log_warn("Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (s->loading) {
+        s->loading_exit = 1; /* acted on as soon as loading yields */
+        return;
+    }
     char err[256];
     if (sig == SIGTERM && !s->handover_deadline && s->repl &&
         repl_role(s->repl) == REPL_LEADER &&
@@ -496,6 +503,8 @@ static void make_run_id(char out[41])
 
 int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t errlen)
 {
+    (void)err;
+    (void)errlen;
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg); /* the server owns the strings now */
@@ -513,7 +522,62 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     keyspace_limits(s);
     dispatch_init(s);
     s->cmd_stats = kv_calloc((size_t)command_count(), sizeof *s->cmd_stats);
+    s->loading = 1;
+    s->loading_start = s->start_ms / 1000;
+    s->loading_eta = -1;
+    uv_signal_init(loop, &s->sig_term);
+    uv_signal_init(loop, &s->sig_int);
+    s->sig_term.data = s->sig_int.data = s;
+    uv_signal_start(&s->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&s->sig_int, on_signal, SIGINT);
+    return 0;
+}
 
+/* SIGTERM, SIGINT or SHUTDOWN while loading: nothing is saved, nothing
+ * needs to be (recovery only reads, and a torn tail it cut stays cut):
+ * exit at once, as Redis does. */
+static void loading_exit(server *s)
+{
+    log_warn("Shutting down while loading the data: nothing to save");
+    if (s->has_unix)
+        unlink(s->cfg.unixsocket);
+    log_notice("kvnode is now ready to exit, bye bye...");
+    _exit(0);
+}
+
+/* Progress of loading (engine_open, and later a snapshot installed from a
+ * leader). At startup, let the loop run now and then so that clients get
+ * answers (INFO, -LOADING) and signals are heard. */
+static void on_load_progress(void *arg, progress_job *j)
+{
+    server *s = arg;
+    if (!s->loading)
+        return;
+    /* Test-only knob (as Redis's key-load-delay): slow loading down. */
+    static long delay_us = -1;
+    if (delay_us < 0) {
+        const char *d = getenv("KVNODE_TEST_LOADING_DELAY_US");
+        delay_us = d ? atol(d) : 0;
+    }
+    if (delay_us > 0)
+        usleep((useconds_t)delay_us);
+    s->loading_total = j->total;
+    s->loading_loaded = j->done;
+    s->loading_perc = progress_perc(j);
+    s->loading_eta = progress_eta_s(j);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    if (now - s->loading_served_us < 20000)
+        return;
+    s->loading_served_us = now;
+    uv_run(s->loop, UV_RUN_NOWAIT);
+    if (s->loading_exit)
+        loading_exit(s);
+}
+
+int server_load(server *s, char *err, size_t errlen)
+{
     /* The meta file first: recovery applies entries only up to its commit
      * watermark (later ones may never have been committed). */
     node_meta meta;
@@ -526,12 +590,19 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     ec.has_replay_limit = meta.has_commit;
     ec.replay_limit = meta.rc.commit;
     ec.commit_gated = 1;
+    ec.load_progress = on_load_progress;
+    ec.load_progress_arg = s;
     rc = engine_open(&s->eng, &ec, dispatch_apply, s, &s->recovery, err, errlen);
+    if (s->loading_exit)
+        loading_exit(s);
     if (rc)
         return rc;
     s->k = engine_ks(s->eng);
     s->env.eng = s->eng;
-    rc = engine_start(s->eng, loop, on_durable, s);
+    /* Settings CONFIG SET changed while loading. */
+    engine_config_from(&s->cfg, &ec);
+    engine_reconfigure(s->eng, &ec);
+    rc = engine_start(s->eng, s->loop, on_durable, s);
     if (rc)
         return kve_fmt(err, errlen, rc, "cannot start the WAL thread");
     s->serving = 1;
@@ -544,19 +615,18 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
                       .role_changed = host_role_changed,
                       .fail_pending = host_fail_pending,
                       .publish = host_publish};
-    rc = repl_init(&s->repl, loop, s->eng, &rc_cfg, &host, &meta, err, errlen);
+    rc = repl_init(&s->repl, s->loop, s->eng, &rc_cfg, &host, &meta, err, errlen);
+    if (s->loading_exit)
+        loading_exit(s);
     if (rc)
         return rc;
 
-    uv_timer_init(loop, &s->cron);
+    uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
     uint64_t period = (uint64_t)(1000 / s->cfg.hz);
     uv_timer_start(&s->cron, on_cron, period, period);
-    uv_signal_init(loop, &s->sig_term);
-    uv_signal_init(loop, &s->sig_int);
-    s->sig_term.data = s->sig_int.data = s;
-    uv_signal_start(&s->sig_term, on_signal, SIGTERM);
-    uv_signal_start(&s->sig_int, on_signal, SIGINT);
+    s->loading = 0;
+    log_notice("DB loaded from disk: %.3f seconds", (double)s->recovery.total_ms / 1000.0);
     return 0;
 }
 
@@ -577,18 +647,22 @@ void server_shutdown(server *s, int exit_code)
         uv_close((uv_handle_t *)&s->unix_listener, NULL);
         unlink(s->cfg.unixsocket);
     }
+    metrics_stop(s);
     /* Finish what was acknowledged-to-be: make the WAL durable, release
      * the replies it held, hand them to the sockets, then close. */
     repl_shutdown(s->repl);
-    engine_flush(s->eng);
-    server_commit_advanced(s);
+    if (s->eng) {
+        engine_flush(s->eng);
+        server_commit_advanced(s);
+    }
     for (client *c = s->clients; c; c = c->next) {
         client_flush(c);
         client_close(c);
     }
     engine_close(s->eng);
     s->eng = NULL;
-    uv_close((uv_handle_t *)&s->cron, NULL);
+    if (s->cron.data)
+        uv_close((uv_handle_t *)&s->cron, NULL);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     log_notice("kvnode is now ready to exit, bye bye...");
@@ -603,6 +677,8 @@ void server_free(server *s)
         engine_close(s->eng);
         s->eng = NULL;
     }
+    metrics_free(s);
+    latency_free(s);
     dispatch_free(s);
     ps_registry_free(&s->pubsub);
     slowlog_free(s);

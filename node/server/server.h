@@ -204,12 +204,23 @@ struct server {
 
     server_stats stats;
     cmd_stat *cmd_stats;  /* parallel to the command table */
+    struct lat_hist **latency; /* per command, allocated on first call (cmd_latency.c) */
     slowlog_entry *slowlog; /* ring of slowlog_cap entries */
     size_t slowlog_len, slowlog_head, slowlog_cap;
     uint64_t slowlog_next_id;
 
     int64_t start_ms;
     char run_id[41];
+
+    /* Startup recovery (server_load): the node listens while it loads and
+     * answers -LOADING to what needs the data (see dispatch.c). */
+    int loading;
+    int loading_exit;          /* SIGTERM / SHUTDOWN while loading: exit */
+    int64_t loading_start;     /* unix seconds */
+    uint64_t loading_total, loading_loaded; /* bytes */
+    double loading_perc;
+    int64_t loading_eta;       /* seconds, -1 unknown */
+    int64_t loading_served_us; /* last time loading let the loop run */
     int active_expire;
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
@@ -218,6 +229,7 @@ struct server {
     uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
 
     repl *repl;           /* NULL until replication is set up */
+    struct metrics_srv *metrics; /* the Prometheus endpoint (metrics.h), or NULL */
     /* Sentinel API (cmd_sentinel.c): the primary last vouched for. */
     char sent_leader_id[48];
     char sent_leader_host[256];
@@ -230,8 +242,12 @@ struct server {
 };
 
 /* ---- server.c ---- */
+/* Startup: server_init (no data yet), server_listen (clients are answered
+ * from now on: -LOADING for what needs the data), server_load (recovery,
+ * serving clients between steps; then the WAL thread and replication). */
 int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t errlen);
 int server_listen(server *s, char *err, size_t errlen);
+int server_load(server *s, char *err, size_t errlen);
 void server_shutdown(server *s, int exit_code); /* stop accepting, flush, exit loop */
 void server_free(server *s);
 int64_t server_mstime(void);
@@ -369,6 +385,16 @@ void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);
 /* Redis's HELP reply: "<CMD> <subcommand> [<arg> [value] [opt] ...].
  * Subcommands are:", the NULL-terminated lines, then HELP's own two. */
 void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
+
+/* ---- cmd_latency.c ---- */
+/* A command ran for usec (latency-tracking): into its (or its
+ * subcommand's) histogram. */
+void latency_note(server *s, const kv_command *cmd, int argc, const char *const *argv,
+                  const size_t *lens, int64_t usec);
+void latency_reset(server *s); /* CONFIG RESETSTAT */
+void latency_free(server *s);
+/* INFO latencystats lines. */
+void latency_info(server *s, kbuf *b);
 
 /* ---- slowlog.c ---- */
 void slowlog_push(server *s, client *cl, int argc, const char *const *argv,

@@ -33,16 +33,19 @@
 #include "snapshot.h"
 #include "wal.pb-c.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -151,6 +154,12 @@ static int replay_record(void *arg, const wal_record *rec, char *err, size_t err
     return 0;
 }
 
+/* Progress of the snapshot being written, shared with the child process
+ * that writes it (one MAP_SHARED page): the writer stores, INFO reads. */
+typedef struct snap_progress {
+    _Atomic uint64_t keys, bytes;
+} snap_progress;
+
 /* Recovery: configs are noted whatever their LSN; entries apply up to the
  * replay limit. */
 typedef struct recover_ctx {
@@ -222,6 +231,7 @@ struct engine {
     size_t ncfgs;
     int closing;        /* engine_close was called */
     int handles_open;   /* libuv handles still to close */
+    snap_progress *sp;  /* shared with a snapshot child; NULL if mmap failed */
 };
 
 static uint64_t mono_us(void)
@@ -298,8 +308,58 @@ static int make_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+/* Bytes recovery reads: the newest snapshot and every WAL segment (their
+ * whole files: the unused tail of a preallocated segment counts too). */
+static uint64_t recovery_bytes(const char *dir)
+{
+    uint64_t total = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    char newest[64] = "";
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        int seg = !strncmp(de->d_name, "wal-", 4) && l > 8 && !strcmp(de->d_name + l - 4, ".log") &&
+                  strncmp(de->d_name, "wal-spare", 9) != 0;
+        int snap = l == 30 && !strncmp(de->d_name, "snap-", 5) && !strcmp(de->d_name + 25, ".snap");
+        if (snap && strcmp(de->d_name, newest) > 0)
+            snprintf(newest, sizeof newest, "%s", de->d_name);
+        if (!seg)
+            continue;
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (stat(path, &st) == 0)
+            total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    if (newest[0]) {
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, newest);
+        if (stat(path, &st) == 0)
+            total += (uint64_t)st.st_size;
+    }
+    return total;
+}
+
+static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn apply,
+                       void *apply_arg, engine_recovery *rec, char *err, size_t errlen);
+
 int engine_open(engine **out, const engine_config *cfg, engine_apply_fn apply, void *apply_arg,
                 engine_recovery *rec, char *err, size_t errlen)
+{
+    progress_job job;
+    progress_begin(&job, "Loading the data", 0, cfg->dir ? recovery_bytes(cfg->dir) : 0,
+                   cfg->load_progress, cfg->load_progress_arg);
+    int rc = open_engine(out, cfg, apply, apply_arg, rec, err, errlen);
+    progress_end(&job);
+    return rc;
+}
+
+static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn apply,
+                       void *apply_arg, engine_recovery *rec, char *err, size_t errlen)
 {
     uint64_t t0 = mono_us();
     if (!cfg->dir || !cfg->dir[0])
@@ -315,6 +375,8 @@ int engine_open(engine **out, const engine_config *cfg, engine_apply_fn apply, v
     e->cfg.dir = e->dir;
     e->lock_fd = -1;
     e->last_ok = 1;
+    void *sp = mmap(NULL, sizeof *e->sp, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    e->sp = sp == MAP_FAILED ? NULL : sp;
     if (e->cfg.snapshot_keep < 1)
         e->cfg.snapshot_keep = 1;
     rc = take_lock(e, err, errlen);
@@ -371,6 +433,8 @@ int engine_open(engine **out, const engine_config *cfg, engine_apply_fn apply, v
 
 fail:
     ks_free(e->k);
+    if (e->sp)
+        munmap(e->sp, sizeof *e->sp);
     if (e->lock_fd >= 0)
         close(e->lock_fd);
     arena_destroy(&e->rctx.ar);
@@ -435,6 +499,8 @@ static void free_builder(entry_builder *b)
 
 static void free_engine(engine *e)
 {
+    if (e->sp)
+        munmap(e->sp, sizeof *e->sp);
     for (size_t i = 0; i < e->ncfgs; i++)
         kv_free(e->cfgs[i].payload);
     kv_free(e->cfgs);
@@ -877,12 +943,36 @@ static void on_wal_progress(void *arg)
 }
 
 /* Write the image in this process (SAVE, or BGSAVE when forking is off). */
+/* The snapshot writer's progress hook: into the shared page. */
+static void snap_progress_hook(void *arg, progress_job *j)
+{
+    snap_progress *sp = arg;
+    /* Test-only knob: slow the writer down so that tests see it working. */
+    const char *d = getenv("KVNODE_TEST_SNAPSHOT_DELAY_US");
+    if (d)
+        usleep((useconds_t)atol(d));
+    if (sp) {
+        atomic_store_explicit(&sp->keys, j->done, memory_order_relaxed);
+        atomic_store_explicit(&sp->bytes, j->bytes, memory_order_relaxed);
+    }
+}
+
+/* Write the image (in a fork child, or in process), logging progress. */
+static int write_image(engine *e, const char *tmp, snap_meta *m, char *err, size_t errlen)
+{
+    progress_job job;
+    progress_begin(&job, "Writing the snapshot", 1, e->snap_keys, snap_progress_hook, e->sp);
+    int rc = snap_write(e->k, tmp, e->snap_lsn, e->snap_term, m, err, errlen);
+    progress_end(&job);
+    return rc;
+}
+
 static int write_in_process(engine *e, char *err, size_t errlen)
 {
     char tmp[PATH_MAX];
     snap_tmp_path(tmp, sizeof tmp, e->dir, e->snap_lsn);
     snap_meta m;
-    int rc = snap_write(e->k, tmp, e->snap_lsn, e->snap_term, &m, err, errlen);
+    int rc = write_image(e, tmp, &m, err, errlen);
     if (rc) {
         snap_failed(e, "%s", err);
         return rc;
@@ -904,6 +994,10 @@ static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
                                                    : wal_term_at(e->w, e->applied);
     e->snap_keys = ks_size(e->k);
     e->snap_start_us = mono_us();
+    if (e->sp) {
+        atomic_store(&e->sp->keys, 0);
+        atomic_store(&e->sp->bytes, 0);
+    }
     e->bytes_since_save = 0;
     e->changes_since_save = 0;
     if (e->snap_lsn == e->last_save_lsn && e->snap_lsn) {
@@ -939,7 +1033,7 @@ static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
         char tmp[PATH_MAX], cerr[512];
         snap_tmp_path(tmp, sizeof tmp, e->dir, e->snap_lsn);
         snap_meta m;
-        int rc = snap_write(e->k, tmp, e->snap_lsn, e->snap_term, &m, cerr, sizeof cerr);
+        int rc = write_image(e, tmp, &m, cerr, sizeof cerr);
         if (rc)
             log_warn("snapshot child: %s", cerr);
         _exit(rc ? 1 : 0);
@@ -1069,6 +1163,12 @@ void engine_get_stats(const engine *e, engine_stats *st)
     st->wal_bytes_since_save = e->bytes_since_save;
     st->wal_compactions = e->compactions;
     snprintf(st->last_error, sizeof st->last_error, "%s", e->last_error);
+    if (st->bgsave_in_progress) {
+        st->snapshot_keys_total = e->snap_keys;
+        st->snapshot_keys_done = e->sp ? atomic_load(&e->sp->keys) : 0;
+        st->snapshot_bytes_done = e->sp ? atomic_load(&e->sp->bytes) : 0;
+        st->snapshot_elapsed_ms = (mono_us() - e->snap_start_us) / 1000;
+    }
     wal_get_stats(e->w, &st->wal);
 }
 
@@ -1235,7 +1335,24 @@ int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t 
     return rc;
 }
 
+static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint64_t term,
+                            char *err, size_t errlen);
+
+/* The file is read twice (verified, then loaded): progress counts both. */
 int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint64_t term,
+                            char *err, size_t errlen)
+{
+    struct stat st;
+    uint64_t size = stat(tmp_path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    progress_job job;
+    progress_begin(&job, "Installing the snapshot received from the leader", 0, 2 * size,
+                   e->cfg.load_progress, e->cfg.load_progress_arg);
+    int rc = install_snapshot(e, tmp_path, lsn, term, err, errlen);
+    progress_end(&job);
+    return rc;
+}
+
+static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint64_t term,
                             char *err, size_t errlen)
 {
     stop_snapshot_child(e);

@@ -12,6 +12,7 @@
 #define KV_ENGINE_H
 
 #include "keyspace.h"
+#include "progress.h"
 #include "wal.h"
 
 #include <stddef.h>
@@ -42,6 +43,12 @@ typedef struct engine_config {
     /* Compaction never goes past the commit point given by
      * engine_set_commit (a replicated node). 0: past durable (standalone). */
     int commit_gated;
+    /* Called as recovery (engine_open) and engine_install_snapshot load
+     * data (progress.h: bytes done of the snapshot and WAL files); NULL for
+     * none. The hook runs on the calling thread, in the middle of loading:
+     * it must not touch the engine. */
+    progress_hook load_progress;
+    void *load_progress_arg;
 } engine_config;
 
 /* Fill in the defaults above (dir stays NULL). */
@@ -194,6 +201,10 @@ typedef struct engine_stats {
     uint64_t wal_bytes_since_save;
     uint64_t wal_compactions;
     char last_error[256];
+    /* The snapshot being written (bgsave_in_progress), as its writer
+     * reports it: keys and bytes written of keys_total. */
+    uint64_t snapshot_keys_done, snapshot_keys_total, snapshot_bytes_done;
+    uint64_t snapshot_elapsed_ms;
     wal_stats wal;
 } engine_stats;
 void engine_get_stats(const engine *e, engine_stats *st);

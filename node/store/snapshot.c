@@ -59,6 +59,7 @@
 #include "fsio.h"
 #include "log.h"
 #include "mem.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -175,6 +176,7 @@ static int w_flush_block(writer *w)
     }
     le_put32(w->blk, crc32c(0, w->blk + 4, SNAP_BLOCK_HDR - 4 + n));
     int rc = w_out(w, w->blk, w->len);
+    progress_step(w->blk_entries, w->len);
     w->blocks++;
     w->len = SNAP_BLOCK_HDR;
     w->blk_entries = 0;
@@ -576,6 +578,7 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
             goto done;
         }
         file_crc = crc32c(file_crc, bh, SNAP_BLOCK_HDR + n);
+        progress_step(cnt, SNAP_BLOCK_HDR + n);
         entries += cnt;
         blocks++;
         off += SNAP_BLOCK_HDR + n;

@@ -140,6 +140,12 @@ const char *wal_nospace_reason(const wal *w);
  * segments scheduled for deletion. */
 int wal_compact(wal *w, uint64_t upto_lsn);
 
+/* fdatasync latency histogram: bucket i counts syncs that took at most
+ * wal_sync_bucket_us[i] microseconds (and more than the bucket before);
+ * the last bucket has no bound. Counted lock-free by the WAL thread. */
+#define WAL_SYNC_BUCKETS 16
+extern const uint64_t wal_sync_bucket_us[WAL_SYNC_BUCKETS - 1];
+
 typedef struct wal_stats {
     uint64_t segments;          /* segment files on disk */
     uint64_t bytes;             /* bytes of records in them (approx.) */
@@ -152,6 +158,8 @@ typedef struct wal_stats {
     uint64_t bytes_since_compact; /* bytes appended since the last wal_compact */
     int spare_ready;
     uint64_t stalled_ms;        /* see wal_stalled_ms */
+    uint64_t sync_hist[WAL_SYNC_BUCKETS]; /* fdatasyncs per bucket (not cumulative) */
+    uint64_t sync_us_total;     /* their summed duration */
 } wal_stats;
 void wal_get_stats(const wal *w, wal_stats *st);
 

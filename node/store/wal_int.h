@@ -137,6 +137,7 @@ struct wal {
     _Atomic int err;
     char errmsg[256];
     _Atomic uint64_t batches, syncs, last_sync_us;
+    _Atomic uint64_t sync_hist[WAL_SYNC_BUCKETS], sync_us_total;
 
     /* WAL-thread state */
     int fd;

@@ -20,6 +20,7 @@
 #include "fsio.h"
 #include "log.h"
 #include "mem.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -250,6 +251,7 @@ static int recover_record(void *arg, const wal_record *rec, uint64_t off)
         sc->info->entries_replayed++;
     }
     wal_hist_note(sc->w, rec->term, rec->lsn);
+    progress_step(1, rec->raw_len);
     return 0;
 }
 
@@ -304,6 +306,8 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
     int rc = wal_scan_segment(path, first_lsn, sc->last_term, recover_record, sc, &ss, err, errlen);
     if (rc)
         return rc;
+    /* Progress: the records were counted one by one; the rest of the file. */
+    progress_step(0, ss.size > ss.end_off ? ss.size - ss.end_off + WAL_SEG_HDR : WAL_SEG_HDR);
     uint64_t expect = ss.last_lsn + 1;
     switch (ss.end) {
     case WAL_SEG_CLEAN:

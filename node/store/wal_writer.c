@@ -81,6 +81,21 @@ static int io_code(int e)
 /* The WAL thread                                                           */
 /* ------------------------------------------------------------------------ */
 
+const uint64_t wal_sync_bucket_us[WAL_SYNC_BUCKETS - 1] = {
+    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+    1000000, 2500000};
+
+/* The fdatasync latency histogram: counted lock-free (wal_stats). */
+static void note_sync_us(wal *w, uint64_t us)
+{
+    int i = 0;
+    while (i < WAL_SYNC_BUCKETS - 1 && us > wal_sync_bucket_us[i])
+        i++;
+    atomic_store(&w->last_sync_us, us);
+    atomic_fetch_add_explicit(&w->sync_hist[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->sync_us_total, us, memory_order_relaxed);
+}
+
 static int thread_sync(wal *w)
 {
     uint64_t t0 = wal_now_us();
@@ -90,7 +105,7 @@ static int thread_sync(wal *w)
         wal_set_error(w, io_code(e), "fdatasync WAL segment: %s", strerror(e));
         return -1;
     }
-    atomic_store(&w->last_sync_us, wal_now_us() - t0);
+    note_sync_us(w, wal_now_us() - t0);
     atomic_fetch_add(&w->syncs, 1);
     return 0;
 }
@@ -761,6 +776,9 @@ void wal_get_stats(const wal *w, wal_stats *st)
     st->records = w->records_appended;
     st->syncs = atomic_load(&w->syncs);
     st->last_sync_us = atomic_load(&w->last_sync_us);
+    for (int i = 0; i < WAL_SYNC_BUCKETS; i++)
+        st->sync_hist[i] = atomic_load_explicit(&w->sync_hist[i], memory_order_relaxed);
+    st->sync_us_total = atomic_load_explicit(&w->sync_us_total, memory_order_relaxed);
     st->max_batch_records = atomic_load(&w->max_batch_records);
     st->bytes_since_compact = w->bytes_since_compact;
     st->spare_ready = !w->prealloc || w->spare_state == SPARE_READY;

@@ -799,4 +799,7 @@ void rcore_get_stats(const rcore *r, rc_stats *st)
     st->transfer_state = !r->transfer_to[0] ? "none"
                          : r->transfer_sent ? "timeout-now-sent"
                                             : "catching-up";
+    st->snap_recv_lsn = r->rsnap_lsn;
+    st->snap_recv_bytes = r->rsnap_off;
+    st->snap_recv_size = r->rsnap_size;
 }

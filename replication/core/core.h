@@ -306,6 +306,9 @@ typedef struct rc_stats {
     int ack_replicas;           /* min_acks */
     const char *transfer_state; /* "none" "catching-up" "timeout-now-sent" */
     char last_stepdown[160];
+    /* Follower: the snapshot being received from the leader (lsn 0: none):
+     * bytes stored so far of size. */
+    uint64_t snap_recv_lsn, snap_recv_bytes, snap_recv_size;
 } rc_stats;
 void rcore_get_stats(const rcore *r, rc_stats *st);
 const char *rcore_role_name(int role);

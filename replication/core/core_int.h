@@ -103,6 +103,7 @@ struct rcore {
     uint64_t started_ms;
     int heard_leader;          /* since start, from a leader of our term */
     int leader_voters_heard;   /* as the leader last told (Append) */
+    uint64_t reject_prev;      /* the prev_lsn of the Append being refused */
 
     /* ---- log and commit ---- */
     uint64_t commit;

@@ -33,6 +33,7 @@ static void send_result(rcore *r, int success, int busy, const char *to_addr)
     Kv__TermStart ts[256], *tp[256];
     if (!success && !busy) {
         uint64_t last_term;
+        a.rejected_prev = r->reject_prev;
         a.last_lsn = rc_last(r, &last_term);
         a.last_term = last_term;
         size_t n;
@@ -167,6 +168,7 @@ void follow_on_append(rcore *r, const char *from, const Kv__Append *a)
         follow_send_ack(r, 0, 1);
         return;
     }
+    r->reject_prev = a->prev_lsn;
     if (!log_matches(r, a->prev_lsn, a->prev_term)) {
         follow_send_ack(r, 0, 0);
         return;
@@ -278,6 +280,22 @@ void follow_on_snapshot(rcore *r, const char *from, const Kv__InstallSnapshot *s
             r->rsnap_term = s->snapshot_term;
             r->rsnap_off = 0;
             snapshot_reply(r, 0, 0);
+            return;
+        }
+        if (s->snapshot_lsn <= rc_last(r, NULL) && log_matches(r, s->snapshot_lsn, s->snapshot_term)) {
+            /* This log holds the snapshot's last entry: installing it would
+             * only throw away entries after it, which this node may have
+             * acknowledged (a leader that took a stale answer for news).
+             * Tell the leader to go on from there. */
+            rc_log(r, RC_NOTICE, "snapshot at LSN %" PRIu64 " not needed: this log holds it",
+                   s->snapshot_lsn);
+            if (s->snapshot_lsn > r->matched)
+                r->matched = s->snapshot_lsn;
+            r->rsnap_lsn = s->snapshot_lsn;
+            r->rsnap_term = s->snapshot_term;
+            r->rsnap_off = 0;
+            snapshot_reply(r, 1, 0);
+            r->rsnap_lsn = 0;
             return;
         }
         r->rsnap_lsn = s->snapshot_lsn;

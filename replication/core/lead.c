@@ -435,6 +435,10 @@ void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a
         p->probe_outstanding = 0;
         return;
     }
+    /* A refusal of an Append at or below what it acknowledged is stale (a
+     * delayed or duplicated answer): its log holds those entries. */
+    if (p->match && a->rejected_prev <= p->match)
+        return;
     /* Its log does not match at next - 1: find the common point from its
      * term history and continue (it cuts its divergent suffix when the
      * entries arrive) or send a snapshot. */
@@ -449,8 +453,13 @@ void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a
     live_reset(p);
     p->live_from = 0;
     p->probe_outstanding = 0;
-    if (p->match > common)
-        p->match = common; /* cannot happen in a correct cluster; stay safe */
+    if (p->match > common) {
+        /* It lost entries it had acknowledged (its disk, or its data
+         * directory replaced under the same node id). */
+        rc_log(r, RC_WARNING, "follower %.12s lost acknowledged entries (it had LSN %" PRIu64
+               ", now agrees only up to %" PRIu64 ")", p->id, p->match, common);
+        p->match = common;
+    }
     if (rc_catchup(common, r->io.log_first(r->io.arg), &next) == RC_CATCHUP_SNAPSHOT) {
         to_snapshot(r, p, "the entries after our common point are compacted away");
         return;

@@ -15,9 +15,14 @@ work=$(mktemp -d "/tmp/$1.XXXXXX")
 pids=()
 LAST_LOG=/dev/null
 LAST_PID=
+# Under the scripts' set -e, a failing command in here would end the trap
+# early (wait returns 137 for a killed child): every step tolerates failure.
 cleanup() {
+  local p
   for p in "${pids[@]:-}"; do
-    [ -n "$p" ] && kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    [ -n "$p" ] || continue
+    kill -9 "$p" 2>/dev/null || continue
+    wait "$p" 2>/dev/null || true
   done
   rm -rf "$work"
 }

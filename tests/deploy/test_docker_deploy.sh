@@ -91,7 +91,14 @@ opts=$(sed -n 's/^ *- \(--[a-z0-9-]*\)$/\1/p' <<<"$resolved" | sort -u)
 for o in $opts; do
     grep -qxF -- "$o" <<<"$KV_OPTIONS" || fail "docker-compose.yml passes $o, which kvnode does not know"
 done
-[ "$(grep -c -- '- --replicaof' <<<"$resolved")" = 2 ] || fail "want two replicas"
+note "three voters that find each other by name"
+! grep -q -- '- --replicaof' <<<"$resolved" || fail "a service pins --replicaof (the entrypoint decides)"
+for n in node1 node2 node3; do
+    svc=$(sed -n "/^  $n:\$/,/^  [a-z0-9]*:\$/p" <<<"$resolved")
+    grep -q "KVNODE_ANNOUNCE_IP: $n\$" <<<"$svc" || fail "$n does not announce its service name"
+    grep -q 'KVNODE_SEED: node1:7379$' <<<"$svc" || fail "$n has no seed node1:7379"
+    grep -q 'KVNODE_PEERS: node1:7379 node2:7379 node3:7379$' <<<"$svc" || fail "$n: peers"
+done
 
 note "secrets come from the environment"
 env_out=$(KVNODE_PASSWORD=pw-from-env KVNODE_CLUSTER_SECRET=cs-from-env timeout 60 \
@@ -117,6 +124,7 @@ grep -q 'docker-healthcheck.sh' <<<"$runtime" || fail "healthcheck script not us
 if grep -qE 'apt-get install[^&]*-dev' <<<"$runtime"; then fail "runtime stage installs -dev packages"; fi
 sh -n "$ENTRY" || fail "docker-entrypoint.sh: syntax"
 sh -n "$HEALTH" || fail "docker-healthcheck.sh: syntax"
+sh -n "$ROOT/deploy/kvnode-probe.sh" || fail "kvnode-probe.sh: syntax"
 
 # ---- Entrypoint and healthcheck, run here against the real binaries -------------
 

@@ -166,8 +166,15 @@ kill -KILL "$node1_pid" # a crash of the primary
 eventually 10 bash -c "! [ -e /proc/$node1_pid ]" || fail "node1 survived SIGKILL"
 [ "$(cli "$P2" replicaof no one)" = OK ] || fail "REPLICAOF NO ONE on node2"
 [ "$(cli "$P3" replicaof 127.0.0.1 "$P2")" = OK ] || fail "REPLICAOF on node3"
-replica_linked() { cli "$P3" info replication | tr -d '\r' | grep -qx 'master_link_status:up'; }
-eventually 15 replica_linked || fail "node3 never linked to node2"
+# The survivors may already have elected node3; REPLICAOF NO ONE makes node2
+# campaign and REPLICAOF on node3 hands leadership to node2 if node3 leads.
+replica_linked() {
+    local i
+    i=$(cli "$P3" info replication | tr -d '\r')
+    grep -qx 'master_link_status:up' <<<"$i" && grep -qx "master_port:$P2" <<<"$i" &&
+        [ "$(cli "$P2" role | head -n 1)" = master ]
+}
+eventually 15 replica_linked || fail "node3 never linked to node2 as the primary"
 [ "$(cli "$P2" set promoted yes)" = OK ] || fail "SET on the promoted node2"
 second_pids=$(cat "$DIR/node2.pid" "$DIR/node3.pid")
 out=$("${LC[@]}" stop "$DIR") || fail "stop after failover failed: $out"

@@ -236,9 +236,24 @@ static int wait_ping(h_proc *p, int timeout_ms)
         }
         kv_client *c = h_connect(p->port);
         if (c) {
-            /* Any reply means it is serving (NOAUTH counts). */
+            /* Serving: PONG, or NOAUTH when no password is known here;
+             * -LOADING means it is still loading its data. With a
+             * --requirepass in its arguments, log in and ask again. */
             kv_reply *r = h_cmd(c, "PING");
-            int ok = r != NULL;
+            if (r && r->type == KV_REPLY_ERROR && r->str && !strncmp(r->str, "NOAUTH", 6)) {
+                for (int i = 0; i + 1 < p->argc; i++) {
+                    if (!strcmp(p->argv[i], "--requirepass")) {
+                        const char *argv[2] = {"AUTH", p->argv[i + 1]};
+                        size_t lens[2] = {4, strlen(p->argv[i + 1])};
+                        kv_reply_free(h_cmdv(c, 2, argv, lens));
+                        kv_reply_free(r);
+                        r = h_cmd(c, "PING");
+                        break;
+                    }
+                }
+            }
+            int ok = r != NULL && !(r->type == KV_REPLY_ERROR && r->str &&
+                                    !strncmp(r->str, "LOADING", 7));
             kv_reply_free(r);
             kv_client_free(c);
             if (ok)
@@ -304,6 +319,11 @@ static int kvnode_start_once(h_proc *p, const char *dir, const char *const *extr
     if (spawn(p) < 0)
         return -1;
     return wait_ping(p, 30000);
+}
+
+int h_respawn(h_proc *p)
+{
+    return spawn(p) < 0 ? -1 : 0;
 }
 
 int h_restart(h_proc *p)

@@ -36,6 +36,8 @@ int h_kvnode_start(h_proc *p, const char *dir, const char *const *extra);
 void h_set_args(h_proc *p, const char *const *argv);
 /* Start it again with the same arguments (after a kill). */
 int h_restart(h_proc *p);
+/* The same, without waiting for it to answer (a node still loading). */
+int h_respawn(h_proc *p);
 /* Start Debian's redis-server on a free port, no persistence unless extra
  * says so. */
 int h_redis_start(h_proc *p, const char *dir, const char *const *extra);

@@ -3,14 +3,18 @@
  * next to it, monitoring a redis-server trio) in RESP2 and RESP3; every
  * node names the primary only when it can vouch for it, follows a kill -9
  * and a switchover, and closes its ordinary connections when the primary
- * changes; an old primary that was stopped past its lease never names
- * itself; requirepass applies. Every wait is bounded and asserted. */
+ * changes (after publishing +switch-master to its subscribers); an old
+ * primary that was stopped past its lease never names itself; requirepass
+ * applies; what Jedis and go-redis send is replayed. Every wait is bounded
+ * and asserted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -486,6 +490,16 @@ static void test_stopped_primary_never_names_itself(void **state)
     assert_true(named);
 }
 
+static int ckquorum_ok3(void *arg)
+{
+    kv_reply *r = hc_cmd(*(int *)arg, "SENTINEL CKQUORUM kvnode");
+    int ok = r && r->type == KV_REPLY_STATUS &&
+             !strcmp(r->str,
+                     "OK 3 usable Sentinels. Quorum and failover authorization can be reached");
+    kv_reply_free(r);
+    return ok;
+}
+
 /* SENTINEL FAILOVER on the primary hands over to another voter; on a
  * replica, that replica takes over. CKQUORUM on a node left alone says
  * NOQUORUM as Redis words it. */
@@ -512,11 +526,9 @@ static void test_sentinel_failover_and_ckquorum(void **state)
         hc_dump_logs();
         fail_msg("SENTINEL FAILOVER on replica %d did not make it the primary", f);
     }
-    r = hc_cmd(f, "SENTINEL CKQUORUM kvnode");
-    assert_int_equal(r->type, KV_REPLY_STATUS);
-    assert_string_equal(r->str,
-                        "OK 3 usable Sentinels. Quorum and failover authorization can be reached");
-    kv_reply_free(r);
+    /* Once the new leader heard both others (right after its election it
+     * may have heard one): */
+    assert_true(h_wait_until(ckquorum_ok3, &f, 5000));
     /* Alone: the two others killed. */
     int alone = (f + 1) % 3;
     for (int i = 0; i < 3; i++) {
@@ -604,6 +616,206 @@ static void test_single_node_name_and_auth(void **state)
     kv_client_free(c);
 }
 
+/* A subscriber's next message on channel (a RESP2 array or a RESP3
+ * push "message" ch payload); its payload copied into out. 0 or -1. */
+static int next_message(kv_client *c, const char *ch, char *out, size_t outlen)
+{
+    for (;;) {
+        kv_reply *r;
+        if (kv_client_read(c, &r) != 0)
+            return -1;
+        int ok = (r->type == KV_REPLY_ARRAY || r->type == KV_REPLY_PUSH) && r->elements == 3 &&
+                 !strcmp(r->element[0]->str, "message") && !strcmp(r->element[1]->str, ch);
+        if (ok)
+            snprintf(out, outlen, "%s", r->element[2]->str);
+        kv_reply_free(r);
+        if (ok)
+            return 0;
+    }
+}
+
+/* A raw RESP3 connection (as go-redis opens one): commands written as
+ * RESP, everything the server sends parsed with libkvclient's reader. */
+typedef struct raw3 {
+    int fd;
+    kv_reader *rd;
+} raw3;
+
+static int raw3_open(raw3 *c, int port)
+{
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0)
+        return -1;
+    c->rd = kv_reader_new(NULL);
+    return c->rd ? 0 : -1;
+}
+
+static void raw3_close(raw3 *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    kv_reader_free(c->rd);
+}
+
+static int raw3_send(raw3 *c, int argc, const char *const *argv)
+{
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "$%zu\r\n%s\r\n", strlen(argv[i]),
+                      argv[i]);
+    return write(c->fd, buf, (size_t)n) == n ? 0 : -1;
+}
+
+/* The next thing the server sends (bounded: 10 s), or NULL. */
+static kv_reply *raw3_next(raw3 *c)
+{
+    long long t0 = h_now_ms();
+    for (;;) {
+        kv_reply *r = NULL;
+        if (kv_reader_get(c->rd, &r) != 0)
+            return NULL;
+        if (r)
+            return r;
+        long long left = 10000 - (h_now_ms() - t0);
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return NULL;
+        char buf[4096];
+        ssize_t n = read(c->fd, buf, sizeof buf);
+        if (n <= 0 || kv_reader_feed(c->rd, buf, (size_t)n) != 0)
+            return NULL;
+    }
+}
+
+/* The next push `kind` on channel ch (payload or count into out). */
+static int raw3_push(raw3 *c, const char *kind, const char *ch, char *out, size_t outlen)
+{
+    for (;;) {
+        kv_reply *r = raw3_next(c);
+        if (!r)
+            return -1;
+        int ok = r->type == KV_REPLY_PUSH && r->elements == 3 &&
+                 !strcmp(r->element[0]->str, kind) && !strcmp(r->element[1]->str, ch);
+        if (ok) {
+            if (r->element[2]->type == KV_REPLY_INTEGER)
+                snprintf(out, outlen, "%lld", r->element[2]->integer);
+            else
+                snprintf(out, outlen, "%s", r->element[2]->str);
+        }
+        kv_reply_free(r);
+        if (ok)
+            return 0;
+    }
+}
+
+/* What Jedis (JedisSentinelPool) and go-redis (NewFailoverClient) send,
+ * replayed: GET-MASTER-ADDR-BY-NAME on every node, SENTINEL SENTINELS to
+ * learn the others, a subscription to +switch-master on each (RESP2, and
+ * RESP3 with +replica-reconf-done as go-redis asks); after kill -9 of the
+ * primary every surviving node tells its subscriber "+switch-master kvnode
+ * <old> <new>" (and a replica "+slave-reconf-done"), keeps the subscriber
+ * connected, and the address it names is a writable primary. */
+static void test_jedis_goredis_transcripts(void **state)
+{
+    (void)state;
+    hc_start_cluster(NULL);
+    int l = hc_leader();
+    assert_true(l >= 0);
+    names_want w = {{0, 1, 2}, 3, hc_node[l].port};
+    assert_true(h_wait_until(all_name, &w, 10000));
+    kv_reply *r = hc_cmd((l + 1) % 3, "SENTINEL SENTINELS kvnode");
+    assert_int_equal(r->type, KV_REPLY_ARRAY);
+    assert_int_equal(r->elements, 2);
+    kv_reply_free(r);
+    kv_client *jedis[3] = {0};
+    raw3 goredis[3];
+    for (int i = 0; i < 3; i++) {
+        jedis[i] = h_connect(hc_node[i].port);
+        assert_non_null(jedis[i]);
+        r = h_cmd(jedis[i], "SUBSCRIBE +switch-master");
+        assert_int_equal(r->type, KV_REPLY_ARRAY);
+        assert_string_equal(r->element[0]->str, "subscribe");
+        assert_string_equal(r->element[1]->str, "+switch-master");
+        assert_int_equal(r->element[2]->integer, 1);
+        kv_reply_free(r);
+        assert_int_equal(raw3_open(&goredis[i], hc_node[i].port), 0);
+        const char *hello[] = {"HELLO", "3"};
+        assert_int_equal(raw3_send(&goredis[i], 2, hello), 0);
+        r = raw3_next(&goredis[i]);
+        assert_non_null(r);
+        assert_int_equal(r->type, KV_REPLY_MAP);
+        kv_reply_free(r);
+        const char *chans[] = {"+switch-master", "+replica-reconf-done", "+slave-reconf-done"};
+        const char *argv[] = {"SUBSCRIBE", chans[0], chans[1], chans[2]};
+        assert_int_equal(raw3_send(&goredis[i], 4, argv), 0);
+        for (int k = 0; k < 3; k++) {
+            char n[16];
+            assert_int_equal(raw3_push(&goredis[i], "subscribe", chans[k], n, sizeof n), 0);
+            assert_int_equal(atoi(n), k + 1);
+        }
+    }
+    assert_true(h_stop(&hc_node[l], SIGKILL, 5000) >= 0);
+    hc_up[l] = 0;
+    int nl = -1;
+    for (int i = 0; i < 3; i++) {
+        if (i == l)
+            continue;
+        char msg[512], expect_prefix[128];
+        assert_int_equal(next_message(jedis[i], "+switch-master", msg, sizeof msg), 0);
+        snprintf(expect_prefix, sizeof expect_prefix, "kvnode 127.0.0.1 %d 127.0.0.1 ",
+                 hc_node[l].port);
+        if (strncmp(msg, expect_prefix, strlen(expect_prefix)) != 0)
+            fail_msg("node %d published +switch-master '%s'", i, msg);
+        int port = atoi(msg + strlen(expect_prefix));
+        char got[512];
+        assert_int_equal(raw3_push(&goredis[i], "message", "+switch-master", got, sizeof got), 0);
+        assert_string_equal(got, msg);
+        if (nl < 0) {
+            for (int k = 0; k < 3; k++)
+                if (hc_node[k].port == port)
+                    nl = k;
+        }
+        assert_int_equal(port, hc_node[nl].port);
+        if (i != nl) {
+            char reconf[512], want[512];
+            assert_int_equal(
+                raw3_push(&goredis[i], "message", "+slave-reconf-done", reconf, sizeof reconf), 0);
+            snprintf(want, sizeof want, "slave 127.0.0.1:%d 127.0.0.1 %d @ kvnode 127.0.0.1 %d",
+                     hc_node[i].port, hc_node[i].port, port);
+            assert_string_equal(reconf, want);
+        }
+        /* Still subscribed: subscribers are not closed on the switch. */
+        const char *ping[] = {"PING"};
+        assert_int_equal(kv_client_append(jedis[i], 1, ping, NULL), 0);
+        assert_int_equal(kv_client_read(jedis[i], &r), 0);
+        assert_int_equal(r->type, KV_REPLY_ARRAY);
+        assert_string_equal(r->element[0]->str, "pong");
+        kv_reply_free(r);
+    }
+    assert_true(nl >= 0 && nl != l);
+    /* The client's next step: the named address is a writable primary. */
+    r = hc_cmd(nl, "ROLE");
+    assert_string_equal(r->element[0]->str, "master");
+    kv_reply_free(r);
+    long long t0 = h_now_ms();
+    int ok = 0;
+    while (!ok && h_now_ms() - t0 < 10000) {
+        r = hc_cmd(nl, "SET after-switch 1");
+        ok = r && r->type == KV_REPLY_STATUS;
+        kv_reply_free(r);
+        if (!ok)
+            usleep(20 * 1000);
+    }
+    assert_true(ok);
+    for (int i = 0; i < 3; i++) {
+        kv_client_free(jedis[i]);
+        raw3_close(&goredis[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +824,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill9_primary_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stopped_primary_never_names_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sentinel_failover_and_ckquorum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jedis_goredis_transcripts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -720,6 +720,9 @@ static void grow_global(sim *w, uint64_t lsn)
 }
 
 /* Node x's log must agree with the committed log up to its commit. */
+/* Verbose runs print the faults and commits beside the cores' logs. */
+static void vlog(const sim *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void check_commit(sim *w, sim_node *x)
 {
     uint64_t c = rcore_commit(x->core);
@@ -742,6 +745,8 @@ static void check_commit(sim *w, sim_node *x)
             w->g_op[lsn] = e->op;
             w->g_cterm[lsn] = rcore_term(x->core);
             w->gcommit = lsn;
+            vlog(w, "n%d commits LSN %" PRIu64 " (entry term %" PRIu64 ", node in term %" PRIu64
+                 ")", x->idx, lsn, e->term, rcore_term(x->core));
         }
     }
     if (c > x->checked_commit)
@@ -927,10 +932,24 @@ static void boot(sim *w, sim_node *x)
     start_sync(x);
 }
 
+static void vlog(const sim *w, const char *fmt, ...)
+{
+    if (!w->o.verbose)
+        return;
+    printf("%9.3f ", (double)w->now_us / 1000.0);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
 static void crash(sim *w, sim_node *x)
 {
     if (!x->up)
         return;
+    vlog(w, "n%d ! crash (log kept up to LSN %" PRIu64 ", durable)", x->idx,
+         x->durable < x->base_lsn ? x->base_lsn : x->durable);
     w->res->crashes++;
     rcore_free(x->core);
     x->core = NULL;
@@ -1213,6 +1232,7 @@ static void ev_fault(sim *w)
     int victim = leader >= 0 && rnd(&w->rng) % 2 ? leader : (int)between(w, 0, (uint64_t)w->n - 1);
     sim_node *x = &w->nodes[victim];
     uint64_t dur = rnd(&w->rng) % 3 ? between(w, 200000, 6000000) : between(w, 5000, 300000);
+    vlog(w, "fault %" PRIu64 " on n%d for %" PRIu64 " ms", k, victim, dur / 1000);
     if (k < 25) {
         if (x->up) {
             crash(w, x);
@@ -1350,8 +1370,10 @@ static void dispatch(sim *w, event *e)
     if (e->node >= 0) {
         sim_node *x = &w->nodes[e->node];
         if (e->type == EV_RESTART) {
-            if (!x->up && e->epoch == x->epoch)
+            if (!x->up && e->epoch == x->epoch) {
+                vlog(w, "n%d ! restart (log up to LSN %" PRIu64 ")", x->idx, last_lsn(x));
                 boot(w, x);
+            }
             return;
         }
         if (!x->up || e->epoch != x->epoch)
