@@ -36,6 +36,8 @@ extern const kv_command cmds_bitmap[];
 extern const kv_command cmds_hll[];
 extern const kv_command cmds_sentinel[];
 extern const kv_command cmds_latency[];
+extern const kv_command cmds_script[];
+extern const kv_command cmds_script_containers[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
@@ -58,6 +60,8 @@ static const kv_command *const tables[] = {
     cmds_hll,
     cmds_sentinel,
     cmds_latency,
+    cmds_script_containers,
+    cmds_script,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "mem.h"
 #include "reply.h"
+#include "script.h"
 
 #include <string.h>
 #include <strings.h>
@@ -55,6 +56,7 @@ void dispatch_init(server *s)
     dict_init(d, &watch_type);
     s->watched_keys = d;
     commands_init();
+    scripting_init(s);
 }
 
 static void free_watch_node(dict_node *n, void *arg)
@@ -67,6 +69,7 @@ static void free_watch_node(dict_node *n, void *arg)
 
 void dispatch_free(server *s)
 {
+    script_shutdown();
     if (!s->watched_keys)
         return;
     dict_clear(s->watched_keys, free_watch_node, NULL);
@@ -262,11 +265,11 @@ static void reject(client *cl, const kv_command *cmd, const char *msg)
 }
 
 /* Why the node cannot run this command now, or NULL. */
-static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
-                                 const size_t *lens, char *buf, size_t len)
+static const char *state_refusal(client *cl, uint32_t flags, int argc, const size_t *lens,
+                                 char *buf, size_t len)
 {
     server *s = cl->srv;
-    int data = cmd->flags & (CMD_WRITE | CMD_READONLY);
+    int data = flags & (CMD_WRITE | CMD_READONLY);
     if (!data)
         return NULL;
     const char *why;
@@ -276,15 +279,15 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
                  why);
         return buf;
     }
-    if ((cmd->flags & CMD_WRITE) && !repl_writable(s->repl))
+    if ((flags & CMD_WRITE) && !repl_writable(s->repl))
         return "READONLY You can't write against a read only replica.";
     if (!server_serving_reads(s))
         return "MASTERDOWN Link with MASTER is down and this replica has no committed data to "
                "serve yet (it waits to hear from a primary).";
-    if ((cmd->flags & CMD_WRITE) && s->cfg.min_replicas_ack > 0 &&
+    if ((flags & CMD_WRITE) && s->cfg.min_replicas_ack > 0 &&
         repl_good_replicas(s->repl) < s->cfg.min_replicas_ack)
         return "NOREPLICAS Not enough good replicas to write.";
-    if (cmd->flags & CMD_WRITE) {
+    if (flags & CMD_WRITE) {
         size_t bytes = 64;
         for (int i = 0; i < argc; i++)
             bytes += lens[i] + 16;
@@ -297,6 +300,19 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
         }
     }
     return NULL;
+}
+
+/* The flags that decide how a request is checked and held: a container's
+ * subcommand adds its own (FUNCTION LOAD writes, FUNCTION LIST reads), and
+ * a script command takes those of its script or function (script.h). */
+static uint32_t effective_flags(const kv_command *cmd, int argc, const char *const *argv,
+                                const size_t *lens)
+{
+    if (argc > 1 && command_is_container(cmd)) {
+        const kv_command *sub = command_lookup_sub(cmd, argv[1], lens[1]);
+        return sub ? cmd->flags | sub->flags : cmd->flags;
+    }
+    return script_command_flags(cmd, argc, argv, lens);
 }
 
 /* What a node that is loading its data may run: Redis's commands flagged
@@ -316,16 +332,17 @@ static int allowed_while_loading(const kv_command *cmd)
 static void cmd_exec(cmd_ctx *c);
 
 /* Whether cl's reply needs a barrier mark, and adds it. */
-static void hold_reply(client *cl, const kv_command *cmd, uint64_t reply_offset, int logged)
+static void hold_reply(client *cl, const kv_command *cmd, uint32_t flags, uint64_t reply_offset,
+                       int logged)
 {
     server *s = cl->srv;
     /* A replica's keyspace only ever holds committed entries. */
-    if ((cmd->flags & CMD_NOBARRIER) || s->env.replica)
+    if ((flags & CMD_NOBARRIER) || s->env.replica)
         return;
     /* A failed WAL never commits again: a mark would hold this reply
      * forever. A command that neither touches data nor logged anything
      * (SAVE, BGSAVE …) reveals nothing uncommitted: let it answer. */
-    if (!logged && !(cmd->flags & (CMD_WRITE | CMD_READONLY)) && cmd->proc != cmd_exec &&
+    if (!logged && !(flags & (CMD_WRITE | CMD_READONLY)) && cmd->proc != cmd_exec &&
         engine_failed(s->eng, NULL))
         return;
     uint64_t need = engine_last_lsn(s->eng);
@@ -333,7 +350,7 @@ static void hold_reply(client *cl, const kv_command *cmd, uint64_t reply_offset,
      * else once a heartbeat round begun after it is acknowledged (ReadIndex).
      * A command that logged an entry is confirmed by that entry's commit. */
     uint64_t round = 0;
-    if (!logged && (cmd->flags & (CMD_WRITE | CMD_READONLY)) && !repl_lease_valid(s->repl))
+    if (!logged && (flags & (CMD_WRITE | CMD_READONLY)) && !repl_lease_valid(s->repl))
         round = repl_read_round(s->repl);
     if (need > s->commit_lsn || round > s->confirmed_round)
         client_add_mark(cl, reply_offset, need, round);
@@ -342,14 +359,15 @@ static void hold_reply(client *cl, const kv_command *cmd, uint64_t reply_offset,
 /* After a request: log what it did, hold its reply until committed, then
  * the messages it delivered (after the reply's own mark: see
  * cmd_pubsub.c). */
-static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_offset)
+static void finish_request(client *cl, const kv_command *cmd, uint32_t flags,
+                           uint64_t reply_offset)
 {
     server *s = cl->srv;
     if (!s->eng || s->loading)
         return; /* loading: nothing ran that touches data */
     int logged = engine_entry_pending(s->eng) > 0;
     engine_entry_commit(s->eng);
-    hold_reply(cl, cmd, reply_offset, logged);
+    hold_reply(cl, cmd, flags, reply_offset, logged);
     pubsub_settle(s);
 }
 
@@ -405,7 +423,8 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         return;
     }
     char buf[512];
-    const char *why = state_refusal(cl, cmd, argc, lens, buf, sizeof buf);
+    uint32_t flags = effective_flags(cmd, argc, argv, lens);
+    const char *why = state_refusal(cl, flags, argc, lens, buf, sizeof buf);
     if (why) {
         reject(cl, cmd, why);
         return;
@@ -430,7 +449,7 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
     }
     uint64_t off = client_out_offset(cl);
     call(cl, cmd, argc, argv, lens, server_mstime());
-    finish_request(cl, cmd, off);
+    finish_request(cl, cmd, flags, off);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -492,7 +511,8 @@ static void cmd_exec(cmd_ctx *c)
     for (int i = 0; i < n; i++) {
         const kv_command *cmd = command_lookup(q[i].argv[0], q[i].lens[0]);
         /* The node may have changed state since the command was queued. */
-        const char *why = state_refusal(cl, cmd, q[i].argc, q[i].lens, buf, sizeof buf);
+        uint32_t flags = effective_flags(cmd, q[i].argc, (const char *const *)q[i].argv, q[i].lens);
+        const char *why = state_refusal(cl, flags, q[i].argc, q[i].lens, buf, sizeof buf);
         if (why) {
             reply_error(&c->r, why);
             continue;
@@ -553,6 +573,12 @@ int dispatch_apply(void *arg, ks *k, int argc, const char **argv, const size_t *
 {
     server *s = arg;
     const kv_command *cmd = command_lookup(argv[0], lens[0]);
+    /* A container's write subcommand (FUNCTION LOAD) is logged as itself. */
+    const kv_command *sub = cmd && argc > 1 && command_is_container(cmd)
+                                ? command_lookup_sub(cmd, argv[1], lens[1])
+                                : NULL;
+    if (sub && (sub->flags & CMD_WRITE))
+        cmd = sub;
     if (!cmd || !(cmd->flags & CMD_WRITE))
         return kve_fmt(err, errlen, KVE_CORRUPT, "logged command '%.*s' is not a write command",
                        (int)(lens[0] > 64 ? 64 : lens[0]), argv[0]);
@@ -585,4 +611,44 @@ int dispatch_apply(void *arg, ks *k, int argc, const char **argv, const size_t *
     if (scratch.cap > (1u << 20))
         kbuf_free(&scratch);
     return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands called by scripts (script_host)                                  */
+/* ------------------------------------------------------------------------ */
+
+const char *dispatch_write_refusal(server *s, client *cl, char *buf, size_t len)
+{
+    (void)s;
+    if (!cl)
+        return NULL;
+    return state_refusal(cl, CMD_WRITE, 0, NULL, buf, len);
+}
+
+void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int argc,
+                          const char *const *argv, const size_t *lens, kbuf *out, int resp,
+                          int propagate)
+{
+    cmd_ctx c;
+    server_ctx_init(&c, s, caller->cl, out, resp);
+    c.k = caller->k;
+    c.cmd = cmd;
+    c.argc = argc;
+    c.argv = argv;
+    c.lens = lens;
+    /* Time stands still while a script runs, as in Redis. */
+    c.now_ms = caller->now_ms;
+    int64_t t0 = ustime();
+    cmd->proc(&c);
+    int64_t dur = ustime() - t0;
+    if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE) && propagate)
+        engine_entry_add(s->eng, argc, (const char **)argv, lens);
+    s->stats.total_commands++;
+    cmd_stat *st = &s->cmd_stats[command_index(cmd)];
+    st->calls++;
+    st->usec += (uint64_t)dur;
+    if (kbuf_len(out) && kbuf_data(out)[0] == '-') {
+        st->failed++;
+        s->stats.error_replies++;
+    }
 }

@@ -318,6 +318,14 @@ int dispatch_apply(void *srv, ks *k, int argc, const char **argv, const size_t *
                    size_t errlen);
 void dispatch_init(server *s);
 void dispatch_free(server *s);
+/* For scripts (cmd_script.c): why a write is refused now (NULL: it is
+ * not), and running one command of a script into out. */
+const char *dispatch_write_refusal(server *s, client *cl, char *buf, size_t len);
+void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int argc,
+                          const char *const *argv, const size_t *lens, kbuf *out, int resp,
+                          int propagate);
+/* cmd_script.c: the scripting engine's host. */
+void scripting_init(server *s);
 /* Forget a client's MULTI and WATCH state (DISCARD, EXEC, close). */
 void multi_reset(client *c);
 void watch_unwatch_all(client *c);
