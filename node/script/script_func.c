@@ -588,7 +588,7 @@ static void reply_lib(cmd_ctx *c, const fn_lib *l, int withcode)
         int n = sf_names(f->flags, names);
         reply_set(r, n);
         for (int j = 0; j < n; j++)
-            reply_bulk_cstr(r, names[j]);
+            reply_simple(r, names[j]);
     }
     if (withcode) {
         reply_bulk_cstr(r, "library_code");

@@ -652,7 +652,9 @@ static void lua_to_reply(lua_State *L, reply *r, int resp)
         if (raw_field(L, "verbatim_string") == LUA_TTABLE) {
             if (raw_field(L, "format") == LUA_TSTRING) {
                 const char *fmt = lua_tostring(L, -1);
-                if (raw_field(L, "string") == LUA_TSTRING) {
+                lua_pushliteral(L, "string");
+                lua_rawget(L, -3); /* the verbatim_string table */
+                if (lua_type(L, -1) == LUA_TSTRING) {
                     size_t n;
                     const char *s = lua_tolstring(L, -1, &n);
                     char ext[4] = {0};
