@@ -88,6 +88,7 @@ int sc_prepare(cmd_ctx *c, int script_flags, int ro, run_ctx *rc, const char *fu
     rc->funcname = funcname;
     rc->resp = 2;
     rc->propagate = 1;
+    rc->busy_ms = sc_host.busy_ms && !c->replay ? sc_host.busy_ms(sc_host.arg, c) : -1;
     if (ro || (!(script_flags & SF_EVAL_COMPAT) && (script_flags & SF_NO_WRITES)))
         rc->flags |= RUN_READ_ONLY;
     return 0;
@@ -161,4 +162,30 @@ void sc_reply_help(cmd_ctx *c, const char *const *lines, size_t n)
     kbuf_free(&head);
     for (size_t i = 0; i < n; i++)
         reply_simple(&c->r, lines[i]);
+}
+
+/* Redis's scriptKill. */
+void sc_kill(cmd_ctx *c, int is_eval)
+{
+    parked *p = sc_parked;
+    if (!p) {
+        reply_error(&c->r, "NOTBUSY No scripts in execution right now.");
+        return;
+    }
+    if (p->rc.flags & RUN_WRITE_DIRTY) {
+        reply_error(&c->r, "UNKILLABLE Sorry the script already executed write commands against "
+                           "the dataset. You can either wait the script termination or kill the "
+                           "server in a hard way using the SHUTDOWN NOSAVE command.");
+        return;
+    }
+    if (is_eval && !(p->rc.flags & RUN_EVAL_MODE)) {
+        reply_error(&c->r, SC_BUSY_FUNCTION);
+        return;
+    }
+    if (!is_eval && (p->rc.flags & RUN_EVAL_MODE)) {
+        reply_error(&c->r, SC_BUSY_EVAL);
+        return;
+    }
+    p->rc.killed = 1;
+    reply_ok(&c->r);
 }

@@ -23,9 +23,15 @@
  * state: rebuilt from the aux records whenever they changed under it (a
  * snapshot load, DEBUG RELOAD, a replica's full resync).
  *
- * Scripts run to completion on the loop thread: a script is atomic, and
- * no other client is served while it runs (so SCRIPT KILL and FUNCTION KILL
- * always find nothing to kill and answer -NOTBUSY). */
+ * Long scripts: a script runs as a Lua coroutine. Once it has run past
+ * busy-reply-threshold it yields (from its instruction-count hook) and is
+ * parked: the caller's request stays open, the event loop turns, other
+ * clients get -BUSY except for SCRIPT KILL / FUNCTION KILL / FUNCTION
+ * STATS / SHUTDOWN and a few connection commands, and the host resumes the
+ * script (script_resume) on every loop iteration until it ends. Nothing
+ * else touches the keyspace meanwhile, so the script stays atomic. A
+ * script cannot yield while a C function (pcall, a library callback) is
+ * between it and its base: it then goes on until the next chance. */
 #ifndef KV_SCRIPT_H
 #define KV_SCRIPT_H
 
@@ -53,6 +59,10 @@ typedef struct script_host {
     void (*exec)(void *arg, cmd_ctx *caller, const kv_command *cmd, int argc,
                  const char *const *argv, const size_t *lens, kbuf *out, int resp,
                  int propagate);
+    /* After how many ms a script called by caller may be parked
+     * (busy-reply-threshold), or -1 if it must run to completion (inside
+     * EXEC, on a replica applying its primary's stream, while replaying). */
+    long long (*busy_ms)(void *arg, cmd_ctx *caller);
 } script_host;
 
 /* Create the process's scripting engine (two Lua interpreters: EVAL's and
@@ -68,6 +78,18 @@ uint32_t script_command_flags(const kv_command *cmd, int argc, const char *const
                               const size_t *lens);
 /* Is cmd one of the script-running commands (EVAL…, FCALL…)? */
 int script_is_script_command(const kv_command *cmd);
+
+/* ---- parked scripts ---- */
+/* A script is parked (the server answers -BUSY). */
+int script_busy(void);
+/* … and it is an EVAL (not an FCALL): which -BUSY text. */
+int script_busy_is_eval(void);
+/* Run the parked script for one slice. Returns 1 when it has ended (its
+ * reply is in its caller's output: the host completes the request), 0 if
+ * it parked again. */
+int script_resume(void);
+/* The parked script's client is gone: its reply goes nowhere. */
+void script_detach_caller(void);
 
 /* INFO memory / COMMAND figures. */
 typedef struct script_stats {

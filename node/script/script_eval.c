@@ -242,7 +242,6 @@ static void eval_generic(cmd_ctx *c, int evalsha, int ro)
         return;
     rc.flags |= RUN_EVAL_MODE;
     lua_State *L = ev_L;
-    sl_push_err_handler(L);
     char fname[43] = "f_";
     memcpy(fname + 2, sha, 41);
     lua_getfield(L, LUA_REGISTRYINDEX, fname);
@@ -305,9 +304,7 @@ void sc_script_load(cmd_ctx *c)
 
 void sc_script_kill(cmd_ctx *c)
 {
-    /* Scripts run to completion before any other request is read (see
-     * script.h): there is never one to kill. */
-    reply_error(&c->r, "NOTBUSY No scripts in execution right now.");
+    sc_kill(c, 1);
 }
 
 

@@ -472,7 +472,6 @@ static void fcall_generic(cmd_ctx *c, int ro)
     run_ctx rc;
     if (sc_prepare(c, f->flags, ro, &rc, fname) == 0) {
         lua_State *L = cur.L;
-        sl_push_err_handler(L);
         lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref);
         sl_push_array(L, c->argv + 3, c->lens + 3, (int)numkeys);
         sl_push_array(L, c->argv + 3 + numkeys, c->lens + 3 + numkeys,
@@ -637,7 +636,22 @@ void sc_function_stats(cmd_ctx *c)
     reply *r = &c->r;
     reply_map(r, 2);
     reply_bulk_cstr(r, "running_script");
-    reply_null(r); /* none runs while another request is served (script.h) */
+    parked *p = sc_parked;
+    if (!p || (p->rc.flags & RUN_EVAL_MODE)) {
+        reply_null(r);
+    } else {
+        reply_map(r, 3);
+        reply_bulk_cstr(r, "name");
+        reply_bulk_cstr(r, p->funcname);
+        reply_bulk_cstr(r, "command");
+        reply_array(r, p->argc);
+        for (int i = 0; i < p->argc; i++)
+            reply_bulk(r, p->argv[i], p->lens[i]);
+        reply_bulk_cstr(r, "duration_ms");
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        reply_int(r, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - p->rc.start_ms);
+    }
     reply_bulk_cstr(r, "engines");
     reply_map(r, 1);
     reply_bulk_cstr(r, "LUA");
@@ -653,7 +667,7 @@ void sc_function_stats(cmd_ctx *c)
 
 void sc_function_kill(cmd_ctx *c)
 {
-    reply_error(&c->r, "NOTBUSY No scripts in execution right now.");
+    sc_kill(c, 0);
 }
 
 

@@ -31,7 +31,26 @@ typedef struct run_ctx {
     int flags;
     int resp;      /* the script's protocol (redis.setresp), 2 at start */
     int propagate; /* redis.set_repl: 0 after REPL_NONE */
+    int64_t start_ms;  /* monotonic start */
+    long long busy_ms; /* park after this long (-1: never) */
+    int killed;        /* SCRIPT KILL / FUNCTION KILL asked */
 } run_ctx;
+
+/* A script that ran past busy-reply-threshold and was parked (a Lua
+ * coroutine) while the event loop serves other clients; resumed by
+ * script_resume. At most one. */
+typedef struct parked {
+    lua_State *L, *co;
+    int ref;          /* the coroutine in L's registry */
+    run_ctx rc;
+    cmd_ctx caller;   /* a copy of the caller's ctx (its argv below) */
+    char *funcname;
+    int argc;
+    char **argv;
+    size_t *lens;
+    kbuf detached;    /* the reply goes here once the caller is gone */
+} parked;
+extern parked *sc_parked;
 
 /* The host and the current run (one engine per process). */
 extern script_host sc_host;
@@ -50,12 +69,11 @@ void sl_push_array(lua_State *L, const char *const *argv, const size_t *lens, in
 /* Switch the functions' interpreter between its load globals (only
  * redis.register_function, redis.log …) and its run globals. */
 void sl_set_load_mode(lua_State *L, int loading);
-/* Push the error handler (Redis's __redis__err__handler). */
-void sl_push_err_handler(lua_State *L);
-/* Call the function at the top of the stack (under the error handler and
- * nargs arguments) for run rc and write its result or error to the
- * caller's reply, as Redis's luaCallFunction. Pops all of it. */
-void sl_call(lua_State *L, run_ctx *rc, int nargs);
+/* Call the function at the top of the stack (under its nargs arguments)
+ * for run rc and write its result or error to the caller's reply, as
+ * Redis's luaCallFunction. Pops all of it. Returns 0, or 1 if the script
+ * was parked (rc->caller->parked is set; sc_parked holds the run). */
+int sl_call(lua_State *L, run_ctx *rc, int nargs);
 /* Reply to r with a Redis-style error string: a leading '-' is dropped,
  * otherwise "ERR " is prefixed (Redis's addReplyErrorLength); CR/LF at the
  * ends are trimmed and inside become spaces. */
@@ -91,6 +109,11 @@ uint32_t sc_flags_to_cmd(uint32_t cmd_flags, int script_flags);
 /* Redis's scriptPrepareForRun checks that are not the dispatcher's: a
  * write script through an _RO command. Replies and returns -1 on refusal. */
 int sc_prepare(cmd_ctx *c, int script_flags, int ro, run_ctx *rc, const char *funcname);
+
+#define SC_BUSY_EVAL "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+#define SC_BUSY_FUNCTION "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+/* SCRIPT KILL (is_eval) / FUNCTION KILL. */
+void sc_kill(cmd_ctx *c, int is_eval);
 
 /* Command procs (the table is in script.c). */
 void sc_eval(cmd_ctx *c);

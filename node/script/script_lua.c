@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* The Redis version scripts see (redis.REDIS_VERSION): the one kvnode
  * answers as in INFO (server.h's KV_REDIS_COMPAT_VERSION). */
@@ -185,41 +186,37 @@ void sl_reply_error(reply *r, const char *s, size_t n)
     kbuf_free(&b);
 }
 
-/* Redis's __redis__err__handler: turn any error into a table {err=…}
+/* What Redis's __redis__err__handler does, after the fact: the script
+ * runs as a coroutine, whose stack lua_resume leaves in place on an
+ * error, so the error value at the top of co becomes a table {err=…}
  * with the source and line of the Lua code that raised it (skipping a C
  * function such as error() or redis.call()). */
-static int l_err_handler(lua_State *L)
+static void error_to_table(lua_State *co)
 {
     lua_Debug ar;
-    int have = lua_getstack(L, 1, &ar) && lua_getinfo(L, "nSl", &ar);
+    int have = lua_getstack(co, 0, &ar) && lua_getinfo(co, "nSl", &ar);
     if (have && !strcmp(ar.what, "C"))
-        have = lua_getstack(L, 2, &ar) && lua_getinfo(L, "nSl", &ar);
-    if (!lua_istable(L, 1)) {
-        lua_getglobal(L, "tostring");
-        lua_pushvalue(L, 1);
-        lua_call(L, 1, 1);
-        lua_newtable(L);
-        lua_pushliteral(L, "err");
-        lua_pushliteral(L, "ERR ");
-        lua_pushvalue(L, -4);
-        lua_concat(L, 2);
-        lua_settable(L, -3);
-        lua_replace(L, 1);
-        lua_settop(L, 1);
+        have = lua_getstack(co, 1, &ar) && lua_getinfo(co, "nSl", &ar);
+    int top = lua_gettop(co);
+    if (!lua_istable(co, top)) {
+        lua_getglobal(co, "tostring");
+        lua_pushvalue(co, top);
+        lua_call(co, 1, 1);
+        lua_newtable(co);
+        lua_pushliteral(co, "err");
+        lua_pushliteral(co, "ERR ");
+        lua_pushvalue(co, -4);
+        lua_concat(co, 2);
+        lua_settable(co, -3);
+        lua_replace(co, top);
+        lua_settop(co, top);
     }
     if (have) {
-        lua_pushstring(L, ar.source);
-        lua_setfield(L, 1, "source");
-        lua_pushinteger(L, ar.currentline);
-        lua_setfield(L, 1, "line");
+        lua_pushstring(co, ar.source);
+        lua_setfield(co, top, "source");
+        lua_pushinteger(co, ar.currentline);
+        lua_setfield(co, top, "line");
     }
-    lua_settop(L, 1);
-    return 1;
-}
-
-void sl_push_err_handler(lua_State *L)
-{
-    lua_pushcfunction(L, l_err_handler);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1426,26 +1423,61 @@ size_t sl_memory(lua_State *L)
              : 0;
 }
 
-void sl_call(lua_State *L, run_ctx *rc, int nargs)
+parked *sc_parked;
+
+static int64_t mono_ms(void)
 {
-    run_ctx *saved = sc_run;
-    sc_run = rc;
-    int err = lua_pcall(L, nargs, 1, -(nargs + 2));
-    static long gc_count;
-    if (++gc_count == 50) {
-        lua_gc(L, LUA_GCSTEP, 50);
-        gc_count = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Can co yield here? Not with a C function (pcall, a library callback)
+ * between the hook and the coroutine's base. */
+static int yieldable(lua_State *co)
+{
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(co, level, &ar); level++) {
+        if (!lua_getinfo(co, "S", &ar) || !strcmp(ar.what, "C"))
+            return 0;
     }
+    return 1;
+}
+
+/* Every 100,000 instructions: a killed script ends here (and keeps
+ * ending at every line, so pcall cannot catch it for good); one that ran
+ * past busy-reply-threshold yields to the event loop. */
+static void busy_hook(lua_State *co, lua_Debug *ar)
+{
+    (void)ar;
+    run_ctx *rc = sc_run;
+    if (!rc)
+        return;
+    if (rc->killed) {
+        log_write(LOG_WARNING, "Lua script killed by user with SCRIPT KILL.");
+        lua_sethook(co, busy_hook, LUA_MASKLINE, 0);
+        push_error_str(co, "Script killed by user with SCRIPT KILL...");
+        lua_error(co);
+    }
+    if (rc->busy_ms < 0 || mono_ms() - rc->start_ms < rc->busy_ms || !yieldable(co))
+        return;
+    lua_yield(co, 0);
+}
+
+/* The coroutine stopped with status st: write its result or error to
+ * rc's caller and release it. */
+static void finish_run(lua_State *L, lua_State *co, int ref, run_ctx *rc, int st)
+{
+    static long gc_count;
     reply *r = &rc->caller->r;
-    if (err) {
-        if (!lua_istable(L, -1)) {
-            const char *msg = "execution failure";
-            if (lua_isstring(L, -1))
-                msg = lua_tostring(L, -1);
+    if (st) {
+        if (st == LUA_ERRMEM) {
+            const char *msg = lua_isstring(co, -1) ? lua_tostring(co, -1) : "execution failure";
             reply_errorf(r, "ERR Error running script %s, %.100s\n", rc->funcname, msg);
         } else {
+            error_to_table(co);
             err_info e;
-            extract_error(L, &e);
+            extract_error(co, &e);
             kbuf b = KBUF_INIT;
             kbuf_putc(&b, '-');
             if (e.msg)
@@ -1455,10 +1487,102 @@ void sl_call(lua_State *L, run_ctx *rc, int nargs)
             sl_reply_error(r, kbuf_data(&b), kbuf_len(&b));
             kbuf_free(&b);
         }
-        lua_pop(L, 1);
     } else {
-        lua_to_reply(L, r, rc->resp);
+        if (lua_gettop(co) == 0)
+            lua_pushnil(co);
+        lua_settop(co, 1);
+        lua_to_reply(co, r, rc->resp);
     }
-    lua_pop(L, 1); /* the error handler */
+    lua_settop(co, 0);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    if (++gc_count == 50) {
+        lua_gc(L, LUA_GCSTEP, 50);
+        gc_count = 0;
+    }
+}
+
+static void park(lua_State *L, lua_State *co, int ref, run_ctx *rc)
+{
+    parked *p = kv_calloc(1, sizeof *p);
+    p->L = L;
+    p->co = co;
+    p->ref = ref;
+    p->rc = *rc;
+    p->caller = *rc->caller;
+    p->rc.caller = &p->caller;
+    p->funcname = kv_memdup(rc->funcname, strlen(rc->funcname) + 1);
+    p->rc.funcname = p->funcname;
+    cmd_ctx *c = rc->caller;
+    p->argc = c->argc;
+    p->argv = kv_malloc((size_t)c->argc * sizeof *p->argv);
+    p->lens = kv_malloc((size_t)c->argc * sizeof *p->lens);
+    for (int i = 0; i < c->argc; i++) {
+        p->argv[i] = kv_memdup(c->argv[i], c->lens[i]);
+        p->lens[i] = c->lens[i];
+    }
+    p->caller.argv = (const char *const *)p->argv;
+    p->caller.lens = p->lens;
+    kbuf_init(&p->detached);
+    c->parked = 1;
+    sc_parked = p;
+}
+
+int sl_call(lua_State *L, run_ctx *rc, int nargs)
+{
+    lua_State *co = lua_newthread(L);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_xmove(L, co, nargs + 1);
+    run_ctx *saved = sc_run;
+    sc_run = rc;
+    rc->start_ms = mono_ms();
+    lua_sethook(co, busy_hook, LUA_MASKCOUNT, 100000);
+    int st = lua_resume(co, nargs);
     sc_run = saved;
+    if (st == LUA_YIELD) {
+        park(L, co, ref, rc);
+        return 1;
+    }
+    finish_run(L, co, ref, rc, st);
+    return 0;
+}
+
+int script_busy(void)
+{
+    return sc_parked != NULL;
+}
+
+int script_busy_is_eval(void)
+{
+    return sc_parked && (sc_parked->rc.flags & RUN_EVAL_MODE);
+}
+
+void script_detach_caller(void)
+{
+    if (!sc_parked)
+        return;
+    sc_parked->caller.r.out = &sc_parked->detached;
+    sc_parked->caller.cl = NULL;
+}
+
+int script_resume(void)
+{
+    parked *p = sc_parked;
+    if (!p)
+        return 1;
+    run_ctx *saved = sc_run;
+    sc_run = &p->rc;
+    int st = lua_resume(p->co, 0);
+    sc_run = saved;
+    if (st == LUA_YIELD)
+        return 0;
+    finish_run(p->L, p->co, p->ref, &p->rc, st);
+    sc_parked = NULL;
+    for (int i = 0; i < p->argc; i++)
+        kv_free(p->argv[i]);
+    kv_free(p->argv);
+    kv_free(p->lens);
+    kv_free(p->funcname);
+    kbuf_free(&p->detached);
+    kv_free(p);
+    return 1;
 }

@@ -27,12 +27,24 @@ static void host_exec(void *arg, cmd_ctx *caller, const kv_command *cmd, int arg
     dispatch_script_exec(arg, caller, cmd, argc, argv, lens, out, resp, propagate);
 }
 
+static long long host_busy_ms(void *arg, cmd_ctx *caller)
+{
+    server *s = arg;
+    /* Park only a client's own script: not inside EXEC (its block is one
+     * entry), not on a replica (its primary's stream must go on applying
+     * in order), and never with busy-reply-threshold 0. */
+    if (!caller->cl || s->in_exec || s->env.replica || s->cfg.busy_reply_threshold <= 0)
+        return -1;
+    return s->cfg.busy_reply_threshold;
+}
+
 void scripting_init(server *s)
 {
     script_host h = {.arg = s,
                      .lookup = host_lookup,
                      .write_refusal = host_write_refusal,
-                     .exec = host_exec};
+                     .exec = host_exec,
+                     .busy_ms = host_busy_ms};
     script_init(&h);
 }
 

@@ -213,8 +213,9 @@ void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp)
     c->cl = cl;
 }
 
-/* Run cmd for client cl; its effects join the entry being built. */
-static void call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
+/* Run cmd for client cl; its effects join the entry being built.
+ * Returns 1 if a long script parked (its request is not over). */
+static int call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
                  const size_t *lens, int64_t now_ms)
 {
     server *s = cl->srv;
@@ -251,6 +252,7 @@ static void call(client *cl, const kv_command *cmd, int argc, const char *const 
     if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
         slowlog_push(s, cl, argc, argv, lens, dur);
     latency_note(s, cmd, argc, argv, lens, dur);
+    return c.parked;
 }
 
 static void reject(client *cl, const kv_command *cmd, const char *msg)
@@ -383,6 +385,78 @@ static int allowed_when_subscribed(const kv_command *cmd)
     return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Parked scripts (script.h)                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* What may run while a script is parked: Redis's "allow-busy" commands. */
+static int allowed_while_busy(const kv_command *cmd, int argc, const char *const *argv,
+                              const size_t *lens)
+{
+    static const char *const names[] = {"auth", "hello", "quit", "shutdown", "multi",
+                                        "discard", "watch", "unwatch", "reset", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(cmd->name, names[i]))
+            return 1;
+    if (argc > 1 && command_is_container(cmd)) {
+        const kv_command *sub = command_lookup_sub(cmd, argv[1], lens[1]);
+        return sub && (!strcmp(sub->name, "script|kill") || !strcmp(sub->name, "function|kill") ||
+                       !strcmp(sub->name, "function|stats"));
+    }
+    return 0;
+}
+
+static void on_script_idle(uv_idle_t *h)
+{
+    server *s = h->data;
+    if (!script_resume())
+        return;
+    uv_idle_stop(h);
+    client *cl = s->script_cl;
+    s->script_cl = NULL;
+    if (cl) {
+        cl->flags &= ~CL_BLOCKED;
+        finish_request(cl, s->script_cmd, s->script_flags, s->script_off);
+        client_unblock(cl);
+        client_flush(cl);
+    } else if (s->eng) {
+        engine_entry_commit(s->eng); /* its writes stand, as in Redis */
+    }
+}
+
+static void script_parked(server *s, client *cl, const kv_command *cmd, uint32_t flags,
+                          uint64_t off)
+{
+    s->script_cl = cl;
+    s->script_cmd = cmd;
+    s->script_flags = flags;
+    s->script_off = off;
+    cl->flags |= CL_BLOCKED;
+    if (!s->script_idle_init) {
+        uv_idle_init(s->loop, &s->script_idle);
+        s->script_idle.data = s;
+        s->script_idle_init = 1;
+    }
+    uv_idle_start(&s->script_idle, on_script_idle);
+}
+
+void dispatch_script_client_gone(server *s, client *c)
+{
+    if (script_busy() && s->script_cl == c) {
+        script_detach_caller();
+        s->script_cl = NULL;
+    }
+}
+
+void dispatch_script_stop(server *s)
+{
+    if (s->script_idle_init) {
+        uv_idle_stop(&s->script_idle);
+        uv_close((uv_handle_t *)&s->script_idle, NULL);
+        s->script_idle_init = 0;
+    }
+}
+
 void dispatch_command(client *cl, int argc, const char *const *argv, const size_t *lens)
 {
     server *s = cl->srv;
@@ -441,6 +515,15 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         reject(cl, cmd, buf);
         return;
     }
+    if (script_busy() && !allowed_while_busy(cmd, argc, argv, lens)) {
+        reject(cl, cmd,
+               script_busy_is_eval()
+                   ? "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                     "SHUTDOWN NOSAVE."
+                   : "BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                     "SHUTDOWN NOSAVE.");
+        return;
+    }
     if ((cl->flags & CL_MULTI) && !(cmd->flags & CMD_NOMULTI)) {
         multi_queue(cl, argc, argv, lens);
         reply r = reply_make(&cl->out, cl->resp);
@@ -448,7 +531,10 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         return;
     }
     uint64_t off = client_out_offset(cl);
-    call(cl, cmd, argc, argv, lens, server_mstime());
+    if (call(cl, cmd, argc, argv, lens, server_mstime())) {
+        script_parked(s, cl, cmd, flags, off);
+        return;
+    }
     finish_request(cl, cmd, flags, off);
 }
 

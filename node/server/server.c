@@ -2,6 +2,8 @@
  * commit point, background tasks, signals and graceful shutdown. */
 #include "server.h"
 
+#include "script.h"
+
 #include "listen.h"
 
 #include "dict.h"
@@ -264,7 +266,8 @@ static void on_cron(uv_timer_t *t)
     size_t used = kv_used_memory();
     if (used > s->stats.peak_memory)
         s->stats.peak_memory = used;
-    if (!s->shutting_down && s->serving) {
+    if (!s->shutting_down && s->serving && !script_busy()) {
+        /* (Not while a script is parked: it holds the keyspace.) */
         if (s->active_expire) {
             db_active_expire(&s->env, s->k, now);
             pubsub_settle(s); /* "expired" events */
@@ -663,6 +666,7 @@ void server_shutdown(server *s, int exit_code)
     s->eng = NULL;
     if (s->cron.data)
         uv_close((uv_handle_t *)&s->cron, NULL);
+    dispatch_script_stop(s);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     log_notice("kvnode is now ready to exit, bye bye...");

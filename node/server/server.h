@@ -225,6 +225,14 @@ struct server {
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
     int in_exec;          /* EXEC is running its queued commands */
+    /* A long script parked (script.h): its client's request stays open
+     * until script_idle has resumed it to its end. */
+    uv_idle_t script_idle;
+    int script_idle_init;
+    client *script_cl;    /* its caller (NULL once gone) */
+    const kv_command *script_cmd;
+    uint32_t script_flags;
+    uint64_t script_off;
     int bgsave_scheduled; /* BGSAVE / BGREWRITEAOF asked while one could not start */
     uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
 
@@ -326,6 +334,9 @@ void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int
                           int propagate);
 /* cmd_script.c: the scripting engine's host. */
 void scripting_init(server *s);
+/* The parked script's client is closing. */
+void dispatch_script_client_gone(server *s, client *c);
+void dispatch_script_stop(server *s); /* at shutdown: close the idle handle */
 /* Forget a client's MULTI and WATCH state (DISCARD, EXEC, close). */
 void multi_reset(client *c);
 void watch_unwatch_all(client *c);

@@ -3,15 +3,22 @@
  * effects, function libraries replicate, read-only variants run on the
  * replica while writes there answer Redis's errors; libraries survive
  * kill -9 whether they were in a snapshot or only in the WAL, and DEBUG
- * RELOAD; and FUNCTION DUMP / RESTORE round-trips through a restart. Every
- * wait is bounded and asserted. */
+ * RELOAD; FUNCTION DUMP / RESTORE round-trips through a restart; and a
+ * script past busy-reply-threshold answers -BUSY to others until SCRIPT
+ * KILL / FUNCTION KILL (or -UNKILLABLE once it wrote). Every wait is
+ * bounded and asserted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,11 +287,130 @@ static void test_kill9_restart_keeps_functions(void **state)
     expect(0, "FCALL cf 0", ":7");
 }
 
+/* Send one request on a raw connection without reading its reply. */
+static int send_raw(int port, const char *resp)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    size_t n = strlen(resp);
+    assert_int_equal(write(fd, resp, n), (ssize_t)n);
+    return fd;
+}
+
+/* Read a one-line reply from fd within ms. */
+static void read_line(int fd, char *out, size_t len, int ms)
+{
+    size_t at = 0;
+    long long end = h_now_ms() + ms;
+    while (at + 1 < len) {
+        struct pollfd p = {fd, POLLIN, 0};
+        long long left = end - h_now_ms();
+        assert_true(left > 0);
+        assert_true(poll(&p, 1, (int)left) >= 0);
+        if (!(p.revents & POLLIN))
+            continue;
+        ssize_t r = read(fd, out + at, 1);
+        assert_true(r == 1);
+        at++;
+        if (at >= 2 && out[at - 2] == '\r' && out[at - 1] == '\n')
+            break;
+    }
+    out[at] = '\0';
+}
+
+static int node0_busy(void *arg)
+{
+    (void)arg;
+    kv_reply *r = hc_cmd(0, "PING");
+    int busy = r && r->type == KV_REPLY_ERROR && !strncmp(r->str, "BUSY ", 5);
+    kv_reply_free(r);
+    return busy;
+}
+
+/* A script past busy-reply-threshold lets other clients in: they get
+ * -BUSY with the EVAL or the FCALL text, FUNCTION KILL refuses an EVAL
+ * (and SCRIPT KILL a function), the right KILL ends it with Redis's error,
+ * and one that wrote is UNKILLABLE but runs to its end and its write
+ * survives kill -9. */
+static void test_busy_script_kill(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    assert_true(h_wait_until(node0_leads, NULL, 30000));
+    expect(0, "CONFIG SET busy-reply-threshold 50", "+OK");
+    expect(0, "CONFIG GET lua-time-limit", "[\"lua-time-limit\" \"50\"]");
+    const char *body = "local i=0 while true do i=i+1 end";
+    char req[256];
+    snprintf(req, sizeof req, "*3\r\n$4\r\nEVAL\r\n$%zu\r\n%s\r\n$1\r\n0\r\n", strlen(body),
+             body);
+    int fd = send_raw(hc_node[0].port, req);
+    assert_true(h_wait_until(node0_busy, NULL, 20000));
+    expect(0, "GET x",
+           "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+           "NOSAVE.");
+    expect(0, "FUNCTION KILL",
+           "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+           "NOSAVE.");
+    expect(0, "SCRIPT KILL", "+OK");
+    char line[512];
+    read_line(fd, line, sizeof line, 20000);
+    assert_string_equal(line, "-ERR Script killed by user with SCRIPT KILL... script: "
+                              "653db1ceb7ef061910af88dc7ebf80737358169d, on @user_script:1.\r\n");
+    close(fd);
+    expect(0, "PING", "+PONG");
+    expect(0, "SCRIPT KILL", "-NOTBUSY No scripts in execution right now.");
+
+    const char *lib[] = {"FUNCTION", "LOAD",
+                         "#!lua name=busy\nredis.register_function('spin', function() "
+                         "local i=0 while true do i=i+1 end end)"};
+    expect_text(0, 3, lib, "\"busy\"");
+    fd = send_raw(hc_node[0].port, "*3\r\n$5\r\nFCALL\r\n$4\r\nspin\r\n$1\r\n0\r\n");
+    assert_true(h_wait_until(node0_busy, NULL, 20000));
+    expect(0, "GET x",
+           "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN "
+           "NOSAVE.");
+    expect(0, "SCRIPT KILL",
+           "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN "
+           "NOSAVE.");
+    kv_reply *r = hc_cmd(0, "FUNCTION STATS");
+    assert_non_null(r);
+    char buf[1024];
+    h_reply_text(r, buf, sizeof buf);
+    kv_reply_free(r);
+    assert_non_null(strstr(buf, "\"name\" \"spin\""));
+    expect(0, "FUNCTION KILL", "+OK");
+    read_line(fd, line, sizeof line, 20000);
+    assert_string_equal(line, "-ERR Script killed by user with SCRIPT KILL... script: spin, "
+                              "on @user_function:2.\r\n");
+    close(fd);
+
+    body = "redis.call('set','w','1') local i=0 while i < 30000000 do i=i+1 end "
+           "redis.call('set','w','2') return i";
+    snprintf(req, sizeof req, "*3\r\n$4\r\nEVAL\r\n$%zu\r\n%s\r\n$1\r\n0\r\n", strlen(body),
+             body);
+    fd = send_raw(hc_node[0].port, req);
+    assert_true(h_wait_until(node0_busy, NULL, 20000));
+    expect(0, "SCRIPT KILL",
+           "-UNKILLABLE Sorry the script already executed write commands against the dataset. "
+           "You can either wait the script termination or kill the server in a hard way using "
+           "the SHUTDOWN NOSAVE command.");
+    read_line(fd, line, sizeof line, 60000);
+    assert_string_equal(line, ":30000000\r\n");
+    close(fd);
+    expect(0, "GET w", "\"2\"");
+    kill9_restart();
+    expect(0, "GET w", "\"2\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_replica_agrees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_restart_keeps_functions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_script_kill, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
