@@ -98,6 +98,7 @@ typedef struct script_stats {
     size_t scripts;          /* cached EVAL scripts */
     size_t scripts_memory;   /* their bodies (bytes) */
     size_t functions, libraries;
+    size_t functions_code;   /* the libraries' code (bytes) */
 } script_stats;
 void script_get_stats(script_stats *st);
 

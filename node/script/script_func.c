@@ -420,8 +420,10 @@ void fn_stats(script_stats *st)
 {
     st->functions_memory = sl_memory(cur.L);
     st->libraries = (size_t)cur.nlibs;
-    for (int i = 0; i < cur.nlibs; i++)
+    for (int i = 0; i < cur.nlibs; i++) {
         st->functions += (size_t)cur.libs[i]->nfns;
+        st->functions_code += cur.libs[i]->clen;
+    }
 }
 
 uint32_t fn_command_flags(const char *name, size_t nlen, uint32_t flags)

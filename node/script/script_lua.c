@@ -194,9 +194,17 @@ void sl_reply_error(reply *r, const char *s, size_t n)
 static void error_to_table(lua_State *co)
 {
     lua_Debug ar;
-    int have = lua_getstack(co, 0, &ar) && lua_getinfo(co, "nSl", &ar);
-    if (have && !strcmp(ar.what, "C"))
-        have = lua_getstack(co, 1, &ar) && lua_getinfo(co, "nSl", &ar);
+    int have = 0;
+    /* The innermost Lua function of the script (not error() or
+     * redis.call, not kvnode's pcall wrapper). */
+    for (int level = 0; lua_getstack(co, level, &ar); level++) {
+        if (!lua_getinfo(co, "nSl", &ar))
+            break;
+        if (strcmp(ar.what, "C") && strcmp(ar.source, "=kvnode")) {
+            have = 1;
+            break;
+        }
+    }
     int top = lua_gettop(co);
     if (!lua_istable(co, top)) {
         lua_getglobal(co, "tostring");
@@ -1245,6 +1253,174 @@ static void open_lib(lua_State *L, const char *name, lua_CFunction f)
         lua_pop(L, 1);
 }
 
+/* ---- pcall and xpcall that let a long script park ----
+ * A C function (Lua's pcall) between a script and its base would stop it
+ * from yielding, so a script looping inside pcall could never be parked
+ * or killed. pcall and xpcall of a Lua function therefore run it as a
+ * coroutine of ours: when the hook parks it, the wrapper yields too, and
+ * resumes it once resumed itself. Errors come back as pcall's would
+ * (a Redis error table as its message string). loadstring and load
+ * refuse binary chunks (as Redis's patched Lua does): bytecode could
+ * break out of the sandbox. */
+static const char OURS_KEY = 'o'; /* registry: weak set of threads that may park */
+static int hook_yielded;           /* the last yield came from the hook */
+
+static void mark_ours(lua_State *L, lua_State *th)
+{
+    lua_pushlightuserdata(L, (void *)&OURS_KEY);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_pushthread(th);
+    lua_xmove(th, L, 1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+static int is_ours(lua_State *th)
+{
+    lua_pushlightuserdata(th, (void *)&OURS_KEY);
+    lua_rawget(th, LUA_REGISTRYINDEX);
+    lua_pushthread(th);
+    lua_rawget(th, -2);
+    int ours = lua_toboolean(th, -1);
+    lua_pop(th, 2);
+    return ours;
+}
+
+static int l_kv_is_lua(lua_State *L)
+{
+    lua_pushboolean(L, lua_isfunction(L, 1) && !lua_iscfunction(L, 1));
+    return 1;
+}
+
+static int l_kv_mark(lua_State *L)
+{
+    /* Only under a thread that may park itself: a user's coroutine must
+     * never see a yield it did not ask for. */
+    lua_State *th = lua_tothread(L, 1);
+    if (th && is_ours(L))
+        mark_ours(L, th);
+    return 0;
+}
+
+static int l_kv_killed(lua_State *L)
+{
+    lua_pushboolean(L, sc_run && sc_run->killed);
+    return 1;
+}
+
+static int l_kv_hooked(lua_State *L)
+{
+    lua_pushboolean(L, hook_yielded);
+    hook_yielded = 0;
+    return 1;
+}
+
+static int l_lua_xpcall(lua_State *L)
+{
+    luaL_checkany(L, 2);
+    lua_settop(L, 2);
+    lua_insert(L, 1); /* put error function under function to be called */
+    int status = lua_pcall(L, 0, LUA_MULTRET, 1);
+    lua_pushboolean(L, status == 0);
+    lua_replace(L, 1);
+    return lua_gettop(L);
+}
+
+static const char yielding_pcall_src[] =
+    "local orig_pcall, orig_xpcall, is_lua, mark, hooked, create, resume, status, yield, "
+    "select, unpack, type, killed, error = ...\n"
+    "local function pack(...) return {n = select('#', ...), ...} end\n"
+    "local function run(f, ...)\n"
+    "  local co = create(f)\n"
+    "  mark(co)\n"
+    "  local res = pack(resume(co, ...))\n"
+    "  while status(co) == 'suspended' and hooked() do\n"
+    "    yield()\n"
+    "    res = pack(resume(co))\n"
+    "  end\n"
+    "  if not res[1] and killed() then error(res[2], 0) end\n"
+    "  return res\n"
+    "end\n"
+    "pcall = function(f, ...)\n"
+    "  if not is_lua(f) then return orig_pcall(f, ...) end\n"
+    "  local res = run(f, ...)\n"
+    "  if not res[1] and type(res[2]) == 'table' and type(res[2].err) == 'string' then\n"
+    "    return false, res[2].err\n"
+    "  end\n"
+    "  return unpack(res, 1, res.n)\n"
+    "end\n"
+    "local orig_loadstring, orig_load = loadstring, load\n"
+    "loadstring = function(s, ...)\n"
+    "  if type(s) == 'string' and s:byte(1) == 27 then return nil, 'binary string' end\n"
+    "  return orig_loadstring(s, ...)\n"
+    "end\n"
+    "load = function(f, ...)\n"
+    "  if type(f) ~= 'function' then return orig_load(f, ...) end\n"
+    "  local first, bad = true, false\n"
+    "  local function reader()\n"
+    "    local p = f()\n"
+    "    if first and type(p) == 'string' and #p > 0 then\n"
+    "      first = false\n"
+    "      if p:byte(1) == 27 then bad = true return nil end\n"
+    "    end\n"
+    "    return p\n"
+    "  end\n"
+    "  local fn, err = orig_load(reader, ...)\n"
+    "  if bad then return nil, 'binary string' end\n"
+    "  return fn, err\n"
+    "end\n"
+    "xpcall = function(f, h)\n"
+    "  if not is_lua(f) then return orig_xpcall(f, h) end\n"
+    "  local res = run(f)\n"
+    "  if not res[1] then return false, h(res[2]) end\n"
+    "  return unpack(res, 1, res.n)\n"
+    "end\n";
+
+static void install_yielding_pcall(lua_State *L)
+{
+    if (luaL_loadbuffer(L, yielding_pcall_src, sizeof yielding_pcall_src - 1, "=kvnode")) {
+        log_write(LOG_WARNING, "scripting: %s", lua_tostring(L, -1));
+        abort();
+    }
+    lua_pushcfunction(L, l_lua_pcall);
+    lua_pushcfunction(L, l_lua_xpcall);
+    lua_pushcfunction(L, l_kv_is_lua);
+    lua_pushcfunction(L, l_kv_mark);
+    lua_pushcfunction(L, l_kv_hooked);
+    lua_getglobal(L, "coroutine");
+    lua_getfield(L, -1, "create");
+    lua_getfield(L, -2, "resume");
+    lua_getfield(L, -3, "status");
+    lua_getfield(L, -4, "yield");
+    lua_remove(L, -5);
+    lua_getglobal(L, "select");
+    lua_getglobal(L, "unpack");
+    lua_getglobal(L, "type");
+    lua_pushcfunction(L, l_kv_killed);
+    lua_getglobal(L, "error");
+    lua_call(L, 14, 0);
+}
+
+/* unpack as Lua 5.1's, with the range checked in 64 bits: Debian's build
+ * of the original overflows on unpack({}, 0, 2^31 - 1) (Redis patched
+ * its copy the same way). */
+static int l_unpack(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int i = luaL_optint(L, 2, 1);
+    int e = luaL_opt(L, luaL_checkint, 3, (int)lua_objlen(L, 1));
+    if (i > e)
+        return 0;
+    long long n = (long long)e - (long long)i + 1;
+    if (n >= INT32_MAX || !lua_checkstack(L, (int)n))
+        return luaL_error(L, "too many results to unpack");
+    lua_rawgeti(L, 1, i);
+    while (i++ < e)
+        lua_rawgeti(L, 1, i);
+    return (int)n;
+}
+
 /* The globals Redis 7.0 leaves to scripts; everything else is removed. */
 static const char *const allowed_globals[] = {
     "string", "cjson", "bit", "math", "table", "redis", "xpcall", "tostring", "setmetatable",
@@ -1285,6 +1461,17 @@ lua_State *sl_new(int funcs)
     lua_rawset(L, LUA_REGISTRYINDEX);
     lua_pushcfunction(L, l_lua_pcall);
     lua_setglobal(L, "pcall");
+    lua_pushcfunction(L, l_unpack);
+    lua_setglobal(L, "unpack");
+    lua_newtable(L); /* weak set of the threads that may park */
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushlightuserdata(L, (void *)&OURS_KEY);
+    lua_insert(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    install_yielding_pcall(L);
     lua_pushcfunction(L, l_rawset);
     lua_setglobal(L, "rawset");
     lua_pushcfunction(L, l_setmetatable);
@@ -1459,8 +1646,10 @@ static void busy_hook(lua_State *co, lua_Debug *ar)
         push_error_str(co, "Script killed by user with SCRIPT KILL...");
         lua_error(co);
     }
-    if (rc->busy_ms < 0 || mono_ms() - rc->start_ms < rc->busy_ms || !yieldable(co))
+    if (rc->busy_ms < 0 || mono_ms() - rc->start_ms < rc->busy_ms || !is_ours(co) ||
+        !yieldable(co))
         return;
+    hook_yielded = 1;
     lua_yield(co, 0);
 }
 
@@ -1530,6 +1719,7 @@ static void park(lua_State *L, lua_State *co, int ref, run_ctx *rc)
 int sl_call(lua_State *L, run_ctx *rc, int nargs)
 {
     lua_State *co = lua_newthread(L);
+    mark_ours(L, co);
     int ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_xmove(L, co, nargs + 1);
     run_ctx *saved = sc_run;
@@ -1537,6 +1727,7 @@ int sl_call(lua_State *L, run_ctx *rc, int nargs)
     rc->start_ms = mono_ms();
     lua_sethook(co, busy_hook, LUA_MASKCOUNT, 100000);
     int st = lua_resume(co, nargs);
+    hook_yielded = 0;
     sc_run = saved;
     if (st == LUA_YIELD) {
         park(L, co, ref, rc);
@@ -1572,6 +1763,7 @@ int script_resume(void)
     run_ctx *saved = sc_run;
     sc_run = &p->rc;
     int st = lua_resume(p->co, 0);
+    hook_yielded = 0;
     sc_run = saved;
     if (st == LUA_YIELD)
         return 0;

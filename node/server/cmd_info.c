@@ -9,6 +9,8 @@
  * section is never shown. Unknown section names select nothing (an empty reply). */
 #include "server.h"
 
+#include "script.h"
+
 #include "repl.h"
 
 #include "mem.h"
@@ -199,6 +201,12 @@ static void info_memory(server *s, kbuf *b)
     human(h_rss, sizeof h_rss, rss);
     human(h_peak, sizeof h_peak, peak);
     human(h_total, sizeof h_total, total);
+    script_stats sst;
+    script_get_stats(&sst);
+    char h_lua[32], h_vm[32], h_scripts[32];
+    human(h_lua, sizeof h_lua, sst.lua_memory);
+    human(h_vm, sizeof h_vm, sst.lua_memory + sst.functions_memory);
+    human(h_scripts, sizeof h_scripts, sst.scripts_memory + sst.functions_code);
     header(b, "Memory");
     kbuf_printf(b,
                 "used_memory:%zu\r\n"
@@ -210,13 +218,29 @@ static void info_memory(server *s, kbuf *b)
                 "used_memory_peak_perc:%.2f%%\r\n"
                 "total_system_memory:%" PRIu64 "\r\n"
                 "total_system_memory_human:%s\r\n"
+                "used_memory_lua:%zu\r\n"
+                "used_memory_vm_eval:%zu\r\n"
+                "used_memory_lua_human:%s\r\n"
+                "used_memory_scripts_eval:%zu\r\n"
+                "number_of_cached_scripts:%zu\r\n"
+                "number_of_functions:%zu\r\n"
+                "number_of_libraries:%zu\r\n"
+                "used_memory_vm_functions:%zu\r\n"
+                "used_memory_vm_total:%zu\r\n"
+                "used_memory_vm_total_human:%s\r\n"
+                "used_memory_functions:%zu\r\n"
+                "used_memory_scripts:%zu\r\n"
+                "used_memory_scripts_human:%s\r\n"
                 "maxmemory:0\r\n"
                 "maxmemory_human:0B\r\n"
                 "maxmemory_policy:noeviction\r\n"
                 "mem_fragmentation_ratio:%.2f\r\n"
                 "mem_allocator:libc\r\n",
                 used, h_used, rss, h_rss, peak, h_peak,
-                peak ? 100.0 * (double)used / (double)peak : 0.0, total, h_total,
+                peak ? 100.0 * (double)used / (double)peak : 0.0, total, h_total, sst.lua_memory,
+                sst.lua_memory, h_lua, sst.scripts_memory, sst.scripts, sst.functions,
+                sst.libraries, sst.functions_memory, sst.lua_memory + sst.functions_memory,
+                h_vm, sst.functions_code, sst.scripts_memory + sst.functions_code, h_scripts,
                 used ? (double)rss / (double)used : 0.0);
 }
 

@@ -363,6 +363,18 @@ static void test_busy_script_kill(void **state)
     expect(0, "PING", "+PONG");
     expect(0, "SCRIPT KILL", "-NOTBUSY No scripts in execution right now.");
 
+    /* Looping inside pcall: parked and killed all the same. */
+    body = "local f = function() while 1 do redis.call('ping') end end while 1 do pcall(f) end";
+    snprintf(req, sizeof req, "*3\r\n$4\r\nEVAL\r\n$%zu\r\n%s\r\n$1\r\n0\r\n", strlen(body),
+             body);
+    fd = send_raw(hc_node[0].port, req);
+    assert_true(h_wait_until(node0_busy, NULL, 20000));
+    expect(0, "SCRIPT KILL", "+OK");
+    read_line(fd, line, sizeof line, 20000);
+    assert_non_null(strstr(line, "-ERR Script killed by user with SCRIPT KILL..."));
+    close(fd);
+    expect(0, "PING", "+PONG");
+
     const char *lib[] = {"FUNCTION", "LOAD",
                          "#!lua name=busy\nredis.register_function('spin', function() "
                          "local i=0 while true do i=i+1 end end)"};
