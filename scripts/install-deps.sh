@@ -12,7 +12,7 @@ pkgs=(
   liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   clang libclang-rt-14-dev
   redis-server redis-tools redis-sentinel bsdutils strace
-  iproute2 nftables procps netcat-openbsd
+  iproute2 nftables procps netcat-openbsd libfaketime
   docker-compose
   python3-redis
   prometheus systemd

@@ -14,6 +14,10 @@
  *    not deterministic (relative TTLs, INCRBYFLOAT, …).
  *  - The same function runs when the log is replayed (c->replay): no
  *    reply goes anywhere, nothing expires, nothing is logged.
+ *  - Databases: c->k is the database the client selected (c->db, one of
+ *    c->dbs[0..ndbs)). Everything above (lookups, WATCH, effects, events)
+ *    is about c->db; a command that works on another database (MOVE, COPY
+ *    … DB) switches to it with cmd_use_db and back.
  *  - Every change Redis announces with notifyKeyspaceEvent is announced
  *    with cmd_notify, at the same point and with the same class and event
  *    name ("set", "lpush", "hdel", "del" when a container empties, …), and
@@ -38,8 +42,8 @@ typedef struct cmd_ctx cmd_ctx;
 /* Keyspace notification classes: Redis 7.0's NOTIFY_* values, the letters
  * of notify-keyspace-events. */
 enum {
-    NOTIFY_KEYSPACE = 1 << 0,  /* K: __keyspace@0__:<key> <event> */
-    NOTIFY_KEYEVENT = 1 << 1,  /* E: __keyevent@0__:<event> <key> */
+    NOTIFY_KEYSPACE = 1 << 0,  /* K: __keyspace@<db>__:<key> <event> */
+    NOTIFY_KEYEVENT = 1 << 1,  /* E: __keyevent@<db>__:<event> <key> */
     NOTIFY_GENERIC = 1 << 2,   /* g: del, expire, rename_from, … */
     NOTIFY_STRING = 1 << 3,    /* $ */
     NOTIFY_LIST = 1 << 4,      /* l */
@@ -67,15 +71,17 @@ typedef struct cmd_env {
     long long hll_sparse_max_bytes; /* sparse HyperLogLogs up to this size */
     /* INFO stats */
     uint64_t keyspace_hits, keyspace_misses, expired_keys;
-    /* A key was modified or deleted (WATCH invalidation). */
-    void (*key_touched)(void *arg, const char *key, size_t klen);
+    /* A key of database db was modified or deleted (WATCH invalidation). */
+    void (*key_touched)(void *arg, int db, const char *key, size_t klen);
     void *key_touched_arg;
     /* A keyspace event (Redis's notifyKeyspaceEvent): publishes it to
-     * __keyspace@0__:<key> / __keyevent@0__:<event>. Called only for the
-     * classes in notify_flags (notify-keyspace-events); NULL: none. */
-    void (*notify)(void *arg, int type_class, const char *event, const char *key, size_t klen);
+     * __keyspace@<db>__:<key> / __keyevent@<db>__:<event>. Called only for
+     * the classes in notify_flags (notify-keyspace-events); NULL: none. */
+    void (*notify)(void *arg, int db, int type_class, const char *event, const char *key,
+                   size_t klen);
     void *notify_arg;
     int notify_flags;
+    int expire_db; /* the database the active expiry cycle visits next */
 } cmd_env;
 
 /* Command flags (kv_command.flags). */
@@ -108,7 +114,10 @@ struct cmd_ctx {
     server *srv;          /* for server/'s admin commands only */
     client *cl;           /* NULL when replaying */
     cmd_env *env;
-    ks *k;
+    ks *k;                /* the selected database: dbs[db] */
+    ks **dbs;             /* every database (engine_dbs) */
+    int ndbs;
+    int db;               /* the selected database's number */
     int argc;
     const char *const *argv;
     const size_t *lens;
@@ -125,8 +134,12 @@ struct cmd_ctx {
     const kv_command *cmd;
 };
 
-/* A ctx for running commands over k with env (replies into out). */
-void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks *k, kbuf *out, int resp);
+/* A ctx for running commands on database db of dbs[0..ndbs) with env
+ * (replies into out). */
+void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks **dbs, int ndbs, int db, kbuf *out, int resp);
+/* Make database db (< c->ndbs) the one c works on; returns the previous
+ * one, to switch back (MOVE, COPY … DB). */
+int cmd_use_db(cmd_ctx *c, int db);
 
 /* ---- lookups ---- */
 /* The key for reading, or NULL if missing or expired. Counts hits/misses. */
@@ -166,8 +179,9 @@ void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *
 void cmd_notify(cmd_ctx *c, int type, const char *event, const char *key, size_t klen);
 /* The key was just created (Redis's "new" event, sent by its dbAdd). */
 void cmd_notify_new(cmd_ctx *c, const char *key, size_t klen);
-/* The same without a command (active expiry). */
-void env_notify(cmd_env *env, int type, const char *event, const char *key, size_t klen);
+/* The same without a command (active expiry), for a key of database db. */
+void env_notify(cmd_env *env, int db, int type, const char *event, const char *key,
+                size_t klen);
 
 /* ---- arguments ---- */
 /* Case-insensitive comparison of argument i with s. */
@@ -181,6 +195,14 @@ int arg_is_c(const cmd_ctx *c, int i, const char *s);
 int arg_ll(cmd_ctx *c, int i, long long *out);
 /* Same with a custom error message (full text, e.g. "ERR timeout is …"). */
 int arg_ll_msg(cmd_ctx *c, int i, long long *out, const char *msg);
+/* Parse argument i as an int, as Redis's getIntFromObjectOrReply: on
+ * failure reply msg (a full error line) or, with msg NULL, "ERR value is
+ * not an integer or out of range" / "ERR value is out of range, value must
+ * between -2147483648 and 2147483647", and return -1. */
+int arg_int(cmd_ctx *c, int i, int *out, const char *msg);
+/* Parse argument i as a database number (SELECT, MOVE, COPY … DB): an int
+ * as arg_int, then "ERR DB index is out of range" unless < c->ndbs. */
+int arg_db(cmd_ctx *c, int i, int *db);
 /* Parse argument i as a long double (INCRBYFLOAT rules); on failure reply
  * "ERR value is not a valid float" and return -1. */
 int arg_ld(cmd_ctx *c, int i, long double *out);
@@ -205,9 +227,10 @@ uint64_t cmd_random(void);
  * command should stop adding to it: the client is closed after it. */
 int cmd_reply_over_limit(cmd_ctx *c, size_t default_max);
 
-/* One active-expiry step over k (Redis's activeExpireCycle): bounded work,
- * each deletion logged. Primaries only. */
-void db_active_expire(cmd_env *env, ks *k, int64_t now_ms);
+/* One active-expiry step over databases dbs[0..ndbs) (Redis's
+ * activeExpireCycle: up to 16 of them per call, in turn, those with TTLs
+ * only): bounded work, each deletion logged. Primaries only. */
+void db_active_expire(cmd_env *env, ks **dbs, int ndbs, int64_t now_ms);
 
 /* Glob-style pattern match as Redis's stringmatchlen (KEYS, SCAN MATCH,
  * CONFIG GET). nocase for case-insensitive. */

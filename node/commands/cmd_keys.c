@@ -1,15 +1,19 @@
 /* cmd_keys.c — commands on whole keys: DEL, EXISTS, TYPE, KEYS, SCAN,
- * RANDOMKEY, RENAME, COPY, the EXPIRE family, TTL, PERSIST, TOUCH, OBJECT.
+ * RANDOMKEY, RENAME, MOVE, COPY, the EXPIRE family, TTL, PERSIST, TOUCH,
+ * OBJECT.
  *
  * Logged effects (cmd.h): EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT are
  * logged as "PEXPIREAT key <absolute ms>", or as "DEL key" when the time
  * is already past (the key is deleted at once, as Redis does on a
- * primary). RENAME, RENAMENX, COPY, PERSIST and DEL are deterministic and
- * logged as themselves. The read commands log nothing of their own; SCAN
+ * primary). RENAME, RENAMENX, MOVE, COPY, PERSIST and DEL are
+ * deterministic and logged as themselves, in the database they ran in (a
+ * lazy-expiry DEL in MOVE's or COPY's destination goes in the
+ * destination's, before them). The read commands log nothing of their own; SCAN
  * and RANDOMKEY may delete expired keys they meet, which db.c logs.
  *
  * Keyspace events as Redis 7.0's db.c and expire.c: "del" per deleted key,
- * "new" + "rename_from" + "rename_to", "new" + "copy_to", "expire" (after
+ * "new" + "rename_from" + "rename_to", "new" + "copy_to", "new" (in the
+ * destination) + "move_from" (source) + "move_to" (destination), "expire" (after
  * the reply) or "del" (a time already past, before it), "persist".
  *
  * OBJECT IDLETIME is not implemented: it needs a per-key access clock
@@ -307,34 +311,61 @@ static void cmd_renamenx(cmd_ctx *c)
     rename_generic(c, 1);
 }
 
-/* COPY source destination [DB destination-db] [REPLACE]. Only database 0
- * exists: any other DB answers Redis's out-of-range error. */
+/* MOVE key db, as Redis 7.0's moveCommand: the key keeps its value, TTL
+ * and encoding; 0 when it is missing here or exists there. */
+static void cmd_move(cmd_ctx *c)
+{
+    const char *key = c->argv[1];
+    size_t klen = c->lens[1];
+    int dst;
+    if (arg_db(c, 2, &dst) < 0)
+        return;
+    if (dst == c->db) {
+        reply_error(&c->r, "ERR source and destination objects are the same");
+        return;
+    }
+    kobj *o = db_write(c, key, klen);
+    if (!o) {
+        reply_int(&c->r, 0);
+        return;
+    }
+    int src = cmd_use_db(c, dst);
+    if (db_write(c, key, klen)) {
+        cmd_use_db(c, src);
+        reply_int(&c->r, 0);
+        return;
+    }
+    ks_move(c->dbs[src], o, c->k);
+    cmd_notify_new(c, key, klen);
+    db_modified(c, key, klen);
+    cmd_use_db(c, src);
+    db_modified(c, key, klen);
+    cmd_notify(c, NOTIFY_GENERIC, "move_from", key, klen);
+    cmd_use_db(c, dst);
+    cmd_notify(c, NOTIFY_GENERIC, "move_to", key, klen);
+    cmd_use_db(c, src);
+    reply_int(&c->r, 1);
+}
+
+/* COPY source destination [DB destination-db] [REPLACE], as Redis 7.0's
+ * copyCommand: options in order (the first bad one answers), then the
+ * same-object check, then the source (a read) and the destination. */
 static void cmd_copy(cmd_ctx *c)
 {
-    int replace = 0;
+    int replace = 0, dst = c->db;
     for (int j = 3; j < c->argc; j++) {
         if (arg_is_c(c, j, "REPLACE")) {
             replace = 1;
         } else if (arg_is_c(c, j, "DB") && j + 1 < c->argc) {
-            long long db;
-            if (arg_ll(c, j + 1, &db) < 0)
+            if (arg_db(c, j + 1, &dst) < 0)
                 return;
-            if (db < INT_MIN || db > INT_MAX) {
-                reply_error(&c->r, "ERR value is out of range, value must between -2147483648 "
-                                   "and 2147483647");
-                return;
-            }
-            if (db != 0) {
-                reply_error(&c->r, "ERR DB index is out of range");
-                return;
-            }
             j++;
         } else {
             reply_err_syntax(&c->r);
             return;
         }
     }
-    if (same_arg(c, 1, 2)) {
+    if (dst == c->db && same_arg(c, 1, 2)) {
         reply_error(&c->r, "ERR source and destination objects are the same");
         return;
     }
@@ -343,7 +374,9 @@ static void cmd_copy(cmd_ctx *c)
         reply_int(&c->r, 0);
         return;
     }
+    int src = cmd_use_db(c, dst);
     if (db_write(c, c->argv[2], c->lens[2]) && !replace) {
+        cmd_use_db(c, src);
         reply_int(&c->r, 0);
         return;
     }
@@ -351,6 +384,7 @@ static void cmd_copy(cmd_ctx *c)
     cmd_notify_new(c, c->argv[2], c->lens[2]);
     db_modified(c, c->argv[2], c->lens[2]);
     cmd_notify(c, NOTIFY_GENERIC, "copy_to", c->argv[2], c->lens[2]);
+    cmd_use_db(c, src);
     reply_int(&c->r, 1);
 }
 
@@ -649,6 +683,8 @@ const kv_command cmds_keys[] = {
      "@keyspace @write @slow"},
     {"renamenx", cmd_renamenx, 3, CMD_WRITE | CMD_FAST, 1, 2, 1, "generic",
      "Rename a key, only if the new key does not exist", "1.0.0", "@keyspace @write @fast"},
+    {"move", cmd_move, 3, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic",
+     "Move a key to another database", "1.0.0", "@keyspace @write @fast"},
     {"copy", cmd_copy, -3, CMD_WRITE | CMD_DENYOOM, 1, 2, 1, "generic", "Copy a key", "6.2.0",
      "@keyspace @write @slow"},
     {"expire", cmd_expire, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic",

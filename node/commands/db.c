@@ -19,42 +19,55 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
-void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks *k, kbuf *out, int resp)
+void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks **dbs, int ndbs, int db, kbuf *out, int resp)
 {
     memset(c, 0, sizeof *c);
     c->env = env;
-    c->k = k;
+    c->dbs = dbs;
+    c->ndbs = ndbs;
+    c->db = db;
+    c->k = dbs ? dbs[db] : NULL; /* none while the node loads its data */
     c->r = reply_make(out, resp);
     c->replica = env->replica;
 }
 
-static void touched(cmd_env *env, const char *key, size_t klen)
+int cmd_use_db(cmd_ctx *c, int db)
+{
+    int prev = c->db;
+    c->db = db;
+    c->k = c->dbs ? c->dbs[db] : NULL;
+    return prev;
+}
+
+static void touched(cmd_env *env, int db, const char *key, size_t klen)
 {
     if (env->key_touched)
-        env->key_touched(env->key_touched_arg, key, klen);
+        env->key_touched(env->key_touched_arg, db, key, klen);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Keyspace notifications                                                    */
 /* ------------------------------------------------------------------------ */
 
-void env_notify(cmd_env *env, int type, const char *event, const char *key, size_t klen)
+void env_notify(cmd_env *env, int db, int type, const char *event, const char *key,
+                size_t klen)
 {
     if ((env->notify_flags & type) && env->notify)
-        env->notify(env->notify_arg, type, event, key, klen);
+        env->notify(env->notify_arg, db, type, event, key, klen);
 }
 
 void cmd_notify(cmd_ctx *c, int type, const char *event, const char *key, size_t klen)
 {
     if (c->replay && !c->replica_apply)
         return;
-    env_notify(c->env, type, event, key, klen);
+    env_notify(c->env, c->db, type, event, key, klen);
 }
 
 void cmd_notify_new(cmd_ctx *c, const char *key, size_t klen)
@@ -83,14 +96,14 @@ static int expire_now(cmd_ctx *c, kobj *o)
     const char *key = kobj_key(o, &klen);
     const char *argv[2] = {del_name, key};
     size_t lens[2] = {3, klen};
-    engine_entry_add(env->eng, 2, argv, lens);
-    touched(env, key, klen);
+    engine_entry_add(env->eng, c->db, 2, argv, lens);
+    touched(env, c->db, key, klen);
     /* key points into o: delete only after its last use. */
     char stack[256];
     char *copy = klen <= sizeof stack ? stack : kv_malloc(klen);
     memcpy(copy, key, klen);
     ks_delete(c->k, copy, klen);
-    env_notify(env, NOTIFY_EXPIRED, "expired", copy, klen);
+    env_notify(env, c->db, NOTIFY_EXPIRED, "expired", copy, klen);
     if (copy != stack)
         kv_free(copy);
     env->expired_keys++;
@@ -151,13 +164,13 @@ void db_modified(cmd_ctx *c, const char *key, size_t klen)
 {
     c->dirty++;
     if (!c->replay)
-        touched(c->env, key, klen);
+        touched(c->env, c->db, key, klen);
 }
 
 void db_touched(cmd_ctx *c, const char *key, size_t klen)
 {
     if (!c->replay)
-        touched(c->env, key, klen);
+        touched(c->env, c->db, key, klen);
 }
 
 int cmd_reply_over_limit(cmd_ctx *c, size_t default_max)
@@ -187,7 +200,7 @@ void cmd_propagate(cmd_ctx *c, int argc, const char *const *argv, const size_t *
     c->propagated = 1;
     if (c->replay)
         return;
-    engine_entry_add(c->env->eng, argc, (const char **)argv, lens);
+    engine_entry_add(c->env->eng, c->db, argc, (const char **)argv, lens);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -224,6 +237,34 @@ int arg_ll_msg(cmd_ctx *c, int i, long long *out, const char *msg)
 int arg_ll(cmd_ctx *c, int i, long long *out)
 {
     return arg_ll_msg(c, i, out, "ERR value is not an integer or out of range");
+}
+
+int arg_int(cmd_ctx *c, int i, int *out, const char *msg)
+{
+    long long v;
+    if (!kv_string2ll(c->argv[i], c->lens[i], &v)) {
+        reply_error(&c->r, msg ? msg : "ERR value is not an integer or out of range");
+        return -1;
+    }
+    if (v < INT_MIN || v > INT_MAX) {
+        reply_error(&c->r, msg ? msg
+                               : "ERR value is out of range, value must between -2147483648 "
+                                 "and 2147483647");
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int arg_db(cmd_ctx *c, int i, int *db)
+{
+    if (arg_int(c, i, db, NULL) < 0)
+        return -1;
+    if (*db < 0 || *db >= c->ndbs) {
+        reply_error(&c->r, "ERR DB index is out of range");
+        return -1;
+    }
+    return 0;
 }
 
 int arg_ld(cmd_ctx *c, int i, long double *out)
@@ -428,37 +469,59 @@ int kv_match(const char *pat, size_t plen, const char *s, size_t slen, int nocas
 /* Active expiry                                                             */
 /* ------------------------------------------------------------------------ */
 
+typedef struct expiring {
+    cmd_env *env;
+    int db;
+} expiring;
+
 static void before_expire(void *arg, const char *key, size_t klen)
 {
-    cmd_env *env = arg;
+    expiring *x = arg;
+    cmd_env *env = x->env;
     const char *argv[2] = {del_name, key};
     size_t lens[2] = {3, klen};
-    engine_entry_add(env->eng, 2, argv, lens);
-    touched(env, key, klen);
+    engine_entry_add(env->eng, x->db, 2, argv, lens);
+    touched(env, x->db, key, klen);
     env->expired_keys++;
     /* Before the deletion only because the key's bytes go with it:
      * nothing can look at the keyspace in between. */
-    env_notify(env, NOTIFY_EXPIRED, "expired", key, klen);
+    env_notify(env, x->db, NOTIFY_EXPIRED, "expired", key, klen);
 }
 
-void db_active_expire(cmd_env *env, ks *k, int64_t now_ms)
+static int64_t elapsed_ns(const struct timespec *t0)
 {
-    if (env->replica || !ks_expires(k))
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000000000L + (t1.tv_nsec - t0->tv_nsec);
+}
+
+void db_active_expire(cmd_env *env, ks **dbs, int ndbs, int64_t now_ms)
+{
+    if (env->replica)
         return;
-    /* Like Redis's activeExpireCycle: sample 20 keys at a time, go on
-     * while more than a quarter of a sample had expired, for at most
-     * about a millisecond. */
-    struct timespec t0, t1;
+    /* Like Redis's activeExpireCycle: visit up to 16 databases in turn;
+     * in each, sample 20 keys at a time and go on while more than a
+     * quarter of a sample had expired; about a millisecond in all. */
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int round = 0; round < 64; round++) {
-        if (engine_can_write(env->eng, 4096, NULL) != 0)
-            break;
-        size_t n = ks_expire_cycle(k, now_ms, 20, before_expire, env);
-        engine_entry_commit(env->eng);
-        if (n < 5)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) > 1000000L)
-            break;
+    int visits = ndbs < 16 ? ndbs : 16;
+    for (int v = 0; v < visits; v++) {
+        expiring x = {env, env->expire_db < ndbs ? env->expire_db : 0};
+        env->expire_db = x.db + 1 < ndbs ? x.db + 1 : 0;
+        ks *k = dbs[x.db];
+        if (!ks_expires(k))
+            continue;
+        for (int round = 0; round < 64; round++) {
+            if (engine_can_write(env->eng, 4096, NULL) != 0)
+                return;
+            size_t n = ks_expire_cycle(k, now_ms, 20, before_expire, &x);
+            engine_entry_commit(env->eng);
+            if (n < 5)
+                break;
+            if (elapsed_ns(&t0) > 1000000L)
+                return;
+        }
+        if (elapsed_ns(&t0) > 1000000L)
+            return;
     }
 }

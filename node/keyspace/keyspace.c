@@ -69,7 +69,7 @@ struct ks {
     dict keys;
     dict expires;
     uint64_t expire_cursor; /* dict_scan cursor of the active expiry cycle */
-    struct ks_aux *aux;     /* aux records (see ks_aux_set), NULL while none */
+    int64_t avg_ttl;        /* Redis's running estimate, from expiry samples */
 };
 
 _Static_assert(sizeof(dict_iter) <= sizeof(((ks_iter *)0)->state), "ks_iter too small");
@@ -250,7 +250,7 @@ ks *ks_new(void)
     dict_init(&k->keys, &kobj_type_desc);
     dict_init(&k->expires, &expnode_type_desc);
     k->expire_cursor = 0;
-    k->aux = NULL;
+    k->avg_ttl = 0;
     return k;
 }
 
@@ -259,6 +259,7 @@ void ks_clear(ks *k)
     dict_clear(&k->expires, free_expnode, NULL);
     dict_clear(&k->keys, free_kobj_node, NULL);
     k->expire_cursor = 0;
+    k->avg_ttl = 0;
 }
 
 void ks_free(ks *k)
@@ -266,8 +267,6 @@ void ks_free(ks *k)
     if (!k)
         return;
     ks_clear(k);
-    ks_aux_clear(k);
-    kv_free(k->aux);
     kv_free(k);
 }
 
@@ -279,6 +278,11 @@ size_t ks_size(const ks *k)
 size_t ks_expires(const ks *k)
 {
     return dict_size(&k->expires);
+}
+
+int64_t ks_avg_ttl(const ks *k)
+{
+    return k->avg_ttl;
 }
 
 kobj *ks_find(ks *k, const void *key, size_t klen)
@@ -634,7 +638,8 @@ kobj *ks_rename(ks *k, kobj *src, const void *dstkey, size_t dstlen)
 
 kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen)
 {
-    if (dstlen == src->klen && memcmp(dstkey, key_ptr(src), dstlen) == 0)
+    if (dstlen == src->klen && memcmp(dstkey, key_ptr(src), dstlen) == 0 &&
+        dict_find(&k->keys, dstkey, dstlen) == &src->node)
         return src;
     int has_ttl = (src->flags & KF_EXPIRE) != 0;
     size_t slen = inline_len(src);
@@ -657,6 +662,26 @@ kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen)
     if (has_ttl)
         exp_add(k, n);
     return n;
+}
+
+kobj *ks_move(ks *src, kobj *o, ks *dst)
+{
+    assert(src != dst && !dict_find(&dst->keys, key_ptr(o), o->klen));
+    dict_node *gone = dict_remove(&src->keys, key_ptr(o), o->klen);
+    assert(gone == &o->node);
+    (void)gone;
+    expnode *e = NULL;
+    if (o->flags & KF_EXPIRE) {
+        e = (expnode *)dict_remove(&src->expires, key_ptr(o), o->klen);
+        assert(e && e->o == o);
+    }
+    o->node.next = NULL;
+    dict_add(&dst->keys, &o->node);
+    if (e) {
+        e->node.next = NULL;
+        dict_add(&dst->expires, &e->node);
+    }
+    return o;
 }
 
 /* ---- Random, scan, rehash ---- */
@@ -683,13 +708,16 @@ uint64_t ks_scan(ks *k, uint64_t cursor, void (*fn)(void *arg, kobj *o), void *a
     return dict_scan(&k->keys, cursor, scan_one, &c);
 }
 
-void ks_rehash_ms(ks *k, int ms)
+int ks_rehash_ms(ks *k, int ms)
 {
     /* One dict per call, as Redis's incrementallyRehash: the keys first. */
     if (dict_is_rehashing(&k->keys))
         dict_rehash_ms(&k->keys, ms);
     else if (dict_is_rehashing(&k->expires))
         dict_rehash_ms(&k->expires, ms);
+    else
+        return 0;
+    return 1;
 }
 
 /* ---- Active expiry ---- */
@@ -700,6 +728,8 @@ void ks_rehash_ms(ks *k, int ms)
 typedef struct sample {
     int64_t now;
     size_t seen;
+    int64_t ttl_sum; /* TTLs of the sampled keys still live (avg_ttl) */
+    size_t ttl_samples;
     kobj **due;
     size_t ndue, cap;
     kobj *inline_due[32];
@@ -710,8 +740,14 @@ static void sample_one(void *arg, dict_node *n)
     sample *s = arg;
     kobj *o = ((expnode *)n)->o;
     s->seen++;
-    if (get_expire(o) > s->now)
+    int64_t at = get_expire(o);
+    if (at > s->now) {
+        if (at - s->now < INT64_MAX - s->ttl_sum) {
+            s->ttl_sum += at - s->now;
+            s->ttl_samples++;
+        }
         return;
+    }
     if (s->ndue == s->cap) {
         size_t cap = s->cap * 2;
         if (s->due == s->inline_due) {
@@ -732,6 +768,8 @@ size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
     sample s;
     s.now = now_ms;
     s.seen = 0;
+    s.ttl_sum = 0;
+    s.ttl_samples = 0;
     s.due = s.inline_due;
     s.cap = sizeof s.inline_due / sizeof s.inline_due[0];
     /* Like Redis's activeExpireCycle: stop after `samples` entries, after
@@ -761,6 +799,13 @@ size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
     }
     if (s.due != s.inline_due)
         kv_free(s.due);
+    /* Redis's running average: the new sample weighs 2%. */
+    if (s.ttl_samples) {
+        int64_t avg = s.ttl_sum / (int64_t)s.ttl_samples;
+        if (k->avg_ttl == 0)
+            k->avg_ttl = avg;
+        k->avg_ttl = (k->avg_ttl / 50) * 49 + avg / 50;
+    }
     return removed;
 }
 
@@ -896,10 +941,9 @@ static void digest_key(kobj *o, uint8_t out[20])
     sha1_final(&c, out);
 }
 
-void ks_digest(ks *k, char out[41])
+static void xor_keys(ks *k, uint8_t acc[20])
 {
-    static const char hex[] = "0123456789abcdef";
-    uint8_t acc[20] = {0}, d[20];
+    uint8_t d[20];
     ks_iter it;
     ks_iter_init(&it, k);
     for (kobj *o; (o = ks_iter_next(&it));) {
@@ -907,11 +951,47 @@ void ks_digest(ks *k, char out[41])
         xor_into(acc, d);
     }
     ks_iter_done(&it);
+}
+
+static void to_hex(const uint8_t acc[20], char out[41])
+{
+    static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 20; i++) {
         out[2 * i] = hex[acc[i] >> 4];
         out[2 * i + 1] = hex[acc[i] & 15];
     }
     out[40] = '\0';
+}
+
+void ks_digest(ks *k, char out[41])
+{
+    uint8_t acc[20] = {0};
+    xor_keys(k, acc);
+    to_hex(acc, out);
+}
+
+void ks_digest_dbs(ks *const *dbs, int n, char out[41])
+{
+    uint8_t acc[20] = {0};
+    for (int j = 0; j < n; j++) {
+        if (!ks_size(dbs[j]))
+            continue;
+        /* As Redis's computeDatasetDigest: mix the database's number in
+         * (acc = SHA1(acc ^ SHA1(id))), so the same keys in another
+         * database digest differently; then XOR in the keys. */
+        uint8_t id[4] = {(uint8_t)(j >> 24), (uint8_t)(j >> 16), (uint8_t)(j >> 8), (uint8_t)j};
+        uint8_t d[20];
+        sha1_ctx c;
+        sha1_init(&c);
+        sha1_update(&c, id, sizeof id);
+        sha1_final(&c, d);
+        xor_into(acc, d);
+        sha1_init(&c);
+        sha1_update(&c, acc, sizeof acc);
+        sha1_final(&c, acc);
+        xor_keys(dbs[j], acc);
+    }
+    to_hex(acc, out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -930,6 +1010,11 @@ struct ks_aux {
     size_t n, cap;
 };
 
+/* One set per process, whichever database's keyspace is named: functions
+ * belong to the server, not to a database (SWAPDB and FLUSHDB leave them
+ * where they are). */
+static struct ks_aux aux_store;
+
 static uint64_t aux_generation = 1;
 
 uint64_t ks_aux_gen(void)
@@ -947,10 +1032,11 @@ static int aux_cmp(const aux_rec *r, const char *name, size_t nlen)
 /* Index of name, or -(insertion point) - 1. */
 static long aux_find(const ks *k, const char *name, size_t nlen)
 {
-    size_t lo = 0, hi = k->aux ? k->aux->n : 0;
+    (void)k;
+    size_t lo = 0, hi = aux_store.n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = aux_cmp(&k->aux->v[mid], name, nlen);
+        int c = aux_cmp(&aux_store.v[mid], name, nlen);
         if (!c)
             return (long)mid;
         if (c < 0)
@@ -963,9 +1049,8 @@ static long aux_find(const ks *k, const char *name, size_t nlen)
 
 void ks_aux_set(ks *k, const char *name, size_t nlen, const void *val, size_t vlen)
 {
-    if (!k->aux)
-        k->aux = kv_calloc(1, sizeof *k->aux);
-    struct ks_aux *a = k->aux;
+    (void)k;
+    struct ks_aux *a = &aux_store;
     long i = aux_find(k, name, nlen);
     char *copy = kv_memdup(val, vlen);
     aux_generation++;
@@ -993,7 +1078,7 @@ int ks_aux_del(ks *k, const char *name, size_t nlen)
     long i = aux_find(k, name, nlen);
     if (i < 0)
         return 0;
-    struct ks_aux *a = k->aux;
+    struct ks_aux *a = &aux_store;
     kv_free(a->v[i].name);
     kv_free(a->v[i].val);
     memmove(a->v + i, a->v + i + 1, (a->n - (size_t)i - 1) * sizeof *a->v);
@@ -1007,19 +1092,21 @@ const char *ks_aux_get(const ks *k, const char *name, size_t nlen, size_t *vlen)
     long i = aux_find(k, name, nlen);
     if (i < 0)
         return NULL;
-    *vlen = k->aux->v[i].vlen;
-    return k->aux->v[i].val;
+    *vlen = aux_store.v[i].vlen;
+    return aux_store.v[i].val;
 }
 
 size_t ks_aux_count(const ks *k)
 {
-    return k->aux ? k->aux->n : 0;
+    (void)k;
+    return aux_store.n;
 }
 
 void ks_aux_at(const ks *k, size_t i, const char **name, size_t *nlen, const char **val,
                size_t *vlen)
 {
-    const aux_rec *r = &k->aux->v[i];
+    (void)k;
+    const aux_rec *r = &aux_store.v[i];
     *name = r->name;
     *nlen = r->nlen;
     *val = r->val;
@@ -1028,14 +1115,15 @@ void ks_aux_at(const ks *k, size_t i, const char **name, size_t *nlen, const cha
 
 void ks_aux_clear(ks *k)
 {
-    if (!k->aux || !k->aux->n)
+    (void)k;
+    if (!aux_store.n)
         return;
-    for (size_t i = 0; i < k->aux->n; i++) {
-        kv_free(k->aux->v[i].name);
-        kv_free(k->aux->v[i].val);
+    for (size_t i = 0; i < aux_store.n; i++) {
+        kv_free(aux_store.v[i].name);
+        kv_free(aux_store.v[i].val);
     }
-    kv_free(k->aux->v);
-    k->aux->v = NULL;
-    k->aux->n = k->aux->cap = 0;
+    kv_free(aux_store.v);
+    aux_store.v = NULL;
+    aux_store.n = aux_store.cap = 0;
     aux_generation++;
 }

@@ -42,6 +42,10 @@ size_t ks_size(const ks *k);    /* keys, including expired ones not yet removed 
 /* An empty keyspace about to receive n keys sizes its table for them. */
 void ks_reserve(ks *k, size_t n);
 size_t ks_expires(const ks *k); /* keys with a TTL */
+/* Redis's avg_ttl (INFO keyspace): a running estimate, in ms, of the TTL of
+ * keys with one, updated by ks_expire_cycle from the keys it samples; 0
+ * before any sample (and after ks_clear). */
+int64_t ks_avg_ttl(const ks *k);
 
 /* --- lookup (never expires anything) --- */
 kobj *ks_find(ks *k, const void *key, size_t klen);
@@ -103,11 +107,17 @@ kobj *ks_set_expire(ks *k, kobj *o, int64_t at_ms);
 /* Move src's value and TTL to dstkey (replacing whatever is there); src's
  * key is gone afterwards. src and dst must differ. Returns the new object. */
 kobj *ks_rename(ks *k, kobj *src, const void *dstkey, size_t dstlen);
-/* Deep-copy src's value and TTL to dstkey (replacing whatever is there).
- * The copy keeps src's encoding but, as Redis's dupStringObject, is never
- * a shared integer (kobj_refcount 1). Returns the new object; if dstkey
- * is src's own key nothing changes and src is returned. */
+/* Deep-copy src's value and TTL to dstkey in k (replacing whatever is
+ * there); src may be a key of another keyspace (COPY … DB). The copy keeps
+ * src's encoding but, as Redis's dupStringObject, is never a shared
+ * integer (kobj_refcount 1). Returns the new object; if dstkey is src's
+ * own key in k nothing changes and src is returned. */
 kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen);
+
+/* Move o (a key of src, absent from dst) to dst with its value, TTL and
+ * encoding unchanged (MOVE). The object is not reallocated: o stays valid
+ * and is returned. */
+kobj *ks_move(ks *src, kobj *o, ks *dst);
 
 /* A random key (possibly expired), or NULL when empty. */
 kobj *ks_random(ks *k, uint64_t rnd);
@@ -127,8 +137,8 @@ size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
 
 /* Do incremental rehash work for about ms milliseconds: on the keys dict
  * while it is rehashing, else on the expiry index (one per call, as
- * Redis's incrementallyRehash). */
-void ks_rehash_ms(ks *k, int ms);
+ * Redis's incrementallyRehash). Returns 0 if neither was rehashing. */
+int ks_rehash_ms(ks *k, int ms);
 
 /* Iterate every key once; the keyspace must not change meanwhile (it is
  * used in a fork child writing a snapshot, and by DEBUG DIGEST / KEYS). */
@@ -145,10 +155,18 @@ void ks_iter_done(ks_iter *it);
  * encodings). List order matters; hash field and set member order do
  * not; sorted sets digest their (member, score) pairs. */
 void ks_digest(ks *k, char out[41]);
+/* The digest of databases dbs[0..n) (DEBUG DIGEST): as Redis's, each
+ * non-empty database's number is mixed in before its keys, so a key
+ * digests differently in another database; all zeros when all are
+ * empty. */
+void ks_digest_dbs(ks *const *dbs, int n, char out[41]);
 
 /* --- aux records ---
  * Named blobs kept beside the keys for state that is not a key but must be
  * as durable as one: Redis functions' library code ("fn:<library>").
+ * One set per process (functions belong to the server, not to a
+ * database): k names the keyspace whose snapshot carries them (database
+ * 0's), the records are the same whichever keyspace is passed.
  * They are not keys (no DBSIZE, no digest) and ks_clear (FLUSHALL) keeps
  * them, as Redis keeps functions; snapshots carry them and loading one
  * replaces them (snap_load clears them first). At most a few hundred:

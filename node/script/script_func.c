@@ -355,7 +355,7 @@ static void aux_name(const char *name, size_t n, kbuf *out)
 
 static void sync_state(const ks *k)
 {
-    if (cur.L && built_gen == ks_aux_gen() && built_ks == k)
+    if (cur.L && built_gen == ks_aux_gen())
         return;
     state_free(&cur);
     state_init(&cur);

@@ -620,13 +620,13 @@ void client_describe(const client *c, kbuf *b)
     flags[nf] = '\0';
     size_t omem = kbuf_len(&c->out) + kbuf_len(&c->sending);
     kbuf_printf(b,
-                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
+                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu "
                 "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
                 "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default "
                 "redir=-1 resp=%d",
                 (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
                 (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-                flags, ps_sub_count(&c->ps, PS_CHANNEL), ps_sub_count(&c->ps, PS_PATTERN),
+                flags, c->db, ps_sub_count(&c->ps, PS_CHANNEL), ps_sub_count(&c->ps, PS_PATTERN),
                 ps_sub_count(&c->ps, PS_SHARD), (c->flags & CL_MULTI) ? c->nmq : -1,
                 kbuf_len(&c->query),
                 kbuf_avail(&c->query), c->query.cap, kbuf_len(&c->out), omem,

@@ -167,27 +167,29 @@ static void cmd_hello(cmd_ctx *c)
     reply_empty_array(&c->r);
 }
 
+/* SELECT index: the client's database from now on (inside MULTI, for
+ * the queued commands after it and after EXEC, as Redis). */
 static void cmd_select(cmd_ctx *c)
 {
-    long long db;
-    if (arg_ll(c, 1, &db) < 0)
+    int db;
+    if (arg_db(c, 1, &db) < 0)
         return;
-    if (db != 0) {
-        reply_error(&c->r, "ERR DB index is out of range");
-        return;
-    }
+    c->cl->db = db;
+    cmd_use_db(c, db);
     reply_ok(&c->r);
 }
 
 /* RESET: the connection as new (Redis's clearClientConnectionState): no
- * MULTI or WATCH, RESP2, the default user (unauthenticated again if a
- * password is required), no subscriptions (and no unsubscribe replies),
- * no name. */
+ * MULTI or WATCH, database 0, RESP2, the default user (unauthenticated
+ * again if a password is required), no subscriptions (and no unsubscribe
+ * replies), no name. */
 static void cmd_reset(cmd_ctx *c)
 {
     client *cl = c->cl;
     multi_reset(cl);
     watch_unwatch_all(cl);
+    cl->db = 0;
+    cmd_use_db(c, 0);
     cl->resp = 2;
     c->r.resp = 2;
     set_authed(cl, no_password(c->srv));

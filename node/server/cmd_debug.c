@@ -26,7 +26,7 @@ static void arg_cstr(const cmd_ctx *c, int i, char *buf, size_t len)
 static void debug_digest(cmd_ctx *c)
 {
     char d[41];
-    ks_digest(c->k, d);
+    ks_digest_dbs(c->dbs, c->ndbs, d);
     reply_simple(&c->r, d);
 }
 

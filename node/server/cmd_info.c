@@ -451,9 +451,12 @@ static void info_commandstats(server *s, kbuf *b)
 static void info_keyspace(server *s, kbuf *b)
 {
     header(b, "Keyspace");
-    size_t keys = s->k && !s->loading ? ks_size(s->k) : 0;
-    if (keys)
-        kbuf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", keys, ks_expires(s->k));
+    for (int db = 0; s->dbs && !s->loading && db < s->ndbs; db++) {
+        ks *k = s->dbs[db];
+        if (ks_size(k))
+            kbuf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", db, ks_size(k),
+                        ks_expires(k), (long long)ks_avg_ttl(k));
+    }
 }
 
 static void cmd_info(cmd_ctx *c)

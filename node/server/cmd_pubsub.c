@@ -401,8 +401,9 @@ static void pubsub_help_cmd(cmd_ctx *c)
 /* Keyspace notifications                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* cmd_env.notify: Redis's notifyKeyspaceEvent for database 0. */
-static void notify_keyspace(void *arg, int type, const char *event, const char *key, size_t klen)
+/* cmd_env.notify: Redis's notifyKeyspaceEvent. */
+static void notify_keyspace(void *arg, int db, int type, const char *event, const char *key,
+                            size_t klen)
 {
     (void)type;
     server *s = arg;
@@ -411,13 +412,13 @@ static void notify_keyspace(void *arg, int type, const char *event, const char *
     size_t elen = strlen(event);
     if (flags & NOTIFY_KEYSPACE) {
         kbuf_reset(&ch);
-        kbuf_append(&ch, "__keyspace@0__:", 15);
+        kbuf_printf(&ch, "__keyspace@%d__:", db);
         kbuf_append(&ch, key, klen);
         pubsub_publish(s, 0, kbuf_data(&ch), kbuf_len(&ch), event, elen);
     }
     if (flags & NOTIFY_KEYEVENT) {
         kbuf_reset(&ch);
-        kbuf_append(&ch, "__keyevent@0__:", 15);
+        kbuf_printf(&ch, "__keyevent@%d__:", db);
         kbuf_append(&ch, event, elen);
         pubsub_publish(s, 0, kbuf_data(&ch), kbuf_len(&ch), key, klen);
     }

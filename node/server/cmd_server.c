@@ -1,5 +1,5 @@
-/* cmd_server.c — server commands: DBSIZE, FLUSHDB, FLUSHALL, TIME, SAVE,
- * BGSAVE, LASTSAVE, BGREWRITEAOF, SHUTDOWN and SLOWLOG.
+/* cmd_server.c — server commands: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME,
+ * SAVE, BGSAVE, LASTSAVE, BGREWRITEAOF, SHUTDOWN and SLOWLOG.
  *
  * Snapshots and transactions. A snapshot at LSN S must hold exactly the
  * effects of the entries <= S. Inside EXEC the block's effects are in the
@@ -29,22 +29,67 @@ static void cmd_dbsize(cmd_ctx *c)
     reply_int(&c->r, (long long)ks_size(c->k));
 }
 
-/* FLUSHALL / FLUSHDB [ASYNC|SYNC]. One database: both drop every key,
- * synchronously (ASYNC is accepted). The logged effect is "FLUSHALL". */
-static void cmd_flush(cmd_ctx *c)
+/* FLUSHDB [ASYNC|SYNC] drops the selected database's keys, FLUSHALL every
+ * database's, synchronously (ASYNC is accepted). Watchers of keys that
+ * existed are touched first, as Redis's signalFlushedDb. Logged as
+ * "FLUSHDB" (in its database) or "FLUSHALL", when anything was there. */
+static void flush_generic(cmd_ctx *c, int all)
 {
     if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "ASYNC") && !arg_is(c, 1, "SYNC"))) {
         reply_err_syntax(&c->r);
         return;
     }
-    if (ks_size(c->k)) {
+    int first = all ? 0 : c->db, end = all ? c->ndbs : c->db + 1;
+    for (int db = first; db < end; db++) {
+        if (!ks_size(c->dbs[db]))
+            continue;
         if (!c->replay)
-            watch_touch_all(c->srv);
-        ks_clear(c->k);
+            watch_touch_db(c->srv, db, NULL);
+        ks_clear(c->dbs[db]);
         c->dirty++;
-        static const char *const argv[1] = {"FLUSHALL"};
-        static const size_t lens[1] = {8};
-        cmd_propagate(c, 1, argv, lens);
+    }
+    if (c->dirty) {
+        static const char *const argv[2] = {"FLUSHALL", "FLUSHDB"};
+        static const size_t lens[2] = {8, 7};
+        cmd_propagate(c, 1, &argv[!all], &lens[!all]);
+    }
+    reply_ok(&c->r);
+}
+
+static void cmd_flushall(cmd_ctx *c)
+{
+    flush_generic(c, 1);
+}
+
+static void cmd_flushdb(cmd_ctx *c)
+{
+    flush_generic(c, 0);
+}
+
+/* SWAPDB index1 index2, as Redis 7.0: clients keep their database number
+ * and see the other's keys from now on; watchers of a key that exists in
+ * either are touched. Logged as itself (swapping a database with itself
+ * changes nothing and logs nothing). */
+static void cmd_swapdb(cmd_ctx *c)
+{
+    int a, b;
+    if (arg_int(c, 1, &a, "ERR invalid first DB index") < 0 ||
+        arg_int(c, 2, &b, "ERR invalid second DB index") < 0)
+        return;
+    if (a < 0 || a >= c->ndbs || b < 0 || b >= c->ndbs) {
+        reply_error(&c->r, "ERR DB index is out of range");
+        return;
+    }
+    if (a != b) {
+        if (!c->replay) {
+            watch_touch_db(c->srv, a, c->dbs[b]);
+            watch_touch_db(c->srv, b, c->dbs[a]);
+        }
+        ks *t = c->dbs[a];
+        c->dbs[a] = c->dbs[b];
+        c->dbs[b] = t;
+        cmd_use_db(c, c->db);
+        c->dirty++;
     }
     reply_ok(&c->r);
 }
@@ -348,12 +393,14 @@ static void slowlog_help_cmd(cmd_ctx *c)
 const kv_command cmds_server[] = {
     {"dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST, 0, 0, 0, "server",
      "Returns the number of keys in the database.", "1.0.0", "@keyspace @read @fast"},
-    {"flushall", cmd_flush, -1, CMD_WRITE, 0, 0, 0, "server",
+    {"flushall", cmd_flushall, -1, CMD_WRITE, 0, 0, 0, "server",
      "Removes all keys from all databases.", "1.0.0",
      "@keyspace @write @slow @dangerous"},
-    {"flushdb", cmd_flush, -1, CMD_WRITE, 0, 0, 0, "server",
+    {"flushdb", cmd_flushdb, -1, CMD_WRITE, 0, 0, 0, "server",
      "Remove all keys from the current database.", "1.0.0",
      "@keyspace @write @slow @dangerous"},
+    {"swapdb", cmd_swapdb, 3, CMD_WRITE | CMD_FAST, 0, 0, 0, "server",
+     "Swaps two Redis databases", "4.0.0", "@keyspace @write @fast @dangerous"},
     {"time", cmd_time, 1, CMD_FAST | CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "server",
      "Returns the server time.", "2.6.0", "@fast"},
     {"save", cmd_save, 1, CMD_ADMIN, 0, 0, 0, "server",

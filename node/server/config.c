@@ -94,8 +94,8 @@ const cfg_option cfg_options[] = {
      0, LLONG_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},
     {"notify-keyspace-events", NULL, CFG_SPECIAL, OFF(notify_keyspace_events), 0, 0, "", NULL,
      1,
-     "Publish keyspace events, as Redis: K (__keyspace@0__:<key>) and/or E "
-     "(__keyevent@0__:<event>), for the classes g (generic) $ (strings) l (lists) s (sets) h "
+     "Publish keyspace events, as Redis: K (__keyspace@<db>__:<key>) and/or E "
+     "(__keyevent@<db>__:<event>), for the classes g (generic) $ (strings) l (lists) s (sets) h "
      "(hashes) z (sorted sets) x (expired) e (evicted) t (streams) d (module) n (new keys) m "
      "(key misses), A (all but n and m). Empty: off."},
     {"set-max-intset-entries", NULL, CFG_INT, OFF(set_max_intset_entries), 0, LLONG_MAX, "512",
@@ -108,6 +108,9 @@ const cfg_option cfg_options[] = {
     {"hll-sparse-max-bytes", NULL, CFG_MEM, OFF(hll_sparse_max_bytes), 0, LLONG_MAX, "3000",
      NULL, 1, "HyperLogLog values up to this many bytes use the sparse encoding; a longer one "
      "becomes dense (12 KB)."},
+    {"databases", NULL, CFG_INT, OFF(databases), 1, INT_MAX, "16", NULL, 0,
+     "Number of databases (SELECT 0 .. databases-1), as Redis. A node refuses to start on "
+     "data that has keys in a database it does not have."},
     {"active-expire", NULL, CFG_BOOL, OFF(active_expire), 0, 1, "yes", yesno, 1,
      "Reclaim expired keys in the background (DEBUG SET-ACTIVE-EXPIRE toggles it)."},
     {"hz", NULL, CFG_INT, OFF(hz), 0, INT_MAX, "10", NULL, 1,

@@ -60,6 +60,7 @@ typedef struct kv_config {
     long long zset_max_listpack_value; /* a memory value in Redis */
     long long hll_sparse_max_bytes;
     int active_expire;
+    int databases; /* numbered databases (SELECT 0 .. databases-1) */
     int hz;
     /* logging and process */
     int loglevel;

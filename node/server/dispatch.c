@@ -30,8 +30,12 @@
 #include <time.h>
 
 /* ------------------------------------------------------------------------ */
-/* WATCH bookkeeping: key -> clients watching it                             */
+/* WATCH bookkeeping: per database, key -> clients watching it               */
 /* ------------------------------------------------------------------------ */
+
+/* s->watched_keys is an array of s->ndbs dicts, one per database number:
+ * a client watches (db, key), and SWAPDB leaves watchers where they are
+ * (as Redis, which swaps a database's keys but not its watched_keys). */
 
 typedef struct watch_node {
     dict_node dn;
@@ -52,11 +56,17 @@ static const dict_type watch_type = {watch_key_of};
 
 void dispatch_init(server *s)
 {
-    dict *d = kv_calloc(1, sizeof *d);
-    dict_init(d, &watch_type);
+    dict *d = kv_calloc((size_t)s->ndbs, sizeof *d);
+    for (int i = 0; i < s->ndbs; i++)
+        dict_init(&d[i], &watch_type);
     s->watched_keys = d;
     commands_init();
     scripting_init(s);
+}
+
+static dict *watch_dict(server *s, int db)
+{
+    return &((dict *)s->watched_keys)[db];
 }
 
 static void free_watch_node(dict_node *n, void *arg)
@@ -72,17 +82,30 @@ void dispatch_free(server *s)
     script_shutdown();
     if (!s->watched_keys)
         return;
-    dict_clear(s->watched_keys, free_watch_node, NULL);
+    for (int i = 0; i < s->ndbs; i++)
+        dict_clear(watch_dict(s, i), free_watch_node, NULL);
     kv_free(s->watched_keys);
     s->watched_keys = NULL;
+}
+
+/* Redis's keyIsExpired: present with a TTL in the past (a replica too:
+ * WATCH judges by the clock, as Redis). */
+static int key_is_expired(ks *k, const char *key, size_t klen)
+{
+    kobj *o = ks_find(k, key, klen);
+    if (!o)
+        return 0;
+    int64_t e = kobj_expire(o);
+    return e >= 0 && e <= server_mstime();
 }
 
 static void watch_add(client *c, const char *key, size_t klen)
 {
     for (int i = 0; i < c->nwatched; i++)
-        if (c->watched_lens[i] == klen && !memcmp(c->watched[i], key, klen))
+        if (c->watched_dbs[i] == c->db && c->watched_lens[i] == klen &&
+            !memcmp(c->watched[i], key, klen))
             return;
-    dict *d = c->srv->watched_keys;
+    dict *d = watch_dict(c->srv, c->db);
     watch_node *w = (watch_node *)dict_find(d, key, klen);
     if (!w) {
         w = kv_calloc(1, sizeof *w + klen);
@@ -97,18 +120,23 @@ static void watch_add(client *c, const char *key, size_t klen)
     w->cls[w->n++] = c;
     if (c->nwatched == c->capwatched) {
         c->capwatched = c->capwatched ? c->capwatched * 2 : 4;
-        c->watched = kv_realloc(c->watched, (size_t)c->capwatched * sizeof *c->watched);
-        c->watched_lens =
-            kv_realloc(c->watched_lens, (size_t)c->capwatched * sizeof *c->watched_lens);
+        size_t cap = (size_t)c->capwatched;
+        c->watched = kv_realloc(c->watched, cap * sizeof *c->watched);
+        c->watched_lens = kv_realloc(c->watched_lens, cap * sizeof *c->watched_lens);
+        c->watched_dbs = kv_realloc(c->watched_dbs, cap * sizeof *c->watched_dbs);
+        c->watched_expired = kv_realloc(c->watched_expired, cap * sizeof *c->watched_expired);
     }
     c->watched[c->nwatched] = kv_memdup(key, klen);
+    c->watched_dbs[c->nwatched] = c->db;
+    c->watched_expired[c->nwatched] =
+        (unsigned char)(c->srv->dbs && key_is_expired(c->srv->dbs[c->db], key, klen));
     c->watched_lens[c->nwatched++] = klen;
 }
 
 void watch_unwatch_all(client *c)
 {
-    dict *d = c->srv->watched_keys;
     for (int i = 0; i < c->nwatched; i++) {
+        dict *d = watch_dict(c->srv, c->watched_dbs[i]);
         watch_node *w = (watch_node *)dict_find(d, c->watched[i], c->watched_lens[i]);
         if (w) {
             for (int j = 0; j < w->n; j++) {
@@ -126,39 +154,104 @@ void watch_unwatch_all(client *c)
     }
     kv_free(c->watched);
     kv_free(c->watched_lens);
+    kv_free(c->watched_dbs);
+    kv_free(c->watched_expired);
     c->watched = NULL;
     c->watched_lens = NULL;
+    c->watched_dbs = NULL;
+    c->watched_expired = NULL;
     c->nwatched = c->capwatched = 0;
     c->flags &= ~CL_DIRTY_CAS;
 }
 
-void watch_touch(server *s, const char *key, size_t klen)
+/* c's watch of (db, key): its index in c->watched (it is there: w lists c). */
+static int watched_index(const client *c, int db, const char *key, size_t klen)
 {
-    dict *d = s->watched_keys;
-    if (!d || !dict_size(d))
-        return;
-    watch_node *w = (watch_node *)dict_find(d, key, klen);
-    if (w)
-        for (int i = 0; i < w->n; i++)
-            w->cls[i]->flags |= CL_DIRTY_CAS;
+    for (int i = 0; i < c->nwatched; i++)
+        if (c->watched_dbs[i] == db && c->watched_lens[i] == klen &&
+            !memcmp(c->watched[i], key, klen))
+            return i;
+    return -1;
 }
 
-void watch_touch_all(server *s)
+void watch_touch(server *s, int db, const char *key, size_t klen)
 {
-    dict *d = s->watched_keys;
-    if (!d || !dict_size(d))
+    if (!s->watched_keys)
+        return;
+    dict *d = watch_dict(s, db);
+    if (!dict_size(d))
+        return;
+    watch_node *w = (watch_node *)dict_find(d, key, klen);
+    if (!w)
+        return;
+    for (int i = 0; i < w->n; i++) {
+        client *c = w->cls[i];
+        int j = watched_index(c, db, key, klen);
+        if (j >= 0 && c->watched_expired[j]) {
+            /* As Redis's touchWatchedKey: a key already expired when it
+             * was WATCHed and now deleted is no logical change (the flag
+             * goes: deleted keys are not expired ones). Expiry touches
+             * the key just before deleting it: still logically absent,
+             * also no change (the flag stays until it is really gone). */
+            if (!ks_find(s->dbs[db], key, klen)) {
+                c->watched_expired[j] = 0;
+                continue;
+            }
+            if (key_is_expired(s->dbs[db], key, klen))
+                continue;
+        }
+        c->flags |= CL_DIRTY_CAS;
+    }
+}
+
+void watch_touch_db(server *s, int db, ks *replaced_with)
+{
+    if (!s->watched_keys)
+        return;
+    dict *d = watch_dict(s, db);
+    if (!dict_size(d))
         return;
     dict_iter it;
     dict_iter_init(&it, d);
     dict_node *n;
     while ((n = dict_iter_next(&it))) {
         watch_node *w = (watch_node *)n;
-        /* Redis marks a watcher only if the key existed. */
-        if (ks_find(s->k, w->key, w->klen))
-            for (int i = 0; i < w->n; i++)
-                w->cls[i]->flags |= CL_DIRTY_CAS;
+        /* As Redis's touchAllWatchedKeysInDb: only keys that exist in
+         * either, and stale (expired) keys on both sides are no change. */
+        int in_emptied = ks_find(s->dbs[db], w->key, w->klen) != NULL;
+        int in_new = replaced_with && ks_find(replaced_with, w->key, w->klen);
+        if (!in_emptied && !in_new)
+            continue;
+        int new_expired = in_new && key_is_expired(replaced_with, w->key, w->klen);
+        for (int i = 0; i < w->n; i++) {
+            client *c = w->cls[i];
+            int j = watched_index(c, db, w->key, w->klen);
+            if (j >= 0 && c->watched_expired[j]) {
+                if (!in_new) {
+                    c->watched_expired[j] = 0; /* expired key now deleted */
+                    continue;
+                }
+                if (new_expired)
+                    continue; /* expired key remains expired */
+            } else if (j >= 0 && !in_emptied && new_expired) {
+                c->watched_expired[j] = 1; /* none replaced with an expired key */
+                continue;
+            }
+            c->flags |= CL_DIRTY_CAS;
+        }
     }
     dict_iter_done(&it);
+}
+
+/* Redis's isWatchedKeyExpired: a key live when WATCHed has expired since
+ * (EXEC then fails). */
+static int watched_key_expired(client *c)
+{
+    for (int i = 0; i < c->nwatched; i++)
+        if (!c->watched_expired[i] &&
+            key_is_expired(c->srv->dbs[c->watched_dbs[i]], c->watched[i], c->watched_lens[i]))
+            return 1;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -208,7 +301,7 @@ static int64_t ustime(void)
 
 void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp)
 {
-    cmd_ctx_init(c, &s->env, s->k, out, resp);
+    cmd_ctx_init(c, &s->env, s->dbs, s->ndbs, cl ? cl->db : 0, out, resp);
     c->srv = s;
     c->cl = cl;
 }
@@ -226,6 +319,7 @@ static int call(client *cl, const kv_command *cmd, int argc, const char *const *
     c.argv = argv;
     c.lens = lens;
     c.now_ms = now_ms;
+    int db = c.db;
     size_t before = kbuf_len(&cl->out);
     s->current = cl;
     /* Before the call, as Redis: CLIENT LIST shows a client's own command
@@ -239,8 +333,9 @@ static int call(client *cl, const kv_command *cmd, int argc, const char *const *
     pubsub_after_command(cl);
     if (c.close_client)
         client_close_after_reply(cl);
+    /* In the database it was called in. */
     if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE))
-        engine_entry_add(s->eng, argc, (const char **)argv, lens);
+        engine_entry_add(s->eng, db, argc, (const char **)argv, lens);
     s->stats.total_commands++;
     cmd_stat *st = &s->cmd_stats[command_index(cmd)];
     st->calls++;
@@ -578,6 +673,9 @@ static void cmd_exec(cmd_ctx *c)
         watch_unwatch_all(cl);
         return;
     }
+    /* EXEC with an expired watched key is disallowed (Redis 7.0). */
+    if (watched_key_expired(cl))
+        cl->flags |= CL_DIRTY_CAS;
     if (cl->flags & CL_DIRTY_CAS) {
         reply_null_array(&c->r);
         multi_reset(cl);
@@ -624,6 +722,11 @@ static void cmd_watch(cmd_ctx *c)
         reply_error(&c->r, "ERR WATCH inside MULTI is not allowed");
         return;
     }
+    /* No point in watching once the client is dirty (as Redis). */
+    if (cl->flags & CL_DIRTY_CAS) {
+        reply_ok(&c->r);
+        return;
+    }
     for (int i = 1; i < c->argc; i++)
         watch_add(cl, c->argv[i], c->lens[i]);
     reply_ok(&c->r);
@@ -654,8 +757,8 @@ const kv_command cmds_multi[] = {
 /* Replay                                                                    */
 /* ------------------------------------------------------------------------ */
 
-int dispatch_apply(void *arg, ks *k, int argc, const char **argv, const size_t *lens, char *err,
-                   size_t errlen)
+int dispatch_apply(void *arg, ks **dbs, int db, int argc, const char **argv, const size_t *lens,
+                   char *err, size_t errlen)
 {
     server *s = arg;
     const kv_command *cmd = command_lookup(argv[0], lens[0]);
@@ -674,8 +777,8 @@ int dispatch_apply(void *arg, ks *k, int argc, const char **argv, const size_t *
     static kbuf scratch;
     kbuf_reset(&scratch);
     cmd_ctx c;
-    server_ctx_init(&c, s, NULL, &scratch, 2);
-    c.k = k;
+    cmd_ctx_init(&c, &s->env, dbs, s->ndbs, db, &scratch, 2);
+    c.srv = s;
     c.cmd = cmd;
     c.argc = argc;
     c.argv = argv;
@@ -717,18 +820,26 @@ void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int
 {
     cmd_ctx c;
     server_ctx_init(&c, s, caller->cl, out, resp);
-    c.k = caller->k;
+    /* The script's own database: it starts as the caller's, and a SELECT
+     * in the script changes it for the script only (Redis 7). */
+    cmd_use_db(&c, caller->db);
     c.cmd = cmd;
     c.argc = argc;
     c.argv = argv;
     c.lens = lens;
     /* Time stands still while a script runs, as in Redis. */
     c.now_ms = caller->now_ms;
+    int db = c.db;
+    int client_db = caller->cl ? caller->cl->db : 0;
     int64_t t0 = ustime();
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
+    if (caller->cl)
+        caller->cl->db = client_db;
+    if (c.db != caller->db)
+        cmd_use_db(caller, c.db);
     if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE) && propagate)
-        engine_entry_add(s->eng, argc, (const char **)argv, lens);
+        engine_entry_add(s->eng, db, argc, (const char **)argv, lens);
     s->stats.total_commands++;
     cmd_stat *st = &s->cmd_stats[command_index(cmd)];
     st->calls++;

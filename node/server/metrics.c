@@ -350,8 +350,8 @@ static void replication_metrics(server *s, kbuf *b)
     prom_counter(b, "kvnode_prevotes_denied_total", "Pre-votes this node lost.",
                  m.prevotes_denied);
     prom_counter(b, "kvnode_stepdowns_total", "Times this node stopped leading.", m.stepdowns);
-    prom_counter(b, "kvnode_leadership_transfers_total", "Leadership hand-overs started here.",
-                 m.transfers);
+    prom_counter(b, "kvnode_leadership_transfers_total",
+                 "Leadership hand-overs completed by this node as leader.", m.transfers);
     prom_counter(b, "kvnode_snapshots_sent_total", "Snapshots shipped to followers.",
                  m.snapshots_sent);
     prom_counter(b, "kvnode_snapshots_received_total", "Snapshots installed from a leader.",
@@ -364,15 +364,26 @@ static void replication_metrics(server *s, kbuf *b)
               "Followers caught up from their own log.", m.partial_syncs);
 }
 
+/* As redis_exporter: one sample per database INFO keyspace lists (the
+ * non-empty ones), and db0 always. */
 static void keyspace_metrics(server *s, kbuf *b)
 {
-    prom_labels l;
-    prom_labels_init(&l);
-    prom_label(&l, "db", "db0");
-    prom_family(b, "redis_db_keys", PROM_GAUGE, "Keys per database.");
-    prom_sample_u64(b, "redis_db_keys", NULL, &l, ks_size(s->k));
-    prom_family(b, "redis_db_keys_expiring", PROM_GAUGE, "Keys with a TTL per database.");
-    prom_sample_u64(b, "redis_db_keys_expiring", NULL, &l, ks_expires(s->k));
+    static const char *const fam[2] = {"redis_db_keys", "redis_db_keys_expiring"};
+    static const char *const help[2] = {"Keys per database.", "Keys with a TTL per database."};
+    for (int f = 0; f < 2; f++) {
+        prom_family(b, fam[f], PROM_GAUGE, help[f]);
+        for (int db = 0; db < s->ndbs; db++) {
+            ks *k = s->dbs[db];
+            if (db && !ks_size(k))
+                continue;
+            char name[16];
+            snprintf(name, sizeof name, "db%d", db);
+            prom_labels l;
+            prom_labels_init(&l);
+            prom_label(&l, "db", name);
+            prom_sample_u64(b, fam[f], NULL, &l, f ? ks_expires(k) : ks_size(k));
+        }
+    }
 }
 
 /* While the node loads its data at startup: how far it is. */
@@ -398,6 +409,6 @@ void metrics_collect(server *s, kbuf *b)
     persistence_metrics(s, b);
     if (s->repl)
         replication_metrics(s, b);
-    if (s->k)
+    if (s->dbs)
         keyspace_metrics(s, b);
 }

@@ -248,6 +248,19 @@ static void clients_cron(server *s, int64_t now)
 
 static void handover_check(server *s, int64_t now);
 
+/* Incremental rehashing, as Redis's databasesCron: visit up to 16
+ * databases in turn, and give a millisecond to the first that needs it. */
+static void rehash_cron(server *s)
+{
+    int visits = s->ndbs < 16 ? s->ndbs : 16;
+    for (int v = 0; v < visits; v++) {
+        int db = s->rehash_db < s->ndbs ? s->rehash_db : 0;
+        s->rehash_db = db + 1 < s->ndbs ? db + 1 : 0;
+        if (ks_rehash_ms(s->dbs[db], 1))
+            break;
+    }
+}
+
 static void on_cron(uv_timer_t *t)
 {
     server *s = t->data;
@@ -269,10 +282,10 @@ static void on_cron(uv_timer_t *t)
     if (!s->shutting_down && s->serving && !script_busy()) {
         /* (Not while a script is parked: it holds the keyspace.) */
         if (s->active_expire) {
-            db_active_expire(&s->env, s->k, now);
+            db_active_expire(&s->env, s->dbs, s->ndbs, now);
             pubsub_settle(s); /* "expired" events */
         }
-        ks_rehash_ms(s->k, 1);
+        rehash_cron(s);
     }
     if (s->bgsave_scheduled && !s->shutting_down && !engine_entry_pending(s->eng)) {
         engine_stats st;
@@ -433,9 +446,9 @@ static int repl_config_from(const kv_config *cfg, repl_config *rc, char *err, si
     return 0;
 }
 
-static void key_touched(void *arg, const char *key, size_t klen)
+static void key_touched(void *arg, int db, const char *key, size_t klen)
 {
-    watch_touch(arg, key, klen);
+    watch_touch(arg, db, key, klen);
 }
 
 /* The limits data commands enforce, from the configuration. */
@@ -523,6 +536,7 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
     hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
     keyspace_limits(s);
+    s->ndbs = s->cfg.databases;
     dispatch_init(s);
     s->cmd_stats = kv_calloc((size_t)command_count(), sizeof *s->cmd_stats);
     s->loading = 1;
@@ -590,6 +604,7 @@ int server_load(server *s, char *err, size_t errlen)
     int rc = repl_load_meta(ec.dir, s->cfg.node_id, &meta, &fresh, err, errlen);
     if (rc)
         return rc;
+    ec.databases = s->ndbs;
     ec.has_replay_limit = meta.has_commit;
     ec.replay_limit = meta.rc.commit;
     ec.commit_gated = 1;
@@ -600,7 +615,9 @@ int server_load(server *s, char *err, size_t errlen)
         loading_exit(s);
     if (rc)
         return rc;
-    s->k = engine_ks(s->eng);
+    int ndbs; /* s->ndbs: the engine has the databases configured */
+    s->dbs = engine_dbs(s->eng, &ndbs);
+    (void)ndbs;
     s->env.eng = s->eng;
     /* Settings CONFIG SET changed while loading. */
     engine_config_from(&s->cfg, &ec);

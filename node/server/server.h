@@ -77,6 +77,7 @@ typedef struct client {
     } h;
     int flags;
     int resp;      /* 2 or 3 */
+    int db;        /* the selected database (SELECT) */
     int authed;
     char addr[64]; /* "ip:port" or "/path:0" */
     char laddr[64];
@@ -102,8 +103,12 @@ typedef struct client {
     /* transactions */
     queued_cmd *mq;
     int nmq, capmq;
-    char **watched;        /* keys (kv_memdup'd), with lengths */
+    char **watched;        /* keys (kv_memdup'd), with lengths and databases */
     size_t *watched_lens;
+    int *watched_dbs;
+    /* The key was logically expired (present, TTL past) when WATCHed:
+     * Redis's watchedKey.expired (its deletion is then no change). */
+    unsigned char *watched_expired;
     int nwatched, capwatched;
 
     /* Pub/Sub (pubsub.c, cmd_pubsub.c) */
@@ -169,7 +174,8 @@ struct server {
     kv_config cfg;
     uv_loop_t *loop;
     engine *eng;
-    ks *k;
+    ks **dbs;             /* the databases (engine_dbs; SWAPDB permutes them) */
+    int ndbs;
     engine_recovery recovery;
 
     uv_tcp_t *tcp_listeners;
@@ -193,7 +199,7 @@ struct server {
     uint64_t confirmed_round; /* … and rounds <= this (leader reads) */
     int serving;          /* 0 while the WAL is failed */
 
-    /* WATCH: key -> clients (a small dict of keys, see dispatch.c) */
+    /* WATCH: per database, key -> clients (dicts of keys, see dispatch.c) */
     void *watched_keys;
 
     /* Pub/Sub: who listens to what, and the clients that got messages
@@ -222,6 +228,7 @@ struct server {
     int64_t loading_eta;       /* seconds, -1 unknown */
     int64_t loading_served_us; /* last time loading let the loop run */
     int active_expire;
+    int rehash_db;        /* the database rehash_cron visits next */
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
     int in_exec;          /* EXEC is running its queued commands */
@@ -321,9 +328,9 @@ void client_close_asap(client *c);
 /* ---- dispatch.c ---- */
 /* Run one request (argv from the parser) for a client. */
 void dispatch_command(client *c, int argc, const char *const *argv, const size_t *lens);
-/* Apply one logged command to k (replay / replication). */
-int dispatch_apply(void *srv, ks *k, int argc, const char **argv, const size_t *lens, char *err,
-                   size_t errlen);
+/* Apply one logged command to database db (replay / replication). */
+int dispatch_apply(void *srv, ks **dbs, int db, int argc, const char **argv, const size_t *lens,
+                   char *err, size_t errlen);
 void dispatch_init(server *s);
 void dispatch_free(server *s);
 /* For scripts (cmd_script.c): why a write is refused now (NULL: it is
@@ -340,10 +347,14 @@ void dispatch_script_stop(server *s); /* at shutdown: close the idle handle */
 /* Forget a client's MULTI and WATCH state (DISCARD, EXEC, close). */
 void multi_reset(client *c);
 void watch_unwatch_all(client *c);
-/* A key changed: every client watching it gets CL_DIRTY_CAS. */
-void watch_touch(server *s, const char *key, size_t klen);
-/* Every watched key (FLUSHALL / FLUSHDB). */
-void watch_touch_all(server *s);
+/* A key of database db changed: every client watching it gets
+ * CL_DIRTY_CAS. */
+void watch_touch(server *s, int db, const char *key, size_t klen);
+/* Database db is being emptied (FLUSHDB, FLUSHALL) or, with replaced_with,
+ * swapped with that keyspace (SWAPDB): as Redis's touchAllWatchedKeysInDb,
+ * a key watched in db is touched if it exists in db's keyspace now or in
+ * replaced_with. Call before the change. */
+void watch_touch_db(server *s, int db, ks *replaced_with);
 
 /* ---- cmd_pubsub.c ---- */
 /* Deliver a message to the subscribers of a channel (or shard channel) and

@@ -115,7 +115,8 @@ static void arena_destroy(arena *a)
 }
 
 typedef struct replay_ctx {
-    ks *k;
+    ks **dbs;
+    int ndbs;
     engine_apply_fn apply;
     void *arg;
     arena ar;
@@ -138,6 +139,11 @@ static int replay_record(void *arg, const wal_record *rec, char *err, size_t err
         Kv__Command *c = ent->commands[i];
         if (c->n_argv == 0)
             return kve_fmt(err, errlen, KVE_CORRUPT, "empty command in entry");
+        if (c->db >= (uint32_t)rc->ndbs)
+            return kve_fmt(err, errlen, KVE_INVAL,
+                           "entry for database %u but this node has %d databases: start it "
+                           "with databases %u or more",
+                           c->db, rc->ndbs, c->db + 1);
         if (c->n_argv > rc->cap) {
             rc->cap = c->n_argv * 2;
             rc->argv = kv_realloc(rc->argv, rc->cap * sizeof *rc->argv);
@@ -147,7 +153,8 @@ static int replay_record(void *arg, const wal_record *rec, char *err, size_t err
             rc->argv[j] = (const char *)c->argv[j].data;
             rc->lens[j] = c->argv[j].len;
         }
-        int r = rc->apply(rc->arg, rc->k, (int)c->n_argv, rc->argv, rc->lens, err, errlen);
+        int r = rc->apply(rc->arg, rc->dbs, (int)c->db, (int)c->n_argv, rc->argv, rc->lens, err,
+                          errlen);
         if (r < 0)
             return r;
     }
@@ -175,6 +182,7 @@ typedef struct entry_builder {
     size_t *arg_off; /* per argument: offset in data, then length */
     size_t nargs, capargs;
     int *argc;       /* per command */
+    uint32_t *db;    /* per command: its database */
     int ncmds, capcmds;
 } entry_builder;
 
@@ -182,7 +190,8 @@ struct engine {
     engine_config cfg;
     char dir[PATH_MAX];
     int lock_fd;
-    ks *k;
+    ks **dbs;           /* the databases, ndbs of them (engine_dbs) */
+    int ndbs;
     wal *w;
     uv_loop_t *loop;
     uv_timer_t cron;
@@ -247,6 +256,7 @@ void engine_config_defaults(engine_config *c)
     c->wal_segment_size = 64ull << 20;
     c->fsync = WAL_FSYNC_ALWAYS;
     c->wal_prealloc = 1;
+    c->databases = 16;
     c->snapshot_keep = 2;
     c->snapshot_fork = 1;
     c->snapshot_wal_min = 64ull << 20;
@@ -269,6 +279,28 @@ void engine_config_defaults(engine_config *c)
 /* ------------------------------------------------------------------------ */
 /* Open / close                                                              */
 /* ------------------------------------------------------------------------ */
+
+static void free_dbs(engine *e)
+{
+    for (int i = 0; e->dbs && i < e->ndbs; i++)
+        ks_free(e->dbs[i]);
+    kv_free(e->dbs);
+    e->dbs = NULL;
+}
+
+static void clear_dbs(engine *e)
+{
+    for (int i = 0; i < e->ndbs; i++)
+        ks_clear(e->dbs[i]);
+}
+
+static uint64_t count_keys(engine *e)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < e->ndbs; i++)
+        n += ks_size(e->dbs[i]);
+    return n;
+}
 
 static int take_lock(engine *e, char *err, size_t errlen)
 {
@@ -384,10 +416,13 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
         goto fail;
 
     snap_remove_temps(e->dir);
-    e->k = ks_new();
+    e->ndbs = e->cfg.databases < 1 ? 1 : e->cfg.databases;
+    e->dbs = kv_malloc((size_t)e->ndbs * sizeof *e->dbs);
+    for (int i = 0; i < e->ndbs; i++)
+        e->dbs[i] = ks_new();
     snap_meta sm;
     uint64_t ts = mono_us();
-    rc = snap_load_latest(e->dir, e->k, &sm, &e->rec.snapshots_broken, err, errlen);
+    rc = snap_load_latest(e->dir, e->dbs, e->ndbs, &sm, &e->rec.snapshots_broken, err, errlen);
     if (rc)
         goto fail;
     e->rec.snapshot_ms = (mono_us() - ts) / 1000;
@@ -403,7 +438,8 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
     }
 
     uint64_t tr = mono_us();
-    e->rctx.k = e->k;
+    e->rctx.dbs = e->dbs;
+    e->rctx.ndbs = e->ndbs;
     e->rctx.apply = apply;
     e->rctx.arg = apply_arg;
     wal_config wc = {.dir = e->dir,
@@ -432,7 +468,7 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
     return 0;
 
 fail:
-    ks_free(e->k);
+    free_dbs(e);
     if (e->sp)
         munmap(e->sp, sizeof *e->sp);
     if (e->lock_fd >= 0)
@@ -495,6 +531,7 @@ static void free_builder(entry_builder *b)
     kv_free(b->data);
     kv_free(b->arg_off);
     kv_free(b->argc);
+    kv_free(b->db);
 }
 
 static void free_engine(engine *e)
@@ -504,7 +541,7 @@ static void free_engine(engine *e)
     for (size_t i = 0; i < e->ncfgs; i++)
         kv_free(e->cfgs[i].payload);
     kv_free(e->cfgs);
-    ks_free(e->k);
+    free_dbs(e);
     free_builder(&e->eb);
     arena_destroy(&e->rctx.ar);
     kv_free(e->rctx.argv);
@@ -584,7 +621,13 @@ void engine_reconfigure(engine *e, const engine_config *cfg)
 
 ks *engine_ks(engine *e)
 {
-    return e->k;
+    return e->dbs[0];
+}
+
+ks **engine_dbs(engine *e, int *n)
+{
+    *n = e->ndbs;
+    return e->dbs;
 }
 
 const engine_recovery *engine_recovery_info(const engine *e)
@@ -611,13 +654,15 @@ uint64_t engine_term(const engine *e)
     return e->term;
 }
 
-void engine_entry_add(engine *e, int argc, const char **argv, const size_t *lens)
+void engine_entry_add(engine *e, int db, int argc, const char **argv, const size_t *lens)
 {
     entry_builder *b = &e->eb;
     if (b->ncmds == b->capcmds) {
         b->capcmds = b->capcmds ? b->capcmds * 2 : 8;
         b->argc = kv_realloc(b->argc, (size_t)b->capcmds * sizeof *b->argc);
+        b->db = kv_realloc(b->db, (size_t)b->capcmds * sizeof *b->db);
     }
+    b->db[b->ncmds] = (uint32_t)db;
     b->argc[b->ncmds++] = argc;
     size_t total = 0;
     for (int i = 0; i < argc; i++)
@@ -660,9 +705,12 @@ void engine_entry_abort(engine *e)
 
 /* The WalEntry of the builder in protobuf wire format, written directly
  * (no intermediate message objects): WalEntry { repeated Command commands
- * = 1 }, Command { repeated bytes argv = 1 } — a tag byte 0x0A, a varint
- * length and the bytes, at both levels. protobuf-c decodes it (replay,
- * replicas); tests check it is byte-identical to protobuf-c's own packing. */
+ * = 1 }, Command { repeated bytes argv = 1; uint32 db = 2 } — a tag byte
+ * 0x0A, a varint length and the bytes, at both levels, and after the
+ * arguments, for a database other than 0, the tag 0x10 and a varint (as
+ * protobuf-c, which packs fields in number order and leaves a zero
+ * proto3 field out). protobuf-c decodes it (replay, replicas); tests check
+ * it is byte-identical to protobuf-c's own packing. */
 static size_t varint_len(uint64_t v)
 {
     size_t n = 1;
@@ -683,13 +731,15 @@ static uint8_t *put_varint(uint8_t *p, uint64_t v)
     return p;
 }
 
-static size_t command_len(const entry_builder *b, size_t first_arg, int argc)
+static size_t command_len(const entry_builder *b, int cmd, size_t first_arg)
 {
     size_t n = 0;
-    for (int j = 0; j < argc; j++) {
+    for (int j = 0; j < b->argc[cmd]; j++) {
         size_t len = b->arg_off[2 * (first_arg + (size_t)j) + 1];
         n += 1 + varint_len(len) + len;
     }
+    if (b->db[cmd])
+        n += 1 + varint_len(b->db[cmd]);
     return n;
 }
 
@@ -708,7 +758,7 @@ uint64_t engine_entry_commit(engine *e)
         return 0;
     size_t size = 0, a = 0;
     for (int i = 0; i < b->ncmds; i++) {
-        size_t cl = command_len(b, a, b->argc[i]);
+        size_t cl = command_len(b, i, a);
         size += 1 + varint_len(cl) + cl;
         a += (size_t)b->argc[i];
     }
@@ -718,7 +768,7 @@ uint64_t engine_entry_commit(engine *e)
         a = 0;
         for (int i = 0; i < b->ncmds; i++) {
             *p++ = 0x0A;
-            p = put_varint(p, command_len(b, a, b->argc[i]));
+            p = put_varint(p, command_len(b, i, a));
             for (int j = 0; j < b->argc[i]; j++, a++) {
                 size_t off = b->arg_off[2 * a], len = b->arg_off[2 * a + 1];
                 *p++ = 0x0A;
@@ -726,6 +776,10 @@ uint64_t engine_entry_commit(engine *e)
                 if (len)
                     memcpy(p, b->data + off, len);
                 p += len;
+            }
+            if (b->db[i]) {
+                *p++ = 0x10;
+                p = put_varint(p, b->db[i]);
             }
         }
         lsn = wal_append_finish(e->w, e->term, WAL_REC_COMMANDS);
@@ -962,7 +1016,7 @@ static int write_image(engine *e, const char *tmp, snap_meta *m, char *err, size
 {
     progress_job job;
     progress_begin(&job, "Writing the snapshot", 1, e->snap_keys, snap_progress_hook, e->sp);
-    int rc = snap_write(e->k, tmp, e->snap_lsn, e->snap_term, m, err, errlen);
+    int rc = snap_write(e->dbs, e->ndbs, tmp, e->snap_lsn, e->snap_term, m, err, errlen);
     progress_end(&job);
     return rc;
 }
@@ -992,7 +1046,7 @@ static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
     e->snap_lsn = e->applied;
     e->snap_term = e->applied == wal_last_lsn(e->w) ? wal_last_term(e->w)
                                                    : wal_term_at(e->w, e->applied);
-    e->snap_keys = ks_size(e->k);
+    e->snap_keys = count_keys(e);
     e->snap_start_us = mono_us();
     if (e->sp) {
         atomic_store(&e->sp->keys, 0);
@@ -1093,8 +1147,8 @@ int engine_reload(engine *e, char *err, size_t errlen)
     rc = snap_verify(path, &m, err, errlen);
     if (rc)
         return rc;
-    ks_clear(e->k);
-    rc = snap_load(path, e->k, &m, err, errlen);
+    clear_dbs(e);
+    rc = snap_load(path, e->dbs, e->ndbs, &m, err, errlen);
     if (rc) {
         log_warn("DEBUG RELOAD: loading %s failed after it verified: %s; exiting, the data "
                  "is on disk",
@@ -1307,17 +1361,17 @@ int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t 
     if (e->snap_state == SNAP_WAIT_DURABLE && e->snap_lsn > keep_lsn)
         snap_failed(e, "its entries after LSN %" PRIu64 " were cut", keep_lsn);
     drop_snapshots_after(e, keep_lsn);
-    ks_clear(e->k);
+    clear_dbs(e);
     snap_meta sm;
     int broken = 0;
-    rc = snap_load_latest(e->dir, e->k, &sm, &broken, err, errlen);
+    rc = snap_load_latest(e->dir, e->dbs, e->ndbs, &sm, &broken, err, errlen);
     e->applied = rc ? 0 : sm.lsn;
     if (rc)
         return rc;
     if (sm.lsn > keep_lsn)
         return kve_fmt(err, errlen, KVE_CORRUPT, "snapshot %" PRIu64 " after the cut", sm.lsn);
     if (sm.lsn < keep_lsn && sm.lsn + 1 < wal_first_lsn(e->w)) {
-        ks_clear(e->k);
+        clear_dbs(e);
         return kve_fmt(err, errlen, KVE_NOTFOUND,
                        "rebuilding to LSN %" PRIu64 " needs entries from %" PRIu64
                        " that are no longer on disk",
@@ -1325,7 +1379,7 @@ int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t 
     }
     rc = replay_from_disk(e, sm.lsn, keep_lsn, err, errlen);
     if (rc) {
-        ks_clear(e->k);
+        clear_dbs(e);
         e->applied = 0;
     } else {
         e->applied = keep_lsn;
@@ -1384,12 +1438,12 @@ static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
     rc = wal_reset(e->w, lsn, term, err, errlen);
     if (rc)
         return rc;
-    ks_clear(e->k);
+    clear_dbs(e);
     char path[PATH_MAX];
     snap_path(path, sizeof path, e->dir, lsn);
-    rc = snap_load(path, e->k, &m, err, errlen);
+    rc = snap_load(path, e->dbs, e->ndbs, &m, err, errlen);
     if (rc) {
-        ks_clear(e->k);
+        clear_dbs(e);
         return rc;
     }
     e->term = term > e->term ? term : e->term;
@@ -1413,8 +1467,8 @@ int engine_wipe(engine *e, char *err, size_t errlen)
     stop_snapshot_child(e);
     drop_snapshots_after(e, 0);
     int rc = wal_reset(e->w, 0, 0, err, errlen);
-    ks_clear(e->k);
-    ks_aux_clear(e->k);
+    clear_dbs(e);
+    ks_aux_clear(engine_ks(e));
     e->applied = 0;
     e->commit = 0;
     e->last_save_lsn = 0;

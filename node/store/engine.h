@@ -24,6 +24,7 @@ typedef struct engine engine;
 
 typedef struct engine_config {
     const char *dir;              /* data directory; created if missing */
+    int databases;                /* numbered keyspaces (Redis's databases); default 16 */
     uint64_t wal_segment_size;    /* default 64 MiB */
     int fsync;                    /* WAL_FSYNC_*; default always */
     int wal_prealloc;             /* zero-filled spare segments; default 1 */
@@ -65,9 +66,10 @@ typedef struct engine_recovery {
     uint64_t total_ms;
 } engine_recovery;
 
-/* Apply one logged command to the keyspace during recovery (or on a
- * replica). Returns 0 or a negative KVE_* code with a message. */
-typedef int (*engine_apply_fn)(void *arg, ks *k, int argc, const char **argv,
+/* Apply one logged command to database `db` (< the configured number;
+ * dbs is engine_dbs's array) during recovery (or on a replica). Returns 0
+ * or a negative KVE_* code with a message. */
+typedef int (*engine_apply_fn)(void *arg, ks **dbs, int db, int argc, const char **argv,
                                const size_t *lens, char *err, size_t errlen);
 
 /* Lock dir, load the newest good snapshot, replay the WAL after it. On
@@ -86,6 +88,11 @@ int engine_flush(engine *e);
 /* Apply changed settings: fsync policy and the snapshot schedule. */
 void engine_reconfigure(engine *e, const engine_config *cfg);
 
+/* The databases: an array of `databases` keyspaces, owned by the engine,
+ * valid until engine_close (recovery, DEBUG RELOAD and snapshot installs
+ * clear and refill them in place). The caller may permute the array's
+ * entries (SWAPDB swaps two). engine_ks is database 0 (engine_dbs(e)[0]). */
+ks **engine_dbs(engine *e, int *n);
 ks *engine_ks(engine *e);
 const engine_recovery *engine_recovery_info(const engine *e);
 const char *engine_dir(const engine *e);
@@ -94,8 +101,9 @@ const char *engine_dir(const engine *e);
 /* Term stamped on new entries (the replication layer sets it). */
 void engine_set_term(engine *e, uint64_t term);
 uint64_t engine_term(const engine *e);
-/* Add one command to the entry being built (argv is copied). */
-void engine_entry_add(engine *e, int argc, const char **argv, const size_t *lens);
+/* Add one command on database db to the entry being built (argv is
+ * copied). */
+void engine_entry_add(engine *e, int db, int argc, const char **argv, const size_t *lens);
 /* Number of commands in the entry being built. */
 int engine_entry_pending(const engine *e);
 /* Log the entry built so far as one WAL record. Returns its LSN, or 0 if

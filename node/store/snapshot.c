@@ -5,11 +5,12 @@
  * Header, 64 bytes:
  *   0   8  magic "KVSNAP01"
  *   8   4  format version (1)
- *   12  4  reserved (0)
+ *   12  4  flags: bit 0 = bytes 40..47 hold the key count of database 0
  *   16  8  LSN of the last WAL entry included
  *   24  8  term of that entry
  *   32  8  creation time, unix ms
- *   40  20 reserved (0)
+ *   40  8  keys in database 0 (with flag bit 0; the loader sizes it at once)
+ *   48  12 reserved (0)
  *   60  4  CRC32C of bytes 0..59
  *
  * Blocks, each:
@@ -30,8 +31,9 @@
  *
  * Entry:
  *   u8 type (0 string, 1 list, 2 hash, 3 set, 4 sorted set), u8 flags
- *   (bit 0: has expiry), [8-byte absolute expiry in unix ms], varint key
- *   length, key bytes, then
+ *   (bit 0: has expiry; bit 1: in a database other than 0), [8-byte
+ *   absolute expiry in unix ms], [varint database number, > 0, with bit
+ *   1], varint key length, key bytes, then
  *   string: varint length, bytes
  *   list:   varint count, count x (varint length, bytes)
  *   hash:   varint count, count x (varint flen, field, varint vlen, value)
@@ -39,13 +41,19 @@
  *   zset:   varint count, count x (varint length, member, 8-byte score:
  *           the IEEE-754 double's bits, little-endian; never NaN)
  *   aux:    (type 5, flags 0, no expiry) varint name length, name, varint
- *           value length, value: an aux record of the keyspace (ks_aux_*:
- *           function libraries), written before the keys; not a key.
+ *           value length, value: an aux record (ks_aux_*: function
+ *           libraries), written before the keys; not a key.
  *   Types 3, 4 and 5 were added without a version change: a file written
  *   before them has none, so old snapshots load unchanged. Sets and sorted
  *   sets are rebuilt member by member, so they take the encoding their
  *   contents call for (as Redis re-encodes on RDB load). Containers are
  *   never empty and never repeat a member or field.
+ *   Databases (flag bit 1, header flag bit 0) were added the same way: a
+ *   file from before them holds only database 0's keys and loads as such.
+ *   The writer puts the keys of each database together, database 0 first.
+ *   Loading a key of a database the node does not have (the `databases`
+ *   option is smaller than the writer's) fails with KVE_INVAL: a
+ *   configuration error, not damage (Redis refuses such an RDB too).
  * Varints are LEB128 (7 bits per byte, low first, at most 10 bytes).
  *
  * Blocks carry their own CRC so a shipped snapshot can be checked and
@@ -74,6 +82,7 @@
 #define SNAP_MAGIC "KVSNAP01"
 #define SNAP_END_MAGIC "KVSNPEND"
 #define SNAP_VERSION 1u
+#define SNAP_HAS_DB0_KEYS 1u /* header flag: bytes 40..47 count database 0's keys */
 #define SNAP_MAX_BLOCK (1ull << 33) /* 8 GiB: refuse absurd lengths */
 #define SNAP_AUX 5                  /* entry type of an aux record */
 
@@ -183,19 +192,41 @@ static int w_flush_block(writer *w)
     return rc;
 }
 
-static void w_entry(writer *w, kobj *o)
+/* Aux records go first, as entries of type 5 (see the layout above). */
+static uint64_t w_aux(writer *w, ks *k)
+{
+    size_t n = ks_aux_count(k);
+    for (size_t i = 0; i < n && !w->rc; i++) {
+        const char *name, *val;
+        size_t nlen, vlen;
+        ks_aux_at(k, i, &name, &nlen, &val, &vlen);
+        uint8_t head[2] = {SNAP_AUX, 0};
+        w_raw(w, head, 2);
+        w_bytes(w, name, nlen);
+        w_bytes(w, val, vlen);
+        w->blk_entries++;
+        w->entries++;
+        if (w->len >= SNAP_BLOCK_TARGET)
+            w_flush_block(w);
+    }
+    return n;
+}
+
+static void w_entry(writer *w, int db, kobj *o)
 {
     size_t klen;
     const char *key = kobj_key(o, &klen);
     int type = kobj_type(o);
     int64_t exp = kobj_expire(o);
-    uint8_t head[2] = {(uint8_t)type, (uint8_t)(exp >= 0 ? 1 : 0)};
+    uint8_t head[2] = {(uint8_t)type, (uint8_t)((exp >= 0 ? 1 : 0) | (db ? 2 : 0))};
     w_raw(w, head, 2);
     if (exp >= 0) {
         uint8_t e[8];
         le_put64(e, (uint64_t)exp);
         w_raw(w, e, 8);
     }
+    if (db)
+        w_varint(w, (uint64_t)db);
     w_bytes(w, key, klen);
     if (type == KT_STRING) {
         size_t vlen;
@@ -254,26 +285,6 @@ static void w_entry(writer *w, kobj *o)
     w->entries++;
 }
 
-/* Aux records go first, as entries of type 5 (see the layout above). */
-static uint64_t w_aux(writer *w, ks *k)
-{
-    size_t n = ks_aux_count(k);
-    for (size_t i = 0; i < n && !w->rc; i++) {
-        const char *name, *val;
-        size_t nlen, vlen;
-        ks_aux_at(k, i, &name, &nlen, &val, &vlen);
-        uint8_t head[2] = {SNAP_AUX, 0};
-        w_raw(w, head, 2);
-        w_bytes(w, name, nlen);
-        w_bytes(w, val, vlen);
-        w->blk_entries++;
-        w->entries++;
-        if (w->len >= SNAP_BLOCK_TARGET)
-            w_flush_block(w);
-    }
-    return n;
-}
-
 static int64_t wall_ms(void)
 {
     struct timeval tv;
@@ -281,8 +292,8 @@ static int64_t wall_ms(void)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-int snap_write(ks *k, const char *path, uint64_t lsn, uint64_t term, snap_meta *out, char *err,
-               size_t errlen)
+int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_t term,
+               snap_meta *out, char *err, size_t errlen)
 {
     writer w = {0};
     w.fd = kvfs->open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -293,6 +304,8 @@ int snap_write(ks *k, const char *path, uint64_t lsn, uint64_t term, snap_meta *
     uint8_t h[SNAP_HDR_SIZE] = {0};
     memcpy(h, SNAP_MAGIC, 8);
     le_put32(h + 8, SNAP_VERSION);
+    le_put32(h + 12, SNAP_HAS_DB0_KEYS);
+    le_put64(h + 40, ndbs ? (uint64_t)ks_size(dbs[0]) : 0);
     le_put64(h + 16, lsn);
     le_put64(h + 24, term);
     le_put64(h + 32, (uint64_t)created);
@@ -301,16 +314,18 @@ int snap_write(ks *k, const char *path, uint64_t lsn, uint64_t term, snap_meta *
 
     w_reserve(&w, SNAP_BLOCK_TARGET);
     w.len = SNAP_BLOCK_HDR;
-    uint64_t naux = w_aux(&w, k);
-    ks_iter it;
-    ks_iter_init(&it, k);
-    kobj *o;
-    while (!w.rc && (o = ks_iter_next(&it))) {
-        w_entry(&w, o);
-        if (w.len >= SNAP_BLOCK_TARGET)
-            w_flush_block(&w);
+    uint64_t naux = ndbs ? w_aux(&w, dbs[0]) : 0;
+    for (int db = 0; db < ndbs && !w.rc; db++) {
+        ks_iter it;
+        ks_iter_init(&it, dbs[db]);
+        kobj *o;
+        while (!w.rc && (o = ks_iter_next(&it))) {
+            w_entry(&w, db, o);
+            if (w.len >= SNAP_BLOCK_TARGET)
+                w_flush_block(&w);
+        }
+        ks_iter_done(&it);
     }
-    ks_iter_done(&it);
     w_flush_block(&w);
 
     uint8_t f[SNAP_FOOTER_SIZE] = {0};
@@ -398,9 +413,17 @@ static const char *c_bytes(cursor *c, size_t *len)
     return s;
 }
 
-/* Parse one entry into k (NULL: parse only). Returns 0 (a key), 1 (an aux
- * record) or -1 (malformed). */
-static int load_entry(cursor *c, ks *k)
+/* Where entries go: databases dbs[0..n) (dbs NULL: parse only); a key of
+ * a database >= n is noted in bad_db. */
+typedef struct load_to {
+    ks *const *dbs;
+    int n;
+    uint64_t bad_db;
+} load_to;
+
+/* Parse one entry into its database. Returns 0, 1 (an aux record), -1
+ * (malformed) or -2 (a database this node does not have: lt->bad_db). */
+static int load_entry(cursor *c, load_to *lt)
 {
     if (c->end - c->p < 2)
         return -1;
@@ -412,14 +435,14 @@ static int load_entry(cursor *c, ks *k)
         const char *val = name ? c_bytes(c, &vlen) : NULL;
         if (!val || flags)
             return -1;
-        if (k) {
-            if (ks_aux_get(k, name, nlen, &(size_t){0}))
+        if (lt->dbs && lt->n > 0) {
+            if (ks_aux_get(lt->dbs[0], name, nlen, &(size_t){0}))
                 return -1; /* duplicate record */
-            ks_aux_set(k, name, nlen, val, vlen);
+            ks_aux_set(lt->dbs[0], name, nlen, val, vlen);
         }
         return 1;
     }
-    if (type > KT_ZSET || (flags & ~1))
+    if (type > KT_ZSET || (flags & ~3))
         return -1;
     int64_t exp = -1;
     if (flags & 1) {
@@ -429,6 +452,20 @@ static int load_entry(cursor *c, ks *k)
         c->p += 8;
         if (exp < 0)
             return -1;
+    }
+    uint64_t db = 0;
+    if (flags & 2) {
+        db = c_varint(c);
+        if (c->bad || db == 0 || db > INT_MAX)
+            return -1; /* database 0 is never written with the flag */
+    }
+    ks *k = NULL;
+    if (lt->dbs) {
+        if (db >= (uint64_t)lt->n) {
+            lt->bad_db = db;
+            return -2;
+        }
+        k = lt->dbs[db];
     }
     size_t klen;
     const char *key = c_bytes(c, &klen);
@@ -498,12 +535,13 @@ static int load_entry(cursor *c, ks *k)
     return 0;
 }
 
-/* Read and check a snapshot; load entries into k unless k is NULL. */
-/* Read and check a snapshot; load entries into k unless k is NULL. The
- * file is mapped (kvfs_map_file), so blocks are checked and parsed where
- * they lie, without copying. */
-static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, size_t errlen)
+/* Read and check a snapshot; load entries into dbs[0..ndbs) unless dbs is
+ * NULL. The file is mapped (kvfs_map_file), so blocks are checked and
+ * parsed where they lie, without copying. */
+static int read_snapshot(const char *path, ks *const *dbs, int ndbs, snap_meta *out, char *err,
+                         size_t errlen)
 {
+    load_to lt = {dbs, ndbs, 0};
     kvfs_map map;
     int mrc = kvfs_map_file(path, &map);
     if (mrc < 0)
@@ -526,15 +564,20 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
     uint32_t file_crc = crc32c(0, h, SNAP_HDR_SIZE);
     uint64_t off = SNAP_HDR_SIZE, entries = 0, blocks = 0, naux = 0;
     /* The image replaces the aux records too (the keys must be empty). */
-    if (k)
-        ks_aux_clear(k);
+    if (dbs && ndbs > 0)
+        ks_aux_clear(dbs[0]);
     uint64_t body_end = size - SNAP_FOOTER_SIZE;
     const uint8_t *f = file + body_end;
     int footer_ok = memcmp(f, SNAP_END_MAGIC, 8) == 0 && crc32c(0, f, 28) == le_get32(f + 28);
-    /* Size the keyspace for the image at once (the footer says how many
-     * keys; it is checked against the blocks at the end). */
-    if (k && footer_ok && le_get64(f + 8) <= size)
-        ks_reserve(k, (size_t)le_get64(f + 8));
+    /* Size database 0 for the image at once: the header says how many of
+     * its keys there are (a file from before databases holds only its
+     * keys, which the footer counts). Only a hint: the footer's total is
+     * what gets checked against the blocks. */
+    uint64_t db0_keys = (le_get32(h + 12) & SNAP_HAS_DB0_KEYS) ? le_get64(h + 40)
+                        : footer_ok                            ? le_get64(f + 8)
+                                                               : 0;
+    if (dbs && ndbs > 0 && db0_keys <= size)
+        ks_reserve(dbs[0], (size_t)db0_keys);
     while (off < body_end) {
         const uint8_t *bh = file + off;
         if (body_end - off < SNAP_BLOCK_HDR) {
@@ -561,10 +604,17 @@ static int read_snapshot(const char *path, ks *k, snap_meta *out, char *err, siz
         }
         cursor c = {payload, payload + n, 0};
         for (uint32_t i = 0; i < cnt; i++) {
-            int lrc = load_entry(&c, k);
-            if (lrc > 0)
+            int lr = load_entry(&c, &lt);
+            if (lr == 1)
                 naux++;
-            if (lrc < 0 || c.bad) {
+            if (lr == -2) {
+                rc = kve_fmt(err, errlen, KVE_INVAL,
+                             "%s: holds keys of database %" PRIu64 " but this node has %d "
+                             "databases: start it with databases %" PRIu64 " or more",
+                             path, lt.bad_db, ndbs, lt.bad_db + 1);
+                goto done;
+            }
+            if (lr < 0 || c.bad) {
                 rc = kve_fmt(err, errlen, KVE_CORRUPT,
                              "%s: block %" PRIu64 " (offset %" PRIu64 "): malformed entry %u",
                              path, blocks, off, i);
@@ -630,12 +680,19 @@ int snap_read_header(const char *path, snap_meta *out, char *err, size_t errlen)
 
 int snap_verify(const char *path, snap_meta *out, char *err, size_t errlen)
 {
-    return read_snapshot(path, NULL, out, err, errlen);
+    return read_snapshot(path, NULL, 0, out, err, errlen);
 }
 
-int snap_load(const char *path, ks *k, snap_meta *out, char *err, size_t errlen)
+int snap_load(const char *path, ks *const *dbs, int ndbs, snap_meta *out, char *err,
+              size_t errlen)
 {
-    return read_snapshot(path, k, out, err, errlen);
+    return read_snapshot(path, dbs, ndbs, out, err, errlen);
+}
+
+static void clear_dbs(ks *const *dbs, int ndbs)
+{
+    for (int i = 0; i < ndbs; i++)
+        ks_clear(dbs[i]);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -691,13 +748,14 @@ int snap_list(const char *dir, uint64_t **lsns)
     return (int)l.n;
 }
 
-int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *err,
-                     size_t errlen)
+int snap_load_latest(const char *dir, ks *const *dbs, int ndbs, snap_meta *out, int *broken,
+                     char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (broken)
         *broken = 0;
-    ks_aux_clear(k); /* no snapshot: no aux records either */
+    if (ndbs > 0)
+        ks_aux_clear(dbs[0]); /* no snapshot: no aux records either */
     uint64_t *lsns;
     int n = snap_list(dir, &lsns);
     if (n < 0)
@@ -705,7 +763,7 @@ int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *
     for (int i = 0; i < n; i++) {
         char path[PATH_MAX], why[512];
         snap_path(path, sizeof path, dir, lsns[i]);
-        int rc = snap_load(path, k, out, why, sizeof why);
+        int rc = snap_load(path, dbs, ndbs, out, why, sizeof why);
         if (rc == 0 && out->lsn != lsns[i]) {
             rc = KVE_CORRUPT;
             snprintf(why, sizeof why, "%s: header says LSN %" PRIu64, path, out->lsn);
@@ -714,9 +772,9 @@ int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *
             free(lsns);
             return 0;
         }
-        ks_clear(k);
+        clear_dbs(dbs, ndbs);
         memset(out, 0, sizeof *out);
-        if (rc == KVE_IO || rc == KVE_NOMEM) {
+        if (rc == KVE_IO || rc == KVE_NOMEM || rc == KVE_INVAL) {
             free(lsns);
             return kve_fmt(err, errlen, rc, "%s", why);
         }

@@ -31,12 +31,12 @@ typedef struct snap_meta {
 void snap_path(char *out, size_t n, const char *dir, uint64_t lsn);
 void snap_tmp_path(char *out, size_t n, const char *dir, uint64_t lsn);
 
-/* Write the whole keyspace to `path` (created/truncated) as a snapshot at
- * (lsn, term), and fsync it. The keyspace must not change meanwhile (call it
- * in a fork child, or with the loop stopped). On error the partial file is
- * removed. 0 or a KVE_* code with a message. */
-int snap_write(ks *k, const char *path, uint64_t lsn, uint64_t term, snap_meta *out, char *err,
-               size_t errlen);
+/* Write databases dbs[0..ndbs) to `path` (created/truncated) as a snapshot
+ * at (lsn, term), and fsync it. The keyspaces must not change meanwhile
+ * (call it in a fork child, or with the loop stopped). On error the partial
+ * file is removed. 0 or a KVE_* code with a message. */
+int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_t term,
+               snap_meta *out, char *err, size_t errlen);
 
 /* Rename `tmp` to its final name for `lsn` in dir and fsync dir. */
 int snap_publish(const char *dir, const char *tmp, uint64_t lsn, char *err, size_t errlen);
@@ -48,10 +48,13 @@ int snap_verify(const char *path, snap_meta *out, char *err, size_t errlen);
 /* Read only the header (LSN, term, creation time) of a snapshot file. */
 int snap_read_header(const char *path, snap_meta *out, char *err, size_t errlen);
 
-/* Load a snapshot file into an EMPTY keyspace (its aux records are
- * replaced by the file's). On error the keyspace holds a partial image:
- * the caller clears it. */
-int snap_load(const char *path, ks *k, snap_meta *out, char *err, size_t errlen);
+/* Load a snapshot file into EMPTY databases dbs[0..ndbs) (the aux records
+ * are replaced by the file's). On error they
+ * hold a partial image: the caller clears them. A key of a database >=
+ * ndbs fails with KVE_INVAL (the node is configured with fewer databases
+ * than the writer: not damage). */
+int snap_load(const char *path, ks *const *dbs, int ndbs, snap_meta *out, char *err,
+              size_t errlen);
 
 /* LSNs of the snapshots in dir (listed through the file table), newest
  * first (a plain malloc'd array the caller free()s: this runs on the
@@ -59,12 +62,13 @@ int snap_load(const char *path, ks *k, snap_meta *out, char *err, size_t errlen)
  * code. */
 int snap_list(const char *dir, uint64_t **lsns);
 
-/* Load the newest snapshot of dir that verifies into the empty keyspace k.
- * A snapshot that fails is renamed "<name>.broken" (counted in *broken),
- * the keyspace cleared, and the next older one tried. With no usable
- * snapshot, out->lsn = 0 and the keyspace is empty: returns 0. */
-int snap_load_latest(const char *dir, ks *k, snap_meta *out, int *broken, char *err,
-                     size_t errlen);
+/* Load the newest snapshot of dir that verifies into the empty databases
+ * dbs[0..ndbs). A snapshot that fails is renamed "<name>.broken" (counted
+ * in *broken), the databases cleared, and the next older one tried. With no
+ * usable snapshot, out->lsn = 0 and the databases are empty: returns 0.
+ * I/O errors and KVE_INVAL (too few databases) stop the search: returned. */
+int snap_load_latest(const char *dir, ks *const *dbs, int ndbs, snap_meta *out, int *broken,
+                     char *err, size_t errlen);
 
 /* Delete all but the newest `keep` snapshots. Returns the LSN of the
  * oldest snapshot kept (0 if none). */

@@ -28,6 +28,15 @@
  *   …   zero padding to a multiple of 8 bytes
  * These exact bytes are what replicas receive and store.
  *
+ * Payload of a commands record: a packed kv.WalEntry (proto/wal.proto), a
+ * list of commands in their effect form, each with its database:
+ * Command.db, field 2, a varint after the arguments, present only for a
+ * database other than 0. Format change: that field came with Redis's
+ * numbered databases (the `databases` option). A record written before it
+ * has none and replays into database 0, as its commands did then; a record
+ * whose commands are all in database 0 is byte for byte what it was. The
+ * framing, the segment version (1) and the record type did not change.
+ *
  * A record is valid when its CRC matches, its type is known, flags and
  * reserved are zero, and its padding is zero. Recovery walks each segment:
  * in every segment but the last, valid records with consecutive LSNs are

@@ -484,11 +484,14 @@ static void on_check(uv_check_t *h)
 }
 
 /* The loop's view of the published LSNs must keep the ordering that the
- * writer guarantees. */
+ * writer guarantees. synced is read first: both only grow and the writer
+ * may publish a write and its sync between the two loads, so reading
+ * written first could see a newer synced than the written it read (a fault
+ * run caught exactly that: synced 33272, written 33268, last 33272). */
 static void check_published(wal *w)
 {
-    uint64_t written = atomic_load(&w->written_lsn);
     uint64_t synced = atomic_load(&w->synced_lsn);
+    uint64_t written = atomic_load(&w->written_lsn);
     WAL_INVARIANT(w, synced <= written && written <= w->last_lsn,
                   "synced LSN %" PRIu64 ", written LSN %" PRIu64 ", last LSN %" PRIu64
                   " out of order",

@@ -229,6 +229,13 @@ int rc_adopt_term(rcore *r, uint64_t term, const char *why)
     r->leader_known = 0;
     r->leader_id[0] = '\0';
     rc_persist(r);
+    /* A newer term after TimeoutNow went out: the hand-over worked (any
+     * other way out of leadership abandons it, see lead_step_down). */
+    if (r->role == RC_LEADER && r->transfer_to[0] && r->transfer_sent) {
+        r->st.transfers++;
+        rc_log(r, RC_NOTICE, "leadership handed over to %.12s", r->transfer_to);
+        r->transfer_to[0] = '\0';
+    }
     if (r->role != RC_FOLLOWER)
         rc_become_follower(r, why);
     else

@@ -136,10 +136,8 @@ void lead_step_down(rcore *r)
         live_reset(&r->pr[i]);
         r->pr[i].live_from = 0;
     }
-    if (r->transfer_to[0]) {
-        r->st.transfers++;
-        rc_log(r, RC_NOTICE, "leadership handed over to %.12s", r->transfer_to);
-    }
+    if (r->transfer_to[0])
+        rc_log(r, RC_NOTICE, "hand-over to %.12s abandoned: stepping down", r->transfer_to);
     r->transfer_to[0] = '\0';
     r->leader_ready = 0;
     r->confirmed_round = 0;

@@ -76,10 +76,11 @@ static void rmrf(const char *dir)
 }
 
 /* The effects this benchmark logs: SET key value. */
-static int apply(void *arg, ks *k, int argc, const char **argv, const size_t *lens, char *err,
-                 size_t errlen)
+static int apply(void *arg, ks **dbs, int db, int argc, const char **argv, const size_t *lens,
+                 char *err, size_t errlen)
 {
     (void)arg;
+    ks *k = dbs[db];
     if (argc == 3 && lens[0] == 3 && !strncasecmp(argv[0], "SET", 3)) {
         ks_set_string(k, argv[1], lens[1], argv[2], lens[2], 0);
         return 0;
@@ -120,7 +121,7 @@ static void log_set(engine *e, long long i, const char *val, size_t vlen)
     ks_set_string(engine_ks(e), key, (size_t)kl, val, vlen, 0);
     const char *argv[3] = {"SET", key, val};
     size_t lens[3] = {3, (size_t)kl, vlen};
-    engine_entry_add(e, 3, argv, lens);
+    engine_entry_add(e, 0, 3, argv, lens);
     engine_entry_commit(e);
 }
 

@@ -129,13 +129,16 @@ static void check_commands(const uint8_t *v, size_t len)
 {
     if (!srv) {
         srv = calloc(1, sizeof *srv);
-        srv->k = ks_new();
+        static ks *db0;
+        db0 = ks_new();
+        srv->dbs = &db0;
+        srv->ndbs = 1;
         srv->env.hll_sparse_max_bytes = 3000;
         srv->env.proto_max_bulk_len = 512LL << 20;
         commands_init();
     }
-    ks_clear(srv->k);
-    ks_set_string(srv->k, "h", 1, v, len, 0);
+    ks_clear(srv->dbs[0]);
+    ks_set_string(srv->dbs[0], "h", 1, v, len, 0);
     RUN("PFADD", "g", "x", "y", "z");
     RUN("PFCOUNT", "h");
     RUN("PFCOUNT", "h");
@@ -146,7 +149,7 @@ static void check_commands(const uint8_t *v, size_t len)
     RUN("PFADD", "h", "a", "b", "foo", "e999");
     RUN("PFMERGE", "h", "g");
     RUN("PFDEBUG", "GETREG", "h");
-    ks_set_string(srv->k, "h", 1, v, len, 0);
+    ks_set_string(srv->dbs[0], "h", 1, v, len, 0);
     RUN("PFDEBUG", "TODENSE", "h");
     RUN("PFCOUNT", "h", "d");
 }

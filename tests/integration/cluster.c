@@ -81,12 +81,32 @@ void hc_dump_logs(void)
         hc_dump_log(i);
 }
 
+/* One command on a new connection to node i; NULL if the node does not
+ * accept a connection or never answers. A node closes its ordinary
+ * connections when its primary changes (as Sentinel has a Redis do): a
+ * connection accepted but closed without a reply is retried, at most 10
+ * times. */
 kv_reply *hc_cmd(int i, const char *line)
 {
-    kv_client *c = h_connect(hc_node[i].port);
-    kv_reply *r = c ? h_cmd(c, line) : NULL;
-    kv_client_free(c);
-    return r;
+    char buf[4096];
+    const char *argv[128];
+    int argc = 0;
+    snprintf(buf, sizeof buf, "%s", line);
+    for (char *tok = strtok(buf, " "); tok && argc < 128; tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    for (int attempt = 0; attempt < 10; attempt++) {
+        kv_client *c = h_connect(hc_node[i].port);
+        if (!c)
+            return NULL;
+        kv_reply *r = NULL;
+        int rc = kv_client_command(c, argc, argv, NULL, &r);
+        kv_client_free(c);
+        if (rc == 0)
+            return r;
+        if (rc != KV_ECLOSED && rc != KV_EIO && rc != KV_EUNKNOWN)
+            return NULL; /* a timeout (a stopped node): no retry */
+    }
+    return NULL;
 }
 
 /* A field of INFO <section> on node i as a number (-1 if absent or the

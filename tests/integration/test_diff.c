@@ -161,6 +161,10 @@ static int run_script(const char *path)
     kv_reply_free(x);
     x = h_cmd(kc, "HELLO 2");
     kv_reply_free(x);
+    /* The previous script may have left the connections in another
+     * database. */
+    kv_reply_free(h_cmd(rc, "SELECT 0"));
+    kv_reply_free(h_cmd(kc, "SELECT 0"));
     char line[65536];
     int lineno = 0, failures = 0, commands = 0;
     static char storage[65536], a[1 << 17], b[1 << 17];

@@ -23,6 +23,7 @@
 
 typedef struct fixture {
     server *s;
+    ks *k; /* the server's one database */
     kbuf out;
 } fixture;
 
@@ -30,12 +31,14 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     f->s = calloc(1, sizeof *f->s);
-    f->s->k = ks_new();
+    f->k = ks_new();
+    f->s->dbs = &f->k;
+    f->s->ndbs = 1;
     commands_init();
-    kobj *l = ks_add_list(f->s->k, "l", 1);
+    kobj *l = ks_add_list(f->k, "l", 1);
     list_push(kobj_list(l), LIST_TAIL, "a", 1);
     list_push(kobj_list(l), LIST_TAIL, "b", 1);
-    kobj *h = ks_add_hash(f->s->k, "h", 1);
+    kobj *h = ks_add_hash(f->k, "h", 1);
     hash_set(kobj_hash(h), "f", 1, "v", 1);
     *state = f;
     return 0;
@@ -44,7 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    ks_free(f->s->k);
+    ks_free(f->k);
     kbuf_free(&f->out);
     free(f->s);
     free(f);
@@ -161,7 +164,7 @@ static void test_key_commands_on_containers(void **state)
     expect(f, "TTL h", ":-1\r\n");
     expect(f, "COPY l l2", ":1\r\n");
     expect(f, "TYPE l2", "+list\r\n");
-    kobj *a = ks_find(f->s->k, "l", 1), *b = ks_find(f->s->k, "l2", 2);
+    kobj *a = ks_find(f->k, "l", 1), *b = ks_find(f->k, "l2", 2);
     assert_ptr_not_equal(kobj_list(a), kobj_list(b));
     assert_int_equal(list_len(kobj_list(b)), 2);
     expect(f, "RENAME h h2", "+OK\r\n");

@@ -45,10 +45,11 @@ static long long to_ll(const char *p, size_t n)
 }
 
 /* The effects this test logs: SET k v [PXAT ms], DEL k, PEXPIREAT k ms. */
-static int apply(void *arg, ks *k, int argc, const char **argv, const size_t *lens, char *err,
-                 size_t errlen)
+static int apply(void *arg, ks **dbs, int db, int argc, const char **argv, const size_t *lens,
+                 char *err, size_t errlen)
 {
     (void)arg;
+    ks *k = dbs[db];
     if (eq(argv[0], lens[0], "SET") && (argc == 3 || argc == 5)) {
         kobj *o = ks_set_string(k, argv[1], lens[1], argv[2], lens[2], 0);
         if (argc == 5)
@@ -91,7 +92,7 @@ static uint64_t do_set(fx *f, const char *key, const char *val, long long pxat)
         lens[4] = (size_t)snprintf(ms, sizeof ms, "%lld", pxat);
         argc = 5;
     }
-    engine_entry_add(f->e, argc, argv, lens);
+    engine_entry_add(f->e, 0, argc, argv, lens);
     return engine_entry_commit(f->e);
 }
 
@@ -101,7 +102,7 @@ static uint64_t do_del(fx *f, const char *key)
         return 0;
     const char *argv[2] = {"DEL", key};
     size_t lens[2] = {3, strlen(key)};
-    engine_entry_add(f->e, 2, argv, lens);
+    engine_entry_add(f->e, 0, 2, argv, lens);
     return engine_entry_commit(f->e);
 }
 
@@ -540,7 +541,7 @@ static void test_install_snapshot(void **state)
         ks_set_string(engine_ks(p), key, strlen(key), "x", 1, 0);
         const char *argv[3] = {"SET", key, "x"};
         size_t lens[3] = {3, strlen(key), 1};
-        engine_entry_add(p, 3, argv, lens);
+        engine_entry_add(p, 0, 3, argv, lens);
         engine_entry_commit(p);
     }
     assert_int_equal(engine_save(p, err, sizeof err), 0);
@@ -580,7 +581,8 @@ static void test_install_snapshot(void **state)
 
 /* The hand-written WalEntry encoding is byte for byte what protobuf-c
  * packs, for entries of many shapes (empty and long arguments, several
- * commands, lengths needing multi-byte varints). */
+ * commands, lengths needing multi-byte varints, databases 0, small and
+ * needing multi-byte varints). */
 static void test_entry_encoding_matches_protobuf_c(void **state)
 {
     fx *f = *state;
@@ -607,10 +609,14 @@ static void test_entry_encoding_matches_protobuf_c(void **state)
                 args[i][j].data = (uint8_t *)argv[j];
                 args[i][j].len = lens[j];
             }
-            engine_entry_add(f->e, argc, argv, lens);
+            uint64_t dpick = tu_rand(&rng) % 4;
+            uint32_t db = dpick < 2 ? 0 : dpick == 2 ? (uint32_t)(tu_rand(&rng) % 16)
+                                                     : (uint32_t)tu_rand(&rng) % 2000000;
+            engine_entry_add(f->e, (int)db, argc, argv, lens);
             kv__command__init(&cmds[i]);
             cmds[i].n_argv = (size_t)argc;
             cmds[i].argv = args[i];
+            cmds[i].db = db;
             ptrs[i] = &cmds[i];
         }
         Kv__WalEntry ent = KV__WAL_ENTRY__INIT;

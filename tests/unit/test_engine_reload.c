@@ -22,10 +22,11 @@
 /* ---- Helpers ---- */
 
 /* The only effect this test logs: SET k v. */
-static int apply(void *arg, ks *k, int argc, const char **argv, const size_t *lens, char *err,
-                 size_t errlen)
+static int apply(void *arg, ks **dbs, int db, int argc, const char **argv, const size_t *lens,
+                 char *err, size_t errlen)
 {
     (void)arg;
+    ks *k = dbs[db];
     if (argc == 3 && lens[0] == 3 && !strncasecmp(argv[0], "SET", 3)) {
         ks_set_string(k, argv[1], lens[1], argv[2], lens[2], 0);
         return 0;
@@ -52,7 +53,7 @@ static void set(fx *f, const char *key, const char *val, int64_t expire_ms)
         ks_set_expire(k, o, expire_ms);
     const char *argv[3] = {"SET", key, val};
     size_t lens[3] = {3, strlen(key), strlen(val)};
-    engine_entry_add(f->e, 3, argv, lens);
+    engine_entry_add(f->e, 0, 3, argv, lens);
     assert_true(engine_entry_commit(f->e) > 0);
 }
 
@@ -125,7 +126,7 @@ static void test_reload_refuses_pending_entry(void **state)
     const char *argv[3] = {"SET", "b", "2"};
     size_t lens[3] = {3, 1, 1};
     ks_set_string(engine_ks(f->e), "b", 1, "2", 1, 0);
-    engine_entry_add(f->e, 3, argv, lens);
+    engine_entry_add(f->e, 0, 3, argv, lens);
     char err[256];
     assert_int_equal(engine_reload(f->e, err, sizeof err), KVE_BUSY);
     assert_int_equal(ks_size(engine_ks(f->e)), 2);

@@ -125,7 +125,7 @@ static void write_snapshot(fx *f, ks *k, uint64_t lsn, uint64_t term, snap_meta 
     char tmp[4096];
     char err[256];
     snap_tmp_path(tmp, sizeof tmp, f->dir, lsn);
-    assert_int_equal(snap_write(k, tmp, lsn, term, m, err, sizeof err), 0);
+    assert_int_equal(snap_write(&k, 1, tmp, lsn, term, m, err, sizeof err), 0);
     assert_int_equal(snap_publish(f->dir, tmp, lsn, err, sizeof err), 0);
 }
 
@@ -156,7 +156,7 @@ static void test_round_trip(void **state)
     path_for(f, 1234, path);
     ks *k2 = ks_new();
     snap_meta m2;
-    assert_int_equal(snap_load(path, k2, &m2, err, sizeof err), 0);
+    assert_int_equal(snap_load(path, &k2, 1, &m2, err, sizeof err), 0);
     assert_int_equal(m2.lsn, 1234);
     assert_int_equal(m2.term, 7);
     assert_int_equal(m2.keys, m.keys);
@@ -230,7 +230,7 @@ static void test_set_zset_entries(void **state)
         path_for(f, 100 + i, path);
         ks *k = ks_new();
         snap_meta m;
-        int rc = snap_load(path, k, &m, err, sizeof err);
+        int rc = snap_load(path, &k, 1, &m, err, sizeof err);
         if ((rc == 0) != cases[i].ok)
             fprintf(stderr, "case %zu: rc %d: %s\n", i, rc, rc ? err : "");
         assert_int_equal(rc == 0, cases[i].ok);
@@ -263,15 +263,15 @@ static void test_empty(void **state)
     char path[4096], err[256];
     path_for(f, 5, path);
     ks *k2 = ks_new();
-    assert_int_equal(snap_load(path, k2, &m, err, sizeof err), 0);
+    assert_int_equal(snap_load(path, &k2, 1, &m, err, sizeof err), 0);
     assert_int_equal(ks_size(k2), 0);
     ks_free(k);
     ks_free(k2);
 }
 
 /* Aux records (function libraries) travel with the keys: loaded back in
- * name order, not counted as keys, a duplicate record refused; loading a
- * snapshot replaces the aux records the keyspace had. */
+ * name order, not counted as keys; loading a snapshot replaces the aux
+ * records the process had (they are one set per process). */
 static void test_aux_records(void **state)
 {
     fx *f = *state;
@@ -286,7 +286,7 @@ static void test_aux_records(void **state)
     ks *k2 = ks_new();
     ks_aux_set(k2, "fn:stale", 8, "x", 1);
     snap_meta m2;
-    assert_int_equal(snap_load(path, k2, &m2, err, sizeof err), 0);
+    assert_int_equal(snap_load(path, &k2, 1, &m2, err, sizeof err), 0);
     assert_int_equal(m2.keys, ks_size(k));
     assert_int_equal(ks_aux_count(k2), 2);
     const char *name, *val;
@@ -302,6 +302,8 @@ static void test_aux_records(void **state)
     assert_int_equal(ks_aux_del(k2, "fn:b", 4), 1);
     assert_int_equal(ks_aux_del(k2, "fn:b", 4), 0);
     assert_int_equal(ks_aux_count(k2), 1);
+    ks_aux_clear(k2);
+    assert_int_equal(ks_aux_count(k), 0);
     ks_free(k);
     ks_free(k2);
 }
@@ -325,7 +327,7 @@ static void test_any_damage_detected(void **state)
             continue;
         flip_byte(path, off);
         ks *k2 = ks_new();
-        int rc = snap_load(path, k2, NULL, err, sizeof err);
+        int rc = snap_load(path, &k2, 1, NULL, err, sizeof err);
         assert_int_equal(rc, KVE_CORRUPT);
         assert_non_null(strstr(err, "snap-"));
         if (off >= 64 + 16 && off < size - 32 - 16)
@@ -334,7 +336,7 @@ static void test_any_damage_detected(void **state)
         flip_byte(path, off);
     }
     ks *k3 = ks_new();
-    assert_int_equal(snap_load(path, k3, NULL, err, sizeof err), 0);
+    assert_int_equal(snap_load(path, &k3, 1, NULL, err, sizeof err), 0);
     ks_free(k3);
     ks_free(k);
 }
@@ -359,7 +361,7 @@ static void test_truncation_detected(void **state)
         fwrite(data, 1, (size_t)cut, o);
         fclose(o);
         ks *k2 = ks_new();
-        assert_int_equal(snap_load(path, k2, NULL, err, sizeof err), KVE_CORRUPT);
+        assert_int_equal(snap_load(path, &k2, 1, NULL, err, sizeof err), KVE_CORRUPT);
         ks_free(k2);
     }
     kv_free(data);
@@ -381,7 +383,7 @@ static void test_fallback_to_older(void **state)
     flip_byte(path, 100);
     ks *k = ks_new();
     int broken = 0;
-    assert_int_equal(snap_load_latest(f->dir, k, &m, &broken, err, sizeof err), 0);
+    assert_int_equal(snap_load_latest(f->dir, &k, 1, &m, &broken, err, sizeof err), 0);
     assert_int_equal(broken, 1);
     assert_int_equal(m.lsn, 100);
     char d1[41], d2[41];
@@ -395,7 +397,7 @@ static void test_fallback_to_older(void **state)
     flip_byte(p100, 70);
     ks_free(k);
     k = ks_new();
-    assert_int_equal(snap_load_latest(f->dir, k, &m, &broken, err, sizeof err), 0);
+    assert_int_equal(snap_load_latest(f->dir, &k, 1, &m, &broken, err, sizeof err), 0);
     assert_int_equal(m.lsn, 0);
     assert_int_equal(ks_size(k), 0);
     ks_free(k);
@@ -448,7 +450,7 @@ static void test_listing_through_the_table(void **state)
     ks *into = ks_new();
     char err[512];
     int broken = 0;
-    assert_int_equal(snap_load_latest(f->dir, into, &m, &broken, err, sizeof err), KVE_IO);
+    assert_int_equal(snap_load_latest(f->dir, &into, 1, &m, &broken, err, sizeof err), KVE_IO);
     assert_int_equal(ks_size(into), 0);
     assert_int_equal(snap_retain(f->dir, 1), 0);
     snap_remove_temps(f->dir);
@@ -466,6 +468,120 @@ static void test_listing_through_the_table(void **state)
     ks_free(k);
 }
 
+/* Keys in several databases (0, 1, 5 and 200: a database number needing a
+ * two-byte varint) come back each in its own database, with TTLs; the
+ * same key name in two databases stays two keys. Loading into fewer
+ * databases than the file uses is KVE_INVAL (a configuration error, the
+ * file is not renamed as broken); snap_verify needs no databases. */
+static void test_databases(void **state)
+{
+    fx *f = *state;
+    enum { NDB = 201 };
+    ks *dbs[NDB];
+    for (int i = 0; i < NDB; i++)
+        dbs[i] = ks_new();
+    ks_free(dbs[5]);
+    dbs[5] = build(3000);
+    static const int used[] = {0, 1, 200};
+    for (size_t u = 0; u < sizeof used / sizeof used[0]; u++) {
+        ks *k = dbs[used[u]];
+        for (int i = 0; i < 100; i++) {
+            char key[32], val[32];
+            int kl = snprintf(key, sizeof key, "same:%d", i);
+            int vl = snprintf(val, sizeof val, "db%d:%d", used[u], i);
+            kobj *o = ks_set_string(k, key, (size_t)kl, val, (size_t)vl, 0);
+            if (i % 3 == 0)
+                ks_set_expire(k, o, 1900000000000LL + i);
+        }
+    }
+    char tmp[4096], path[4096], err[512];
+    snap_meta m;
+    snap_tmp_path(tmp, sizeof tmp, f->dir, 77);
+    assert_int_equal(snap_write(dbs, NDB, tmp, 77, 3, &m, err, sizeof err), 0);
+    assert_int_equal(snap_publish(f->dir, tmp, 77, err, sizeof err), 0);
+    assert_int_equal(m.keys, 300 + ks_size(dbs[5]));
+    path_for(f, 77, path);
+    assert_int_equal(snap_verify(path, &m, err, sizeof err), 0);
+
+    ks *back[NDB];
+    for (int i = 0; i < NDB; i++)
+        back[i] = ks_new();
+    assert_int_equal(snap_load(path, back, NDB, &m, err, sizeof err), 0);
+    for (int i = 0; i < NDB; i++) {
+        assert_int_equal(ks_size(back[i]), ks_size(dbs[i]));
+        assert_int_equal(ks_expires(back[i]), ks_expires(dbs[i]));
+        char d1[41], d2[41];
+        ks_digest(dbs[i], d1);
+        ks_digest(back[i], d2);
+        assert_string_equal(d1, d2);
+    }
+    char a[41], b[41];
+    ks_digest_dbs(dbs, NDB, a);
+    ks_digest_dbs(back, NDB, b);
+    assert_string_equal(a, b);
+    /* The same keys in another database digest differently. */
+    ks *swapped[NDB];
+    memcpy(swapped, back, sizeof swapped);
+    swapped[1] = back[0];
+    swapped[0] = back[1];
+    ks_digest_dbs(swapped, NDB, b);
+    assert_string_not_equal(a, b);
+
+    /* Too few databases: refused as a configuration error, not damage. */
+    for (int i = 0; i < NDB; i++)
+        ks_clear(back[i]);
+    assert_int_equal(snap_load(path, back, 200, &m, err, sizeof err), KVE_INVAL);
+    assert_non_null(strstr(err, "databases 201 or more"));
+    for (int i = 0; i < NDB; i++)
+        ks_clear(back[i]);
+    int broken = 0;
+    assert_int_equal(snap_load_latest(f->dir, back, 200, &m, &broken, err, sizeof err),
+                     KVE_INVAL);
+    assert_int_equal(broken, 0);
+    assert_int_equal(access(path, F_OK), 0);
+    for (int i = 0; i < NDB; i++) {
+        ks_free(dbs[i]);
+        ks_free(back[i]);
+    }
+}
+
+/* A file from before databases (header flags 0, bytes 40..47 zero, no
+ * entry with the database flag) loads into database 0. */
+static void test_pre_databases_header(void **state)
+{
+    fx *f = *state;
+    ks *k = build(500);
+    snap_meta m;
+    write_snapshot(f, k, 9, 1, &m);
+    char path[4096], err[256];
+    path_for(f, 9, path);
+    /* Rewrite the header as the previous release wrote it. */
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t h[64];
+    assert_int_equal(pread(fd, h, 64, 0), 64);
+    memset(h + 12, 0, 4);
+    memset(h + 40, 0, 8);
+    uint32_t crc = crc32c(0, h, 60);
+    for (int i = 0; i < 4; i++)
+        h[60 + i] = (uint8_t)(crc >> (8 * i));
+    assert_int_equal(pwrite(fd, h, 64, 0), 64);
+    close(fd);
+    ks *dbs[16];
+    for (int i = 0; i < 16; i++)
+        dbs[i] = ks_new();
+    assert_int_equal(snap_load(path, dbs, 16, &m, err, sizeof err), 0);
+    char d1[41], d2[41];
+    ks_digest(k, d1);
+    ks_digest(dbs[0], d2);
+    assert_string_equal(d1, d2);
+    for (int i = 1; i < 16; i++)
+        assert_int_equal(ks_size(dbs[i]), 0);
+    for (int i = 0; i < 16; i++)
+        ks_free(dbs[i]);
+    ks_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +594,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fallback_to_older, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retain_and_temps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing_through_the_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_databases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pre_databases_header, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
