@@ -32,7 +32,7 @@ typedef struct cmd {
     kv_async_reply_cb cb;
     void *privdata;
     unsigned written : 1;  /* its bytes went into a uv_write */
-    unsigned internal : 1; /* the AUTH/HELLO handshake */
+    unsigned internal : 1; /* the handshake (AUTH/HELLO, SELECT) */
 } cmd;
 
 enum state { ST_RESOLVING, ST_CONNECTING, ST_HANDSHAKE, ST_READY, ST_CLOSING, ST_DONE };
@@ -274,6 +274,8 @@ static void handshake_reply(kv_async *ac, kv_reply *r)
         return;
     }
     kv_reply_free(r);
+    if (ac->head && ac->head->internal)
+        return; /* the SELECT after AUTH/HELLO answers next */
     become_ready(ac);
 }
 
@@ -356,26 +358,47 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- Connecting ---- */
 
-static void start_handshake(kv_async *ac)
+/* Queue one handshake command before the caller's commands. */
+static int queue_internal(kv_async *ac, cmd **last, int argc, const char **argv)
 {
-    const char *argv[7];
-    int argc = kvc_handshake_argv(&ac->opt, argv);
-    if (argc == 0) {
-        become_ready(ac);
-        return;
-    }
     cmd *c = kvc_calloc(1, sizeof *c);
     if (c == NULL || kvc_append_command(&ac->wbuf, argc, argv, NULL) < 0) {
         free(c);
         fail(ac, KV_ENOMEM, "out of memory");
-        return;
+        return -1;
     }
     c->internal = 1;
     c->written = 1;
-    c->next = ac->head; /* nothing was written yet, so it goes first */
-    ac->head = c;
-    if (ac->tail == NULL)
+    /* Nothing was written yet, so the handshake goes first, in order. */
+    if (*last) {
+        c->next = (*last)->next;
+        (*last)->next = c;
+    } else {
+        c->next = ac->head;
+        ac->head = c;
+    }
+    if (c->next == NULL)
         ac->tail = c;
+    *last = c;
+    return 0;
+}
+
+/* AUTH/HELLO, then SELECT, as the options ask; ready after the last. */
+static void start_handshake(kv_async *ac)
+{
+    const char *argv[7];
+    char num[16];
+    cmd *last = NULL;
+    int argc = kvc_handshake_argv(&ac->opt, argv);
+    if (argc && queue_internal(ac, &last, argc, argv) < 0)
+        return;
+    argc = kvc_select_argv(&ac->opt, argv, num);
+    if (argc && queue_internal(ac, &last, argc, argv) < 0)
+        return;
+    if (last == NULL) {
+        become_ready(ac);
+        return;
+    }
     ac->state = ST_HANDSHAKE;
     write_wbuf(ac);
 }

@@ -267,12 +267,8 @@ static int check_idle(kv_client *c)
     }
 }
 
-static int handshake(kv_client *c, int64_t hard)
+static int handshake_step(kv_client *c, int argc, const char **argv, int64_t hard)
 {
-    const char *argv[7];
-    int argc = kvc_handshake_argv(&c->opt, argv);
-    if (argc == 0)
-        return 0;
     kv_reply *r = NULL;
     int sent = 0;
     int rc = kvc_client_command(c, argc, argv, NULL, hard, &r, &sent);
@@ -289,6 +285,18 @@ static int handshake(kv_client *c, int64_t hard)
     }
     kv_reply_free(r);
     return 0;
+}
+
+/* AUTH/HELLO, then SELECT, as the options ask. */
+static int handshake(kv_client *c, int64_t hard)
+{
+    const char *argv[7];
+    char num[16];
+    int argc = kvc_handshake_argv(&c->opt, argv);
+    int rc = argc ? handshake_step(c, argc, argv, hard) : 0;
+    if (rc == 0 && (argc = kvc_select_argv(&c->opt, argv, num)) > 0)
+        rc = handshake_step(c, argc, argv, hard);
+    return rc;
 }
 
 /* Set up the reader and run the handshake on a fresh fd. */

@@ -86,6 +86,9 @@ void kvc_options_free(kv_options *opt);
 /* Build the handshake command the options ask for into argv (at most 7
  * entries). Returns argc, 0 when no handshake is needed. */
 int kvc_handshake_argv(const kv_options *opt, const char *argv[7]);
+/* The SELECT that follows it when opt->db is not 0 (num holds the
+ * number's text). Returns argc (2), or 0 when none is needed. */
+int kvc_select_argv(const kv_options *opt, const char *argv[2], char num[16]);
 
 /* ---- Blocking sockets (net.c) ---- */
 

@@ -10,6 +10,7 @@
  * Uses only the public libkvclient API: a kv_client for one node, or a
  * kv_cluster (--cluster-seeds) that follows the primary. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ typedef struct config {
     const char *user;
     const char *password;
     int resp;
+    int db;                  /* -n: selected on every connection */
     int raw;                 /* 1 raw, 0 terminal format */
     long repeat;             /* -r; -1 forever */
     double interval;         /* -i seconds */
@@ -55,6 +57,7 @@ static void usage(FILE *f)
             "  -h <hostname>       Server hostname (default: 127.0.0.1).\n"
             "  -p <port>           Server port (default: %d).\n"
             "  -s <socket>         Server socket (overrides hostname and port).\n"
+            "  -n <db>             Database number (selected on every connection).\n"
             "  -a <password>       Password to use when connecting to the server.\n"
             "                      The KVCLI_AUTH environment variable is safer.\n"
             "  --user <username>   Used to send ACL style 'AUTH username pass'. Needs -a.\n"
@@ -116,6 +119,13 @@ static int parse_options(config *cfg, int argc, char **argv, int *status)
                 return -1;
             }
             cfg->port = (int)l;
+        } else if (!strcmp(a, "-n") && more) {
+            if (parse_long(argv[++i], &l) < 0 || l < INT_MIN || l > INT_MAX) {
+                fprintf(stderr, "Invalid database number: %s\n", argv[i]);
+                *status = 1;
+                return -1;
+            }
+            cfg->db = (int)l;
         } else if (!strcmp(a, "-s") && more) {
             cfg->socket_path = argv[++i];
         } else if ((!strcmp(a, "-a") || !strcmp(a, "--pass")) && more) {
@@ -185,6 +195,7 @@ static void fill_options(const config *cfg, kv_options *o)
     o->resp = cfg->resp;
     o->user = cfg->user;
     o->password = cfg->password;
+    o->db = cfg->db;
     if (cfg->timeout > 0) {
         o->connect_timeout_ms = (int)(cfg->timeout * 1000);
         o->io_timeout_ms = (int)(cfg->timeout * 1000);

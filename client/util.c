@@ -237,6 +237,16 @@ int kvc_handshake_argv(const kv_options *o, const char *argv[7])
     return n;
 }
 
+int kvc_select_argv(const kv_options *o, const char *argv[2], char num[16])
+{
+    if (o->db == 0)
+        return 0;
+    snprintf(num, 16, "%d", o->db);
+    argv[0] = "SELECT";
+    argv[1] = num;
+    return 2;
+}
+
 /* ---- Addresses ---- */
 
 int kvc_parse_hostport(const char *s, size_t n, char *host, size_t hostcap, int *port)

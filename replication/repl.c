@@ -1203,7 +1203,9 @@ const char *repl_node_id(const repl *r)
 
 uint64_t repl_commit_lsn(repl *r)
 {
-    return rcore_ack_point(r->core);
+    /* No core: repl_init failed (e.g. the peer port was taken) and the
+     * server is shutting down; nothing was committed through it. */
+    return r->core ? rcore_ack_point(r->core) : 0;
 }
 
 int repl_lease_valid(const repl *r)

@@ -227,6 +227,12 @@ typedef struct kv_options {
     int backoff_max_ms;       /* pauses double up to this. Default 250, so a
                                  new primary is found within ~250 ms of its
                                  election. */
+
+    /* Database every connection selects after AUTH/HELLO (SELECT db, as
+     * redis-py's db= and redis-cli's -n), so it survives reconnects and
+     * failovers; a server refusing it (out of range) fails the connect
+     * with KV_EAUTH. Default 0: nothing is sent. */
+    int db;
 } kv_options;
 
 /* Fill *opt with the defaults above. Always call it before setting fields:
@@ -364,7 +370,8 @@ KV_EXTERN const char *kv_client_errmsg(const kv_client *c);
  *
  * Any other reply, error replies included, is returned as is. Connection
  * state (MULTI, SUBSCRIBE, CLIENT TRACKING, SELECT) does not survive a
- * failover; only AUTH/HELLO from kv_options are redone on new connections.
+ * failover; only AUTH/HELLO and the database (kv_options.db) are redone on
+ * new connections.
  */
 typedef struct kv_cluster kv_cluster;
 

@@ -96,6 +96,8 @@ enum {
     CMD_STALE = 1 << 7,     /* allowed while the node is not serving data */
     CMD_NOBARRIER = 1 << 8, /* reply does not depend on data: no reply barrier */
     CMD_NOREPLICA = 1 << 9, /* refused on replicas even if not a write (e.g. SAVE is fine) */
+    CMD_BLOCKING = 1 << 10, /* may block the client (BLPOP …): COMMAND's "blocking" */
+    CMD_NOSCRIPT = 1 << 11, /* COMMAND's "noscript" */
 };
 
 typedef struct kv_command {
@@ -132,6 +134,19 @@ struct cmd_ctx {
     int close_client;     /* the reply outgrew obuf_hard: close after it */
     int parked;           /* a long script yielded: its reply comes later (script.h) */
     const kv_command *cmd;
+
+    /* Blocking commands (BLPOP, BZPOPMIN, …; see cmd_block). In: */
+    int deny_blocking;    /* inside EXEC, replaying, no client: answer nil instead */
+    const char *serve_key; /* serving a blocked client: pop from this key only (it */
+    size_t serve_klen;     /* holds a non-empty value of the awaited type) */
+    /* Out (set by cmd_block): the command wants its client blocked on
+     * argv[block_first .. block_first + block_nkeys - 1] until one holds a
+     * value of block_type, or until block_deadline_ms (0: forever). The
+     * server runs the command again with serve_key set to serve it. */
+    int block;
+    int block_type;       /* KT_LIST or KT_ZSET */
+    int block_first, block_nkeys;
+    int64_t block_deadline_ms;
 };
 
 /* A ctx for running commands on database db of dbs[0..ndbs) with env
@@ -195,6 +210,18 @@ int arg_is_c(const cmd_ctx *c, int i, const char *s);
 int arg_ll(cmd_ctx *c, int i, long long *out);
 /* Same with a custom error message (full text, e.g. "ERR timeout is …"). */
 int arg_ll_msg(cmd_ctx *c, int i, long long *out, const char *msg);
+/* A blocking command's timeout (Redis's getTimeoutFromObjectOrReply in
+ * seconds): a float number of seconds, >= 0; *deadline_ms is the absolute
+ * wall-clock deadline, 0 for none (a timeout of 0 blocks forever). On
+ * failure replies Redis's error and returns -1. */
+int arg_timeout(cmd_ctx *c, int i, int64_t *deadline_ms);
+/* Does key i take part in this run? All keys when blocking may happen; only
+ * serve_key when serving a blocked client. */
+int cmd_block_key_active(const cmd_ctx *c, int i);
+/* Ask for the client to be blocked (see cmd_ctx's block fields); the
+ * command writes no reply then. */
+void cmd_block(cmd_ctx *c, int type, int first, int nkeys, int64_t deadline_ms);
+
 /* Parse argument i as an int, as Redis's getIntFromObjectOrReply: on
  * failure reply msg (a full error line) or, with msg NULL, "ERR value is
  * not an integer or out of range" / "ERR value is out of range, value must

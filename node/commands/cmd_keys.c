@@ -330,7 +330,9 @@ static void cmd_move(cmd_ctx *c)
         return;
     }
     int src = cmd_use_db(c, dst);
-    if (db_write(c, key, klen)) {
+    /* Present there (an expired key whose deletion could not be logged
+     * stays too: it is in the way all the same). */
+    if (db_write(c, key, klen) || ks_find(c->k, key, klen)) {
         cmd_use_db(c, src);
         reply_int(&c->r, 0);
         return;

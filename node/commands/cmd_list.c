@@ -22,6 +22,7 @@
 #include "reply.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -540,6 +541,184 @@ static void cmd_rpoplpush(cmd_ctx *c)
     move_generic(c, LIST_TAIL, LIST_HEAD);
 }
 
+/* ---- LMPOP and the blocking pops ---- */
+
+/* Pop one element (count -1: BLPOP's [key, element]) or up to count
+ * (LMPOP's [key, [elements]]) from the list o at argument i, and log the
+ * non-blocking equivalent: "LPOP key" or "LPOP key <n popped>", as Redis
+ * rewrites the command it propagates. */
+static void mpop_reply(cmd_ctx *c, int i, kobj *o, int where, long long count)
+{
+    kv_list *l = kobj_list(o);
+    size_t len = list_len(l);
+    const char *name = where == LIST_HEAD ? "LPOP" : "RPOP";
+    reply_array(&c->r, 2);
+    reply_bulk(&c->r, c->argv[i], c->lens[i]);
+    if (count < 0) {
+        size_t at = where == LIST_HEAD ? 0 : len - 1;
+        reply_elem(c, l, at);
+        list_remove(l, at, 1);
+        const char *argv[2] = {name, c->argv[i]};
+        size_t lens[2] = {4, c->lens[i]};
+        cmd_propagate(c, 2, argv, lens);
+    } else {
+        size_t n = (unsigned long long)count > len ? len : (size_t)count;
+        size_t from = where == LIST_HEAD ? 0 : len - n;
+        reply_range(c, l, from, from + n - 1, where == LIST_TAIL);
+        list_remove(l, from, n);
+        char num[24];
+        int nl = snprintf(num, sizeof num, "%zu", n);
+        const char *argv[3] = {name, c->argv[i], num};
+        size_t lens[3] = {4, c->lens[i], (size_t)nl};
+        cmd_propagate(c, 3, argv, lens);
+    }
+    list_changed(c, i, l, where == LIST_HEAD ? "lpop" : "rpop");
+}
+
+/* Redis's blockingPopGenericCommand / mpopGenericCommand over the keys
+ * first..first+num-1: pop from the first that holds a list; else a null
+ * array, or (block) ask to block until one does. */
+static void bpop_generic(cmd_ctx *c, int first, int num, int where, long long count,
+                         int block, int64_t deadline)
+{
+    for (int j = first; j < first + num; j++) {
+        if (!cmd_block_key_active(c, j))
+            continue;
+        int wrong;
+        kobj *o = lookup_list(c, j, 1, &wrong);
+        if (wrong)
+            return;
+        if (o) {
+            mpop_reply(c, j, o, where, count);
+            return;
+        }
+    }
+    if (!block || c->deny_blocking)
+        reply_null_array(&c->r);
+    else
+        cmd_block(c, KT_LIST, first, num, deadline);
+}
+
+static void blpop_generic(cmd_ctx *c, int where)
+{
+    int64_t deadline;
+    if (arg_timeout(c, c->argc - 1, &deadline) < 0)
+        return;
+    bpop_generic(c, 1, c->argc - 2, where, -1, 1, deadline);
+}
+
+static void cmd_blpop(cmd_ctx *c)
+{
+    blpop_generic(c, LIST_HEAD);
+}
+
+static void cmd_brpop(cmd_ctx *c)
+{
+    blpop_generic(c, LIST_TAIL);
+}
+
+/* [B]LMPOP [timeout] numkeys key [key ...] LEFT|RIGHT [COUNT count], in
+ * Redis's order of checks: numkeys, the side, the options, then (BLMPOP)
+ * the timeout. */
+static void lmpop_generic(cmd_ctx *c, int numkeys_idx, int block)
+{
+    long long numkeys, count = -1;
+    if (!kv_string2ll(c->argv[numkeys_idx], c->lens[numkeys_idx], &numkeys) || numkeys < 1) {
+        reply_error(&c->r, "ERR numkeys should be greater than 0");
+        return;
+    }
+    if (numkeys >= c->argc - numkeys_idx - 1) {
+        reply_err_syntax(&c->r);
+        return;
+    }
+    int where_idx = numkeys_idx + (int)numkeys + 1, where;
+    if (arg_is_c(c, where_idx, "left")) {
+        where = LIST_HEAD;
+    } else if (arg_is_c(c, where_idx, "right")) {
+        where = LIST_TAIL;
+    } else {
+        reply_err_syntax(&c->r);
+        return;
+    }
+    for (int j = where_idx + 1; j < c->argc; j++) {
+        if (count == -1 && arg_is_c(c, j, "count") && j + 1 < c->argc) {
+            j++;
+            if (!kv_string2ll(c->argv[j], c->lens[j], &count) || count < 1) {
+                reply_error(&c->r, "ERR count should be greater than 0");
+                return;
+            }
+        } else {
+            reply_err_syntax(&c->r);
+            return;
+        }
+    }
+    if (count == -1)
+        count = 1;
+    int64_t deadline = 0;
+    if (block && arg_timeout(c, 1, &deadline) < 0)
+        return;
+    bpop_generic(c, numkeys_idx + 1, (int)numkeys, where, count, block, deadline);
+}
+
+static void cmd_lmpop(cmd_ctx *c)
+{
+    lmpop_generic(c, 1, 0);
+}
+
+static void cmd_blmpop(cmd_ctx *c)
+{
+    lmpop_generic(c, 2, 1);
+}
+
+/* BLMOVE / BRPOPLPUSH: LMOVE when the source holds a list (logged as
+ * LMOVE / RPOPLPUSH), else block on the source (a null reply where
+ * blocking is not allowed). */
+static void bmove_generic(cmd_ctx *c, int wherefrom, int whereto, int64_t deadline)
+{
+    int wrong;
+    kobj *src = lookup_list(c, 1, 1, &wrong); /* when served, serve_key is this key */
+    if (wrong)
+        return;
+    if (!src) {
+        if (c->deny_blocking)
+            reply_null(&c->r);
+        else
+            cmd_block(c, KT_LIST, 1, 1, deadline);
+        return;
+    }
+    int dirty = c->dirty;
+    move_generic(c, wherefrom, whereto);
+    if (c->dirty == dirty)
+        return; /* the destination held another type */
+    if (c->argc == 4) {
+        const char *argv[3] = {"RPOPLPUSH", c->argv[1], c->argv[2]};
+        size_t lens[3] = {9, c->lens[1], c->lens[2]};
+        cmd_propagate(c, 3, argv, lens);
+    } else {
+        const char *argv[5] = {"LMOVE", c->argv[1], c->argv[2], c->argv[3], c->argv[4]};
+        size_t lens[5] = {5, c->lens[1], c->lens[2], c->lens[3], c->lens[4]};
+        cmd_propagate(c, 5, argv, lens);
+    }
+}
+
+static void cmd_blmove(cmd_ctx *c)
+{
+    int wherefrom, whereto;
+    int64_t deadline;
+    if (parse_side(c, 3, &wherefrom) < 0 || parse_side(c, 4, &whereto) < 0 ||
+        arg_timeout(c, 5, &deadline) < 0)
+        return;
+    bmove_generic(c, wherefrom, whereto, deadline);
+}
+
+static void cmd_brpoplpush(cmd_ctx *c)
+{
+    int64_t deadline;
+    if (arg_timeout(c, 3, &deadline) < 0)
+        return;
+    bmove_generic(c, LIST_TAIL, LIST_HEAD, deadline);
+}
+
 const kv_command cmds_list[] = {
     {"lpush", cmd_lpush, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "list",
      "Prepend one or multiple elements to a list", "1.0.0", "@write @list @fast"},
@@ -576,5 +755,26 @@ const kv_command cmds_list[] = {
     {"rpoplpush", cmd_rpoplpush, 3, CMD_WRITE | CMD_DENYOOM, 1, 2, 1, "list",
      "Remove the last element in a list, prepend it to another list and return it", "1.2.0",
      "@write @list @slow"},
+    {"lmpop", cmd_lmpop, -4, CMD_WRITE, 0, 0, 0, "list",
+     "Pop elements from a list", "7.0.0", "@write @list @slow"},
+    {"blpop", cmd_blpop, -3, CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING, 1, -2, 1, "list",
+     "Remove and get the first element in a list, or block until one is available", "2.0.0",
+     "@write @list @slow @blocking"},
+    {"brpop", cmd_brpop, -3, CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING, 1, -2, 1, "list",
+     "Remove and get the last element in a list, or block until one is available", "2.0.0",
+     "@write @list @slow @blocking"},
+    {"brpoplpush", cmd_brpoplpush, 4,
+     CMD_WRITE | CMD_DENYOOM | CMD_NOSCRIPT | CMD_BLOCKING, 1, 2, 1, "list",
+     "Pop an element from a list, push it to another list and return it; or block until one "
+     "is available",
+     "2.2.0", "@write @list @slow @blocking"},
+    {"blmove", cmd_blmove, 6, CMD_WRITE | CMD_DENYOOM | CMD_NOSCRIPT | CMD_BLOCKING, 1, 2, 1,
+     "list",
+     "Pop an element from a list, push it to another list and return it; or block until one "
+     "is available",
+     "6.2.0", "@write @list @slow @blocking"},
+    {"blmpop", cmd_blmpop, -5, CMD_WRITE | CMD_BLOCKING, 0, 0, 0, "list",
+     "Pop elements from a list, or block until one is available", "7.0.0",
+     "@write @list @slow @blocking"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

@@ -54,8 +54,10 @@ static void reply_members(cmd_ctx *c, kv_set *s)
 }
 
 /* Replace key i with the set s (taking it), or delete the key when s is
- * empty; as Redis's setKey, any TTL goes. Returns the size stored. */
-static size_t store_set(cmd_ctx *c, int i, kv_set *s)
+ * empty; as Redis's setKey, any TTL goes. Announces Redis's events: "new"
+ * for a key created and `event` (sinterstore, ...), or "del" when an
+ * existing key is deleted. Returns the size stored. */
+static size_t store_set(cmd_ctx *c, int i, kv_set *s, const char *event)
 {
     size_t n = set_len(s);
     int existed = ks_find(c->k, c->argv[i], c->lens[i]) != NULL;
@@ -64,10 +66,15 @@ static size_t store_set(cmd_ctx *c, int i, kv_set *s)
     if (n) {
         ks_add_set(c->k, c->argv[i], c->lens[i], s);
         db_modified(c, c->argv[i], c->lens[i]);
+        if (!existed)
+            cmd_notify_new(c, c->argv[i], c->lens[i]);
+        cmd_notify(c, NOTIFY_SET, event, c->argv[i], c->lens[i]);
     } else {
         set_free(s);
-        if (existed)
+        if (existed) {
             db_modified(c, c->argv[i], c->lens[i]);
+            cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[i], c->lens[i]);
+        }
     }
     return n;
 }
@@ -80,13 +87,17 @@ static void cmd_sadd(cmd_ctx *c)
     kobj *o = lookup_set(c, 1, 1, &wrong);
     if (wrong)
         return;
-    if (!o)
+    if (!o) {
         o = ks_add_set(c->k, c->argv[1], c->lens[1], set_new_for(c->argv[2], c->lens[2]));
+        cmd_notify_new(c, c->argv[1], c->lens[1]);
+    }
     long long added = 0;
     for (int i = 2; i < c->argc; i++)
         added += kobj_set_add(o, c->argv[i], c->lens[i]);
-    if (added)
+    if (added) {
         db_modified(c, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_SET, "sadd", c->argv[1], c->lens[1]);
+    }
     reply_int(&c->r, added);
 }
 
@@ -112,6 +123,9 @@ static void cmd_srem(cmd_ctx *c)
         db_modified(c, c->argv[1], c->lens[1]);
         if (gone)
             ks_delete(c->k, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_SET, "srem", c->argv[1], c->lens[1]);
+        if (gone)
+            cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[1], c->lens[1]);
     }
     reply_int(&c->r, removed);
 }
@@ -139,13 +153,20 @@ static void cmd_smove(cmd_ctx *c)
         return;
     }
     db_modified(c, c->argv[1], c->lens[1]);
-    if (set_len(kobj_set(src)) == 0)
+    cmd_notify(c, NOTIFY_SET, "srem", c->argv[1], c->lens[1]);
+    if (set_len(kobj_set(src)) == 0) {
         ks_delete(c->k, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[1], c->lens[1]);
+    }
     dst = ks_find(c->k, c->argv[2], c->lens[2]);
-    if (!dst)
+    if (!dst) {
         dst = ks_add_set(c->k, c->argv[2], c->lens[2], set_new_for(m, n));
-    if (kobj_set_add(dst, m, n))
+        cmd_notify_new(c, c->argv[2], c->lens[2]);
+    }
+    if (kobj_set_add(dst, m, n)) {
         db_modified(c, c->argv[2], c->lens[2]);
+        cmd_notify(c, NOTIFY_SET, "sadd", c->argv[2], c->lens[2]);
+    }
     reply_int(&c->r, 1);
 }
 
@@ -205,11 +226,13 @@ static void spop_with_count(cmd_ctx *c)
     }
     kv_set *s = kobj_set(o);
     size_t size = set_len(s), count = (size_t)l;
+    cmd_notify(c, NOTIFY_SET, "spop", c->argv[1], c->lens[1]);
     if (count >= size) {
         /* The whole set: reply it, delete the key, log a DEL. */
         reply_members(c, s);
         db_modified(c, c->argv[1], c->lens[1]);
         ks_delete(c->k, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[1], c->lens[1]);
         const char *argv[2] = {"DEL", c->argv[1]};
         size_t lens[2] = {3, c->lens[1]};
         cmd_propagate(c, 2, argv, lens);
@@ -269,12 +292,15 @@ static void cmd_spop(cmd_ctx *c)
     kobj_set_remove(o, copy, n);
     reply_bulk(&c->r, copy, n);
     db_modified(c, c->argv[1], c->lens[1]);
+    cmd_notify(c, NOTIFY_SET, "spop", c->argv[1], c->lens[1]);
     const char *argv[3] = {"SREM", c->argv[1], copy};
     size_t lens[3] = {4, c->lens[1], n};
     cmd_propagate(c, 3, argv, lens);
     kv_free(copy);
-    if (set_len(kobj_set(o)) == 0)
+    if (set_len(kobj_set(o)) == 0) {
         ks_delete(c->k, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[1], c->lens[1]);
+    }
 }
 
 /* A set of member copies, for sampling distinct members: open
@@ -458,7 +484,8 @@ static void sinter_generic(cmd_ctx *c, int first, int num, int mode, int dst,
     if (missing) {
         kv_free(sets);
         if (mode == INTER_STORE) {
-            db_delete(c, c->argv[dst], c->lens[dst]);
+            if (db_delete(c, c->argv[dst], c->lens[dst]))
+                cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[dst], c->lens[dst]);
             reply_int(&c->r, 0);
         } else if (mode == INTER_CARD) {
             reply_int(&c->r, 0);
@@ -499,7 +526,7 @@ static void sinter_generic(cmd_ctx *c, int first, int num, int mode, int dst,
     else if (mode == INTER_CARD)
         reply_int(&c->r, (long long)card);
     else
-        reply_int(&c->r, (long long)store_set(c, dst, out));
+        reply_int(&c->r, (long long)store_set(c, dst, out, "sinterstore"));
 }
 
 static void cmd_sinter(cmd_ctx *c)
@@ -590,7 +617,7 @@ static void sunion_diff_generic(cmd_ctx *c, int first, int num, int diff, int ds
         set_free(out);
         return;
     }
-    reply_int(&c->r, (long long)store_set(c, dst, out));
+    reply_int(&c->r, (long long)store_set(c, dst, out, diff ? "sdiffstore" : "sunionstore"));
 }
 
 static void cmd_sunion(cmd_ctx *c)

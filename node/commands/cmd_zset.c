@@ -143,8 +143,10 @@ static int parse_lex_range(cmd_ctx *c, int imin, int imax, zrange_lex *r)
 }
 
 /* Replace key i with z (taking it), or delete the key when z is empty,
- * dropping any TTL (Redis's setKey). Returns the size stored. */
-static size_t store_zset(cmd_ctx *c, int i, kv_zset *z)
+ * dropping any TTL (Redis's setKey). Announces Redis's events: "new" for a
+ * key created and `event` (zunionstore, ...), or "del" when an existing
+ * key is deleted. Returns the size stored. */
+static size_t store_zset(cmd_ctx *c, int i, kv_zset *z, const char *event)
 {
     size_t n = zset_len(z);
     int existed = ks_find(c->k, c->argv[i], c->lens[i]) != NULL;
@@ -153,10 +155,15 @@ static size_t store_zset(cmd_ctx *c, int i, kv_zset *z)
     if (n) {
         ks_add_zset(c->k, c->argv[i], c->lens[i], z);
         db_modified(c, c->argv[i], c->lens[i]);
+        if (!existed)
+            cmd_notify_new(c, c->argv[i], c->lens[i]);
+        cmd_notify(c, NOTIFY_ZSET, event, c->argv[i], c->lens[i]);
     } else {
         zset_free(z);
-        if (existed)
+        if (existed) {
             db_modified(c, c->argv[i], c->lens[i]);
+            cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[i], c->lens[i]);
+        }
     }
     return n;
 }
@@ -261,8 +268,10 @@ static void zadd_generic(cmd_ctx *c, int flags)
     double score = 0;
     if (!o && (flags & ZADD_XX))
         goto reply;
-    if (!o)
+    if (!o) {
         o = ks_add_zset(c->k, c->argv[1], c->lens[1], zset_new());
+        cmd_notify_new(c, c->argv[1], c->lens[1]);
+    }
     kv_zset *z = kobj_zset(o);
     for (int j = 0; j < elements; j++) {
         int what;
@@ -289,6 +298,7 @@ done:
     kv_free(scores);
     if (added || updated) {
         db_modified(c, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_ZSET, incr ? "zincr" : "zadd", c->argv[1], c->lens[1]);
         if (incr) {
             /* Log the result, not the arithmetic. */
             char buf[ZSET_SCOREBUF];
@@ -335,6 +345,9 @@ static void cmd_zrem(cmd_ctx *c)
         db_modified(c, c->argv[1], c->lens[1]);
         if (gone)
             ks_delete(c->k, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_ZSET, "zrem", c->argv[1], c->lens[1]);
+        if (gone)
+            cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[1], c->lens[1]);
     }
     reply_int(&c->r, deleted);
 }
@@ -477,7 +490,7 @@ static void out_end(range_out *h)
 {
     cmd_ctx *c = h->c;
     if (h->store) {
-        reply_int(&c->r, (long long)store_zset(c, h->store, h->dst));
+        reply_int(&c->r, (long long)store_zset(c, h->store, h->dst, "zrangestore"));
         return;
     }
     long n = h->withscores && c->r.resp == 2 ? h->count * 2 : h->count;
@@ -717,8 +730,16 @@ static void zremrange_generic(cmd_ctx *c, int type)
     }
     zset_delete_ranks(z, first, last);
     db_modified(c, c->argv[1], c->lens[1]);
-    if (zset_len(z) == 0)
+    static const char *const events[] = {
+        [RANGE_RANK] = "zremrangebyrank",
+        [RANGE_SCORE] = "zremrangebyscore",
+        [RANGE_LEX] = "zremrangebylex",
+    };
+    cmd_notify(c, NOTIFY_ZSET, events[type], c->argv[1], c->lens[1]);
+    if (zset_len(z) == 0) {
         ks_delete(c->k, c->argv[1], c->lens[1]);
+        cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[1], c->lens[1]);
+    }
     reply_int(&c->r, (long long)(last - first + 1));
 }
 
@@ -777,6 +798,10 @@ static void zpop_generic(cmd_ctx *c, int first, int num, int max, long long coun
         reply_array(&c->r, (long)(n * 2));
     } else if (nested && !emitkey) {
         reply_array(&c->r, (long)n);
+    } else if (!nested) {
+        /* BZPOPMIN / BZPOPMAX: [key, member, score] */
+        reply_array(&c->r, (long)(n * 2 + 1));
+        reply_bulk(&c->r, c->argv[at], c->lens[at]);
     } else {
         reply_array(&c->r, 2);
         reply_bulk(&c->r, c->argv[at], c->lens[at]);
@@ -797,8 +822,11 @@ static void zpop_generic(cmd_ctx *c, int first, int num, int max, long long coun
         zset_delete_ranks(z, rank, rank);
     }
     db_modified(c, c->argv[at], c->lens[at]);
-    if (zset_len(z) == 0)
+    cmd_notify(c, NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", c->argv[at], c->lens[at]);
+    if (zset_len(z) == 0) {
         ks_delete(c->k, c->argv[at], c->lens[at]);
+        cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[at], c->lens[at]);
+    }
 }
 
 static void zpop_minmax(cmd_ctx *c, int max)
@@ -870,6 +898,105 @@ static void cmd_zmpop(cmd_ctx *c)
     if (count == -1)
         count = 1;
     zpop_generic(c, 2, (int)numkeys, max, count, 1, 1, 1);
+}
+
+/* ---- BZPOPMIN / BZPOPMAX / BZMPOP ---- */
+
+/* Redis's blockingGenericZpopCommand over keys first..first+num-1: pop
+ * from the first that holds a sorted set (logged as "ZPOPMIN key" or, with
+ * a count, "ZPOPMIN key <n popped>"); else a null array where blocking is
+ * not allowed, or ask to block. */
+static void bzpop_generic(cmd_ctx *c, int first, int num, int max, long long count, int nested,
+                          int64_t deadline)
+{
+    for (int j = first; j < first + num; j++) {
+        if (!cmd_block_key_active(c, j))
+            continue;
+        int wrong;
+        kobj *o = lookup_zset(c, j, 1, &wrong);
+        if (wrong)
+            return;
+        if (!o)
+            continue;
+        size_t llen = zset_len(kobj_zset(o));
+        zpop_generic(c, j, 1, max, count, 1, nested, nested);
+        const char *name = max ? "ZPOPMAX" : "ZPOPMIN";
+        char popped[24];
+        int nl = snprintf(popped, sizeof popped, "%zu",
+                          (unsigned long long)count > llen ? llen : (size_t)count);
+        const char *argv[3] = {name, c->argv[j], popped};
+        size_t lens[3] = {7, c->lens[j], (size_t)nl};
+        cmd_propagate(c, count == -1 ? 2 : 3, argv, lens);
+        return;
+    }
+    if (c->deny_blocking)
+        reply_null_array(&c->r);
+    else
+        cmd_block(c, KT_ZSET, first, num, deadline);
+}
+
+static void bzpop_minmax(cmd_ctx *c, int max)
+{
+    int64_t deadline;
+    if (arg_timeout(c, c->argc - 1, &deadline) < 0)
+        return;
+    bzpop_generic(c, 1, c->argc - 2, max, -1, 0, deadline);
+}
+
+static void cmd_bzpopmin(cmd_ctx *c)
+{
+    bzpop_minmax(c, 0);
+}
+
+static void cmd_bzpopmax(cmd_ctx *c)
+{
+    bzpop_minmax(c, 1);
+}
+
+/* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: ZMPOP's
+ * checks, then the timeout. */
+static void cmd_bzmpop(cmd_ctx *c)
+{
+    long long numkeys, count = -1;
+    if (arg_ll_msg(c, 2, &numkeys, "ERR numkeys should be greater than 0") < 0)
+        return;
+    if (numkeys < 1) {
+        reply_error(&c->r, "ERR numkeys should be greater than 0");
+        return;
+    }
+    if (numkeys >= c->argc - 3) {
+        reply_err_syntax(&c->r);
+        return;
+    }
+    int where = 3 + (int)numkeys, max;
+    if (arg_is_c(c, where, "MIN")) {
+        max = 0;
+    } else if (arg_is_c(c, where, "MAX")) {
+        max = 1;
+    } else {
+        reply_err_syntax(&c->r);
+        return;
+    }
+    for (int j = where + 1; j < c->argc; j++) {
+        if (count == -1 && arg_is_c(c, j, "COUNT") && j + 1 < c->argc) {
+            j++;
+            if (arg_ll_msg(c, j, &count, "ERR count should be greater than 0") < 0)
+                return;
+            if (count < 1) {
+                reply_error(&c->r, "ERR count should be greater than 0");
+                return;
+            }
+        } else {
+            reply_err_syntax(&c->r);
+            return;
+        }
+    }
+    if (count == -1)
+        count = 1;
+    int64_t deadline;
+    if (arg_timeout(c, 1, &deadline) < 0)
+        return;
+    bzpop_generic(c, 3, (int)numkeys, max, count, 1, deadline);
 }
 
 /* ---- ZRANDMEMBER key [count [WITHSCORES]] ---- */
@@ -1297,7 +1424,9 @@ static void zsetop_generic(cmd_ctx *c, int dst, int ki, int op, int card)
 
     if (dst) {
         zset_convert_if_small(out);
-        reply_int(&c->r, (long long)store_zset(c, dst, out));
+        static const char *const events[] = {
+            [OP_UNION] = "zunionstore", [OP_INTER] = "zinterstore", [OP_DIFF] = "zdiffstore"};
+        reply_int(&c->r, (long long)store_zset(c, dst, out, events[op]));
         return;
     }
     if (card) {
@@ -1502,6 +1631,17 @@ const kv_command cmds_zset[] = {
     {"zmpop", cmd_zmpop, -4, W, 0, 0, 0, "sorted_set",
      "Remove and return members with scores in a sorted set", "7.0.0",
      "@write @sortedset @slow"},
+    {"bzpopmin", cmd_bzpopmin, -3, W | CMD_NOSCRIPT | CMD_BLOCKING | F, 1, -2, 1, "sorted_set",
+     "Remove and return the member with the lowest score from one or more sorted sets, or "
+     "block until one is available",
+     "5.0.0", "@write @sortedset @fast @blocking"},
+    {"bzpopmax", cmd_bzpopmax, -3, W | CMD_NOSCRIPT | CMD_BLOCKING | F, 1, -2, 1, "sorted_set",
+     "Remove and return the member with the highest score from one or more sorted sets, or "
+     "block until one is available",
+     "5.0.0", "@write @sortedset @fast @blocking"},
+    {"bzmpop", cmd_bzmpop, -5, W | CMD_BLOCKING, 0, 0, 0, "sorted_set",
+     "Remove and return members with scores in a sorted set or block until one is available",
+     "7.0.0", "@write @sortedset @slow @blocking"},
     {"zrandmember", cmd_zrandmember, -2, R, 1, 1, 1, "sorted_set",
      "Get one or multiple random elements from a sorted set", "6.2.0",
      "@read @sortedset @slow"},

@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +37,7 @@ void cmd_ctx_init(cmd_ctx *c, cmd_env *env, ks **dbs, int ndbs, int db, kbuf *ou
     c->k = dbs ? dbs[db] : NULL; /* none while the node loads its data */
     c->r = reply_make(out, resp);
     c->replica = env->replica;
+    c->deny_blocking = 1; /* the server allows it to a client's own command */
 }
 
 int cmd_use_db(cmd_ctx *c, int db)
@@ -274,6 +276,44 @@ int arg_ld(cmd_ctx *c, int i, long double *out)
         return -1;
     }
     return 0;
+}
+
+int arg_timeout(cmd_ctx *c, int i, int64_t *deadline_ms)
+{
+    long double secs;
+    if (!kv_string2ld(c->argv[i], c->lens[i], &secs)) {
+        reply_error(&c->r, "ERR timeout is not a float or out of range");
+        return -1;
+    }
+    /* Redis 7.0: (long long)ceill(secs * 1000). A product beyond long
+     * long converts to LLONG_MIN there (x86), hence "negative"; a tiny
+     * positive timeout is 1 ms, a tiny negative one 0 (forever). */
+    long double ms = ceill(secs * 1000.0L);
+    long long t = (ms < 9223372036854775808.0L && ms >= -9223372036854775808.0L)
+                      ? (long long)ms
+                      : LLONG_MIN;
+    if (t < 0) {
+        reply_error(&c->r, "ERR timeout is negative");
+        return -1;
+    }
+    /* A deadline past the clock's range never comes: forever. */
+    *deadline_ms = t == 0 || t > INT64_MAX - c->now_ms ? 0 : c->now_ms + t;
+    return 0;
+}
+
+int cmd_block_key_active(const cmd_ctx *c, int i)
+{
+    return !c->serve_key ||
+           (c->lens[i] == c->serve_klen && !memcmp(c->argv[i], c->serve_key, c->serve_klen));
+}
+
+void cmd_block(cmd_ctx *c, int type, int first, int nkeys, int64_t deadline_ms)
+{
+    c->block = 1;
+    c->block_type = type;
+    c->block_first = first;
+    c->block_nkeys = nkeys;
+    c->block_deadline_ms = deadline_ms;
 }
 
 int arg_cursor(cmd_ctx *c, int i, uint64_t *out)

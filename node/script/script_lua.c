@@ -738,7 +738,9 @@ static int is_noscript(const kv_command *cmd)
         "replicaof", "slaveof",   "failover",     "monitor",   "sync",        "psync",
         "replconf", "subscribe",  "psubscribe",   "ssubscribe", "unsubscribe", "punsubscribe",
         "sunsubscribe", "eval",   "evalsha",      "eval_ro",   "evalsha_ro",  "fcall",
-        "fcall_ro", "auth",       "wait",         "sentinel",  NULL};
+        "fcall_ro", "auth",       "wait",         "sentinel",  "blpop",       "brpop",
+        "brpoplpush", "blmove",   "blmpop",       "bzpopmin",  "bzpopmax",    "bzmpop",
+        NULL};
     const char *name = cmd->name;
     if (!strncmp(name, "script|", 7) || !strncmp(name, "function|", 9) ||
         !strcmp(name, "script") || !strcmp(name, "function"))

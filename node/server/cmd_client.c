@@ -263,6 +263,43 @@ static void client_kill_cmd(cmd_ctx *c)
         client_close_after_reply(me);
 }
 
+/* ---- UNBLOCK <clientid> [TIMEOUT|ERROR] ---- */
+
+static void client_unblock_cmd(cmd_ctx *c)
+{
+    if (c->argc > 4) {
+        reply_errorf(&c->r,
+                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+                     "CLIENT HELP.",
+                     (int)c->lens[1], c->argv[1]);
+        return;
+    }
+    int error = 0;
+    if (c->argc == 4) {
+        if (arg_is_c(c, 3, "timeout")) {
+            error = 0;
+        } else if (arg_is_c(c, 3, "error")) {
+            error = 1;
+        } else {
+            reply_error(&c->r, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    long long id;
+    if (arg_ll(c, 2, &id) < 0)
+        return;
+    server *s = c->srv;
+    client *target = NULL;
+    for (client *cl = s->clients; cl; cl = cl->next)
+        if (cl->id == (uint64_t)id && live(cl))
+            target = cl;
+    int done = 0;
+    if (target && (target->flags & CL_BLOCKED))
+        done = blocking_on_keys(target) ? blocking_unblock(s, target, error)
+                                        : server_unblock_wait(s, target, error);
+    reply_int(&c->r, done);
+}
+
 static void client_help_cmd(cmd_ctx *c)
 {
     static const char *const lines[] = {
@@ -292,6 +329,8 @@ static void client_help_cmd(cmd_ctx *c)
         "      Return clients of specified type.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         NULL,
     };
     admin_reply_help(c, "CLIENT", lines);
@@ -314,6 +353,9 @@ const kv_command cmds_client[] = {
      "Returns information about the connection.", "6.2.0", "@slow @connection"},
     {"client|kill", client_kill_cmd, -3, CMD_ADMIN | CLIENT_FLAGS, 0, 0, 0, "connection",
      "Terminates open connections.", "2.4.0", "@admin @slow @dangerous @connection"},
+    {"client|unblock", client_unblock_cmd, -3, CMD_ADMIN | CMD_NOSCRIPT | CLIENT_FLAGS, 0, 0, 0,
+     "connection", "Unblocks a client blocked by a blocking command from a different connection.",
+     "5.0.0", "@admin @slow @dangerous @connection"},
     {"client|help", client_help_cmd, 2, CLIENT_FLAGS, 0, 0, 0, "connection",
      "Returns helpful text about the different subcommands.", "5.0.0", "@slow @connection"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},

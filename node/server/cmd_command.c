@@ -66,6 +66,7 @@ static const struct {
 } numkeys_cmds[] = {
     {"sintercard", 1, 0}, {"zunion", 1, 0},      {"zinter", 1, 0},
     {"zdiff", 1, 0},      {"zintercard", 1, 0},  {"zmpop", 1, 0},
+    {"lmpop", 1, 0},      {"blmpop", 2, 0},      {"bzmpop", 2, 0},
     {"zunionstore", 2, 1}, {"zinterstore", 2, 1}, {"zdiffstore", 2, 1},
     {"eval", 2, 0},        {"evalsha", 2, 0},     {"eval_ro", 2, 0},
     {"evalsha_ro", 2, 0},  {"fcall", 2, 0},       {"fcall_ro", 2, 0},
@@ -89,7 +90,8 @@ static void reply_flags(reply *r, const kv_command *cmd)
         uint32_t flag;
         const char *name;
     } names[] = {{CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-                 {CMD_ADMIN, "admin"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
+                 {CMD_ADMIN, "admin"}, {CMD_NOSCRIPT, "noscript"}, {CMD_BLOCKING, "blocking"},
+                 {CMD_STALE, "stale"}, {CMD_FAST, "fast"},
                  {CMD_NOAUTH, "no_auth"}};
     int at, dst, movable = numkeys_spec(cmd, &at, &dst);
     long n = movable;

@@ -173,6 +173,9 @@ static void info_clients(server *s, kbuf *b)
         if (client_pending_bytes(c) > max_out)
             max_out = client_pending_bytes(c);
     }
+    size_t wait_timeouts = 0; /* WAIT with a timeout (blocking.c counts the others) */
+    for (size_t i = 0; i < s->nblocked; i++)
+        wait_timeouts += s->blocked[i]->block_deadline_ms != 0;
     header(b, "Clients");
     kbuf_printf(b,
                 "connected_clients:%" PRIu64 "\r\n"
@@ -182,9 +185,11 @@ static void info_clients(server *s, kbuf *b)
                 "client_recent_max_output_buffer:%zu\r\n"
                 "blocked_clients:%" PRIu64 "\r\n"
                 "tracking_clients:0\r\n"
-                "clients_in_timeout_table:0\r\n"
+                "clients_in_timeout_table:%zu\r\n"
+                "total_blocking_keys:%zu\r\n"
                 "clients_waiting_commit:%" PRIu64 "\r\n",
-                connected, s->cfg.maxclients, max_in, max_out, blocked, waiting);
+                connected, s->cfg.maxclients, max_in, max_out, blocked,
+                blocking_ntimeouts(s) + wait_timeouts, blocking_nkeys(s), waiting);
 }
 
 static void info_memory(server *s, kbuf *b)

@@ -89,6 +89,8 @@ static void cmd_swapdb(cmd_ctx *c)
         c->dbs[a] = c->dbs[b];
         c->dbs[b] = t;
         cmd_use_db(c, c->db);
+        if (!c->replay)
+            blocking_db_swapped(c->srv, a, b);
         c->dirty++;
     }
     reply_ok(&c->r);

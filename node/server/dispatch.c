@@ -306,10 +306,33 @@ void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp)
     c->cl = cl;
 }
 
-/* Run cmd for client cl; its effects join the entry being built.
- * Returns 1 if a long script parked (its request is not over). */
-static int call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
-                 const size_t *lens, int64_t now_ms)
+static void finish_request(client *cl, const kv_command *cmd, uint32_t flags,
+                           uint64_t reply_offset);
+
+/* A command's call counted in its stats (when it ran, or for a blocking
+ * command when its block ended): duration, failure, slowlog, latency. */
+static void count_call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
+                       const size_t *lens, int64_t dur, int failed)
+{
+    server *s = cl->srv;
+    cmd_stat *st = &s->cmd_stats[command_index(cmd)];
+    st->calls++;
+    st->usec += (uint64_t)dur;
+    if (failed) {
+        st->failed++;
+        s->stats.error_replies++;
+    }
+    if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
+        slowlog_push(s, cl, argc, argv, lens, dur);
+    latency_note(s, cmd, argc, argv, lens, dur);
+}
+
+/* Run cmd for client cl; its effects join the entry being built. serve_key:
+ * serving cl, blocked in cmd, from that key (blocking.c). Returns 1 if a
+ * long script parked (its request is not over). */
+static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *const *argv,
+                     const size_t *lens, int64_t now_ms, const char *serve_key,
+                     size_t serve_klen)
 {
     server *s = cl->srv;
     cmd_ctx c;
@@ -319,6 +342,11 @@ static int call(client *cl, const kv_command *cmd, int argc, const char *const *
     c.argv = argv;
     c.lens = lens;
     c.now_ms = now_ms;
+    /* Blocking is allowed to a client's own command, not inside EXEC (as
+     * Redis's CLIENT_DENY_BLOCKING for MULTI). */
+    c.deny_blocking = s->in_exec;
+    c.serve_key = serve_key;
+    c.serve_klen = serve_klen;
     int db = c.db;
     size_t before = kbuf_len(&cl->out);
     s->current = cl;
@@ -336,18 +364,44 @@ static int call(client *cl, const kv_command *cmd, int argc, const char *const *
     /* In the database it was called in. */
     if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE))
         engine_entry_add(s->eng, db, argc, (const char **)argv, lens);
-    s->stats.total_commands++;
-    cmd_stat *st = &s->cmd_stats[command_index(cmd)];
-    st->calls++;
-    st->usec += (uint64_t)dur;
-    if (kbuf_len(&cl->out) > before && kbuf_data(&cl->out)[before] == '-') {
-        st->failed++;
-        s->stats.error_replies++;
+    int failed = kbuf_len(&cl->out) > before && kbuf_data(&cl->out)[before] == '-';
+    if (c.block && !serve_key) {
+        /* Counted when the block ends (served, timed out, unblocked), as
+         * Redis counts a blocking command once. */
+        s->stats.total_commands++;
+        blocking_block(s, cl, cmd, argc, argv, lens, &c);
+        return 0;
     }
-    if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
-        slowlog_push(s, cl, argc, argv, lens, dur);
-    latency_note(s, cmd, argc, argv, lens, dur);
+    if (c.block) {
+        /* Served from a key that holds no value of the awaited type after
+         * all: never expected (blocking.c checks first); answer as a
+         * timeout rather than block again. */
+        reply_null_array(&c.r);
+    }
+    if (!serve_key)
+        s->stats.total_commands++;
+    count_call(cl, cmd, argc, argv, lens, dur, failed);
     return c.parked;
+}
+
+static int call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
+                const size_t *lens, int64_t now_ms)
+{
+    return call_cmd(cl, cmd, argc, argv, lens, now_ms, NULL, 0);
+}
+
+void dispatch_count_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
+                            const size_t *lens, int failed)
+{
+    count_call(c, cmd, argc, argv, lens, 0, failed);
+}
+
+void dispatch_serve_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
+                            const size_t *lens, const char *key, size_t klen)
+{
+    uint64_t off = client_out_offset(c);
+    call_cmd(c, cmd, argc, argv, lens, server_mstime(), key, klen);
+    finish_request(c, cmd, cmd->flags, off);
 }
 
 static void reject(client *cl, const kv_command *cmd, const char *msg)
@@ -514,6 +568,7 @@ static void on_script_idle(uv_idle_t *h)
         finish_request(cl, s->script_cmd, s->script_flags, s->script_off);
         client_unblock(cl);
         client_flush(cl);
+        blocking_after_command(s); /* its writes may serve blocked clients */
     } else if (s->eng) {
         engine_entry_commit(s->eng); /* its writes stand, as in Redis */
     }
@@ -631,6 +686,7 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         return;
     }
     finish_request(cl, cmd, flags, off);
+    blocking_after_command(s);
 }
 
 /* ------------------------------------------------------------------------ */

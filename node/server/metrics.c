@@ -97,7 +97,7 @@ static void process_metrics(server *s, kbuf *b)
             max_out = client_pending_bytes(c);
     }
     gauge_u64(b, "redis_connected_clients", "Client connections.", connected);
-    gauge_u64(b, "redis_blocked_clients", "Clients blocked in WAIT.", blocked);
+    gauge_u64(b, "redis_blocked_clients", "Clients blocked (WAIT, BLPOP …).", blocked);
     gauge_u64(b, "redis_config_maxclients", "The maxclients setting.",
               (uint64_t)s->cfg.maxclients);
     gauge_u64(b, "redis_client_recent_max_input_buffer_bytes",

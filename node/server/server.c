@@ -114,6 +114,25 @@ void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t
     c->flags |= CL_BLOCKED;
 }
 
+int server_unblock_wait(server *s, client *c, int error)
+{
+    for (size_t i = 0; i < s->nblocked; i++) {
+        if (s->blocked[i] != c)
+            continue;
+        s->blocked[i] = s->blocked[--s->nblocked];
+        reply r = reply_make(&c->out, c->resp);
+        if (error)
+            reply_error(&r, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        else
+            reply_int(&r, s->repl ? repl_replicas_at(s->repl, c->block_lsn) : 0);
+        /* It reads its pending input after the current command. */
+        c->flags &= ~CL_BLOCKED;
+        blocking_resume_later(s, c);
+        return 1;
+    }
+    return 0;
+}
+
 void server_forget_blocked(server *s, client *c)
 {
     for (size_t i = 0; i < s->nblocked; i++) {
@@ -371,6 +390,12 @@ static void host_role_changed(void *arg)
     server *s = arg;
     int leader = repl_role(s->repl) == REPL_LEADER;
     s->env.replica = !leader;
+    /* Clients blocked on keys of a node that no longer leads could only
+     * ever be served by writes it will not take: release them as Redis
+     * does when a master turns into a replica. */
+    if (!leader)
+        blocking_release_all(s, "UNBLOCKED force unblock from blocking operation, instance "
+                                "state changed (master -> replica?)");
     /* CONFIG GET replicaof shows whom this node follows now. */
     char v[300] = "", host[256];
     int port;
@@ -449,6 +474,7 @@ static int repl_config_from(const kv_config *cfg, repl_config *rc, char *err, si
 static void key_touched(void *arg, int db, const char *key, size_t klen)
 {
     watch_touch(arg, db, key, klen);
+    blocking_key_touched(arg, db, key, klen);
 }
 
 /* The limits data commands enforce, from the configuration. */
@@ -638,8 +664,13 @@ int server_load(server *s, char *err, size_t errlen)
     rc = repl_init(&s->repl, s->loop, s->eng, &rc_cfg, &host, &meta, err, errlen);
     if (s->loading_exit)
         loading_exit(s);
-    if (rc)
+    if (rc) {
+        /* Half set up (e.g. the peer port was taken): the shutdown that
+         * follows must not reach into it. */
+        repl_free(s->repl);
+        s->repl = NULL;
         return rc;
+    }
 
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
@@ -684,6 +715,7 @@ void server_shutdown(server *s, int exit_code)
     if (s->cron.data)
         uv_close((uv_handle_t *)&s->cron, NULL);
     dispatch_script_stop(s);
+    blocking_close(s);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     log_notice("kvnode is now ready to exit, bye bye...");
@@ -701,6 +733,7 @@ void server_free(server *s)
     metrics_free(s);
     latency_free(s);
     dispatch_free(s);
+    blocking_free(s);
     ps_registry_free(&s->pubsub);
     slowlog_free(s);
     kv_free(s->cmd_stats);

@@ -118,6 +118,9 @@ typedef struct client {
     uint64_t cmd_off;      /* stream offset where the running request's reply starts */
     kbuf ps_later;         /* messages to itself that came after its reply had begun */
 
+    /* blocked on keys (blocking.c): BLPOP, BZPOPMIN, … (NULL otherwise) */
+    struct blk_state *blk;
+
     /* blocking (WAIT) */
     uint64_t block_lsn;    /* WAIT: LSN replicas must reach */
     int block_replicas;
@@ -194,6 +197,7 @@ struct server {
     client **blocked;     /* clients blocked in WAIT */
     size_t nblocked, capblocked;
     client *current;      /* client whose command is executing (or NULL) */
+    struct blocking *blocking; /* clients blocked on keys (blocking.c), or NULL */
 
     uint64_t commit_lsn;  /* replies needing <= this may be sent */
     uint64_t confirmed_round; /* … and rounds <= this (leader reads) */
@@ -282,8 +286,43 @@ int server_serving_reads(const server *s);
 void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t deadline_ms);
 /* Answer blocked clients whose condition holds or whose time is up. */
 void server_check_blocked(server *s);
+/* CLIENT UNBLOCK of a client in WAIT: its reply now (the count, or
+ * -UNBLOCKED with error); 1 if it was blocked in WAIT. */
+int server_unblock_wait(server *s, client *c, int error);
 /* Forget a blocked client (it is closing). */
 void server_forget_blocked(server *s, client *c);
+
+/* ---- blocking.c ---- */
+/* Block c: the command (argv copied) asked to wait on keys (x->block…). */
+void blocking_block(server *s, client *c, const kv_command *cmd, int argc,
+                    const char *const *argv, const size_t *lens, const cmd_ctx *x);
+/* Is c blocked on keys (not WAIT)? */
+int blocking_on_keys(const client *c);
+/* A key of database db changed (key_touched): if clients wait on it, it
+ * is ready. */
+void blocking_key_touched(server *s, int db, const char *key, size_t klen);
+/* SWAPDB db1 db2: every key awaited in either may be ready. */
+void blocking_db_swapped(server *s, int db1, int db2);
+/* After each top-level command (and timer): serve the clients whose keys
+ * became ready, then let unblocked clients read their pending input. */
+void blocking_after_command(server *s);
+/* CLIENT UNBLOCK: end c's block as a timeout (null reply) or with
+ * -UNBLOCKED; 1 if c was blocked on keys. */
+int blocking_unblock(server *s, client *c, int error);
+/* The node stops leading: every client blocked on keys gets `error`
+ * (without the leading '-') and is closed after it, as Redis's
+ * disconnectAllBlockedClients. */
+void blocking_release_all(server *s, const char *error);
+/* c was unblocked (not served): it reads its pending input after the
+ * current command. */
+void blocking_resume_later(server *s, client *c);
+/* c is closing: forget its block. */
+void blocking_forget(server *s, client *c);
+/* INFO: keys with blocked clients; blocked clients with a timeout. */
+size_t blocking_nkeys(const server *s);
+size_t blocking_ntimeouts(const server *s);
+void blocking_close(server *s); /* shutdown: close the timer */
+void blocking_free(server *s);
 
 /* ---- cmd_sentinel.c ---- */
 /* Role, leader or writability changed (and every cron tick): follow the
@@ -344,6 +383,14 @@ void scripting_init(server *s);
 /* The parked script's client is closing. */
 void dispatch_script_client_gone(server *s, client *c);
 void dispatch_script_stop(server *s); /* at shutdown: close the idle handle */
+/* Serve a client blocked in cmd (argv): run it again popping from key
+ * only, log and hold its reply as any write's (blocking.c). */
+void dispatch_serve_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
+                            const size_t *lens, const char *key, size_t klen);
+/* A blocked command ended without being served (timeout, CLIENT UNBLOCK,
+ * role change): count its call now (failed if it ended in an error). */
+void dispatch_count_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
+                            const size_t *lens, int failed);
 /* Forget a client's MULTI and WATCH state (DISCARD, EXEC, close). */
 void multi_reset(client *c);
 void watch_unwatch_all(client *c);

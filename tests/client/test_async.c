@@ -67,6 +67,8 @@ static void on_connect(kv_async *ac, int status, void *data)
     assert_ptr_equal(kv_async_data(ac), &rec);
     rec.connects++;
     rec.connect_status = status;
+    if (status)
+        snprintf(rec.errmsg, sizeof rec.errmsg, "%s", kv_async_errmsg(ac));
 }
 
 static void on_disconnect(kv_async *ac, int status, void *data)
@@ -411,6 +413,48 @@ static void test_resp3_handshake(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* kv_options.db: with a password, AUTH then SELECT 3 run before the
+ * caller's commands, which land in database 3; a database the server does
+ * not have fails the connect with KV_EAUTH and cancels what was queued. */
+static void test_db_option(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    kv_options o;
+    kv_options_init(&o);
+    o.password = "pw";
+    o.db = 3;
+    assert_true(rs_ok(&server, "CONFIG", "SET", "requirepass", "pw", NULL));
+    kv_async *ac = connect_server(&loop, &o);
+    const char *del[] = {"DEL", "async:db"};
+    const char *incr[] = {"INCR", "async:db"};
+    const char *move[] = {"MOVE", "async:db", "0"};
+    const char *unset[] = {"CONFIG", "SET", "requirepass", ""};
+    issue(ac, 2, del, 0);
+    issue(ac, 2, incr, 1);
+    issue(ac, 3, move, 2); /* 1: it was in database 3, not 0 */
+    issue(ac, 4, unset, 3);
+    kv_async_disconnect(ac);
+    run_loop(&loop, 10000);
+    assert_int_equal(rec.connect_status, 0);
+    assert_int_equal(rec.ok, 4);
+    assert_int_equal(rec.value[1], 1);
+    assert_int_equal(rec.value[2], 1);
+    assert_true(rs_ok(&server, "DEL", "async:db", NULL));
+
+    memset(&rec, 0, sizeof rec);
+    kv_options_init(&o);
+    o.db = 99;
+    ac = connect_server(&loop, &o);
+    issue(ac, 2, incr, 0);
+    run_loop(&loop, 10000);
+    assert_int_equal(rec.connect_status, KV_EAUTH);
+    assert_int_equal(rec.status[0], KV_ECANCELED);
+    assert_non_null(strstr(rec.errmsg, "DB index is out of range"));
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +468,7 @@ int main(void)
         cmocka_unit_test_setup(test_server_closes, reset_record),
         cmocka_unit_test_setup(test_handshake_rejected, reset_record),
         cmocka_unit_test_setup(test_resp3_handshake, reset_record),
+        cmocka_unit_test_setup(test_db_option, reset_record),
     };
     return cmocka_run_group_tests(tests, setup_server, teardown_server);
 }

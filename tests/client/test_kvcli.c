@@ -223,6 +223,30 @@ static void test_modes_and_repeat(void **state)
     compare_both(ARGS("-r", "2", "-i", "0.05", "PING"));
 }
 
+/* -n selects a database for the command, as redis-cli's; a database the
+ * server does not have is an error (redis-cli would go on in database 0). */
+static void test_database_option(void **state)
+{
+    (void)state;
+    compare_both(ARGS("-n", "3", "SET", "cli:n", "three"));
+    compare_both(ARGS("-n", "3", "GET", "cli:n"));
+    compare_both(ARGS("GET", "cli:n"));
+    compare_both(ARGS("-n", "0", "GET", "cli:n"));
+    compare_both(ARGS("-n", "3", "EXISTS", "cli:n"));
+    char line[1024];
+    command_line(line, sizeof line, KVCLI_BIN, server.port, ARGS("-n", "3", "DEL", "cli:n"));
+    output d = run_shell(line);
+    assert_string_equal(d.data, "1\n");
+    free(d.data);
+    command_line(line, sizeof line, KVCLI_BIN, server.port, ARGS("-n", "16", "PING"));
+    strcat(line, " 2>&1");
+    output o = run_shell(line);
+    assert_int_equal(o.status, 1);
+    assert_non_null(strstr(o.data, "DB index is out of range"));
+    assert_null(strstr(o.data, "PONG"));
+    free(o.data);
+}
+
 /* A port nobody listens on: nothing on stdout, exit code 1, for both. */
 static void test_connection_refused(void **state)
 {
@@ -296,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_arrays),
         cmocka_unit_test(test_resp3),
         cmocka_unit_test(test_modes_and_repeat),
+        cmocka_unit_test(test_database_option),
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_stdin_commands),
         cmocka_unit_test(test_interactive_prompt),

@@ -399,6 +399,40 @@ static void test_auth_and_resp3(void **state)
     kv_client_free(c);
 }
 
+/* kv_options.db: every connection selects it after AUTH/HELLO (so does a
+ * reconnect); a database the server does not have is KV_EAUTH. */
+static void test_db_option(void **state)
+{
+    (void)state;
+    kv_options o;
+    kv_options_init(&o);
+    o.db = 5;
+    o.resp = 3;
+    kv_client *c = connect_opts(&o);
+    expect_status(CMD(c, "SET", "sync:db", "five"), "OK");
+    kv_reply *r = CMD(c, "CLIENT", "INFO");
+    assert_non_null(strstr(r->str, " db=5 "));
+    kv_reply_free(r);
+    kv_client *d = connect_default();
+    r = CMD(d, "GET", "sync:db");
+    assert_int_equal(r->type, KV_REPLY_NIL);
+    kv_reply_free(r);
+    expect_int(CMD(d, "MOVE", "sync:db", "5"), 0);
+    kv_client_free(d);
+    expect_int(CMD(c, "MOVE", "sync:db", "0"), 1);
+    kv_client_free(c);
+
+    kv_client *bad;
+    o.db = 16;
+    assert_int_equal(kv_client_new(&bad, &o), 0);
+    assert_int_equal(kv_client_connect_tcp(bad, "127.0.0.1", server.port), KV_EAUTH);
+    assert_non_null(strstr(kv_client_errmsg(bad), "DB index is out of range"));
+    kv_client_free(bad);
+    d = connect_default();
+    expect_int(CMD(d, "DEL", "sync:db"), 1);
+    kv_client_free(d);
+}
+
 /* RESP3 pushes (tracking invalidations) go to the handler and never take
  * the place of a command's reply. */
 static void test_push_handler(void **state)
@@ -454,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_idle_close_detected_before_send),
         cmocka_unit_test(test_close_while_awaiting_reply),
         cmocka_unit_test(test_auth_and_resp3),
+        cmocka_unit_test(test_db_option),
         cmocka_unit_test(test_push_handler),
         cmocka_unit_test(test_reply_over_limit),
     };

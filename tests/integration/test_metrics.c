@@ -238,6 +238,20 @@ static void test_exposition(void **state)
     assert_non_null(m);
     assert_true(sample(strstr(m, "\r\n\r\n") + 4, "redis_commands_total{cmd=\"get\"} ") == 12);
     free(m);
+
+    /* One sample per non-empty database (db0 always), as redis_exporter. */
+    cmd_ok(f->c, "SELECT 4");
+    cmd_ok(f->c, "SET in4 v");
+    cmd_ok(f->c, "SET ex4 v EX 100");
+    cmd_ok(f->c, "SELECT 0");
+    m = get_metrics(f);
+    assert_non_null(m);
+    body = strstr(m, "\r\n\r\n") + 4;
+    assert_true(sample(body, "redis_db_keys{db=\"db0\"} ") == 20);
+    assert_true(sample(body, "redis_db_keys{db=\"db4\"} ") == 2);
+    assert_true(sample(body, "redis_db_keys_expiring{db=\"db4\"} ") == 1);
+    assert_null(strstr(body, "db=\"db1\""));
+    free(m);
 }
 
 /* HEAD has the headers only; other paths are 404; other methods 405;

@@ -22,6 +22,13 @@
  *   @sleep MS                     pause (expiry)
  *   @waitempty                    wait (bounded) until both databases are
  *                                 empty (active expiry has run)
+ *   @block A: BLPOP l 0           send without waiting for a reply; wait
+ *                                 (bounded) until the server counts one more
+ *                                 blocked client; A is not synchronized
+ *                                 until @sync A
+ *   @sync A                       synchronize A again: what it received
+ *                                 meanwhile (its blocked command's reply)
+ *                                 is compared
  *
  * A connection inside MULTI is not synchronized (its PING would be
  * queued): what it receives is compared at its next synchronization. Each
@@ -67,6 +74,7 @@ typedef struct conn {
     int fd;          /* -1: closed */
     kv_reader *rd;
     int in_multi;
+    int blocked;     /* sent a blocking command: not synchronized until @sync */
 } conn;
 
 /* A connection's frames received during one step (NULL: it closed). */
@@ -109,6 +117,7 @@ static int conn_open(conn *c, int port)
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->rd = kv_reader_new(NULL);
     c->in_multi = 0;
+    c->blocked = 0;
     return 0;
 }
 
@@ -372,24 +381,68 @@ static int ensure_open(conn *c, int port)
     return c->fd >= 0 ? 0 : conn_open(c, port);
 }
 
+/* INFO clients' blocked_clients of the server on port, or -1. */
+static long long blocked_clients(int port)
+{
+    kv_client *k = h_connect(port);
+    if (!k)
+        return -1;
+    kv_reply *r = h_cmd(k, "INFO clients");
+    long long n = -1;
+    const char *p = r && r->type != KV_REPLY_ERROR && r->str ? strstr(r->str, "blocked_clients:")
+                                                             : NULL;
+    if (p)
+        n = atoll(p + 16);
+    kv_reply_free(r);
+    kv_client_free(k);
+    return n;
+}
+
+/* Wait (at most 5 s) until the server on port counts `want` blocked
+ * clients. */
+static int wait_blocked(int port, long long want)
+{
+    long long deadline = h_now_ms() + 5000;
+    for (;;) {
+        long long n = blocked_clients(port);
+        if (n == want)
+            return 0;
+        if (h_now_ms() > deadline)
+            return -1;
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* A command on a connection of one server; its frames and every other
- * connection's since the last step, into got[]. 0, or -1 with why. */
+ * connection's since the last step, into got[]. block: the command blocks
+ * (see @block). 0, or -1 with why. */
 static int step(conn *cs, int port, int who, int argc, const char *const *argv,
-                const size_t *lens, frames *got, char *why, size_t wlen)
+                const size_t *lens, frames *got, char *why, size_t wlen, int block)
 {
     conn *c = &cs[who];
     if (ensure_open(c, port) < 0) {
         snprintf(why, wlen, "cannot connect");
         return -1;
     }
+    long long before = block ? blocked_clients(port) : 0;
     if (conn_send(c, argc, argv, lens) < 0) {
         snprintf(why, wlen, "send failed");
         return -1;
     }
+    if (block) {
+        c->blocked = 1;
+        if (before < 0 || wait_blocked(port, before + 1) < 0) {
+            snprintf(why, wlen, "connection %c did not block", 'A' + who);
+            return -1;
+        }
+    }
     int multi = !strcasecmp(argv[0], "MULTI");
     int ends = !strcasecmp(argv[0], "EXEC") || !strcasecmp(argv[0], "DISCARD") ||
                !strcasecmp(argv[0], "RESET");
-    if (!strcasecmp(argv[0], "QUIT") || ((multi || c->in_multi) && !ends)) {
+    if (block) {
+        /* no reply yet */
+    } else if (!strcasecmp(argv[0], "QUIT") || ((multi || c->in_multi) && !ends)) {
         /* Exactly one reply (QUEUED, +OK …); QUIT's is followed by EOF. */
         kv_reply *r = NULL;
         if (conn_read(c, &r, IO_TIMEOUT_MS) != 0) {
@@ -418,7 +471,7 @@ static int step(conn *cs, int port, int who, int argc, const char *const *argv,
         }
     }
     for (int i = 0; i < NCONN; i++) {
-        if (i == who || cs[i].fd < 0 || cs[i].in_multi)
+        if (i == who || cs[i].fd < 0 || cs[i].in_multi || cs[i].blocked)
             continue;
         if (conn_sync(&cs[i], &got[i]) < 0) {
             snprintf(why, wlen, "connection %c did not answer", 'A' + i);
@@ -489,6 +542,7 @@ static int run_script(const char *path)
             continue;
         const char *mode = "exact";
         char fields[256] = "";
+        int block = 0;
         if (*p == '@') {
             char *sp = strchr(p, ' ');
             size_t dl = sp ? (size_t)(sp - p) : strlen(p);
@@ -513,7 +567,31 @@ static int run_script(const char *path)
                 }
                 continue;
             }
-            if (!strncmp(p, "@sorted", dl))
+            if (!strncmp(p, "@sync", dl) && sp) {
+                int who = sp[1] - 'A';
+                if (who < 0 || who >= NCONN || rconn[who].fd < 0 || kconn[who].fd < 0) {
+                    fprintf(stderr, "%s:%d: @sync of a connection never opened\n", path, lineno);
+                    failures++;
+                    continue;
+                }
+                frames rf = {0}, kf = {0};
+                rconn[who].blocked = kconn[who].blocked = 0;
+                int rr = conn_sync(&rconn[who], &rf), kr = conn_sync(&kconn[who], &kf);
+                canon(&rf, "exact", NULL, a, sizeof a);
+                canon(&kf, "exact", NULL, b, sizeof b);
+                if (rr < 0 || kr < 0 || strcmp(a, b) != 0) {
+                    fprintf(stderr, "%s:%d: %s\n  redis (%d):  %.3000s\n  kvnode (%d): %.3000s\n",
+                            path, lineno, p, rr, a, kr, b);
+                    failures++;
+                }
+                frames_free(&rf);
+                frames_free(&kf);
+                commands++;
+                continue;
+            }
+            if (!strncmp(p, "@block", dl))
+                block = 1;
+            else if (!strncmp(p, "@sorted", dl))
                 mode = "sorted";
             else if (!strncmp(p, "@unordered", dl))
                 mode = "unordered";
@@ -558,9 +636,9 @@ static int run_script(const char *path)
         memset(kg, 0, sizeof kg);
         char rwhy[128] = "", kwhy[128] = "";
         int rr = step(rconn, redis.port, who, argc, (const char *const *)argv, lens, rg, rwhy,
-                      sizeof rwhy);
+                      sizeof rwhy, block);
         int kr = step(kconn, kv.port, who, argc, (const char *const *)argv, lens, kg, kwhy,
-                      sizeof kwhy);
+                      sizeof kwhy, block);
         commands++;
         if (rr < 0 || kr < 0) {
             fprintf(stderr, "%s:%d: %s\n  redis: %s\n  kvnode: %s\n", path, lineno, p,
