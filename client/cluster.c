@@ -1,4 +1,5 @@
-/* cluster.c — kv_cluster: find the primary with ROLE, send commands to it,
+/* cluster.c — kv_cluster: find the primary (the Sentinel API, checked and
+ * backed up by ROLE), send commands to it,
  * rediscover and retry when it moves, never re-running a command whose
  * outcome is unknown unless the caller said it is idempotent (the rules are
  * spelled out in kvclient.h).
@@ -177,6 +178,54 @@ static enum role probe(kv_cluster *cl, const node_addr *n, int64_t deadline, kv_
     return role;
 }
 
+/* Ask seed n SENTINEL GET-MASTER-ADDR-BY-NAME: 1 and *out set when it
+ * names a primary, else 0 (why says what it answered). */
+static int sentinel_ask(kv_cluster *cl, const node_addr *n, int64_t deadline, node_addr *out,
+                        char *why, size_t whycap)
+{
+    kv_client *c;
+    if (kv_client_new(&c, &cl->opt) < 0) {
+        kvc_fmt(why, whycap, "out of memory");
+        return 0;
+    }
+    int64_t hard = kvc_deadline(cl->opt.connect_timeout_ms);
+    if (deadline < hard)
+        hard = deadline;
+    int found = 0;
+    if (kvc_client_connect_tcp(c, n->host, n->port, hard) < 0) {
+        kvc_fmt(why, whycap, "%s", kv_client_errmsg(c));
+        kv_client_free(c);
+        return 0;
+    }
+    const char *argv[] = {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", cl->opt.master_name};
+    kv_reply *r = NULL;
+    int sent;
+    if (kvc_client_command(c, 3, argv, NULL, hard, &r, &sent) < 0) {
+        kvc_fmt(why, whycap, "SENTINEL: %s", kv_client_errmsg(c));
+    } else if (r->type == KV_REPLY_ARRAY && r->elements == 2 &&
+               r->element[0]->type == KV_REPLY_STRING && r->element[0]->len > 0 &&
+               r->element[0]->len < HOST_MAX && !memchr(r->element[0]->str, '\0', r->element[0]->len) &&
+               r->element[1]->type == KV_REPLY_STRING && r->element[1]->len > 0 &&
+               r->element[1]->len < 6) {
+        long port = strtol(r->element[1]->str, NULL, 10);
+        if (port >= 1 && port <= 65535) {
+            memcpy(out->host, r->element[0]->str, r->element[0]->len);
+            out->host[r->element[0]->len] = '\0';
+            out->port = (int)port;
+            found = 1;
+        } else {
+            kvc_fmt(why, whycap, "SENTINEL named a bad port");
+        }
+    } else if (r->type == KV_REPLY_ERROR) {
+        kvc_fmt(why, whycap, "SENTINEL: %.*s", (int)(r->len < 100 ? r->len : 100), r->str);
+    } else {
+        kvc_fmt(why, whycap, "SENTINEL names no primary");
+    }
+    kv_reply_free(r);
+    kv_client_free(c);
+    return found;
+}
+
 /* Follow one candidate (and the primaries it names) to a primary. */
 static int try_candidate(kv_cluster *cl, const node_addr *start, int64_t deadline, char *msg,
                          size_t msgcap)
@@ -210,6 +259,16 @@ static int discover_round(kv_cluster *cl, int64_t deadline)
     if (cl->have_primary && try_candidate(cl, &cl->primary, deadline, msg, sizeof msg) == 0)
         return 0;
     for (size_t i = 0; i < cl->nseeds && kvc_now_ms() < deadline; i++) {
+        if (cl->opt.master_name) {
+            node_addr named;
+            char why[160];
+            if (sentinel_ask(cl, &cl->seeds[i], deadline, &named, why, sizeof why)) {
+                if (try_candidate(cl, &named, deadline, msg, sizeof msg) == 0)
+                    return 0;
+            } else {
+                note(msg, sizeof msg, &cl->seeds[i], why);
+            }
+        }
         if (cl->have_primary && same_addr(&cl->seeds[i], &cl->primary))
             continue;
         if (try_candidate(cl, &cl->seeds[i], deadline, msg, sizeof msg) == 0)

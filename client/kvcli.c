@@ -32,6 +32,7 @@ typedef struct config {
     int port;
     const char *socket_path;
     const char *seeds;       /* --cluster-seeds */
+    const char *master_name; /* --master-name ("" : ROLE only) */
     const char *user;
     const char *password;
     int resp;
@@ -72,8 +73,11 @@ static void usage(FILE *f)
             "                      is not a tty).\n"
             "  --no-raw            Force formatted output even when stdout is not a tty.\n"
             "  --cluster-seeds <h1:p1,h2:p2,...>\n"
-            "                      Find the primary among these nodes (ROLE) and follow\n"
-            "                      it across failovers.\n"
+            "                      Find the primary among these nodes (SENTINEL\n"
+            "                      GET-MASTER-ADDR-BY-NAME checked with ROLE, then ROLE)\n"
+            "                      and follow it across failovers.\n"
+            "  --master-name <name> Service name asked of the seeds (default kvnode;\n"
+            "                      \"\" asks ROLE only).\n"
             "  --help              Output this help and exit.\n"
             "  --version           Output version and exit.\n",
             DEFAULT_PORT);
@@ -162,6 +166,8 @@ static int parse_options(config *cfg, int argc, char **argv, int *status)
             cfg->raw = 0;
         } else if (!strcmp(a, "--cluster-seeds") && more) {
             cfg->seeds = argv[++i];
+        } else if (!strcmp(a, "--master-name") && more) {
+            cfg->master_name = argv[++i];
         } else if (!strcmp(a, "--help")) {
             usage(stdout);
             *status = 0;
@@ -196,6 +202,8 @@ static void fill_options(const config *cfg, kv_options *o)
     o->user = cfg->user;
     o->password = cfg->password;
     o->db = cfg->db;
+    if (cfg->master_name)
+        o->master_name = cfg->master_name[0] ? cfg->master_name : NULL;
     if (cfg->timeout > 0) {
         o->connect_timeout_ms = (int)(cfg->timeout * 1000);
         o->io_timeout_ms = (int)(cfg->timeout * 1000);

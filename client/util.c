@@ -164,6 +164,7 @@ void kv_options_init(kv_options *o)
     o->max_attempts = 64;
     o->backoff_initial_ms = 50;
     o->backoff_max_ms = 250;
+    o->master_name = "kvnode";
 }
 
 static int dup_opt(const char **dst, const char *src)
@@ -202,8 +203,9 @@ int kvc_options_copy(kv_options *dst, const kv_options *opt)
         dst->limits.max_depth = def_lim.max_depth;
     if (!dst->limits.max_buffer)
         dst->limits.max_buffer = def_lim.max_buffer;
-    dst->user = dst->password = NULL; /* never free the caller's strings */
-    if (dup_opt(&dst->user, opt->user) < 0 || dup_opt(&dst->password, opt->password) < 0) {
+    dst->user = dst->password = dst->master_name = NULL; /* never free the caller's */
+    if (dup_opt(&dst->user, opt->user) < 0 || dup_opt(&dst->password, opt->password) < 0 ||
+        dup_opt(&dst->master_name, opt->master_name) < 0) {
         kvc_options_free(dst);
         return KV_ENOMEM;
     }
@@ -214,7 +216,8 @@ void kvc_options_free(kv_options *o)
 {
     free((char *)o->user);
     free((char *)o->password);
-    o->user = o->password = NULL;
+    free((char *)o->master_name);
+    o->user = o->password = o->master_name = NULL;
 }
 
 int kvc_handshake_argv(const kv_options *o, const char *argv[7])

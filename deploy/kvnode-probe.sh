@@ -30,7 +30,7 @@ reply=$(probe ping) || true
 case $mode in
 live)
     case $reply in
-    PONG | LOADING*) echo "$reply"; exit 0 ;;
+    PONG | LOADING* | MISCONF*) echo "$reply"; exit 0 ;; # alive (full disk: not ready)
     *) echo "PING: ${reply:-no reply}"; exit 1 ;;
     esac
     ;;

@@ -233,6 +233,12 @@ typedef struct kv_options {
      * failovers; a server refusing it (out of range) fails the connect
      * with KV_EAUTH. Default 0: nothing is sent. */
     int db;
+
+    /* kv_cluster only: the service name asked of each seed with SENTINEL
+     * GET-MASTER-ADDR-BY-NAME before ROLE (see kv_cluster below). Default
+     * "kvnode" (kvnode's sentinel-master-name); NULL: ROLE only. Copied
+     * when the handle is created. */
+    const char *master_name;
 } kv_options;
 
 /* Fill *opt with the defaults above. Always call it before setting fields:
@@ -341,11 +347,17 @@ KV_EXTERN const char *kv_client_errmsg(const kv_client *c);
 /* kv_cluster keeps one connection to the current primary of a
  * primary–replica group and sends every command there.
  *
- * Discovery: the seeds (and the primary last used) are asked ROLE, in
- * order. A node answering "master" is the primary. A node answering
- * "slave" names its primary (host, port); that node is asked ROLE in turn
- * (at most 4 hops) and used if it answers "master". Nodes that fail to
- * connect, time out or answer anything else are skipped. If no primary is
+ * Discovery: the primary last used is asked ROLE first. Then each seed,
+ * in order, is asked SENTINEL GET-MASTER-ADDR-BY-NAME master_name (every
+ * kvnode node answers it, and so do Redis Sentinels): the address it names
+ * is asked ROLE and used if it answers "master" (a ROLE check: a stale
+ * answer is never trusted). A seed that names no primary (null, an error,
+ * a node without the SENTINEL command) is asked ROLE itself: a node
+ * answering "master" is the primary; a node answering "slave" names its
+ * primary (host, port), which is asked ROLE in turn (at most 4 hops) and
+ * used if it answers "master". With master_name NULL only ROLE is asked.
+ * Nodes that fail to connect, time out or answer anything else are
+ * skipped. If no primary is
  * found the round is repeated after a pause that starts at
  * backoff_initial_ms and doubles up to backoff_max_ms (with jitter), until
  * failover_timeout_ms or max_attempts is used up.

@@ -501,6 +501,16 @@ kobj *ks_add_hash(ks *k, const void *key, size_t klen)
     return add_container(k, key, klen, KT_HASH, hash_new());
 }
 
+kobj *ks_add_list_value(ks *k, const void *key, size_t klen, kv_list *l)
+{
+    return add_container(k, key, klen, KT_LIST, l);
+}
+
+kobj *ks_add_hash_value(ks *k, const void *key, size_t klen, kv_hash *h)
+{
+    return add_container(k, key, klen, KT_HASH, h);
+}
+
 kobj *ks_add_set(ks *k, const void *key, size_t klen, kv_set *s)
 {
     return add_container(k, key, klen, KT_SET, s);

@@ -91,6 +91,10 @@ kobj *ks_add_hash(ks *k, const void *key, size_t klen);
  * once the command is done) under a key that must not exist. */
 kobj *ks_add_set(ks *k, const void *key, size_t klen, kv_set *s);
 kobj *ks_add_zset(ks *k, const void *key, size_t klen, kv_zset *z);
+/* Put a list / hash built elsewhere (owned by the keyspace from now on,
+ * never empty) under a key that must not exist (RESTORE). */
+kobj *ks_add_list_value(ks *k, const void *key, size_t klen, kv_list *l);
+kobj *ks_add_hash_value(ks *k, const void *key, size_t klen, kv_hash *h);
 kv_list *kobj_list(kobj *o); /* o must be KT_LIST */
 kv_set *kobj_set(kobj *o);   /* o must be KT_SET; valid until it is next modified */
 /* set_add / set_remove on the set of o (a KT_SET), which may move it. */

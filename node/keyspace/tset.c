@@ -159,6 +159,17 @@ static kv_set *is_widen(kv_set *s, int width)
     return s;
 }
 
+int set_intset_width(const kv_set *s)
+{
+    return s->width ? s->width : 2;
+}
+
+void set_intset_widen(kv_set **s, int width)
+{
+    if ((*s)->enc == ENC_INTSET && (*s)->count && width > (*s)->width)
+        *s = is_widen(*s, width);
+}
+
 static int is_add(kv_set **sp, int64_t v)
 {
     kv_set *s = *sp;

@@ -39,6 +39,11 @@ size_t set_len(const kv_set *s);
 size_t set_mem(const kv_set *s);
 const char *set_encoding(const kv_set *s);
 int set_is_intset(const kv_set *s);
+/* An intset's bytes per integer (2, 4 or 8; 2 while empty, as Redis's
+ * intsetNew), and widening it for good to at least `width` (RESTORE keeps
+ * the width of the intset it loads, as Redis does). */
+int set_intset_width(const kv_set *s);
+void set_intset_widen(kv_set **s, int width);
 
 /* 1 if m was added, 0 if it was there. m may be a view into this set.
  * The set may move (its integers live in its own allocation): *s is

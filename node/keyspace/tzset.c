@@ -674,6 +674,12 @@ void zset_convert_if_small(kv_zset *z)
     zsl_free_all(&tmp);
 }
 
+void zset_convert_to_skiplist(kv_zset *z)
+{
+    if (z->enc == ENC_LISTPACK)
+        convert_to_skiplist(z);
+}
+
 void zset_free(kv_zset *z)
 {
     if (!z)

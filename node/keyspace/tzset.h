@@ -37,6 +37,9 @@ kv_zset *zset_new_skiplist(void);
 /* Redis's zsetConvertToListpackIfNeeded: a skiplist set within both
  * listpack thresholds becomes a listpack (what the STORE forms keep). */
 void zset_convert_if_small(kv_zset *z);
+/* A listpack set becomes a skiplist, for good (what SORT does to the set
+ * it sorts in Redis 7.0). */
+void zset_convert_to_skiplist(kv_zset *z);
 void zset_free(kv_zset *z); /* NULL is fine */
 /* A deep copy with the same encoding. The caller frees it. */
 kv_zset *zset_dup(const kv_zset *z);

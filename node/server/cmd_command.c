@@ -84,6 +84,14 @@ static int numkeys_spec(const kv_command *cmd, int *at, int *dst)
     return 0;
 }
 
+/* SORT and SORT_RO: movablekeys too (their GET/BY patterns name keys);
+ * COMMAND GETKEYS gives the sorted key, and for SORT the key after the
+ * last STORE, found as Redis's sortGetKeys finds it. */
+static int is_sort(const kv_command *cmd)
+{
+    return !strcmp(cmd->name, "sort") || !strcmp(cmd->name, "sort_ro");
+}
+
 static void reply_flags(reply *r, const kv_command *cmd)
 {
     static const struct {
@@ -93,7 +101,7 @@ static void reply_flags(reply *r, const kv_command *cmd)
                  {CMD_ADMIN, "admin"}, {CMD_NOSCRIPT, "noscript"}, {CMD_BLOCKING, "blocking"},
                  {CMD_STALE, "stale"}, {CMD_FAST, "fast"},
                  {CMD_NOAUTH, "no_auth"}};
-    int at, dst, movable = numkeys_spec(cmd, &at, &dst);
+    int at, dst, movable = numkeys_spec(cmd, &at, &dst) || is_sort(cmd);
     long n = movable;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         n += (cmd->flags & names[i].flag) != 0;
@@ -335,6 +343,37 @@ static void command_getkeys_cmd(cmd_ctx *c)
             reply_bulk(&c->r, argv[dst], lens[dst]);
         for (int i = at + 1; i <= at + (int)n; i++)
             reply_bulk(&c->r, argv[i], lens[i]);
+        return;
+    }
+    if (is_sort(cmd)) {
+        if (argc < -cmd->arity) {
+            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
+            return;
+        }
+        int store = 0;
+        if (!strcmp(cmd->name, "sort")) {
+            static const struct {
+                const char *name;
+                int skip;
+            } skips[] = {{"limit", 2}, {"get", 1}, {"by", 1}};
+            for (int i = 2; i < argc; i++) {
+                for (size_t j = 0; j < sizeof skips / sizeof *skips; j++) {
+                    if (strlen(skips[j].name) == lens[i] &&
+                        !strncasecmp(argv[i], skips[j].name, lens[i])) {
+                        i += skips[j].skip;
+                        break;
+                    } else if (lens[i] == 5 && !strncasecmp(argv[i], "store", 5) &&
+                               i + 1 < argc) {
+                        store = i + 1;
+                        break;
+                    }
+                }
+            }
+        }
+        reply_array(&c->r, store ? 2 : 1);
+        reply_bulk(&c->r, argv[1], lens[1]);
+        if (store)
+            reply_bulk(&c->r, argv[store], lens[store]);
         return;
     }
     if (cmd->first_key <= 0) {

@@ -275,7 +275,7 @@ static void info_persistence(server *s, kbuf *b)
     engine_get_stats(s->eng, &st);
     const char *why = NULL;
     int failed = engine_failed(s->eng, &why) != 0;
-    int nospace = !failed && engine_can_write(s->eng, 64, NULL) != 0;
+    int nospace = !failed && engine_can_write(s->eng, 4096, NULL) != 0;
     const engine_recovery *rec = &s->recovery;
     static const char *const fsync_names[] = {"always", "everysec", "no"};
     int fs = s->cfg.appendfsync;
@@ -300,16 +300,23 @@ static void info_persistence(server *s, kbuf *b)
                 "rdb_saves:%" PRIu64 "\r\n"
                 "aof_enabled:1\r\n"
                 "aof_rewrite_in_progress:0\r\n"
+                "aof_last_bgrewrite_status:%s\r\n"
                 "aof_last_write_status:%s\r\n",
                 st.changes_since_save, st.bgsave_in_progress, (long long)st.last_save_time,
                 st.last_bgsave_ok ? "ok" : "err",
                 st.snapshots_taken ? (long long)(st.last_snapshot_ms / 1000) : -1LL,
                 st.bgsave_in_progress ? (long long)(st.snapshot_elapsed_ms / 1000) : -1LL,
-                st.snapshots_taken, failed ? "err" : "ok");
+                st.snapshots_taken,
+                /* the snapshot is what rewrites (compacts) the log */
+                st.last_bgsave_ok ? "ok" : "err", failed || nospace ? "err" : "ok");
     kbuf_printf(b,
                 "wal_fsync:%s\r\n"
                 "wal_status:%s%s\r\n"
                 "wal_nospace:%d\r\n"
+                "wal_no_spare_space:%d\r\n"
+                "wal_segment_room_bytes:%" PRIu64 "\r\n"
+                "wal_disk_free_bytes:%" PRIu64 "\r\n"
+                "wal_disk_total_bytes:%" PRIu64 "\r\n"
                 "wal_last_lsn:%" PRIu64 "\r\n"
                 "wal_durable_lsn:%" PRIu64 "\r\n"
                 "wal_first_lsn:%" PRIu64 "\r\n"
@@ -324,7 +331,8 @@ static void info_persistence(server *s, kbuf *b)
                 "wal_stalled_ms:%" PRIu64 "\r\n"
                 "wal_writes_refused_nospace:%" PRIu64 "\r\n",
                 fs >= 0 && fs < 3 ? fsync_names[fs] : "?", failed ? "failed: " : "ok",
-                failed ? why : "", nospace, engine_last_lsn(s->eng),
+                failed ? why : "", nospace, st.wal.nospace, st.wal.segment_room,
+                st.disk_free_bytes, st.disk_total_bytes, engine_last_lsn(s->eng),
                 engine_durable_lsn(s->eng), st.wal.first_lsn, st.wal.segments, st.wal.bytes,
                 st.wal.batches, st.wal.syncs, st.wal.last_sync_us, st.wal.max_batch_records,
                 st.wal_compactions, st.wal.spare_ready, st.wal.stalled_ms,
@@ -341,13 +349,14 @@ static void info_persistence(server *s, kbuf *b)
                 "recovery_snapshot_keys:%" PRIu64 "\r\n"
                 "recovery_entries_replayed:%" PRIu64 "\r\n"
                 "recovery_segments_scanned:%" PRIu64 "\r\n"
+                "recovery_segments_skipped:%" PRIu64 "\r\n"
                 "recovery_bytes_truncated:%" PRIu64 "\r\n"
                 "recovery_broken_snapshots:%d\r\n"
                 "recovery_ms:%" PRIu64 "\r\n",
                 st.bgsave_in_progress, st.snapshots_taken, st.last_save_lsn,
                 st.last_snapshot_keys, st.last_snapshot_bytes, st.last_snapshot_ms,
                 st.last_error, rec->snapshot_lsn, rec->snapshot_keys, rec->wal.entries_replayed,
-                rec->wal.segments_scanned, rec->wal.bytes_truncated, rec->snapshots_broken,
+                rec->wal.segments_scanned, rec->wal.segments_skipped, rec->wal.bytes_truncated, rec->snapshots_broken,
                 rec->total_ms);
 }
 

@@ -35,6 +35,9 @@ extern const kv_command cmds_pubsub[];
 extern const kv_command cmds_bitmap[];
 extern const kv_command cmds_hll[];
 extern const kv_command cmds_sentinel[];
+extern const kv_command cmds_dump[];
+extern const kv_command cmds_sort[];
+extern const kv_command cmds_lcs[];
 extern const kv_command cmds_latency[];
 extern const kv_command cmds_script[];
 extern const kv_command cmds_script_containers[];
@@ -59,6 +62,9 @@ static const kv_command *const tables[] = {
     cmds_bitmap,
     cmds_hll,
     cmds_sentinel,
+    cmds_dump,
+    cmds_sort,
+    cmds_lcs,
     cmds_latency,
     cmds_script_containers,
     cmds_script,

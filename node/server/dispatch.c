@@ -415,21 +415,57 @@ static void reject(client *cl, const kv_command *cmd, const char *msg)
         cl->flags |= CL_DIRTY_EXEC;
 }
 
+/* Redis's -MISCONF for a write it cannot log (writeCommandsDeniedByDiskError
+ * with the AOF's errno): the disk has no room for a new WAL segment and
+ * the current one cannot hold a record of about `bytes`. NULL otherwise. */
+static const char *disk_refusal(server *s, size_t bytes, char *buf, size_t len)
+{
+    const char *why;
+    if (engine_can_write(s->eng, bytes, &why) == 0)
+        return NULL;
+    snprintf(buf, len, "MISCONF Errors writing to the AOF file: %s",
+             why && why[0] ? why : "No space left on device");
+    return buf;
+}
+
+/* Room a write asks for: twice its arguments, and never less than 4 KiB,
+ * so that once the disk refuses small writes it refuses every write, DEL
+ * included, as Redis does in that state. */
+static size_t record_estimate(int argc, const size_t *lens)
+{
+    size_t bytes = 64;
+    for (int i = 0; i < argc; i++)
+        bytes += lens[i] + 16;
+    return bytes * 2 > 4096 ? bytes * 2 : 4096;
+}
+
 /* Why the node cannot run this command now, or NULL. */
-static const char *state_refusal(client *cl, uint32_t flags, int argc, const size_t *lens,
-                                 char *buf, size_t len)
+static const char *state_refusal(client *cl, const kv_command *cmd, uint32_t flags, int argc,
+                                 const size_t *lens, char *buf, size_t len)
 {
     server *s = cl->srv;
     int data = flags & (CMD_WRITE | CMD_READONLY);
-    if (!data)
-        return NULL;
     const char *why;
-    if (engine_failed(s->eng, &why)) {
+    if (data && engine_failed(s->eng, &why)) {
         snprintf(buf, len, "MISCONF Errors writing to the WAL: %s. The node refuses "
                            "commands that touch data until it is restarted.",
                  why);
         return buf;
     }
+    /* Redis refuses writes, and PING, while it cannot persist them, before
+     * its min-replicas and read-only checks. A write that fits the room
+     * left still runs; PING is refused once a 4 KiB one would not (the
+     * state INFO shows as aof_last_write_status:err). */
+    if (s->eng && (flags & CMD_WRITE)) {
+        if (disk_refusal(s, record_estimate(argc, lens), buf, len)) {
+            s->stats.writes_refused_nospace++;
+            return buf;
+        }
+    } else if (s->eng && cmd && !strcmp(cmd->name, "ping") && disk_refusal(s, 4096, buf, len)) {
+        return buf;
+    }
+    if (!data)
+        return NULL;
     if ((flags & CMD_WRITE) && !repl_writable(s->repl))
         return "READONLY You can't write against a read only replica.";
     if (!server_serving_reads(s))
@@ -438,18 +474,6 @@ static const char *state_refusal(client *cl, uint32_t flags, int argc, const siz
     if ((flags & CMD_WRITE) && s->cfg.min_replicas_ack > 0 &&
         repl_good_replicas(s->repl) < s->cfg.min_replicas_ack)
         return "NOREPLICAS Not enough good replicas to write.";
-    if (flags & CMD_WRITE) {
-        size_t bytes = 64;
-        for (int i = 0; i < argc; i++)
-            bytes += lens[i] + 16;
-        if (engine_can_write(s->eng, bytes * 2, &why) != 0) {
-            s->stats.writes_refused_nospace++;
-            snprintf(buf, len, "MISCONF Errors writing to the WAL: %s. Writes are refused "
-                               "until disk space is available; reads go on.",
-                     why);
-            return buf;
-        }
-    }
     return NULL;
 }
 
@@ -648,7 +672,7 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
     }
     char buf[512];
     uint32_t flags = effective_flags(cmd, argc, argv, lens);
-    const char *why = state_refusal(cl, flags, argc, lens, buf, sizeof buf);
+    const char *why = state_refusal(cl, cmd, flags, argc, lens, buf, sizeof buf);
     if (why) {
         reject(cl, cmd, why);
         return;
@@ -723,6 +747,21 @@ static void cmd_exec(cmd_ctx *c)
         reply_error(&c->r, "ERR EXEC without MULTI");
         return;
     }
+    /* A block with writes is refused whole when the disk cannot log it
+     * (Redis: EXEC counts as a write command then; execCommandAbort). */
+    size_t wbytes = 0;
+    for (int i = 0; i < cl->nmq; i++) {
+        const kv_command *qc = command_lookup(cl->mq[i].argv[0], cl->mq[i].lens[0]);
+        if (qc && (qc->flags & CMD_WRITE))
+            wbytes += record_estimate(cl->mq[i].argc, cl->mq[i].lens);
+    }
+    char ebuf[300];
+    if (wbytes && c->srv->eng && disk_refusal(c->srv, wbytes, ebuf, sizeof ebuf)) {
+        reply_errorf(&c->r, "EXECABORT Transaction discarded because of: %s", ebuf);
+        multi_reset(cl);
+        watch_unwatch_all(cl);
+        return;
+    }
     if (cl->flags & CL_DIRTY_EXEC) {
         reply_error(&c->r, "EXECABORT Transaction discarded because of previous errors.");
         multi_reset(cl);
@@ -752,7 +791,7 @@ static void cmd_exec(cmd_ctx *c)
         const kv_command *cmd = command_lookup(q[i].argv[0], q[i].lens[0]);
         /* The node may have changed state since the command was queued. */
         uint32_t flags = effective_flags(cmd, q[i].argc, (const char *const *)q[i].argv, q[i].lens);
-        const char *why = state_refusal(cl, flags, q[i].argc, q[i].lens, buf, sizeof buf);
+        const char *why = state_refusal(cl, cmd, flags, q[i].argc, q[i].lens, buf, sizeof buf);
         if (why) {
             reply_error(&c->r, why);
             continue;
@@ -867,7 +906,7 @@ const char *dispatch_write_refusal(server *s, client *cl, char *buf, size_t len)
     (void)s;
     if (!cl)
         return NULL;
-    return state_refusal(cl, CMD_WRITE, 0, NULL, buf, len);
+    return state_refusal(cl, NULL, CMD_WRITE, 0, NULL, buf, len);
 }
 
 void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int argc,

@@ -234,7 +234,7 @@ static void persistence_metrics(server *s, kbuf *b)
     engine_get_stats(s->eng, &st);
     const char *why;
     int failed = engine_failed(s->eng, &why) != 0;
-    int nospace = !failed && engine_can_write(s->eng, 64, NULL) != 0;
+    int nospace = !failed && engine_can_write(s->eng, 4096, NULL) != 0;
     const engine_recovery *rec = &s->recovery;
 
     gauge_u64(b, "redis_loading_dump_file", "1 while the node loads its data at startup.", 0);
@@ -248,13 +248,27 @@ static void persistence_metrics(server *s, kbuf *b)
     gauge_u64(b, "redis_rdb_last_bgsave_status", "1 if the last snapshot succeeded.",
               (uint64_t)st.last_bgsave_ok);
     gauge_u64(b, "redis_aof_enabled", "The WAL is always on.", 1);
-    gauge_u64(b, "redis_aof_last_write_status", "1 while the WAL has not failed.",
-              (uint64_t)!failed);
+    gauge_u64(b, "redis_aof_last_bgrewrite_status",
+              "1 if the last snapshot (which compacts the log) succeeded.",
+              (uint64_t)st.last_bgsave_ok);
+    gauge_u64(b, "redis_aof_last_write_status",
+              "1 while the WAL accepts writes (0: failed, or refusing for lack of space).",
+              (uint64_t)!(failed || nospace));
 
     gauge_u64(b, "kvnode_wal_failed", "1 once a WAL write or fsync failed (fail-stop).",
               (uint64_t)failed);
     gauge_u64(b, "kvnode_wal_nospace", "1 while writes are refused for lack of disk space.",
               (uint64_t)nospace);
+    gauge_u64(b, "kvnode_wal_no_spare_space",
+              "1 while no new WAL segment can be prepared for lack of disk space.",
+              (uint64_t)st.wal.nospace);
+    gauge_u64(b, "kvnode_wal_segment_room_bytes",
+              "Bytes left for records in the current WAL segment.", st.wal.segment_room);
+    gauge_u64(b, "kvnode_disk_free_bytes",
+              "Bytes free for kvnode on the data directory's file system.",
+              st.disk_free_bytes);
+    gauge_u64(b, "kvnode_disk_size_bytes", "Size of the data directory's file system.",
+              st.disk_total_bytes);
     gauge_u64(b, "kvnode_wal_bytes", "Bytes of records in the WAL segments on disk.",
               st.wal.bytes);
     gauge_u64(b, "kvnode_wal_segments", "WAL segment files on disk.", st.wal.segments);

@@ -457,10 +457,11 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
     e->rec.total_ms = (mono_us() - t0) / 1000;
     log_notice("recovered %s: snapshot LSN %" PRIu64 " (%" PRIu64 " keys, %" PRIu64
                " ms), %" PRIu64 " WAL entries replayed from %" PRIu64 " segments (%" PRIu64
+               " covered by the snapshot not read; %" PRIu64
                " ms), %" PRIu64 " bytes of torn tail cut, %d broken snapshots; last LSN %" PRIu64
                " term %" PRIu64 "; %" PRIu64 " ms in all",
                e->dir, sm.lsn, sm.keys, e->rec.snapshot_ms, e->rec.wal.entries_replayed,
-               e->rec.wal.segments_scanned, e->rec.replay_ms, e->rec.wal.bytes_truncated,
+               e->rec.wal.segments_scanned, e->rec.wal.segments_skipped, e->rec.replay_ms, e->rec.wal.bytes_truncated,
                e->rec.snapshots_broken, wal_last_lsn(e->w), wal_last_term(e->w), e->rec.total_ms);
     if (rec)
         *rec = e->rec;
@@ -1224,6 +1225,7 @@ void engine_get_stats(const engine *e, engine_stats *st)
         st->snapshot_elapsed_ms = (mono_us() - e->snap_start_us) / 1000;
     }
     wal_get_stats(e->w, &st->wal);
+    kvfs_disk_space(e->dir, &st->disk_free_bytes, &st->disk_total_bytes);
 }
 
 /* ------------------------------------------------------------------------ */

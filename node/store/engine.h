@@ -214,6 +214,8 @@ typedef struct engine_stats {
     uint64_t snapshot_keys_done, snapshot_keys_total, snapshot_bytes_done;
     uint64_t snapshot_elapsed_ms;
     wal_stats wal;
+    /* The data directory's file system (statvfs): free for us, and size. */
+    uint64_t disk_free_bytes, disk_total_bytes;
 } engine_stats;
 void engine_get_stats(const engine *e, engine_stats *st);
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static int p_open(const char *path, int flags, mode_t mode)
@@ -133,6 +134,19 @@ int kvfs_preallocate(int fd, off_t len)
     if (kvfs->fallocate && errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS)
         return -errno;
     return kvfs_zero_fill(fd, len); /* no fallocate on this file system */
+}
+
+int kvfs_disk_space(const char *path, uint64_t *avail, uint64_t *total)
+{
+    struct statvfs sv;
+    if (statvfs(path, &sv) < 0)
+        return -errno;
+    uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+    if (avail)
+        *avail = (uint64_t)sv.f_bavail * unit;
+    if (total)
+        *total = (uint64_t)sv.f_blocks * unit;
+    return 0;
 }
 
 int kvfs_fsync_dir(const char *dir)

@@ -9,6 +9,7 @@
 #define KV_FSIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -49,6 +50,10 @@ int kvfs_preallocate(int fd, off_t len);
  * written, so later overwrites there need no metadata change at all
  * (faster fdatasync than fallocate's unwritten extents). 0 or -errno. */
 int kvfs_zero_fill(int fd, off_t len);
+/* Bytes available to this (unprivileged) process and the size of the file
+ * system holding path (statvfs; outside the table: tests that inject
+ * ENOSPC through the table still see the real figures). 0 or -errno. */
+int kvfs_disk_space(const char *path, uint64_t *avail, uint64_t *total);
 /* fsync a directory so creates/renames/unlinks in it are durable. 0/-errno */
 int kvfs_fsync_dir(const char *dir);
 /* Read a whole file into a kv_malloc'd buffer (+NUL): loop thread only,

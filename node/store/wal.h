@@ -56,6 +56,7 @@ typedef struct wal_record {
 /* What recovery found (also reported in INFO persistence). */
 typedef struct wal_recovery {
     uint64_t segments_scanned;
+    uint64_t segments_skipped; /* wholly covered by the snapshot: not read */
     uint64_t records_scanned;
     uint64_t entries_replayed;
     uint64_t bytes_truncated;
@@ -104,11 +105,16 @@ uint64_t wal_append_finish(wal *w, uint64_t term, int type);
 uint64_t wal_append(wal *w, uint64_t term, int type, const void *payload, size_t len);
 
 /* Admission control: 0 if a write whose record could be up to `bytes` long
- * can be logged now; KVE_NOSPC when the current segment is nearly full and
- * no spare segment could be prepared (the disk is full: the write must be
- * refused before it runs, so nothing half-done is ever logged); KVE_FAILED
- * after a fatal I/O error. */
+ * can be logged now; KVE_NOSPC when no spare segment of any size could be
+ * prepared (the disk is full) and the room left in the current segment,
+ * less a small reserve for what the node itself must log, cannot hold it:
+ * the write must be refused before it runs, so nothing half-done is ever
+ * logged. KVE_FAILED after a fatal I/O error. Writes that fit go on until
+ * the segment is full; a spare made once space is back ends it. */
 int wal_can_accept(const wal *w, size_t bytes);
+/* 1 while no spare segment can be made for lack of space (appends go on in
+ * the current segment's room; see wal_can_accept). */
+int wal_nospace(const wal *w);
 
 /* Change the fsync policy (CONFIG SET appendfsync); takes effect from the
  * next batch. The durable LSN never moves back: moving to "always" keeps
@@ -157,6 +163,8 @@ typedef struct wal_stats {
     uint64_t max_batch_records; /* largest batch so far */
     uint64_t bytes_since_compact; /* bytes appended since the last wal_compact */
     int spare_ready;
+    int nospace;                /* see wal_nospace */
+    uint64_t segment_room;      /* bytes left in the current segment */
     uint64_t stalled_ms;        /* see wal_stalled_ms */
     uint64_t sync_hist[WAL_SYNC_BUCKETS]; /* fdatasyncs per bucket (not cumulative) */
     uint64_t sync_us_total;     /* their summed duration */

@@ -106,6 +106,14 @@ struct wal {
     uint64_t spare_retry_at; /* ms (uv_now) */
     uv_work_t spare_work;
     int spare_work_rc;
+    uint64_t spare_work_size;  /* size the pool job made (or tried last) */
+    uint64_t spare_size;       /* size of the READY spare */
+    /* Out of space: no spare of any size could be made. Appends go on into
+     * the room the current segment has; admission keeps a reserve of it
+     * (wal_can_accept). Logged once when it starts and once when it ends. */
+    int nospace_mode;
+    uint64_t nospace_since_ms;
+    int refusing_logged;       /* "refusing writes" said for this episode */
     char nospace[160];
     uint64_t records_appended;
     uint64_t bytes_since_compact;
@@ -269,6 +277,11 @@ static inline uint64_t wal_now_ms(void)
 /* ------------------------------------------------------------------------ */
 
 void wal_segs_push(wal *w, uint64_t first_lsn);
+/* Room for records after offset `off` of the open segment (w->fd): with
+ * preallocation what the file really has reserved (a segment found on disk
+ * may be a smaller spare, or not preallocated at all), else up to the
+ * segment size. */
+uint64_t wal_room_after(wal *w, uint64_t off);
 void wal_hist_push(wal *w, uint64_t term, uint64_t lsn);
 /* A record of `term` at `lsn` was logged: extend the term history. */
 void wal_hist_note(wal *w, uint64_t term, uint64_t lsn);

@@ -34,6 +34,16 @@ void wal_segs_push(wal *w, uint64_t first_lsn)
     w->nsegs++;
 }
 
+uint64_t wal_room_after(wal *w, uint64_t off)
+{
+    uint64_t end = w->seg_size;
+    struct stat st;
+    if (w->prealloc && w->fd >= 0 && kvfs->fstat(w->fd, &st) == 0 &&
+        (uint64_t)st.st_size < end)
+        end = (uint64_t)st.st_size;
+    return off < end ? end - off : 0;
+}
+
 void wal_hist_push(wal *w, uint64_t term, uint64_t lsn)
 {
     if (w->nhist == w->caphist) {
@@ -260,7 +270,7 @@ int wal_truncate_after(wal *w, uint64_t keep, char *err, size_t errlen)
         return kve_fmt(err, errlen, KVE_IO, "fsync %s: %s", w->dir, strerror(-rc));
     w->nsegs = i + 1;
     w->segs[i].bytes = off - WAL_SEG_HDR;
-    w->seg_room = off < w->seg_size ? w->seg_size - off : 0;
+    w->seg_room = wal_room_after(w, off);
     while (w->nhist && w->hist[w->nhist - 1].first_lsn > keep)
         w->nhist--;
     set_tail(w, keep, keep_term);
@@ -284,7 +294,7 @@ int wal_reset(wal *w, uint64_t base_lsn, uint64_t base_term, char *err, size_t e
     if (rc)
         return rc;
     wal_segs_push(w, base_lsn + 1);
-    w->seg_room = w->seg_size - WAL_SEG_HDR;
+    w->seg_room = wal_room_after(w, WAL_SEG_HDR);
     w->nhist = 0;
     if (base_lsn)
         wal_hist_push(w, base_term, base_lsn);

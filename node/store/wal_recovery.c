@@ -255,6 +255,65 @@ static int recover_record(void *arg, const wal_record *rec, uint64_t off)
     return 0;
 }
 
+/* The first record of the segment at path: its term in *term. 1 when the
+ * header is valid for first_lsn and a valid record with LSN first_lsn
+ * follows it; 0 otherwise (or when it cannot be read). The file's size in
+ * *size. */
+static int first_record_term(const char *path, uint64_t first_lsn, uint64_t *term, uint64_t *size)
+{
+    kvfs_map map;
+    if (kvfs_map_file(path, &map) < 0)
+        return 0;
+    const uint8_t *p = (const uint8_t *)map.p;
+    wal_record rec;
+    int ok = map.len >= WAL_SEG_HDR + WAL_REC_HDR && wal_seg_header_ok(p, first_lsn) &&
+             wal_decode_record(p + WAL_SEG_HDR, map.len - WAL_SEG_HDR, &rec) > 0 &&
+             rec.lsn == first_lsn;
+    if (ok)
+        *term = rec.term;
+    if (size)
+        *size = map.len;
+    kvfs_unmap(&map);
+    return ok;
+}
+
+/* Restart speed: a segment whose records all lie at or below the snapshot
+ * (the next segment starts at or before after_lsn + 1) has nothing to
+ * replay, and is only kept for replicas. It is not read through: its
+ * header is verified, its first record is checked to be first_lsn, and
+ * the first record of the next segment must have the same term, so the
+ * term history (which replication needs) gains exactly one entry for it,
+ * as a full scan would give. Anything else (a term change inside, the
+ * snapshot's own LSN in it with another term, a next segment without a
+ * valid first record) falls back to the full scan. The records' CRCs are
+ * still checked wherever they are read later (wal_read, --check-data).
+ * Returns 1 when skipped (expect_lsn, last_term, history and *rec_bytes
+ * set), 0 to scan it. */
+static int skip_covered(scan_ctx *sc, uint64_t first_lsn, uint64_t next_first,
+                        uint64_t *rec_bytes)
+{
+    if ((sc->expect_lsn && first_lsn != sc->expect_lsn) || next_first > sc->after_lsn + 1 ||
+        next_first <= first_lsn)
+        return 0;
+    char path[PATH_MAX], next[PATH_MAX];
+    wal_seg_path(path, sizeof path, sc->dir, first_lsn);
+    wal_seg_path(next, sizeof next, sc->dir, next_first);
+    uint64_t t_lo, t_hi, size = 0;
+    if (!first_record_term(path, first_lsn, &t_lo, &size) ||
+        !first_record_term(next, next_first, &t_hi, NULL) || t_lo != t_hi ||
+        t_lo < sc->last_term || (next_first - 1 == sc->after_lsn && t_lo != sc->after_term))
+        return 0;
+    wal_hist_note(sc->w, t_lo, first_lsn);
+    sc->info->segments_skipped++;
+    sc->expect_lsn = next_first;
+    sc->last_term = t_lo;
+    /* Record bytes for retention: the file, less its header (a finished
+     * segment is filled to within one record of its end). */
+    *rec_bytes = size > WAL_SEG_HDR ? size - WAL_SEG_HDR : 0;
+    progress_step(next_first - first_lsn, size);
+    return 1;
+}
+
 /* A torn tail of the last segment: keep a copy, cut it, report it. */
 static int cut_torn_tail(scan_ctx *sc, const wal_seg_scan *ss, char *err, size_t errlen)
 {
@@ -450,6 +509,11 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
     int last_empty = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t bytes = 0;
+        if (i + 1 < n && skip_covered(&sc, firsts[i], firsts[i + 1], &bytes)) {
+            wal_segs_push(w, firsts[i]);
+            w->segs[w->nsegs - 1].bytes = bytes;
+            continue;
+        }
         rc = scan_segment(&sc, firsts[i], i + 1 == n, &end_off, &bytes, err, errlen);
         if (rc < 0)
             goto fail;
@@ -526,7 +590,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
         goto fail;
     }
     w->off = end_off;
-    w->seg_room = end_off < w->seg_size ? w->seg_size - end_off : 0;
+    w->seg_room = wal_room_after(w, end_off);
     /* Whatever the segment appends go to at startup (created now with
      * fallocate, or found on disk) is left for a zero-filled spare as soon
      * as one is ready. */

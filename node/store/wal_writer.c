@@ -214,6 +214,7 @@ static void thread_process(wal *w, batch *b)
 }
 
 static void add_switch(batch *b, size_t off, uint64_t lsn, int spare_id);
+static int no_room(const wal *w, uint64_t size, int keep_reserve);
 
 static void batch_reset(batch *b)
 {
@@ -298,19 +299,63 @@ static void *wal_thread(void *arg)
 /* Spare segments (thread pool)                                             */
 /* ------------------------------------------------------------------------ */
 
+/* Spare sizes: the segment size when the disk has room for it, else a
+ * quarter of it, and so on down to WAL_SPARE_MIN, always leaving
+ * WAL_FREE_MARGIN free for the small files (meta, snapshot temp, logs) a
+ * node must still be able to write. A segment started in a smaller spare
+ * simply holds fewer records. */
+#define WAL_SPARE_MIN (256u * 1024u)
+#define WAL_FREE_MARGIN (1024u * 1024u)
+
+static uint64_t spare_min(const wal *w)
+{
+    return w->seg_size < WAL_SPARE_MIN ? w->seg_size : WAL_SPARE_MIN;
+}
+
+/* The largest spare size to try given `avail` free bytes (0: none fits). */
+static uint64_t spare_fit(const wal *w, uint64_t size, uint64_t avail)
+{
+    uint64_t min = spare_min(w);
+    for (;;) {
+        if (size + WAL_FREE_MARGIN <= avail)
+            return size;
+        if (size <= min)
+            return 0;
+        size = size / 4 > min ? size / 4 : min;
+    }
+}
+
 static void spare_work(uv_work_t *req)
 {
     wal *w = req->data;
     char path[PATH_MAX];
     wal_spare_path(path, sizeof path, w->dir, w->next_spare_id);
+    uint64_t avail = 0, size = w->seg_size;
+    if (kvfs_disk_space(w->dir, &avail, NULL) == 0)
+        size = spare_fit(w, size, avail);
+    w->spare_work_size = size;
+    if (!size) {
+        /* Not even the smallest spare fits: nothing is written. */
+        w->spare_work_rc = -ENOSPC;
+        return;
+    }
     int fd = kvfs->open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         w->spare_work_rc = -errno;
         return;
     }
-    int rc = kvfs_zero_fill(fd, (off_t)w->seg_size);
-    if (!rc && kvfs->fsync(fd) < 0)
-        rc = -errno;
+    int rc;
+    for (;;) {
+        rc = kvfs_zero_fill(fd, (off_t)size);
+        if (!rc && kvfs->fsync(fd) < 0)
+            rc = -errno;
+        /* The free-space figure can be stale or optimistic (another
+         * process, reserved blocks): try smaller before giving up. */
+        if (rc != -ENOSPC || size <= spare_min(w) || kvfs->ftruncate(fd, 0) < 0)
+            break;
+        size = size / 4 > spare_min(w) ? size / 4 : spare_min(w);
+        w->spare_work_size = size;
+    }
     kvfs->close(fd);
     if (!rc)
         rc = kvfs_fsync_dir(w->dir);
@@ -335,19 +380,38 @@ static void spare_done(uv_work_t *req, int status)
         wal_maybe_free(w);
         return;
     }
+    uint64_t avail = 0;
+    kvfs_disk_space(w->dir, &avail, NULL);
     if (rc) {
         w->spare_state = SPARE_FAILED;
         w->spare_errno = -rc;
         w->spare_retry_at = uv_now(w->loop) + 1000;
-        snprintf(w->nospace, sizeof w->nospace, "cannot prepare the next WAL segment: %s",
-                 strerror(-rc));
-        log_warn("WAL: %s; retrying every second", w->nospace);
+        snprintf(w->nospace, sizeof w->nospace, "%s", strerror(-rc));
+        if (!w->nospace_mode) {
+            /* Said once per episode; the retries every second are silent. */
+            w->nospace_mode = 1;
+            w->nospace_since_ms = wal_now_ms();
+            w->refusing_logged = 0;
+            log_warn("WAL: cannot prepare a new segment (%s; %" PRIu64
+                     " bytes free in %s, the smallest segment needs %" PRIu64
+                     " plus %u kept free): appends go on in the current segment (%" PRIu64
+                     " bytes left) and writes are refused with -MISCONF once it is full; "
+                     "checking for space every second",
+                     strerror(-rc), avail, w->dir, (uint64_t)spare_min(w), WAL_FREE_MARGIN,
+                     w->seg_room);
+        }
         return;
     }
-    if (w->spare_state == SPARE_FAILED || w->nospace[0])
-        log_notice("WAL: spare segment prepared; writes accepted again");
+    if (w->nospace_mode)
+        log_notice("WAL: disk space available again after %.1f s (%" PRIu64
+                   " bytes free): a %" PRIu64 "-byte segment is ready; writes are accepted",
+                   (double)(wal_now_ms() - w->nospace_since_ms) / 1000.0, avail,
+                   w->spare_work_size);
+    w->nospace_mode = 0;
+    w->refusing_logged = 0;
     w->nospace[0] = '\0';
     w->spare_id = w->next_spare_id++;
+    w->spare_size = w->spare_work_size;
     w->spare_state = SPARE_READY;
 }
 
@@ -561,6 +625,11 @@ static void on_timer(uv_timer_t *h)
     wal *w = h->data;
     if (w->spare_state == SPARE_FAILED && uv_now(w->loop) >= w->spare_retry_at)
         spare_start(w);
+    if (w->nospace_mode && !w->refusing_logged && no_room(w, wal_record_size(4096), 1)) {
+        w->refusing_logged = 1;
+        log_warn("WAL: the current segment is full and the disk has no room for another: "
+                 "writes are refused (-MISCONF) until space is freed; reads go on");
+    }
     if (atomic_load(&w->policy) == WAL_FSYNC_EVERYSEC && !atomic_load(&w->err) &&
         atomic_load(&w->synced_lsn) < w->last_lsn &&
         wal_now_ms() >= atomic_load(&w->last_sync_ms) + 1000)
@@ -622,7 +691,7 @@ static uint64_t commit_record(wal *w, size_t off, size_t size, uint64_t lsn, uin
 {
     /* Does this record start a new segment? Only if the current one has
      * records and a new one can be had without touching free space. */
-    int cur_has_records = w->seg_room + WAL_SEG_HDR < w->seg_size;
+    int cur_has_records = w->nsegs && w->segs[w->nsegs - 1].bytes > 0;
     /* A segment that was not preallocated (the first one, or one created
      * while no spare was ready) grows with every write, and each fdatasync
      * then also commits its size: move to a spare as soon as there is one. */
@@ -638,9 +707,10 @@ static uint64_t commit_record(wal *w, size_t off, size_t size, uint64_t lsn, uin
             add_switch(&w->fill, off, lsn, w->spare_id);
             w->spare_state = SPARE_NONE;
             w->spare_id = -1;
+            uint64_t made = w->spare_size;
             spare_start(w); /* the next one, under a new name */
             wal_segs_push(w, lsn);
-            w->seg_room = w->seg_size - WAL_SEG_HDR;
+            w->seg_room = made > WAL_SEG_HDR ? made - WAL_SEG_HDR : 0;
         }
         /* else: no spare yet; the record extends the current segment. */
     }
@@ -680,6 +750,8 @@ int wal_append_raw(wal *w, const uint8_t *rec, size_t len)
         return KVE_CORRUPT;
     if (r.lsn != w->last_lsn + 1 || r.term < w->last_term)
         return KVE_INVAL;
+    if (no_room(w, len, 1))
+        return KVE_NOSPC;
     wbuf_reserve(&w->fill.buf, len);
     size_t off = w->fill.buf.len;
     memcpy(w->fill.buf.p + off, rec, len);
@@ -709,24 +781,38 @@ uint64_t wal_append(wal *w, uint64_t term, int type, const void *payload, size_t
     return wal_append_finish(w, term, type);
 }
 
+/* What admission keeps of the current segment, once no spare can be made,
+ * for the records that must still be logged whatever the clients do
+ * (expirations, an election's no-op, membership changes). */
+static uint64_t nospace_reserve(const wal *w)
+{
+    uint64_t r = w->seg_size / 16;
+    return r < 64 * 1024 ? r : 64 * 1024;
+}
+
+/* Out of space and no room for a record of `size` bytes (framed)? */
+static int no_room(const wal *w, uint64_t size, int keep_reserve)
+{
+    if (!w->prealloc || w->spare_state == SPARE_READY || !w->nospace_mode)
+        return 0;
+    return w->seg_room < (keep_reserve ? nospace_reserve(w) : 0) + size;
+}
+
 int wal_can_accept(const wal *w, size_t bytes)
 {
     if (atomic_load(&w->err))
         return KVE_FAILED;
-    if (!w->prealloc || w->spare_state != SPARE_FAILED)
-        return 0;
-    /* No spare can be made: keep a reserve in the current segment (a
-     * sixteenth of it) for what must still be logged, and refuse new
-     * writes that would eat into it. */
-    uint64_t reserve = w->seg_size / 16;
-    if (w->seg_room >= reserve + wal_record_size(bytes))
-        return 0;
-    return KVE_NOSPC;
+    return no_room(w, wal_record_size(bytes), 1) ? KVE_NOSPC : 0;
 }
 
 const char *wal_nospace_reason(const wal *w)
 {
-    return w->prealloc && w->spare_state == SPARE_FAILED ? w->nospace : "";
+    return w->nospace_mode ? w->nospace : "";
+}
+
+int wal_nospace(const wal *w)
+{
+    return w->prealloc && w->nospace_mode && w->spare_state != SPARE_READY;
 }
 
 void wal_set_fsync(wal *w, int policy)
@@ -785,6 +871,8 @@ void wal_get_stats(const wal *w, wal_stats *st)
     st->max_batch_records = atomic_load(&w->max_batch_records);
     st->bytes_since_compact = w->bytes_since_compact;
     st->spare_ready = !w->prealloc || w->spare_state == SPARE_READY;
+    st->nospace = wal_nospace(w);
+    st->segment_room = w->seg_room;
     st->stalled_ms = wal_stalled_ms(w);
 }
 

@@ -114,6 +114,8 @@ struct rcore {
     uint64_t acked_round;      /* follower: highest round acked */
     uint64_t round_seen;       /* follower: highest round received */
     int truncating;
+    int append_refused; /* our log refused the leader's entries (full disk):
+                           said once, and once when it stores again */
     uint64_t truncate_keep;
 
     /* ---- elections ---- */

@@ -213,9 +213,18 @@ void follow_on_append(rcore *r, const char *from, const Kv__Append *a)
             return;
         }
         if (r->io.log_append(r->io.arg, p, (size_t)n) < 0) {
-            rc_log(r, RC_WARNING, "cannot store LSN %" PRIu64 " from the leader", rlsn);
+            /* Not stored, so never acknowledged: the leader probes again
+             * and resends once there is room (a full disk). */
+            if (!r->append_refused)
+                rc_log(r, RC_WARNING, "cannot store LSN %" PRIu64 " from the leader (is the "
+                       "disk full?); it is resent until it can be stored", rlsn);
+            r->append_refused = 1;
             follow_send_ack(r, 0, 1);
             return;
+        }
+        if (r->append_refused) {
+            r->append_refused = 0;
+            rc_log(r, RC_NOTICE, "storing the leader's entries again from LSN %" PRIu64, rlsn);
         }
         p += n;
         left -= (size_t)n;

@@ -216,6 +216,9 @@ static void start_round(rcore *r)
     if (rc_config_voters(&r->cfg) == 1 && rc_is_voter(r)) {
         r->confirmed_round = r->round;
         r->lease_start_ms = now;
+        /* Replies held for this round (a read that outlasted the lease)
+         * are released now, as update_confirmed does for a quorum. */
+        r->io.commit_advanced(r->io.arg);
     }
 }
 
@@ -429,8 +432,12 @@ void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a
     if (p->state == PR_SNAPSHOT)
         return;
     if (a->busy) {
+        /* It cannot take entries now (cutting its log, installing a
+         * snapshot, a full disk): probe again with the next heartbeat
+         * round, not at once, or a follower that stays busy is sent the
+         * same entries in a tight loop. */
         p->state = PR_PROBE;
-        p->probe_outstanding = 0;
+        p->probe_outstanding = 1;
         return;
     }
     /* A refusal of an Append at or below what it acknowledged is stale (a

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fake_server.h"
 #include "internal.h"
@@ -30,6 +31,8 @@ typedef struct node {
     int demote_to;        /* if set: answer the next write with READONLY and
                              become a replica of this port */
     int close_writes;     /* drop the connection on this many writes */
+    int names_port;       /* SENTINEL GET-MASTER-ADDR-BY-NAME kvnode: this
+                             port (-1: a null reply; 0: unknown command) */
     char buf[256];
 } node;
 
@@ -41,6 +44,18 @@ static int is_write(const kv_reply *cmd)
 static const char *node_handler(void *ud, const kv_reply *cmd)
 {
     node *n = ud;
+    if (fs_is(cmd, "SENTINEL") && n->names_port) {
+        if (cmd->elements != 3 || strcasecmp(cmd->element[1]->str, "get-master-addr-by-name") ||
+            strcmp(cmd->element[2]->str, "kvnode"))
+            return "*-1\r\n";
+        if (n->names_port < 0)
+            return "*-1\r\n";
+        char port[16];
+        snprintf(port, sizeof port, "%d", n->names_port);
+        snprintf(n->buf, sizeof n->buf, "*2\r\n$9\r\n127.0.0.1\r\n$%zu\r\n%s\r\n", strlen(port),
+                 port);
+        return n->buf;
+    }
     if (fs_is(cmd, "ROLE")) {
         if (n->role == ROLE_MASTER)
             return "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n";
@@ -226,6 +241,66 @@ static void test_skips_bad_seeds(void **state)
     kv_cluster_free(cl);
     fs_stop(primary.fs);
     fs_stop(sentinel.fs);
+}
+
+/* A seed that answers only the Sentinel API (ROLE says "sentinel") leads
+ * to the primary it names; with master_name NULL it is not asked and no
+ * primary is found. */
+static void test_sentinel_seed_names_primary(void **state)
+{
+    (void)state;
+    node primary, sentinel;
+    node_start(&primary, ROLE_MASTER, 0);
+    node_start(&sentinel, ROLE_SENTINEL, 0);
+    sentinel.names_port = fs_port(primary.fs);
+    kv_cluster *cl = cluster_for(seed_list(fs_port(sentinel.fs), 0), 5000, 8);
+    const char *set[] = {"SET", "k", "v"};
+    expect_ok(cl, 0, 3, set);
+    assert_int_equal(primary_port(cl), fs_port(primary.fs));
+    assert_int_equal(fs_count(sentinel.fs, "SENTINEL"), 1);
+    assert_int_equal(fs_count(primary.fs, "ROLE"), 1); /* the answer was checked */
+    assert_int_equal(fs_count(primary.fs, "SET"), 1);
+    kv_cluster_free(cl);
+
+    kv_options o;
+    kv_options_init(&o);
+    o.master_name = NULL;
+    o.failover_timeout_ms = 300;
+    assert_int_equal(kv_cluster_new(&cl, seed_list(fs_port(sentinel.fs), 0), &o), 0);
+    assert_int_equal(kv_cluster_discover(cl), KV_ENOPRIMARY);
+    assert_int_equal(fs_count(sentinel.fs, "SENTINEL"), 1);
+    kv_cluster_free(cl);
+    fs_stop(primary.fs);
+    fs_stop(sentinel.fs);
+}
+
+/* A Sentinel answer is never trusted on its own: a named node that turns
+ * out to be a replica is followed to its primary (ROLE), and a seed that
+ * names nothing (null) is asked ROLE itself. */
+static void test_sentinel_answer_checked_with_role(void **state)
+{
+    (void)state;
+    node primary, replica, seed;
+    node_start(&primary, ROLE_MASTER, 0);
+    node_start(&replica, ROLE_REPLICA, fs_port(primary.fs));
+    node_start(&seed, ROLE_REPLICA, fs_port(primary.fs));
+    seed.names_port = fs_port(replica.fs); /* stale: the old primary */
+    kv_cluster *cl = cluster_for(seed_list(fs_port(seed.fs), 0), 5000, 8);
+    assert_int_equal(kv_cluster_discover(cl), 0);
+    assert_int_equal(primary_port(cl), fs_port(primary.fs));
+    assert_int_equal(fs_count(replica.fs, "ROLE"), 1);
+    assert_int_equal(fs_count(seed.fs, "ROLE"), 0);
+    kv_cluster_free(cl);
+
+    seed.names_port = -1; /* cannot vouch for a primary: null */
+    cl = cluster_for(seed_list(fs_port(seed.fs), 0), 5000, 8);
+    assert_int_equal(kv_cluster_discover(cl), 0);
+    assert_int_equal(primary_port(cl), fs_port(primary.fs));
+    assert_int_equal(fs_count(seed.fs, "ROLE"), 1);
+    kv_cluster_free(cl);
+    fs_stop(primary.fs);
+    fs_stop(replica.fs);
+    fs_stop(seed.fs);
 }
 
 /* With no primary anywhere, a command gives up with KV_ENOPRIMARY within
@@ -488,6 +563,8 @@ int main(void)
         cmocka_unit_test(test_bad_seeds),
         cmocka_unit_test(test_follows_replica_to_primary),
         cmocka_unit_test(test_skips_bad_seeds),
+        cmocka_unit_test(test_sentinel_seed_names_primary),
+        cmocka_unit_test(test_sentinel_answer_checked_with_role),
         cmocka_unit_test(test_no_primary_deadline),
         cmocka_unit_test(test_readonly_is_retried_elsewhere),
         cmocka_unit_test(test_drop_after_send_is_unknown),

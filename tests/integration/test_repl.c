@@ -665,6 +665,73 @@ static void test_bitmaps_hll_replicate(void **state)
     assert_string_not_equal(before, after);
 }
 
+/* DUMP/RESTORE, SORT ... STORE, COPY and LCS on the primary: the replica
+ * gets the same values (RESTORE logged with its absolute TTL, SORT STORE as
+ * the list it stored, also where the sort order among equal ALPHA weights
+ * follows set iteration order). */
+static void test_dump_sort_replicate(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    hc_start(1, 0, NULL);
+    hc_voters_want v = {0, 2};
+    assert_true(h_wait_until(hc_has_voters, &v, 30000));
+    kv_client *c = h_connect(hc_node[0].port);
+    assert_non_null(c);
+    kv_reply_free(h_cmd(c, "SADD s a b c d e f g h i j k l m n o p q r s t u v w x y z"));
+    kv_reply_free(h_cmd(c, "SET w_a 1"));
+    kv_reply_free(h_cmd(c, "SET w_b 1"));
+    kv_reply *r = h_cmd(c, "SORT s BY w_* ALPHA STORE sorted");
+    assert_int_equal(r->integer, 26);
+    kv_reply_free(r);
+    kv_reply_free(h_cmd(c, "SET sorted2 x"));
+    r = h_cmd(c, "SORT nosuch STORE sorted2");
+    assert_int_equal(r->integer, 0);
+    kv_reply_free(r);
+    kv_reply_free(h_cmd(c, "ZADD z 1 a 2 b 3 c"));
+    kv_reply_free(h_cmd(c, "SORT z BY nosort DESC GET # STORE zl"));
+    kv_reply *p = h_cmd(c, "DUMP z");
+    assert_int_equal(p->type, KV_REPLY_STRING);
+    const char *argv[5] = {"RESTORE", "z2", "600000", p->str, "REPLACE"};
+    size_t lens[5] = {7, 2, 6, p->len, 7};
+    r = h_cmdv(c, 5, argv, lens);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    argv[1] = "z3";
+    argv[2] = "0";
+    lens[2] = 1;
+    r = h_cmdv(c, 4, argv, lens);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    kv_reply_free(p);
+    kv_reply_free(h_cmd(c, "COPY z2 z4"));
+    kv_reply_free(h_cmd(c, "SET a ohmytext"));
+    kv_reply_free(h_cmd(c, "SET b mynewtext"));
+    kv_reply_free(h_cmd(c, "LCS a b IDX"));
+    kv_client_free(c);
+    wait_caught_up(1, 0, 30000);
+    assert_same_digest(0, 1);
+    const char *checks[] = {"LRANGE sorted 0 -1", "EXISTS sorted2", "LRANGE zl 0 -1",
+                            "ZRANGE z2 0 -1 WITHSCORES", "PEXPIRETIME z2", "PEXPIRETIME z4",
+                            "ZRANGE z3 0 -1 WITHSCORES"};
+    for (size_t i = 0; i < sizeof checks / sizeof *checks; i++) {
+        char a[2048], b[2048];
+        kv_reply *x = hc_cmd(0, checks[i]), *y = hc_cmd(1, checks[i]);
+        h_reply_text(x, a, sizeof a);
+        h_reply_text(y, b, sizeof b);
+        assert_string_equal(a, b);
+        kv_reply_free(x);
+        kv_reply_free(y);
+    }
+    r = hc_cmd(1, "LRANGE zl 0 -1");
+    assert_int_equal(r->elements, 3);
+    assert_string_equal(r->element[0]->str, "c");
+    kv_reply_free(r);
+    r = hc_cmd(1, "PEXPIRETIME z2");
+    assert_true(r->integer > 0);
+    kv_reply_free(r);
+}
+
 /* ---- hostile peers ---- */
 
 static int raw_connect(int port)
@@ -826,6 +893,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_replicas_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bitmaps_hll_replicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dump_sort_replicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_port_hostile, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

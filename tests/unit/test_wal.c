@@ -364,6 +364,60 @@ static void test_replay_after_snapshot_lsn(void **state)
     assert_int_equal(wal_last_term(f->w), 3);
 }
 
+/* Restart speed: segments wholly at or below the snapshot are not read
+ * through (only their header and first record, and the next segment's
+ * first record), yet the term history is the one a full scan gives (the
+ * segment where the term changes is scanned), and a bad header in a
+ * covered segment is still refused. */
+static void test_covered_segments_not_read(void **state)
+{
+    fx *f = *state;
+    seen s;
+    char err[256];
+    f->cfg.segment_size = 4096;
+    f->cfg.prealloc = 0; /* fixed-size segments, whatever the spares do */
+    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
+    start(f);
+    append_n(f, 150, 10, 1);
+    append_n(f, 150, 10, 2);
+    close_wal(f);
+    int files = tu_count_files(f->dir, "wal-", ".log");
+    assert_true(files > 8);
+    wal_recovery info;
+    assert_int_equal(open_wal(f, 250, 2, &s, &info, err), 0);
+    assert_true(s.ok);
+    assert_int_equal(s.n, 50);
+    assert_true(info.segments_skipped >= 3);
+    assert_int_equal(info.segments_skipped + info.segments_scanned, (uint64_t)files);
+    assert_int_equal(wal_term_at(f->w, 1), 1);
+    assert_int_equal(wal_term_at(f->w, 150), 1);
+    assert_int_equal(wal_term_at(f->w, 151), 2);
+    assert_int_equal(wal_term_at(f->w, 300), 2);
+    size_t nh;
+    const wal_term_start *h = wal_history(f->w, &nh);
+    assert_int_equal(nh, 2);
+    assert_int_equal(h[0].term, 1);
+    assert_int_equal(h[0].first_lsn, 1);
+    assert_int_equal(h[1].term, 2);
+    assert_int_equal(h[1].first_lsn, 151);
+    /* What the skipped segments hold is still read back whole. */
+    wal_cursor cur = {1, 1, 0};
+    wal_rbuf buf = {0};
+    long n = wal_read(f->dir, &cur, 40, 1 << 20, &buf, err, sizeof err);
+    assert_true(n > 0);
+    wal_rbuf_free(&buf);
+    close_wal(f);
+    /* A covered segment with a damaged header is refused, naming it. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/wal-%020d.log", f->dir, 1);
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "XXXX", 4, 0), 4);
+    close(fd);
+    assert_int_equal(open_wal(f, 250, 2, &s, &info, err), KVE_CORRUPT);
+    assert_non_null(strstr(err, "wal-00000000000000000001.log"));
+}
+
 /* Cutting the last record short at every byte offset (zeros after the cut,
  * as after a torn write) recovers exactly the records before it, reports
  * the cut and keeps a copy. */
@@ -935,6 +989,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_append_raw_and_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_and_superseded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_covered_segments_not_read, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

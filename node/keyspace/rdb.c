@@ -1,0 +1,949 @@
+/* rdb.c — DUMP payloads: writing (rdb_dump) and reading (rdb_load); see
+ * rdb.h for what is written and accepted.
+ *
+ * Object types (Redis 7.0's rdb.h):
+ *   0 string       1 list (linked)     2 set            3 zset (text scores)
+ *   4 hash         5 zset_2 (binary)   9 hash zipmap    10 list ziplist
+ *   11 set intset  12 zset ziplist     13 hash ziplist  14 list quicklist
+ *   16 hash listpack  17 zset listpack  18 list quicklist 2
+ * (6 and 7 are module values, 15 and 19 streams: refused.)
+ *
+ * Lengths: 00xxxxxx (6 bits), 01xxxxxx xxxxxxxx (14 bits, big-endian),
+ * 0x80 + 4 bytes or 0x81 + 8 bytes (big-endian). A string is a length and
+ * its bytes, or 11xxxxxx: an 8/16/32-bit integer (little-endian, 0xC0..C2)
+ * or LZF (0xC3, compressed length, length, data).
+ *
+ * The reader never trusts a length: nothing is allocated for a count (an
+ * element takes at least a byte, so a count beyond what is left fails when
+ * the bytes run out), a string must fit in what is left of the payload or,
+ * decompressed, within max_string. */
+#include "rdb.h"
+
+#include "crc64.h"
+#include "lzf.h"
+#include "mem.h"
+#include "rdb_codec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    T_STRING = 0,
+    T_LIST = 1,
+    T_SET = 2,
+    T_ZSET = 3,
+    T_HASH = 4,
+    T_ZSET_2 = 5,
+    T_HASH_ZIPMAP = 9,
+    T_LIST_ZIPLIST = 10,
+    T_SET_INTSET = 11,
+    T_ZSET_ZIPLIST = 12,
+    T_HASH_ZIPLIST = 13,
+    T_LIST_QUICKLIST = 14,
+    T_HASH_LISTPACK = 16,
+    T_ZSET_LISTPACK = 17,
+    T_LIST_QUICKLIST_2 = 18,
+};
+
+#define ENC_INT8 0
+#define ENC_INT16 1
+#define ENC_INT32 2
+#define ENC_LZF 3
+
+/* Quicklist nodes as Redis 7.0 builds them with list-max-listpack-size -2. */
+#define QL_NODE_MAX_BYTES 8192
+#define QL_PACKED_THRESHOLD ((size_t)1 << 30)
+#define QL_PLAIN 1
+#define QL_PACKED 2
+
+/* ------------------------------------------------------------------------ */
+/* Writing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void save_len(kbuf *b, uint64_t len)
+{
+    unsigned char buf[9];
+    if (len < (1 << 6)) {
+        buf[0] = (unsigned char)len;
+        kbuf_append(b, buf, 1);
+    } else if (len < (1 << 14)) {
+        buf[0] = (unsigned char)(0x40 | (len >> 8));
+        buf[1] = (unsigned char)(len & 0xff);
+        kbuf_append(b, buf, 2);
+    } else if (len <= UINT32_MAX) {
+        buf[0] = 0x80;
+        for (int i = 0; i < 4; i++)
+            buf[1 + i] = (unsigned char)(len >> (8 * (3 - i)));
+        kbuf_append(b, buf, 5);
+    } else {
+        buf[0] = 0x81;
+        for (int i = 0; i < 8; i++)
+            buf[1 + i] = (unsigned char)(len >> (8 * (7 - i)));
+        kbuf_append(b, buf, 9);
+    }
+}
+
+/* Redis's rdbTryIntegerEncoding: a canonical decimal within 32 bits. */
+static int save_as_int(kbuf *b, const char *s, size_t n)
+{
+    long long v;
+    if (n == 0 || n > 11 || !kv_string2ll(s, n, &v))
+        return 0;
+    unsigned char buf[5];
+    size_t len;
+    if (v >= -128 && v <= 127) {
+        buf[0] = 0xC0 | ENC_INT8;
+        buf[1] = (unsigned char)(v & 0xff);
+        len = 2;
+    } else if (v >= -32768 && v <= 32767) {
+        buf[0] = 0xC0 | ENC_INT16;
+        buf[1] = (unsigned char)(v & 0xff);
+        buf[2] = (unsigned char)((v >> 8) & 0xff);
+        len = 3;
+    } else if (v >= INT32_MIN && v <= INT32_MAX) {
+        buf[0] = 0xC0 | ENC_INT32;
+        for (int i = 0; i < 4; i++)
+            buf[1 + i] = (unsigned char)(((uint64_t)v >> (8 * i)) & 0xff);
+        len = 5;
+    } else {
+        return 0;
+    }
+    kbuf_append(b, buf, len);
+    return 1;
+}
+
+/* Redis's rdbSaveRawString. */
+static void save_string(kbuf *b, const char *s, size_t n)
+{
+    if (save_as_int(b, s, n))
+        return;
+    if (n > 20) {
+        /* Worth it only when it saves at least 4 bytes. */
+        size_t room = n - 4;
+        unsigned char *out = kv_malloc(room + 1);
+        size_t c = lzf_compress(s, n, out, room);
+        if (c) {
+            unsigned char tag = 0xC0 | ENC_LZF;
+            kbuf_append(b, &tag, 1);
+            save_len(b, c);
+            save_len(b, n);
+            kbuf_append(b, out, c);
+            kv_free(out);
+            return;
+        }
+        kv_free(out);
+    }
+    save_len(b, n);
+    kbuf_append(b, s, n);
+}
+
+static void save_type(kbuf *b, int t)
+{
+    unsigned char c = (unsigned char)t;
+    kbuf_append(b, &c, 1);
+}
+
+static void save_binary_double(kbuf *b, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    unsigned char buf[8];
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)(u >> (8 * i));
+    kbuf_append(b, buf, 8);
+}
+
+/* A score in a sorted set's listpack, as Redis 7.0 stores it: an integer
+ * when it is one within +-LLONG_MAX/2 (so -0 is 0), else its d2string text. */
+static void lp_append_score(lp_writer *w, double d)
+{
+    if (d >= (double)(-(INT64_MAX / 2)) && d <= (double)(INT64_MAX / 2)) {
+        long long ll = (long long)d;
+        if ((double)ll == d) {
+            lpw_append_int(w, ll);
+            return;
+        }
+    }
+    char buf[ZSET_SCOREBUF];
+    size_t n = zset_fmt_score(buf, d);
+    lpw_append(w, buf, n);
+}
+
+static void flush_node(kbuf *body, lp_writer *w, int *open, uint64_t *nodes)
+{
+    if (!*open)
+        return;
+    lpw_finish(w);
+    save_len(body, QL_PACKED);
+    save_string(body, kbuf_data(&w->b), kbuf_len(&w->b));
+    lpw_free(w);
+    *open = 0;
+    (*nodes)++;
+}
+
+static void dump_list(kbuf *b, kv_list *l)
+{
+    kbuf body = KBUF_INIT;
+    lp_writer w;
+    int open = 0;
+    uint64_t nodes = 0;
+    size_t len = list_len(l);
+    for (size_t i = 0; i < len; i++) {
+        const char *p;
+        size_t n;
+        list_get(l, i, &p, &n);
+        if (n >= QL_PACKED_THRESHOLD) {
+            flush_node(&body, &w, &open, &nodes);
+            save_len(&body, QL_PLAIN);
+            save_string(&body, p, n);
+            nodes++;
+            continue;
+        }
+        /* _quicklistNodeAllowInsert (7.0.15): the node's bytes plus the
+         * element's length plus SIZE_ESTIMATE_OVERHEAD (8) must stay within
+         * 8 KB. */
+        if (open && lpw_bytes(&w) + n + 8 > QL_NODE_MAX_BYTES)
+            flush_node(&body, &w, &open, &nodes);
+        if (!open) {
+            lpw_init(&w);
+            open = 1;
+        }
+        lpw_append(&w, p, n);
+    }
+    flush_node(&body, &w, &open, &nodes);
+    save_type(b, T_LIST_QUICKLIST_2);
+    save_len(b, nodes);
+    kbuf_append(b, kbuf_data(&body), kbuf_len(&body));
+    kbuf_free(&body);
+}
+
+static void dump_hash(kbuf *b, kv_hash *h)
+{
+    hash_iter it;
+    const char *f, *v;
+    size_t fl, vl;
+    if (strcmp(hash_encoding(h), "listpack") == 0) {
+        lp_writer w;
+        lpw_init(&w);
+        hash_iter_init(&it, h);
+        while (hash_iter_next(&it, &f, &fl, &v, &vl)) {
+            lpw_append(&w, f, fl);
+            lpw_append(&w, v, vl);
+        }
+        hash_iter_done(&it);
+        lpw_finish(&w);
+        save_type(b, T_HASH_LISTPACK);
+        save_string(b, kbuf_data(&w.b), kbuf_len(&w.b));
+        lpw_free(&w);
+        return;
+    }
+    save_type(b, T_HASH);
+    save_len(b, hash_len(h));
+    hash_iter_init(&it, h);
+    while (hash_iter_next(&it, &f, &fl, &v, &vl)) {
+        save_string(b, f, fl);
+        save_string(b, v, vl);
+    }
+    hash_iter_done(&it);
+}
+
+static void dump_set(kbuf *b, kv_set *s)
+{
+    set_iter it;
+    const char *m;
+    size_t n;
+    if (set_is_intset(s)) {
+        int width = set_intset_width(s);
+        size_t count = set_len(s);
+        kbuf blob = KBUF_INIT;
+        unsigned char hdr[8];
+        for (int i = 0; i < 4; i++) {
+            hdr[i] = (unsigned char)((uint32_t)width >> (8 * i));
+            hdr[4 + i] = (unsigned char)((uint32_t)count >> (8 * i));
+        }
+        kbuf_append(&blob, hdr, 8);
+        set_iter_init(&it, s);
+        while (set_iter_next(&it, &m, &n)) {
+            long long v = 0;
+            kv_string2ll(m, n, &v);
+            unsigned char buf[8];
+            for (int i = 0; i < width; i++)
+                buf[i] = (unsigned char)((uint64_t)v >> (8 * i));
+            kbuf_append(&blob, buf, (size_t)width);
+        }
+        set_iter_done(&it);
+        save_type(b, T_SET_INTSET);
+        save_string(b, kbuf_data(&blob), kbuf_len(&blob));
+        kbuf_free(&blob);
+        return;
+    }
+    save_type(b, T_SET);
+    save_len(b, set_len(s));
+    set_iter_init(&it, s);
+    while (set_iter_next(&it, &m, &n))
+        save_string(b, m, n);
+    set_iter_done(&it);
+}
+
+static void dump_zset(kbuf *b, kv_zset *z)
+{
+    size_t len = zset_len(z);
+    zset_iter it;
+    const char *m;
+    size_t n;
+    double score;
+    if (strcmp(zset_encoding(z), "listpack") == 0) {
+        lp_writer w;
+        lpw_init(&w);
+        if (len) {
+            zset_iter_init(&it, z, 0, 0);
+            while (zset_iter_next(&it, &m, &n, &score)) {
+                lpw_append(&w, m, n);
+                lp_append_score(&w, score);
+            }
+        }
+        lpw_finish(&w);
+        save_type(b, T_ZSET_LISTPACK);
+        save_string(b, kbuf_data(&w.b), kbuf_len(&w.b));
+        lpw_free(&w);
+        return;
+    }
+    /* From the tail, so that loading appends in order. */
+    save_type(b, T_ZSET_2);
+    save_len(b, len);
+    if (len) {
+        zset_iter_init(&it, z, len - 1, 1);
+        while (zset_iter_next(&it, &m, &n, &score)) {
+            save_string(b, m, n);
+            save_binary_double(b, score);
+        }
+    }
+}
+
+void rdb_dump(kobj *o, kbuf *out)
+{
+    size_t start = kbuf_len(out);
+    switch (kobj_type(o)) {
+    case KT_STRING: {
+        size_t n;
+        const char *s = kobj_str(o, &n);
+        save_type(out, T_STRING);
+        save_string(out, s, n);
+        break;
+    }
+    case KT_LIST:
+        dump_list(out, kobj_list(o));
+        break;
+    case KT_HASH:
+        dump_hash(out, kobj_hash(o));
+        break;
+    case KT_SET:
+        dump_set(out, kobj_set(o));
+        break;
+    default:
+        dump_zset(out, kobj_zset(o));
+        break;
+    }
+    unsigned char ver[2] = {RDB_VERSION & 0xff, RDB_VERSION >> 8};
+    kbuf_append(out, ver, 2);
+    uint64_t crc = crc64(0, kbuf_data(out) + start, kbuf_len(out) - start);
+    unsigned char c[8];
+    for (int i = 0; i < 8; i++)
+        c[i] = (unsigned char)(crc >> (8 * i));
+    kbuf_append(out, c, 8);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+/* ------------------------------------------------------------------------ */
+
+int rdb_verify(const void *payload, size_t n)
+{
+    const unsigned char *p = payload;
+    if (n < 10)
+        return RDB_ERR_VERSION;
+    const unsigned char *footer = p + n - 10;
+    unsigned ver = footer[0] | ((unsigned)footer[1] << 8);
+    if (ver > RDB_VERSION)
+        return RDB_ERR_VERSION;
+    uint64_t want = 0;
+    for (int i = 0; i < 8; i++)
+        want |= (uint64_t)footer[2 + i] << (8 * i);
+    return crc64(0, p, n - 8) == want ? RDB_OK : RDB_ERR_VERSION;
+}
+
+typedef struct reader {
+    const unsigned char *p;
+    size_t n, pos;
+    size_t max_string;
+} reader;
+
+/* A string read from the payload: a view of it, or bytes of its own
+ * (a decoded integer or a decompressed blob). */
+typedef struct rstr {
+    const char *s;
+    size_t n;
+    char *own;
+    char num[24];
+} rstr;
+
+static void rstr_free(rstr *s)
+{
+    kv_free(s->own);
+    s->own = NULL;
+}
+
+static int rd_bytes(reader *r, size_t n, const unsigned char **out)
+{
+    if (n > r->n - r->pos)
+        return 0;
+    *out = r->p + r->pos;
+    r->pos += n;
+    return 1;
+}
+
+/* Redis's rdbLoadLenByRef: *enc set for 11xxxxxx (its low bits returned). */
+static int rd_len(reader *r, uint64_t *len, int *enc)
+{
+    const unsigned char *b;
+    if (enc)
+        *enc = 0;
+    if (!rd_bytes(r, 1, &b))
+        return 0;
+    unsigned t = b[0] >> 6;
+    if (t == 0) {
+        *len = b[0] & 0x3f;
+    } else if (t == 1) {
+        const unsigned char *c;
+        if (!rd_bytes(r, 1, &c))
+            return 0;
+        *len = ((uint64_t)(b[0] & 0x3f) << 8) | c[0];
+    } else if (t == 2) {
+        int k = b[0] == 0x80 ? 4 : b[0] == 0x81 ? 8 : 0;
+        const unsigned char *c;
+        if (!k || !rd_bytes(r, (size_t)k, &c))
+            return 0;
+        uint64_t v = 0;
+        for (int i = 0; i < k; i++)
+            v = (v << 8) | c[i];
+        *len = v;
+    } else {
+        if (enc)
+            *enc = 1;
+        *len = b[0] & 0x3f;
+    }
+    return 1;
+}
+
+static int rd_string(reader *r, rstr *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t len;
+    int enc;
+    if (!rd_len(r, &len, &enc))
+        return 0;
+    const unsigned char *b;
+    if (!enc) {
+        if (len > r->max_string || !rd_bytes(r, (size_t)len, &b))
+            return 0;
+        out->s = (const char *)b;
+        out->n = (size_t)len;
+        return 1;
+    }
+    if (len == ENC_INT8 || len == ENC_INT16 || len == ENC_INT32) {
+        int k = len == ENC_INT8 ? 1 : len == ENC_INT16 ? 2 : 4;
+        if (!rd_bytes(r, (size_t)k, &b))
+            return 0;
+        uint64_t u = 0;
+        for (int i = k - 1; i >= 0; i--)
+            u = (u << 8) | b[i];
+        int64_t v = k == 1 ? (int8_t)u : k == 2 ? (int16_t)u : (int32_t)u;
+        out->n = kv_ll2string(out->num, sizeof out->num, v);
+        out->s = out->num;
+        return 1;
+    }
+    if (len != ENC_LZF)
+        return 0;
+    uint64_t clen, ulen;
+    if (!rd_len(r, &clen, NULL) || !rd_len(r, &ulen, NULL))
+        return 0;
+    if (ulen > r->max_string || !rd_bytes(r, (size_t)clen, &b))
+        return 0;
+    /* Every compressed byte yields at most 88 bytes: refuse a claimed
+     * length the data cannot reach before allocating it. */
+    if (ulen / 88 > clen + 1)
+        return 0;
+    out->own = kv_malloc(ulen ? (size_t)ulen : 1);
+    if (ulen && lzf_decompress(b, (size_t)clen, out->own, (size_t)ulen) != ulen) {
+        rstr_free(out);
+        return 0;
+    }
+    out->s = out->own;
+    out->n = (size_t)ulen;
+    return 1;
+}
+
+/* The text form of a listpack/ziplist entry, into num when it is an int. */
+static void ent_text(const rdb_ent *e, const char **s, size_t *n, char num[24])
+{
+    if (e->is_int) {
+        *n = kv_ll2string(num, 24, e->v);
+        *s = num;
+    } else {
+        *s = (const char *)e->s;
+        *n = e->n;
+    }
+}
+
+/* A score written as text (a listpack/ziplist entry or an old-style RDB
+ * double): strtod of the whole string, never NaN. */
+static int parse_score(const char *s, size_t n, double *out)
+{
+    if (n == 0 || n > 128)
+        return 0;
+    char buf[130];
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    double d = strtod(buf, &end);
+    if (end != buf + n || isnan(d))
+        return 0;
+    *out = d;
+    return 1;
+}
+
+static int ent_score(const rdb_ent *e, double *out)
+{
+    if (e->is_int) {
+        *out = (double)e->v;
+        return 1;
+    }
+    return parse_score((const char *)e->s, e->n, out);
+}
+
+/* ---- Building values ---- */
+
+typedef struct builder {
+    int type;
+    kv_list *l;
+    kv_hash *h;
+    kv_set *s;
+    kv_zset *z;
+} builder;
+
+static void builder_free(builder *b)
+{
+    list_free(b->l);
+    hash_free(b->h);
+    set_free(b->s);
+    zset_free(b->z);
+    memset(b, 0, sizeof *b);
+}
+
+static int add_member(builder *b, const char *m, size_t n)
+{
+    if (!b->s) {
+        b->s = set_new_for(m, n);
+    }
+    return set_add(&b->s, m, n);
+}
+
+static int add_field(builder *b, const char *f, size_t fl, const char *v, size_t vl)
+{
+    if (!b->h)
+        b->h = hash_new();
+    return hash_set(b->h, f, fl, v, vl);
+}
+
+static int add_scored(builder *b, const char *m, size_t n, double score)
+{
+    if (isnan(score))
+        return 0;
+    if (!b->z)
+        b->z = zset_new();
+    return zset_set(b->z, m, n, score) == ZSET_ADDED;
+}
+
+static void add_element(builder *b, const char *e, size_t n)
+{
+    if (!b->l)
+        b->l = list_new();
+    list_push(b->l, LIST_TAIL, e, n);
+}
+
+/* ---- Containers as RDB sequences ---- */
+
+static int load_list_plain(reader *r, builder *b)
+{
+    uint64_t len;
+    if (!rd_len(r, &len, NULL))
+        return 0;
+    for (uint64_t i = 0; i < len; i++) {
+        rstr e;
+        if (!rd_string(r, &e))
+            return 0;
+        add_element(b, e.s, e.n);
+        rstr_free(&e);
+    }
+    return 1;
+}
+
+static int load_set_plain(reader *r, builder *b)
+{
+    uint64_t len;
+    if (!rd_len(r, &len, NULL))
+        return 0;
+    for (uint64_t i = 0; i < len; i++) {
+        rstr e;
+        if (!rd_string(r, &e))
+            return 0;
+        int ok = add_member(b, e.s, e.n);
+        rstr_free(&e);
+        if (!ok)
+            return 0; /* a duplicate member */
+    }
+    return 1;
+}
+
+static int load_hash_plain(reader *r, builder *b)
+{
+    uint64_t len;
+    if (!rd_len(r, &len, NULL))
+        return 0;
+    for (uint64_t i = 0; i < len; i++) {
+        rstr f, v;
+        if (!rd_string(r, &f))
+            return 0;
+        if (!rd_string(r, &v)) {
+            rstr_free(&f);
+            return 0;
+        }
+        int ok = add_field(b, f.s, f.n, v.s, v.n);
+        rstr_free(&f);
+        rstr_free(&v);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Redis's rdbLoadDoubleValue: a length byte (253 NaN, 254 +inf, 255
+ * -inf) and that many bytes of text. */
+static int rd_text_double(reader *r, double *d)
+{
+    const unsigned char *b;
+    if (!rd_bytes(r, 1, &b))
+        return 0;
+    if (b[0] == 253)
+        return 0;
+    if (b[0] == 254 || b[0] == 255) {
+        *d = b[0] == 254 ? INFINITY : -INFINITY;
+        return 1;
+    }
+    size_t n = b[0];
+    const unsigned char *t;
+    if (!rd_bytes(r, n, &t))
+        return 0;
+    return parse_score((const char *)t, n, d);
+}
+
+static int rd_binary_double(reader *r, double *d)
+{
+    const unsigned char *b;
+    if (!rd_bytes(r, 8, &b))
+        return 0;
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--)
+        u = (u << 8) | b[i];
+    memcpy(d, &u, sizeof *d);
+    return 1;
+}
+
+static int load_zset_plain(reader *r, builder *b, int binary)
+{
+    uint64_t len;
+    if (!rd_len(r, &len, NULL))
+        return 0;
+    for (uint64_t i = 0; i < len; i++) {
+        rstr m;
+        double score;
+        if (!rd_string(r, &m))
+            return 0;
+        int ok = binary ? rd_binary_double(r, &score) : rd_text_double(r, &score);
+        ok = ok && add_scored(b, m.s, m.n, score);
+        rstr_free(&m);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- Containers as blobs ---- */
+
+typedef int (*next_fn)(const unsigned char *p, size_t n, size_t *pos, rdb_ent *e);
+
+/* The entries of a validated listpack or ziplist blob into b, as list
+ * elements, hash pairs or sorted set pairs. */
+static int load_entries(const unsigned char *p, size_t n, size_t count, next_fn next,
+                        int type, builder *b)
+{
+    if (type != KT_LIST && count % 2)
+        return 0;
+    size_t pos = 0;
+    rdb_ent e, e2;
+    char num[24], num2[24];
+    const char *s, *s2;
+    size_t sl, sl2;
+    while (next(p, n, &pos, &e)) {
+        ent_text(&e, &s, &sl, num);
+        if (type == KT_LIST) {
+            add_element(b, s, sl);
+            continue;
+        }
+        if (!next(p, n, &pos, &e2))
+            return 0;
+        if (type == KT_HASH) {
+            ent_text(&e2, &s2, &sl2, num2);
+            if (!add_field(b, s, sl, s2, sl2))
+                return 0;
+        } else {
+            double score;
+            if (!ent_score(&e2, &score) || !add_scored(b, s, sl, score))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int load_listpack(const rstr *blob, int type, builder *b)
+{
+    size_t count;
+    const unsigned char *p = (const unsigned char *)blob->s;
+    if (!lp_validate(p, blob->n, &count))
+        return 0;
+    return load_entries(p, blob->n, count, lp_next, type, b);
+}
+
+static int load_ziplist(const rstr *blob, int type, builder *b)
+{
+    size_t count;
+    const unsigned char *p = (const unsigned char *)blob->s;
+    if (!zl_validate(p, blob->n, &count))
+        return 0;
+    return load_entries(p, blob->n, count, zl_next, type, b);
+}
+
+static int load_zipmap(const rstr *blob, builder *b)
+{
+    size_t pairs, pos = 0;
+    const unsigned char *p = (const unsigned char *)blob->s;
+    if (!zm_validate(p, blob->n, &pairs))
+        return 0;
+    rdb_ent f, v;
+    while (zm_next(p, blob->n, &pos, &f, &v))
+        if (!add_field(b, (const char *)f.s, f.n, (const char *)v.s, v.n))
+            return 0;
+    return 1;
+}
+
+static int load_intset(const rstr *blob, builder *b)
+{
+    int width;
+    size_t count;
+    const unsigned char *p = (const unsigned char *)blob->s;
+    if (!is_validate(p, blob->n, &width, &count))
+        return 0;
+    if (!count)
+        return 1;
+    b->s = set_new();
+    for (size_t i = 0; i < count; i++) {
+        char num[24];
+        size_t n = kv_ll2string(num, sizeof num, is_get_le(p, width, i));
+        set_add(&b->s, num, n);
+    }
+    /* Redis keeps the intset it loaded, width and all. */
+    set_intset_widen(&b->s, width);
+    return 1;
+}
+
+static int load_quicklist(reader *r, builder *b, int v2)
+{
+    uint64_t nodes;
+    if (!rd_len(r, &nodes, NULL))
+        return 0;
+    for (uint64_t i = 0; i < nodes; i++) {
+        uint64_t container = QL_PACKED;
+        if (v2 && (!rd_len(r, &container, NULL) ||
+                   (container != QL_PLAIN && container != QL_PACKED)))
+            return 0;
+        rstr blob;
+        if (!rd_string(r, &blob))
+            return 0;
+        int ok;
+        if (container == QL_PLAIN) {
+            add_element(b, blob.s, blob.n);
+            ok = 1;
+        } else {
+            ok = v2 ? load_listpack(&blob, KT_LIST, b) : load_ziplist(&blob, KT_LIST, b);
+        }
+        rstr_free(&blob);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int load_blob(reader *r, int t, builder *b)
+{
+    rstr blob;
+    if (!rd_string(r, &blob))
+        return 0;
+    int ok;
+    switch (t) {
+    case T_HASH_ZIPMAP:
+        ok = load_zipmap(&blob, b);
+        break;
+    case T_LIST_ZIPLIST:
+        ok = load_ziplist(&blob, KT_LIST, b);
+        break;
+    case T_SET_INTSET:
+        ok = load_intset(&blob, b);
+        break;
+    case T_ZSET_ZIPLIST:
+        ok = load_ziplist(&blob, KT_ZSET, b);
+        break;
+    case T_HASH_ZIPLIST:
+        ok = load_ziplist(&blob, KT_HASH, b);
+        break;
+    case T_HASH_LISTPACK:
+        ok = load_listpack(&blob, KT_HASH, b);
+        break;
+    default:
+        ok = load_listpack(&blob, KT_ZSET, b);
+        break;
+    }
+    rstr_free(&blob);
+    return ok;
+}
+
+int rdb_load(const void *payload, size_t n, size_t max_string, rdb_value *v)
+{
+    memset(v, 0, sizeof *v);
+    if (n < 10)
+        return RDB_ERR_FORMAT;
+    reader r = {payload, n - 10, 0, max_string};
+    const unsigned char *tb;
+    if (!rd_bytes(&r, 1, &tb))
+        return RDB_ERR_FORMAT;
+    int t = tb[0];
+    if (t == T_STRING) {
+        rstr s;
+        if (!rd_string(&r, &s))
+            return RDB_ERR_FORMAT;
+        v->type = KT_STRING;
+        v->slen = s.n;
+        if (s.own) {
+            v->str = s.own;
+        } else {
+            v->str = kv_malloc(s.n ? s.n : 1);
+            memcpy(v->str, s.s, s.n);
+        }
+        return RDB_OK;
+    }
+    builder b;
+    memset(&b, 0, sizeof b);
+    int ok;
+    switch (t) {
+    case T_LIST:
+        ok = load_list_plain(&r, &b);
+        break;
+    case T_SET:
+        ok = load_set_plain(&r, &b);
+        break;
+    case T_ZSET:
+    case T_ZSET_2:
+        ok = load_zset_plain(&r, &b, t == T_ZSET_2);
+        break;
+    case T_HASH:
+        ok = load_hash_plain(&r, &b);
+        break;
+    case T_LIST_QUICKLIST:
+    case T_LIST_QUICKLIST_2:
+        ok = load_quicklist(&r, &b, t == T_LIST_QUICKLIST_2);
+        break;
+    case T_HASH_ZIPMAP:
+    case T_LIST_ZIPLIST:
+    case T_SET_INTSET:
+    case T_ZSET_ZIPLIST:
+    case T_HASH_ZIPLIST:
+    case T_HASH_LISTPACK:
+    case T_ZSET_LISTPACK:
+        ok = load_blob(&r, t, &b);
+        break;
+    default:
+        ok = 0; /* module values, streams, unknown types */
+        break;
+    }
+    /* An empty container is not a value (Redis's "empty keys"). */
+    if (!ok || (!b.l && !b.h && !b.s && !b.z)) {
+        builder_free(&b);
+        return RDB_ERR_FORMAT;
+    }
+    if (b.l) {
+        v->type = KT_LIST;
+        v->ptr = b.l;
+    } else if (b.h) {
+        v->type = KT_HASH;
+        v->ptr = b.h;
+    } else if (b.s) {
+        v->type = KT_SET;
+        v->ptr = b.s;
+    } else {
+        v->type = KT_ZSET;
+        v->ptr = b.z;
+    }
+    return RDB_OK;
+}
+
+void rdb_value_free(rdb_value *v)
+{
+    if (v->type == KT_STRING)
+        kv_free(v->str);
+    else if (v->type == KT_LIST)
+        list_free(v->ptr);
+    else if (v->type == KT_HASH)
+        hash_free(v->ptr);
+    else if (v->type == KT_SET)
+        set_free(v->ptr);
+    else if (v->type == KT_ZSET)
+        zset_free(v->ptr);
+    memset(v, 0, sizeof *v);
+}
+
+kobj *rdb_value_install(ks *k, const void *key, size_t klen, rdb_value *v)
+{
+    kobj *o;
+    switch (v->type) {
+    case KT_STRING:
+        o = ks_set_string(k, key, klen, v->str, v->slen, 0);
+        kv_free(v->str);
+        break;
+    case KT_LIST:
+        o = ks_add_list_value(k, key, klen, v->ptr);
+        break;
+    case KT_HASH:
+        o = ks_add_hash_value(k, key, klen, v->ptr);
+        break;
+    case KT_SET:
+        o = ks_add_set(k, key, klen, v->ptr);
+        break;
+    default:
+        o = ks_add_zset(k, key, klen, v->ptr);
+        break;
+    }
+    memset(v, 0, sizeof *v);
+    return o;
+}
