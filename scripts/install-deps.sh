@@ -9,6 +9,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(
   build-essential cmake pkg-config git
   libuv1-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libedit-dev
+  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   clang libclang-rt-14-dev
   redis-server redis-tools redis-sentinel bsdutils strace
   iproute2 nftables procps netcat-openbsd libfaketime

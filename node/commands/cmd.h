@@ -165,6 +165,7 @@ struct cmd_ctx {
     int dirty;            /* modifications so far */
     int propagated;       /* effects logged explicitly via cmd_propagate */
     int close_client;     /* the reply outgrew obuf_hard: close after it */
+    int parked;           /* a long script yielded: its reply comes later (script.h) */
     const kv_command *cmd;
 
     /* Blocking commands (BLPOP, BZPOPMIN, …; see cmd_block). In: */

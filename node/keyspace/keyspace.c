@@ -1132,3 +1132,137 @@ void ks_digest_dbs(ks *const *dbs, int n, char out[41])
     }
     to_hex(acc, out);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Aux records                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* A handful of records (function libraries), kept sorted by name: a plain
+ * array is all they need. */
+typedef struct aux_rec {
+    char *name, *val; /* kv_memdup'd */
+    size_t nlen, vlen;
+} aux_rec;
+
+struct ks_aux {
+    aux_rec *v;
+    size_t n, cap;
+};
+
+/* One set per process, whichever database's keyspace is named: functions
+ * belong to the server, not to a database (SWAPDB and FLUSHDB leave them
+ * where they are). */
+static struct ks_aux aux_store;
+
+static uint64_t aux_generation = 1;
+
+uint64_t ks_aux_gen(void)
+{
+    return aux_generation;
+}
+
+static int aux_cmp(const aux_rec *r, const char *name, size_t nlen)
+{
+    size_t m = r->nlen < nlen ? r->nlen : nlen;
+    int c = memcmp(r->name, name, m);
+    return c ? c : (r->nlen > nlen) - (r->nlen < nlen);
+}
+
+/* Index of name, or -(insertion point) - 1. */
+static long aux_find(const ks *k, const char *name, size_t nlen)
+{
+    (void)k;
+    size_t lo = 0, hi = aux_store.n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = aux_cmp(&aux_store.v[mid], name, nlen);
+        if (!c)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -(long)lo - 1;
+}
+
+void ks_aux_set(ks *k, const char *name, size_t nlen, const void *val, size_t vlen)
+{
+    (void)k;
+    struct ks_aux *a = &aux_store;
+    long i = aux_find(k, name, nlen);
+    char *copy = kv_memdup(val, vlen);
+    aux_generation++;
+    if (i >= 0) {
+        kv_free(a->v[i].val);
+        a->v[i].val = copy;
+        a->v[i].vlen = vlen;
+        return;
+    }
+    size_t at = (size_t)(-i - 1);
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 8;
+        a->v = kv_realloc(a->v, a->cap * sizeof *a->v);
+    }
+    memmove(a->v + at + 1, a->v + at, (a->n - at) * sizeof *a->v);
+    a->v[at].name = kv_memdup(name, nlen);
+    a->v[at].nlen = nlen;
+    a->v[at].val = copy;
+    a->v[at].vlen = vlen;
+    a->n++;
+}
+
+int ks_aux_del(ks *k, const char *name, size_t nlen)
+{
+    long i = aux_find(k, name, nlen);
+    if (i < 0)
+        return 0;
+    struct ks_aux *a = &aux_store;
+    kv_free(a->v[i].name);
+    kv_free(a->v[i].val);
+    memmove(a->v + i, a->v + i + 1, (a->n - (size_t)i - 1) * sizeof *a->v);
+    a->n--;
+    aux_generation++;
+    return 1;
+}
+
+const char *ks_aux_get(const ks *k, const char *name, size_t nlen, size_t *vlen)
+{
+    long i = aux_find(k, name, nlen);
+    if (i < 0)
+        return NULL;
+    *vlen = aux_store.v[i].vlen;
+    return aux_store.v[i].val;
+}
+
+size_t ks_aux_count(const ks *k)
+{
+    (void)k;
+    return aux_store.n;
+}
+
+void ks_aux_at(const ks *k, size_t i, const char **name, size_t *nlen, const char **val,
+               size_t *vlen)
+{
+    (void)k;
+    const aux_rec *r = &aux_store.v[i];
+    *name = r->name;
+    *nlen = r->nlen;
+    *val = r->val;
+    *vlen = r->vlen;
+}
+
+void ks_aux_clear(ks *k)
+{
+    (void)k;
+    if (!aux_store.n)
+        return;
+    for (size_t i = 0; i < aux_store.n; i++) {
+        kv_free(aux_store.v[i].name);
+        kv_free(aux_store.v[i].val);
+    }
+    kv_free(aux_store.v);
+    aux_store.v = NULL;
+    aux_store.n = aux_store.cap = 0;
+    aux_generation++;
+}

@@ -198,4 +198,27 @@ void ks_digest(ks *k, char out[41]);
  * empty. */
 void ks_digest_dbs(ks *const *dbs, int n, char out[41]);
 
+/* --- aux records ---
+ * Named blobs kept beside the keys for state that is not a key but must be
+ * as durable as one: Redis functions' library code ("fn:<library>").
+ * One set per process (functions belong to the server, not to a
+ * database): k names the keyspace whose snapshot carries them (database
+ * 0's), the records are the same whichever keyspace is passed.
+ * They are not keys (no DBSIZE, no digest) and ks_clear (FLUSHALL) keeps
+ * them, as Redis keeps functions; snapshots carry them and loading one
+ * replaces them (snap_load clears them first). At most a few hundred:
+ * kept sorted by name in an array. */
+void ks_aux_set(ks *k, const char *name, size_t nlen, const void *val, size_t vlen);
+int ks_aux_del(ks *k, const char *name, size_t nlen); /* 1 if it was there */
+/* The value of name (valid until the next aux change), or NULL. */
+const char *ks_aux_get(const ks *k, const char *name, size_t nlen, size_t *vlen);
+size_t ks_aux_count(const ks *k);
+/* Record i (0 <= i < ks_aux_count) in name order. */
+void ks_aux_at(const ks *k, size_t i, const char **name, size_t *nlen, const char **val,
+               size_t *vlen);
+void ks_aux_clear(ks *k);
+/* A counter that changes with every aux change of any keyspace: a cache
+ * built from the records (the Lua functions) knows when to rebuild. */
+uint64_t ks_aux_gen(void);
+
 #endif

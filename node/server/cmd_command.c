@@ -68,6 +68,8 @@ static const struct {
     {"zdiff", 1, 0},      {"zintercard", 1, 0},  {"zmpop", 1, 0},
     {"lmpop", 1, 0},      {"blmpop", 2, 0},      {"bzmpop", 2, 0},
     {"zunionstore", 2, 1}, {"zinterstore", 2, 1}, {"zdiffstore", 2, 1},
+    {"eval", 2, 0},        {"evalsha", 2, 0},     {"eval_ro", 2, 0},
+    {"evalsha_ro", 2, 0},  {"fcall", 2, 0},       {"fcall_ro", 2, 0},
 };
 
 static int numkeys_spec(const kv_command *cmd, int *at, int *dst)

@@ -9,6 +9,8 @@
  * section is never shown. Unknown section names select nothing (an empty reply). */
 #include "server.h"
 
+#include "script.h"
+
 #include "repl.h"
 
 #include "mem.h"
@@ -193,6 +195,12 @@ static void info_memory(server *s, kbuf *b)
     human(h_peak, sizeof h_peak, peak);
     human(h_total, sizeof h_total, total);
     human(h_max, sizeof h_max, s->cfg.maxmemory);
+    script_stats sst;
+    script_get_stats(&sst);
+    char h_lua[32], h_vm[32], h_scripts[32];
+    human(h_lua, sizeof h_lua, sst.lua_memory);
+    human(h_vm, sizeof h_vm, sst.lua_memory + sst.functions_memory);
+    human(h_scripts, sizeof h_scripts, sst.scripts_memory + sst.functions_code);
     header(b, "Memory");
     kbuf_printf(b,
                 "used_memory:%zu\r\n"
@@ -211,6 +219,19 @@ static void info_memory(server *s, kbuf *b)
                 "allocator_resident:%zu\r\n"
                 "total_system_memory:%" PRIu64 "\r\n"
                 "total_system_memory_human:%s\r\n"
+                "used_memory_lua:%zu\r\n"
+                "used_memory_vm_eval:%zu\r\n"
+                "used_memory_lua_human:%s\r\n"
+                "used_memory_scripts_eval:%zu\r\n"
+                "number_of_cached_scripts:%zu\r\n"
+                "number_of_functions:%zu\r\n"
+                "number_of_libraries:%zu\r\n"
+                "used_memory_vm_functions:%zu\r\n"
+                "used_memory_vm_total:%zu\r\n"
+                "used_memory_vm_total_human:%s\r\n"
+                "used_memory_functions:%zu\r\n"
+                "used_memory_scripts:%zu\r\n"
+                "used_memory_scripts_human:%s\r\n"
                 "maxmemory:%llu\r\n"
                 "maxmemory_human:%s\r\n"
                 "maxmemory_policy:%s\r\n"
@@ -235,7 +256,10 @@ static void info_memory(server *s, kbuf *b)
                 "lazyfreed_objects:0\r\n",
                 used, h_used, rss, h_rss, peak, h_peak, (double)m.peak_perc, m.overhead_total,
                 m.startup, m.dataset, (double)m.dataset_perc, m.alloc_allocated, m.alloc_active,
-                m.alloc_resident, total, h_total, s->cfg.maxmemory, h_max,
+                m.alloc_resident, total, h_total, sst.lua_memory, sst.lua_memory, h_lua,
+                sst.scripts_memory, sst.scripts, sst.functions, sst.libraries, sst.functions_memory,
+                sst.lua_memory + sst.functions_memory, h_vm, sst.functions_code,
+                sst.scripts_memory + sst.functions_code, h_scripts, s->cfg.maxmemory, h_max,
                 config_maxmemory_policy_name(&s->cfg),
                 m.alloc_allocated ? (double)m.alloc_active / (double)m.alloc_allocated : 0.0,
                 (long long)m.alloc_active - (long long)m.alloc_allocated,

@@ -42,6 +42,8 @@ extern const kv_command cmds_lcs[];
 extern const kv_command cmds_memory[];
 extern const kv_command cmds_geo[];
 extern const kv_command cmds_latency[];
+extern const kv_command cmds_script[];
+extern const kv_command cmds_script_containers[];
 
 static const kv_command *const tables[] = {
     cmds_conn,
@@ -70,6 +72,8 @@ static const kv_command *const tables[] = {
     cmds_memory,
     cmds_geo,
     cmds_latency,
+    cmds_script_containers,
+    cmds_script,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)

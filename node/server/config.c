@@ -167,6 +167,10 @@ const cfg_option cfg_options[] = {
      "Log to this file (empty: standard error)."},
     {"pidfile", NULL, CFG_STRING, OFF(pidfile), 0, 0, "", NULL, 0,
      "Write the process id here while running (empty: none)."},
+    {"busy-reply-threshold", "lua-time-limit", CFG_INT, OFF(busy_reply_threshold), 0, LLONG_MAX,
+     "5000", NULL, 1,
+     "A script running longer than this many ms lets other clients in: they get -BUSY "
+     "until it ends or SCRIPT KILL / FUNCTION KILL stops it. 0: never."},
     {"slowlog-log-slower-than", NULL, CFG_INT, OFF(slowlog_log_slower_than), -1, LLONG_MAX,
      "10000", NULL, 1, "Log commands slower than this many microseconds (-1: off)."},
     {"slowlog-max-len", NULL, CFG_INT, OFF(slowlog_max_len), 0, INT_MAX, "128", NULL, 1,

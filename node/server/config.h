@@ -77,6 +77,7 @@ typedef struct kv_config {
     char *logfile;
     char *pidfile;
     long long slowlog_log_slower_than;
+    long long busy_reply_threshold; /* ms before a script is parked (BUSY) */
     int slowlog_max_len;
     /* latency tracking (INFO latencystats, LATENCY HISTOGRAM) */
     int latency_tracking;

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "mem.h"
 #include "reply.h"
+#include "script.h"
 
 #include <string.h>
 #include <strings.h>
@@ -60,6 +61,7 @@ void dispatch_init(server *s)
         dict_init(&d[i], &watch_type);
     s->watched_keys = d;
     commands_init();
+    scripting_init(s);
 }
 
 static dict *watch_dict(server *s, int db)
@@ -77,6 +79,7 @@ static void free_watch_node(dict_node *n, void *arg)
 
 void dispatch_free(server *s)
 {
+    script_shutdown();
     if (!s->watched_keys)
         return;
     for (int i = 0; i < s->ndbs; i++)
@@ -304,7 +307,8 @@ void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp)
     c->cl = cl;
 }
 
-static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_offset);
+static void finish_request(client *cl, const kv_command *cmd, uint32_t flags,
+                           uint64_t reply_offset);
 
 /* A command's call counted in its stats (when it ran, or for a blocking
  * command when its block ended): duration, failure, slowlog, latency. */
@@ -325,8 +329,9 @@ static void count_call(client *cl, const kv_command *cmd, int argc, const char *
 }
 
 /* Run cmd for client cl; its effects join the entry being built. serve_key:
- * serving cl, blocked in cmd, from that key (blocking.c). */
-static void call_cmd(client *cl, const kv_command *cmd, int argc, const char *const *argv,
+ * serving cl, blocked in cmd, from that key (blocking.c). Returns 1 if a
+ * long script parked (its request is not over). */
+static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *const *argv,
                      const size_t *lens, int64_t now_ms, const char *serve_key,
                      size_t serve_klen)
 {
@@ -369,7 +374,7 @@ static void call_cmd(client *cl, const kv_command *cmd, int argc, const char *co
          * Redis counts a blocking command once. */
         s->stats.total_commands++;
         blocking_block(s, cl, cmd, argc, argv, lens, &c);
-        return;
+        return 0;
     }
     if (c.block) {
         /* Served from a key that holds no value of the awaited type after
@@ -380,12 +385,13 @@ static void call_cmd(client *cl, const kv_command *cmd, int argc, const char *co
     if (!serve_key)
         s->stats.total_commands++;
     count_call(cl, cmd, argc, argv, lens, dur, failed);
+    return c.parked;
 }
 
-static void call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
-                 const size_t *lens, int64_t now_ms)
+static int call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
+                const size_t *lens, int64_t now_ms)
 {
-    call_cmd(cl, cmd, argc, argv, lens, now_ms, NULL, 0);
+    return call_cmd(cl, cmd, argc, argv, lens, now_ms, NULL, 0);
 }
 
 void dispatch_count_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
@@ -399,7 +405,7 @@ void dispatch_serve_blocked(client *c, const kv_command *cmd, int argc, const ch
 {
     uint64_t off = client_out_offset(c);
     call_cmd(c, cmd, argc, argv, lens, server_mstime(), key, klen);
-    finish_request(c, cmd, off);
+    finish_request(c, cmd, cmd->flags, off);
 }
 
 static void reject(client *cl, const kv_command *cmd, const char *msg)
@@ -438,11 +444,11 @@ static size_t record_estimate(int argc, const size_t *lens)
 }
 
 /* Why the node cannot run this command now, or NULL. */
-static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
+static const char *state_refusal(client *cl, const kv_command *cmd, uint32_t flags, int argc,
                                  const size_t *lens, char *buf, size_t len)
 {
     server *s = cl->srv;
-    int data = cmd->flags & (CMD_WRITE | CMD_READONLY);
+    int data = flags & (CMD_WRITE | CMD_READONLY);
     const char *why;
     if (data && engine_failed(s->eng, &why)) {
         snprintf(buf, len, "MISCONF Errors writing to the WAL: %s. The node refuses "
@@ -454,25 +460,38 @@ static const char *state_refusal(client *cl, const kv_command *cmd, int argc,
      * its min-replicas and read-only checks. A write that fits the room
      * left still runs; PING is refused once a 4 KiB one would not (the
      * state INFO shows as aof_last_write_status:err). */
-    if (s->eng && (cmd->flags & CMD_WRITE)) {
+    if (s->eng && (flags & CMD_WRITE)) {
         if (disk_refusal(s, record_estimate(argc, lens), buf, len)) {
             s->stats.writes_refused_nospace++;
             return buf;
         }
-    } else if (s->eng && !strcmp(cmd->name, "ping") && disk_refusal(s, 4096, buf, len)) {
+    } else if (s->eng && cmd && !strcmp(cmd->name, "ping") && disk_refusal(s, 4096, buf, len)) {
         return buf;
     }
     if (!data)
         return NULL;
-    if ((cmd->flags & CMD_WRITE) && !repl_writable(s->repl))
+    if ((flags & CMD_WRITE) && !repl_writable(s->repl))
         return "READONLY You can't write against a read only replica.";
     if (!server_serving_reads(s))
         return "MASTERDOWN Link with MASTER is down and this replica has no committed data to "
                "serve yet (it waits to hear from a primary).";
-    if ((cmd->flags & CMD_WRITE) && s->cfg.min_replicas_ack > 0 &&
+    if ((flags & CMD_WRITE) && s->cfg.min_replicas_ack > 0 &&
         repl_good_replicas(s->repl) < s->cfg.min_replicas_ack)
         return "NOREPLICAS Not enough good replicas to write.";
     return NULL;
+}
+
+/* The flags that decide how a request is checked and held: a container's
+ * subcommand adds its own (FUNCTION LOAD writes, FUNCTION LIST reads), and
+ * a script command takes those of its script or function (script.h). */
+static uint32_t effective_flags(const kv_command *cmd, int argc, const char *const *argv,
+                                const size_t *lens)
+{
+    if (argc > 1 && command_is_container(cmd)) {
+        const kv_command *sub = command_lookup_sub(cmd, argv[1], lens[1]);
+        return sub ? cmd->flags | sub->flags : cmd->flags;
+    }
+    return script_command_flags(cmd, argc, argv, lens);
 }
 
 /* What a node that is loading its data may run: Redis's commands flagged
@@ -528,16 +547,17 @@ static int refuse_oom(client *cl, const kv_command *cmd, int argc, const char *c
 }
 
 /* Whether cl's reply needs a barrier mark, and adds it. */
-static void hold_reply(client *cl, const kv_command *cmd, uint64_t reply_offset, int logged)
+static void hold_reply(client *cl, const kv_command *cmd, uint32_t flags, uint64_t reply_offset,
+                       int logged)
 {
     server *s = cl->srv;
     /* A replica's keyspace only ever holds committed entries. */
-    if ((cmd->flags & CMD_NOBARRIER) || s->env.replica)
+    if ((flags & CMD_NOBARRIER) || s->env.replica)
         return;
     /* A failed WAL never commits again: a mark would hold this reply
      * forever. A command that neither touches data nor logged anything
      * (SAVE, BGSAVE …) reveals nothing uncommitted: let it answer. */
-    if (!logged && !(cmd->flags & (CMD_WRITE | CMD_READONLY)) && cmd->proc != cmd_exec &&
+    if (!logged && !(flags & (CMD_WRITE | CMD_READONLY)) && cmd->proc != cmd_exec &&
         engine_failed(s->eng, NULL))
         return;
     uint64_t need = engine_last_lsn(s->eng);
@@ -545,7 +565,7 @@ static void hold_reply(client *cl, const kv_command *cmd, uint64_t reply_offset,
      * else once a heartbeat round begun after it is acknowledged (ReadIndex).
      * A command that logged an entry is confirmed by that entry's commit. */
     uint64_t round = 0;
-    if (!logged && (cmd->flags & (CMD_WRITE | CMD_READONLY)) && !repl_lease_valid(s->repl))
+    if (!logged && (flags & (CMD_WRITE | CMD_READONLY)) && !repl_lease_valid(s->repl))
         round = repl_read_round(s->repl);
     if (need > s->commit_lsn || round > s->confirmed_round)
         client_add_mark(cl, reply_offset, need, round);
@@ -554,14 +574,15 @@ static void hold_reply(client *cl, const kv_command *cmd, uint64_t reply_offset,
 /* After a request: log what it did, hold its reply until committed, then
  * the messages it delivered (after the reply's own mark: see
  * cmd_pubsub.c). */
-static void finish_request(client *cl, const kv_command *cmd, uint64_t reply_offset)
+static void finish_request(client *cl, const kv_command *cmd, uint32_t flags,
+                           uint64_t reply_offset)
 {
     server *s = cl->srv;
     if (!s->eng || s->loading)
         return; /* loading: nothing ran that touches data */
     int logged = engine_entry_pending(s->eng) > 0;
     engine_entry_commit(s->eng);
-    hold_reply(cl, cmd, reply_offset, logged);
+    hold_reply(cl, cmd, flags, reply_offset, logged);
     pubsub_settle(s);
 }
 
@@ -575,6 +596,79 @@ static int allowed_when_subscribed(const kv_command *cmd)
         if (!strcmp(cmd->name, ok[i]))
             return 1;
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Parked scripts (script.h)                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* What may run while a script is parked: Redis's "allow-busy" commands. */
+static int allowed_while_busy(const kv_command *cmd, int argc, const char *const *argv,
+                              const size_t *lens)
+{
+    static const char *const names[] = {"auth", "hello", "quit", "shutdown", "multi",
+                                        "discard", "watch", "unwatch", "reset", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(cmd->name, names[i]))
+            return 1;
+    if (argc > 1 && command_is_container(cmd)) {
+        const kv_command *sub = command_lookup_sub(cmd, argv[1], lens[1]);
+        return sub && (!strcmp(sub->name, "script|kill") || !strcmp(sub->name, "function|kill") ||
+                       !strcmp(sub->name, "function|stats"));
+    }
+    return 0;
+}
+
+static void on_script_idle(uv_idle_t *h)
+{
+    server *s = h->data;
+    if (!script_resume())
+        return;
+    uv_idle_stop(h);
+    client *cl = s->script_cl;
+    s->script_cl = NULL;
+    if (cl) {
+        cl->flags &= ~CL_BLOCKED;
+        finish_request(cl, s->script_cmd, s->script_flags, s->script_off);
+        client_unblock(cl);
+        client_flush(cl);
+        blocking_after_command(s); /* its writes may serve blocked clients */
+    } else if (s->eng) {
+        engine_entry_commit(s->eng); /* its writes stand, as in Redis */
+    }
+}
+
+static void script_parked(server *s, client *cl, const kv_command *cmd, uint32_t flags,
+                          uint64_t off)
+{
+    s->script_cl = cl;
+    s->script_cmd = cmd;
+    s->script_flags = flags;
+    s->script_off = off;
+    cl->flags |= CL_BLOCKED;
+    if (!s->script_idle_init) {
+        uv_idle_init(s->loop, &s->script_idle);
+        s->script_idle.data = s;
+        s->script_idle_init = 1;
+    }
+    uv_idle_start(&s->script_idle, on_script_idle);
+}
+
+void dispatch_script_client_gone(server *s, client *c)
+{
+    if (script_busy() && s->script_cl == c) {
+        script_detach_caller();
+        s->script_cl = NULL;
+    }
+}
+
+void dispatch_script_stop(server *s)
+{
+    if (s->script_idle_init) {
+        uv_idle_stop(&s->script_idle);
+        uv_close((uv_handle_t *)&s->script_idle, NULL);
+        s->script_idle_init = 0;
+    }
 }
 
 void dispatch_command(client *cl, int argc, const char *const *argv, const size_t *lens)
@@ -627,7 +721,8 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         return;
     }
     char buf[512];
-    const char *why = state_refusal(cl, cmd, argc, lens, buf, sizeof buf);
+    uint32_t flags = effective_flags(cmd, argc, argv, lens);
+    const char *why = state_refusal(cl, cmd, flags, argc, lens, buf, sizeof buf);
     if (why) {
         reject(cl, cmd, why);
         return;
@@ -644,6 +739,15 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         reject(cl, cmd, buf);
         return;
     }
+    if (script_busy() && !allowed_while_busy(cmd, argc, argv, lens)) {
+        reject(cl, cmd,
+               script_busy_is_eval()
+                   ? "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                     "SHUTDOWN NOSAVE."
+                   : "BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                     "SHUTDOWN NOSAVE.");
+        return;
+    }
     if ((cl->flags & CL_MULTI) && !(cmd->flags & CMD_NOMULTI)) {
         multi_queue(cl, argc, argv, lens);
         reply r = reply_make(&cl->out, cl->resp);
@@ -651,8 +755,11 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         return;
     }
     uint64_t off = client_out_offset(cl);
-    call(cl, cmd, argc, argv, lens, now);
-    finish_request(cl, cmd, off);
+    if (call(cl, cmd, argc, argv, lens, now)) {
+        script_parked(s, cl, cmd, flags, off);
+        return;
+    }
+    finish_request(cl, cmd, flags, off);
     blocking_after_command(s);
 }
 
@@ -733,7 +840,8 @@ static void cmd_exec(cmd_ctx *c)
     for (int i = 0; i < n; i++) {
         const kv_command *cmd = command_lookup(q[i].argv[0], q[i].lens[0]);
         /* The node may have changed state since the command was queued. */
-        const char *why = state_refusal(cl, cmd, q[i].argc, q[i].lens, buf, sizeof buf);
+        uint32_t flags = effective_flags(cmd, q[i].argc, (const char *const *)q[i].argv, q[i].lens);
+        const char *why = state_refusal(cl, cmd, flags, q[i].argc, q[i].lens, buf, sizeof buf);
         if (why) {
             reply_error(&c->r, why);
             continue;
@@ -799,6 +907,12 @@ int dispatch_apply(void *arg, ks **dbs, int db, int argc, const char **argv, con
 {
     server *s = arg;
     const kv_command *cmd = command_lookup(argv[0], lens[0]);
+    /* A container's write subcommand (FUNCTION LOAD) is logged as itself. */
+    const kv_command *sub = cmd && argc > 1 && command_is_container(cmd)
+                                ? command_lookup_sub(cmd, argv[1], lens[1])
+                                : NULL;
+    if (sub && (sub->flags & CMD_WRITE))
+        cmd = sub;
     if (!cmd || !(cmd->flags & CMD_WRITE))
         return kve_fmt(err, errlen, KVE_CORRUPT, "logged command '%.*s' is not a write command",
                        (int)(lens[0] > 64 ? 64 : lens[0]), argv[0]);
@@ -832,4 +946,52 @@ int dispatch_apply(void *arg, ks **dbs, int db, int argc, const char **argv, con
     if (scratch.cap > (1u << 20))
         kbuf_free(&scratch);
     return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands called by scripts (script_host)                                  */
+/* ------------------------------------------------------------------------ */
+
+const char *dispatch_write_refusal(server *s, client *cl, char *buf, size_t len)
+{
+    (void)s;
+    if (!cl)
+        return NULL;
+    return state_refusal(cl, NULL, CMD_WRITE, 0, NULL, buf, len);
+}
+
+void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int argc,
+                          const char *const *argv, const size_t *lens, kbuf *out, int resp,
+                          int propagate)
+{
+    cmd_ctx c;
+    server_ctx_init(&c, s, caller->cl, out, resp);
+    /* The script's own database: it starts as the caller's, and a SELECT
+     * in the script changes it for the script only (Redis 7). */
+    cmd_use_db(&c, caller->db);
+    c.cmd = cmd;
+    c.argc = argc;
+    c.argv = argv;
+    c.lens = lens;
+    /* Time stands still while a script runs, as in Redis. */
+    c.now_ms = caller->now_ms;
+    int db = c.db;
+    int client_db = caller->cl ? caller->cl->db : 0;
+    int64_t t0 = ustime();
+    cmd->proc(&c);
+    int64_t dur = ustime() - t0;
+    if (caller->cl)
+        caller->cl->db = client_db;
+    if (c.db != caller->db)
+        cmd_use_db(caller, c.db);
+    if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE) && propagate)
+        engine_entry_add(s->eng, db, argc, (const char **)argv, lens);
+    s->stats.total_commands++;
+    cmd_stat *st = &s->cmd_stats[command_index(cmd)];
+    st->calls++;
+    st->usec += (uint64_t)dur;
+    if (kbuf_len(out) && kbuf_data(out)[0] == '-') {
+        st->failed++;
+        s->stats.error_replies++;
+    }
 }

@@ -2,6 +2,8 @@
  * commit point, background tasks, signals and graceful shutdown. */
 #include "server.h"
 
+#include "script.h"
+
 #include "listen.h"
 
 #include "dict.h"
@@ -305,7 +307,8 @@ static void on_cron(uv_timer_t *t)
     }
     if (s->env.eviction_running)
         server_evict_soon(s);
-    if (!s->shutting_down && s->serving) {
+    if (!s->shutting_down && s->serving && !script_busy()) {
+        /* (Not while a script is parked: it holds the keyspace.) */
         if (s->active_expire) {
             db_active_expire(&s->env, s->dbs, s->ndbs, now);
             pubsub_settle(s); /* "expired" events */
@@ -750,6 +753,7 @@ void server_shutdown(server *s, int exit_code)
         uv_close((uv_handle_t *)&s->cron, NULL);
     if (s->evict_timer.data)
         uv_close((uv_handle_t *)&s->evict_timer, NULL);
+    dispatch_script_stop(s);
     blocking_close(s);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);

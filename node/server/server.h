@@ -238,6 +238,14 @@ struct server {
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
     int in_exec;          /* EXEC is running its queued commands */
+    /* A long script parked (script.h): its client's request stays open
+     * until script_idle has resumed it to its end. */
+    uv_idle_t script_idle;
+    int script_idle_init;
+    client *script_cl;    /* its caller (NULL once gone) */
+    const kv_command *script_cmd;
+    uint32_t script_flags;
+    uint64_t script_off;
     int bgsave_scheduled; /* BGSAVE / BGREWRITEAOF asked while one could not start */
     uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
 
@@ -418,6 +426,17 @@ int dispatch_apply(void *srv, ks **dbs, int db, int argc, const char **argv, con
                    char *err, size_t errlen);
 void dispatch_init(server *s);
 void dispatch_free(server *s);
+/* For scripts (cmd_script.c): why a write is refused now (NULL: it is
+ * not), and running one command of a script into out. */
+const char *dispatch_write_refusal(server *s, client *cl, char *buf, size_t len);
+void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int argc,
+                          const char *const *argv, const size_t *lens, kbuf *out, int resp,
+                          int propagate);
+/* cmd_script.c: the scripting engine's host. */
+void scripting_init(server *s);
+/* The parked script's client is closing. */
+void dispatch_script_client_gone(server *s, client *c);
+void dispatch_script_stop(server *s); /* at shutdown: close the idle handle */
 /* Serve a client blocked in cmd (argv): run it again popping from key
  * only, log and hold its reply as any write's (blocking.c). */
 void dispatch_serve_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,

@@ -1492,6 +1492,7 @@ int engine_wipe(engine *e, char *err, size_t errlen)
     drop_snapshots_after(e, 0);
     int rc = wal_reset(e->w, 0, 0, err, errlen);
     clear_dbs(e);
+    ks_aux_clear(engine_ks(e));
     e->applied = 0;
     e->commit = 0;
     e->last_save_lsn = 0;

@@ -51,7 +51,10 @@
  *           delivery time, varint delivery count, varint consumer index).
  *           A stream may be empty. Groups and consumers come in name
  *           order, PELs in ID order.
- *   Types 3 and 4 were added without a version change: a file written
+ *   aux:    (type 5, flags 0, no expiry) varint name length, name, varint
+ *           value length, value: an aux record (ks_aux_*: function
+ *           libraries), written before the keys; not a key.
+ *   Types 3 to 6 were added without a version change: a file written
  *   before them has none, so old snapshots load unchanged. Sets and sorted
  *   sets are rebuilt member by member, so they take the encoding their
  *   contents call for (as Redis re-encodes on RDB load). Containers are
@@ -92,6 +95,7 @@
 #define SNAP_VERSION 1u
 #define SNAP_HAS_DB0_KEYS 1u /* header flag: bytes 40..47 count database 0's keys */
 #define SNAP_MAX_BLOCK (1ull << 33) /* 8 GiB: refuse absurd lengths */
+#define SNAP_AUX 5                  /* entry type of an aux record */
 
 /* ---- names ---- */
 
@@ -252,6 +256,26 @@ static void w_stream(writer *w, kv_stream *s)
     }
 }
 
+/* Aux records go first, as entries of type 5 (see the layout above). */
+static uint64_t w_aux(writer *w, ks *k)
+{
+    size_t n = ks_aux_count(k);
+    for (size_t i = 0; i < n && !w->rc; i++) {
+        const char *name, *val;
+        size_t nlen, vlen;
+        ks_aux_at(k, i, &name, &nlen, &val, &vlen);
+        uint8_t head[2] = {SNAP_AUX, 0};
+        w_raw(w, head, 2);
+        w_bytes(w, name, nlen);
+        w_bytes(w, val, vlen);
+        w->blk_entries++;
+        w->entries++;
+        if (w->len >= SNAP_BLOCK_TARGET)
+            w_flush_block(w);
+    }
+    return n;
+}
+
 static void w_entry(writer *w, int db, kobj *o)
 {
     size_t klen;
@@ -356,6 +380,7 @@ int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_
 
     w_reserve(&w, SNAP_BLOCK_TARGET);
     w.len = SNAP_BLOCK_HDR;
+    uint64_t naux = ndbs ? w_aux(&w, dbs[0]) : 0;
     for (int db = 0; db < ndbs && !w.rc; db++) {
         ks_iter it;
         ks_iter_init(&it, dbs[db]);
@@ -394,7 +419,7 @@ int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_
     if (out) {
         out->lsn = lsn;
         out->term = term;
-        out->keys = w.entries;
+        out->keys = w.entries - naux;
         out->blocks = w.blocks;
         out->bytes = w.off;
         out->created_ms = created;
@@ -559,14 +584,27 @@ typedef struct load_to {
     uint64_t bad_db;
 } load_to;
 
-/* Parse one entry into its database. Returns 0, -1 (malformed) or -2 (a
- * database this node does not have: lt->bad_db). */
+/* Parse one entry into its database. Returns 0, 1 (an aux record), -1
+ * (malformed) or -2 (a database this node does not have: lt->bad_db). */
 static int load_entry(cursor *c, load_to *lt)
 {
     if (c->end - c->p < 2)
         return -1;
     int type = c->p[0], flags = c->p[1];
     c->p += 2;
+    if (type == SNAP_AUX) {
+        size_t nlen, vlen;
+        const char *name = c_bytes(c, &nlen);
+        const char *val = name ? c_bytes(c, &vlen) : NULL;
+        if (!val || flags)
+            return -1;
+        if (lt->dbs && lt->n > 0) {
+            if (ks_aux_get(lt->dbs[0], name, nlen, &(size_t){0}))
+                return -1; /* duplicate record */
+            ks_aux_set(lt->dbs[0], name, nlen, val, vlen);
+        }
+        return 1;
+    }
     if ((type > KT_ZSET && type != KT_STREAM) || (flags & ~3))
         return -1;
     int64_t exp = -1;
@@ -697,7 +735,10 @@ static int read_snapshot(const char *path, ks *const *dbs, int ndbs, snap_meta *
         goto done;
     }
     uint32_t file_crc = crc32c(0, h, SNAP_HDR_SIZE);
-    uint64_t off = SNAP_HDR_SIZE, entries = 0, blocks = 0;
+    uint64_t off = SNAP_HDR_SIZE, entries = 0, blocks = 0, naux = 0;
+    /* The image replaces the aux records too (the keys must be empty). */
+    if (dbs && ndbs > 0)
+        ks_aux_clear(dbs[0]);
     uint64_t body_end = size - SNAP_FOOTER_SIZE;
     const uint8_t *f = file + body_end;
     int footer_ok = memcmp(f, SNAP_END_MAGIC, 8) == 0 && crc32c(0, f, 28) == le_get32(f + 28);
@@ -737,6 +778,8 @@ static int read_snapshot(const char *path, ks *const *dbs, int ndbs, snap_meta *
         cursor c = {payload, payload + n, 0};
         for (uint32_t i = 0; i < cnt; i++) {
             int lr = load_entry(&c, &lt);
+            if (lr == 1)
+                naux++;
             if (lr == -2) {
                 rc = kve_fmt(err, errlen, KVE_INVAL,
                              "%s: holds keys of database %" PRIu64 " but this node has %d "
@@ -777,7 +820,7 @@ static int read_snapshot(const char *path, ks *const *dbs, int ndbs, snap_meta *
         out->lsn = le_get64(h + 16);
         out->term = le_get64(h + 24);
         out->created_ms = (int64_t)le_get64(h + 32);
-        out->keys = entries;
+        out->keys = entries - naux;
         out->blocks = blocks;
         out->bytes = size;
     }
@@ -884,6 +927,8 @@ int snap_load_latest(const char *dir, ks *const *dbs, int ndbs, snap_meta *out, 
     memset(out, 0, sizeof *out);
     if (broken)
         *broken = 0;
+    if (ndbs > 0)
+        ks_aux_clear(dbs[0]); /* no snapshot: no aux records either */
     uint64_t *lsns;
     int n = snap_list(dir, &lsns);
     if (n < 0)

@@ -48,7 +48,8 @@ int snap_verify(const char *path, snap_meta *out, char *err, size_t errlen);
 /* Read only the header (LSN, term, creation time) of a snapshot file. */
 int snap_read_header(const char *path, snap_meta *out, char *err, size_t errlen);
 
-/* Load a snapshot file into EMPTY databases dbs[0..ndbs). On error they
+/* Load a snapshot file into EMPTY databases dbs[0..ndbs) (the aux records
+ * are replaced by the file's). On error they
  * hold a partial image: the caller clears them. A key of a database >=
  * ndbs fails with KVE_INVAL (the node is configured with fewer databases
  * than the writer: not damage). */

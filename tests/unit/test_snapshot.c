@@ -300,6 +300,45 @@ static void test_empty(void **state)
     ks_free(k2);
 }
 
+/* Aux records (function libraries) travel with the keys: loaded back in
+ * name order, not counted as keys; loading a snapshot replaces the aux
+ * records the process had (they are one set per process). */
+static void test_aux_records(void **state)
+{
+    fx *f = *state;
+    ks *k = build(100);
+    ks_aux_set(k, "fn:b", 4, "code-b", 6);
+    ks_aux_set(k, "fn:a", 4, "code-a\0x", 8);
+    snap_meta m;
+    write_snapshot(f, k, 9, 1, &m);
+    assert_int_equal(m.keys, ks_size(k));
+    char path[4096], err[256];
+    path_for(f, 9, path);
+    ks *k2 = ks_new();
+    ks_aux_set(k2, "fn:stale", 8, "x", 1);
+    snap_meta m2;
+    assert_int_equal(snap_load(path, &k2, 1, &m2, err, sizeof err), 0);
+    assert_int_equal(m2.keys, ks_size(k));
+    assert_int_equal(ks_aux_count(k2), 2);
+    const char *name, *val;
+    size_t nlen, vlen;
+    ks_aux_at(k2, 0, &name, &nlen, &val, &vlen);
+    assert_int_equal(nlen, 4);
+    assert_memory_equal(name, "fn:a", 4);
+    assert_int_equal(vlen, 8);
+    assert_memory_equal(val, "code-a\0x", 8);
+    assert_null(ks_aux_get(k2, "fn:stale", 8, &vlen));
+    assert_non_null(ks_aux_get(k2, "fn:b", 4, &vlen));
+    assert_int_equal(vlen, 6);
+    assert_int_equal(ks_aux_del(k2, "fn:b", 4), 1);
+    assert_int_equal(ks_aux_del(k2, "fn:b", 4), 0);
+    assert_int_equal(ks_aux_count(k2), 1);
+    ks_aux_clear(k2);
+    assert_int_equal(ks_aux_count(k), 0);
+    ks_free(k);
+    ks_free(k2);
+}
+
 /* Flipping a byte anywhere in the file — header, any block, the footer —
  * is detected, and the message names the file (and the block). */
 static void test_any_damage_detected(void **state)
@@ -579,6 +618,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aux_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_zset_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_any_damage_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncation_detected, setup, teardown),

@@ -1,0 +1,57 @@
+/* cmd_script.c — the server's side of scripting (node/script/): the
+ * SCRIPT and FUNCTION container entries (container dispatch is the
+ * server's), and the script_host through which scripts run commands. */
+#include "server.h"
+
+#include "script.h"
+
+static const kv_command *host_lookup(void *arg, int argc, const char *const *argv,
+                                     const size_t *lens)
+{
+    (void)arg;
+    const kv_command *cmd = command_lookup(argv[0], lens[0]);
+    if (cmd && argc > 1 && command_is_container(cmd))
+        return command_lookup_sub(cmd, argv[1], lens[1]);
+    return cmd;
+}
+
+static const char *host_write_refusal(void *arg, cmd_ctx *caller, char *buf, size_t len)
+{
+    return dispatch_write_refusal(arg, caller->cl, buf, len);
+}
+
+static void host_exec(void *arg, cmd_ctx *caller, const kv_command *cmd, int argc,
+                      const char *const *argv, const size_t *lens, kbuf *out, int resp,
+                      int propagate)
+{
+    dispatch_script_exec(arg, caller, cmd, argc, argv, lens, out, resp, propagate);
+}
+
+static long long host_busy_ms(void *arg, cmd_ctx *caller)
+{
+    server *s = arg;
+    /* Park only a client's own script: not inside EXEC (its block is one
+     * entry), not on a replica (its primary's stream must go on applying
+     * in order), and never with busy-reply-threshold 0. */
+    if (!caller->cl || s->in_exec || s->env.replica || s->cfg.busy_reply_threshold <= 0)
+        return -1;
+    return s->cfg.busy_reply_threshold;
+}
+
+void scripting_init(server *s)
+{
+    script_host h = {.arg = s,
+                     .lookup = host_lookup,
+                     .write_refusal = host_write_refusal,
+                     .exec = host_exec,
+                     .busy_ms = host_busy_ms};
+    script_init(&h);
+}
+
+const kv_command cmds_script_containers[] = {
+    {"script", command_container, -2, 0, 0, 0, 0, "scripting",
+     "A container for Lua scripts management commands.", "2.6.0", "@slow @scripting"},
+    {"function", command_container, -2, 0, 0, 0, 0, "scripting",
+     "A container for function commands.", "7.0.0", "@slow @scripting"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
