@@ -272,8 +272,8 @@ fail:
 static int lib_create(fn_state *st, const char *code, size_t clen, int replace, int timeout_ms,
                       char *err, size_t errlen)
 {
-    char *name;
-    size_t nlen, sblen;
+    char *name = NULL;
+    size_t nlen = 0, sblen = 0;
     if (parse_meta(code, clen, &name, &nlen, &sblen, err, errlen) < 0)
         return -1;
     int old_at = -1;

@@ -468,6 +468,7 @@ static uint64_t c_varint(cursor *c)
 /* A length-prefixed byte string; NULL (and c->bad) if it overruns. */
 static const char *c_bytes(cursor *c, size_t *len)
 {
+    *len = 0;
     uint64_t n = c_varint(c);
     if (c->bad || n > (uint64_t)(c->end - c->p)) {
         c->bad = 1;
