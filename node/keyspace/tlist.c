@@ -178,6 +178,8 @@ static size_t entry_prev(const unsigned char *b, size_t end)
 static size_t pk_seek(const kv_list *cl, size_t idx)
 {
     kv_list *l = (kv_list *)cl; /* the cursor is a cache, see above */
+    if (idx == l->cidx)
+        return l->coff;
     size_t i, off;
     size_t dcur = idx > l->cidx ? idx - l->cidx : l->cidx - idx;
     if (idx <= dcur && idx <= l->len - idx) {
@@ -455,7 +457,20 @@ int list_compact(const kv_list *l)
 
 void list_push(kv_list *l, int where, const void *p, size_t n)
 {
-    list_insert(l, where == LIST_HEAD ? 0 : l->len, p, n);
+    if (l->enc == ENC_PACKED) {
+        list_insert(l, where == LIST_HEAD ? 0 : l->len, p, n);
+        return;
+    }
+    ring *r = l->u.r;
+    unsigned char *e = elem_new(r, p, n);
+    ring_grow_if_full(l);
+    if (where == LIST_HEAD) {
+        r->head = (r->head - 1) & (r->cap - 1);
+        r->slot[r->head] = e;
+    } else {
+        r->slot[pos(l, l->len)] = e;
+    }
+    l->len++;
 }
 
 void list_get(const kv_list *l, size_t idx, const char **p, size_t *n)
