@@ -946,6 +946,70 @@ static void test_kv_watch_follows_failovers(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* kv_watch on three redis-sentinel 7.0.15 watching a redis-server trio:
+ * the same client follows Redis Sentinel's failover — the primary, then
+ * the replica Sentinel promotes. */
+static void test_kv_watch_follows_redis_sentinel(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/redis-server", X_OK) != 0 || access("/usr/bin/redis-sentinel", X_OK) != 0) {
+        skip();
+        return;
+    }
+    h_proc rs[3], sn[3];
+    char dir[700], port[16];
+    for (int i = 0; i < 3; i++) {
+        snprintf(dir, sizeof dir, "%s/wredis%d", hc_tmp, i);
+        mkdir(dir, 0755);
+        snprintf(port, sizeof port, "%d", rs[0].port);
+        const char *rep[] = {"--replicaof", "127.0.0.1", port, NULL};
+        assert_int_equal(h_redis_start(&rs[i], dir, i ? rep : NULL), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(dir, sizeof dir, "%s/wsentinel%d", hc_tmp, i);
+        assert_int_equal(h_sentinel_start(&sn[i], dir, "kvnode", rs[0].port, 2, 5000), 0);
+    }
+    long long deadline = h_now_ms() + 60000;
+    int ready = 0;
+    while (!ready && h_now_ms() < deadline) {
+        kv_reply *m = on(sn[0].port, 0, "SENTINEL MASTER kvnode");
+        ready = m && !strcmp(field_str(m, "num-slaves"), "2") &&
+                !strcmp(field_str(m, "num-other-sentinels"), "2");
+        kv_reply_free(m);
+        if (!ready)
+            usleep(100 * 1000);
+    }
+    assert_true(ready);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    char seeds[128];
+    snprintf(seeds, sizeof seeds, "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", sn[0].port,
+             sn[1].port, sn[2].port);
+    watch_log log = {{0}, 0};
+    kv_watch *w = NULL;
+    assert_int_equal(kv_watch_start(&w, &loop, seeds, NULL, on_watch, &log), 0);
+    want_report one = {&log, 1};
+    assert_true(loop_until(&loop, has_reports, &one, 10000));
+    assert_int_equal(log.port[0], rs[0].port);
+    kv_reply *r = on(sn[0].port, 0, "SENTINEL FAILOVER kvnode");
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    long long t0 = h_now_ms();
+    want_report two = {&log, 2};
+    assert_true(loop_until(&loop, has_reports, &two, 60000));
+    printf("kv_watch reported Redis Sentinel's failover %lld ms after SENTINEL FAILOVER\n",
+           h_now_ms() - t0);
+    assert_true(log.port[1] == rs[1].port || log.port[1] == rs[2].port);
+    kv_watch_stop(w);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    for (int i = 0; i < 3; i++) {
+        h_stop(&sn[i], SIGKILL, 5000);
+        h_stop(&rs[i], SIGKILL, 5000);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -956,6 +1020,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sentinel_failover_and_ckquorum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jedis_goredis_transcripts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kv_watch_follows_failovers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kv_watch_follows_redis_sentinel, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
