@@ -46,27 +46,36 @@
 
 int list_max_listpack_size = -2;
 
-enum { ENC_PACKED = 0, ENC_RING = 1 };
 
 typedef struct ring {
     unsigned char **slot;
+    size_t len;
     size_t cap;    /* 0 or a power of two */
     size_t head;   /* slot of element 0 */
     size_t bytes;  /* usable bytes of the slot array and every element */
     size_t packed; /* bytes the elements would take as PACKED entries */
 } ring;
 
+/* 24 bytes: a small list is this header and its buffer. */
 struct kv_list {
     union {
         unsigned char *buf; /* PACKED: the entries, NULL when empty */
         ring *r;            /* RING */
     } u;
-    size_t len;    /* elements */
-    uint32_t used; /* PACKED: bytes in use (never past the limit) */
+    uint32_t len;  /* PACKED: elements (RING: r->len) */
+    uint32_t used; /* PACKED: bytes in use (at most 64 KB); RING_MARK: a ring */
     uint32_t cidx; /* PACKED cursor: element cidx (<= len) starts at byte coff */
     uint32_t coff;
-    uint8_t enc;
 };
+
+_Static_assert(sizeof(kv_list) == 24, "a small list's header stays 24 bytes");
+
+#define RING_MARK UINT32_MAX
+
+static inline int is_ring(const kv_list *l)
+{
+    return l->used == RING_MARK;
+}
 
 /* ---- Limits ---- */
 
@@ -239,7 +248,7 @@ static void pk_remove(kv_list *l, size_t idx, size_t count)
 {
     size_t at = pk_seek(l, idx), end = pk_seek(l, idx + count);
     pk_splice(l, at, end - at, 0);
-    l->len -= count;
+    l->len -= (uint32_t)count;
     l->cidx = (uint32_t)idx;
     l->coff = (uint32_t)at;
 }
@@ -282,7 +291,7 @@ static void ring_resize(kv_list *l, size_t newcap)
 {
     ring *r = l->u.r;
     unsigned char **s = kv_malloc(newcap * sizeof *s);
-    for (size_t i = 0; i < l->len; i++)
+    for (size_t i = 0; i < l->u.r->len; i++)
         s[i] = r->slot[pos(l, i)];
     r->bytes -= kv_usable(r->slot);
     kv_free(r->slot);
@@ -294,14 +303,14 @@ static void ring_resize(kv_list *l, size_t newcap)
 
 static void ring_grow_if_full(kv_list *l)
 {
-    if (l->len == l->u.r->cap)
+    if (l->u.r->len == l->u.r->cap)
         ring_resize(l, l->u.r->cap ? l->u.r->cap * 2 : LIST_MIN_CAP);
 }
 
 static void ring_shrink_if_sparse(kv_list *l)
 {
     size_t cap = l->u.r->cap;
-    while (cap > LIST_MIN_CAP && l->len < cap / 4)
+    while (cap > LIST_MIN_CAP && l->u.r->len < cap / 4)
         cap /= 2;
     if (cap != l->u.r->cap)
         ring_resize(l, cap);
@@ -328,16 +337,16 @@ static void ring_insert(kv_list *l, size_t idx, const void *p, size_t n)
     ring *r = l->u.r;
     unsigned char *e = elem_new(r, p, n);
     ring_grow_if_full(l);
-    if (idx < l->len - idx) {
+    if (idx < l->u.r->len - idx) {
         /* Shift elements [0, idx) one slot toward the front. */
         r->head = (r->head - 1) & (r->cap - 1);
         ring_move(l, 1, 0, idx);
     } else {
         /* Shift elements [idx, len) one slot toward the back. */
-        ring_move(l, idx, idx + 1, l->len - idx);
+        ring_move(l, idx, idx + 1, l->u.r->len - idx);
     }
     r->slot[pos(l, idx)] = e;
-    l->len++;
+    l->u.r->len++;
 }
 
 static void ring_remove(kv_list *l, size_t idx, size_t count)
@@ -345,7 +354,7 @@ static void ring_remove(kv_list *l, size_t idx, size_t count)
     ring *r = l->u.r;
     for (size_t i = 0; i < count; i++)
         elem_free(r, r->slot[pos(l, idx + i)]);
-    size_t after = l->len - idx - count;
+    size_t after = l->u.r->len - idx - count;
     if (idx < after) {
         /* Close the gap from the front: [0, idx) moves back by count. */
         ring_move(l, 0, count, idx);
@@ -353,7 +362,7 @@ static void ring_remove(kv_list *l, size_t idx, size_t count)
     } else {
         ring_move(l, idx + count, idx, after);
     }
-    l->len -= count;
+    l->u.r->len -= count;
 }
 
 /* ---- Conversions ---- */
@@ -374,28 +383,29 @@ static void to_ring(kv_list *l)
         off = entry_view(l->u.buf, off, &p, &n);
         r->slot[i] = elem_new(r, p, n);
     }
+    r->len = l->len;
     kv_free(l->u.buf);
     l->u.r = r;
-    l->enc = ENC_RING;
-    l->used = l->cidx = l->coff = 0;
+    l->len = l->cidx = l->coff = 0;
+    l->used = RING_MARK;
 }
 
 static void to_packed(kv_list *l)
 {
     ring *r = l->u.r;
     unsigned char *buf = r->packed ? kv_malloc(r->packed) : NULL, *q = buf;
-    for (size_t i = 0; i < l->len; i++) {
+    for (size_t i = 0; i < r->len; i++) {
         size_t n;
         const char *p = elem_view(r->slot[pos(l, i)], &n);
         q = entry_put(q, p, n);
     }
-    size_t used = r->packed;
-    for (size_t i = 0; i < l->len; i++)
+    size_t used = r->packed, len = r->len;
+    for (size_t i = 0; i < len; i++)
         kv_free(r->slot[pos(l, i)]);
     kv_free(r->slot);
     kv_free(r);
     l->u.buf = buf;
-    l->enc = ENC_PACKED;
+    l->len = (uint32_t)len;
     l->used = (uint32_t)used;
     l->cidx = l->coff = 0;
 }
@@ -403,7 +413,7 @@ static void to_packed(kv_list *l)
 /* After removals from a ring: back to PACKED once within half the limit. */
 static void ring_after_remove(kv_list *l)
 {
-    if (l->len == 0 || packed_fits(l->u.r->packed * 2, l->len * 2))
+    if (l->u.r->len == 0 || packed_fits(l->u.r->packed * 2, l->u.r->len * 2))
         to_packed(l);
     else
         ring_shrink_if_sparse(l);
@@ -413,7 +423,7 @@ static void ring_after_remove(kv_list *l)
 static int in_buffer(const kv_list *l, const void *p, size_t n)
 {
     const unsigned char *b = l->u.buf, *q = p;
-    return l->enc == ENC_PACKED && b && n && q < b + l->used && q + n > b;
+    return !is_ring(l) && b && n && q < b + l->used && q + n > b;
 }
 
 /* ---- API ---- */
@@ -427,10 +437,10 @@ void list_free(kv_list *l)
 {
     if (!l)
         return;
-    if (l->enc == ENC_PACKED) {
+    if (!is_ring(l)) {
         kv_free(l->u.buf);
     } else {
-        for (size_t i = 0; i < l->len; i++)
+        for (size_t i = 0; i < l->u.r->len; i++)
             kv_free(l->u.r->slot[pos(l, i)]);
         kv_free(l->u.r->slot);
         kv_free(l->u.r);
@@ -440,24 +450,24 @@ void list_free(kv_list *l)
 
 size_t list_len(const kv_list *l)
 {
-    return l->len;
+    return is_ring(l) ? l->u.r->len : l->len;
 }
 
 size_t list_mem(const kv_list *l)
 {
-    if (l->enc == ENC_PACKED)
+    if (!is_ring(l))
         return kv_usable(l) + kv_usable(l->u.buf);
     return kv_usable(l) + kv_usable(l->u.r) + l->u.r->bytes;
 }
 
 int list_compact(const kv_list *l)
 {
-    return l->enc == ENC_PACKED;
+    return !is_ring(l);
 }
 
 void list_push(kv_list *l, int where, const void *p, size_t n)
 {
-    if (l->enc == ENC_PACKED) {
+    if (!is_ring(l)) {
         list_insert(l, where == LIST_HEAD ? 0 : l->len, p, n);
         return;
     }
@@ -468,15 +478,15 @@ void list_push(kv_list *l, int where, const void *p, size_t n)
         r->head = (r->head - 1) & (r->cap - 1);
         r->slot[r->head] = e;
     } else {
-        r->slot[pos(l, l->len)] = e;
+        r->slot[pos(l, r->len)] = e;
     }
-    l->len++;
+    r->len++;
 }
 
 void list_get(const kv_list *l, size_t idx, const char **p, size_t *n)
 {
-    assert(idx < l->len);
-    if (l->enc == ENC_PACKED)
+    assert(idx < list_len(l));
+    if (!is_ring(l))
         entry_view(l->u.buf, pk_seek(l, idx), p, n);
     else
         *p = elem_view(l->u.r->slot[pos(l, idx)], n);
@@ -484,7 +494,7 @@ void list_get(const kv_list *l, size_t idx, const char **p, size_t *n)
 
 void list_set(kv_list *l, size_t idx, const void *p, size_t n)
 {
-    assert(idx < l->len);
+    assert(idx < list_len(l));
     if (in_buffer(l, p, n)) {
         /* A view into this list: the buffer moves under the splice. */
         char *c = kv_memdup(p, n);
@@ -492,7 +502,7 @@ void list_set(kv_list *l, size_t idx, const void *p, size_t n)
         kv_free(c);
         return;
     }
-    if (l->enc == ENC_PACKED) {
+    if (!is_ring(l)) {
         size_t at = pk_seek(l, idx);
         size_t oldn = entry_next(l->u.buf, at) - at;
         if (packed_fits(l->used - oldn + entry_size(n), l->len)) {
@@ -511,14 +521,14 @@ void list_set(kv_list *l, size_t idx, const void *p, size_t n)
 
 void list_insert(kv_list *l, size_t idx, const void *p, size_t n)
 {
-    assert(idx <= l->len);
+    assert(idx <= list_len(l));
     if (in_buffer(l, p, n)) {
         char *c = kv_memdup(p, n);
         list_insert(l, idx, c, n);
         kv_free(c);
         return;
     }
-    if (l->enc == ENC_PACKED) {
+    if (!is_ring(l)) {
         if (packed_fits(l->used + entry_size(n), l->len + 1)) {
             pk_insert(l, idx, p, n);
             return;
@@ -530,10 +540,10 @@ void list_insert(kv_list *l, size_t idx, const void *p, size_t n)
 
 void list_remove(kv_list *l, size_t idx, size_t count)
 {
-    assert(idx <= l->len && count <= l->len - idx);
+    assert(idx <= list_len(l) && count <= list_len(l) - idx);
     if (count == 0)
         return;
-    if (l->enc == ENC_PACKED) {
+    if (!is_ring(l)) {
         pk_remove(l, idx, count);
         return;
     }
@@ -580,7 +590,7 @@ static size_t pk_remove_equal(kv_list *l, const void *p, size_t n, size_t limit,
         r = next;
     }
     if (removed) {
-        l->len = len;
+        l->len = (uint32_t)len;
         pk_splice(l, w, l->used - w, 0);
     }
     l->cidx = l->coff = 0;
@@ -589,10 +599,10 @@ static size_t pk_remove_equal(kv_list *l, const void *p, size_t n, size_t limit,
 
 size_t list_remove_equal(kv_list *l, const void *p, size_t n, size_t limit, int from)
 {
-    if (l->enc == ENC_PACKED)
+    if (!is_ring(l))
         return pk_remove_equal(l, p, n, limit, from);
     ring *r = l->u.r;
-    size_t removed = 0, len = l->len;
+    size_t removed = 0, len = r->len;
     if (from == LIST_HEAD) {
         /* Survivors slide toward the head: w trails rd. */
         size_t w = 0;
@@ -607,7 +617,7 @@ size_t list_remove_equal(kv_list *l, const void *p, size_t n, size_t limit, int 
                 r->slot[pos(l, w++)] = e;
             }
         }
-        l->len = w;
+        r->len = w;
     } else {
         /* Survivors slide toward the tail: they end up in [w, len). */
         size_t w = len;
@@ -623,7 +633,7 @@ size_t list_remove_equal(kv_list *l, const void *p, size_t n, size_t limit, int 
             }
         }
         r->head = pos(l, w);
-        l->len = len - w;
+        r->len = len - w;
     }
     if (removed)
         ring_after_remove(l);

@@ -542,7 +542,7 @@ static void test_compact_footprint(void **state)
 {
     fixture *f = *state;
     size_t empty = list_mem(f->l);
-    assert_true(empty <= 40);
+    assert_true(empty <= 24);
     model m = {0};
     push_numbered(f->l, &m, 10, 10);
     assert_true(list_compact(f->l));
