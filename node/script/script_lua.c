@@ -8,12 +8,13 @@
  * whose metatable reads through to the real globals (a missing name is
  * "Script attempted to access nonexistent global variable"), and every
  * assignment to it or to the library tables (redis, string, math, table,
- * cjson, bit, coroutine), which are proxies too, is "Attempt to modify a
- * readonly table"; rawset and setmetatable refuse those proxies the same
- * way. The proxy is installed as the thread's globals table, so code made
- * by loadstring runs under it as well. The bundled cmsgpack and struct
- * libraries are not available (Debian ships no Lua 5.1 build of them);
- * cjson and bit are Debian's lua-cjson and lua-bitop. */
+ * cjson, bit, cmsgpack, struct, coroutine), which are proxies too, is
+ * "Attempt to modify a readonly table"; rawset and setmetatable refuse
+ * those proxies the same way. The proxy is installed as the thread's
+ * globals table, so code made by loadstring runs under it as well.
+ * cjson and bit are Debian's lua-cjson and lua-bitop; cmsgpack and
+ * struct, which Debian does not package for Lua 5.1, are ours
+ * (script_msgpack.c, script_struct.c). */
 #include "script_int.h"
 
 #include "log.h"
@@ -1425,10 +1426,10 @@ static int l_unpack(lua_State *L)
 
 /* The globals Redis 7.0 leaves to scripts; everything else is removed. */
 static const char *const allowed_globals[] = {
-    "string", "cjson", "bit", "math", "table", "redis", "xpcall", "tostring", "setmetatable",
-    "next", "assert", "tonumber", "rawequal", "collectgarbage", "getmetatable", "rawset",
-    "pcall", "coroutine", "type", "_G", "select", "unpack", "gcinfo", "pairs", "rawget",
-    "loadstring", "ipairs", "_VERSION", "load", "error", NULL};
+    "string", "cjson", "bit", "cmsgpack", "struct", "math", "table", "redis", "xpcall",
+    "tostring", "setmetatable", "next", "assert", "tonumber", "rawequal", "collectgarbage",
+    "getmetatable", "rawset", "pcall", "coroutine", "type", "_G", "select", "unpack", "gcinfo",
+    "pairs", "rawget", "loadstring", "ipairs", "_VERSION", "load", "error", NULL};
 
 static int allowed(const char *k)
 {
@@ -1446,6 +1447,8 @@ lua_State *sl_new(int funcs)
     open_lib(L, LUA_STRLIBNAME, luaopen_string);
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
     open_lib(L, "cjson", luaopen_cjson);
+    open_lib(L, "struct", sl_open_struct);
+    open_lib(L, "cmsgpack", sl_open_cmsgpack);
     open_lib(L, "bit", luaopen_bit);
 
     lua_newtable(L); /* weak set of read-only tables */
@@ -1525,8 +1528,8 @@ lua_State *sl_new(int funcs)
             break;
     }
     /* The library tables become read-only proxies. */
-    static const char *const libs[] = {"redis", "string", "math", "table", "cjson",
-                                       "bit",   "coroutine", NULL};
+    static const char *const libs[] = {"redis", "string", "math",     "table",     "cjson",
+                                       "bit",   "struct", "cmsgpack", "coroutine", NULL};
     for (int i = 0; libs[i]; i++) {
         lua_getfield(L, g, libs[i]);
         make_ro_proxy(L);
