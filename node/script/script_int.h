@@ -4,6 +4,7 @@
 #define KV_SCRIPT_INT_H
 
 #include "script.h"
+#include "script_libs.h"
 
 #include <lua.h>
 
@@ -61,11 +62,6 @@ extern run_ctx *sc_run;
  * interpreter (no KEYS/ARGV; the "library API" globals while loading). */
 lua_State *sl_new(int funcs);
 void sl_free(lua_State *L);
-/* lua_CFunctions opening Redis's cmsgpack (script_msgpack.c) and struct
- * (script_struct.c) libraries: each returns its table (struct also sets
- * the global, as luaL_register does). */
-int sl_open_cmsgpack(lua_State *L);
-int sl_open_struct(lua_State *L);
 /* Set KEYS and ARGV (EVAL mode) from argv. */
 void sl_set_keys_argv(lua_State *L, const char *const *argv, const size_t *lens, int nkeys,
                       int nargs);

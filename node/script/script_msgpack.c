@@ -32,12 +32,11 @@
  * Must never: read past its input, or keep memory past its lua_State (the
  * pack buffer is a userdata in the registry, freed with the state, reused
  * across calls and so never leaked by an error raised mid-encode). */
-#include "script_int.h"
+#include "script_libs.h"
 
 #include <lauxlib.h>
 
 #include <limits.h>
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 

@@ -26,7 +26,7 @@
  * "string too short") and stack use (luaL_Buffer, the nil that separates
  * the arguments from it) are the original's, so a script sees the same
  * messages as on Redis. Must never: read past the data string. */
-#include "script_int.h"
+#include "script_libs.h"
 
 #include <lauxlib.h>
 
