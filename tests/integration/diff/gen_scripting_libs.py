@@ -12,6 +12,8 @@ the sandbox and in FUNCTION libraries; RESP2 and RESP3.
 Deterministic: rerun after editing, commit the output.
 Usage: python3 tests/integration/diff/gen_scripting_libs.py"""
 import os
+import random
+import struct as pystruct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -370,6 +372,116 @@ def sandbox_lines(w):
     w("FUNCTION DELETE mplib")
 
 
+def rand_msgpack(rnd, depth=0):
+    """Hex of one random MessagePack value, any type code (ints in any
+    width, not only the smallest)."""
+    k = rnd.randrange(14 if depth < 3 else 10)
+    if k == 0:
+        return "%02x" % rnd.randrange(0, 0x80)
+    if k == 1:
+        return "%02x" % rnd.randrange(0xe0, 0x100)
+    if k == 2:
+        code, n = rnd.choice([(0xcc, 1), (0xcd, 2), (0xce, 4), (0xcf, 8),
+                              (0xd0, 1), (0xd1, 2), (0xd2, 4), (0xd3, 8)])
+        return "%02x" % code + "".join("%02x" % rnd.randrange(256) for _ in range(n))
+    if k == 3:
+        return rnd.choice(["c0", "c2", "c3"])
+    if k == 4:
+        f = rnd.choice([0.0, -0.0, 1.5, 0.1, 1e38, -3.25, float("inf"), 65504.0])
+        return "ca" + pystruct.pack(">f", f).hex()
+    if k == 5:
+        f = rnd.choice([0.1, -1e300, 2.0 ** 70, 1 / 3, float("-inf"), 123456789.125, 2.0 ** 63])
+        return "cb" + pystruct.pack(">d", f).hex()
+    if k == 6:
+        n = rnd.randrange(0, 32)
+        return "%02x" % (0xa0 | n) + "".join("%02x" % rnd.randrange(256) for _ in range(n))
+    if k in (7, 8, 9):
+        n = rnd.randrange(0, 40)
+        body = "".join("%02x" % rnd.randrange(256) for _ in range(n))
+        hdr = {7: "d9%02x" % n, 8: "da%04x" % n, 9: "db%08x" % n}[k]
+        return hdr + body
+    n = rnd.randrange(0, 6)
+    if k in (10, 11):
+        hdr = rnd.choice(["%02x" % (0x90 | n), "dc%04x" % n, "dd%08x" % n])
+        return hdr + "".join(rand_msgpack(rnd, depth + 1) for _ in range(n))
+    hdr = rnd.choice(["%02x" % (0x80 | n), "de%04x" % n, "df%08x" % n])
+    # keys: never nil (Lua refuses them; the fixed cases cover that)
+    keys = []
+    for _ in range(n):
+        key = rand_msgpack(rnd, depth + 1)
+        while key == "c0" or key.startswith("cb7ff8") or key.startswith("cbfff8"):
+            key = rand_msgpack(rnd, depth + 1)
+        keys.append(key)
+    return hdr + "".join(key + rand_msgpack(rnd, depth + 1) for key in keys)
+
+
+def rand_lua_value(rnd, depth=0):
+    k = rnd.randrange(9 if depth < 3 else 6)
+    if k == 0:
+        return str(rnd.choice([0, 1, -1, 127, 128, -33, 255, 65536, -2 ** 31, 2 ** 40, -2 ** 53]))
+    if k == 1:
+        return rnd.choice(["0.5", "-0.25", "0.1", "1e100", "2^63", "-2^70", "1/3"])
+    if k == 2:
+        return "'%s'" % "".join(rnd.choice("abcxyz019 ") for _ in range(rnd.randrange(0, 40)))
+    if k == 3:
+        return "string.rep('q', %d)" % rnd.choice([31, 32, 255, 256, 65535, 65536])
+    if k == 4:
+        return rnd.choice(["true", "false", "nil"])
+    if k == 5:
+        return "{}"
+    items = []
+    for _ in range(rnd.randrange(0, 6)):
+        v = rand_lua_value(rnd, depth + 1)
+        kk = rnd.randrange(4)
+        if kk == 0:
+            items.append(v)
+        elif kk == 1:
+            items.append("k%d = %s" % (rnd.randrange(9), v))
+        elif kk == 2:
+            items.append("[%s] = %s" % (rnd.choice(["1", "2", "3", "0", "-1", "1.5", "true", "'1'"]), v))
+        else:
+            items.append("[%d] = %s" % (rnd.randrange(1, 9), v))
+    return "{" + ", ".join(items) + "}"
+
+
+def random_lines(w):
+    """Seeded random cases: hand-made MessagePack of every code (some cut
+    short or with a byte changed), random tables to pack, random struct
+    formats over random data."""
+    rnd = random.Random(13)
+    w("# ---- random MessagePack input (valid, truncated, one byte changed) ----")
+    for i in range(120):
+        n = rnd.randrange(1, 4)
+        hx = "".join(rand_msgpack(rnd) for _ in range(n))
+        m = rnd.randrange(4)
+        if m == 1 and len(hx) > 2:
+            hx = hx[: 2 * rnd.randrange(1, len(hx) // 2)]
+        elif m == 2:
+            at = rnd.randrange(len(hx) // 2)
+            hx = hx[: 2 * at] + "%02x" % rnd.randrange(256) + hx[2 * at + 2:]
+        if len(hx) > 900:
+            hx = hx[:900]
+        w(ev("return d({cmsgpack.unpack(h('%s'))})" % hx))
+    w("# ---- random values to pack ----")
+    for i in range(80):
+        args = ", ".join(rand_lua_value(rnd) for _ in range(rnd.randrange(1, 4)))
+        w(ev("return x(cmsgpack.pack(%s))" % args))
+    w("# ---- random struct formats ----")
+    opts = ["b", "B", "h", "H", "l", "L", "T", "i", "I", "i3", "I5", "i12", "f", "d", "x",
+            "c2", "c0", "s", "<", ">", "!", "!2", "!4", " "]
+    for i in range(60):
+        fmt = "".join(rnd.choice(opts) for _ in range(rnd.randrange(1, 7)))
+        data = "".join("%02x" % rnd.choice([0, 1, 2, 3, 0x41, 0x7f, 0x80, 0xff, rnd.randrange(256)])
+                       for _ in range(rnd.randrange(0, 40)))
+        w(ev("return d({struct.unpack('%s', h('%s'))})" % (fmt, data)))
+    vals = ["1", "-1", "300", "'ab'", "'123'", "2^40", "-0.5", "'zz'", "7", "2^63"]
+    for i in range(40):
+        fmt = "".join(rnd.choice(opts) for _ in range(rnd.randrange(1, 6)))
+        args = ", ".join(rnd.choice(vals) for _ in range(rnd.randrange(0, 6)))
+        w(ev("return x(struct.pack('%s'%s))" % (fmt, ", " + args if args else "")))
+        w(ev("return d({struct.size('%s')})" % fmt))
+
+
 def main():
     out = ["# cmsgpack and struct inside scripts against redis-server. Generated by",
            "# gen_scripting_libs.py; every script starts with the helpers x (hex of a",
@@ -383,6 +495,7 @@ def main():
     stack_lines(w)
     struct_lines(w)
     sandbox_lines(w)
+    random_lines(w)
     w("# ---- RESP3: the same values as RESP3 replies ----")
     w("@resp 3")
     w(ev("return cmsgpack.unpack(cmsgpack.pack({1, 'a', true, false, {2, 3}}))"))
