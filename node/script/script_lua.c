@@ -10,7 +10,9 @@
  * assignment to it or to the library tables (redis, string, math, table,
  * cjson, bit, cmsgpack, struct, coroutine), which are proxies too, is
  * "Attempt to modify a readonly table"; rawset and setmetatable refuse
- * those proxies the same way. The proxy is installed as the thread's
+ * those proxies the same way, while pairs, next, rawget and getmetatable
+ * see through a library's proxy to its table (getmetatable gives nil, as
+ * for Redis's read-only tables). The proxy is installed as the thread's
  * globals table, so code made by loadstring runs under it as well.
  * cjson and bit are Debian's lua-cjson and lua-bitop; cmsgpack and
  * struct, which Debian does not package for Lua 5.1, are ours
@@ -319,6 +321,68 @@ static int l_setmetatable(lua_State *L)
         return luaL_error(L, "cannot change a protected metatable");
     lua_settop(L, 2);
     lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* A library proxy (cjson, cmsgpack, string …: read-only, its metatable's
+ * __index the library's table) is seen through by pairs, next and
+ * rawget, and has no metatable for getmetatable, as Redis's read-only
+ * tables. Replaces the value at idx with the library's table and returns
+ * 1 if it is such a proxy. (The globals proxy, whose __index is a
+ * function, is not.) */
+static int unproxy(lua_State *L, int idx)
+{
+    if (!is_ro(L, idx) || !lua_getmetatable(L, idx))
+        return 0;
+    lua_pushliteral(L, "__index");
+    lua_rawget(L, -2);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_replace(L, idx);
+    lua_pop(L, 1);
+    return 1;
+}
+
+static int l_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    unproxy(L, 1);
+    if (lua_next(L, 1))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int l_pairs(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushvalue(L, lua_upvalueindex(1)); /* l_next */
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int l_rawget(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    lua_settop(L, 2);
+    unproxy(L, 1);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+static int l_getmetatable(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (unproxy(L, 1) || !lua_getmetatable(L, 1)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    luaL_getmetafield(L, 1, "__metatable");
     return 1;
 }
 
@@ -1481,6 +1545,15 @@ lua_State *sl_new(int funcs)
     lua_setglobal(L, "rawset");
     lua_pushcfunction(L, l_setmetatable);
     lua_setglobal(L, "setmetatable");
+    lua_pushcfunction(L, l_getmetatable);
+    lua_setglobal(L, "getmetatable");
+    lua_pushcfunction(L, l_rawget);
+    lua_setglobal(L, "rawget");
+    lua_pushcfunction(L, l_next);
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, "next");
+    lua_pushcclosure(L, l_pairs, 1);
+    lua_setglobal(L, "pairs");
 
     /* redis */
     lua_newtable(L);

@@ -339,6 +339,20 @@ def sandbox_lines(w):
                  "return {cmsgpack._NAME, cmsgpack._VERSION, cmsgpack._COPYRIGHT, cmsgpack._DESCRIPTION}",
                  "return {struct._NAME, struct._VERSION, cmsgpack.nosuch, struct.nosuch}",
                  "local m = cmsgpack return x(m.pack(1))", "local p = struct.pack return x(p('b', 1))",
+                 "local t = {} for k in pairs(cmsgpack) do t[#t + 1] = k end return t",
+                 "local t = {} for k in pairs(struct) do t[#t + 1] = k end return t",
+                 "local r = {} for _, l in ipairs({string, math, table, coroutine, bit, cjson, "
+                 "cmsgpack, struct, redis}) do local t = {} for k in pairs(l) do t[#t + 1] = k end "
+                 "table.sort(t) r[#r + 1] = table.concat(t, ',') end return r",
+                 "return {type(next(cmsgpack)), type(next(struct, 'pack')), next({})}",
+                 "return {type(rawget(cmsgpack, 'pack')), type(rawget(struct, 'size')), "
+                 "rawget(cmsgpack, 'nosuch')}",
+                 "return {type(getmetatable(cmsgpack)), type(getmetatable(struct)), "
+                 "type(getmetatable(cjson)), type(getmetatable(redis)), type(getmetatable(_G))}",
+                 "for k in pairs(cmsgpack) do cmsgpack[k] = 1 end",
+                 "return pairs(nil)", "return next(nil)", "return rawget(nil, 1)",
+                 "return getmetatable()",
+                 "return getmetatable(setmetatable({}, {__metatable = 'locked'}))",
                  "return loadstring('return x')", "return x(loadstring('return cmsgpack.pack(7)')())",
                  "return loadstring('return struct.size(\\'i\\')')"]:
         if "\\" in code:
