@@ -568,6 +568,7 @@ def main():
     w(ev("redis.setresp(3) return x(cmsgpack.pack(redis.call('hgetall', KEYS[1])))", 1, "mph"))
     w("@resp 2")
     w("FUNCTION FLUSH")
+    w("SCRIPT FLUSH")
     with open(os.path.join(HERE, "scripting_libs.txt"), "w") as f:
         f.write("\n".join(out) + "\n")
 
