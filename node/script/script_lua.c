@@ -1608,6 +1608,21 @@ lua_State *sl_new(int funcs)
         make_ro_proxy(L);
         lua_setfield(L, g, libs[i]);
     }
+    /* Strings' metatable: its __index becomes the string proxy, and
+     * getmetatable('') a read-only proxy of it (its __metatable), so a
+     * script can change neither (Redis: "Attempt to modify a readonly
+     * table"). */
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        int mt = lua_gettop(L);
+        lua_getfield(L, g, "string");
+        lua_setfield(L, mt, "__index");
+        lua_pushvalue(L, mt);
+        make_ro_proxy(L);
+        lua_setfield(L, mt, "__metatable");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
     lua_pushlightuserdata(L, (void *)&REAL_G_KEY);
     lua_pushvalue(L, g);
     lua_rawset(L, LUA_REGISTRYINDEX);

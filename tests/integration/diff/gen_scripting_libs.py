@@ -353,6 +353,13 @@ def sandbox_lines(w):
                  "return pairs(nil)", "return next(nil)", "return rawget(nil, 1)",
                  "return getmetatable()",
                  "return getmetatable(setmetatable({}, {__metatable = 'locked'}))",
+                 "getmetatable('').x = 1 return 1", "getmetatable('').__index.upper = nil return 1",
+                 "getmetatable('').__index = {} return 1", "rawset(getmetatable(''), 'x', 1)",
+                 "setmetatable(getmetatable(''), {})",
+                 "return {getmetatable('').__index == string, getmetatable('') == getmetatable('x'), "
+                 "type(getmetatable(getmetatable('')))}",
+                 "local s = 'hello' return {s:len(), s:sub(2, 3), #s, s:byte(1), s:upper(), ('%d'):format(5)}",
+                 "return ('x'):nosuch()",
                  "return loadstring('return x')", "return x(loadstring('return cmsgpack.pack(7)')())",
                  "return loadstring('return struct.size(\\'i\\')')"]:
         if "\\" in code:
