@@ -1,5 +1,5 @@
 /* cmd_debug.c — DEBUG subcommands: DIGEST, POPULATE, SLEEP, SET-ACTIVE-EXPIRE,
- * DIGEST-VALUE, OBJECT, RELOAD, PROTOCOL, ERROR, LOG, HELP.
+ * DIGEST-VALUE, OBJECT, RELOAD, LOADAOF, PROTOCOL, ERROR, LOG, HELP.
  *
  * DEBUG runs only on a serving node (it is a read for the node's state
  * checks) and is never logged. RELOAD takes a snapshot and loads the
@@ -268,6 +268,20 @@ static void debug_reload(cmd_ctx *c)
     reply_ok(&c->r);
 }
 
+/* LOADAOF: Redis reloads the dataset from its AOF; kvnode's WAL is always
+ * on, so the keyspace is reloaded the same way as RELOAD (a snapshot taken
+ * now, then loaded back), which keeps absolute TTLs as the AOF does. */
+static void debug_loadaof(cmd_ctx *c)
+{
+    char err[256];
+    if (engine_reload(c->srv->eng, err, sizeof err)) {
+        reply_errorf(&c->r, "ERR Error trying to load the AOF files: %s", err);
+        return;
+    }
+    log_notice("Append Only File loaded by DEBUG LOADAOF");
+    reply_ok(&c->r);
+}
+
 /* PROTOCOL <type>: a sample reply of each RESP type (client tests). */
 static void debug_protocol(cmd_ctx *c)
 {
@@ -358,6 +372,8 @@ static void debug_help(cmd_ctx *c)
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
         "    true, false.",
+        "LOADAOF",
+        "    Flush the AOF buffers on disk and reload the AOF in memory.",
         "RELOAD",
         "    Save a snapshot on disk and reload the keyspace back from it.",
         "SET-ACTIVE-EXPIRE <0|1>",
@@ -385,6 +401,7 @@ static const debug_sub subs[] = {
     {"set-active-expire", 3, debug_set_active_expire},
     {"object", 3, debug_object},
     {"reload", -2, debug_reload},
+    {"loadaof", -2, debug_loadaof},
     {"protocol", 3, debug_protocol},
     {"error", 3, debug_error},
     {"log", 3, debug_log},
