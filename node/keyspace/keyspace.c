@@ -759,6 +759,11 @@ kobj *ks_random(ks *k, uint64_t rnd)
     return (kobj *)dict_random(&k->keys, rnd);
 }
 
+kobj *ks_random_fair(ks *k, uint64_t rnd)
+{
+    return (kobj *)dict_random_fair(&k->keys, rnd);
+}
+
 kobj *ks_random_expiring(ks *k, uint64_t rnd)
 {
     expnode *e = (expnode *)dict_random(&k->expires, rnd);

@@ -153,6 +153,9 @@ kobj *ks_move(ks *src, kobj *o, ks *dst);
 
 /* A random key (possibly expired), or NULL when empty. */
 kobj *ks_random(ks *k, uint64_t rnd);
+/* As ks_random, but every key about equally likely (Redis's
+ * dictGetFairRandomKey, used by RANDOMKEY); NULL when empty. */
+kobj *ks_random_fair(ks *k, uint64_t rnd);
 /* A random key with a TTL, or NULL when none has one. */
 kobj *ks_random_expiring(ks *k, uint64_t rnd);
 /* Up to n keys from a random place (all keys, or only those with a TTL),

@@ -965,6 +965,32 @@ static void test_digest_value(void **state)
     assert_string_not_equal(a, b);
 }
 
+/* RANDOMKEY's pick (ks_random_fair): NULL when empty, every key of a small
+ * keyspace about equally likely (chi-square of 10000 draws over 10 keys
+ * < 40, the bound Redis's Tcl suite uses for its random commands). */
+static void test_random_fair(void **state)
+{
+    fixture *f = *state;
+    ks *k = f->k;
+    assert_null(ks_random_fair(k, 7));
+    char name[2] = {0};
+    for (int i = 0; i < 10; i++) {
+        name[0] = (char)('a' + i);
+        set_s(k, name, "v");
+    }
+    enum { DRAWS = 10000 };
+    unsigned hits[10] = {0};
+    for (int i = 0; i < DRAWS; i++) {
+        size_t klen;
+        const char *key = kobj_key(ks_random_fair(k, rng()), &klen);
+        hits[key[0] - 'a']++;
+    }
+    double chi = 0, expect = DRAWS / 10.0;
+    for (int i = 0; i < 10; i++)
+        chi += (hits[i] - expect) * (hits[i] - expect) / expect;
+    assert_true(chi < 40);
+}
+
 /* ---- Tests: digest, random, scan, iteration ---- */
 
 static void build_sample(ks *k, int reverse)
@@ -1669,6 +1695,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expire_cycle_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_fair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_scan_iter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kobj_mem, setup, teardown),
         cmocka_unit_test_setup_teardown(test_randomized_model, setup, teardown),
