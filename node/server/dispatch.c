@@ -408,8 +408,28 @@ void dispatch_serve_blocked(client *c, const kv_command *cmd, int argc, const ch
     finish_request(c, cmd, cmd->flags, off);
 }
 
+static void cmd_exec(cmd_ctx *c);
+
+/* Redis's execCommandAbort: an EXEC refused before it runs (arity, BUSY,
+ * NOAUTH, READONLY, ...) ends the transaction, MULTI or not, and says why
+ * ("EXECABORT Transaction discarded because of: <error>"). */
+static int exec_refused(client *cl, const kv_command *cmd, const char *msg)
+{
+    if (!cmd || cmd->proc != cmd_exec)
+        return 0;
+    reply r = reply_make(&cl->out, cl->resp);
+    reply_errorf(&r, "EXECABORT Transaction discarded because of: %s", msg);
+    cl->srv->stats.error_replies++;
+    cl->srv->cmd_stats[command_index(cmd)].rejected++;
+    multi_reset(cl);
+    watch_unwatch_all(cl);
+    return 1;
+}
+
 static void reject(client *cl, const kv_command *cmd, const char *msg)
 {
+    if (exec_refused(cl, cmd, msg))
+        return;
     reply r = reply_make(&cl->out, cl->resp);
     reply_error(&r, msg);
     cl->srv->stats.error_replies++;
@@ -684,6 +704,8 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         return;
     }
     if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity)) {
+        if (exec_refused(cl, cmd, "wrong number of arguments for 'exec' command"))
+            return;
         reply r = reply_make(&cl->out, cl->resp);
         reply_err_arity(&r, cmd->name);
         s->stats.error_replies++;
