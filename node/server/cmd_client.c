@@ -304,6 +304,10 @@ static void client_unblock_cmd(cmd_ctx *c)
 static void client_help_cmd(cmd_ctx *c)
 {
     static const char *const lines[] = {
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -332,6 +336,11 @@ static void client_help_cmd(cmd_ctx *c)
         "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         NULL,
     };
     admin_reply_help(c, "CLIENT", lines);
@@ -357,6 +366,20 @@ const kv_command cmds_client[] = {
     {"client|unblock", client_unblock_cmd, -3, CMD_ADMIN | CMD_NOSCRIPT | CLIENT_FLAGS, 0, 0, 0,
      "connection", "Unblocks a client blocked by a blocking command from a different connection.",
      "5.0.0", "@admin @slow @dangerous @connection"},
+    {"client|tracking", client_tracking_cmd, -3, CMD_NOSCRIPT | CLIENT_FLAGS, 0, 0, 0,
+     "connection", "Enable or disable server assisted client side caching support", "6.0.0",
+     "@slow @connection"},
+    {"client|caching", client_caching_cmd, 3, CMD_NOSCRIPT | CLIENT_FLAGS, 0, 0, 0, "connection",
+     "Instruct the server about tracking or not keys in the next request", "6.0.0",
+     "@slow @connection"},
+    {"client|getredir", client_getredir_cmd, 2, CMD_NOSCRIPT | CLIENT_FLAGS, 0, 0, 0,
+     "connection", "Get tracking notifications redirection client ID if any", "6.0.0",
+     "@slow @connection"},
+    {"client|trackinginfo", client_trackinginfo_cmd, 2, CMD_NOSCRIPT | CLIENT_FLAGS, 0, 0, 0,
+     "connection",
+     "Return information about server assisted client side caching for the current "
+     "connection",
+     "6.2.0", "@slow @connection"},
     {"client|help", client_help_cmd, 2, CLIENT_FLAGS, 0, 0, 0, "connection",
      "Returns helpful text about the different subcommands.", "5.0.0", "@slow @connection"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},

@@ -315,6 +315,9 @@ static void on_cron(uv_timer_t *t)
         }
         rehash_cron(s);
     }
+    /* Also here, so that a CONFIG SET of tracking-table-max-keys takes
+     * effect on an idle server (as Redis's serverCron). */
+    tracking_limit(s, NULL);
     if (s->bgsave_scheduled && !s->shutting_down && !engine_entry_pending(s->eng)) {
         engine_stats st;
         engine_get_stats(s->eng, &st);
@@ -483,9 +486,10 @@ static int repl_config_from(const kv_config *cfg, repl_config *rc, char *err, si
     return 0;
 }
 
-static void key_touched(void *arg, int db, const char *key, size_t klen)
+static void key_touched(void *arg, int db, const char *key, size_t klen, int by_command)
 {
     watch_touch(arg, db, key, klen);
+    tracking_key_touched(arg, key, klen, by_command);
     stream_block_signal(arg, db, key, klen);
     blocking_key_touched(arg, db, key, klen);
 }
@@ -755,6 +759,7 @@ void server_shutdown(server *s, int exit_code)
         uv_close((uv_handle_t *)&s->evict_timer, NULL);
     dispatch_script_stop(s);
     blocking_close(s);
+    tracking_close(s);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     log_notice("kvnode is now ready to exit, bye bye...");
@@ -774,6 +779,8 @@ void server_free(server *s)
     dispatch_free(s);
     blocking_free(s);
     ps_registry_free(&s->pubsub);
+    tracking_free(s);
+    dict_clear(&s->clients_by_id, NULL, NULL);
     slowlog_free(s);
     kv_free(s->cmd_stats);
     kv_free(s->tcp_listeners);
