@@ -84,6 +84,13 @@ static int numkeys_spec(const kv_command *cmd, int *at, int *dst)
     return 0;
 }
 
+/* Scripts may name no keys (Redis's CMD_NO_MANDATORY_KEYS): a numkeys that
+ * names none is no error. */
+static int no_mandatory_keys(const kv_command *cmd)
+{
+    return !strncmp(cmd->name, "eval", 4) || !strncmp(cmd->name, "fcall", 5);
+}
+
 /* XREAD / XREADGROUP: keys are the first half of what follows the STREAMS
  * option (Redis's xreadGetKeys). */
 static int streams_keys_cmd(const kv_command *cmd)
@@ -426,7 +433,7 @@ int command_keys(const kv_command *cmd, int argc, const char *const *argv, const
     if (numkeys_spec(cmd, &at, &dst)) {
         long long n;
         if (at >= argc || !kv_string2ll(argv[at], lens[at], &n) || n < 1 || n > argc - at - 1)
-            return -1;
+            return no_mandatory_keys(cmd) ? 0 : -1;
         if (fn && dst)
             fn(arg, dst);
         for (int i = at + 1; fn && i <= at + (int)n; i++)
