@@ -428,6 +428,16 @@ static void host_publish(void *arg, int shard, const char *ch, size_t chlen, con
     pubsub_from_primary(arg, shard, ch, chlen, msg, mlen);
 }
 
+/* The follower's keyspace was replaced (a snapshot installed …): its
+ * tracking clients hear that every key may have changed, as a Redis
+ * replica's do when it loads its master's RDB (emptyData). */
+static void host_keyspace_replaced(void *arg)
+{
+    server *s = arg;
+    tracking_flushed(s);
+    pubsub_settle(s);
+}
+
 static void host_fail_pending(void *arg)
 {
     server *s = arg;
@@ -698,7 +708,8 @@ int server_load(server *s, char *err, size_t errlen)
                       .commit_advanced = host_commit_advanced,
                       .role_changed = host_role_changed,
                       .fail_pending = host_fail_pending,
-                      .publish = host_publish};
+                      .publish = host_publish,
+                      .keyspace_replaced = host_keyspace_replaced};
     rc = repl_init(&s->repl, s->loop, s->eng, &rc_cfg, &host, &meta, err, errlen);
     if (s->loading_exit)
         loading_exit(s);
