@@ -301,6 +301,19 @@ static void client_unblock_cmd(cmd_ctx *c)
     reply_int(&c->r, done);
 }
 
+static void client_no_evict_cmd(cmd_ctx *c)
+{
+    if (arg_is_c(c, 2, "on")) {
+        c->cl->flags |= CL_NO_EVICT;
+    } else if (arg_is_c(c, 2, "off")) {
+        c->cl->flags &= ~CL_NO_EVICT;
+    } else {
+        reply_error(&c->r, "ERR syntax error");
+        return;
+    }
+    reply_ok(&c->r);
+}
+
 static void client_help_cmd(cmd_ctx *c)
 {
     static const char *const lines[] = {
@@ -341,6 +354,8 @@ static void client_help_cmd(cmd_ctx *c)
         "    Control server assisted client side caching.",
         "TRACKINGINFO",
         "    Report tracking status for the current connection.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
         NULL,
     };
     admin_reply_help(c, "CLIENT", lines);
@@ -380,6 +395,9 @@ const kv_command cmds_client[] = {
      "Return information about server assisted client side caching for the current "
      "connection",
      "6.2.0", "@slow @connection"},
+    {"client|no-evict", client_no_evict_cmd, 3, CMD_ADMIN | CMD_NOSCRIPT | CLIENT_FLAGS, 0, 0, 0,
+     "connection", "Set client eviction mode for the current connection.", "7.0.0",
+     "@admin @slow @dangerous @connection"},
     {"client|help", client_help_cmd, 2, CLIENT_FLAGS, 0, 0, 0, "connection",
      "Returns helpful text about the different subcommands.", "5.0.0", "@slow @connection"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
