@@ -810,6 +810,68 @@ static void test_replica(void **state)
     h_stop(&prim, SIGTERM, 10000);
 }
 
+/* A replica that installs a snapshot from its primary (its log was
+ * compacted) tells its tracking clients that every key may have changed,
+ * as a Redis replica loading its master's RDB: a null invalidation. The
+ * primary is stopped while the replica starts, so the tracking client is
+ * there before the snapshot. */
+static void test_replica_snapshot_install(void **state)
+{
+    (void)state;
+    char pdir[600], rdir[600], port[16];
+    snprintf(pdir, sizeof pdir, "%s/snap-primary", tmp);
+    snprintf(rdir, sizeof rdir, "%s/snap-replica", tmp);
+    h_proc prim, repl;
+    memset(&prim, 0, sizeof prim);
+    memset(&repl, 0, sizeof repl);
+    const char *pextra[] = {"--save", "", "--wal-segment-size", "1mb", "--repl-retention-bytes",
+                            "0", NULL};
+    assert_int_equal(h_kvnode_start(&prim, pdir, pextra), 0);
+    conn *p = conn_new(prim.port);
+    run(p, "DEBUG POPULATE 100000", "+OK");
+    /* Fill a few WAL segments, so a snapshot lets the first go. */
+    char *big = malloc(300001);
+    memset(big, 'x', 300000);
+    big[300000] = '\0';
+    for (int i = 0; i < 12; i++) {
+        const char *a[] = {"SET", "big", big, NULL};
+        sendv(p, a);
+        expect(p, "+OK");
+    }
+    free(big);
+    long long deadline = h_now_ms() + 60000;
+    while (info_field(p, "persistence", "wal_first_lsn") <= 2 && h_now_ms() < deadline)
+        run(p, "SAVE", "+OK");
+    assert_true(info_field(p, "persistence", "wal_first_lsn") > 2);
+
+    kill(prim.pid, SIGSTOP);
+    snprintf(port, sizeof port, "%d", prim.port);
+    const char *rextra[] = {"--save", "", "--replicaof", "127.0.0.1", port, NULL};
+    int started = h_kvnode_start(&repl, rdir, rextra);
+    conn *t = NULL;
+    if (started == 0) {
+        t = conn_new(repl.port);
+        sendl(t, "HELLO 3");
+        kv_reply_free(next(t, IO_MS));
+        sendl(t, "CLIENT TRACKING on");
+        kv_reply *ok = next(t, IO_MS);
+        started = ok && ok->type == KV_REPLY_STATUS ? 0 : -1;
+        kv_reply_free(ok);
+    }
+    kill(prim.pid, SIGCONT); /* before any assert: never leave it stopped */
+    assert_int_equal(started, 0);
+    kv_reply *m = next(t, 120000);
+    char text[256];
+    h_reply_text(m, text, sizeof text);
+    kv_reply_free(m);
+    assert_string_equal(text, ">[\"invalidate\" (nil)]");
+    run(t, "DBSIZE", ":100001");
+    conn_free(p);
+    conn_free(t);
+    h_stop(&repl, SIGTERM, 10000);
+    h_stop(&prim, SIGTERM, 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -821,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_replica),
+        cmocka_unit_test(test_replica_snapshot_install),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
