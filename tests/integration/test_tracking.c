@@ -702,7 +702,8 @@ static void test_table(void **state)
     run(r, "CLIENT TRACKING on optin noloop", "+OK");
     run(r, "CLIENT CACHING yes", "+OK");
     run(r, "CLIENT TRACKINGINFO",
-        "[\"flags\" [\"on\" \"optin\" \"caching-yes\" \"noloop\"] \"redirect\" :0 \"prefixes\" []]");
+        "[\"flags\" [\"on\" \"optin\" \"caching-yes\" \"noloop\"] \"redirect\" :0 "
+        "\"prefixes\" []]");
     run(r, "CLIENT TRACKING off", "+OK");
     run(r, "CLIENT TRACKING on BCAST PREFIX foo PREFIX bar", "+OK");
     run(r, "CLIENT TRACKINGINFO",
