@@ -40,6 +40,10 @@ static void flush_generic(cmd_ctx *c, int all)
         return;
     }
     int first = all ? 0 : c->db, end = all ? c->ndbs : c->db + 1;
+    /* Tracking clients hear that every key may have changed, whatever
+     * was there (Redis's signalFlushedDb). */
+    if (!c->replay || c->replica_apply)
+        tracking_flushed(c->srv);
     for (int db = first; db < end; db++) {
         if (!ks_size(c->dbs[db]))
             continue;
