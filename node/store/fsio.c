@@ -59,51 +59,40 @@ static int p_listdir(const char *dir, int (*fn)(void *arg, const char *name), vo
  *   "fsync-error"       fail with EIO without syncing;
  *   anything else, or no file: sync as usual.
  * A fault run rewrites the file (rename) to start and end the fault. */
-#include <pthread.h>
 #include <time.h>
 
-static pthread_mutex_t fp_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/* -1: fail with EIO; otherwise milliseconds to sleep first. */
+/* -1: fail with EIO; otherwise milliseconds to sleep first. The cache is
+ * per thread (no lock: a fork child, the snapshot writer, cannot inherit
+ * one held by another thread). */
 static int failpoint_sync(void)
 {
-    static int init;
-    static const char *path;
-    static struct stat seen;
-    static int action;
-    pthread_mutex_lock(&fp_mu);
-    if (!init) {
-        init = 1;
-        path = getenv("KVNODE_FAILPOINT_FILE");
-        if (path && !*path)
-            path = NULL;
-    }
-    if (path) {
-        struct stat st;
-        if (stat(path, &st) < 0) {
-            action = 0;
-            memset(&seen, 0, sizeof seen);
-        } else if (st.st_ino != seen.st_ino || st.st_size != seen.st_size ||
-                   st.st_mtim.tv_sec != seen.st_mtim.tv_sec ||
-                   st.st_mtim.tv_nsec != seen.st_mtim.tv_nsec) {
-            seen = st;
-            action = 0;
-            char buf[64] = "";
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd >= 0) {
-                ssize_t n = read(fd, buf, sizeof buf - 1);
-                buf[n > 0 ? n : 0] = 0;
-                close(fd);
-            }
-            if (!strncmp(buf, "fsync-error", 11))
-                action = -1;
-            else if (!strncmp(buf, "fsync-stall ", 12))
-                action = atoi(buf + 12) > 0 ? atoi(buf + 12) : 0;
+    static _Thread_local struct stat seen;
+    static _Thread_local int action;
+    const char *path = getenv("KVNODE_FAILPOINT_FILE");
+    if (!path || !*path)
+        return 0;
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        memset(&seen, 0, sizeof seen);
+        action = 0;
+    } else if (st.st_ino != seen.st_ino || st.st_size != seen.st_size ||
+               st.st_mtim.tv_sec != seen.st_mtim.tv_sec ||
+               st.st_mtim.tv_nsec != seen.st_mtim.tv_nsec) {
+        seen = st;
+        action = 0;
+        char buf[64] = "";
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, buf, sizeof buf - 1);
+            buf[n > 0 ? n : 0] = 0;
+            close(fd);
         }
+        if (!strncmp(buf, "fsync-error", 11))
+            action = -1;
+        else if (!strncmp(buf, "fsync-stall ", 12))
+            action = atoi(buf + 12) > 0 ? atoi(buf + 12) : 0;
     }
-    int a = action;
-    pthread_mutex_unlock(&fp_mu);
-    return a;
+    return action;
 }
 
 static int fp_sync(int fd, int data_only)
