@@ -1237,9 +1237,6 @@ static const char *cannot_inject(ftype t)
         return "not with Redis";
     if (t == F_MEMBER && opt.redis)
         return "KVCLUSTER is kvnode's";
-    /* Redis replicates over its client port, which the clients share. */
-    if ((t == F_DELAY || t == F_LOSS) && opt.redis)
-        return "the proxy sits on kvnode's peer port";
     if ((t == F_FSYNC_STALL || t == F_FSYNC_ERROR) && opt.redis)
         return "kvnode's test failpoints";
 #ifndef KV_FAILPOINTS
@@ -2077,15 +2074,17 @@ int main(int argc, char **argv)
         nodes[i].join = -1;
         write_clock(i, 0);
         write_failpoint(i, "");
-        if (!opt.redis) {
-            char nspath[128], perr[256];
-            snprintf(nspath, sizeof nspath, "/var/run/netns/%s", nw.ns[i]);
-            proxies[i] = fp_start(nspath, nw.ip[i], PROXY_PORT, PEER_PORT,
-                                  opt.seed * 31 + (uint64_t)i + 1, perr, sizeof perr);
-            if (!proxies[i]) {
-                printf("faultrun: %s\n", perr);
-                return 1;
-            }
+        /* The peer-link proxy: kvnode announces its port as the peer port;
+         * Redis replicates (and Sentinels monitor) over the client port,
+         * so there connections from the other namespaces are redirected to
+         * it (the clients' own, from the bridge, are not). */
+        char nspath[128], perr[256];
+        snprintf(nspath, sizeof nspath, "/var/run/netns/%s", nw.ns[i]);
+        proxies[i] = fp_start(nspath, nw.ip[i], PROXY_PORT, opt.redis ? PORT : PEER_PORT,
+                              opt.seed * 31 + (uint64_t)i + 1, perr, sizeof perr);
+        if (!proxies[i] || (opt.redis && nn_redirect_peers(&nw, i, PORT, PROXY_PORT) < 0)) {
+            printf("faultrun: %s\n", proxies[i] ? "cannot redirect peer links (nft nat)" : perr);
+            return 1;
         }
         /* Each node's data on a tmpfs of its own, which disk-full fills. */
         char src[32];
