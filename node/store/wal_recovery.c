@@ -483,6 +483,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
     w->prealloc = cfg->prealloc;
     w->stall_warn_ms = cfg->stall_warn_ms ? cfg->stall_warn_ms : WAL_STALL_WARN_MS;
     w->fd = -1;
+    w->efd = -1;
     w->spare_id = -1;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
