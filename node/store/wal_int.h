@@ -25,6 +25,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -142,6 +143,7 @@ struct wal {
      * until ready holds delay_target records). */
     int thread_wait;
     uint64_t delay_target;
+    sem_t wake; /* the loop ends the thread's sleep (thread_sleep) */
 
     /* 1 from the thread's wake-up write to efd until the loop has read it:
      * one write per loop pass however many batches finish (notify_loop) */

@@ -32,6 +32,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -249,6 +250,33 @@ static void note_batch_size(wal *w, uint64_t records)
         atomic_store(&w->max_batch_records, records);
 }
 
+/* Sleep until the loop posts `wake` (or until the deadline, when there is
+ * one): called with mu held, returns with it held, 0 or ETIMEDOUT. The loop
+ * posts only when thread_wait says the thread sleeps and its change ends
+ * that sleep, and then marks it running, so a sleep gets one post at most;
+ * one that comes after a timeout only makes the next sleep return at once
+ * to a caller that checks its condition again. A semaphore rather than
+ * the condition variable: glibc makes a thread woken from a condition
+ * wait take the mutex as contended, which costs a futex wake at every
+ * unlock after it. */
+static int thread_sleep(wal *w, int why, const struct timespec *deadline)
+{
+    w->thread_wait = why;
+    pthread_mutex_unlock(&w->mu);
+    int rc = 0;
+    for (;;) {
+        if ((deadline ? sem_timedwait(&w->wake, deadline) : sem_wait(&w->wake)) == 0)
+            break;
+        if (errno != EINTR) {
+            rc = errno;
+            break;
+        }
+    }
+    pthread_mutex_lock(&w->mu);
+    w->thread_wait = THREAD_RUNNING;
+    return rc;
+}
+
 /* Does the commit delay end? (mu held) */
 static int delay_over(const wal *w)
 {
@@ -284,12 +312,10 @@ static void commit_delay(wal *w)
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
-    w->thread_wait = THREAD_WAIT_DELAY;
     while (!delay_over(w)) {
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+        if (thread_sleep(w, THREAD_WAIT_DELAY, &ts) != 0)
             break;
     }
-    w->thread_wait = THREAD_RUNNING;
 }
 
 static void *wal_thread(void *arg)
@@ -297,10 +323,8 @@ static void *wal_thread(void *arg)
     wal *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        w->thread_wait = THREAD_WAIT_WORK;
         while (!w->flight_full && !w->stop)
-            pthread_cond_wait(&w->cv, &w->mu);
-        w->thread_wait = THREAD_RUNNING;
+            thread_sleep(w, THREAD_WAIT_WORK, NULL);
         if (!w->flight_full && w->stop)
             break;
         pthread_mutex_unlock(&w->mu);
@@ -359,6 +383,31 @@ static uint64_t spare_fit(const wal *w, uint64_t size, uint64_t avail)
     }
 }
 
+/* A spare is zero-filled in steps of this size, each pushed to the disk
+ * before the next is written. */
+#define SPARE_CHUNK (1u << 20)
+
+/* Zero-fill fd up to `size` bytes, SPARE_CHUNK at a time, each step
+ * written back before the next. Written in one go, a 64 MiB spare leaves
+ * that much dirty data in front of every WAL fdatasync issued while it
+ * drains (the device cache flush of a commit waits for all of it): a
+ * commit stall of tens of milliseconds once per segment. In steps, a
+ * commit waits for at most one. The step's fdatasync goes straight to the
+ * kernel: it paces writeback and is no durability point (the fsync after
+ * the whole fill, through kvfs, is), so it stays out of the fault table. */
+static int spare_fill(int fd, uint64_t size)
+{
+    for (uint64_t done = 0; done < size;) {
+        uint64_t to = size - done > SPARE_CHUNK ? done + SPARE_CHUNK : size;
+        int rc = kvfs_zero_fill(fd, (off_t)to);
+        if (rc)
+            return rc;
+        (void)fdatasync(fd); /* errors surface in the fsync that follows */
+        done = to;
+    }
+    return 0;
+}
+
 static void spare_work(uv_work_t *req)
 {
     wal *w = req->data;
@@ -380,7 +429,7 @@ static void spare_work(uv_work_t *req)
     }
     int rc;
     for (;;) {
-        rc = kvfs_zero_fill(fd, (off_t)size);
+        rc = spare_fill(fd, size);
         if (!rc && kvfs->fsync(fd) < 0)
             rc = -errno;
         /* The free-space figure can be stale or optimistic (another
@@ -574,9 +623,11 @@ static void kick(wal *w)
      * go of mu, so that it does not wake only to block on it. */
     int wake = (w->thread_wait == THREAD_WAIT_WORK && w->flight_full) ||
                (w->thread_wait == THREAD_WAIT_DELAY && delay_over(w));
+    if (wake)
+        w->thread_wait = THREAD_RUNNING; /* one post per sleep */
     pthread_mutex_unlock(&w->mu);
     if (wake)
-        pthread_cond_signal(&w->cv);
+        sem_post(&w->wake);
 }
 
 void wal_request_sync(wal *w)
@@ -985,6 +1036,7 @@ static void free_wal(wal *w)
     kv_free(w->hist);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+    sem_destroy(&w->wake);
     kv_free(w);
 }
 
@@ -1051,8 +1103,8 @@ void wal_close(wal *w)
     wal_flush_wait(w);
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
-    pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    sem_post(&w->wake);
     pthread_join(w->thread, NULL);
     if (w->spare_state == SPARE_READY) {
         char path[PATH_MAX];
