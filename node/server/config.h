@@ -55,6 +55,7 @@ typedef struct kv_config {
     /* keyspace */
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
+    int list_max_listpack_size;
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value; /* a memory value in Redis */
@@ -72,6 +73,7 @@ typedef struct kv_config {
     int lfu_log_factor;
     int lfu_decay_time;
     int replica_ignore_maxmemory;
+    long long maxmemory_clients;  /* bytes; < 0: that percentage of maxmemory; 0: none */
     /* logging and process */
     int loglevel;
     char *logfile;
