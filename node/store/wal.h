@@ -6,7 +6,7 @@
  * to an in-memory batch, and at the end of each loop iteration the batch is
  * handed to the WAL thread, which writes it with one write and one
  * fdatasync while the next batch fills (group commit). A completion wakes
- * the loop through a uv_async_t and the owner's progress callback runs.
+ * the loop through an eventfd and the owner's progress callback runs.
  *
  * A failed write or fsync is never retried and nothing after it is ever
  * reported durable: the WAL enters its failed state (wal_error) for good
