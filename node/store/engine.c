@@ -223,7 +223,9 @@ struct engine {
     int publish_keep;
     uint64_t publish_oldest;
     uint64_t retained_oldest;
-    uint64_t pin_lsn;
+    uint64_t pin_replicas; /* streaming replicas need the WAL from here (bounded) */
+    uint64_t pin_keep;     /* the WAL must be kept from here (unbounded) */
+    int compact_due;       /* a pin moved forward: compact on the next cron */
     int64_t last_save_time;
     uint64_t last_save_lsn;
     int last_ok;
@@ -253,7 +255,7 @@ static uint64_t mono_us(void)
 void engine_config_defaults(engine_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->wal_segment_size = 64ull << 20;
+    c->wal_segment_size = 16ull << 20;
     c->fsync = WAL_FSYNC_ALWAYS;
     c->wal_prealloc = 1;
     c->databases = 16;
@@ -913,18 +915,34 @@ static void publish_work(uv_work_t *req)
     }
 }
 
+/* Retention rule (DESIGN.md §4): delete the WAL segments wholly below
+ *   - the oldest snapshot kept (recovery may fall back to it),
+ *   - on a replica, its commit point,
+ *   - the unconditional pin (a replica installing a snapshot needs what
+ *     follows it; a committed config not yet stored),
+ *   - the slowest streaming replica's next entry, but only as far back as
+ *     the newest retention_bytes of the WAL: a replica further behind than
+ *     that is sent a snapshot instead, so it never holds the disk.
+ * Nothing else is kept: without replicas the directory holds the kept
+ * snapshots and the WAL written since the oldest of them. */
 static void compact_wal(engine *e)
 {
     if (e->closing || !e->w)
         return;
+    e->compact_due = 0;
     uint64_t upto = e->retained_oldest;
     if (e->cfg.commit_gated && e->commit < upto)
         upto = e->commit;
-    uint64_t floor = wal_retention_floor(e->w, e->cfg.retention_bytes);
-    if (floor - 1 < upto)
-        upto = floor - 1;
-    if (e->pin_lsn && e->pin_lsn - 1 < upto)
-        upto = e->pin_lsn - 1;
+    if (e->pin_keep && e->pin_keep - 1 < upto)
+        upto = e->pin_keep - 1;
+    if (e->pin_replicas) {
+        uint64_t floor = wal_retention_floor(e->w, e->cfg.retention_bytes);
+        uint64_t need = e->pin_replicas - 1;
+        if (floor - 1 > need)
+            need = floor - 1;
+        if (need < upto)
+            upto = need;
+    }
     if (upto && wal_compact(e->w, upto) > 0)
         e->compactions++;
 }
@@ -1186,10 +1204,17 @@ void engine_cron(engine *e)
 {
     reap_child(e, 0);
     maybe_publish(e);
+    if (e->compact_due && e->snap_state == SNAP_IDLE)
+        compact_wal(e);
     if (e->snap_state != SNAP_IDLE || wal_error(e->w, NULL))
         return;
-    /* WAL growth since the last snapshot point. */
-    uint64_t need = e->cfg.snapshot_wal_min;
+    /* WAL growth since the last snapshot point. Recovery keeps the WAL
+     * back to the oldest of the `snapshot_keep` snapshots, that is about
+     * snapshot_keep such intervals: one interval is snapshot_wal_min /
+     * snapshot_keep, so the WAL on disk stays near snapshot_wal_min, or
+     * (a large keyspace) snapshot_wal_pct of the last snapshot's size, so
+     * a snapshot's cost stays proportional to the WAL it lets go. */
+    uint64_t need = e->cfg.snapshot_wal_min / (uint64_t)e->cfg.snapshot_keep;
     uint64_t grown = e->last_snap_bytes * (uint64_t)e->cfg.snapshot_wal_pct / 100;
     if (grown > need)
         need = grown;
@@ -1219,9 +1244,14 @@ static void on_cron(uv_timer_t *t)
     engine_cron(t->data);
 }
 
-void engine_pin_wal(engine *e, uint64_t lsn)
+void engine_pin_wal(engine *e, uint64_t replicas, uint64_t keep)
 {
-    e->pin_lsn = lsn;
+    /* Released or moved forward: what it held may go now. */
+    if ((e->pin_replicas && (!replicas || replicas > e->pin_replicas)) ||
+        (e->pin_keep && (!keep || keep > e->pin_keep)))
+        e->compact_due = 1;
+    e->pin_replicas = replicas;
+    e->pin_keep = keep;
 }
 
 void engine_get_stats(const engine *e, engine_stats *st)
