@@ -123,11 +123,36 @@ typedef struct replay_ctx {
     const char **argv;
     size_t *lens;
     size_t cap;
+    /* Recovery without a snapshot: database 0's table is sized once from
+     * the keys the first part of the WAL made (see size_from_sample). */
+    uint64_t wal_bytes;   /* the segment files to replay (0: no sizing) */
+    uint64_t seen_bytes;  /* records replayed so far */
 } replay_ctx;
+
+/* Having replayed a sample of the WAL (1/32 of its files, at least 1 MiB),
+ * grow database 0 to the keys the whole WAL would make at that rate: a
+ * million-key log then rehashes once, early, instead of doubling twenty
+ * times. A log of overwrites makes few keys in the sample and reserves
+ * little. The file sizes count preallocated tails, so this errs high by
+ * at most a segment's worth. */
+static void size_from_sample(replay_ctx *rc, size_t raw_len)
+{
+    rc->seen_bytes += raw_len;
+    if (rc->seen_bytes < (1u << 20) || rc->seen_bytes < rc->wal_bytes / 32)
+        return;
+    uint64_t keys = ks_size(rc->dbs[0]);
+    double projected = (double)keys * (double)rc->wal_bytes / (double)rc->seen_bytes;
+    if (projected > (double)(rc->wal_bytes / 16))
+        projected = (double)(rc->wal_bytes / 16);
+    ks_expand(rc->dbs[0], (size_t)projected);
+    rc->wal_bytes = 0;
+}
 
 static int replay_record(void *arg, const wal_record *rec, char *err, size_t errlen)
 {
     replay_ctx *rc = arg;
+    if (rc->wal_bytes)
+        size_from_sample(rc, rec->raw_len);
     if (rec->type != WAL_REC_COMMANDS)
         return 0; /* no-ops and membership configs leave the keyspace alone */
     ProtobufCAllocator alloc = {arena_alloc, arena_free_ptr, &rc->ar};
@@ -449,7 +474,10 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
                      .fsync = e->cfg.fsync,
                      .prealloc = e->cfg.wal_prealloc};
     e->applied = sm.lsn;
+    e->rctx.wal_bytes = sm.lsn ? 0 : recovery_bytes(e->dir);
+    e->rctx.seen_bytes = 0;
     rc = wal_open(&e->w, &wc, sm.lsn, sm.term, recover_record, e, &e->rec.wal, err, errlen);
+    e->rctx.wal_bytes = 0;
     arena_reset(&e->rctx.ar);
     if (rc)
         goto fail;
