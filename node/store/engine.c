@@ -1246,8 +1246,14 @@ void engine_cron(engine *e)
     uint64_t grown = e->last_snap_bytes * (uint64_t)e->cfg.snapshot_wal_pct / 100;
     if (grown > need)
         need = grown;
+    /* And the WAL recovery keeps (since the oldest snapshot kept) past
+     * snapshot_keep intervals: snapshots that could not keep up with the
+     * writes (one at a time) are caught up once anything new is logged. */
+    uint64_t held = e->retained_oldest ? wal_bytes_from(e->w, e->retained_oldest + 1) : 0;
     int why = 0;
     if (need && e->bytes_since_save >= need)
+        why = 1;
+    else if (need && e->bytes_since_save > 0 && held >= need * (uint64_t)e->cfg.snapshot_keep)
         why = 1;
     else
         for (int i = 0; i < e->cfg.nsave && !why; i++)
