@@ -114,6 +114,10 @@ const cfg_option cfg_options[] = {
      "Hashes with at most this many fields use the compact encoding."},
     {"hash-max-listpack-value", "hash-max-ziplist-value", CFG_MEM, OFF(hash_max_listpack_value),
      0, LLONG_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},
+    {"list-max-listpack-size", "list-max-ziplist-size", CFG_INT, OFF(list_max_listpack_size),
+     INT_MIN, INT_MAX, "-2", NULL, 1,
+     "Lists that fit in one Redis quicklist node use the compact encoding: negative, up to "
+     "4kb << (-n - 1) bytes (-5 and below: 64kb); positive, up to n elements within 8kb."},
     {"notify-keyspace-events", NULL, CFG_SPECIAL, OFF(notify_keyspace_events), 0, 0, "", NULL,
      1,
      "Publish keyspace events, as Redis: K (__keyspace@<db>__:<key>) and/or E "

@@ -55,6 +55,7 @@ typedef struct kv_config {
     /* keyspace */
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
+    int list_max_listpack_size;
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value; /* a memory value in Redis */
