@@ -224,13 +224,13 @@ if want suite; then
   suite_rows() { # port -> "name rps" lines
     local port=$1 sha
     timeout "$BENCH_TIMEOUT" redis-benchmark -p "$port" -c 50 -n "$SUITE_REQ" -r 100000 --csv 2>/dev/null |
-      awk -F'","' 'NR > 1 { gsub(/"/, ""); printf "%s\t%s\n", $1, $2 }' || true
+      awk -F'","' 'NR > 1 { n = $1; r = $2; gsub(/"/, "", n); gsub(/"/, "", r); printf "%s\t%s\n", n, r }' || true
     sha=$(redis-cli -p "$port" script load "redis.call('SET', KEYS[1], ARGV[1]) return 1")
     redis-cli -p "$port" xgroup create bench:s g '$' mkstream >/dev/null
     one() { # label args...
       local label=$1; shift
       timeout "$BENCH_TIMEOUT" redis-benchmark -p "$port" -c 50 -n "$SUITE_REQ" -r 100000 --csv "$@" 2>/dev/null |
-        awk -F'","' -v l="$label" 'NR == 2 { gsub(/"/, ""); printf "%s\t%s\n", l, $2 }' || true
+        awk -F'","' -v l="$label" 'NR == 2 { r = $2; gsub(/"/, "", r); printf "%s\t%s\n", l, r }' || true
     }
     one "EVALSHA (SET)" evalsha "$sha" 1 key:__rand_int__ v
     one "XADD" xadd bench:s '*' f v
