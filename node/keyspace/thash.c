@@ -455,7 +455,7 @@ int hash_random(kv_hash *h, uint64_t rnd, const char **f, size_t *flen, const ch
         *vlen = e.vlen;
         return 1;
     }
-    const hnode *n = (const hnode *)dict_random(&h->u.ht->d, rnd);
+    const hnode *n = (const hnode *)dict_random_fair(&h->u.ht->d, rnd);
     *f = (const char *)n->data;
     *flen = n->flen;
     *v = (const char *)n->data + n->flen;

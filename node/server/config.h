@@ -81,6 +81,7 @@ typedef struct kv_config {
     long long slowlog_log_slower_than;
     long long busy_reply_threshold; /* ms before a script is parked (BUSY) */
     int slowlog_max_len;
+    long long tracking_table_max_keys; /* client-side caching table size (0: no limit) */
     /* latency tracking (INFO latencystats, LATENCY HISTOGRAM) */
     int latency_tracking;
     int nlatpct;             /* latency-tracking-info-percentiles */
