@@ -194,6 +194,9 @@ uint64_t wal_term_at(const wal *w, uint64_t lsn);
 const wal_term_start *wal_history(const wal *w, size_t *n);
 /* The first LSN to keep so that at least `bytes` of the newest records
  * stay on disk (whole segments; last + 1 when bytes is 0). */
+/* Bytes of records on disk from the segment holding `lsn` on (a whole
+ * segment's worth for that one: segment granularity, as compaction). */
+uint64_t wal_bytes_from(const wal *w, uint64_t lsn);
 uint64_t wal_retention_floor(const wal *w, uint64_t bytes);
 /* First LSN still in a segment file (last + 1 when none). */
 uint64_t wal_first_lsn(const wal *w);
