@@ -132,7 +132,18 @@ enum {
     CMD_NOBARRIER = 1 << 8, /* reply does not depend on data: no reply barrier */
     CMD_NOREPLICA = 1 << 9, /* refused on replicas even if not a write (e.g. SAVE is fine) */
     CMD_BLOCKING = 1 << 10, /* may block the client (BLPOP …): COMMAND's "blocking" */
-    CMD_NOSCRIPT = 1 << 11, /* COMMAND's "noscript" */
+    CMD_NOSCRIPT = 1 << 11, /* refused inside scripts: COMMAND's "noscript" */
+    /* Redis's flags that kvnode reports in COMMAND as Redis 7.0 does;
+     * they describe the command (kvnode's own rules for loading, busy
+     * scripts and MULTI are the flags above and dispatch.c). */
+    CMD_LOADING = 1 << 12,           /* "loading" */
+    CMD_ALLOW_BUSY = 1 << 13,        /* "allow_busy" */
+    CMD_PUBSUB = 1 << 14,            /* "pubsub" */
+    CMD_SKIP_MONITOR = 1 << 15,      /* "skip_monitor" */
+    CMD_SKIP_SLOWLOG = 1 << 16,      /* "skip_slowlog" */
+    CMD_NO_MANDATORY_KEYS = 1 << 17, /* "no_mandatory_keys" */
+    CMD_NO_ASYNC_LOADING = 1 << 18,  /* "no_async_loading" */
+    CMD_NOT_IN_MULTI = 1 << 19,      /* "no_multi" */
 };
 
 typedef struct kv_command {

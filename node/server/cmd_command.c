@@ -166,13 +166,27 @@ static void reply_flags(reply *r, const kv_command *cmd)
     static const struct {
         uint32_t flag;
         const char *name;
-    } names[] = {{CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-                 {CMD_ADMIN, "admin"}, {CMD_NOSCRIPT, "noscript"}, {CMD_BLOCKING, "blocking"},
-                 {CMD_STALE, "stale"}, {CMD_FAST, "fast"},
-                 {CMD_NOAUTH, "no_auth"}};
+    } names[] = {/* Redis 7.0's order (addReplyCommandFlags) */
+                 {CMD_WRITE, "write"},
+                 {CMD_READONLY, "readonly"},
+                 {CMD_DENYOOM, "denyoom"},
+                 {CMD_ADMIN, "admin"},
+                 {CMD_PUBSUB, "pubsub"},
+                 {CMD_NOSCRIPT, "noscript"},
+                 {CMD_BLOCKING, "blocking"},
+                 {CMD_LOADING, "loading"},
+                 {CMD_STALE, "stale"},
+                 {CMD_SKIP_MONITOR, "skip_monitor"},
+                 {CMD_SKIP_SLOWLOG, "skip_slowlog"},
+                 {CMD_FAST, "fast"},
+                 {CMD_NOAUTH, "no_auth"},
+                 {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
+                 {CMD_NO_ASYNC_LOADING, "no_async_loading"},
+                 {CMD_NOT_IN_MULTI, "no_multi"}};
     int at, dst, movable = numkeys_spec(cmd, &at, &dst) || is_sort(cmd) ||
                               store_keyword_spec(cmd, &at) || streams_keys_cmd(cmd);
-    long n = movable;
+    int busy = (cmd->flags & CMD_ALLOW_BUSY) != 0;
+    long n = movable + busy;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         n += (cmd->flags & names[i].flag) != 0;
     reply_set(r, n);
@@ -181,6 +195,8 @@ static void reply_flags(reply *r, const kv_command *cmd)
             reply_simple(r, names[i].name);
     if (movable)
         reply_simple(r, "movablekeys");
+    if (busy)
+        reply_simple(r, "allow_busy");
 }
 
 static void reply_key_specs(reply *r, const kv_command *cmd)
@@ -607,21 +623,21 @@ static void cmd_command(cmd_ctx *c)
 #define COMMAND_FLAGS (CMD_STALE | CMD_NOBARRIER)
 
 const kv_command cmds_command[] = {
-    {"command", cmd_command, -1, COMMAND_FLAGS, 0, 0, 0, "server",
+    {"command", cmd_command, -1, COMMAND_FLAGS | CMD_LOADING, 0, 0, 0, "server",
      "Returns detailed information about all commands.", "2.8.13", "@slow @connection"},
-    {"command|count", command_count_cmd, 2, COMMAND_FLAGS, 0, 0, 0, "server",
+    {"command|count", command_count_cmd, 2, COMMAND_FLAGS | CMD_LOADING, 0, 0, 0, "server",
      "Returns a count of commands.", "2.8.13", "@slow @connection"},
-    {"command|list", command_list_cmd, -2, COMMAND_FLAGS, 0, 0, 0, "server",
+    {"command|list", command_list_cmd, -2, COMMAND_FLAGS | CMD_LOADING, 0, 0, 0, "server",
      "Returns a list of command names.", "7.0.0", "@slow @connection"},
-    {"command|info", command_info_cmd, -2, COMMAND_FLAGS, 0, 0, 0, "server",
+    {"command|info", command_info_cmd, -2, COMMAND_FLAGS | CMD_LOADING, 0, 0, 0, "server",
      "Returns information about one, multiple or all commands.", "2.8.13",
      "@slow @connection"},
-    {"command|docs", command_docs_cmd, -2, COMMAND_FLAGS, 0, 0, 0, "server",
+    {"command|docs", command_docs_cmd, -2, COMMAND_FLAGS | CMD_LOADING, 0, 0, 0, "server",
      "Returns documentary information about one, multiple or all commands.", "7.0.0",
      "@slow @connection"},
-    {"command|getkeys", command_getkeys_cmd, -4, COMMAND_FLAGS, 0, 0, 0, "server",
+    {"command|getkeys", command_getkeys_cmd, -4, COMMAND_FLAGS | CMD_LOADING, 0, 0, 0, "server",
      "Extracts the key names from an arbitrary command.", "2.8.13", "@slow @connection"},
-    {"command|help", command_help_cmd, 2, COMMAND_FLAGS, 0, 0, 0, "server",
+    {"command|help", command_help_cmd, 2, COMMAND_FLAGS | CMD_LOADING, 0, 0, 0, "server",
      "Returns helpful text about the different subcommands.", "5.0.0", "@slow @connection"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

@@ -545,7 +545,7 @@ static void cmd_info(cmd_ctx *c)
 }
 
 const kv_command cmds_info[] = {
-    {"info", cmd_info, -1, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "server",
+    {"info", cmd_info, -1, CMD_STALE | CMD_NOBARRIER | CMD_LOADING, 0, 0, 0, "server",
      "Returns information and statistics about the server.", "1.0.0",
      "@slow @dangerous"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},

@@ -150,10 +150,10 @@ static void latency_help_cmd(cmd_ctx *c)
 const kv_command cmds_latency[] = {
     {"latency", command_container, -2, CMD_NOBARRIER, 0, 0, 0, "server",
      "A container for latency diagnostics commands.", "2.8.13", "@slow"},
-    {"latency|histogram", latency_histogram_cmd, -2, LATENCY_FLAGS, 0, 0, 0, "server",
+    {"latency|histogram", latency_histogram_cmd, -2, LATENCY_FLAGS | CMD_LOADING | CMD_NOSCRIPT, 0, 0, 0, "server",
      "Returns the cumulative distribution of latencies of a subset or all commands.", "7.0.0",
      "@admin @slow @dangerous"},
-    {"latency|help", latency_help_cmd, 2, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "server",
+    {"latency|help", latency_help_cmd, 2, CMD_STALE | CMD_NOBARRIER | CMD_LOADING, 0, 0, 0, "server",
      "Returns helpful text about the different subcommands.", "2.8.13", "@slow"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

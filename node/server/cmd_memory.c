@@ -398,7 +398,7 @@ const kv_command cmds_memory[] = {
      "4.0.0", "@slow"},
     {"memory|usage", memory_usage_cmd, -3, CMD_READONLY, 2, 2, 1, "server",
      "Estimate the memory usage of a key", "4.0.0", "@read @slow"},
-    {"memory|help", memory_help_cmd, 2, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "server",
+    {"memory|help", memory_help_cmd, 2, CMD_STALE | CMD_NOBARRIER | CMD_LOADING, 0, 0, 0, "server",
      "Show helpful text about the different subcommands", "4.0.0", "@slow"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

@@ -171,15 +171,15 @@ static void cmd_wait(cmd_ctx *c)
 }
 
 const kv_command cmds_repl[] = {
-    {"replicaof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOBARRIER | CMD_STALE, 0, 0, 0,
+    {"replicaof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOBARRIER | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOSCRIPT, 0, 0, 0,
      "server", "Configures a server as replica of another, or promotes it to a master.",
      "5.0.0", "@admin @slow @dangerous"},
-    {"slaveof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOBARRIER | CMD_STALE, 0, 0, 0, "server",
+    {"slaveof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOBARRIER | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOSCRIPT, 0, 0, 0, "server",
      "Sets a Redis server as a replica of another, or promotes it to being a master.", "1.0.0",
      "@admin @slow @dangerous"},
-    {"role", cmd_role, 1, CMD_FAST | CMD_NOBARRIER | CMD_STALE, 0, 0, 0, "server",
+    {"role", cmd_role, 1, CMD_FAST | CMD_NOBARRIER | CMD_STALE | CMD_LOADING | CMD_NOSCRIPT, 0, 0, 0, "server",
      "Returns the replication role.", "2.8.12", "@admin @fast @dangerous"},
-    {"failover", cmd_failover, -1, CMD_ADMIN | CMD_NOBARRIER | CMD_STALE, 0, 0, 0, "server",
+    {"failover", cmd_failover, -1, CMD_ADMIN | CMD_NOBARRIER | CMD_STALE | CMD_NOSCRIPT, 0, 0, 0, "server",
      "Starts a coordinated failover from a server to one of its replicas.", "6.2.0",
      "@admin @slow @dangerous"},
     {"kvcluster", command_container, -2, CMD_NOBARRIER | CMD_STALE, 0, 0, 0, "server",
@@ -190,7 +190,7 @@ const kv_command cmds_repl[] = {
      0, "server", "Removes a member from the cluster.", "0.1.0", "@admin @slow @dangerous"},
     {"kvcluster|help", cmd_kvcluster_help, 2, CMD_NOBARRIER | CMD_STALE, 0, 0, 0, "server",
      "Shows helpful text about the different subcommands.", "0.1.0", "@admin @slow"},
-    {"wait", cmd_wait, 3, CMD_NOBARRIER, 0, 0, 0, "generic",
+    {"wait", cmd_wait, 3, CMD_NOBARRIER | CMD_NOSCRIPT, 0, 0, 0, "generic",
      "Blocks until the asynchronous replication of all preceding write commands sent by the "
      "connection is completed.",
      "3.0.0", "@slow @connection"},

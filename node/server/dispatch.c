@@ -943,16 +943,16 @@ static void cmd_unwatch(cmd_ctx *c)
 }
 
 const kv_command cmds_multi[] = {
-    {"multi", cmd_multi, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER, 0, 0, 0, "transactions",
+    {"multi", cmd_multi, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_NOSCRIPT, 0, 0, 0, "transactions",
      "Starts a transaction.", "1.2.0", "@fast @transaction"},
-    {"exec", cmd_exec, 1, CMD_NOMULTI, 0, 0, 0, "transactions",
+    {"exec", cmd_exec, 1, CMD_NOMULTI | CMD_LOADING | CMD_NOSCRIPT | CMD_SKIP_SLOWLOG, 0, 0, 0, "transactions",
      "Executes all commands in a transaction.", "1.2.0", "@slow @transaction"},
-    {"discard", cmd_discard, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER, 0, 0, 0, "transactions",
+    {"discard", cmd_discard, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_NOSCRIPT, 0, 0, 0, "transactions",
      "Discards a transaction.", "2.0.0", "@fast @transaction"},
-    {"watch", cmd_watch, -2, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER, 1, -1, 1, "transactions",
+    {"watch", cmd_watch, -2, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_NOSCRIPT, 1, -1, 1, "transactions",
      "Monitors changes to keys to determine the execution of a transaction.", "2.2.0",
      "@fast @transaction"},
-    {"unwatch", cmd_unwatch, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER, 0, 0, 0, "transactions",
+    {"unwatch", cmd_unwatch, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_NOSCRIPT, 0, 0, 0, "transactions",
      "Forgets about watched keys of a transaction.", "2.2.0", "@fast @transaction"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
