@@ -164,7 +164,8 @@ static void reply_flags(reply *r, const kv_command *cmd)
                  {CMD_STALE, "stale"}, {CMD_FAST, "fast"},
                  {CMD_NOAUTH, "no_auth"}};
     int at, dst, movable = numkeys_spec(cmd, &at, &dst) || is_sort(cmd) ||
-                              store_keyword_spec(cmd, &at) || streams_keys_cmd(cmd);
+                              store_keyword_spec(cmd, &at) || streams_keys_cmd(cmd) ||
+                              !strcmp(cmd->name, "migrate");
     long n = movable;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         n += (cmd->flags & names[i].flag) != 0;

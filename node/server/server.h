@@ -122,6 +122,8 @@ typedef struct client {
     struct sblock *sblock;
     /* blocked on keys (blocking.c): BLPOP, BZPOPMIN, … (NULL otherwise) */
     struct blk_state *blk;
+    /* waiting for a MIGRATE's target (cmd_migrate.c), or NULL */
+    struct migrate_job *migrate;
 
     /* blocking (WAIT) */
     uint64_t block_lsn;    /* WAIT: LSN replicas must reach */
@@ -280,6 +282,10 @@ void stream_block_signal(server *s, int db, const char *key, size_t klen);
 void stream_block_signal_db(server *s, int db);
 /* The client is going away. */
 void stream_block_forget(client *cl);
+/* MIGRATE (cmd_migrate.c): the client is going away; its migration, if
+ * any, is abandoned (its handles closed, the keys left as they are). */
+typedef struct migrate_job migrate_job;
+void migrate_forget(client *cl);
 /* The node stopped being the primary: unblock everyone with an error. */
 void stream_block_role_changed(server *s);
 size_t stream_block_count(const server *s);
