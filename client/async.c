@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 #include "kvclient_uv.h"
@@ -33,6 +34,12 @@ typedef struct cmd {
     void *privdata;
     unsigned written : 1;  /* its bytes went into a uv_write */
     unsigned internal : 1; /* the handshake (AUTH/HELLO, SELECT) */
+    /* RESP3 (P|S)(UN)SUBSCRIBE: the server answers with one push per
+     * channel, whose first element is the command's name (kind). The
+     * command completes with the last of them; the earlier ones are
+     * dropped. 0 for every other command. */
+    size_t confirms;
+    char kind[13];
 } cmd;
 
 enum state { ST_RESOLVING, ST_CONNECTING, ST_HANDSHAKE, ST_READY, ST_CLOSING, ST_DONE };
@@ -279,6 +286,14 @@ static void handshake_reply(kv_async *ac, kv_reply *r)
     become_ready(ac);
 }
 
+/* A RESP3 push confirming one channel of a (un)subscribe of this kind. */
+static int is_confirmation(const kv_reply *r, const char *kind)
+{
+    return r->elements == 3 && r->element[0]->type == KV_REPLY_STRING &&
+           r->element[0]->len == strlen(kind) &&
+           strncasecmp(r->element[0]->str, kind, r->element[0]->len) == 0;
+}
+
 /* Hand every complete reply to its command, in order, until the input is
  * used up or a callback closed the connection. */
 static void dispatch(kv_async *ac)
@@ -292,14 +307,22 @@ static void dispatch(kv_async *ac)
         }
         if (r == NULL)
             return;
-        if (r->type == KV_REPLY_PUSH) {
-            if (ac->push_fn)
-                ac->push_fn(ac->push_data, r);
-            else
-                kv_reply_free(r);
-            continue;
-        }
         cmd *c = ac->head;
+        if (r->type == KV_REPLY_PUSH) {
+            if (c && c->confirms && is_confirmation(r, c->kind)) {
+                if (--c->confirms > 0) {
+                    kv_reply_free(r);
+                    continue;
+                }
+                /* the last confirmation answers the command */
+            } else {
+                if (ac->push_fn)
+                    ac->push_fn(ac->push_data, r);
+                else
+                    kv_reply_free(r);
+                continue;
+            }
+        }
         if (c == NULL) {
             kv_reply_free(r);
             fail(ac, KV_EPROTO, "protocol error: reply with no command waiting");
@@ -589,14 +612,44 @@ int kv_async_connect_unix(kv_async **out, uv_loop_t *loop, const char *path,
     return 0;
 }
 
+/* RESP3 answers the Pub/Sub (un)subscribe commands with pushes only: the
+ * name of such a command, lower-cased, into kind; 0 for any other. */
+static int subscribe_kind(int argc, const char *const argv[], const size_t argvlen[],
+                          char kind[13])
+{
+    static const char *const names[] = {"subscribe",   "psubscribe",   "ssubscribe",
+                                        "unsubscribe", "punsubscribe", "sunsubscribe"};
+    if (argc < 1 || argv == NULL || argv[0] == NULL)
+        return 0;
+    size_t n = argvlen ? argvlen[0] : strlen(argv[0]);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (n == strlen(names[i]) && strncasecmp(argv[0], names[i], n) == 0) {
+            memcpy(kind, names[i], n + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int kv_async_command(kv_async *ac, int argc, const char *const argv[], const size_t argvlen[],
                      kv_async_reply_cb cb, void *privdata)
 {
     if (ac->state >= ST_CLOSING || ac->draining)
         return KV_ECLOSED;
+    char kind[13];
+    int sub = ac->opt.resp == 3 && subscribe_kind(argc, argv, argvlen, kind);
+    /* Without channels an unsubscribe confirms every subscription the
+     * server holds, a number only the server knows; a subscribe without
+     * channels is an ordinary error reply. */
+    if (sub && argc < 2 && strstr(kind, "unsubscribe"))
+        return KV_EINVAL;
     cmd *c = kvc_calloc(1, sizeof *c);
     if (c == NULL)
         return KV_ENOMEM;
+    if (sub && argc >= 2) {
+        c->confirms = (size_t)argc - 1;
+        memcpy(c->kind, kind, sizeof kind);
+    }
     int rc = kvc_append_command(&ac->out, argc, argv, argvlen);
     if (rc < 0) {
         free(c);

@@ -29,13 +29,9 @@
 
 #include "internal.h"
 
-#define HOST_MAX 256
 #define MAX_HOPS 4
 
-typedef struct node_addr {
-    char host[HOST_MAX];
-    int port;
-} node_addr;
+typedef kvc_addr node_addr;
 
 struct kv_cluster {
     kv_options opt;
@@ -84,11 +80,6 @@ static void drop_conn(kv_cluster *cl)
     cl->conn = NULL;
 }
 
-static int same_addr(const node_addr *a, const node_addr *b)
-{
-    return a->port == b->port && strcmp(a->host, b->host) == 0;
-}
-
 /* Append "; text" to the discovery message. */
 static void note(char *msg, size_t cap, const node_addr *n, const char *text)
 {
@@ -130,7 +121,7 @@ static enum role parse_role(const kv_reply *r, node_addr *master, char *why, siz
         port = p->integer;
     else if (p && p->type == KV_REPLY_STRING && p->len > 0 && p->len < 6)
         port = strtoll(p->str, NULL, 10);
-    if (h == NULL || h->type != KV_REPLY_STRING || h->len == 0 || h->len >= HOST_MAX ||
+    if (h == NULL || h->type != KV_REPLY_STRING || h->len == 0 || h->len >= KVC_HOST_MAX ||
         memchr(h->str, '\0', h->len) || port < 1 || port > 65535) {
         kvc_fmt(why, whycap, "replica without a usable primary address");
         return ROLE_OTHER;
@@ -202,20 +193,8 @@ static int sentinel_ask(kv_cluster *cl, const node_addr *n, int64_t deadline, no
     int sent;
     if (kvc_client_command(c, 3, argv, NULL, hard, &r, &sent) < 0) {
         kvc_fmt(why, whycap, "SENTINEL: %s", kv_client_errmsg(c));
-    } else if (r->type == KV_REPLY_ARRAY && r->elements == 2 &&
-               r->element[0]->type == KV_REPLY_STRING && r->element[0]->len > 0 &&
-               r->element[0]->len < HOST_MAX && !memchr(r->element[0]->str, '\0', r->element[0]->len) &&
-               r->element[1]->type == KV_REPLY_STRING && r->element[1]->len > 0 &&
-               r->element[1]->len < 6) {
-        long port = strtol(r->element[1]->str, NULL, 10);
-        if (port >= 1 && port <= 65535) {
-            memcpy(out->host, r->element[0]->str, r->element[0]->len);
-            out->host[r->element[0]->len] = '\0';
-            out->port = (int)port;
-            found = 1;
-        } else {
-            kvc_fmt(why, whycap, "SENTINEL named a bad port");
-        }
+    } else if (kvc_sentinel_addr(r, out)) {
+        found = 1;
     } else if (r->type == KV_REPLY_ERROR) {
         kvc_fmt(why, whycap, "SENTINEL: %.*s", (int)(r->len < 100 ? r->len : 100), r->str);
     } else {
@@ -269,7 +248,7 @@ static int discover_round(kv_cluster *cl, int64_t deadline)
                 note(msg, sizeof msg, &cl->seeds[i], why);
             }
         }
-        if (cl->have_primary && same_addr(&cl->seeds[i], &cl->primary))
+        if (cl->have_primary && kvc_same_addr(&cl->seeds[i], &cl->primary))
             continue;
         if (try_candidate(cl, &cl->seeds[i], deadline, msg, sizeof msg) == 0)
             return 0;
@@ -306,37 +285,6 @@ static int64_t backoff_ms(kv_cluster *cl, int attempt)
     return b / 2 + (int64_t)(next_random(cl) % (uint64_t)(b / 2 + 1));
 }
 
-static int parse_seeds(kv_cluster *cl, const char *list)
-{
-    size_t n = 1;
-    for (const char *p = list; *p; p++)
-        n += *p == ',';
-    cl->seeds = kvc_calloc(n, sizeof *cl->seeds);
-    if (cl->seeds == NULL)
-        return KV_ENOMEM;
-    const char *p = list;
-    for (;;) {
-        const char *end = strchr(p, ',');
-        if (end == NULL)
-            end = p + strlen(p);
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-        const char *e = end;
-        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        if (e > p) {
-            node_addr *a = &cl->seeds[cl->nseeds];
-            if (kvc_parse_hostport(p, (size_t)(e - p), a->host, sizeof a->host, &a->port) < 0)
-                return KV_EINVAL;
-            cl->nseeds++;
-        }
-        if (*end == '\0')
-            break;
-        p = end + 1;
-    }
-    return cl->nseeds ? 0 : KV_EINVAL;
-}
-
 /* ---- API ---- */
 
 int kv_cluster_new(kv_cluster **out, const char *seeds, const kv_options *opt)
@@ -353,7 +301,7 @@ int kv_cluster_new(kv_cluster **out, const char *seeds, const kv_options *opt)
     }
     if (cl->opt.max_attempts == 0)
         cl->opt.max_attempts = 1;
-    if ((rc = parse_seeds(cl, seeds)) < 0) {
+    if ((rc = kvc_parse_seeds(seeds, &cl->seeds, &cl->nseeds)) < 0) {
         kv_cluster_free(cl);
         return rc;
     }

@@ -102,6 +102,26 @@ int kvc_net_connect_unix(const char *path, int64_t deadline, char *err);
  * bytes) and *port. Returns 0 or KV_EINVAL. */
 int kvc_parse_hostport(const char *s, size_t n, char *host, size_t hostcap, int *port);
 
+/* A node's address, as seeds and Sentinel replies name it. */
+#define KVC_HOST_MAX 256
+typedef struct kvc_addr {
+    char host[KVC_HOST_MAX];
+    int port;
+} kvc_addr;
+
+/* Parse a comma-separated seed list ("h:p, [v6]:p, ..."; blanks around
+ * entries ignored, empty entries skipped) into a new array the caller
+ * frees. Returns 0, KV_EINVAL (a bad entry, or none at all) or
+ * KV_ENOMEM; on error nothing is allocated. */
+int kvc_parse_seeds(const char *list, kvc_addr **out, size_t *n);
+
+/* 1 and *out set if r is a SENTINEL GET-MASTER-ADDR-BY-NAME reply naming
+ * a primary (a two-element array of a host and a port 1..65535), else 0. */
+int kvc_sentinel_addr(const kv_reply *r, kvc_addr *out);
+
+/* 1 if a and b are the same host string and port. */
+int kvc_same_addr(const kvc_addr *a, const kvc_addr *b);
+
 /* ---- Blocking client internals used by kv_cluster ---- */
 
 /* Like kv_client_command, and reports whether any byte of the command was

@@ -295,3 +295,69 @@ int kvc_parse_hostport(const char *s, size_t n, char *host, size_t hostcap, int 
     *port = (int)v;
     return 0;
 }
+
+int kvc_parse_seeds(const char *list, kvc_addr **out, size_t *nout)
+{
+    size_t cap = 1, n = 0;
+    for (const char *p = list; *p; p++)
+        cap += *p == ',';
+    kvc_addr *seeds = kvc_calloc(cap, sizeof *seeds);
+    if (seeds == NULL)
+        return KV_ENOMEM;
+    const char *p = list;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        if (end == NULL)
+            end = p + strlen(p);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *e = end;
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e > p) {
+            if (kvc_parse_hostport(p, (size_t)(e - p), seeds[n].host, sizeof seeds[n].host,
+                                   &seeds[n].port) < 0) {
+                free(seeds);
+                return KV_EINVAL;
+            }
+            n++;
+        }
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    if (n == 0) {
+        free(seeds);
+        return KV_EINVAL;
+    }
+    *out = seeds;
+    *nout = n;
+    return 0;
+}
+
+int kvc_sentinel_addr(const kv_reply *r, kvc_addr *out)
+{
+    if (r == NULL || r->type != KV_REPLY_ARRAY || r->elements != 2)
+        return 0;
+    const kv_reply *h = r->element[0], *p = r->element[1];
+    if (h->type != KV_REPLY_STRING || h->len == 0 || h->len >= KVC_HOST_MAX ||
+        memchr(h->str, '\0', h->len) || p->type != KV_REPLY_STRING || p->len == 0 || p->len > 5)
+        return 0;
+    long port = 0;
+    for (size_t i = 0; i < p->len; i++) {
+        if (p->str[i] < '0' || p->str[i] > '9')
+            return 0;
+        port = port * 10 + (p->str[i] - '0');
+    }
+    if (port < 1 || port > 65535)
+        return 0;
+    memcpy(out->host, h->str, h->len);
+    out->host[h->len] = '\0';
+    out->port = (int)port;
+    return 1;
+}
+
+int kvc_same_addr(const kvc_addr *a, const kvc_addr *b)
+{
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
+}

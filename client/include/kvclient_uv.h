@@ -84,7 +84,17 @@ KV_EXTERN int kv_async_connect_unix(kv_async **out, uv_loop_t *loop, const char 
 /* Queue a command (arguments copied, binary safe; argvlen NULL for C
  * strings). cb may be NULL to discard the reply. Returns 0, KV_EINVAL,
  * KV_ENOMEM, or KV_ECLOSED once the handle is closing; on error cb is never
- * called. */
+ * called.
+ *
+ * Pub/Sub needs RESP3 (kv_options.resp = 3): messages then arrive as pushes
+ * at the push handler, and other commands can share the connection. In
+ * RESP3 the server confirms SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and their
+ * UN- forms with one push per channel instead of a reply; such a command's
+ * callback gets the last confirmation (its third element is the number of
+ * subscriptions held afterwards), or the server's error. An UNSUBSCRIBE
+ * without channels (every subscription) is refused with KV_EINVAL in RESP3:
+ * name the channels. In RESP2 a subscribed connection can only be read by
+ * the blocking kv_client. */
 KV_EXTERN int kv_async_command(kv_async *ac, int argc, const char *const argv[],
                                const size_t argvlen[], kv_async_reply_cb cb, void *privdata);
 
@@ -110,6 +120,51 @@ KV_EXTERN void *kv_async_data(const kv_async *ac);
 /* Why the connection failed or ended ("" if it has not). Valid until the
  * handle is freed. */
 KV_EXTERN const char *kv_async_errmsg(const kv_async *ac);
+
+/* ------------------------------------------------------------------------ */
+/* Following the primary: kv_watch                                          */
+/* ------------------------------------------------------------------------ */
+
+/* A kv_watch follows the primary of a kvnode cluster (or of a Redis
+ * Sentinel deployment) on the caller's loop, and reports each change as it
+ * happens, so an application can move its connections at once instead of
+ * finding out from a failed command.
+ *
+ * It keeps one RESP3 connection to one seed at a time (seeds as for
+ * kv_cluster_new: "host:port,host:port"; kvnode nodes or redis-sentinel
+ * instances), subscribed to Sentinel's +switch-master channel, and asks
+ * SENTINEL GET-MASTER-ADDR-BY-NAME master_name when it connects and every
+ * KV_WATCH_POLL_MS after, so a change is seen within that time even if its
+ * message was missed (say, during a reconnect). It moves to the next seed
+ * when the connection fails, a reply takes longer than io_timeout_ms
+ * (default for the watch: 2000 — a stopped or partitioned node), or the
+ * seed cannot name a primary (a kvnode node names one only while it can
+ * vouch for it: see FAILOVER.md §4); pauses between seeds follow
+ * backoff_initial_ms/backoff_max_ms. Options used: connect_timeout_ms,
+ * io_timeout_ms, user/password, master_name (required: NULL is KV_EINVAL),
+ * backoff_*. A report is what a Sentinel-API answer or message said; check
+ * ROLE before trusting it with writes (kv_cluster does). */
+#define KV_WATCH_POLL_MS 1000
+
+typedef struct kv_watch kv_watch;
+
+/* The primary is host:port: called from the loop the first time a primary
+ * is learnt and on every change after, never twice in a row with the same
+ * address, and never after kv_watch_stop(). */
+typedef void (*kv_watch_cb)(kv_watch *w, const char *host, int port, void *data);
+
+/* Start watching. Returns 0 and sets *out, or KV_EINVAL (bad seeds, no
+ * master_name, no callback) or KV_ENOMEM, and then nothing is called. */
+KV_EXTERN int kv_watch_start(kv_watch **out, uv_loop_t *loop, const char *seeds,
+                             const kv_options *opt, kv_watch_cb cb, void *data);
+
+/* Stop: no callback runs after this returns (it may be called from inside
+ * the callback). The watch frees itself once its libuv handles have
+ * closed, so the loop must run on until then (uv_run returns). */
+KV_EXTERN void kv_watch_stop(kv_watch *w);
+
+/* 1 and the last reported primary, or 0 if none was reported yet. */
+KV_EXTERN int kv_watch_primary(const kv_watch *w, char *host, size_t hostcap, int *port);
 
 #ifdef __cplusplus
 }

@@ -349,6 +349,11 @@ long long evict_idle_seconds(const kobj *o, int64_t now_ms);
 unsigned evict_lfu_count(const cmd_env *env, const kobj *o, int64_t now_ms);
 /* Mark o accessed (lookups do it; TOUCH too): LRU clock or LFU counter. */
 void evict_touch(cmd_env *env, kobj *o, int64_t now_ms);
+/* RESTORE's IDLETIME (seconds, -1: none) or FREQ (0..255, -1: none), as
+ * Redis's objectSetLRUOrLFU: FREQ sets the LFU counter under an LFU
+ * policy, IDLETIME backdates the LRU clock under any other; the option
+ * that does not fit the policy does nothing. 1 if the stamp was set. */
+int evict_set_access(cmd_env *env, kobj *o, long long idle_s, long long freq, int64_t now_ms);
 #define KV_ERR_OOM "OOM command not allowed when used memory > 'maxmemory'."
 
 /* Glob-style pattern match as Redis's stringmatchlen (KEYS, SCAN MATCH,

@@ -8,10 +8,12 @@
  * version and checksum ("DUMP payload version or checksum are wrong"),
  * then its contents ("Bad data format"). A relative TTL is made absolute
  * with the command's clock; a time already past stores nothing (deleting
- * a replaced key), answering OK. kvnode keeps no LRU clock or LFU
- * counter, so IDLETIME and FREQ are checked and have no effect.
+ * a replaced key), answering OK. IDLETIME backdates the key's LRU stamp,
+ * FREQ sets its LFU counter, whichever fits maxmemory-policy (evict.c).
  *
  * Logged effect: "RESTORE key <absolute ms, or 0> payload REPLACE ABSTTL"
+ * plus the IDLETIME or FREQ given (a replica or a replay sets the stamp
+ * relative to its own clock; stamps are not part of snapshots)
  * — the payload as the client sent it, validated here before it is
  * logged, so replaying it (on restart and on replicas) rebuilds the same
  * value with the same code and never meets a payload this node refused.
@@ -86,13 +88,22 @@ static void log_del(cmd_ctx *c)
     cmd_propagate(c, 2, argv, lens);
 }
 
-static void log_restore(cmd_ctx *c, long long at)
+static void log_restore(cmd_ctx *c, long long at, const restore_opts *o)
 {
-    char ttl[24];
+    char ttl[24], stamp[24];
     size_t tl = kv_ll2string(ttl, sizeof ttl, at);
-    const char *argv[6] = {"RESTORE", c->argv[1], ttl, c->argv[3], "REPLACE", "ABSTTL"};
-    size_t lens[6] = {7, c->lens[1], tl, c->lens[3], 7, 6};
-    cmd_propagate(c, 6, argv, lens);
+    const char *argv[8] = {"RESTORE", c->argv[1], ttl, c->argv[3], "REPLACE", "ABSTTL"};
+    size_t lens[8] = {7, c->lens[1], tl, c->lens[3], 7, 6};
+    int argc = 6;
+    if (o->idle >= 0 || o->freq >= 0) {
+        argv[argc] = o->idle >= 0 ? "IDLETIME" : "FREQ";
+        lens[argc] = strlen(argv[argc]);
+        argc++;
+        argv[argc] = stamp;
+        lens[argc] = kv_ll2string(stamp, sizeof stamp, o->idle >= 0 ? o->idle : o->freq);
+        argc++;
+    }
+    cmd_propagate(c, argc, argv, lens);
 }
 
 static void cmd_restore(cmd_ctx *c)
@@ -149,8 +160,9 @@ static void cmd_restore(cmd_ctx *c)
     kobj *no = rdb_value_install(c->k, key, klen, &v);
     if (ttl)
         ks_set_expire(c->k, no, ttl);
+    evict_set_access(c->env, no, o.idle, o.freq, c->now_ms);
     db_modified(c, key, klen);
-    log_restore(c, ttl);
+    log_restore(c, ttl, &o);
     cmd_notify_new(c, key, klen);
     cmd_notify(c, NOTIFY_GENERIC, "restore", key, klen);
     reply_ok(&c->r);

@@ -116,6 +116,25 @@ void evict_touch(cmd_env *env, kobj *o, int64_t now_ms)
     }
 }
 
+int evict_set_access(cmd_env *env, kobj *o, long long idle_s, long long freq, int64_t now_ms)
+{
+    if (env->maxmemory_policy & EVICT_FLAG_LFU) {
+        if (freq < 0)
+            return 0;
+        kobj_set_lru(o, (uint32_t)(lfu_minutes(now_ms) << 8) | (uint32_t)(freq & 255));
+        return 1;
+    }
+    if (idle_s < 0)
+        return 0;
+    /* An idle time longer than the clock wraps, as Redis's
+     * objectSetLRUOrLFU: the stamp is the clock minus it, modulo. */
+    long long abs = (long long)lru_clock(now_ms) - (idle_s % ((long long)KS_LRU_MAX + 1));
+    if (abs < 0)
+        abs += KS_LRU_MAX;
+    kobj_set_lru(o, (uint32_t)abs);
+    return 1;
+}
+
 void evict_clock(cmd_env *env, int64_t now_ms)
 {
     if (env->maxmemory_policy & EVICT_FLAG_LFU)

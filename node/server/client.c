@@ -201,6 +201,7 @@ void client_close(client *c)
     if (c->flags & CL_CLOSING)
         return;
     c->flags |= CL_CLOSING;
+    client_mem_forget(c);
     wait_list_remove(c);
     if (c->flags & CL_BLOCKED)
         server_forget_blocked(c->srv, c);
@@ -401,6 +402,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void pause_reading(client *c);
 
+#define QUERY_KEEP_MAX (256 * 1024)
+
 static void process_input(client *c)
 {
     server *s = c->srv;
@@ -437,6 +440,11 @@ static void process_input(client *c)
             break;
         }
     }
+    /* The room made for a big argument is not kept once it is used (Redis
+     * hands such a buffer over to the argument): an idle connection does
+     * not hold megabytes, and maxmemory-clients sees what is really held. */
+    if (kbuf_len(&c->query) == 0 && c->query.cap > QUERY_KEEP_MAX)
+        kbuf_shrink(&c->query, 0);
 }
 
 static void pause_reading(client *c)
@@ -507,11 +515,19 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         client_close(c);
         return;
     }
+    /* maxmemory-clients sees the input at its largest, before a command
+     * consumes it, and the output the commands left. */
+    client_mem_update(c);
+    if (clients_evict(s, c))
+        return;
     process_input(c);
     client_flush(c);
     if (c->flags & CL_CLOSING)
         return;
     if (check_output_limits(c))
+        return;
+    client_mem_update(c);
+    if (clients_evict(s, c))
         return;
     if (client_pending_bytes(c) > PAUSE_ABOVE)
         pause_reading(c);
@@ -618,6 +634,8 @@ void client_describe(const client *c, kbuf *b)
         flags[nf++] = 'A';
     if (c->flags & CL_UNIX)
         flags[nf++] = 'U';
+    if (c->flags & CL_NO_EVICT)
+        flags[nf++] = 'e';
     if (!nf)
         flags[nf++] = 'N';
     flags[nf] = '\0';
@@ -633,5 +651,5 @@ void client_describe(const client *c, kbuf *b)
                 ps_sub_count(&c->ps, PS_SHARD), (c->flags & CL_MULTI) ? c->nmq : -1,
                 kbuf_len(&c->query),
                 kbuf_avail(&c->query), c->query.cap, kbuf_len(&c->out), omem,
-                c->query.cap + c->out.cap + c->sending.cap + sizeof *c, c->last_cmd, c->resp);
+                client_memory(c), c->last_cmd, c->resp);
 }

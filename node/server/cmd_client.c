@@ -301,6 +301,19 @@ static void client_unblock_cmd(cmd_ctx *c)
     reply_int(&c->r, done);
 }
 
+static void client_no_evict_cmd(cmd_ctx *c)
+{
+    if (arg_is_c(c, 2, "on")) {
+        c->cl->flags |= CL_NO_EVICT;
+    } else if (arg_is_c(c, 2, "off")) {
+        c->cl->flags &= ~CL_NO_EVICT;
+    } else {
+        reply_error(&c->r, "ERR syntax error");
+        return;
+    }
+    reply_ok(&c->r);
+}
+
 static void client_help_cmd(cmd_ctx *c)
 {
     static const char *const lines[] = {
@@ -332,6 +345,8 @@ static void client_help_cmd(cmd_ctx *c)
         "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
         NULL,
     };
     admin_reply_help(c, "CLIENT", lines);
@@ -357,6 +372,9 @@ const kv_command cmds_client[] = {
     {"client|unblock", client_unblock_cmd, -3, CMD_ADMIN | CMD_NOSCRIPT | CLIENT_FLAGS, 0, 0, 0,
      "connection", "Unblocks a client blocked by a blocking command from a different connection.",
      "5.0.0", "@admin @slow @dangerous @connection"},
+    {"client|no-evict", client_no_evict_cmd, 3, CMD_ADMIN | CMD_NOSCRIPT | CLIENT_FLAGS, 0, 0, 0,
+     "connection", "Set client eviction mode for the current connection.", "7.0.0",
+     "@admin @slow @dangerous @connection"},
     {"client|help", client_help_cmd, 2, CLIENT_FLAGS, 0, 0, 0, "connection",
      "Returns helpful text about the different subcommands.", "5.0.0", "@slow @connection"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},

@@ -405,7 +405,7 @@ static void info_stats(server *s, kbuf *b)
                 "sync_partial_err:%" PRIu64 "\r\n"
                 "expired_keys:%" PRIu64 "\r\n"
                 "evicted_keys:%" PRIu64 "\r\n"
-                "evicted_clients:0\r\n"
+                "evicted_clients:%" PRIu64 "\r\n"
                 "total_eviction_exceeded_time:%" PRIu64 "\r\n"
                 "current_eviction_exceeded_time:%" PRIu64 "\r\n"
                 "keyspace_hits:%" PRIu64 "\r\n"
@@ -419,7 +419,7 @@ static void info_stats(server *s, kbuf *b)
                 "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n",
                 t->total_connections, t->total_commands, ops / 16, t->net_input_bytes,
                 t->net_output_bytes, t->rejected_connections, full, pok, perr, s->env.expired_keys,
-                s->env.evicted_keys, evict_exceeded_ms(&s->env, 1), evict_exceeded_ms(&s->env, 0),
+                s->env.evicted_keys, t->evicted_clients, evict_exceeded_ms(&s->env, 1), evict_exceeded_ms(&s->env, 0),
                 s->env.keyspace_hits, s->env.keyspace_misses,
                 ps_count(&s->pubsub, PS_CHANNEL), ps_count(&s->pubsub, PS_PATTERN),
                 ps_count(&s->pubsub, PS_SHARD), t->error_replies, t->protocol_errors,

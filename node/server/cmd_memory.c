@@ -84,7 +84,7 @@ static size_t clients_memory(server *s)
 {
     size_t n = 0;
     for (client *c = s->clients; c; c = c->next)
-        n += kv_usable(c) + c->query.cap + c->out.cap + c->sending.cap + c->ps_later.cap;
+        n += client_memory(c);
     return n;
 }
 

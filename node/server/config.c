@@ -156,6 +156,10 @@ const cfg_option cfg_options[] = {
      "LFU counter growth: an access increments it with probability 1/((counter-5)*factor+1)."},
     {"lfu-decay-time", NULL, CFG_INT, OFF(lfu_decay_time), 0, INT_MAX, "1", NULL, 1,
      "Minutes per decrement of an idle key's LFU counter (0: never decays)."},
+    {"maxmemory-clients", NULL, CFG_SPECIAL, OFF(maxmemory_clients), 0, 0, "0", NULL, 1,
+     "Once all clients together hold more than this (query and output buffers included), "
+     "close the ones using the most memory, as Redis 7: bytes, or N% of maxmemory; 0: no "
+     "limit. CLIENT NO-EVICT on exempts a connection."},
     {"replica-ignore-maxmemory", "slave-ignore-maxmemory", CFG_BOOL,
      OFF(replica_ignore_maxmemory), 0, 1, "yes", yesno, 1,
      "Accepted for Redis tools: replicas always ignore maxmemory (they hold exactly what their "
@@ -485,6 +489,56 @@ static int set_notify(kv_config *c, int argc, const char **argv, char *err, size
     return 0;
 }
 
+/* The first n bytes of s as a non-negative integer, as Redis's string2ll
+ * reads one: digits only, no leading zero (but "0"), no overflow. */
+static int parse_ll_n(const char *s, size_t n, long long *out)
+{
+    if (n == 0 || (s[0] == '0' && n > 1))
+        return -1;
+    long long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v > (LLONG_MAX - 9) / 10 ? LLONG_MAX : v * 10 + (s[i] - '0');
+    }
+    *out = v; /* saturated: only compared with 100 */
+    return 0;
+}
+
+/* maxmemory-clients: a memory value, or "<n>%" of maxmemory (stored
+ * negative, as Redis), with Redis's messages. */
+static int set_maxmemory_clients(kv_config *c, int argc, const char **argv, char *err,
+                                 size_t errlen)
+{
+    if (argc != 1) {
+        snprintf(err, errlen, "wrong number of arguments");
+        return -1;
+    }
+    const char *v = argv[0];
+    size_t n = strlen(v);
+    unsigned long long ux;
+    long long pct;
+    long long x;
+    if (parse_memtoull(v, &ux) == 0) {
+        if (ux > (unsigned long long)LLONG_MAX) {
+            snprintf(err, errlen, "argument must be between -100 and %lld inclusive", LLONG_MAX);
+            return -1;
+        }
+        x = (long long)ux;
+    } else if (n > 1 && v[n - 1] == '%' && parse_ll_n(v, n - 1, &pct) == 0 && pct >= 0) {
+        if (pct > 100) {
+            snprintf(err, errlen, "percentage argument must be less or equal to 100");
+            return -1;
+        }
+        x = -pct;
+    } else {
+        snprintf(err, errlen, "argument must be a memory or percent value");
+        return -1;
+    }
+    c->maxmemory_clients = x;
+    return 0;
+}
+
 static int set_save(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
 {
     char storage[512], *w[40];
@@ -591,6 +645,8 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
             return set_latpct(c, argc, argv, err, errlen);
         if (o->offset == OFF(notify_keyspace_events))
             return set_notify(c, argc, argv, err, errlen);
+        if (o->offset == OFF(maxmemory_clients))
+            return set_maxmemory_clients(c, argc, argv, err, errlen);
         return set_obuf(c, argc, argv, err, errlen);
     }
     if (o->offset == OFF(appendonly) && argc == 1 && !strcasecmp(argv[0], "no")) {
@@ -738,6 +794,9 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
                 lat_format_percentile(p, sizeof p, c->latpct[i]);
                 n += snprintf(buf + n, len - (size_t)n, "%s%s", i ? " " : "", p);
             }
+        } else if (o->offset == OFF(maxmemory_clients)) {
+            n = c->maxmemory_clients < 0 ? snprintf(buf, len, "%lld%%", -c->maxmemory_clients)
+                                         : snprintf(buf, len, "%lld", c->maxmemory_clients);
         } else if (o->offset == OFF(notify_keyspace_events)) {
             char ev[16];
             config_keyspace_events_format(c->notify_keyspace_events, ev);

@@ -72,6 +72,7 @@ typedef struct kv_config {
     int lfu_log_factor;
     int lfu_decay_time;
     int replica_ignore_maxmemory;
+    long long maxmemory_clients;  /* bytes; < 0: that percentage of maxmemory; 0: none */
     /* logging and process */
     int loglevel;
     char *logfile;

@@ -262,7 +262,11 @@ static void clients_cron(server *s, int64_t now)
             kbuf_shrink(&c->query, 0);
         if (!c->writing && kbuf_len(&c->out) == 0 && c->out.cap > 64 * 1024)
             kbuf_shrink(&c->out, 0);
+        client_mem_update(c);
     }
+    /* Output piled up for readers that are not reading (Pub/Sub, big
+     * replies) counts too; so does a lower maxmemory. */
+    clients_evict(s, NULL);
 }
 
 static void handover_check(server *s, int64_t now);

@@ -50,6 +50,7 @@ enum {
     CL_PUBSUB = 1 << 10,           /* subscribed to something (Redis's CLIENT_PUBSUB) */
     CL_CLOSE_ASAP = 1 << 11,       /* over its output limit: closed at the next settle */
     CL_PS_TOUCHED = 1 << 12,       /* got messages since the last pubsub_settle */
+    CL_NO_EVICT = 1 << 20,         /* CLIENT NO-EVICT on: maxmemory-clients spares it */
 };
 
 typedef struct barrier_mark {
@@ -99,6 +100,7 @@ typedef struct client {
     barrier_mark *marks;   /* FIFO ring */
     size_t mark_head, nmarks, capmarks;
     int64_t obuf_soft_since; /* ms when the soft output limit was first passed */
+    size_t mem_counted;    /* its share of server.clients_mem (client_evict.c) */
 
     /* transactions */
     queued_cmd *mq;
@@ -150,6 +152,7 @@ typedef struct server_stats {
     uint64_t protocol_errors;
     uint64_t obuf_disconnects;
     uint64_t qbuf_disconnects;
+    uint64_t evicted_clients; /* closed for maxmemory-clients */
     uint64_t writes_refused_nospace;
     /* instantaneous ops/sec: samples of total_commands every 100 ms */
     uint64_t ops_samples[16];
@@ -196,6 +199,7 @@ struct server {
 
     client *clients;      /* newest first */
     size_t nclients;
+    size_t clients_mem; /* sum of the clients' mem_counted (client_evict.c) */
     uint64_t next_client_id;
     client *waiting;      /* clients with barrier marks */
     client **blocked;     /* clients blocked in WAIT */
@@ -423,6 +427,21 @@ int client_output_over_limit(client *c);
  * loop that must not free clients); logs it and counts it, as Redis's
  * freeClientAsync for output limits. */
 void client_close_asap(client *c);
+
+/* ---- client_evict.c (maxmemory-clients) ---- */
+/* Bytes c holds: its structure and its query, output and message buffers
+ * (CLIENT LIST tot-mem, INFO mem_clients_normal). */
+size_t client_memory(const client *c);
+/* Re-measure c and update server.clients_mem. */
+void client_mem_update(client *c);
+/* c is closing: take its share out of server.clients_mem. */
+void client_mem_forget(client *c);
+/* The maxmemory-clients limit in bytes now (a percentage is of maxmemory);
+ * 0: none. */
+size_t clients_mem_limit(const server *s);
+/* While the clients together pass the limit, close the one using the most
+ * memory (never a CLIENT NO-EVICT one). Returns 1 if `cur` was closed. */
+int clients_evict(server *s, client *cur);
 
 /* ---- dispatch.c ---- */
 /* Run one request (argv from the parser) for a client. */

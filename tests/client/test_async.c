@@ -455,6 +455,91 @@ static void test_db_option(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* RESP3 Pub/Sub on one connection: (UN)SUBSCRIBE complete with their last
+ * confirmation push, messages reach the push handler in order with
+ * ordinary replies on the same connection, and an UNSUBSCRIBE of every
+ * channel is refused up front. */
+typedef struct pubsub_seen {
+    int confirm_count[4];  /* subscription count in each confirmation */
+    char confirm_kind[4][16];
+    int confirms;
+    char messages[8][32];  /* "channel:payload" of each message push */
+    int nmessages;
+} pubsub_seen;
+
+static pubsub_seen seen;
+
+static void on_push_msg(void *data, kv_reply *push)
+{
+    assert_ptr_equal(data, &seen);
+    if (push->elements == 3 && push->element[0]->type == KV_REPLY_STRING &&
+        strcmp(push->element[0]->str, "message") == 0 && seen.nmessages < 8)
+        snprintf(seen.messages[seen.nmessages++], sizeof seen.messages[0], "%s:%s",
+                 push->element[1]->str, push->element[2]->str);
+    kv_reply_free(push);
+}
+
+static void on_confirm(kv_async *ac, int status, kv_reply *reply, void *privdata)
+{
+    (void)ac;
+    (void)privdata;
+    assert_int_equal(status, 0);
+    assert_int_equal(reply->type, KV_REPLY_PUSH);
+    assert_int_equal(reply->elements, 3);
+    assert_true(seen.confirms < 4);
+    snprintf(seen.confirm_kind[seen.confirms], sizeof seen.confirm_kind[0], "%s",
+             reply->element[0]->str);
+    seen.confirm_count[seen.confirms++] = (int)reply->element[2]->integer;
+    kv_reply_free(reply);
+}
+
+static void test_resp3_pubsub(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    memset(&seen, 0, sizeof seen);
+    kv_options o;
+    kv_options_init(&o);
+    o.resp = 3;
+    kv_async *ac = connect_server(&loop, &o);
+    kv_async_set_push_handler(ac, on_push_msg, &seen);
+    const char *sub[] = {"SUBSCRIBE", "ch:a", "ch:b"};
+    const char *psub[] = {"psubscribe", "pat:*"};
+    const char *pub_a[] = {"PUBLISH", "ch:a", "one"};
+    const char *pub_p[] = {"PUBLISH", "pat:x", "two"};
+    const char *pub_b[] = {"PUBLISH", "ch:b", "three"};
+    const char *unsub[] = {"UNSUBSCRIBE", "ch:a", "ch:b"};
+    const char *unsub_all[] = {"UNSUBSCRIBE"};
+    assert_int_equal(kv_async_command(ac, 3, sub, NULL, on_confirm, NULL), 0);
+    assert_int_equal(kv_async_command(ac, 2, psub, NULL, on_confirm, NULL), 0);
+    issue(ac, 3, pub_a, 0);
+    issue(ac, 3, pub_p, 1);
+    issue(ac, 3, pub_b, 2);
+    assert_int_equal(kv_async_command(ac, 3, unsub, NULL, on_confirm, NULL), 0);
+    assert_int_equal(kv_async_command(ac, 1, unsub_all, NULL, on_confirm, NULL), KV_EINVAL);
+    const char *ping[] = {"PING"};
+    issue(ac, 1, ping, 3);
+    kv_async_disconnect(ac);
+    run_loop(&loop, 10000);
+    assert_int_equal(rec.connect_status, 0);
+    assert_int_equal(rec.ok, 4);
+    assert_int_equal(rec.value[0], 1); /* one subscriber each */
+    assert_int_equal(rec.value[1], 1);
+    assert_int_equal(rec.value[2], 1);
+    assert_int_equal(seen.confirms, 3);
+    assert_string_equal(seen.confirm_kind[0], "subscribe");
+    assert_int_equal(seen.confirm_count[0], 2);
+    assert_string_equal(seen.confirm_kind[1], "psubscribe");
+    assert_int_equal(seen.confirm_count[1], 3);
+    assert_string_equal(seen.confirm_kind[2], "unsubscribe");
+    assert_int_equal(seen.confirm_count[2], 1); /* the pattern is left */
+    assert_int_equal(seen.nmessages, 2);        /* pmessage pushes are not "message" */
+    assert_string_equal(seen.messages[0], "ch:a:one");
+    assert_string_equal(seen.messages[1], "ch:b:three");
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +554,7 @@ int main(void)
         cmocka_unit_test_setup(test_handshake_rejected, reset_record),
         cmocka_unit_test_setup(test_resp3_handshake, reset_record),
         cmocka_unit_test_setup(test_db_option, reset_record),
+        cmocka_unit_test_setup(test_resp3_pubsub, reset_record),
     };
     return cmocka_run_group_tests(tests, setup_server, teardown_server);
 }

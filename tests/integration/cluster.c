@@ -171,3 +171,54 @@ void hc_start_cluster(const char *const *extra)
     }
 }
 
+
+void hc_digest(int i, char out[64])
+{
+    kv_reply *r = hc_cmd(i, "DEBUG DIGEST");
+    h_reply_text(r, out, 64); /* "(null)"-like text when there is no answer */
+    kv_reply_free(r);
+}
+
+typedef struct hc_pair {
+    int i, l;
+} hc_pair;
+
+static int caught_up(void *arg)
+{
+    hc_pair *p = arg;
+    long long last = hc_info(p->l, "replication", "master_repl_offset");
+    return last > 0 && hc_info(p->i, "replication", "master_repl_offset") == last &&
+           hc_info(p->i, "replication", "applied_lsn") == last &&
+           hc_info(p->l, "replication", "commit_lsn") == last;
+}
+
+void hc_wait_caught_up(int i, int l, int ms)
+{
+    hc_pair p = {i, l};
+    if (!h_wait_until(caught_up, &p, ms)) {
+        hc_dump_logs();
+        fail_msg("node %d did not catch up with node %d in %d ms", i, l, ms);
+    }
+}
+
+typedef struct hc_digest_pair {
+    int a, b;
+    char x[64], y[64];
+} hc_digest_pair;
+
+static int same_digest(void *arg)
+{
+    hc_digest_pair *d = arg;
+    hc_digest(d->a, d->x);
+    hc_digest(d->b, d->y);
+    return d->x[0] == '+' && strcmp(d->x, d->y) == 0;
+}
+
+void hc_assert_same_digest(int a, int b, int ms)
+{
+    hc_digest_pair d = {a, b, "", ""};
+    if (!h_wait_until(same_digest, &d, ms)) {
+        hc_dump_logs();
+        fail_msg("node %d digest %s, node %d digest %s", a, d.x, b, d.y);
+    }
+}

@@ -44,4 +44,16 @@ typedef struct hc_voters_want {
 } hc_voters_want;
 int hc_has_voters(void *arg);
 
+/* DEBUG DIGEST of node i, as text ("+<hex>" when it answers one). */
+void hc_digest(int i, char out[64]);
+/* Wait (bounded by ms; a timeout dumps the logs and fails the test) until
+ * node i holds and has applied everything leader l has, and l has
+ * committed it. */
+void hc_wait_caught_up(int i, int l, int ms);
+/* Wait (bounded) until nodes a and b answer the same DEBUG DIGEST: with
+ * writes stopped, a node that has just changed role or lost its link may
+ * answer an error such as -MASTERDOWN for a moment. Fails the test on
+ * timeout. */
+void hc_assert_same_digest(int a, int b, int ms);
+
 #endif

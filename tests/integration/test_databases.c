@@ -52,13 +52,6 @@ static void expect(kv_client *c, const char *line, const char *want)
         fail_msg("%s: got %s, want %s", line, got, want);
 }
 
-static void digest(int i, char out[64])
-{
-    kv_reply *r = hc_cmd(i, "DEBUG DIGEST");
-    h_reply_text(r, out, 64);
-    kv_reply_free(r);
-}
-
 /* INFO keyspace without avg_ttl (an estimate each node makes on its own). */
 static void keyspace(int i, char *out, size_t len)
 {
@@ -82,34 +75,12 @@ static void keyspace(int i, char *out, size_t len)
     kv_reply_free(r);
 }
 
-typedef struct pair {
-    int i, l;
-} pair;
-
-static int caught_up(void *arg)
-{
-    pair *p = arg;
-    long long last = hc_info(p->l, "replication", "master_repl_offset");
-    return last > 0 && hc_info(p->i, "replication", "master_repl_offset") == last &&
-           hc_info(p->i, "replication", "applied_lsn") == last &&
-           hc_info(p->l, "replication", "commit_lsn") == last;
-}
-
-static void wait_caught_up(int i, int l, int ms)
-{
-    pair p = {i, l};
-    if (!h_wait_until(caught_up, &p, ms)) {
-        hc_dump_logs();
-        fail_msg("node %d did not catch up with node %d in %d ms", i, l, ms);
-    }
-}
-
 /* Same digest and the same INFO keyspace lines on nodes a and b. */
 static void assert_same_data(int a, int b)
 {
     char x[64], y[64];
-    digest(a, x);
-    digest(b, y);
+    hc_digest(a, x);
+    hc_digest(b, y);
     if (strcmp(x, y) != 0)
         fail_msg("node %d digest %s, node %d digest %s", a, x, b, y);
     assert_string_not_equal(x, "0000000000000000000000000000000000000000");
@@ -248,7 +219,7 @@ static void test_replica_applies_each_database(void **state)
     assert_non_null(c);
     write_everywhere(c);
     kv_client_free(c);
-    wait_caught_up(1, 0, 30000);
+    hc_wait_caught_up(1, 0, 30000);
     char ks[1024];
     keyspace(0, ks, sizeof ks);
     assert_string_equal(ks, KEYSPACE_AFTER_WRITES);
@@ -259,22 +230,22 @@ static void test_replica_applies_each_database(void **state)
      * leader is whichever node says so). */
     kill9_restart(1);
     int l = wait_leader();
-    wait_caught_up(1 - l, l, 30000);
+    hc_wait_caught_up(1 - l, l, 30000);
     check_everywhere(1);
     assert_same_data(0, 1);
 
     char before[64], after[64];
-    digest(l, before);
+    hc_digest(l, before);
     kv_reply_free(hc_cmd(l, "DEBUG RELOAD"));
-    digest(l, after);
+    hc_digest(l, after);
     assert_string_equal(before, after);
 
     /* More writes after the reload (on whichever node leads: a long
      * reload under ASan may have let the other win an election), then
      * both nodes killed and restarted. */
     assert_true(h_wait_until(write_db11, &l, 30000));
-    wait_caught_up(1 - l, l, 30000);
-    digest(l, before);
+    hc_wait_caught_up(1 - l, l, 30000);
+    hc_digest(l, before);
     assert_true(h_stop(&hc_node[0], SIGKILL, 5000) >= 0);
     assert_true(h_stop(&hc_node[1], SIGKILL, 5000) >= 0);
     hc_up[0] = hc_up[1] = 0;
@@ -282,8 +253,8 @@ static void test_replica_applies_each_database(void **state)
     assert_int_equal(h_restart(&hc_node[1]), 0);
     hc_up[0] = hc_up[1] = 1;
     l = wait_leader();
-    wait_caught_up(1 - l, l, 30000);
-    digest(l, after);
+    hc_wait_caught_up(1 - l, l, 30000);
+    hc_digest(l, after);
     assert_string_equal(before, after);
     assert_same_data(0, 1);
     check_everywhere(1 - l);
@@ -318,7 +289,7 @@ static void test_snapshot_bootstrap_keeps_databases(void **state)
     expect(c, "SELECT 13", "+OK");
     expect(c, "SET streamed yes", "+OK");
     kv_client_free(c);
-    wait_caught_up(1, 0, 60000);
+    hc_wait_caught_up(1, 0, 60000);
     assert_int_equal(hc_info(0, "stats", "sync_full"), 1);
     check_everywhere(1);
     assert_same_data(0, 1);
@@ -398,9 +369,9 @@ static void test_pre_databases_data_loads_as_db0(void **state)
     expect(c, "SET new3 v", "+OK");
     kv_client_free(c);
     char before[64], after[64];
-    digest(0, before);
+    hc_digest(0, before);
     kill9_restart(0);
-    digest(0, after);
+    hc_digest(0, after);
     assert_string_equal(before, after);
     kv_reply_free(hc_cmd(0, "SAVE"));
     c = h_connect(hc_node[0].port);
@@ -408,9 +379,9 @@ static void test_pre_databases_data_loads_as_db0(void **state)
     expect(c, "SELECT 15", "+OK");
     expect(c, "SET new15 v", "+OK");
     kv_client_free(c);
-    digest(0, before);
+    hc_digest(0, before);
     kill9_restart(0);
-    digest(0, after);
+    hc_digest(0, after);
     assert_string_equal(before, after);
     keyspace(0, ks, sizeof ks);
     assert_string_equal(ks, "db0:keys=13,expires=2;db3:keys=1,expires=0;db9:keys=1,expires=0;"

@@ -614,12 +614,64 @@ static void test_recovery(void **state)
     free(b);
 }
 
+/* RESTORE's IDLETIME and FREQ, on both servers: IDLETIME backdates the
+ * key's LRU stamp (OBJECT IDLETIME reads it back, within the clock's
+ * second), FREQ sets the LFU counter under an LFU policy, and each is a
+ * no-op under the other kind of policy (OBJECT FREQ of a new key: 5). */
+static long long object_int(kv_client *c, const char *sub, const char *key)
+{
+    const char *argv[3] = {"OBJECT", sub, key};
+    kv_reply *r = h_cmdv(c, 3, argv, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_INTEGER);
+    long long v = r->integer;
+    kv_reply_free(r);
+    return v;
+}
+
+static void restore_opt(kv_client *c, const char *key, const kv_reply *payload, const char *opt,
+                        const char *val)
+{
+    const char *argv[7] = {"RESTORE", key, "0", payload->str, "REPLACE", opt, val};
+    size_t lens[7] = {7, strlen(key), 1, payload->len, 7, strlen(opt), strlen(val)};
+    kv_reply *r = h_cmdv(c, 7, argv, lens);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+}
+
+static void test_restore_idletime_freq(void **state)
+{
+    (void)state;
+    both_line("SET stamp:src hello");
+    kv_reply *p = dump(rc, "stamp:src");
+    kv_client *cs[2] = {rc, kc};
+    for (int i = 0; i < 2; i++) {
+        kv_client *c = cs[i];
+        restore_opt(c, "stamp:idle", p, "IDLETIME", "1000");
+        long long idle = object_int(c, "IDLETIME", "stamp:idle");
+        assert_true(idle >= 1000 && idle <= 1002);
+        kv_reply_free(h_cmd(c, "CONFIG SET maxmemory-policy allkeys-lfu"));
+        restore_opt(c, "stamp:freq", p, "FREQ", "100");
+        assert_int_equal(object_int(c, "FREQ", "stamp:freq"), 100);
+        restore_opt(c, "stamp:idle2", p, "IDLETIME", "1000");
+        assert_int_equal(object_int(c, "FREQ", "stamp:idle2"), 5);
+        kv_reply_free(h_cmd(c, "CONFIG SET maxmemory-policy noeviction"));
+        restore_opt(c, "stamp:freq2", p, "FREQ", "100");
+        assert_true(object_int(c, "IDLETIME", "stamp:freq2") <= 2);
+        kv_reply_free(h_cmd(c, "DEL stamp:idle stamp:freq stamp:idle2 stamp:freq2"));
+    }
+    kv_reply_free(p);
+    both_line("DEL stamp:src");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings), cmocka_unit_test(test_lists),
         cmocka_unit_test(test_sets),    cmocka_unit_test(test_hashes),
         cmocka_unit_test(test_zsets),   cmocka_unit_test(test_redis_settings),
+        cmocka_unit_test(test_restore_idletime_freq),
         cmocka_unit_test(test_recovery),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -39,14 +39,6 @@ static int teardown(void **state)
 
 /* ---- Helpers ---- */
 
-static void digest(int i, char out[64])
-{
-    kv_reply *r = hc_cmd(i, "DEBUG DIGEST");
-    assert_non_null(r);
-    h_reply_text(r, out, 64);
-    kv_reply_free(r);
-}
-
 static long long cmd_int(int i, const char *line)
 {
     kv_reply *r = hc_cmd(i, line);
@@ -104,50 +96,6 @@ static long long fill(kv_client *c, const char *prefix, long long from, long lon
         kv_reply_free(r);
     }
     return oom;
-}
-
-typedef struct pair {
-    int i, l;
-} pair;
-
-static int caught_up(void *arg)
-{
-    pair *p = arg;
-    long long last = hc_info(p->l, "replication", "master_repl_offset");
-    return last > 0 && hc_info(p->i, "replication", "master_repl_offset") == last &&
-           hc_info(p->i, "replication", "applied_lsn") == last &&
-           hc_info(p->l, "replication", "commit_lsn") == last;
-}
-
-static void wait_caught_up(int i, int l, int ms)
-{
-    pair p = {i, l};
-    if (!h_wait_until(caught_up, &p, ms)) {
-        hc_dump_logs();
-        fail_msg("node %d did not catch up with node %d in %d ms", i, l, ms);
-    }
-}
-
-typedef struct digest_pair {
-    int a, b;
-    char x[64], y[64];
-} digest_pair;
-
-static int same_digest(void *arg)
-{
-    digest_pair *p = arg;
-    digest(p->a, p->x);
-    digest(p->b, p->y);
-    return p->x[0] == '+' && strcmp(p->x, p->y) == 0;
-}
-
-/* Nodes a and b report the same DEBUG DIGEST (a replica that has just
- * caught up may answer -MASTERDOWN for a moment: polled, bounded). */
-static void assert_same_digest(int a, int b)
-{
-    digest_pair p = {.a = a, .b = b};
-    if (!h_wait_until(same_digest, &p, 10000))
-        fail_msg("node %d digest %s, node %d digest %s", a, p.x, b, p.y);
 }
 
 /* Evictions may go on in the background for a moment after the last
@@ -258,8 +206,8 @@ static void test_allkeys_lru_bounded_and_replicated(void **state)
     /* The replicas applied the primary's DELs and evicted nothing
      * themselves. */
     for (int i = 1; i <= 2; i++) {
-        wait_caught_up(i, 0, 30000);
-        assert_same_digest(0, i);
+        hc_wait_caught_up(i, 0, 30000);
+        hc_assert_same_digest(0, i, 10000);
         assert_int_equal(hc_info(i, "stats", "evicted_keys"), 0);
         /* (the primary may have gone on evicting in the background since) */
         assert_int_equal(cmd_int(i, "DBSIZE"), keys);
@@ -269,8 +217,8 @@ static void test_allkeys_lru_bounded_and_replicated(void **state)
      * rebuilds the same data from its log. */
     assert_int_not_equal(h_stop(&hc_node[2], SIGKILL, 5000), -1);
     assert_int_equal(h_restart(&hc_node[2]), 0);
-    wait_caught_up(2, 0, 30000);
-    assert_same_digest(0, 2);
+    hc_wait_caught_up(2, 0, 30000);
+    hc_assert_same_digest(0, 2, 10000);
 }
 
 /* noeviction: writes that may grow memory answer -OOM (in MULTI too),
@@ -428,11 +376,11 @@ static void test_evicted_event_and_restart(void **state)
     kv_client_free(c);
 
     char before[64], after[64];
-    digest(0, before);
+    hc_digest(0, before);
     long long keys = cmd_int(0, "DBSIZE");
     assert_int_not_equal(h_stop(&hc_node[0], SIGKILL, 5000), -1);
     assert_int_equal(h_restart(&hc_node[0]), 0);
-    digest(0, after);
+    hc_digest(0, after);
     assert_string_equal(before, after);
     assert_int_equal(cmd_int(0, "DBSIZE"), keys);
 }

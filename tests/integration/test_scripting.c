@@ -90,35 +90,6 @@ static void expect(int i, const char *line, const char *want)
         fail_msg("node %d %s: got %s, want %s", i, line, buf, want);
 }
 
-static void digest(int i, char out[64])
-{
-    kv_reply *r = hc_cmd(i, "DEBUG DIGEST");
-    assert_non_null(r);
-    h_reply_text(r, out, 64);
-    kv_reply_free(r);
-}
-
-typedef struct pair {
-    int i, l;
-} pair;
-
-static int caught_up(void *arg)
-{
-    pair *p = arg;
-    long long last = hc_info(p->l, "replication", "master_repl_offset");
-    return last > 0 && hc_info(p->i, "replication", "applied_lsn") == last &&
-           hc_info(p->l, "replication", "commit_lsn") == last;
-}
-
-static void wait_caught_up(int i, int l)
-{
-    pair p = {i, l};
-    if (!h_wait_until(caught_up, &p, 30000)) {
-        hc_dump_logs();
-        fail_msg("node %d did not catch up with node %d", i, l);
-    }
-}
-
 static void load_libs(int i)
 {
     const char *a[] = {"FUNCTION", "LOAD", LIB_A};
@@ -166,10 +137,10 @@ static void test_replica_agrees(void **state)
                         "return redis.call('llen', KEYS[1])",
                         "1", "rl"};
     expect_text(0, 4, ev, ":50");
-    wait_caught_up(1, 0);
+    hc_wait_caught_up(1, 0, 30000);
     char d0[64], d1[64];
-    digest(0, d0);
-    digest(1, d1);
+    hc_digest(0, d0);
+    hc_digest(1, d1);
     assert_string_equal(d0, d1);
     char want[64];
     snprintf(want, sizeof want, "\"%lld\"", rnd);
@@ -191,7 +162,7 @@ static void test_replica_agrees(void **state)
     assert_string_equal(libs, "liba,libb");
     /* A deletion replicates too. */
     expect(0, "FUNCTION DELETE libb", "+OK");
-    wait_caught_up(1, 0);
+    hc_wait_caught_up(1, 0, 30000);
     libs_on(1, libs, sizeof libs);
     assert_string_equal(libs, "liba");
     expect(1, "FCALL_RO rnd 1 rk", "-ERR Function not found");
@@ -239,12 +210,12 @@ static void test_kill9_restart_keeps_functions(void **state)
                         "1", "hk"};
     expect_text(0, 4, ev, ":1");
     char before[64], after[64], libs[256];
-    digest(0, before);
+    hc_digest(0, before);
     libs_on(0, libs, sizeof libs);
     assert_string_equal(libs, "libb,libc");
 
     kill9_restart();
-    digest(0, after);
+    hc_digest(0, after);
     assert_string_equal(before, after);
     libs_on(0, libs, sizeof libs);
     assert_string_equal(libs, "libb,libc");

@@ -26,6 +26,7 @@
 
 #include "cluster.h"
 #include "harness.h"
+#include "kvclient_uv.h"
 
 static int setup(void **state)
 {
@@ -816,6 +817,199 @@ static void test_jedis_goredis_transcripts(void **state)
     }
 }
 
+/* ---- kv_watch (libkvclient's libuv follower) ---- */
+
+typedef struct watch_log {
+    int port[16]; /* every reported primary, in order */
+    int n;
+} watch_log;
+
+static void on_watch(kv_watch *w, const char *host, int port, void *data)
+{
+    (void)w;
+    watch_log *log = data;
+    assert_string_equal(host, "127.0.0.1");
+    assert_true(log->n < 16);
+    log->port[log->n++] = port;
+}
+
+typedef struct loop_wait {
+    int (*pred)(void *arg);
+    void *arg;
+    long long deadline;
+    int held;
+} loop_wait;
+
+static void on_check(uv_timer_t *t)
+{
+    loop_wait *lw = t->data;
+    if (lw->pred(lw->arg))
+        lw->held = 1;
+    if (lw->held || h_now_ms() >= lw->deadline)
+        uv_stop(t->loop);
+}
+
+/* Run the loop until pred holds (checked every 10 ms) or timeout_ms pass;
+ * 1 if it held. */
+static int loop_until(uv_loop_t *loop, int (*pred)(void *arg), void *arg, int timeout_ms)
+{
+    loop_wait lw = {pred, arg, h_now_ms() + timeout_ms, 0};
+    uv_timer_t t;
+    uv_timer_init(loop, &t);
+    t.data = &lw;
+    uv_timer_start(&t, on_check, 10, 10);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return lw.held;
+}
+
+typedef struct want_report {
+    watch_log *log;
+    int count; /* at least this many reports */
+} want_report;
+
+static int has_reports(void *arg)
+{
+    want_report *w = arg;
+    return w->log->n >= w->count;
+}
+
+/* kv_watch on the three nodes reports the primary, then each change: a
+ * SENTINEL FAILOVER (from the +switch-master message) and a kill -9 of the
+ * new primary (the connection drops; the next node names the winner once
+ * it is elected) — the reports are exactly the primaries, in order, and
+ * stopping leaves nothing running on the loop. */
+static void test_kv_watch_follows_failovers(void **state)
+{
+    (void)state;
+    hc_start_cluster(NULL);
+    int l = hc_leader();
+    assert_true(l >= 0);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    char seeds[128];
+    snprintf(seeds, sizeof seeds, "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", hc_node[0].port,
+             hc_node[1].port, hc_node[2].port);
+    kv_options o;
+    kv_options_init(&o);
+    watch_log log = {{0}, 0};
+    kv_watch *w = NULL;
+    assert_int_equal(kv_watch_start(&w, &loop, "not a seed list", &o, on_watch, &log), KV_EINVAL);
+    assert_int_equal(kv_watch_start(&w, &loop, seeds, &o, on_watch, &log), 0);
+    want_report one = {&log, 1};
+    if (!loop_until(&loop, has_reports, &one, 10000))
+        fail_msg("kv_watch reported no primary within 10 s");
+    assert_int_equal(log.port[0], hc_node[l].port);
+    char host[64];
+    int port = 0;
+    assert_true(kv_watch_primary(w, host, sizeof host, &port));
+    assert_int_equal(port, hc_node[l].port);
+
+    /* A switchover: the node the watch listens to publishes +switch-master. */
+    kv_reply *r = hc_cmd(l, "SENTINEL FAILOVER kvnode");
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    long long t0 = h_now_ms();
+    want_report two = {&log, 2};
+    if (!loop_until(&loop, has_reports, &two, 20000)) {
+        hc_dump_logs();
+        fail_msg("kv_watch saw no switchover within 20 s");
+    }
+    printf("kv_watch reported the switchover %lld ms after SENTINEL FAILOVER\n",
+           h_now_ms() - t0);
+    int nl = hc_leader();
+    assert_true(nl >= 0 && nl != l);
+    assert_int_equal(log.port[1], hc_node[nl].port);
+
+    /* kill -9 of the new primary. */
+    assert_true(h_stop(&hc_node[nl], SIGKILL, 5000) >= 0);
+    hc_up[nl] = 0;
+    t0 = h_now_ms();
+    want_report three = {&log, 3};
+    if (!loop_until(&loop, has_reports, &three, 20000)) {
+        hc_dump_logs();
+        fail_msg("kv_watch saw no new primary within 20 s of kill -9");
+    }
+    printf("kv_watch reported the new primary %lld ms after kill -9\n", h_now_ms() - t0);
+    assert_true(log.port[2] != hc_node[nl].port);
+    int winner = log.port[2] == hc_node[l].port ? l : (3 - l - nl);
+    assert_int_equal(log.port[2], hc_node[winner].port);
+    names_want both = {{l, 3 - l - nl}, 2, hc_node[winner].port};
+    assert_true(h_wait_until(all_name, &both, 10000));
+    assert_int_equal(log.n, 3);
+
+    kv_watch_stop(w);
+    kv_watch_stop(w); /* twice is harmless */
+    uv_run(&loop, UV_RUN_DEFAULT); /* returns once the watch has closed */
+    assert_int_equal(log.n, 3);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* kv_watch on three redis-sentinel 7.0.15 watching a redis-server trio:
+ * the same client follows Redis Sentinel's failover — the primary, then
+ * the replica Sentinel promotes. */
+static void test_kv_watch_follows_redis_sentinel(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/redis-server", X_OK) != 0 || access("/usr/bin/redis-sentinel", X_OK) != 0) {
+        skip();
+        return;
+    }
+    h_proc rs[3], sn[3];
+    char dir[700], port[16];
+    for (int i = 0; i < 3; i++) {
+        snprintf(dir, sizeof dir, "%s/wredis%d", hc_tmp, i);
+        mkdir(dir, 0755);
+        snprintf(port, sizeof port, "%d", rs[0].port);
+        const char *rep[] = {"--replicaof", "127.0.0.1", port, NULL};
+        assert_int_equal(h_redis_start(&rs[i], dir, i ? rep : NULL), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(dir, sizeof dir, "%s/wsentinel%d", hc_tmp, i);
+        assert_int_equal(h_sentinel_start(&sn[i], dir, "kvnode", rs[0].port, 2, 5000), 0);
+    }
+    long long deadline = h_now_ms() + 60000;
+    int ready = 0;
+    while (!ready && h_now_ms() < deadline) {
+        kv_reply *m = on(sn[0].port, 0, "SENTINEL MASTER kvnode");
+        ready = m && !strcmp(field_str(m, "num-slaves"), "2") &&
+                !strcmp(field_str(m, "num-other-sentinels"), "2");
+        kv_reply_free(m);
+        if (!ready)
+            usleep(100 * 1000);
+    }
+    assert_true(ready);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    char seeds[128];
+    snprintf(seeds, sizeof seeds, "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", sn[0].port,
+             sn[1].port, sn[2].port);
+    watch_log log = {{0}, 0};
+    kv_watch *w = NULL;
+    assert_int_equal(kv_watch_start(&w, &loop, seeds, NULL, on_watch, &log), 0);
+    want_report one = {&log, 1};
+    assert_true(loop_until(&loop, has_reports, &one, 10000));
+    assert_int_equal(log.port[0], rs[0].port);
+    kv_reply *r = on(sn[0].port, 0, "SENTINEL FAILOVER kvnode");
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    long long t0 = h_now_ms();
+    want_report two = {&log, 2};
+    assert_true(loop_until(&loop, has_reports, &two, 60000));
+    printf("kv_watch reported Redis Sentinel's failover %lld ms after SENTINEL FAILOVER\n",
+           h_now_ms() - t0);
+    assert_true(log.port[1] == rs[1].port || log.port[1] == rs[2].port);
+    kv_watch_stop(w);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    for (int i = 0; i < 3; i++) {
+        h_stop(&sn[i], SIGKILL, 5000);
+        h_stop(&rs[i], SIGKILL, 5000);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -825,6 +1019,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stopped_primary_never_names_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sentinel_failover_and_ckquorum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jedis_goredis_transcripts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kv_watch_follows_failovers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kv_watch_follows_redis_sentinel, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
