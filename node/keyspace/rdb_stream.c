@@ -201,6 +201,7 @@ static int rd_ms_time(rdb_reader *r, int64_t *t)
 typedef struct lp_cursor {
     const unsigned char *p;
     size_t n, pos;
+    size_t left; /* items not read yet */
 } lp_cursor;
 
 /* The next item as an integer (lpGetIntegerIfValid: an integer encoding
@@ -208,8 +209,9 @@ typedef struct lp_cursor {
 static int cur_int(lp_cursor *c, int64_t *v)
 {
     rdb_ent e;
-    if (!lp_next(c->p, c->n, &c->pos, &e))
+    if (!c->left || !lp_next(c->p, c->n, &c->pos, &e))
         return 0;
+    c->left--;
     if (e.is_int) {
         *v = e.v;
         return 1;
@@ -254,8 +256,9 @@ static void pairs_free(pairs *p)
 static int cur_text(lp_cursor *c, pairs *p, size_t i)
 {
     rdb_ent e;
-    if (!lp_next(c->p, c->n, &c->pos, &e))
+    if (!c->left || !lp_next(c->p, c->n, &c->pos, &e))
         return 0;
+    c->left--;
     if (e.is_int) {
         p->fvlen[i] = kv_ll2string(p->num[i], sizeof p->num[i], e.v);
         p->fv[i] = p->num[i];
@@ -291,12 +294,13 @@ static int same_as_master(const pairs *m, size_t mf, const pairs *e, size_t nf)
 static int load_node(load_state *st, sid key, const unsigned char *lp, size_t lpn,
                      size_t items)
 {
-    lp_cursor c = {lp, lpn, 0};
+    lp_cursor c = {lp, lpn, 0, items};
     int64_t count, deleted, mf;
     if (!cur_int(&c, &count) || !cur_int(&c, &deleted) || !cur_int(&c, &mf))
         return 0;
-    /* Every field and entry takes an item: bound counts by the items. */
-    if (count < 0 || deleted < 0 || mf < 0 || (uint64_t)mf > items ||
+    /* Every field and entry takes an item: bound counts by the items
+     * left, before anything is allocated for them. */
+    if (count < 0 || deleted < 0 || mf < 0 || (uint64_t)mf > c.left ||
         (uint64_t)count > items || (uint64_t)deleted > items || count + deleted == 0)
         return 0;
     pairs_reserve(&st->master, 2 * (size_t)mf + 1);
@@ -317,7 +321,9 @@ static int load_node(load_state *st, sid key, const unsigned char *lp, size_t lp
             return 0;
         sid id = {key.ms + (uint64_t)dms, key.seq + (uint64_t)dseq};
         int same = (flags & SF_SAMEFIELDS) != 0;
-        if (!same && (!cur_int(&c, &nf) || nf < 0 || (uint64_t)nf > items))
+        if (!same && (!cur_int(&c, &nf) || nf < 0 || (uint64_t)nf > c.left / 2))
+            return 0;
+        if (same && (uint64_t)nf > c.left)
             return 0;
         pairs_reserve(&st->entry, 2 * (size_t)nf + 1);
         for (size_t k = 0; k < (size_t)nf; k++) {
@@ -351,8 +357,7 @@ static int load_node(load_state *st, sid key, const unsigned char *lp, size_t lp
             seen_live++;
         stream_load_entry(st->s, id, del, (size_t)nf, st->entry.fv, st->entry.fvlen);
     }
-    rdb_ent e;
-    if (lp_next(c.p, c.n, &c.pos, &e))
+    if (c.left)
         return 0; /* items after the last entry */
     if (seen_live != count || seen_deleted != deleted)
         return 0;

@@ -424,6 +424,39 @@ static void command_getkeys_cmd(cmd_ctx *c)
             reply_bulk(&c->r, argv[i], lens[i]);
         return;
     }
+    if (!strcmp(cmd->name, "migrate")) {
+        if (argc < -cmd->arity) {
+            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
+            return;
+        }
+        /* Redis's migrateGetKeys: argument 3, or what follows KEYS (skipping
+         * AUTH's and AUTH2's values); KEYS with a non-empty key: none. */
+        int first = 3, num = 1;
+        for (int i = 6; i < argc; i++) {
+            if (word_is(argv[i], lens[i], "keys")) {
+                if (lens[3] > 0) {
+                    reply_error(&c->r, "ERR Invalid arguments specified for command");
+                    return;
+                }
+                first = i + 1;
+                num = argc - first;
+                break;
+            }
+            if (word_is(argv[i], lens[i], "auth"))
+                i += 1;
+            else if (word_is(argv[i], lens[i], "auth2"))
+                i += 2;
+        }
+        if (num == 0) {
+            /* KEYS last: Redis 7.0 answers from the first key spec. */
+            first = 3;
+            num = 1;
+        }
+        reply_array(&c->r, num);
+        for (int i = first; i < first + num; i++)
+            reply_bulk(&c->r, argv[i], lens[i]);
+        return;
+    }
     if (is_sort(cmd)) {
         if (argc < -cmd->arity) {
             reply_error(&c->r, "ERR Invalid number of arguments specified for command");
