@@ -413,6 +413,7 @@ static void info_stats(server *s, kbuf *b)
                 "pubsub_channels:%zu\r\n"
                 "pubsub_patterns:%zu\r\n"
                 "pubsubshard_channels:%zu\r\n"
+                "migrate_cached_sockets:%zu\r\n"
                 "total_error_replies:%" PRIu64 "\r\n"
                 "total_protocol_errors:%" PRIu64 "\r\n"
                 "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
@@ -422,7 +423,7 @@ static void info_stats(server *s, kbuf *b)
                 s->env.evicted_keys, t->evicted_clients, evict_exceeded_ms(&s->env, 1), evict_exceeded_ms(&s->env, 0),
                 s->env.keyspace_hits, s->env.keyspace_misses,
                 ps_count(&s->pubsub, PS_CHANNEL), ps_count(&s->pubsub, PS_PATTERN),
-                ps_count(&s->pubsub, PS_SHARD), t->error_replies, t->protocol_errors,
+                ps_count(&s->pubsub, PS_SHARD), migrate_cached_sockets(s), t->error_replies, t->protocol_errors,
                 t->qbuf_disconnects,
                 t->obuf_disconnects);
     if (s->repl && !s->loading)

@@ -6,30 +6,37 @@
  * instead and runs the exchange on the loop, then runs the command again
  * to finish it. A migration goes through these states:
  *
- *   run 1 (the command) --keys found--> RESOLVING --> CONNECTING --> WRITING
- *        |                                  |              |            |
- *        +--none: "+NOKEY"                  +--------------+------------+--> READING
- *                                                                           |
- *   DONE <--- every reply line read, an I/O error, or `timeout` ms idle <---+
+ *   run 1 (the command) --keys found--> [next loop turn] --cached connection--> WRITING
+ *        |                                  |                                     |
+ *        +--none: "+NOKEY"                  +--> RESOLVING --> CONNECTING --> WRITING
+ *                                                                                 |
+ *   READING <---------------------------------------------------------------------+
+ *     |  a socket error before any RESTORE reply (not a timeout): once more,
+ *     |  on a new connection (Redis's retry; a cached connection the target
+ *     |  closed fails this way)
+ *     v
+ *   DONE <--- every reply line read, an I/O error, or `timeout` ms idle
  *     |
  *     +--> run 2 (the command again, cl->migrate->state == DONE): deletes
  *          the acknowledged keys (unless COPY; one "DEL k1 k2 ..." entry in
- *          the WAL) and answers.
+ *          the WAL) and answers. A connection without a socket error goes
+ *          to the cache (per "host:port", at most 64, closed after 10 s
+ *          unused; INFO migrate_cached_sockets), as Redis's.
  *
  * What goes to the target, in one pipeline written in 64 KB chunks: AUTH
- * (with AUTH/AUTH2), SELECT db (always: kvnode keeps no connection cache,
- * and Redis selects on every new connection), then per key "RESTORE key
- * ttl payload [REPLACE]" with the remaining TTL in ms (at least 1) and
- * rdb_dump's payload. Each reply is one line (Redis's syncReadLine).
- * Answers as Redis: "+NOKEY" when none of the keys exists; "IOERR error or
- * timeout connecting to the client" when the host does not resolve or the
- * connection times out (a refused one fails "writing", as in Redis, whose
- * connect only waits for the socket to be writable);
- * "IOERR error or timeout writing to|reading to target instance" (Redis's wording); the
- * first error the target sent (AUTH's, SELECT's, or a RESTORE's) as
- * "ERR Target instance replied with error: <error>"; else +OK. `timeout`
- * (ms, <= 0 meaning 1000) bounds each step: the connection, each chunk
- * written, each reply line.
+ * (with AUTH/AUTH2), SELECT db (always; Redis skips it on a cached
+ * connection already in that db, which only the target's stats can tell),
+ * then per key "RESTORE key ttl payload [REPLACE]" with the remaining TTL
+ * in ms (at least 1) and rdb_dump's payload. Each reply is one line
+ * (Redis's syncReadLine). Answers as Redis: "+NOKEY" when none of the keys
+ * exists; "IOERR error or timeout connecting to the client" when the host
+ * does not resolve or the connection times out (a refused one fails
+ * "writing", as in Redis, whose connect only waits for the socket to be
+ * writable); "IOERR error or timeout writing to|reading to target
+ * instance" (Redis's wording); the first error the target sent (AUTH's,
+ * SELECT's, or a RESTORE's) as "ERR Target instance replied with error:
+ * <error>"; else +OK. `timeout` (ms, <= 0 meaning 1000) bounds each step:
+ * the connection, each chunk written, each reply line.
  *
  * Differences that come from not blocking: a key modified (its payload or
  * TTL differ) while its migration was in flight is not deleted by run 2
@@ -72,8 +79,12 @@ struct migrate_job {
     char **argv;
     size_t *lens;
     /* I/O */
+    server *srv;
+    char name[300];       /* "host:port", the connection cache's key */
+    char host[256], port[32];
+    int retried, timed_out;
     uv_getaddrinfo_t gai;
-    uv_tcp_t tcp;
+    uv_tcp_t *tcp;        /* kv_malloc'd; handed to the cache on success */
     uv_timer_t timer;
     uv_connect_t conn;
     uv_write_t wr;
@@ -91,6 +102,122 @@ struct migrate_job {
     int head_failed;      /* AUTH or SELECT answered an error */
     int consumed;         /* run 2 is over (or nobody will run it) */
 };
+
+
+/* ------------------------------------------------------------------------ */
+/* Connection cache (Redis's migrate_cached_sockets)                         */
+/* ------------------------------------------------------------------------ */
+
+/* A connection that served a MIGRATE without a socket error is kept, per
+ * "host:port", for the next one; at most 64, each closed after 10 s
+ * unused (Redis's MIGRATE_SOCKET_CACHE_ITEMS / _TTL). A connection is
+ * taken out of the cache while a migration uses it. */
+#define MIGRATE_CACHE_ITEMS 64
+#define MIGRATE_CACHE_TTL_MS 10000
+
+typedef struct cached_conn {
+    char name[300];
+    uv_tcp_t *tcp;
+    int64_t last_use_ms;
+} cached_conn;
+
+struct migrate_cache {
+    cached_conn v[MIGRATE_CACHE_ITEMS];
+    int n;
+    uv_timer_t cron;
+    int cron_on;
+};
+
+static void on_tcp_closed(uv_handle_t *h);
+
+static void cache_close_at(struct migrate_cache *mc, int i)
+{
+    mc->v[i].tcp->data = NULL;
+    uv_close((uv_handle_t *)mc->v[i].tcp, on_tcp_closed);
+    mc->v[i] = mc->v[--mc->n];
+}
+
+static void on_cache_cron(uv_timer_t *t)
+{
+    struct migrate_cache *mc = t->data;
+    int64_t now = server_mstime();
+    for (int i = mc->n - 1; i >= 0; i--)
+        if (now - mc->v[i].last_use_ms > MIGRATE_CACHE_TTL_MS)
+            cache_close_at(mc, i);
+    if (!mc->n) {
+        uv_timer_stop(&mc->cron);
+        mc->cron_on = 0;
+    }
+}
+
+static struct migrate_cache *cache_get(server *s)
+{
+    if (!s->migrate_cache) {
+        struct migrate_cache *mc = kv_calloc(1, sizeof *mc);
+        uv_timer_init(s->loop, &mc->cron);
+        mc->cron.data = mc;
+        s->migrate_cache = mc;
+    }
+    return s->migrate_cache;
+}
+
+/* The cached connection to name, taken out of the cache, or NULL. */
+static uv_tcp_t *cache_take(server *s, const char *name)
+{
+    struct migrate_cache *mc = s->migrate_cache;
+    for (int i = 0; mc && i < mc->n; i++) {
+        if (!strcmp(mc->v[i].name, name)) {
+            uv_tcp_t *t = mc->v[i].tcp;
+            mc->v[i] = mc->v[--mc->n];
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static void cache_put(server *s, const char *name, uv_tcp_t *tcp)
+{
+    struct migrate_cache *mc = cache_get(s);
+    for (int i = 0; i < mc->n; i++)
+        if (!strcmp(mc->v[i].name, name)) {
+            /* Another migration to the same target cached its own first. */
+            tcp->data = NULL;
+            uv_close((uv_handle_t *)tcp, on_tcp_closed);
+            return;
+        }
+    if (mc->n == MIGRATE_CACHE_ITEMS)
+        cache_close_at(mc, 0);
+    cached_conn *c = &mc->v[mc->n++];
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->tcp = tcp;
+    tcp->data = NULL;
+    c->last_use_ms = server_mstime();
+    if (!mc->cron_on) {
+        mc->cron_on = 1;
+        uv_timer_start(&mc->cron, on_cache_cron, 1000, 1000);
+    }
+}
+
+size_t migrate_cached_sockets(const server *s)
+{
+    return s->migrate_cache ? (size_t)s->migrate_cache->n : 0;
+}
+
+static void on_cache_timer_closed(uv_handle_t *h)
+{
+    kv_free(h->data);
+}
+
+void migrate_cache_free(server *s)
+{
+    struct migrate_cache *mc = s->migrate_cache;
+    if (!mc)
+        return;
+    while (mc->n)
+        cache_close_at(mc, mc->n - 1);
+    s->migrate_cache = NULL;
+    uv_close((uv_handle_t *)&mc->cron, on_cache_timer_closed);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Lifetime                                                                  */
@@ -121,8 +248,11 @@ static void job_maybe_free(migrate_job *j)
 static void on_tcp_closed(uv_handle_t *h)
 {
     migrate_job *j = h->data;
-    j->tcp_open = 0;
-    job_maybe_free(j);
+    kv_free(h);
+    if (j) {
+        j->tcp_open = 0;
+        job_maybe_free(j);
+    }
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -132,12 +262,17 @@ static void on_timer_closed(uv_handle_t *h)
     job_maybe_free(j);
 }
 
-static void job_close_handles(migrate_job *j)
+static void job_close_tcp(migrate_job *j)
 {
     if (j->tcp_open == 1) {
         j->tcp_open = 2; /* closing */
-        uv_close((uv_handle_t *)&j->tcp, on_tcp_closed);
+        uv_close((uv_handle_t *)j->tcp, on_tcp_closed);
     }
+}
+
+static void job_close_handles(migrate_job *j)
+{
+    job_close_tcp(j);
     if (j->timer_open == 1) {
         j->timer_open = 2;
         uv_close((uv_handle_t *)&j->timer, on_timer_closed);
@@ -164,6 +299,13 @@ static void job_done(migrate_job *j)
     if (j->state == M_DONE)
         return;
     j->state = M_DONE;
+    if (!j->io_error && j->tcp_open == 1) {
+        /* No socket error: keep the connection for the next MIGRATE. */
+        uv_read_stop((uv_stream_t *)j->tcp);
+        cache_put(j->srv, j->name, j->tcp);
+        j->tcp = NULL;
+        j->tcp_open = 0;
+    }
     job_close_handles(j);
     client *cl = j->cl;
     if (!cl) {
@@ -191,10 +333,32 @@ static void job_done(migrate_job *j)
     client_flush(cl);
 }
 
+static void job_connect(migrate_job *j, int use_cache);
+
+/* A socket error. As Redis, one retry on a new connection unless it was a
+ * timeout or a RESTORE reply was read already (a cached connection the
+ * target closed fails this way). */
 static void job_fail(migrate_job *j, const char *what)
 {
     if (j->state == M_DONE)
         return;
+    if (!j->timed_out && !j->retried && j->lines <= j->auth + 1) {
+        j->retried = 1;
+        if (j->tcp_open == 1) {
+            j->tcp->data = NULL;
+            uv_close((uv_handle_t *)j->tcp, on_tcp_closed);
+        }
+        j->tcp = NULL;
+        j->tcp_open = 0;
+        j->out_pos = 0;
+        j->lines = 0;
+        j->linelen = 0;
+        j->has_error = 0;
+        j->head_failed = 0;
+        j->target_error[0] = '\0';
+        job_connect(j, 0);
+        return;
+    }
     j->io_error = what;
     job_done(j);
 }
@@ -211,6 +375,7 @@ static const char *state_io_name(int state)
 static void on_timeout(uv_timer_t *t)
 {
     migrate_job *j = t->data;
+    j->timed_out = 1;
     job_fail(j, state_io_name(j->state));
 }
 
@@ -296,7 +461,7 @@ static void write_next(migrate_job *j)
     if (!left) {
         j->state = M_READING;
         arm_timer(j);
-        if (uv_read_start((uv_stream_t *)&j->tcp, on_alloc, on_read) < 0)
+        if (uv_read_start((uv_stream_t *)j->tcp, on_alloc, on_read) < 0)
             job_fail(j, "reading");
         return;
     }
@@ -304,7 +469,7 @@ static void write_next(migrate_job *j)
     uv_buf_t b = uv_buf_init((char *)kbuf_data(&j->out) + j->out_pos, (unsigned)j->chunk);
     j->wr.data = j;
     arm_timer(j);
-    if (uv_write(&j->wr, (uv_stream_t *)&j->tcp, &b, 1, on_written) < 0)
+    if (uv_write(&j->wr, (uv_stream_t *)j->tcp, &b, 1, on_written) < 0)
         job_fail(j, "writing");
 }
 
@@ -319,7 +484,7 @@ static void on_connected(uv_connect_t *req, int status)
         job_fail(j, "writing");
         return;
     }
-    uv_tcp_nodelay(&j->tcp, 1);
+    uv_tcp_nodelay(j->tcp, 1);
     j->state = M_WRITING;
     write_next(j);
 }
@@ -340,10 +505,48 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     }
     j->state = M_CONNECTING;
     j->conn.data = j;
-    int rc = uv_tcp_connect(&j->conn, &j->tcp, res->ai_addr, on_connected);
+    int rc = uv_tcp_connect(&j->conn, j->tcp, res->ai_addr, on_connected);
     uv_freeaddrinfo(res);
     if (rc < 0)
         job_fail(j, "connecting");
+}
+
+
+/* Start (or restart) the exchange: on a cached connection to the target,
+ * or resolve and connect. Runs from a loop callback, never inside the
+ * command, so a failure can run the command again. */
+static void job_connect(migrate_job *j, int use_cache)
+{
+    uv_tcp_t *cached = use_cache ? cache_take(j->srv, j->name) : NULL;
+    arm_timer(j);
+    if (cached) {
+        j->tcp = cached;
+        cached->data = j;
+        j->tcp_open = 1;
+        j->state = M_WRITING;
+        write_next(j);
+        return;
+    }
+    j->tcp = kv_malloc(sizeof *j->tcp);
+    uv_tcp_init(j->srv->loop, j->tcp);
+    j->tcp->data = j;
+    j->tcp_open = 1;
+    j->state = M_RESOLVING;
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    j->gai.data = j;
+    j->gai_pending = 1;
+    if (uv_getaddrinfo(j->srv->loop, &j->gai, on_resolved, j->host, j->port, &hints) < 0) {
+        j->gai_pending = 0;
+        job_fail(j, "connecting");
+    }
+}
+
+static void on_start(uv_timer_t *t)
+{
+    job_connect(t->data, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -558,34 +761,22 @@ static void cmd_migrate(cmd_ctx *c)
         m->argv[i] = kv_memdup(c->argv[i], c->lens[i]);
         m->lens[i] = c->lens[i];
     }
-    /* Start: resolve the host (the loop's thread pool), with the timer. */
+    /* Start on the next turn of the loop (job_connect). */
     server *s = c->srv;
+    m->srv = s;
     m->cl = cl;
     m->state = M_RESOLVING;
-    uv_tcp_init(s->loop, &m->tcp);
-    m->tcp.data = m;
-    m->tcp_open = 1;
+    snprintf(m->host, sizeof m->host, "%.*s", (int)(c->lens[1] < 255 ? c->lens[1] : 255),
+             c->argv[1]);
+    snprintf(m->port, sizeof m->port, "%.*s", (int)(c->lens[2] < 31 ? c->lens[2] : 31),
+             c->argv[2]);
+    snprintf(m->name, sizeof m->name, "%s:%s", m->host, m->port);
     uv_timer_init(s->loop, &m->timer);
     m->timer.data = m;
     m->timer_open = 1;
     cl->migrate = m;
     cl->flags |= CL_BLOCKED;
-    arm_timer(m);
-    char host[256], port[32];
-    snprintf(host, sizeof host, "%.*s", (int)(c->lens[1] < 255 ? c->lens[1] : 255), c->argv[1]);
-    snprintf(port, sizeof port, "%.*s", (int)(c->lens[2] < 31 ? c->lens[2] : 31), c->argv[2]);
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    m->gai.data = m;
-    m->gai_pending = 1;
-    if (uv_getaddrinfo(s->loop, &m->gai, on_resolved, host, port, &hints) < 0) {
-        m->gai_pending = 0;
-        /* Failed at once: finish on the next turn of the loop. */
-        m->io_error = "connecting";
-        uv_timer_start(&m->timer, on_timeout, 0, 0);
-    }
+    uv_timer_start(&m->timer, on_start, 0, 0);
 }
 
 const kv_command cmds_migrate[] = {

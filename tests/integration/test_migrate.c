@@ -4,7 +4,8 @@
  * too), COPY, REPLACE, KEYS, +NOKEY, the target's errors forwarded
  * (BUSYKEY, AUTH, SELECT), IOERR for a refused port and for a port that
  * accepts and never answers (the timeout), during which the source keeps
- * serving other clients. Where redis-server can run the same MIGRATE, its
+ * serving other clients; the connection cache (reuse, retry on a closed
+ * one, release after 10 s). Where redis-server can run the same MIGRATE, its
  * reply is compared with kvnode's. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -328,6 +329,44 @@ static void test_to_kvnode(void **state)
     expect(kc, ":0", "EXISTS r:h");
 }
 
+/* Connections are cached per target (INFO migrate_cached_sockets), a
+ * cached one the target closed is replaced by a retry, and an unused one
+ * is closed after 10 s. */
+static int no_cached_sockets(void *arg)
+{
+    (void)arg;
+    char info[16384];
+    cmdf(kc, info, sizeof info, "INFO stats");
+    return strstr(info, "migrate_cached_sockets:0") != NULL;
+}
+
+static void test_connection_cache(void **state)
+{
+    (void)state;
+    char info[16384];
+    /* Those of the tests before go first (10 s unused). */
+    assert_true(h_wait_until(no_cached_sockets, NULL, 20000));
+    expect(kc, "+OK", "SET c:a 1");
+    expect(kc, "+OK", "MIGRATE 127.0.0.1 %d c:a 5 2000", redis2.port);
+    cmdf(kc, info, sizeof info, "INFO stats");
+    assert_non_null(strstr(info, "migrate_cached_sockets:1"));
+    expect(kc, "+OK", "SET c:b 1");
+    expect(kc, "+OK", "MIGRATE 127.0.0.1 %d c:b 5 2000", redis2.port);
+    cmdf(kc, info, sizeof info, "INFO stats");
+    assert_non_null(strstr(info, "migrate_cached_sockets:1"));
+    /* The target drops every client, ours included: the next MIGRATE
+     * fails on the cached connection and succeeds on a new one. */
+    kv_client *r2 = h_connect(redis2.port);
+    assert_non_null(r2);
+    kv_reply_free(h_cmd(r2, "CLIENT KILL TYPE normal SKIPME yes"));
+    expect(kc, "+OK", "SET c:c 1");
+    expect(kc, "+OK", "MIGRATE 127.0.0.1 %d c:c 5 2000", redis2.port);
+    expect(r2, "+OK", "SELECT 5");
+    expect(r2, ":3", "EXISTS c:a c:b c:c");
+    kv_client_free(r2);
+    assert_true(h_wait_until(no_cached_sockets, NULL, 20000));
+}
+
 /* The deletions are logged: after kill -9 the migrated keys are still
  * gone and the digest is the same. */
 static int digest_answers(void *arg)
@@ -372,6 +411,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_to_redis),  cmocka_unit_test(test_errors_as_redis),
         cmocka_unit_test(test_timeout),   cmocka_unit_test(test_to_kvnode),
+        cmocka_unit_test(test_connection_cache),
         cmocka_unit_test(test_recovery),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
