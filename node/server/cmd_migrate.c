@@ -699,7 +699,9 @@ static void cmd_migrate(cmd_ctx *c)
         reply_simple(&c->r, "NOKEY");
         return;
     }
-    if (!cl || c->deny_blocking || c->srv->in_exec) {
+    /* A script's commands reply into the script's buffer, not the
+     * client's: only a client's own command can wait. */
+    if (!cl || c->deny_blocking || c->srv->in_exec || c->r.out != &cl->out) {
         /* It would have to wait for the target here. */
         kv_free(idx);
         reply_error(&c->r, "ERR MIGRATE cannot wait for its target inside MULTI or a script");

@@ -306,6 +306,28 @@ static void test_timeout(void **state)
     expect(kc, "\"v\"", "GET t:k");
 }
 
+/* Inside MULTI/EXEC and scripts MIGRATE cannot wait for its target:
+ * kvnode answers an error there (Redis would block the whole server). */
+static void test_no_wait_inside(void **state)
+{
+    (void)state;
+    expect(kc, "+OK", "SET w:k v");
+    expect(kc, "+OK", "MULTI");
+    expect(kc, "+QUEUED", "MIGRATE 127.0.0.1 %d w:k 0 1000", redis.port);
+    expect(kc, "[-ERR MIGRATE cannot wait for its target inside MULTI or a script]", "EXEC");
+    char port[16];
+    snprintf(port, sizeof port, "%d", redis.port);
+    const char *argv[5] = {"EVAL",
+                           "return redis.pcall('MIGRATE','127.0.0.1',ARGV[1],'w:k','0','1000')",
+                           "0", port, NULL};
+    kv_reply *r = h_cmdv(kc, 4, argv, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "MIGRATE cannot wait for its target"));
+    kv_reply_free(r);
+    expect(kc, "\"v\"", "GET w:k");
+}
+
 /* redis-server to kvnode, and kvnode to kvnode. */
 static void test_to_kvnode(void **state)
 {
@@ -411,7 +433,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_to_redis),  cmocka_unit_test(test_errors_as_redis),
         cmocka_unit_test(test_timeout),   cmocka_unit_test(test_to_kvnode),
-        cmocka_unit_test(test_connection_cache),
+        cmocka_unit_test(test_connection_cache), cmocka_unit_test(test_no_wait_inside),
         cmocka_unit_test(test_recovery),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
