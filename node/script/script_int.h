@@ -4,6 +4,7 @@
 #define KV_SCRIPT_INT_H
 
 #include "script.h"
+#include "script_libs.h"
 
 #include <lua.h>
 

@@ -8,12 +8,15 @@
  * whose metatable reads through to the real globals (a missing name is
  * "Script attempted to access nonexistent global variable"), and every
  * assignment to it or to the library tables (redis, string, math, table,
- * cjson, bit, coroutine), which are proxies too, is "Attempt to modify a
- * readonly table"; rawset and setmetatable refuse those proxies the same
- * way. The proxy is installed as the thread's globals table, so code made
- * by loadstring runs under it as well. The bundled cmsgpack and struct
- * libraries are not available (Debian ships no Lua 5.1 build of them);
- * cjson and bit are Debian's lua-cjson and lua-bitop. */
+ * cjson, bit, cmsgpack, struct, coroutine), which are proxies too, is
+ * "Attempt to modify a readonly table"; rawset and setmetatable refuse
+ * those proxies the same way, while pairs, next, rawget and getmetatable
+ * see through a library's proxy to its table (getmetatable gives nil, as
+ * for Redis's read-only tables). The proxy is installed as the thread's
+ * globals table, so code made by loadstring runs under it as well.
+ * cjson and bit are Debian's lua-cjson and lua-bitop; cmsgpack and
+ * struct, which Debian does not package for Lua 5.1, are ours
+ * (script_msgpack.c, script_struct.c). */
 #include "script_int.h"
 
 #include "log.h"
@@ -318,6 +321,68 @@ static int l_setmetatable(lua_State *L)
         return luaL_error(L, "cannot change a protected metatable");
     lua_settop(L, 2);
     lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* A library proxy (cjson, cmsgpack, string …: read-only, its metatable's
+ * __index the library's table) is seen through by pairs, next and
+ * rawget, and has no metatable for getmetatable, as Redis's read-only
+ * tables. Replaces the value at idx with the library's table and returns
+ * 1 if it is such a proxy. (The globals proxy, whose __index is a
+ * function, is not.) */
+static int unproxy(lua_State *L, int idx)
+{
+    if (!is_ro(L, idx) || !lua_getmetatable(L, idx))
+        return 0;
+    lua_pushliteral(L, "__index");
+    lua_rawget(L, -2);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_replace(L, idx);
+    lua_pop(L, 1);
+    return 1;
+}
+
+static int l_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    unproxy(L, 1);
+    if (lua_next(L, 1))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int l_pairs(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushvalue(L, lua_upvalueindex(1)); /* l_next */
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int l_rawget(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    lua_settop(L, 2);
+    unproxy(L, 1);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+static int l_getmetatable(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (unproxy(L, 1) || !lua_getmetatable(L, 1)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    luaL_getmetafield(L, 1, "__metatable");
     return 1;
 }
 
@@ -1425,10 +1490,10 @@ static int l_unpack(lua_State *L)
 
 /* The globals Redis 7.0 leaves to scripts; everything else is removed. */
 static const char *const allowed_globals[] = {
-    "string", "cjson", "bit", "math", "table", "redis", "xpcall", "tostring", "setmetatable",
-    "next", "assert", "tonumber", "rawequal", "collectgarbage", "getmetatable", "rawset",
-    "pcall", "coroutine", "type", "_G", "select", "unpack", "gcinfo", "pairs", "rawget",
-    "loadstring", "ipairs", "_VERSION", "load", "error", NULL};
+    "string", "cjson", "bit", "cmsgpack", "struct", "math", "table", "redis", "xpcall",
+    "tostring", "setmetatable", "next", "assert", "tonumber", "rawequal", "collectgarbage",
+    "getmetatable", "rawset", "pcall", "coroutine", "type", "_G", "select", "unpack", "gcinfo",
+    "pairs", "rawget", "loadstring", "ipairs", "_VERSION", "load", "error", NULL};
 
 static int allowed(const char *k)
 {
@@ -1446,6 +1511,8 @@ lua_State *sl_new(int funcs)
     open_lib(L, LUA_STRLIBNAME, luaopen_string);
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
     open_lib(L, "cjson", luaopen_cjson);
+    open_lib(L, "struct", sl_open_struct);
+    open_lib(L, "cmsgpack", sl_open_cmsgpack);
     open_lib(L, "bit", luaopen_bit);
 
     lua_newtable(L); /* weak set of read-only tables */
@@ -1478,6 +1545,15 @@ lua_State *sl_new(int funcs)
     lua_setglobal(L, "rawset");
     lua_pushcfunction(L, l_setmetatable);
     lua_setglobal(L, "setmetatable");
+    lua_pushcfunction(L, l_getmetatable);
+    lua_setglobal(L, "getmetatable");
+    lua_pushcfunction(L, l_rawget);
+    lua_setglobal(L, "rawget");
+    lua_pushcfunction(L, l_next);
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, "next");
+    lua_pushcclosure(L, l_pairs, 1);
+    lua_setglobal(L, "pairs");
 
     /* redis */
     lua_newtable(L);
@@ -1525,13 +1601,28 @@ lua_State *sl_new(int funcs)
             break;
     }
     /* The library tables become read-only proxies. */
-    static const char *const libs[] = {"redis", "string", "math", "table", "cjson",
-                                       "bit",   "coroutine", NULL};
+    static const char *const libs[] = {"redis", "string", "math",     "table",     "cjson",
+                                       "bit",   "struct", "cmsgpack", "coroutine", NULL};
     for (int i = 0; libs[i]; i++) {
         lua_getfield(L, g, libs[i]);
         make_ro_proxy(L);
         lua_setfield(L, g, libs[i]);
     }
+    /* Strings' metatable: its __index becomes the string proxy, and
+     * getmetatable('') a read-only proxy of it (its __metatable), so a
+     * script can change neither (Redis: "Attempt to modify a readonly
+     * table"). */
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        int mt = lua_gettop(L);
+        lua_getfield(L, g, "string");
+        lua_setfield(L, mt, "__index");
+        lua_pushvalue(L, mt);
+        make_ro_proxy(L);
+        lua_setfield(L, mt, "__metatable");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
     lua_pushlightuserdata(L, (void *)&REAL_G_KEY);
     lua_pushvalue(L, g);
     lua_rawset(L, LUA_REGISTRYINDEX);
