@@ -490,6 +490,7 @@ static void truncate_now(repl *r, uint64_t keep)
     char err[512];
     int rc;
     aq_reset(r, 1);
+    uint64_t applied_before = engine_applied_lsn(e);
     if (keep == 0) {
         rc = engine_wipe(e, err, sizeof err);
     } else {
@@ -504,6 +505,8 @@ static void truncate_now(repl *r, uint64_t keep)
     }
     if (rc)
         log_warn("cutting the log after LSN %" PRIu64 ": %s", keep, err);
+    if (r->host.keyspace_replaced && (keep == 0 || engine_applied_lsn(e) != applied_before))
+        r->host.keyspace_replaced(r->host.arg);
     rcore_truncate_done(r->core, rc ? -1 : 0);
 }
 
@@ -713,6 +716,8 @@ static void snap_write_done(uv_work_t *req, int status)
             } else {
                 aq_reset(r, 0);
                 r->sync_full++;
+                if (r->host.keyspace_replaced)
+                    r->host.keyspace_replaced(r->host.arg);
             }
         }
         rcore_snap_write_done(r->core, rc ? -1 : 0);

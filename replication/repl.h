@@ -63,6 +63,10 @@ typedef struct repl_host {
      * the leader logged before it. */
     void (*publish)(void *arg, int shard, const char *ch, size_t chlen, const char *msg,
                     size_t mlen);
+    /* Follower: the keyspace was replaced or rebuilt (a snapshot from the
+     * leader installed, a divergent suffix cut and the keyspace reloaded,
+     * the data wiped): any key may have changed. NULL: not told. */
+    void (*keyspace_replaced)(void *arg);
 } repl_host;
 
 /* The meta file of dir (before the engine opens: its commit watermark is

@@ -87,8 +87,10 @@ typedef struct cmd_env {
     long long hll_sparse_max_bytes; /* sparse HyperLogLogs up to this size */
     /* INFO stats */
     uint64_t keyspace_hits, keyspace_misses, expired_keys;
-    /* A key of database db was modified or deleted (WATCH invalidation). */
-    void (*key_touched)(void *arg, int db, const char *key, size_t klen);
+    /* A key of database db was modified or deleted (WATCH, client-side
+     * caching). by_command: by the running command; 0 when it expired or
+     * was evicted (Redis's signalModifiedKey with no client). */
+    void (*key_touched)(void *arg, int db, const char *key, size_t klen, int by_command);
     void *key_touched_arg;
     /* A keyspace event (Redis's notifyKeyspaceEvent): publishes it to
      * __keyspace@<db>__:<key> / __keyevent@<db>__:<event>. Called only for

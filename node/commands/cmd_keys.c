@@ -260,7 +260,7 @@ static void cmd_randomkey(cmd_ctx *c)
     int allvolatile = ks_size(c->k) == ks_expires(c->k);
     int tries = 100;
     for (;;) {
-        kobj *o = ks_random(c->k, cmd_random());
+        kobj *o = ks_random_fair(c->k, cmd_random());
         if (!o) {
             reply_null(&c->r);
             return;

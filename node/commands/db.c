@@ -79,10 +79,10 @@ int cmd_use_db(cmd_ctx *c, int db)
     return prev;
 }
 
-static void touched(cmd_env *env, int db, const char *key, size_t klen)
+static void touched(cmd_env *env, int db, const char *key, size_t klen, int by_command)
 {
     if (env->key_touched)
-        env->key_touched(env->key_touched_arg, db, key, klen);
+        env->key_touched(env->key_touched_arg, db, key, klen, by_command);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -130,7 +130,7 @@ static int expire_now(cmd_ctx *c, kobj *o)
     const char *argv[2] = {del_name, key};
     size_t lens[2] = {3, klen};
     engine_entry_add(env->eng, c->db, 2, argv, lens);
-    touched(env, c->db, key, klen);
+    touched(env, c->db, key, klen, 0);
     /* key points into o: delete only after its last use. */
     char stack[256];
     char *copy = klen <= sizeof stack ? stack : kv_malloc(klen);
@@ -211,13 +211,13 @@ void db_modified(cmd_ctx *c, const char *key, size_t klen)
 {
     c->dirty++;
     if (!c->replay || c->replica_apply)
-        touched(c->env, c->db, key, klen);
+        touched(c->env, c->db, key, klen, 1);
 }
 
 void db_touched(cmd_ctx *c, const char *key, size_t klen)
 {
     if (!c->replay || c->replica_apply)
-        touched(c->env, c->db, key, klen);
+        touched(c->env, c->db, key, klen, 1);
 }
 
 int cmd_reply_over_limit(cmd_ctx *c, size_t default_max)
@@ -566,7 +566,7 @@ static void before_expire(void *arg, const char *key, size_t klen)
     const char *argv[2] = {del_name, key};
     size_t lens[2] = {3, klen};
     engine_entry_add(env->eng, x->db, 2, argv, lens);
-    touched(env, x->db, key, klen);
+    touched(env, x->db, key, klen, 0);
     env->expired_keys++;
     /* Before the deletion only because the key's bytes go with it:
      * nothing can look at the keyspace in between. */

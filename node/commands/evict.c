@@ -356,7 +356,7 @@ static long long evict_one(cmd_env *env, int db, ks *k, kobj *o)
     long long freed = before - (long long)kv_used_memory();
     env->evicted_keys++;
     if (env->key_touched)
-        env->key_touched(env->key_touched_arg, db, copy, klen);
+        env->key_touched(env->key_touched_arg, db, copy, klen, 0);
     env_notify(env, db, NOTIFY_EVICTED, "evicted", copy, klen);
     if (copy != stack)
         kv_free(copy);

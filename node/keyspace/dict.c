@@ -419,6 +419,16 @@ size_t dict_sample(dict *d, dict_node **out, size_t count, uint64_t rnd)
     return got;
 }
 
+dict_node *dict_random_fair(dict *d, uint64_t rnd)
+{
+    dict_node *nodes[15];
+    uint64_t state = rnd;
+    size_t n = dict_sample(d, nodes, sizeof nodes / sizeof *nodes, mix_next(&state));
+    if (n == 0)
+        return dict_random(d, mix_next(&state));
+    return nodes[mix_next(&state) % n];
+}
+
 static inline uint64_t rev64(uint64_t v)
 {
     v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);

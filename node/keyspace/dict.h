@@ -82,6 +82,12 @@ dict_node *dict_remove(dict *d, const void *key, size_t len);
  * chains, like Redis's dictGetRandomKey. */
 dict_node *dict_random(dict *d, uint64_t rnd);
 
+/* A node chosen at random among up to 15 sampled from a random place
+ * (dict_sample), as Redis's dictGetFairRandomKey (HRANDFIELD, SRANDMEMBER,
+ * SPOP): uniform for small dicts, where dict_random favours nodes alone in
+ * their bucket; NULL when empty. */
+dict_node *dict_random_fair(dict *d, uint64_t rnd);
+
 /* Up to count nodes from a random place (Redis's dictGetSomeKeys, for
  * sampling: neither uniform nor distinct-guaranteed across calls, but
  * the nodes of one call are distinct). Returns how many were stored. */

@@ -759,6 +759,11 @@ kobj *ks_random(ks *k, uint64_t rnd)
     return (kobj *)dict_random(&k->keys, rnd);
 }
 
+kobj *ks_random_fair(ks *k, uint64_t rnd)
+{
+    return (kobj *)dict_random_fair(&k->keys, rnd);
+}
+
 kobj *ks_random_expiring(ks *k, uint64_t rnd)
 {
     expnode *e = (expnode *)dict_random(&k->expires, rnd);
@@ -1048,14 +1053,22 @@ static void digest_stream(sha1_ctx *c, kv_stream *s)
     }
 }
 
-static void digest_key(kobj *o, uint8_t out[20])
+/* The digest of one key: its type, name (with_name) and value, and its
+ * expire time (with_name) or only whether it has one (!with_name, as
+ * Redis's DEBUG DIGEST-VALUE, which leaves the key's name out). */
+static void digest_obj(kobj *o, int with_name, uint8_t out[20])
 {
     sha1_ctx c;
     sha1_init(&c);
     uint8_t type = o->type;
     sha1_update(&c, &type, 1);
-    put_bytes(&c, key_ptr(o), o->klen);
-    put_u64(&c, (uint64_t)kobj_expire(o));
+    if (with_name) {
+        put_bytes(&c, key_ptr(o), o->klen);
+        put_u64(&c, (uint64_t)kobj_expire(o));
+    } else {
+        uint8_t has_expire = kobj_expire(o) >= 0;
+        sha1_update(&c, &has_expire, 1);
+    }
     if (o->type == KT_STRING) {
         put_bytes(&c, str_ptr(o), (size_t)o->v.vlen);
     } else if (o->type == KT_LIST) {
@@ -1080,6 +1093,11 @@ static void digest_key(kobj *o, uint8_t out[20])
     sha1_final(&c, out);
 }
 
+static void digest_key(kobj *o, uint8_t out[20])
+{
+    digest_obj(o, 1, out);
+}
+
 static void xor_keys(ks *k, uint8_t acc[20])
 {
     uint8_t d[20];
@@ -1100,6 +1118,14 @@ static void to_hex(const uint8_t acc[20], char out[41])
         out[2 * i + 1] = hex[acc[i] & 15];
     }
     out[40] = '\0';
+}
+
+void ks_digest_value(kobj *o, char out[41])
+{
+    uint8_t d[20] = {0};
+    if (o)
+        digest_obj(o, 0, d);
+    to_hex(d, out);
 }
 
 void ks_digest(ks *k, char out[41])

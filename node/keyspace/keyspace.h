@@ -153,6 +153,9 @@ kobj *ks_move(ks *src, kobj *o, ks *dst);
 
 /* A random key (possibly expired), or NULL when empty. */
 kobj *ks_random(ks *k, uint64_t rnd);
+/* As ks_random, but every key about equally likely (Redis's
+ * dictGetFairRandomKey, used by RANDOMKEY); NULL when empty. */
+kobj *ks_random_fair(ks *k, uint64_t rnd);
 /* A random key with a TTL, or NULL when none has one. */
 kobj *ks_random_expiring(ks *k, uint64_t rnd);
 /* Up to n keys from a random place (all keys, or only those with a TTL),
@@ -192,6 +195,10 @@ void ks_iter_done(ks_iter *it);
  * encodings). List order matters; hash field and set member order do
  * not; sorted sets digest their (member, score) pairs. */
 void ks_digest(ks *k, char out[41]);
+/* The digest of one key's value (DEBUG DIGEST-VALUE): its type, value and
+ * whether it has a TTL, but not its name, so a COPY digests the same as
+ * its source; all zeros for NULL (no such key). */
+void ks_digest_value(kobj *o, char out[41]);
 /* The digest of databases dbs[0..n) (DEBUG DIGEST): as Redis's, each
  * non-empty database's number is mixed in before its keys, so a key
  * digests differently in another database; all zeros when all are

@@ -11,8 +11,15 @@
  *
  * A listpack hash converts once, for good, when a set would take it past
  * hash_max_listpack_entries fields or a field or value is longer than
- * hash_max_listpack_value bytes. `bytes` tracks what the hash owns besides
- * its header and the dict's bucket arrays, so hash_mem is O(1). */
+ * hash_max_listpack_value bytes.
+ *
+ * Memory: the header is 24 bytes (a small hash is header + one buffer, as
+ * compact as Redis's robj + listpack); the listpack buffer is sized to what
+ * it holds (the allocator's rounding is the only slack, as Redis's listpack
+ * reallocs to the exact size). The hashtable encoding's dict and its byte
+ * count live in a separate allocation (hht), so they cost nothing while the
+ * hash is small. hht.bytes tracks every hnode (usable sizes), so hash_mem
+ * is O(1). */
 #include "thash.h"
 
 #include <assert.h>
@@ -33,18 +40,23 @@ typedef struct hnode {
     unsigned char data[]; /* field bytes, then value bytes */
 } hnode;
 
+/* The hashtable encoding's state. */
+typedef struct hht {
+    dict d;
+    size_t bytes; /* every hnode (usable sizes) */
+} hht;
+
 struct kv_hash {
-    int enc;
-    size_t bytes; /* listpack buffer, or every hnode (usable sizes) */
     union {
-        struct {
-            unsigned char *buf;
-            size_t len;   /* bytes in use */
-            size_t count; /* fields */
-        } lp;
-        dict ht;
+        unsigned char *buf; /* listpack: the entries (NULL when empty) */
+        hht *ht;            /* hashtable */
     } u;
+    size_t len;     /* listpack: bytes in use */
+    uint32_t count; /* listpack: fields (at most hash_max_listpack_entries) */
+    uint8_t enc;
 };
+
+_Static_assert(sizeof(kv_hash) <= 24, "a small hash's header stays 24 bytes");
 
 static void hnode_key(const dict_node *n, const void **key, size_t *len)
 {
@@ -101,7 +113,7 @@ typedef struct lp_entry {
 
 static size_t lp_decode(const kv_hash *h, size_t off, lp_entry *e)
 {
-    const unsigned char *base = h->u.lp.buf;
+    const unsigned char *base = h->u.buf;
     const unsigned char *p = varint_get(base + off, &e->flen);
     e->start = off;
     e->f = (const char *)p;
@@ -115,7 +127,7 @@ static size_t lp_decode(const kv_hash *h, size_t off, lp_entry *e)
 
 static int lp_find(const kv_hash *h, const void *f, size_t flen, lp_entry *e)
 {
-    for (size_t off = 0; off < h->u.lp.len;) {
+    for (size_t off = 0; off < h->len;) {
         off = lp_decode(h, off, e);
         if (e->flen == flen && (flen == 0 || memcmp(e->f, f, flen) == 0))
             return 1;
@@ -123,43 +135,41 @@ static int lp_find(const kv_hash *h, const void *f, size_t flen, lp_entry *e)
     return 0;
 }
 
-/* Make the buffer hold at least `need` bytes (amortized growth). */
+/* Make the buffer hold at least `need` bytes: exactly that much (plus the
+ * allocator's rounding) while small, as Redis's listpack grows, so a small
+ * hash carries no spare capacity; past 256 bytes an eighth more, so a
+ * growing hash does not realloc at every new field. */
 static void lp_reserve(kv_hash *h, size_t need)
 {
-    size_t have = kv_usable(h->u.lp.buf);
-    if (need <= have)
+    if (need <= kv_usable(h->u.buf))
         return;
-    h->bytes -= have;
-    h->u.lp.buf = kv_realloc(h->u.lp.buf, need + need / 4);
-    h->bytes += kv_usable(h->u.lp.buf);
+    h->u.buf = kv_realloc(h->u.buf, need > 256 ? need + need / 8 : need);
 }
 
 /* Give back memory after deletes left most of the buffer unused. */
 static void lp_trim(kv_hash *h)
 {
-    size_t have = kv_usable(h->u.lp.buf);
-    if (have <= 2 * h->u.lp.len + 64)
+    size_t have = kv_usable(h->u.buf);
+    if (have <= h->len + h->len / 4 + 32)
         return;
-    h->bytes -= have;
-    if (h->u.lp.len == 0) {
-        kv_free(h->u.lp.buf);
-        h->u.lp.buf = NULL;
+    if (h->len == 0) {
+        kv_free(h->u.buf);
+        h->u.buf = NULL;
     } else {
-        h->u.lp.buf = kv_realloc(h->u.lp.buf, h->u.lp.len);
+        h->u.buf = kv_realloc(h->u.buf, h->len);
     }
-    h->bytes += kv_usable(h->u.lp.buf);
 }
 
 /* Resize the byte range [at, at + oldn) to newn bytes, moving the tail. */
 static unsigned char *lp_splice(kv_hash *h, size_t at, size_t oldn, size_t newn)
 {
-    size_t tail = h->u.lp.len - at - oldn;
+    size_t tail = h->len - at - oldn;
     if (newn > oldn)
-        lp_reserve(h, h->u.lp.len + newn - oldn);
-    unsigned char *b = h->u.lp.buf;
+        lp_reserve(h, h->len + newn - oldn);
+    unsigned char *b = h->u.buf;
     if (newn != oldn && tail)
         memmove(b + at + newn, b + at + oldn, tail);
-    h->u.lp.len = h->u.lp.len - oldn + newn;
+    h->len = h->len - oldn + newn;
     return b + at;
 }
 
@@ -175,7 +185,7 @@ static int lp_set(kv_hash *h, const lp_entry *e, int exists, const void *f, size
             memcpy(p, v, vlen);
         return 0;
     }
-    size_t at = h->u.lp.len;
+    size_t at = h->len;
     unsigned char *p = lp_splice(h, at, 0, varint_len(flen) + flen + varint_len(vlen) + vlen);
     p = varint_put(p, flen);
     if (flen)
@@ -183,7 +193,7 @@ static int lp_set(kv_hash *h, const lp_entry *e, int exists, const void *f, size
     p = varint_put(p + flen, vlen);
     if (vlen)
         memcpy(p, v, vlen);
-    h->u.lp.count++;
+    h->count++;
     return 1;
 }
 
@@ -193,7 +203,7 @@ static int lp_del(kv_hash *h, const void *f, size_t flen)
     if (!lp_find(h, f, flen, &e))
         return 0;
     lp_splice(h, e.start, e.end - e.start, 0);
-    h->u.lp.count--;
+    h->count--;
     lp_trim(h);
     return 1;
 }
@@ -211,22 +221,22 @@ static hnode *hnode_new(kv_hash *h, const void *f, size_t flen, const void *v, s
         memcpy(n->data, f, flen);
     if (vlen)
         memcpy(n->data + flen, v, vlen);
-    h->bytes += kv_usable(n);
+    h->u.ht->bytes += kv_usable(n);
     return n;
 }
 
 static void hnode_free(dict_node *dn, void *arg)
 {
     kv_hash *h = arg;
-    h->bytes -= kv_usable(dn);
+    h->u.ht->bytes -= kv_usable(dn);
     kv_free(dn);
 }
 
 static int ht_set(kv_hash *h, const void *f, size_t flen, const void *v, size_t vlen)
 {
-    dict_node **ref = dict_find_ref(&h->u.ht, f, flen);
+    dict_node **ref = dict_find_ref(&h->u.ht->d, f, flen);
     if (!ref) {
-        dict_add(&h->u.ht, &hnode_new(h, f, flen, v, vlen)->node);
+        dict_add(&h->u.ht->d, &hnode_new(h, f, flen, v, vlen)->node);
         return 1;
     }
     hnode *old = (hnode *)*ref;
@@ -249,16 +259,19 @@ static int ht_set(kv_hash *h, const void *f, size_t flen, const void *v, size_t 
 
 static void convert_to_hashtable(kv_hash *h)
 {
-    unsigned char *buf = h->u.lp.buf;
-    size_t len = h->u.lp.len;
+    unsigned char *buf = h->u.buf;
+    size_t len = h->len;
     kv_hash tmp = *h;
     h->enc = ENC_HASHTABLE;
-    h->bytes = 0;
-    dict_init(&h->u.ht, &hnode_type);
+    h->len = 0;
+    h->count = 0;
+    h->u.ht = kv_malloc(sizeof *h->u.ht);
+    h->u.ht->bytes = 0;
+    dict_init(&h->u.ht->d, &hnode_type);
     lp_entry e;
     for (size_t off = 0; off < len;) {
         off = lp_decode(&tmp, off, &e);
-        dict_add(&h->u.ht, &hnode_new(h, e.f, e.flen, e.v, e.vlen)->node);
+        dict_add(&h->u.ht->d, &hnode_new(h, e.f, e.flen, e.v, e.vlen)->node);
     }
     kv_free(buf);
 }
@@ -277,23 +290,25 @@ void hash_free(kv_hash *h)
     if (!h)
         return;
     if (h->enc == ENC_LISTPACK)
-        kv_free(h->u.lp.buf);
-    else
-        dict_clear(&h->u.ht, hnode_free, h);
+        kv_free(h->u.buf);
+    else {
+        dict_clear(&h->u.ht->d, hnode_free, h);
+        kv_free(h->u.ht);
+    }
     kv_free(h);
 }
 
 size_t hash_len(const kv_hash *h)
 {
-    return h->enc == ENC_LISTPACK ? h->u.lp.count : dict_size(&h->u.ht);
+    return h->enc == ENC_LISTPACK ? h->count : dict_size(&h->u.ht->d);
 }
 
 size_t hash_mem(const kv_hash *h)
 {
-    size_t m = kv_usable(h) + h->bytes;
-    if (h->enc == ENC_HASHTABLE)
-        m += dict_buckets(&h->u.ht) * sizeof(dict_node *);
-    return m;
+    if (h->enc == ENC_LISTPACK)
+        return kv_usable(h) + kv_usable(h->u.buf);
+    return kv_usable(h) + kv_usable(h->u.ht) + h->u.ht->bytes +
+           dict_buckets(&h->u.ht->d) * sizeof(dict_node *);
 }
 
 const char *hash_encoding(const kv_hash *h)
@@ -311,7 +326,7 @@ int hash_get(kv_hash *h, const void *f, size_t flen, const char **v, size_t *vle
         *vlen = e.vlen;
         return 1;
     }
-    hnode *n = (hnode *)dict_find(&h->u.ht, f, flen);
+    hnode *n = (hnode *)dict_find(&h->u.ht->d, f, flen);
     if (!n)
         return 0;
     *v = (const char *)n->data + n->flen;
@@ -322,7 +337,7 @@ int hash_get(kv_hash *h, const void *f, size_t flen, const char **v, size_t *vle
 /* Does [p, p + n) overlap the listpack buffer? */
 static int in_listpack(const kv_hash *h, const void *p, size_t n)
 {
-    const unsigned char *b = h->u.lp.buf, *q = p;
+    const unsigned char *b = h->u.buf, *q = p;
     return b && n && q < b + kv_usable(b) && q + n > b;
 }
 
@@ -343,7 +358,7 @@ int hash_set(kv_hash *h, const void *f, size_t flen, const void *v, size_t vlen)
         } else {
             lp_entry e;
             int exists = lp_find(h, f, flen, &e);
-            if (exists || h->u.lp.count < hash_max_listpack_entries)
+            if (exists || h->count < hash_max_listpack_entries)
                 return lp_set(h, &e, exists, f, flen, v, vlen);
             convert_to_hashtable(h);
         }
@@ -355,7 +370,7 @@ int hash_del(kv_hash *h, const void *f, size_t flen)
 {
     if (h->enc == ENC_LISTPACK)
         return lp_del(h, f, flen);
-    dict_node *n = dict_remove(&h->u.ht, f, flen);
+    dict_node *n = dict_remove(&h->u.ht->d, f, flen);
     if (!n)
         return 0;
     hnode_free(n, h);
@@ -373,7 +388,7 @@ void hash_iter_init(hash_iter *it, kv_hash *h)
     it->pos = 0;
     memset(it->state, 0, sizeof it->state);
     if (h->enc == ENC_HASHTABLE) {
-        h->u.ht.iterators++;
+        h->u.ht->d.iterators++;
         it->state[2] = (void *)1;
     }
 }
@@ -382,7 +397,7 @@ int hash_iter_next(hash_iter *it, const char **f, size_t *flen, const char **v, 
 {
     kv_hash *h = it->h;
     if (h->enc == ENC_LISTPACK) {
-        if (it->pos >= h->u.lp.len)
+        if (it->pos >= h->len)
             return 0;
         lp_entry e;
         it->pos = lp_decode(h, it->pos, &e);
@@ -392,7 +407,7 @@ int hash_iter_next(hash_iter *it, const char **f, size_t *flen, const char **v, 
         *vlen = e.vlen;
         return 1;
     }
-    dict *d = &h->u.ht;
+    dict *d = &h->u.ht->d;
     dict_node *n = it->state[1];
     while (!n) {
         int t = it->state[0] ? 1 : 0;
@@ -418,7 +433,7 @@ int hash_iter_next(hash_iter *it, const char **f, size_t *flen, const char **v, 
 void hash_iter_done(hash_iter *it)
 {
     if (it->state[2]) {
-        it->h->u.ht.iterators--;
+        it->h->u.ht->d.iterators--;
         it->state[2] = NULL;
     }
 }
@@ -429,7 +444,7 @@ int hash_random(kv_hash *h, uint64_t rnd, const char **f, size_t *flen, const ch
     if (hash_len(h) == 0)
         return 0;
     if (h->enc == ENC_LISTPACK) {
-        size_t pick = (size_t)(rnd % h->u.lp.count), off = 0;
+        size_t pick = (size_t)(rnd % h->count), off = 0;
         lp_entry e;
         do
             off = lp_decode(h, off, &e);
@@ -440,7 +455,7 @@ int hash_random(kv_hash *h, uint64_t rnd, const char **f, size_t *flen, const ch
         *vlen = e.vlen;
         return 1;
     }
-    const hnode *n = (const hnode *)dict_random(&h->u.ht, rnd);
+    const hnode *n = (const hnode *)dict_random_fair(&h->u.ht->d, rnd);
     *f = (const char *)n->data;
     *flen = n->flen;
     *v = (const char *)n->data + n->flen;
@@ -466,37 +481,38 @@ uint64_t hash_scan(kv_hash *h, uint64_t cursor,
 {
     if (h->enc == ENC_LISTPACK) {
         lp_entry e;
-        for (size_t off = 0; off < h->u.lp.len;) {
+        for (size_t off = 0; off < h->len;) {
             off = lp_decode(h, off, &e);
             fn(arg, e.f, e.flen, e.v, e.vlen);
         }
         return 0;
     }
     scan_ctx c = {fn, arg};
-    return dict_scan(&h->u.ht, cursor, scan_node, &c);
+    return dict_scan(&h->u.ht->d, cursor, scan_node, &c);
 }
 
 kv_hash *hash_dup(const kv_hash *h)
 {
     kv_hash *c = hash_new();
     if (h->enc == ENC_LISTPACK) {
-        if (h->u.lp.len) {
-            c->u.lp.buf = kv_malloc(h->u.lp.len);
-            memcpy(c->u.lp.buf, h->u.lp.buf, h->u.lp.len);
-            c->bytes = kv_usable(c->u.lp.buf);
+        if (h->len) {
+            c->u.buf = kv_malloc(h->len);
+            memcpy(c->u.buf, h->u.buf, h->len);
         }
-        c->u.lp.len = h->u.lp.len;
-        c->u.lp.count = h->u.lp.count;
+        c->len = h->len;
+        c->count = h->count;
         return c;
     }
     c->enc = ENC_HASHTABLE;
-    dict_init(&c->u.ht, &hnode_type);
-    const dict *d = &h->u.ht;
+    c->u.ht = kv_malloc(sizeof *c->u.ht);
+    c->u.ht->bytes = 0;
+    dict_init(&c->u.ht->d, &hnode_type);
+    const dict *d = &h->u.ht->d;
     for (int t = 0; t <= 1; t++) {
         for (size_t i = 0; i < d->size[t]; i++) {
             for (const dict_node *dn = d->table[t][i]; dn; dn = dn->next) {
                 const hnode *n = (const hnode *)dn;
-                dict_add(&c->u.ht,
+                dict_add(&c->u.ht->d,
                          &hnode_new(c, n->data, n->flen, n->data + n->flen, n->vlen)->node);
             }
         }

@@ -1,8 +1,8 @@
 /* thash.h — the hash value type: field -> value, both binary-safe.
  *
  * Two encodings, reported by hash_encoding() with Redis 7's names:
- * "listpack": a flat array of (field, value) pairs in insertion order,
- *   searched linearly, used while the hash has at most
+ * "listpack": one buffer of length-prefixed (field, value) pairs in
+ *   insertion order, searched linearly, used while the hash has at most
  *   hash_max_listpack_entries fields and every field and value is at most
  *   hash_max_listpack_value bytes (defaults 512 and 64, like Redis 7.0);
  * "hashtable": a dict (dict.h) of field nodes, once either bound is passed.

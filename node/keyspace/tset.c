@@ -414,7 +414,7 @@ int set_random(kv_set *s, uint64_t rnd, const char **m, size_t *n, char buf[SET_
         *m = buf;
         return 1;
     }
-    const snode *x = (const snode *)dict_random(&HT(s)->d, rnd);
+    const snode *x = (const snode *)dict_random_fair(&HT(s)->d, rnd);
     *m = (const char *)x->data;
     *n = x->len;
     return 1;

@@ -424,7 +424,7 @@ int kv_string2ld(const char *s, size_t slen, long double *out)
     char *end;
     errno = 0;
     long double v = strtold(buf, &end);
-    if (is_blank((unsigned char)buf[0]) || *end != '\0' ||
+    if (is_blank((unsigned char)buf[0]) || (size_t)(end - buf) != slen ||
         (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
         errno == EINVAL || isnan(v))
         return 0;

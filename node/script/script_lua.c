@@ -807,6 +807,8 @@ static int is_noscript(const kv_command *cmd)
         "brpoplpush", "blmove",   "blmpop",       "bzpopmin",  "bzpopmax",    "bzmpop",
         NULL};
     const char *name = cmd->name;
+    if (cmd->flags & CMD_NOSCRIPT) /* CLIENT TRACKING, CLIENT UNBLOCK … */
+        return 1;
     if (!strncmp(name, "script|", 7) || !strncmp(name, "function|", 9) ||
         !strcmp(name, "script") || !strcmp(name, "function"))
         return 1;

@@ -148,11 +148,33 @@ void client_apply_limits(client *c)
     resp_parser_set_unauth(c->parser, !c->authed);
 }
 
+static void idx_key_of(const dict_node *n, const void **key, size_t *len)
+{
+    const client_idx *x = (const client_idx *)n;
+    *key = &x->id;
+    *len = sizeof x->id;
+}
+
+static const dict_type idx_type = {idx_key_of};
+
+client *client_by_id(server *s, uint64_t id)
+{
+    if (!s->clients_by_id.type)
+        return NULL;
+    client_idx *x = (client_idx *)dict_find(&s->clients_by_id, &id, sizeof id);
+    return x ? x->cl : NULL;
+}
+
 client *client_new(server *s, int unix_socket)
 {
     client *c = kv_calloc(1, sizeof *c);
     c->srv = s;
     c->id = ++s->next_client_id;
+    if (!s->clients_by_id.type)
+        dict_init(&s->clients_by_id, &idx_type);
+    c->idx.id = c->id;
+    c->idx.cl = c;
+    dict_add(&s->clients_by_id, &c->idx.dn);
     c->resp = 2;
     c->authed = !s->cfg.requirepass || !s->cfg.requirepass[0];
     c->parser = resp_parser_new(NULL);
@@ -201,6 +223,8 @@ void client_close(client *c)
     if (c->flags & CL_CLOSING)
         return;
     c->flags |= CL_CLOSING;
+    dict_remove(&c->srv->clients_by_id, &c->id, sizeof c->id);
+    tracking_client_gone(c);
     client_mem_forget(c);
     wait_list_remove(c);
     if (c->flags & CL_BLOCKED)
@@ -626,6 +650,12 @@ void client_describe(const client *c, kbuf *b)
         flags[nf++] = 'x';
     if (c->flags & CL_BLOCKED)
         flags[nf++] = 'b';
+    if (c->trk & TRK_ON)
+        flags[nf++] = 't';
+    if (c->trk & TRK_BROKEN_REDIR)
+        flags[nf++] = 'R';
+    if (c->trk & TRK_BCAST)
+        flags[nf++] = 'B';
     if (c->flags & CL_DIRTY_CAS)
         flags[nf++] = 'd';
     if (c->flags & CL_CLOSE_AFTER_REPLY)
@@ -644,12 +674,13 @@ void client_describe(const client *c, kbuf *b)
                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu "
                 "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
                 "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default "
-                "redir=-1 resp=%d",
+                "redir=%lld resp=%d",
                 (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
                 (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
                 flags, c->db, ps_sub_count(&c->ps, PS_CHANNEL), ps_sub_count(&c->ps, PS_PATTERN),
                 ps_sub_count(&c->ps, PS_SHARD), (c->flags & CL_MULTI) ? c->nmq : -1,
                 kbuf_len(&c->query),
                 kbuf_avail(&c->query), c->query.cap, kbuf_len(&c->out), omem,
-                client_memory(c), c->last_cmd, c->resp);
+                client_memory(c), c->last_cmd,
+                (c->trk & TRK_ON) ? (long long)c->trk_redir : -1LL, c->resp);
 }

@@ -84,6 +84,13 @@ static int numkeys_spec(const kv_command *cmd, int *at, int *dst)
     return 0;
 }
 
+/* Scripts may name no keys (Redis's CMD_NO_MANDATORY_KEYS): a numkeys that
+ * names none is no error. */
+static int no_mandatory_keys(const kv_command *cmd)
+{
+    return !strncmp(cmd->name, "eval", 4) || !strncmp(cmd->name, "fcall", 5);
+}
+
 /* XREAD / XREADGROUP: keys are the first half of what follows the STREAMS
  * option (Redis's xreadGetKeys). */
 static int streams_keys_cmd(const kv_command *cmd)
@@ -377,52 +384,62 @@ static void command_list_cmd(cmd_ctx *c)
     reply_set_array_len(&c->r, d, n);
 }
 
-/* ---- GETKEYS <command> [args …] ---- */
+/* ---- Keys of a call (GETKEYS, client-side caching) ---- */
 
-static void command_getkeys_cmd(cmd_ctx *c)
+static int arity_fits(const kv_command *cmd, int argc)
 {
-    int argc = c->argc - 2;
-    const char *const *argv = c->argv + 2;
-    const size_t *lens = c->lens + 2;
-    const kv_command *cmd = command_lookup(argv[0], lens[0]);
-    if (cmd && argc > 1 && command_subs(cmd, NULL, 0) > 0)
-        cmd = command_lookup_sub(cmd, argv[1], lens[1]);
-    if (!cmd) {
-        reply_error(&c->r, "ERR Invalid command specified");
-        return;
-    }
+    return !((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity);
+}
+
+/* OBJECT and XINFO <subcommand> <key>: their subcommands live in their
+ * own tables, not in the command table; the key is argument 2 of any but
+ * HELP (Redis's object|* and xinfo|* key specs). Their arities, as
+ * Redis's. */
+static const struct {
+    const char *cmd, *sub;
+    int arity;
+} own_subs[] = {
+    {"object", "encoding", 3}, {"object", "freq", 3},   {"object", "idletime", 3},
+    {"object", "refcount", 3}, {"object", "help", 2},   {"xinfo", "stream", -3},
+    {"xinfo", "groups", 3},    {"xinfo", "consumers", 4}, {"xinfo", "help", 2},
+};
+
+static int is_object(const kv_command *cmd)
+{
+    return !strcmp(cmd->name, "object") || !strcmp(cmd->name, "xinfo");
+}
+
+/* The own_subs entry of cmd's subcommand argv[1], or -1. */
+static int own_sub(const kv_command *cmd, const char *sub, size_t len)
+{
+    for (size_t i = 0; i < sizeof own_subs / sizeof *own_subs; i++)
+        if (!strcmp(cmd->name, own_subs[i].cmd) && len == strlen(own_subs[i].sub) &&
+            !strncasecmp(sub, own_subs[i].sub, len))
+            return (int)i;
+    return -1;
+}
+
+int command_keys(const kv_command *cmd, int argc, const char *const *argv, const size_t *lens,
+                 void (*fn)(void *arg, int i), void *arg)
+{
     int at, dst;
     if (streams_keys_cmd(cmd)) {
-        if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
-            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
-            return;
-        }
-        int nkeys, pos = streams_keys(argc, (const char *const *)argv, lens, &nkeys);
-        if (pos < 0) {
-            reply_error(&c->r, "ERR Invalid arguments specified for command");
-            return;
-        }
-        reply_array(&c->r, nkeys);
-        for (int i = pos + 1; i <= pos + nkeys; i++)
-            reply_bulk(&c->r, argv[i], lens[i]);
-        return;
+        int nkeys, pos = streams_keys(argc, argv, lens, &nkeys);
+        if (pos < 0)
+            return -1;
+        for (int i = pos + 1; fn && i <= pos + nkeys; i++)
+            fn(arg, i);
+        return nkeys;
     }
     if (numkeys_spec(cmd, &at, &dst)) {
-        if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
-            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
-            return;
-        }
         long long n;
-        if (!kv_string2ll(argv[at], lens[at], &n) || n < 1 || n > argc - at - 1) {
-            reply_error(&c->r, "ERR Invalid arguments specified for command");
-            return;
-        }
-        reply_array(&c->r, (long)n + (dst ? 1 : 0));
-        if (dst)
-            reply_bulk(&c->r, argv[dst], lens[dst]);
-        for (int i = at + 1; i <= at + (int)n; i++)
-            reply_bulk(&c->r, argv[i], lens[i]);
-        return;
+        if (at >= argc || !kv_string2ll(argv[at], lens[at], &n) || n < 1 || n > argc - at - 1)
+            return no_mandatory_keys(cmd) ? 0 : -1;
+        if (fn && dst)
+            fn(arg, dst);
+        for (int i = at + 1; fn && i <= at + (int)n; i++)
+            fn(arg, i);
+        return (int)n + (dst ? 1 : 0);
     }
     if (!strcmp(cmd->name, "migrate")) {
         if (argc < -cmd->arity) {
@@ -458,10 +475,6 @@ static void command_getkeys_cmd(cmd_ctx *c)
         return;
     }
     if (is_sort(cmd)) {
-        if (argc < -cmd->arity) {
-            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
-            return;
-        }
         int store = 0;
         if (!strcmp(cmd->name, "sort")) {
             static const struct {
@@ -482,42 +495,114 @@ static void command_getkeys_cmd(cmd_ctx *c)
                 }
             }
         }
-        reply_array(&c->r, store ? 2 : 1);
-        reply_bulk(&c->r, argv[1], lens[1]);
-        if (store)
-            reply_bulk(&c->r, argv[store], lens[store]);
-        return;
+        if (argc < 2)
+            return -1;
+        if (fn) {
+            fn(arg, 1);
+            if (store)
+                fn(arg, store);
+        }
+        return store ? 2 : 1;
     }
-    if (cmd->first_key <= 0) {
-        reply_error(&c->r, "ERR The command has no key arguments");
-        return;
+    if (is_object(cmd)) {
+        if (argc < 3 || (lens[1] == 4 && !strncasecmp(argv[1], "help", 4)))
+            return -2;
+        if (fn)
+            fn(arg, 2);
+        return 1;
     }
-    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
-        reply_error(&c->r, "ERR Invalid number of arguments specified for command");
-        return;
-    }
+    if (cmd->first_key <= 0)
+        return -2;
     int from;
     if (store_keyword_spec(cmd, &from)) {
         int st = keyword_key(argc, argv, lens, from, "store");
         int sd = keyword_key(argc, argv, lens, from, "storedist");
-        reply_array(&c->r, 1 + (st > 0) + (sd > 0));
-        reply_bulk(&c->r, argv[1], lens[1]);
-        if (st)
-            reply_bulk(&c->r, argv[st], lens[st]);
-        if (sd)
-            reply_bulk(&c->r, argv[sd], lens[sd]);
-        return;
+        if (argc < 2)
+            return -1;
+        if (fn) {
+            fn(arg, 1);
+            if (st)
+                fn(arg, st);
+            if (sd)
+                fn(arg, sd);
+        }
+        return 1 + (st > 0) + (sd > 0);
     }
     int first = cmd->first_key;
     int last = cmd->last_key >= 0 ? cmd->last_key : argc + cmd->last_key;
     int step = cmd->key_step > 0 ? cmd->key_step : 1;
-    if (last >= argc || last < first || first >= argc) {
+    if (last >= argc || last < first || first >= argc)
+        return -1;
+    for (int i = first; fn && i <= last; i += step)
+        fn(arg, i);
+    return (last - first) / step + 1;
+}
+
+/* ---- GETKEYS <command> [args …] ---- */
+
+typedef struct getkeys_ctx {
+    reply *r;
+    const char *const *argv;
+    const size_t *lens;
+} getkeys_ctx;
+
+static void getkeys_one(void *arg, int i)
+{
+    getkeys_ctx *g = arg;
+    reply_bulk(g->r, g->argv[i], g->lens[i]);
+}
+
+static void command_getkeys_cmd(cmd_ctx *c)
+{
+    int argc = c->argc - 2;
+    const char *const *argv = c->argv + 2;
+    const size_t *lens = c->lens + 2;
+    const kv_command *cmd = command_lookup(argv[0], lens[0]);
+    if (cmd && argc > 1 && command_subs(cmd, NULL, 0) > 0)
+        cmd = command_lookup_sub(cmd, argv[1], lens[1]);
+    if (!cmd) {
+        reply_error(&c->r, "ERR Invalid command specified");
+        return;
+    }
+    if (is_object(cmd) && argc > 1) {
+        int known = own_sub(cmd, argv[1], lens[1]);
+        if (known < 0) {
+            reply_error(&c->r, "ERR Invalid command specified");
+            return;
+        }
+        if (!strcmp(own_subs[known].sub, "help")) {
+            reply_error(&c->r, "ERR The command has no key arguments");
+            return;
+        }
+        int ar = own_subs[known].arity;
+        if ((ar > 0 && argc != ar) || argc < -ar) {
+            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
+            return;
+        }
+    }
+    int at, dst;
+    int movable = streams_keys_cmd(cmd) || numkeys_spec(cmd, &at, &dst) || is_sort(cmd) ||
+                  is_object(cmd);
+    if (!movable && cmd->first_key <= 0) {
+        reply_error(&c->r, "ERR The command has no key arguments");
+        return;
+    }
+    if (!arity_fits(cmd, argc)) {
+        reply_error(&c->r, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    int n = command_keys(cmd, argc, argv, lens, NULL, NULL);
+    if (n == -2) {
+        reply_error(&c->r, "ERR The command has no key arguments");
+        return;
+    }
+    if (n < 0) {
         reply_error(&c->r, "ERR Invalid arguments specified for command");
         return;
     }
-    reply_array(&c->r, (last - first) / step + 1);
-    for (int i = first; i <= last; i += step)
-        reply_bulk(&c->r, argv[i], lens[i]);
+    reply_array(&c->r, n);
+    getkeys_ctx g = {&c->r, argv, lens};
+    command_keys(cmd, argc, argv, lens, getkeys_one, &g);
 }
 
 static void command_help_cmd(cmd_ctx *c)

@@ -180,12 +180,13 @@ static void cmd_select(cmd_ctx *c)
 }
 
 /* RESET: the connection as new (Redis's clearClientConnectionState): no
- * MULTI or WATCH, database 0, RESP2, the default user (unauthenticated
+ * tracking, no MULTI or WATCH, database 0, RESP2, the default user (unauthenticated
  * again if a password is required), no subscriptions (and no unsubscribe
  * replies), no name. */
 static void cmd_reset(cmd_ctx *c)
 {
     client *cl = c->cl;
+    tracking_disable(cl);
     multi_reset(cl);
     watch_unwatch_all(cl);
     cl->db = 0;

@@ -165,6 +165,8 @@ static void info_clients(server *s, kbuf *b)
     size_t wait_timeouts = 0; /* WAIT with a timeout (blocking.c counts the others) */
     for (size_t i = 0; i < s->nblocked; i++)
         wait_timeouts += s->blocked[i]->block_deadline_ms != 0;
+    uint64_t trk_clients, trk_keys, trk_items, trk_prefixes;
+    tracking_stats(s, &trk_clients, &trk_keys, &trk_items, &trk_prefixes);
     header(b, "Clients");
     kbuf_printf(b,
                 "connected_clients:%" PRIu64 "\r\n"
@@ -173,11 +175,11 @@ static void info_clients(server *s, kbuf *b)
                 "client_recent_max_input_buffer:%zu\r\n"
                 "client_recent_max_output_buffer:%zu\r\n"
                 "blocked_clients:%" PRIu64 "\r\n"
-                "tracking_clients:0\r\n"
+                "tracking_clients:%" PRIu64 "\r\n"
                 "clients_in_timeout_table:%zu\r\n"
                 "total_blocking_keys:%zu\r\n"
                 "clients_waiting_commit:%" PRIu64 "\r\n",
-                connected, s->cfg.maxclients, max_in, max_out, blocked,
+                connected, s->cfg.maxclients, max_in, max_out, blocked, trk_clients,
                 blocking_ntimeouts(s) + stream_block_ntimeouts(s) + wait_timeouts,
                 blocking_nkeys(s) + stream_block_nkeys(s), waiting);
 }
@@ -392,6 +394,8 @@ static void info_stats(server *s, kbuf *b)
     uint64_t full = 0, pok = 0, perr = 0;
     if (s->repl && !s->loading)
         repl_sync_stats(s->repl, &full, &pok, &perr);
+    uint64_t trk_clients, trk_keys, trk_items, trk_prefixes;
+    tracking_stats(s, &trk_clients, &trk_keys, &trk_items, &trk_prefixes);
     header(b, "Stats");
     kbuf_printf(b,
                 "total_connections_received:%" PRIu64 "\r\n"
@@ -414,6 +418,9 @@ static void info_stats(server *s, kbuf *b)
                 "pubsub_patterns:%zu\r\n"
                 "pubsubshard_channels:%zu\r\n"
                 "migrate_cached_sockets:%zu\r\n"
+                "tracking_total_keys:%" PRIu64 "\r\n"
+                "tracking_total_items:%" PRIu64 "\r\n"
+                "tracking_total_prefixes:%" PRIu64 "\r\n"
                 "total_error_replies:%" PRIu64 "\r\n"
                 "total_protocol_errors:%" PRIu64 "\r\n"
                 "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
@@ -423,7 +430,8 @@ static void info_stats(server *s, kbuf *b)
                 s->env.evicted_keys, t->evicted_clients, evict_exceeded_ms(&s->env, 1), evict_exceeded_ms(&s->env, 0),
                 s->env.keyspace_hits, s->env.keyspace_misses,
                 ps_count(&s->pubsub, PS_CHANNEL), ps_count(&s->pubsub, PS_PATTERN),
-                ps_count(&s->pubsub, PS_SHARD), migrate_cached_sockets(s), t->error_replies, t->protocol_errors,
+                ps_count(&s->pubsub, PS_SHARD), migrate_cached_sockets(s), trk_keys, trk_items,
+                trk_prefixes, t->error_replies, t->protocol_errors,
                 t->qbuf_disconnects,
                 t->obuf_disconnects);
     if (s->repl && !s->loading)

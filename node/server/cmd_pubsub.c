@@ -85,16 +85,32 @@ typedef struct delivery {
     size_t chlen, mlen;
 } delivery;
 
+int pubsub_push_begin(server *s, client *c, reply *r)
+{
+    /* Not written: the client is going (QUIT, output limit, killed). */
+    if (c->flags & (CL_CLOSING | CL_CLOSE_ASAP | CL_CLOSE_AFTER_REPLY))
+        return 0;
+    touch(s, c);
+    *r = reply_make(push_target(s, c), c->resp);
+    return 1;
+}
+
+void pubsub_push_end(server *s, client *c, reply *r)
+{
+    if (s->current == c && r->out == &c->out)
+        c->cmd_off = client_out_offset(c); /* a message is not the reply */
+    if (client_output_over_limit(c))
+        client_close_asap(c);
+}
+
 static void deliver(void *arg, ps_sub *sub, const char *pat, size_t plen)
 {
     delivery *d = arg;
     client *c = sub->owner;
-    /* Counted as a receiver (Redis does) but not written: the client is
-     * going (QUIT, output limit, killed). */
-    if (c->flags & (CL_CLOSING | CL_CLOSE_ASAP | CL_CLOSE_AFTER_REPLY))
+    /* Counted as a receiver (Redis does) even when not written. */
+    reply r;
+    if (!pubsub_push_begin(d->s, c, &r))
         return;
-    touch(d->s, c);
-    reply r = reply_make(push_target(d->s, c), c->resp);
     if (pat) {
         reply_push(&r, 4);
         reply_bulk(&r, "pmessage", 8);
@@ -108,10 +124,7 @@ static void deliver(void *arg, ps_sub *sub, const char *pat, size_t plen)
     }
     reply_bulk(&r, d->ch, d->chlen);
     reply_bulk(&r, d->msg, d->mlen);
-    if (d->s->current == c && r.out == &c->out)
-        c->cmd_off = client_out_offset(c); /* a message is not the reply */
-    if (client_output_over_limit(c))
-        client_close_asap(c);
+    pubsub_push_end(d->s, c, &r);
 }
 
 long pubsub_publish(server *s, int shard, const char *ch, size_t chlen, const char *msg,

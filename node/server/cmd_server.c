@@ -40,6 +40,10 @@ static void flush_generic(cmd_ctx *c, int all)
         return;
     }
     int first = all ? 0 : c->db, end = all ? c->ndbs : c->db + 1;
+    /* Tracking clients hear that every key may have changed, whatever
+     * was there (Redis's signalFlushedDb). */
+    if (!c->replay || c->replica_apply)
+        tracking_flushed(c->srv);
     for (int db = first; db < end; db++) {
         if (!ks_size(c->dbs[db]))
             continue;
@@ -130,6 +134,13 @@ static int snapshot_running(cmd_ctx *c)
 
 static void cmd_save(cmd_ctx *c)
 {
+    client *cl = c->cl;
+    if (cl && (cl->flags & CL_MULTI)) {
+        /* SAVE is no_multi in Redis 7: refused, and EXEC will abort. */
+        cl->flags |= CL_DIRTY_EXEC;
+        reply_error(&c->r, "ERR Command not allowed inside a transaction");
+        return;
+    }
     if (snapshot_running(c)) {
         reply_error(&c->r, "ERR Background save already in progress");
         return;
@@ -405,7 +416,7 @@ const kv_command cmds_server[] = {
      "Swaps two Redis databases", "4.0.0", "@keyspace @write @fast @dangerous"},
     {"time", cmd_time, 1, CMD_FAST | CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "server",
      "Returns the server time.", "2.6.0", "@fast"},
-    {"save", cmd_save, 1, CMD_ADMIN, 0, 0, 0, "server",
+    {"save", cmd_save, 1, CMD_ADMIN | CMD_NOMULTI, 0, 0, 0, "server",
      "Synchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"},
     {"bgsave", cmd_bgsave, -1, CMD_ADMIN, 0, 0, 0, "server",
      "Asynchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"},

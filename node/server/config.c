@@ -109,6 +109,10 @@ const cfg_option cfg_options[] = {
      "Hashes with at most this many fields use the compact encoding."},
     {"hash-max-listpack-value", "hash-max-ziplist-value", CFG_MEM, OFF(hash_max_listpack_value),
      0, LLONG_MAX, "64", NULL, 1, "… and fields and values of at most this many bytes."},
+    {"list-max-listpack-size", "list-max-ziplist-size", CFG_INT, OFF(list_max_listpack_size),
+     INT_MIN, INT_MAX, "-2", NULL, 1,
+     "Lists that fit in one Redis quicklist node use the compact encoding: negative, up to "
+     "4kb << (-n - 1) bytes (-5 and below: 64kb); positive, up to n elements within 8kb."},
     {"notify-keyspace-events", NULL, CFG_SPECIAL, OFF(notify_keyspace_events), 0, 0, "", NULL,
      1,
      "Publish keyspace events, as Redis: K (__keyspace@<db>__:<key>) and/or E "
@@ -179,6 +183,10 @@ const cfg_option cfg_options[] = {
      "10000", NULL, 1, "Log commands slower than this many microseconds (-1: off)."},
     {"slowlog-max-len", NULL, CFG_INT, OFF(slowlog_max_len), 0, INT_MAX, "128", NULL, 1,
      "Entries kept in the slow log."},
+    {"tracking-table-max-keys", NULL, CFG_INT, OFF(tracking_table_max_keys), 0, LLONG_MAX,
+     "1000000", NULL, 1,
+     "Keys the client-side caching table (CLIENT TRACKING) remembers at most; past it, keys "
+     "are dropped at random and their clients told as if they had changed (0: no limit)."},
     {"latency-tracking", NULL, CFG_BOOL, OFF(latency_tracking), 0, 1, "yes", yesno, 1,
      "Keep a latency histogram per command (INFO latencystats, LATENCY HISTOGRAM)."},
     {"latency-tracking-info-percentiles", NULL, CFG_SPECIAL, OFF(nlatpct), 0, 0, "50 99 99.9",
@@ -245,7 +253,8 @@ static long long *ll_field(kv_config *c, const cfg_option *o)
 static int is_ll(const cfg_option *o)
 {
     return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than) ||
-           o->offset == OFF(set_max_intset_entries) || o->offset == OFF(zset_max_listpack_entries);
+           o->offset == OFF(set_max_intset_entries) || o->offset == OFF(zset_max_listpack_entries) ||
+           o->offset == OFF(tracking_table_max_keys);
 }
 
 /* Redis's memtoll: a number with an optional unit (k=1000, kb=1024, m, mb,

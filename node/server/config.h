@@ -55,6 +55,7 @@ typedef struct kv_config {
     /* keyspace */
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
+    int list_max_listpack_size;
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value; /* a memory value in Redis */
@@ -80,6 +81,7 @@ typedef struct kv_config {
     long long slowlog_log_slower_than;
     long long busy_reply_threshold; /* ms before a script is parked (BUSY) */
     int slowlog_max_len;
+    long long tracking_table_max_keys; /* client-side caching table size (0: no limit) */
     /* latency tracking (INFO latencystats, LATENCY HISTOGRAM) */
     int latency_tracking;
     int nlatpct;             /* latency-tracking-info-percentiles */

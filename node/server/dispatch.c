@@ -328,6 +328,19 @@ static void count_call(client *cl, const kv_command *cmd, int argc, const char *
     latency_note(s, cmd, argc, argv, lens, dur);
 }
 
+/* Does a tracking client remember the keys of this call? Read-only
+ * commands (a container's subcommand by its own flags), except the
+ * read-only script commands: the reads of their scripts count instead. */
+static int tracks_reads(const kv_command *cmd, int argc, const char *const *argv,
+                        const size_t *lens)
+{
+    if (argc > 1 && command_is_container(cmd)) {
+        cmd = command_lookup_sub(cmd, argv[1], lens[1]);
+        return cmd && (cmd->flags & CMD_READONLY);
+    }
+    return (cmd->flags & CMD_READONLY) && !script_is_script_command(cmd);
+}
+
 /* Run cmd for client cl; its effects join the entry being built. serve_key:
  * serving cl, blocked in cmd, from that key (blocking.c). Returns 1 if a
  * long script parked (its request is not over). */
@@ -360,9 +373,15 @@ static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *con
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
     s->current = NULL;
+    /* A tracking client remembers the keys a read-only command named
+     * (Redis's call(); a re-run XREAD was remembered when it blocked). */
+    if (cl->trk && !c.xunblocking && tracks_reads(cmd, argc, argv, lens))
+        tracking_remember(s, cl, cmd, argc, argv, lens);
     if (c.xblock)
         stream_block_request(s, cl, &c);
     pubsub_after_command(cl);
+    if (!s->in_exec)
+        tracking_after_command(s, cl);
     if (c.close_client)
         client_close_after_reply(cl);
     /* In the database it was called in. */
@@ -408,8 +427,28 @@ void dispatch_serve_blocked(client *c, const kv_command *cmd, int argc, const ch
     finish_request(c, cmd, cmd->flags, off);
 }
 
+static void cmd_exec(cmd_ctx *c);
+
+/* Redis's execCommandAbort: an EXEC refused before it runs (arity, BUSY,
+ * NOAUTH, READONLY, ...) ends the transaction, MULTI or not, and says why
+ * ("EXECABORT Transaction discarded because of: <error>"). */
+static int exec_refused(client *cl, const kv_command *cmd, const char *msg)
+{
+    if (!cmd || cmd->proc != cmd_exec)
+        return 0;
+    reply r = reply_make(&cl->out, cl->resp);
+    reply_errorf(&r, "EXECABORT Transaction discarded because of: %s", msg);
+    cl->srv->stats.error_replies++;
+    cl->srv->cmd_stats[command_index(cmd)].rejected++;
+    multi_reset(cl);
+    watch_unwatch_all(cl);
+    return 1;
+}
+
 static void reject(client *cl, const kv_command *cmd, const char *msg)
 {
+    if (exec_refused(cl, cmd, msg))
+        return;
     reply r = reply_make(&cl->out, cl->resp);
     reply_error(&r, msg);
     cl->srv->stats.error_replies++;
@@ -671,10 +710,26 @@ void dispatch_script_stop(server *s)
     }
 }
 
+static void dispatch_request(client *cl, const kv_command *cmd, int argc,
+                             const char *const *argv, const size_t *lens);
+
 void dispatch_command(client *cl, int argc, const char *const *argv, const size_t *lens)
 {
-    server *s = cl->srv;
     const kv_command *cmd = command_lookup(argv[0], lens[0]);
+    dispatch_request(cl, cmd, argc, argv, lens);
+    /* CLIENT CACHING YES|NO holds for the next command only: a request
+     * other than a CLIENT subcommand ends it, outside MULTI (Redis's
+     * resetClient). */
+    if ((cl->trk & TRK_CACHING) && !(cl->flags & CL_MULTI) &&
+        !(cmd && argc > 1 && !strcmp(cmd->name, "client") &&
+          command_lookup_sub(cmd, argv[1], lens[1])))
+        cl->trk &= ~TRK_CACHING;
+}
+
+static void dispatch_request(client *cl, const kv_command *cmd, int argc,
+                             const char *const *argv, const size_t *lens)
+{
+    server *s = cl->srv;
     if (!cmd) {
         reply r = reply_make(&cl->out, cl->resp);
         reply_err_unknown_command(&r, argc, argv, lens);
@@ -684,6 +739,8 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         return;
     }
     if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity)) {
+        if (exec_refused(cl, cmd, "wrong number of arguments for 'exec' command"))
+            return;
         reply r = reply_make(&cl->out, cl->resp);
         reply_err_arity(&r, cmd->name);
         s->stats.error_replies++;
@@ -716,6 +773,8 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
             return;
         }
     }
+    /* Keep the tracking table within tracking-table-max-keys. */
+    tracking_limit(s, cl);
     if (s->loading && !allowed_while_loading(cmd)) {
         reject(cl, cmd, "LOADING Redis is loading the dataset in memory");
         return;
@@ -978,8 +1037,14 @@ void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int
     int db = c.db;
     int client_db = caller->cl ? caller->cl->db : 0;
     int64_t t0 = ustime();
+    s->script_nesting++;
     cmd->proc(&c);
+    s->script_nesting--;
     int64_t dur = ustime() - t0;
+    /* A read of the script makes its tracking caller remember the keys
+     * the script command declared (Redis 7.0 tracks the caller's argv). */
+    if (caller->cl && caller->cl->trk && caller->cmd && (cmd->flags & CMD_READONLY))
+        tracking_remember(s, caller->cl, caller->cmd, caller->argc, caller->argv, caller->lens);
     if (caller->cl)
         caller->cl->db = client_db;
     if (c.db != caller->db)

@@ -13,6 +13,7 @@
 #include "mem.h"
 #include "metrics.h"
 #include "thash.h"
+#include "tlist.h"
 #include "progress.h"
 
 #include <errno.h>
@@ -319,6 +320,9 @@ static void on_cron(uv_timer_t *t)
         }
         rehash_cron(s);
     }
+    /* Also here, so that a CONFIG SET of tracking-table-max-keys takes
+     * effect on an idle server (as Redis's serverCron). */
+    tracking_limit(s, NULL);
     if (s->bgsave_scheduled && !s->shutting_down && !engine_entry_pending(s->eng)) {
         engine_stats st;
         engine_get_stats(s->eng, &st);
@@ -429,6 +433,16 @@ static void host_publish(void *arg, int shard, const char *ch, size_t chlen, con
     pubsub_from_primary(arg, shard, ch, chlen, msg, mlen);
 }
 
+/* The follower's keyspace was replaced (a snapshot installed …): its
+ * tracking clients hear that every key may have changed, as a Redis
+ * replica's do when it loads its master's RDB (emptyData). */
+static void host_keyspace_replaced(void *arg)
+{
+    server *s = arg;
+    tracking_flushed(s);
+    pubsub_settle(s);
+}
+
 static void host_fail_pending(void *arg)
 {
     server *s = arg;
@@ -487,9 +501,10 @@ static int repl_config_from(const kv_config *cfg, repl_config *rc, char *err, si
     return 0;
 }
 
-static void key_touched(void *arg, int db, const char *key, size_t klen)
+static void key_touched(void *arg, int db, const char *key, size_t klen, int by_command)
 {
     watch_touch(arg, db, key, klen);
+    tracking_key_touched(arg, key, klen, by_command);
     stream_block_signal(arg, db, key, klen);
     blocking_key_touched(arg, db, key, klen);
 }
@@ -520,6 +535,7 @@ static void env_limits(server *s)
 static void keyspace_limits(server *s)
 {
     set_max_intset_entries = (size_t)s->cfg.set_max_intset_entries;
+    list_max_listpack_size = s->cfg.list_max_listpack_size;
     zset_max_listpack_entries = (size_t)s->cfg.zset_max_listpack_entries;
     zset_max_listpack_value = (size_t)s->cfg.zset_max_listpack_value;
     stream_node_max_bytes = (size_t)s->cfg.stream_node_max_bytes;
@@ -537,6 +553,7 @@ void server_apply_config(server *s, const cfg_option *o)
     else if (!strcmp(n, "hash-max-listpack-value"))
         hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
     else if (!strcmp(n, "set-max-intset-entries") || !strncmp(n, "zset-max-listpack-", 18) ||
+             !strcmp(n, "list-max-listpack-size") ||
              !strncmp(n, "stream-node-max-", 16))
         keyspace_limits(s);
     else if (!strcmp(n, "active-expire"))
@@ -698,7 +715,8 @@ int server_load(server *s, char *err, size_t errlen)
                       .commit_advanced = host_commit_advanced,
                       .role_changed = host_role_changed,
                       .fail_pending = host_fail_pending,
-                      .publish = host_publish};
+                      .publish = host_publish,
+                      .keyspace_replaced = host_keyspace_replaced};
     rc = repl_init(&s->repl, s->loop, s->eng, &rc_cfg, &host, &meta, err, errlen);
     if (s->loading_exit)
         loading_exit(s);
@@ -760,6 +778,7 @@ void server_shutdown(server *s, int exit_code)
         uv_close((uv_handle_t *)&s->evict_timer, NULL);
     dispatch_script_stop(s);
     blocking_close(s);
+    tracking_close(s);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     log_notice("kvnode is now ready to exit, bye bye...");
@@ -779,6 +798,8 @@ void server_free(server *s)
     dispatch_free(s);
     blocking_free(s);
     ps_registry_free(&s->pubsub);
+    tracking_free(s);
+    dict_clear(&s->clients_by_id, NULL, NULL);
     slowlog_free(s);
     kv_free(s->cmd_stats);
     kv_free(s->tcp_listeners);

@@ -67,9 +67,28 @@ typedef struct queued_cmd {
     size_t *lens;
 } queued_cmd;
 
+/* A client's entry in the server's index by id (client_by_id). */
+typedef struct client_idx {
+    dict_node dn;
+    uint64_t id;
+    struct client *cl;
+} client_idx;
+
+/* Client-side caching modes (tracking.c), Redis's CLIENT_TRACKING_*. */
+enum {
+    TRK_ON = 1 << 0,           /* CLIENT TRACKING ON */
+    TRK_BROKEN_REDIR = 1 << 1, /* the redirect target went away */
+    TRK_BCAST = 1 << 2,
+    TRK_OPTIN = 1 << 3,
+    TRK_OPTOUT = 1 << 4,
+    TRK_CACHING = 1 << 5,      /* CLIENT CACHING YES/NO for the next command */
+    TRK_NOLOOP = 1 << 6,
+};
+
 typedef struct client {
     server *srv;
     uint64_t id;
+    client_idx idx;
     union {
         uv_handle_t handle;
         uv_stream_t stream;
@@ -119,6 +138,13 @@ typedef struct client {
     struct client *ps_next; /* on the server's list of clients touched since then */
     uint64_t cmd_off;      /* stream offset where the running request's reply starts */
     kbuf ps_later;         /* messages to itself that came after its reply had begun */
+
+    /* client-side caching (tracking.c) */
+    int trk;               /* TRK_* */
+    uint64_t trk_redir;    /* REDIRECT client id, 0: none */
+    char **trk_pfx;        /* BCAST prefixes, in byte order */
+    size_t *trk_pfx_len;
+    int trk_npfx;
 
     /* blocking in XREAD/XREADGROUP (stream_block.c), or NULL */
     struct sblock *sblock;
@@ -179,6 +205,7 @@ typedef struct cmd_stat {
 } cmd_stat;
 
 typedef struct repl repl; /* replication (replication/) */
+typedef struct tracking tracking; /* client-side caching (tracking.c) */
 
 struct server {
     kv_config cfg;
@@ -198,6 +225,8 @@ struct server {
     int exit_code;
 
     client *clients;      /* newest first */
+    dict clients_by_id;   /* client_idx nodes of open clients (client_by_id) */
+    tracking *tracking;   /* client-side caching (tracking.c), or NULL */
     size_t nclients;
     size_t clients_mem; /* sum of the clients' mem_counted (client_evict.c) */
     uint64_t next_client_id;
@@ -244,6 +273,7 @@ struct server {
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
     int in_exec;          /* EXEC is running its queued commands */
+    int script_nesting;   /* a script's command is running (dispatch_script_exec) */
     /* A long script parked (script.h): its client's request stays open
      * until script_idle has resumed it to its end. */
     uv_idle_t script_idle;
@@ -399,6 +429,9 @@ void sentinel_observe(server *s);
 
 /* ---- client.c ---- */
 client *client_new(server *s, int unix_socket);
+/* The open client with this id (not closing), or NULL: Redis's
+ * lookupClientByID. */
+client *client_by_id(server *s, uint64_t id);
 void client_start(client *c); /* after accept */
 /* Close now (CL_CLOSING) or once the current callback returns. */
 void client_close(client *c);
@@ -486,6 +519,36 @@ void watch_touch(server *s, int db, const char *key, size_t klen);
  * replaced_with. Call before the change. */
 void watch_touch_db(server *s, int db, ks *replaced_with);
 
+/* ---- tracking.c: client-side caching (CLIENT TRACKING) ---- */
+/* A key changed (key_touched): invalidate it for the clients that may
+ * cache it. by_command: changed by the running command (not by expiry,
+ * eviction or the primary's stream). */
+void tracking_key_touched(server *s, const char *key, size_t klen, int by_command);
+/* FLUSHDB / FLUSHALL: every tracking client is told all keys changed. */
+void tracking_flushed(server *s);
+/* After a read-only command of c (cmd, a container or not, with its
+ * argv): remember the keys it named for c. */
+void tracking_remember(server *s, client *c, const kv_command *cmd, int argc,
+                       const char *const *argv, const size_t *lens);
+/* c's command (a whole EXEC) has replied: send the invalidations that
+ * waited for it. */
+void tracking_after_command(server *s, client *c);
+/* Keep the table within tracking-table-max-keys (before each command of
+ * cur, and from cron with cur NULL). */
+void tracking_limit(server *s, client *cur);
+/* CLIENT TRACKING OFF, RESET; and a client closing. */
+void tracking_disable(client *c);
+void tracking_client_gone(client *c);
+void tracking_stats(const server *s, uint64_t *clients, uint64_t *keys, uint64_t *items,
+                    uint64_t *prefixes);
+void tracking_close(server *s); /* shutdown: close the loop handle */
+void tracking_free(server *s);
+/* CLIENT TRACKING / CACHING / GETREDIR / TRACKINGINFO */
+void client_tracking_cmd(cmd_ctx *c);
+void client_caching_cmd(cmd_ctx *c);
+void client_getredir_cmd(cmd_ctx *c);
+void client_trackinginfo_cmd(cmd_ctx *c);
+
 /* ---- cmd_pubsub.c ---- */
 /* Deliver a message to the subscribers of a channel (or shard channel) and
  * of the patterns matching it; the number of deliveries. Call
@@ -495,6 +558,13 @@ long pubsub_publish(server *s, int shard, const char *ch, size_t chlen, const ch
 /* Hold what was delivered since the last call behind the reply barrier,
  * flush it, and close the clients it pushed past their output limit. */
 void pubsub_settle(server *s);
+/* A message pushed to c outside any reply of its own (a Pub/Sub message,
+ * a tracking invalidation): pubsub_push_begin gives the reply to write it
+ * with — into c's output, or after the reply of c's running command —
+ * and notes c for pubsub_settle; 0 if c is going away (write nothing).
+ * pubsub_push_end after writing it (output limits). */
+int pubsub_push_begin(server *s, client *c, reply *r);
+void pubsub_push_end(server *s, client *c, reply *r);
 /* A command of c finished: its own messages that waited for its reply
  * follow it now. */
 void pubsub_after_command(client *c);
@@ -537,6 +607,14 @@ int command_index(const kv_command *cmd);
 int command_count(void);
 const kv_command *command_at(int i);
 void commands_init(void);
+
+/* ---- cmd_command.c ---- */
+/* The key arguments of a call of cmd (a subcommand for containers), as
+ * Redis's getKeysFromCommand: fn (may be NULL) sees each key's index in
+ * argv, in Redis's order. Returns how many, -1 when the arguments do not
+ * name them (a bad numkeys …), -2 when cmd takes no keys. */
+int command_keys(const kv_command *cmd, int argc, const char *const *argv, const size_t *lens,
+                 void (*fn)(void *arg, int i), void *arg);
 
 /* Build a ctx for running a command for cl (NULL: replay) on the server. */
 void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);

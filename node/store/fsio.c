@@ -51,13 +51,88 @@ static int p_listdir(const char *dir, int (*fn)(void *arg, const char *name), vo
     return e ? -1 : 0;
 }
 
+#ifdef KV_FAILPOINTS
+/* Test builds only (CMake KV_FAILPOINTS, on with KV_TESTS): when the
+ * environment names a file in KVNODE_FAILPOINT_FILE, every fsync and
+ * fdatasync first reads it (again only when it was replaced or changed):
+ *   "fsync-stall <ms>"  sleep that long, then sync;
+ *   "fsync-error"       fail with EIO without syncing;
+ *   anything else, or no file: sync as usual.
+ * A fault run rewrites the file (rename) to start and end the fault. */
+#include <time.h>
+
+/* -1: fail with EIO; otherwise milliseconds to sleep first. The cache is
+ * per thread (no lock: a fork child, the snapshot writer, cannot inherit
+ * one held by another thread). */
+static int failpoint_sync(void)
+{
+    static _Thread_local struct stat seen;
+    static _Thread_local int action;
+    const char *path = getenv("KVNODE_FAILPOINT_FILE");
+    if (!path || !*path)
+        return 0;
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        memset(&seen, 0, sizeof seen);
+        action = 0;
+    } else if (st.st_ino != seen.st_ino || st.st_size != seen.st_size ||
+               st.st_mtim.tv_sec != seen.st_mtim.tv_sec ||
+               st.st_mtim.tv_nsec != seen.st_mtim.tv_nsec) {
+        seen = st;
+        action = 0;
+        char buf[64] = "";
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, buf, sizeof buf - 1);
+            buf[n > 0 ? n : 0] = 0;
+            close(fd);
+        }
+        if (!strncmp(buf, "fsync-error", 11))
+            action = -1;
+        else if (!strncmp(buf, "fsync-stall ", 12))
+            action = atoi(buf + 12) > 0 ? atoi(buf + 12) : 0;
+    }
+    return action;
+}
+
+static int fp_sync(int fd, int data_only)
+{
+    int a = failpoint_sync();
+    if (a < 0) {
+        errno = EIO;
+        return -1;
+    }
+    if (a > 0) {
+        struct timespec ts = {a / 1000, (long)(a % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
+    return data_only ? fdatasync(fd) : fsync(fd);
+}
+
+static int fp_fsync(int fd)
+{
+    return fp_sync(fd, 0);
+}
+
+static int fp_fdatasync(int fd)
+{
+    return fp_sync(fd, 1);
+}
+#define KV_FSYNC fp_fsync
+#define KV_FDATASYNC fp_fdatasync
+#else
+#define KV_FSYNC fsync
+#define KV_FDATASYNC fdatasync
+#endif
+
 const kv_fs kvfs_posix = {
     .open = p_open,
     .close = close,
     .pread = pread,
     .pwrite = pwrite,
-    .fsync = fsync,
-    .fdatasync = fdatasync,
+    .fsync = KV_FSYNC,
+    .fdatasync = KV_FDATASYNC,
     .ftruncate = ftruncate,
     .rename = rename,
     .unlink = unlink,

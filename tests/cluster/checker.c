@@ -25,6 +25,12 @@ static void note(fr_verdict *v, const char *fmt, ...)
     va_end(ap);
 }
 
+static void hit(fr_verdict *v, int64_t t)
+{
+    if (v->on_anomaly)
+        v->on_anomaly(v->arg, t);
+}
+
 /* Budgets are CPU time: a loaded machine does not fail a search. */
 static int64_t now_ms(void)
 {
@@ -347,6 +353,7 @@ void fr_check_registers(fr_op *ops, size_t n, int64_t budget_ms, fr_verdict *v)
             if (rc == WG_NONLINEAR) {
                 v->nonlinear++;
                 const wg_op *s = stuck >= 0 ? &w[stuck] : NULL;
+                hit(v, s ? s->t_invoke : -1);
                 note(v,
                      "register %" PRId64 " (%d operations) is not linearizable: no order "
                      "passes the completion of %s %" PRId64 " -> %" PRId64
@@ -356,6 +363,7 @@ void fr_check_registers(fr_op *ops, size_t n, int64_t budget_ms, fr_verdict *v)
                      s ? s->rvalue : 0, s ? s->t_invoke : 0, s ? s->t_complete : 0);
             } else if (rc == WG_BUDGET) {
                 v->budget++;
+                hit(v, -1);
                 note(v, "register %" PRId64 " (%d operations): the search ran out of its %" PRId64
                      " ms budget", ops[i].key, cnt, budget_ms);
             }
@@ -465,6 +473,8 @@ static void check_collections(const fr_op *ops, size_t n, const fr_final *fin, s
             long *p = vmap_slot(&pos, f->vals[k]);
             if (*p >= 0) {
                 v->duplicated++;
+                long wk = vmap_get(&attempted, f->vals[k]);
+                hit(v, wk >= 0 ? sorted[wk].t_invoke : -1);
                 note(v, "%s %" PRId64 ": value %" PRId64 " is there twice (positions %ld and %zu)",
                      what, key, f->vals[k], *p, k);
             } else {
@@ -472,6 +482,7 @@ static void check_collections(const fr_op *ops, size_t n, const fr_final *fin, s
             }
             if (vmap_get(&attempted, f->vals[k]) < 0) {
                 v->phantom++;
+                hit(v, -1);
                 note(v, "%s %" PRId64 ": value %" PRId64 " was never written (or its write was "
                      "refused)", what, key, f->vals[k]);
             }
@@ -484,11 +495,13 @@ static void check_collections(const fr_op *ops, size_t n, const fr_final *fin, s
             long p = vmap_get(&pos, o->value);
             if (p < 0) {
                 v->lost++;
+                hit(v, o->t_invoke);
                 note(v, "%s %" PRId64 ": acknowledged %s of %" PRId64
                      " [%" PRId64 " .. %" PRId64 " us] is lost",
                      what, key, kind_name(o->kind), o->value, o->t_invoke, o->t_complete);
             } else if (ordered && o->rvalue > 0 && p != o->rvalue - 1) {
                 v->misplaced++;
+                hit(v, o->t_invoke);
                 note(v, "list %" PRId64 ": %" PRId64 " is at position %ld, its reply said %" PRId64,
                      key, o->value, p, o->rvalue - 1);
             }
@@ -506,6 +519,7 @@ static void check_collections(const fr_op *ops, size_t n, const fr_final *fin, s
                 long p = vmap_get(&pos, r->rlist[m]);
                 if (p < 0) {
                     v->aborted++;
+                    hit(v, r->t_invoke);
                     bad = 1;
                     note(v, "%s %" PRId64 ": a %s%s [%" PRId64 " us] saw %" PRId64
                          ", which the final state lacks",
@@ -513,6 +527,7 @@ static void check_collections(const fr_op *ops, size_t n, const fr_final *fin, s
                          r->t_invoke, r->rlist[m]);
                 } else if (ordered && p != (long)m) {
                     v->reordered++;
+                    hit(v, r->t_invoke);
                     bad = 1;
                     note(v, "list %" PRId64 ": a %s [%" PRId64
                          " us] is not a prefix of the final list (item %zu is %" PRId64
@@ -525,6 +540,7 @@ static void check_collections(const fr_op *ops, size_t n, const fr_final *fin, s
                 long *last = vmap_slot(&sess, (int64_t)r->session);
                 if (*last >= 0 && (long)r->nrlist < *last) {
                     v->nonmonotonic++;
+                    hit(v, r->t_invoke);
                     note(v, "%s %" PRId64 ": replica session %" PRIu64 " read %zu items after %ld",
                          what, key, r->session, r->nrlist, *last);
                 }
@@ -543,6 +559,7 @@ static void check_collections(const fr_op *ops, size_t n, const fr_final *fin, s
                     continue;
                 if (vmap_get(&seen, o->value) < 0) {
                     v->stale++;
+                    hit(v, r->t_invoke);
                     note(v, "%s %" PRId64 ": a %s [%" PRId64 " us] misses %" PRId64
                          ", acknowledged at %" PRId64 " us",
                          what, key, kind_name(r->kind), r->t_invoke, o->value, o->t_complete);

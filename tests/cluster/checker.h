@@ -33,6 +33,12 @@ typedef struct fr_verdict {
     long nonlinear;   /* register keys with no linearization */
     long budget;      /* register keys whose search ran out of budget */
     char first[768];  /* the first anomaly, explained */
+    /* Optional: called once per anomaly counted above with the invocation
+     * time of the operation it concerns (-1 when no operation does: a
+     * value nobody wrote, a search out of budget), so a fault run can say
+     * which fault was active. */
+    void (*on_anomaly)(void *arg, int64_t t_invoke);
+    void *arg;
 } fr_verdict;
 
 /* The final contents of one list or set key. */

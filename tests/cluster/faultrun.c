@@ -5,7 +5,15 @@
  *
  *   faultrun [--nodes 3|5] [--seed S] [--seconds T | --minutes M]
  *            [--kvnode PATH] [--keep] [--no-faults] [--faults a,b,...]
- *            [--sabotage --expect-anomalies]
+ *            [--sabotage --expect-anomalies] [--redis | --compare-redis]
+ *
+ * Peer links go through a small TCP proxy per node (proxy.h; the node
+ * announces the proxy's port as its peer port), which the delay and loss
+ * faults slow down, stall and reset. fsync stalls and errors use the
+ * test-build failpoint of node/store/fsio.c (KVNODE_FAILPOINT_FILE).
+ * --redis runs the same workload and schedule against Redis + Sentinel;
+ * --compare-redis does that after the kvnode run and prints both side by
+ * side.
  *
  * Exit status: 0 the history passed every checker and the cluster
  * converged; 1 it did not (the report says what, and the replay line how to
@@ -24,6 +32,7 @@
 #include "checker.h"
 #include "history.h"
 #include "netns.h"
+#include "proxy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +60,8 @@
 #endif
 
 #define PORT 7379
+#define PEER_PORT (PORT + 10000) /* kvnode's default peer port */
+#define PROXY_PORT 27379         /* the peer port announced: the proxy */
 #define KEY_OPS 200 /* operations per register / list / set key */
 
 /* ------------------------------------------------------------------------ */
@@ -67,6 +78,8 @@ static struct {
     int sabotage;
     int expect_anomalies;
     int redis; /* the comparison: redis-server + redis-sentinel per node */
+    int compare_redis; /* after the kvnode run, the same schedule on Redis */
+    const char *summary; /* write the figures there (for --compare-redis) */
     char faults[256]; /* comma-separated subset, "" = all */
 } opt;
 
@@ -77,14 +90,17 @@ typedef struct node {
     char dir[256];
     char log[256];
     char clock[256]; /* libfaketime's offset file */
+    char failpoint[256]; /* KVNODE_FAILPOINT_FILE: fsync stalls and errors */
     int join;        /* join this node's cluster (-1: node 0's, or found it) */
 } node;
 
 static char faketime_lib[128]; /* "" when libfaketime is not installed */
 
 static int write_clock(int i, int offset_s);
+static int log_has_since(const char *path, off_t from, const char *what);
 
 static netns nw;
+static fr_proxy *proxies[NN_MAX]; /* on each node's peer port (kvnode) */
 static node nodes[NN_MAX];
 static char workdir[256];
 static char seeds[256];
@@ -180,6 +196,11 @@ static int node_start(int i)
     argv[a++] = "65536";
     argv[a++] = "--snapshot-wal-min-bytes";
     argv[a++] = "1048576";
+    /* Peers reach this node through its proxy (delay and loss faults). */
+    char pport[16];
+    snprintf(pport, sizeof pport, "%d", PROXY_PORT);
+    argv[a++] = "--announce-peer-port";
+    argv[a++] = pport;
     if (i > 0 || n->join >= 0) {
         argv[a++] = "--replicaof";
         argv[a++] = nw.ip[n->join >= 0 ? n->join : 0];
@@ -204,13 +225,17 @@ static pid_t spawn_in(int i, const char *const *argv, const char *logpath)
      * node's wall-clock offset from a file the clock-skew fault rewrites;
      * monotonic time stays real. */
     static char *envp[512];
-    static char envbuf[4][600];
+    static char envbuf[5][600];
     int e = 0;
     extern char **environ;
     for (char **p = environ; *p && e < 500; p++)
         if (strncmp(*p, "LD_PRELOAD=", 11) && strncmp(*p, "FAKETIME", 8) &&
-            strncmp(*p, "ASAN_OPTIONS=", 13))
+            strncmp(*p, "ASAN_OPTIONS=", 13) && strncmp(*p, "KVNODE_FAILPOINT_FILE=", 22))
             envp[e++] = *p;
+    if (!opt.redis) {
+        snprintf(envbuf[4], sizeof envbuf[4], "KVNODE_FAILPOINT_FILE=%s", n->failpoint);
+        envp[e++] = envbuf[4];
+    }
     if (faketime_lib[0] && !opt.redis) {
         const char *asan = getenv("ASAN_OPTIONS");
         snprintf(envbuf[0], sizeof envbuf[0], "LD_PRELOAD=%s", faketime_lib);
@@ -359,6 +384,10 @@ static void cleanup(void)
             waitpid(sentinels[i], NULL, 0);
             sentinels[i] = 0;
         }
+    for (int i = 0; i < NN_MAX; i++) {
+        fp_stop(proxies[i]);
+        proxies[i] = NULL;
+    }
     for (int i = 0; i < NN_MAX; i++) {
         if (!nodes[i].mounted)
             continue;
@@ -965,15 +994,20 @@ typedef enum ftype {
     F_DISKFULL,
     F_CLOCK,
     F_MEMBER,
+    F_DELAY,
+    F_LOSS,
+    F_FSYNC_STALL,
+    F_FSYNC_ERROR,
     F_NTYPES
 } ftype;
 
 static const char *const fnames[F_NTYPES] = {
     "kill9",    "stop-short", "stop-long", "isolate-primary", "isolate-node",
     "one-way",  "bridge",     "failover",  "sigterm",         "disk-full",
-    "clock-skew", "membership",
+    "clock-skew", "membership", "delay",   "loss",            "fsync-stall",
+    "fsync-error",
 };
-static const int fweight[F_NTYPES] = {4, 2, 2, 3, 2, 2, 2, 1, 2, 2, 1, 1};
+static const int fweight[F_NTYPES] = {4, 2, 2, 3, 2, 2, 2, 1, 2, 2, 1, 1, 2, 2, 1, 1};
 
 typedef struct fault {
     ftype type;
@@ -981,6 +1015,7 @@ typedef struct fault {
     int primary;   /* aim at the primary (else node `target`) */
     int target, other;
     int skew_s; /* clock-skew: the offset */
+    int p1, p2; /* delay: lo/hi ms; loss: stall %, reset per mille; fsync-stall: ms */
     int skipped;
     /* measured */
     int64_t t_start, t_heal, t_end;
@@ -990,6 +1025,7 @@ typedef struct fault {
 
 static fault *sched;
 static int nsched;
+static int ndone; /* faults run so far */
 
 static int fault_enabled(ftype t)
 {
@@ -1041,10 +1077,21 @@ static void make_schedule(void)
         f->gap_ms = rnd_in(&s, 3000, 6000);   /* after healing: ~10 s per fault */
         if (f->type == F_CLOCK) /* an offset of 30 s .. 10 min, either way */
             f->skew_s = (rnd(&s) % 2 ? 1 : -1) * rnd_in(&s, 30, 600);
+        if (f->type == F_DELAY) { /* up to 50..600 ms each way */
+            f->p2 = rnd_in(&s, 50, 600);
+            f->p1 = f->p2 / 5;
+        }
+        if (f->type == F_LOSS) { /* stalls 10..40 % per 100 ms, resets 2..6 % */
+            f->p1 = rnd_in(&s, 10, 40);
+            f->p2 = rnd_in(&s, 20, 60);
+        }
+        if (f->type == F_FSYNC_STALL) /* every fsync sleeps 100 ms .. 1.5 s */
+            f->p1 = rnd_in(&s, 100, 1500);
         f->primary = f->type == F_ISOLATE_PRIMARY || f->type == F_FAILOVER ||
                      ((f->type == F_KILL || f->type == F_TERM || f->type == F_STOP_LONG ||
                        f->type == F_STOP_SHORT || f->type == F_ONEWAY ||
-                       f->type == F_DISKFULL) &&
+                       f->type == F_DISKFULL || f->type == F_DELAY || f->type == F_LOSS ||
+                       f->type == F_FSYNC_STALL || f->type == F_FSYNC_ERROR) &&
                       rnd(&s) % 2);
         f->target = (int)(rnd(&s) % (uint64_t)opt.nodes);
         f->other = (f->target + 1 + (int)(rnd(&s) % (uint64_t)(opt.nodes - 1))) % opt.nodes;
@@ -1090,6 +1137,57 @@ static int write_clock(int i, int offset_s)
     fprintf(f, "%+ds\n", offset_s);
     fclose(f);
     return rename(tmp, nodes[i].clock);
+}
+
+/* Node i's fsync failpoint (fsio.c): "" (none), "fsync-stall MS" or
+ * "fsync-error"; replaced atomically, read by the node at its next sync. */
+static int write_failpoint(int i, const char *what)
+{
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", nodes[i].failpoint);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%s\n", what);
+    fclose(f);
+    return rename(tmp, nodes[i].failpoint);
+}
+
+/* A delay or loss fault on node t's peer links, both ways: t's own proxy
+ * (its inbound links) for every connection, the others' for those coming
+ * from t. f NULL: clear every proxy. */
+static void proxies_set(int t, const fr_pfault *f)
+{
+    for (int i = 0; i < opt.nodes; i++) {
+        fr_pfault x = {.mode = FP_NONE};
+        if (f) {
+            x = *f;
+            if (i == t)
+                x.from[0] = 0;
+            else
+                snprintf(x.from, sizeof x.from, "%s", nw.ip[t]);
+        }
+        fp_set(proxies[i], &x);
+    }
+}
+
+/* A node whose WAL failed (a full disk, an fsync error) refuses data
+ * commands until restarted: restart it (as an operator would) and say so. */
+static void restart_if_wal_failed(fault *f, int tgt, off_t logpos)
+{
+    if (!log_has_since(nodes[tgt].log, logpos, "WAL failed"))
+        return;
+    size_t l = strlen(f->what);
+    snprintf(f->what + l, sizeof f->what - l, " (its WAL failed: restarted)");
+    say("  node %d's WAL failed: restarting it", tgt);
+    node_stop(tgt, SIGKILL, 5000);
+    restart(tgt);
+}
+
+static off_t log_size(int i)
+{
+    struct stat st;
+    return stat(nodes[i].log, &st) == 0 ? st.st_size : 0;
 }
 
 /* Take every free byte of the file system holding path's directory. */
@@ -1139,6 +1237,12 @@ static const char *cannot_inject(ftype t)
         return "not with Redis";
     if (t == F_MEMBER && opt.redis)
         return "KVCLUSTER is kvnode's";
+    if ((t == F_FSYNC_STALL || t == F_FSYNC_ERROR) && opt.redis)
+        return "kvnode's test failpoints";
+#ifndef KV_FAILPOINTS
+    if (t == F_FSYNC_STALL || t == F_FSYNC_ERROR)
+        return "kvnode built without KV_FAILPOINTS";
+#endif
     return NULL;
 }
 
@@ -1253,21 +1357,72 @@ static void run_fault(fault *f)
         snprintf(f->what, sizeof f->what, "disk full on node %d%s for %d ms", tgt,
                  f->primary ? " (primary)" : "", f->dur_ms);
         say("fault: %s", f->what);
-        struct stat st;
-        off_t logpos = stat(nodes[tgt].log, &st) == 0 ? st.st_size : 0;
+        off_t logpos = log_size(tgt);
         char filler[300];
         snprintf(filler, sizeof filler, "%s/kvfr-filler", nodes[tgt].dir);
         fill_disk(filler);
         nap(f->dur_ms);
         unlink(filler);
         f->t_heal = now_us();
-        if (log_has_since(nodes[tgt].log, logpos, "WAL failed")) {
-            size_t l = strlen(f->what);
-            snprintf(f->what + l, sizeof f->what - l, " (its WAL failed: restarted)");
-            say("  node %d's WAL failed: restarting it", tgt);
-            node_stop(tgt, SIGKILL, 5000);
-            restart(tgt);
+        restart_if_wal_failed(f, tgt, logpos);
+        break;
+    }
+    case F_DELAY:
+    case F_LOSS: {
+        fr_pfault pf = {.mode = f->type == F_DELAY ? FP_DELAY : FP_LOSS};
+        if (f->type == F_DELAY) {
+            pf.lo_ms = f->p1;
+            pf.hi_ms = f->p2;
+            snprintf(f->what, sizeof f->what, "delay %d..%d ms on node %d%s's peer links for %d ms",
+                     f->p1, f->p2, tgt, f->primary ? " (primary)" : "", f->dur_ms);
+        } else {
+            pf.stall_pct = f->p1;
+            pf.reset_pct = f->p2;
+            snprintf(f->what, sizeof f->what,
+                     "loss on node %d%s's peer links (stalls %d%%/100ms, resets %d/1000) for %d ms",
+                     tgt, f->primary ? " (primary)" : "", f->p1, f->p2, f->dur_ms);
         }
+        say("fault: %s", f->what);
+        fr_pstats before[NN_MAX], after[NN_MAX];
+        for (int i = 0; i < opt.nodes; i++)
+            fp_stats(proxies[i], &before[i]);
+        proxies_set(tgt, &pf);
+        nap(f->dur_ms);
+        proxies_set(tgt, NULL);
+        f->t_heal = now_us();
+        long resets = 0, stalls = 0;
+        long long delayed = 0;
+        for (int i = 0; i < opt.nodes; i++) {
+            fp_stats(proxies[i], &after[i]);
+            resets += after[i].resets - before[i].resets;
+            stalls += after[i].stalls - before[i].stalls;
+            delayed += after[i].delayed_bytes - before[i].delayed_bytes;
+        }
+        say("  proxies: %lld bytes delayed, %ld stalls, %ld connections reset", delayed, stalls,
+            resets);
+        break;
+    }
+    case F_FSYNC_STALL:
+    case F_FSYNC_ERROR: {
+        char fpv[64];
+        if (f->type == F_FSYNC_STALL) {
+            snprintf(fpv, sizeof fpv, "fsync-stall %d", f->p1);
+            snprintf(f->what, sizeof f->what, "every fsync on node %d%s stalls %d ms for %d ms",
+                     tgt, f->primary ? " (primary)" : "", f->p1, f->dur_ms);
+        } else {
+            snprintf(fpv, sizeof fpv, "fsync-error");
+            snprintf(f->what, sizeof f->what, "fsync fails (EIO) on node %d%s for %d ms", tgt,
+                     f->primary ? " (primary)" : "", f->dur_ms);
+        }
+        say("fault: %s", f->what);
+        off_t logpos = log_size(tgt);
+        write_failpoint(tgt, fpv);
+        nap(f->dur_ms);
+        write_failpoint(tgt, "");
+        f->t_heal = now_us();
+        /* EIO from fsync: the node must not acknowledge what it could not
+         * make durable; its WAL fails and it refuses writes until restarted. */
+        restart_if_wal_failed(f, tgt, logpos);
         break;
     }
     case F_CLOCK:
@@ -1482,6 +1637,175 @@ static void free_finals(fr_final *f, int64_t n)
 /* Report                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* The figures of one run, per fault type and per checker: printed, and
+ * written to --summary for a --compare-redis parent to print side by side. */
+typedef struct typefig {
+    int n;
+    long long elec;
+    long ok, fail, unk;
+    long long med_ms, max_ms; /* write unavailability */
+    long anom;                /* anomalies whose operation ran in this fault's window */
+} typefig;
+
+typedef struct runfig {
+    long ops, ok, fail, unk;
+    double warm_rate;
+    typefig tf[F_NTYPES];
+    fr_verdict v[3];
+    int conv;
+    double conv_s;
+    long outside, unattributed; /* anomalies in no fault's window / of no operation */
+} runfig;
+
+static runfig fig;
+
+/* Which fault was active, or last injected, when the operation of an
+ * anomaly was invoked: a fault's share runs from its start to the start of
+ * the next fault injected (its heal and aftermath included: an isolated
+ * Redis master acknowledges writes until Sentinel demotes it, after the
+ * heal). Anomalies before the first fault count apart. */
+static void on_anomaly(void *arg, int64_t t)
+{
+    (void)arg;
+    if (t < 0) {
+        fig.unattributed++;
+        return;
+    }
+    int last = -1;
+    for (int i = 0; i < ndone && sched[i].t_start <= t; i++)
+        if (!sched[i].skipped)
+            last = i;
+    if (last >= 0)
+        fig.tf[sched[last].type].anom++;
+    else
+        fig.outside++;
+}
+
+static const char *const vnames[3] = {"registers", "lists", "sets"};
+
+static void write_summary(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    fprintf(f, "ops %ld %ld %ld %ld %.1f\n", fig.ops, fig.ok, fig.fail, fig.unk, fig.warm_rate);
+    for (int t = 0; t < F_NTYPES; t++) {
+        const typefig *x = &fig.tf[t];
+        fprintf(f, "fault %s %d %lld %ld %ld %ld %lld %lld %ld\n", fnames[t], x->n, x->elec, x->ok,
+                x->fail, x->unk, x->med_ms, x->max_ms, x->anom);
+    }
+    for (int k = 0; k < 3; k++) {
+        const fr_verdict *v = &fig.v[k];
+        fprintf(f, "checker %s %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld\n", vnames[k], v->keys,
+                v->ops, v->lost, v->duplicated, v->phantom, v->misplaced, v->stale, v->aborted,
+                v->reordered, v->nonmonotonic, v->nonlinear, v->budget);
+    }
+    fprintf(f, "conv %d %.1f\noutside %ld %ld\n", fig.conv, fig.conv_s, fig.outside,
+            fig.unattributed);
+    fclose(f);
+}
+
+static int read_summary(const char *path, runfig *r)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    memset(r, 0, sizeof *r);
+    char line[512], name[64];
+    int got = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "ops ", 4)) {
+            got |= sscanf(line, "ops %ld %ld %ld %ld %lf", &r->ops, &r->ok, &r->fail, &r->unk,
+                          &r->warm_rate) == 5;
+        } else if (!strncmp(line, "fault ", 6)) {
+            typefig x = {0};
+            if (sscanf(line, "fault %63s %d %lld %ld %ld %ld %lld %lld %ld", name, &x.n, &x.elec,
+                       &x.ok, &x.fail, &x.unk, &x.med_ms, &x.max_ms, &x.anom) == 9)
+                for (int t = 0; t < F_NTYPES; t++)
+                    if (!strcmp(name, fnames[t]))
+                        r->tf[t] = x;
+        } else if (!strncmp(line, "checker ", 8)) {
+            fr_verdict v = {0};
+            if (sscanf(line, "checker %63s %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld", name,
+                       &v.keys, &v.ops, &v.lost, &v.duplicated, &v.phantom, &v.misplaced,
+                       &v.stale, &v.aborted, &v.reordered, &v.nonmonotonic, &v.nonlinear,
+                       &v.budget) == 13)
+                for (int k = 0; k < 3; k++)
+                    if (!strcmp(name, vnames[k]))
+                        r->v[k] = v;
+        } else if (!strncmp(line, "conv ", 5)) {
+            got |= (sscanf(line, "conv %d %lf", &r->conv, &r->conv_s) == 2) << 1;
+        } else if (!strncmp(line, "outside ", 8)) {
+            sscanf(line, "outside %ld %ld", &r->outside, &r->unattributed);
+        }
+    }
+    fclose(f);
+    return got == 3 ? 0 : -1;
+}
+
+static long total_anomalies(const runfig *r)
+{
+    return fr_anomalies(&r->v[0]) + fr_anomalies(&r->v[1]) + fr_anomalies(&r->v[2]);
+}
+
+/* kvnode's figures next to Redis's for the same seed and schedule. */
+static void print_compare(const runfig *k, const runfig *r)
+{
+    printf("\n== kvnode vs Redis 7 + Sentinel (appendfsync always): %d nodes, seed %" PRIu64
+           ", the same fault schedule ==\n",
+           opt.nodes, opt.seed);
+    printf("%-16s | %-38s | %-38s\n", "", "kvnode", "Redis + Sentinel");
+    printf("%-16s | %3s %5s %8s %8s %6s %4s | %3s %5s %8s %8s %6s %4s\n", "fault", "n", "elect",
+           "unav med", "unav max", "unknwn", "anom", "n", "elect", "unav med", "unav max",
+           "unknwn", "anom");
+    for (int t = 0; t < F_NTYPES; t++) {
+        const typefig *a = &k->tf[t], *b = &r->tf[t];
+        if (!a->n && !b->n)
+            continue;
+        char l[64] = "", rr[64] = "";
+        if (a->n)
+            snprintf(l, sizeof l, "%3d %5lld %8lld %8lld %6ld %4ld", a->n, a->elec, a->med_ms,
+                     a->max_ms, a->unk, a->anom);
+        else
+            snprintf(l, sizeof l, "%3s %36s", "-", "(not injected)");
+        if (b->n)
+            snprintf(rr, sizeof rr, "%3d %5lld %8lld %8lld %6ld %4ld", b->n, b->elec, b->med_ms,
+                     b->max_ms, b->unk, b->anom);
+        else
+            snprintf(rr, sizeof rr, "%3s %36s", "-", "(skipped)");
+        printf("%-16s | %-38s | %-38s\n", fnames[t], l, rr);
+    }
+    printf("%-16s | %38ld | %38ld\n", "anom. no fault", k->outside + k->unattributed,
+           r->outside + r->unattributed);
+    printf("\n%-26s | %20s | %20s\n", "", "kvnode", "Redis + Sentinel");
+    printf("%-26s | %20ld | %20ld\n", "operations", k->ops, r->ops);
+    printf("%-26s | %20ld | %20ld\n", "  ok", k->ok, r->ok);
+    printf("%-26s | %20ld | %20ld\n", "  failed", k->fail, r->fail);
+    printf("%-26s | %20ld | %20ld\n", "  unknown", k->unk, r->unk);
+    static const char *const what[] = {"lost", "duplicated", "phantom", "misplaced", "stale",
+                                       "aborted", "reordered", "non-monotonic", "non-linearizable",
+                                       "over budget"};
+    for (int c = 0; c < 10; c++)
+        for (int x = 0; x < 3; x++) {
+            long a[2];
+            for (int side = 0; side < 2; side++) {
+                const fr_verdict *v = &(side ? r : k)->v[x];
+                long vals[10] = {v->lost,    v->duplicated, v->phantom,      v->misplaced,
+                                 v->stale,   v->aborted,    v->reordered,    v->nonmonotonic,
+                                 v->nonlinear, v->budget};
+                a[side] = vals[c];
+            }
+            if (!a[0] && !a[1])
+                continue;
+            char label[64];
+            snprintf(label, sizeof label, "%s %s", vnames[x], what[c]);
+            printf("%-26s | %20ld | %20ld\n", label, a[0], a[1]);
+        }
+    printf("%-26s | %20ld | %20ld\n", "anomalies, all", total_anomalies(k), total_anomalies(r));
+    printf("%-26s | %15s %4.1fs | %15s %4.1fs\n", "converged", k->conv ? "yes" : "NO", k->conv_s,
+           r->conv ? "yes" : "NO", r->conv_s);
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -1518,6 +1842,7 @@ static void replay_line(void)
     printf("replay: faultrun --nodes %d --seed %" PRIu64 " --seconds %d%s%s%s%s%s%s\n", opt.nodes, opt.seed, opt.seconds, opt.no_faults ? " --no-faults" : "",
            opt.faults[0] ? " --faults " : "", opt.faults, opt.sabotage ? " --sabotage" : "",
            opt.expect_anomalies ? " --expect-anomalies" : "", opt.redis ? " --redis" : "");
+
 }
 
 static void usage(void)
@@ -1525,7 +1850,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: faultrun [--nodes 3|5] [--seed S] [--seconds T | --minutes M]\n"
             "                [--kvnode PATH] [--keep] [--no-faults] [--faults a,b,...]\n"
-            "                [--sabotage] [--expect-anomalies] [--redis]\n"
+            "                [--sabotage] [--expect-anomalies] [--redis | --compare-redis]\n"
             "faults:");
     for (int t = 0; t < F_NTYPES; t++)
         fprintf(stderr, " %s", fnames[t]);
@@ -1562,12 +1887,17 @@ static int parse_args(int argc, char **argv)
             opt.expect_anomalies = 1;
         else if (!strcmp(a, "--redis"))
             opt.redis = 1;
+        else if (!strcmp(a, "--compare-redis"))
+            opt.compare_redis = 1;
+        else if (!strcmp(a, "--summary") && v)
+            opt.summary = v, i++;
         else {
             usage();
             return -1;
         }
     }
-    if (opt.nodes < 3 || opt.nodes > NN_MAX || opt.seconds < 15) {
+    if (opt.nodes < 3 || opt.nodes > NN_MAX || opt.seconds < 15 ||
+        (opt.redis && opt.compare_redis)) {
         usage();
         return -1;
     }
@@ -1604,6 +1934,67 @@ static int sentinels_ready(void)
             return 0;
     }
     return 1;
+}
+
+/* --compare-redis: this run's network and nodes go, then the same seed,
+ * node count, length and fault subset run against Redis + Sentinel in a
+ * child faultrun (--redis --summary FILE), and both sets of figures are
+ * printed side by side. The exit status stays kvnode's. */
+static void compare_redis(void)
+{
+    cleanup();
+    char self[512], summary[128], nodes_s[16], seed_s[32], secs_s[16];
+    ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (l <= 0) {
+        printf("compare-redis: cannot find this program\n");
+        return;
+    }
+    self[l] = 0;
+    snprintf(summary, sizeof summary, "/tmp/kvfr-summary-%ld.txt", (long)getpid());
+    snprintf(nodes_s, sizeof nodes_s, "%d", opt.nodes);
+    snprintf(seed_s, sizeof seed_s, "%" PRIu64, opt.seed);
+    snprintf(secs_s, sizeof secs_s, "%d", opt.seconds);
+    const char *argv[16];
+    int a = 0;
+    argv[a++] = self;
+    argv[a++] = "--redis";
+    argv[a++] = "--nodes";
+    argv[a++] = nodes_s;
+    argv[a++] = "--seed";
+    argv[a++] = seed_s;
+    argv[a++] = "--seconds";
+    argv[a++] = secs_s;
+    argv[a++] = "--summary";
+    argv[a++] = summary;
+    if (opt.faults[0]) {
+        argv[a++] = "--faults";
+        argv[a++] = opt.faults;
+    }
+    if (opt.no_faults)
+        argv[a++] = "--no-faults";
+    argv[a] = NULL;
+    printf("\n== compare-redis: the same schedule against Redis 7 + Sentinel ==\n");
+    fflush(stdout);
+    unlink(summary);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(self, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid) {
+        printf("compare-redis: cannot run %s\n", self);
+        return;
+    }
+    runfig r;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) == 77 || read_summary(summary, &r) < 0) {
+        printf("compare-redis: the Redis run gave no figures (%s %d)\n",
+               WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        unlink(summary);
+        return;
+    }
+    unlink(summary);
+    print_compare(&fig, &r);
 }
 
 static int have_tool(const char *name)
@@ -1679,8 +2070,22 @@ int main(int argc, char **argv)
         snprintf(nodes[i].dir, sizeof nodes[i].dir, "%s/n%d", workdir, i);
         snprintf(nodes[i].log, sizeof nodes[i].log, "%s/n%d.log", workdir, i);
         snprintf(nodes[i].clock, sizeof nodes[i].clock, "%s/n%d.clock", workdir, i);
+        snprintf(nodes[i].failpoint, sizeof nodes[i].failpoint, "%s/n%d.failpoint", workdir, i);
         nodes[i].join = -1;
         write_clock(i, 0);
+        write_failpoint(i, "");
+        /* The peer-link proxy: kvnode announces its port as the peer port;
+         * Redis replicates (and Sentinels monitor) over the client port,
+         * so there connections from the other namespaces are redirected to
+         * it (the clients' own, from the bridge, are not). */
+        char nspath[128], perr[256];
+        snprintf(nspath, sizeof nspath, "/var/run/netns/%s", nw.ns[i]);
+        proxies[i] = fp_start(nspath, nw.ip[i], PROXY_PORT, opt.redis ? PORT : PEER_PORT,
+                              opt.seed * 31 + (uint64_t)i + 1, perr, sizeof perr);
+        if (!proxies[i] || (opt.redis && nn_redirect_peers(&nw, i, PORT, PROXY_PORT) < 0)) {
+            printf("faultrun: %s\n", proxies[i] ? "cannot redirect peer links (nft nat)" : perr);
+            return 1;
+        }
         /* Each node's data on a tmpfs of its own, which disk-full fills. */
         char src[32];
         snprintf(src, sizeof src, "kvfr%dn%d", nw.run, i);
@@ -1786,6 +2191,7 @@ int main(int argc, char **argv)
         nap(sched[done].gap_ms);
         sched[done].t_end = now_us();
         sched[done].term_after = max_term();
+        ndone = done + 1;
     }
     while (!interrupted && now_us() < t_end)
         nap(100);
@@ -1804,6 +2210,9 @@ int main(int argc, char **argv)
     checking = 1;
     /* Heal everything and wait for convergence. */
     nn_heal(&nw);
+    proxies_set(0, NULL);
+    for (int i = 0; i < opt.nodes; i++)
+        write_failpoint(i, "");
     for (int i = 0; i < opt.nodes; i++) {
         if (nodes[i].stopped && nodes[i].pid > 0)
             kill(nodes[i].pid, SIGCONT), nodes[i].stopped = 0;
@@ -1862,6 +2271,7 @@ int main(int argc, char **argv)
     kv_cluster_free(cl);
 
     fr_verdict vr = {0}, vl = {0}, vs = {0};
+    vr.on_anomaly = vl.on_anomaly = vs.on_anomaly = on_anomaly;
     fr_check_registers(regs.ops, regs.n, 10000, &vr);
     if (finals) {
         fr_check_lists(lists.ops, lists.n, lf, (size_t)nl, &vl);
@@ -1873,8 +2283,15 @@ int main(int argc, char **argv)
     printf("operations: %zu (ok %ld, failed %ld, unknown %ld), %.0f ops/s before the first fault\n",
            nall, tot[FR_OK], tot[FR_FAIL], tot[FR_UNKNOWN],
            (double)warm_ops / ((double)(t_first - t_run) / 1e6));
-    printf("\n%-16s %4s %9s %9s %7s %7s %24s\n", "fault", "n", "elections", "ops ok", "fail",
-           "unknown", "write unavail med/max ms");
+    fig.ops = (long)nall;
+    fig.ok = tot[FR_OK];
+    fig.fail = tot[FR_FAIL];
+    fig.unk = tot[FR_UNKNOWN];
+    fig.warm_rate = (double)warm_ops / ((double)(t_first - t_run) / 1e6);
+    fig.conv = conv;
+    fig.conv_s = conv_s;
+    printf("\n%-16s %4s %9s %9s %7s %7s %24s %9s\n", "fault", "n", "elections", "ops ok", "fail",
+           "unknown", "write unavail med/max ms", "anomalies");
     for (int t = 0; t < F_NTYPES; t++) {
         int n = 0;
         long long elec = 0;
@@ -1900,14 +2317,28 @@ int main(int argc, char **argv)
         if (!n)
             continue;
         qsort(gaps, (size_t)n, sizeof *gaps, cmp_i64);
-        printf("%-16s %4d %9lld %9ld %7ld %7ld %9lld/%-8lld\n", fnames[t], n, elec, fok, ffail,
-               funk, (long long)(gaps[n / 2] / 1000), (long long)(gaps[n - 1] / 1000));
+        typefig *x = &fig.tf[t];
+        x->n = n;
+        x->elec = elec;
+        x->ok = fok;
+        x->fail = ffail;
+        x->unk = funk;
+        x->med_ms = (long long)(gaps[n / 2] / 1000);
+        x->max_ms = (long long)(gaps[n - 1] / 1000);
+        printf("%-16s %4d %9lld %9ld %7ld %7ld %9lld/%-14lld %9ld\n", fnames[t], n, elec, fok,
+               ffail, funk, x->med_ms, x->max_ms, x->anom);
     }
+    printf("anomalies before the first fault: %ld; tied to no operation (a value nobody "
+           "wrote, a search over budget): %ld\n",
+           fig.outside, fig.unattributed);
     printf("\n%-10s %6s %7s %5s %4s %7s %4s %5s %7s %7s %4s %6s %6s\n", "checker", "keys", "ops",
            "lost", "dup", "phantom", "misp", "stale", "aborted", "reorder", "mono", "nonlin",
            "budget");
     fr_verdict *vv[3] = {&vr, &vl, &vs};
-    const char *vn[3] = {"registers", "lists", "sets"};
+    const char *const *vn = vnames;
+    fig.v[0] = vr;
+    fig.v[1] = vl;
+    fig.v[2] = vs;
     long anomalies = 0;
     for (int k = 0; k < 3; k++) {
         const fr_verdict *v = vv[k];
@@ -1950,6 +2381,10 @@ int main(int argc, char **argv)
         opt.keep = 1;
         printf("node logs and data kept in %s\n", workdir);
     }
+    if (opt.summary)
+        write_summary(opt.summary);
+    if (opt.compare_redis && !interrupted)
+        compare_redis();
     free(okt);
     free_finals(lf, nl);
     free_finals(sf, ns);

@@ -194,6 +194,19 @@ int nn_isolate(netns *nw, int i, int with_clients)
     return rc;
 }
 
+int nn_redirect_peers(netns *nw, int i, int port, int to_port)
+{
+    return nn_sh("ip netns exec %s nft add table ip kvfrnat", nw->ns[i]) ||
+                   nn_sh("ip netns exec %s nft add chain ip kvfrnat prerouting "
+                         "'{ type nat hook prerouting priority -100; policy accept; }'",
+                         nw->ns[i]) ||
+                   nn_sh("ip netns exec %s nft add rule ip kvfrnat prerouting ip saddr != %s "
+                         "tcp dport %d redirect to :%d",
+                         nw->ns[i], nw->bridge_ip, port, to_port)
+               ? -1
+               : 0;
+}
+
 int nn_heal(netns *nw)
 {
     int rc = 0;

@@ -35,6 +35,11 @@ int nn_cut(netns *nw, int a, int b);
 /* Node i neither sends to nor receives from anyone (clients included when
  * with_clients). */
 int nn_isolate(netns *nw, int i, int with_clients);
+/* Inside node i's namespace, connections to `port` from anyone but the
+ * clients (the bridge address) are redirected to `to_port` (nftables nat):
+ * how peer links reach a proxy when the program cannot announce another
+ * port (Redis replicates over its client port). nn_heal leaves it. */
+int nn_redirect_peers(netns *nw, int i, int port, int to_port);
 /* Remove every rule (all links up). */
 int nn_heal(netns *nw);
 

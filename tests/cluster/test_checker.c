@@ -208,6 +208,70 @@ static void test_lists(void **state)
     free(h[2].rlist);
 }
 
+/* Every anomaly is reported with the invocation time of its operation (a
+ * fault run attributes it to the fault active then); a value nobody wrote
+ * has no operation: -1. */
+typedef struct seen_times {
+    int n;
+    int64_t t[8];
+} seen_times;
+
+static void record_time(void *arg, int64_t t)
+{
+    seen_times *s = arg;
+    if (s->n < 8)
+        s->t[s->n] = t;
+    s->n++;
+}
+
+static void test_anomaly_times(void **state)
+{
+    (void)state;
+    static const int64_t r1[] = {100};
+    fr_op h[3];
+    h[0] = op(FR_APPEND, 1, 100, 1, 0, 10, FR_OK);
+    h[1] = op(FR_APPEND, 1, 101, 2, 20, 30, FR_OK);
+    h[2] = op(FR_LREAD, 1, 0, 0, 40, 50, FR_OK); /* stale: misses 101 */
+    set_read(&h[2], r1, 1);
+    static const int64_t fin[] = {100, 555}; /* 101 lost, 555 nobody wrote */
+    seen_times st = {0};
+    fr_verdict v;
+    memset(&v, 0, sizeof v);
+    v.on_anomaly = record_time;
+    v.arg = &st;
+    fr_final f = {1, fin, 2};
+    fr_check_lists(h, 3, &f, 1, &v);
+    assert_int_equal(v.lost, 1);
+    assert_int_equal(v.phantom, 1);
+    assert_int_equal(v.stale, 1);
+    assert_int_equal(st.n, fr_anomalies(&v));
+    int lost = 0, phantom = 0, stale = 0;
+    for (int i = 0; i < st.n && i < 8; i++) {
+        phantom += st.t[i] == -1;
+        lost += st.t[i] == 20;
+        stale += st.t[i] == 40;
+    }
+    assert_int_equal(lost, 1);
+    assert_int_equal(phantom, 1);
+    assert_int_equal(stale, 1);
+    free(h[2].rlist);
+
+    /* A register that is not linearizable: the stuck operation's time. */
+    fr_op g[] = {
+        op(FR_SET, 7, 1, 0, 0, 10, FR_OK),
+        op(FR_SET, 7, 2, 0, 20, 30, FR_OK),
+        op(FR_GET, 7, 0, 1, 40, 50, FR_OK),
+    };
+    seen_times sr = {0};
+    memset(&v, 0, sizeof v);
+    v.on_anomaly = record_time;
+    v.arg = &sr;
+    fr_check_registers(g, 3, 5000, &v);
+    assert_int_equal(v.nonlinear, 1);
+    assert_int_equal(sr.n, 1);
+    assert_true(sr.t[0] >= 0 && sr.t[0] <= 40);
+}
+
 /* Replica sessions may lag but never go back. */
 static void test_replica_sessions(void **state)
 {
@@ -364,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_replica_sessions),
         cmocka_unit_test(test_sets),
+        cmocka_unit_test(test_anomaly_times),
         cmocka_unit_test(test_random_register_histories),
         cmocka_unit_test(test_budget_exhausted_fails),
     };

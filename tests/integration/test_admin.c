@@ -2,7 +2,7 @@
  * cannot say enough: INFO's fields and how they move, CONFIG with a real
  * config file, CLIENT LIST/KILL across connections, SLOWLOG catching a
  * slow command, snapshots on disk (SAVE/BGSAVE/BGREWRITEAOF/LASTSAVE),
- * DEBUG RELOAD, SHUTDOWN and what a restart recovers. */
+ * DEBUG RELOAD/LOADAOF, SHUTDOWN and what a restart recovers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -688,6 +688,14 @@ static void test_debug_reload(void **state)
     ok(f->c, "SET after reload");
     ok(f->c, "DEBUG RELOAD");
     ok(f->c, "DEBUG RELOAD");
+    /* DEBUG LOADAOF (Redis's Tcl suite uses it after TTL writes) reloads
+     * the same way: same digest, the TTL kept as an absolute time. */
+    long long pxat = integer(f->c, "PEXPIRETIME t");
+    digest(f->c, before);
+    ok(f->c, "DEBUG LOADAOF");
+    digest(f->c, after);
+    assert_string_equal(before, after);
+    assert_int_equal(integer(f->c, "PEXPIRETIME t"), pxat);
     digest(f->c, before);
     crash_restart(f);
     digest(f->c, after);

@@ -16,6 +16,16 @@
  *   @unordered A: UNSUBSCRIBE     compare frames in any order, their counts
  *                                 as a sorted list (Redis's dict order)
  *   @run A: HELLO 3               run, do not compare (ids differ)
+ *   @noint A: CLIENT TRACKINGINFO compare with every integer masked (a
+ *                                 client id inside a reply or a push)
+ *   @await A: MSET a 1            (RESP3) read A's reply (and the pushes
+ *                                 before it) before synchronizing A, so
+ *                                 that what the server sends after that
+ *                                 reply in the same turn (a broadcast
+ *                                 invalidation) is not raced by the PING
+ *   A: CLIENT TRACKING on REDIRECT $B
+ *                                 an argument $X is connection X's client id
+ *                                 on each server (opened if need be)
  *   @fields f1,f2 A: CLIENT INFO  compare only these fields of the reply
  *                                 ("f=v" words or "f:v" lines)
  *   @close A                      close connection A on both servers
@@ -289,6 +299,17 @@ static void pick_fields(const char *text, const char *fields, char *out, size_t 
     }
 }
 
+/* Every integer of r (and its elements) set to 0 (@noint). */
+static void mask_ints(kv_reply *r)
+{
+    if (!r)
+        return;
+    if (r->type == KV_REPLY_INTEGER)
+        r->integer = 0;
+    for (size_t i = 0; i < r->elements; i++)
+        mask_ints(r->element[i]);
+}
+
 static void text_of(const kv_reply *r, char *buf, size_t len)
 {
     if (r)
@@ -341,6 +362,8 @@ static void canon(frames *f, const char *mode, const char *fields, char *out, si
     for (size_t i = 0; i < f->n; i++) {
         kv_reply *r = f->r[i];
         texts[i] = malloc(1 << 16);
+        if (!strcmp(mode, "noint"))
+            mask_ints(r);
         if (fields) {
             pick_fields(r && r->str ? r->str : NULL, fields, texts[i], 1 << 16);
         } else if (!strcmp(mode, "sorted")) {
@@ -414,11 +437,60 @@ static int wait_blocked(int port, long long want)
     }
 }
 
+/* The client id the server on port gave connection c: its CLIENT LIST
+ * line, found by c's address. -1 if not found. */
+static long long conn_id(conn *c, int port)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    if (getsockname(c->fd, (struct sockaddr *)&a, &al) < 0)
+        return -1;
+    char needle[64];
+    snprintf(needle, sizeof needle, " addr=127.0.0.1:%d ", ntohs(a.sin_port));
+    kv_client *k = h_connect(port);
+    if (!k)
+        return -1;
+    kv_reply *r = h_cmd(k, "CLIENT LIST");
+    long long id = -1;
+    const char *at = r && r->str ? strstr(r->str, needle) : NULL;
+    if (at) {
+        const char *line = at;
+        while (line > r->str && line[-1] != '\n')
+            line--;
+        if (!strncmp(line, "id=", 3))
+            id = atoll(line + 3);
+    }
+    kv_reply_free(r);
+    kv_client_free(k);
+    return id;
+}
+
+/* Replace each argument "$X" (X a connection letter) by X's client id on
+ * the server of cs (ids[] holds the text). 0, or -1 with why. */
+static int subst_ids(conn *cs, int port, int argc, char **argv, size_t *lens, char ids[][24],
+                     char *why, size_t wlen)
+{
+    for (int i = 0; i < argc; i++) {
+        if (lens[i] != 2 || argv[i][0] != '$' || argv[i][1] < 'A' || argv[i][1] > 'Z')
+            continue;
+        conn *x = &cs[argv[i][1] - 'A'];
+        long long id = ensure_open(x, port) < 0 ? -1 : conn_id(x, port);
+        if (id < 0) {
+            snprintf(why, wlen, "no client id for %s", argv[i]);
+            return -1;
+        }
+        snprintf(ids[i], 24, "%lld", id);
+        argv[i] = ids[i];
+        lens[i] = strlen(ids[i]);
+    }
+    return 0;
+}
+
 /* A command on a connection of one server; its frames and every other
  * connection's since the last step, into got[]. block: the command blocks
  * (see @block). 0, or -1 with why. */
 static int step(conn *cs, int port, int who, int argc, const char *const *argv,
-                const size_t *lens, frames *got, char *why, size_t wlen, int block)
+                const size_t *lens, frames *got, char *why, size_t wlen, int block, int await)
 {
     conn *c = &cs[who];
     if (ensure_open(c, port) < 0) {
@@ -465,6 +537,15 @@ static int step(conn *cs, int port, int who, int argc, const char *const *argv,
     } else {
         if (ends)
             c->in_multi = 0;
+        while (await) {
+            kv_reply *r = NULL;
+            if (conn_read(c, &r, IO_TIMEOUT_MS) != 0) {
+                snprintf(why, wlen, "no reply");
+                return -1;
+            }
+            await = r->type == KV_REPLY_PUSH;
+            frames_add(&got[who], r);
+        }
         if (conn_sync(c, &got[who]) < 0) {
             snprintf(why, wlen, "connection %c did not answer", 'A' + who);
             return -1;
@@ -542,7 +623,7 @@ static int run_script(const char *path)
             continue;
         const char *mode = "exact";
         char fields[256] = "";
-        int block = 0;
+        int block = 0, await = 0;
         if (*p == '@') {
             char *sp = strchr(p, ' ');
             size_t dl = sp ? (size_t)(sp - p) : strlen(p);
@@ -591,12 +672,16 @@ static int run_script(const char *path)
             }
             if (!strncmp(p, "@block", dl))
                 block = 1;
+            else if (!strncmp(p, "@await", dl))
+                await = 1;
             else if (!strncmp(p, "@sorted", dl))
                 mode = "sorted";
             else if (!strncmp(p, "@unordered", dl))
                 mode = "unordered";
             else if (!strncmp(p, "@run", dl))
                 mode = "run";
+            else if (!strncmp(p, "@noint", dl))
+                mode = "noint";
             else if (!strncmp(p, "@fields", dl) && sp) {
                 char *sp2 = strchr(sp + 1, ' ');
                 if (!sp2) {
@@ -635,10 +720,22 @@ static int run_script(const char *path)
         memset(rg, 0, sizeof rg);
         memset(kg, 0, sizeof kg);
         char rwhy[128] = "", kwhy[128] = "";
-        int rr = step(rconn, redis.port, who, argc, (const char *const *)argv, lens, rg, rwhy,
-                      sizeof rwhy, block);
-        int kr = step(kconn, kv.port, who, argc, (const char *const *)argv, lens, kg, kwhy,
-                      sizeof kwhy, block);
+        /* Each server's own client ids for "$X" arguments. */
+        static char rids[256][24], kids[256][24];
+        char *rargv[256], *kargv[256];
+        size_t rlens[256], klens[256];
+        memcpy(rargv, argv, (size_t)argc * sizeof *argv);
+        memcpy(kargv, argv, (size_t)argc * sizeof *argv);
+        memcpy(rlens, lens, (size_t)argc * sizeof *lens);
+        memcpy(klens, lens, (size_t)argc * sizeof *lens);
+        int rr = subst_ids(rconn, redis.port, argc, rargv, rlens, rids, rwhy, sizeof rwhy);
+        int kr = subst_ids(kconn, kv.port, argc, kargv, klens, kids, kwhy, sizeof kwhy);
+        if (rr == 0)
+            rr = step(rconn, redis.port, who, argc, (const char *const *)rargv, rlens, rg, rwhy,
+                      sizeof rwhy, block, await);
+        if (kr == 0)
+            kr = step(kconn, kv.port, who, argc, (const char *const *)kargv, klens, kg, kwhy,
+                      sizeof kwhy, block, await);
         commands++;
         if (rr < 0 || kr < 0) {
             fprintf(stderr, "%s:%d: %s\n  redis: %s\n  kvnode: %s\n", path, lineno, p,

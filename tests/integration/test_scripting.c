@@ -305,7 +305,7 @@ static int node0_busy(void *arg)
  * -BUSY with the EVAL or the FCALL text, FUNCTION KILL refuses an EVAL
  * (and SCRIPT KILL a function), the right KILL ends it with Redis's error,
  * and one that wrote is UNKILLABLE but runs to its end and its write
- * survives kill -9. */
+ * survives kill -9. A refused EXEC answers EXECABORT with the reason. */
 static void test_busy_script_kill(void **state)
 {
     (void)state;
@@ -325,6 +325,10 @@ static void test_busy_script_kill(void **state)
     expect(0, "FUNCTION KILL",
            "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
            "NOSAVE.");
+    /* A refused EXEC ends the transaction and says why (execCommandAbort). */
+    expect(0, "EXEC",
+           "-EXECABORT Transaction discarded because of: BUSY Redis is busy running a script. "
+           "You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
     expect(0, "SCRIPT KILL", "+OK");
     char line[512];
     read_line(fd, line, sizeof line, 20000);

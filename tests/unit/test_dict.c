@@ -553,6 +553,38 @@ static void test_random(void **state)
     free(count);
 }
 
+/* dict_random_fair (HRANDFIELD/SRANDMEMBER): NULL when empty; on a small
+ * dict every node equally likely (Redis's Tcl suite checks chi-square < 40
+ * with 9 degrees of freedom; dict_random fails it when buckets chain); in
+ * a very sparse table it still finds the one node. */
+static void test_random_fair(void **state)
+{
+    fixture *f = *state;
+    dict *d = &f->d;
+    assert_null(dict_random_fair(d, 1));
+    for (size_t i = 0; i < 10; i++)
+        add_id(d, i);
+    enum { DRAWS = 10000 };
+    unsigned hits[10] = {0};
+    for (int i = 0; i < DRAWS; i++)
+        hits[((tnode *)dict_random_fair(d, rng()))->id]++;
+    double chi = 0, expect = DRAWS / 10.0;
+    for (int i = 0; i < 10; i++)
+        chi += (hits[i] - expect) * (hits[i] - expect) / expect;
+    assert_true(chi < 40);
+    size_t n = 10;
+    while (n < 10000)
+        add_id(d, n++);
+    while (dict_rehash(d, 100))
+        ;
+    dict_avoid_resize(1);
+    for (size_t i = 1; i < n; i++)
+        assert_true(remove_id(d, i));
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(((tnode *)dict_random_fair(d, rng()))->id, 0);
+    dict_avoid_resize(0);
+}
+
 /* Keys are binary: embedded NULs, a trailing NUL, and the empty key are
  * all distinct keys. */
 static void test_binary_keys(void **state)
@@ -702,6 +734,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_iterator_delete_current, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_ref_realloc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_fair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_binary_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_avoid_resize, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rehash_drivers, setup, teardown),

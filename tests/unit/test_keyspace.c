@@ -938,6 +938,59 @@ static void test_expire_cycle_resumes(void **state)
     assert_int_equal(ks_size(k), 50);
 }
 
+/* DEBUG DIGEST-VALUE's digest: the value and whether there is a TTL, not
+ * the key's name (a COPY digests as its source); all zeros for no key. */
+static void test_digest_value(void **state)
+{
+    fixture *f = *state;
+    ks *k = f->k;
+    char a[41], b[41];
+    ks_digest_value(NULL, a);
+    assert_string_equal(a, "0000000000000000000000000000000000000000");
+    ks_digest_value(set_s(k, "src", "hello"), a);
+    ks_digest_value(set_s(k, "copy", "hello"), b);
+    assert_string_equal(a, b);
+    ks_digest_value(set_s(k, "other", "hellp"), b);
+    assert_string_not_equal(a, b);
+    /* A TTL counts, its time does not. */
+    kobj *o = ks_set_expire(k, find_s(k, "copy"), 100000);
+    ks_digest_value(o, b);
+    assert_string_not_equal(a, b);
+    ks_digest_value(ks_set_expire(k, find_s(k, "src"), 200000), a);
+    assert_string_equal(a, b);
+    /* Same bytes, other type. */
+    kobj *l = ks_add_list(k, "l", 1);
+    push_s(l, 1, "hello");
+    ks_digest_value(l, b);
+    assert_string_not_equal(a, b);
+}
+
+/* RANDOMKEY's pick (ks_random_fair): NULL when empty, every key of a small
+ * keyspace about equally likely (chi-square of 10000 draws over 10 keys
+ * < 40, the bound Redis's Tcl suite uses for its random commands). */
+static void test_random_fair(void **state)
+{
+    fixture *f = *state;
+    ks *k = f->k;
+    assert_null(ks_random_fair(k, 7));
+    char name[2] = {0};
+    for (int i = 0; i < 10; i++) {
+        name[0] = (char)('a' + i);
+        set_s(k, name, "v");
+    }
+    enum { DRAWS = 10000 };
+    unsigned hits[10] = {0};
+    for (int i = 0; i < DRAWS; i++) {
+        size_t klen;
+        const char *key = kobj_key(ks_random_fair(k, rng()), &klen);
+        hits[key[0] - 'a']++;
+    }
+    double chi = 0, expect = DRAWS / 10.0;
+    for (int i = 0; i < 10; i++)
+        chi += (hits[i] - expect) * (hits[i] - expect) / expect;
+    assert_true(chi < 40);
+}
+
 /* ---- Tests: digest, random, scan, iteration ---- */
 
 static void build_sample(ks *k, int reverse)
@@ -1641,6 +1694,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expire_cycle_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expire_cycle_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_digest_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_fair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_scan_iter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kobj_mem, setup, teardown),
         cmocka_unit_test_setup_teardown(test_randomized_model, setup, teardown),

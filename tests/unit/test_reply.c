@@ -460,8 +460,11 @@ static void test_string2ld(void **state)
         assert_int_equal(kv_string2ld(good[i], strlen(good[i]), &v), 1);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(kv_string2ld(bad[i], strlen(bad[i]), &v), 0);
-    /* The string ends at a NUL, as Redis's copy into a C string does. */
-    assert_int_equal(kv_string2ld("2\0junk", 6, &v), 1);
+    /* A NUL inside is not the end: Redis 7.0's string2ld also checks that
+     * strtold used all slen bytes ("1\0002" after SETRANGE is not valid). */
+    assert_int_equal(kv_string2ld("2\0junk", 6, &v), 0);
+    assert_int_equal(kv_string2ld("1\0" "2", 3, &v), 0);
+    assert_int_equal(kv_string2ld("2\0", 1, &v), 1);
     assert_true(v == 2.0L);
     char huge[KV_LD_STR_MAX];
     memset(huge, '1', sizeof huge);

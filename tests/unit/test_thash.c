@@ -2,7 +2,7 @@
  * both encodings, listpack order rules, conversion thresholds (entries,
  * field and value length) and that conversion is one-way, iteration, HSCAN
  * and random coverage, views into the same hash as arguments, hash_dup,
- * and a randomized run against an array model. */
+ * a small hash's footprint, and a randomized run against an array model. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -620,6 +620,38 @@ static void test_mem_accounting(void **state)
     assert_true(ht <= real && real - ht < 2 * 4096);
 }
 
+/* A hash of ten short fields (the benchmark's shape) is a 24-byte header
+ * and one buffer of 19-byte entries with no spare capacity beyond the
+ * allocator's rounding; deleting most of it gives the buffer back, and the
+ * hashtable form's accounting stays exact once it converts. */
+static void test_small_footprint(void **state)
+{
+    fixture *f = *state;
+    size_t used0 = kv_used_memory() - hash_mem(f->h);
+    assert_true(hash_mem(f->h) <= 24);
+    for (int j = 0; j < 10; j++) {
+        char fb[16], vb[16];
+        int fl = snprintf(fb, sizeof fb, "field%d", j);
+        int vl = snprintf(vb, sizeof vb, "value%06d", j);
+        assert_int_equal(hash_set(f->h, fb, (size_t)fl, vb, (size_t)vl), 1);
+    }
+    assert_string_equal(hash_encoding(f->h), "listpack");
+    assert_true(hash_mem(f->h) <= 24 + 190 + 16);
+    assert_int_equal(kv_used_memory() - used0, hash_mem(f->h));
+    for (int j = 0; j < 9; j++) {
+        char fb[16];
+        int fl = snprintf(fb, sizeof fb, "field%d", j);
+        assert_int_equal(hash_del(f->h, fb, (size_t)fl), 1);
+    }
+    assert_true(hash_mem(f->h) <= 24 + 19 + 48);
+    assert_int_equal(kv_used_memory() - used0, hash_mem(f->h));
+    fill_numbered(f->h, 0, 200);
+    assert_string_equal(hash_encoding(f->h), "hashtable");
+    /* Exact but for the bucket array's malloc rounding. */
+    size_t real = kv_used_memory() - used0;
+    assert_true(hash_mem(f->h) <= real && real - hash_mem(f->h) < 4096);
+}
+
 /* Thousands of random sets, updates and deletes on hashes with small
  * thresholds (so conversion happens mid-run) agree with an array model:
  * contents always, listpack order too. */
@@ -686,6 +718,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mem_accounting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_small_footprint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_against_model, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

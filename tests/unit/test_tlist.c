@@ -1,7 +1,11 @@
 /* test_tlist.c — the list value type: push/get/set/insert/remove at the
  * head, tail and middle of empty, single-element and wrapped rings,
  * binary and long elements, memory accounting, and a randomized run
- * against an array model; list_remove_equal from either end with limits.
+ * against an array model; list_remove_equal from either end with limits;
+ * the compact (packed) form: its conversion boundaries under every kind of
+ * list-max-listpack-size, large elements, LSET growing and shrinking an
+ * element across varint widths, reads in both directions, its footprint,
+ * and randomized runs with conversions mid-run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,11 +25,14 @@
 typedef struct fixture {
     kv_list *l;
     size_t mem_before;
+    int fill;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
+    f->fill = list_max_listpack_size;
+    list_max_listpack_size = -2; /* Redis's default, what these tests assume */
     f->mem_before = kv_used_memory();
     f->l = list_new();
     *state = f;
@@ -36,6 +43,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     list_free(f->l);
+    list_max_listpack_size = f->fill;
     assert_int_equal(kv_used_memory(), f->mem_before);
     free(f);
     return 0;
@@ -122,6 +130,31 @@ static void assert_matches_model(const kv_list *l, const model *m)
     assert_int_equal(list_len(l), m->len);
     for (size_t i = 0; i < m->len; i++)
         assert_elem(l, i, m->v[i].p, m->v[i].n);
+}
+
+/* The same, read from the tail to the head (the packed form walks
+ * backwards from its cursor). */
+static void assert_matches_model_reverse(const kv_list *l, const model *m)
+{
+    assert_int_equal(list_len(l), m->len);
+    for (size_t i = m->len; i-- > 0;)
+        assert_elem(l, i, m->v[i].p, m->v[i].n);
+}
+
+/* Push `count` elements of `size` bytes ("0000…", numbered) at the tail of
+ * both the list and the model. */
+static void push_numbered(kv_list *l, model *m, size_t count, size_t size)
+{
+    char b[16384];
+    assert_true(size <= sizeof b && size >= 6);
+    for (size_t i = 0; i < count; i++) {
+        memset(b, 'x', size);
+        char num[8];
+        snprintf(num, sizeof num, "%06zu", m->len);
+        memcpy(b, num, 6);
+        list_push(l, LIST_TAIL, b, size);
+        model_insert(m, m->len, b, size);
+    }
 }
 
 /* A random element: usually short, sometimes empty, sometimes > 127 bytes
@@ -500,6 +533,280 @@ static void test_remove_equal_wrapped_against_model(void **state)
     }
 }
 
+/* ---- Compact form ---- */
+
+/* A list of ten 10-byte items (the benchmark's shape) is one buffer of
+ * 12-byte entries: header and buffer only, far below Redis's 7.0 footprint
+ * for the same value. */
+static void test_compact_footprint(void **state)
+{
+    fixture *f = *state;
+    size_t empty = list_mem(f->l);
+    assert_true(empty <= 24);
+    model m = {0};
+    push_numbered(f->l, &m, 10, 10);
+    assert_true(list_compact(f->l));
+    /* 120 bytes of entries, allocator rounding only. */
+    assert_true(list_mem(f->l) - empty <= 120 + 16);
+    assert_matches_model(f->l, &m);
+    assert_matches_model_reverse(f->l, &m);
+    model_free(&m);
+}
+
+/* With the default -2 (8 KB) the list converts on the push that would take
+ * it past 8192 bytes, not before; it converts back once removals bring it
+ * within 4096 bytes, not before; the contents survive both ways. */
+static void test_compact_boundary_default(void **state)
+{
+    fixture *f = *state;
+    size_t used0 = kv_used_memory(), empty = list_mem(f->l);
+    model m = {0};
+    push_numbered(f->l, &m, 682, 10); /* 682 * 12 = 8184 bytes */
+    assert_true(list_compact(f->l));
+    assert_matches_model_reverse(f->l, &m);
+    push_numbered(f->l, &m, 1, 10); /* 8196 */
+    assert_false(list_compact(f->l));
+    assert_matches_model(f->l, &m);
+    assert_int_equal(kv_used_memory() - used0, list_mem(f->l) - empty);
+    /* Down to 342 elements (4104 bytes): still a ring. */
+    while (m.len > 342) {
+        list_remove(f->l, 0, 1);
+        model_remove(&m, 0, 1);
+    }
+    assert_false(list_compact(f->l));
+    list_remove(f->l, m.len - 1, 1); /* 341 * 12 = 4092 */
+    model_remove(&m, m.len - 1, 1);
+    assert_true(list_compact(f->l));
+    assert_matches_model(f->l, &m);
+    assert_matches_model_reverse(f->l, &m);
+    assert_int_equal(kv_used_memory() - used0, list_mem(f->l) - empty);
+    model_free(&m);
+}
+
+/* Every kind of list-max-listpack-size: -1 (4 KB), -5 and below (64 KB),
+ * a positive count (within the 8 KB safety limit), and 0 (one element). */
+static void test_compact_boundary_configured(void **state)
+{
+    (void)state; /* lists of its own; the fixture restores the setting */
+    struct {
+        int fill;
+        size_t size, fits; /* elements of `size` bytes that still fit */
+    } cases[] = {
+        {-1, 10, 341},     /* 4096 / 12 */
+        {-5, 100, 642},    /* 65536 / 102 */
+        {-9, 100, 642},    /* clamped to -5 */
+        {5, 10, 5},        /* count */
+        {1000, 100, 80},   /* 8192 / 102: the safety limit wins */
+        {0, 10, 1},        /* one element per node, as Redis */
+        {1, 10, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        list_max_listpack_size = cases[c].fill;
+        kv_list *l = list_new();
+        model m = {0};
+        push_numbered(l, &m, cases[c].fits, cases[c].size);
+        assert_true(list_compact(l));
+        push_numbered(l, &m, 1, cases[c].size);
+        assert_false(list_compact(l));
+        assert_matches_model(l, &m);
+        /* Within half the limit again: compact. */
+        size_t half = cases[c].fits / 2;
+        list_remove(l, half, m.len - half);
+        model_remove(&m, half, m.len - half);
+        assert_int_equal(list_compact(l), 1);
+        assert_matches_model_reverse(l, &m);
+        list_free(l);
+        model_free(&m);
+    }
+}
+
+/* An element larger than the limit makes a ring at once (as Redis gives it
+ * a node of its own); removing it makes the rest compact again. */
+static void test_compact_large_elements(void **state)
+{
+    fixture *f = *state;
+    static char big[10000];
+    memset(big, 'B', sizeof big);
+    push_str(f->l, LIST_TAIL, "a");
+    list_push(f->l, LIST_TAIL, big, 8189); /* 1 + 2 + 8189 + 2 + 2 = 8196 */
+    assert_false(list_compact(f->l));
+    list_remove(f->l, 1, 1);
+    assert_true(list_compact(f->l));
+    list_push(f->l, LIST_TAIL, big, 8186); /* 3 + 8190 = 8193 */
+    assert_false(list_compact(f->l));
+    list_remove(f->l, 1, 1);
+    list_push(f->l, LIST_TAIL, big, 8185); /* exactly 8192 with "a" */
+    assert_true(list_compact(f->l));
+    assert_elem(f->l, 1, big, 8185);
+    assert_elem_str(f->l, 0, "a");
+    list_remove(f->l, 0, 2);
+    list_push(f->l, LIST_HEAD, big, sizeof big);
+    assert_false(list_compact(f->l));
+    assert_elem(f->l, 0, big, sizeof big);
+    list_remove(f->l, 0, 1);
+    assert_true(list_compact(f->l));
+    assert_int_equal(list_len(f->l), 0);
+}
+
+/* LSET grows and shrinks elements in the middle of a packed list across
+ * the varint boundaries (127/128 bytes of element, 126/127 of entry
+ * header + bytes for the back length); neighbours and both walking
+ * directions stay right; growing past the limit converts. */
+static void test_compact_set_grow_shrink(void **state)
+{
+    fixture *f = *state;
+    model m = {0};
+    push_numbered(f->l, &m, 20, 8);
+    static const size_t sizes[] = {0, 1, 125, 126, 127, 128, 129, 300, 16383, 16384, 3, 127, 0};
+    static char b[16384];
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t idx = (k * 7) % m.len;
+        memset(b, (int)('a' + k), sizes[k]);
+        list_set(f->l, idx, b, sizes[k]);
+        model_remove(&m, idx, 1);
+        model_insert(&m, idx, b, sizes[k]);
+        assert_int_equal(list_compact(f->l), sizes[k] < 8000);
+        assert_matches_model(f->l, &m);
+        assert_matches_model_reverse(f->l, &m);
+        if (!list_compact(f->l)) {
+            /* Shrink it back and drop the big one so the list packs again. */
+            list_remove(f->l, idx, 1);
+            model_remove(&m, idx, 1);
+            push_numbered(f->l, &m, 1, 8);
+            assert_true(list_compact(f->l));
+        }
+    }
+    model_free(&m);
+}
+
+/* Inserting and removing in the middle of a packed list, with the cursor
+ * left anywhere by reads in between, matches the model. */
+static void test_compact_middle_edits(void **state)
+{
+    fixture *f = *state;
+    model m = {0};
+    push_numbered(f->l, &m, 30, 9);
+    for (int step = 0; step < 2000; step++) {
+        /* Park the cursor somewhere. */
+        if (m.len) {
+            size_t at = (size_t)(rng() % m.len);
+            assert_elem(f->l, at, m.v[at].p, m.v[at].n);
+        }
+        char b[150]; /* 41 entries of at most 154 bytes stay below 8 KB */
+        size_t n = random_elem(b, sizeof b);
+        size_t idx = (size_t)(rng() % (m.len + 1));
+        if (rng() % 2 || m.len == 0) {
+            list_insert(f->l, idx, b, n);
+            model_insert(&m, idx, b, n);
+        } else {
+            if (idx == m.len)
+                idx--;
+            size_t count = 1 + (size_t)(rng() % 3);
+            if (count > m.len - idx)
+                count = m.len - idx;
+            list_remove(f->l, idx, count);
+            model_remove(&m, idx, count);
+        }
+        if (m.len > 40) {
+            list_remove(f->l, 0, m.len - 30);
+            model_remove(&m, 0, m.len - 30);
+        }
+        assert_true(list_compact(f->l));
+        if (step % 11 == 0)
+            assert_matches_model_reverse(f->l, &m);
+    }
+    assert_matches_model(f->l, &m);
+    model_free(&m);
+}
+
+/* Randomized pushes, pops, inserts, sets, range and equal removals under
+ * small limits, so the list changes form many times mid-run: contents,
+ * reads in both directions and memory accounting agree with the model. */
+static void test_compact_random_conversions(void **state)
+{
+    fixture *f = *state;
+    static const int fills[] = {-1, -2, 4, 0, 16};
+    size_t used0 = kv_used_memory(), empty = list_mem(f->l);
+    char buf[512];
+    for (size_t c = 0; c < sizeof fills / sizeof fills[0]; c++) {
+        list_max_listpack_size = fills[c];
+        model m = {0};
+        int flips = 0, was = list_compact(f->l);
+        for (int step = 0; step < 20000; step++) {
+            /* Phases of 1000 steps that grow the list (to ~12 KB) and then
+             * drain it, so it crosses the limits both ways. */
+            int grow = (step / 1000) % 2 == 0 && m.len < 600;
+            uint64_t r = rng() % 100;
+            int op = grow ? (r < 50 ? 0 : r < 70 ? 1 : r < 85 ? 2 : r < 97 ? 3 : 4)
+                          : (r < 10 ? 0 : r < 15 ? 1 : r < 25 ? 2 : r < 90 ? 3 : 4);
+            size_t n = random_elem(buf, sizeof buf);
+            if (op == 0) {
+                int where = rng() % 2 ? LIST_HEAD : LIST_TAIL;
+                list_push(f->l, where, buf, n);
+                model_insert(&m, where == LIST_HEAD ? 0 : m.len, buf, n);
+            } else if (op == 1) {
+                size_t idx = (size_t)(rng() % (m.len + 1));
+                list_insert(f->l, idx, buf, n);
+                model_insert(&m, idx, buf, n);
+            } else if (op == 2 && m.len) {
+                size_t idx = (size_t)(rng() % m.len);
+                list_set(f->l, idx, buf, n);
+                model_remove(&m, idx, 1);
+                model_insert(&m, idx, buf, n);
+            } else if (op == 3 && m.len) {
+                size_t idx = (size_t)(rng() % m.len);
+                size_t count = 1 + (size_t)(rng() % 3);
+                if (count > m.len - idx)
+                    count = m.len - idx;
+                list_remove(f->l, idx, count);
+                model_remove(&m, idx, count);
+            } else if (m.len) {
+                /* Remove equal to an existing element, from either end. */
+                size_t at = (size_t)(rng() % m.len);
+                char target[512];
+                size_t tn = m.v[at].n;
+                memcpy(target, m.v[at].p, tn);
+                size_t limit = (size_t)(rng() % 3);
+                int from = rng() % 2 ? LIST_HEAD : LIST_TAIL;
+                size_t want = 0;
+                if (from == LIST_HEAD) {
+                    for (size_t i = 0; i < m.len;) {
+                        if (m.v[i].n == tn && !memcmp(m.v[i].p, target, tn) &&
+                            (!limit || want < limit)) {
+                            model_remove(&m, i, 1);
+                            want++;
+                        } else {
+                            i++;
+                        }
+                    }
+                } else {
+                    for (size_t i = m.len; i-- > 0;) {
+                        if (m.v[i].n == tn && !memcmp(m.v[i].p, target, tn) &&
+                            (!limit || want < limit)) {
+                            model_remove(&m, i, 1);
+                            want++;
+                        }
+                    }
+                }
+                assert_int_equal(list_remove_equal(f->l, target, tn, limit, from), want);
+            }
+            assert_int_equal(list_len(f->l), m.len);
+            assert_int_equal(kv_used_memory() - used0, list_mem(f->l) - empty);
+            if (list_compact(f->l) != was) {
+                flips++;
+                was = list_compact(f->l);
+                assert_matches_model_reverse(f->l, &m);
+            }
+            if (step % 61 == 0)
+                assert_matches_model(f->l, &m);
+        }
+        assert_matches_model(f->l, &m);
+        assert_true(flips >= 4);
+        list_remove(f->l, 0, list_len(f->l));
+        model_free(&m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +822,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_remove_equal_from_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_equal_from_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_equal_wrapped_against_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_footprint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_boundary_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_boundary_configured, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_large_elements, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_set_grow_shrink, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_middle_edits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_random_conversions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
