@@ -442,19 +442,15 @@ int command_keys(const kv_command *cmd, int argc, const char *const *argv, const
         return (int)n + (dst ? 1 : 0);
     }
     if (!strcmp(cmd->name, "migrate")) {
-        if (argc < -cmd->arity) {
-            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
-            return;
-        }
+        if (argc < 4)
+            return -1;
         /* Redis's migrateGetKeys: argument 3, or what follows KEYS (skipping
          * AUTH's and AUTH2's values); KEYS with a non-empty key: none. */
         int first = 3, num = 1;
         for (int i = 6; i < argc; i++) {
             if (word_is(argv[i], lens[i], "keys")) {
-                if (lens[3] > 0) {
-                    reply_error(&c->r, "ERR Invalid arguments specified for command");
-                    return;
-                }
+                if (lens[3] > 0)
+                    return -1;
                 first = i + 1;
                 num = argc - first;
                 break;
@@ -469,10 +465,9 @@ int command_keys(const kv_command *cmd, int argc, const char *const *argv, const
             first = 3;
             num = 1;
         }
-        reply_array(&c->r, num);
-        for (int i = first; i < first + num; i++)
-            reply_bulk(&c->r, argv[i], lens[i]);
-        return;
+        for (int i = first; fn && i < first + num; i++)
+            fn(arg, i);
+        return num;
     }
     if (is_sort(cmd)) {
         int store = 0;
