@@ -568,10 +568,10 @@ static void io_read(void *arg, const char *to, uint64_t from, uint64_t upto, uin
     }
 }
 
-static void io_pin(void *arg, uint64_t lsn)
+static void io_pin(void *arg, uint64_t replicas, uint64_t keep)
 {
     repl *r = arg;
-    engine_pin_wal(r->eng, lsn);
+    engine_pin_wal(r->eng, replicas, keep);
 }
 
 static void io_apply(void *arg, uint64_t upto)

@@ -167,6 +167,16 @@ void dict_reserve(dict *d, size_t n)
     resize_to(d, n);
 }
 
+void dict_expand(dict *d, size_t n)
+{
+    if (d->iterators > 0)
+        return;
+    while (d->rehash_idx != -1)
+        dict_rehash(d, 1024); /* finish the one under way first */
+    if (n > d->size[0])
+        resize_to(d, n);
+}
+
 static void expand_if_needed(dict *d)
 {
     if (d->rehash_idx != -1)

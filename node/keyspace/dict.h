@@ -60,6 +60,11 @@ void dict_clear(dict *d, void (*free_node)(dict_node *n, void *arg), void *arg);
 /* An empty dict takes n buckets (rounded up to a power of two) at once,
  * so a bulk load of n entries never rehashes. No-op otherwise. */
 void dict_reserve(dict *d, size_t n);
+/* Grow to about n buckets now unless it has that many (finishing a
+ * rehash under way, then starting an incremental one when it holds
+ * entries; no-op while iterators are open): a bulk load that learns its
+ * size late skips the doublings on the way. */
+void dict_expand(dict *d, size_t n);
 
 size_t dict_size(const dict *d);
 size_t dict_buckets(const dict *d); /* sum of both tables, for INFO/tests */

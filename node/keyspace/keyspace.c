@@ -438,6 +438,11 @@ void ks_reserve(ks *k, size_t n)
     dict_reserve(&k->keys, n);
 }
 
+void ks_expand(ks *k, size_t n)
+{
+    dict_expand(&k->keys, n);
+}
+
 kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t vlen,
                     int flags)
 {

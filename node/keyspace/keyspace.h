@@ -44,6 +44,8 @@ void ks_clear(ks *k); /* FLUSHALL: drop every key */
 size_t ks_size(const ks *k);    /* keys, including expired ones not yet removed */
 /* An empty keyspace about to receive n keys sizes its table for them. */
 void ks_reserve(ks *k, size_t n);
+/* Any keyspace about to hold about n keys grows its table for them now. */
+void ks_expand(ks *k, size_t n);
 size_t ks_expires(const ks *k); /* keys with a TTL */
 /* Bytes of bookkeeping (MEMORY STATS): the keys dict's buckets and key
  * headers, and the expiry index (buckets, nodes and expiry fields). */

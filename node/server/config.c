@@ -82,8 +82,10 @@ const cfg_option cfg_options[] = {
      "always: a write is acknowledged only once fdatasync'd (group commit); everysec: "
      "fdatasync once a second (up to ~1 s of acknowledged writes lost on power failure); "
      "no: the OS decides."},
-    {"wal-segment-size", NULL, CFG_MEM, OFF(wal_segment_size), 64 * 1024, 1LL << 40, "64mb",
-     NULL, 0, "Size of each WAL segment file."},
+    {"wal-segment-size", NULL, CFG_MEM, OFF(wal_segment_size), 64 * 1024, 1LL << 40, "16mb",
+     NULL, 0,
+     "Size of each WAL segment file (the unit in which the WAL is deleted once snapshots "
+     "cover it; one more is kept ready, zero-filled)."},
     {"wal-prealloc", NULL, CFG_BOOL, OFF(wal_prealloc), 0, 1, "yes", yesno, 0,
      "Prepare zero-filled WAL segments ahead of time (faster syncs; a full disk refuses "
      "writes cleanly instead of failing mid-write)."},
@@ -97,8 +99,11 @@ const cfg_option cfg_options[] = {
      "Always yes: every write goes to the WAL (kept for Redis tools that read it)."},
     {"snapshot-wal-min-bytes", NULL, CFG_MEM, OFF(snapshot_wal_min_bytes), 0, LLONG_MAX / 2,
      "64mb", NULL, 1,
-     "Take a snapshot once the WAL grew this much since the last one (and by "
-     "snapshot-wal-growth-pct of its size)."},
+     "Automatic snapshots keep the WAL on disk near this size: one is taken once the WAL "
+     "written since the last one reaches this divided by snapshot-keep (the WAL is kept back "
+     "to the oldest snapshot kept) and snapshot-wal-growth-pct of the last snapshot's size "
+     "(as Redis's auto-aof-rewrite-min-size and -percentage). 0 and 0: only BGSAVE, SAVE and "
+     "save take snapshots."},
     {"snapshot-wal-growth-pct", NULL, CFG_INT, OFF(snapshot_wal_growth_pct), 0, 100000, "100",
      NULL, 1, "See snapshot-wal-min-bytes."},
     {"snapshot-fork", NULL, CFG_BOOL, OFF(snapshot_fork), 0, 1, "yes", yesno, 1,
@@ -211,8 +216,11 @@ const cfg_option cfg_options[] = {
      "Replicas that must have a write durable before it is acknowledged, at least (a write "
      "always needs a majority of the voters); also refuses writes while fewer replicas are "
      "reachable."},
-    {"repl-retention-bytes", NULL, CFG_MEM, OFF(repl_retention_bytes), 0, LLONG_MAX / 2, "1gb",
-     NULL, 1, "WAL kept for lagging replicas beyond what snapshots need."},
+    {"repl-retention-bytes", "wal-retention-bytes", CFG_MEM, OFF(repl_retention_bytes), 0,
+     LLONG_MAX / 2, "1gb", NULL, 1,
+     "At most this much of the newest WAL is kept, beyond what the snapshots need, for a "
+     "connected replica streaming behind; a replica further behind (or away for 3 election "
+     "timeouts) gets a snapshot instead. Without lagging replicas nothing extra is kept."},
     {"election-timeout", NULL, CFG_INT, OFF(repl_timeout), 100, 600000, "1000", NULL, 0,
      "Milliseconds without a leader before a voter starts an election (randomized up to "
      "twice this); a leader's lease is 90% of it."},

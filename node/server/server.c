@@ -73,15 +73,41 @@ static void fail_waiting_clients(server *s, const char *why)
     }
 }
 
+static void on_wal_failed_exit(uv_timer_t *t)
+{
+    (void)t;
+    log_warn("Exiting: the WAL failed (a supervisor restarts the node, which recovers from "
+             "what its disk holds)");
+    _exit(1);
+}
+
+/* A WAL that failed (a write or fsync error) is never trusted again by
+ * this process: after a failed fsync the kernel may have dropped the pages
+ * it could not write, so the page cache no longer shows what the disk
+ * holds. Like etcd and PostgreSQL, the node exits (status 1) once the
+ * waiting clients have their error: its peers elect a new primary at once
+ * instead of following a primary that can take no write, and a supervisor
+ * (systemd Restart=on-failure, Kubernetes, the compose restart policy)
+ * starts it again to recover from what is on disk. */
+static void wal_failed(server *s, const char *why)
+{
+    if (s->serving) {
+        s->serving = 0;
+        log_warn("WAL failed (%s): refusing data commands; exiting in 200 ms", why);
+    }
+    fail_waiting_clients(s, why);
+    if (!s->wal_failed_timer && !s->shutting_down) {
+        s->wal_failed_timer = kv_calloc(1, sizeof *s->wal_failed_timer);
+        uv_timer_init(s->loop, s->wal_failed_timer);
+        uv_timer_start(s->wal_failed_timer, on_wal_failed_exit, 200, 0);
+    }
+}
+
 void server_commit_advanced(server *s)
 {
     const char *why;
     if (engine_failed(s->eng, &why)) {
-        if (s->serving) {
-            s->serving = 0;
-            log_warn("WAL failed (%s): refusing data commands until restart", why);
-        }
-        fail_waiting_clients(s, why);
+        wal_failed(s, why);
         return;
     }
     uint64_t c = server_compute_commit(s);

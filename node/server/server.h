@@ -304,6 +304,7 @@ struct server {
     /* Memory limit (cmd_memory.c, evict.c) */
     size_t startup_memory; /* used memory before the data was loaded */
     uv_timer_t evict_timer; /* more eviction rounds while over maxmemory */
+    uv_timer_t *wal_failed_timer; /* the WAL failed: exit once the errors are sent */
 };
 
 /* ---- stream_block.c: clients blocked in XREAD / XREADGROUP ---- */

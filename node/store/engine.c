@@ -123,11 +123,36 @@ typedef struct replay_ctx {
     const char **argv;
     size_t *lens;
     size_t cap;
+    /* Recovery without a snapshot: database 0's table is sized once from
+     * the keys the first part of the WAL made (see size_from_sample). */
+    uint64_t wal_bytes;   /* the segment files to replay (0: no sizing) */
+    uint64_t seen_bytes;  /* records replayed so far */
 } replay_ctx;
+
+/* Having replayed a sample of the WAL (1/32 of its files, at least 1 MiB),
+ * grow database 0 to the keys the whole WAL would make at that rate: a
+ * million-key log then rehashes once, early, instead of doubling twenty
+ * times. A log of overwrites makes few keys in the sample and reserves
+ * little. The file sizes count preallocated tails, so this errs high by
+ * at most a segment's worth. */
+static void size_from_sample(replay_ctx *rc, size_t raw_len)
+{
+    rc->seen_bytes += raw_len;
+    if (rc->seen_bytes < (1u << 20) || rc->seen_bytes < rc->wal_bytes / 32)
+        return;
+    uint64_t keys = ks_size(rc->dbs[0]);
+    double projected = (double)keys * (double)rc->wal_bytes / (double)rc->seen_bytes;
+    if (projected > (double)(rc->wal_bytes / 16))
+        projected = (double)(rc->wal_bytes / 16);
+    ks_expand(rc->dbs[0], (size_t)projected);
+    rc->wal_bytes = 0;
+}
 
 static int replay_record(void *arg, const wal_record *rec, char *err, size_t errlen)
 {
     replay_ctx *rc = arg;
+    if (rc->wal_bytes)
+        size_from_sample(rc, rec->raw_len);
     if (rec->type != WAL_REC_COMMANDS)
         return 0; /* no-ops and membership configs leave the keyspace alone */
     ProtobufCAllocator alloc = {arena_alloc, arena_free_ptr, &rc->ar};
@@ -223,7 +248,9 @@ struct engine {
     int publish_keep;
     uint64_t publish_oldest;
     uint64_t retained_oldest;
-    uint64_t pin_lsn;
+    uint64_t pin_replicas; /* streaming replicas need the WAL from here (bounded) */
+    uint64_t pin_keep;     /* the WAL must be kept from here (unbounded) */
+    int compact_due;       /* a pin moved forward: compact on the next cron */
     int64_t last_save_time;
     uint64_t last_save_lsn;
     int last_ok;
@@ -253,7 +280,7 @@ static uint64_t mono_us(void)
 void engine_config_defaults(engine_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->wal_segment_size = 64ull << 20;
+    c->wal_segment_size = 16ull << 20;
     c->fsync = WAL_FSYNC_ALWAYS;
     c->wal_prealloc = 1;
     c->databases = 16;
@@ -447,7 +474,10 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
                      .fsync = e->cfg.fsync,
                      .prealloc = e->cfg.wal_prealloc};
     e->applied = sm.lsn;
+    e->rctx.wal_bytes = sm.lsn ? 0 : recovery_bytes(e->dir);
+    e->rctx.seen_bytes = 0;
     rc = wal_open(&e->w, &wc, sm.lsn, sm.term, recover_record, e, &e->rec.wal, err, errlen);
+    e->rctx.wal_bytes = 0;
     arena_reset(&e->rctx.ar);
     if (rc)
         goto fail;
@@ -913,18 +943,34 @@ static void publish_work(uv_work_t *req)
     }
 }
 
+/* Retention rule (DESIGN.md §4): delete the WAL segments wholly below
+ *   - the oldest snapshot kept (recovery may fall back to it),
+ *   - on a replica, its commit point,
+ *   - the unconditional pin (a replica installing a snapshot needs what
+ *     follows it; a committed config not yet stored),
+ *   - the slowest streaming replica's next entry, but only as far back as
+ *     the newest retention_bytes of the WAL: a replica further behind than
+ *     that is sent a snapshot instead, so it never holds the disk.
+ * Nothing else is kept: without replicas the directory holds the kept
+ * snapshots and the WAL written since the oldest of them. */
 static void compact_wal(engine *e)
 {
     if (e->closing || !e->w)
         return;
+    e->compact_due = 0;
     uint64_t upto = e->retained_oldest;
     if (e->cfg.commit_gated && e->commit < upto)
         upto = e->commit;
-    uint64_t floor = wal_retention_floor(e->w, e->cfg.retention_bytes);
-    if (floor - 1 < upto)
-        upto = floor - 1;
-    if (e->pin_lsn && e->pin_lsn - 1 < upto)
-        upto = e->pin_lsn - 1;
+    if (e->pin_keep && e->pin_keep - 1 < upto)
+        upto = e->pin_keep - 1;
+    if (e->pin_replicas) {
+        uint64_t floor = wal_retention_floor(e->w, e->cfg.retention_bytes);
+        uint64_t need = e->pin_replicas - 1;
+        if (floor - 1 > need)
+            need = floor - 1;
+        if (need < upto)
+            upto = need;
+    }
     if (upto && wal_compact(e->w, upto) > 0)
         e->compactions++;
 }
@@ -1186,15 +1232,28 @@ void engine_cron(engine *e)
 {
     reap_child(e, 0);
     maybe_publish(e);
+    if (e->compact_due && e->snap_state == SNAP_IDLE)
+        compact_wal(e);
     if (e->snap_state != SNAP_IDLE || wal_error(e->w, NULL))
         return;
-    /* WAL growth since the last snapshot point. */
-    uint64_t need = e->cfg.snapshot_wal_min;
+    /* WAL growth since the last snapshot point. Recovery keeps the WAL
+     * back to the oldest of the `snapshot_keep` snapshots, that is about
+     * snapshot_keep such intervals: one interval is snapshot_wal_min /
+     * snapshot_keep, so the WAL on disk stays near snapshot_wal_min, or
+     * (a large keyspace) snapshot_wal_pct of the last snapshot's size, so
+     * a snapshot's cost stays proportional to the WAL it lets go. */
+    uint64_t need = e->cfg.snapshot_wal_min / (uint64_t)e->cfg.snapshot_keep;
     uint64_t grown = e->last_snap_bytes * (uint64_t)e->cfg.snapshot_wal_pct / 100;
     if (grown > need)
         need = grown;
+    /* And the WAL recovery keeps (since the oldest snapshot kept) past
+     * snapshot_keep intervals: snapshots that could not keep up with the
+     * writes (one at a time) are caught up once anything new is logged. */
+    uint64_t held = e->retained_oldest ? wal_bytes_from(e->w, e->retained_oldest + 1) : 0;
     int why = 0;
     if (need && e->bytes_since_save >= need)
+        why = 1;
+    else if (need && e->bytes_since_save > 0 && held >= need * (uint64_t)e->cfg.snapshot_keep)
         why = 1;
     else
         for (int i = 0; i < e->cfg.nsave && !why; i++)
@@ -1219,9 +1278,14 @@ static void on_cron(uv_timer_t *t)
     engine_cron(t->data);
 }
 
-void engine_pin_wal(engine *e, uint64_t lsn)
+void engine_pin_wal(engine *e, uint64_t replicas, uint64_t keep)
 {
-    e->pin_lsn = lsn;
+    /* Released or moved forward: what it held may go now. */
+    if ((e->pin_replicas && (!replicas || replicas > e->pin_replicas)) ||
+        (e->pin_keep && (!keep || keep > e->pin_keep)))
+        e->compact_due = 1;
+    e->pin_replicas = replicas;
+    e->pin_keep = keep;
 }
 
 void engine_get_stats(const engine *e, engine_stats *st)

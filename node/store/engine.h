@@ -32,7 +32,7 @@ typedef struct engine_config {
     int snapshot_fork;            /* 1: BGSAVE forks (default); 0: writes in-process */
     uint64_t snapshot_wal_min;    /* auto snapshot once the WAL grew this much … */
     int snapshot_wal_pct;         /* … and this % of the last snapshot's size */
-    uint64_t retention_bytes;     /* WAL kept beyond snapshots, for replicas to resume */
+    uint64_t retention_bytes;     /* at most this much WAL kept for lagging replicas */
     int nsave;                    /* scheduled snapshots: after save_seconds[i] */
     int save_seconds[16];         /* … if save_changes[i] entries were logged */
     long long save_changes[16];
@@ -158,10 +158,11 @@ int engine_save(engine *e, char *err, size_t errlen);
 int engine_reload(engine *e, char *err, size_t errlen);
 /* Run the snapshot schedule now (normally from the engine's own timer). */
 void engine_cron(engine *e);
-/* Keep WAL entries from `lsn` on from compaction (replicas being served);
- * 0 = none. Compaction also keeps retention_bytes of the newest WAL so a
- * replica that was away can resume without a snapshot. */
-void engine_pin_wal(engine *e, uint64_t lsn);
+/* Keep WAL entries from compaction (0 = no need): from `replicas` on for
+ * replicas streaming from the WAL, honoured only within the newest
+ * retention_bytes of the WAL (a replica further behind gets a snapshot);
+ * from `keep` on unconditionally. See compact_wal in engine.c. */
+void engine_pin_wal(engine *e, uint64_t replicas, uint64_t keep);
 
 /* ---- replication ---- */
 /* The WAL, for the replication layer (tap, term history, reading back). */

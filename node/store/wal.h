@@ -6,7 +6,7 @@
  * to an in-memory batch, and at the end of each loop iteration the batch is
  * handed to the WAL thread, which writes it with one write and one
  * fdatasync while the next batch fills (group commit). A completion wakes
- * the loop through a uv_async_t and the owner's progress callback runs.
+ * the loop through an eventfd and the owner's progress callback runs.
  *
  * A failed write or fsync is never retried and nothing after it is ever
  * reported durable: the WAL enters its failed state (wal_error) for good
@@ -194,6 +194,9 @@ uint64_t wal_term_at(const wal *w, uint64_t lsn);
 const wal_term_start *wal_history(const wal *w, size_t *n);
 /* The first LSN to keep so that at least `bytes` of the newest records
  * stay on disk (whole segments; last + 1 when bytes is 0). */
+/* Bytes of records on disk from the segment holding `lsn` on (a whole
+ * segment's worth for that one: segment granularity, as compaction). */
+uint64_t wal_bytes_from(const wal *w, uint64_t lsn);
 uint64_t wal_retention_floor(const wal *w, uint64_t bytes);
 /* First LSN still in a segment file (last + 1 when none). */
 uint64_t wal_first_lsn(const wal *w);

@@ -25,6 +25,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +71,7 @@ typedef struct seg_info {
 } seg_info;
 
 enum { SPARE_NONE, SPARE_PREPARING, SPARE_READY, SPARE_FAILED };
+enum { THREAD_RUNNING, THREAD_WAIT_WORK, THREAD_WAIT_DELAY };
 
 struct wal {
     /* configuration */
@@ -80,7 +82,8 @@ struct wal {
 
     /* loop-thread state */
     uv_loop_t *loop;
-    uv_async_t async;
+    uv_poll_t notify;  /* the loop's end of the wake-up eventfd */
+    int efd;           /* eventfd the WAL thread writes to wake the loop */
     uv_prepare_t prepare;
     uv_check_t check;
     uv_timer_t timer;
@@ -134,6 +137,20 @@ struct wal {
     batch ready;     /* filled while flight was busy; the thread takes it next */
     int ready_full;
     int stop;
+    /* What the thread sleeps on, so that kick() signals cv only when the
+     * change it makes can end that sleep: THREAD_RUNNING (not asleep),
+     * THREAD_WAIT_WORK (flight empty), THREAD_WAIT_DELAY (commit delay:
+     * until ready holds delay_target records). */
+    int thread_wait;
+    uint64_t delay_target;
+    sem_t wake; /* the loop ends the thread's sleep (thread_sleep) */
+
+    /* 1 from the thread's wake-up write to efd until the loop has read it:
+     * one write per loop pass however many batches finish (notify_loop) */
+    _Atomic int notify_pending;
+    /* loop thread: the fast path wrote a batch; report progress at the end
+     * of this callback rather than through the eventfd */
+    int progress_due;
 
     /* published by the writer (the WAL thread, or the loop on the fast
      * path); both only grow, synced <= written <= last_lsn */

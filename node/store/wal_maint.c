@@ -104,6 +104,17 @@ uint64_t wal_retention_floor(const wal *w, uint64_t bytes)
     return w->segs[0].first_lsn;
 }
 
+uint64_t wal_bytes_from(const wal *w, uint64_t lsn)
+{
+    uint64_t sum = 0;
+    for (size_t i = w->nsegs; i-- > 0;) {
+        sum += w->segs[i].bytes;
+        if (w->segs[i].first_lsn <= lsn)
+            break;
+    }
+    return sum;
+}
+
 uint64_t wal_first_lsn(const wal *w)
 {
     return w->nsegs ? w->segs[0].first_lsn : w->last_lsn + 1;

@@ -483,9 +483,11 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
     w->prealloc = cfg->prealloc;
     w->stall_warn_ms = cfg->stall_warn_ms ? cfg->stall_warn_ms : WAL_STALL_WARN_MS;
     w->fd = -1;
+    w->efd = -1;
     w->spare_id = -1;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    sem_init(&w->wake, 0, 0);
 
     /* The segments must reach back to the snapshot: the first one must
      * start at or before after_lsn + 1. */
@@ -610,6 +612,7 @@ fail:
     kv_free(w->hist);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+    sem_destroy(&w->wake);
     kv_free(w);
     return rc;
 }

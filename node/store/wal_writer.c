@@ -32,11 +32,13 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,21 +198,38 @@ static int sync_due(wal *w, const batch *b)
            (policy == WAL_FSYNC_EVERYSEC && wal_now_ms() >= atomic_load(&w->last_sync_ms) + 1000);
 }
 
-/* The WAL thread's job for one batch: write all of it, then sync if owed. */
-static void thread_process(wal *w, batch *b)
+/* The WAL thread's job for one batch: write all of it, then sync if owed.
+ * Returns 1 when the loop has news: written or synced moved, or the WAL
+ * failed. */
+static int thread_process(wal *w, batch *b)
 {
     if (atomic_load(&w->err))
-        return;
+        return 0;
+    uint64_t written0 = atomic_load(&w->written_lsn), synced0 = atomic_load(&w->synced_lsn);
     if (b->records && write_batch(w, b) < 0)
-        return;
+        return 1;
     uint64_t written = atomic_load(&w->written_lsn);
     if (sync_due(w, b) && atomic_load(&w->synced_lsn) < written) {
         if (thread_sync(w) < 0)
-            return;
+            return 1;
         /* Only the writer moves written, and that is us: the sync covered
          * everything up to `written`. */
         atomic_store(&w->synced_lsn, written);
     }
+    return written != written0 || atomic_load(&w->synced_lsn) != synced0;
+}
+
+/* Wake the loop (on_notify runs there): one eventfd write until the loop
+ * has read it, however many batches finish meanwhile. What the loop must
+ * see is published before the flag is taken; the loop clears the flag
+ * before it reads what was published, so nothing is missed. Any thread. */
+static void notify_loop(wal *w)
+{
+    if (atomic_exchange(&w->notify_pending, 1))
+        return;
+    uint64_t one = 1;
+    while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
 }
 
 static void add_switch(batch *b, size_t off, uint64_t lsn, int spare_id);
@@ -231,25 +250,61 @@ static void note_batch_size(wal *w, uint64_t records)
         atomic_store(&w->max_batch_records, records);
 }
 
+/* Sleep until the loop posts `wake` (or until the deadline, when there is
+ * one): called with mu held, returns with it held, 0 or ETIMEDOUT. The loop
+ * posts only when thread_wait says the thread sleeps and its change ends
+ * that sleep, and then marks it running, so a sleep gets one post at most;
+ * one that comes after a timeout only makes the next sleep return at once
+ * to a caller that checks its condition again. A semaphore rather than
+ * the condition variable: glibc makes a thread woken from a condition
+ * wait take the mutex as contended, which costs a futex wake at every
+ * unlock after it. */
+static int thread_sleep(wal *w, int why, const struct timespec *deadline)
+{
+    w->thread_wait = why;
+    pthread_mutex_unlock(&w->mu);
+    int rc = 0;
+    for (;;) {
+        if ((deadline ? sem_timedwait(&w->wake, deadline) : sem_wait(&w->wake)) == 0)
+            break;
+        if (errno != EINTR) {
+            rc = errno;
+            break;
+        }
+    }
+    pthread_mutex_lock(&w->mu);
+    w->thread_wait = THREAD_RUNNING;
+    return rc;
+}
+
+/* Does the commit delay end? (mu held) */
+static int delay_over(const wal *w)
+{
+    return w->stop || (w->ready_full && (w->ready.records >= w->delay_target || w->ready.sync));
+}
+
 /* Group commit with many writers: the clients whose replies this sync
  * released answer within a round trip; waiting that long before the next
  * sync lets their requests join it instead of forming a second, smaller
  * batch (PostgreSQL's commit_delay; Redis gets the same effect by syncing
  * synchronously). Only when the last batch had several writers and fewer
- * have arrived since; bounded by half a sync. Called with mu held. */
+ * have arrived since; bounded by half a sync. The loop wakes the thread
+ * only once the queued batch is as big as the last one (kick), not for
+ * every record it adds. Called with mu held, after the loop was told of
+ * the sync. */
 static void commit_delay(wal *w)
 {
     uint64_t done = w->flight.records;
     if (done < 2 || w->stop || atomic_load(&w->policy) != WAL_FSYNC_ALWAYS)
         return;
-    if (w->ready_full && w->ready.records >= done)
+    w->delay_target = done;
+    if (delay_over(w))
         return;
     uint64_t us = atomic_load(&w->last_sync_us) / 2;
     if (us > 500)
         us = 500;
     if (us < 20)
         return;
-    uv_async_send(&w->async); /* let the loop release those replies now */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_nsec += (long)us * 1000;
@@ -257,8 +312,8 @@ static void commit_delay(wal *w)
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
-    while (!w->stop && !(w->ready_full && w->ready.records >= done)) {
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+    while (!delay_over(w)) {
+        if (thread_sleep(w, THREAD_WAIT_DELAY, &ts) != 0)
             break;
     }
 }
@@ -269,11 +324,15 @@ static void *wal_thread(void *arg)
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->flight_full && !w->stop)
-            pthread_cond_wait(&w->cv, &w->mu);
+            thread_sleep(w, THREAD_WAIT_WORK, NULL);
         if (!w->flight_full && w->stop)
             break;
         pthread_mutex_unlock(&w->mu);
-        thread_process(w, &w->flight);
+        /* One wake-up of the loop per batch, as soon as its replies can
+         * go: the hand-over below needs none (the loop hands fill over at
+         * the end of every pass whatever state it finds). */
+        if (thread_process(w, &w->flight))
+            notify_loop(w);
         pthread_mutex_lock(&w->mu);
         commit_delay(w);
         if (w->ready_full) {
@@ -288,8 +347,7 @@ static void *wal_thread(void *arg)
         } else {
             w->flight_full = 0;
         }
-        pthread_cond_broadcast(&w->cv);
-        uv_async_send(&w->async);
+        pthread_cond_broadcast(&w->cv); /* wait_idle */
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -325,6 +383,31 @@ static uint64_t spare_fit(const wal *w, uint64_t size, uint64_t avail)
     }
 }
 
+/* A spare is zero-filled in steps of this size, each pushed to the disk
+ * before the next is written. */
+#define SPARE_CHUNK (1u << 20)
+
+/* Zero-fill fd up to `size` bytes, SPARE_CHUNK at a time, each step
+ * written back before the next. Written in one go, a 64 MiB spare leaves
+ * that much dirty data in front of every WAL fdatasync issued while it
+ * drains (the device cache flush of a commit waits for all of it): a
+ * commit stall of tens of milliseconds once per segment. In steps, a
+ * commit waits for at most one. The step's fdatasync goes straight to the
+ * kernel: it paces writeback and is no durability point (the fsync after
+ * the whole fill, through kvfs, is), so it stays out of the fault table. */
+static int spare_fill(int fd, uint64_t size)
+{
+    for (uint64_t done = 0; done < size;) {
+        uint64_t to = size - done > SPARE_CHUNK ? done + SPARE_CHUNK : size;
+        int rc = kvfs_zero_fill(fd, (off_t)to);
+        if (rc)
+            return rc;
+        (void)fdatasync(fd); /* errors surface in the fsync that follows */
+        done = to;
+    }
+    return 0;
+}
+
 static void spare_work(uv_work_t *req)
 {
     wal *w = req->data;
@@ -346,7 +429,7 @@ static void spare_work(uv_work_t *req)
     }
     int rc;
     for (;;) {
-        rc = kvfs_zero_fill(fd, (off_t)size);
+        rc = spare_fill(fd, size);
         if (!rc && kvfs->fsync(fd) < 0)
             rc = -errno;
         /* The free-space figure can be stale or optimistic (another
@@ -468,7 +551,18 @@ static void spare_start(wal *w)
  *   - The fast path (policy everysec/no, IDLE, no segment switch and no sync
  *     owed) writes fill from the loop thread, saving the thread round trip
  *     as Redis's write-then-fsync-later does; everything else goes through
- *     the thread, so a segment switch is never done by two parties.
+ *     the thread, so a segment switch is never done by two parties. What
+ *     the fast path wrote is reported in the same loop pass
+ *     (kick_and_report), with no wake-up.
+ *
+ * Wake-ups, the costly part of a hand-off on a busy machine: the thread
+ * tells the loop once per batch, when its bytes are written (and synced if
+ * owed), through an eventfd written at most once per loop pass
+ * (notify_loop); the transitions themselves need no wake-up of the loop,
+ * which hands fill over at the end of every pass whatever state it finds.
+ * The loop signals the thread only when it sleeps and the change ends that
+ * sleep (thread_wait): IDLE -> BUSY, or the queued batch reaching the size
+ * the commit delay waits for.
  */
 static void kick(wal *w)
 {
@@ -485,7 +579,7 @@ static void kick(wal *w)
             note_batch_size(w, w->fill.records);
         batch_reset(&w->fill);
         pthread_mutex_unlock(&w->mu);
-        uv_async_send(&w->async); /* progress callbacks run from the loop */
+        w->progress_due = 1; /* reported by the caller (kick_and_report) */
         return;
     }
     if (!w->flight_full) {
@@ -525,8 +619,15 @@ static void kick(wal *w)
         r->sync |= w->fill.sync;
         batch_reset(&w->fill);
     }
-    pthread_cond_signal(&w->cv);
+    /* Wake the thread only if this can end its sleep, and after letting
+     * go of mu, so that it does not wake only to block on it. */
+    int wake = (w->thread_wait == THREAD_WAIT_WORK && w->flight_full) ||
+               (w->thread_wait == THREAD_WAIT_DELAY && delay_over(w));
+    if (wake)
+        w->thread_wait = THREAD_RUNNING; /* one post per sleep */
     pthread_mutex_unlock(&w->mu);
+    if (wake)
+        sem_post(&w->wake);
 }
 
 void wal_request_sync(wal *w)
@@ -535,16 +636,6 @@ void wal_request_sync(wal *w)
         return;
     w->fill.sync = 1;
     kick(w);
-}
-
-static void on_prepare(uv_prepare_t *h)
-{
-    kick(h->data);
-}
-
-static void on_check(uv_check_t *h)
-{
-    kick(h->data);
 }
 
 /* The loop's view of the published LSNs must keep the ordering that the
@@ -562,15 +653,56 @@ static void check_published(wal *w)
                   synced, written, w->last_lsn);
 }
 
-static void on_async(uv_async_t *h)
+static void report(wal *w)
 {
-    wal *w = h->data;
+    w->progress_due = 0;
     check_published(w);
-    /* A batch finished: start the next one and tell the owner. */
-    if (!w->closing)
-        kick(w);
     if (w->on_progress)
         w->on_progress(w->progress_arg);
+}
+
+/* The end of a loop pass: hand fill over, and when the fast path wrote it
+ * release what it made durable now, in this pass, rather than through a
+ * wake-up of the next one. Releasing replies can log more (a client
+ * unblocked by them writes): that is handed over too, for a few rounds;
+ * anything still left then wakes the loop through the eventfd. */
+static void kick_and_report(wal *w)
+{
+    for (int round = 0; round < 4; round++) {
+        kick(w);
+        if (!w->progress_due)
+            return;
+        report(w);
+    }
+    if (w->fill.records || w->progress_due)
+        notify_loop(w);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    kick_and_report(h->data);
+}
+
+static void on_check(uv_check_t *h)
+{
+    kick_and_report(h->data);
+}
+
+/* The WAL thread finished a batch (or the loop asked itself to come back). */
+static void on_notify(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    wal *w = h->data;
+    uint64_t v;
+    /* Drain, then clear the flag, then read what was published (see
+     * notify_loop). */
+    while (read(w->efd, &v, sizeof v) < 0 && errno == EINTR)
+        ;
+    atomic_store(&w->notify_pending, 0);
+    if (!w->closing)
+        kick(w);
+    report(w);
 }
 
 /* The watchdog: replies wait while durable < last. If durable does not move
@@ -642,16 +774,24 @@ int wal_start(wal *w, uv_loop_t *loop, void (*on_progress)(void *arg), void *arg
     w->loop = loop;
     w->on_progress = on_progress;
     w->progress_arg = arg;
-    uv_async_init(loop, &w->async, on_async);
+    w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->efd < 0)
+        return KVE_IO;
+    if (uv_poll_init(loop, &w->notify, w->efd) != 0) {
+        close(w->efd);
+        w->efd = -1;
+        return KVE_IO;
+    }
     uv_prepare_init(loop, &w->prepare);
     uv_check_init(loop, &w->check);
     uv_timer_init(loop, &w->timer);
-    w->async.data = w->prepare.data = w->check.data = w->timer.data = w;
+    w->notify.data = w->prepare.data = w->check.data = w->timer.data = w;
+    uv_poll_start(&w->notify, UV_READABLE, on_notify);
     uv_prepare_start(&w->prepare, on_prepare);
     uv_check_start(&w->check, on_check);
     uv_timer_start(&w->timer, on_timer, 200, 200);
     uv_unref((uv_handle_t *)&w->timer);
-    uv_unref((uv_handle_t *)&w->async);
+    uv_unref((uv_handle_t *)&w->notify);
     w->handles_open = 4;
     if (pthread_create(&w->thread, NULL, wal_thread, w) != 0)
         return KVE_NOMEM;
@@ -884,6 +1024,8 @@ static void free_wal(wal *w)
 {
     if (w->fd >= 0)
         kvfs->close(w->fd);
+    if (w->efd >= 0)
+        close(w->efd);
     free(w->fill.buf.p);
     free(w->flight.buf.p);
     free(w->ready.buf.p);
@@ -894,6 +1036,7 @@ static void free_wal(wal *w)
     kv_free(w->hist);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+    sem_destroy(&w->wake);
     kv_free(w);
 }
 
@@ -960,8 +1103,8 @@ void wal_close(wal *w)
     wal_flush_wait(w);
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
-    pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    sem_post(&w->wake);
     pthread_join(w->thread, NULL);
     if (w->spare_state == SPARE_READY) {
         char path[PATH_MAX];
@@ -969,7 +1112,7 @@ void wal_close(wal *w)
         kvfs->unlink(path);
         w->spare_state = SPARE_NONE;
     }
-    uv_close((uv_handle_t *)&w->async, on_handle_closed);
+    uv_close((uv_handle_t *)&w->notify, on_handle_closed);
     uv_close((uv_handle_t *)&w->prepare, on_handle_closed);
     uv_close((uv_handle_t *)&w->check, on_handle_closed);
     uv_close((uv_handle_t *)&w->timer, on_handle_closed);

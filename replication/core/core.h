@@ -153,8 +153,12 @@ typedef struct rc_io {
     /* Read framed records from..upto (at most about max bytes, at least one
      * record) for peer `to_id`; then rcore_read_done. */
     void (*log_read)(void *arg, const char *to_id, uint64_t from, uint64_t upto, uint64_t max);
-    /* Keep the log from lsn on (0: no need) against compaction. */
-    void (*log_pin)(void *arg, uint64_t lsn);
+    /* Keep the log against compaction (0: no need): from `replicas` on
+     * for followers streaming from it (the store honours this only within
+     * its retention bound: a follower further behind gets a snapshot), and
+     * from `keep` on unconditionally (a follower installing a snapshot
+     * needs the entries after it; a committed config not yet stored). */
+    void (*log_pin)(void *arg, uint64_t replicas, uint64_t keep);
 
     /* ---- applying committed entries to the keyspace (followers; and a new
      * leader catching its keyspace up with its log) up to upto; then

@@ -634,11 +634,19 @@ void lead_on_snapshot_taken(rcore *r, uint64_t lsn)
             r->pr[i].snap_wait = 0;
 }
 
-/* What the log must keep against compaction: what followers still need
- * (leader), and a committed config not yet in the meta file (any role). */
+/* What the log must keep against compaction: what streaming followers
+ * still need (leader; bounded by the store's retention), what a follower
+ * installing a snapshot will need right after it, and a committed config
+ * not yet in the meta file (any role) — these two unconditionally. */
+static void pin_min(uint64_t *pin, uint64_t lsn)
+{
+    if (lsn && (!*pin || lsn < *pin))
+        *pin = lsn;
+}
+
 void lead_update_pins(rcore *r)
 {
-    uint64_t pin = 0;
+    uint64_t soft = 0, hard = 0;
     uint64_t now = rc_now(r);
     for (int i = 0; r->role == RC_LEADER && i < r->cfg.n; i++) {
         if (i == r->self_idx)
@@ -648,15 +656,15 @@ void lead_update_pins(rcore *r)
          * bound: it gets a snapshot if it returns past what is kept. */
         if (!p->last_recv_ms || now - p->last_recv_ms > 3 * r->set.election_ms)
             continue;
-        uint64_t need = p->state == PR_SNAPSHOT ? (p->snap_lsn ? p->snap_lsn + 1 : 0) : p->next;
-        if (need && (!pin || need < pin))
-            pin = need;
+        if (p->state == PR_SNAPSHOT)
+            pin_min(&hard, p->snap_lsn ? p->snap_lsn + 1 : 0);
+        else
+            pin_min(&soft, p->next);
     }
     /* A committed config not yet in the meta file must stay in the log. */
-    if (r->committed_cfg.lsn > r->stored_cfg_lsn && r->committed_cfg.lsn &&
-        (!pin || r->committed_cfg.lsn < pin))
-        pin = r->committed_cfg.lsn;
-    r->io.log_pin(r->io.arg, pin);
+    if (r->committed_cfg.lsn > r->stored_cfg_lsn)
+        pin_min(&hard, r->committed_cfg.lsn);
+    r->io.log_pin(r->io.arg, soft, hard);
 }
 
 /* ------------------------------------------------------------------------ */

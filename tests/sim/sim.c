@@ -611,9 +611,11 @@ static void io_read(void *arg, const char *to_id, uint64_t from, uint64_t upto, 
     e->c = max;
 }
 
-static void io_pin(void *arg, uint64_t lsn)
+/* The simulated store keeps everything either pin asks for (no
+ * retention bound). */
+static void io_pin(void *arg, uint64_t replicas, uint64_t keep)
 {
-    ((sim_node *)arg)->pin = lsn;
+    ((sim_node *)arg)->pin = replicas && (!keep || replicas < keep) ? replicas : keep;
 }
 
 static void io_apply(void *arg, uint64_t upto)

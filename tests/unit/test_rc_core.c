@@ -270,10 +270,11 @@ static void io_read(void *arg, const char *to, uint64_t from, uint64_t upto, uin
     x->reads[k].max = max;
 }
 
-static void io_pin(void *arg, uint64_t lsn)
+static void io_pin(void *arg, uint64_t replicas, uint64_t keep)
 {
     (void)arg;
-    (void)lsn;
+    (void)replicas;
+    (void)keep;
 }
 
 static void io_apply(void *arg, uint64_t upto)

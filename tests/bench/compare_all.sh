@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# The whole table of issue 14 (plus the redis-benchmark rows of issues 12
+# and 13), kvnode next to Debian's redis-server, in one run. Prints tables;
+# asserts nothing. Durability modes:
+#   fsync always  kvnode appendfsync always / redis appendonly yes, appendfsync always
+#   no fsync      kvnode appendfsync no     / redis appendonly no
+#
+#   1. SET, 50 clients, 32-byte values, -r 1000000: ops/s, server CPU
+#      (user + system, from /proc) per request, p99.9 / max latency and the
+#      requests slower than 20 ms (redis-benchmark's histogram: "> 20 ms"
+#      counts those above its 20.1 ms bucket) — fsync always unpipelined,
+#      no fsync unpipelined and -P 16.
+#   2. 100 KB SETs (to 100 keys), fsync always: p50 / p99 / max.
+#   3. The data directory after DISK_MB MB of 100 KB SETs to 50 keys
+#      (appendfsync everysec on both, so it runs at disk speed; then a
+#      bounded wait for background snapshots / AOF rewrites to settle).
+#   4. Restart of RESTART_KEYS keys: kvnode WAL only vs Redis AOF (no RDB
+#      preamble); kvnode snapshot + WAL vs Redis RDB (compare_redis.sh's
+#      layout: the WAL holds every key, then SAVE).
+#   5. Memory per key (tests/bench/compare_memory.sh with MEM_KEYS keys).
+#   6. redis-benchmark's default test set (PING … MSET) and EVALSHA, XADD,
+#      XREADGROUP (issue 13), fsync always and no fsync, ratio per row.
+#
+# Usage: bash tests/bench/compare_all.sh          (full: ~30+ minutes)
+#        QUICK=1 bash tests/bench/compare_all.sh  (a few minutes; small sizes)
+# Environment (defaults full / QUICK=1):
+#   SET_REQ=500000/20000     requests per SET row (section 1)
+#   BIG_REQ=20000/1000       100 KB SETs in section 2
+#   DISK_MB=2048/300         MB of 100 KB SETs in section 3
+#   RESTART_KEYS=1000000/100000
+#   MEM_KEYS=100000/10000
+#   SUITE_REQ=100000/5000    requests per redis-benchmark row (section 6)
+#   SECTIONS="set big disk restart memory suite"   which sections to run
+# On a busy machine the absolute figures are noisy; the ratios of one run
+# are what to compare.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if [ "${QUICK:-0}" = 1 ]; then
+  SET_REQ=${SET_REQ:-20000}; BIG_REQ=${BIG_REQ:-1000}; DISK_MB=${DISK_MB:-300}
+  RESTART_KEYS=${RESTART_KEYS:-100000}; MEM_KEYS=${MEM_KEYS:-10000}; SUITE_REQ=${SUITE_REQ:-5000}
+else
+  SET_REQ=${SET_REQ:-500000}; BIG_REQ=${BIG_REQ:-20000}; DISK_MB=${DISK_MB:-2048}
+  RESTART_KEYS=${RESTART_KEYS:-1000000}; MEM_KEYS=${MEM_KEYS:-100000}; SUITE_REQ=${SUITE_REQ:-100000}
+fi
+SECTIONS=${SECTIONS:-set big disk restart memory suite}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
+
+source tests/bench/lib.sh kvcompareall
+
+want() { case " $SECTIONS " in *" $1 "*) return 0;; esac; return 1; }
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "" && a > 0) printf "%.2f", a / b; else print "-" }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+
+# Start the pair of servers for a durability mode; sets RP/RPID/KP/KPID.
+start_pair() { # mode tag [kvnode args...]
+  local mode=$1 tag=$2; shift 2
+  local rargs kargs
+  case $mode in
+    always) rargs=(--appendonly yes --appendfsync always); kargs=(--appendfsync always);;
+    no) rargs=(--appendonly no); kargs=(--appendfsync no);;
+    everysec) rargs=(--appendonly yes --appendfsync everysec); kargs=(--appendfsync everysec);;
+  esac
+  RP=$(free_port); start_redis "$RP" "$work/r-$tag" "${rargs[@]}"; RPID=$LAST_PID
+  KP=$(free_port); start_kvnode "$KP" "$work/k-$tag" "${kargs[@]}" "$@"; KPID=$LAST_PID
+  wait_ping "$RP"; wait_ping "$KP"
+  # kvnode's first spare WAL segment, so both start warm.
+  local deadline=$((SECONDS + 20))
+  while redis-cli -p "$KP" info persistence 2>/dev/null | grep -q '^wal_spare_ready:0' &&
+        [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+}
+stop_pair() { stop_bounded "$RPID"; stop_bounded "$KPID"; rm -rf "$work/r-$1" "$work/k-$1"; }
+
+# One redis-benchmark run against port/pid; sets B_RPS B_CPU_US B_P50 B_P99
+# B_P999 B_MAX B_SLOW (requests over 20 ms), or B_RPS=stalled.
+bench_full() { # port pid requests args...
+  local port=$1 pid=$2 n=$3; shift 3
+  local c0 c1 out
+  c0=$(cpu_ticks "$pid")
+  if ! out=$(timeout "$BENCH_TIMEOUT" redis-benchmark -p "$port" -n "$n" "$@" 2>/dev/null | tr '\r' '\n'); then
+    B_RPS=stalled; B_CPU_US=-; B_P50=-; B_P99=-; B_P999=-; B_MAX=-; B_SLOW=-; return
+  fi
+  c1=$(cpu_ticks "$pid")
+  B_CPU_US=$(awk -v a="$c0" -v b="$c1" -v n="$n" -v hz="$(getconf CLK_TCK)" \
+             'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / n }')
+  read -r B_RPS B_P50 B_P99 B_P999 B_MAX B_SLOW < <(echo "$out" | awk -v n="$n" '
+    /^Latency by percentile distribution/ { sect = 1; next }
+    /^Cumulative distribution of latencies/ { sect = 2; next }
+    /^Summary/ { sect = 3; next }
+    sect == 1 && /%/ { p = $1 + 0; v = $3
+      if (p50 == "" && p >= 50) p50 = v
+      if (p99 == "" && p >= 99) p99 = v
+      if (p999 == "" && p >= 99.9) p999 = v
+      max = v }
+    sect == 2 && /%/ { if ($3 + 0 <= 20.2) le20 = $NF + 0 }
+    /throughput summary/ { rps = $3 }
+    END { sub(/\)/, "", le20); printf "%s %s %s %s %s %d\n", rps, p50, p99, p999, max, n - le20 }')
+}
+
+rv=$("$REDIS" --version | awk '{print $3}' | cut -d= -f2)
+echo "kvnode $(git rev-parse --short HEAD 2>/dev/null || echo '?') vs redis-server $rv on $(nproc) cores, $(date -u '+%F %H:%M UTC'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "sizes: SET_REQ=$SET_REQ BIG_REQ=$BIG_REQ DISK_MB=$DISK_MB RESTART_KEYS=$RESTART_KEYS MEM_KEYS=$MEM_KEYS SUITE_REQ=$SUITE_REQ"
+
+# ---------------------------------------------------------------- 1 and 2
+row_fmt='%-36s %-26s %-26s %6s\n'
+if want set || want big; then
+  echo
+  echo "== SET, 50 clients (ops/s | server CPU us/request | p99.9/max ms | requests > 20 ms)"
+  printf "$row_fmt" "figure" "redis" "kvnode" "ratio"
+  printf "$row_fmt" "------" "-----" "------" "-----"
+fi
+set_row() { # label mode pipeline
+  start_pair "$2" set
+  bench_full "$RP" "$RPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
+  local r_rps=$B_RPS r_cpu=$B_CPU_US r_lat="$B_P999/$B_MAX" r_slow=$B_SLOW
+  bench_full "$KP" "$KPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
+  local k_rps=$B_RPS k_cpu=$B_CPU_US k_lat="$B_P999/$B_MAX" k_slow=$B_SLOW
+  printf "$row_fmt" "$1 ops/s" "$r_rps" "$k_rps" "$(ratio "$k_rps" "$r_rps")"
+  printf "$row_fmt" "  server CPU us/request" "$r_cpu" "$k_cpu" "$(ratio "$k_cpu" "$r_cpu")"
+  printf "$row_fmt" "  p99.9/max ms" "$r_lat" "$k_lat" ""
+  printf "$row_fmt" "  requests > 20 ms" "$r_slow" "$k_slow" ""
+  stop_pair set
+}
+if want set; then
+  set_row "SET fsync always, unpipelined" always 1
+  set_row "SET no fsync, unpipelined" no 1
+  set_row "SET no fsync, -P 16" no 16
+fi
+if want big; then
+  start_pair always big
+  bench_full "$RP" "$RPID" "$BIG_REQ" -c 50 -r 100 -d 102400 -t set
+  r="$B_P50/$B_P99/$B_MAX"; r_rps=$B_RPS
+  bench_full "$KP" "$KPID" "$BIG_REQ" -c 50 -r 100 -d 102400 -t set
+  printf "$row_fmt" "100 KB SET fsync always ops/s" "$r_rps" "$B_RPS" "$(ratio "$B_RPS" "$r_rps")"
+  printf "$row_fmt" "  p50/p99/max ms" "$r" "$B_P50/$B_P99/$B_MAX" ""
+  stop_pair big
+fi
+
+# ---------------------------------------------------------------- 3
+# Waits (bounded) until neither server runs a background snapshot or
+# rewrite, for two polls in a row.
+settle() { # port field...
+  local port=$1; shift
+  local deadline=$((SECONDS + 120)) quiet=0 f busy
+  while [ $SECONDS -lt $deadline ] && [ $quiet -lt 2 ]; do
+    busy=0
+    for f in "$@"; do [ "$(info "$port" persistence "$f")" = 0 ] || busy=1; done
+    if [ $busy = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    sleep 0.5
+  done
+}
+if want disk; then
+  echo
+  echo "== Data directory after $DISK_MB MB of 100 KB SETs to 50 keys (appendfsync everysec; du --apparent-size)"
+  start_pair everysec disk
+  n=$((DISK_MB * 1048576 / 102400))
+  for p in "$RP" "$KP"; do
+    timeout "$BENCH_TIMEOUT" redis-benchmark -p "$p" -n "$n" -c 10 -r 50 -d 102400 -t set -q >/dev/null 2>&1 || true
+  done
+  settle "$RP" aof_rewrite_in_progress rdb_bgsave_in_progress
+  settle "$KP" snapshot_in_progress
+  live=$(( $(redis-cli -p "$KP" dbsize) * 102400 ))
+  r_du=$(du -sb --apparent-size "$work/r-disk" | cut -f1)
+  k_du=$(du -sb --apparent-size "$work/k-disk" | cut -f1)
+  printf "$row_fmt" "figure" "redis" "kvnode" "ratio"
+  printf "$row_fmt" "------" "-----" "------" "-----"
+  printf "$row_fmt" "data directory" "$(mib "$r_du")" "$(mib "$k_du")" "$(ratio "$k_du" "$r_du")"
+  printf "$row_fmt" "  (live data: values)" "$(mib "$live")" "$(mib "$live")" ""
+  echo "kvnode's directory:"; ls -l "$work/k-disk" | awk 'NR > 1 { printf "  %12d %s\n", $5, $9 }'
+  stop_pair disk
+fi
+
+# ---------------------------------------------------------------- 4
+if want restart; then
+  echo
+  echo "== Restart with $RESTART_KEYS keys (16-byte keys, 32-byte values): seconds from start to first PONG"
+  gen() { awk -v n="$RESTART_KEYS" 'BEGIN { v = "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv";
+    for (i = 0; i < n; i++) { k = sprintf("key:%012d", i);
+      printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$32\r\n%s\r\n", length(k), k, v } }'; }
+  time_start() { # port cmd... ; sets ELAPSED
+    local port=$1 t0 t1; shift
+    t0=$(date +%s.%N); "$@"; wait_ping "$port"; t1=$(date +%s.%N)
+    ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  }
+  p=$(free_port)
+  start_redis "$p" "$work/r-rec" --appendonly yes --appendfsync no --aof-use-rdb-preamble no; pid=$LAST_PID
+  wait_ping "$p"; gen | redis-cli -p "$p" --pipe >/dev/null
+  redis-cli -p "$p" bgrewriteaof >/dev/null
+  deadline=$((SECONDS + 120))
+  until [ "$(info "$p" persistence aof_rewrite_in_progress)" = 0 ] &&
+        [ "$(info "$p" persistence aof_rewrite_scheduled)" = 0 ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+  stop_pid "$pid"
+  time_start "$p" start_redis "$p" "$work/r-rec" --appendonly yes --aof-use-rdb-preamble no; pid=$LAST_PID; r_aof=$ELAPSED
+  redis-cli -p "$p" config set appendonly no >/dev/null; redis-cli -p "$p" save >/dev/null
+  stop_pid "$pid"
+  time_start "$p" start_redis "$p" "$work/r-rec" --appendonly no; pid=$LAST_PID; r_rdb=$ELAPSED
+  stop_pid "$pid"
+  start_kvnode "$p" "$work/k-rec" --appendfsync no --snapshot-wal-min-bytes 100gb; pid=$LAST_PID
+  wait_ping "$p"; gen | redis-cli -p "$p" --pipe >/dev/null
+  stop_pid "$pid"
+  time_start "$p" start_kvnode "$p" "$work/k-rec" --snapshot-wal-min-bytes 100gb; pid=$LAST_PID; k_wal=$ELAPSED
+  k_keys=$(redis-cli -p "$p" dbsize)
+  redis-cli -p "$p" save >/dev/null
+  stop_pid "$pid"
+  time_start "$p" start_kvnode "$p" "$work/k-rec" --snapshot-wal-min-bytes 100gb; pid=$LAST_PID; k_snap=$ELAPSED
+  stop_pid "$pid"
+  printf "$row_fmt" "figure" "redis" "kvnode" "ratio"
+  printf "$row_fmt" "------" "-----" "------" "-----"
+  printf "$row_fmt" "restart: WAL only vs AOF (s)" "$r_aof" "$k_wal" "$(ratio "$k_wal" "$r_aof")"
+  printf "$row_fmt" "restart: snapshot+WAL vs RDB (s)" "$r_rdb" "$k_snap" "$(ratio "$k_snap" "$r_rdb")"
+  echo "(kvnode loaded $k_keys keys)"
+  rm -rf "$work/r-rec" "$work/k-rec"
+fi
+
+# ---------------------------------------------------------------- 5
+if want memory; then
+  echo
+  echo "== Memory per key ($MEM_KEYS keys per shape)"
+  bash tests/bench/compare_memory.sh "$MEM_KEYS"
+fi
+
+# ---------------------------------------------------------------- 6
+if want suite; then
+  suite_rows() { # port -> "name rps" lines
+    local port=$1 sha
+    timeout "$BENCH_TIMEOUT" redis-benchmark -p "$port" -c 50 -n "$SUITE_REQ" -r 100000 --csv 2>/dev/null |
+      awk -F'","' 'NR > 1 { n = $1; r = $2; gsub(/"/, "", n); gsub(/"/, "", r); printf "%s\t%s\n", n, r }' || true
+    sha=$(redis-cli -p "$port" script load "redis.call('SET', KEYS[1], ARGV[1]) return 1")
+    redis-cli -p "$port" xgroup create bench:s g '$' mkstream >/dev/null
+    one() { # label args...
+      local label=$1; shift
+      timeout "$BENCH_TIMEOUT" redis-benchmark -p "$port" -c 50 -n "$SUITE_REQ" -r 100000 --csv "$@" 2>/dev/null |
+        awk -F'","' -v l="$label" 'NR == 2 { r = $2; gsub(/"/, "", r); printf "%s\t%s\n", l, r }' || true
+    }
+    one "EVALSHA (SET)" evalsha "$sha" 1 key:__rand_int__ v
+    one "XADD" xadd bench:s '*' f v
+    one "XREADGROUP >" xreadgroup group g c count 1 streams bench:s '>'
+  }
+  for mode in always no; do
+    start_pair "$mode" suite
+    declare -A R=() K=()
+    order=()
+    while IFS=$'\t' read -r name rps; do R[$name]=$rps; order+=("$name"); done < <(suite_rows "$RP")
+    while IFS=$'\t' read -r name rps; do K[$name]=$rps; done < <(suite_rows "$KP")
+    echo
+    echo "== redis-benchmark default tests + scripting/streams, 50 clients, $SUITE_REQ requests, fsync $mode (ops/s)"
+    printf "$row_fmt" "test" "redis" "kvnode" "ratio"
+    printf "$row_fmt" "----" "-----" "------" "-----"
+    for name in "${order[@]}"; do
+      printf "$row_fmt" "$name" "${R[$name]}" "${K[$name]:--}" "$(ratio "${K[$name]:-0}" "${R[$name]}")"
+    done
+    unset R K
+    stop_pair suite
+  done
+fi
+echo
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
