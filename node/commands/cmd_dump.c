@@ -36,12 +36,6 @@ static void cmd_dump(cmd_ctx *c)
         reply_null(&c->r);
         return;
     }
-    if (kobj_type(o) == KT_STREAM) {
-        /* rdb.c has no RDB_TYPE_STREAM_LISTPACKS encoder yet: refuse
-         * rather than serialize a stream as another type. */
-        reply_error(&c->r, "ERR DUMP of a stream key is not supported by this kvnode version");
-        return;
-    }
     kbuf b = KBUF_INIT;
     rdb_dump(o, &b);
     reply_bulk(&c->r, kbuf_data(&b), kbuf_len(&b));

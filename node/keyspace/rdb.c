@@ -6,14 +6,15 @@
  *   4 hash         5 zset_2 (binary)   9 hash zipmap    10 list ziplist
  *   11 set intset  12 zset ziplist     13 hash ziplist  14 list quicklist
  *   16 hash listpack  17 zset listpack  18 list quicklist 2
- * (6 and 7 are module values, 15 and 19 streams: refused.)
+ *   15 stream listpacks  19 stream listpacks 2 (rdb_stream.c)
+ * (6 and 7 are module values: refused.)
  *
  * Lengths: 00xxxxxx (6 bits), 01xxxxxx xxxxxxxx (14 bits, big-endian),
  * 0x80 + 4 bytes or 0x81 + 8 bytes (big-endian). A string is a length and
  * its bytes, or 11xxxxxx: an 8/16/32-bit integer (little-endian, 0xC0..C2)
  * or LZF (0xC3, compressed length, length, data).
  *
- * The reader never trusts a length: nothing is allocated for a count (an
+ * The rdb_reader never trusts a length: nothing is allocated for a count (an
  * element takes at least a byte, so a count beyond what is left fails when
  * the bytes run out), a string must fit in what is left of the payload or,
  * decompressed, within max_string. */
@@ -23,6 +24,7 @@
 #include "lzf.h"
 #include "mem.h"
 #include "rdb_codec.h"
+#include "rdb_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -62,7 +64,7 @@ enum {
 /* Writing                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static void save_len(kbuf *b, uint64_t len)
+void rdb_save_len(kbuf *b, uint64_t len)
 {
     unsigned char buf[9];
     if (len < (1 << 6)) {
@@ -115,7 +117,7 @@ static int save_as_int(kbuf *b, const char *s, size_t n)
 }
 
 /* Redis's rdbSaveRawString. */
-static void save_string(kbuf *b, const char *s, size_t n)
+void rdb_save_string(kbuf *b, const char *s, size_t n)
 {
     if (save_as_int(b, s, n))
         return;
@@ -127,15 +129,15 @@ static void save_string(kbuf *b, const char *s, size_t n)
         if (c) {
             unsigned char tag = 0xC0 | ENC_LZF;
             kbuf_append(b, &tag, 1);
-            save_len(b, c);
-            save_len(b, n);
+            rdb_save_len(b, c);
+            rdb_save_len(b, n);
             kbuf_append(b, out, c);
             kv_free(out);
             return;
         }
         kv_free(out);
     }
-    save_len(b, n);
+    rdb_save_len(b, n);
     kbuf_append(b, s, n);
 }
 
@@ -176,8 +178,8 @@ static void flush_node(kbuf *body, lp_writer *w, int *open, uint64_t *nodes)
     if (!*open)
         return;
     lpw_finish(w);
-    save_len(body, QL_PACKED);
-    save_string(body, kbuf_data(&w->b), kbuf_len(&w->b));
+    rdb_save_len(body, QL_PACKED);
+    rdb_save_string(body, kbuf_data(&w->b), kbuf_len(&w->b));
     lpw_free(w);
     *open = 0;
     (*nodes)++;
@@ -196,8 +198,8 @@ static void dump_list(kbuf *b, kv_list *l)
         list_get(l, i, &p, &n);
         if (n >= QL_PACKED_THRESHOLD) {
             flush_node(&body, &w, &open, &nodes);
-            save_len(&body, QL_PLAIN);
-            save_string(&body, p, n);
+            rdb_save_len(&body, QL_PLAIN);
+            rdb_save_string(&body, p, n);
             nodes++;
             continue;
         }
@@ -214,7 +216,7 @@ static void dump_list(kbuf *b, kv_list *l)
     }
     flush_node(&body, &w, &open, &nodes);
     save_type(b, T_LIST_QUICKLIST_2);
-    save_len(b, nodes);
+    rdb_save_len(b, nodes);
     kbuf_append(b, kbuf_data(&body), kbuf_len(&body));
     kbuf_free(&body);
 }
@@ -235,16 +237,16 @@ static void dump_hash(kbuf *b, kv_hash *h)
         hash_iter_done(&it);
         lpw_finish(&w);
         save_type(b, T_HASH_LISTPACK);
-        save_string(b, kbuf_data(&w.b), kbuf_len(&w.b));
+        rdb_save_string(b, kbuf_data(&w.b), kbuf_len(&w.b));
         lpw_free(&w);
         return;
     }
     save_type(b, T_HASH);
-    save_len(b, hash_len(h));
+    rdb_save_len(b, hash_len(h));
     hash_iter_init(&it, h);
     while (hash_iter_next(&it, &f, &fl, &v, &vl)) {
-        save_string(b, f, fl);
-        save_string(b, v, vl);
+        rdb_save_string(b, f, fl);
+        rdb_save_string(b, v, vl);
     }
     hash_iter_done(&it);
 }
@@ -275,15 +277,15 @@ static void dump_set(kbuf *b, kv_set *s)
         }
         set_iter_done(&it);
         save_type(b, T_SET_INTSET);
-        save_string(b, kbuf_data(&blob), kbuf_len(&blob));
+        rdb_save_string(b, kbuf_data(&blob), kbuf_len(&blob));
         kbuf_free(&blob);
         return;
     }
     save_type(b, T_SET);
-    save_len(b, set_len(s));
+    rdb_save_len(b, set_len(s));
     set_iter_init(&it, s);
     while (set_iter_next(&it, &m, &n))
-        save_string(b, m, n);
+        rdb_save_string(b, m, n);
     set_iter_done(&it);
 }
 
@@ -306,17 +308,17 @@ static void dump_zset(kbuf *b, kv_zset *z)
         }
         lpw_finish(&w);
         save_type(b, T_ZSET_LISTPACK);
-        save_string(b, kbuf_data(&w.b), kbuf_len(&w.b));
+        rdb_save_string(b, kbuf_data(&w.b), kbuf_len(&w.b));
         lpw_free(&w);
         return;
     }
     /* From the tail, so that loading appends in order. */
     save_type(b, T_ZSET_2);
-    save_len(b, len);
+    rdb_save_len(b, len);
     if (len) {
         zset_iter_init(&it, z, len - 1, 1);
         while (zset_iter_next(&it, &m, &n, &score)) {
-            save_string(b, m, n);
+            rdb_save_string(b, m, n);
             save_binary_double(b, score);
         }
     }
@@ -330,7 +332,7 @@ void rdb_dump(kobj *o, kbuf *out)
         size_t n;
         const char *s = kobj_str(o, &n);
         save_type(out, T_STRING);
-        save_string(out, s, n);
+        rdb_save_string(out, s, n);
         break;
     }
     case KT_LIST:
@@ -341,6 +343,10 @@ void rdb_dump(kobj *o, kbuf *out)
         break;
     case KT_SET:
         dump_set(out, kobj_set(o));
+        break;
+    case KT_STREAM:
+        save_type(out, RDB_TYPE_STREAM_LISTPACKS_2);
+        rdb_dump_stream(out, kobj_stream(o));
         break;
     default:
         dump_zset(out, kobj_zset(o));
@@ -374,28 +380,13 @@ int rdb_verify(const void *payload, size_t n)
     return crc64(0, p, n - 8) == want ? RDB_OK : RDB_ERR_VERSION;
 }
 
-typedef struct reader {
-    const unsigned char *p;
-    size_t n, pos;
-    size_t max_string;
-} reader;
-
-/* A string read from the payload: a view of it, or bytes of its own
- * (a decoded integer or a decompressed blob). */
-typedef struct rstr {
-    const char *s;
-    size_t n;
-    char *own;
-    char num[24];
-} rstr;
-
-static void rstr_free(rstr *s)
+void rdb_rstr_free(rdb_rstr *s)
 {
     kv_free(s->own);
     s->own = NULL;
 }
 
-static int rd_bytes(reader *r, size_t n, const unsigned char **out)
+int rdb_rd_bytes(rdb_reader *r, size_t n, const unsigned char **out)
 {
     if (n > r->n - r->pos)
         return 0;
@@ -405,25 +396,25 @@ static int rd_bytes(reader *r, size_t n, const unsigned char **out)
 }
 
 /* Redis's rdbLoadLenByRef: *enc set for 11xxxxxx (its low bits returned). */
-static int rd_len(reader *r, uint64_t *len, int *enc)
+int rdb_rd_len(rdb_reader *r, uint64_t *len, int *enc)
 {
     const unsigned char *b;
     if (enc)
         *enc = 0;
-    if (!rd_bytes(r, 1, &b))
+    if (!rdb_rd_bytes(r, 1, &b))
         return 0;
     unsigned t = b[0] >> 6;
     if (t == 0) {
         *len = b[0] & 0x3f;
     } else if (t == 1) {
         const unsigned char *c;
-        if (!rd_bytes(r, 1, &c))
+        if (!rdb_rd_bytes(r, 1, &c))
             return 0;
         *len = ((uint64_t)(b[0] & 0x3f) << 8) | c[0];
     } else if (t == 2) {
         int k = b[0] == 0x80 ? 4 : b[0] == 0x81 ? 8 : 0;
         const unsigned char *c;
-        if (!k || !rd_bytes(r, (size_t)k, &c))
+        if (!k || !rdb_rd_bytes(r, (size_t)k, &c))
             return 0;
         uint64_t v = 0;
         for (int i = 0; i < k; i++)
@@ -437,16 +428,16 @@ static int rd_len(reader *r, uint64_t *len, int *enc)
     return 1;
 }
 
-static int rd_string(reader *r, rstr *out)
+int rdb_rd_string(rdb_reader *r, rdb_rstr *out)
 {
     memset(out, 0, sizeof *out);
     uint64_t len;
     int enc;
-    if (!rd_len(r, &len, &enc))
+    if (!rdb_rd_len(r, &len, &enc))
         return 0;
     const unsigned char *b;
     if (!enc) {
-        if (len > r->max_string || !rd_bytes(r, (size_t)len, &b))
+        if (len > r->max_string || !rdb_rd_bytes(r, (size_t)len, &b))
             return 0;
         out->s = (const char *)b;
         out->n = (size_t)len;
@@ -454,7 +445,7 @@ static int rd_string(reader *r, rstr *out)
     }
     if (len == ENC_INT8 || len == ENC_INT16 || len == ENC_INT32) {
         int k = len == ENC_INT8 ? 1 : len == ENC_INT16 ? 2 : 4;
-        if (!rd_bytes(r, (size_t)k, &b))
+        if (!rdb_rd_bytes(r, (size_t)k, &b))
             return 0;
         uint64_t u = 0;
         for (int i = k - 1; i >= 0; i--)
@@ -467,9 +458,9 @@ static int rd_string(reader *r, rstr *out)
     if (len != ENC_LZF)
         return 0;
     uint64_t clen, ulen;
-    if (!rd_len(r, &clen, NULL) || !rd_len(r, &ulen, NULL))
+    if (!rdb_rd_len(r, &clen, NULL) || !rdb_rd_len(r, &ulen, NULL))
         return 0;
-    if (ulen > r->max_string || !rd_bytes(r, (size_t)clen, &b))
+    if (ulen > r->max_string || !rdb_rd_bytes(r, (size_t)clen, &b))
         return 0;
     /* Every compressed byte yields at most 88 bytes: refuse a claimed
      * length the data cannot reach before allocating it. */
@@ -477,7 +468,7 @@ static int rd_string(reader *r, rstr *out)
         return 0;
     out->own = kv_malloc(ulen ? (size_t)ulen : 1);
     if (ulen && lzf_decompress(b, (size_t)clen, out->own, (size_t)ulen) != ulen) {
-        rstr_free(out);
+        rdb_rstr_free(out);
         return 0;
     }
     out->s = out->own;
@@ -576,54 +567,54 @@ static void add_element(builder *b, const char *e, size_t n)
 
 /* ---- Containers as RDB sequences ---- */
 
-static int load_list_plain(reader *r, builder *b)
+static int load_list_plain(rdb_reader *r, builder *b)
 {
     uint64_t len;
-    if (!rd_len(r, &len, NULL))
+    if (!rdb_rd_len(r, &len, NULL))
         return 0;
     for (uint64_t i = 0; i < len; i++) {
-        rstr e;
-        if (!rd_string(r, &e))
+        rdb_rstr e;
+        if (!rdb_rd_string(r, &e))
             return 0;
         add_element(b, e.s, e.n);
-        rstr_free(&e);
+        rdb_rstr_free(&e);
     }
     return 1;
 }
 
-static int load_set_plain(reader *r, builder *b)
+static int load_set_plain(rdb_reader *r, builder *b)
 {
     uint64_t len;
-    if (!rd_len(r, &len, NULL))
+    if (!rdb_rd_len(r, &len, NULL))
         return 0;
     for (uint64_t i = 0; i < len; i++) {
-        rstr e;
-        if (!rd_string(r, &e))
+        rdb_rstr e;
+        if (!rdb_rd_string(r, &e))
             return 0;
         int ok = add_member(b, e.s, e.n);
-        rstr_free(&e);
+        rdb_rstr_free(&e);
         if (!ok)
             return 0; /* a duplicate member */
     }
     return 1;
 }
 
-static int load_hash_plain(reader *r, builder *b)
+static int load_hash_plain(rdb_reader *r, builder *b)
 {
     uint64_t len;
-    if (!rd_len(r, &len, NULL))
+    if (!rdb_rd_len(r, &len, NULL))
         return 0;
     for (uint64_t i = 0; i < len; i++) {
-        rstr f, v;
-        if (!rd_string(r, &f))
+        rdb_rstr f, v;
+        if (!rdb_rd_string(r, &f))
             return 0;
-        if (!rd_string(r, &v)) {
-            rstr_free(&f);
+        if (!rdb_rd_string(r, &v)) {
+            rdb_rstr_free(&f);
             return 0;
         }
         int ok = add_field(b, f.s, f.n, v.s, v.n);
-        rstr_free(&f);
-        rstr_free(&v);
+        rdb_rstr_free(&f);
+        rdb_rstr_free(&v);
         if (!ok)
             return 0;
     }
@@ -632,10 +623,10 @@ static int load_hash_plain(reader *r, builder *b)
 
 /* Redis's rdbLoadDoubleValue: a length byte (253 NaN, 254 +inf, 255
  * -inf) and that many bytes of text. */
-static int rd_text_double(reader *r, double *d)
+static int rd_text_double(rdb_reader *r, double *d)
 {
     const unsigned char *b;
-    if (!rd_bytes(r, 1, &b))
+    if (!rdb_rd_bytes(r, 1, &b))
         return 0;
     if (b[0] == 253)
         return 0;
@@ -645,15 +636,15 @@ static int rd_text_double(reader *r, double *d)
     }
     size_t n = b[0];
     const unsigned char *t;
-    if (!rd_bytes(r, n, &t))
+    if (!rdb_rd_bytes(r, n, &t))
         return 0;
     return parse_score((const char *)t, n, d);
 }
 
-static int rd_binary_double(reader *r, double *d)
+static int rd_binary_double(rdb_reader *r, double *d)
 {
     const unsigned char *b;
-    if (!rd_bytes(r, 8, &b))
+    if (!rdb_rd_bytes(r, 8, &b))
         return 0;
     uint64_t u = 0;
     for (int i = 7; i >= 0; i--)
@@ -662,19 +653,19 @@ static int rd_binary_double(reader *r, double *d)
     return 1;
 }
 
-static int load_zset_plain(reader *r, builder *b, int binary)
+static int load_zset_plain(rdb_reader *r, builder *b, int binary)
 {
     uint64_t len;
-    if (!rd_len(r, &len, NULL))
+    if (!rdb_rd_len(r, &len, NULL))
         return 0;
     for (uint64_t i = 0; i < len; i++) {
-        rstr m;
+        rdb_rstr m;
         double score;
-        if (!rd_string(r, &m))
+        if (!rdb_rd_string(r, &m))
             return 0;
         int ok = binary ? rd_binary_double(r, &score) : rd_text_double(r, &score);
         ok = ok && add_scored(b, m.s, m.n, score);
-        rstr_free(&m);
+        rdb_rstr_free(&m);
         if (!ok)
             return 0;
     }
@@ -718,7 +709,7 @@ static int load_entries(const unsigned char *p, size_t n, size_t count, next_fn 
     return 1;
 }
 
-static int load_listpack(const rstr *blob, int type, builder *b)
+static int load_listpack(const rdb_rstr *blob, int type, builder *b)
 {
     size_t count;
     const unsigned char *p = (const unsigned char *)blob->s;
@@ -727,7 +718,7 @@ static int load_listpack(const rstr *blob, int type, builder *b)
     return load_entries(p, blob->n, count, lp_next, type, b);
 }
 
-static int load_ziplist(const rstr *blob, int type, builder *b)
+static int load_ziplist(const rdb_rstr *blob, int type, builder *b)
 {
     size_t count;
     const unsigned char *p = (const unsigned char *)blob->s;
@@ -736,7 +727,7 @@ static int load_ziplist(const rstr *blob, int type, builder *b)
     return load_entries(p, blob->n, count, zl_next, type, b);
 }
 
-static int load_zipmap(const rstr *blob, builder *b)
+static int load_zipmap(const rdb_rstr *blob, builder *b)
 {
     size_t pairs, pos = 0;
     const unsigned char *p = (const unsigned char *)blob->s;
@@ -749,7 +740,7 @@ static int load_zipmap(const rstr *blob, builder *b)
     return 1;
 }
 
-static int load_intset(const rstr *blob, builder *b)
+static int load_intset(const rdb_rstr *blob, builder *b)
 {
     int width;
     size_t count;
@@ -769,18 +760,18 @@ static int load_intset(const rstr *blob, builder *b)
     return 1;
 }
 
-static int load_quicklist(reader *r, builder *b, int v2)
+static int load_quicklist(rdb_reader *r, builder *b, int v2)
 {
     uint64_t nodes;
-    if (!rd_len(r, &nodes, NULL))
+    if (!rdb_rd_len(r, &nodes, NULL))
         return 0;
     for (uint64_t i = 0; i < nodes; i++) {
         uint64_t container = QL_PACKED;
-        if (v2 && (!rd_len(r, &container, NULL) ||
+        if (v2 && (!rdb_rd_len(r, &container, NULL) ||
                    (container != QL_PLAIN && container != QL_PACKED)))
             return 0;
-        rstr blob;
-        if (!rd_string(r, &blob))
+        rdb_rstr blob;
+        if (!rdb_rd_string(r, &blob))
             return 0;
         int ok;
         if (container == QL_PLAIN) {
@@ -789,17 +780,17 @@ static int load_quicklist(reader *r, builder *b, int v2)
         } else {
             ok = v2 ? load_listpack(&blob, KT_LIST, b) : load_ziplist(&blob, KT_LIST, b);
         }
-        rstr_free(&blob);
+        rdb_rstr_free(&blob);
         if (!ok)
             return 0;
     }
     return 1;
 }
 
-static int load_blob(reader *r, int t, builder *b)
+static int load_blob(rdb_reader *r, int t, builder *b)
 {
-    rstr blob;
-    if (!rd_string(r, &blob))
+    rdb_rstr blob;
+    if (!rdb_rd_string(r, &blob))
         return 0;
     int ok;
     switch (t) {
@@ -825,7 +816,7 @@ static int load_blob(reader *r, int t, builder *b)
         ok = load_listpack(&blob, KT_ZSET, b);
         break;
     }
-    rstr_free(&blob);
+    rdb_rstr_free(&blob);
     return ok;
 }
 
@@ -834,14 +825,14 @@ int rdb_load(const void *payload, size_t n, size_t max_string, rdb_value *v)
     memset(v, 0, sizeof *v);
     if (n < 10)
         return RDB_ERR_FORMAT;
-    reader r = {payload, n - 10, 0, max_string};
+    rdb_reader r = {payload, n - 10, 0, max_string};
     const unsigned char *tb;
-    if (!rd_bytes(&r, 1, &tb))
+    if (!rdb_rd_bytes(&r, 1, &tb))
         return RDB_ERR_FORMAT;
     int t = tb[0];
     if (t == T_STRING) {
-        rstr s;
-        if (!rd_string(&r, &s))
+        rdb_rstr s;
+        if (!rdb_rd_string(&r, &s))
             return RDB_ERR_FORMAT;
         v->type = KT_STRING;
         v->slen = s.n;
@@ -851,6 +842,14 @@ int rdb_load(const void *payload, size_t n, size_t max_string, rdb_value *v)
             v->str = kv_malloc(s.n ? s.n : 1);
             memcpy(v->str, s.s, s.n);
         }
+        return RDB_OK;
+    }
+    if (t == RDB_TYPE_STREAM_LISTPACKS || t == RDB_TYPE_STREAM_LISTPACKS_2) {
+        kv_stream *st = rdb_load_stream(&r, t);
+        if (!st)
+            return RDB_ERR_FORMAT;
+        v->type = KT_STREAM;
+        v->ptr = st;
         return RDB_OK;
     }
     builder b;
@@ -884,7 +883,7 @@ int rdb_load(const void *payload, size_t n, size_t max_string, rdb_value *v)
         ok = load_blob(&r, t, &b);
         break;
     default:
-        ok = 0; /* module values, streams, unknown types */
+        ok = 0; /* module values, unknown types */
         break;
     }
     /* An empty container is not a value (Redis's "empty keys"). */
@@ -920,6 +919,8 @@ void rdb_value_free(rdb_value *v)
         set_free(v->ptr);
     else if (v->type == KT_ZSET)
         zset_free(v->ptr);
+    else if (v->type == KT_STREAM)
+        stream_free(v->ptr);
     memset(v, 0, sizeof *v);
 }
 
@@ -939,6 +940,9 @@ kobj *rdb_value_install(ks *k, const void *key, size_t klen, rdb_value *v)
         break;
     case KT_SET:
         o = ks_add_set(k, key, klen, v->ptr);
+        break;
+    case KT_STREAM:
+        o = ks_add_stream(k, key, klen, v->ptr);
         break;
     default:
         o = ks_add_zset(k, key, klen, v->ptr);

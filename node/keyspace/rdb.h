@@ -17,9 +17,11 @@
  * rdb_load reads every encoding redis-server 7.0 loads for strings, lists,
  * hashes, sets and sorted sets: the RDB 10 ones above and the older linked
  * list, ziplist, zipmap, string-score sorted set and quicklist-of-ziplists
- * forms. Every blob is validated in full (Redis's deep sanitization:
- * sanitize-dump-payload yes); streams and module values are not kvnode
- * types and are refused. The value is built with kvnode's own encodings
+ * forms, and streams (RDB_TYPE_STREAM_LISTPACKS_2, written as Redis 7.0
+ * writes it, and the 6.x RDB_TYPE_STREAM_LISTPACKS; rdb_stream.c). Every
+ * blob is validated in full (Redis's deep sanitization:
+ * sanitize-dump-payload yes); module values are not kvnode types and are
+ * refused. The value is built with kvnode's own encodings
  * under the current thresholds, as Redis converts what it loads. */
 #ifndef KV_RDB_H
 #define KV_RDB_H
@@ -40,7 +42,7 @@ typedef struct rdb_value {
     int type;      /* KT_* */
     char *str;     /* KT_STRING: the bytes (kv_malloc'd) */
     size_t slen;
-    void *ptr;     /* kv_list / kv_hash / kv_set / kv_zset */
+    void *ptr;     /* kv_list / kv_hash / kv_set / kv_zset / kv_stream */
 } rdb_value;
 
 enum { RDB_OK = 0, RDB_ERR_VERSION = -1, RDB_ERR_FORMAT = -2 };

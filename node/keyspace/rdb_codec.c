@@ -151,6 +151,33 @@ void lpw_append(lp_writer *w, const void *s, size_t n)
     lpw_entry(w, e, el, s, n);
 }
 
+size_t lp_int_size(int64_t v)
+{
+    size_t n;
+    if (v >= 0 && v <= 127)
+        n = 1;
+    else if (v >= -4096 && v <= 4095)
+        n = 2;
+    else if (v >= -32768 && v <= 32767)
+        n = 3;
+    else if (v >= -8388608 && v <= 8388607)
+        n = 4;
+    else if (v >= INT32_MIN && v <= INT32_MAX)
+        n = 5;
+    else
+        n = 9;
+    return n + backlen_size(n);
+}
+
+size_t lp_str_size(const void *s, size_t n)
+{
+    long long v;
+    if (n && kv_string2ll(s, n, &v))
+        return lp_int_size(v);
+    size_t el = n < 64 ? 1 : n < 4096 ? 2 : 5;
+    return el + n + backlen_size(el + n);
+}
+
 size_t lpw_bytes(const lp_writer *w)
 {
     return kbuf_len(&w->b) + 1;

@@ -36,6 +36,10 @@ void lpw_init(lp_writer *w);
  * as an integer, as lpAppend does. */
 void lpw_append(lp_writer *w, const void *s, size_t n);
 void lpw_append_int(lp_writer *w, int64_t v);
+/* Bytes an entry takes in a listpack (encoding, data and backlen), as
+ * lpw_append_int / lpw_append would write it. */
+size_t lp_int_size(int64_t v);
+size_t lp_str_size(const void *s, size_t n);
 /* Bytes of the listpack once finished (header and terminator included). */
 size_t lpw_bytes(const lp_writer *w);
 /* Write the header and terminator; the listpack is kbuf_data(&w->b). */

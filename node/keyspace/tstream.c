@@ -2,6 +2,7 @@
 #include "tstream.h"
 
 #include "mem.h"
+#include "rdb_codec.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@ typedef struct snode {
     uint32_t capoffs;
     uint8_t *buf;
     size_t len, cap;
+    size_t lpfixed; /* bytes of this node as Redis's listpack, but for the
+                       live and deleted counters of its master entry */
 } snode;
 
 struct kv_stream {
@@ -288,38 +291,40 @@ static int same_fields(const snode *n, size_t npairs, const char *const *fv,
     return 1;
 }
 
-void stream_append(kv_stream *s, sid id, size_t npairs, const char *const *fv,
-                   const size_t *fvlen)
+/* Bytes of the node as Redis's listpack (lpBytes): the fixed part and the
+ * two counters of the master entry, which XDEL and XTRIM rewrite. */
+static size_t node_lp_bytes(const snode *n)
 {
+    return n->lpfixed + lp_int_size(n->live) + lp_int_size((int64_t)(n->count - n->live));
+}
+
+/* A new, empty node whose entries are delta-encoded from master. */
+static snode *node_open(kv_stream *s, sid master, size_t npairs, const char *const *fv,
+                        const size_t *fvlen)
+{
+    snode *n = kv_calloc(1, sizeof *n);
+    n->master = master;
+    /* header + terminator, num-fields, the field names, the 0 terminator */
+    n->lpfixed = 7 + lp_int_size((int64_t)npairs) + lp_int_size(0);
+    for (size_t i = 0; i < npairs; i++)
+        n->lpfixed += lp_str_size(fv[2 * i], fvlen[2 * i]);
+    if (s->nnodes == s->capnodes) {
+        s->capnodes = s->capnodes ? s->capnodes * 2 : 4;
+        s->nodes = kv_realloc(s->nodes, s->capnodes * sizeof *s->nodes);
+    }
+    s->nodes[s->nnodes++] = n;
+    return n;
+}
+
+/* Store an entry at the end of node n (deleted, or live); the caller keeps
+ * the stream's counters. */
+static void node_push(snode *n, sid id, int deleted, size_t npairs, const char *const *fv,
+                      const size_t *fvlen)
+{
+    int same = n->count > 0 && same_fields(n, npairs, fv, fvlen);
     size_t need = 1 + 10 + 10 + 10;
     for (size_t i = 0; i < 2 * npairs; i++)
         need += varint_len(fvlen[i]) + fvlen[i];
-    snode *n = s->nnodes ? s->nodes[s->nnodes - 1] : NULL;
-    if (n) {
-        size_t maxb = stream_node_max_bytes;
-        if (maxb == 0 || maxb > NODE_HARD_MAX)
-            maxb = NODE_HARD_MAX;
-        if (n->len + need >= maxb ||
-            (stream_node_max_entries && n->count >= stream_node_max_entries) ||
-            id.ms < n->master.ms) {
-            /* The node is full for good: give back its spare room. */
-            n->buf = kv_realloc(n->buf, n->len ? n->len : 1);
-            n->cap = n->len;
-            n->offs = kv_realloc(n->offs, n->count * sizeof *n->offs);
-            n->capoffs = n->count;
-            n = NULL;
-        }
-    }
-    int same = n && same_fields(n, npairs, fv, fvlen);
-    if (!n) {
-        n = kv_calloc(1, sizeof *n);
-        n->master = id;
-        if (s->nnodes == s->capnodes) {
-            s->capnodes = s->capnodes ? s->capnodes * 2 : 4;
-            s->nodes = kv_realloc(s->nodes, s->capnodes * sizeof *s->nodes);
-        }
-        s->nodes[s->nnodes++] = n;
-    }
     if (n->len + need > n->cap) {
         size_t cap = n->cap ? n->cap : 256;
         while (cap < n->len + need)
@@ -333,7 +338,7 @@ void stream_append(kv_stream *s, sid id, size_t npairs, const char *const *fv,
     }
     n->offs[n->count++] = (uint32_t)n->len;
     uint8_t *p = n->buf + n->len;
-    *p++ = same ? F_SAMEFIELDS : 0;
+    *p++ = (uint8_t)((same ? F_SAMEFIELDS : 0) | (deleted ? F_DELETED : 0));
     p += put_varint(p, id.ms - n->master.ms);
     p += put_varint(p, id.seq);
     p += put_varint(p, npairs);
@@ -344,12 +349,122 @@ void stream_append(kv_stream *s, sid id, size_t npairs, const char *const *fv,
         p += fvlen[i];
     }
     n->len = (size_t)(p - n->buf);
-    n->live++;
+    if (!deleted)
+        n->live++;
+    /* Its listpack form (streamAppendItem): flags, ms and seq deltas,
+     * [num-fields, fields,] values, lp-count. The first entry has the
+     * master's fields, so it is a SAMEFIELDS one there too. */
+    int lp_same = same || n->count == 1;
+    size_t lp = lp_int_size(F_SAMEFIELDS) + lp_int_size((int64_t)(id.ms - n->master.ms)) +
+                lp_int_size((int64_t)(id.seq - n->master.seq));
+    int64_t lp_count = (int64_t)npairs + 3;
+    if (!lp_same) {
+        lp += lp_int_size((int64_t)npairs);
+        lp_count += (int64_t)npairs + 1;
+    }
+    for (size_t i = 0; i < npairs; i++) {
+        if (!lp_same)
+            lp += lp_str_size(fv[2 * i], fvlen[2 * i]);
+        lp += lp_str_size(fv[2 * i + 1], fvlen[2 * i + 1]);
+    }
+    n->lpfixed += lp + lp_int_size(lp_count);
+}
+
+/* The node is full for good: give back its spare room. */
+static void node_close(snode *n)
+{
+    n->buf = kv_realloc(n->buf, n->len ? n->len : 1);
+    n->cap = n->len;
+    n->offs = kv_realloc(n->offs, (n->count ? n->count : 1) * sizeof *n->offs);
+    n->capoffs = n->count;
+}
+
+void stream_append(kv_stream *s, sid id, size_t npairs, const char *const *fv,
+                   const size_t *fvlen)
+{
+    snode *n = s->nnodes ? s->nodes[s->nnodes - 1] : NULL;
+    if (n) {
+        /* streamAppendItem: a new node when the listpack's bytes plus the
+         * fields' and values' lengths reach stream-node-max-bytes, or its
+         * entries (deleted ones included) stream-node-max-entries. */
+        size_t maxb = stream_node_max_bytes;
+        if (maxb == 0 || maxb > NODE_HARD_MAX)
+            maxb = NODE_HARD_MAX;
+        size_t totelelen = 0;
+        for (size_t i = 0; i < 2 * npairs; i++)
+            totelelen += fvlen[i];
+        if (node_lp_bytes(n) + totelelen >= maxb ||
+            (stream_node_max_entries && n->count >= stream_node_max_entries) ||
+            id.ms < n->master.ms) {
+            node_close(n);
+            n = NULL;
+        }
+    }
+    if (!n)
+        n = node_open(s, id, npairs, fv, fvlen);
+    node_push(n, id, 0, npairs, fv, fvlen);
     if (s->length == 0)
         s->first_id = id;
     s->length++;
     s->entries_added++;
     s->last_id = id;
+}
+
+void stream_load_node(kv_stream *s, sid master, size_t npairs, const char *const *fv,
+                      const size_t *fvlen)
+{
+    if (s->nnodes)
+        node_close(s->nodes[s->nnodes - 1]);
+    node_open(s, master, npairs, fv, fvlen);
+}
+
+void stream_load_entry(kv_stream *s, sid id, int deleted, size_t npairs, const char *const *fv,
+                       const size_t *fvlen)
+{
+    node_push(s->nodes[s->nnodes - 1], id, deleted, npairs, fv, fvlen);
+}
+
+void stream_load_meta(kv_stream *s, uint64_t length, sid last_id, sid first_id, sid max_deleted,
+                      uint64_t entries_added)
+{
+    s->length = length;
+    s->last_id = last_id;
+    s->first_id = first_id;
+    s->max_deleted = max_deleted;
+    s->entries_added = entries_added;
+}
+
+sid stream_first_live(const kv_stream *s)
+{
+    return first_live_from(s, 0);
+}
+
+void stream_node_info(const kv_stream *s, size_t i, sid *master, uint32_t *count,
+                      uint32_t *live)
+{
+    const snode *n = s->nodes[i];
+    *master = n->master;
+    *count = n->count;
+    *live = n->live;
+}
+
+void stream_node_entry(const kv_stream *s, size_t i, uint32_t j, stream_iter *it, sid *id,
+                       size_t *npairs, int *deleted, int *same)
+{
+    const snode *n = s->nodes[i];
+    int fl;
+    memset(it, 0, sizeof *it);
+    it->s = s;
+    it->p = entry_head(n, n->offs[j], &fl, id, npairs);
+    it->left = *npairs;
+    if (fl & F_SAMEFIELDS) {
+        int f0;
+        sid id0;
+        size_t np0;
+        it->mf = entry_head(n, 0, &f0, &id0, &np0);
+    }
+    *deleted = fl & F_DELETED;
+    *same = (fl & F_SAMEFIELDS) || j == 0;
 }
 
 /* Index of the last node whose master <= id, or -1. */

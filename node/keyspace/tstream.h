@@ -140,6 +140,33 @@ void stream_iter_pair(stream_iter *it, const char **f, size_t *flen, const char 
 /* Does the live entry id exist? */
 int stream_has(const kv_stream *s, sid id);
 
+/* ---- nodes, for serializers (rdb.c) ----
+ * A node is one of Redis's stream listpacks: its master ID (the radix
+ * tree key), the entries stored in it (count, deleted ones included) and
+ * the live ones. */
+void stream_node_info(const kv_stream *s, size_t i, sid *master, uint32_t *count,
+                      uint32_t *live);
+/* Entry j of node i, deleted or not: its ID and pair count, and whether it
+ * has the node's master fields (Redis's SAMEFIELDS: the node's first entry
+ * always has). The pairs are then read with stream_iter_pair(it, ...). */
+void stream_node_entry(const kv_stream *s, size_t i, uint32_t j, stream_iter *it, sid *id,
+                       size_t *npairs, int *deleted, int *same);
+/* The first live ID (0-0 if none), whatever the recorded first ID says. */
+sid stream_first_live(const kv_stream *s);
+
+/* Building a stream node by node, as a payload laid it out. The caller
+ * has checked everything: IDs strictly increasing across the stream, each
+ * node's first entry at its master ID. stream_load_node starts a node
+ * whose master fields are fv's field names (npairs pairs);
+ * stream_load_entry appends to the last node; stream_load_meta sets the
+ * counters at the end. */
+void stream_load_node(kv_stream *s, sid master, size_t npairs, const char *const *fv,
+                      const size_t *fvlen);
+void stream_load_entry(kv_stream *s, sid id, int deleted, size_t npairs, const char *const *fv,
+                       const size_t *fvlen);
+void stream_load_meta(kv_stream *s, uint64_t length, sid last_id, sid first_id, sid max_deleted,
+                      uint64_t entries_added);
+
 /* ---- consumer groups ---- */
 size_t stream_ngroups(const kv_stream *s);
 stream_group *stream_group_at(const kv_stream *s, size_t i);

@@ -230,6 +230,7 @@ void client_close(client *c)
     if (c->flags & CL_BLOCKED)
         server_forget_blocked(c->srv, c);
     stream_block_forget(c);
+    migrate_forget(c);
     dispatch_script_client_gone(c->srv, c);
     blocking_forget(c->srv, c);
     multi_reset(c);

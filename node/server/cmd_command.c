@@ -184,7 +184,8 @@ static void reply_flags(reply *r, const kv_command *cmd)
                  {CMD_NO_ASYNC_LOADING, "no_async_loading"},
                  {CMD_NOT_IN_MULTI, "no_multi"}};
     int at, dst, movable = numkeys_spec(cmd, &at, &dst) || is_sort(cmd) ||
-                              store_keyword_spec(cmd, &at) || streams_keys_cmd(cmd);
+                              store_keyword_spec(cmd, &at) || streams_keys_cmd(cmd) ||
+                              !strcmp(cmd->name, "migrate");
     int busy = (cmd->flags & CMD_ALLOW_BUSY) != 0;
     long n = movable + busy;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
@@ -455,6 +456,34 @@ int command_keys(const kv_command *cmd, int argc, const char *const *argv, const
         for (int i = at + 1; fn && i <= at + (int)n; i++)
             fn(arg, i);
         return (int)n + (dst ? 1 : 0);
+    }
+    if (!strcmp(cmd->name, "migrate")) {
+        if (argc < 4)
+            return -1;
+        /* Redis's migrateGetKeys: argument 3, or what follows KEYS (skipping
+         * AUTH's and AUTH2's values); KEYS with a non-empty key: none. */
+        int first = 3, num = 1;
+        for (int i = 6; i < argc; i++) {
+            if (word_is(argv[i], lens[i], "keys")) {
+                if (lens[3] > 0)
+                    return -1;
+                first = i + 1;
+                num = argc - first;
+                break;
+            }
+            if (word_is(argv[i], lens[i], "auth"))
+                i += 1;
+            else if (word_is(argv[i], lens[i], "auth2"))
+                i += 2;
+        }
+        if (num == 0) {
+            /* KEYS last: Redis 7.0 answers from the first key spec. */
+            first = 3;
+            num = 1;
+        }
+        for (int i = first; fn && i < first + num; i++)
+            fn(arg, i);
+        return num;
     }
     if (is_sort(cmd)) {
         int store = 0;

@@ -417,6 +417,7 @@ static void info_stats(server *s, kbuf *b)
                 "pubsub_channels:%zu\r\n"
                 "pubsub_patterns:%zu\r\n"
                 "pubsubshard_channels:%zu\r\n"
+                "migrate_cached_sockets:%zu\r\n"
                 "tracking_total_keys:%" PRIu64 "\r\n"
                 "tracking_total_items:%" PRIu64 "\r\n"
                 "tracking_total_prefixes:%" PRIu64 "\r\n"
@@ -429,8 +430,8 @@ static void info_stats(server *s, kbuf *b)
                 s->env.evicted_keys, t->evicted_clients, evict_exceeded_ms(&s->env, 1), evict_exceeded_ms(&s->env, 0),
                 s->env.keyspace_hits, s->env.keyspace_misses,
                 ps_count(&s->pubsub, PS_CHANNEL), ps_count(&s->pubsub, PS_PATTERN),
-                ps_count(&s->pubsub, PS_SHARD), trk_keys, trk_items, trk_prefixes,
-                t->error_replies, t->protocol_errors,
+                ps_count(&s->pubsub, PS_SHARD), migrate_cached_sockets(s), trk_keys, trk_items,
+                trk_prefixes, t->error_replies, t->protocol_errors,
                 t->qbuf_disconnects,
                 t->obuf_disconnects);
     if (s->repl && !s->loading)

@@ -37,6 +37,7 @@ extern const kv_command cmds_bitmap[];
 extern const kv_command cmds_hll[];
 extern const kv_command cmds_sentinel[];
 extern const kv_command cmds_dump[];
+extern const kv_command cmds_migrate[];
 extern const kv_command cmds_sort[];
 extern const kv_command cmds_lcs[];
 extern const kv_command cmds_memory[];
@@ -67,6 +68,7 @@ static const kv_command *const tables[] = {
     cmds_hll,
     cmds_sentinel,
     cmds_dump,
+    cmds_migrate,
     cmds_sort,
     cmds_lcs,
     cmds_memory,

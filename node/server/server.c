@@ -795,6 +795,7 @@ void server_shutdown(server *s, int exit_code)
         client_close(c);
     }
     stream_block_free(s);
+    migrate_cache_free(s);
     engine_close(s->eng);
     s->eng = NULL;
     if (s->cron.data)

@@ -150,6 +150,8 @@ typedef struct client {
     struct sblock *sblock;
     /* blocked on keys (blocking.c): BLPOP, BZPOPMIN, … (NULL otherwise) */
     struct blk_state *blk;
+    /* waiting for a MIGRATE's target (cmd_migrate.c), or NULL */
+    struct migrate_job *migrate;
 
     /* blocking (WAIT) */
     uint64_t block_lsn;    /* WAIT: LSN replicas must reach */
@@ -296,6 +298,7 @@ struct server {
     cmd_env env;          /* what data commands see (role, limits, stats) */
     /* Clients blocked in XREAD/XREADGROUP (stream_block.c) */
     struct sblock_reg *sblocks;
+    struct migrate_cache *migrate_cache; /* MIGRATE's connections (cmd_migrate.c) */
     client *rerun_client; /* the blocked client whose command is being re-run */
     int rerun_blocked;    /* … and it asked to block again */
     /* Memory limit (cmd_memory.c, evict.c) */
@@ -315,6 +318,13 @@ void stream_block_signal(server *s, int db, const char *key, size_t klen);
 void stream_block_signal_db(server *s, int db);
 /* The client is going away. */
 void stream_block_forget(client *cl);
+/* MIGRATE (cmd_migrate.c): the client is going away; its migration, if
+ * any, is abandoned (its handles closed, the keys left as they are). */
+typedef struct migrate_job migrate_job;
+void migrate_forget(client *cl);
+/* INFO's migrate_cached_sockets; migrate_cache_free closes them (shutdown). */
+size_t migrate_cached_sockets(const server *s);
+void migrate_cache_free(server *s);
 /* The node stopped being the primary: unblock everyone with an error. */
 void stream_block_role_changed(server *s);
 size_t stream_block_count(const server *s);
