@@ -276,8 +276,11 @@ static void test_primary_fills_and_recovers(void **state)
     char dir[700];
     snprintf(dir, sizeof dir, "%s/data", mnt);
     h_proc p;
-    assert_int_equal(h_kvnode_start(&p, dir, (const char *const[]){"--appendfsync", "always",
-                                                                     NULL}),
+    /* 4 MiB segments: the node's segment and its spare leave room on the
+     * 40 MiB file system for the filler below. */
+    assert_int_equal(h_kvnode_start(&p, dir,
+                                    (const char *const[]){"--appendfsync", "always",
+                                                          "--wal-segment-size", "4mb", NULL}),
                      0);
     /* Leave about 12 MiB free around the node's first segment. */
     long long avail = free_bytes();
