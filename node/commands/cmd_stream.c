@@ -715,12 +715,6 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
                     gt = groups[k]->last_id;
                 }
             }
-            const char *cname = c->argv[group_arg + 1];
-            size_t cnlen = c->lens[group_arg + 1];
-            int created;
-            sc = xconsumer(c, groups[k], c->argv[ki], c->lens[ki], cname, cnlen, &created);
-            if (created)
-                xlog_createconsumer(c, c->argv[ki], c->lens[ki], groups[k], sc);
         } else if (stream_len(s)) {
             sid maxid;
             if (last_valid_id(s, &maxid) && sid_cmp(maxid, gt) > 0)
@@ -728,6 +722,16 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
         }
         if (!serve)
             continue;
+        if (groups[k]) {
+            /* The consumer is created when it is served, not when it only
+             * blocks or finds nothing new (Redis 7.0's xreadCommand). */
+            const char *cname = c->argv[group_arg + 1];
+            size_t cnlen = c->lens[group_arg + 1];
+            int created;
+            sc = xconsumer(c, groups[k], c->argv[ki], c->lens[ki], cname, cnlen, &created);
+            if (created)
+                xlog_createconsumer(c, c->argv[ki], c->lens[ki], groups[k], sc);
+        }
         if (++served == 1)
             d = reply_defer(&c->r);
         if (c->r.resp == 2)
