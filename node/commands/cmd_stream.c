@@ -573,6 +573,14 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
     for (int i = 1; i < c->argc; i++) {
         int more = c->argc - i - 1;
         if (arg_is(c, i, "block") && more) {
+            if (c->in_script) {
+                /* Redis 7.0 refuses BLOCK in scripts, naming the command as
+                 * the script spelled it, before reading the timeout. */
+                reply_errorf(&c->r, "ERR %.*s command is not allowed with BLOCK option from "
+                                    "scripts",
+                             (int)c->lens[0], c->argv[0]);
+                return;
+            }
             i++;
             if (arg_ll_msg(c, i, &timeout, "ERR timeout is not an integer or out of range") < 0)
                 return;

@@ -367,15 +367,20 @@ static void count_error_at(server *s, const kbuf *out, size_t off)
 }
 
 static void count_call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
-                       const size_t *lens, int64_t dur, const char *err, size_t errlen)
+                       const size_t *lens, int64_t dur, const char *err, size_t errlen,
+                       int err_nostats)
 {
     server *s = cl->srv;
     cmd_stat *st = &s->cmd_stats[command_index(cmd)];
     st->calls++;
     st->usec += (uint64_t)dur;
     if (err) {
+        /* An error a script raised from redis.call was counted when the
+         * command failed or was refused (Redis's
+         * ERR_REPLY_FLAG_NO_STATS_UPDATE): the script's call only fails. */
         st->failed++;
-        server_count_error(s, err, errlen);
+        if (!err_nostats)
+            server_count_error(s, err, errlen);
     }
     if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
         slowlog_push(s, cl, argc, argv, lens, dur);
@@ -467,7 +472,7 @@ static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *con
     if (xparked)
         return c.parked;
     count_call(cl, cmd, argc, argv, lens, dur, failed ? kbuf_data(&cl->out) + before : NULL,
-               failed ? kbuf_len(&cl->out) - before : 0);
+               failed ? kbuf_len(&cl->out) - before : 0, c.err_nostats);
     return c.parked;
 }
 
@@ -480,7 +485,7 @@ static int call(client *cl, const kv_command *cmd, int argc, const char *const *
 void dispatch_count_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
                             const size_t *lens, const char *error)
 {
-    count_call(c, cmd, argc, argv, lens, 0, error, error ? strlen(error) : 0);
+    count_call(c, cmd, argc, argv, lens, 0, error, error ? strlen(error) : 0, 0);
 }
 
 void dispatch_serve_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
@@ -619,9 +624,11 @@ static int queue_denyoom(const client *cl)
 {
     for (int i = 0; i < cl->nmq; i++) {
         const kv_command *q = command_lookup(cl->mq[i].argv[0], cl->mq[i].lens[0]);
-        if (q && cl->mq[i].argc > 1 && command_is_container(q))
-            q = command_lookup_sub(q, cl->mq[i].argv[1], cl->mq[i].lens[1]);
-        if (q && (q->flags & CMD_DENYOOM))
+        /* A queued EVAL counts with its shebang's flags (Redis's
+         * mstate.cmd_flags gathers getCommandFlags). */
+        if (q && (effective_flags(q, cl->mq[i].argc, (const char *const *)cl->mq[i].argv,
+                                  cl->mq[i].lens) &
+                  CMD_DENYOOM))
             return 1;
     }
     return 0;
@@ -635,14 +642,13 @@ static int refuse_oom(client *cl, const kv_command *cmd, int argc, const char *c
                       const size_t *lens)
 {
     server *s = cl->srv;
-    if (server_evict(s) != EVICT_FAIL)
+    s->pre_command_oom = server_evict(s) == EVICT_FAIL;
+    if (!s->pre_command_oom)
         return 0;
-    const kv_command *real = cmd;
-    if (argc > 1 && command_is_container(cmd))
-        real = command_lookup_sub(cmd, argv[1], lens[1]);
-    if (!real)
-        real = cmd;
-    int denyoom = (real->flags & CMD_DENYOOM) || (cmd->proc == cmd_exec && queue_denyoom(cl));
+    /* Scripts count with the flags of their shebang or function (Redis's
+     * getCommandFlags): "#!lua" without allow-oom or no-writes is deny-oom. */
+    int denyoom = (effective_flags(cmd, argc, argv, lens) & CMD_DENYOOM) ||
+                  (cmd->proc == cmd_exec && queue_denyoom(cl));
     if ((cl->flags & CL_MULTI) && cmd->proc != cmd_exec && cmd->proc != cmd_discard &&
         strcmp(cmd->name, "quit") != 0 && strcmp(cmd->name, "reset") != 0)
         denyoom = 1;
@@ -832,6 +838,7 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
     }
     int64_t now = server_mstime();
     evict_clock(&s->env, now);
+    s->pre_command_oom = 0;
     if (s->env.maxmemory) {
         int oom = refuse_oom(cl, cmd, argc, argv, lens);
         pubsub_settle(s); /* the "evicted" events of the round */
@@ -1095,6 +1102,7 @@ void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int
     /* The script's own database: it starts as the caller's, and a SELECT
      * in the script changes it for the script only (Redis 7). */
     cmd_use_db(&c, caller->db);
+    c.in_script = 1;
     c.cmd = cmd;
     c.argc = argc;
     c.argv = argv;

@@ -280,6 +280,9 @@ struct server {
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
     int in_exec;          /* EXEC is running its queued commands */
+    int pre_command_oom;  /* over maxmemory (nothing left to evict) when the
+                             running client command started: Redis's
+                             pre_command_oom_state, read by scripts */
     int script_nesting;   /* a script's command is running (dispatch_script_exec) */
     /* A long script parked (script.h): its client's request stays open
      * until script_idle has resumed it to its end. */
