@@ -1350,6 +1350,12 @@ static void open_lib(lua_State *L, const char *name, lua_CFunction f)
  * refuse binary chunks (as Redis's patched Lua does): bytecode could
  * break out of the sandbox. */
 static const char OURS_KEY = 'o'; /* registry: weak set of threads that may park */
+/* registry: a coroutine whose last run returned normally, kept for the next
+ * run: a fresh thread per script call is garbage the incremental collector
+ * (stepped every 50 runs, as Redis) falls behind on, and used_memory_lua
+ * would double under a stream of short scripts. A thread whose run ended in
+ * an error cannot be resumed again and is dropped. */
+static const char SPARE_KEY = 's';
 static int hook_yielded;           /* the last yield came from the hook */
 
 static void mark_ours(lua_State *L, lua_State *th)
@@ -1798,6 +1804,12 @@ static void finish_run(lua_State *L, lua_State *co, int ref, run_ctx *rc, int st
         lua_to_reply(co, r, rc->resp, rc->caller);
     }
     lua_settop(co, 0);
+    if (!st && lua_status(co) == 0) {
+        lua_pushlightuserdata(L, (void *)&SPARE_KEY);
+        lua_pushthread(co);
+        lua_xmove(co, L, 1);
+        lua_rawset(L, LUA_REGISTRYINDEX);
+    }
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
     if (++gc_count == 50) {
         lua_gc(L, LUA_GCSTEP, 50);
@@ -1833,8 +1845,18 @@ static void park(lua_State *L, lua_State *co, int ref, run_ctx *rc)
 
 int sl_call(lua_State *L, run_ctx *rc, int nargs)
 {
-    lua_State *co = lua_newthread(L);
-    mark_ours(L, co);
+    lua_pushlightuserdata(L, (void *)&SPARE_KEY);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_State *co = lua_tothread(L, -1);
+    if (co) {
+        lua_pushlightuserdata(L, (void *)&SPARE_KEY);
+        lua_pushnil(L);
+        lua_rawset(L, LUA_REGISTRYINDEX);
+    } else {
+        lua_pop(L, 1);
+        co = lua_newthread(L);
+        mark_ours(L, co);
+    }
     int ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_xmove(L, co, nargs + 1);
     run_ctx *saved = sc_run;
