@@ -167,6 +167,7 @@ typedef struct wal_stats {
     uint64_t last_sync_us;      /* duration of the last fdatasync */
     uint64_t max_batch_records; /* largest batch so far */
     uint64_t gather_waits;      /* loop passes that waited for a sync (gather_wait) */
+    uint64_t loop_delays;       /* loop passes that held their reads for the next (loop_delay) */
     uint64_t bytes_since_compact; /* bytes appended since the last wal_compact */
     int spare_ready;
     int nospace;                /* see wal_nospace */

@@ -154,6 +154,13 @@ struct wal {
      * (gather_wait) only waits while this is 1 */
     _Atomic int syncing;
     int no_gather; /* loop thread: wal_set_gather(w, 0) */
+    /* The loop's commit delay (loop_delay in wal_writer.c), in place of
+     * the thread's while the loop gathers: */
+    _Atomic int loop_delays;      /* set by the loop: the thread skips its own */
+    _Atomic uint64_t done_records; /* records in the batch the thread last finished */
+    uint64_t just_released;        /* loop: what this pass's notify released */
+    int hold_fill;                 /* loop: fill waits for the next pass's reads */
+    uv_idle_t idle;                /* keeps that pass from blocking in epoll */
     /* loop thread: the fast path wrote a batch; report progress at the end
      * of this callback rather than through the eventfd */
     int progress_due;
@@ -167,7 +174,7 @@ struct wal {
     _Atomic uint64_t durable_floor;
     _Atomic int err;
     char errmsg[256];
-    _Atomic uint64_t batches, syncs, last_sync_us, gather_waits;
+    _Atomic uint64_t batches, syncs, last_sync_us, gather_waits, loop_delays_done;
     _Atomic uint64_t sync_hist[WAL_SYNC_BUCKETS], sync_us_total;
 
     /* WAL-thread state */

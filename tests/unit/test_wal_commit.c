@@ -436,6 +436,70 @@ static void test_gather_wait_is_bounded(void **state)
     close_wal(f);
 }
 
+/* The loop's commit delay (appendfsync always, alone): writers that
+ * answer every reply with a new write, driven by the WAL's own progress
+ * callback and nothing else (no timer runs until the deadline), keep the
+ * log moving round after round: a pass that holds its reads for the next
+ * one never leaves them stuck; the delay engaged; everything appended is
+ * durable and reads back in order. Syncs are slowed to up to 2 ms so that
+ * the delay (half a sync) applies. */
+#define WRITERS 8
+#define ROUNDS 150
+typedef struct writers {
+    fx *f;
+    uint64_t waiting_for; /* LSN whose durability ends the round */
+    int rounds;
+} writers;
+
+static void writers_progress(void *arg)
+{
+    writers *x = arg;
+    if (wal_durable_lsn(x->f->w) < x->waiting_for)
+        return;
+    if (++x->rounds >= ROUNDS) {
+        uv_stop(&x->f->loop);
+        return;
+    }
+    for (int i = 0; i < WRITERS; i++)
+        x->waiting_for = append_one(x->f->w);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
+
+static void test_loop_delay_never_strands_writes(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    seen s;
+    faultfs_install();
+    faultfs_delay(FF_FSYNC, 2000, 100, 7);
+    assert_int_equal(open_wal(f, &s, err), 0);
+    writers x = {f, 0, 0};
+    assert_int_equal(wal_start(f->w, &f->loop, writers_progress, &x), 0);
+    for (int i = 0; i < WRITERS; i++)
+        x.waiting_for = append_one(f->w);
+    uv_timer_t deadline;
+    uv_timer_init(&f->loop, &deadline);
+    uv_timer_start(&deadline, on_deadline, 60000, 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&deadline, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(x.rounds, ROUNDS);
+    wal_stats st;
+    wal_get_stats(f->w, &st);
+    assert_true(st.loop_delays > 0);
+    assert_true(wal_durable_lsn(f->w) >= x.waiting_for);
+    faultfs_clear();
+    close_wal(f);
+    assert_int_equal(open_wal(f, &s, err), 0);
+    assert_true(s.ok);
+    assert_int_equal(s.last_lsn, x.waiting_for);
+    close_wal(f);
+}
+
 /* Switching the policy to "always" never moves the durable LSN back. */
 static void test_durable_never_moves_back_on_policy_change(void **state)
 {
@@ -759,6 +823,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_flush_wait_during_slow_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stall_watchdog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gather_wait_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loop_delay_never_strands_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durable_never_moves_back_on_policy_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_randomized_hand_off, setup, teardown),
