@@ -54,8 +54,8 @@ enum {
 #define ENC_INT32 2
 #define ENC_LZF 3
 
-/* Quicklist nodes as Redis 7.0 builds them with list-max-listpack-size -2. */
-#define QL_NODE_MAX_BYTES 8192
+/* Quicklist nodes as Redis 7.0 builds them (see ql_node_full). */
+#define QL_SIZE_SAFETY_LIMIT 8192
 #define QL_PACKED_THRESHOLD ((size_t)1 << 30)
 #define QL_PLAIN 1
 #define QL_PACKED 2
@@ -185,12 +185,29 @@ static void flush_node(kbuf *body, lp_writer *w, int *open, uint64_t *nodes)
     (*nodes)++;
 }
 
+/* Would a node grown to new_sz bytes and new_count elements exceed the
+ * limit list-max-listpack-size sets now? quicklistNodeExceedsLimit
+ * (7.0.15): a negative fill is a size limit of 4 KB << (-fill - 1) (fill
+ * below -5 counts as -5); a positive one an element count (0: one) within
+ * the 8 KB safety limit. */
+static int ql_node_full(size_t new_sz, size_t new_count)
+{
+    int fill = list_max_listpack_size;
+    if (fill < 0) {
+        int level = fill < -5 ? 4 : -fill - 1;
+        return new_sz > ((size_t)4096 << level);
+    }
+    size_t maxc = fill == 0 ? 1 : (size_t)fill;
+    return new_sz > QL_SIZE_SAFETY_LIMIT || new_count > maxc;
+}
+
 static void dump_list(kbuf *b, kv_list *l)
 {
     kbuf body = KBUF_INIT;
     lp_writer w;
     int open = 0;
     uint64_t nodes = 0;
+    size_t count = 0; /* elements in the open node */
     size_t len = list_len(l);
     for (size_t i = 0; i < len; i++) {
         const char *p;
@@ -204,15 +221,17 @@ static void dump_list(kbuf *b, kv_list *l)
             continue;
         }
         /* _quicklistNodeAllowInsert (7.0.15): the node's bytes plus the
-         * element's length plus SIZE_ESTIMATE_OVERHEAD (8) must stay within
-         * 8 KB. */
-        if (open && lpw_bytes(&w) + n + 8 > QL_NODE_MAX_BYTES)
+         * element's length plus SIZE_ESTIMATE_OVERHEAD (8), and its count
+         * plus one, must stay within the limit. */
+        if (open && ql_node_full(lpw_bytes(&w) + n + 8, count + 1))
             flush_node(&body, &w, &open, &nodes);
         if (!open) {
             lpw_init(&w);
             open = 1;
+            count = 0;
         }
         lpw_append(&w, p, n);
+        count++;
     }
     flush_node(&body, &w, &open, &nodes);
     save_type(b, T_LIST_QUICKLIST_2);

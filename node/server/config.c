@@ -118,6 +118,10 @@ const cfg_option cfg_options[] = {
      INT_MIN, INT_MAX, "-2", NULL, 1,
      "Lists that fit in one Redis quicklist node use the compact encoding: negative, up to "
      "4kb << (-n - 1) bytes (-5 and below: 64kb); positive, up to n elements within 8kb."},
+    {"list-compress-depth", NULL, CFG_INT, OFF(list_compress_depth), 0, INT_MAX, "0", NULL, 1,
+     "Redis's quicklist LZF-compresses list nodes more than this many nodes from either end "
+     "(0: none). kvnode keeps list memory uncompressed: replies and DUMP payloads are the "
+     "same as Redis's for any value."},
     {"notify-keyspace-events", NULL, CFG_SPECIAL, OFF(notify_keyspace_events), 0, 0, "", NULL,
      1,
      "Publish keyspace events, as Redis: K (__keyspace@<db>__:<key>) and/or E "

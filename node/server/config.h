@@ -56,6 +56,7 @@ typedef struct kv_config {
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
     int list_max_listpack_size;
+    int list_compress_depth; /* kept and reported; see its table entry */
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value; /* a memory value in Redis */
