@@ -56,7 +56,6 @@ enum {
 
 /* Quicklist nodes as Redis 7.0 builds them (see ql_node_full). */
 #define QL_SIZE_SAFETY_LIMIT 8192
-#define QL_PACKED_THRESHOLD ((size_t)1 << 30)
 #define QL_PLAIN 1
 #define QL_PACKED 2
 
@@ -213,7 +212,7 @@ static void dump_list(kbuf *b, kv_list *l)
         const char *p;
         size_t n;
         list_get(l, i, &p, &n);
-        if (n >= QL_PACKED_THRESHOLD) {
+        if (n >= list_packed_threshold) {
             flush_node(&body, &w, &open, &nodes);
             rdb_save_len(&body, QL_PLAIN);
             rdb_save_string(&body, p, n);

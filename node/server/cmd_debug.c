@@ -351,6 +351,24 @@ static void debug_log(cmd_ctx *c)
     reply_ok(&c->r);
 }
 
+/* QUICKLIST-PACKED-THRESHOLD <size>: Redis's quicklistisSetPackedThreshold.
+ * 0 restores the default 1 GB; above 4 GB - 1 MB is refused. Only where
+ * Redis would put plain nodes is visible: DUMP writes them so. */
+static void debug_quicklist_packed_threshold(cmd_ctx *c)
+{
+    char buf[160];
+    unsigned long long sz = 0;
+    arg_cstr(c, 2, buf, sizeof buf);
+    if (c->lens[2] >= sizeof buf || config_memtoull(buf, &sz) != 0 ||
+        sz > (1ULL << 32) - (1ULL << 20)) {
+        reply_error(&c->r, "ERR argument must be a memory value bigger than 1 and smaller than "
+                           "4gb");
+        return;
+    }
+    list_packed_threshold = sz ? (size_t)sz : (size_t)1 << 30;
+    reply_ok(&c->r);
+}
+
 static void debug_help(cmd_ctx *c)
 {
     static const char *const lines[] = {
@@ -374,6 +392,9 @@ static void debug_help(cmd_ctx *c)
         "    true, false.",
         "LOADAOF",
         "    Flush the AOF buffers on disk and reload the AOF in memory.",
+        "QUICKLIST-PACKED-THRESHOLD <size>",
+        "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+        "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
         "RELOAD",
         "    Save a snapshot on disk and reload the keyspace back from it.",
         "SET-ACTIVE-EXPIRE <0|1>",
@@ -403,6 +424,7 @@ static const debug_sub subs[] = {
     {"reload", -2, debug_reload},
     {"loadaof", -2, debug_loadaof},
     {"protocol", 3, debug_protocol},
+    {"quicklist-packed-threshold", 3, debug_quicklist_packed_threshold},
     {"error", 3, debug_error},
     {"log", 3, debug_log},
     {"help", 2, debug_help},

@@ -308,6 +308,13 @@ static int parse_mem(const char *s, long long *out)
  * whose overflow saturates, times the unit, which wraps. The bounds
  * check comes after, so a huge value is "out of range", not "not a
  * memory value". */
+static int parse_memtoull(const char *s, unsigned long long *out);
+
+int config_memtoull(const char *s, unsigned long long *out)
+{
+    return parse_memtoull(s, out);
+}
+
 static int parse_memtoull(const char *s, unsigned long long *out)
 {
     const char *u = s;

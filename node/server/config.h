@@ -132,6 +132,10 @@ const char *config_maxmemory_policy_name(const kv_config *c);
 void config_init(kv_config *c);
 void config_free(kv_config *c);
 
+/* Redis's memtoull: digits with an optional unit (b, k, kb, m, mb, g, gb,
+ * any case), no sign. 0 or -1. */
+int config_memtoull(const char *s, unsigned long long *out);
+
 /* Find an option by name or alias (case-insensitive). */
 const cfg_option *config_find(const char *name);
 
