@@ -239,6 +239,45 @@ static void dump_list(kbuf *b, kv_list *l)
     kbuf_free(&body);
 }
 
+void rdb_list_layout(kv_list *l, size_t *nodes, size_t *bytes)
+{
+    lp_writer w;
+    int open = 0;
+    size_t count = 0, nn = 0, sz = 0;
+    size_t len = list_len(l);
+    for (size_t i = 0; i < len; i++) {
+        const char *p;
+        size_t n;
+        list_get(l, i, &p, &n);
+        int plain = n >= list_packed_threshold;
+        if (open && (plain || ql_node_full(lpw_bytes(&w) + n + 8, count + 1))) {
+            sz += lpw_bytes(&w);
+            lpw_free(&w);
+            open = 0;
+            nn++;
+        }
+        if (plain) {
+            sz += n;
+            nn++;
+            continue;
+        }
+        if (!open) {
+            lpw_init(&w);
+            open = 1;
+            count = 0;
+        }
+        lpw_append(&w, p, n);
+        count++;
+    }
+    if (open) {
+        sz += lpw_bytes(&w);
+        lpw_free(&w);
+        nn++;
+    }
+    *nodes = nn;
+    *bytes = sz;
+}
+
 static void dump_hash(kbuf *b, kv_hash *h)
 {
     hash_iter it;

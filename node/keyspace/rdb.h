@@ -37,6 +37,10 @@
 /* Append the DUMP payload of o's value to out. */
 void rdb_dump(kobj *o, kbuf *out);
 
+/* The quicklist nodes DUMP writes for l: their number and the sum of their
+ * sizes (listpack bytes, or the element's for a plain node). */
+void rdb_list_layout(kv_list *l, size_t *nodes, size_t *bytes);
+
 /* A value read from a payload, not yet in a keyspace. */
 typedef struct rdb_value {
     int type;      /* KT_* */

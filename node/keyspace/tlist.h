@@ -31,6 +31,10 @@ extern int list_max_listpack_size;
  * own (a plain node) in Redis; DUMP writes lists so. */
 extern size_t list_packed_threshold;
 
+/* CONFIG list-compress-depth. kvnode keeps lists uncompressed; DEBUG
+ * OBJECT reports whether Redis would compress (ql_compressed). */
+extern int list_compress_depth;
+
 kv_list *list_new(void);
 void list_free(kv_list *l); /* NULL is fine */
 size_t list_len(const kv_list *l);

@@ -155,11 +155,25 @@ static void debug_object(cmd_ctx *c)
         reply_error(&c->r, "ERR no such key");
         return;
     }
-    char line[256];
+    /* A list: Redis's quicklist figures, for the nodes DUMP writes (Redis
+     * keeps each list's fill and compress depth from its creation; these
+     * are the current settings). */
+    char extra[192] = "";
+    if (kobj_type(o) == KT_LIST) {
+        kv_list *l = kobj_list(o);
+        size_t nodes, bytes;
+        rdb_list_layout(l, &nodes, &bytes);
+        snprintf(extra, sizeof extra,
+                 " ql_nodes:%zu ql_avg_node:%.2f ql_listpack_max:%d ql_compressed:%d"
+                 " ql_uncompressed_size:%zu",
+                 nodes, nodes ? (double)list_len(l) / (double)nodes : 0.0,
+                 list_max_listpack_size, list_compress_depth != 0, bytes);
+    }
+    char line[384];
     snprintf(line, sizeof line,
              "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:0 "
-             "lru_seconds_idle:0",
-             (void *)o, kobj_encoding(o), serialized_length(o));
+             "lru_seconds_idle:0%s",
+             (void *)o, kobj_encoding(o), serialized_length(o), extra);
     reply_simple(&c->r, line);
 }
 

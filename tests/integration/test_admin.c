@@ -711,9 +711,9 @@ static void test_debug_reload(void **state)
     assert_int_equal(integer(f->c, "DBSIZE"), 6);
 }
 
-/* DEBUG OBJECT's serializedlength is Redis's rdbSavedObjectLen: the
- * figures redis-server 7.0.15 shows for the same values (LZF strings,
- * listpacks, intsets, quicklists). */
+/* DEBUG OBJECT's serializedlength is Redis's rdbSavedObjectLen, and a
+ * list's line ends with Redis's ql_* figures: what redis-server 7.0.15
+ * shows for the same values (LZF strings, listpacks, intsets, quicklists). */
 static void test_debug_object_serializedlength(void **state)
 {
     fixture *f = *state;
@@ -726,6 +726,11 @@ static void test_debug_object_serializedlength(void **state)
     kv_reply_free(h_cmd(f->c, "ZADD z 1 a"));
     kv_reply_free(h_cmd(f->c, "RPUSH l a b c"));
     kv_reply_free(h_cmd(f->c, "XADD x 1-1 f v"));
+    for (int i = 1; i <= 3000; i++) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "RPUSH l2 element-%d", i % 37);
+        kv_reply_free(h_cmd(f->c, cmd));
+    }
     static const struct {
         const char *key;
         const char *want;
@@ -734,6 +739,12 @@ static void test_debug_object_serializedlength(void **state)
         {"h", "serializedlength:18 "},  {"si", "serializedlength:15 "},
         {"ss", "serializedlength:5 "},  {"z", "serializedlength:13 "},
         {"l", "serializedlength:19 "},  {"x", "serializedlength:57 "},
+        /* Lists add Redis's quicklist figures (default list settings). */
+        {"l", " lru_seconds_idle:0 ql_nodes:1 ql_avg_node:3.00 ql_listpack_max:-2 "
+              "ql_compressed:0 ql_uncompressed_size:16"},
+        {"l2", "serializedlength:1739 "},
+        {"l2", " ql_nodes:5 ql_avg_node:600.00 ql_listpack_max:-2 ql_compressed:0 "
+               "ql_uncompressed_size:35222"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char cmd[64];
