@@ -54,9 +54,8 @@ enum {
 #define ENC_INT32 2
 #define ENC_LZF 3
 
-/* Quicklist nodes as Redis 7.0 builds them with list-max-listpack-size -2. */
-#define QL_NODE_MAX_BYTES 8192
-#define QL_PACKED_THRESHOLD ((size_t)1 << 30)
+/* Quicklist nodes as Redis 7.0 builds them (see ql_node_full). */
+#define QL_SIZE_SAFETY_LIMIT 8192
 #define QL_PLAIN 1
 #define QL_PACKED 2
 
@@ -173,52 +172,111 @@ static void lp_append_score(lp_writer *w, double d)
     lpw_append(w, buf, n);
 }
 
-static void flush_node(kbuf *body, lp_writer *w, int *open, uint64_t *nodes)
+/* Would a node grown to new_sz bytes and new_count elements exceed the
+ * limit list-max-listpack-size sets now? quicklistNodeExceedsLimit
+ * (7.0.15): a negative fill is a size limit of 4 KB << (-fill - 1) (fill
+ * below -5 counts as -5); a positive one an element count (0: one) within
+ * the 8 KB safety limit. */
+static int ql_node_full(size_t new_sz, size_t new_count)
+{
+    int fill = list_max_listpack_size;
+    if (fill < 0) {
+        int level = fill < -5 ? 4 : -fill - 1;
+        return new_sz > ((size_t)4096 << level);
+    }
+    size_t maxc = fill == 0 ? 1 : (size_t)fill;
+    return new_sz > QL_SIZE_SAFETY_LIMIT || new_count > maxc;
+}
+
+typedef void ql_node_fn(void *ctx, int container, const char *p, size_t n);
+
+static void ql_close(lp_writer *w, int *open, ql_node_fn *emit, void *ctx)
 {
     if (!*open)
         return;
     lpw_finish(w);
-    rdb_save_len(body, QL_PACKED);
-    rdb_save_string(body, kbuf_data(&w->b), kbuf_len(&w->b));
+    emit(ctx, QL_PACKED, kbuf_data(&w->b), kbuf_len(&w->b));
     lpw_free(w);
     *open = 0;
-    (*nodes)++;
 }
 
-static void dump_list(kbuf *b, kv_list *l)
+/* The quicklist nodes of l in order, as Redis builds the list by RPUSH
+ * under the current list-max-listpack-size and packed threshold: emit gets
+ * each node's container (QL_PACKED: a finished listpack; QL_PLAIN: the
+ * element alone). */
+static void ql_walk(kv_list *l, ql_node_fn *emit, void *ctx)
 {
-    kbuf body = KBUF_INIT;
     lp_writer w;
     int open = 0;
-    uint64_t nodes = 0;
+    size_t count = 0; /* elements in the open node */
     size_t len = list_len(l);
     for (size_t i = 0; i < len; i++) {
         const char *p;
         size_t n;
         list_get(l, i, &p, &n);
-        if (n >= QL_PACKED_THRESHOLD) {
-            flush_node(&body, &w, &open, &nodes);
-            rdb_save_len(&body, QL_PLAIN);
-            rdb_save_string(&body, p, n);
-            nodes++;
+        if (n >= list_packed_threshold) {
+            ql_close(&w, &open, emit, ctx);
+            emit(ctx, QL_PLAIN, p, n);
             continue;
         }
         /* _quicklistNodeAllowInsert (7.0.15): the node's bytes plus the
-         * element's length plus SIZE_ESTIMATE_OVERHEAD (8) must stay within
-         * 8 KB. */
-        if (open && lpw_bytes(&w) + n + 8 > QL_NODE_MAX_BYTES)
-            flush_node(&body, &w, &open, &nodes);
+         * element's length plus SIZE_ESTIMATE_OVERHEAD (8), and its count
+         * plus one, must stay within the limit. */
+        if (open && ql_node_full(lpw_bytes(&w) + n + 8, count + 1))
+            ql_close(&w, &open, emit, ctx);
         if (!open) {
             lpw_init(&w);
             open = 1;
+            count = 0;
         }
         lpw_append(&w, p, n);
+        count++;
     }
-    flush_node(&body, &w, &open, &nodes);
+    ql_close(&w, &open, emit, ctx);
+}
+
+typedef struct {
+    kbuf body;
+    uint64_t nodes;
+} ql_dump_ctx;
+
+static void ql_dump_node(void *ctx, int container, const char *p, size_t n)
+{
+    ql_dump_ctx *d = ctx;
+    rdb_save_len(&d->body, (uint64_t)container);
+    rdb_save_string(&d->body, p, n);
+    d->nodes++;
+}
+
+static void dump_list(kbuf *b, kv_list *l)
+{
+    ql_dump_ctx d = {KBUF_INIT, 0};
+    ql_walk(l, ql_dump_node, &d);
     save_type(b, T_LIST_QUICKLIST_2);
-    rdb_save_len(b, nodes);
-    kbuf_append(b, kbuf_data(&body), kbuf_len(&body));
-    kbuf_free(&body);
+    rdb_save_len(b, d.nodes);
+    kbuf_append(b, kbuf_data(&d.body), kbuf_len(&d.body));
+    kbuf_free(&d.body);
+}
+
+typedef struct {
+    size_t nodes, bytes;
+} ql_layout_ctx;
+
+static void ql_layout_node(void *ctx, int container, const char *p, size_t n)
+{
+    ql_layout_ctx *a = ctx;
+    (void)container;
+    (void)p;
+    a->nodes++;
+    a->bytes += n;
+}
+
+void rdb_list_layout(kv_list *l, size_t *nodes, size_t *bytes)
+{
+    ql_layout_ctx a = {0, 0};
+    ql_walk(l, ql_layout_node, &a);
+    *nodes = a.nodes;
+    *bytes = a.bytes;
 }
 
 static void dump_hash(kbuf *b, kv_hash *h)

@@ -7,8 +7,8 @@
  * rdb_dump writes what redis-server 7.0's DUMP writes for the same value in
  * the same encoding: strings as integers (when canonical and within 32
  * bits), LZF-compressed (over 20 bytes, when that saves at least 4) or raw;
- * lists as a quicklist of listpack nodes split where Redis's default
- * list-max-listpack-size (-2, 8 KB nodes) splits a list built by RPUSH;
+ * lists as a quicklist of listpack nodes split where Redis, under the
+ * current list-max-listpack-size, splits a list built by RPUSH;
  * small hashes and sorted sets as one listpack, intsets as their blob,
  * large hashes and sets as their members (in kvnode's order, so those
  * bytes differ from Redis's, which follow its own hash table), skiplist
@@ -36,6 +36,10 @@
 
 /* Append the DUMP payload of o's value to out. */
 void rdb_dump(kobj *o, kbuf *out);
+
+/* The quicklist nodes DUMP writes for l: their number and the sum of their
+ * sizes (listpack bytes, or the element's for a plain node). */
+void rdb_list_layout(kv_list *l, size_t *nodes, size_t *bytes);
 
 /* A value read from a payload, not yet in a keyspace. */
 typedef struct rdb_value {

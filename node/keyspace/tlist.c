@@ -45,6 +45,8 @@
 #define LIST_MIN_CAP 4
 
 int list_max_listpack_size = -2;
+size_t list_packed_threshold = (size_t)1 << 30;
+int list_compress_depth = 0;
 
 
 typedef struct ring {

@@ -26,6 +26,15 @@ enum { LIST_HEAD = 0, LIST_TAIL = 1 };
  * grows or shrinks; existing lists are not rewritten when it changes. */
 extern int list_max_listpack_size;
 
+/* DEBUG QUICKLIST-PACKED-THRESHOLD (Redis 7.0's packed_threshold, default
+ * 1 GB): an element of at least this many bytes is a quicklist node of its
+ * own (a plain node) in Redis; DUMP writes lists so. */
+extern size_t list_packed_threshold;
+
+/* CONFIG list-compress-depth. kvnode keeps lists uncompressed; DEBUG
+ * OBJECT reports whether Redis would compress (ql_compressed). */
+extern int list_compress_depth;
+
 kv_list *list_new(void);
 void list_free(kv_list *l); /* NULL is fine */
 size_t list_len(const kv_list *l);

@@ -1,10 +1,13 @@
 /* cmd_debug.c — DEBUG subcommands: DIGEST, POPULATE, SLEEP, SET-ACTIVE-EXPIRE,
- * DIGEST-VALUE, OBJECT, RELOAD, LOADAOF, PROTOCOL, ERROR, LOG, HELP.
+ * DIGEST-VALUE, OBJECT, RELOAD, LOADAOF, PROTOCOL, QUICKLIST-PACKED-THRESHOLD,
+ * ERROR, LOG, HELP.
  *
  * DEBUG runs only on a serving node (it is a read for the node's state
  * checks) and is never logged. RELOAD takes a snapshot and loads the
  * keyspace back from it (engine_reload). */
 #include "server.h"
+
+#include "rdb.h"
 
 #include "log.h"
 #include "mem.h"
@@ -141,94 +144,14 @@ static void debug_set_disable_deny_scripts(cmd_ctx *c)
     reply_ok(&c->r);
 }
 
-/* Bytes of a length prefix in Redis's RDB format. */
-static size_t rdb_len_size(size_t n)
-{
-    return n < (1u << 6) ? 1 : n < (1u << 14) ? 2 : n <= UINT32_MAX ? 5 : 9;
-}
-
-/* Bytes of a string in Redis's RDB format, without LZF compression:
- * integer-like strings of up to 11 bytes are stored as 8/16/32-bit ints. */
-static size_t rdb_string_size(const char *p, size_t n)
-{
-    long long v;
-    if (n <= 11 && kv_string2ll(p, n, &v)) {
-        if (v >= -(1 << 7) && v < (1 << 7))
-            return 2;
-        if (v >= -(1 << 15) && v < (1 << 15))
-            return 3;
-        if (v >= -(1LL << 31) && v < (1LL << 31))
-            return 5;
-    }
-    return rdb_len_size(n) + n;
-}
-
-/* An estimate of RDB's serialized length (RDB itself stores lists and small
- * hashes as listpack blobs; this counts their elements one by one). */
+/* Redis's rdbSavedObjectLen: the bytes of the value in an RDB file, which
+ * is the DUMP payload less its type byte, RDB version (2) and CRC (8). */
 static size_t serialized_length(kobj *o)
 {
-    size_t n = 0;
-    switch (kobj_type(o)) {
-    case KT_STRING: {
-        size_t l;
-        const char *v = kobj_str(o, &l);
-        return rdb_string_size(v, l);
-    }
-    case KT_LIST: {
-        kv_list *l = kobj_list(o);
-        size_t len = list_len(l);
-        n = rdb_len_size(len);
-        for (size_t i = 0; i < len; i++) {
-            const char *p;
-            size_t pl;
-            list_get(l, i, &p, &pl);
-            n += rdb_string_size(p, pl);
-        }
-        return n;
-    }
-    case KT_HASH: {
-        kv_hash *h = kobj_hash(o);
-        hash_iter it;
-        const char *f, *v;
-        size_t fl, vl;
-        n = rdb_len_size(hash_len(h));
-        hash_iter_init(&it, h);
-        while (hash_iter_next(&it, &f, &fl, &v, &vl))
-            n += rdb_string_size(f, fl) + rdb_string_size(v, vl);
-        hash_iter_done(&it);
-        return n;
-    }
-    case KT_SET: {
-        kv_set *st = kobj_set(o);
-        set_iter it;
-        const char *m;
-        size_t ml;
-        n = rdb_len_size(set_len(st));
-        set_iter_init(&it, st);
-        while (set_iter_next(&it, &m, &ml))
-            n += rdb_string_size(m, ml);
-        set_iter_done(&it);
-        return n;
-    }
-    case KT_ZSET: {
-        kv_zset *z = kobj_zset(o);
-        size_t len = zset_len(z);
-        n = rdb_len_size(len);
-        if (!len)
-            return n;
-        zset_iter it;
-        const char *m;
-        size_t ml;
-        double score;
-        zset_iter_init(&it, z, 0, 0);
-        while (zset_iter_next(&it, &m, &ml, &score))
-            n += rdb_string_size(m, ml) + 8; /* RDB_TYPE_ZSET_2: binary doubles */
-        return n;
-    }
-    case KT_STREAM:
-        /* RDB stores a stream's listpack nodes as blobs: their size. */
-        return stream_mem(kobj_stream(o));
-    }
+    kbuf b = KBUF_INIT;
+    rdb_dump(o, &b);
+    size_t n = kbuf_len(&b) > 11 ? kbuf_len(&b) - 11 : 0;
+    kbuf_free(&b);
     return n;
 }
 
@@ -243,11 +166,25 @@ static void debug_object(cmd_ctx *c)
         reply_error(&c->r, "ERR no such key");
         return;
     }
-    char line[256];
+    /* A list: Redis's quicklist figures, for the nodes DUMP writes (Redis
+     * keeps each list's fill and compress depth from its creation; these
+     * are the current settings). */
+    char extra[192] = "";
+    if (kobj_type(o) == KT_LIST) {
+        kv_list *l = kobj_list(o);
+        size_t nodes, bytes;
+        rdb_list_layout(l, &nodes, &bytes);
+        snprintf(extra, sizeof extra,
+                 " ql_nodes:%zu ql_avg_node:%.2f ql_listpack_max:%d ql_compressed:%d"
+                 " ql_uncompressed_size:%zu",
+                 nodes, nodes ? (double)list_len(l) / (double)nodes : 0.0,
+                 list_max_listpack_size, list_compress_depth != 0, bytes);
+    }
+    char line[384];
     snprintf(line, sizeof line,
              "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:0 "
-             "lru_seconds_idle:0",
-             (void *)o, kobj_encoding(o), serialized_length(o));
+             "lru_seconds_idle:0%s",
+             (void *)o, kobj_encoding(o), serialized_length(o), extra);
     reply_simple(&c->r, line);
 }
 
@@ -362,6 +299,24 @@ static void debug_log(cmd_ctx *c)
     reply_ok(&c->r);
 }
 
+/* QUICKLIST-PACKED-THRESHOLD <size>: Redis's quicklistisSetPackedThreshold.
+ * 0 restores the default 1 GB; above 4 GB - 1 MB is refused. Only where
+ * Redis would put plain nodes is visible: DUMP writes them so. */
+static void debug_quicklist_packed_threshold(cmd_ctx *c)
+{
+    char buf[160];
+    unsigned long long sz = 0;
+    arg_cstr(c, 2, buf, sizeof buf);
+    if (c->lens[2] >= sizeof buf || config_memtoull(buf, &sz) != 0 ||
+        sz > (1ULL << 32) - (1ULL << 20)) {
+        reply_error(&c->r, "ERR argument must be a memory value bigger than 1 and smaller than "
+                           "4gb");
+        return;
+    }
+    list_packed_threshold = sz ? (size_t)sz : (size_t)1 << 30;
+    reply_ok(&c->r);
+}
+
 static void debug_help(cmd_ctx *c)
 {
     static const char *const lines[] = {
@@ -385,6 +340,9 @@ static void debug_help(cmd_ctx *c)
         "    true, false.",
         "LOADAOF",
         "    Flush the AOF buffers on disk and reload the AOF in memory.",
+        "QUICKLIST-PACKED-THRESHOLD <size>",
+        "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+        "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
         "RELOAD",
         "    Save a snapshot on disk and reload the keyspace back from it.",
         "SET-ACTIVE-EXPIRE <0|1>",
@@ -415,6 +373,7 @@ static const debug_sub subs[] = {
     {"reload", -2, debug_reload},
     {"loadaof", -2, debug_loadaof},
     {"protocol", 3, debug_protocol},
+    {"quicklist-packed-threshold", 3, debug_quicklist_packed_threshold},
     {"error", 3, debug_error},
     {"log", 3, debug_log},
     {"help", 2, debug_help},

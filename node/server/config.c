@@ -121,6 +121,10 @@ const cfg_option cfg_options[] = {
      INT_MIN, INT_MAX, "-2", NULL, 1,
      "Lists that fit in one Redis quicklist node use the compact encoding: negative, up to "
      "4kb << (-n - 1) bytes (-5 and below: 64kb); positive, up to n elements within 8kb."},
+    {"list-compress-depth", NULL, CFG_INT, OFF(list_compress_depth), 0, INT_MAX, "0", NULL, 1,
+     "Redis's quicklist LZF-compresses list nodes more than this many nodes from either end "
+     "(0: none). kvnode keeps list memory uncompressed: replies and DUMP payloads are the "
+     "same as Redis's for any value."},
     {"notify-keyspace-events", NULL, CFG_SPECIAL, OFF(notify_keyspace_events), 0, 0, "", NULL,
      1,
      "Publish keyspace events, as Redis: K (__keyspace@<db>__:<key>) and/or E "
@@ -307,6 +311,13 @@ static int parse_mem(const char *s, long long *out)
  * whose overflow saturates, times the unit, which wraps. The bounds
  * check comes after, so a huge value is "out of range", not "not a
  * memory value". */
+static int parse_memtoull(const char *s, unsigned long long *out);
+
+int config_memtoull(const char *s, unsigned long long *out)
+{
+    return parse_memtoull(s, out);
+}
+
 static int parse_memtoull(const char *s, unsigned long long *out)
 {
     const char *u = s;

@@ -57,6 +57,7 @@ typedef struct kv_config {
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
     int list_max_listpack_size;
+    int list_compress_depth; /* kept and reported; see its table entry */
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value; /* a memory value in Redis */
@@ -131,6 +132,10 @@ const char *config_maxmemory_policy_name(const kv_config *c);
 /* Set every option to its default. Frees nothing: call on a zeroed struct. */
 void config_init(kv_config *c);
 void config_free(kv_config *c);
+
+/* Redis's memtoull: digits with an optional unit (b, k, kb, m, mb, g, gb,
+ * any case), no sign. 0 or -1. */
+int config_memtoull(const char *s, unsigned long long *out);
 
 /* Find an option by name or alias (case-insensitive). */
 const cfg_option *config_find(const char *name);

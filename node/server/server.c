@@ -562,6 +562,7 @@ static void keyspace_limits(server *s)
 {
     set_max_intset_entries = (size_t)s->cfg.set_max_intset_entries;
     list_max_listpack_size = s->cfg.list_max_listpack_size;
+    list_compress_depth = s->cfg.list_compress_depth;
     zset_max_listpack_entries = (size_t)s->cfg.zset_max_listpack_entries;
     zset_max_listpack_value = (size_t)s->cfg.zset_max_listpack_value;
     stream_node_max_bytes = (size_t)s->cfg.stream_node_max_bytes;
@@ -579,7 +580,7 @@ void server_apply_config(server *s, const cfg_option *o)
     else if (!strcmp(n, "hash-max-listpack-value"))
         hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
     else if (!strcmp(n, "set-max-intset-entries") || !strncmp(n, "zset-max-listpack-", 18) ||
-             !strcmp(n, "list-max-listpack-size") ||
+             !strcmp(n, "list-max-listpack-size") || !strcmp(n, "list-compress-depth") ||
              !strncmp(n, "stream-node-max-", 16))
         keyspace_limits(s);
     else if (!strcmp(n, "active-expire"))

@@ -711,6 +711,51 @@ static void test_debug_reload(void **state)
     assert_int_equal(integer(f->c, "DBSIZE"), 6);
 }
 
+/* DEBUG OBJECT's serializedlength is Redis's rdbSavedObjectLen, and a
+ * list's line ends with Redis's ql_* figures: what redis-server 7.0.15
+ * shows for the same values (LZF strings, listpacks, intsets, quicklists). */
+static void test_debug_object_serializedlength(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    ok(f->c, "SET s hello");
+    ok(f->c, "SET lzf aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    kv_reply_free(h_cmd(f->c, "HSET h a 1 b 2"));
+    kv_reply_free(h_cmd(f->c, "SADD si 1 2 3"));
+    kv_reply_free(h_cmd(f->c, "SADD ss a b"));
+    kv_reply_free(h_cmd(f->c, "ZADD z 1 a"));
+    kv_reply_free(h_cmd(f->c, "RPUSH l a b c"));
+    kv_reply_free(h_cmd(f->c, "XADD x 1-1 f v"));
+    for (int i = 1; i <= 3000; i++) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "RPUSH l2 element-%d", i % 37);
+        kv_reply_free(h_cmd(f->c, cmd));
+    }
+    static const struct {
+        const char *key;
+        const char *want;
+    } cases[] = {
+        {"s", "serializedlength:6 "},   {"lzf", "serializedlength:12 "},
+        {"h", "serializedlength:18 "},  {"si", "serializedlength:15 "},
+        {"ss", "serializedlength:5 "},  {"z", "serializedlength:13 "},
+        {"l", "serializedlength:19 "},  {"x", "serializedlength:57 "},
+        /* Lists add Redis's quicklist figures (default list settings). */
+        {"l", " lru_seconds_idle:0 ql_nodes:1 ql_avg_node:3.00 ql_listpack_max:-2 "
+              "ql_compressed:0 ql_uncompressed_size:16"},
+        {"l2", "serializedlength:1739 "},
+        {"l2", " ql_nodes:5 ql_avg_node:600.00 ql_listpack_max:-2 ql_compressed:0 "
+               "ql_uncompressed_size:35222"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "DEBUG OBJECT %s", cases[i].key);
+        char *obj = text(f->c, cmd);
+        if (!strstr(obj, cases[i].want))
+            fail_msg("%s: %s, want %s", cases[i].key, obj, cases[i].want);
+        free(obj);
+    }
+}
+
 /* SHUTDOWN makes the WAL durable, sends no reply and exits 0; a restart
  * recovers everything. SHUTDOWN SAVE leaves a snapshot behind. */
 static void test_shutdown(void **state)
@@ -791,6 +836,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slowlog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_bgsave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debug_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_debug_object_serializedlength, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_replay, setup, teardown),
     };
