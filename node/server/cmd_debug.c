@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "rdb.h"
 #include "reply.h"
 
 #include <stdio.h>
@@ -59,20 +60,13 @@ static void debug_populate(cmd_ctx *c)
         reply_error(&c->r, "READONLY You can't write against a read only replica.");
         return;
     }
+    /* Redis's getPositiveLongFromObjectOrReply: one message for a
+     * non-number and a negative number alike. */
     long long count, size = 0;
-    if (arg_ll(c, 2, &count) < 0)
-        return;
-    if (count < 0) {
+    if (!kv_string2ll(c->argv[2], c->lens[2], &count) || count < 0 ||
+        (c->argc == 5 && (!kv_string2ll(c->argv[4], c->lens[4], &size) || size < 0))) {
         reply_error(&c->r, "ERR value is out of range, must be positive");
         return;
-    }
-    if (c->argc == 5) {
-        if (arg_ll(c, 4, &size) < 0)
-            return;
-        if (size < 0) {
-            reply_error(&c->r, "ERR value is out of range, must be positive");
-            return;
-        }
     }
     const char *prefix = c->argc > 3 ? c->argv[3] : "key";
     size_t plen = c->argc > 3 ? c->lens[3] : 3;
@@ -130,94 +124,16 @@ static void debug_set_active_expire(cmd_ctx *c)
     reply_ok(&c->r);
 }
 
-/* Bytes of a length prefix in Redis's RDB format. */
-static size_t rdb_len_size(size_t n)
-{
-    return n < (1u << 6) ? 1 : n < (1u << 14) ? 2 : n <= UINT32_MAX ? 5 : 9;
-}
-
-/* Bytes of a string in Redis's RDB format, without LZF compression:
- * integer-like strings of up to 11 bytes are stored as 8/16/32-bit ints. */
-static size_t rdb_string_size(const char *p, size_t n)
-{
-    long long v;
-    if (n <= 11 && kv_string2ll(p, n, &v)) {
-        if (v >= -(1 << 7) && v < (1 << 7))
-            return 2;
-        if (v >= -(1 << 15) && v < (1 << 15))
-            return 3;
-        if (v >= -(1LL << 31) && v < (1LL << 31))
-            return 5;
-    }
-    return rdb_len_size(n) + n;
-}
-
-/* An estimate of RDB's serialized length (RDB itself stores lists and small
- * hashes as listpack blobs; this counts their elements one by one). */
+/* Redis's rdbSavedObjectLen: the bytes RDB writes for the value, which is
+ * the DUMP payload without its type byte and its 10-byte footer (RDB
+ * version and CRC-64); rdb_dump writes what Redis writes, LZF included. */
 static size_t serialized_length(kobj *o)
 {
-    size_t n = 0;
-    switch (kobj_type(o)) {
-    case KT_STRING: {
-        size_t l;
-        const char *v = kobj_str(o, &l);
-        return rdb_string_size(v, l);
-    }
-    case KT_LIST: {
-        kv_list *l = kobj_list(o);
-        size_t len = list_len(l);
-        n = rdb_len_size(len);
-        for (size_t i = 0; i < len; i++) {
-            const char *p;
-            size_t pl;
-            list_get(l, i, &p, &pl);
-            n += rdb_string_size(p, pl);
-        }
-        return n;
-    }
-    case KT_HASH: {
-        kv_hash *h = kobj_hash(o);
-        hash_iter it;
-        const char *f, *v;
-        size_t fl, vl;
-        n = rdb_len_size(hash_len(h));
-        hash_iter_init(&it, h);
-        while (hash_iter_next(&it, &f, &fl, &v, &vl))
-            n += rdb_string_size(f, fl) + rdb_string_size(v, vl);
-        hash_iter_done(&it);
-        return n;
-    }
-    case KT_SET: {
-        kv_set *st = kobj_set(o);
-        set_iter it;
-        const char *m;
-        size_t ml;
-        n = rdb_len_size(set_len(st));
-        set_iter_init(&it, st);
-        while (set_iter_next(&it, &m, &ml))
-            n += rdb_string_size(m, ml);
-        set_iter_done(&it);
-        return n;
-    }
-    case KT_ZSET: {
-        kv_zset *z = kobj_zset(o);
-        size_t len = zset_len(z);
-        n = rdb_len_size(len);
-        if (!len)
-            return n;
-        zset_iter it;
-        const char *m;
-        size_t ml;
-        double score;
-        zset_iter_init(&it, z, 0, 0);
-        while (zset_iter_next(&it, &m, &ml, &score))
-            n += rdb_string_size(m, ml) + 8; /* RDB_TYPE_ZSET_2: binary doubles */
-        return n;
-    }
-    case KT_STREAM:
-        /* RDB stores a stream's listpack nodes as blobs: their size. */
-        return stream_mem(kobj_stream(o));
-    }
+    kbuf b;
+    kbuf_init(&b);
+    rdb_dump(o, &b);
+    size_t n = kbuf_len(&b) > 11 ? kbuf_len(&b) - 11 : 0;
+    kbuf_free(&b);
     return n;
 }
 
