@@ -140,6 +140,8 @@ static size_t next_pow2(size_t n)
     return s;
 }
 
+#define DICT_HUGE_BYTES ((size_t)4 << 20)
+
 /* Make table[0] (when there is none) or a new table[1] of about n buckets.
  * With no entries to move the new table takes over at once. */
 static void resize_to(dict *d, size_t n)
@@ -148,6 +150,10 @@ static void resize_to(dict *d, size_t n)
     if (size == d->size[0])
         return;
     dict_node **t = kv_calloc(size, sizeof *t);
+    /* A big table is read at random: huge pages spare a TLB miss per
+     * lookup, and its first touches fault once per 2 MiB. */
+    if (size * sizeof *t >= DICT_HUGE_BYTES)
+        kv_advise_huge(t, size * sizeof *t);
     if (d->size[0] == 0 || d->used[0] == 0) {
         kv_free(d->table[0]);
         d->table[0] = t;
@@ -238,9 +244,15 @@ static inline void rehash_step(dict *d)
 }
 
 /* The link pointing at the node with this key, and its table. */
+static dict_node **lookup_h(dict *d, const void *key, size_t len, uint64_t h, int *table);
+
 static dict_node **lookup(dict *d, const void *key, size_t len, int *table)
 {
-    uint64_t h = dict_hash(key, len);
+    return lookup_h(d, key, len, dict_hash(key, len), table);
+}
+
+static dict_node **lookup_h(dict *d, const void *key, size_t len, uint64_t h, int *table)
+{
     for (int t = 0; t <= 1; t++) {
         if (d->size[t] == 0)
             break;
@@ -321,12 +333,26 @@ dict_node **dict_find_ref(dict *d, const void *key, size_t len)
     return lookup(d, key, len, NULL);
 }
 
+dict_node **dict_find_ref_hashed(dict *d, const void *key, size_t len, uint64_t *hash)
+{
+    *hash = dict_hash(key, len);
+    if (dict_size(d) == 0)
+        return NULL;
+    rehash_step(d);
+    return lookup_h(d, key, len, *hash, NULL);
+}
+
 void dict_add(dict *d, dict_node *n)
+{
+    dict_add_hashed(d, n, node_hash(d, n));
+}
+
+void dict_add_hashed(dict *d, dict_node *n, uint64_t hash)
 {
     rehash_step(d);
     expand_if_needed(d);
     int t = d->rehash_idx != -1 ? 1 : 0;
-    size_t idx = (size_t)node_hash(d, n) & (d->size[t] - 1);
+    size_t idx = (size_t)hash & (d->size[t] - 1);
     n->next = d->table[t][idx];
     d->table[t][idx] = n;
     d->used[t]++;

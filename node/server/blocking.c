@@ -499,8 +499,7 @@ static void end_block(server *s, client *c, const char *error)
         reply_error(&r, error);
     else
         reply_null_array(&r);
-    dispatch_count_blocked(c, st->cmd, st->argc, (const char *const *)st->argv, st->lens,
-                           error != NULL);
+    dispatch_count_blocked(c, st->cmd, st->argc, (const char *const *)st->argv, st->lens, error);
     free_state(c);
 }
 
