@@ -159,7 +159,7 @@ static void cmd_restore(cmd_ctx *c)
         ks_delete(c->k, key, klen);
     kobj *no = rdb_value_install(c->k, key, klen, &v);
     if (ttl)
-        ks_set_expire(c->k, no, ttl);
+        no = ks_set_expire(c->k, no, ttl); /* may move the object */
     evict_set_access(c->env, no, o.idle, o.freq, c->now_ms);
     db_modified(c, key, klen);
     log_restore(c, ttl, &o);

@@ -63,20 +63,13 @@ static void debug_populate(cmd_ctx *c)
         reply_error(&c->r, "READONLY You can't write against a read only replica.");
         return;
     }
+    /* Redis's getPositiveLongFromObjectOrReply: one message for a
+     * non-number and a negative number alike. */
     long long count, size = 0;
-    if (arg_ll(c, 2, &count) < 0)
-        return;
-    if (count < 0) {
+    if (!kv_string2ll(c->argv[2], c->lens[2], &count) || count < 0 ||
+        (c->argc == 5 && (!kv_string2ll(c->argv[4], c->lens[4], &size) || size < 0))) {
         reply_error(&c->r, "ERR value is out of range, must be positive");
         return;
-    }
-    if (c->argc == 5) {
-        if (arg_ll(c, 4, &size) < 0)
-            return;
-        if (size < 0) {
-            reply_error(&c->r, "ERR value is out of range, must be positive");
-            return;
-        }
     }
     const char *prefix = c->argc > 3 ? c->argv[3] : "key";
     size_t plen = c->argc > 3 ? c->lens[3] : 3;

@@ -684,6 +684,33 @@ static void test_debug_reload(void **state)
     char *obj = text(f->c, "DEBUG OBJECT n");
     assert_non_null(strstr(obj, "encoding:int serializedlength:3 "));
     free(obj);
+    /* serializedlength is RDB's length of the value, as redis-server
+     * 7.0.15 reports it: listpacks and intsets as blobs, LZF strings
+     * compressed, skiplists and streams as Redis writes them. */
+    static const struct {
+        const char *setup, *key, *want;
+    } sl[] = {
+        {"ZADD zl 1 a", "zl", "encoding:listpack serializedlength:13 "},
+        {"SET lzf aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "lzf",
+         "encoding:raw serializedlength:12 "},
+        {"RPUSH ql a b c 1 2 3", "ql", "encoding:quicklist serializedlength:25 "},
+        {"HSET hl a 1 b 2", "hl", "encoding:listpack serializedlength:18 "},
+        {"SADD is 1 2 3", "is", "encoding:intset serializedlength:15 "},
+        {"SADD hs a b c", "hs", "encoding:hashtable serializedlength:7 "},
+        {"ZADD sk 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 2 b",
+         "sk", "encoding:skiplist serializedlength:32 "},
+        {"XADD st 1-1 f v", "st", "encoding:stream serializedlength:57 "},
+    };
+    for (size_t i = 0; i < sizeof sl / sizeof sl[0]; i++) {
+        kv_reply_free(h_cmd(f->c, sl[i].setup));
+        char q[64];
+        snprintf(q, sizeof q, "DEBUG OBJECT %s", sl[i].key);
+        obj = text(f->c, q);
+        if (!strstr(obj, sl[i].want))
+            fail_msg("%s: got '%s', want '%s'", q, obj, sl[i].want);
+        free(obj);
+    }
+    assert_int_equal(integer(f->c, "DEL zl lzf ql hl is hs sk st"), 8);
 
     ok(f->c, "SET after reload");
     ok(f->c, "DEBUG RELOAD");
