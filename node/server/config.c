@@ -194,6 +194,10 @@ const cfg_option cfg_options[] = {
      "are dropped at random and their clients told as if they had changed (0: no limit)."},
     {"latency-tracking", NULL, CFG_BOOL, OFF(latency_tracking), 0, 1, "yes", yesno, 1,
      "Keep a latency histogram per command (INFO latencystats, LATENCY HISTOGRAM)."},
+    {"latency-monitor-threshold", NULL, CFG_INT, OFF(latency_monitor_threshold), 0, LLONG_MAX,
+     "0", NULL, 1,
+     "Keep latency events (a command, an expire cycle) lasting at least this many ms for "
+     "LATENCY LATEST / HISTORY (0: off)."},
     {"latency-tracking-info-percentiles", NULL, CFG_SPECIAL, OFF(nlatpct), 0, 0, "50 99 99.9",
      NULL, 1, "Percentiles INFO latencystats shows (0 to 100; \"\": none)."},
     /* metrics */
@@ -262,7 +266,8 @@ static int is_ll(const cfg_option *o)
 {
     return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than) ||
            o->offset == OFF(set_max_intset_entries) || o->offset == OFF(zset_max_listpack_entries) ||
-           o->offset == OFF(tracking_table_max_keys);
+           o->offset == OFF(tracking_table_max_keys) ||
+           o->offset == OFF(latency_monitor_threshold);
 }
 
 /* Redis's memtoll: a number with an optional unit (k=1000, kb=1024, m, mb,

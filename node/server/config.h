@@ -85,6 +85,7 @@ typedef struct kv_config {
     /* latency tracking (INFO latencystats, LATENCY HISTOGRAM) */
     int latency_tracking;
     int nlatpct;             /* latency-tracking-info-percentiles */
+    long long latency_monitor_threshold; /* ms; events at least this long are kept (0: off) */
     double latpct[64];
     /* metrics */
     int metrics_port;        /* Prometheus endpoint (0: off) */

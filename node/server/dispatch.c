@@ -326,6 +326,13 @@ static void count_call(client *cl, const kv_command *cmd, int argc, const char *
     if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
         slowlog_push(s, cl, argc, argv, lens, dur);
     latency_note(s, cmd, argc, argv, lens, dur);
+    const kv_command *real = cmd;
+    if (argc > 1 && command_is_container(cmd)) {
+        real = command_lookup_sub(cmd, argv[1], lens[1]);
+        if (!real)
+            real = cmd;
+    }
+    latency_monitor_sample(s, (real->flags & CMD_FAST) ? "fast-command" : "command", dur / 1000);
 }
 
 /* Does a tracking client remember the keys of this call? Read-only

@@ -341,7 +341,13 @@ static void on_cron(uv_timer_t *t)
     if (!s->shutting_down && s->serving && !script_busy()) {
         /* (Not while a script is parked: it holds the keyspace.) */
         if (s->active_expire) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
             db_active_expire(&s->env, s->dbs, s->ndbs, now);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            latency_monitor_sample(s, "expire-cycle",
+                                   (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
+                                       (t1.tv_nsec - t0.tv_nsec) / 1000000);
             pubsub_settle(s); /* "expired" events */
         }
         rehash_cron(s);

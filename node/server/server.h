@@ -252,6 +252,8 @@ struct server {
     server_stats stats;
     cmd_stat *cmd_stats;  /* parallel to the command table */
     struct lat_hist **latency; /* per command, allocated on first call (cmd_latency.c) */
+    struct latmon_event *latmon; /* latency monitor events, in creation order */
+    int latmon_n;
     slowlog_entry *slowlog; /* ring of slowlog_cap entries */
     size_t slowlog_len, slowlog_head, slowlog_cap;
     uint64_t slowlog_next_id;
@@ -631,6 +633,10 @@ void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
 void latency_note(server *s, const kv_command *cmd, int argc, const char *const *argv,
                   const size_t *lens, int64_t usec);
 void latency_reset(server *s); /* CONFIG RESETSTAT */
+/* The latency monitor: an event ("command", "fast-command",
+ * "expire-cycle") that lasted ms is kept when latency-monitor-threshold is
+ * set and ms reaches it (Redis's latencyAddSampleIfNeeded). */
+void latency_monitor_sample(server *s, const char *event, int64_t ms);
 void latency_free(server *s);
 /* INFO latencystats lines. */
 void latency_info(server *s, kbuf *b);
