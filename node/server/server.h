@@ -50,6 +50,9 @@ enum {
     CL_PUBSUB = 1 << 10,           /* subscribed to something (Redis's CLIENT_PUBSUB) */
     CL_CLOSE_ASAP = 1 << 11,       /* over its output limit: closed at the next settle */
     CL_PS_TOUCHED = 1 << 12,       /* got messages since the last pubsub_settle */
+    CL_REPLY_OFF = 1 << 13,        /* CLIENT REPLY OFF: replies are dropped */
+    CL_REPLY_SKIP = 1 << 14,       /* this request's reply is dropped (CLIENT REPLY SKIP) */
+    CL_REPLY_SKIP_NEXT = 1 << 15,  /* … the next request's (set by SKIP itself) */
     CL_NO_EVICT = 1 << 20,         /* CLIENT NO-EVICT on: maxmemory-clients spares it */
 };
 
@@ -637,6 +640,10 @@ void latency_reset(server *s); /* CONFIG RESETSTAT */
  * "expire-cycle") that lasted ms is kept when latency-monitor-threshold is
  * set and ms reaches it (Redis's latencyAddSampleIfNeeded). */
 void latency_monitor_sample(server *s, const char *event, int64_t ms);
+/* ---- dispatch.c ---- */
+/* A blocked command's late reply (timeout, CLIENT UNBLOCK) was written
+ * from stream offset `from`: dropped under CLIENT REPLY OFF. */
+void dispatch_blocked_reply_done(client *cl, uint64_t from);
 void latency_free(server *s);
 /* INFO latencystats lines. */
 void latency_info(server *s, kbuf *b);

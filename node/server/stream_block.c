@@ -334,8 +334,10 @@ static void on_timer(uv_timer_t *t)
         unlink_block(r, b);
         sblock_free(b);
         cl->flags &= ~CL_BLOCKED;
+        uint64_t from = client_out_offset(cl);
         reply rp = reply_make(&cl->out, cl->resp);
         reply_null_array(&rp);
+        dispatch_blocked_reply_done(cl, from);
         client_unblock(cl);
         client_flush(cl);
     }
@@ -408,11 +410,13 @@ int stream_block_unblock(server *s, client *cl, int error)
     unlink_block(s->sblocks, b);
     sblock_free(b);
     cl->flags &= ~CL_BLOCKED;
+    uint64_t from = client_out_offset(cl);
     reply rp = reply_make(&cl->out, cl->resp);
     if (error)
         reply_error(&rp, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
     else
         reply_null_array(&rp);
+    dispatch_blocked_reply_done(cl, from);
     /* Its input is read once the running command is done (blocking.c). */
     blocking_resume_later(s, cl);
     arm_timer(s);
