@@ -318,6 +318,10 @@ static void on_cron(uv_timer_t *t)
     handover_check(s, now);
     if (s->shutting_down)
         return;
+    /* DEBUG PAUSE-CRON: nothing periodic (expiry, stats, tracking-table
+     * trimming …) until resumed; a failover handover and SHUTDOWN go on. */
+    if (s->pause_cron)
+        return;
     /* instantaneous_ops_per_sec over the last samples */
     if (now - s->stats.ops_last_ms >= 100) {
         uint64_t ops = s->stats.total_commands - s->stats.ops_last_total;

@@ -274,6 +274,7 @@ struct server {
     int64_t loading_eta;       /* seconds, -1 unknown */
     int64_t loading_served_us; /* last time loading let the loop run */
     int active_expire;
+    int pause_cron;       /* DEBUG PAUSE-CRON 1: the cron skips its periodic work */
     int rehash_db;        /* the database rehash_cron visits next */
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
