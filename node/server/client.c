@@ -176,7 +176,7 @@ client *client_new(server *s, int unix_socket)
     c->idx.cl = c;
     dict_add(&s->clients_by_id, &c->idx.dn);
     c->resp = 2;
-    c->authed = !s->cfg.requirepass || !s->cfg.requirepass[0];
+    c->authed = !s->cfg.requirepass || !s->cfg.requirepass_len;
     c->parser = resp_parser_new(NULL);
     client_apply_limits(c);
     c->ctime_ms = c->last_ms = server_mstime();
@@ -623,7 +623,7 @@ void client_start(client *c)
         refuse(c, "-ERR max number of clients reached\r\n");
         return;
     }
-    if (s->cfg.protected_mode && !loopback && (!s->cfg.requirepass || !s->cfg.requirepass[0])) {
+    if (s->cfg.protected_mode && !loopback && (!s->cfg.requirepass || !s->cfg.requirepass_len)) {
         s->stats.rejected_connections++;
         refuse(c, protected_msg);
         return;

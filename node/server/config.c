@@ -651,6 +651,13 @@ static int set_replicaof(kv_config *c, int argc, const char **argv, char *err, s
     return 0;
 }
 
+void config_set_requirepass(kv_config *c, const char *p, size_t n)
+{
+    kv_free(c->requirepass);
+    c->requirepass = kv_memdup(p, n);
+    c->requirepass_len = n;
+}
+
 int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, int startup,
                char *err, size_t errlen)
 {
@@ -700,6 +707,8 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
     case CFG_STRING:
         kv_free(*str_field(c, o));
         *str_field(c, o) = kv_memdup(v, strlen(v));
+        if (o->offset == OFF(requirepass))
+            c->requirepass_len = strlen(v);
         return 0;
     case CFG_BOOL:
         if (!strcasecmp(v, "yes"))
@@ -780,6 +789,13 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
     int n = 0;
     switch (o->type) {
     case CFG_STRING:
+        if (o->offset == OFF(requirepass) && c->requirepass) {
+            /* Binary-safe: all of it, NULs included (as Redis's sds). */
+            n = c->requirepass_len < len ? c->requirepass_len : len - 1;
+            memcpy(buf, c->requirepass, n);
+            buf[n] = '\0';
+            break;
+        }
         n = snprintf(buf, len, "%s", *str_field(c, o) ? *str_field(c, o) : "");
         break;
     case CFG_BOOL:
