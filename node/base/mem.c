@@ -2,6 +2,9 @@
 #include "mem.h"
 
 #include <malloc.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +30,76 @@ static void oom(size_t n)
     abort();
 }
 
+/* Bulk loading state (kv_bulk_begin). `lo` is the first huge-page
+ * boundary above the break when loading began, `done` how far the
+ * heap has been advised so far. */
+#define BULK_HUGE ((uintptr_t)2 << 20)
+#define BULK_MIN ((size_t)32 << 20)
+#define BULK_PAD_MAX ((size_t)256 << 20)
+#define DEFAULT_TOP_PAD (128 * 1024) /* glibc's M_TOP_PAD default */
+static struct {
+    int depth;
+    uintptr_t lo;
+    _Atomic int on;          /* read by kv_malloc in any thread */
+    _Atomic uintptr_t done;
+} bulk;
+
+static void bulk_tick(void)
+{
+    uintptr_t brk = (uintptr_t)sbrk(0) & ~(BULK_HUGE - 1);
+    uintptr_t done = atomic_load_explicit(&bulk.done, memory_order_relaxed);
+    if (brk <= done || !atomic_compare_exchange_strong(&bulk.done, &done, brk))
+        return;
+    /* Only the part not yet advised: the page the allocator touched first
+     * in each new step stays small, the rest of the step faults huge. */
+    (void)madvise((void *)done, brk - done, MADV_HUGEPAGE);
+}
+
+void kv_bulk_begin(size_t expect)
+{
+    if (bulk.depth++ || expect < BULK_MIN)
+        return;
+    uintptr_t brk = (uintptr_t)sbrk(0);
+    if (brk == (uintptr_t)-1)
+        return;
+    bulk.lo = (brk + BULK_HUGE - 1) & ~(BULK_HUGE - 1);
+    atomic_store(&bulk.done, bulk.lo);
+    atomic_store(&bulk.on, 1);
+    /* Grow the heap in steps of many huge pages, so that most of each step
+     * is untouched when it is advised. */
+    mallopt(M_TOP_PAD, (int)(expect < BULK_PAD_MAX ? expect : BULK_PAD_MAX));
+}
+
+void kv_advise_huge(void *p, size_t n)
+{
+    uintptr_t lo = ((uintptr_t)p + BULK_HUGE - 1) & ~(BULK_HUGE - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(BULK_HUGE - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
+void kv_bulk_end(void)
+{
+    if (!bulk.depth || --bulk.depth || !atomic_load(&bulk.on))
+        return;
+    bulk_tick();
+    atomic_store(&bulk.on, 0);
+    /* Later growth faults normal pages again (what was loaded keeps its
+     * huge pages), and the heap grows and shrinks in small steps. */
+    uintptr_t done = atomic_load(&bulk.done);
+    if (done > bulk.lo)
+        (void)madvise((void *)bulk.lo, done - bulk.lo, MADV_NOHUGEPAGE);
+    mallopt(M_TOP_PAD, DEFAULT_TOP_PAD);
+}
+
 void *kv_malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p)
         oom(n);
     add(malloc_usable_size(p));
+    if (atomic_load_explicit(&bulk.on, memory_order_relaxed))
+        bulk_tick();
     return p;
 }
 

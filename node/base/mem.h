@@ -19,4 +19,17 @@ char *kv_memdup(const void *p, size_t n); /* n bytes + a NUL */
 size_t kv_usable(const void *p);     /* bytes usable at p (0 for NULL) */
 size_t kv_used_memory(void);         /* live bytes allocated through here */
 
+/* Bulk loading (recovery, a snapshot a replica installs): the heap is
+ * about to grow by roughly `expect` bytes of small objects. Between
+ * begin and end the heap grows in large steps backed by transparent huge
+ * pages where the system allows them (THP "madvise" or "always"): one
+ * page fault per 2 MiB instead of per 4 KiB, which is most of the time a
+ * load of small keys takes. At end, new growth goes back to normal pages;
+ * what was loaded stays where it is. Loop thread only; begin/end nest. */
+void kv_bulk_begin(size_t expect);
+/* Back the whole huge pages inside [p, p + n) with transparent huge pages
+ * where the system allows them (a large table read at random). */
+void kv_advise_huge(void *p, size_t n);
+void kv_bulk_end(void);
+
 #endif

@@ -140,6 +140,8 @@ static size_t next_pow2(size_t n)
     return s;
 }
 
+#define DICT_HUGE_BYTES ((size_t)4 << 20)
+
 /* Make table[0] (when there is none) or a new table[1] of about n buckets.
  * With no entries to move the new table takes over at once. */
 static void resize_to(dict *d, size_t n)
@@ -148,6 +150,10 @@ static void resize_to(dict *d, size_t n)
     if (size == d->size[0])
         return;
     dict_node **t = kv_calloc(size, sizeof *t);
+    /* A big table is read at random: huge pages spare a TLB miss per
+     * lookup, and its first touches fault once per 2 MiB. */
+    if (size * sizeof *t >= DICT_HUGE_BYTES)
+        kv_advise_huge(t, size * sizeof *t);
     if (d->size[0] == 0 || d->used[0] == 0) {
         kv_free(d->table[0]);
         d->table[0] = t;

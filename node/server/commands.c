@@ -103,6 +103,28 @@ static int ncommands;
 static const kv_command *containers[32];
 static int ncontainers;
 
+/* Per-command facts asked on every call (command_index, and whether it is
+ * a container) without walking the tables: a table addressed by the
+ * command's position in memory (entries are array elements, so their
+ * addresses divided by the entry size are distinct within a table), each
+ * slot holding the one command that owns it; a command whose slot another
+ * took is looked up the slow way. */
+#define FAST_SLOTS 1024
+typedef struct fast_slot {
+    const kv_command *cmd;
+    int index;
+    int container;
+} fast_slot;
+static fast_slot fast[FAST_SLOTS];
+
+static inline fast_slot *fast_of(const kv_command *cmd)
+{
+    return &fast[((uintptr_t)cmd / sizeof *cmd) & (FAST_SLOTS - 1)];
+}
+
+static int index_slow(const kv_command *cmd);
+static int is_container_slow(const kv_command *cmd);
+
 static cmd_node *find(const char *name, size_t len);
 
 void commands_init(void)
@@ -130,9 +152,14 @@ void commands_init(void)
         if (!bar)
             continue;
         cmd_node *n = find(by_index[i]->name, (size_t)(bar - by_index[i]->name));
-        if (n && !command_is_container(n->cmd) &&
+        if (n && !is_container_slow(n->cmd) &&
             ncontainers < (int)(sizeof containers / sizeof *containers))
             containers[ncontainers++] = n->cmd;
+    }
+    for (int i = 0; i < ncommands; i++) {
+        fast_slot *f = fast_of(by_index[i]);
+        if (!f->cmd)
+            *f = (fast_slot){by_index[i], index_slow(by_index[i]), is_container_slow(by_index[i])};
     }
 }
 
@@ -204,6 +231,12 @@ static int64_t mono_us(void)
 }
 
 int command_is_container(const kv_command *cmd)
+{
+    const fast_slot *f = fast_of(cmd);
+    return f->cmd == cmd ? f->container : is_container_slow(cmd);
+}
+
+static int is_container_slow(const kv_command *cmd)
 {
     for (int i = 0; i < ncontainers; i++)
         if (containers[i] == cmd)
@@ -278,6 +311,12 @@ void command_container(cmd_ctx *c)
 }
 
 int command_index(const kv_command *cmd)
+{
+    const fast_slot *f = fast_of(cmd);
+    return f->cmd == cmd ? f->index : index_slow(cmd);
+}
+
+static int index_slow(const kv_command *cmd)
 {
     /* Tables are arrays: find the one holding cmd by address. */
     int base = 0;

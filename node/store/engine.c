@@ -410,9 +410,11 @@ int engine_open(engine **out, const engine_config *cfg, engine_apply_fn apply, v
                 engine_recovery *rec, char *err, size_t errlen)
 {
     progress_job job;
-    progress_begin(&job, "Loading the data", 0, cfg->dir ? recovery_bytes(cfg->dir) : 0,
-                   cfg->load_progress, cfg->load_progress_arg);
+    uint64_t bytes = cfg->dir ? recovery_bytes(cfg->dir) : 0;
+    progress_begin(&job, "Loading the data", 0, bytes, cfg->load_progress, cfg->load_progress_arg);
+    kv_bulk_begin((size_t)bytes);
     int rc = open_engine(out, cfg, apply, apply_arg, rec, err, errlen);
+    kv_bulk_end();
     progress_end(&job);
     return rc;
 }
@@ -1529,7 +1531,9 @@ static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
     clear_dbs(e);
     char path[PATH_MAX];
     snap_path(path, sizeof path, e->dir, lsn);
+    kv_bulk_begin((size_t)m.bytes);
     rc = snap_load(path, e->dbs, e->ndbs, &m, err, errlen);
+    kv_bulk_end();
     if (rc) {
         clear_dbs(e);
         return rc;

@@ -292,7 +292,8 @@ int kvfs_map_file(const char *path, kvfs_map *m)
     }
     m->len = (size_t)st.st_size;
     if (m->len) {
-        void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, fd, 0);
+        /* Read whole: populated in one call rather than a fault per page. */
+        void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (p == MAP_FAILED) {
             int e = -errno;
             close(fd);

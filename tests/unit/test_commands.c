@@ -95,6 +95,8 @@ static void test_containers(void **state)
         subs += command_is_sub(command_at(i));
         top += !command_is_sub(command_at(i));
         assert_int_equal(command_index(command_at(i)), i);
+        /* The fast per-command table agrees with the subcommand list. */
+        assert_int_equal(command_is_container(command_at(i)), command_subs(command_at(i), NULL, 0) > 0);
     }
     assert_true(subs > 10 && top > 10);
     assert_null(command_at(command_count()));
