@@ -123,6 +123,7 @@ typedef struct client {
     size_t mark_head, nmarks, capmarks;
     int64_t obuf_soft_since; /* ms when the soft output limit was first passed */
     size_t mem_counted;    /* its share of server.clients_mem (client_evict.c) */
+    size_t query_peak;     /* most query bytes buffered since the last clients_cron */
 
     /* transactions */
     queued_cmd *mq;
