@@ -851,8 +851,15 @@ static void on_tick(uv_timer_t *t)
 static void on_check(uv_check_t *h)
 {
     repl *r = h->data;
-    if (!r->stopped)
-        rcore_flush(r->core);
+    if (r->stopped)
+        return;
+    rcore_flush(r->core);
+    /* Alone, a write waits for the local sync only, and the WAL may gather
+     * requests while it runs; with peers, their acks decide when replies
+     * go, and must be read as they come. Runs before the WAL's own check
+     * (handles started later run first). */
+    const rc_config *c = rcore_config(r->core);
+    engine_set_gather(r->eng, c->n <= 1);
 }
 
 static void on_snapshot(void *arg, uint64_t lsn)

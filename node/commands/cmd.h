@@ -179,10 +179,13 @@ struct cmd_ctx {
     int propagated;       /* effects logged explicitly via cmd_propagate */
     int close_client;     /* the reply outgrew obuf_hard: close after it */
     int parked;           /* a long script yielded: its reply comes later (script.h) */
+    int err_nostats;      /* its error reply was counted already (a script's error
+                             from redis.call): failed_calls only, no errorstats */
     const kv_command *cmd;
 
     /* Blocking commands (BLPOP, BZPOPMIN, …; see cmd_block). In: */
     int deny_blocking;    /* inside EXEC, replaying, no client: answer nil instead */
+    int in_script;        /* called by a script (redis.call / redis.pcall) */
     const char *serve_key; /* serving a blocked client: pop from this key only (it */
     size_t serve_klen;     /* holds a non-empty value of the awaited type) */
     /* Out (set by cmd_block): the command wants its client blocked on

@@ -271,7 +271,9 @@ static void sort_generic(cmd_ctx *c, int readonly)
         kv_free(gets);
         return;
     }
-    if (dontsort && type == KT_SET && store) {
+    /* A set sorted by nothing comes out in ALPHA order when stored or called
+     * from a script, so that replicas and the WAL see the same result. */
+    if (dontsort && type == KT_SET && (store || c->in_script)) {
         dontsort = 0;
         sp.alpha = 1;
         by = 0;

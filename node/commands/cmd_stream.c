@@ -573,6 +573,14 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
     for (int i = 1; i < c->argc; i++) {
         int more = c->argc - i - 1;
         if (arg_is(c, i, "block") && more) {
+            if (c->in_script) {
+                /* Redis 7.0 refuses BLOCK in scripts, naming the command as
+                 * the script spelled it, before reading the timeout. */
+                reply_errorf(&c->r, "ERR %.*s command is not allowed with BLOCK option from "
+                                    "scripts",
+                             (int)c->lens[0], c->argv[0]);
+                return;
+            }
             i++;
             if (arg_ll_msg(c, i, &timeout, "ERR timeout is not an integer or out of range") < 0)
                 return;
@@ -715,12 +723,6 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
                     gt = groups[k]->last_id;
                 }
             }
-            const char *cname = c->argv[group_arg + 1];
-            size_t cnlen = c->lens[group_arg + 1];
-            int created;
-            sc = xconsumer(c, groups[k], c->argv[ki], c->lens[ki], cname, cnlen, &created);
-            if (created)
-                xlog_createconsumer(c, c->argv[ki], c->lens[ki], groups[k], sc);
         } else if (stream_len(s)) {
             sid maxid;
             if (last_valid_id(s, &maxid) && sid_cmp(maxid, gt) > 0)
@@ -728,6 +730,16 @@ static void xread_generic(cmd_ctx *c, int group_cmd)
         }
         if (!serve)
             continue;
+        if (groups[k]) {
+            /* The consumer is created when it is served, not when it only
+             * blocks or finds nothing new (Redis 7.0's xreadCommand). */
+            const char *cname = c->argv[group_arg + 1];
+            size_t cnlen = c->lens[group_arg + 1];
+            int created;
+            sc = xconsumer(c, groups[k], c->argv[ki], c->lens[ki], cname, cnlen, &created);
+            if (created)
+                xlog_createconsumer(c, c->argv[ki], c->lens[ki], groups[k], sc);
+        }
         if (++served == 1)
             d = reply_defer(&c->r);
         if (c->r.resp == 2)

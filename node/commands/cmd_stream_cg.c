@@ -278,12 +278,10 @@ void cmd_xpending(cmd_ctx *c)
             reply_error(&c->r, "ERR invalid end ID for the interval");
             return;
         }
+        /* Arguments after the consumer are ignored, as Redis 7.0 does
+         * (within the 6..9 argument count checked above). */
         if (si + 3 < c->argc)
             cons_arg = si + 3;
-        if (si + 4 < c->argc) {
-            reply_err_syntax(&c->r);
-            return;
-        }
     }
     int wrong;
     kobj *o = xlookup(c, 1, 0, &wrong);

@@ -244,9 +244,15 @@ static inline void rehash_step(dict *d)
 }
 
 /* The link pointing at the node with this key, and its table. */
+static dict_node **lookup_h(dict *d, const void *key, size_t len, uint64_t h, int *table);
+
 static dict_node **lookup(dict *d, const void *key, size_t len, int *table)
 {
-    uint64_t h = dict_hash(key, len);
+    return lookup_h(d, key, len, dict_hash(key, len), table);
+}
+
+static dict_node **lookup_h(dict *d, const void *key, size_t len, uint64_t h, int *table)
+{
     for (int t = 0; t <= 1; t++) {
         if (d->size[t] == 0)
             break;
@@ -327,12 +333,26 @@ dict_node **dict_find_ref(dict *d, const void *key, size_t len)
     return lookup(d, key, len, NULL);
 }
 
+dict_node **dict_find_ref_hashed(dict *d, const void *key, size_t len, uint64_t *hash)
+{
+    *hash = dict_hash(key, len);
+    if (dict_size(d) == 0)
+        return NULL;
+    rehash_step(d);
+    return lookup_h(d, key, len, *hash, NULL);
+}
+
 void dict_add(dict *d, dict_node *n)
+{
+    dict_add_hashed(d, n, node_hash(d, n));
+}
+
+void dict_add_hashed(dict *d, dict_node *n, uint64_t hash)
 {
     rehash_step(d);
     expand_if_needed(d);
     int t = d->rehash_idx != -1 ? 1 : 0;
-    size_t idx = (size_t)node_hash(d, n) & (d->size[t] - 1);
+    size_t idx = (size_t)hash & (d->size[t] - 1);
     n->next = d->table[t][idx];
     d->table[t][idx] = n;
     d->used[t]++;

@@ -79,6 +79,11 @@ dict_node *dict_find(dict *d, const void *key, size_t len);
 dict_node **dict_find_ref(dict *d, const void *key, size_t len);
 /* Insert a node whose key is NOT in the dict (caller checked). */
 void dict_add(dict *d, dict_node *n);
+/* The same pair for a caller that looks a key up and then inserts it: the
+ * lookup hands out the key's hash (dict_hash), the insert takes it instead
+ * of hashing the node's key again. */
+dict_node **dict_find_ref_hashed(dict *d, const void *key, size_t len, uint64_t *hash);
+void dict_add_hashed(dict *d, dict_node *n, uint64_t hash);
 /* Unlink the node with this key and return it (caller frees), or NULL. */
 dict_node *dict_remove(dict *d, const void *key, size_t len);
 

@@ -446,7 +446,8 @@ void ks_expand(ks *k, size_t n)
 kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t vlen,
                     int flags)
 {
-    dict_node **link = dict_find_ref(&k->keys, key, klen);
+    uint64_t hash;
+    dict_node **link = dict_find_ref_hashed(&k->keys, key, klen, &hash);
     uint8_t enc = (flags & KS_NOINT) ? KF_NOINT : 0;
     if (!shared_integers)
         enc |= KF_UNSHARED;
@@ -455,7 +456,7 @@ kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t
         o->flags |= enc;
         if (vlen)
             memcpy(str_ptr(o), val, vlen);
-        dict_add(&k->keys, &o->node);
+        dict_add_hashed(&k->keys, &o->node, hash);
         return o;
     }
     kobj *o = (kobj *)*link;

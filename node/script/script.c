@@ -91,6 +91,8 @@ int sc_prepare(cmd_ctx *c, int script_flags, int ro, run_ctx *rc, const char *fu
     rc->busy_ms = sc_host.busy_ms && !c->replay ? sc_host.busy_ms(sc_host.arg, c) : -1;
     if (ro || (!(script_flags & SF_EVAL_COMPAT) && (script_flags & SF_NO_WRITES)))
         rc->flags |= RUN_READ_ONLY;
+    if (!(script_flags & SF_EVAL_COMPAT) && (script_flags & SF_ALLOW_OOM))
+        rc->flags |= RUN_ALLOW_OOM;
     return 0;
 }
 

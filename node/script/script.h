@@ -63,11 +63,22 @@ typedef struct script_host {
      * (busy-reply-threshold), or -1 if it must run to completion (inside
      * EXEC, on a replica applying its primary's stream, while replaying). */
     long long (*busy_ms)(void *arg, cmd_ctx *caller);
+    /* The node was over maxmemory, with nothing left to evict, when the
+     * command of caller started (Redis's pre_command_oom_state): a script
+     * that has not written yet may not run a deny-oom command. */
+    int (*oom)(void *arg, cmd_ctx *caller);
+    /* The script's call of cmd (NULL: unknown) was refused with err (its
+     * code after a '-', else ERR): counted as Redis counts a rejected
+     * call (rejected_calls, errorstats). */
+    void (*rejected)(void *arg, const kv_command *cmd, const char *err, size_t len);
 } script_host;
 
 /* Create the process's scripting engine (two Lua interpreters: EVAL's and
  * the functions'). Called once by the server before any command runs. */
 void script_init(const script_host *host);
+/* DEBUG SET-DISABLE-DENY-SCRIPTS: 1 lets scripts call noscript commands
+ * (Redis's script_disable_deny_script, for tests of DEBUG PROTOCOL). */
+void script_set_deny_disabled(int on);
 void script_shutdown(void);
 
 /* EVAL/EVALSHA/FCALL (and _RO) take their WRITE/DENYOOM/STALE flags from

@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -218,20 +219,83 @@ static int parse_meta(const char *code, size_t clen, char **name, size_t *nlen, 
         return -1;
     }
     *sblen = (size_t)(end - code);
+    /* Split as Redis's sdssplitargs: quotes may start anywhere in a word
+     * ("name=\"foo\"" is name=foo), double quotes take \n \r \t \b \a \\
+     * \" and \xHH escapes, single quotes \'; a closing quote must end the
+     * word. */
     const char *p = code, *e = end;
     int part = 0;
     char eng[64] = "";
+    kbuf word = KBUF_INIT;
     while (p < e) {
         while (p < e && isspace((unsigned char)*p))
             p++;
         if (p >= e)
             break;
-        const char *w = p;
-        while (p < e && !isspace((unsigned char)*p))
-            p++;
-        size_t wl = (size_t)(p - w);
+        kbuf_reset(&word);
+        int inq = 0, insq = 0, done = 0;
+        while (!done) {
+            if (p >= e) {
+                if (inq || insq) {
+                    snprintf(err, errlen, "Invalid library metadata");
+                    goto fail;
+                }
+                break;
+            }
+            char ch = *p;
+            if (inq) {
+                if (ch == '\\' && p + 3 < e && p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
+                    isxdigit((unsigned char)p[3])) {
+                    char hex[3] = {p[2], p[3], 0};
+                    kbuf_putc(&word, (char)strtol(hex, NULL, 16));
+                    p += 3;
+                } else if (ch == '\\' && p + 1 < e) {
+                    p++;
+                    char c2 = *p == 'n'   ? '\n'
+                              : *p == 'r' ? '\r'
+                              : *p == 't' ? '\t'
+                              : *p == 'b' ? '\b'
+                              : *p == 'a' ? '\a'
+                                          : *p;
+                    kbuf_putc(&word, c2);
+                } else if (ch == '"') {
+                    if (p + 1 < e && !isspace((unsigned char)p[1])) {
+                        snprintf(err, errlen, "Invalid library metadata");
+                        goto fail;
+                    }
+                    done = 1;
+                } else {
+                    kbuf_putc(&word, ch);
+                }
+            } else if (insq) {
+                if (ch == '\\' && p + 1 < e && p[1] == '\'') {
+                    p++;
+                    kbuf_putc(&word, '\'');
+                } else if (ch == '\'') {
+                    if (p + 1 < e && !isspace((unsigned char)p[1])) {
+                        snprintf(err, errlen, "Invalid library metadata");
+                        goto fail;
+                    }
+                    done = 1;
+                } else {
+                    kbuf_putc(&word, ch);
+                }
+            } else if (isspace((unsigned char)ch)) {
+                done = 1;
+            } else if (ch == '"') {
+                inq = 1;
+            } else if (ch == '\'') {
+                insq = 1;
+            } else {
+                kbuf_putc(&word, ch);
+            }
+            if (p < e)
+                p++;
+        }
+        const char *w = kbuf_len(&word) ? kbuf_data(&word) : "";
+        size_t wl = kbuf_len(&word);
         if (part++ == 0) {
-            snprintf(eng, sizeof eng, "%.*s", (int)(wl - 2), w + 2);
+            snprintf(eng, sizeof eng, "%.*s", (int)(wl >= 2 ? wl - 2 : 0), wl >= 2 ? w + 2 : "");
             continue;
         }
         if (wl >= 5 && !strncasecmp(w, "name=", 5)) {
@@ -247,6 +311,7 @@ static int parse_meta(const char *code, size_t clen, char **name, size_t *nlen, 
         snprintf(err, errlen, "Invalid metadata value given: %.*s", (int)wl, w);
         goto fail;
     }
+    kbuf_free(&word);
     if (!*name) {
         snprintf(err, errlen, "Library name was not given");
         return -1;
@@ -262,6 +327,7 @@ static int parse_meta(const char *code, size_t clen, char **name, size_t *nlen, 
     }
     return 0;
 fail:
+    kbuf_free(&word);
     kv_free(*name);
     *name = NULL;
     return -1;

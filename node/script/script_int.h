@@ -25,7 +25,12 @@ int sf_parse(const char *s, size_t n);
 int sf_names(int flags, const char *out[8]);
 
 /* One run of a script or function (Redis's scriptRunCtx). */
-enum { RUN_READ_ONLY = 1 << 0, RUN_WRITE_DIRTY = 1 << 1, RUN_EVAL_MODE = 1 << 2 };
+enum {
+    RUN_READ_ONLY = 1 << 0,
+    RUN_WRITE_DIRTY = 1 << 1,
+    RUN_EVAL_MODE = 1 << 2,
+    RUN_ALLOW_OOM = 1 << 3, /* shebang/function flag allow-oom */
+};
 typedef struct run_ctx {
     cmd_ctx *caller;
     const char *funcname; /* the sha (EVAL) or the function name */

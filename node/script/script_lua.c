@@ -624,6 +624,7 @@ static int raw_field(lua_State *L, const char *k)
 typedef struct err_info {
     const char *msg, *source, *line;
     size_t msglen;
+    int nostats; /* ignore_error_stats_update: already counted */
 } err_info;
 
 static void extract_error(lua_State *L, err_info *e)
@@ -641,11 +642,16 @@ static void extract_error(lua_State *L, err_info *e)
     if (lua_isstring(L, -1))
         e->line = lua_tostring(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, -1, "ignore_error_stats_update");
+    e->nostats = lua_toboolean(L, -1);
+    lua_pop(L, 1);
 }
 
 /* Write the value at the top of L to r and pop it (luaReplyToRedisReply).
- * resp: the script's protocol (redis.setresp). */
-static void lua_to_reply(lua_State *L, reply *r, int resp)
+ * resp: the script's protocol (redis.setresp). top: the script's caller
+ * when this is the script's whole reply (NULL for nested values): an error
+ * table already counted marks it err_nostats. */
+static void lua_to_reply(lua_State *L, reply *r, int resp, cmd_ctx *top)
 {
     if (!lua_checkstack(L, 4)) {
         reply_error(r, "ERR reached lua stack limit");
@@ -678,6 +684,8 @@ static void lua_to_reply(lua_State *L, reply *r, int resp)
             lua_pop(L, 1);
             err_info e;
             extract_error(L, &e);
+            if (top && e.nostats)
+                top->err_nostats = 1;
             kbuf b = KBUF_INIT;
             kbuf_putc(&b, '-');
             kbuf_append(&b, e.msg, e.msglen);
@@ -744,8 +752,8 @@ static void lua_to_reply(lua_State *L, reply *r, int resp)
             lua_pushnil(L);
             while (lua_next(L, -2)) {
                 lua_pushvalue(L, -2);
-                lua_to_reply(L, r, resp); /* key */
-                lua_to_reply(L, r, resp); /* value */
+                lua_to_reply(L, r, resp, NULL); /* key */
+                lua_to_reply(L, r, resp, NULL); /* value */
                 n++;
             }
             reply_set_map_len(r, d, n);
@@ -760,7 +768,7 @@ static void lua_to_reply(lua_State *L, reply *r, int resp)
             while (lua_next(L, -2)) {
                 lua_pop(L, 1);
                 lua_pushvalue(L, -1);
-                lua_to_reply(L, r, resp);
+                lua_to_reply(L, r, resp, NULL);
                 n++;
             }
             reply_set_set_len(r, d, n);
@@ -777,7 +785,7 @@ static void lua_to_reply(lua_State *L, reply *r, int resp)
                 lua_pop(L, 1);
                 break;
             }
-            lua_to_reply(L, r, resp);
+            lua_to_reply(L, r, resp, NULL);
             n++;
         }
         reply_set_array_len(r, d, n);
@@ -795,11 +803,18 @@ static void lua_to_reply(lua_State *L, reply *r, int resp)
 
 /* Commands Redis flags "noscript" (or "may-replicate" ones a read-only
  * script may not call: publish). */
+static int deny_disabled; /* DEBUG SET-DISABLE-DENY-SCRIPTS */
+
+void script_set_deny_disabled(int on)
+{
+    deny_disabled = on;
+}
+
 static int is_noscript(const kv_command *cmd)
 {
     /* Redis 7.0's noscript commands carry the flag in their tables (COMMAND
      * shows it); SENTINEL, which redis-server does not have, too. */
-    return (cmd->flags & CMD_NOSCRIPT) != 0;
+    return !deny_disabled && (cmd->flags & CMD_NOSCRIPT) != 0;
 }
 
 static int may_replicate(const kv_command *cmd)
@@ -819,16 +834,25 @@ static const char *call_refusal(run_ctx *rc, const kv_command *cmd, int argc, ch
         return "This Redis command is not allowed from script";
     if ((rc->flags & RUN_READ_ONLY) && ((cmd->flags & CMD_WRITE) || may_replicate(cmd)))
         return "Write commands are not allowed from read-only scripts.";
-    if (!(cmd->flags & CMD_WRITE) || (rc->flags & RUN_WRITE_DIRTY))
+    if (rc->flags & RUN_WRITE_DIRTY)
         return NULL;
-    const char *why = sc_host.write_refusal(sc_host.arg, rc->caller, buf + 1, len - 1);
-    if (!why)
-        return NULL;
-    /* "-CODE msg" so that the error table keeps the code. */
-    buf[0] = '-';
-    if (why != buf + 1)
-        snprintf(buf + 1, len - 1, "%s", why);
-    return buf;
+    if (cmd->flags & CMD_WRITE) {
+        const char *why = sc_host.write_refusal(sc_host.arg, rc->caller, buf + 1, len - 1);
+        if (why) {
+            /* "-CODE msg" so that the error table keeps the code. */
+            buf[0] = '-';
+            if (why != buf + 1)
+                snprintf(buf + 1, len - 1, "%s", why);
+            return buf;
+        }
+    }
+    /* Redis's scriptVerifyOOM: over maxmemory when the script's command
+     * started, a script that has not written yet and lacks allow-oom may
+     * not run a deny-oom command (once it wrote, it cannot stop halfway). */
+    if ((cmd->flags & CMD_DENYOOM) && !(rc->flags & RUN_ALLOW_OOM) && sc_host.oom &&
+        sc_host.oom(sc_host.arg, rc->caller))
+        return "-" KV_ERR_OOM;
+    return NULL;
 }
 
 static int generic_call(lua_State *L, int raise)
@@ -864,7 +888,12 @@ static int generic_call(lua_State *L, int raise)
     }
     static int inuse;
     int ret = 1;
+    /* From here on the arguments are only read through argv, and only until
+     * the command ran: they leave the Lua stack first thing before a reply
+     * is pushed, so a call with thousands of arguments (unpack) still has
+     * room for its reply (Redis's luaArgsToRedisArgv pops them too). */
     if (bad) {
+        lua_settop(L, 0);
         push_error_str(L, "Lua redis lib command arguments must be strings or integers");
         goto done;
     }
@@ -872,6 +901,7 @@ static int generic_call(lua_State *L, int raise)
         const char *w = "luaRedisGenericCommand() recursive call detected. "
                         "Are you doing funny stuff with Lua debug hooks?";
         log_write(LOG_WARNING, "%s", w);
+        lua_settop(L, 0);
         push_error_str(L, w);
         goto done;
     }
@@ -880,6 +910,9 @@ static int generic_call(lua_State *L, int raise)
     char buf[600];
     const char *err = call_refusal(rc, cmd, argc, buf, sizeof buf);
     if (err) {
+        lua_settop(L, 0);
+        if (sc_host.rejected)
+            sc_host.rejected(sc_host.arg, cmd, err, strlen(err));
         sl_push_error(L, err, strlen(err));
         lua_pushliteral(L, "ignore_error_stats_update");
         lua_pushboolean(L, 1);
@@ -892,6 +925,7 @@ static int generic_call(lua_State *L, int raise)
     kbuf out = KBUF_INIT;
     sc_host.exec(sc_host.arg, rc->caller, cmd, argc, argv, lens, &out, rc->resp, rc->propagate);
     inuse--;
+    lua_settop(L, 0);
     if (kbuf_len(&out)) {
         if (raise && kbuf_data(&out)[0] != '-')
             raise = 0;
@@ -1316,6 +1350,12 @@ static void open_lib(lua_State *L, const char *name, lua_CFunction f)
  * refuse binary chunks (as Redis's patched Lua does): bytecode could
  * break out of the sandbox. */
 static const char OURS_KEY = 'o'; /* registry: weak set of threads that may park */
+/* registry: a coroutine whose last run returned normally, kept for the next
+ * run: a fresh thread per script call is garbage the incremental collector
+ * (stepped every 50 runs, as Redis) falls behind on, and used_memory_lua
+ * would double under a stream of short scripts. A thread whose run ended in
+ * an error cannot be resumed again and is dropped. */
+static const char SPARE_KEY = 's';
 static int hook_yielded;           /* the last yield came from the hook */
 
 static void mark_ours(lua_State *L, lua_State *th)
@@ -1746,6 +1786,8 @@ static void finish_run(lua_State *L, lua_State *co, int ref, run_ctx *rc, int st
             error_to_table(co);
             err_info e;
             extract_error(co, &e);
+            if (e.nostats)
+                rc->caller->err_nostats = 1;
             kbuf b = KBUF_INIT;
             kbuf_putc(&b, '-');
             if (e.msg)
@@ -1759,9 +1801,15 @@ static void finish_run(lua_State *L, lua_State *co, int ref, run_ctx *rc, int st
         if (lua_gettop(co) == 0)
             lua_pushnil(co);
         lua_settop(co, 1);
-        lua_to_reply(co, r, rc->resp);
+        lua_to_reply(co, r, rc->resp, rc->caller);
     }
     lua_settop(co, 0);
+    if (!st && lua_status(co) == 0) {
+        lua_pushlightuserdata(L, (void *)&SPARE_KEY);
+        lua_pushthread(co);
+        lua_xmove(co, L, 1);
+        lua_rawset(L, LUA_REGISTRYINDEX);
+    }
     luaL_unref(L, LUA_REGISTRYINDEX, ref);
     if (++gc_count == 50) {
         lua_gc(L, LUA_GCSTEP, 50);
@@ -1797,8 +1845,18 @@ static void park(lua_State *L, lua_State *co, int ref, run_ctx *rc)
 
 int sl_call(lua_State *L, run_ctx *rc, int nargs)
 {
-    lua_State *co = lua_newthread(L);
-    mark_ours(L, co);
+    lua_pushlightuserdata(L, (void *)&SPARE_KEY);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_State *co = lua_tothread(L, -1);
+    if (co) {
+        lua_pushlightuserdata(L, (void *)&SPARE_KEY);
+        lua_pushnil(L);
+        lua_rawset(L, LUA_REGISTRYINDEX);
+    } else {
+        lua_pop(L, 1);
+        co = lua_newthread(L);
+        mark_ours(L, co);
+    }
     int ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_xmove(L, co, nargs + 1);
     run_ctx *saved = sc_run;

@@ -501,8 +501,7 @@ static void end_block(server *s, client *c, const char *error)
     else
         reply_null_array(&r);
     dispatch_blocked_reply_done(c, from);
-    dispatch_count_blocked(c, st->cmd, st->argc, (const char *const *)st->argv, st->lens,
-                           error != NULL);
+    dispatch_count_blocked(c, st->cmd, st->argc, (const char *const *)st->argv, st->lens, error);
     free_state(c);
 }
 

@@ -211,6 +211,7 @@ static void config_resetstat_cmd(cmd_ctx *c)
 {
     server *s = c->srv;
     memset(&s->stats, 0, sizeof s->stats);
+    server_reset_errors(s);
     s->env.keyspace_hits = s->env.keyspace_misses = s->env.expired_keys = 0;
     s->env.evicted_keys = 0;
     s->env.eviction_exceeded_us = 0;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "mem.h"
 #include "reply.h"
+#include "script.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,16 @@ static void debug_set_active_expire(cmd_ctx *c)
     int on = atoi(buf) != 0;
     c->srv->active_expire = on;
     c->srv->cfg.active_expire = on;
+    reply_ok(&c->r);
+}
+
+/* SET-DISABLE-DENY-SCRIPTS <0|1>: let scripts call noscript commands
+ * (hidden, as in Redis's DEBUG HELP). */
+static void debug_set_disable_deny_scripts(cmd_ctx *c)
+{
+    char buf[32];
+    arg_cstr(c, 2, buf, sizeof buf);
+    script_set_deny_disabled(atoi(buf) != 0);
     reply_ok(&c->r);
 }
 
@@ -411,6 +422,7 @@ static const debug_sub subs[] = {
     {"sleep", 3, debug_sleep},
     {"set-active-expire", 3, debug_set_active_expire},
     {"pause-cron", 3, debug_pause_cron},
+    {"set-disable-deny-scripts", 3, debug_set_disable_deny_scripts},
     {"object", 3, debug_object},
     {"reload", -2, debug_reload},
     {"loadaof", -2, debug_loadaof},

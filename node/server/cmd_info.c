@@ -3,10 +3,11 @@
  * snapshot_*, recovery_*, commit_lsn, term …).
  *
  * Sections, in Redis's order: server, clients, memory, persistence, stats,
- * replication, cpu, modules, commandstats, latencystats, cluster, keyspace.
+ * replication, cpu, modules, commandstats, errorstats, latencystats,
+ * cluster, keyspace.
  * "default" (no argument) is all but commandstats and latencystats; "all"
- * and "everything" are all. Redis's errorstats are not kept, so that
- * section is never shown. Unknown section names select nothing (an empty reply). */
+ * and "everything" are all. Errorstats (in the default set) lists the
+ * error codes counted by server_count_error. Unknown section names select nothing (an empty reply). */
 #include "server.h"
 
 #include "script.h"
@@ -40,11 +41,12 @@ enum {
     S_CLUSTER = 1 << 9,
     S_KEYSPACE = 1 << 10,
     S_LATENCYSTATS = 1 << 11,
+    S_ERRORSTATS = 1 << 12,
 };
 
 #define S_DEFAULT                                                                         \
     (S_SERVER | S_CLIENTS | S_MEMORY | S_PERSISTENCE | S_STATS | S_REPLICATION | S_CPU | \
-     S_MODULES | S_CLUSTER | S_KEYSPACE)
+     S_MODULES | S_ERRORSTATS | S_CLUSTER | S_KEYSPACE)
 #define S_ALL (S_DEFAULT | S_COMMANDSTATS | S_LATENCYSTATS)
 
 static const struct {
@@ -56,6 +58,7 @@ static const struct {
     {"stats", S_STATS},             {"replication", S_REPLICATION},
     {"cpu", S_CPU},                 {"modules", S_MODULES},
     {"commandstats", S_COMMANDSTATS}, {"latencystats", S_LATENCYSTATS},
+    {"errorstats", S_ERRORSTATS},
     {"cluster", S_CLUSTER},
     {"keyspace", S_KEYSPACE},       {"default", S_DEFAULT},
     {"all", S_ALL},                 {"everything", S_ALL},
@@ -324,7 +327,7 @@ static void info_persistence(server *s, kbuf *b)
                 "rdb_current_bgsave_time_sec:%lld\r\n"
                 "rdb_saves:%" PRIu64 "\r\n"
                 "aof_enabled:1\r\n"
-                "aof_rewrite_in_progress:0\r\n"
+                "aof_rewrite_in_progress:%d\r\n"
                 "aof_last_bgrewrite_status:%s\r\n"
                 "aof_last_write_status:%s\r\n",
                 st.changes_since_save, st.bgsave_in_progress, (long long)st.last_save_time,
@@ -332,8 +335,10 @@ static void info_persistence(server *s, kbuf *b)
                 st.snapshots_taken ? (long long)(st.last_snapshot_ms / 1000) : -1LL,
                 st.bgsave_in_progress ? (long long)(st.snapshot_elapsed_ms / 1000) : -1LL,
                 st.snapshots_taken,
-                /* the snapshot is what rewrites (compacts) the log */
-                st.last_bgsave_ok ? "ok" : "err", failed || nospace ? "err" : "ok");
+                /* the snapshot is what rewrites (compacts) the log: BGREWRITEAOF
+                 * starts one, and tools wait on this field for it to end */
+                st.bgsave_in_progress, st.last_bgsave_ok ? "ok" : "err",
+                failed || nospace ? "err" : "ok");
     kbuf_printf(b,
                 "wal_fsync:%s\r\n"
                 "wal_status:%s%s\r\n"
@@ -351,6 +356,7 @@ static void info_persistence(server *s, kbuf *b)
                 "wal_syncs:%" PRIu64 "\r\n"
                 "wal_last_sync_us:%" PRIu64 "\r\n"
                 "wal_max_batch_records:%" PRIu64 "\r\n"
+                "wal_gather_waits:%" PRIu64 "\r\n"
                 "wal_compactions:%" PRIu64 "\r\n"
                 "wal_spare_ready:%d\r\n"
                 "wal_stalled_ms:%" PRIu64 "\r\n"
@@ -360,6 +366,7 @@ static void info_persistence(server *s, kbuf *b)
                 st.disk_free_bytes, st.disk_total_bytes, engine_last_lsn(s->eng),
                 engine_durable_lsn(s->eng), st.wal.first_lsn, st.wal.segments, st.wal.bytes,
                 st.wal.batches, st.wal.syncs, st.wal.last_sync_us, st.wal.max_batch_records,
+                st.wal.gather_waits,
                 st.wal_compactions, st.wal.spare_ready, st.wal.stalled_ms,
                 s->stats.writes_refused_nospace);
     kbuf_printf(b,
@@ -497,6 +504,14 @@ static void info_commandstats(server *s, kbuf *b)
     }
 }
 
+static void info_errorstats(server *s, kbuf *b)
+{
+    header(b, "Errorstats");
+    for (size_t i = 0; i < s->nerrstats; i++)
+        kbuf_printf(b, "errorstat_%s:count=%" PRIu64 "\r\n", s->errstats[i].name,
+                    s->errstats[i].count);
+}
+
 static void info_keyspace(server *s, kbuf *b)
 {
     header(b, "Keyspace");
@@ -531,6 +546,8 @@ static void cmd_info(cmd_ctx *c)
         header(&b, "Modules");
     if (bits & S_COMMANDSTATS)
         info_commandstats(s, &b);
+    if (bits & S_ERRORSTATS)
+        info_errorstats(s, &b);
     if (bits & S_LATENCYSTATS) {
         header(&b, "Latencystats");
         latency_info(s, &b);

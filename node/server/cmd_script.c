@@ -38,13 +38,34 @@ static long long host_busy_ms(void *arg, cmd_ctx *caller)
     return s->cfg.busy_reply_threshold;
 }
 
+static int host_oom(void *arg, cmd_ctx *caller)
+{
+    server *s = arg;
+    /* Never for what a replica applies or a replay: Redis's mustObeyClient. */
+    return caller->cl && !caller->replay && !s->env.replica && s->env.maxmemory &&
+           s->pre_command_oom;
+}
+
+static void host_rejected(void *arg, const kv_command *cmd, const char *err, size_t len)
+{
+    server *s = arg;
+    if (cmd)
+        s->cmd_stats[command_index(cmd)].rejected++;
+    if (len && err[0] == '-')
+        server_count_error(s, err, len);
+    else
+        server_count_error(s, "ERR", 3);
+}
+
 void scripting_init(server *s)
 {
     script_host h = {.arg = s,
                      .lookup = host_lookup,
                      .write_refusal = host_write_refusal,
                      .exec = host_exec,
-                     .busy_ms = host_busy_ms};
+                     .busy_ms = host_busy_ms,
+                     .oom = host_oom,
+                     .rejected = host_rejected};
     script_init(&h);
 }
 

@@ -97,6 +97,9 @@ const cfg_option cfg_options[] = {
      "and WAL growth take snapshots)."},
     {"appendonly", NULL, CFG_BOOL, OFF(appendonly), 0, 1, "yes", yesno, 1,
      "Always yes: every write goes to the WAL (kept for Redis tools that read it)."},
+    {"aof-use-rdb-preamble", NULL, CFG_BOOL, OFF(aof_use_rdb_preamble), 0, 1, "yes", yesno, 1,
+     "Kept for Redis tools and tests that set it: kvnode's WAL and snapshots (BGREWRITEAOF "
+     "takes a snapshot) keep their own format either way."},
     {"snapshot-wal-min-bytes", NULL, CFG_MEM, OFF(snapshot_wal_min_bytes), 0, LLONG_MAX / 2,
      "64mb", NULL, 1,
      "Automatic snapshots keep the WAL on disk near this size: one is taken once the WAL "

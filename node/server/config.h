@@ -50,6 +50,7 @@ typedef struct kv_config {
     int save_seconds[16];
     long long save_changes[16];
     int appendonly;          /* always yes: the WAL cannot be turned off */
+    int aof_use_rdb_preamble; /* kept for Redis tools; no effect on the WAL */
     long long snapshot_wal_min_bytes;
     int snapshot_wal_growth_pct;
     int snapshot_fork;

@@ -315,16 +315,75 @@ static uint64_t ncalls; /* call_cmd runs, to tell a refused request (CLIENT REPL
 
 /* A command's call counted in its stats (when it ran, or for a blocking
  * command when its block ended): duration, failure, slowlog, latency. */
+void server_count_error(server *s, const char *err, size_t len)
+{
+    s->stats.error_replies++;
+    if (len && err[0] == '-') {
+        err++;
+        len--;
+    }
+    /* Redis's afterErrorReply: the code is what precedes the first space
+     * of the first 32 bytes; "ERR" when there is none. */
+    const char *sp = memchr(err, ' ', len < 32 ? len : 32);
+    size_t n = sp ? (size_t)(sp - err) : 3;
+    const char *name = sp ? err : "ERR";
+    size_t lo = 0, hi = s->nerrstats;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *m = s->errstats[mid].name;
+        size_t ml = strlen(m);
+        int cmp = memcmp(m, name, ml < n ? ml : n);
+        if (!cmp)
+            cmp = (ml > n) - (ml < n);
+        if (!cmp) {
+            s->errstats[mid].count++;
+            return;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (s->nerrstats == s->caperrstats) {
+        s->caperrstats = s->caperrstats ? s->caperrstats * 2 : 16;
+        s->errstats = kv_realloc(s->errstats, s->caperrstats * sizeof *s->errstats);
+    }
+    memmove(&s->errstats[lo + 1], &s->errstats[lo], (s->nerrstats - lo) * sizeof *s->errstats);
+    s->nerrstats++;
+    memcpy(s->errstats[lo].name, name, n);
+    s->errstats[lo].name[n] = 0;
+    s->errstats[lo].count = 1;
+}
+
+void server_reset_errors(server *s)
+{
+    kv_free(s->errstats);
+    s->errstats = NULL;
+    s->nerrstats = s->caperrstats = 0;
+}
+
+/* The error line that starts at `off` in cl's output (the call failed). */
+static void count_error_at(server *s, const kbuf *out, size_t off)
+{
+    size_t len = kbuf_len(out) - off;
+    server_count_error(s, kbuf_data(out) + off, len);
+}
+
 static void count_call(client *cl, const kv_command *cmd, int argc, const char *const *argv,
-                       const size_t *lens, int64_t dur, int failed)
+                       const size_t *lens, int64_t dur, const char *err, size_t errlen,
+                       int err_nostats)
 {
     server *s = cl->srv;
     cmd_stat *st = &s->cmd_stats[command_index(cmd)];
     st->calls++;
     st->usec += (uint64_t)dur;
-    if (failed) {
+    if (err) {
+        /* An error a script raised from redis.call was counted when the
+         * command failed or was refused (Redis's
+         * ERR_REPLY_FLAG_NO_STATS_UPDATE): the script's call only fails. */
         st->failed++;
-        s->stats.error_replies++;
+        if (!err_nostats)
+            server_count_error(s, err, errlen);
     }
     if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
         slowlog_push(s, cl, argc, argv, lens, dur);
@@ -396,8 +455,15 @@ static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *con
      * (Redis's call(); a re-run XREAD was remembered when it blocked). */
     if (cl->trk && !c.xunblocking && tracks_reads(cmd, argc, argv, lens))
         tracking_remember(s, cl, cmd, argc, argv, lens);
-    if (c.xblock)
+    /* A stream read that parks is counted when its block ends (a re-run
+     * that answers, or stream_block.c on timeout / CLIENT UNBLOCK), once,
+     * as Redis 7.0's updateStatsOnUnblock; total_commands counts it when
+     * it first runs. */
+    int xparked = 0;
+    if (c.xblock) {
         stream_block_request(s, cl, &c);
+        xparked = (cl->flags & CL_BLOCKED) || (s->rerun_client == cl && s->rerun_blocked);
+    }
     pubsub_after_command(cl);
     if (!s->in_exec)
         tracking_after_command(s, cl);
@@ -419,9 +485,12 @@ static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *con
          * timeout rather than block again. */
         reply_null_array(&c.r);
     }
-    if (!serve_key)
+    if (!serve_key && !c.xunblocking)
         s->stats.total_commands++;
-    count_call(cl, cmd, argc, argv, lens, dur, failed);
+    if (xparked)
+        return c.parked;
+    count_call(cl, cmd, argc, argv, lens, dur, failed ? kbuf_data(&cl->out) + before : NULL,
+               failed ? kbuf_len(&cl->out) - before : 0, c.err_nostats);
     return c.parked;
 }
 
@@ -432,9 +501,9 @@ static int call(client *cl, const kv_command *cmd, int argc, const char *const *
 }
 
 void dispatch_count_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
-                            const size_t *lens, int failed)
+                            const size_t *lens, const char *error)
 {
-    count_call(c, cmd, argc, argv, lens, 0, failed);
+    count_call(c, cmd, argc, argv, lens, 0, error, error ? strlen(error) : 0, 0);
 }
 
 void dispatch_serve_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
@@ -456,7 +525,7 @@ static int exec_refused(client *cl, const kv_command *cmd, const char *msg)
         return 0;
     reply r = reply_make(&cl->out, cl->resp);
     reply_errorf(&r, "EXECABORT Transaction discarded because of: %s", msg);
-    cl->srv->stats.error_replies++;
+    server_count_error(cl->srv, "EXECABORT", 9);
     cl->srv->cmd_stats[command_index(cmd)].rejected++;
     multi_reset(cl);
     watch_unwatch_all(cl);
@@ -469,7 +538,7 @@ static void reject(client *cl, const kv_command *cmd, const char *msg)
         return;
     reply r = reply_make(&cl->out, cl->resp);
     reply_error(&r, msg);
-    cl->srv->stats.error_replies++;
+    server_count_error(cl->srv, msg, strlen(msg));
     if (cmd)
         cl->srv->cmd_stats[command_index(cmd)].rejected++;
     if (cl->flags & CL_MULTI)
@@ -573,9 +642,11 @@ static int queue_denyoom(const client *cl)
 {
     for (int i = 0; i < cl->nmq; i++) {
         const kv_command *q = command_lookup(cl->mq[i].argv[0], cl->mq[i].lens[0]);
-        if (q && cl->mq[i].argc > 1 && command_is_container(q))
-            q = command_lookup_sub(q, cl->mq[i].argv[1], cl->mq[i].lens[1]);
-        if (q && (q->flags & CMD_DENYOOM))
+        /* A queued EVAL counts with its shebang's flags (Redis's
+         * mstate.cmd_flags gathers getCommandFlags). */
+        if (q && (effective_flags(q, cl->mq[i].argc, (const char *const *)cl->mq[i].argv,
+                                  cl->mq[i].lens) &
+                  CMD_DENYOOM))
             return 1;
     }
     return 0;
@@ -589,14 +660,13 @@ static int refuse_oom(client *cl, const kv_command *cmd, int argc, const char *c
                       const size_t *lens)
 {
     server *s = cl->srv;
-    if (server_evict(s) != EVICT_FAIL)
+    s->pre_command_oom = server_evict(s) == EVICT_FAIL;
+    if (!s->pre_command_oom)
         return 0;
-    const kv_command *real = cmd;
-    if (argc > 1 && command_is_container(cmd))
-        real = command_lookup_sub(cmd, argv[1], lens[1]);
-    if (!real)
-        real = cmd;
-    int denyoom = (real->flags & CMD_DENYOOM) || (cmd->proc == cmd_exec && queue_denyoom(cl));
+    /* Scripts count with the flags of their shebang or function (Redis's
+     * getCommandFlags): "#!lua" without allow-oom or no-writes is deny-oom. */
+    int denyoom = (effective_flags(cmd, argc, argv, lens) & CMD_DENYOOM) ||
+                  (cmd->proc == cmd_exec && queue_denyoom(cl));
     if ((cl->flags & CL_MULTI) && cmd->proc != cmd_exec && cmd->proc != cmd_discard &&
         strcmp(cmd->name, "quit") != 0 && strcmp(cmd->name, "reset") != 0)
         denyoom = 1;
@@ -775,9 +845,10 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
 {
     server *s = cl->srv;
     if (!cmd) {
+        size_t off = kbuf_len(&cl->out);
         reply r = reply_make(&cl->out, cl->resp);
         reply_err_unknown_command(&r, argc, argv, lens);
-        s->stats.error_replies++;
+        count_error_at(s, &cl->out, off);
         if (cl->flags & CL_MULTI)
             cl->flags |= CL_DIRTY_EXEC;
         return;
@@ -785,9 +856,10 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
     if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity)) {
         if (exec_refused(cl, cmd, "wrong number of arguments for 'exec' command"))
             return;
+        size_t off = kbuf_len(&cl->out);
         reply r = reply_make(&cl->out, cl->resp);
         reply_err_arity(&r, cmd->name);
-        s->stats.error_replies++;
+        count_error_at(s, &cl->out, off);
         s->cmd_stats[command_index(cmd)].rejected++;
         if (cl->flags & CL_MULTI)
             cl->flags |= CL_DIRTY_EXEC;
@@ -795,9 +867,10 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
     }
     if (argc > 1 && command_is_container(cmd)) {
         /* Subcommand and its arity are checked before queuing, as Redis. */
+        size_t off = kbuf_len(&cl->out);
         reply r = reply_make(&cl->out, cl->resp);
         if (command_check_sub(cmd, argc, argv, lens, &r, s->cmd_stats) < 0) {
-            s->stats.error_replies++;
+            count_error_at(s, &cl->out, off);
             if (cl->flags & CL_MULTI)
                 cl->flags |= CL_DIRTY_EXEC;
             return;
@@ -809,6 +882,7 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
     }
     int64_t now = server_mstime();
     evict_clock(&s->env, now);
+    s->pre_command_oom = 0;
     if (s->env.maxmemory) {
         int oom = refuse_oom(cl, cmd, argc, argv, lens);
         pubsub_settle(s); /* the "evicted" events of the round */
@@ -1072,6 +1146,7 @@ void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int
     /* The script's own database: it starts as the caller's, and a SELECT
      * in the script changes it for the script only (Redis 7). */
     cmd_use_db(&c, caller->db);
+    c.in_script = 1;
     c.cmd = cmd;
     c.argc = argc;
     c.argv = argv;
@@ -1101,6 +1176,6 @@ void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int
     st->usec += (uint64_t)dur;
     if (kbuf_len(out) && kbuf_data(out)[0] == '-') {
         st->failed++;
-        s->stats.error_replies++;
+        count_error_at(s, out, 0);
     }
 }

@@ -859,6 +859,7 @@ void server_free(server *s)
     dict_clear(&s->clients_by_id, NULL, NULL);
     slowlog_free(s);
     kv_free(s->cmd_stats);
+    server_reset_errors(s);
     kv_free(s->tcp_listeners);
     kv_free(s->blocked);
     config_free(&s->cfg);

@@ -255,6 +255,13 @@ struct server {
 
     server_stats stats;
     cmd_stat *cmd_stats;  /* parallel to the command table */
+    /* INFO errorstats: error replies counted by their code (the first word
+     * of the message, "ERR" when none), kept sorted by name. */
+    struct errstat {
+        char name[32];
+        uint64_t count;
+    } *errstats;
+    size_t nerrstats, caperrstats;
     struct lat_hist **latency; /* per command, allocated on first call (cmd_latency.c) */
     struct latmon_event *latmon; /* latency monitor events, in creation order */
     int latmon_n;
@@ -280,6 +287,9 @@ struct server {
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
     int in_exec;          /* EXEC is running its queued commands */
+    int pre_command_oom;  /* over maxmemory (nothing left to evict) when the
+                             running client command started: Redis's
+                             pre_command_oom_state, read by scripts */
     int script_nesting;   /* a script's command is running (dispatch_script_exec) */
     /* A long script parked (script.h): its client's request stays open
      * until script_idle has resumed it to its end. */
@@ -512,9 +522,16 @@ void dispatch_script_stop(server *s); /* at shutdown: close the idle handle */
 void dispatch_serve_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
                             const size_t *lens, const char *key, size_t klen);
 /* A blocked command ended without being served (timeout, CLIENT UNBLOCK,
- * role change): count its call now (failed if it ended in an error). */
+ * role change): count its call now (failed if `error`, its error text
+ * without the '-', is not NULL). */
 void dispatch_count_blocked(client *c, const kv_command *cmd, int argc, const char *const *argv,
-                            const size_t *lens, int failed);
+                            const size_t *lens, const char *error);
+/* One error reply sent: total_error_replies and INFO errorstats, as
+ * Redis's afterErrorReply. `err` is the message, with or without the
+ * leading '-' of its RESP line; only its first 32 bytes are read. */
+void server_count_error(server *s, const char *err, size_t len);
+/* CONFIG RESETSTAT: forget the error counts. */
+void server_reset_errors(server *s);
 /* Forget a client's MULTI and WATCH state (DISCARD, EXEC, close). */
 void multi_reset(client *c);
 void watch_unwatch_all(client *c);

@@ -98,6 +98,15 @@ static void free_skey(dict_node *n, void *arg)
     kv_free(n);
 }
 
+/* b's block ends unserved (timeout, CLIENT UNBLOCK, role change) with
+ * `error` (NULL: the null array of a timeout): its call counts now. */
+static void count_unserved(sblock *b, const char *error)
+{
+    const kv_command *cmd = command_lookup(b->argv[0], b->lens[0]);
+    if (cmd)
+        dispatch_count_blocked(b->cl, cmd, b->argc, (const char *const *)b->argv, b->lens, error);
+}
+
 static void sblock_free(sblock *b)
 {
     for (int i = 0; i < b->argc; i++)
@@ -332,6 +341,7 @@ static void on_timer(uv_timer_t *t)
             continue;
         client *cl = b->cl;
         unlink_block(r, b);
+        count_unserved(b, NULL);
         sblock_free(b);
         cl->flags &= ~CL_BLOCKED;
         uint64_t from = client_out_offset(cl);
@@ -367,12 +377,14 @@ void stream_block_role_changed(server *s)
     while (r->all) {
         sblock *b = r->all;
         client *cl = b->cl;
+        static const char unblocked[] = "UNBLOCKED force unblock from blocking operation, "
+                                        "instance state changed (master -> replica?)";
         unlink_block(r, b);
+        count_unserved(b, unblocked);
         sblock_free(b);
         cl->flags &= ~CL_BLOCKED;
         reply rp = reply_make(&cl->out, cl->resp);
-        reply_error(&rp, "UNBLOCKED force unblock from blocking operation, instance state "
-                         "changed (master -> replica?)");
+        reply_error(&rp, unblocked);
         client_close_after_reply(cl);
         client_flush(cl);
     }
@@ -407,13 +419,15 @@ int stream_block_unblock(server *s, client *cl, int error)
     sblock *b = cl->sblock;
     if (!b || !s->sblocks || !(cl->flags & CL_BLOCKED))
         return 0;
+    static const char unblocked[] = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
     unlink_block(s->sblocks, b);
+    count_unserved(b, error ? unblocked : NULL);
     sblock_free(b);
     cl->flags &= ~CL_BLOCKED;
     uint64_t from = client_out_offset(cl);
     reply rp = reply_make(&cl->out, cl->resp);
     if (error)
-        reply_error(&rp, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        reply_error(&rp, unblocked);
     else
         reply_null_array(&rp);
     dispatch_blocked_reply_done(cl, from);

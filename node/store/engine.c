@@ -682,6 +682,12 @@ void engine_set_term(engine *e, uint64_t term)
     e->term = term;
 }
 
+void engine_set_gather(engine *e, int on)
+{
+    if (e->w)
+        wal_set_gather(e->w, on);
+}
+
 uint64_t engine_term(const engine *e)
 {
     return e->term;

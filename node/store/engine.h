@@ -100,6 +100,9 @@ const char *engine_dir(const engine *e);
 /* ---- logging effects ---- */
 /* Term stamped on new entries (the replication layer sets it). */
 void engine_set_term(engine *e, uint64_t term);
+/* See wal_set_gather: the replication layer turns it off while the node
+ * has peers. */
+void engine_set_gather(engine *e, int on);
 uint64_t engine_term(const engine *e);
 /* Add one command on database db to the entry being built (argv is
  * copied). */

@@ -124,6 +124,11 @@ void wal_set_fsync(wal *w, int policy);
  * what the everysec timer does each second (exposed so that tests can fire
  * it at a chosen moment). */
 void wal_request_sync(wal *w);
+/* Whether the loop may wait for an in-flight sync at the end of a pass
+ * (appendfsync always; see gather_wait in wal_writer.c). On by default;
+ * off where other input decides when replies go (a node with peers:
+ * replica acks must be read as they arrive). Loop thread. */
+void wal_set_gather(wal *w, int on);
 /* How long the durable LSN has been stuck while records wait (0 when it is
  * not): the watchdog's figure, also logged once past stall_warn_ms. */
 uint64_t wal_stalled_ms(const wal *w);
@@ -161,6 +166,7 @@ typedef struct wal_stats {
     uint64_t syncs;             /* fdatasync calls */
     uint64_t last_sync_us;      /* duration of the last fdatasync */
     uint64_t max_batch_records; /* largest batch so far */
+    uint64_t gather_waits;      /* loop passes that waited for a sync (gather_wait) */
     uint64_t bytes_since_compact; /* bytes appended since the last wal_compact */
     int spare_ready;
     int nospace;                /* see wal_nospace */

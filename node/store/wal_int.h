@@ -148,6 +148,12 @@ struct wal {
     /* 1 from the thread's wake-up write to efd until the loop has read it:
      * one write per loop pass however many batches finish (notify_loop) */
     _Atomic int notify_pending;
+    /* 1 while the thread writes and syncs a batch whose news the loop has
+     * not been sent yet (set by whoever hands the thread a batch, cleared
+     * by the thread before notify_loop): the loop's gather wait
+     * (gather_wait) only waits while this is 1 */
+    _Atomic int syncing;
+    int no_gather; /* loop thread: wal_set_gather(w, 0) */
     /* loop thread: the fast path wrote a batch; report progress at the end
      * of this callback rather than through the eventfd */
     int progress_due;
@@ -161,7 +167,7 @@ struct wal {
     _Atomic uint64_t durable_floor;
     _Atomic int err;
     char errmsg[256];
-    _Atomic uint64_t batches, syncs, last_sync_us;
+    _Atomic uint64_t batches, syncs, last_sync_us, gather_waits;
     _Atomic uint64_t sync_hist[WAL_SYNC_BUCKETS], sync_us_total;
 
     /* WAL-thread state */

@@ -530,8 +530,13 @@ void rcore_tick(rcore *r)
     uint64_t now = rc_now(r);
     if (r->meta_dirty && !r->meta_inflight)
         store_meta(r);
-    /* The commit watermark is a lower bound: storing it lazily is safe. */
-    if (r->commit > r->stored_commit && !r->meta_inflight && now - r->last_meta_ms >= 1000)
+    /* The commit watermark is a lower bound: storing it lazily is safe.
+     * It lets a restarted member apply what was committed before it hears
+     * from a leader; a node alone leads at once after a restart and
+     * commits its whole log, so for it the store (a file write, two syncs
+     * and a rename, competing with the WAL's syncs for the disk) is rare. */
+    uint64_t every = r->committed_cfg.n <= 1 ? 60000 : 1000;
+    if (r->commit > r->stored_commit && !r->meta_inflight && now - r->last_meta_ms >= every)
         store_meta(r);
     if (r->join_addr[0] && r->self_idx < 0 && now >= r->join_next_ms) {
         send_join(r);

@@ -4,7 +4,8 @@
  * its snapshot plus WAL; XREAD / XREADGROUP BLOCK are served by an XADD
  * from another client, time out with a null reply, do not block inside
  * MULTI, and are released with -UNBLOCKED when the primary hands over;
- * keyspace events for stream commands match redis-server's, in order.
+ * keyspace events for stream commands match redis-server's, in order;
+ * a blocked read counts as one call in INFO commandstats/errorstats.
  * Every wait is bounded and asserted. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -369,6 +370,69 @@ static void test_blocking_reads(void **state)
     close(fd);
 }
 
+/* INFO <section> holds `want` (a whole "name:value" line or part of one). */
+static void assert_info_has(int i, const char *section, const char *want)
+{
+    char line[64];
+    snprintf(line, sizeof line, "INFO %s", section);
+    kv_reply *r = hc_cmd(i, line);
+    assert_non_null(r);
+    assert_non_null(r->str);
+    if (!strstr(r->str, want))
+        fail_msg("INFO %s lacks %s:\n%s", section, want, r->str);
+    kv_reply_free(r);
+}
+
+/* A blocking stream read counts as one call when its block ends, as Redis
+ * 7.0 (stream-cgroups.tcl "XGROUP DESTROY should unblock XREADGROUP with
+ * -NOGROUP"): failed with its error in INFO errorstats when its group is
+ * destroyed, not failed on timeout or when served; a blocked XREADGROUP
+ * creates its consumer only once it is served. */
+static void test_block_stats(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    hc_voters_want v = {0, 1};
+    assert_true(h_wait_until(hc_has_voters, &v, 30000));
+    char x[512];
+    text_of(0, "XGROUP CREATE bs g $ MKSTREAM", x, sizeof x);
+    text_of(0, "CONFIG RESETSTAT", x, sizeof x);
+    int fd = raw_connect(hc_node[0].port);
+    assert_true(fd >= 0);
+    char buf[4096] = "";
+    raw_send(fd, "XREADGROUP GROUP g alice BLOCK 0 STREAMS bs >\r\n");
+    assert_true(raw_quiet(fd, 200));
+    text_of(0, "XINFO GROUPS bs", x, sizeof x);
+    assert_non_null(strstr(x, "\"consumers\" :0"));
+    text_of(0, "XGROUP DESTROY bs g", x, sizeof x);
+    assert_true(raw_expect(fd, "-NOGROUP", 10000, buf, sizeof buf));
+    assert_info_has(0, "commandstats", "cmdstat_xreadgroup:calls=1,");
+    assert_info_has(0, "commandstats", "rejected_calls=0,failed_calls=1\r\n");
+    assert_info_has(0, "errorstats", "# Errorstats\r\nerrorstat_NOGROUP:count=1\r\n");
+    assert_int_equal(hc_info(0, "stats", "total_error_replies"), 1);
+    /* Served by an XADD: one call, the consumer made when served. */
+    text_of(0, "XGROUP CREATE bs g $", x, sizeof x);
+    text_of(0, "CONFIG RESETSTAT", x, sizeof x);
+    buf[0] = '\0';
+    raw_send(fd, "XREADGROUP GROUP g bob BLOCK 0 STREAMS bs >\r\n");
+    assert_true(raw_quiet(fd, 200));
+    text_of(0, "XADD other 1-1 a 1", x, sizeof x);
+    assert_true(raw_quiet(fd, 200));
+    text_of(0, "XADD bs 1-1 a 1", x, sizeof x);
+    assert_true(raw_expect(fd, "$3\r\n1-1\r\n", 10000, buf, sizeof buf));
+    assert_info_has(0, "commandstats", "cmdstat_xreadgroup:calls=1,");
+    assert_info_has(0, "commandstats", "rejected_calls=0,failed_calls=0\r\n");
+    text_of(0, "XINFO CONSUMERS bs g", x, sizeof x);
+    assert_non_null(strstr(x, "\"bob\""));
+    /* Timed out: one call, not failed; no error counted. */
+    buf[0] = '\0';
+    raw_send(fd, "XREAD BLOCK 100 STREAMS bs $\r\n");
+    assert_true(raw_expect(fd, "*-1\r\n", 10000, buf, sizeof buf));
+    assert_info_has(0, "commandstats", "cmdstat_xread:calls=1,");
+    assert_int_equal(hc_info(0, "stats", "total_error_replies"), 0);
+    close(fd);
+}
+
 /* A client blocked in XREAD on a replica is served by the primary's
  * XADD; a client blocked in XREADGROUP on a primary that hands over to its
  * replica is released with Redis's -UNBLOCKED error. */
@@ -502,6 +566,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_replica_and_restart_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocking_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_block_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_block_released_on_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_events, setup, teardown),
     };

@@ -145,6 +145,32 @@ static void count_node(void *arg, dict_node *n)
 
 /* ---- Tests ---- */
 
+/* Look up then insert with the lookup's hash (dict_find_ref_hashed +
+ * dict_add_hashed), across grows and incremental rehashing: the hash
+ * handed out is dict_hash of the key, every key is found afterwards, and
+ * a present key is found through the same call. */
+static void test_hashed_find_then_add(void **state)
+{
+    fixture *f = *state;
+    dict *d = &f->d;
+    enum { N = 20000 };
+    for (size_t i = 0; i < N; i++) {
+        char buf[32];
+        size_t n = key_of_id(i, buf);
+        uint64_t h = 0;
+        assert_null(dict_find_ref_hashed(d, buf, n, &h));
+        assert_true(h == dict_hash(buf, n));
+        tnode *t = mk(buf, n, i);
+        dict_add_hashed(d, &t->node, h);
+        dict_node **ref = dict_find_ref_hashed(d, buf, n, &h);
+        assert_non_null(ref);
+        assert_ptr_equal(*ref, &t->node);
+    }
+    assert_int_equal(dict_size(d), N);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(find_id(d, i)->id, i);
+}
+
 /* SipHash-1-3 matches the reference implementation: 64-bit outputs for the
  * zero key and the low 32 bits (Linux's 64-bit hsiphash) for key 00..0f,
  * over messages 00 01 02 .. of every tail length. */
@@ -728,6 +754,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_siphash13_vectors),
         cmocka_unit_test_setup_teardown(test_add_find_remove_across_resizes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hashed_find_then_add, setup, teardown),
         cmocka_unit_test_setup_teardown(test_million_grow_bounded_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_guarantee_across_resizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_exactly_once_when_unchanged, setup, teardown),

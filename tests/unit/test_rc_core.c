@@ -878,6 +878,30 @@ static void test_commit_quorum_and_min_acks(void **state)
     world_free();
 }
 
+/* The commit watermark is stored lazily: about every second by a member
+ * with peers (a restart applies that much at once), rarely by a node alone
+ * (it commits its whole log when it leads again after a restart); either
+ * way never above what is committed. */
+static void test_commit_watermark_store_interval(void **state)
+{
+    (void)state;
+    for (int n = 1; n <= 3; n += 2) {
+        world_init(n);
+        elect(0);
+        advance(2000);
+        uint64_t stored0 = W.nd[0].meta.commit;
+        uint64_t a = write_op(0);
+        advance(3000);
+        assert_true(rcore_commit(W.nd[0].core) >= a);
+        if (n == 1)
+            assert_int_equal(W.nd[0].meta.commit, stored0);
+        else
+            assert_true(W.nd[0].meta.commit >= a);
+        assert_true(W.nd[0].meta.commit <= rcore_commit(W.nd[0].core));
+        world_free();
+    }
+}
+
 /* A leadership transfer hands over to the chosen voter, which wins at once;
  * writes pause meanwhile and the old leader gives up its lease. */
 static void test_transfer(void **state)
@@ -908,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_checkquorum_and_lease),
         cmocka_unit_test(test_read_round_confirms_leadership),
         cmocka_unit_test(test_commit_quorum_and_min_acks),
+        cmocka_unit_test(test_commit_watermark_store_interval),
         cmocka_unit_test(test_transfer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

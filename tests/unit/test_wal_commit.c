@@ -388,6 +388,54 @@ static void test_stall_watchdog(void **state)
     close_wal(f);
 }
 
+/* The gather wait (appendfsync always): while a sync is under way the
+ * loop waits for it at the end of a pass, but never longer than its bound,
+ * whatever the disk does: with the sync held indefinitely, a 2 ms timer
+ * keeps firing and the passes keep waiting; once the disk answers, the
+ * records become durable. */
+typedef struct ticker {
+    uv_timer_t t;
+    int ticks;
+} ticker;
+
+static void on_tick(uv_timer_t *h)
+{
+    ((ticker *)h->data)->ticks++;
+}
+
+static int ticked_enough(void *arg)
+{
+    return ((ticker *)arg)->ticks >= 60;
+}
+
+static void test_gather_wait_is_bounded(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    seen s;
+    faultfs_install();
+    assert_int_equal(open_wal(f, &s, err), 0);
+    start(f);
+    append_batch(f, 5);
+    wait_lsns(f, 5, 5);
+    wal_stats st0, st1;
+    wal_get_stats(f->w, &st0);
+    faultfs_gate(FF_FSYNC, "/wal-0");
+    append_batch(f, 3);
+    ticker tk = {.ticks = 0};
+    uv_timer_init(&f->loop, &tk.t);
+    tk.t.data = &tk;
+    uv_timer_start(&tk.t, on_tick, 2, 2);
+    assert_true(tu_run_until(&f->loop, ticked_enough, &tk, 20000));
+    wal_get_stats(f->w, &st1);
+    assert_true(st1.gather_waits > st0.gather_waits);
+    assert_int_equal(wal_durable_lsn(f->w), 5);
+    uv_close((uv_handle_t *)&tk.t, NULL);
+    faultfs_gate_open();
+    wait_lsns(f, 8, 8);
+    close_wal(f);
+}
+
 /* Switching the policy to "always" never moves the durable LSN back. */
 static void test_durable_never_moves_back_on_policy_change(void **state)
 {
@@ -710,6 +758,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_sync_requests_during_slow_sync_no, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_wait_during_slow_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stall_watchdog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gather_wait_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durable_never_moves_back_on_policy_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_randomized_hand_off, setup, teardown),
