@@ -494,11 +494,13 @@ static void end_block(server *s, client *c, const char *error)
 {
     blk_state *st = c->blk;
     detach(s, c);
+    uint64_t from = client_out_offset(c);
     reply r = reply_make(&c->out, c->resp);
     if (error)
         reply_error(&r, error);
     else
         reply_null_array(&r);
+    dispatch_blocked_reply_done(c, from);
     dispatch_count_blocked(c, st->cmd, st->argc, (const char *const *)st->argv, st->lens, error);
     free_state(c);
 }

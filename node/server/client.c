@@ -176,7 +176,7 @@ client *client_new(server *s, int unix_socket)
     c->idx.cl = c;
     dict_add(&s->clients_by_id, &c->idx.dn);
     c->resp = 2;
-    c->authed = !s->cfg.requirepass || !s->cfg.requirepass[0];
+    c->authed = !s->cfg.requirepass || !s->cfg.requirepass_len;
     c->parser = resp_parser_new(NULL);
     client_apply_limits(c);
     c->ctime_ms = c->last_ms = server_mstime();
@@ -410,15 +410,15 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     client *c = h->data;
     size_t want = READ_CHUNK;
     size_t need = resp_want(c->parser);
-    if (need > kbuf_len(&c->query) && need - kbuf_len(&c->query) > want) {
-        /* A big argument is coming: make room for it in one go (bounded
-         * by proto-max-bulk-len, which the parser enforced). */
-        want = need - kbuf_len(&c->query);
-    }
-    if (want > READ_CHUNK)
-        kbuf_reserve_exact(&c->query, want);
-    else
+    if (need > kbuf_len(&c->query)) {
+        /* An argument is being received: room for the rest of it, in one
+         * go (bounded by proto-max-bulk-len, which the parser enforced)
+         * and exactly, rather than doubling a big buffer for its last
+         * bytes. */
+        kbuf_reserve_exact(&c->query, need - kbuf_len(&c->query));
+    } else {
         kbuf_reserve(&c->query, want);
+    }
     size_t avail = kbuf_avail(&c->query);
     buf->base = kbuf_tail(&c->query);
     buf->len = avail > (1u << 30) ? (1u << 30) : avail;
@@ -427,6 +427,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void pause_reading(client *c);
 
 #define QUERY_KEEP_MAX (256 * 1024)
+
 
 static void process_input(client *c)
 {
@@ -452,6 +453,12 @@ static void process_input(client *c)
             }
         } else if (rc == RESP_NEED) {
             kbuf_consume(&c->query, used);
+            /* A big argument's header has come: make room for all of it
+             * now, as Redis does on reading "$<len>" (on_alloc would at
+             * the next read). */
+            size_t need = resp_want(c->parser);
+            if (need > kbuf_len(&c->query) && need - kbuf_len(&c->query) > READ_CHUNK)
+                kbuf_reserve_exact(&c->query, need - kbuf_len(&c->query));
             break;
         } else {
             reply r = reply_make(&c->out, c->resp);
@@ -464,9 +471,11 @@ static void process_input(client *c)
             break;
         }
     }
-    /* The room made for a big argument is not kept once it is used (Redis
-     * hands such a buffer over to the argument): an idle connection does
-     * not hold megabytes, and maxmemory-clients sees what is really held. */
+    /* The room made for a big argument is not kept once it is used past
+     * QUERY_KEEP_MAX (Redis hands such a buffer over to the argument): an
+     * idle connection does not hold megabytes, and maxmemory-clients sees
+     * what is really held. A smaller one stays until clients_cron trims it
+     * to the recent peak (server.c). */
     if (kbuf_len(&c->query) == 0 && c->query.cap > QUERY_KEEP_MAX)
         kbuf_shrink(&c->query, 0);
 }
@@ -528,6 +537,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     server *s = c->srv;
     kbuf_commit(&c->query, (size_t)nread);
+    if (kbuf_len(&c->query) > c->query_peak)
+        c->query_peak = kbuf_len(&c->query);
     s->stats.net_input_bytes += (uint64_t)nread;
     c->last_ms = server_mstime();
     if (s->cfg.client_query_buffer_limit &&
@@ -623,7 +634,7 @@ void client_start(client *c)
         refuse(c, "-ERR max number of clients reached\r\n");
         return;
     }
-    if (s->cfg.protected_mode && !loopback && (!s->cfg.requirepass || !s->cfg.requirepass[0])) {
+    if (s->cfg.protected_mode && !loopback && (!s->cfg.requirepass || !s->cfg.requirepass_len)) {
         s->stats.rejected_connections++;
         refuse(c, protected_msg);
         return;

@@ -314,6 +314,25 @@ static void client_no_evict_cmd(cmd_ctx *c)
     reply_ok(&c->r);
 }
 
+/* CLIENT REPLY ON|OFF|SKIP. OFF and SKIP answer nothing (the dispatcher
+ * drops the replies, dispatch.c); SKIP drops the next request's reply, and
+ * is ignored while OFF. */
+static void client_reply_cmd(cmd_ctx *c)
+{
+    client *cl = c->cl;
+    if (arg_is_c(c, 2, "on")) {
+        cl->flags &= ~(CL_REPLY_SKIP | CL_REPLY_OFF);
+        reply_ok(&c->r);
+    } else if (arg_is_c(c, 2, "off")) {
+        cl->flags |= CL_REPLY_OFF;
+    } else if (arg_is_c(c, 2, "skip")) {
+        if (!(cl->flags & CL_REPLY_OFF))
+            cl->flags |= CL_REPLY_SKIP_NEXT;
+    } else {
+        reply_error(&c->r, "ERR syntax error");
+    }
+}
+
 static void client_help_cmd(cmd_ctx *c)
 {
     static const char *const lines[] = {
@@ -345,6 +364,8 @@ static void client_help_cmd(cmd_ctx *c)
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
         "      Return clients of specified type.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
@@ -398,6 +419,9 @@ const kv_command cmds_client[] = {
     {"client|no-evict", client_no_evict_cmd, 3, CMD_ADMIN | CMD_NOSCRIPT | CLIENT_FLAGS | CMD_LOADING, 0, 0, 0,
      "connection", "Set client eviction mode for the current connection.", "7.0.0",
      "@admin @slow @dangerous @connection"},
+    {"client|reply", client_reply_cmd, 3, CMD_NOSCRIPT | CLIENT_FLAGS | CMD_LOADING, 0, 0, 0,
+     "connection", "Instruct the server whether to reply to commands", "3.2.0",
+     "@slow @connection"},
     {"client|help", client_help_cmd, 2, CLIENT_FLAGS | CMD_LOADING, 0, 0, 0, "connection",
      "Returns helpful text about the different subcommands.", "5.0.0", "@slow @connection"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},

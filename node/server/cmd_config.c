@@ -120,6 +120,7 @@ static void config_set_cmd(cmd_ctx *c)
     int n = (c->argc - 2) / 2;
     const cfg_option **opts = kv_calloc((size_t)n, sizeof *opts);
     char **old = kv_calloc((size_t)n, sizeof *old);
+    size_t *old_len = kv_calloc((size_t)n, sizeof *old_len);
     int unknown = -1, bad = -1;
     const char *why = NULL;
     /* Names first: unknown, immutable, duplicate. */
@@ -164,6 +165,7 @@ static void config_set_cmd(cmd_ctx *c)
     for (int i = 0; i < n; i++) {
         size_t l = config_format(&s->cfg, opts[i], buf, sizeof buf);
         old[i] = kv_memdup(buf, l);
+        old_len[i] = l;
     }
     for (int i = 0; i < n; i++) {
         int a = 3 + 2 * i;
@@ -172,11 +174,16 @@ static void config_set_cmd(cmd_ctx *c)
         err[0] = '\0';
         int rc = config_set(&s->cfg, opts[i], 1, &cv, 0, err, sizeof err);
         kv_free(v);
+        /* requirepass keeps all its bytes, NULs included. */
+        if (rc == 0 && !strcmp(opts[i]->name, "requirepass"))
+            config_set_requirepass(&s->cfg, c->argv[a], c->lens[a]);
         if (rc < 0) {
             for (int j = 0; j <= i; j++) {
                 const char *ov = old[j];
                 char ignore[256];
                 config_set(&s->cfg, opts[j], 1, &ov, 1, ignore, sizeof ignore);
+                if (!strcmp(opts[j]->name, "requirepass"))
+                    config_set_requirepass(&s->cfg, old[j], old_len[j]);
             }
             /* Named as the config is (its name or the alias used). */
             const char *nm = strncasecmp(c->argv[a - 1], opts[i]->name, c->lens[a - 1]) ||
@@ -194,6 +201,7 @@ done:
     for (int i = 0; i < n; i++)
         kv_free(old[i]);
     kv_free(old);
+    kv_free(old_len);
     kv_free(opts);
 }
 

@@ -38,7 +38,7 @@ static void cmd_echo(cmd_ctx *c)
 static int password_ok(server *s, const char *p, size_t n)
 {
     const char *want = s->cfg.requirepass ? s->cfg.requirepass : "";
-    size_t wn = strlen(want);
+    size_t wn = s->cfg.requirepass ? s->cfg.requirepass_len : 0;
     unsigned diff = (unsigned)(wn ^ n);
     for (size_t i = 0; i < n; i++)
         diff |= (unsigned char)p[i] ^ (unsigned char)want[i < wn ? i : 0];
@@ -47,7 +47,7 @@ static int password_ok(server *s, const char *p, size_t n)
 
 static int no_password(server *s)
 {
-    return !s->cfg.requirepass || !s->cfg.requirepass[0];
+    return !s->cfg.requirepass || !s->cfg.requirepass_len;
 }
 
 static void set_authed(client *cl, int yes)

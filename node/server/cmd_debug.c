@@ -117,6 +117,15 @@ static void debug_sleep(cmd_ctx *c)
     reply_ok(&c->r);
 }
 
+/* DEBUG PAUSE-CRON <0|1> (any integer, as Redis's atoi). */
+static void debug_pause_cron(cmd_ctx *c)
+{
+    char buf[32];
+    arg_cstr(c, 2, buf, sizeof buf);
+    c->srv->pause_cron = atoi(buf) != 0;
+    reply_ok(&c->r);
+}
+
 static void debug_set_active_expire(cmd_ctx *c)
 {
     char buf[32];
@@ -344,6 +353,8 @@ static void debug_help(cmd_ctx *c)
         "    default.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
+        "PAUSE-CRON <0|1>",
+        "    Stop periodic cron job processing.",
         NULL,
     };
     admin_reply_help(c, "DEBUG", lines);
@@ -361,6 +372,7 @@ static const debug_sub subs[] = {
     {"populate", -3, debug_populate},
     {"sleep", 3, debug_sleep},
     {"set-active-expire", 3, debug_set_active_expire},
+    {"pause-cron", 3, debug_pause_cron},
     {"set-disable-deny-scripts", 3, debug_set_disable_deny_scripts},
     {"object", 3, debug_object},
     {"reload", -2, debug_reload},

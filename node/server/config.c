@@ -201,6 +201,10 @@ const cfg_option cfg_options[] = {
      "are dropped at random and their clients told as if they had changed (0: no limit)."},
     {"latency-tracking", NULL, CFG_BOOL, OFF(latency_tracking), 0, 1, "yes", yesno, 1,
      "Keep a latency histogram per command (INFO latencystats, LATENCY HISTOGRAM)."},
+    {"latency-monitor-threshold", NULL, CFG_INT, OFF(latency_monitor_threshold), 0, LLONG_MAX,
+     "0", NULL, 1,
+     "Keep latency events (a command, an expire cycle) lasting at least this many ms for "
+     "LATENCY LATEST / HISTORY (0: off)."},
     {"latency-tracking-info-percentiles", NULL, CFG_SPECIAL, OFF(nlatpct), 0, 0, "50 99 99.9",
      NULL, 1, "Percentiles INFO latencystats shows (0 to 100; \"\": none)."},
     /* metrics */
@@ -269,7 +273,8 @@ static int is_ll(const cfg_option *o)
 {
     return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than) ||
            o->offset == OFF(set_max_intset_entries) || o->offset == OFF(zset_max_listpack_entries) ||
-           o->offset == OFF(tracking_table_max_keys);
+           o->offset == OFF(tracking_table_max_keys) ||
+           o->offset == OFF(latency_monitor_threshold);
 }
 
 /* Redis's memtoll: a number with an optional unit (k=1000, kb=1024, m, mb,
@@ -660,6 +665,13 @@ static int set_replicaof(kv_config *c, int argc, const char **argv, char *err, s
     return 0;
 }
 
+void config_set_requirepass(kv_config *c, const char *p, size_t n)
+{
+    kv_free(c->requirepass);
+    c->requirepass = kv_memdup(p, n);
+    c->requirepass_len = n;
+}
+
 int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, int startup,
                char *err, size_t errlen)
 {
@@ -709,6 +721,8 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
     case CFG_STRING:
         kv_free(*str_field(c, o));
         *str_field(c, o) = kv_memdup(v, strlen(v));
+        if (o->offset == OFF(requirepass))
+            c->requirepass_len = strlen(v);
         return 0;
     case CFG_BOOL:
         if (!strcasecmp(v, "yes"))
@@ -789,6 +803,13 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
     int n = 0;
     switch (o->type) {
     case CFG_STRING:
+        if (o->offset == OFF(requirepass) && c->requirepass) {
+            /* Binary-safe: all of it, NULs included (as Redis's sds). */
+            n = c->requirepass_len < len ? c->requirepass_len : len - 1;
+            memcpy(buf, c->requirepass, n);
+            buf[n] = '\0';
+            break;
+        }
         n = snprintf(buf, len, "%s", *str_field(c, o) ? *str_field(c, o) : "");
         break;
     case CFG_BOOL:

@@ -26,6 +26,7 @@ typedef struct kv_config {
     int timeout;             /* idle client timeout, seconds (0: never) */
     int maxclients;
     char *requirepass;
+    size_t requirepass_len; /* requirepass is binary-safe (CONFIG SET may give NULs) */
     /* limits */
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
@@ -87,6 +88,7 @@ typedef struct kv_config {
     /* latency tracking (INFO latencystats, LATENCY HISTOGRAM) */
     int latency_tracking;
     int nlatpct;             /* latency-tracking-info-percentiles */
+    long long latency_monitor_threshold; /* ms; events at least this long are kept (0: off) */
     double latpct[64];
     /* metrics */
     int metrics_port;        /* Prometheus endpoint (0: off) */
@@ -143,6 +145,8 @@ const cfg_option *config_find(const char *name);
 /* Set one option from its arguments (argc >= 1 words). startup != 0 allows
  * options that CONFIG SET may not change. 0 or -1 with a message in err
  * (Redis's wording where Redis has one). */
+/* requirepass from a binary value (CONFIG SET: it may hold NULs, as in Redis). */
+void config_set_requirepass(kv_config *c, const char *p, size_t n);
 int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, int startup,
                char *err, size_t errlen);
 

@@ -309,6 +309,9 @@ void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp)
 
 static void finish_request(client *cl, const kv_command *cmd, uint32_t flags,
                            uint64_t reply_offset);
+static void drop_reply(client *cl, uint64_t from);
+static void cmd_exec(cmd_ctx *c);
+static uint64_t ncalls; /* call_cmd runs, to tell a refused request (CLIENT REPLY) */
 
 /* A command's call counted in its stats (when it ran, or for a blocking
  * command when its block ended): duration, failure, slowlog, latency. */
@@ -385,6 +388,13 @@ static void count_call(client *cl, const kv_command *cmd, int argc, const char *
     if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
         slowlog_push(s, cl, argc, argv, lens, dur);
     latency_note(s, cmd, argc, argv, lens, dur);
+    const kv_command *real = cmd;
+    if (argc > 1 && command_is_container(cmd)) {
+        real = command_lookup_sub(cmd, argv[1], lens[1]);
+        if (!real)
+            real = cmd;
+    }
+    latency_monitor_sample(s, (real->flags & CMD_FAST) ? "fast-command" : "command", dur / 1000);
 }
 
 /* Does a tracking client remember the keys of this call? Read-only
@@ -428,10 +438,19 @@ static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *con
      * (a container refines it to the subcommand's name). */
     cl->last_cmd = cmd->name;
     cl->cmd_off = client_out_offset(cl); /* where its reply begins (cmd_pubsub.c) */
+    uint64_t start_off = cl->cmd_off;
+    ncalls++;
     int64_t t0 = ustime();
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
     s->current = NULL;
+    int failed = kbuf_len(&cl->out) > before && kbuf_data(&cl->out)[before] == '-';
+    /* CLIENT REPLY OFF / SKIP: the reply goes (a message to the client
+     * itself before it stays; one after it is still in ps_later). EXEC's
+     * reply starts where EXEC began (its commands moved cmd_off); inside
+     * it each command's own reply goes as it is written, as Redis. */
+    if (cl->flags & (CL_REPLY_OFF | CL_REPLY_SKIP))
+        drop_reply(cl, cmd->proc == cmd_exec ? start_off : cl->cmd_off);
     /* A tracking client remembers the keys a read-only command named
      * (Redis's call(); a re-run XREAD was remembered when it blocked). */
     if (cl->trk && !c.xunblocking && tracks_reads(cmd, argc, argv, lens))
@@ -453,7 +472,6 @@ static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *con
     /* In the database it was called in. */
     if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE))
         engine_entry_add(s->eng, db, argc, (const char **)argv, lens);
-    int failed = kbuf_len(&cl->out) > before && kbuf_data(&cl->out)[before] == '-';
     if (c.block && !serve_key) {
         /* Counted when the block ends (served, timed out, unblocked), as
          * Redis counts a blocking command once. */
@@ -783,10 +801,36 @@ void dispatch_script_stop(server *s)
 static void dispatch_request(client *cl, const kv_command *cmd, int argc,
                              const char *const *argv, const size_t *lens);
 
+/* CLIENT REPLY OFF / SKIP: the request's reply (what it wrote to the
+ * output from `from` on) is dropped. Marks added by the request point at
+ * its start, which stays the end. */
+static void drop_reply(client *cl, uint64_t from)
+{
+    if (client_out_offset(cl) > from && from >= cl->out_base)
+        kbuf_truncate(&cl->out, (size_t)(from - cl->out_base));
+}
+
+void dispatch_blocked_reply_done(client *cl, uint64_t from)
+{
+    if (cl->flags & CL_REPLY_OFF)
+        drop_reply(cl, from);
+}
+
 void dispatch_command(client *cl, int argc, const char *const *argv, const size_t *lens)
 {
     const kv_command *cmd = command_lookup(argv[0], lens[0]);
+    uint64_t from = client_out_offset(cl);
+    uint64_t calls = ncalls;
     dispatch_request(cl, cmd, argc, argv, lens);
+    /* A refusal (unknown command, arity, NOAUTH, QUEUED …) is a reply too;
+     * a command's own reply was dropped by call_cmd. */
+    if ((cl->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) && calls == ncalls)
+        drop_reply(cl, from);
+    /* As Redis's resetClient: SKIP covers one request, the one after the
+     * CLIENT REPLY SKIP. */
+    cl->flags &= ~CL_REPLY_SKIP;
+    if (cl->flags & CL_REPLY_SKIP_NEXT)
+        cl->flags = (cl->flags & ~CL_REPLY_SKIP_NEXT) | CL_REPLY_SKIP;
     /* CLIENT CACHING YES|NO holds for the next command only: a request
      * other than a CLIENT subcommand ends it, outside MULTI (Redis's
      * resetClient). */

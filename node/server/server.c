@@ -269,6 +269,29 @@ int server_listen(server *s, char *err, size_t errlen)
 /* Background tasks                                                          */
 /* ------------------------------------------------------------------------ */
 
+/* A client's query buffer, as Redis's clientsCronResizeQueryBuffer: when
+ * more than 4 KB of it is unused, an idle client (2 s without input) keeps
+ * only its pending bytes (none: the buffer is freed), and a buffer over
+ * 32 KB and over twice the recent peak is trimmed to that peak (not below
+ * what the argument being received needs). The peak restarts from what is
+ * buffered now. */
+static void query_buffer_cron(client *c, int64_t now)
+{
+    size_t len = kbuf_len(&c->query);
+    size_t want = resp_want(c->parser);
+    if (c->query.cap - len > 4 * 1024) {
+        if (now - c->last_ms > 2000) {
+            kbuf_shrink(&c->query, 0);
+        } else if (c->query.cap > 32 * 1024 && c->query.cap / 2 > c->query_peak) {
+            size_t keep = c->query_peak > len ? c->query_peak : len;
+            if (want > keep)
+                keep = want;
+            kbuf_shrink(&c->query, keep - len);
+        }
+    }
+    c->query_peak = want > len ? want : len;
+}
+
 static void clients_cron(server *s, int64_t now)
 {
     client *c = s->clients, *next;
@@ -284,9 +307,7 @@ static void clients_cron(server *s, int64_t now)
             client_close(c);
             continue;
         }
-        /* Give memory of big idle buffers back. */
-        if (kbuf_len(&c->query) == 0 && c->query.cap > 64 * 1024 && now - c->last_ms > 2000)
-            kbuf_shrink(&c->query, 0);
+        query_buffer_cron(c, now);
         if (!c->writing && kbuf_len(&c->out) == 0 && c->out.cap > 64 * 1024)
             kbuf_shrink(&c->out, 0);
         client_mem_update(c);
@@ -318,6 +339,10 @@ static void on_cron(uv_timer_t *t)
     handover_check(s, now);
     if (s->shutting_down)
         return;
+    /* DEBUG PAUSE-CRON: nothing periodic (expiry, stats, tracking-table
+     * trimming …) until resumed; a failover handover and SHUTDOWN go on. */
+    if (s->pause_cron)
+        return;
     /* instantaneous_ops_per_sec over the last samples */
     if (now - s->stats.ops_last_ms >= 100) {
         uint64_t ops = s->stats.total_commands - s->stats.ops_last_total;
@@ -341,7 +366,13 @@ static void on_cron(uv_timer_t *t)
     if (!s->shutting_down && s->serving && !script_busy()) {
         /* (Not while a script is parked: it holds the keyspace.) */
         if (s->active_expire) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
             db_active_expire(&s->env, s->dbs, s->ndbs, now);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            latency_monitor_sample(s, "expire-cycle",
+                                   (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
+                                       (t1.tv_nsec - t0.tv_nsec) / 1000000);
             pubsub_settle(s); /* "expired" events */
         }
         rehash_cron(s);

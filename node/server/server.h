@@ -50,6 +50,9 @@ enum {
     CL_PUBSUB = 1 << 10,           /* subscribed to something (Redis's CLIENT_PUBSUB) */
     CL_CLOSE_ASAP = 1 << 11,       /* over its output limit: closed at the next settle */
     CL_PS_TOUCHED = 1 << 12,       /* got messages since the last pubsub_settle */
+    CL_REPLY_OFF = 1 << 13,        /* CLIENT REPLY OFF: replies are dropped */
+    CL_REPLY_SKIP = 1 << 14,       /* this request's reply is dropped (CLIENT REPLY SKIP) */
+    CL_REPLY_SKIP_NEXT = 1 << 15,  /* … the next request's (set by SKIP itself) */
     CL_NO_EVICT = 1 << 20,         /* CLIENT NO-EVICT on: maxmemory-clients spares it */
 };
 
@@ -120,6 +123,7 @@ typedef struct client {
     size_t mark_head, nmarks, capmarks;
     int64_t obuf_soft_since; /* ms when the soft output limit was first passed */
     size_t mem_counted;    /* its share of server.clients_mem (client_evict.c) */
+    size_t query_peak;     /* most query bytes buffered since the last clients_cron */
 
     /* transactions */
     queued_cmd *mq;
@@ -259,6 +263,8 @@ struct server {
     } *errstats;
     size_t nerrstats, caperrstats;
     struct lat_hist **latency; /* per command, allocated on first call (cmd_latency.c) */
+    struct latmon_event *latmon; /* latency monitor events, in creation order */
+    int latmon_n;
     slowlog_entry *slowlog; /* ring of slowlog_cap entries */
     size_t slowlog_len, slowlog_head, slowlog_cap;
     uint64_t slowlog_next_id;
@@ -276,6 +282,7 @@ struct server {
     int64_t loading_eta;       /* seconds, -1 unknown */
     int64_t loading_served_us; /* last time loading let the loop run */
     int active_expire;
+    int pause_cron;       /* DEBUG PAUSE-CRON 1: the cron skips its periodic work */
     int rehash_db;        /* the database rehash_cron visits next */
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
@@ -648,6 +655,14 @@ void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
 void latency_note(server *s, const kv_command *cmd, int argc, const char *const *argv,
                   const size_t *lens, int64_t usec);
 void latency_reset(server *s); /* CONFIG RESETSTAT */
+/* The latency monitor: an event ("command", "fast-command",
+ * "expire-cycle") that lasted ms is kept when latency-monitor-threshold is
+ * set and ms reaches it (Redis's latencyAddSampleIfNeeded). */
+void latency_monitor_sample(server *s, const char *event, int64_t ms);
+/* ---- dispatch.c ---- */
+/* A blocked command's late reply (timeout, CLIENT UNBLOCK) was written
+ * from stream offset `from`: dropped under CLIENT REPLY OFF. */
+void dispatch_blocked_reply_done(client *cl, uint64_t from);
 void latency_free(server *s);
 /* INFO latencystats lines. */
 void latency_info(server *s, kbuf *b);

@@ -344,8 +344,10 @@ static void on_timer(uv_timer_t *t)
         count_unserved(b, NULL);
         sblock_free(b);
         cl->flags &= ~CL_BLOCKED;
+        uint64_t from = client_out_offset(cl);
         reply rp = reply_make(&cl->out, cl->resp);
         reply_null_array(&rp);
+        dispatch_blocked_reply_done(cl, from);
         client_unblock(cl);
         client_flush(cl);
     }
@@ -422,11 +424,13 @@ int stream_block_unblock(server *s, client *cl, int error)
     count_unserved(b, error ? unblocked : NULL);
     sblock_free(b);
     cl->flags &= ~CL_BLOCKED;
+    uint64_t from = client_out_offset(cl);
     reply rp = reply_make(&cl->out, cl->resp);
     if (error)
         reply_error(&rp, unblocked);
     else
         reply_null_array(&rp);
+    dispatch_blocked_reply_done(cl, from);
     /* Its input is read once the running command is done (blocking.c). */
     blocking_resume_later(s, cl);
     arm_timer(s);
