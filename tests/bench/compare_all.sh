@@ -221,29 +221,47 @@ fi
 
 # ---------------------------------------------------------------- 6
 if want suite; then
-  suite_rows() { # port -> "name rps" lines
-    local port=$1 sha
-    timeout "$BENCH_TIMEOUT" redis-benchmark -p "$port" -c 50 -n "$SUITE_REQ" -r 100000 --csv 2>/dev/null |
+  # Each group of tests runs on redis-server and then on kvnode before the
+  # next group starts, so that a slow minute of the disk or the machine
+  # falls on both sides of a row rather than on one server's whole column.
+  groups=(ping_inline ping_mbulk set get incr lpush rpush lpop rpop sadd hset spop zadd zpopmin
+          lrange_100,lrange_300,lrange_500,lrange_600 mset)
+  bench_csv() { # port args... -> "name rps" lines
+    local port=$1; shift
+    timeout "$BENCH_TIMEOUT" redis-benchmark -p "$port" -c 50 -n "$SUITE_REQ" -r 100000 --csv "$@" 2>/dev/null |
       awk -F'","' 'NR > 1 { n = $1; r = $2; gsub(/"/, "", n); gsub(/"/, "", r); printf "%s\t%s\n", n, r }' || true
-    sha=$(redis-cli -p "$port" script load "redis.call('SET', KEYS[1], ARGV[1]) return 1")
-    redis-cli -p "$port" xgroup create bench:s g '$' mkstream >/dev/null
-    one() { # label args...
-      local label=$1; shift
-      timeout "$BENCH_TIMEOUT" redis-benchmark -p "$port" -c 50 -n "$SUITE_REQ" -r 100000 --csv "$@" 2>/dev/null |
-        awk -F'","' -v l="$label" 'NR == 2 { r = $2; gsub(/"/, "", r); printf "%s\t%s\n", l, r }' || true
-    }
-    one "EVALSHA (SET)" evalsha "$sha" 1 key:__rand_int__ v
-    one "XADD" xadd bench:s '*' f v
-    one "XREADGROUP >" xreadgroup group g c count 1 streams bench:s '>'
+  }
+  one() { # label port args...: the first row, relabelled
+    local label=$1 port=$2; shift 2
+    bench_csv "$port" "$@" | awk -F'\t' -v l="$label" 'NR == 1 { printf "%s\t%s\n", l, $2 }'
   }
   for mode in always no; do
     start_pair "$mode" suite
     declare -A R=() K=()
     order=()
-    while IFS=$'\t' read -r name rps; do R[$name]=$rps; order+=("$name"); done < <(suite_rows "$RP")
-    while IFS=$'\t' read -r name rps; do K[$name]=$rps; done < <(suite_rows "$KP")
+    for g in "${groups[@]}"; do
+      while IFS=$'\t' read -r name rps; do R[$name]=$rps; order+=("$name"); done < <(bench_csv "$RP" -t "$g")
+      while IFS=$'\t' read -r name rps; do K[$name]=$rps; done < <(bench_csv "$KP" -t "$g")
+    done
+    for port in "$RP" "$KP"; do
+      redis-cli -p "$port" xgroup create bench:s g '$' mkstream >/dev/null
+    done
+    rsha=$(redis-cli -p "$RP" script load "redis.call('SET', KEYS[1], ARGV[1]) return 1")
+    ksha=$(redis-cli -p "$KP" script load "redis.call('SET', KEYS[1], ARGV[1]) return 1")
+    extra() { # label: redis then kvnode
+      local label=$1; shift
+      local args=("$@") rargs=() kargs=()
+      for a in "${args[@]}"; do
+        case $a in SHA) rargs+=("$rsha"); kargs+=("$ksha");; *) rargs+=("$a"); kargs+=("$a");; esac
+      done
+      while IFS=$'\t' read -r name rps; do R[$name]=$rps; order+=("$name"); done < <(one "$label" "$RP" "${rargs[@]}")
+      while IFS=$'\t' read -r name rps; do K[$name]=$rps; done < <(one "$label" "$KP" "${kargs[@]}")
+    }
+    extra "EVALSHA (SET)" evalsha SHA 1 key:__rand_int__ v
+    extra "XADD" xadd bench:s '*' f v
+    extra "XREADGROUP >" xreadgroup group g c count 1 streams bench:s '>'
     echo
-    echo "== redis-benchmark default tests + scripting/streams, 50 clients, $SUITE_REQ requests, fsync $mode (ops/s)"
+    echo "== redis-benchmark default tests + scripting/streams, 50 clients, $SUITE_REQ requests, fsync $mode (ops/s; each row redis then kvnode)"
     printf "$row_fmt" "test" "redis" "kvnode" "ratio"
     printf "$row_fmt" "----" "-----" "------" "-----"
     for name in "${order[@]}"; do
