@@ -31,5 +31,11 @@ void kv_bulk_begin(size_t expect);
  * where the system allows them (a large table read at random). */
 void kv_advise_huge(void *p, size_t n);
 void kv_bulk_end(void);
+/* While a bulk load runs, a helper thread (prefault.h) clears the heap's
+ * new pages ahead of the allocator on another CPU (when there is one, and
+ * unless the environment says KVNODE_BULK_PREFAULT=0); kv_bulk_end joins
+ * it, so no thread outlives the load. Bytes it populated in the current
+ * or last load: */
+size_t kv_bulk_prefaulted(void);
 
 #endif
