@@ -342,6 +342,28 @@ dict_node **dict_find_ref_hashed(dict *d, const void *key, size_t len, uint64_t 
     return lookup_h(d, key, len, *hash, NULL);
 }
 
+void dict_prefetch(const dict *d, uint64_t hash, int stage)
+{
+    for (int t = 0; t <= 1; t++) {
+        if (d->size[t] == 0)
+            break;
+        size_t idx = (size_t)hash & (d->size[t] - 1);
+        if (t == 1 || d->rehash_idx == -1 || (long)idx >= d->rehash_idx) {
+            dict_node *const *slot = &d->table[t][idx];
+            if (stage == 0) {
+                __builtin_prefetch(slot);
+            } else if (*slot) {
+                /* The node's start and the line after it: its key is in
+                 * one or the other for a key_of that reads near the node. */
+                __builtin_prefetch(*slot);
+                __builtin_prefetch((const char *)*slot + 64);
+            }
+        }
+        if (d->rehash_idx == -1)
+            break;
+    }
+}
+
 void dict_add(dict *d, dict_node *n)
 {
     dict_add_hashed(d, n, node_hash(d, n));

@@ -84,6 +84,12 @@ void dict_add(dict *d, dict_node *n);
  * of hashing the node's key again. */
 dict_node **dict_find_ref_hashed(dict *d, const void *key, size_t len, uint64_t *hash);
 void dict_add_hashed(dict *d, dict_node *n, uint64_t hash);
+/* Prefetch hints for a bulk load that knows upcoming keys' hashes (their
+ * dict_hash) ahead of time: stage 0 asks for the bucket slots the key
+ * would be looked up in; stage 1, some keys later (the slot is then in
+ * cache), for the first node chained there, whose key a lookup compares.
+ * Nothing else is read; a hint for a key never looked up is harmless. */
+void dict_prefetch(const dict *d, uint64_t hash, int stage);
 /* Unlink the node with this key and return it (caller frees), or NULL. */
 dict_node *dict_remove(dict *d, const void *key, size_t len);
 

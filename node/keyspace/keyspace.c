@@ -443,6 +443,19 @@ void ks_expand(ks *k, size_t n)
     dict_expand(&k->keys, n);
 }
 
+void ks_prefetch_next(ks_prefetcher *pf, ks *k, const void *key, size_t klen)
+{
+    unsigned i = pf->n % KS_PF_DEPTH, j = (pf->n + KS_PF_DEPTH - KS_PF_HALF) % KS_PF_DEPTH;
+    pf->k[i] = k;
+    if (k) {
+        pf->hash[i] = dict_hash(key, klen);
+        dict_prefetch(&k->keys, pf->hash[i], 0);
+    }
+    if (pf->n >= KS_PF_HALF && pf->k[j])
+        dict_prefetch(&pf->k[j]->keys, pf->hash[j], 1);
+    pf->n++;
+}
+
 kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t vlen,
                     int flags)
 {

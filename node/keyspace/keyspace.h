@@ -47,6 +47,24 @@ void ks_reserve(ks *k, size_t n);
 /* Any keyspace about to hold about n keys grows its table for them now. */
 void ks_expand(ks *k, size_t n);
 size_t ks_expires(const ks *k); /* keys with a TTL */
+
+/* Prefetching for a bulk load (snapshot, WAL replay) that can see the keys
+ * it will look up a few entries ahead. Each key is announced with
+ * ks_prefetch_next when it comes into view; the window asks the CPU for
+ * its bucket at once and, KS_PF_HALF announcements later, for the first
+ * node in that bucket, so that when the load reaches the key (about
+ * KS_PF_DEPTH announcements after it came into view) its lookup finds
+ * both in cache. Only hints: a key announced and never looked up, or
+ * looked up without being announced, is just as correct. */
+#define KS_PF_DEPTH 16
+#define KS_PF_HALF 8
+typedef struct ks_prefetcher {
+    ks *k[KS_PF_DEPTH];
+    uint64_t hash[KS_PF_DEPTH];
+    unsigned n; /* announcements so far */
+} ks_prefetcher;
+/* Announce the next key (k NULL: an entry with no key to prefetch). */
+void ks_prefetch_next(ks_prefetcher *pf, ks *k, const void *key, size_t klen);
 /* Bytes of bookkeeping (MEMORY STATS): the keys dict's buckets and key
  * headers, and the expiry index (buckets, nodes and expiry fields). */
 void ks_overhead(const ks *k, size_t *main, size_t *expires);

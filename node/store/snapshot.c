@@ -709,6 +709,61 @@ static int load_entry(cursor *c, load_to *lt)
     return 0;
 }
 
+/* Prefetching while loading a block (ks_prefetcher): a second cursor runs
+ * up to KS_PF_DEPTH entries ahead of the one that loads, reading just
+ * the keys of string entries (the bulk of most images) to announce them.
+ * It stops at an entry of any other type (or one it cannot read: the
+ * loading cursor reports that) until the loading cursor has passed it.
+ * The block's CRC is checked before either cursor reads it. */
+typedef struct peeker {
+    cursor c;
+    uint32_t at;     /* index of the entry c points at */
+    int blocked;     /* stopped before entry `at` */
+    ks_prefetcher pf;
+} peeker;
+
+/* Announce the key of the string entry at pk->c and step over it; 0 when
+ * it is not a string entry of a database that is loaded. */
+static int peek_string(peeker *pk, const load_to *lt)
+{
+    cursor c = pk->c;
+    if (c.end - c.p < 2 || c.p[0] != KT_STRING || (c.p[1] & ~3))
+        return 0;
+    int flags = c.p[1];
+    c.p += 2;
+    if (flags & 1) {
+        if (c.end - c.p < 8)
+            return 0;
+        c.p += 8;
+    }
+    uint64_t db = flags & 2 ? c_varint(&c) : 0;
+    size_t klen, vlen;
+    const char *key = c_bytes(&c, &klen);
+    if (c.bad || !key || db >= (uint64_t)lt->n || !c_bytes(&c, &vlen))
+        return 0;
+    ks_prefetch_next(&pk->pf, lt->dbs[db], key, klen);
+    pk->c = c;
+    return 1;
+}
+
+/* Before entry i (loaded from *c) is loaded: announce up to entry
+ * i + KS_PF_DEPTH - 1. */
+static void peek_ahead(peeker *pk, const cursor *c, uint32_t i, uint32_t cnt, const load_to *lt)
+{
+    if (pk->at < i) {
+        /* It stopped at an entry that is now loaded: go on from here. */
+        pk->c = *c;
+        pk->at = i;
+        pk->blocked = 0;
+    }
+    while (!pk->blocked && pk->at < cnt && pk->at < i + KS_PF_DEPTH) {
+        if (!peek_string(pk, lt))
+            pk->blocked = 1;
+        else
+            pk->at++;
+    }
+}
+
 /* Read and check a snapshot; load entries into dbs[0..ndbs) unless dbs is
  * NULL. The file is mapped (kvfs_map_file), so blocks are checked and
  * parsed where they lie, without copying. */
@@ -716,6 +771,7 @@ static int read_snapshot(const char *path, ks *const *dbs, int ndbs, snap_meta *
                          size_t errlen)
 {
     load_to lt = {dbs, ndbs, 0};
+    peeker pk = {0};
     kvfs_map map;
     int mrc = kvfs_map_file(path, &map);
     if (mrc < 0)
@@ -777,7 +833,12 @@ static int read_snapshot(const char *path, ks *const *dbs, int ndbs, snap_meta *
             goto done;
         }
         cursor c = {payload, payload + n, 0};
+        pk.c = c;
+        pk.at = 0;
+        pk.blocked = 0;
         for (uint32_t i = 0; i < cnt; i++) {
+            if (dbs)
+                peek_ahead(&pk, &c, i, cnt, &lt);
             int lr = load_entry(&c, &lt);
             if (lr == 1)
                 naux++;

@@ -728,6 +728,39 @@ static void count_free(dict_node *n, void *arg)
     kv_free(n);
 }
 
+/* Prefetch hints at both stages, for present and absent keys and any hash,
+ * on an empty dict, a settled one and one in the middle of a rehash, read
+ * only inside the tables (ASan builds check) and change nothing. */
+static void test_prefetch_hints_change_nothing(void **state)
+{
+    fixture *f = *state;
+    dict *d = &f->d;
+    for (int stage = 0; stage <= 1; stage++)
+        dict_prefetch(d, 0x123456789abcdefULL, stage);
+    size_t n = 0;
+    int saw_rehash = 0;
+    for (; n < 5000; n++) {
+        char buf[32];
+        size_t kl = key_of_id(n, buf);
+        uint64_t h = dict_hash(buf, kl);
+        int rehashing = dict_is_rehashing(d);
+        saw_rehash |= rehashing;
+        size_t buckets = dict_buckets(d);
+        for (int stage = 0; stage <= 1; stage++) {
+            dict_prefetch(d, h, stage);
+            dict_prefetch(d, ~h, stage);
+            dict_prefetch(d, (uint64_t)-1, stage);
+        }
+        assert_int_equal(dict_size(d), n);
+        assert_int_equal(dict_is_rehashing(d), rehashing);
+        assert_int_equal(dict_buckets(d), buckets);
+        add_id(d, n);
+    }
+    assert_true(saw_rehash);
+    for (size_t i = 0; i < n; i++)
+        assert_non_null(find_id(d, i));
+}
+
 /* dict_clear frees every node (mid-rehash too) and leaves a usable empty
  * dict. */
 static void test_clear(void **state)
@@ -766,6 +799,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_avoid_resize, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rehash_drivers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prefetch_hints_change_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dict.h"
 #include "keyspace.h"
 #include "mem.h"
 #include "sha1.h"
@@ -256,6 +257,44 @@ static void test_empty_keyspace(void **state)
     ks_rehash_ms(k, 1);
     ks_clear(k);
     ks_free(NULL);
+}
+
+/* The prefetch window of a bulk load keeps the last KS_PF_DEPTH keys it
+ * was told about (their keyspace and dict_hash; none for an entry without
+ * a key) across many wrap-arounds, over two keyspaces, and the loads it
+ * runs ahead of find every key. */
+static void test_prefetch_window(void **state)
+{
+    fixture *f = *state;
+    ks *k2 = ks_new();
+    ks_prefetcher pf = {0};
+    char key[32];
+    for (unsigned i = 0; i < 20 * KS_PF_DEPTH + 3; i++) {
+        ks *k = i % 5 == 4 ? NULL : i % 2 ? k2 : f->k;
+        int kl = snprintf(key, sizeof key, "pf:%u", i);
+        ks_prefetch_next(&pf, k, key, (size_t)kl);
+        assert_int_equal(pf.n, i + 1);
+        assert_ptr_equal(pf.k[i % KS_PF_DEPTH], k);
+        if (k)
+            assert_true(pf.hash[i % KS_PF_DEPTH] == dict_hash(key, (size_t)kl));
+        if (i >= KS_PF_HALF) {
+            /* The key announced KS_PF_HALF ago is loaded now. */
+            unsigned j = i - KS_PF_HALF;
+            ks *kj = j % 5 == 4 ? NULL : j % 2 ? k2 : f->k;
+            if (kj) {
+                kl = snprintf(key, sizeof key, "pf:%u", j);
+                ks_set_string(kj, key, (size_t)kl, "v", 1, 0);
+            }
+        }
+    }
+    assert_int_equal(ks_size(f->k) + ks_size(k2), (20 * KS_PF_DEPTH + 3 - KS_PF_HALF) * 4 / 5);
+    for (unsigned j = 0; j < 20 * KS_PF_DEPTH + 3 - KS_PF_HALF; j++) {
+        int kl = snprintf(key, sizeof key, "pf:%u", j);
+        ks *kj = j % 5 == 4 ? NULL : j % 2 ? k2 : f->k;
+        if (kj)
+            assert_non_null(ks_find(kj, key, (size_t)kl));
+    }
+    ks_free(k2);
 }
 
 /* A string key is created, read, replaced by longer and shorter values
@@ -1677,6 +1716,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha1_vectors),
         cmocka_unit_test_setup_teardown(test_empty_keyspace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prefetch_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_string_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_string_reuses_allocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encodings, setup, teardown),

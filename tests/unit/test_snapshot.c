@@ -282,6 +282,93 @@ static void test_set_zset_entries(void **state)
     }
 }
 
+/* Append a string entry (flags: bit 0 expiry, bit 1 database) to b. */
+static size_t put_string_entry(uint8_t *b, int flags, uint8_t db, const char *key,
+                               const char *val)
+{
+    size_t n = 0, kl = strlen(key), vl = strlen(val);
+    b[n++] = 0;
+    b[n++] = (uint8_t)flags;
+    if (flags & 1) {
+        le_put64(b + n, 1900000000000ULL);
+        n += 8;
+    }
+    if (flags & 2)
+        b[n++] = db;
+    b[n++] = (uint8_t)kl;
+    memcpy(b + n, key, kl);
+    n += kl;
+    b[n++] = (uint8_t)vl;
+    memcpy(b + n, val, vl);
+    return n + vl;
+}
+
+/* A block of 60 string entries, read ahead by the loader's prefetching
+ * cursor, with a hash, an expiry and a key of database 1 among them,
+ * loads whole into both databases; the same block with entry 30 a
+ * duplicate key, or entry 20's value running past the block, is refused
+ * as malformed at that entry (the cursor reading ahead neither hides nor
+ * moves an error). */
+static void test_strings_read_ahead(void **state)
+{
+    fx *f = *state;
+    for (int variant = 0; variant < 3; variant++) {
+        uint8_t b[8192];
+        size_t n = 0;
+        char key[32], val[32];
+        for (int i = 0; i < 60; i++) {
+            snprintf(key, sizeof key, "k%d", variant == 1 && i == 30 ? 7 : i);
+            snprintf(val, sizeof val, "v%d", i);
+            if (i == 25) {
+                memcpy(b + n, "\x02\x00\x02hh\x01\x01" "f\x01" "v", 10); /* hash hh {f: v} */
+                n += 10;
+                continue;
+            }
+            if (variant == 2 && i == 20) {
+                b[n++] = 0;
+                b[n++] = 0;
+                b[n++] = 3;
+                memcpy(b + n, "k20", 3);
+                n += 3;
+                b[n++] = 0xd0; /* 2000 value bytes announced, ~400 left */
+                b[n++] = 0x0f;
+                continue;
+            }
+            n += put_string_entry(b + n, (i % 7 == 3) | (i % 11 == 5 ? 2 : 0), 1, key, val);
+        }
+        uint64_t lsn = 200 + (uint64_t)variant;
+        write_crafted(f, lsn, b, n, 60);
+        char path[4096], err[256];
+        path_for(f, lsn, path);
+        ks *k[2] = {ks_new(), ks_new()};
+        snap_meta m;
+        int rc = snap_load(path, k, 2, &m, err, sizeof err);
+        if (variant == 0) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(m.keys, 60);
+            assert_int_equal(ks_size(k[0]) + ks_size(k[1]), 60);
+            for (int i = 0; i < 60; i++) {
+                size_t kl = (size_t)snprintf(key, sizeof key, "k%d", i), vl;
+                if (i == 25)
+                    continue;
+                kobj *o = ks_find(k[i % 11 == 5 ? 1 : 0], key, kl);
+                assert_non_null(o);
+                snprintf(val, sizeof val, "v%d", i);
+                const char *v = kobj_str(o, &vl);
+                assert_int_equal(vl, strlen(val));
+                assert_memory_equal(v, val, vl);
+                assert_int_equal(kobj_expire(o) >= 0, i % 7 == 3);
+            }
+            assert_non_null(ks_find(k[0], "hh", 2));
+        } else {
+            assert_int_equal(rc, KVE_CORRUPT);
+            assert_non_null(strstr(err, variant == 1 ? "malformed entry 30" : "malformed entry 20"));
+        }
+        ks_free(k[0]);
+        ks_free(k[1]);
+    }
+}
+
 /* An empty keyspace makes a valid snapshot with no blocks. */
 static void test_empty(void **state)
 {
@@ -618,6 +705,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_strings_read_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aux_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_zset_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_any_damage_detected, setup, teardown),
