@@ -1106,11 +1106,14 @@ int dispatch_apply(void *arg, ks **dbs, int db, int argc, const char **argv, con
     c.argv = argv;
     c.lens = lens;
     c.replay = 1;
-    evict_clock(&s->env, server_mstime()); /* the access stamp new keys take */
+    /* One clock read per entry: the access stamp new keys take and the
+     * command's time are the same instant. */
+    int64_t now = server_mstime();
+    evict_clock(&s->env, now);
     /* Records a replica applies from its primary's stream are announced
      * (keyspace events); recovery and rebuilds are silent. */
     c.replica_apply = s->eng && engine_applying_record(s->eng);
-    c.now_ms = server_mstime();
+    c.now_ms = now;
     cmd->proc(&c);
     if (c.replica_apply)
         pubsub_settle(s);

@@ -127,6 +127,8 @@ typedef struct replay_ctx {
      * the keys the first part of the WAL made (see size_from_sample). */
     uint64_t wal_bytes;   /* the segment files to replay (0: no sizing) */
     uint64_t seen_bytes;  /* records replayed so far */
+    ks_prefetcher pf;     /* recovery's read-ahead (replay_peek) */
+    wal_peek_hook peek;
 } replay_ctx;
 
 /* Having replayed a sample of the WAL (1/32 of its files, at least 1 MiB),
@@ -146,6 +148,22 @@ static void size_from_sample(replay_ctx *rc, size_t raw_len)
         projected = (double)(rc->wal_bytes / 16);
     ks_expand(rc->dbs[0], (size_t)projected);
     rc->wal_bytes = 0;
+}
+
+/* Recovery's read-ahead (wal_peek_hook): announce the key the record will
+ * touch first to the prefetch window, so that its lookup finds the
+ * bucket and the node there in cache. */
+static void replay_peek(void *arg, const wal_record *rec)
+{
+    replay_ctx *rc = arg;
+    const uint8_t *key = NULL;
+    size_t klen = 0;
+    uint64_t db = 0;
+    ks *k = NULL;
+    if (rec->type == WAL_REC_COMMANDS &&
+        wal_entry_first_key(rec->payload, rec->len, &key, &klen, &db) && db < (uint64_t)rc->ndbs)
+        k = rc->dbs[db];
+    ks_prefetch_next(&rc->pf, k, key, klen);
 }
 
 static int replay_record(void *arg, const wal_record *rec, char *err, size_t errlen)
@@ -471,10 +489,12 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
     e->rctx.ndbs = e->ndbs;
     e->rctx.apply = apply;
     e->rctx.arg = apply_arg;
+    e->rctx.peek = (wal_peek_hook){replay_peek, &e->rctx};
     wal_config wc = {.dir = e->dir,
                      .segment_size = e->cfg.wal_segment_size,
                      .fsync = e->cfg.fsync,
-                     .prealloc = e->cfg.wal_prealloc};
+                     .prealloc = e->cfg.wal_prealloc,
+                     .peek = &e->rctx.peek};
     e->applied = sm.lsn;
     e->rctx.wal_bytes = sm.lsn ? 0 : recovery_bytes(e->dir);
     e->rctx.seen_bytes = 0;

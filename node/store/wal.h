@@ -37,6 +37,7 @@ typedef struct wal_config {
     int prealloc;          /* prepare zero-filled spare segments off the hot path */
     uint64_t stall_warn_ms; /* warn when the durable LSN is stuck this long
                                while records wait (0: WAL_STALL_WARN_MS) */
+    struct wal_peek_hook *peek; /* recovery's read-ahead hint (NULL: none) */
 } wal_config;
 
 #define WAL_STALL_WARN_MS 2000
@@ -68,6 +69,30 @@ typedef struct wal_recovery {
 /* Called for each record with lsn > after_lsn during wal_open. Return 0, or
  * a negative KVE_* code (with a message in err) to abort recovery. */
 typedef int (*wal_apply_fn)(void *arg, const wal_record *rec, char *err, size_t errlen);
+
+/* Recovery's read-ahead hint (wal_config.peek): while it replays a
+ * segment, fn sees each record about WAL_PEEK_AHEAD records before apply
+ * does, framed as the bytes on disk say but NOT checked (its CRC may be
+ * wrong and its payload anything, though it lies inside the file), so
+ * that the caller can prefetch what applying it will touch. fn may only
+ * read rec->payload[0..len) and must not fail or change state that the
+ * replay depends on. It may not see every record (it stops at the first
+ * frame that cannot be a record) and may see records that apply never
+ * will (after a torn tail, or before the snapshot). */
+#define WAL_PEEK_AHEAD 16
+typedef struct wal_peek_hook {
+    void (*fn)(void *arg, const wal_record *rec);
+    void *arg;
+} wal_peek_hook;
+
+/* For a read-ahead hint: the key (argv[1]) and database of the first
+ * command in a commands record's payload (a packed kv.WalEntry), read from
+ * the wire bytes without unpacking or allocating. 1 when there is one;
+ * 0 when the first command has fewer than two arguments or the bytes are
+ * not a WalEntry this can read. Any bytes are safe to give: reads stay in
+ * payload[0..len). *key points into the payload. */
+int wal_entry_first_key(const uint8_t *payload, size_t len, const uint8_t **key, size_t *klen,
+                        uint64_t *db);
 
 /* Open the WAL in cfg->dir: verify every segment, replay the records after
  * (after_lsn, after_term) — the snapshot the engine loaded, (0,0) if none —

@@ -166,6 +166,69 @@ void wal_peek_record(const uint8_t *p, wal_record *rec)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Payload read-ahead                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* A protobuf varint at *p (below end); 0 with *p = end when cut short. */
+static uint64_t pb_varint(const uint8_t **p, const uint8_t *end)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return v;
+    }
+    *p = end;
+    return 0;
+}
+
+/* wal_entry_first_key (wal.h): the protobuf wire format by hand.
+ * WalEntry.commands = 1 (length-delimited); in a Command, argv = 1
+ * (length-delimited), db = 2 (varint). Every read is bounded by the
+ * payload; anything unexpected answers 0. */
+int wal_entry_first_key(const uint8_t *p, size_t len, const uint8_t **key, size_t *klen,
+                        uint64_t *db)
+{
+    const uint8_t *end = p + len;
+    while (p < end) {
+        uint64_t tag = pb_varint(&p, end);
+        uint64_t n = (tag & 7) == 2 ? pb_varint(&p, end) : 0;
+        if ((tag & 7) != 2 || n > (uint64_t)(end - p))
+            return 0; /* WalEntry has only length-delimited fields */
+        if (tag >> 3 != 1) {
+            p += n;
+            continue;
+        }
+        const uint8_t *c = p, *cend = p + n;
+        int argi = 0, found = 0;
+        *db = 0;
+        while (c < cend) {
+            uint64_t t = pb_varint(&c, cend);
+            if ((t & 7) == 0) {
+                uint64_t v = pb_varint(&c, cend);
+                if (t >> 3 == 2)
+                    *db = v;
+            } else if ((t & 7) == 2) {
+                uint64_t m = pb_varint(&c, cend);
+                if (m > (uint64_t)(cend - c))
+                    return 0;
+                if (t >> 3 == 1 && argi++ == 1) {
+                    *key = c;
+                    *klen = (size_t)m;
+                    found = 1;
+                }
+                c += m;
+            } else {
+                return 0;
+            }
+        }
+        return found;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Segment header                                                           */
 /* ------------------------------------------------------------------------ */
 

@@ -250,6 +250,11 @@ typedef int (*wal_scan_fn)(void *arg, const wal_record *rec, uint64_t off);
  * returned (out then describes the records before the one that stopped). */
 int wal_scan_segment(const char *path, uint64_t first_lsn, uint64_t prev_term, wal_scan_fn fn,
                      void *arg, wal_seg_scan *out, char *err, size_t errlen);
+/* The same walk, showing each record to peek (when not NULL) about
+ * WAL_PEEK_AHEAD records before fn sees it (see wal_peek_hook). */
+int wal_scan_segment_peek(const char *path, uint64_t first_lsn, uint64_t prev_term,
+                          wal_scan_fn fn, void *arg, const wal_peek_hook *peek,
+                          wal_seg_scan *out, char *err, size_t errlen);
 
 /* A short description of how a scan ended ("torn tail", ...). */
 const char *wal_seg_end_name(wal_seg_end end);

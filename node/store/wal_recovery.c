@@ -16,6 +16,7 @@
  */
 #include "wal_int.h"
 
+#include "endian.h"
 #include "err.h"
 #include "fsio.h"
 #include "log.h"
@@ -124,9 +125,35 @@ const char *wal_seg_end_name(wal_seg_end end)
     return "?";
 }
 
+/* The read-ahead of a walk: the frame at `off` as its header describes it,
+ * if it can be a record that lies wholly inside the file. */
+typedef struct peeker {
+    const wal_peek_hook *hook;
+    size_t off;    /* next frame to show */
+    unsigned lead; /* frames shown and not yet reached by the walk */
+} peeker;
+
+static void peek_ahead(peeker *pk, const uint8_t *p, size_t size)
+{
+    while (pk->lead < WAL_PEEK_AHEAD && pk->off + WAL_REC_HDR <= size) {
+        uint32_t len = le_get32(p + pk->off + 4);
+        int type = le_get16(p + pk->off + 24);
+        if (len > WAL_MAX_PAYLOAD || wal_record_size(len) > size - pk->off ||
+            (type != WAL_REC_COMMANDS && type != WAL_REC_NOOP && type != WAL_REC_CONFIG)) {
+            pk->off = size; /* not a record (zeros after the last one): no more hints */
+            return;
+        }
+        wal_record r;
+        wal_peek_record(p + pk->off, &r);
+        pk->hook->fn(pk->hook->arg, &r);
+        pk->off += r.raw_len;
+        pk->lead++;
+    }
+}
+
 /* Walk the records of a mapped segment (see wal_scan_segment). */
 static int scan_records(const uint8_t *p, size_t size, uint64_t prev_term, wal_scan_fn fn,
-                        void *arg, wal_seg_scan *out)
+                        void *arg, const wal_peek_hook *peek, wal_seg_scan *out)
 {
     /* Header. An all-zero (or absent) header is what a segment looks like
      * when the crash came after its creation and before its first write. */
@@ -141,9 +168,15 @@ static int scan_records(const uint8_t *p, size_t size, uint64_t prev_term, wal_s
     size_t off = WAL_SEG_HDR;
     uint64_t expect = out->first_lsn;
     out->end = WAL_SEG_CLEAN;
+    peeker pk = {peek, WAL_SEG_HDR, 0};
     while (off < size) {
         wal_record rec;
         const char *why;
+        if (peek) {
+            peek_ahead(&pk, p, size);
+            if (pk.lead)
+                pk.lead--; /* the frame at off */
+        }
         long n = wal_check_record(p + off, size - off, &rec, &why);
         if (n <= 0) {
             /* End of records: zeros to the end is a clean end. */
@@ -195,6 +228,13 @@ static int scan_records(const uint8_t *p, size_t size, uint64_t prev_term, wal_s
 int wal_scan_segment(const char *path, uint64_t first_lsn, uint64_t prev_term, wal_scan_fn fn,
                      void *arg, wal_seg_scan *out, char *err, size_t errlen)
 {
+    return wal_scan_segment_peek(path, first_lsn, prev_term, fn, arg, NULL, out, err, errlen);
+}
+
+int wal_scan_segment_peek(const char *path, uint64_t first_lsn, uint64_t prev_term,
+                          wal_scan_fn fn, void *arg, const wal_peek_hook *peek,
+                          wal_seg_scan *out, char *err, size_t errlen)
+{
     memset(out, 0, sizeof *out);
     out->first_lsn = first_lsn;
     out->last_lsn = first_lsn - 1;
@@ -204,7 +244,7 @@ int wal_scan_segment(const char *path, uint64_t first_lsn, uint64_t prev_term, w
     if (rc < 0)
         return kve_fmt(err, errlen, KVE_IO, "read %s: %s", path, strerror(-rc));
     out->size = map.len;
-    rc = scan_records((const uint8_t *)map.p, map.len, prev_term, fn, arg, out);
+    rc = scan_records((const uint8_t *)map.p, map.len, prev_term, fn, arg, peek, out);
     kvfs_unmap(&map);
     return rc;
 }
@@ -219,6 +259,7 @@ typedef struct scan_ctx {
     wal_apply_fn apply;
     void *arg;
     wal_recovery *info;
+    const wal_peek_hook *peek;
     wal *w;
     char *err;
     size_t errlen;
@@ -362,7 +403,8 @@ static int scan_segment(scan_ctx *sc, uint64_t first_lsn, int is_last, uint64_t 
                        " was expected (a segment is missing)",
                        path, first_lsn, sc->expect_lsn);
     wal_seg_scan ss;
-    int rc = wal_scan_segment(path, first_lsn, sc->last_term, recover_record, sc, &ss, err, errlen);
+    int rc = wal_scan_segment_peek(path, first_lsn, sc->last_term, recover_record, sc, sc->peek,
+                                   &ss, err, errlen);
     if (rc)
         return rc;
     /* Progress: the records were counted one by one; the rest of the file. */
@@ -506,6 +548,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
                    .apply = apply,
                    .arg = arg,
                    .info = info,
+                   .peek = cfg->peek && cfg->peek->fn ? cfg->peek : NULL,
                    .w = w};
     uint64_t end_off = WAL_SEG_HDR;
     int last_empty = 0;

@@ -21,6 +21,8 @@
 #include "log.h"
 #include "testutil.h"
 #include "wal.h"
+#include "wal_int.h"
+#include "wal.pb-c.h"
 
 /* ---- Fixture ---- */
 
@@ -530,6 +532,182 @@ static void test_corruption_before_valid_records_is_fatal(void **state)
     assert_non_null(strstr(err, where));
 }
 
+/* What the read-ahead hint saw, checked against replay as it goes. */
+typedef struct peeks {
+    seen s;
+    uint64_t max_peeked;        /* highest LSN shown to the hint */
+    uint64_t shown;             /* frames shown */
+    const uint8_t *raw[64];     /* by LSN % 64: the frame shown */
+    uint64_t raw_lsn[64];
+    int ok;                     /* every applied record was shown first (the
+                                   same frame), at most WAL_PEEK_AHEAD - 1
+                                   records ahead */
+    int lead_full;              /* times it was a full WAL_PEEK_AHEAD - 1 ahead */
+    int zeros_shown;            /* frames of zeros shown: never */
+} peeks;
+
+static void peek_fn(void *arg, const wal_record *rec)
+{
+    peeks *p = arg;
+    if (rec->lsn == 0 || (rec->type != WAL_REC_COMMANDS && rec->type != WAL_REC_NOOP &&
+                          rec->type != WAL_REC_CONFIG))
+        p->zeros_shown++; /* the zeros after a segment's last record */
+    p->raw[rec->lsn % 64] = rec->raw;
+    p->raw_lsn[rec->lsn % 64] = rec->lsn;
+    if (rec->lsn > p->max_peeked)
+        p->max_peeked = rec->lsn;
+    p->shown++;
+}
+
+static int apply_peeked(void *arg, const wal_record *rec, char *err, size_t errlen)
+{
+    peeks *p = arg;
+    if (p->max_peeked < rec->lsn || p->max_peeked > rec->lsn + WAL_PEEK_AHEAD - 1 ||
+        p->raw_lsn[rec->lsn % 64] != rec->lsn || p->raw[rec->lsn % 64] != rec->raw)
+        p->ok = 0;
+    p->lead_full += p->max_peeked == rec->lsn + WAL_PEEK_AHEAD - 1;
+    return collect(&p->s, rec, err, errlen);
+}
+
+static int open_peeked(fx *f, peeks *p, wal_recovery *info, char *err)
+{
+    memset(p, 0, sizeof *p);
+    p->ok = p->s.ok = 1;
+    wal_peek_hook hook = {peek_fn, p};
+    f->cfg.peek = &hook;
+    int rc = wal_open(&f->w, &f->cfg, 0, 0, apply_peeked, p, info, err, 256);
+    f->cfg.peek = NULL;
+    return rc;
+}
+
+/* Recovery shows each record to the read-ahead hint before replaying it,
+ * WAL_PEEK_AHEAD - 1 records ahead once under way, across several
+ * segments, with the bytes replay then gets; over a torn tail (garbage
+ * where the last record was) and a bad CRC before valid records the hint
+ * reads only inside the file and recovery decides exactly as without it. */
+static void test_peek_runs_ahead_of_replay(void **state)
+{
+    fx *f = *state;
+    seen s;
+    char err[256];
+    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
+    start(f);
+    append_n(f, 1200, 50, 1);
+    close_wal(f);
+    peeks p;
+    wal_recovery info;
+    assert_int_equal(open_peeked(f, &p, &info, err), 0);
+    assert_true(info.segments_scanned > 3);
+    assert_int_equal(p.s.n, 1200);
+    assert_true(p.s.ok);
+    assert_true(p.ok);
+    assert_true(p.shown >= 1200);
+    assert_int_equal(p.zeros_shown, 0);
+    assert_true(p.lead_full > 1000);
+    close_wal(f);
+    uint64_t *firsts;
+    size_t nseg;
+    assert_int_equal(wal_list_segments(f->dir, &firsts, &nseg, err, sizeof err), 0);
+    assert_true(nseg > 3);
+    uint64_t last_first = firsts[nseg - 1];
+    free(firsts);
+
+    /* Garbage over the end of the last record: a torn tail. */
+    char path[4096];
+    seg_path(f, last_first, path);
+    long recsize = 0;
+    long off = record_offset(path, 1200, &recsize);
+    assert_true(off > 0);
+    char junk[16];
+    memset(junk, 0xA5, sizeof junk);
+    patch_file(path, off + recsize - 16, junk, sizeof junk);
+    assert_int_equal(open_peeked(f, &p, &info, err), 0);
+    assert_int_equal(p.s.n, 1199);
+    assert_true(p.s.ok && p.ok);
+    assert_true(info.bytes_truncated > 0);
+    close_wal(f);
+
+    /* A bad CRC (same length) before valid records in the first segment:
+     * refused, at the same offset as without the hint. */
+    seg_path(f, 1, path);
+    off = record_offset(path, 100, &recsize);
+    assert_true(off > 0);
+    uint8_t b = 0xFF;
+    patch_file(path, off + 40, &b, 1);
+    assert_int_equal(open_peeked(f, &p, NULL, err), KVE_CORRUPT);
+    assert_null(f->w);
+    char where[64];
+    snprintf(where, sizeof where, "offset %ld", off);
+    assert_non_null(strstr(err, where));
+}
+
+/* wal_entry_first_key finds the first command's argv[1] and database in
+ * packed WalEntries of every shape, answers 0 when there is none, and
+ * reads only inside the payload whatever the bytes (every prefix and
+ * every single-byte change of a real entry; ASan builds check). */
+static void test_entry_first_key(void **state)
+{
+    (void)state;
+    ProtobufCBinaryData a1[3] = {{3, (uint8_t *)"SET"}, {5, (uint8_t *)"key:1"}, {1, (uint8_t *)"v"}};
+    ProtobufCBinaryData a2[2] = {{3, (uint8_t *)"DEL"}, {0, (uint8_t *)""}};
+    ProtobufCBinaryData a3[1] = {{5, (uint8_t *)"FLUSH"}};
+    Kv__Command c1 = KV__COMMAND__INIT, c2 = KV__COMMAND__INIT, c3 = KV__COMMAND__INIT;
+    c1.n_argv = 3, c1.argv = a1, c1.db = 7;
+    c2.n_argv = 2, c2.argv = a2;
+    c3.n_argv = 1, c3.argv = a3;
+    struct {
+        Kv__Command *cmds[2];
+        size_t n;
+        int found;
+        const char *key;
+        uint64_t db;
+    } cases[] = {
+        {{&c1, &c2}, 2, 1, "key:1", 7},
+        {{&c2, &c1}, 2, 1, "", 0},
+        {{&c3, &c1}, 2, 0, NULL, 0},
+        {{NULL}, 0, 0, NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        Kv__WalEntry e = KV__WAL_ENTRY__INIT;
+        e.n_commands = cases[i].n;
+        e.commands = cases[i].cmds;
+        size_t len = kv__wal_entry__get_packed_size(&e);
+        uint8_t *buf = malloc(len ? len : 1);
+        kv__wal_entry__pack(&e, buf);
+        const uint8_t *key = NULL;
+        size_t klen = 99;
+        uint64_t db = 99;
+        assert_int_equal(wal_entry_first_key(buf, len, &key, &klen, &db), cases[i].found);
+        if (cases[i].found) {
+            assert_int_equal(klen, strlen(cases[i].key));
+            assert_memory_equal(key, cases[i].key, klen);
+            assert_true(key >= buf && key + klen <= buf + len);
+            assert_int_equal(db, cases[i].db);
+        }
+        /* Every prefix, copied to a buffer of exactly that size. */
+        for (size_t cut = 0; cut < len; cut++) {
+            uint8_t *pre = malloc(cut ? cut : 1);
+            memcpy(pre, buf, cut);
+            if (wal_entry_first_key(pre, cut, &key, &klen, &db))
+                assert_true(key >= pre && key + klen <= pre + cut);
+            free(pre);
+        }
+        /* Every byte of it changed to each of a few values. */
+        static const uint8_t vals[] = {0x00, 0x01, 0x0a, 0x12, 0x7f, 0x80, 0xff};
+        for (size_t at = 0; at < len; at++) {
+            for (size_t v = 0; v < sizeof vals; v++) {
+                uint8_t *m = malloc(len);
+                memcpy(m, buf, len);
+                m[at] = vals[v];
+                if (wal_entry_first_key(m, len, &key, &klen, &db))
+                    assert_true(key >= m && key + klen <= m + len);
+                free(m);
+            }
+        }
+        free(buf);
+    }
+}
+
 /* A missing middle segment is a gap and refuses to start. */
 static void test_missing_segment_is_fatal(void **state)
 {
@@ -996,6 +1174,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncate_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_and_superseded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_covered_segments_not_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peek_runs_ahead_of_replay, setup, teardown),
+        cmocka_unit_test(test_entry_first_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
