@@ -507,6 +507,42 @@ static void test_torn_tail_eof_and_garbage(void **state)
     assert_int_equal(info.bytes_truncated, 5);
 }
 
+/* One stray non-zero byte anywhere in the zeros after the last record of
+ * a preallocated segment (right after it, a word later, far on, or in the
+ * file's last byte) is a torn tail to cut, never a clean end. */
+static void test_stray_byte_after_last_record(void **state)
+{
+    fx *f = *state;
+    seen s;
+    char err[256];
+    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
+    start(f);
+    append_n(f, 10, 10, 1);
+    close_wal(f);
+    char path[4096], keep[4200];
+    seg_path(f, 1, path);
+    snprintf(keep, sizeof keep, "%s.orig", path);
+    assert_int_equal(kvfs_copy_file(path, keep), 0);
+    long recsize = 0;
+    long end = record_offset(path, 10, &recsize);
+    assert_true(end > 0);
+    end += recsize;
+    long long size = tu_file_size(path);
+    assert_true(size > end + 5000);
+    long at[] = {end, end + 7, end + 8, end + 9, end + 17, end + 1000, end + 4099,
+                 (long)size - 1};
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
+        assert_int_equal(kvfs_copy_file(keep, path), 0);
+        uint8_t b = 0x01;
+        patch_file(path, at[i], &b, 1);
+        wal_recovery info;
+        assert_int_equal(open_wal(f, 0, 0, &s, &info, err), 0);
+        assert_int_equal(s.n, 10);
+        assert_int_equal(info.bytes_truncated, (uint64_t)(at[i] - end + 1));
+        close_wal(f);
+    }
+}
+
 /* A damaged record followed by valid ones is corruption, not a torn tail:
  * recovery refuses and names the file and offset. */
 static void test_corruption_before_valid_records_is_fatal(void **state)
@@ -1175,6 +1211,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_and_superseded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_covered_segments_not_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peek_runs_ahead_of_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stray_byte_after_last_record, setup, teardown),
         cmocka_unit_test(test_entry_first_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
