@@ -77,6 +77,49 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
 }
 #endif
 
+/* ---- Combining (the method of zlib's crc32_combine, Mark Adler) ----
+ * In the reflected representation a polynomial's x^0 term is the top bit.
+ * multmodp(a, b) is a(x) * b(x) mod P(x); x2n[k] is x^(2^k) mod P(x). */
+static uint32_t x2n[32];
+
+static uint32_t multmodp(uint32_t a, uint32_t b)
+{
+    uint32_t m = (uint32_t)1 << 31, p = 0;
+    for (;;) {
+        if (a & m) {
+            p ^= b;
+            if ((a & (m - 1)) == 0)
+                break;
+        }
+        m >>= 1;
+        b = b & 1 ? (b >> 1) ^ POLY : b >> 1;
+    }
+    return p;
+}
+
+static pthread_once_t x2n_once = PTHREAD_ONCE_INIT;
+
+static void x2n_init(void)
+{
+    uint32_t p = (uint32_t)1 << 30; /* x^1 */
+    x2n[0] = p;
+    for (int k = 1; k < 32; k++)
+        x2n[k] = p = multmodp(p, p);
+}
+
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    pthread_once(&x2n_once, x2n_init);
+    /* crc(a||b) = crc_a * x^(8 len_b) + crc_b (mod P): the pre- and
+     * post-conditioning cancel out as in zlib. x^(8n) = prod x^(2^(k+3))
+     * over the bits k of n. */
+    uint32_t p = (uint32_t)1 << 31; /* x^0 */
+    for (unsigned k = 3; len_b; len_b >>= 1, k++)
+        if (len_b & 1)
+            p = multmodp(x2n[k & 31], p);
+    return multmodp(p, crc_a) ^ crc_b;
+}
+
 uint32_t crc32c(uint32_t crc, const void *p, size_t n)
 {
     pthread_once(&once, init);

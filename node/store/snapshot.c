@@ -862,7 +862,9 @@ static int read_snapshot(const char *path, ks *const *dbs, int ndbs, snap_meta *
                          blocks, off);
             goto done;
         }
-        file_crc = crc32c(file_crc, bh, SNAP_BLOCK_HDR + n);
+        /* The whole-file checksum goes on over the block's CRC field and
+         * then the bytes the block's CRC covers: combined, not re-read. */
+        file_crc = crc32c_combine(crc32c(file_crc, bh, 4), crc, SNAP_BLOCK_HDR - 4 + n);
         progress_step(cnt, SNAP_BLOCK_HDR + n);
         entries += cnt;
         blocks++;

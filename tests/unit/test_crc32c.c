@@ -56,6 +56,40 @@ static void test_incremental_and_paths_agree(void **state)
 }
 
 /* Every single-bit flip of a buffer changes its crc. */
+/* crc32c_combine of two parts' CRCs is the CRC of their concatenation,
+ * for parts of every length from 0 up and of up to a few megabytes (the
+ * x^(2^k) table wraps after 2^32 doublings; lengths here reach 2^22). */
+static void test_combine(void **state)
+{
+    (void)state;
+    size_t n = (size_t)5 << 20;
+    unsigned char *buf = malloc(n);
+    assert_non_null(buf);
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (unsigned char)x;
+    }
+    for (size_t a = 0; a < 300; a += 7)
+        for (size_t b = 0; b < 300; b++)
+            assert_true(crc32c_combine(crc32c(0, buf, a), crc32c(0, buf + a, b), b) ==
+                        crc32c(0, buf, a + b));
+    size_t splits[][2] = {{0, (size_t)4 << 20}, {1, (size_t)1 << 20}, {12345, (size_t)3 << 20},
+                          {(size_t)1 << 20, ((size_t)4 << 20) + 17}, {999999, 1}};
+    for (size_t i = 0; i < sizeof splits / sizeof *splits; i++) {
+        size_t a = splits[i][0], b = splits[i][1];
+        assert_true(crc32c_combine(crc32c(0, buf, a), crc32c(0, buf + a, b), b) ==
+                    crc32c(0, buf, a + b));
+    }
+    /* A chain of parts, as a reader of blocks combines them. */
+    uint32_t whole = 0;
+    size_t off = 0;
+    for (size_t len = 1; off + len <= n; off += len, len = len * 3 + 5)
+        whole = crc32c_combine(whole, crc32c(0, buf + off, len), len);
+    assert_true(whole == crc32c(0, buf, off));
+    free(buf);
+}
+
 static void test_single_bit_flips_detected(void **state)
 {
     (void)state;
@@ -76,6 +110,7 @@ int main(void)
         cmocka_unit_test(test_known_vectors),
         cmocka_unit_test(test_incremental_and_paths_agree),
         cmocka_unit_test(test_single_bit_flips_detected),
+        cmocka_unit_test(test_combine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
