@@ -104,7 +104,9 @@ static void test_populates_up_to_the_limit(void **state)
     prefault pf = PREFAULT_INIT;
     assert_int_equal(prefault_start(&pf, (uintptr_t)p), 0);
     assert_int_equal(prefault_start(&pf, (uintptr_t)p), -EBUSY);
-    assert_int_equal(threads(), before + 1);
+    /* (ThreadSanitizer starts a thread of its own with the first one.) */
+    int running = threads();
+    assert_true(running > before);
     assert_int_equal(resident(p, n), 0);
 
     prefault_allow(&pf, (uintptr_t)p + 5 * MB); /* not a multiple of a chunk */
@@ -121,7 +123,7 @@ static void test_populates_up_to_the_limit(void **state)
 
     prefault_stop(&pf);
     prefault_stop(&pf); /* not running: no-op */
-    assert_int_equal(threads(), before);
+    assert_int_equal(threads(), running - 1);
     prefault_allow(&pf, (uintptr_t)p + n); /* no helper: only noted */
     assert_int_equal(resident(p + 16 * MB, n - 16 * MB), 0);
     munmap(map, maplen);
@@ -159,10 +161,10 @@ static void test_refused_range_idles_and_joins(void **state)
     char *map;
     size_t maplen, n = 8 * MB;
     char *p = region(n, &map, &maplen);
-    int before = threads();
     prefault pf = PREFAULT_INIT;
     munmap(p + 2 * MB, 2 * MB); /* a hole in the second chunk */
     assert_int_equal(prefault_start(&pf, (uintptr_t)p), 0);
+    int running = threads();
     prefault_allow(&pf, (uintptr_t)p + n);
     for (int i = 0; i < 60000 && !atomic_load(&pf.failed); i++)
         nanosleep(&(struct timespec){0, 1000000}, NULL);
@@ -170,7 +172,7 @@ static void test_refused_range_idles_and_joins(void **state)
     assert_int_equal(prefault_done(&pf), 2 * MB);
     assert_int_equal(resident(p + 4 * MB, 4 * MB), 0);
     prefault_stop(&pf);
-    assert_int_equal(threads(), before);
+    assert_int_equal(threads(), running - 1);
 
     assert_int_equal(prefault_start(&pf, (uintptr_t)p + 4 * MB), 0);
     assert_int_equal(atomic_load(&pf.failed), 0);
@@ -186,13 +188,13 @@ static void test_refused_range_idles_and_joins(void **state)
 static void test_stop_while_idle(void **state)
 {
     (void)state;
-    int before = threads();
     prefault pf = PREFAULT_INIT;
     char x[64];
     assert_int_equal(prefault_start(&pf, (uintptr_t)x), 0);
+    int running = threads();
     prefault_stop(&pf);
     assert_int_equal(prefault_done(&pf), 0);
-    assert_int_equal(threads(), before);
+    assert_int_equal(threads(), running - 1);
 }
 
 int main(void)
