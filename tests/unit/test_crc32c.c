@@ -62,7 +62,7 @@ static void test_incremental_and_paths_agree(void **state)
 static void test_combine(void **state)
 {
     (void)state;
-    size_t n = (size_t)5 << 20;
+    size_t n = (size_t)6 << 20;
     unsigned char *buf = malloc(n);
     assert_non_null(buf);
     uint64_t x = 88172645463325252ULL;
@@ -74,7 +74,7 @@ static void test_combine(void **state)
         for (size_t b = 0; b < 300; b++)
             assert_true(crc32c_combine(crc32c(0, buf, a), crc32c(0, buf + a, b), b) ==
                         crc32c(0, buf, a + b));
-    size_t splits[][2] = {{0, (size_t)4 << 20}, {1, (size_t)1 << 20}, {12345, (size_t)3 << 20},
+    size_t splits[][2] = { /* a + b <= n */{0, (size_t)4 << 20}, {1, (size_t)1 << 20}, {12345, (size_t)3 << 20},
                           {(size_t)1 << 20, ((size_t)4 << 20) + 17}, {999999, 1}};
     for (size_t i = 0; i < sizeof splits / sizeof *splits; i++) {
         size_t a = splits[i][0], b = splits[i][1];
