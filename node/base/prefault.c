@@ -3,10 +3,21 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
+
+static uintptr_t page_size(void)
+{
+    static uintptr_t size;
+    if (!size) {
+        long n = sysconf(_SC_PAGESIZE);
+        size = n > 0 ? (uintptr_t)n : 4096;
+    }
+    return size;
+}
 
 static void *helper(void *arg)
 {
@@ -43,6 +54,7 @@ int prefault_start(prefault *pf, uintptr_t base)
 {
     if (pf->running)
         return -EBUSY;
+    base = (base + page_size() - 1) & ~(page_size() - 1);
     pthread_mutex_lock(&pf->mu);
     pf->base = pf->limit = base;
     pf->stop = 0;
@@ -58,6 +70,7 @@ int prefault_start(prefault *pf, uintptr_t base)
 
 void prefault_allow(prefault *pf, uintptr_t limit)
 {
+    limit &= ~(page_size() - 1); /* madvise works on whole pages */
     pthread_mutex_lock(&pf->mu);
     if (limit > pf->limit) {
         pf->limit = limit;

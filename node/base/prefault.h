@@ -8,8 +8,9 @@
  * itself, so it cannot race with the thread that uses it (and what is
  * already there is left as it is).
  *
- * The helper walks one range upwards from `base`, never past the limit
- * the owner allows (prefault_allow, which only ever raises it), in steps
+ * The helper walks one range upwards from `base` (rounded up to a page),
+ * never past the limit the owner allows (prefault_allow, which only ever
+ * raises it; rounded down to a page: any address may be given), in steps
  * of PREFAULT_CHUNK bytes, and sleeps when it has caught up. The limit is
  * the owner's promise that [base, limit) is mapped, private, anonymous
  * memory. It gives up quietly (and stays idle) when the kernel refuses

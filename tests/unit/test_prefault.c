@@ -90,8 +90,9 @@ static int supported(void)
 
 /* ---- Tests ---- */
 
-/* The helper populates exactly up to each limit it is allowed, no further,
- * and is gone after prefault_stop. */
+/* The helper populates exactly up to each limit it is allowed (whole
+ * pages below it, for a limit inside a page), no further, and is gone
+ * after prefault_stop. */
 static void test_populates_up_to_the_limit(void **state)
 {
     (void)state;
@@ -114,6 +115,14 @@ static void test_populates_up_to_the_limit(void **state)
     assert_int_equal(resident(p, 5 * MB), 5 * MB / (size_t)page);
     assert_int_equal(resident(p + 5 * MB, n - 5 * MB), 0);
 
+    /* Limits anywhere in a page (a heap's block ends): whole pages below. */
+    prefault_allow(&pf, (uintptr_t)p + 7 * MB + 100);
+    wait_done(&pf, 7 * MB);
+    prefault_allow(&pf, (uintptr_t)p + 9 * MB + (size_t)page - 1);
+    wait_done(&pf, 9 * MB);
+    assert_int_equal(resident(p, 9 * MB), 9 * MB / (size_t)page);
+    assert_int_equal(resident(p + 9 * MB, n - 9 * MB), 0);
+    assert_int_equal(atomic_load(&pf.failed), 0);
     prefault_allow(&pf, (uintptr_t)p + 3 * MB); /* lower: no-op */
     prefault_allow(&pf, (uintptr_t)p + 16 * MB);
     wait_done(&pf, 16 * MB);
