@@ -470,37 +470,6 @@ static void on_deadline(uv_timer_t *t)
     uv_stop(t->loop);
 }
 
-static void test_loop_delay_never_strands_writes(void **state)
-{
-    fx *f = *state;
-    char err[256];
-    seen s;
-    faultfs_install();
-    faultfs_delay(FF_FSYNC, 2000, 100, 7);
-    assert_int_equal(open_wal(f, &s, err), 0);
-    writers x = {f, 0, 0, ROUNDS};
-    assert_int_equal(wal_start(f->w, &f->loop, writers_progress, &x), 0);
-    for (int i = 0; i < WRITERS; i++)
-        x.waiting_for = append_one(f->w);
-    uv_timer_t deadline;
-    uv_timer_init(&f->loop, &deadline);
-    uv_timer_start(&deadline, on_deadline, 60000, 0);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    uv_close((uv_handle_t *)&deadline, NULL);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    assert_int_equal(x.rounds, ROUNDS);
-    wal_stats st;
-    wal_get_stats(f->w, &st);
-    assert_true(st.loop_delays > 0);
-    assert_true(wal_durable_lsn(f->w) >= x.waiting_for);
-    faultfs_clear();
-    close_wal(f);
-    assert_int_equal(open_wal(f, &s, err), 0);
-    assert_true(s.ok);
-    assert_int_equal(s.last_lsn, x.waiting_for);
-    close_wal(f);
-}
-
 /* Drive x for `rounds` more rounds (WRITERS appends each, the next round
  * started by the WAL's progress callback); fails the test if they do not
  * complete within 60 s. */
@@ -517,6 +486,36 @@ static void run_writers(fx *f, writers *x, int rounds)
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_int_equal(x->rounds, x->target);
     assert_true(wal_durable_lsn(f->w) >= x->waiting_for);
+}
+
+/* Close the log, open it again: it reads back whole, ending at last. */
+static void reopen_ends_at(fx *f, uint64_t last)
+{
+    char err[256];
+    seen s;
+    close_wal(f);
+    assert_int_equal(open_wal(f, &s, err), 0);
+    assert_true(s.ok);
+    assert_int_equal(s.last_lsn, last);
+    close_wal(f);
+}
+
+static void test_loop_delay_never_strands_writes(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    seen s;
+    faultfs_install();
+    faultfs_delay(FF_FSYNC, 2000, 100, 7);
+    assert_int_equal(open_wal(f, &s, err), 0);
+    writers x = {f, 0, 0, 0};
+    assert_int_equal(wal_start(f->w, &f->loop, writers_progress, &x), 0);
+    run_writers(f, &x, ROUNDS);
+    wal_stats st;
+    wal_get_stats(f->w, &st);
+    assert_true(st.loop_delays > 0);
+    faultfs_clear();
+    reopen_ends_at(f, x.waiting_for);
 }
 
 /* Inline syncs (appendfsync always, alone, syncs fast): the loop syncs
@@ -539,11 +538,7 @@ static void test_inline_syncs_while_fast(void **state)
      * syncs the old segment and then the batch; all others are inline. */
     assert_true(st.syncs >= st.inline_syncs);
     assert_true(st.inline_syncs + 3 * (st.segments + 8) >= st.syncs);
-    close_wal(f);
-    assert_int_equal(open_wal(f, &s, err), 0);
-    assert_true(s.ok);
-    assert_int_equal(s.last_lsn, x.waiting_for);
-    close_wal(f);
+    reopen_ends_at(f, x.waiting_for);
 }
 
 /* A slow sync sends the following batches to the WAL thread, where a
@@ -598,11 +593,7 @@ static void test_slow_sync_moves_to_thread(void **state)
     assert_int_equal(st3.inline_syncs, st2.inline_syncs);
     assert_true(st3.syncs >= st2.syncs + 20);
     faultfs_clear();
-    close_wal(f);
-    assert_int_equal(open_wal(f, &s, err), 0);
-    assert_true(s.ok);
-    assert_int_equal(s.last_lsn, x.waiting_for);
-    close_wal(f);
+    reopen_ends_at(f, x.waiting_for);
 }
 
 /* Switching the policy to "always" never moves the durable LSN back. */
