@@ -536,3 +536,37 @@ void h_reply_text(const kv_reply *r, char *buf, size_t len)
     }
     reply_text(r, buf, len, 0);
 }
+
+int h_pair_start(h_pair *p, const char *tag, const char *const *redis_extra,
+                 const char *const *kv_extra)
+{
+    memset(p, 0, sizeof *p);
+    p->tmp = h_tmpdir(tag);
+    char rdir[600], kdir[600];
+    snprintf(rdir, sizeof rdir, "%s/redis", p->tmp);
+    snprintf(kdir, sizeof kdir, "%s/kv", p->tmp);
+    mkdir(rdir, 0755);
+    if (h_redis_start(&p->redis, rdir, redis_extra) != 0)
+        return -1;
+    if (h_kvnode_start(&p->kv, kdir, kv_extra) != 0)
+        return -1;
+    p->rc = h_connect(p->redis.port);
+    p->kc = h_connect(p->kv.port);
+    return p->rc && p->kc ? 0 : -1;
+}
+
+void h_pair_stop(h_pair *p)
+{
+    if (p->rc)
+        kv_client_free(p->rc);
+    if (p->kc)
+        kv_client_free(p->kc);
+    p->rc = p->kc = NULL;
+    h_stop(&p->kv, SIGTERM, 10000);
+    h_stop(&p->redis, SIGTERM, 10000);
+    if (p->tmp) {
+        h_rmrf(p->tmp);
+        free(p->tmp);
+        p->tmp = NULL;
+    }
+}
