@@ -570,3 +570,35 @@ void h_pair_stop(h_pair *p)
         p->tmp = NULL;
     }
 }
+
+typedef struct digest_wait {
+    kv_client **c;
+    int port;
+    char *out;
+    size_t len;
+} digest_wait;
+
+static int digest_answers(void *arg)
+{
+    digest_wait *w = arg;
+    if (!*w->c)
+        *w->c = h_connect(w->port);
+    if (!*w->c)
+        return 0;
+    kv_reply *r = h_cmd(*w->c, "DEBUG DIGEST");
+    int ok = r && r->type == KV_REPLY_STATUS;
+    if (ok)
+        h_reply_text(r, w->out, w->len);
+    kv_reply_free(r);
+    if (!ok) {
+        kv_client_free(*w->c);
+        *w->c = NULL;
+    }
+    return ok;
+}
+
+int h_wait_digest(kv_client **c, int port, char *out, size_t len, int ms)
+{
+    digest_wait w = {c, port, out, len};
+    return h_wait_until(digest_answers, &w, ms);
+}

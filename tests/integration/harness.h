@@ -74,6 +74,12 @@ int h_pair_start(h_pair *p, const char *tag, const char *const *redis_extra,
                  const char *const *kv_extra);
 void h_pair_stop(h_pair *p);
 
+/* Wait (bounded by ms) until the node on port answers DEBUG DIGEST — after
+ * a restart, say — connecting *c when it is NULL and dropping it after a
+ * failed try; the digest's text goes to out. Returns 1, or 0 at the
+ * deadline. */
+int h_wait_digest(kv_client **c, int port, char *out, size_t len, int ms);
+
 /* The kvnode binary and source tree (set by CMake). */
 const char *h_kvnode_bin(void);
 const char *h_source_dir(void);

@@ -328,25 +328,6 @@ static void test_large(void **state)
 }
 
 /* The restored streams, groups included, survive kill -9. */
-static int digest_answers(void *arg)
-{
-    char *out = arg;
-    if (!kc)
-        kc = h_connect(pr.kv.port);
-    if (!kc)
-        return 0;
-    kv_reply *r = h_cmd(kc, "DEBUG DIGEST");
-    int ok = r && r->type == KV_REPLY_STATUS;
-    if (ok)
-        h_reply_text(r, out, 128);
-    kv_reply_free(r);
-    if (!ok) {
-        kv_client_free(kc);
-        kc = NULL;
-    }
-    return ok;
-}
-
 static void test_recovery(void **state)
 {
     (void)state;
@@ -359,7 +340,7 @@ static void test_recovery(void **state)
     kc = NULL;
     h_stop(&pr.kv, SIGKILL, 10000);
     assert_int_equal(h_restart(&pr.kv), 0);
-    assert_true(h_wait_until(digest_answers, after, 20000));
+    assert_true(h_wait_digest(&kc, pr.kv.port, after, sizeof after, 20000));
     assert_string_equal(before, after);
     char *have = xinfo_full(kc, "g:s:from-r");
     /* Recovery repacks nodes: compare what does not depend on them. */
