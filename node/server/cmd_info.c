@@ -358,6 +358,7 @@ static void info_persistence(server *s, kbuf *b)
                 "wal_max_batch_records:%" PRIu64 "\r\n"
                 "wal_gather_waits:%" PRIu64 "\r\n"
                 "wal_loop_delays:%" PRIu64 "\r\n"
+                "wal_inline_syncs:%" PRIu64 "\r\n"
                 "wal_compactions:%" PRIu64 "\r\n"
                 "wal_spare_ready:%d\r\n"
                 "wal_stalled_ms:%" PRIu64 "\r\n"
@@ -367,7 +368,7 @@ static void info_persistence(server *s, kbuf *b)
                 st.disk_free_bytes, st.disk_total_bytes, engine_last_lsn(s->eng),
                 engine_durable_lsn(s->eng), st.wal.first_lsn, st.wal.segments, st.wal.bytes,
                 st.wal.batches, st.wal.syncs, st.wal.last_sync_us, st.wal.max_batch_records,
-                st.wal.gather_waits, st.wal.loop_delays,
+                st.wal.gather_waits, st.wal.loop_delays, st.wal.inline_syncs,
                 st.wal_compactions, st.wal.spare_ready, st.wal.stalled_ms,
                 s->stats.writes_refused_nospace);
     kbuf_printf(b,

@@ -494,6 +494,7 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
                      .segment_size = e->cfg.wal_segment_size,
                      .fsync = e->cfg.fsync,
                      .prealloc = e->cfg.wal_prealloc,
+                     .inline_sync_max_us = WAL_INLINE_SYNC_MAX_US,
                      .peek = &e->rctx.peek};
     e->applied = sm.lsn;
     e->rctx.wal_bytes = sm.lsn ? 0 : recovery_bytes(e->dir);

@@ -37,8 +37,16 @@ typedef struct wal_config {
     int prealloc;          /* prepare zero-filled spare segments off the hot path */
     uint64_t stall_warn_ms; /* warn when the durable LSN is stuck this long
                                while records wait (0: WAL_STALL_WARN_MS) */
-    struct wal_peek_hook *peek; /* recovery's read-ahead hint (NULL: none) */
+    /* appendfsync always, alone (wal_set_gather on): while the last sync
+     * took at most this long, the loop syncs a batch itself instead of
+     * handing it to the WAL thread (0: never; see "inline syncs" in
+     * wal_writer.c) */
+    uint64_t inline_sync_max_us;
+    struct wal_peek_hook *peek; /* recovery's read-ahead hint (NULL: none;
+                                   used only by wal_open) */
 } wal_config;
+
+#define WAL_INLINE_SYNC_MAX_US 2000
 
 #define WAL_STALL_WARN_MS 2000
 
@@ -193,6 +201,7 @@ typedef struct wal_stats {
     uint64_t max_batch_records; /* largest batch so far */
     uint64_t gather_waits;      /* loop passes that waited for a sync (gather_wait) */
     uint64_t loop_delays;       /* loop passes that held their reads for the next (loop_delay) */
+    uint64_t inline_syncs;      /* batches the loop synced itself (inline syncs) */
     uint64_t bytes_since_compact; /* bytes appended since the last wal_compact */
     int spare_ready;
     int nospace;                /* see wal_nospace */

@@ -122,6 +122,7 @@ struct wal {
     uint64_t bytes_since_compact;
     /* stall watchdog (loop thread) */
     uint64_t stall_warn_ms;  /* warn once durable is stuck this long */
+    uint64_t inline_sync_max_us; /* wal_config's (loop thread) */
     uint64_t stall_lsn;      /* durable LSN when the current stall began */
     uint64_t stall_since_ms; /* when it began (0: not stalled) */
     int stall_warned;
@@ -174,7 +175,7 @@ struct wal {
     _Atomic uint64_t durable_floor;
     _Atomic int err;
     char errmsg[256];
-    _Atomic uint64_t batches, syncs, last_sync_us, gather_waits, loop_delays_done;
+    _Atomic uint64_t batches, syncs, last_sync_us, gather_waits, loop_delays_done, inline_syncs;
     _Atomic uint64_t sync_hist[WAL_SYNC_BUCKETS], sync_us_total;
 
     /* WAL-thread state */

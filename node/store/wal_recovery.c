@@ -532,6 +532,7 @@ int wal_open(wal **out, const wal_config *cfg, uint64_t after_lsn, uint64_t afte
     w->policy = cfg->fsync;
     w->prealloc = cfg->prealloc;
     w->stall_warn_ms = cfg->stall_warn_ms ? cfg->stall_warn_ms : WAL_STALL_WARN_MS;
+    w->inline_sync_max_us = cfg->inline_sync_max_us;
     w->fd = -1;
     w->efd = -1;
     w->spare_id = -1;

@@ -570,6 +570,28 @@ static void spare_start(wal *w)
  * sleep (thread_wait): IDLE -> BUSY, or the queued batch reaching the size
  * the commit delay waits for.
  */
+/* Inline syncs. With appendfsync always on a node without peers (the
+ * replication layer turns wal_set_gather on), every reply waits for the
+ * next sync and nothing else: handing the batch to the WAL thread then
+ * buys no overlap the clients could use, and costs a wake-up of the
+ * thread and one of the loop per batch, which on a small machine also
+ * splits batches (the thread starts a sync before the loop has read the
+ * requests the last replies brought). So while syncs are fast, the fast
+ * path below also syncs, on the loop, as Redis does: the loop reads what
+ * arrived during the sync in one pass and that is the next batch. The
+ * loop blocks on the disk for at most about inline_sync_max_us as long
+ * as the disk behaves as it just did; one sync slower than that sends
+ * the following batches to the thread (gather_wait and loop_delay then
+ * apply), until a sync there is fast again. A sync that never returns
+ * holds the loop of a lone node, as it holds Redis's; with peers the loop
+ * never syncs. */
+static int sync_inline(const wal *w)
+{
+    uint64_t last = atomic_load(&w->last_sync_us);
+    return !w->no_gather && w->inline_sync_max_us && last <= w->inline_sync_max_us &&
+           !w->closing;
+}
+
 static void kick(wal *w)
 {
     if (!w->started || atomic_load(&w->err))
@@ -577,12 +599,17 @@ static void kick(wal *w)
     if (!w->fill.records && !w->fill.sync)
         return;
     pthread_mutex_lock(&w->mu);
-    if (!w->flight_full && atomic_load(&w->policy) != WAL_FSYNC_ALWAYS && !w->fill.nsw &&
-        !w->fill.sync) {
+    int always = atomic_load(&w->policy) == WAL_FSYNC_ALWAYS;
+    if (!w->flight_full && (!always || sync_inline(w)) && !w->fill.nsw && !w->fill.sync) {
         /* IDLE -> IDLE: the thread is idle, so its file position is ours
          * for this call (mu held). */
-        if (write_batch(w, &w->fill) == 0)
+        if (write_batch(w, &w->fill) == 0) {
             note_batch_size(w, w->fill.records);
+            if (always && thread_sync(w) == 0) {
+                atomic_store(&w->synced_lsn, atomic_load(&w->written_lsn));
+                atomic_fetch_add_explicit(&w->inline_syncs, 1, memory_order_relaxed);
+            }
+        }
         batch_reset(&w->fill);
         pthread_mutex_unlock(&w->mu);
         w->progress_due = 1; /* reported by the caller (kick_and_report) */
@@ -1098,6 +1125,7 @@ void wal_get_stats(const wal *w, wal_stats *st)
     st->last_sync_us = atomic_load(&w->last_sync_us);
     st->gather_waits = atomic_load(&w->gather_waits);
     st->loop_delays = atomic_load(&w->loop_delays_done);
+    st->inline_syncs = atomic_load(&w->inline_syncs);
     for (int i = 0; i < WAL_SYNC_BUCKETS; i++)
         st->sync_hist[i] = atomic_load_explicit(&w->sync_hist[i], memory_order_relaxed);
     st->sync_us_total = atomic_load_explicit(&w->sync_us_total, memory_order_relaxed);

@@ -536,3 +536,69 @@ void h_reply_text(const kv_reply *r, char *buf, size_t len)
     }
     reply_text(r, buf, len, 0);
 }
+
+int h_pair_start(h_pair *p, const char *tag, const char *const *redis_extra,
+                 const char *const *kv_extra)
+{
+    memset(p, 0, sizeof *p);
+    p->tmp = h_tmpdir(tag);
+    char rdir[600], kdir[600];
+    snprintf(rdir, sizeof rdir, "%s/redis", p->tmp);
+    snprintf(kdir, sizeof kdir, "%s/kv", p->tmp);
+    mkdir(rdir, 0755);
+    if (h_redis_start(&p->redis, rdir, redis_extra) != 0)
+        return -1;
+    if (h_kvnode_start(&p->kv, kdir, kv_extra) != 0)
+        return -1;
+    p->rc = h_connect(p->redis.port);
+    p->kc = h_connect(p->kv.port);
+    return p->rc && p->kc ? 0 : -1;
+}
+
+void h_pair_stop(h_pair *p)
+{
+    if (p->rc)
+        kv_client_free(p->rc);
+    if (p->kc)
+        kv_client_free(p->kc);
+    p->rc = p->kc = NULL;
+    h_stop(&p->kv, SIGTERM, 10000);
+    h_stop(&p->redis, SIGTERM, 10000);
+    if (p->tmp) {
+        h_rmrf(p->tmp);
+        free(p->tmp);
+        p->tmp = NULL;
+    }
+}
+
+typedef struct digest_wait {
+    kv_client **c;
+    int port;
+    char *out;
+    size_t len;
+} digest_wait;
+
+static int digest_answers(void *arg)
+{
+    digest_wait *w = arg;
+    if (!*w->c)
+        *w->c = h_connect(w->port);
+    if (!*w->c)
+        return 0;
+    kv_reply *r = h_cmd(*w->c, "DEBUG DIGEST");
+    int ok = r && r->type == KV_REPLY_STATUS;
+    if (ok)
+        h_reply_text(r, w->out, w->len);
+    kv_reply_free(r);
+    if (!ok) {
+        kv_client_free(*w->c);
+        *w->c = NULL;
+    }
+    return ok;
+}
+
+int h_wait_digest(kv_client **c, int port, char *out, size_t len, int ms)
+{
+    digest_wait w = {c, port, out, len};
+    return h_wait_until(digest_answers, &w, ms);
+}

@@ -60,6 +60,26 @@ kv_reply *h_cmdv(kv_client *c, int argc, const char *const *argv, const size_t *
 /* Write a reply in a stable text form (for comparisons and messages). */
 void h_reply_text(const kv_reply *r, char *buf, size_t len);
 
+/* A redis-server and a kvnode side by side, each with a connected client,
+ * for tests that run the same commands on both and compare: data under
+ * one temp directory (tag names it), extra arguments for each (NULL for
+ * none). h_pair_start returns 0 or -1; h_pair_stop stops both (SIGTERM,
+ * bounded) and removes the directory. */
+typedef struct h_pair {
+    h_proc redis, kv;
+    kv_client *rc, *kc;
+    char *tmp;
+} h_pair;
+int h_pair_start(h_pair *p, const char *tag, const char *const *redis_extra,
+                 const char *const *kv_extra);
+void h_pair_stop(h_pair *p);
+
+/* Wait (bounded by ms) until the node on port answers DEBUG DIGEST — after
+ * a restart, say — connecting *c when it is NULL and dropping it after a
+ * failed try; the digest's text goes to out. Returns 1, or 0 at the
+ * deadline. */
+int h_wait_digest(kv_client **c, int port, char *out, size_t len, int ms);
+
 /* The kvnode binary and source tree (set by CMake). */
 const char *h_kvnode_bin(void);
 const char *h_source_dir(void);

@@ -38,41 +38,29 @@
 
 /* ---- Fixture ---- */
 
-static h_proc redis, kv;
-static char *tmp;
+static h_pair pr;
 static kv_client *rc, *kc;
 
 static int group_setup(void **state)
 {
     (void)state;
-    tmp = h_tmpdir("diff");
-    char rdir[600], kdir[600];
-    snprintf(rdir, sizeof rdir, "%s/redis", tmp);
-    snprintf(kdir, sizeof kdir, "%s/kv", tmp);
-    mkdir(rdir, 0755);
     /* DEBUG must answer on both sides for the DEBUG scripts. */
     const char *rextra[] = {"--enable-debug-command", "yes", NULL};
-    if (h_redis_start(&redis, rdir, rextra) != 0)
-        return -1;
     /* No active expiry: the digest taken before a restart must not race
      * with background deletions. */
     const char *extra[] = {"--save", "", "--active-expire", "no", NULL};
-    if (h_kvnode_start(&kv, kdir, extra) != 0)
-        return -1;
-    rc = h_connect(redis.port);
-    kc = h_connect(kv.port);
-    return rc && kc ? 0 : -1;
+    int r = h_pair_start(&pr, "diff", rextra, extra);
+    rc = pr.rc;
+    kc = pr.kc;
+    return r;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    kv_client_free(rc);
-    kv_client_free(kc);
-    h_stop(&kv, SIGTERM, 10000);
-    h_stop(&redis, SIGTERM, 10000);
-    h_rmrf(tmp);
-    free(tmp);
+    pr.rc = rc; /* the tests may have reconnected */
+    pr.kc = kc;
+    h_pair_stop(&pr);
     return 0;
 }
 
@@ -269,9 +257,9 @@ static void test_script(void **state)
     digest(kc, before, sizeof before);
     kv_client_free(kc);
     kc = NULL;
-    h_stop(&kv, SIGKILL, 10000);
-    assert_int_equal(h_restart(&kv), 0);
-    kc = h_connect(kv.port);
+    h_stop(&pr.kv, SIGKILL, 10000);
+    assert_int_equal(h_restart(&pr.kv), 0);
+    kc = h_connect(pr.kv.port);
     assert_non_null(kc);
     digest(kc, after, sizeof after);
     if (strcmp(before, after) != 0)

@@ -535,25 +535,6 @@ static void test_redis_settings(void **state)
 
 /* Everything restored above, and restores with TTLs, come back after
  * kill -9 exactly as they were. */
-static int digest_answers(void *arg)
-{
-    char *out = arg;
-    if (!kc)
-        kc = h_connect(kv.port);
-    if (!kc)
-        return 0;
-    kv_reply *r = h_cmd(kc, "DEBUG DIGEST");
-    int ok = r && r->type == KV_REPLY_STATUS;
-    if (ok)
-        h_reply_text(r, out, 128);
-    kv_reply_free(r);
-    if (!ok) {
-        kv_client_free(kc);
-        kc = NULL;
-    }
-    return ok;
-}
-
 static void test_recovery(void **state)
 {
     (void)state;
@@ -597,7 +578,7 @@ static void test_recovery(void **state)
     assert_int_equal(h_restart(&kv), 0);
     /* A restarted node may close its first connections once it is elected
      * leader of its one-node cluster: poll (bounded) until it answers. */
-    assert_true(h_wait_until(digest_answers, after, 20000));
+    assert_true(h_wait_digest(&kc, kv.port, after, sizeof after, 20000));
     assert_string_equal(before, after);
     r = h_cmd(kc, "PEXPIRETIME ttl:abs");
     h_reply_text(r, t3, sizeof t3);

@@ -35,37 +35,25 @@
 
 /* ---- Fixture ---- */
 
-static h_proc redis, kv;
-static char *tmp;
+static h_pair pr;
 static kv_client *rc, *kc;
 
 static int group_setup(void **state)
 {
     (void)state;
-    tmp = h_tmpdir("dumpstream");
-    char rdir[600], kdir[600];
-    snprintf(rdir, sizeof rdir, "%s/redis", tmp);
-    snprintf(kdir, sizeof kdir, "%s/kv", tmp);
-    mkdir(rdir, 0755);
-    if (h_redis_start(&redis, rdir, NULL) != 0)
-        return -1;
     const char *extra[] = {"--save", "", "--appendfsync", "no", NULL};
-    if (h_kvnode_start(&kv, kdir, extra) != 0)
-        return -1;
-    rc = h_connect(redis.port);
-    kc = h_connect(kv.port);
-    return rc && kc ? 0 : -1;
+    int r = h_pair_start(&pr, "dumpstream", NULL, extra);
+    rc = pr.rc;
+    kc = pr.kc;
+    return r;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    kv_client_free(rc);
-    kv_client_free(kc);
-    h_stop(&kv, SIGTERM, 10000);
-    h_stop(&redis, SIGTERM, 10000);
-    h_rmrf(tmp);
-    free(tmp);
+    pr.rc = rc; /* the tests may have reconnected */
+    pr.kc = kc;
+    h_pair_stop(&pr);
     return 0;
 }
 
@@ -340,25 +328,6 @@ static void test_large(void **state)
 }
 
 /* The restored streams, groups included, survive kill -9. */
-static int digest_answers(void *arg)
-{
-    char *out = arg;
-    if (!kc)
-        kc = h_connect(kv.port);
-    if (!kc)
-        return 0;
-    kv_reply *r = h_cmd(kc, "DEBUG DIGEST");
-    int ok = r && r->type == KV_REPLY_STATUS;
-    if (ok)
-        h_reply_text(r, out, 128);
-    kv_reply_free(r);
-    if (!ok) {
-        kv_client_free(kc);
-        kc = NULL;
-    }
-    return ok;
-}
-
 static void test_recovery(void **state)
 {
     (void)state;
@@ -369,9 +338,9 @@ static void test_recovery(void **state)
     char *want = xinfo_full(kc, "g:s:from-r");
     kv_client_free(kc);
     kc = NULL;
-    h_stop(&kv, SIGKILL, 10000);
-    assert_int_equal(h_restart(&kv), 0);
-    assert_true(h_wait_until(digest_answers, after, 20000));
+    h_stop(&pr.kv, SIGKILL, 10000);
+    assert_int_equal(h_restart(&pr.kv), 0);
+    assert_true(h_wait_digest(&kc, pr.kv.port, after, sizeof after, 20000));
     assert_string_equal(before, after);
     char *have = xinfo_full(kc, "g:s:from-r");
     /* Recovery repacks nodes: compare what does not depend on them. */

@@ -21,37 +21,25 @@
 
 /* ---- Fixture ---- */
 
-static h_proc redis, kv;
-static char *tmp;
+static h_pair pr;
 static kv_client *rc, *kc;
 
 static int group_setup(void **state)
 {
     (void)state;
-    tmp = h_tmpdir("hllcross");
-    char rdir[600], kdir[600];
-    snprintf(rdir, sizeof rdir, "%s/redis", tmp);
-    snprintf(kdir, sizeof kdir, "%s/kv", tmp);
-    mkdir(rdir, 0755);
-    if (h_redis_start(&redis, rdir, NULL) != 0)
-        return -1;
     const char *extra[] = {"--save", "", "--appendfsync", "no", NULL};
-    if (h_kvnode_start(&kv, kdir, extra) != 0)
-        return -1;
-    rc = h_connect(redis.port);
-    kc = h_connect(kv.port);
-    return rc && kc ? 0 : -1;
+    int r = h_pair_start(&pr, "hllcross", NULL, extra);
+    rc = pr.rc;
+    kc = pr.kc;
+    return r;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    kv_client_free(rc);
-    kv_client_free(kc);
-    h_stop(&kv, SIGTERM, 10000);
-    h_stop(&redis, SIGTERM, 10000);
-    h_rmrf(tmp);
-    free(tmp);
+    pr.rc = rc; /* the tests may have reconnected */
+    pr.kc = kc;
+    h_pair_stop(&pr);
     return 0;
 }
 
@@ -281,25 +269,25 @@ static void test_recovery_under_another_sparse_limit(void **state)
     assert_int_equal(llim, 12304);
     kv_client_free(kc);
     kc = NULL;
-    h_stop(&kv, SIGKILL, 10000);
+    h_stop(&pr.kv, SIGKILL, 10000);
     /* Restart with a limit below the sparse value's size. */
     /* The current arguments live in kv's own buffer: copy them first. */
     static char saved[8192];
     const char *argv[64];
     int n = 0;
     size_t used = 0;
-    for (int i = 0; i < kv.argc && n < 60; i++) {
-        size_t l = strlen(kv.argv[i]) + 1;
+    for (int i = 0; i < pr.kv.argc && n < 60; i++) {
+        size_t l = strlen(pr.kv.argv[i]) + 1;
         assert_true(used + l <= sizeof saved);
-        argv[n++] = memcpy(saved + used, kv.argv[i], l);
+        argv[n++] = memcpy(saved + used, pr.kv.argv[i], l);
         used += l;
     }
     argv[n++] = "--hll-sparse-max-bytes";
     argv[n++] = "30";
     argv[n] = NULL;
-    h_set_args(&kv, argv);
-    assert_int_equal(h_restart(&kv), 0);
-    kc = h_connect(kv.port);
+    h_set_args(&pr.kv, argv);
+    assert_int_equal(h_restart(&pr.kv), 0);
+    kc = h_connect(pr.kv.port);
     assert_non_null(kc);
     size_t l2;
     char *v = get_value(kc, "sp", &l2);

@@ -391,25 +391,6 @@ static void test_connection_cache(void **state)
 
 /* The deletions are logged: after kill -9 the migrated keys are still
  * gone and the digest is the same. */
-static int digest_answers(void *arg)
-{
-    char *out = arg;
-    if (!kc)
-        kc = h_connect(kv.port);
-    if (!kc)
-        return 0;
-    kv_reply *r = h_cmd(kc, "DEBUG DIGEST");
-    int ok = r && r->type == KV_REPLY_STATUS;
-    if (ok)
-        h_reply_text(r, out, 128);
-    kv_reply_free(r);
-    if (!ok) {
-        kv_client_free(kc);
-        kc = NULL;
-    }
-    return ok;
-}
-
 static void test_recovery(void **state)
 {
     (void)state;
@@ -422,7 +403,7 @@ static void test_recovery(void **state)
     kc = NULL;
     h_stop(&kv, SIGKILL, 10000);
     assert_int_equal(h_restart(&kv), 0);
-    assert_true(h_wait_until(digest_answers, after, 20000));
+    assert_true(h_wait_digest(&kc, kv.port, after, sizeof after, 20000));
     assert_string_equal(before, after);
     expect(kc, ":0", "EXISTS rec:a rec:b");
     expect(kc, "\"again\"", "GET m:s");

@@ -449,14 +449,15 @@ typedef struct writers {
     fx *f;
     uint64_t waiting_for; /* LSN whose durability ends the round */
     int rounds;
+    int target; /* rounds after which the loop stops */
 } writers;
 
 static void writers_progress(void *arg)
 {
     writers *x = arg;
-    if (wal_durable_lsn(x->f->w) < x->waiting_for)
-        return;
-    if (++x->rounds >= ROUNDS) {
+    if (x->rounds >= x->target || wal_durable_lsn(x->f->w) < x->waiting_for)
+        return; /* stopped, or the round goes on */
+    if (++x->rounds >= x->target) {
         uv_stop(&x->f->loop);
         return;
     }
@@ -469,6 +470,36 @@ static void on_deadline(uv_timer_t *t)
     uv_stop(t->loop);
 }
 
+/* Drive x for `rounds` more rounds (WRITERS appends each, the next round
+ * started by the WAL's progress callback); fails the test if they do not
+ * complete within 60 s. */
+static void run_writers(fx *f, writers *x, int rounds)
+{
+    x->target = x->rounds + rounds;
+    for (int i = 0; i < WRITERS; i++)
+        x->waiting_for = append_one(f->w);
+    uv_timer_t deadline;
+    uv_timer_init(&f->loop, &deadline);
+    uv_timer_start(&deadline, on_deadline, 60000, 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&deadline, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(x->rounds, x->target);
+    assert_true(wal_durable_lsn(f->w) >= x->waiting_for);
+}
+
+/* Close the log, open it again: it reads back whole, ending at last. */
+static void reopen_ends_at(fx *f, uint64_t last)
+{
+    char err[256];
+    seen s;
+    close_wal(f);
+    assert_int_equal(open_wal(f, &s, err), 0);
+    assert_true(s.ok);
+    assert_int_equal(s.last_lsn, last);
+    close_wal(f);
+}
+
 static void test_loop_delay_never_strands_writes(void **state)
 {
     fx *f = *state;
@@ -477,27 +508,92 @@ static void test_loop_delay_never_strands_writes(void **state)
     faultfs_install();
     faultfs_delay(FF_FSYNC, 2000, 100, 7);
     assert_int_equal(open_wal(f, &s, err), 0);
-    writers x = {f, 0, 0};
+    writers x = {f, 0, 0, 0};
     assert_int_equal(wal_start(f->w, &f->loop, writers_progress, &x), 0);
-    for (int i = 0; i < WRITERS; i++)
-        x.waiting_for = append_one(f->w);
-    uv_timer_t deadline;
-    uv_timer_init(&f->loop, &deadline);
-    uv_timer_start(&deadline, on_deadline, 60000, 0);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    uv_close((uv_handle_t *)&deadline, NULL);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    assert_int_equal(x.rounds, ROUNDS);
+    run_writers(f, &x, ROUNDS);
     wal_stats st;
     wal_get_stats(f->w, &st);
     assert_true(st.loop_delays > 0);
-    assert_true(wal_durable_lsn(f->w) >= x.waiting_for);
     faultfs_clear();
-    close_wal(f);
+    reopen_ends_at(f, x.waiting_for);
+}
+
+/* Inline syncs (appendfsync always, alone, syncs fast): the loop syncs
+ * each batch itself and the thread syncs none; everything released is
+ * durable and reads back in order. */
+static void test_inline_syncs_while_fast(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    seen s;
+    f->cfg.inline_sync_max_us = 1000000; /* any real sync counts as fast */
     assert_int_equal(open_wal(f, &s, err), 0);
-    assert_true(s.ok);
-    assert_int_equal(s.last_lsn, x.waiting_for);
-    close_wal(f);
+    writers x = {f, 0, 0, 0};
+    assert_int_equal(wal_start(f->w, &f->loop, writers_progress, &x), 0);
+    run_writers(f, &x, 100);
+    wal_stats st;
+    wal_get_stats(f->w, &st);
+    assert_true(st.inline_syncs > 0);
+    /* Batches that switch segments (16 KiB here) go to the thread, which
+     * syncs the old segment and then the batch; all others are inline. */
+    assert_true(st.syncs >= st.inline_syncs);
+    assert_true(st.inline_syncs + 3 * (st.segments + 8) >= st.syncs);
+    reopen_ends_at(f, x.waiting_for);
+}
+
+/* A slow sync sends the following batches to the WAL thread, where a
+ * disk that stops answering holds the writes but not the loop (a timer
+ * keeps firing); once syncs are fast again the loop syncs inline again.
+ * Turning gathering off (peers) stops inline syncs outright. */
+static void test_slow_sync_moves_to_thread(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    seen s;
+    f->cfg.inline_sync_max_us = 2000;
+    faultfs_install();
+    faultfs_delay_range(FF_FSYNC, 3000, 4000, 100, 11);
+    assert_int_equal(open_wal(f, &s, err), 0);
+    writers x = {f, 0, 0, 0};
+    assert_int_equal(wal_start(f->w, &f->loop, writers_progress, &x), 0);
+    run_writers(f, &x, 20);
+    wal_stats st0, st1, st2, st3;
+    wal_get_stats(f->w, &st0);
+    /* Only the first sync, before any was timed, ran on the loop. */
+    assert_int_equal(st0.inline_syncs, 1);
+    assert_true(st0.syncs >= 20);
+
+    /* The disk stops answering: the loop does not. */
+    faultfs_gate(FF_FSYNC, "");
+    uint64_t durable = wal_durable_lsn(f->w);
+    for (int i = 0; i < WRITERS; i++)
+        append_one(f->w);
+    ticker tk = {.ticks = 0};
+    uv_timer_init(&f->loop, &tk.t);
+    tk.t.data = &tk;
+    uv_timer_start(&tk.t, on_tick, 2, 2);
+    assert_true(tu_run_until(&f->loop, ticked_enough, &tk, 20000));
+    assert_true(faultfs_gate_waiting());
+    assert_int_equal(wal_durable_lsn(f->w), durable);
+    uv_close((uv_handle_t *)&tk.t, NULL);
+    faultfs_gate_open();
+    wait_lsns(f, wal_last_lsn(f->w), wal_last_lsn(f->w));
+
+    /* Fast again: back on the loop. */
+    faultfs_delay_range(FF_FSYNC, 0, 0, 0, 0);
+    wal_get_stats(f->w, &st1);
+    run_writers(f, &x, 20);
+    wal_get_stats(f->w, &st2);
+    assert_true(st2.inline_syncs > st1.inline_syncs + 5);
+
+    /* Peers: never on the loop. */
+    wal_set_gather(f->w, 0);
+    run_writers(f, &x, 20);
+    wal_get_stats(f->w, &st3);
+    assert_int_equal(st3.inline_syncs, st2.inline_syncs);
+    assert_true(st3.syncs >= st2.syncs + 20);
+    faultfs_clear();
+    reopen_ends_at(f, x.waiting_for);
 }
 
 /* Switching the policy to "always" never moves the durable LSN back. */
@@ -824,6 +920,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_stall_watchdog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gather_wait_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loop_delay_never_strands_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inline_syncs_while_fast, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_sync_moves_to_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durable_never_moves_back_on_policy_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_randomized_hand_off, setup, teardown),

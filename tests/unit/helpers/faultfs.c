@@ -54,7 +54,7 @@ static pthread_cond_t gcv = PTHREAD_COND_INITIALIZER;
 static int gate_op = -1;          /* armed gate's op, -1 = none */
 static char gate_match[128];
 static int gate_waiting, gate_opened;
-static unsigned delay_max[FF_NOPS], delay_pct[FF_NOPS];
+static unsigned delay_min[FF_NOPS], delay_max[FF_NOPS], delay_pct[FF_NOPS];
 static unsigned long long delay_rng;
 
 static unsigned long long next_rand(void)
@@ -80,7 +80,7 @@ static void pause_point(int op, const char *path)
     }
     unsigned us = 0;
     if (delay_max[op] && delay_rng && next_rand() % 100 < delay_pct[op])
-        us = (unsigned)(next_rand() % (delay_max[op] + 1));
+        us = delay_min[op] + (unsigned)(next_rand() % (delay_max[op] - delay_min[op] + 1));
     pthread_mutex_unlock(&gmu);
     if (us)
         usleep(us); /* the injected slowness itself */
@@ -512,6 +512,7 @@ static void gates_clear(void)
     gate_op = -1;
     if (gate_waiting)
         gate_opened = 1;
+    memset(delay_min, 0, sizeof delay_min);
     memset(delay_max, 0, sizeof delay_max);
     memset(delay_pct, 0, sizeof delay_pct);
     delay_rng = 0;
@@ -548,7 +549,14 @@ void faultfs_gate_open(void)
 
 void faultfs_delay(int op, unsigned max_us, unsigned pct, unsigned long long seed)
 {
+    faultfs_delay_range(op, 0, max_us, pct, seed);
+}
+
+void faultfs_delay_range(int op, unsigned min_us, unsigned max_us, unsigned pct,
+                         unsigned long long seed)
+{
     pthread_mutex_lock(&gmu);
+    delay_min[op] = min_us < max_us ? min_us : max_us;
     delay_max[op] = max_us;
     delay_pct[op] = pct;
     delay_rng = seed ? seed : 0;

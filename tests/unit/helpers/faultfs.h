@@ -32,6 +32,9 @@ void faultfs_gate_open(void);
 /* Random delays: each later call of op sleeps up to max_us microseconds
  * with probability pct/100, drawn from a PRNG seeded with seed (0: off). */
 void faultfs_delay(int op, unsigned max_us, unsigned pct, unsigned long long seed);
+/* The same, each delay drawn from min_us..max_us. */
+void faultfs_delay_range(int op, unsigned min_us, unsigned max_us, unsigned pct,
+                         unsigned long long seed);
 /* Keep the undo log that faultfs_crash needs (1, the default after
  * install), or not (0: faults and delays only, for long runs that end in a
  * real kill -9 rather than a simulated power loss). */
