@@ -350,13 +350,17 @@ void dict_prefetch(const dict *d, uint64_t hash, int stage)
         size_t idx = (size_t)hash & (d->size[t] - 1);
         if (t == 1 || d->rehash_idx == -1 || (long)idx >= d->rehash_idx) {
             dict_node *const *slot = &d->table[t][idx];
-            if (stage == 0) {
+            /* Stage 1 the first node, stage 2 the second: the node's start
+             * and the line after it (its key is in one or the other for a
+             * key_of that reads near the node). */
+            const dict_node *n = stage == 0 ? NULL : *slot;
+            if (stage == 0)
                 __builtin_prefetch(slot);
-            } else if (*slot) {
-                /* The node's start and the line after it: its key is in
-                 * one or the other for a key_of that reads near the node. */
-                __builtin_prefetch(*slot);
-                __builtin_prefetch((const char *)*slot + 64);
+            else if (stage == 2 && n)
+                n = n->next;
+            if (n) {
+                __builtin_prefetch(n);
+                __builtin_prefetch((const char *)n + 64);
             }
         }
         if (d->rehash_idx == -1)

@@ -87,7 +87,8 @@ void dict_add_hashed(dict *d, dict_node *n, uint64_t hash);
 /* Prefetch hints for a bulk load that knows upcoming keys' hashes (their
  * dict_hash) ahead of time: stage 0 asks for the bucket slots the key
  * would be looked up in; stage 1, some keys later (the slot is then in
- * cache), for the first node chained there, whose key a lookup compares.
+ * cache), for the first node chained there, whose key a lookup compares;
+ * stage 2, later again (that node is then in cache), for the second.
  * Nothing else is read; a hint for a key never looked up is harmless. */
 void dict_prefetch(const dict *d, uint64_t hash, int stage);
 /* Unlink the node with this key and return it (caller frees), or NULL. */

@@ -453,6 +453,9 @@ void ks_prefetch_next(ks_prefetcher *pf, ks *k, const void *key, size_t klen)
     }
     if (pf->n >= KS_PF_HALF && pf->k[j])
         dict_prefetch(&pf->k[j]->keys, pf->hash[j], 1);
+    unsigned q = (pf->n + KS_PF_DEPTH - KS_PF_LATE) % KS_PF_DEPTH;
+    if (pf->n >= KS_PF_LATE && pf->k[q])
+        dict_prefetch(&pf->k[q]->keys, pf->hash[q], 2);
     pf->n++;
 }
 

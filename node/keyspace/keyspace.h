@@ -51,13 +51,15 @@ size_t ks_expires(const ks *k); /* keys with a TTL */
 /* Prefetching for a bulk load (snapshot, WAL replay) that can see the keys
  * it will look up a few entries ahead. Each key is announced with
  * ks_prefetch_next when it comes into view; the window asks the CPU for
- * its bucket at once and, KS_PF_HALF announcements later, for the first
- * node in that bucket, so that when the load reaches the key (about
- * KS_PF_DEPTH announcements after it came into view) its lookup finds
- * both in cache. Only hints: a key announced and never looked up, or
- * looked up without being announced, is just as correct. */
+ * its bucket at once, KS_PF_HALF announcements later for the first node
+ * in that bucket and KS_PF_LATE announcements after it came into view for
+ * the second, so that when the load reaches the key (about KS_PF_DEPTH
+ * announcements after it came into view) its lookup finds them in cache.
+ * Only hints: a key announced and never looked up, or looked up without
+ * being announced, is just as correct. */
 #define KS_PF_DEPTH 16
 #define KS_PF_HALF 8
+#define KS_PF_LATE 12
 typedef struct ks_prefetcher {
     ks *k[KS_PF_DEPTH];
     uint64_t hash[KS_PF_DEPTH];
