@@ -237,6 +237,7 @@ void client_close(client *c)
     watch_unwatch_all(c);
     pubsub_client_reset(c);
     pubsub_untouch(c);
+    monitor_forget(c);
     if (c->srv->current == c)
         c->srv->current = NULL;
     uv_close(&c->h.handle, on_close);
@@ -655,6 +656,8 @@ void client_describe(const client *c, kbuf *b)
     char flags[16];
     int nf = 0;
     /* Redis's letters, in its order. */
+    if (c->flags & CL_MONITOR)
+        flags[nf++] = 'O';
     if (c->flags & CL_PUBSUB)
         flags[nf++] = 'P';
     if (c->flags & CL_MULTI)

@@ -195,6 +195,7 @@ static void cmd_reset(cmd_ctx *c)
     c->r.resp = 2;
     set_authed(cl, no_password(c->srv));
     pubsub_client_reset(cl);
+    monitor_forget(cl);
     kv_free(cl->name);
     cl->name = NULL;
     reply_simple(&c->r, "RESET");

@@ -43,6 +43,7 @@ extern const kv_command cmds_lcs[];
 extern const kv_command cmds_memory[];
 extern const kv_command cmds_geo[];
 extern const kv_command cmds_latency[];
+extern const kv_command cmds_monitor[];
 extern const kv_command cmds_script[];
 extern const kv_command cmds_script_containers[];
 
@@ -74,6 +75,7 @@ static const kv_command *const tables[] = {
     cmds_memory,
     cmds_geo,
     cmds_latency,
+    cmds_monitor,
     cmds_script_containers,
     cmds_script,
 };

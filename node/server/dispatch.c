@@ -440,10 +440,19 @@ static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *con
     cl->cmd_off = client_out_offset(cl); /* where its reply begins (cmd_pubsub.c) */
     uint64_t start_off = cl->cmd_off;
     ncalls++;
+    /* Shown after it ran (below), except the script commands: before,
+     * so that their scripts' calls follow them (Redis's evalCommand). */
+    int shown = !serve_key && !c.xunblocking && s->nmonitors;
+    if (shown && (cmd->flags & CMD_SKIP_MONITOR)) {
+        monitor_feed(s, cl, 0, db, cmd, argc, argv, lens);
+        shown = 0;
+    }
     int64_t t0 = ustime();
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
     s->current = NULL;
+    if (shown && monitor_shows(cmd, argc, argv, lens))
+        monitor_feed(s, cl, 0, c.db, cmd, argc, argv, lens);
     int failed = kbuf_len(&cl->out) > before && kbuf_data(&cl->out)[before] == '-';
     /* CLIENT REPLY OFF / SKIP: the reply goes (a message to the client
      * itself before it stays; one after it is still in ps_later). EXEC's
@@ -1163,6 +1172,8 @@ void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int
     cmd->proc(&c);
     s->script_nesting--;
     int64_t dur = ustime() - t0;
+    if (s->nmonitors && monitor_shows(cmd, argc, argv, lens))
+        monitor_feed(s, caller->cl, 1, c.db, cmd, argc, argv, lens);
     /* A read of the script makes its tracking caller remember the keys
      * the script command declared (Redis 7.0 tracks the caller's argv). */
     if (caller->cl && caller->cl->trk && caller->cmd && (cmd->flags & CMD_READONLY))

@@ -299,8 +299,8 @@ static void clients_cron(server *s, int64_t now)
         next = c->next;
         if (c->flags & CL_CLOSING)
             continue;
-        /* Subscribers wait for messages: never idle, as in Redis. */
-        if (s->cfg.timeout && !(c->flags & (CL_BLOCKED | CL_PUBSUB)) && !c->nmarks &&
+        /* Subscribers and monitors wait for messages: never idle, as in Redis. */
+        if (s->cfg.timeout && !(c->flags & (CL_BLOCKED | CL_PUBSUB | CL_MONITOR)) && !c->nmarks &&
             now - c->last_ms > s->cfg.timeout * 1000LL) {
             log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->id,
                         c->addr);
@@ -863,5 +863,6 @@ void server_free(server *s)
     server_reset_errors(s);
     kv_free(s->tcp_listeners);
     kv_free(s->blocked);
+    kv_free(s->monitors);
     config_free(&s->cfg);
 }

@@ -54,6 +54,7 @@ enum {
     CL_REPLY_SKIP = 1 << 14,       /* this request's reply is dropped (CLIENT REPLY SKIP) */
     CL_REPLY_SKIP_NEXT = 1 << 15,  /* … the next request's (set by SKIP itself) */
     CL_NO_EVICT = 1 << 20,         /* CLIENT NO-EVICT on: maxmemory-clients spares it */
+    CL_MONITOR = 1 << 21,          /* MONITOR: gets every command's line (monitor.c) */
 };
 
 typedef struct barrier_mark {
@@ -252,6 +253,9 @@ struct server {
     ps_registry pubsub;
     client *ps_touched;
     int ps_close_pending; /* some client is CL_CLOSE_ASAP */
+    /* MONITOR's clients (monitor.c) */
+    client **monitors;
+    size_t nmonitors, capmonitors;
 
     server_stats stats;
     cmd_stat *cmd_stats;  /* parallel to the command table */
@@ -593,6 +597,16 @@ void pubsub_push_end(server *s, client *c, reply *r);
 /* A command of c finished: its own messages that waited for its reply
  * follow it now. */
 void pubsub_after_command(client *c);
+
+/* MONITOR (monitor.c). monitor_shows: whether a command's run is shown
+ * after it (not the admin commands, nor the skip_monitor script commands,
+ * which are fed before they run). monitor_feed: show one command to the
+ * monitors — run by client `from` (lua: by a script of it) in database
+ * db. monitor_forget: c stops monitoring (RESET, close). */
+int monitor_shows(const kv_command *cmd, int argc, const char *const *argv, const size_t *lens);
+void monitor_feed(server *s, client *from, int lua, int db, const kv_command *cmd, int argc,
+                  const char *const *argv, const size_t *lens);
+void monitor_forget(client *c);
 /* Drop every subscription of c, quietly (RESET, close). */
 void pubsub_client_reset(client *c);
 /* Take c off the list of clients pubsub_settle will visit (close). */

@@ -1138,7 +1138,8 @@ static void test_replica_receives_messages(void **state)
  * committed (here: acknowledged by the replica, min-replicas-ack 1), as a
  * read's reply would. While the replica is stopped nothing arrives; once it
  * resumes the event and the message come, in order, with the write's
- * reply. */
+ * reply. MONITOR's lines travel the same way: the write's, and the
+ * PUBLISH's after it, arrive only then. */
 static void test_messages_wait_for_commit(void **state)
 {
     (void)state;
@@ -1166,9 +1167,18 @@ static void test_messages_wait_for_commit(void **state)
     assert_true(node_info(prim.port, "replication", "min_slaves_good_slaves") >= 1);
 
     conn sub = {-1, NULL, 0}, news = {-1, NULL, 0}, writer = {-1, NULL, 0};
+    conn mon = {-1, NULL, 0};
     subscribe_raw(&sub, prim.port, 2, "PSUBSCRIBE", "__keyevent@0__:*");
     subscribe_raw(&news, prim.port, 3, "SUBSCRIBE", "news");
     assert_int_equal(conn_open(&writer, prim.port), 0);
+    assert_int_equal(conn_open(&mon, prim.port), 0);
+    const char *monitor[] = {"MONITOR"};
+    assert_int_equal(conn_send(&mon, 1, monitor, NULL), 0);
+    kv_reply *ok = NULL;
+    assert_int_equal(conn_read(&mon, &ok, IO_TIMEOUT_MS), 0);
+    assert_int_equal(ok->type, KV_REPLY_STATUS);
+    assert_string_equal(ok->str, "OK");
+    kv_reply_free(ok);
 
     assert_int_equal(kill(repl.pid, SIGSTOP), 0);
     const char *set[] = {"SET", "k", "v"};
@@ -1187,6 +1197,7 @@ static void test_messages_wait_for_commit(void **state)
     assert_int_equal(conn_read(&sub, &m, 500), -1);
     assert_int_equal(conn_read(&news, &m, 100), -1);
     assert_int_equal(conn_read(&writer, &m, 100), -1);
+    assert_int_equal(conn_read(&mon, &m, 100), -1);
 
     assert_int_equal(kill(repl.pid, SIGCONT), 0);
     assert_int_equal(conn_read(&writer, &m, IO_TIMEOUT_MS), 0);
@@ -1201,7 +1212,16 @@ static void test_messages_wait_for_commit(void **state)
     assert_true(msg_is(m, "message", "news", "after-k"));
     assert_int_equal(m->type, KV_REPLY_PUSH);
     kv_reply_free(m);
+    const char *lines[] = {"\"SET\" \"k\" \"v\"", "\"PUBLISH\" \"news\" \"after-k\""};
+    for (int i = 0; i < 2; i++) {
+        m = NULL;
+        assert_int_equal(conn_read(&mon, &m, IO_TIMEOUT_MS), 0);
+        assert_int_equal(m->type, KV_REPLY_STATUS);
+        assert_non_null(strstr(m->str, lines[i]));
+        kv_reply_free(m);
+    }
 
+    conn_close(&mon);
     conn_close(&sub);
     conn_close(&news);
     conn_close(&writer);

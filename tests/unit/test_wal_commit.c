@@ -544,15 +544,17 @@ static void test_inline_syncs_while_fast(void **state)
 /* A slow sync sends the following batches to the WAL thread, where a
  * disk that stops answering holds the writes but not the loop (a timer
  * keeps firing); once syncs are fast again the loop syncs inline again.
- * Turning gathering off (peers) stops inline syncs outright. */
+ * Turning gathering off (peers) stops inline syncs outright. "Slow" is
+ * 20 ms here and the injected syncs take 25-30 ms, so that a loaded
+ * machine's real syncs count as fast (a CI run had them over 2 ms). */
 static void test_slow_sync_moves_to_thread(void **state)
 {
     fx *f = *state;
     char err[256];
     seen s;
-    f->cfg.inline_sync_max_us = 2000;
+    f->cfg.inline_sync_max_us = 20000;
     faultfs_install();
-    faultfs_delay_range(FF_FSYNC, 3000, 4000, 100, 11);
+    faultfs_delay_range(FF_FSYNC, 25000, 30000, 100, 11);
     assert_int_equal(open_wal(f, &s, err), 0);
     writers x = {f, 0, 0, 0};
     assert_int_equal(wal_start(f->w, &f->loop, writers_progress, &x), 0);
@@ -579,12 +581,17 @@ static void test_slow_sync_moves_to_thread(void **state)
     faultfs_gate_open();
     wait_lsns(f, wal_last_lsn(f->w), wal_last_lsn(f->w));
 
-    /* Fast again: back on the loop. */
+    /* Fast again: back on the loop (within a bounded number of rounds,
+     * whatever the machine's load). */
     faultfs_delay_range(FF_FSYNC, 0, 0, 0, 0);
     wal_get_stats(f->w, &st1);
-    run_writers(f, &x, 20);
-    wal_get_stats(f->w, &st2);
-    assert_true(st2.inline_syncs > st1.inline_syncs + 5);
+    for (int i = 0; i < 100; i++) {
+        run_writers(f, &x, 5);
+        wal_get_stats(f->w, &st2);
+        if (st2.inline_syncs > st1.inline_syncs + 2)
+            break;
+    }
+    assert_true(st2.inline_syncs > st1.inline_syncs + 2);
 
     /* Peers: never on the loop. */
     wal_set_gather(f->w, 0);
