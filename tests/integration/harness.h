@@ -51,6 +51,12 @@ int h_stop(h_proc *p, int sig, int timeout_ms);
 /* Kill every process this test started (by PID). */
 void h_stop_all(void);
 
+/* A raw TCP connection to 127.0.0.1:port (a blocking socket), or -1: for
+ * what a client library will not send or read. */
+int h_raw_connect(int port);
+/* Send all n bytes (MSG_NOSIGNAL): 0, or -1 if the peer is gone. */
+int h_raw_send(int fd, const void *p, size_t n);
+
 /* A connected blocking client (io timeout 10 s), or NULL. */
 kv_client *h_connect(int port);
 /* Run a command given as a C string split on spaces (no quoting). */

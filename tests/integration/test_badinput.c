@@ -49,30 +49,10 @@ static int teardown(void **state)
 
 /* ---- Helpers ---- */
 
-static int raw_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
+/* The peer may close mid-way (that is what some tests provoke). */
 static void send_all(int fd, const void *p, size_t n)
 {
-    const char *b = p;
-    while (n) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        b += w;
-        n -= (size_t)w;
-    }
+    (void)h_raw_send(fd, p, n);
 }
 
 /* Read until the peer closes or `ms` pass; returns bytes read (NUL-terminated).
@@ -136,7 +116,7 @@ static void assert_alive(void)
 /* Send bytes, expect exactly `want` back and the connection closed. */
 static void expect_error_and_close(const char *bytes, size_t n, const char *want)
 {
-    int fd = raw_connect(node.port);
+    int fd = h_raw_connect(node.port);
     assert_true(fd >= 0);
     send_all(fd, bytes, n);
     char buf[4096];
@@ -194,7 +174,7 @@ static void test_garbage_and_skips(void **state)
     (void)state;
     srand(1);
     for (int i = 0; i < 50; i++) {
-        int fd = raw_connect(node.port);
+        int fd = h_raw_connect(node.port);
         char junk[512];
         for (size_t j = 0; j < sizeof junk; j++)
             junk[j] = (char)rand();
@@ -205,7 +185,7 @@ static void test_garbage_and_skips(void **state)
         close(fd);
     }
     assert_alive();
-    int fd = raw_connect(node.port);
+    int fd = h_raw_connect(node.port);
     send_all(fd, "*0\r\n*-1\r\n\r\n   \r\nPING\r\n", 23);
     char buf[256];
     int closed;
@@ -221,7 +201,7 @@ static void test_truncated_frames(void **state)
     const char *parts[] = {"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nab", "*2\r\n$3\r\nSET", "*",
                            "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5"};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-        int fd = raw_connect(node.port);
+        int fd = h_raw_connect(node.port);
         send_all(fd, parts[i], strlen(parts[i]));
         close(fd);
     }
@@ -240,7 +220,7 @@ static void test_million_multibulk_header(void **state)
     long before = rss_kb(node.pid);
     int fds[10];
     for (int i = 0; i < 10; i++) {
-        fds[i] = raw_connect(node.port);
+        fds[i] = h_raw_connect(node.port);
         send_all(fds[i], "*1000000\r\n$1\r\nx\r\n", 17);
     }
     assert_alive();
@@ -257,7 +237,7 @@ static void test_million_multibulk_header(void **state)
 static void test_slow_sender(void **state)
 {
     (void)state;
-    int fd = raw_connect(node.port);
+    int fd = h_raw_connect(node.port);
     const char *req = "*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n";
     for (size_t i = 0; i < strlen(req); i++) {
         send_all(fd, req + i, 1);
@@ -291,7 +271,7 @@ static void test_client_that_never_reads(void **state)
     kv_client_free(c);
     free(val);
     long before = rss_kb(node.pid);
-    int fd = raw_connect(node.port);
+    int fd = h_raw_connect(node.port);
     int one = 1 << 16;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof one);
     const char *get = "*2\r\n$3\r\nGET\r\n$6\r\nbigval\r\n";
@@ -317,7 +297,7 @@ static void test_maxclients(void **state)
     int fds[60];
     int n = 0;
     for (; n < 45; n++)
-        fds[n] = raw_connect(node.port);
+        fds[n] = h_raw_connect(node.port);
     /* Make sure they are all accepted before the extra one. */
     for (int i = 0; i < n; i++)
         send_all(fds[i], "PING\r\n", 6);
@@ -342,7 +322,7 @@ static void test_maxclients(void **state)
 static void test_query_buffer_limit(void **state)
 {
     (void)state;
-    int fd = raw_connect(node.port);
+    int fd = h_raw_connect(node.port);
     size_t n = 1900000;
     char *arg = malloc(n);
     memset(arg, 'x', n);
@@ -378,7 +358,7 @@ static void test_requirepass(void **state)
     h_proc p;
     const char *extra[] = {"--requirepass", "s3cret", NULL};
     assert_int_equal(h_kvnode_start(&p, dir, extra), 0);
-    int fd = raw_connect(p.port);
+    int fd = h_raw_connect(p.port);
     char buf[512];
     send_all(fd, "GET x\r\n", 7);
     read_line(fd, buf, sizeof buf, 2000);
@@ -394,7 +374,7 @@ static void test_requirepass(void **state)
     read_line(fd, buf, sizeof buf, 2000);
     assert_string_equal(buf, "+PONG\r\n");
     close(fd);
-    fd = raw_connect(p.port);
+    fd = h_raw_connect(p.port);
     send_all(fd, "*20\r\n", 5);
     int closed;
     read_some(fd, buf, sizeof buf, 3000, &closed);

@@ -55,27 +55,13 @@ static int teardown(void **state)
     return 0;
 }
 
-static int raw_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Sends the inline commands (one per line) and returns what came back up
  * to and including the reply of PING end, "" plus what came if it did not
  * come within 10 s. The result is malloc'd. */
 static char *exchange(int port, const char *pipeline)
 {
     static const char end[] = "$3\r\nend\r\n";
-    int fd = raw_connect(port);
+    int fd = h_raw_connect(port);
     assert_true(fd >= 0);
     size_t n = strlen(pipeline);
     for (size_t off = 0; off < n;) {

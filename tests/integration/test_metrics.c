@@ -66,20 +66,6 @@ static int teardown(void **state)
 
 /* ---- Helpers ---- */
 
-static int dial(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Read until EOF (at most 10 s, 4 MiB); malloc'd, NUL-terminated, or NULL
  * on timeout. */
 static char *read_all(int fd, size_t *len)
@@ -118,7 +104,7 @@ static char *read_all(int fd, size_t *len)
 /* Send a raw request and return the whole response (malloc'd) or NULL. */
 static char *http(int port, const char *req, size_t reqlen)
 {
-    int fd = dial(port);
+    int fd = h_raw_connect(port);
     if (fd < 0)
         return NULL;
     if (write(fd, req, reqlen) != (ssize_t)reqlen) {
@@ -290,7 +276,7 @@ static void test_statuses(void **state)
 static void test_slow_and_oversized(void **state)
 {
     fixture *f = *state;
-    int fd = dial(f->mport);
+    int fd = h_raw_connect(f->mport);
     assert_true(fd >= 0);
     const char *req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
     for (size_t i = 0; req[i]; i++) {
@@ -308,7 +294,7 @@ static void test_slow_and_oversized(void **state)
     char *big = malloc(n);
     int off = snprintf(big, n, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ");
     memset(big + off, 'a', n - (size_t)off);
-    fd = dial(f->mport);
+    fd = h_raw_connect(f->mport);
     assert_true(fd >= 0);
     /* The server answers once it has 8 KiB; the rest may be refused. */
     ssize_t w = write(fd, big, n);
@@ -329,12 +315,12 @@ static void test_connection_limit(void **state)
     fixture *f = *state;
     int fds[64];
     for (int i = 0; i < 64; i++) {
-        fds[i] = dial(f->mport);
+        fds[i] = h_raw_connect(f->mport);
         assert_true(fds[i] >= 0);
     }
     /* Let the node accept them all (a GET on the client port orders it). */
     cmd_ok(f->c, "PING");
-    int extra = dial(f->mport);
+    int extra = h_raw_connect(f->mport);
     assert_true(extra >= 0);
     char *r = read_all(extra, NULL); /* EOF at once, no response */
     assert_non_null(r);

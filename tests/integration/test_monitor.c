@@ -74,25 +74,9 @@ static kv_client *connect_unix(const char *path)
     return c;
 }
 
-/* A raw connection, for what a client library will not do: send without
- * waiting for a reply, read lines the server sends on its own. */
-static int raw_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static void raw_send(int fd, const char *s)
 {
-    size_t n = strlen(s);
-    assert_int_equal(write(fd, s, n), (ssize_t)n);
+    assert_int_equal(h_raw_send(fd, s, strlen(s)), 0);
 }
 
 /* The next CRLF-terminated line (without CRLF) within timeout_ms: 0, or
@@ -155,7 +139,7 @@ static int session(int port, const char *sock, char lines[][512], int max)
 {
     kv_client *c = h_connect(port);
     kv_client *u = connect_unix(sock);
-    int mon = raw_open(port), blocker = raw_open(port);
+    int mon = h_raw_connect(port), blocker = h_raw_connect(port);
     assert_non_null(c);
     assert_non_null(u);
     assert_true(mon >= 0 && blocker >= 0);

@@ -49,28 +49,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static int raw_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static void send_str(int fd, const char *s, size_t n)
 {
-    while (n) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-        assert_true(w > 0);
-        s += w;
-        n -= (size_t)w;
-    }
+    assert_int_equal(h_raw_send(fd, s, n), 0);
 }
 
 /* Reads one reply line (enough for +OK and :n replies). */
@@ -113,6 +94,12 @@ static int buffer_below(void *arg)
     return v >= 0 && v < p->below;
 }
 
+/* The client named arg has room for a 1 MB argument. */
+static int room_made(void *arg)
+{
+    return query_buffer(arg) >= 1000000;
+}
+
 static int named(int fd, const char *name)
 {
     char cmd[128];
@@ -126,7 +113,7 @@ static int named(int fd, const char *name)
 static void test_idle_buffer_freed(void **state)
 {
     (void)state;
-    int fd = named(raw_connect(node.port), "idle");
+    int fd = named(h_raw_connect(node.port), "idle");
     long long first = query_buffer("idle");
     assert_true(first > 0);
     qb_pred p = {"idle", 1};
@@ -142,12 +129,11 @@ static void test_idle_buffer_freed(void **state)
 static void test_big_argument_room(void **state)
 {
     (void)state;
-    int fd = named(raw_connect(node.port), "fat");
+    int fd = named(h_raw_connect(node.port), "fat");
     static const char head[] = "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1000000\r\n";
     send_str(fd, head, sizeof head - 1);
     /* Bounded wait for the header to be read: the room is there at once. */
-    for (int i = 0; i < 200 && query_buffer("fat") < 1000000; i++)
-        usleep(10000);
+    assert_true(h_wait_until(room_made, "fat", 2000));
     assert_true(query_buffer("fat") >= 1000000);
     qb_pred big = {"fat", 1000000};
     assert_true(h_wait_until(buffer_below, &big, 10000));
@@ -163,6 +149,22 @@ static void test_big_argument_room(void **state)
     close(fd);
 }
 
+/* Keep client "peak" active with one small request per poll; true once its
+ * buffer is below `before`. */
+typedef struct small_traffic {
+    int fd;
+    long long before;
+} small_traffic;
+
+static int shrunk_while_active(void *arg)
+{
+    small_traffic *t = arg;
+    static const char small[] = "SET x y\r\n";
+    send_str(t->fd, small, sizeof small - 1);
+    read_line(t->fd);
+    return query_buffer("peak") < t->before;
+}
+
 /* After a 200 KB request the buffer keeps its room (> 32 KB) while the
  * cron is paused, then shrinks to the recent peak once small requests
  * follow — but not to nothing while the client is active. (Past 256 KB
@@ -170,7 +172,7 @@ static void test_big_argument_room(void **state)
 static void test_trim_to_peak(void **state)
 {
     (void)state;
-    int fd = named(raw_connect(node.port), "peak");
+    int fd = named(h_raw_connect(node.port), "peak");
     kv_reply_free(h_cmd(admin, "DEBUG PAUSE-CRON 1"));
     size_t n = 200000;
     char *cmd = malloc(n + 64);
@@ -183,15 +185,9 @@ static void test_trim_to_peak(void **state)
     long long before = query_buffer("peak");
     assert_true(before > 32768);
     kv_reply_free(h_cmd(admin, "DEBUG PAUSE-CRON 0"));
-    long long now = before;
-    long long deadline = h_now_ms() + 5000;
-    while (now >= before && h_now_ms() < deadline) {
-        static const char small[] = "SET x y\r\n";
-        send_str(fd, small, sizeof small - 1);
-        read_line(fd);
-        now = query_buffer("peak");
-        usleep(10000);
-    }
+    small_traffic t = {fd, before};
+    assert_true(h_wait_until(shrunk_while_active, &t, 5000));
+    long long now = query_buffer("peak");
     assert_true(now < before);
     assert_true(now > 0);
     close(fd);

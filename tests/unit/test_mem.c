@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mem.h"
+#include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED 1
@@ -111,6 +112,13 @@ static void test_used_memory_counts_live_bytes(void **state)
     assert_int_equal(kv_used_memory(), before);
 }
 
+/* The prefault helper has covered what the test's bulk load allocated. */
+static int loaded_prefaulted(void *arg)
+{
+    (void)arg;
+    return kv_bulk_prefaulted() >= (size_t)NOBJ * OBJ;
+}
+
 static void test_bulk_load_keeps_data_and_counts(void **state)
 {
     (void)state;
@@ -134,8 +142,8 @@ static void test_bulk_load_keeps_data_and_counts(void **state)
     /* The prefault helper (glibc's heap, more than one CPU, Linux 5.14)
      * has been clearing the grown heap ahead of the allocator, all of it. */
     int helper = !SANITIZED && sysconf(_SC_NPROCESSORS_ONLN) > 1 && populate_supported();
-    for (int i = 0; helper && i < 60000 && kv_bulk_prefaulted() < (size_t)NOBJ * OBJ; i++)
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (helper)
+        assert_true(tu_poll_until(loaded_prefaulted, NULL, 60000));
     int threads_loading = threads();
     kv_bulk_end();
     if (helper) {

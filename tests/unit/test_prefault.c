@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "prefault.h"
+#include "testutil.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -55,11 +56,27 @@ static size_t resident(const char *p, size_t n)
     return r;
 }
 
+typedef struct done_want {
+    prefault *pf;
+    size_t want;
+} done_want;
+
+static int done_reached(void *arg)
+{
+    done_want *d = arg;
+    return prefault_done(d->pf) >= d->want;
+}
+
+static int failed(void *arg)
+{
+    return atomic_load(&((prefault *)arg)->failed);
+}
+
 /* Poll (bounded: 60 s) until the helper has populated `want` bytes. */
 static void wait_done(prefault *pf, size_t want)
 {
-    for (int i = 0; i < 60000 && prefault_done(pf) < want; i++)
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    done_want d = {pf, want};
+    assert_true(tu_poll_until(done_reached, &d, 60000));
     assert_int_equal(prefault_done(pf), want);
 }
 
@@ -175,8 +192,7 @@ static void test_refused_range_idles_and_joins(void **state)
     assert_int_equal(prefault_start(&pf, (uintptr_t)p), 0);
     int running = threads();
     prefault_allow(&pf, (uintptr_t)p + n);
-    for (int i = 0; i < 60000 && !atomic_load(&pf.failed); i++)
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    assert_true(tu_poll_until(failed, &pf, 60000));
     assert_int_equal(atomic_load(&pf.failed), 1);
     assert_int_equal(prefault_done(&pf), 2 * MB);
     assert_int_equal(resident(p + 4 * MB, 4 * MB), 0);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 char *tu_mkdtemp(const char *tag)
@@ -124,4 +125,19 @@ uint64_t tu_rand(uint64_t *s)
     x ^= x >> 27;
     *s = x;
     return x * 2685821657736338717ull;
+}
+
+int tu_poll_until(int (*pred)(void *arg), void *arg, int ms)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (pred(arg))
+            return 1;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
+            return pred(arg);
+        struct timespec tick = {0, 1000000};
+        nanosleep(&tick, NULL);
+    }
 }

@@ -13,6 +13,10 @@ char *tu_mkdtemp(const char *tag);
 void tu_rmrf(const char *path);
 /* Run the loop until pred(arg) is true or ms pass. Returns 1 if pred held. */
 int tu_run_until(uv_loop_t *loop, int (*pred)(void *arg), void *arg, int ms);
+/* Poll pred(arg) every millisecond, without a loop, until it holds or ms
+ * pass (for conditions another thread brings about); returns its last
+ * value. Callers assert it. */
+int tu_poll_until(int (*pred)(void *arg), void *arg, int ms);
 /* Run the loop until no handle is active (bounded: ms). */
 void tu_drain(uv_loop_t *loop, int ms);
 /* Count files in dir whose name starts with prefix and ends with suffix. */
