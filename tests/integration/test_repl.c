@@ -175,7 +175,6 @@ static void writer_start(writer *w, int port, long long limit)
     pthread_create(&w->thread, NULL, writer_main, w);
 }
 
-static int raw_connect(int port);
 
 /* ---- Tests ---- */
 
@@ -422,7 +421,7 @@ static void test_uncommitted_entries_are_cut(void **state)
     h_stop(&hc_node[2], SIGKILL, 5000);
     hc_up[1] = hc_up[2] = 0;
     /* Sent on a raw connection: no reply will ever come. */
-    int fd = raw_connect(hc_node[0].port);
+    int fd = h_raw_connect(hc_node[0].port);
     assert_true(fd >= 0);
     for (int i = 0; i < 5; i++) {
         char req[128];
@@ -734,20 +733,6 @@ static void test_dump_sort_replicate(void **state)
 
 /* ---- hostile peers ---- */
 
-static int raw_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Read frames until the peer closes (or ms pass); returns the code of the
  * last Error message seen (0 if none) and sets *closed. */
 static int read_until_closed(int fd, int ms, int *closed)
@@ -807,7 +792,7 @@ static void test_peer_port_hostile(void **state)
     int peer = hc_node[0].port + 10000;
     int closed;
     /* Garbage. */
-    int fd = raw_connect(peer);
+    int fd = h_raw_connect(peer);
     char junk[512];
     for (size_t i = 0; i < sizeof junk; i++)
         junk[i] = (char)(i * 131 + 7);
@@ -816,18 +801,18 @@ static void test_peer_port_hostile(void **state)
     assert_true(closed);
     close(fd);
     /* A header announcing a 1 GiB frame: refused before it is buffered. */
-    fd = raw_connect(peer);
+    fd = h_raw_connect(peer);
     unsigned char big[8] = {0, 0, 0, 0x40, 0, 0, 0, 0};
     send(fd, big, sizeof big, MSG_NOSIGNAL);
     assert_int_equal(read_until_closed(fd, 5000, &closed), KV__ERROR__CODE__PROTOCOL);
     assert_true(closed);
     close(fd);
     /* A truncated frame, then the client goes away. */
-    fd = raw_connect(peer);
+    fd = h_raw_connect(peer);
     send(fd, big, 4, MSG_NOSIGNAL);
     close(fd);
     /* A Hello without the right HMAC. */
-    fd = raw_connect(peer);
+    fd = h_raw_connect(peer);
     Kv__Hello h = KV__HELLO__INIT;
     h.version = 2;
     h.node_id = "intruder";
@@ -842,13 +827,13 @@ static void test_peer_port_hostile(void **state)
     assert_true(closed);
     close(fd);
     /* A protocol version this node does not speak. */
-    fd = raw_connect(peer);
+    fd = h_raw_connect(peer);
     h.version = 99;
     send_msg(fd, &m);
     assert_int_equal(read_until_closed(fd, 5000, &closed), KV__ERROR__CODE__VERSION);
     close(fd);
     /* A message out of place (an Append before any handshake). */
-    fd = raw_connect(peer);
+    fd = h_raw_connect(peer);
     Kv__Append a = KV__APPEND__INIT;
     m.msg_case = KV__PEER_MESSAGE__MSG_APPEND;
     m.append = &a;

@@ -163,20 +163,6 @@ static void stream_workload(int port, int round)
     kv_client_free(c);
 }
 
-static int raw_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static void raw_send(int fd, const char *s)
 {
     ssize_t w = send(fd, s, strlen(s), MSG_NOSIGNAL);
@@ -275,7 +261,7 @@ static void test_blocking_reads(void **state)
     assert_true(h_wait_until(hc_has_voters, &v, 30000));
     char x[512];
     text_of(0, "XADD bs 1-1 a 1", x, sizeof x);
-    int fd = raw_connect(hc_node[0].port);
+    int fd = h_raw_connect(hc_node[0].port);
     assert_true(fd >= 0);
     char buf[4096] = "";
     raw_send(fd, "XREAD BLOCK 0 STREAMS bs $\r\n");
@@ -321,7 +307,7 @@ static void test_blocking_reads(void **state)
     buf[0] = '\0';
     raw_send(fd, "XREAD BLOCK 20000 STREAMS s1 s1 $ $\r\n");
     assert_true(raw_quiet(fd, 200));
-    int fd2 = raw_connect(hc_node[0].port);
+    int fd2 = h_raw_connect(hc_node[0].port);
     assert_true(fd2 >= 0);
     char buf2[1024] = "";
     raw_send(fd2, "MULTI\r\nXADD s1 1-1 old x\r\nDEL s1\r\nLPUSH s1 a\r\nEXEC\r\n");
@@ -397,7 +383,7 @@ static void test_block_stats(void **state)
     char x[512];
     text_of(0, "XGROUP CREATE bs g $ MKSTREAM", x, sizeof x);
     text_of(0, "CONFIG RESETSTAT", x, sizeof x);
-    int fd = raw_connect(hc_node[0].port);
+    int fd = h_raw_connect(hc_node[0].port);
     assert_true(fd >= 0);
     char buf[4096] = "";
     raw_send(fd, "XREADGROUP GROUP g alice BLOCK 0 STREAMS bs >\r\n");
@@ -449,7 +435,7 @@ static void test_block_released_on_failover(void **state)
     wait_caught_up(1, 0);
     /* A client blocked in XREAD on the replica is served when the
      * primary's XADD is applied there. */
-    int rfd = raw_connect(hc_node[1].port);
+    int rfd = h_raw_connect(hc_node[1].port);
     assert_true(rfd >= 0);
     char rbuf[1024] = "";
     raw_send(rfd, "XREAD BLOCK 0 STREAMS bs $\r\n");
@@ -458,7 +444,7 @@ static void test_block_released_on_failover(void **state)
     assert_true(raw_expect(rfd, "$3\r\n1-1\r\n", 10000, rbuf, sizeof rbuf));
     close(rfd);
     text_of(0, "XGROUP SETID bs g $", x, sizeof x);
-    int fd = raw_connect(hc_node[0].port);
+    int fd = h_raw_connect(hc_node[0].port);
     assert_true(fd >= 0);
     char buf[4096] = "";
     raw_send(fd, "XREADGROUP GROUP g alice BLOCK 0 STREAMS bs >\r\n");

@@ -426,6 +426,23 @@ static void test_covered_segments_not_read(void **state)
     assert_non_null(strstr(err, "wal-00000000000000000001.log"));
 }
 
+/* A closed log of n records in its first segment (path), a copy of that
+ * segment in keep (path + ".orig"); returns record n's offset in it and
+ * its size in *recsize. */
+static long log_with_copy(fx *f, int n, char path[4096], char keep[4200], long *recsize)
+{
+    seen s;
+    char err[256];
+    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
+    start(f);
+    append_n(f, n, n, 1);
+    close_wal(f);
+    seg_path(f, 1, path);
+    snprintf(keep, 4200, "%s.orig", path);
+    assert_int_equal(kvfs_copy_file(path, keep), 0);
+    return record_offset(path, (uint64_t)n, recsize);
+}
+
 /* Cutting the last record short at every byte offset (zeros after the cut,
  * as after a torn write) recovers exactly the records before it, reports
  * the cut and keeps a copy. */
@@ -435,16 +452,9 @@ static void test_torn_tail_every_offset(void **state)
     seen s;
     char err[256];
     f->cfg.segment_size = 1 << 20;
-    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
-    start(f);
-    append_n(f, 20, 20, 1);
-    close_wal(f);
     char path[4096], keep[4200];
-    seg_path(f, 1, path);
-    snprintf(keep, sizeof keep, "%s.orig", path);
-    assert_int_equal(kvfs_copy_file(path, keep), 0);
     long recsize = 0;
-    long off = record_offset(path, 20, &recsize);
+    long off = log_with_copy(f, 20, path, keep, &recsize);
     assert_true(off > 0 && recsize > 32);
     long long full = tu_file_size(path);
     for (long cut = 0; cut < recsize; cut++) {
@@ -515,16 +525,9 @@ static void test_stray_byte_after_last_record(void **state)
     fx *f = *state;
     seen s;
     char err[256];
-    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
-    start(f);
-    append_n(f, 10, 10, 1);
-    close_wal(f);
     char path[4096], keep[4200];
-    seg_path(f, 1, path);
-    snprintf(keep, sizeof keep, "%s.orig", path);
-    assert_int_equal(kvfs_copy_file(path, keep), 0);
     long recsize = 0;
-    long end = record_offset(path, 10, &recsize);
+    long end = log_with_copy(f, 10, path, keep, &recsize);
     assert_true(end > 0);
     end += recsize;
     long long size = tu_file_size(path);
