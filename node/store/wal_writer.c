@@ -521,6 +521,28 @@ static void spare_start(wal *w)
 /* Loop side                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* Inline syncs. With appendfsync always on a node without peers (the
+ * replication layer turns wal_set_gather on), every reply waits for the
+ * next sync and nothing else: handing the batch to the WAL thread then
+ * buys no overlap the clients could use, and costs a wake-up of the
+ * thread and one of the loop per batch, which on a small machine also
+ * splits batches (the thread starts a sync before the loop has read the
+ * requests the last replies brought). So while syncs are fast, the fast
+ * path below also syncs, on the loop, as Redis does: the loop reads what
+ * arrived during the sync in one pass and that is the next batch. The
+ * loop blocks on the disk for at most about inline_sync_max_us as long
+ * as the disk behaves as it just did; one sync slower than that sends
+ * the following batches to the thread (gather_wait and loop_delay then
+ * apply), until a sync there is fast again. A sync that never returns
+ * holds the loop of a lone node, as it holds Redis's; with peers the loop
+ * never syncs. */
+static int sync_inline(const wal *w)
+{
+    uint64_t last = atomic_load(&w->last_sync_us);
+    return !w->no_gather && w->inline_sync_max_us && last <= w->inline_sync_max_us &&
+           !w->closing;
+}
+
 /* The hand-off between the loop and the WAL thread.
  *
  *   fill    loop thread only: appends go here
@@ -570,28 +592,6 @@ static void spare_start(wal *w)
  * sleep (thread_wait): IDLE -> BUSY, or the queued batch reaching the size
  * the commit delay waits for.
  */
-/* Inline syncs. With appendfsync always on a node without peers (the
- * replication layer turns wal_set_gather on), every reply waits for the
- * next sync and nothing else: handing the batch to the WAL thread then
- * buys no overlap the clients could use, and costs a wake-up of the
- * thread and one of the loop per batch, which on a small machine also
- * splits batches (the thread starts a sync before the loop has read the
- * requests the last replies brought). So while syncs are fast, the fast
- * path below also syncs, on the loop, as Redis does: the loop reads what
- * arrived during the sync in one pass and that is the next batch. The
- * loop blocks on the disk for at most about inline_sync_max_us as long
- * as the disk behaves as it just did; one sync slower than that sends
- * the following batches to the thread (gather_wait and loop_delay then
- * apply), until a sync there is fast again. A sync that never returns
- * holds the loop of a lone node, as it holds Redis's; with peers the loop
- * never syncs. */
-static int sync_inline(const wal *w)
-{
-    uint64_t last = atomic_load(&w->last_sync_us);
-    return !w->no_gather && w->inline_sync_max_us && last <= w->inline_sync_max_us &&
-           !w->closing;
-}
-
 static void kick(wal *w)
 {
     if (!w->started || atomic_load(&w->err))
