@@ -117,6 +117,11 @@ typedef struct cmd_env {
     int64_t eviction_exceeded_since_us; /* monotonic start of the current over-limit spell (0: none) */
     uint64_t eviction_exceeded_us;      /* total time spent over the limit, ended spells */
     int expire_db; /* the database the active expiry cycle visits next */
+    /* CLIENT PAUSE in effect (0 none, 1 WRITE, 2 ALL; server.h PAUSE_*):
+     * the dataset stays as it is, so a read that meets an expired key
+     * treats it as missing without deleting it, as on a replica (Redis's
+     * expireIfNeeded while clients are paused). */
+    int client_pause;
 } cmd_env;
 
 /* Command flags (kv_command.flags). */
@@ -144,6 +149,11 @@ enum {
     CMD_NO_MANDATORY_KEYS = 1 << 17, /* "no_mandatory_keys" */
     CMD_NO_ASYNC_LOADING = 1 << 18,  /* "no_async_loading" */
     CMD_NOT_IN_MULTI = 1 << 19,      /* "no_multi" */
+    /* Redis 7.0's internal CMD_MAY_REPLICATE (COMMAND does not show it):
+     * not a write, but may add to the replication stream (PUBLISH,
+     * PFCOUNT, scripts without flags). CLIENT PAUSE WRITE postpones these
+     * as writes, and read-only scripts may not call them. */
+    CMD_MAY_REPLICATE = 1 << 20,
 };
 
 typedef struct kv_command {

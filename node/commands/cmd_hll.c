@@ -497,7 +497,7 @@ const kv_command cmds_hll[] = {
      "Adds the specified elements to the specified HyperLogLog.", "2.8.9",
      "@write @hyperloglog @fast"},
     /* A read that may write the cached cardinality (logged explicitly). */
-    {"pfcount", cmd_pfcount, -2, CMD_READONLY, 1, -1, 1, "hyperloglog",
+    {"pfcount", cmd_pfcount, -2, CMD_READONLY | CMD_MAY_REPLICATE, 1, -1, 1, "hyperloglog",
      "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
      "2.8.9", "@read @hyperloglog @slow"},
     {"pfmerge", cmd_pfmerge, -2, CMD_WRITE | CMD_DENYOOM, 1, -1, 1, "hyperloglog",
@@ -506,7 +506,7 @@ const kv_command cmds_hll[] = {
     {"pfdebug", cmd_pfdebug, 3, CMD_WRITE | CMD_DENYOOM | CMD_ADMIN, 2, 2, 1, "hyperloglog",
      "Internal commands for debugging HyperLogLog values", "2.8.9",
      "@write @hyperloglog @admin @slow @dangerous"},
-    {"pfselftest", cmd_pfselftest, 1, CMD_ADMIN, 0, 0, 0, "hyperloglog",
+    {"pfselftest", cmd_pfselftest, 1, CMD_ADMIN | CMD_MAY_REPLICATE, 0, 0, 0, "hyperloglog",
      "An internal command for testing HyperLogLog values", "2.8.9",
      "@hyperloglog @admin @slow @dangerous"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},

@@ -8,6 +8,9 @@
  *   replica   an expired key reads as missing but is not deleted: only the
  *             primary's DEL removes it (the replica's log is the primary's);
  *   replay    nothing ever expires: the log already says when keys went.
+ * While clients are paused (CLIENT PAUSE, env->client_pause) the primary
+ * too reads expired keys as missing without deleting them, and the active
+ * cycle does nothing (Redis 7.0: the dataset is static during a pause).
  * When the WAL cannot take the DEL (full disk, failed WAL) the key reads as
  * missing and stays, to be deleted later.
  */
@@ -119,11 +122,14 @@ int db_is_expired(cmd_ctx *c, const kobj *o)
 static const char del_name[] = "DEL";
 
 /* Delete an expired key on the primary, logging the deletion. Returns 1 if
- * deleted, 0 if it could not be logged (the key stays). */
-static int expire_now(cmd_ctx *c, kobj *o)
+ * deleted, 0 if it could not be logged or the clients are paused (the key
+ * stays). for_write: a write is about to replace the key; it goes even
+ * during a pause (such a write runs only inside the EXEC that paused). */
+static int expire_now(cmd_ctx *c, kobj *o, int for_write)
 {
     cmd_env *env = c->env;
-    if (c->replica || engine_can_write(env->eng, 64, NULL) != 0)
+    if (c->replica || (env->client_pause && !for_write) ||
+        engine_can_write(env->eng, 64, NULL) != 0)
         return 0;
     size_t klen;
     const char *key = kobj_key(o, &klen);
@@ -149,7 +155,7 @@ static kobj *read_key(cmd_ctx *c, const char *key, size_t klen, int flags)
 {
     kobj *o = ks_find(c->k, key, klen);
     if (o && db_is_expired(c, o)) {
-        expire_now(c, o);
+        expire_now(c, o, 0);
         o = NULL;
     }
     if (!c->replay) {
@@ -185,14 +191,14 @@ int db_expire_if_needed(cmd_ctx *c, kobj *o)
 {
     if (!db_is_expired(c, o))
         return DB_LIVE;
-    return expire_now(c, o) ? DB_EXPIRED_DELETED : DB_EXPIRED_KEPT;
+    return expire_now(c, o, 0) ? DB_EXPIRED_DELETED : DB_EXPIRED_KEPT;
 }
 
 kobj *db_write(cmd_ctx *c, const char *key, size_t klen)
 {
     kobj *o = ks_find(c->k, key, klen);
     if (o && db_is_expired(c, o)) {
-        if (!expire_now(c, o)) {
+        if (!expire_now(c, o, 1)) {
             /* Could not log the deletion: the write must not proceed on
              * a key that is logically gone but physically there. */
             return NULL;
@@ -582,7 +588,7 @@ static int64_t elapsed_ns(const struct timespec *t0)
 
 void db_active_expire(cmd_env *env, ks **dbs, int ndbs, int64_t now_ms)
 {
-    if (env->replica)
+    if (env->replica || env->client_pause)
         return;
     /* Like Redis's activeExpireCycle: visit up to 16 databases in turn;
      * in each, sample 20 keys at a time and go on while more than a

@@ -56,6 +56,9 @@ uint32_t sc_flags_to_cmd(uint32_t cmd_flags, int script_flags)
         cmd_flags |= CMD_READONLY;
     if (script_flags & SF_ALLOW_STALE)
         cmd_flags |= CMD_STALE;
+    /* With flags it is known whether the script writes (Redis's
+     * scriptFlagsToCmdFlags). */
+    cmd_flags &= ~(uint32_t)CMD_MAY_REPLICATE;
     return cmd_flags;
 }
 
@@ -105,15 +108,15 @@ int sc_prepare(cmd_ctx *c, int script_flags, int ro, run_ctx *rc, const char *fu
 #define NOBAR CMD_NOBARRIER
 
 const kv_command cmds_script[] = {
-    {"eval", sc_eval, -3, CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_NOSCRIPT | CMD_SKIP_MONITOR, 0, 0, 0, "scripting", "Executes a server-side Lua script.",
+    {"eval", sc_eval, -3, CMD_MAY_REPLICATE | CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_NOSCRIPT | CMD_SKIP_MONITOR, 0, 0, 0, "scripting", "Executes a server-side Lua script.",
      "2.6.0", SCRIPTING},
-    {"evalsha", sc_evalsha, -3, CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_NOSCRIPT | CMD_SKIP_MONITOR, 0, 0, 0, "scripting",
+    {"evalsha", sc_evalsha, -3, CMD_MAY_REPLICATE | CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_NOSCRIPT | CMD_SKIP_MONITOR, 0, 0, 0, "scripting",
      "Executes a server-side Lua script by SHA1 digest.", "2.6.0", SCRIPTING},
     {"eval_ro", sc_eval_ro, -3, CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_NOSCRIPT | CMD_SKIP_MONITOR | CMD_READONLY, 0, 0, 0, "scripting",
      "Executes a read-only server-side Lua script.", "7.0.0", SCRIPTING},
     {"evalsha_ro", sc_evalsha_ro, -3, CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_NOSCRIPT | CMD_SKIP_MONITOR | CMD_READONLY, 0, 0, 0, "scripting",
      "Executes a read-only server-side Lua script by SHA1 digest.", "7.0.0", SCRIPTING},
-    {"fcall", sc_fcall, -3, CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_NOSCRIPT | CMD_SKIP_MONITOR, 0, 0, 0, "scripting", "Invokes a function.", "7.0.0",
+    {"fcall", sc_fcall, -3, CMD_MAY_REPLICATE | CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_NOSCRIPT | CMD_SKIP_MONITOR, 0, 0, 0, "scripting", "Invokes a function.", "7.0.0",
      SCRIPTING},
     {"fcall_ro", sc_fcall_ro, -3, CMD_STALE | CMD_NO_MANDATORY_KEYS | CMD_NOSCRIPT | CMD_SKIP_MONITOR | CMD_READONLY, 0, 0, 0, "scripting",
      "Invokes a read-only function.", "7.0.0", SCRIPTING},

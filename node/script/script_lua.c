@@ -817,11 +817,6 @@ static int is_noscript(const kv_command *cmd)
     return !deny_disabled && (cmd->flags & CMD_NOSCRIPT) != 0;
 }
 
-static int may_replicate(const kv_command *cmd)
-{
-    return !strcmp(cmd->name, "publish") || !strcmp(cmd->name, "spublish");
-}
-
 /* Redis's scriptCall checks, in its order: the error text or NULL. */
 static const char *call_refusal(run_ctx *rc, const kv_command *cmd, int argc, char *buf,
                                 size_t len)
@@ -832,7 +827,7 @@ static const char *call_refusal(run_ctx *rc, const kv_command *cmd, int argc, ch
         return "Wrong number of args calling Redis command from script";
     if (is_noscript(cmd))
         return "This Redis command is not allowed from script";
-    if ((rc->flags & RUN_READ_ONLY) && ((cmd->flags & CMD_WRITE) || may_replicate(cmd)))
+    if ((rc->flags & RUN_READ_ONLY) && (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)))
         return "Write commands are not allowed from read-only scripts.";
     if (rc->flags & RUN_WRITE_DIRTY)
         return NULL;

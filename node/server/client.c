@@ -233,6 +233,7 @@ void client_close(client *c)
     migrate_forget(c);
     dispatch_script_client_gone(c->srv, c);
     blocking_forget(c->srv, c);
+    pause_forget(c->srv, c);
     multi_reset(c);
     watch_unwatch_all(c);
     pubsub_client_reset(c);
@@ -441,6 +442,8 @@ static void process_input(client *c)
             const size_t *lens;
             const char *const *argv = resp_argv(c->parser, kbuf_data(&c->query), &lens);
             dispatch_command(c, resp_argc(c->parser), argv, lens);
+            if (c->flags & CL_POSTPONED)
+                break; /* CLIENT PAUSE: the request stays to be parsed again (pause.c) */
             kbuf_consume(&c->query, used);
             if (client_pending_bytes(c) > PAUSE_ABOVE) {
                 /* Replies pile up faster than the client reads them: stop

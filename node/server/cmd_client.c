@@ -1,4 +1,5 @@
-/* cmd_client.c — CLIENT ID / SETNAME / GETNAME / LIST / KILL / INFO / HELP.
+/* cmd_client.c — CLIENT ID / SETNAME / GETNAME / LIST / KILL / INFO / HELP
+ * (CLIENT PAUSE / UNPAUSE are in pause.c).
  *
  * Redis's client types: a connection subscribed to something is "pubsub",
  * any other "normal"; kvnode's replication runs on its own peer port, so
@@ -364,6 +365,10 @@ static void client_help_cmd(cmd_ctx *c)
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
         "      Return clients of specified type.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "REPLY (ON|OFF|SKIP)",
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
@@ -422,6 +427,12 @@ const kv_command cmds_client[] = {
     {"client|reply", client_reply_cmd, 3, CMD_NOSCRIPT | CLIENT_FLAGS | CMD_LOADING, 0, 0, 0,
      "connection", "Instruct the server whether to reply to commands", "3.2.0",
      "@slow @connection"},
+    {"client|pause", client_pause_cmd, -3, CMD_ADMIN | CMD_NOSCRIPT | CLIENT_FLAGS | CMD_LOADING, 0, 0, 0,
+     "connection", "Stop processing commands from clients for some time", "2.9.50",
+     "@admin @slow @dangerous @connection"},
+    {"client|unpause", client_unpause_cmd, 2, CMD_ADMIN | CMD_NOSCRIPT | CLIENT_FLAGS | CMD_LOADING, 0, 0, 0,
+     "connection", "Resume processing of clients that were paused", "6.2.0",
+     "@admin @slow @dangerous @connection"},
     {"client|help", client_help_cmd, 2, CLIENT_FLAGS | CMD_LOADING, 0, 0, 0, "connection",
      "Returns helpful text about the different subcommands.", "5.0.0", "@slow @connection"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},

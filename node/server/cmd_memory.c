@@ -39,7 +39,10 @@ size_t server_mem_not_counted(void *srv)
 
 int server_evict(server *s)
 {
-    if (!s->env.maxmemory || s->shutting_down || !s->serving || !repl_writable(s->repl))
+    /* Nothing is evicted while clients are paused, and nothing is refused
+     * for memory then either (Redis's isSafeToPerformEvictions). */
+    if (!s->env.maxmemory || s->shutting_down || !s->serving || !repl_writable(s->repl) ||
+        s->pause_type != PAUSE_OFF)
         return EVICT_OK;
     int r = evict_perform(&s->env, s->dbs, s->ndbs);
     if (r == EVICT_RUNNING)

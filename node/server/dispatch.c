@@ -646,19 +646,25 @@ static int allowed_while_loading(const kv_command *cmd)
 static void cmd_exec(cmd_ctx *c);
 static void cmd_discard(cmd_ctx *c);
 
+/* The flags of the commands in cl's MULTI queue together (Redis's
+ * mstate.cmd_flags: a queued EVAL counts with its shebang's flags, as
+ * getCommandFlags gives them). */
+static uint32_t queue_flags(const client *cl)
+{
+    uint32_t f = 0;
+    for (int i = 0; i < cl->nmq; i++) {
+        const kv_command *q = command_lookup(cl->mq[i].argv[0], cl->mq[i].lens[0]);
+        if (q)
+            f |= effective_flags(q, cl->mq[i].argc, (const char *const *)cl->mq[i].argv,
+                                 cl->mq[i].lens);
+    }
+    return f;
+}
+
 /* Does cl's MULTI queue hold a command that may grow memory? */
 static int queue_denyoom(const client *cl)
 {
-    for (int i = 0; i < cl->nmq; i++) {
-        const kv_command *q = command_lookup(cl->mq[i].argv[0], cl->mq[i].lens[0]);
-        /* A queued EVAL counts with its shebang's flags (Redis's
-         * mstate.cmd_flags gathers getCommandFlags). */
-        if (q && (effective_flags(q, cl->mq[i].argc, (const char *const *)cl->mq[i].argv,
-                                  cl->mq[i].lens) &
-                  CMD_DENYOOM))
-            return 1;
-    }
-    return 0;
+    return (queue_flags(cl) & CMD_DENYOOM) != 0;
 }
 
 /* Redis's maxmemory step of processCommand: evict while over the limit;
@@ -831,6 +837,8 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
     uint64_t from = client_out_offset(cl);
     uint64_t calls = ncalls;
     dispatch_request(cl, cmd, argc, argv, lens);
+    if (cl->flags & CL_POSTPONED)
+        return; /* not run yet: dispatched again, whole, after the pause */
     /* A refusal (unknown command, arity, NOAUTH, QUEUED …) is a reply too;
      * a command's own reply was dropped by call_cmd. */
     if ((cl->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) && calls == ncalls)
@@ -932,6 +940,13 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
                      "SHUTDOWN NOSAVE."
                    : "BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
                      "SHUTDOWN NOSAVE.");
+        return;
+    }
+    /* CLIENT PAUSE: last of the checks, before queuing (Redis 7.0). An
+     * EXEC counts with the flags of what it would run. */
+    if (s->pause_type != PAUSE_OFF &&
+        pause_postpones(s, cl, cmd, cmd->proc == cmd_exec ? flags | queue_flags(cl) : flags)) {
+        pause_postpone(s, cl, cmd);
         return;
     }
     if ((cl->flags & CL_MULTI) && !(cmd->flags & CMD_NOMULTI)) {

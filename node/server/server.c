@@ -836,6 +836,7 @@ void server_shutdown(server *s, int exit_code)
         uv_close((uv_handle_t *)&s->evict_timer, NULL);
     dispatch_script_stop(s);
     blocking_close(s);
+    pause_close(s);
     tracking_close(s);
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);

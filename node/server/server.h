@@ -55,6 +55,8 @@ enum {
     CL_REPLY_SKIP_NEXT = 1 << 15,  /* … the next request's (set by SKIP itself) */
     CL_NO_EVICT = 1 << 20,         /* CLIENT NO-EVICT on: maxmemory-clients spares it */
     CL_MONITOR = 1 << 21,          /* MONITOR: gets every command's line (monitor.c) */
+    CL_POSTPONED = 1 << 22,        /* its request waits for CLIENT PAUSE to end (pause.c);
+                                      with CL_BLOCKED */
 };
 
 typedef struct barrier_mark {
@@ -164,6 +166,7 @@ typedef struct client {
     int64_t block_deadline_ms;
 
     /* lists */
+    struct client *pprev, *pnext; /* postponed by CLIENT PAUSE (pause.c) */
     struct client *prev, *next;   /* all clients */
     struct client *wprev, *wnext; /* waiting on the barrier */
     int on_wait_list;
@@ -326,7 +329,31 @@ struct server {
     size_t startup_memory; /* used memory before the data was loaded */
     uv_timer_t evict_timer; /* more eviction rounds while over maxmemory */
     uv_timer_t *wal_failed_timer; /* the WAL failed: exit once the errors are sent */
+    /* CLIENT PAUSE (pause.c): PAUSE_* in effect until pause_end (unix ms),
+     * the clients whose requests wait for it, oldest first, and the timer
+     * that ends it. s->env.client_pause mirrors pause_type. */
+    int pause_type;
+    int64_t pause_end;
+    client *postponed_head, *postponed_tail;
+    size_t npostponed;
+    uv_timer_t *pause_timer;
 };
+
+/* ---- pause.c: CLIENT PAUSE / UNPAUSE ---- */
+enum { PAUSE_OFF = 0, PAUSE_WRITE = 1, PAUSE_ALL = 2 };
+/* Is cl's request (cmd with its effective flags) postponed now? As Redis
+ * 7.0's processCommand: under ALL every command, under WRITE those that
+ * write or may replicate, an EXEC by its queued commands' flags. */
+int pause_postpones(const server *s, const client *cl, const kv_command *cmd, uint32_t flags);
+/* Postpone cl's request: it stays in cl's query buffer and is dispatched
+ * again, from the start, when the pause ends (CL_BLOCKED | CL_POSTPONED). */
+void pause_postpone(server *s, client *cl, const kv_command *cmd);
+/* cl is closing: forget it. */
+void pause_forget(server *s, client *cl);
+void pause_close(server *s); /* shutdown: close the timer */
+/* CLIENT PAUSE / CLIENT UNPAUSE */
+void client_pause_cmd(cmd_ctx *c);
+void client_unpause_cmd(cmd_ctx *c);
 
 /* ---- stream_block.c: clients blocked in XREAD / XREADGROUP ---- */
 void stream_block_init(server *s);
