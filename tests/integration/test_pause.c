@@ -555,9 +555,9 @@ static void test_unblock_postponed(void **state)
     close(ctl), close(a);
 }
 
-/* A replica applies its primary's stream while its own clients are
- * paused (ALL: even its reads wait), and answers once the pause ends;
- * the primary, paused for WRITE, keeps its replica in step. */
+/* A replica whose clients are paused for WRITE still applies its
+ * primary's stream (and serves reads of it); unpaused, it has the
+ * primary's digest. */
 static void test_replica_not_paused(void **state)
 {
     (void)state;
