@@ -109,7 +109,7 @@ const cfg_option cfg_options[] = {
      "save take snapshots."},
     {"snapshot-wal-growth-pct", NULL, CFG_INT, OFF(snapshot_wal_growth_pct), 0, 100000, "100",
      NULL, 1, "See snapshot-wal-min-bytes."},
-    {"snapshot-fork", NULL, CFG_BOOL, OFF(snapshot_fork), 0, 1, "yes", yesno, 1,
+    {"snapshot-fork", NULL, CFG_BOOL, OFF(snapshot_fork), 0, 1, "no", yesno, 1,
      "Write background snapshots from a forked child (copy-on-write); no: on the event loop, "
      "a slice of keys per iteration, with no fork and no copy-on-write (keys are written as "
      "they were when it began, before anything changes them)."},

@@ -307,7 +307,7 @@ void engine_config_defaults(engine_config *c)
     c->wal_prealloc = 1;
     c->databases = 16;
     c->snapshot_keep = 2;
-    c->snapshot_fork = 1;
+    c->snapshot_fork = 0;
     c->snapshot_wal_min = 64ull << 20;
     c->snapshot_wal_pct = 100;
     /* Redis's default schedule: 1 change in an hour, 100 in 5 minutes,

@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +34,9 @@
 struct snapinc {
     uv_loop_t *loop;
     uv_idle_t idle;
+    uv_timer_t pace;     /* KVNODE_TEST_SNAPSHOT_DELAY_US: slices on a timer */
     int handle_open, idle_on;
+    uint64_t test_delay_us;
     ks **dbs;
     int ndbs;
     int cur;         /* database being walked */
@@ -79,31 +82,41 @@ static void maybe_free(snapinc *s)
         kv_free(s);
 }
 
-static void on_idle_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     snapinc *s = h->data;
-    s->handle_open = 0;
+    s->handle_open--;
     maybe_free(s);
 }
 
 static void stop_idle(snapinc *s, int close)
 {
     if (s->idle_on) {
-        uv_idle_stop(&s->idle);
+        if (s->test_delay_us)
+            uv_timer_stop(&s->pace);
+        else
+            uv_idle_stop(&s->idle);
         s->idle_on = 0;
     }
-    if (close && s->handle_open && !uv_is_closing((uv_handle_t *)&s->idle))
-        uv_close((uv_handle_t *)&s->idle, on_idle_closed);
+    if (close && s->handle_open && !uv_is_closing((uv_handle_t *)&s->idle)) {
+        uv_close((uv_handle_t *)&s->idle, on_handle_closed);
+        uv_close((uv_handle_t *)&s->pace, on_handle_closed);
+    }
 }
 
 static void on_idle(uv_idle_t *h);
+static void on_pace(uv_timer_t *h);
 
 static void start_idle(snapinc *s)
 {
-    if (s->loop && !s->idle_on && !s->walked) {
+    if (!s->loop || s->idle_on || s->walked)
+        return;
+    if (s->test_delay_us)
+        uv_timer_start(&s->pace, on_pace, (s->test_delay_us + 999) / 1000,
+                       (s->test_delay_us + 999) / 1000);
+    else
         uv_idle_start(&s->idle, on_idle);
-        s->idle_on = 1;
-    }
+    s->idle_on = 1;
 }
 
 /* ---- writing ---- */
@@ -292,6 +305,16 @@ static void on_idle(uv_idle_t *h)
         stop_idle(s, 0); /* write_done starts it again */
 }
 
+/* Test-only pacing (tests that watch a snapshot in progress): a slice of
+ * PROGRESS_CHECK_UNITS keys per KVNODE_TEST_SNAPSHOT_DELAY_US, as the
+ * forked writer sleeps that long at each progress check. */
+static void on_pace(uv_timer_t *h)
+{
+    snapinc *s = h->data;
+    if (!snapinc_step(s, PROGRESS_CHECK_UNITS, 0) && s->pending_bytes > SNAPINC_MAX_PENDING)
+        stop_idle(s, 0);
+}
+
 int snapinc_start(snapinc **out, uv_loop_t *loop, ks *const *dbs, int ndbs, const char *path,
                   uint64_t lsn, uint64_t term, snapinc_done_fn done, void *arg, char *err,
                   size_t errlen)
@@ -315,11 +338,15 @@ int snapinc_start(snapinc **out, uv_loop_t *loop, ks *const *dbs, int ndbs, cons
     uint64_t total = 0;
     for (int i = 0; i < ndbs; i++)
         total += ks_size(dbs[i]);
-    progress_open(&s->job, "Writing the snapshot (no fork)", 1, total, NULL, NULL);
+    progress_open(&s->job, "Writing the snapshot", 1, total, NULL, NULL);
     if (loop) {
+        const char *d = getenv("KVNODE_TEST_SNAPSHOT_DELAY_US");
+        s->test_delay_us = d ? (uint64_t)strtoull(d, NULL, 10) : 0;
         uv_idle_init(loop, &s->idle);
+        uv_timer_init(loop, &s->pace);
         s->idle.data = s;
-        s->handle_open = 1;
+        s->pace.data = s;
+        s->handle_open = 2;
     }
     s->st = snap_stream_open(dbs, ndbs, lsn, term, sink, s, &s->job);
     ks_snap_begin(hand_over, s);
