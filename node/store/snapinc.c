@@ -134,7 +134,7 @@ static void write_done(uv_work_t *req, int status)
     s->pending--;
     s->pending_bytes -= j->n;
     int rc = status < 0 ? -ECANCELED : j->rc;
-    kv_free(j);
+    free(j);
     if (rc && !s->rc)
         s->rc = rc;
     if (s->rc && !s->walked) {
@@ -155,7 +155,12 @@ static int sink(void *arg, const void *p, size_t n, uint64_t off)
         return s->rc;
     if (!s->loop)
         return kvfs_pwrite_all(s->fd, p, n, (off_t)off);
-    wjob *j = kv_malloc(sizeof *j + n);
+    /* Plain malloc: blocks on their way to the disk are not data, and
+     * must not count toward maxmemory (eviction) as a child's copied
+     * pages do not in Redis. */
+    wjob *j = malloc(sizeof *j + n);
+    if (!j)
+        return kvfs_pwrite_all(s->fd, p, n, (off_t)off);
     j->req.data = j;
     j->s = s;
     j->off = off;
@@ -164,7 +169,7 @@ static int sink(void *arg, const void *p, size_t n, uint64_t off)
     memcpy(j->buf, p, n);
     if (uv_queue_work(s->loop, &j->req, write_work, write_done) != 0) {
         int rc = kvfs_pwrite_all(s->fd, p, n, (off_t)off);
-        kv_free(j);
+        free(j);
         return rc;
     }
     s->pending++;
