@@ -189,6 +189,10 @@ const cfg_option cfg_options[] = {
      "Log to this file (empty: standard error)."},
     {"pidfile", NULL, CFG_STRING, OFF(pidfile), 0, 0, "", NULL, 0,
      "Write the process id here while running (empty: none)."},
+    {"daemonize", NULL, CFG_BOOL, OFF(daemonize), 0, 1, "no", yesno, 0,
+     "Run in the background: the process forks and the parent exits once the child has "
+     "written its pidfile (" KV_DEFAULT_PIDFILE " when pidfile is empty); standard input, "
+     "output and error go to /dev/null, so set logfile."},
     {"busy-reply-threshold", "lua-time-limit", CFG_INT, OFF(busy_reply_threshold), 0, LLONG_MAX,
      "5000", NULL, 1,
      "A script running longer than this many ms lets other clients in: they get -BUSY "
