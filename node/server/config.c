@@ -237,7 +237,9 @@ const cfg_option cfg_options[] = {
      LLONG_MAX / 2, "1gb", NULL, 1,
      "At most this much of the newest WAL is kept, beyond what the snapshots need, for a "
      "connected replica streaming behind; a replica further behind (or away for 3 election "
-     "timeouts) gets a snapshot instead. Without lagging replicas nothing extra is kept."},
+     "timeouts) gets a snapshot instead. Without lagging replicas nothing extra is kept. "
+     "Redis's repl-backlog-size names the same setting.",
+     "repl-backlog-size"},
     {"election-timeout", NULL, CFG_INT, OFF(repl_timeout), 100, 600000, "1000", NULL, 0,
      "Milliseconds without a leader before a voter starts an election (randomized up to "
      "twice this); a leader's lease is 90% of it."},
@@ -876,7 +878,8 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
 const cfg_option *config_find(const char *name)
 {
     for (const cfg_option *o = cfg_options; o->name; o++)
-        if (!strcasecmp(o->name, name) || (o->alias && !strcasecmp(o->alias, name)))
+        if (!strcasecmp(o->name, name) || (o->alias && !strcasecmp(o->alias, name)) ||
+            (o->alias2 && !strcasecmp(o->alias2, name)))
             return o;
     return NULL;
 }

@@ -127,6 +127,7 @@ typedef struct cfg_option {
     const char *const *enum_names; /* CFG_ENUM, NULL-terminated; value = index */
     int runtime;         /* CONFIG SET may change it */
     const char *help;
+    const char *alias2;  /* a second accepted name, or NULL */
 } cfg_option;
 
 /* The option table, NULL-name terminated. */

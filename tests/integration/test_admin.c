@@ -435,6 +435,43 @@ static void test_config_applies_to_clients(void **state)
     ok(f->c, "CONFIG SET proto-max-bulk-len 512mb");
 }
 
+/* Redis's repl-backlog-size is a second name of repl-retention-bytes: set
+ * through either (with other configs in one CONFIG SET, as Redis's own
+ * test does), read back under both; a bad value names the one used. */
+static void test_config_second_alias(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    const char *set[8] = {"CONFIG", "SET", "maxmemory", "10000001", "repl-backlog-size",
+                          "10000002", "save", "3000 5"};
+    kv_reply *r = h_cmdv(f->c, 8, set, NULL);
+    assert_true(r && r->type == KV_REPLY_STATUS);
+    kv_reply_free(r);
+    const char *names[2] = {"repl-backlog-size", "repl-retention-bytes"};
+    for (int i = 0; i < 2; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "CONFIG GET %s", names[i]);
+        r = h_cmd(f->c, line);
+        assert_true(r && r->type == KV_REPLY_ARRAY && r->elements == 2);
+        assert_string_equal(r->element[0]->str, names[i]);
+        assert_string_equal(r->element[1]->str, "10000002");
+        kv_reply_free(r);
+    }
+    r = h_cmd(f->c, "CONFIG GET repl-*");
+    assert_true(r && r->type == KV_REPLY_ARRAY);
+    int seen = 0;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        seen += !strcmp(r->element[i]->str, "repl-backlog-size") ||
+                !strcmp(r->element[i]->str, "repl-retention-bytes");
+    assert_int_equal(seen, 2);
+    kv_reply_free(r);
+    r = h_cmd(f->c, "CONFIG SET repl-backlog-size -5");
+    assert_true(r && r->type == KV_REPLY_ERROR);
+    assert_string_equal(r->str, "ERR CONFIG SET failed (possibly related to argument "
+                                "'repl-backlog-size') - argument must be a memory value");
+    kv_reply_free(r);
+}
+
 /* CLIENT LIST shows every connection with its name and current command;
  * CLIENT KILL closes another connection, and a client that kills itself
  * still gets its reply first. */
@@ -936,6 +973,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daemonize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_second_alias, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
