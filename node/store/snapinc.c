@@ -125,6 +125,7 @@ static void write_work(uv_work_t *req)
 {
     wjob *j = req->data;
     j->rc = kvfs_pwrite_all(j->s->fd, j->buf, j->n, (off_t)j->off);
+    snap_writeback(j->s->fd, j->off, j->n);
 }
 
 static void write_done(uv_work_t *req, int status)

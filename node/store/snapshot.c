@@ -396,9 +396,17 @@ static void w_end(writer *w)
     w->blk = NULL;
 }
 
+void snap_writeback(int fd, uint64_t off, size_t n)
+{
+    (void)sync_file_range(fd, (off_t)off, (off_t)n, SYNC_FILE_RANGE_WRITE);
+}
+
 static int fd_sink(void *arg, const void *p, size_t n, uint64_t off)
 {
-    return kvfs_pwrite_all(*(int *)arg, p, n, (off_t)off);
+    int rc = kvfs_pwrite_all(*(int *)arg, p, n, (off_t)off);
+    if (rc == 0)
+        snap_writeback(*(int *)arg, off, n);
+    return rc;
 }
 
 int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_t term,

@@ -59,6 +59,11 @@ uint64_t snap_stream_keys(const snap_stream *s);  /* keys added so far */
  * (nothing more is written). Frees s either way. */
 int snap_stream_close(snap_stream *s, int finish, snap_meta *out);
 
+/* Start the writeback of bytes [off, off + n) of fd just written (a hint,
+ * as Redis's rdb-save-incremental-fsync): the image's final fsync then
+ * does not push the whole file at once in front of the WAL's syncs. */
+void snap_writeback(int fd, uint64_t off, size_t n);
+
 /* Rename `tmp` to its final name for `lsn` in dir and fsync dir. */
 int snap_publish(const char *dir, const char *tmp, uint64_t lsn, char *err, size_t errlen);
 
