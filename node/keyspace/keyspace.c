@@ -7,7 +7,9 @@
  *
  *   offset 0   dict_node next     chain link in the keys dict
  *          8   u32 klen
- *         12   4 bits type        KT_STRING | KT_LIST | KT_HASH | KT_SET | KT_ZSET
+ *         12   3 bits type        KT_STRING | KT_LIST | KT_HASH | KT_SET | KT_ZSET | KT_STREAM
+ *              1 bit snap         incremental snapshots: pending while it differs
+ *                                  from snap_parity (ks_snap_begin)
  *              4 bits flags       KF_EXPIRE, KF_RAW, KF_NOINT, KF_UNSHARED
  *              24 bits lru        access stamp (Redis's robj->lru): an LRU clock
  *                                  or LFU minutes << 8 | counter (kobj_lru)
@@ -49,7 +51,8 @@
 struct kobj {
     dict_node node;
     uint32_t klen;
-    uint32_t type : 4;
+    uint32_t type : 3;
+    uint32_t snap : 1;
     uint32_t flags : 4;
     uint32_t lru : 24;
     union {
@@ -65,6 +68,22 @@ _Static_assert(offsetof(struct kobj, data) == 24, "kobj header must stay 24 byte
  * 0..9999 count as Redis's shared objects (ks_set_shared_integers). */
 static uint32_t new_lru;
 static int shared_integers = 1;
+
+/* Incremental snapshots (ks_snap_begin): new objects take snap_parity, so
+ * a key is pending exactly while its bit differs from it; snap_fn is set
+ * while a snapshot runs. */
+static unsigned snap_parity;
+static ks_snap_fn snap_fn;
+static void *snap_arg;
+
+/* Hand o to the running snapshot before it changes (or goes). */
+static inline void snap_touch(ks *k, kobj *o)
+{
+    if (snap_fn && o->snap != snap_parity) {
+        snap_fn(snap_arg, k, o);
+        o->snap = snap_parity & 1u;
+    }
+}
 
 typedef struct expnode {
     dict_node node;
@@ -141,7 +160,8 @@ static kobj *obj_new(const void *key, size_t klen, int type, int has_expire, int
     kobj *o = kv_malloc(obj_size(klen, slen, has_expire));
     o->node.next = NULL;
     o->klen = (uint32_t)klen;
-    o->type = (uint8_t)type;
+    o->type = (uint8_t)type & 7u;
+    o->snap = snap_parity & 1u;
     o->flags = has_expire ? KF_EXPIRE : 0;
     o->lru = new_lru;
     o->v.vlen = slen;
@@ -264,6 +284,14 @@ ks *ks_new(void)
 
 void ks_clear(ks *k)
 {
+    if (snap_fn) {
+        ks_iter it;
+        ks_iter_init(&it, k);
+        kobj *o;
+        while ((o = ks_iter_next(&it)))
+            snap_touch(k, o);
+        ks_iter_done(&it);
+    }
     dict_clear(&k->expires, free_expnode, NULL);
     dict_clear(&k->keys, free_kobj_node, NULL);
     k->expire_cursor = 0;
@@ -304,7 +332,51 @@ int64_t ks_avg_ttl(const ks *k)
 
 kobj *ks_find(ks *k, const void *key, size_t klen)
 {
-    return (kobj *)dict_find(&k->keys, key, klen);
+    kobj *o = (kobj *)dict_find(&k->keys, key, klen);
+    if (o)
+        snap_touch(k, o);
+    return o;
+}
+
+/* ---- Incremental snapshots ---- */
+
+void ks_snap_begin(ks_snap_fn fn, void *arg)
+{
+    assert(fn && !snap_fn);
+    snap_parity ^= 1u;
+    snap_fn = fn;
+    snap_arg = arg;
+}
+
+void ks_snap_end(void)
+{
+    snap_fn = NULL;
+    snap_arg = NULL;
+}
+
+int ks_snap_active(void)
+{
+    return snap_fn != NULL;
+}
+
+int kobj_snap_pending(const kobj *o)
+{
+    return snap_fn && o->snap != snap_parity;
+}
+
+void ks_snap_visit(ks *k, kobj *o)
+{
+    snap_touch(k, o);
+}
+
+void ks_snap_settle(ks *k)
+{
+    ks_iter it;
+    ks_iter_init(&it, k);
+    kobj *o;
+    while ((o = ks_iter_next(&it)))
+        o->snap = snap_parity & 1u;
+    ks_iter_done(&it);
 }
 
 /* ---- Object properties ---- */
@@ -476,6 +548,7 @@ kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t
         return o;
     }
     kobj *o = (kobj *)*link;
+    snap_touch(k, o);
     int had_ttl = (o->flags & KF_EXPIRE) != 0;
     int keep = had_ttl && (flags & KS_KEEPTTL);
     int old_type = o->type;
@@ -524,6 +597,7 @@ char *ks_string_resize(ks *k, kobj **op, size_t newlen)
 {
     kobj *o = *op;
     assert(o->type == KT_STRING);
+    snap_touch(k, o);
     size_t old = (size_t)o->v.vlen;
     size_t need = obj_size(o->klen, newlen, o->flags & KF_EXPIRE), have = kv_usable(o);
     if (need > have || (have > 256 && need < have / 4)) {
@@ -657,6 +731,11 @@ static kv_list *list_copy(kv_list *src)
 
 int ks_delete(ks *k, const void *key, size_t klen)
 {
+    if (snap_fn) {
+        kobj *old = (kobj *)dict_find(&k->keys, key, klen);
+        if (old)
+            snap_touch(k, old);
+    }
     kobj *o = (kobj *)dict_remove(&k->keys, key, klen);
     if (!o)
         return 0;
@@ -668,6 +747,7 @@ int ks_delete(ks *k, const void *key, size_t klen)
 
 kobj *ks_set_expire(ks *k, kobj *o, int64_t at_ms)
 {
+    snap_touch(k, o);
     size_t body = o->klen + inline_len(o);
     if (at_ms < 0) {
         if (o->flags & KF_EXPIRE) {
@@ -699,6 +779,7 @@ kobj *ks_set_expire(ks *k, kobj *o, int64_t at_ms)
 kobj *ks_rename(ks *k, kobj *src, const void *dstkey, size_t dstlen)
 {
     assert(!(dstlen == src->klen && memcmp(dstkey, key_ptr(src), dstlen) == 0));
+    snap_touch(k, src);
     int has_ttl = (src->flags & KF_EXPIRE) != 0;
     size_t slen = inline_len(src);
     kobj *n = obj_new(dstkey, dstlen, src->type, has_ttl, has_ttl ? get_expire(src) : 0, slen);
@@ -757,6 +838,7 @@ kobj *ks_copy(ks *k, kobj *src, const void *dstkey, size_t dstlen)
 kobj *ks_move(ks *src, kobj *o, ks *dst)
 {
     assert(src != dst && !dict_find(&dst->keys, key_ptr(o), o->klen));
+    snap_touch(src, o); /* it leaves src as it was, and is no key of dst's image */
     dict_node *gone = dict_remove(&src->keys, key_ptr(o), o->klen);
     assert(gone == &o->node);
     (void)gone;

@@ -202,6 +202,29 @@ size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
  * Redis's incrementallyRehash). Returns 0 if neither was rehashing. */
 int ks_rehash_ms(ks *k, int ms);
 
+/* --- incremental snapshots ---
+ * A snapshot taken without fork (store/snapinc.c) walks the keyspaces a
+ * slice at a time while commands go on changing them. It stays a
+ * point-in-time image because the keyspace hands it every key that
+ * existed when it began, exactly once, before that key is changed or
+ * removed: ks_snap_begin makes every existing key of every keyspace
+ * pending; a pending key is passed to fn(arg, k, o) (which must only
+ * read o) and stops being pending when it is found (ks_find: whoever finds
+ * a key may change it through the pointer), overwritten, resized, given or
+ * stripped of a TTL, renamed, moved, deleted (ks_delete, the expiry cycle,
+ * ks_clear), or visited with ks_snap_visit by the walk itself. Keys made
+ * after ks_snap_begin are never pending. One snapshot at a time, process
+ * wide: ks_snap_end once every key was handed over, or after ks_snap_settle
+ * on every keyspace that may still hold pending keys (an abandoned walk). */
+typedef void (*ks_snap_fn)(void *arg, ks *k, kobj *o);
+void ks_snap_begin(ks_snap_fn fn, void *arg);
+void ks_snap_end(void);
+int ks_snap_active(void);
+int kobj_snap_pending(const kobj *o);
+void ks_snap_visit(ks *k, kobj *o);
+/* Every key of k stops being pending without being handed over. */
+void ks_snap_settle(ks *k);
+
 /* Iterate every key once; the keyspace must not change meanwhile (it is
  * used in a fork child writing a snapshot, and by DEBUG DIGEST / KEYS). */
 typedef struct ks_iter {

@@ -84,8 +84,10 @@ static void config_get_cmd(cmd_ctx *c)
         /* Names and aliases match on their own, as in Redis 7 where an
          * alias is an entry of the config dict. */
         for (const cfg_option *o = cfg_options; o->name; o++) {
-            const char *names[2] = {o->name, o->alias};
-            for (int k = 0; k < 2 && names[k]; k++) {
+            const char *names[3] = {o->name, o->alias, o->alias2};
+            for (int k = 0; k < 3; k++) {
+                if (!names[k])
+                    continue;
                 size_t nl = strlen(names[k]);
                 if (!match_has(&set, names[k], nl) && kv_match(pat, plen, names[k], nl, 1))
                     match_add(&set, names[k], nl, o);
@@ -186,10 +188,12 @@ static void config_set_cmd(cmd_ctx *c)
                     config_set_requirepass(&s->cfg, old[j], old_len[j]);
             }
             /* Named as the config is (its name or the alias used). */
-            const char *nm = strncasecmp(c->argv[a - 1], opts[i]->name, c->lens[a - 1]) ||
-                                     strlen(opts[i]->name) != c->lens[a - 1]
-                                 ? opts[i]->alias
-                                 : opts[i]->name;
+            const char *nm = opts[i]->name;
+            const char *names[2] = {opts[i]->alias, opts[i]->alias2};
+            for (int k = 0; k < 2; k++)
+                if (names[k] && strlen(names[k]) == c->lens[a - 1] &&
+                    !strncasecmp(c->argv[a - 1], names[k], c->lens[a - 1]))
+                    nm = names[k];
             set_error(c, nm, strlen(nm), err);
             goto done;
         }

@@ -109,8 +109,10 @@ const cfg_option cfg_options[] = {
      "save take snapshots."},
     {"snapshot-wal-growth-pct", NULL, CFG_INT, OFF(snapshot_wal_growth_pct), 0, 100000, "100",
      NULL, 1, "See snapshot-wal-min-bytes."},
-    {"snapshot-fork", NULL, CFG_BOOL, OFF(snapshot_fork), 0, 1, "yes", yesno, 1,
-     "Write background snapshots from a forked child (copy-on-write); no: in-process."},
+    {"snapshot-fork", NULL, CFG_BOOL, OFF(snapshot_fork), 0, 1, "no", yesno, 1,
+     "Write background snapshots from a forked child (copy-on-write); no: on the event loop, "
+     "a slice of keys per iteration, with no fork and no copy-on-write (keys are written as "
+     "they were when it began, before anything changes them)."},
     /* keyspace */
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", CFG_INT,
      OFF(hash_max_listpack_entries), 0, INT_MAX, "512", NULL, 1,
@@ -187,6 +189,10 @@ const cfg_option cfg_options[] = {
      "Log to this file (empty: standard error)."},
     {"pidfile", NULL, CFG_STRING, OFF(pidfile), 0, 0, "", NULL, 0,
      "Write the process id here while running (empty: none)."},
+    {"daemonize", NULL, CFG_BOOL, OFF(daemonize), 0, 1, "no", yesno, 0,
+     "Run in the background: the process forks and the parent exits once the child has "
+     "written its pidfile (" KV_DEFAULT_PIDFILE " when pidfile is empty); standard input, "
+     "output and error go to /dev/null, so set logfile."},
     {"busy-reply-threshold", "lua-time-limit", CFG_INT, OFF(busy_reply_threshold), 0, LLONG_MAX,
      "5000", NULL, 1,
      "A script running longer than this many ms lets other clients in: they get -BUSY "
@@ -231,7 +237,9 @@ const cfg_option cfg_options[] = {
      LLONG_MAX / 2, "1gb", NULL, 1,
      "At most this much of the newest WAL is kept, beyond what the snapshots need, for a "
      "connected replica streaming behind; a replica further behind (or away for 3 election "
-     "timeouts) gets a snapshot instead. Without lagging replicas nothing extra is kept."},
+     "timeouts) gets a snapshot instead. Without lagging replicas nothing extra is kept. "
+     "Redis's repl-backlog-size names the same setting.",
+     "repl-backlog-size"},
     {"election-timeout", NULL, CFG_INT, OFF(repl_timeout), 100, 600000, "1000", NULL, 0,
      "Milliseconds without a leader before a voter starts an election (randomized up to "
      "twice this); a leader's lease is 90% of it."},
@@ -870,7 +878,8 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
 const cfg_option *config_find(const char *name)
 {
     for (const cfg_option *o = cfg_options; o->name; o++)
-        if (!strcasecmp(o->name, name) || (o->alias && !strcasecmp(o->alias, name)))
+        if (!strcasecmp(o->name, name) || (o->alias && !strcasecmp(o->alias, name)) ||
+            (o->alias2 && !strcasecmp(o->alias2, name)))
             return o;
     return NULL;
 }

@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The pidfile of a daemonized node whose pidfile option is empty (as
+ * Redis's /var/run/redis.pid). */
+#define KV_DEFAULT_PIDFILE "/var/run/kvnode.pid"
+
 typedef struct kv_config {
     /* network */
     char *bind;              /* space-separated addresses */
@@ -54,6 +58,7 @@ typedef struct kv_config {
     long long snapshot_wal_min_bytes;
     int snapshot_wal_growth_pct;
     int snapshot_fork;
+    int daemonize;
     /* keyspace */
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
@@ -122,6 +127,7 @@ typedef struct cfg_option {
     const char *const *enum_names; /* CFG_ENUM, NULL-terminated; value = index */
     int runtime;         /* CONFIG SET may change it */
     const char *help;
+    const char *alias2;  /* a second accepted name, or NULL */
 } cfg_option;
 
 /* The option table, NULL-name terminated. */

@@ -4,9 +4,11 @@
 #include "config.h"
 #include "dict.h"
 #include "log.h"
+#include "mem.h"
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,55 @@ static int write_pidfile(const char *path)
         return -1;
     fprintf(f, "%d\n", (int)getpid());
     return fclose(f);
+}
+
+/* daemonize yes: fork; the child leaves the session and its terminal,
+ * writes the pidfile, points standard input, output and error at
+ * /dev/null (the log goes to logfile) and tells the parent, which exits 0
+ * then (1 if the child could not get that far), so that whoever started
+ * kvnode finds the pidfile in place when the command returns. */
+static void daemonize(kv_config *cfg)
+{
+    if (!cfg->pidfile || !cfg->pidfile[0]) {
+        kv_free(cfg->pidfile);
+        cfg->pidfile = kv_memdup(KV_DEFAULT_PIDFILE, strlen(KV_DEFAULT_PIDFILE));
+    }
+    int p[2];
+    if (pipe(p) < 0) {
+        fprintf(stderr, "kvnode: pipe: %s\n", strerror(errno));
+        exit(1);
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "kvnode: fork: %s\n", strerror(errno));
+        exit(1);
+    }
+    if (pid > 0) {
+        close(p[1]);
+        char ok = 0;
+        ssize_t n;
+        while ((n = read(p[0], &ok, 1)) < 0 && errno == EINTR)
+            ;
+        _exit(n == 1 && ok == 1 ? 0 : 1);
+    }
+    close(p[0]);
+    setsid();
+    if (write_pidfile(cfg->pidfile) < 0)
+        fprintf(stderr, "kvnode: can't write the pidfile %s: %s\n", cfg->pidfile,
+                strerror(errno));
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+    char one = 1;
+    if (write(p[1], &one, 1) != 1)
+        log_warn("could not tell the parent process that kvnode started");
+    close(p[1]);
 }
 
 /* kvnode --check-data DIR [--repair]: the offline checker (check.h). Exit
@@ -78,6 +129,8 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    if (cfg.daemonize)
+        daemonize(&cfg);
     seed_hash();
     log_set_role('M');
     log_notice("kvnode %s starting, pid %d%s%s", KV_VERSION, (int)getpid(),

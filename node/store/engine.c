@@ -14,7 +14,9 @@
  *       +---------------------------------------------------------------(done)-+
  *
  * CHILD: a fork child writes snap-S.snap.tmp, S = last LSN at fork time,
- * while the parent goes on serving (copy-on-write). WAIT_DURABLE: the image
+ * while the parent goes on serving (copy-on-write); or, with
+ * snapshot_fork off, the loop writes it a slice at a time (snapinc.c:
+ * no child, e->inc set). WAIT_DURABLE: the image
  * may include entries whose WAL records are not yet synced; it is published
  * only once they are, so a snapshot never holds state a crash could have
  * lost from the log. PUBLISH (thread pool): rename, fsync dir, drop old
@@ -30,6 +32,7 @@
 #include "fsio.h"
 #include "log.h"
 #include "mem.h"
+#include "snapinc.h"
 #include "snapshot.h"
 #include "wal.pb-c.h"
 
@@ -253,6 +256,7 @@ struct engine {
     /* snapshots */
     int snap_state;
     pid_t child;
+    snapinc *inc;       /* SNAP_CHILD without a child: the incremental writer */
     uint64_t snap_lsn, snap_term, snap_keys;
     uint64_t snap_start_us;
     uv_work_t publish_req;
@@ -303,7 +307,7 @@ void engine_config_defaults(engine_config *c)
     c->wal_prealloc = 1;
     c->databases = 16;
     c->snapshot_keep = 2;
-    c->snapshot_fork = 1;
+    c->snapshot_fork = 0;
     c->snapshot_wal_min = 64ull << 20;
     c->snapshot_wal_pct = 100;
     /* Redis's default schedule: 1 change in an hour, 100 in 5 minutes,
@@ -618,6 +622,7 @@ static void on_engine_handle_closed(uv_handle_t *h)
 }
 
 static void reap_child(engine *e, int block);
+static void stop_snapshot_child(engine *e);
 static void publish_work(uv_work_t *req);
 static void publish_done(uv_work_t *req, int status);
 
@@ -625,12 +630,9 @@ void engine_close(engine *e)
 {
     if (!e)
         return;
-    if (e->snap_state == SNAP_CHILD) {
-        /* Everything is in the WAL: a half-written image is not worth the
-         * wait at shutdown. */
-        kill(e->child, SIGKILL);
-        reap_child(e, 1);
-    }
+    /* Everything is in the WAL: a half-written image is not worth the wait
+     * at shutdown. */
+    stop_snapshot_child(e);
     wal_flush_wait(e->w);
     if (e->snap_state == SNAP_WAIT_DURABLE) {
         e->snap_state = SNAP_PUBLISH;
@@ -1055,7 +1057,7 @@ static void maybe_publish(engine *e)
 
 static void reap_child(engine *e, int block)
 {
-    if (e->snap_state != SNAP_CHILD)
+    if (e->snap_state != SNAP_CHILD || e->inc)
         return;
     int st;
     pid_t r;
@@ -1133,6 +1135,20 @@ static int write_in_process(engine *e, char *err, size_t errlen)
     return 0;
 }
 
+/* The incremental writer finished (or failed). */
+static void inc_done(void *arg, int rc, const char *err, const snap_meta *m)
+{
+    engine *e = arg;
+    (void)m;
+    e->inc = NULL;
+    if (rc) {
+        snap_failed(e, "%s", err);
+        return;
+    }
+    e->snap_state = SNAP_WAIT_DURABLE;
+    maybe_publish(e);
+}
+
 static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
 {
     if (e->snap_state != SNAP_IDLE)
@@ -1161,6 +1177,18 @@ static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
             e->last_ok = 1;
             return 0;
         }
+    }
+    if (allow_fork && !e->cfg.snapshot_fork && e->started) {
+        /* No fork: the loop writes the image a slice at a time. */
+        char tmp[PATH_MAX];
+        snap_tmp_path(tmp, sizeof tmp, e->dir, e->snap_lsn);
+        int rc = snapinc_start(&e->inc, e->loop, e->dbs, e->ndbs, tmp, e->snap_lsn, e->snap_term,
+                               inc_done, e, err, errlen);
+        if (rc)
+            return rc;
+        e->snap_state = SNAP_CHILD;
+        log_notice("background snapshot at LSN %" PRIu64 " started (no fork)", e->snap_lsn);
+        return 0;
     }
     if (!allow_fork || !e->cfg.snapshot_fork) {
         e->snap_state = SNAP_CHILD; /* for snap_failed's bookkeeping */
@@ -1335,8 +1363,13 @@ void engine_get_stats(const engine *e, engine_stats *st)
     snprintf(st->last_error, sizeof st->last_error, "%s", e->last_error);
     if (st->bgsave_in_progress) {
         st->snapshot_keys_total = e->snap_keys;
-        st->snapshot_keys_done = e->sp ? atomic_load(&e->sp->keys) : 0;
-        st->snapshot_bytes_done = e->sp ? atomic_load(&e->sp->bytes) : 0;
+        if (e->inc) {
+            st->snapshot_keys_done = snapinc_keys(e->inc);
+            st->snapshot_bytes_done = snapinc_bytes(e->inc);
+        } else {
+            st->snapshot_keys_done = e->sp ? atomic_load(&e->sp->keys) : 0;
+            st->snapshot_bytes_done = e->sp ? atomic_load(&e->sp->bytes) : 0;
+        }
         st->snapshot_elapsed_ms = (mono_us() - e->snap_start_us) / 1000;
     }
     wal_get_stats(e->w, &st->wal);
@@ -1458,10 +1491,16 @@ static void drop_snapshots_after(engine *e, uint64_t lsn)
 
 static void stop_snapshot_child(engine *e)
 {
-    if (e->snap_state == SNAP_CHILD) {
-        kill(e->child, SIGKILL);
-        reap_child(e, 1);
+    if (e->snap_state != SNAP_CHILD)
+        return;
+    if (e->inc) {
+        snapinc_abort(e->inc);
+        e->inc = NULL;
+        snap_failed(e, "stopped before the image was complete");
+        return;
     }
+    kill(e->child, SIGKILL);
+    reap_child(e, 1);
 }
 
 int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t errlen)

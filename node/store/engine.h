@@ -29,7 +29,8 @@ typedef struct engine_config {
     int fsync;                    /* WAL_FSYNC_*; default always */
     int wal_prealloc;             /* zero-filled spare segments; default 1 */
     int snapshot_keep;            /* newest snapshots kept; default 2 */
-    int snapshot_fork;            /* 1: BGSAVE forks (default); 0: writes in-process */
+    int snapshot_fork;            /* 1: BGSAVE forks; 0 (default): the loop writes it a
+                                   * slice at a time (snapinc.c; in-process when not started) */
     uint64_t snapshot_wal_min;    /* auto snapshot once the WAL grew this much … */
     int snapshot_wal_pct;         /* … and this % of the last snapshot's size */
     uint64_t retention_bytes;     /* at most this much WAL kept for lagging replicas */

@@ -114,7 +114,9 @@ void snap_tmp_path(char *out, size_t n, const char *dir, uint64_t lsn)
 /* ------------------------------------------------------------------------ */
 
 typedef struct writer {
-    int fd;
+    snap_sink sink; /* where the bytes go, at increasing offsets */
+    void *sink_arg;
+    progress_job *job; /* counted here; NULL: the thread's current job */
     uint64_t off;
     uint32_t file_crc;
     uint8_t *blk; /* block being built, header space included */
@@ -171,7 +173,7 @@ static int w_out(writer *w, const void *p, size_t n)
 {
     if (w->rc)
         return w->rc;
-    int rc = kvfs_pwrite_all(w->fd, p, n, (off_t)w->off);
+    int rc = w->sink(w->sink_arg, p, n, w->off);
     if (rc < 0) {
         w->rc = rc;
         return rc;
@@ -196,7 +198,10 @@ static int w_flush_block(writer *w)
     }
     le_put32(w->blk, crc32c(0, w->blk + 4, SNAP_BLOCK_HDR - 4 + n));
     int rc = w_out(w, w->blk, w->len);
-    progress_step(w->blk_entries, w->len);
+    if (w->job)
+        progress_add(w->job, w->blk_entries, w->len);
+    else
+        progress_step(w->blk_entries, w->len);
     w->blocks++;
     w->len = SNAP_BLOCK_HDR;
     w->blk_entries = 0;
@@ -358,15 +363,10 @@ static int64_t wall_ms(void)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_t term,
-               snap_meta *out, char *err, size_t errlen)
+/* Header, then aux records: the start of every image. */
+static void w_begin(writer *w, ks *const *dbs, int ndbs, uint64_t lsn, uint64_t term,
+                    int64_t created)
 {
-    writer w = {0};
-    w.fd = kvfs->open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (w.fd < 0)
-        return kve_fmt(err, errlen, errno == ENOSPC ? KVE_NOSPC : KVE_IO, "create %s: %s", path,
-                       strerror(errno));
-    int64_t created = wall_ms();
     uint8_t h[SNAP_HDR_SIZE] = {0};
     memcpy(h, SNAP_MAGIC, 8);
     le_put32(h + 8, SNAP_VERSION);
@@ -376,10 +376,49 @@ int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_
     le_put64(h + 24, term);
     le_put64(h + 32, (uint64_t)created);
     le_put32(h + 60, crc32c(0, h, 60));
-    w_out(&w, h, sizeof h);
+    w_out(w, h, sizeof h);
+    w_reserve(w, SNAP_BLOCK_TARGET);
+    w->len = SNAP_BLOCK_HDR;
+}
 
-    w_reserve(&w, SNAP_BLOCK_TARGET);
-    w.len = SNAP_BLOCK_HDR;
+/* The last block and the footer. */
+static void w_end(writer *w)
+{
+    w_flush_block(w);
+    uint8_t f[SNAP_FOOTER_SIZE] = {0};
+    memcpy(f, SNAP_END_MAGIC, 8);
+    le_put64(f + 8, w->entries);
+    le_put64(f + 16, w->blocks);
+    le_put32(f + 24, w->file_crc);
+    le_put32(f + 28, crc32c(0, f, 28));
+    w_out(w, f, sizeof f);
+    free(w->blk);
+    w->blk = NULL;
+}
+
+void snap_writeback(int fd, uint64_t off, size_t n)
+{
+    (void)sync_file_range(fd, (off_t)off, (off_t)n, SYNC_FILE_RANGE_WRITE);
+}
+
+static int fd_sink(void *arg, const void *p, size_t n, uint64_t off)
+{
+    int rc = kvfs_pwrite_all(*(int *)arg, p, n, (off_t)off);
+    if (rc == 0)
+        snap_writeback(*(int *)arg, off, n);
+    return rc;
+}
+
+int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_t term,
+               snap_meta *out, char *err, size_t errlen)
+{
+    int fd = kvfs->open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return kve_fmt(err, errlen, errno == ENOSPC ? KVE_NOSPC : KVE_IO, "create %s: %s", path,
+                       strerror(errno));
+    writer w = {.sink = fd_sink, .sink_arg = &fd};
+    int64_t created = wall_ms();
+    w_begin(&w, dbs, ndbs, lsn, term, created);
     uint64_t naux = ndbs ? w_aux(&w, dbs[0]) : 0;
     for (int db = 0; db < ndbs && !w.rc; db++) {
         ks_iter it;
@@ -392,25 +431,10 @@ int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_
         }
         ks_iter_done(&it);
     }
-    w_flush_block(&w);
-
-    uint8_t f[SNAP_FOOTER_SIZE] = {0};
-    memcpy(f, SNAP_END_MAGIC, 8);
-    le_put64(f + 8, w.entries);
-    le_put64(f + 16, w.blocks);
-    le_put32(f + 24, w.file_crc);
-    le_put32(f + 28, crc32c(0, f, 28));
-    if (!w.rc) {
-        int rc = kvfs_pwrite_all(w.fd, f, sizeof f, (off_t)w.off);
-        if (rc < 0)
-            w.rc = rc;
-        else
-            w.off += sizeof f;
-    }
-    if (!w.rc && kvfs->fsync(w.fd) < 0)
+    w_end(&w);
+    if (!w.rc && kvfs->fsync(fd) < 0)
         w.rc = -errno;
-    kvfs->close(w.fd);
-    free(w.blk);
+    kvfs->close(fd);
     if (w.rc) {
         kvfs->unlink(path);
         return kve_fmt(err, errlen, w.rc == -ENOSPC ? KVE_NOSPC : KVE_IO, "write %s: %s", path,
@@ -425,6 +449,66 @@ int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_
         out->created_ms = created;
     }
     return 0;
+}
+
+struct snap_stream {
+    writer w;
+    uint64_t naux;
+    uint64_t lsn, term;
+    int64_t created;
+};
+
+snap_stream *snap_stream_open(ks *const *dbs, int ndbs, uint64_t lsn, uint64_t term,
+                              snap_sink sink, void *arg, progress_job *job)
+{
+    snap_stream *s = kv_calloc(1, sizeof *s);
+    s->w.sink = sink;
+    s->w.sink_arg = arg;
+    s->w.job = job;
+    s->lsn = lsn;
+    s->term = term;
+    s->created = wall_ms();
+    w_begin(&s->w, dbs, ndbs, lsn, term, s->created);
+    s->naux = ndbs ? w_aux(&s->w, dbs[0]) : 0;
+    return s;
+}
+
+int snap_stream_key(snap_stream *s, int db, kobj *o)
+{
+    if (s->w.rc)
+        return s->w.rc;
+    w_entry(&s->w, db, o);
+    if (s->w.len >= SNAP_BLOCK_TARGET)
+        w_flush_block(&s->w);
+    return s->w.rc;
+}
+
+uint64_t snap_stream_bytes(const snap_stream *s)
+{
+    return s->w.off + (s->w.len > SNAP_BLOCK_HDR ? s->w.len - SNAP_BLOCK_HDR : 0);
+}
+
+uint64_t snap_stream_keys(const snap_stream *s)
+{
+    return s->w.entries - s->naux;
+}
+
+int snap_stream_close(snap_stream *s, int finish, snap_meta *out)
+{
+    if (finish)
+        w_end(&s->w);
+    int rc = finish ? s->w.rc : 0;
+    if (rc == 0 && finish && out) {
+        out->lsn = s->lsn;
+        out->term = s->term;
+        out->keys = s->w.entries - s->naux;
+        out->blocks = s->w.blocks;
+        out->bytes = s->w.off;
+        out->created_ms = s->created;
+    }
+    free(s->w.blk);
+    kv_free(s);
+    return rc;
 }
 
 int snap_publish(const char *dir, const char *tmp, uint64_t lsn, char *err, size_t errlen)

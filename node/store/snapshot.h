@@ -9,6 +9,7 @@
 #define KV_SNAPSHOT_H
 
 #include "keyspace.h"
+#include "progress.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,31 @@ void snap_tmp_path(char *out, size_t n, const char *dir, uint64_t lsn);
  * file is removed. 0 or a KVE_* code with a message. */
 int snap_write(ks *const *dbs, int ndbs, const char *path, uint64_t lsn, uint64_t term,
                snap_meta *out, char *err, size_t errlen);
+
+/* Writing an image a key at a time, in any order of keys and databases
+ * (the incremental snapshot, snapinc.c): the bytes go to sink(arg, p, n,
+ * off) in file order (off increasing), in whole blocks; the sink returns 0
+ * or a negative errno, which stops the stream. Open writes the header and
+ * the aux records of dbs[0]; the header's count of database 0's keys is
+ * ks_size(dbs[0]) now, so exactly the keys it has now must be added for
+ * database 0. Written blocks are counted on job (if not NULL). */
+typedef int (*snap_sink)(void *arg, const void *p, size_t n, uint64_t off);
+typedef struct snap_stream snap_stream;
+snap_stream *snap_stream_open(ks *const *dbs, int ndbs, uint64_t lsn, uint64_t term,
+                              snap_sink sink, void *arg, progress_job *job);
+/* Add one key of database db (only reads o). 0 or the sink's error. */
+int snap_stream_key(snap_stream *s, int db, kobj *o);
+uint64_t snap_stream_bytes(const snap_stream *s); /* serialized so far */
+uint64_t snap_stream_keys(const snap_stream *s);  /* keys added so far */
+/* finish: the last block and the footer go to the sink and *out (if not
+ * NULL) describes the image; 0 or the first sink error. !finish: abandon
+ * (nothing more is written). Frees s either way. */
+int snap_stream_close(snap_stream *s, int finish, snap_meta *out);
+
+/* Start the writeback of bytes [off, off + n) of fd just written (a hint,
+ * as Redis's rdb-save-incremental-fsync): the image's final fsync then
+ * does not push the whole file at once in front of the WAL's syncs. */
+void snap_writeback(int fd, uint64_t off, size_t n);
 
 /* Rename `tmp` to its final name for `lsn` in dir and fsync dir. */
 int snap_publish(const char *dir, const char *tmp, uint64_t lsn, char *err, size_t errlen);

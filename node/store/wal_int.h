@@ -32,6 +32,10 @@
 #include <time.h>
 #include <uv.h>
 
+/* Writeback of written WAL bytes is started every this many bytes when
+ * batches are not synced one by one (writeback_early, wal_writer.c). */
+#define WAL_WRITEBACK_STEP (1u << 20)
+
 /* ------------------------------------------------------------------------ */
 /* State                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -111,6 +115,7 @@ struct wal {
     int spare_work_rc;
     uint64_t spare_work_size;  /* size the pool job made (or tried last) */
     uint64_t spare_size;       /* size of the READY spare */
+    uint64_t spare_after_lsn;  /* spare_work waits for the switch at this LSN (0: none) */
     /* Out of space: no spare of any size could be made. Appends go on into
      * the room the current segment has; admission keeps a reserve of it
      * (wal_can_accept). Logged once when it starts and once when it ends. */
@@ -181,6 +186,7 @@ struct wal {
     /* WAL-thread state */
     int fd;
     uint64_t off;           /* write offset in the current segment */
+    uint64_t wb_from;       /* writeback not yet started from here (writeback_early) */
     _Atomic uint64_t last_sync_ms; /* when the last fdatasync began (everysec) */
 };
 

@@ -113,6 +113,24 @@ static int thread_sync(wal *w)
     return 0;
 }
 
+/* Without a sync per batch (everysec, no), the segment's pages would
+ * wait for the kernel's writeback, and the fdatasync of a segment switch
+ * (or everysec's) would then push up to a whole segment while the batches
+ * behind it wait: start the writeback of each WAL_WRITEBACK_STEP written,
+ * as Redis's incremental fsync does for its rewrites. Only a hint
+ * (SYNC_FILE_RANGE_WRITE does not wait for the disk; errors surface in the
+ * sync, which makes it durable). */
+static void writeback_early(wal *w)
+{
+    if (w->off < w->wb_from)
+        w->wb_from = 0; /* a new segment */
+    if (w->off < w->wb_from + WAL_WRITEBACK_STEP || atomic_load(&w->policy) == WAL_FSYNC_ALWAYS)
+        return;
+    (void)sync_file_range(w->fd, (off_t)w->wb_from, (off_t)(w->off - w->wb_from),
+                          SYNC_FILE_RANGE_WRITE);
+    w->wb_from = w->off;
+}
+
 static int thread_write(wal *w, const uint8_t *p, size_t n)
 {
     if (!n)
@@ -124,6 +142,7 @@ static int thread_write(wal *w, const uint8_t *p, size_t n)
         return -1;
     }
     w->off += n;
+    writeback_early(w);
     return 0;
 }
 
@@ -414,9 +433,33 @@ static int spare_fill(int fd, uint64_t size)
     return 0;
 }
 
+/* The switch that took the last spare first: its fdatasync and directory
+ * fsync, which the batches after it wait for, would otherwise queue behind
+ * the new spare's zeros. At most SPARE_WAIT_MS (a switch held up by a
+ * slow disk must not hold the next spare back for long). */
+#define SPARE_WAIT_MS 100
+
+static void spare_wait_switch(wal *w, uint64_t lsn)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += SPARE_WAIT_MS * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (atomic_load(&w->written_lsn) < lsn && !atomic_load(&w->err) && !w->stop)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void spare_work(uv_work_t *req)
 {
     wal *w = req->data;
+    if (w->spare_after_lsn)
+        spare_wait_switch(w, w->spare_after_lsn);
     char path[PATH_MAX];
     wal_spare_path(path, sizeof path, w->dir, w->next_spare_id);
     uint64_t avail = 0, size = w->seg_size;
@@ -966,6 +1009,7 @@ static uint64_t commit_record(wal *w, size_t off, size_t size, uint64_t lsn, uin
             w->spare_state = SPARE_NONE;
             w->spare_id = -1;
             uint64_t made = w->spare_size;
+            w->spare_after_lsn = lsn;
             spare_start(w); /* the next one, under a new name */
             wal_segs_push(w, lsn);
             w->seg_room = made > WAL_SEG_HDR ? made - WAL_SEG_HDR : 0;

@@ -631,3 +631,30 @@ int h_raw_send(int fd, const void *p, size_t n)
     }
     return 0;
 }
+
+long long h_info_num(kv_client *c, const char *section, const char *name)
+{
+    char line[64], key[128];
+    snprintf(line, sizeof line, "INFO %s", section);
+    kv_reply *r = h_cmd(c, line);
+    long long v = -1;
+    snprintf(key, sizeof key, "\n%s:", name);
+    const char *p = r && r->str ? strstr(r->str, key) : NULL;
+    if (p)
+        v = atoll(p + strlen(key));
+    kv_reply_free(r);
+    return v;
+}
+
+int h_log_has(const h_proc *p, const char *needle)
+{
+    FILE *f = fopen(p->log, "r");
+    if (!f)
+        return 0;
+    char line[2048];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}

@@ -86,6 +86,11 @@ void h_pair_stop(h_pair *p);
  * deadline. */
 int h_wait_digest(kv_client **c, int port, char *out, size_t len, int ms);
 
+/* A numeric field of an INFO section (-1 when absent or on error). */
+long long h_info_num(kv_client *c, const char *section, const char *name);
+/* Whether p's log holds a line containing needle. */
+int h_log_has(const h_proc *p, const char *needle);
+
 /* The kvnode binary and source tree (set by CMake). */
 const char *h_kvnode_bin(void);
 const char *h_source_dir(void);

@@ -435,6 +435,43 @@ static void test_config_applies_to_clients(void **state)
     ok(f->c, "CONFIG SET proto-max-bulk-len 512mb");
 }
 
+/* Redis's repl-backlog-size is a second name of repl-retention-bytes: set
+ * through either (with other configs in one CONFIG SET, as Redis's own
+ * test does), read back under both; a bad value names the one used. */
+static void test_config_second_alias(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    const char *set[8] = {"CONFIG", "SET", "maxmemory", "10000001", "repl-backlog-size",
+                          "10000002", "save", "3000 5"};
+    kv_reply *r = h_cmdv(f->c, 8, set, NULL);
+    assert_true(r && r->type == KV_REPLY_STATUS);
+    kv_reply_free(r);
+    const char *names[2] = {"repl-backlog-size", "repl-retention-bytes"};
+    for (int i = 0; i < 2; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "CONFIG GET %s", names[i]);
+        r = h_cmd(f->c, line);
+        assert_true(r && r->type == KV_REPLY_ARRAY && r->elements == 2);
+        assert_string_equal(r->element[0]->str, names[i]);
+        assert_string_equal(r->element[1]->str, "10000002");
+        kv_reply_free(r);
+    }
+    r = h_cmd(f->c, "CONFIG GET repl-*");
+    assert_true(r && r->type == KV_REPLY_ARRAY);
+    int seen = 0;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        seen += !strcmp(r->element[i]->str, "repl-backlog-size") ||
+                !strcmp(r->element[i]->str, "repl-retention-bytes");
+    assert_int_equal(seen, 2);
+    kv_reply_free(r);
+    r = h_cmd(f->c, "CONFIG SET repl-backlog-size -5");
+    assert_true(r && r->type == KV_REPLY_ERROR);
+    assert_string_equal(r->str, "ERR CONFIG SET failed (possibly related to argument "
+                                "'repl-backlog-size') - argument must be a memory value");
+    kv_reply_free(r);
+}
+
 /* CLIENT LIST shows every connection with its name and current command;
  * CLIENT KILL closes another connection, and a client that kills itself
  * still gets its reply first. */
@@ -852,6 +889,75 @@ static void test_flush_replay(void **state)
     assert_int_equal(integer(f->c, "EXISTS d"), 1);
 }
 
+/* daemonize yes: the command returns 0 once the pidfile names the node,
+ * which runs in its own session (not our child), serves, refuses CONFIG
+ * SET daemonize as immutable (Redis's error), and removes its pidfile on
+ * SHUTDOWN. */
+typedef struct daemon_wait {
+    pid_t pid;
+    int port;
+    int gone; /* wait for the process to be gone (else for a PONG) */
+} daemon_wait;
+
+static int daemon_state(void *arg)
+{
+    daemon_wait *w = arg;
+    if (w->gone)
+        return kill(w->pid, 0) < 0;
+    kv_client *c = h_connect(w->port);
+    kv_reply *r = c ? h_cmd(c, "PING") : NULL;
+    int up = r && r->type == KV_REPLY_STATUS;
+    kv_reply_free(r);
+    kv_client_free(c);
+    return up;
+}
+
+static void test_daemonize(void **state)
+{
+    fixture *f = *state;
+    char port[16], pidfile[760], logfile[760], cmd[4096];
+    int p = h_free_port();
+    snprintf(port, sizeof port, "%d", p);
+    snprintf(pidfile, sizeof pidfile, "%s/kvnode.pid", f->tmp);
+    snprintf(logfile, sizeof logfile, "%s/daemon.log", f->tmp);
+    snprintf(cmd, sizeof cmd, "'%s' --port %s --peer-port 0 --dir '%s' --daemonize yes --pidfile '%s' --logfile '%s'",
+             h_kvnode_bin(), port, f->dir, pidfile, logfile);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    FILE *pf = fopen(pidfile, "r");
+    assert_non_null(pf);
+    int pid = 0;
+    assert_int_equal(fscanf(pf, "%d", &pid), 1);
+    fclose(pf);
+    assert_true(pid > 0);
+    assert_int_equal(getsid(pid), pid);
+    daemon_wait w = {pid, p, 0};
+    int up = h_wait_until(daemon_state, &w, 30000);
+    if (!up)
+        kill(pid, SIGKILL);
+    assert_true(up);
+    kv_client *c = h_connect(p);
+    assert_non_null(c);
+    kv_reply *r = h_cmd(c, "CONFIG GET daemonize");
+    assert_true(r && r->type == KV_REPLY_ARRAY && r->elements == 2);
+    assert_string_equal(r->element[1]->str, "yes");
+    kv_reply_free(r);
+    r = h_cmd(c, "CONFIG SET daemonize no");
+    assert_true(r && r->type == KV_REPLY_ERROR);
+    assert_string_equal(r->str, "ERR CONFIG SET failed (possibly related to argument 'daemonize') - "
+                                "can't set immutable config");
+    kv_reply_free(r);
+    kv_reply_free(h_cmd(c, "SHUTDOWN"));
+    kv_client_free(c);
+    w.gone = 1;
+    int gone = h_wait_until(daemon_state, &w, 30000);
+    if (!gone)
+        kill(pid, SIGKILL);
+    assert_true(gone);
+    assert_int_not_equal(access(pidfile, F_OK), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -866,6 +972,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_debug_object_serializedlength, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_daemonize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_second_alias, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -326,9 +326,15 @@ static void test_replica_sync_progress(void **state)
     assert_non_null(c);
     ok(c, "DEBUG POPULATE 100000 key 100");
     ok(c, "SAVE");
+    /* The SET starts a new segment only if a spare is ready for it (the
+     * one made after POPULATE's switch may still be on its way). */
+    long long deadline = h_now_ms() + 30000;
+    while (h_now_ms() < deadline && num(c, "persistence", "wal_spare_ready") != 1)
+        sleep_ms(20);
+    assert_int_equal(num(c, "persistence", "wal_spare_ready"), 1);
     ok(c, "SET after snapshot");
     ok(c, "SAVE");
-    long long deadline = h_now_ms() + 30000;
+    deadline = h_now_ms() + 30000;
     while (h_now_ms() < deadline && num(c, "persistence", "wal_first_lsn") <= 2)
         sleep_ms(100);
     assert_true(num(c, "persistence", "wal_first_lsn") > 2);
