@@ -945,7 +945,7 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
     /* CLIENT PAUSE: last of the checks, before queuing (Redis 7.0). An
      * EXEC counts with the flags of what it would run. */
     if (s->pause_type != PAUSE_OFF &&
-        pause_postpones(s, cl, cmd, cmd->proc == cmd_exec ? flags | queue_flags(cl) : flags)) {
+        pause_postpones(s, cmd->proc == cmd_exec ? flags | queue_flags(cl) : flags)) {
         pause_postpone(s, cl, cmd);
         return;
     }

@@ -57,10 +57,8 @@ static void pp_remove(server *s, client *c)
     s->npostponed--;
 }
 
-int pause_postpones(const server *s, const client *cl, const kv_command *cmd, uint32_t flags)
+int pause_postpones(const server *s, uint32_t flags)
 {
-    (void)cl;
-    (void)cmd;
     if (s->pause_type == PAUSE_ALL)
         return 1;
     return s->pause_type == PAUSE_WRITE && (flags & (CMD_WRITE | CMD_MAY_REPLICATE));

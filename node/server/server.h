@@ -341,10 +341,10 @@ struct server {
 
 /* ---- pause.c: CLIENT PAUSE / UNPAUSE ---- */
 enum { PAUSE_OFF = 0, PAUSE_WRITE = 1, PAUSE_ALL = 2 };
-/* Is cl's request (cmd with its effective flags) postponed now? As Redis
- * 7.0's processCommand: under ALL every command, under WRITE those that
- * write or may replicate, an EXEC by its queued commands' flags. */
-int pause_postpones(const server *s, const client *cl, const kv_command *cmd, uint32_t flags);
+/* Is a request with these effective flags postponed now? As Redis 7.0's
+ * processCommand: under ALL every command, under WRITE those that write or
+ * may replicate (the caller adds an EXEC's queued commands' flags). */
+int pause_postpones(const server *s, uint32_t flags);
 /* Postpone cl's request: it stays in cl's query buffer and is dispatched
  * again, from the start, when the pause ends (CL_BLOCKED | CL_POSTPONED). */
 void pause_postpone(server *s, client *cl, const kv_command *cmd);
