@@ -144,6 +144,10 @@ enum {
     CMD_NO_MANDATORY_KEYS = 1 << 17, /* "no_mandatory_keys" */
     CMD_NO_ASYNC_LOADING = 1 << 18,  /* "no_async_loading" */
     CMD_NOT_IN_MULTI = 1 << 19,      /* "no_multi" */
+    /* Redis's CMD_PROTECTED (not shown by COMMAND): refused before it runs,
+     * as Redis 7.0 refuses MODULE LOAD/LOADEX/UNLOAD with its default
+     * enable-module-command no (kvnode loads no modules). */
+    CMD_PROTECTED = 1 << 20,
 };
 
 typedef struct kv_command {
