@@ -149,11 +149,15 @@ enum {
     CMD_NO_MANDATORY_KEYS = 1 << 17, /* "no_mandatory_keys" */
     CMD_NO_ASYNC_LOADING = 1 << 18,  /* "no_async_loading" */
     CMD_NOT_IN_MULTI = 1 << 19,      /* "no_multi" */
+    /* Redis's CMD_PROTECTED (not shown by COMMAND): refused before it runs,
+     * as Redis 7.0 refuses MODULE LOAD/LOADEX/UNLOAD with its default
+     * enable-module-command no (kvnode loads no modules). */
+    CMD_PROTECTED = 1 << 20,
     /* Redis 7.0's internal CMD_MAY_REPLICATE (COMMAND does not show it):
      * not a write, but may add to the replication stream (PUBLISH,
      * PFCOUNT, scripts without flags). CLIENT PAUSE WRITE postpones these
      * as writes, and read-only scripts may not call them. */
-    CMD_MAY_REPLICATE = 1 << 20,
+    CMD_MAY_REPLICATE = 1 << 21,
 };
 
 typedef struct kv_command {

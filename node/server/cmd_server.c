@@ -400,6 +400,41 @@ static void slowlog_help_cmd(cmd_ctx *c)
 }
 
 /* ------------------------------------------------------------------------ */
+/* MODULE                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* kvnode loads no modules: the list is empty, and LOAD, LOADEX and UNLOAD
+ * are protected commands, refused before they run (dispatch.c) as Redis
+ * 7.0 refuses them under its default enable-module-command no (their proc
+ * says the same, should anything call it directly). */
+static void module_list_cmd(cmd_ctx *c)
+{
+    reply_array(&c->r, 0);
+}
+
+static void module_refused_cmd(cmd_ctx *c)
+{
+    reply_error(&c->r, KV_ERR_MODULE_PROTECTED);
+}
+
+static void module_help_cmd(cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "LIST",
+        "    Return a list of loaded modules.",
+        "LOAD <path> [<arg> ...]",
+        "    Load a module library from <path>, passing to it any optional arguments.",
+        "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+        "    Load a module library from <path>, while passing it module configurations and "
+        "optional arguments.",
+        "UNLOAD <name>",
+        "    Unload a module.",
+        NULL,
+    };
+    admin_reply_help(c, "MODULE", lines);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Table                                                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -441,5 +476,20 @@ const kv_command cmds_server[] = {
      "server", "Clears all entries from the slow log.", "2.2.12", "@admin @slow @dangerous"},
     {"slowlog|help", slowlog_help_cmd, 2, CMD_STALE | CMD_NOBARRIER | CMD_LOADING, 0, 0, 0, "server",
      "Show helpful text about the different subcommands", "6.2.0", "@slow"},
+    {"module", command_container, -2, 0, 0, 0, 0, "server", "A container for module commands",
+     "4.0.0", "@slow"},
+    {"module|help", module_help_cmd, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server",
+     "Show helpful text about the different subcommands", "5.0.0", "@slow"},
+    {"module|list", module_list_cmd, 2, CMD_ADMIN | CMD_NOSCRIPT, 0, 0, 0, "server",
+     "List all modules loaded by the server", "4.0.0", "@admin @slow @dangerous"},
+    {"module|load", module_refused_cmd, -3,
+     CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_PROTECTED, 0, 0, 0, "server",
+     "Load a module", "4.0.0", "@admin @slow @dangerous"},
+    {"module|loadex", module_refused_cmd, -3,
+     CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_PROTECTED, 0, 0, 0, "server",
+     "Load a module with extended parameters", "7.0.0", "@admin @slow @dangerous"},
+    {"module|unload", module_refused_cmd, 3,
+     CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_PROTECTED, 0, 0, 0, "server",
+     "Unload a module", "4.0.0", "@admin @slow @dangerous"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

@@ -893,6 +893,14 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
             return;
         }
     }
+    /* Protected commands: after arity, before authentication (Redis's
+     * processCommand order). Only MODULE's are protected here. */
+    const kv_command *eff =
+        argc > 1 && command_is_container(cmd) ? command_lookup_sub(cmd, argv[1], lens[1]) : cmd;
+    if (eff && (eff->flags & CMD_PROTECTED)) {
+        reject(cl, cmd, KV_ERR_MODULE_PROTECTED);
+        return;
+    }
     if (!cl->authed && !(cmd->flags & CMD_NOAUTH)) {
         reject(cl, cmd, "NOAUTH Authentication required.");
         return;

@@ -689,6 +689,11 @@ void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);
 /* Redis's HELP reply: "<CMD> <subcommand> [<arg> [value] [opt] ...].
  * Subcommands are:", the NULL-terminated lines, then HELP's own two. */
 void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
+/* Redis 7.0's refusal of a protected MODULE subcommand (CMD_PROTECTED). */
+#define KV_ERR_MODULE_PROTECTED                                                                  \
+    "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", " \
+    "you can run it from a local connection, otherwise you need to set this option in the "      \
+    "configuration file, and then restart the server."
 
 /* ---- cmd_latency.c ---- */
 /* A command ran for usec (latency-tracking): into its (or its
