@@ -566,7 +566,7 @@ static void test_slow_sync_moves_to_thread(void **state)
     assert_true(st0.syncs >= 20);
 
     /* The disk stops answering: the loop does not. */
-    faultfs_gate(FF_FSYNC, "");
+    faultfs_gate(FF_FSYNC, "/wal-0"); /* a segment's, not a spare's */
     uint64_t durable = wal_durable_lsn(f->w);
     for (int i = 0; i < WRITERS; i++)
         append_one(f->w);
