@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -657,4 +658,25 @@ int h_log_has(const h_proc *p, const char *needle)
         found = strstr(line, needle) != NULL;
     fclose(f);
     return found;
+}
+
+int h_raw_line(int fd, char *out, size_t len, int timeout_ms)
+{
+    size_t n = 0;
+    long long deadline = h_now_ms() + timeout_ms;
+    for (;;) {
+        long long left = deadline - h_now_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) != 1)
+            return -1;
+        char ch;
+        if (read(fd, &ch, 1) != 1)
+            return -1;
+        if (ch == '\n' && n && out[n - 1] == '\r') {
+            out[n - 1] = 0;
+            return 0;
+        }
+        if (n + 1 < len)
+            out[n++] = ch;
+    }
 }

@@ -86,6 +86,10 @@ void h_pair_stop(h_pair *p);
  * deadline. */
 int h_wait_digest(kv_client **c, int port, char *out, size_t len, int ms);
 
+/* The next CRLF-terminated line on a raw connection, without the CRLF,
+ * within timeout_ms (one byte at a time: a test, not a benchmark): 0, or
+ * -1 when none came. */
+int h_raw_line(int fd, char *out, size_t len, int timeout_ms);
 /* A numeric field of an INFO section (-1 when absent or on error). */
 long long h_info_num(kv_client *c, const char *section, const char *name);
 /* Whether p's log holds a line containing needle. */

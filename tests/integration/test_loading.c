@@ -102,19 +102,6 @@ static long long num(kv_client *c, const char *section, const char *name)
     return v[0] ? atoll(v) : -1;
 }
 
-static int log_has(const h_proc *p, const char *needle)
-{
-    FILE *f = fopen(p->log, "r");
-    if (!f)
-        return 0;
-    char line[2048];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
 /* A node with a snapshot and a WAL after it, stopped: ~30 MB to load. */
 static void make_data(fixture *f, const char *const *extra)
 {
@@ -217,9 +204,9 @@ static void test_restart_loading(void **state)
     kv_reply_free(r);
     assert_int_equal(num(c, "persistence", "loading"), 0);
     kv_client_free(c);
-    assert_true(log_has(&f->a, "Loading the data: "));
-    assert_true(log_has(&f->a, " MB/s, ETA "));
-    assert_true(log_has(&f->a, "Loading the data: done"));
+    assert_true(h_log_has(&f->a, "Loading the data: "));
+    assert_true(h_log_has(&f->a, " MB/s, ETA "));
+    assert_true(h_log_has(&f->a, "Loading the data: done"));
 }
 
 /* With a password, an unauthenticated command while loading is refused for
@@ -264,7 +251,7 @@ static void test_sigterm_while_loading(void **state)
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     assert_true(h_now_ms() - t0 < 5000);
-    assert_true(log_has(&f->a, "Shutting down while loading the data"));
+    assert_true(h_log_has(&f->a, "Shutting down while loading the data"));
     assert_int_equal(h_restart(&f->a), 0);
     c = h_connect(f->a.port);
     kv_reply *r = h_cmd(c, "DBSIZE");
@@ -307,8 +294,8 @@ static void test_snapshot_progress(void **state)
     assert_int_equal(num(c, "persistence", "current_save_keys_total"), 0);
     assert_int_equal(num(c, "persistence", "rdb_current_bgsave_time_sec"), -1);
     kv_client_free(c);
-    assert_true(log_has(&f->a, "Writing the snapshot: "));
-    assert_true(log_has(&f->a, " keys, "));
+    assert_true(h_log_has(&f->a, "Writing the snapshot: "));
+    assert_true(h_log_has(&f->a, " keys, "));
 }
 
 /* A new replica bootstrapping from a shipped snapshot shows
@@ -380,9 +367,9 @@ static void test_replica_sync_progress(void **state)
     assert_int_equal(n, 100001);
     assert_int_equal(num(r, "replication", "master_sync_in_progress"), 0);
     kv_client_free(r);
-    assert_true(log_has(&f->b, "Receiving a snapshot from the leader: "));
-    assert_true(log_has(&f->b, "Receiving a snapshot from the leader: done"));
-    assert_true(log_has(&f->b, "installed a snapshot at LSN"));
+    assert_true(h_log_has(&f->b, "Receiving a snapshot from the leader: "));
+    assert_true(h_log_has(&f->b, "Receiving a snapshot from the leader: done"));
+    assert_true(h_log_has(&f->b, "installed a snapshot at LSN"));
 }
 
 int main(void)

@@ -79,29 +79,6 @@ static void raw_send(int fd, const char *s)
     assert_int_equal(h_raw_send(fd, s, strlen(s)), 0);
 }
 
-/* The next CRLF-terminated line (without CRLF) within timeout_ms: 0, or
- * -1 when none came. Reads one byte at a time: a test, not a benchmark. */
-static int raw_line(int fd, char *out, size_t len, int timeout_ms)
-{
-    size_t n = 0;
-    long long deadline = h_now_ms() + timeout_ms;
-    for (;;) {
-        long long left = deadline - h_now_ms();
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int)left) != 1)
-            return -1;
-        char ch;
-        if (read(fd, &ch, 1) != 1)
-            return -1;
-        if (ch == '\n' && n && out[n - 1] == '\r') {
-            out[n - 1] = 0;
-            return 0;
-        }
-        if (n + 1 < len)
-            out[n++] = ch;
-    }
-}
-
 static int blocked_one(void *arg)
 {
     kv_client *c = arg;
@@ -157,7 +134,7 @@ static int session(int port, const char *sock, char lines[][512], int max)
 
     char line[1024];
     raw_send(mon, "MONITOR\r\n");
-    assert_int_equal(raw_line(mon, line, sizeof line, 10000), 0);
+    assert_int_equal(h_raw_line(mon, line, sizeof line, 10000), 0);
     assert_string_equal(line, "+OK");
     /* A second MONITOR gets no reply at all: the next line is a command's. */
     raw_send(mon, "MONITOR\r\n");
@@ -195,24 +172,24 @@ static int session(int port, const char *sock, char lines[][512], int max)
     raw_send(blocker, "BLPOP l 0\r\n");
     assert_true(h_wait_until(blocked_one, c, 10000));
     run_line(c, "RPUSH l 1");
-    assert_int_equal(raw_line(blocker, line, sizeof line, 10000), 0);
+    assert_int_equal(h_raw_line(blocker, line, sizeof line, 10000), 0);
     assert_string_equal(line, "*2");
     run_line(c, "RPUSH l 2");
     run_line(c, "SET the-end 1");
 
     int n = 0;
-    while (n < max && raw_line(mon, line, sizeof line, 10000) == 0) {
+    while (n < max && h_raw_line(mon, line, sizeof line, 10000) == 0) {
         normalize(line, sock, lines[n], sizeof lines[n]);
         if (strstr(lines[n++], "\"the-end\""))
             break;
     }
     /* RESET ends it: then only replies come. */
     raw_send(mon, "RESET\r\n");
-    assert_int_equal(raw_line(mon, line, sizeof line, 10000), 0);
+    assert_int_equal(h_raw_line(mon, line, sizeof line, 10000), 0);
     assert_string_equal(line, "+RESET");
     run_line(c, "SET after-reset 1");
     raw_send(mon, "PING\r\n");
-    assert_int_equal(raw_line(mon, line, sizeof line, 10000), 0);
+    assert_int_equal(h_raw_line(mon, line, sizeof line, 10000), 0);
     assert_string_equal(line, "+PONG");
     close(blocker);
     close(mon);

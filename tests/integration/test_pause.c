@@ -70,28 +70,6 @@ static void raw_send(int fd, const char *s)
     assert_int_equal(h_raw_send(fd, s, strlen(s)), 0);
 }
 
-/* The next CRLF-terminated line within timeout_ms: 0, or -1 when none. */
-static int raw_line(int fd, char *out, size_t len, int timeout_ms)
-{
-    size_t n = 0;
-    long long deadline = h_now_ms() + timeout_ms;
-    for (;;) {
-        long long left = deadline - h_now_ms();
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int)left) != 1)
-            return -1;
-        char ch;
-        if (read(fd, &ch, 1) != 1)
-            return -1;
-        if (ch == '\n' && n && out[n - 1] == '\r') {
-            out[n - 1] = 0;
-            return 0;
-        }
-        if (n + 1 < len)
-            out[n++] = ch;
-    }
-}
-
 /* Exactly n bytes (n < len) within timeout_ms, NUL-terminated: 0 or -1. */
 static int raw_bytes(int fd, char *out, size_t n, int timeout_ms)
 {
@@ -116,7 +94,7 @@ static int raw_bytes(int fd, char *out, size_t n, int timeout_ms)
 static int raw_reply(int fd, char *out, size_t len, int timeout_ms)
 {
     char line[1024];
-    if (raw_line(fd, line, sizeof line, timeout_ms) < 0)
+    if (h_raw_line(fd, line, sizeof line, timeout_ms) < 0)
         return -1;
     snprintf(out, len, "%s", line);
     if (line[0] == '$' && atoll(line + 1) >= 0) {
@@ -461,14 +439,14 @@ static void sc_monitor_reset_leave(int port, tr *t)
     raw_send(gone, "SET never 1\r\n");
     wait_blocked(ctl, 2);
     /* (INFO of the waits above is shown; no SET.) */
-    while (raw_line(mon, line, sizeof line, 200) == 0)
+    while (h_raw_line(mon, line, sizeof line, 200) == 0)
         assert_null(strstr(line, "\"SET\""));
     close(gone);
     wait_blocked(ctl, 1);
     note(t, "%s\n", cmd_on(ctl, "CLIENT UNPAUSE"));
     expect_reply(t, "a", a, "+OK");
     do
-        assert_int_equal(raw_line(mon, line, sizeof line, 10000), 0);
+        assert_int_equal(h_raw_line(mon, line, sizeof line, 10000), 0);
     while (!strstr(line, "\"SET\""));
     note(t, "mon saw: %s\n", strstr(line, "\""));
     note(t, "%s\n", cmd_on(ctl, "EXISTS never"));
