@@ -269,10 +269,7 @@ static void client_kill_cmd(cmd_ctx *c)
 static void client_unblock_cmd(cmd_ctx *c)
 {
     if (c->argc > 4) {
-        reply_errorf(&c->r,
-                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
-                     "CLIENT HELP.",
-                     (int)c->lens[1], c->argv[1]);
+        reply_err_subcommand_syntax(&c->r, "client", 6, c->argv[1], c->lens[1]);
         return;
     }
     int error = 0;

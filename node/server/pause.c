@@ -167,10 +167,7 @@ void pause_close(server *s)
 void client_pause_cmd(cmd_ctx *c)
 {
     if (c->argc > 4) {
-        reply_errorf(&c->r,
-                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
-                     "CLIENT HELP.",
-                     (int)c->lens[1], c->argv[1]);
+        reply_err_subcommand_syntax(&c->r, "client", 6, c->argv[1], c->lens[1]);
         return;
     }
     int type = PAUSE_ALL;
