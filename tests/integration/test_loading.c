@@ -102,6 +102,11 @@ static long long num(kv_client *c, const char *section, const char *name)
     return v[0] ? atoll(v) : -1;
 }
 
+static int spare_ready(void *arg)
+{
+    return num(arg, "persistence", "wal_spare_ready") == 1;
+}
+
 /* A node with a snapshot and a WAL after it, stopped: ~30 MB to load. */
 static void make_data(fixture *f, const char *const *extra)
 {
@@ -315,13 +320,10 @@ static void test_replica_sync_progress(void **state)
     ok(c, "SAVE");
     /* The SET starts a new segment only if a spare is ready for it (the
      * one made after POPULATE's switch may still be on its way). */
-    long long deadline = h_now_ms() + 30000;
-    while (h_now_ms() < deadline && num(c, "persistence", "wal_spare_ready") != 1)
-        sleep_ms(20);
-    assert_int_equal(num(c, "persistence", "wal_spare_ready"), 1);
+    assert_true(h_wait_until(spare_ready, c, 30000));
     ok(c, "SET after snapshot");
     ok(c, "SAVE");
-    deadline = h_now_ms() + 30000;
+    long long deadline = h_now_ms() + 30000;
     while (h_now_ms() < deadline && num(c, "persistence", "wal_first_lsn") <= 2)
         sleep_ms(100);
     assert_true(num(c, "persistence", "wal_first_lsn") > 2);
