@@ -359,11 +359,6 @@ int ks_snap_active(void)
     return snap_fn != NULL;
 }
 
-int kobj_snap_pending(const kobj *o)
-{
-    return snap_fn && o->snap != snap_parity;
-}
-
 void ks_snap_visit(ks *k, kobj *o)
 {
     snap_touch(k, o);

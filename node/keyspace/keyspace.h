@@ -220,7 +220,6 @@ typedef void (*ks_snap_fn)(void *arg, ks *k, kobj *o);
 void ks_snap_begin(ks_snap_fn fn, void *arg);
 void ks_snap_end(void);
 int ks_snap_active(void);
-int kobj_snap_pending(const kobj *o);
 void ks_snap_visit(ks *k, kobj *o);
 /* Every key of k stops being pending without being handed over. */
 void ks_snap_settle(ks *k);
