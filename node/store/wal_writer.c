@@ -998,8 +998,16 @@ static uint64_t commit_record(wal *w, size_t off, size_t size, uint64_t lsn, uin
      * then also commits its size: move to a spare as soon as there is one. */
     int leave = size > w->seg_room ||
                 (w->prealloc && !w->cur_prealloc && w->spare_state == SPARE_READY);
+    /* A full segment with no spare ready yet (the disk is busy with this
+     * very load) ends too, in a fresh segment that is not preallocated and
+     * is left for the spare once there is one: one segment must not grow
+     * without bound, as compaction frees only whole segments. Not when out
+     * of space: then the current segment's room is all there is. */
+    int fresh = !w->prealloc ||
+                (size > w->seg_room && w->spare_state == SPARE_PREPARING && !w->nospace_mode);
     if (leave && cur_has_records) {
-        if (!w->prealloc) {
+        if (fresh && w->spare_state != SPARE_READY) {
+            w->cur_prealloc = 0;
             add_switch(&w->fill, off, lsn, -1);
             wal_segs_push(w, lsn);
             w->seg_room = w->seg_size - WAL_SEG_HDR;
@@ -1014,7 +1022,8 @@ static uint64_t commit_record(wal *w, size_t off, size_t size, uint64_t lsn, uin
             wal_segs_push(w, lsn);
             w->seg_room = made > WAL_SEG_HDR ? made - WAL_SEG_HDR : 0;
         }
-        /* else: no spare yet; the record extends the current segment. */
+        /* else: out of space, or the spare failed; the record extends
+         * the current segment. */
     }
     w->fill.buf.len = off + size;
     if (!w->fill.records)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -339,6 +340,65 @@ static void test_segment_rollover_no_prealloc(void **state)
     assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
     assert_true(s.ok);
     assert_int_equal(s.n, 300);
+}
+
+static int gate_held(void *arg)
+{
+    (void)arg;
+    return faultfs_gate_waiting();
+}
+
+/* Largest wal-*.log in dir, in bytes. */
+static long long largest_segment(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    long long max = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, "wal-", 4) != 0 || n < 4 || strcmp(e->d_name + n - 4, ".log") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        long long sz = tu_file_size(path);
+        if (sz > max)
+            max = sz;
+    }
+    closedir(d);
+    return max;
+}
+
+/* While the spare cannot be made yet (its zero fill is held up), a full
+ * segment ends in a fresh one rather than growing: no segment outgrows its
+ * size by more than a record, whatever the load, so compaction can free
+ * them. Once the spare is ready it is used, and everything replays. */
+static void test_full_segment_without_spare_moves_on(void **state)
+{
+    fx *f = *state;
+    seen s;
+    char err[256];
+    f->cfg.segment_size = 16384;
+    faultfs_install();
+    faultfs_gate(FF_WRITE, "wal-spare");
+    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
+    start(f);
+    assert_true(tu_poll_until(gate_held, NULL, 5000));
+    append_n(f, 400, 20, 1); /* about 70 KB: four segments and more */
+    wal_stats st;
+    wal_get_stats(f->w, &st);
+    assert_int_equal(st.spare_ready, 0);
+    assert_true(st.segments >= 4);
+    assert_true(largest_segment(f->dir) <= 16384 + 512);
+    faultfs_gate_open();
+    assert_true(tu_run_until(&f->loop, spare_ready, f->w, 5000));
+    append_n(f, 100, 10, 1);
+    close_wal(f);
+    faultfs_uninstall();
+    assert_true(largest_segment(f->dir) <= 16384 + 512);
+    assert_int_equal(open_wal(f, 0, 0, &s, NULL, err), 0);
+    assert_true(s.ok);
+    assert_int_equal(s.n, 500);
 }
 
 /* Replay starts after the snapshot LSN; records at or before it are
@@ -1192,6 +1252,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit_one_sync_per_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_rollover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_rollover_no_prealloc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_segment_without_spare_moves_on, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_replay_after_snapshot_lsn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_every_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_eof_and_garbage, setup, teardown),
