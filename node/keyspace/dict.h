@@ -115,6 +115,13 @@ size_t dict_sample(dict *d, dict_node **out, size_t count, uint64_t rnd);
  * modify the dict. Returns the next cursor, 0 when done. */
 uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *arg, dict_node *n), void *arg);
 
+/* dict_scan for up to `buckets` cursor steps at once (the same nodes, in
+ * the same order, as that many dict_scan calls), with the buckets' memory
+ * fetched ahead: for long walks (the snapshot's). Returns the next cursor,
+ * 0 when done. */
+uint64_t dict_scan_n(dict *d, uint64_t cursor, size_t buckets,
+                     void (*fn)(void *arg, dict_node *n), void *arg);
+
 /* Do rehash steps for about `ms` milliseconds. Returns 1 if more is left.
  * This and dict_rehash do nothing (and return 1 if rehashing) while a
  * safe iterator is alive. */

@@ -896,6 +896,13 @@ uint64_t ks_scan(ks *k, uint64_t cursor, void (*fn)(void *arg, kobj *o), void *a
     return dict_scan(&k->keys, cursor, scan_one, &c);
 }
 
+uint64_t ks_scan_n(ks *k, uint64_t cursor, size_t buckets, void (*fn)(void *arg, kobj *o),
+                   void *arg)
+{
+    scan_ctx c = {fn, arg};
+    return dict_scan_n(&k->keys, cursor, buckets, scan_one, &c);
+}
+
 int ks_rehash_ms(ks *k, int ms)
 {
     /* One dict per call, as Redis's incrementallyRehash: the keys first. */

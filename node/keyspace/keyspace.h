@@ -185,6 +185,10 @@ kobj *ks_random_expiring(ks *k, uint64_t rnd);
 size_t ks_sample(ks *k, int expiring, kobj **out, size_t n, uint64_t rnd);
 /* SCAN step (dict_scan semantics). fn must not modify the keyspace. */
 uint64_t ks_scan(ks *k, uint64_t cursor, void (*fn)(void *arg, kobj *o), void *arg);
+/* Up to `buckets` SCAN steps at once, their memory fetched ahead
+ * (dict_scan_n): the snapshot walk's. */
+uint64_t ks_scan_n(ks *k, uint64_t cursor, size_t buckets, void (*fn)(void *arg, kobj *o),
+                   void *arg);
 
 /* Active expiry: look at up to `samples` keys with a TTL (sampling the
  * expiry index, continuing where the last call stopped) and remove those

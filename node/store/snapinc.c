@@ -6,7 +6,8 @@
  *     |                               |                      |
  *     +--a write fails, abort---------+----------------------+--> writes drain --> done(rc)
  *
- * WALK: ks_scan over each database in turn (dict_scan's guarantee: every
+ * WALK: ks_scan_n over each database in turn, SCAN_BUCKETS cursor steps
+ * at a time with their memory fetched ahead (dict_scan's guarantee: every
  * key present for the whole walk is visited, resizes included; a key seen
  * twice is no longer pending the second time), ks_snap_visit on each; the
  * keyspace's hand-over (hand_over) serializes keys changed first. Keys
@@ -30,6 +31,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Cursor steps per ks_scan_n call: enough for the fetches ahead to
+ * overlap; a slice checks the clock every other call. */
+#define SCAN_BUCKETS 64
 
 struct snapinc {
     uv_loop_t *loop;
@@ -285,12 +290,12 @@ int snapinc_step(snapinc *s, uint64_t max_keys, int64_t max_us)
     uint64_t k0 = s->keys;
     unsigned n = 0;
     while (s->cur < s->ndbs && !s->rc) {
-        s->cursor = ks_scan(s->dbs[s->cur], s->cursor, visit, s);
+        s->cursor = ks_scan_n(s->dbs[s->cur], s->cursor, SCAN_BUCKETS, visit, s);
         if (s->cursor == 0)
             s->cur++;
         if (max_keys && s->keys - k0 >= max_keys)
             break;
-        if (max_us && (++n & 15) == 0 && now_us() - start >= max_us)
+        if (max_us && (++n & 1) == 0 && now_us() - start >= max_us)
             break;
         if (s->loop && s->pending_bytes > SNAPINC_MAX_PENDING)
             break;

@@ -424,6 +424,107 @@ static void test_scan_exactly_once_when_unchanged(void **state)
     free(count);
 }
 
+/* The order in which a scan reported nodes (their ids). */
+typedef struct order {
+    size_t *ids;
+    size_t n, cap;
+} order;
+
+static void record_node(void *arg, dict_node *n)
+{
+    order *o = arg;
+    if (o->n == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 1024;
+        o->ids = realloc(o->ids, o->cap * sizeof *o->ids);
+    }
+    o->ids[o->n++] = ((tnode *)n)->id;
+}
+
+/* dict_scan_n(k buckets) reports the same nodes in the same order, and
+ * returns the same cursor, as k dict_scan calls: for batch sizes around
+ * its lookahead, from cursors in the middle, up to the end (cursor 0,
+ * however many buckets were asked for), with one table and while
+ * rehashing (where it takes one step, as dict_scan). */
+static void test_scan_n_matches_scan(void **state)
+{
+    fixture *f = *state;
+    dict *d = &f->d;
+    for (size_t i = 0; i < 5000; i++)
+        add_id(d, i);
+    static const size_t ks[] = {1, 2, 15, 16, 17, 33, 64, 1000, 1u << 20};
+    while (dict_rehash(d, 1000))
+        ;
+    for (int phase = 0; phase < 2; phase++) {
+        if (phase == 1) {
+            size_t n = dict_size(d);
+            while (!dict_is_rehashing(d))
+                add_id(d, n++);
+        }
+        for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++) {
+            order a = {0}, b = {0};
+            uint64_t ca = 0, cb = 0;
+            size_t calls = 0;
+            do {
+                uint64_t want = ca;
+                size_t steps = 0;
+                do {
+                    want = dict_scan(d, want, record_node, &a);
+                    steps++;
+                } while (want && steps < ks[j] && phase == 0);
+                cb = dict_scan_n(d, ca, ks[j], record_node, &b);
+                assert_int_equal(cb, want);
+                ca = want;
+                calls++;
+            } while (ca);
+            assert_int_equal(a.n, b.n);
+            assert_memory_equal(a.ids, b.ids, a.n * sizeof *a.ids);
+            assert_true(a.n >= dict_size(d));
+            assert_int_equal(dict_is_rehashing(d), phase);
+            if (ks[j] == (1u << 20) && phase == 0)
+                assert_int_equal(calls, 1);
+            free(a.ids);
+            free(b.ids);
+        }
+    }
+}
+
+/* The scan guarantee holds for batched steps too: every element present
+ * for the whole walk is reported while the table grows and shrinks between
+ * calls. */
+static void test_scan_n_guarantee_across_resizes(void **state)
+{
+    fixture *f = *state;
+    dict *d = &f->d;
+    enum { STABLE = 500, CHURN = 20000 };
+    unsigned *count = calloc(STABLE + CHURN, sizeof *count);
+    seen s = {count, STABLE + CHURN};
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < STABLE; i++)
+            add_id(d, i);
+        if (round == 1)
+            for (size_t i = STABLE; i < STABLE + CHURN; i++)
+                add_id(d, i);
+        memset(count, 0, (STABLE + CHURN) * sizeof *count);
+        uint64_t cursor = 0;
+        size_t calls = 0, next_churn = STABLE;
+        do {
+            cursor = dict_scan_n(d, cursor, 37, count_node, &s);
+            calls++;
+            for (int k = 0; k < 300 && next_churn < STABLE + CHURN; k++) {
+                if (round == 0)
+                    add_id(d, next_churn++);
+                else
+                    assert_true(remove_id(d, next_churn++));
+            }
+        } while (cursor != 0);
+        assert_true(calls > 1);
+        for (size_t i = 0; i < STABLE; i++)
+            assert_true(count[i] >= 1);
+        dict_clear(d, free_tnode, NULL);
+    }
+    free(count);
+}
+
 /* The safe iterator visits every node once, lets the caller remove and
  * free the node just returned, and pauses rehashing meanwhile. */
 static void test_iterator_delete_current(void **state)
@@ -800,6 +901,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rehash_drivers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prefetch_hints_change_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_n_matches_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_n_guarantee_across_resizes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
