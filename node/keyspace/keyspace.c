@@ -526,6 +526,19 @@ void ks_prefetch_next(ks_prefetcher *pf, ks *k, const void *key, size_t klen)
     pf->n++;
 }
 
+void ks_prefetch_keys(ks *k, const char *const *keys, const size_t *lens, size_t n)
+{
+    uint64_t h[KS_PF_DEPTH];
+    if (n > KS_PF_DEPTH)
+        n = KS_PF_DEPTH;
+    for (size_t i = 0; i < n; i++) {
+        h[i] = dict_hash(keys[i], lens[i]);
+        dict_prefetch(&k->keys, h[i], 0);
+    }
+    for (size_t i = 0; i < n; i++)
+        dict_prefetch(&k->keys, h[i], 1);
+}
+
 kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t vlen,
                     int flags)
 {

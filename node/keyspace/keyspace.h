@@ -67,6 +67,10 @@ typedef struct ks_prefetcher {
 } ks_prefetcher;
 /* Announce the next key (k NULL: an entry with no key to prefetch). */
 void ks_prefetch_next(ks_prefetcher *pf, ks *k, const void *key, size_t klen);
+/* The same for a batch of up to KS_PF_DEPTH keys seen together (the
+ * requests of a pipeline): their buckets, then their first nodes, so the
+ * cache misses of all of them overlap. Only hints. */
+void ks_prefetch_keys(ks *k, const char *const *keys, const size_t *lens, size_t n);
 /* Bytes of bookkeeping (MEMORY STATS): the keys dict's buckets and key
  * headers, and the expiry index (buckets, nodes and expiry fields). */
 void ks_overhead(const ks *k, size_t *main, size_t *expires);

@@ -431,11 +431,82 @@ static void pause_reading(client *c);
 #define QUERY_KEEP_MAX (256 * 1024)
 
 
+/* peek_request looks no further than a request of this many elements, so
+ * its work per call is bounded (a big MSET arriving in many reads is not
+ * scanned again at every read). */
+#define PEEK_ARGS_MAX 32
+
+/* The multibulk request at p: where it ends, and its second element (the
+ * first key of most commands; NULL when it has one element). NULL when the
+ * buffer does not hold a whole well-formed one of at most PEEK_ARGS_MAX
+ * elements (the parser, which runs anyway, says what is wrong). */
+static const char *peek_request(const char *p, const char *end, const char **key, size_t *klen)
+{
+    if (p >= end || *p++ != '*')
+        return NULL;
+    size_t n = 0;
+    while (p < end && *p >= '0' && *p <= '9' && n <= PEEK_ARGS_MAX)
+        n = n * 10 + (size_t)(*p++ - '0');
+    if (n > PEEK_ARGS_MAX || end - p < 2 || p[0] != '\r' || p[1] != '\n')
+        return NULL;
+    p += 2;
+    *key = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (p >= end || *p++ != '$')
+            return NULL;
+        size_t len = 0;
+        while (p < end && *p >= '0' && *p <= '9' && len < (1u << 30))
+            len = len * 10 + (size_t)(*p++ - '0');
+        if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+            return NULL;
+        p += 2;
+        if ((size_t)(end - p) < len + 2)
+            return NULL;
+        if (i == 1) {
+            *key = p;
+            *klen = len;
+        }
+        p += len + 2;
+    }
+    return p;
+}
+
+/* Pipelined requests: the keys of the next KS_PF_DEPTH requests already in
+ * the buffer are looked up in the selected database ahead of running them
+ * (ks_prefetch_keys), so their cache misses overlap instead of stalling
+ * each request in turn. Only hints: a request with no key, or a SELECT
+ * among them, costs a wasted fetch. */
+static void prefetch_pipeline(client *c)
+{
+    server *s = c->srv;
+    if (!s->dbs || c->db < 0 || c->db >= s->ndbs)
+        return;
+    const char *p = kbuf_data(&c->query), *end = p + kbuf_len(&c->query);
+    const char *keys[KS_PF_DEPTH];
+    size_t lens[KS_PF_DEPTH], n = 0;
+    for (size_t i = 0; i < KS_PF_DEPTH && p; i++) {
+        const char *key = NULL;
+        size_t klen = 0;
+        p = peek_request(p, end, &key, &klen);
+        if (p && key) {
+            keys[n] = key;
+            lens[n++] = klen;
+        }
+        if (p == end)
+            break;
+    }
+    if (n >= 2)
+        ks_prefetch_keys(s->dbs[c->db], keys, lens, n);
+}
+
 static void process_input(client *c)
 {
     server *s = c->srv;
+    unsigned run = 0;
     while (!(c->flags & (CL_CLOSING | CL_CLOSE_AFTER_REPLY | CL_BLOCKED)) &&
            kbuf_len(&c->query)) {
+        if (run++ % KS_PF_DEPTH == 0)
+            prefetch_pipeline(c);
         size_t used = 0;
         int rc = resp_parse(c->parser, kbuf_data(&c->query), kbuf_len(&c->query), &used);
         if (rc == RESP_CMD) {

@@ -232,6 +232,107 @@ static void test_million_multibulk_header(void **state)
     assert_alive();
 }
 
+/* Append a multibulk request of argc arguments to b. */
+static void add_req(char **b, size_t *len, size_t *cap, int argc, const char *const *argv)
+{
+    char head[64];
+    size_t need = 32;
+    for (int i = 0; i < argc; i++)
+        need += strlen(argv[i]) + 32;
+    if (*len + need > *cap) {
+        *cap = (*len + need) * 2;
+        *b = realloc(*b, *cap);
+    }
+    *len += (size_t)sprintf(*b + *len, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        snprintf(head, sizeof head, "$%zu\r\n", strlen(argv[i]));
+        *len += (size_t)sprintf(*b + *len, "%s%s\r\n", head, argv[i]);
+    }
+}
+
+/* Pipelines of every shape (the server looks ahead at the keys of the
+ * requests it has buffered): many SETs and GETs, an inline PING, an MSET
+ * longer than the look-ahead reads, a SELECT in the middle, a request that
+ * is only half there until the next read, sent whole and cut into pieces
+ * of 1, 7 and 4093 bytes. Every reply comes, in order, the same each time. */
+static void test_pipelines_of_every_shape(void **state)
+{
+    (void)state;
+    char *b = NULL;
+    size_t len = 0, cap = 0;
+    char want[65536];
+    size_t wlen = 0;
+    add_req(&b, &len, &cap, 1, (const char *[]){"FLUSHALL"}); /* each round starts empty */
+    wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
+    for (int i = 0; i < 40; i++) {
+        char k[32], v[32];
+        snprintf(k, sizeof k, "pk:%d", i);
+        snprintf(v, sizeof v, "v%d", i * 7);
+        add_req(&b, &len, &cap, 3, (const char *[]){"SET", k, v});
+        wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
+        add_req(&b, &len, &cap, 2, (const char *[]){"GET", k});
+        wlen += (size_t)sprintf(want + wlen, "$%zu\r\n%s\r\n", strlen(v), v);
+    }
+    memcpy(b + len, "PING\r\n", 6); /* inline */
+    len += 6;
+    wlen += (size_t)sprintf(want + wlen, "+PONG\r\n");
+    const char *mset[81] = {"MSET"};
+    char kv[80][16];
+    for (int i = 0; i < 80; i++) {
+        snprintf(kv[i], sizeof kv[i], "%s%d", i % 2 ? "mv" : "mk:", i / 2);
+        mset[i + 1] = kv[i];
+    }
+    add_req(&b, &len, &cap, 81, mset);
+    wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
+    add_req(&b, &len, &cap, 2, (const char *[]){"GET", "mk:39"});
+    wlen += (size_t)sprintf(want + wlen, "$4\r\nmv39\r\n");
+    add_req(&b, &len, &cap, 2, (const char *[]){"SELECT", "1"});
+    wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
+    add_req(&b, &len, &cap, 2, (const char *[]){"GET", "pk:3"});
+    wlen += (size_t)sprintf(want + wlen, "$-1\r\n");
+    add_req(&b, &len, &cap, 3, (const char *[]){"SET", "pk:3", "one"});
+    wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
+    add_req(&b, &len, &cap, 2, (const char *[]){"SELECT", "0"});
+    wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
+    add_req(&b, &len, &cap, 2, (const char *[]){"GET", "pk:3"});
+    wlen += (size_t)sprintf(want + wlen, "$3\r\nv21\r\n");
+    add_req(&b, &len, &cap, 2, (const char *[]){"DEL", "pk:39"});
+    wlen += (size_t)sprintf(want + wlen, ":1\r\n");
+    static const size_t pieces[] = {0, 1, 7, 4093};
+    for (size_t pi = 0; pi < sizeof pieces / sizeof *pieces; pi++) {
+        int fd = h_raw_connect(node.port);
+        assert_true(fd >= 0);
+        size_t step = pieces[pi] ? pieces[pi] : len;
+        for (size_t off = 0; off < len; off += step)
+            send_all(fd, b + off, len - off < step ? len - off : step);
+        char *got = malloc(wlen + 1);
+        size_t n = 0;
+        long long deadline = h_now_ms() + 10000;
+        while (n < wlen && h_now_ms() < deadline) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, 1000) <= 0)
+                continue;
+            ssize_t r = recv(fd, got + n, wlen - n, 0);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+        }
+        got[n] = '\0';
+        want[wlen] = '\0';
+        size_t at = 0;
+        while (at < n && at < wlen && got[at] == want[at])
+            at++;
+        if (n != wlen || at != wlen)
+            fail_msg("pieces of %zu: got %zu bytes, want %zu; from byte %zu got '%.40s', "
+                     "want '%.40s'",
+                     step, n, wlen, at, got + at, want + at);
+        free(got);
+        close(fd);
+    }
+    free(b);
+    assert_alive();
+}
+
 /* A client that sends one byte at a time, slowly, is served when its
  * request is complete, and others are not held up meanwhile. */
 static void test_slow_sender(void **state)
@@ -390,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_protocol_errors),
         cmocka_unit_test(test_garbage_and_skips),
         cmocka_unit_test(test_truncated_frames),
+        cmocka_unit_test(test_pipelines_of_every_shape),
         cmocka_unit_test(test_million_multibulk_header),
         cmocka_unit_test(test_slow_sender),
         cmocka_unit_test(test_client_that_never_reads),
