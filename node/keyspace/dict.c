@@ -587,6 +587,9 @@ uint64_t dict_scan_n(dict *d, uint64_t cursor, size_t buckets,
 
 /* ---- Rehashing ---- */
 
+/* Buckets dict_rehash fetches ahead of the one it moves. */
+#define REHASH_AHEAD 4
+
 int dict_rehash(dict *d, int n)
 {
     if (d->rehash_idx == -1)
@@ -602,6 +605,17 @@ int dict_rehash(dict *d, int n)
         }
         move_bucket(d, (size_t)d->rehash_idx);
         d->rehash_idx++;
+        /* Each node moved is a cache miss (its key is hashed again): ask
+         * for the chain a few buckets on now, so that the step that
+         * reaches it (often the next operation's) finds it in cache. */
+        size_t ahead = (size_t)d->rehash_idx + REHASH_AHEAD;
+        if (ahead < d->size[0]) {
+            const dict_node *h = d->table[0][ahead];
+            if (h) {
+                __builtin_prefetch(h);
+                __builtin_prefetch((const char *)h + 64);
+            }
+        }
     }
     if (d->used[0] == 0) {
         finish_rehash(d);
