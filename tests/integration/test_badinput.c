@@ -232,22 +232,45 @@ static void test_million_multibulk_header(void **state)
     assert_alive();
 }
 
-/* Append a multibulk request of argc arguments to b. */
-static void add_req(char **b, size_t *len, size_t *cap, int argc, const char *const *argv)
+/* A pipeline being built: the requests' bytes and the replies they want. */
+typedef struct pipeline {
+    char *b;
+    size_t len, cap;
+    char want[65536];
+    size_t wlen;
+} pipeline;
+
+static void pl_bytes(pipeline *pl, const char *p, size_t n)
 {
-    char head[64];
-    size_t need = 32;
-    for (int i = 0; i < argc; i++)
-        need += strlen(argv[i]) + 32;
-    if (*len + need > *cap) {
-        *cap = (*len + need) * 2;
-        *b = realloc(*b, *cap);
+    if (pl->len + n > pl->cap) {
+        pl->cap = (pl->len + n) * 2;
+        pl->b = realloc(pl->b, pl->cap);
     }
-    *len += (size_t)sprintf(*b + *len, "*%d\r\n", argc);
+    memcpy(pl->b + pl->len, p, n);
+    pl->len += n;
+}
+
+/* The reply the request just added wants. */
+static void pl_want(pipeline *pl, const char *reply)
+{
+    size_t n = strlen(reply);
+    assert_true(pl->wlen + n < sizeof pl->want);
+    memcpy(pl->want + pl->wlen, reply, n);
+    pl->wlen += n;
+    pl->want[pl->wlen] = '\0';
+}
+
+/* Append a multibulk request of argc arguments, and the reply it wants. */
+static void pl_req(pipeline *pl, const char *reply, int argc, const char *const *argv)
+{
+    char head[32];
+    pl_bytes(pl, head, (size_t)snprintf(head, sizeof head, "*%d\r\n", argc));
     for (int i = 0; i < argc; i++) {
-        snprintf(head, sizeof head, "$%zu\r\n", strlen(argv[i]));
-        *len += (size_t)sprintf(*b + *len, "%s%s\r\n", head, argv[i]);
+        pl_bytes(pl, head, (size_t)snprintf(head, sizeof head, "$%zu\r\n", strlen(argv[i])));
+        pl_bytes(pl, argv[i], strlen(argv[i]));
+        pl_bytes(pl, "\r\n", 2);
     }
+    pl_want(pl, reply);
 }
 
 /* Pipelines of every shape (the server looks ahead at the keys of the
@@ -258,46 +281,34 @@ static void add_req(char **b, size_t *len, size_t *cap, int argc, const char *co
 static void test_pipelines_of_every_shape(void **state)
 {
     (void)state;
-    char *b = NULL;
-    size_t len = 0, cap = 0;
-    char want[65536];
-    size_t wlen = 0;
-    add_req(&b, &len, &cap, 1, (const char *[]){"FLUSHALL"}); /* each round starts empty */
-    wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
+    pipeline *pl = calloc(1, sizeof *pl);
+    pl_req(pl, "+OK\r\n", 1, (const char *[]){"FLUSHALL"}); /* each round starts empty */
     for (int i = 0; i < 40; i++) {
-        char k[32], v[32];
+        char k[32], v[32], reply[64];
         snprintf(k, sizeof k, "pk:%d", i);
         snprintf(v, sizeof v, "v%d", i * 7);
-        add_req(&b, &len, &cap, 3, (const char *[]){"SET", k, v});
-        wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
-        add_req(&b, &len, &cap, 2, (const char *[]){"GET", k});
-        wlen += (size_t)sprintf(want + wlen, "$%zu\r\n%s\r\n", strlen(v), v);
+        pl_req(pl, "+OK\r\n", 3, (const char *[]){"SET", k, v});
+        snprintf(reply, sizeof reply, "$%zu\r\n%s\r\n", strlen(v), v);
+        pl_req(pl, reply, 2, (const char *[]){"GET", k});
     }
-    memcpy(b + len, "PING\r\n", 6); /* inline */
-    len += 6;
-    wlen += (size_t)sprintf(want + wlen, "+PONG\r\n");
+    pl_bytes(pl, "PING\r\n", 6); /* inline */
+    pl_want(pl, "+PONG\r\n");
     const char *mset[81] = {"MSET"};
     char kv[80][16];
     for (int i = 0; i < 80; i++) {
         snprintf(kv[i], sizeof kv[i], "%s%d", i % 2 ? "mv" : "mk:", i / 2);
         mset[i + 1] = kv[i];
     }
-    add_req(&b, &len, &cap, 81, mset);
-    wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
-    add_req(&b, &len, &cap, 2, (const char *[]){"GET", "mk:39"});
-    wlen += (size_t)sprintf(want + wlen, "$4\r\nmv39\r\n");
-    add_req(&b, &len, &cap, 2, (const char *[]){"SELECT", "1"});
-    wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
-    add_req(&b, &len, &cap, 2, (const char *[]){"GET", "pk:3"});
-    wlen += (size_t)sprintf(want + wlen, "$-1\r\n");
-    add_req(&b, &len, &cap, 3, (const char *[]){"SET", "pk:3", "one"});
-    wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
-    add_req(&b, &len, &cap, 2, (const char *[]){"SELECT", "0"});
-    wlen += (size_t)sprintf(want + wlen, "+OK\r\n");
-    add_req(&b, &len, &cap, 2, (const char *[]){"GET", "pk:3"});
-    wlen += (size_t)sprintf(want + wlen, "$3\r\nv21\r\n");
-    add_req(&b, &len, &cap, 2, (const char *[]){"DEL", "pk:39"});
-    wlen += (size_t)sprintf(want + wlen, ":1\r\n");
+    pl_req(pl, "+OK\r\n", 81, mset);
+    pl_req(pl, "$4\r\nmv39\r\n", 2, (const char *[]){"GET", "mk:39"});
+    pl_req(pl, "+OK\r\n", 2, (const char *[]){"SELECT", "1"});
+    pl_req(pl, "$-1\r\n", 2, (const char *[]){"GET", "pk:3"});
+    pl_req(pl, "+OK\r\n", 3, (const char *[]){"SET", "pk:3", "one"});
+    pl_req(pl, "+OK\r\n", 2, (const char *[]){"SELECT", "0"});
+    pl_req(pl, "$3\r\nv21\r\n", 2, (const char *[]){"GET", "pk:3"});
+    pl_req(pl, ":1\r\n", 2, (const char *[]){"DEL", "pk:39"});
+    const char *b = pl->b, *want = pl->want;
+    size_t len = pl->len, wlen = pl->wlen;
     static const size_t pieces[] = {0, 1, 7, 4093};
     for (size_t pi = 0; pi < sizeof pieces / sizeof *pieces; pi++) {
         int fd = h_raw_connect(node.port);
@@ -318,7 +329,6 @@ static void test_pipelines_of_every_shape(void **state)
             n += (size_t)r;
         }
         got[n] = '\0';
-        want[wlen] = '\0';
         size_t at = 0;
         while (at < n && at < wlen && got[at] == want[at])
             at++;
@@ -329,7 +339,8 @@ static void test_pipelines_of_every_shape(void **state)
         free(got);
         close(fd);
     }
-    free(b);
+    free(pl->b);
+    free(pl);
     assert_alive();
 }
 

@@ -342,11 +342,10 @@ static void test_million_grow_bounded_work(void **state)
 
 /* SCAN reports every element present for the whole scan at least once
  * while, between calls, the table grows (many adds) and shrinks (many
- * removes of other elements), including scans that run across rehashes. */
-static void test_scan_guarantee_across_resizes(void **state)
+ * removes of other elements), including scans that run across rehashes:
+ * with dict_scan (steps 0) or dict_scan_n taking `steps` at a time. */
+static void check_scan_guarantee(dict *d, size_t steps)
 {
-    fixture *f = *state;
-    dict *d = &f->d;
     enum { STABLE = 500, CHURN = 20000 };
     unsigned *count = calloc(STABLE + CHURN, sizeof *count);
     seen s = {count, STABLE + CHURN};
@@ -364,7 +363,8 @@ static void test_scan_guarantee_across_resizes(void **state)
         size_t calls = 0, next_churn = STABLE;
         int saw_rehash = 0;
         do {
-            cursor = dict_scan(d, cursor, count_node, &s);
+            cursor = steps ? dict_scan_n(d, cursor, steps, count_node, &s)
+                           : dict_scan(d, cursor, count_node, &s);
             calls++;
             saw_rehash |= dict_is_rehashing(d);
             /* Between calls: grow by 200 (even rounds) or shrink by 400
@@ -384,6 +384,12 @@ static void test_scan_guarantee_across_resizes(void **state)
         dict_clear(d, free_tnode, NULL);
     }
     free(count);
+}
+
+static void test_scan_guarantee_across_resizes(void **state)
+{
+    fixture *f = *state;
+    check_scan_guarantee(&f->d, 0);
 }
 
 /* A scan of a dict that does not change reports each element exactly
@@ -494,35 +500,7 @@ static void test_scan_n_matches_scan(void **state)
 static void test_scan_n_guarantee_across_resizes(void **state)
 {
     fixture *f = *state;
-    dict *d = &f->d;
-    enum { STABLE = 500, CHURN = 20000 };
-    unsigned *count = calloc(STABLE + CHURN, sizeof *count);
-    seen s = {count, STABLE + CHURN};
-    for (int round = 0; round < 2; round++) {
-        for (size_t i = 0; i < STABLE; i++)
-            add_id(d, i);
-        if (round == 1)
-            for (size_t i = STABLE; i < STABLE + CHURN; i++)
-                add_id(d, i);
-        memset(count, 0, (STABLE + CHURN) * sizeof *count);
-        uint64_t cursor = 0;
-        size_t calls = 0, next_churn = STABLE;
-        do {
-            cursor = dict_scan_n(d, cursor, 37, count_node, &s);
-            calls++;
-            for (int k = 0; k < 300 && next_churn < STABLE + CHURN; k++) {
-                if (round == 0)
-                    add_id(d, next_churn++);
-                else
-                    assert_true(remove_id(d, next_churn++));
-            }
-        } while (cursor != 0);
-        assert_true(calls > 1);
-        for (size_t i = 0; i < STABLE; i++)
-            assert_true(count[i] >= 1);
-        dict_clear(d, free_tnode, NULL);
-    }
-    free(count);
+    check_scan_guarantee(&f->d, 37);
 }
 
 /* The safe iterator visits every node once, lets the caller remove and
