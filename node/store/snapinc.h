@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define SNAPINC_SLICE_US 500              /* walk time per loop iteration */
+#define SNAPINC_SLICE_US 250              /* walk time per loop iteration */
 #define SNAPINC_MAX_PENDING (32u << 20)   /* bytes waiting for the disk */
 
 typedef struct snapinc snapinc;
