@@ -505,7 +505,9 @@ static void process_input(client *c)
     unsigned run = 0;
     while (!(c->flags & (CL_CLOSING | CL_CLOSE_AFTER_REPLY | CL_BLOCKED)) &&
            kbuf_len(&c->query)) {
-        if (run++ % KS_PF_DEPTH == 0)
+        /* From the second request on: a lone request (no pipeline) is not
+         * scanned twice. */
+        if (run++ % KS_PF_DEPTH == 1)
             prefetch_pipeline(c);
         size_t used = 0;
         int rc = resp_parse(c->parser, kbuf_data(&c->query), kbuf_len(&c->query), &used);

@@ -129,12 +129,12 @@ set_row() { # label mode pipeline
     k_rps="$k_rps $B_RPS"; k_cpu="$k_cpu $B_CPU_US"; k_999="$k_999 $B_P999"; k_max="$k_max $B_MAX"; k_slow="$k_slow $B_SLOW"
     rr="$rr $(ratio "$B_RPS" "$one")"
   done
-  local rm km
-  rm=$(echo "$r_rps" | median); km=$(echo "$k_rps" | median)
-  printf "$row_fmt" "$1 ops/s" "$rm" "$km" "$(echo "$rr" | median)"
+  local r_med k_med r_cpu_med k_cpu_med
+  r_med=$(echo "$r_rps" | median); k_med=$(echo "$k_rps" | median)
+  r_cpu_med=$(echo "$r_cpu" | median); k_cpu_med=$(echo "$k_cpu" | median)
+  printf "$row_fmt" "$1 ops/s" "$r_med" "$k_med" "$(echo "$rr" | median)"
   printf "$row_fmt" "  ratio in each round" "" "" "${rr# }"
-  printf "$row_fmt" "  server CPU us/request" "$(echo "$r_cpu" | median)" "$(echo "$k_cpu" | median)" \
-    "$(ratio "$(echo "$k_cpu" | median)" "$(echo "$r_cpu" | median)")"
+  printf "$row_fmt" "  server CPU us/request" "$r_cpu_med" "$k_cpu_med" "$(ratio "$k_cpu_med" "$r_cpu_med")"
   printf "$row_fmt" "  p99.9 (median)/max (worst) ms" "$(echo "$r_999" | median)/$(echo "$r_max" | maxof)" \
     "$(echo "$k_999" | median)/$(echo "$k_max" | maxof)" ""
   printf "$row_fmt" "  requests > 20 ms (all rounds)" "$(echo "$r_slow" | sumof)" "$(echo "$k_slow" | sumof)" ""
