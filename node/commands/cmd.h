@@ -106,6 +106,8 @@ typedef struct cmd_env {
     int eviction_tenacity;        /* maxmemory-eviction-tenacity, 0..100 */
     int lfu_log_factor, lfu_decay_time;
     int replica_ignore_maxmemory; /* (a replica never evicts: see evict.c) */
+    /* lazyfree-lazy-*: free dropped values on the lazyfree thread */
+    int lazy_user_del, lazy_user_flush, lazy_eviction, lazy_expire;
     int stamps_frozen;            /* a snapshot child runs: reads leave access stamps alone */
     /* Bytes of used memory that do not count against maxmemory (WAL and
      * replication buffers, as Redis's AOF and replica buffers); NULL: 0. */
@@ -258,6 +260,9 @@ void db_modified(cmd_ctx *c, const char *key, size_t klen);
 /* Delete a key if it exists (and is not expired); 1 if deleted. Signals
  * the modification itself. */
 int db_delete(cmd_ctx *c, const char *key, size_t klen);
+/* db_delete freeing the value on the lazyfree thread when lazy and the
+ * value is large (UNLINK; DEL under lazyfree-lazy-user-del). */
+int db_delete_lazy(cmd_ctx *c, const char *key, size_t klen, int lazy);
 /* Signal a change of key without counting the command dirty (Redis
  * signals some no-op writes, such as LTRIM that trims nothing, to WATCH). */
 void db_touched(cmd_ctx *c, const char *key, size_t klen);

@@ -68,17 +68,28 @@ static int same_arg(const cmd_ctx *c, int i, int j)
 
 /* ---- DEL / UNLINK / EXISTS / TYPE / TOUCH ---- */
 
-/* DEL / UNLINK key [key ...]: the number of keys removed. */
-static void cmd_del(cmd_ctx *c)
+/* DEL and UNLINK key [key ...], the number of keys removed: UNLINK frees large values on the lazyfree
+ * thread, DEL does so under lazyfree-lazy-user-del (Redis's delGenericCommand). */
+static void del_generic(cmd_ctx *c, int lazy)
 {
     long long n = 0;
     for (int i = 1; i < c->argc; i++) {
-        if (db_delete(c, c->argv[i], c->lens[i])) {
+        if (db_delete_lazy(c, c->argv[i], c->lens[i], lazy)) {
             cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[i], c->lens[i]);
             n++;
         }
     }
     reply_int(&c->r, n);
+}
+
+static void cmd_del(cmd_ctx *c)
+{
+    del_generic(c, c->env->lazy_user_del);
+}
+
+static void cmd_unlink(cmd_ctx *c)
+{
+    del_generic(c, 1);
 }
 
 /* EXISTS key [key ...]: counts repeated keys repeatedly, as Redis,
@@ -692,7 +703,7 @@ static void cmd_object(cmd_ctx *c)
 const kv_command cmds_keys[] = {
     {"del", cmd_del, -2, CMD_WRITE, 1, -1, 1, "generic", "Delete a key", "1.0.0",
      "@keyspace @write @slow"},
-    {"unlink", cmd_del, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, "generic",
+    {"unlink", cmd_unlink, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, "generic",
      "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non "
      "blocking.",
      "4.0.0", "@keyspace @write @fast"},

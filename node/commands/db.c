@@ -119,7 +119,7 @@ int db_is_expired(cmd_ctx *c, const kobj *o)
     return e >= 0 && e <= c->now_ms;
 }
 
-static const char del_name[] = "DEL";
+static const char del_name[] = "DEL", unlink_name[] = "UNLINK";
 
 /* Delete an expired key on the primary, logging the deletion. Returns 1 if
  * deleted, 0 if it could not be logged or the clients are paused (the key
@@ -133,15 +133,16 @@ static int expire_now(cmd_ctx *c, kobj *o, int for_write)
         return 0;
     size_t klen;
     const char *key = kobj_key(o, &klen);
-    const char *argv[2] = {del_name, key};
-    size_t lens[2] = {3, klen};
+    /* Logged as Redis propagates it: UNLINK under lazyfree-lazy-expire. */
+    const char *argv[2] = {env->lazy_expire ? unlink_name : del_name, key};
+    size_t lens[2] = {env->lazy_expire ? 6 : 3, klen};
     engine_entry_add(env->eng, c->db, 2, argv, lens);
     touched(env, c->db, key, klen, 0);
     /* key points into o: delete only after its last use. */
     char stack[256];
     char *copy = klen <= sizeof stack ? stack : kv_malloc(klen);
     memcpy(copy, key, klen);
-    ks_delete(c->k, copy, klen);
+    ks_delete_lazy(c->k, copy, klen, env->lazy_expire);
     env_notify(env, c->db, NOTIFY_EXPIRED, "expired", copy, klen);
     if (copy != stack)
         kv_free(copy);
@@ -245,6 +246,16 @@ int db_delete(cmd_ctx *c, const char *key, size_t klen)
         return 0;
     db_modified(c, key, klen);
     ks_delete(c->k, key, klen);
+    return 1;
+}
+
+int db_delete_lazy(cmd_ctx *c, const char *key, size_t klen, int lazy)
+{
+    kobj *o = db_write(c, key, klen);
+    if (!o)
+        return 0;
+    db_modified(c, key, klen);
+    ks_delete_lazy(c->k, key, klen, lazy);
     return 1;
 }
 
@@ -569,8 +580,8 @@ static void before_expire(void *arg, const char *key, size_t klen)
 {
     expiring *x = arg;
     cmd_env *env = x->env;
-    const char *argv[2] = {del_name, key};
-    size_t lens[2] = {3, klen};
+    const char *argv[2] = {env->lazy_expire ? unlink_name : del_name, key};
+    size_t lens[2] = {env->lazy_expire ? 6 : 3, klen};
     engine_entry_add(env->eng, x->db, 2, argv, lens);
     touched(env, x->db, key, klen, 0);
     env->expired_keys++;

@@ -34,12 +34,14 @@
  * take the deletions (full disk, failed WAL) nothing is evicted. */
 #include "cmd.h"
 
+#include "lazyfree.h"
 #include "mem.h"
 
 #include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LFU_INIT_VAL 5
 #define POOL_SIZE 16
@@ -348,11 +350,12 @@ static long long evict_one(cmd_env *env, int db, ks *k, kobj *o)
     char stack[256];
     char *copy = klen <= sizeof stack ? stack : kv_malloc(klen);
     memcpy(copy, key, klen);
-    const char *argv[2] = {"DEL", copy};
-    size_t lens[2] = {3, klen};
+    /* Logged as Redis propagates it: UNLINK under lazyfree-lazy-eviction. */
+    const char *argv[2] = {env->lazy_eviction ? "UNLINK" : "DEL", copy};
+    size_t lens[2] = {env->lazy_eviction ? 6 : 3, klen};
     engine_entry_add(env->eng, db, 2, argv, lens);
     long long before = (long long)kv_used_memory();
-    ks_delete(k, copy, klen);
+    ks_delete_lazy(k, copy, klen, env->lazy_eviction);
     long long freed = before - (long long)kv_used_memory();
     env->evicted_keys++;
     if (env->key_touched)
@@ -418,13 +421,28 @@ int evict_perform(cmd_env *env, ks *const *dbs, int ndbs)
         keys++;
         if (keys % EVICT_ENTRY_KEYS == 0)
             engine_entry_commit(env->eng);
-        if (keys % 16 == 0 && (unsigned long long)(mono_us() - start) > limit) {
-            timed_out = 1;
-            break;
+        if (keys % 16 == 0) {
+            /* What went to the lazyfree thread is not counted in freed:
+             * stop once the thread has freed enough (Redis's check). */
+            size_t left;
+            if (env->lazy_eviction && !over_limit(env, &left))
+                break;
+            if ((unsigned long long)(mono_us() - start) > limit) {
+                timed_out = 1;
+                break;
+            }
         }
     }
     result = timed_out ? EVICT_RUNNING : EVICT_OK;
 done:
+    /* Nothing left to evict, but the lazyfree thread may still be freeing
+     * what was: give it the time limit once, as Redis does. */
+    if (result == EVICT_FAIL && lazyfree_pending()) {
+        usleep((useconds_t)limit);
+        size_t left;
+        if (!over_limit(env, &left))
+            result = EVICT_OK;
+    }
     engine_entry_commit(env->eng);
     env->eviction_running = result == EVICT_RUNNING;
     if (result == EVICT_OK)

@@ -28,9 +28,11 @@
 #include "keyspace.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "dict.h"
+#include "lazyfree.h"
 #include "mem.h"
 #include "sha1.h"
 
@@ -192,6 +194,75 @@ static void obj_free(kobj *o)
     kv_free(o);
 }
 
+/* ---- Lazy freeing (lazyfree.h) ---- */
+
+/* Redis's LAZYFREE_THRESHOLD: a value whose freeing takes more than this
+ * many steps goes to the lazyfree thread; cheaper ones are freed at once
+ * (a job would cost more than it saves). */
+#define LAZYFREE_THRESHOLD 64
+
+static int lazy_server_del, lazy_expire;
+
+void ks_set_lazyfree(int server_del, int expire)
+{
+    lazy_server_del = server_del;
+    lazy_expire = expire;
+}
+
+/* Redis's lazyfreeGetFreeEffort: about how many allocations freeing the
+ * value takes. Compact encodings are one; a list in its ring form, a
+ * hashtable set or hash and a skiplist zset one per element; a stream one
+ * per node, and per consumer group one plus the first group's PEL length
+ * (Redis's estimate for all of them). */
+static size_t value_effort(int type, void *ptr)
+{
+    switch (type) {
+    case KT_LIST:
+        return list_compact(ptr) ? 1 : list_len(ptr);
+    case KT_HASH:
+        return strcmp(hash_encoding(ptr), "hashtable") == 0 ? hash_len(ptr) : 1;
+    case KT_SET:
+        return strcmp(set_encoding(ptr), "hashtable") == 0 ? set_len(ptr) : 1;
+    case KT_ZSET:
+        return strcmp(zset_encoding(ptr), "skiplist") == 0 ? zset_len(ptr) : 1;
+    case KT_STREAM: {
+        kv_stream *st = ptr;
+        size_t effort = stream_nodes(st), groups = stream_ngroups(st);
+        if (groups)
+            effort += groups * (1 + pel_len(&stream_group_at(st, 0)->pel));
+        return effort;
+    }
+    default:
+        return 1;
+    }
+}
+
+size_t ks_free_effort(const kobj *o)
+{
+    return value_effort(o->type, o->v.ptr);
+}
+
+static void free_value_job(void *type, void *ptr)
+{
+    free_value((int)(intptr_t)type, ptr);
+}
+
+/* Free a value that nothing in the keyspace points to any more: on the
+ * lazyfree thread when lazy and costly enough (one object), else now. */
+static void drop_value(int type, void *ptr, int lazy)
+{
+    if (lazy && type != KT_STRING && value_effort(type, ptr) > LAZYFREE_THRESHOLD)
+        lazyfree_submit(free_value_job, (void *)(intptr_t)type, ptr, 1);
+    else
+        free_value(type, ptr);
+}
+
+static void drop_obj(kobj *o, int lazy)
+{
+    drop_value(o->type, o->v.ptr, lazy);
+    kv_free(o);
+}
+
 /* ---- Dict glue ---- */
 
 static void kobj_key_of(const dict_node *n, const void **key, size_t *len)
@@ -282,7 +353,21 @@ ks *ks_new(void)
     return k;
 }
 
-void ks_clear(ks *k)
+/* A keyspace's tables on their way to the lazyfree thread. */
+typedef struct detached {
+    dict keys, expires;
+} detached;
+
+static void free_detached(void *arg, void *unused)
+{
+    (void)unused;
+    detached *d = arg;
+    dict_clear(&d->expires, free_expnode, NULL);
+    dict_clear(&d->keys, free_kobj_node, NULL);
+    kv_free(d);
+}
+
+static void clear_generic(ks *k, int lazy)
 {
     if (snap_fn) {
         ks_iter it;
@@ -292,10 +377,32 @@ void ks_clear(ks *k)
             snap_touch(k, o);
         ks_iter_done(&it);
     }
-    dict_clear(&k->expires, free_expnode, NULL);
-    dict_clear(&k->keys, free_kobj_node, NULL);
+    if (lazy && dict_size(&k->keys)) {
+        /* Redis's emptyDbAsync: the tables go whole, whatever their size,
+         * and count as one object per key. */
+        detached *d = kv_malloc(sizeof *d);
+        size_t n = dict_size(&k->keys);
+        d->keys = k->keys;
+        d->expires = k->expires;
+        dict_init(&k->keys, &kobj_type_desc);
+        dict_init(&k->expires, &expnode_type_desc);
+        lazyfree_submit(free_detached, d, NULL, n);
+    } else {
+        dict_clear(&k->expires, free_expnode, NULL);
+        dict_clear(&k->keys, free_kobj_node, NULL);
+    }
     k->expire_cursor = 0;
     k->avg_ttl = 0;
+}
+
+void ks_clear(ks *k)
+{
+    clear_generic(k, 0);
+}
+
+void ks_clear_lazy(ks *k, int lazy)
+{
+    clear_generic(k, lazy);
 }
 
 void ks_free(ks *k)
@@ -590,7 +697,7 @@ kobj *ks_set_string(ks *k, const void *key, size_t klen, const void *val, size_t
         o = n;
     }
     if (old_type != KT_STRING)
-        free_value(old_type, old_ptr);
+        drop_value(old_type, old_ptr, lazy_server_del);
     return o;
 }
 
@@ -737,7 +844,7 @@ static kv_list *list_copy(kv_list *src)
 
 /* ---- Whole keys ---- */
 
-int ks_delete(ks *k, const void *key, size_t klen)
+int ks_delete_lazy(ks *k, const void *key, size_t klen, int lazy)
 {
     if (snap_fn) {
         kobj *old = (kobj *)dict_find(&k->keys, key, klen);
@@ -749,8 +856,13 @@ int ks_delete(ks *k, const void *key, size_t klen)
         return 0;
     if (o->flags & KF_EXPIRE)
         exp_del(k, o);
-    obj_free(o);
+    drop_obj(o, lazy);
     return 1;
+}
+
+int ks_delete(ks *k, const void *key, size_t klen)
+{
+    return ks_delete_lazy(k, key, klen, lazy_server_del);
 }
 
 kobj *ks_set_expire(ks *k, kobj *o, int64_t at_ms)
@@ -993,7 +1105,7 @@ size_t ks_expire_cycle(ks *k, int64_t now_ms, size_t samples,
             kobj *o = s.due[i];
             if (before_delete)
                 before_delete(arg, (const char *)key_ptr(o), o->klen);
-            ks_delete(k, key_ptr(o), o->klen);
+            ks_delete_lazy(k, key_ptr(o), o->klen, lazy_expire);
             removed++;
         }
         /* A pass ends when the cursor comes back to 0: stop once this call

@@ -41,6 +41,15 @@ enum { KT_STRING = 0, KT_LIST = 1, KT_HASH = 2, KT_SET = 3, KT_ZSET = 4, KT_STRE
 ks *ks_new(void);
 void ks_free(ks *k); /* NULL is fine */
 void ks_clear(ks *k); /* FLUSHALL: drop every key */
+/* The same, lazy: the tables go to the lazyfree thread (lazyfree.h) as
+ * they are, counted as one object per key (Redis's emptyDbAsync). */
+void ks_clear_lazy(ks *k, int lazy);
+/* Lazy freeing of values dropped inside the keyspace: by ks_delete and
+ * overwrites (Redis's lazyfree-lazy-server-del), and by the active expiry
+ * cycle (lazyfree-lazy-expire). A lazy drop sends a value to the lazyfree
+ * thread when freeing it takes more than 64 steps (Redis's
+ * LAZYFREE_THRESHOLD; ks_free_effort), and frees it at once otherwise. */
+void ks_set_lazyfree(int server_del, int expire);
 size_t ks_size(const ks *k);    /* keys, including expired ones not yet removed */
 /* An empty keyspace about to receive n keys sizes its table for them. */
 void ks_reserve(ks *k, size_t n);
@@ -160,6 +169,11 @@ kv_stream *kobj_stream(kobj *o); /* o must be KT_STREAM */
 /* --- whole keys --- */
 /* Delete a key. Returns 1 if it existed. */
 int ks_delete(ks *k, const void *key, size_t klen);
+/* ks_delete with the laziness given here rather than ks_set_lazyfree's
+ * (UNLINK; DEL, expiry and eviction under their own options). */
+int ks_delete_lazy(ks *k, const void *key, size_t klen, int lazy);
+/* Redis's lazyfreeGetFreeEffort for o's value (keyspace.c). */
+size_t ks_free_effort(const kobj *o);
 /* Set (at_ms >= 0) or remove (at_ms < 0) the TTL. Returns the object. */
 kobj *ks_set_expire(ks *k, kobj *o, int64_t at_ms);
 /* Move src's value and TTL to dstkey (replacing whatever is there); src's

@@ -7,6 +7,7 @@
  * (server_apply_config). */
 #include "server.h"
 
+#include "lazyfree.h"
 #include "log.h"
 #include "mem.h"
 #include "reply.h"
@@ -222,6 +223,7 @@ static void config_resetstat_cmd(cmd_ctx *c)
     s->stats.ops_last_ms = server_mstime();
     memset(s->cmd_stats, 0, (size_t)command_count() * sizeof *s->cmd_stats);
     latency_reset(s);
+    lazyfree_reset_stats();
     reply_ok(&c->r);
 }
 

@@ -14,6 +14,7 @@
 
 #include "repl.h"
 
+#include "lazyfree.h"
 #include "mem.h"
 #include "reply.h"
 
@@ -257,8 +258,8 @@ static void info_memory(server *s, kbuf *b)
                 "mem_aof_buffer:%zu\r\n"
                 "mem_allocator:libc\r\n"
                 "active_defrag_running:0\r\n"
-                "lazyfree_pending_objects:0\r\n"
-                "lazyfreed_objects:0\r\n",
+                "lazyfree_pending_objects:%zu\r\n"
+                "lazyfreed_objects:%zu\r\n",
                 used, h_used, rss, h_rss, peak, h_peak, (double)m.peak_perc, m.overhead_total,
                 m.startup, m.dataset, (double)m.dataset_perc, m.alloc_allocated, m.alloc_active,
                 m.alloc_resident, total, h_total, sst.lua_memory, sst.lua_memory, h_lua,
@@ -274,7 +275,7 @@ static void info_memory(server *s, kbuf *b)
                 (long long)rss - (long long)m.alloc_resident,
                 used ? (double)rss / (double)used : 0.0, (long long)rss - (long long)used,
                 m.not_counted, m.repl_backlog, m.clients_slaves, m.clients_slaves,
-                m.clients_normal, m.aof_buffer);
+                m.clients_normal, m.aof_buffer, lazyfree_pending(), lazyfree_freed());
 }
 
 /* Redis's loading_* lines, while the node loads its data at startup. */

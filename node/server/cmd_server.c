@@ -30,15 +30,18 @@ static void cmd_dbsize(cmd_ctx *c)
 }
 
 /* FLUSHDB [ASYNC|SYNC] drops the selected database's keys, FLUSHALL every
- * database's, synchronously (ASYNC is accepted). Watchers of keys that
- * existed are touched first, as Redis's signalFlushedDb. Logged as
- * "FLUSHDB" (in its database) or "FLUSHALL", when anything was there. */
+ * database's: ASYNC hands them to the lazyfree thread, SYNC frees them
+ * now, neither does what lazyfree-lazy-user-flush says (Redis's
+ * getFlushCommandFlags). Watchers of keys that existed are touched first,
+ * as Redis's signalFlushedDb. Logged as "FLUSHDB" (in its database) or
+ * "FLUSHALL", when anything was there. */
 static void flush_generic(cmd_ctx *c, int all)
 {
     if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "ASYNC") && !arg_is(c, 1, "SYNC"))) {
         reply_err_syntax(&c->r);
         return;
     }
+    int lazy = c->argc == 2 ? arg_is(c, 1, "ASYNC") : c->env->lazy_user_flush;
     int first = all ? 0 : c->db, end = all ? c->ndbs : c->db + 1;
     /* Tracking clients hear that every key may have changed, whatever
      * was there (Redis's signalFlushedDb). */
@@ -49,7 +52,7 @@ static void flush_generic(cmd_ctx *c, int all)
             continue;
         if (!c->replay)
             watch_touch_db(c->srv, db, NULL);
-        ks_clear(c->dbs[db]);
+        ks_clear_lazy(c->dbs[db], lazy);
         c->dirty++;
     }
     if (c->dirty) {

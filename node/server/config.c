@@ -182,6 +182,27 @@ const cfg_option cfg_options[] = {
      OFF(replica_ignore_maxmemory), 0, 1, "yes", yesno, 1,
      "Accepted for Redis tools: replicas always ignore maxmemory (they hold exactly what their "
      "primary logs, evictions included)."},
+    /* lazy freeing */
+    {"lazyfree-lazy-eviction", NULL, CFG_BOOL, OFF(lazyfree_lazy_eviction), 0, 1, "no", yesno, 1,
+     "Evicted keys' values are freed on the lazyfree thread (when freeing them takes more "
+     "than 64 steps), and the eviction is logged as UNLINK."},
+    {"lazyfree-lazy-expire", NULL, CFG_BOOL, OFF(lazyfree_lazy_expire), 0, 1, "no", yesno, 1,
+     "Expired keys' values are freed on the lazyfree thread, and the expiry is logged as "
+     "UNLINK."},
+    {"lazyfree-lazy-server-del", NULL, CFG_BOOL, OFF(lazyfree_lazy_server_del), 0, 1, "no",
+     yesno, 1,
+     "Values a command drops implicitly (an overwrite, RENAME's destination, a *STORE's "
+     "target) are freed on the lazyfree thread."},
+    {"lazyfree-lazy-user-del", NULL, CFG_BOOL, OFF(lazyfree_lazy_user_del), 0, 1, "no", yesno,
+     1, "DEL frees as UNLINK does: large values on the lazyfree thread."},
+    {"lazyfree-lazy-user-flush", NULL, CFG_BOOL, OFF(lazyfree_lazy_user_flush), 0, 1, "no",
+     yesno, 1,
+     "FLUSHALL and FLUSHDB without SYNC or ASYNC are ASYNC: the keys are freed on the "
+     "lazyfree thread."},
+    {"replica-lazy-flush", "slave-lazy-flush", CFG_BOOL, OFF(replica_lazy_flush), 0, 1, "no",
+     yesno, 1,
+     "A replica installing its primary's snapshot frees the data it replaces on the lazyfree "
+     "thread."},
     /* logging */
     {"loglevel", NULL, CFG_ENUM, OFF(loglevel), 0, 0, "notice", level_names, 1,
      "debug, verbose, notice or warning."},

@@ -81,6 +81,9 @@ typedef struct kv_config {
     int lfu_log_factor;
     int lfu_decay_time;
     int replica_ignore_maxmemory;
+    /* lazy freeing (Redis's lazyfree-lazy-* and replica-lazy-flush) */
+    int lazyfree_lazy_eviction, lazyfree_lazy_expire, lazyfree_lazy_server_del;
+    int lazyfree_lazy_user_del, lazyfree_lazy_user_flush, replica_lazy_flush;
     long long maxmemory_clients;  /* bytes; < 0: that percentage of maxmemory; 0: none */
     /* logging and process */
     int loglevel;

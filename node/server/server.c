@@ -7,6 +7,7 @@
 #include "listen.h"
 
 #include "dict.h"
+#include "lazyfree.h"
 #include "err.h"
 #include "repl.h"
 #include "log.h"
@@ -580,6 +581,13 @@ static void env_limits(server *s)
     s->env.lfu_log_factor = s->cfg.lfu_log_factor;
     s->env.lfu_decay_time = s->cfg.lfu_decay_time;
     s->env.replica_ignore_maxmemory = s->cfg.replica_ignore_maxmemory;
+    s->env.lazy_user_del = s->cfg.lazyfree_lazy_user_del;
+    s->env.lazy_user_flush = s->cfg.lazyfree_lazy_user_flush;
+    s->env.lazy_eviction = s->cfg.lazyfree_lazy_eviction;
+    s->env.lazy_expire = s->cfg.lazyfree_lazy_expire;
+    ks_set_lazyfree(s->cfg.lazyfree_lazy_server_del, s->cfg.lazyfree_lazy_expire);
+    if (s->eng)
+        engine_set_lazy_flush(s->eng, s->cfg.replica_lazy_flush);
     s->env.mem_not_counted = server_mem_not_counted;
     s->env.mem_not_counted_arg = s;
     /* Redis keeps no shared integers while keys need their own LRU/LFU. */
@@ -758,6 +766,7 @@ int server_load(server *s, char *err, size_t errlen)
     s->dbs = engine_dbs(s->eng, &ndbs);
     (void)ndbs;
     s->env.eng = s->eng;
+    engine_set_lazy_flush(s->eng, s->cfg.replica_lazy_flush);
     /* Settings CONFIG SET changed while loading. */
     engine_config_from(&s->cfg, &ec);
     engine_reconfigure(s->eng, &ec);
@@ -852,6 +861,7 @@ void server_free(server *s)
         engine_close(s->eng);
         s->eng = NULL;
     }
+    lazyfree_stop(); /* what UNLINK and FLUSHALL ASYNC handed over is freed */
     metrics_free(s);
     latency_free(s);
     dispatch_free(s);

@@ -238,6 +238,7 @@ struct engine {
     int lock_fd;
     ks **dbs;           /* the databases, ndbs of them (engine_dbs) */
     int ndbs;
+    int lazy_flush;     /* replica-lazy-flush (engine_set_lazy_flush) */
     wal *w;
     uv_loop_t *loop;
     uv_timer_t cron;
@@ -341,6 +342,11 @@ static void clear_dbs(engine *e)
 {
     for (int i = 0; i < e->ndbs; i++)
         ks_clear(e->dbs[i]);
+}
+
+void engine_set_lazy_flush(engine *e, int on)
+{
+    e->lazy_flush = on;
 }
 
 static uint64_t count_keys(engine *e)
@@ -1594,7 +1600,10 @@ static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
     rc = wal_reset(e->w, lsn, term, err, errlen);
     if (rc)
         return rc;
-    clear_dbs(e);
+    /* Redis's replica-lazy-flush: the old data goes to the lazyfree
+     * thread instead of holding up the load. */
+    for (int i = 0; i < e->ndbs; i++)
+        ks_clear_lazy(e->dbs[i], e->lazy_flush);
     char path[PATH_MAX];
     snap_path(path, sizeof path, e->dir, lsn);
     kv_bulk_begin((size_t)m.bytes);

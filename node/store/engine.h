@@ -104,6 +104,9 @@ void engine_set_term(engine *e, uint64_t term);
 /* See wal_set_gather: the replication layer turns it off while the node
  * has peers. */
 void engine_set_gather(engine *e, int on);
+/* Redis's replica-lazy-flush: installing a snapshot from the primary
+ * hands the data it replaces to the lazyfree thread (keyspace.h). */
+void engine_set_lazy_flush(engine *e, int on);
 uint64_t engine_term(const engine *e);
 /* Add one command on database db to the entry being built (argv is
  * copied). */
