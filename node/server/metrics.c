@@ -11,6 +11,7 @@
 #include "metrics.h"
 
 #include "latency.h"
+#include "lazyfree.h"
 #include "mem.h"
 #include "prom.h"
 #include "repl.h"
@@ -120,6 +121,11 @@ static void process_metrics(server *s, kbuf *b)
     gauge_u64(b, "redis_total_system_memory_bytes", "Memory of the machine.", total);
     prom_gauge(b, "redis_mem_fragmentation_ratio", "used_memory_rss / used_memory.",
                used ? (double)rss / (double)used : 0.0);
+    gauge_u64(b, "redis_lazyfree_pending_objects",
+              "Objects handed to the lazyfree thread, not yet freed.", lazyfree_pending());
+    counter_f(b, "redis_lazyfreed_objects_total",
+              "Objects the lazyfree thread freed (since CONFIG RESETSTAT).",
+              (double)lazyfree_freed());
 
     struct rusage self, children;
     getrusage(RUSAGE_SELF, &self);

@@ -162,6 +162,18 @@ static void test_exposition(void **state)
     cmd_ok(f->c, "GET key:1");
     cmd_ok(f->c, "GET missing");
     cmd_ok(f->c, "EXPIRE key:2 1000");
+    /* A 1000-member set, unlinked: one object for the lazyfree thread. */
+    static char members[1000][8];
+    const char *argv[1002] = {"SADD", "big"};
+    for (int i = 0; i < 1000; i++) {
+        snprintf(members[i], sizeof members[i], "%d", i);
+        argv[i + 2] = members[i];
+    }
+    kv_reply *r = h_cmdv(f->c, 1002, argv, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->integer, 1000);
+    kv_reply_free(r);
+    cmd_ok(f->c, "UNLINK big");
     char *m = get_metrics(f);
     assert_non_null(m);
     assert_true(!strncmp(m, "HTTP/1.1 200 OK\r\n", 17));
@@ -196,6 +208,9 @@ static void test_exposition(void **state)
     assert_true(sample(body, "redis_db_keys{db=\"db0\"} ") == 20);
     assert_true(sample(body, "redis_db_keys_expiring{db=\"db0\"} ") == 1);
     assert_true(sample(body, "redis_memory_used_bytes ") > 0);
+    assert_true(sample(body, "redis_lazyfree_pending_objects ") +
+                    sample(body, "redis_lazyfreed_objects_total ") ==
+                1);
     assert_true(sample(body, "redis_connected_slaves ") == 0);
     assert_true(sample(body, "redis_master_repl_offset ") >= 22);
     assert_true(sample(body, "kvnode_wal_last_lsn ") >= 22);
