@@ -385,7 +385,9 @@ static void count_call(client *cl, const kv_command *cmd, int argc, const char *
         if (!err_nostats)
             server_count_error(s, err, errlen);
     }
-    if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than)
+    /* EXEC is not logged, the commands it ran are (Redis's skip_slowlog). */
+    if (s->cfg.slowlog_log_slower_than >= 0 && dur >= s->cfg.slowlog_log_slower_than &&
+        !(cmd->flags & CMD_SKIP_SLOWLOG))
         slowlog_push(s, cl, argc, argv, lens, dur);
     latency_note(s, cmd, argc, argv, lens, dur);
     const kv_command *real = cmd;

@@ -584,6 +584,23 @@ static void test_slowlog(void **state)
     assert_string_equal(e->element[5]->str, "sleeper");
     kv_reply_free(r);
 
+    /* Inside MULTI the slow command is logged, EXEC itself is not (Redis's
+     * skip_slowlog). */
+    ok(f->c, "SLOWLOG RESET");
+    ok(f->c, "MULTI");
+    ok(f->c, "DEBUG SLEEP 0.2");
+    r = h_cmd(f->c, "EXEC");
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_ARRAY);
+    assert_int_equal(r->elements, 1);
+    kv_reply_free(r);
+    assert_int_equal(integer(f->c, "SLOWLOG LEN"), 1);
+    r = h_cmd(f->c, "SLOWLOG GET");
+    assert_non_null(r);
+    assert_int_equal(r->element[0]->element[3]->elements, 3);
+    assert_string_equal(r->element[0]->element[3]->element[0]->str, "DEBUG");
+    kv_reply_free(r);
+
     /* Everything is slow now: a long argument is cut at 128 bytes. */
     ok(f->c, "CONFIG SET slowlog-log-slower-than 0");
     char val[201];
