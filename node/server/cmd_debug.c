@@ -190,27 +190,43 @@ static void debug_object(cmd_ctx *c)
     reply_simple(&c->r, line);
 }
 
+/* RELOAD [MERGE] [NOFLUSH] [NOSAVE]. What is on disk (the snapshots and
+ * the WAL) always holds what memory holds, so: NOSAVE rebuilds the
+ * keyspace from disk without taking a snapshot; NOFLUSH loads that data on
+ * top of itself, where every key and function library already there is a
+ * duplicate: refused as Redis refuses a duplicate (nothing changes), or
+ * with MERGE replaced by itself, the same as a plain reload. */
 static void debug_reload(cmd_ctx *c)
 {
-    int unsupported = 0;
+    int merge = 0, noflush = 0, nosave = 0;
     for (int i = 2; i < c->argc; i++) {
-        if (arg_is(c, i, "MERGE") || arg_is(c, i, "NOFLUSH") || arg_is(c, i, "NOSAVE")) {
-            if (!unsupported)
-                unsupported = i;
-            continue;
+        if (arg_is(c, i, "MERGE"))
+            merge = 1;
+        else if (arg_is(c, i, "NOFLUSH"))
+            noflush = 1;
+        else if (arg_is(c, i, "NOSAVE"))
+            nosave = 1;
+        else {
+            reply_error(&c->r, "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
+                               "options.");
+            return;
         }
-        reply_error(&c->r, "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
-                           "options.");
-        return;
     }
-    if (unsupported) {
-        reply_errorf(&c->r, "ERR DEBUG RELOAD %.*s is not supported: the keyspace is always "
-                            "reloaded from a snapshot taken now",
-                     (int)c->lens[unsupported], c->argv[unsupported]);
-        return;
+    if (noflush && !merge) {
+        size_t keys = 0, libs = c->ndbs ? ks_aux_count(c->dbs[0]) : 0;
+        for (int db = 0; db < c->ndbs; db++)
+            keys += ks_size(c->dbs[db]);
+        if (keys || libs) {
+            log_warn("DEBUG RELOAD NOFLUSH without MERGE: %zu keys and %zu function libraries "
+                     "would load on top of themselves",
+                     keys, libs);
+            reply_error(&c->r, "ERR Error trying to load the RDB dump");
+            return;
+        }
     }
     char err[256];
-    int rc = engine_reload(c->srv->eng, err, sizeof err);
+    int rc = nosave ? engine_reload_disk(c->srv->eng, err, sizeof err)
+                    : engine_reload(c->srv->eng, err, sizeof err);
     if (rc) {
         reply_errorf(&c->r, "ERR Error trying to reload the snapshot: %s", err);
         return;
@@ -345,8 +361,13 @@ static void debug_help(cmd_ctx *c)
         "QUICKLIST-PACKED-THRESHOLD <size>",
         "    Sets the threshold for elements to be inserted as plain vs packed nodes",
         "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
-        "RELOAD",
-        "    Save a snapshot on disk and reload the keyspace back from it.",
+        "RELOAD [option ...]",
+        "    Save a snapshot on disk and reload the keyspace back from it. Valid <option> values:",
+        "    * MERGE: conflicting keys and function libraries are replaced by what is loaded.",
+        "    * NOFLUSH: the existing data is not removed before the load; without MERGE,",
+        "      any key or function library is a conflict and the load is refused.",
+        "    * NOSAVE: no snapshot is taken; the keyspace is rebuilt from what is on disk",
+        "      (the newest snapshot and the WAL after it, which hold every write).",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",

@@ -1509,24 +1509,14 @@ static void stop_snapshot_child(engine *e)
     reap_child(e, 1);
 }
 
-int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t errlen)
+/* Load the keyspace back from disk up to keep_lsn: the newest snapshot,
+ * then the WAL after it. */
+static int rebuild_from_disk(engine *e, uint64_t keep_lsn, char *err, size_t errlen)
 {
-    stop_snapshot_child(e);
-    int rc = wal_truncate_after(e->w, keep_lsn, err, errlen);
-    if (rc)
-        return rc;
-    if (!reload) {
-        if (e->applied > keep_lsn)
-            e->applied = keep_lsn;
-        return 0;
-    }
-    if (e->snap_state == SNAP_WAIT_DURABLE && e->snap_lsn > keep_lsn)
-        snap_failed(e, "its entries after LSN %" PRIu64 " were cut", keep_lsn);
-    drop_snapshots_after(e, keep_lsn);
     clear_dbs(e);
     snap_meta sm;
     int broken = 0;
-    rc = snap_load_latest(e->dir, e->dbs, e->ndbs, &sm, &broken, err, errlen);
+    int rc = snap_load_latest(e->dir, e->dbs, e->ndbs, &sm, &broken, err, errlen);
     e->applied = rc ? 0 : sm.lsn;
     if (rc)
         return rc;
@@ -1549,6 +1539,40 @@ int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t 
                    keep_lsn, sm.lsn);
     }
     return rc;
+}
+
+int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t errlen)
+{
+    stop_snapshot_child(e);
+    int rc = wal_truncate_after(e->w, keep_lsn, err, errlen);
+    if (rc)
+        return rc;
+    if (!reload) {
+        if (e->applied > keep_lsn)
+            e->applied = keep_lsn;
+        return 0;
+    }
+    if (e->snap_state == SNAP_WAIT_DURABLE && e->snap_lsn > keep_lsn)
+        snap_failed(e, "its entries after LSN %" PRIu64 " were cut", keep_lsn);
+    drop_snapshots_after(e, keep_lsn);
+    return rebuild_from_disk(e, keep_lsn, err, errlen);
+}
+
+int engine_reload_disk(engine *e, char *err, size_t errlen)
+{
+    if (e->eb.ncmds)
+        return kve_fmt(err, errlen, KVE_BUSY, "effects of the current command are not logged yet");
+    uint64_t upto = e->applied;
+    int rc = rebuild_from_disk(e, upto, err, errlen);
+    if (rc) {
+        /* The keyspace no longer holds what the log says it does. */
+        log_warn("DEBUG RELOAD NOSAVE: rebuilding from disk failed: %s; exiting, the data is on "
+                 "disk",
+                 err);
+        _exit(1);
+    }
+    log_notice("DB reloaded by DEBUG RELOAD NOSAVE: up to LSN %" PRIu64, upto);
+    return 0;
 }
 
 static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint64_t term,
