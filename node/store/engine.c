@@ -1562,6 +1562,9 @@ int engine_reload_disk(engine *e, char *err, size_t errlen)
 {
     if (e->eb.ncmds)
         return kve_fmt(err, errlen, KVE_BUSY, "effects of the current command are not logged yet");
+    /* What memory holds must be in the files before it is read back. */
+    if (wal_flush_wait(e->w))
+        return kve_fmt(err, errlen, KVE_FAILED, "the WAL failed: its entries are not all on disk");
     uint64_t upto = e->applied;
     int rc = rebuild_from_disk(e, upto, err, errlen);
     if (rc) {

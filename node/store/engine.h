@@ -165,9 +165,10 @@ int engine_save(engine *e, char *err, size_t errlen);
 int engine_reload(engine *e, char *err, size_t errlen);
 /* DEBUG RELOAD NOSAVE: no snapshot is taken; the keyspace is rebuilt from
  * what is on disk, the newest snapshot and then the WAL up to the last
- * entry applied, which is what memory holds (every write is in the WAL).
- * If that fails the process exits, as engine_reload's. KVE_BUSY while an
- * entry is being built. */
+ * entry applied, which is what memory holds (every write is in the WAL;
+ * it waits until all of it is written and synced, as SAVE does). If the
+ * rebuild fails the process exits, as engine_reload's. KVE_BUSY while an
+ * entry is being built, KVE_FAILED when the WAL has failed. */
 int engine_reload_disk(engine *e, char *err, size_t errlen);
 /* Run the snapshot schedule now (normally from the engine's own timer). */
 void engine_cron(engine *e);

@@ -1,7 +1,8 @@
 /* test_engine_reload.c — engine_reload (DEBUG RELOAD): the keyspace is
  * saved and loaded back into the same keyspace object, unchanged; it
  * refuses while a command's effects are unlogged or another snapshot
- * runs; later writes and recovery go on from there. */
+ * runs; later writes and recovery go on from there. engine_reload_disk
+ * (DEBUG RELOAD NOSAVE) rebuilds it from disk without a snapshot. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,6 +157,54 @@ static void test_reload_refuses_during_bgsave(void **state)
     assert_int_equal(ks_size(engine_ks(f->e)), 50);
 }
 
+/* engine_reload_disk (DEBUG RELOAD NOSAVE): no snapshot is taken; the
+ * keyspace comes back from the newest snapshot and the WAL after it (or
+ * the WAL alone), the same as before, in the same keyspace object. */
+static void test_reload_disk_keeps_data(void **state)
+{
+    fx *f = *state;
+    open_engine(f);
+    char err[256];
+    /* The WAL alone first (this test's entries carry no TTLs). */
+    for (int i = 0; i < 50; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "w:%d", i);
+        set(f, k, "v", -1);
+    }
+    ks *ptr = engine_ks(f->e);
+    char before[41], after[41];
+    ks_digest(ptr, before);
+    assert_int_equal(engine_reload_disk(f->e, err, sizeof err), 0);
+    assert_ptr_equal(engine_ks(f->e), ptr);
+    ks_digest(ptr, after);
+    assert_string_equal(before, after);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".snap"), 0);
+    /* Then a snapshot, and writes after it (one overwrites a key in it). */
+    assert_int_equal(engine_save(f->e, err, sizeof err), 0);
+    set(f, "w:1", "changed", -1);
+    set(f, "after", "1", -1);
+    ks_digest(ptr, before);
+    assert_int_equal(engine_reload_disk(f->e, err, sizeof err), 0);
+    ks_digest(ptr, after);
+    assert_string_equal(before, after);
+    assert_int_equal(ks_size(ptr), 51);
+    kobj *o = ks_find(ptr, "w:1", 3);
+    assert_non_null(o);
+    size_t n;
+    assert_memory_equal(kobj_str(o, &n), "changed", 7);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".snap"), 1);
+    /* An entry being built: refused, nothing changes. */
+    ks_set_string(ptr, "b", 1, "2", 1, 0);
+    const char *argv[3] = {"SET", "b", "2"};
+    size_t lens[3] = {3, 1, 1};
+    engine_entry_add(f->e, 0, 3, argv, lens);
+    assert_int_equal(engine_reload_disk(f->e, err, sizeof err), KVE_BUSY);
+    assert_int_equal(ks_size(ptr), 52);
+    assert_true(engine_entry_commit(f->e) > 0);
+    assert_int_equal(engine_reload_disk(f->e, err, sizeof err), 0);
+    assert_int_equal(ks_size(ptr), 52);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +212,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reload_empty_and_again, engine_fx_setup, engine_fx_teardown),
         cmocka_unit_test_setup_teardown(test_reload_refuses_pending_entry, engine_fx_setup, engine_fx_teardown),
         cmocka_unit_test_setup_teardown(test_reload_refuses_during_bgsave, engine_fx_setup, engine_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_disk_keeps_data, engine_fx_setup, engine_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
