@@ -113,6 +113,39 @@ static void set_error(cmd_ctx *c, const char *arg, size_t len, const char *why)
                  (int)len, arg, why);
 }
 
+/* Redis 7.0's own immutable configs: CONFIG SET refuses them whatever the
+ * value, as Redis does. */
+static int redis_immutable(const cfg_option *o)
+{
+    static const char *const names[] = {"daemonize", "databases", "logfile",  "pidfile",
+                                        "unixsocket", "unixsocketperm", "tcp-backlog",
+                                        "replicaof", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(o->name, names[i]))
+            return 1;
+    return 0;
+}
+
+/* Whether v is the value o already has (parsed and written back as CONFIG
+ * GET shows it, so "16mb" and "16777216" are the same). */
+static int same_value(const kv_config *cur, const cfg_option *o, const char *v, size_t n)
+{
+    kv_config tmp;
+    config_init(&tmp);
+    char *copy = kv_memdup(v, n);
+    const char *cv = copy;
+    char err[256], a[4096], b[4096];
+    int same = 0;
+    if (config_set(&tmp, o, 1, &cv, 1, err, sizeof err) == 0) {
+        size_t la = config_format(&tmp, o, a, sizeof a);
+        size_t lb = config_format(cur, o, b, sizeof b);
+        same = la == lb && !memcmp(a, b, la);
+    }
+    kv_free(copy);
+    config_free(&tmp);
+    return same;
+}
+
 static void config_set_cmd(cmd_ctx *c)
 {
     if (c->argc % 2) {
@@ -138,8 +171,14 @@ static void config_set_cmd(cmd_ctx *c)
         if (bad >= 0 || unknown >= 0)
             continue;
         if (!o->runtime) {
-            why = "can't set immutable config";
-            bad = a;
+            /* One kvnode cannot change while it runs (Redis can change
+             * bind, port and dir; the others are kvnode's own): set to the
+             * value it has, it changes nothing and succeeds, as the same
+             * CONFIG SET does on Redis (tools re-apply whole configs). */
+            if (redis_immutable(o) || !same_value(&s->cfg, o, c->argv[a + 1], c->lens[a + 1])) {
+                why = "can't set immutable config";
+                bad = a;
+            }
             continue;
         }
         /* A name given twice; an alias and its name are two configs in
@@ -166,12 +205,16 @@ static void config_set_cmd(cmd_ctx *c)
     /* Then values, keeping the old ones to restore if one fails. */
     char buf[4096], err[256];
     for (int i = 0; i < n; i++) {
+        if (!opts[i])
+            continue; /* immutable, and already that value */
         size_t l = config_format(&s->cfg, opts[i], buf, sizeof buf);
         old[i] = kv_memdup(buf, l);
         old_len[i] = l;
     }
     for (int i = 0; i < n; i++) {
         int a = 3 + 2 * i;
+        if (!opts[i])
+            continue;
         char *v = kv_memdup(c->argv[a], c->lens[a]);
         const char *cv = v;
         err[0] = '\0';
@@ -182,6 +225,8 @@ static void config_set_cmd(cmd_ctx *c)
             config_set_requirepass(&s->cfg, c->argv[a], c->lens[a]);
         if (rc < 0) {
             for (int j = 0; j <= i; j++) {
+                if (!opts[j])
+                    continue;
                 const char *ov = old[j];
                 char ignore[256];
                 config_set(&s->cfg, opts[j], 1, &ov, 1, ignore, sizeof ignore);
@@ -200,7 +245,8 @@ static void config_set_cmd(cmd_ctx *c)
         }
     }
     for (int i = 0; i < n; i++)
-        server_apply_config(s, opts[i]);
+        if (opts[i])
+            server_apply_config(s, opts[i]);
     reply_ok(&c->r);
 done:
     for (int i = 0; i < n; i++)

@@ -378,6 +378,29 @@ static void test_config_rewrite(void **state)
     r = h_cmd(f->c, "CONFIG GET timeout");
     assert_string_equal(r->element[1]->str, "42");
     kv_reply_free(r);
+    /* An option kvnode cannot change while running, set to the value it
+     * has (as tools re-apply whole configs): OK, nothing changes; another
+     * value, or any value of one Redis never changes at runtime, is
+     * refused. */
+    char line[128];
+    snprintf(line, sizeof line, "CONFIG SET port %d wal-segment-size 16mb timeout 41", port);
+    ok(f->c, line);
+    r = h_cmd(f->c, "CONFIG GET timeout");
+    assert_string_equal(r->element[1]->str, "41");
+    kv_reply_free(r);
+    ok(f->c, "CONFIG SET timeout 42");
+    snprintf(line, sizeof line, "CONFIG SET timeout 44 port %d", port + 1);
+    r = h_cmd(f->c, line);
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "'port') - can't set immutable config"));
+    kv_reply_free(r);
+    r = h_cmd(f->c, "CONFIG SET databases 16");
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "'databases') - can't set immutable config"));
+    kv_reply_free(r);
+    r = h_cmd(f->c, "CONFIG GET timeout");
+    assert_string_equal(r->element[1]->str, "42");
+    kv_reply_free(r);
 
     ok(f->c, "CONFIG REWRITE");
     fp = fopen(conf, "r");
