@@ -10,6 +10,8 @@
  * Redis's per-key access flags. */
 #include "server.h"
 
+#include "keyspecs.h"
+
 #include "mem.h"
 #include "reply.h"
 
@@ -200,8 +202,79 @@ static void reply_flags(reply *r, const kv_command *cmd)
         reply_simple(r, "allow_busy");
 }
 
+/* One of Redis's key specs, as COMMAND INFO shows it. */
+static void reply_spec(reply *r, const key_spec *s)
+{
+    reply_map(r, s->notes ? 4 : 3);
+    if (s->notes) {
+        reply_bulk_cstr(r, "notes");
+        reply_bulk_cstr(r, s->notes);
+    }
+    reply_bulk_cstr(r, "flags");
+    keyspec_reply_flags(r, s->flags);
+    reply_bulk_cstr(r, "begin_search");
+    reply_map(r, 2);
+    reply_bulk_cstr(r, "type");
+    if (s->bs_type == KSB_INDEX) {
+        reply_bulk_cstr(r, "index");
+        reply_bulk_cstr(r, "spec");
+        reply_map(r, 1);
+        reply_bulk_cstr(r, "index");
+        reply_int(r, s->bs_index);
+    } else if (s->bs_type == KSB_KEYWORD) {
+        reply_bulk_cstr(r, "keyword");
+        reply_bulk_cstr(r, "spec");
+        reply_map(r, 2);
+        reply_bulk_cstr(r, "keyword");
+        reply_bulk_cstr(r, s->bs_keyword);
+        reply_bulk_cstr(r, "startfrom");
+        reply_int(r, s->bs_startfrom);
+    } else {
+        reply_bulk_cstr(r, "unknown");
+        reply_bulk_cstr(r, "spec");
+        reply_map(r, 0);
+    }
+    reply_bulk_cstr(r, "find_keys");
+    reply_map(r, 2);
+    reply_bulk_cstr(r, "type");
+    if (s->fk_type == KSK_RANGE) {
+        reply_bulk_cstr(r, "range");
+        reply_bulk_cstr(r, "spec");
+        reply_map(r, 3);
+        reply_bulk_cstr(r, "lastkey");
+        reply_int(r, s->fk_a);
+        reply_bulk_cstr(r, "keystep");
+        reply_int(r, s->fk_b);
+        reply_bulk_cstr(r, "limit");
+        reply_int(r, s->fk_c);
+    } else if (s->fk_type == KSK_KEYNUM) {
+        reply_bulk_cstr(r, "keynum");
+        reply_bulk_cstr(r, "spec");
+        reply_map(r, 3);
+        reply_bulk_cstr(r, "keynumidx");
+        reply_int(r, s->fk_a);
+        reply_bulk_cstr(r, "firstkey");
+        reply_int(r, s->fk_b);
+        reply_bulk_cstr(r, "keystep");
+        reply_int(r, s->fk_c);
+    } else {
+        reply_bulk_cstr(r, "unknown");
+        reply_bulk_cstr(r, "spec");
+        reply_map(r, 0);
+    }
+}
+
+/* Redis's key specs for its commands (keyspecs.h); kvnode's own commands
+ * with keys get one spec from their key positions. */
 static void reply_key_specs(reply *r, const kv_command *cmd)
 {
+    const keyspec_cmd *kc = keyspec_find(cmd->name);
+    if (kc) {
+        reply_set(r, kc->n);
+        for (int i = 0; i < kc->n; i++)
+            reply_spec(r, &kc->specs[i]);
+        return;
+    }
     if (cmd->first_key <= 0) {
         reply_set(r, 0);
         return;
@@ -407,10 +480,10 @@ static int arity_fits(const kv_command *cmd, int argc)
     return !((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity);
 }
 
-/* OBJECT and XINFO <subcommand> <key>: their subcommands live in their
- * own tables, not in the command table; the key is argument 2 of any but
- * HELP (Redis's object|* and xinfo|* key specs). Their arities, as
- * Redis's. */
+/* OBJECT, XINFO and XGROUP <subcommand> <key>: their subcommands live in
+ * their own tables, not in the command table; the key is argument 2 of
+ * any but HELP (Redis's object|*, xinfo|* and xgroup|* key specs). Their
+ * arities, as Redis's. */
 static const struct {
     const char *cmd, *sub;
     int arity;
@@ -418,11 +491,14 @@ static const struct {
     {"object", "encoding", 3}, {"object", "freq", 3},   {"object", "idletime", 3},
     {"object", "refcount", 3}, {"object", "help", 2},   {"xinfo", "stream", -3},
     {"xinfo", "groups", 3},    {"xinfo", "consumers", 4}, {"xinfo", "help", 2},
+    {"xgroup", "create", -5},  {"xgroup", "createconsumer", 5}, {"xgroup", "delconsumer", 5},
+    {"xgroup", "destroy", 4},  {"xgroup", "setid", -5},   {"xgroup", "help", 2},
 };
 
 static int is_object(const kv_command *cmd)
 {
-    return !strcmp(cmd->name, "object") || !strcmp(cmd->name, "xinfo");
+    return !strcmp(cmd->name, "object") || !strcmp(cmd->name, "xinfo") ||
+           !strcmp(cmd->name, "xgroup");
 }
 
 /* The own_subs entry of cmd's subcommand argv[1], or -1. */
@@ -549,21 +625,99 @@ int command_keys(const kv_command *cmd, int argc, const char *const *argv, const
     return (last - first) / step + 1;
 }
 
-/* ---- GETKEYS <command> [args …] ---- */
+/* ---- GETKEYS / GETKEYSANDFLAGS <command> [args …] ---- */
 
 typedef struct getkeys_ctx {
     reply *r;
     const char *const *argv;
     const size_t *lens;
+    int *pos;
+    int n, max;
 } getkeys_ctx;
 
 static void getkeys_one(void *arg, int i)
 {
     getkeys_ctx *g = arg;
-    reply_bulk(g->r, g->argv[i], g->lens[i]);
+    if (g->n < g->max)
+        g->pos[g->n++] = i;
 }
 
-static void command_getkeys_cmd(cmd_ctx *c)
+/* Whether every spec says where the keys are and what is done with them. */
+static int specs_complete(const keyspec_cmd *kc)
+{
+    for (int i = 0; i < kc->n; i++) {
+        const key_spec *s = &kc->specs[i];
+        if ((s->flags & (KSF_INCOMPLETE | KSF_VARIABLE_FLAGS)) || s->bs_type == KSB_UNKNOWN ||
+            s->fk_type == KSK_UNKNOWN)
+            return 0;
+    }
+    return 1;
+}
+
+/* The flags of the key at position p, where Redis's specs cannot tell
+ * them (its getkeys procedures for SET, BITFIELD, SORT, SORT_RO and
+ * MIGRATE); -1 for the other commands. */
+static long proc_key_flags(const kv_command *cmd, int argc, const char *const *argv,
+                           const size_t *lens, int p)
+{
+    if (!strcmp(cmd->name, "set")) {
+        for (int i = 3; i < argc; i++)
+            if (word_is(argv[i], lens[i], "get"))
+                return KSF_RW | KSF_ACCESS | KSF_UPDATE;
+        return KSF_OW | KSF_UPDATE;
+    }
+    if (!strcmp(cmd->name, "bitfield")) {
+        /* Read-only while it is GETs (and OVERFLOWs) only; anything else,
+         * a syntax error included, counts as a write. */
+        int readonly = 1;
+        for (int i = 2; i < argc && readonly; i++) {
+            int rem = argc - i - 1;
+            if (word_is(argv[i], lens[i], "get") && rem >= 2)
+                i += 2;
+            else if (word_is(argv[i], lens[i], "overflow") && rem >= 1)
+                i += 1;
+            else
+                readonly = 0;
+        }
+        return readonly ? KSF_RO | KSF_ACCESS : KSF_RW | KSF_ACCESS | KSF_UPDATE;
+    }
+    if (!strcmp(cmd->name, "sort_ro"))
+        return KSF_RO | KSF_ACCESS;
+    if (!strcmp(cmd->name, "sort"))
+        return p == 1 ? KSF_RO | KSF_ACCESS : KSF_OW | KSF_UPDATE;
+    if (!strcmp(cmd->name, "migrate"))
+        return KSF_RW | KSF_ACCESS | KSF_DELETE;
+    return -1;
+}
+
+/* The flags of the key at position p: from the getkeys procedures, else
+ * from the spec (of kc, NULL for none) that finds it. */
+static unsigned key_flags(const kv_command *cmd, const keyspec_cmd *kc, int argc,
+                          const char *const *argv, const size_t *lens, int p)
+{
+    long f = proc_key_flags(cmd, argc, argv, lens, p);
+    if (f >= 0)
+        return (unsigned)f;
+    if (kc) {
+        int max = argc > 0 ? argc : 1;
+        int *pos = kv_malloc((size_t)max * sizeof *pos);
+        unsigned *fl = kv_malloc((size_t)max * sizeof *fl);
+        int n = keyspec_keys(kc, argc, argv, lens, pos, fl, max);
+        unsigned found = 0;
+        for (int i = 0; i < n && !found; i++)
+            if (pos[i] == p)
+                found = fl[i];
+        kv_free(pos);
+        kv_free(fl);
+        if (found)
+            return found;
+        if (kc->n == 1)
+            return kc->specs[0].flags;
+    }
+    return (cmd->flags & CMD_WRITE) ? KSF_RW : KSF_RO;
+}
+
+static void getkeys_generic(cmd_ctx *c, int with_flags)
 {
     int argc = c->argc - 2;
     const char *const *argv = c->argv + 2;
@@ -591,10 +745,21 @@ static void command_getkeys_cmd(cmd_ctx *c)
             return;
         }
     }
+    /* Redis 7.0 takes the keys from the key specs when they are complete
+     * (no INCOMPLETE, VARIABLE_FLAGS or unknown spec) and fit the
+     * arguments, and otherwise from its getkeys procedures, which
+     * command_keys reproduces. */
+    char full[96];
+    const char *specname = cmd->name;
+    if (is_object(cmd) && argc > 1 && lens[1] < 64) {
+        snprintf(full, sizeof full, "%s|%.*s", cmd->name, (int)lens[1], argv[1]);
+        specname = full;
+    }
+    const keyspec_cmd *kc = keyspec_find(specname);
     int at, dst;
     int movable = streams_keys_cmd(cmd) || numkeys_spec(cmd, &at, &dst) || is_sort(cmd) ||
                   is_object(cmd);
-    if (!movable && cmd->first_key <= 0) {
+    if (!movable && cmd->first_key <= 0 && !kc) {
         reply_error(&c->r, "ERR The command has no key arguments");
         return;
     }
@@ -602,18 +767,45 @@ static void command_getkeys_cmd(cmd_ctx *c)
         reply_error(&c->r, "ERR Invalid number of arguments specified for command");
         return;
     }
-    int n = command_keys(cmd, argc, argv, lens, NULL, NULL);
-    if (n == -2) {
-        reply_error(&c->r, "ERR The command has no key arguments");
-        return;
-    }
-    if (n < 0) {
-        reply_error(&c->r, "ERR Invalid arguments specified for command");
-        return;
+    int max = argc > 0 ? argc : 1, n = -1;
+    int *pos = kv_malloc((size_t)max * sizeof *pos);
+    unsigned *fl = kv_malloc((size_t)max * sizeof *fl);
+    if (kc && specs_complete(kc))
+        n = keyspec_keys(kc, argc, argv, lens, pos, fl, max);
+    if (n <= 0) {
+        n = command_keys(cmd, argc, argv, lens, NULL, NULL);
+        if (n < 0) {
+            reply_error(&c->r, n == -2 ? "ERR The command has no key arguments"
+                                       : "ERR Invalid arguments specified for command");
+            goto done;
+        }
+        getkeys_ctx g = {&c->r, argv, lens, pos, 0, max};
+        command_keys(cmd, argc, argv, lens, getkeys_one, &g);
+        n = g.n;
+        for (int i = 0; i < n; i++)
+            fl[i] = key_flags(cmd, kc, argc, argv, lens, pos[i]);
     }
     reply_array(&c->r, n);
-    getkeys_ctx g = {&c->r, argv, lens};
-    command_keys(cmd, argc, argv, lens, getkeys_one, &g);
+    for (int i = 0; i < n; i++) {
+        if (with_flags)
+            reply_array(&c->r, 2);
+        reply_bulk(&c->r, argv[pos[i]], lens[pos[i]]);
+        if (with_flags)
+            keyspec_reply_flags(&c->r, fl[i]);
+    }
+done:
+    kv_free(pos);
+    kv_free(fl);
+}
+
+static void command_getkeys_cmd(cmd_ctx *c)
+{
+    getkeys_generic(c, 0);
+}
+
+static void command_getkeysandflags_cmd(cmd_ctx *c)
+{
+    getkeys_generic(c, 1);
 }
 
 static void command_help_cmd(cmd_ctx *c)
@@ -635,6 +827,8 @@ static void command_help_cmd(cmd_ctx *c)
         "    commands are returned.",
         "GETKEYS <full-command>",
         "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
         NULL,
     };
     admin_reply_help(c, "COMMAND", lines);
@@ -666,6 +860,9 @@ const kv_command cmds_command[] = {
      "@slow @connection"},
     {"command|getkeys", command_getkeys_cmd, -4, COMMAND_FLAGS | CMD_LOADING, 0, 0, 0, "server",
      "Extracts the key names from an arbitrary command.", "2.8.13", "@slow @connection"},
+    {"command|getkeysandflags", command_getkeysandflags_cmd, -4, COMMAND_FLAGS | CMD_LOADING, 0, 0,
+     0, "server", "Extracts the key names and access flags for an arbitrary command.", "7.0.0",
+     "@slow @connection"},
     {"command|help", command_help_cmd, 2, COMMAND_FLAGS | CMD_LOADING, 0, 0, 0, "server",
      "Returns helpful text about the different subcommands.", "5.0.0", "@slow @connection"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
