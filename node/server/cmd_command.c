@@ -627,10 +627,8 @@ int command_keys(const kv_command *cmd, int argc, const char *const *argv, const
 
 /* ---- GETKEYS / GETKEYSANDFLAGS <command> [args …] ---- */
 
+/* Key positions collected from command_keys. */
 typedef struct getkeys_ctx {
-    reply *r;
-    const char *const *argv;
-    const size_t *lens;
     int *pos;
     int n, max;
 } getkeys_ctx;
@@ -779,7 +777,7 @@ static void getkeys_generic(cmd_ctx *c, int with_flags)
                                        : "ERR Invalid arguments specified for command");
             goto done;
         }
-        getkeys_ctx g = {&c->r, argv, lens, pos, 0, max};
+        getkeys_ctx g = {pos, 0, max};
         command_keys(cmd, argc, argv, lens, getkeys_one, &g);
         n = g.n;
         for (int i = 0; i < n; i++)
