@@ -64,10 +64,9 @@ static int reset(void **state)
 
 /* ---- Helpers ---- */
 
-/* The same command on both servers, with the same reply. */
-static void both(const char *line)
+/* Both replies to `what`, freed; the test fails unless they are the same. */
+static void same_replies(const char *what, kv_reply *a, kv_reply *b)
 {
-    kv_reply *a = h_cmd(rc, line), *b = h_cmd(kc, line);
     assert_non_null(a);
     assert_non_null(b);
     char ta[512], tb[512];
@@ -76,7 +75,13 @@ static void both(const char *line)
     kv_reply_free(a);
     kv_reply_free(b);
     if (strcmp(ta, tb) != 0)
-        fail_msg("%s: redis-server %s, kvnode %s", line, ta, tb);
+        fail_msg("%s: redis-server %s, kvnode %s", what, ta, tb);
+}
+
+/* The same command on both servers, with the same reply. */
+static void both(const char *line)
+{
+    same_replies(line, h_cmd(rc, line), h_cmd(kc, line));
 }
 
 /* A script on both servers (one key), with the same reply. */
@@ -84,16 +89,7 @@ static void both_eval(const char *script, const char *key)
 {
     const char *argv[4] = {"EVAL", script, "1", key};
     size_t lens[4] = {4, strlen(script), 1, strlen(key)};
-    kv_reply *a = h_cmdv(rc, 4, argv, lens), *b = h_cmdv(kc, 4, argv, lens);
-    assert_non_null(a);
-    assert_non_null(b);
-    char ta[256], tb[256];
-    h_reply_text(a, ta, sizeof ta);
-    h_reply_text(b, tb, sizeof tb);
-    kv_reply_free(a);
-    kv_reply_free(b);
-    if (strcmp(ta, tb) != 0)
-        fail_msg("EVAL on %s: redis-server %s, kvnode %s", key, ta, tb);
+    same_replies(key, h_cmdv(rc, 4, argv, lens), h_cmdv(kc, 4, argv, lens));
 }
 
 static const char big_set[] = "for i=1,100000 do redis.call('sadd',KEYS[1],i) end return 1";
