@@ -41,6 +41,7 @@ extern const kv_command cmds_migrate[];
 extern const kv_command cmds_sort[];
 extern const kv_command cmds_lcs[];
 extern const kv_command cmds_memory[];
+extern const kv_command cmds_cluster[];
 extern const kv_command cmds_geo[];
 extern const kv_command cmds_latency[];
 extern const kv_command cmds_monitor[];
@@ -73,6 +74,7 @@ static const kv_command *const tables[] = {
     cmds_sort,
     cmds_lcs,
     cmds_memory,
+    cmds_cluster,
     cmds_geo,
     cmds_latency,
     cmds_monitor,

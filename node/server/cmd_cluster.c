@@ -1,0 +1,97 @@
+/* cmd_cluster.c — CLUSTER, as a redis-server 7.0 without cluster support
+ * answers it: kvnode is not a Redis Cluster node (its nodes replicate one
+ * keyspace; see README), so every subcommand answers Redis's "This
+ * instance has cluster support disabled", after the usual checks (unknown
+ * subcommand, arity, NOSCRIPT from scripts). Clients that probe CLUSTER
+ * INFO or CLUSTER SLOTS to tell a cluster from a standalone server get the
+ * answer they get from such a redis-server. The table's names, arities,
+ * flags, ACL categories and summaries are Redis 7.0.15's. */
+#include "server.h"
+
+#include "reply.h"
+
+static void cluster_disabled(cmd_ctx *c)
+{
+    reply_error(&c->r, "ERR This instance has cluster support disabled");
+}
+
+const kv_command cmds_cluster[] = {
+    {"cluster", command_container, -2, CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "A container for cluster commands", "3.0.0", "@slow"},
+    {"cluster|addslots", cluster_disabled, -3,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Assign new hash slots to receiving node", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|addslotsrange", cluster_disabled, -4,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Assign new hash slots to receiving node", "7.0.0", "@admin @slow @dangerous"},
+    {"cluster|bumpepoch", cluster_disabled, 2,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Advance the cluster config epoch", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|count-failure-reports", cluster_disabled, 3,
+     CMD_ADMIN | CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Return the number of failure reports active for a given node",
+     "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|countkeysinslot", cluster_disabled, 3, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Return the number of local keys in the specified hash slot", "3.0.0", "@slow"},
+    {"cluster|delslots", cluster_disabled, -3,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Set hash slots as unbound in receiving node", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|delslotsrange", cluster_disabled, -4,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Set hash slots as unbound in receiving node", "7.0.0", "@admin @slow @dangerous"},
+    {"cluster|failover", cluster_disabled, -2,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Forces a replica to perform a manual failover of its master.",
+     "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|flushslots", cluster_disabled, 2,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Delete a node's own slots information", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|forget", cluster_disabled, 3,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Remove a node from the nodes table", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|getkeysinslot", cluster_disabled, 4, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Return local key names in the specified hash slot", "3.0.0", "@slow"},
+    {"cluster|help", cluster_disabled, 2,
+     CMD_LOADING | CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Show helpful text about the different subcommands", "5.0.0", "@slow"},
+    {"cluster|info", cluster_disabled, 2, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Provides info about Redis Cluster node state", "3.0.0", "@slow"},
+    {"cluster|keyslot", cluster_disabled, 3, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Returns the hash slot of the specified key", "3.0.0", "@slow"},
+    {"cluster|links", cluster_disabled, 2, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Returns a list of all TCP links to and from peer nodes in cluster", "7.0.0", "@slow"},
+    {"cluster|meet", cluster_disabled, -4,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Force a node cluster to handshake with another node", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|myid", cluster_disabled, 2, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Return the node id", "3.0.0", "@slow"},
+    {"cluster|nodes", cluster_disabled, 2, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Get Cluster config for the node", "3.0.0", "@slow"},
+    {"cluster|replicas", cluster_disabled, 3,
+     CMD_ADMIN | CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "List replica nodes of the specified master node", "5.0.0", "@admin @slow @dangerous"},
+    {"cluster|replicate", cluster_disabled, 3,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Reconfigure a node as a replica of the specified master node",
+     "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|reset", cluster_disabled, -2,
+     CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Reset a Redis Cluster node", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|saveconfig", cluster_disabled, 2,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Forces the node to save cluster state on disk", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|set-config-epoch", cluster_disabled, 3,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Set the configuration epoch in a new node", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|setslot", cluster_disabled, -4,
+     CMD_ADMIN | CMD_STALE | CMD_NO_ASYNC_LOADING | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Bind a hash slot to a specific node", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|shards", cluster_disabled, 2, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Get array of cluster slots to node mappings", "7.0.0", "@slow"},
+    {"cluster|slaves", cluster_disabled, 3,
+     CMD_ADMIN | CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "List replica nodes of the specified master node", "3.0.0", "@admin @slow @dangerous"},
+    {"cluster|slots", cluster_disabled, 2, CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Get array of Cluster slot to node mappings", "3.0.0", "@slow"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
