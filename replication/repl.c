@@ -1333,6 +1333,11 @@ int repl_failover(repl *r, const char *host, int port, uint64_t timeout_ms, char
         }
         target = c->m[idx].id;
     }
+    /* Redis refuses a second FAILOVER, to the same target too. */
+    if (rcore_transferring(r->core)) {
+        snprintf(err, errlen, "ERR FAILOVER already in progress.");
+        return -1;
+    }
     char why[160];
     if (rcore_transfer(r->core, target, timeout_ms, why, sizeof why) != 0) {
         if (strstr(why, "already"))

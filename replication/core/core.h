@@ -238,10 +238,14 @@ void rcore_snap_write_done(rcore *r, int rc);
 /* ---- commands ---- */
 /* Hand leadership to target (NULL: the most caught-up voter): writes pause
  * (rcore_writes_paused), the target is caught up and told to campaign.
- * Gives up after timeout_ms. 0, or <0 with a reason. */
+ * Gives up after timeout_ms. 0, or <0 with a reason; while a transfer is
+ * under way, asking for the same target again is 0 (it goes on as it was)
+ * and any other request an error. */
 int rcore_transfer(rcore *r, const char *target_id, uint64_t timeout_ms, char *why,
                    size_t whylen);
 void rcore_transfer_abort(rcore *r);
+/* Whether a leadership transfer is under way. */
+int rcore_transferring(const rcore *r);
 /* Campaign now (REPLICAOF NO ONE on a follower): ask the leader to hand
  * over if one is known, else start an election without waiting. */
 int rcore_campaign(rcore *r, char *why, size_t whylen);

@@ -862,6 +862,11 @@ int rcore_transfer(rcore *r, const char *target, uint64_t timeout_ms, char *why,
         return -1;
     }
     if (r->transfer_to[0]) {
+        /* Asked again to hand over to the node it is handing over to
+         * (REPLICAOF on a leader racing a hand-over that node asked for):
+         * already under way, nothing more to do. */
+        if (target && !strcmp(target, r->transfer_to))
+            return 0;
         snprintf(why, whylen, "a leadership transfer is already in progress");
         return -1;
     }
@@ -893,6 +898,11 @@ int rcore_transfer(rcore *r, const char *target, uint64_t timeout_ms, char *why,
     rc_log(r, RC_NOTICE, "handing leadership over to %.12s: writes paused", r->transfer_to);
     rc_notify_role(r);
     return 0;
+}
+
+int rcore_transferring(const rcore *r)
+{
+    return r->transfer_to[0] != 0;
 }
 
 void rcore_transfer_abort(rcore *r)

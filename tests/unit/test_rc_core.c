@@ -914,6 +914,12 @@ static void test_transfer(void **state)
     char why[128];
     assert_int_equal(rcore_transfer(W.nd[0].core, "node2", 2000, why, sizeof why), 0);
     assert_false(rcore_writable(W.nd[0].core));
+    /* While it is under way: the same target again is fine (REPLICAOF
+     * racing the hand-over), another one or "any" is refused. */
+    assert_int_equal(rcore_transfer(W.nd[0].core, "node2", 2000, why, sizeof why), 0);
+    assert_int_equal(rcore_transfer(W.nd[0].core, "node1", 2000, why, sizeof why), -1);
+    assert_string_equal(why, "a leadership transfer is already in progress");
+    assert_int_equal(rcore_transfer(W.nd[0].core, NULL, 2000, why, sizeof why), -1);
     advance(100);
     assert_int_equal(leader(), 2);
     assert_false(rcore_lease_valid(W.nd[0].core));
