@@ -22,6 +22,9 @@
 #   5. Memory per key (tests/bench/compare_memory.sh with MEM_KEYS keys).
 #   6. redis-benchmark's default test set (PING … MSET) and EVALSHA, XADD,
 #      XREADGROUP (issue 13), fsync always and no fsync, ratio per row.
+#   7. Deleting a big value: the event loop's time (SLOWLOG, every command
+#      logged) for UNLINK and for DEL of a set, sorted set, hash and list of
+#      LAZY_MEMBERS members each, no fsync.
 #
 # Usage: bash tests/bench/compare_all.sh          (full: ~30+ minutes)
 #        QUICK=1 bash tests/bench/compare_all.sh  (a few minutes; small sizes)
@@ -33,7 +36,8 @@
 #   RESTART_KEYS=1000000/100000
 #   MEM_KEYS=100000/10000
 #   SUITE_REQ=100000/5000    requests per redis-benchmark row (section 6)
-#   SECTIONS="set big disk restart memory suite"   which sections to run
+#   LAZY_MEMBERS=2000000/200000   members per value in section 7
+#   SECTIONS="set big disk restart memory suite lazy"   which sections to run
 # On a busy machine the absolute figures are noisy; the ratios of one run
 # are what to compare.
 set -euo pipefail
@@ -41,11 +45,13 @@ cd "$(dirname "$0")/../.."
 if [ "${QUICK:-0}" = 1 ]; then
   SET_ROUNDS=${SET_ROUNDS:-1}; SET_REQ=${SET_REQ:-20000}; BIG_REQ=${BIG_REQ:-1000}; DISK_MB=${DISK_MB:-300}
   RESTART_KEYS=${RESTART_KEYS:-100000}; MEM_KEYS=${MEM_KEYS:-10000}; SUITE_REQ=${SUITE_REQ:-5000}
+  LAZY_MEMBERS=${LAZY_MEMBERS:-200000}
 else
   SET_ROUNDS=${SET_ROUNDS:-3}; SET_REQ=${SET_REQ:-500000}; BIG_REQ=${BIG_REQ:-20000}; DISK_MB=${DISK_MB:-2048}
   RESTART_KEYS=${RESTART_KEYS:-1000000}; MEM_KEYS=${MEM_KEYS:-100000}; SUITE_REQ=${SUITE_REQ:-100000}
+  LAZY_MEMBERS=${LAZY_MEMBERS:-2000000}
 fi
-SECTIONS=${SECTIONS:-set big disk restart memory suite}
+SECTIONS=${SECTIONS:-set big disk restart memory suite lazy}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
 
 source tests/bench/lib.sh kvcompareall
@@ -102,7 +108,7 @@ bench_full() { # port pid requests args...
 
 rv=$("$REDIS" --version | awk '{print $3}' | cut -d= -f2)
 echo "kvnode $(git rev-parse --short HEAD 2>/dev/null || echo '?') vs redis-server $rv on $(nproc) cores, $(date -u '+%F %H:%M UTC'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "sizes: SET_ROUNDS=$SET_ROUNDS SET_REQ=$SET_REQ BIG_REQ=$BIG_REQ DISK_MB=$DISK_MB RESTART_KEYS=$RESTART_KEYS MEM_KEYS=$MEM_KEYS SUITE_REQ=$SUITE_REQ"
+echo "sizes: SET_ROUNDS=$SET_ROUNDS SET_REQ=$SET_REQ BIG_REQ=$BIG_REQ DISK_MB=$DISK_MB RESTART_KEYS=$RESTART_KEYS MEM_KEYS=$MEM_KEYS SUITE_REQ=$SUITE_REQ LAZY_MEMBERS=$LAZY_MEMBERS"
 
 # ---------------------------------------------------------------- 1 and 2
 row_fmt='%-36s %-26s %-26s %6s\n'
@@ -289,6 +295,42 @@ if want suite; then
     unset R K
     stop_pair suite
   done
+fi
+
+# ---------------------------------------------------------------- 7
+# The loop's time for one deletion, as SLOWLOG records it (microseconds).
+delete_us() { # port command key
+  redis-cli -p "$1" slowlog reset >/dev/null
+  redis-cli -p "$1" "$2" "$3" >/dev/null
+  redis-cli -p "$1" slowlog get 1 | sed -n 3p
+}
+if want lazy; then
+  start_pair no lazy --snapshot-wal-min-bytes 0 --snapshot-wal-growth-pct 0
+  fill='local t, n = ARGV[1], tonumber(ARGV[2])
+    for i = 1, n do
+      if t == "set" then redis.call("sadd", KEYS[1], i)
+      elseif t == "zset" then redis.call("zadd", KEYS[1], i, i)
+      elseif t == "hash" then redis.call("hset", KEYS[1], i, i)
+      else redis.call("rpush", KEYS[1], i) end
+    end
+    return n'
+  echo
+  # kvnode's automatic snapshots are off, as Redis's are (save ""): one
+  # running would be handed the value first, which measures the snapshot.
+  echo "== Deleting a value of $LAZY_MEMBERS members, no fsync, no snapshots: the loop's time (us, SLOWLOG)"
+  printf '%-8s %12s %12s %12s %12s\n' "type" "redis UNLINK" "kvnode UNLINK" "redis DEL" "kvnode DEL"
+  for p in "$RP" "$KP"; do redis-cli -p "$p" config set slowlog-log-slower-than 0 >/dev/null; done
+  for t in set zset hash list; do
+    row=()
+    for cmd in unlink del; do
+      for p in "$RP" "$KP"; do
+        redis-cli -p "$p" eval "$fill" 1 "lz:$t" "$t" "$LAZY_MEMBERS" >/dev/null
+        row+=("$(delete_us "$p" "$cmd" "lz:$t")")
+      done
+    done
+    printf '%-8s %12s %12s %12s %12s\n' "$t" "${row[0]}" "${row[1]}" "${row[2]}" "${row[3]}"
+  done
+  stop_pair lazy
 fi
 echo
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
