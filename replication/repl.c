@@ -1340,9 +1340,7 @@ int repl_failover(repl *r, const char *host, int port, uint64_t timeout_ms, char
     }
     char why[160];
     if (rcore_transfer(r->core, target, timeout_ms, why, sizeof why) != 0) {
-        if (strstr(why, "already"))
-            snprintf(err, errlen, "ERR FAILOVER already in progress.");
-        else if (strstr(why, "no other voter"))
+        if (strstr(why, "no other voter"))
             snprintf(err, errlen, "ERR FAILOVER requires connected replicas.");
         else
             snprintf(err, errlen, "ERR %s", why);

@@ -263,6 +263,9 @@ int db_delete(cmd_ctx *c, const char *key, size_t klen);
 /* db_delete freeing the value on the lazyfree thread when lazy and the
  * value is large (UNLINK; DEL under lazyfree-lazy-user-del). */
 int db_delete_lazy(cmd_ctx *c, const char *key, size_t klen, int lazy);
+/* Log the deletion of key (expiry, eviction) as Redis propagates it: DEL,
+ * or UNLINK when it is lazy. */
+void db_log_delete(cmd_env *env, int db, const char *key, size_t klen, int lazy);
 /* Signal a change of key without counting the command dirty (Redis
  * signals some no-op writes, such as LTRIM that trims nothing, to WATCH). */
 void db_touched(cmd_ctx *c, const char *key, size_t klen);

@@ -119,7 +119,12 @@ int db_is_expired(cmd_ctx *c, const kobj *o)
     return e >= 0 && e <= c->now_ms;
 }
 
-static const char del_name[] = "DEL", unlink_name[] = "UNLINK";
+void db_log_delete(cmd_env *env, int db, const char *key, size_t klen, int lazy)
+{
+    const char *argv[2] = {lazy ? "UNLINK" : "DEL", key};
+    size_t lens[2] = {lazy ? 6 : 3, klen};
+    engine_entry_add(env->eng, db, 2, argv, lens);
+}
 
 /* Delete an expired key on the primary, logging the deletion. Returns 1 if
  * deleted, 0 if it could not be logged or the clients are paused (the key
@@ -133,10 +138,7 @@ static int expire_now(cmd_ctx *c, kobj *o, int for_write)
         return 0;
     size_t klen;
     const char *key = kobj_key(o, &klen);
-    /* Logged as Redis propagates it: UNLINK under lazyfree-lazy-expire. */
-    const char *argv[2] = {env->lazy_expire ? unlink_name : del_name, key};
-    size_t lens[2] = {env->lazy_expire ? 6 : 3, klen};
-    engine_entry_add(env->eng, c->db, 2, argv, lens);
+    db_log_delete(env, c->db, key, klen, env->lazy_expire);
     touched(env, c->db, key, klen, 0);
     /* key points into o: delete only after its last use. */
     char stack[256];
@@ -241,12 +243,7 @@ int cmd_reply_over_limit(cmd_ctx *c, size_t default_max)
 
 int db_delete(cmd_ctx *c, const char *key, size_t klen)
 {
-    kobj *o = db_write(c, key, klen);
-    if (!o)
-        return 0;
-    db_modified(c, key, klen);
-    ks_delete(c->k, key, klen);
-    return 1;
+    return db_delete_lazy(c, key, klen, ks_lazy_server_del());
 }
 
 int db_delete_lazy(cmd_ctx *c, const char *key, size_t klen, int lazy)
@@ -580,9 +577,7 @@ static void before_expire(void *arg, const char *key, size_t klen)
 {
     expiring *x = arg;
     cmd_env *env = x->env;
-    const char *argv[2] = {env->lazy_expire ? unlink_name : del_name, key};
-    size_t lens[2] = {env->lazy_expire ? 6 : 3, klen};
-    engine_entry_add(env->eng, x->db, 2, argv, lens);
+    db_log_delete(env, x->db, key, klen, env->lazy_expire);
     touched(env, x->db, key, klen, 0);
     env->expired_keys++;
     /* Before the deletion only because the key's bytes go with it:

@@ -350,10 +350,7 @@ static long long evict_one(cmd_env *env, int db, ks *k, kobj *o)
     char stack[256];
     char *copy = klen <= sizeof stack ? stack : kv_malloc(klen);
     memcpy(copy, key, klen);
-    /* Logged as Redis propagates it: UNLINK under lazyfree-lazy-eviction. */
-    const char *argv[2] = {env->lazy_eviction ? "UNLINK" : "DEL", copy};
-    size_t lens[2] = {env->lazy_eviction ? 6 : 3, klen};
-    engine_entry_add(env->eng, db, 2, argv, lens);
+    db_log_delete(env, db, copy, klen, env->lazy_eviction);
     long long before = (long long)kv_used_memory();
     ks_delete_lazy(k, copy, klen, env->lazy_eviction);
     long long freed = before - (long long)kv_used_memory();

@@ -209,6 +209,11 @@ void ks_set_lazyfree(int server_del, int expire)
     lazy_expire = expire;
 }
 
+int ks_lazy_server_del(void)
+{
+    return lazy_server_del;
+}
+
 /* Redis's lazyfreeGetFreeEffort: about how many allocations freeing the
  * value takes. Compact encodings are one; a list in its ring form, a
  * hashtable set or hash and a skiplist zset one per element; a stream one
@@ -367,7 +372,7 @@ static void free_detached(void *arg, void *unused)
     kv_free(d);
 }
 
-static void clear_generic(ks *k, int lazy)
+void ks_clear_lazy(ks *k, int lazy)
 {
     if (snap_fn) {
         ks_iter it;
@@ -397,12 +402,7 @@ static void clear_generic(ks *k, int lazy)
 
 void ks_clear(ks *k)
 {
-    clear_generic(k, 0);
-}
-
-void ks_clear_lazy(ks *k, int lazy)
-{
-    clear_generic(k, lazy);
+    ks_clear_lazy(k, 0);
 }
 
 void ks_free(ks *k)

@@ -50,6 +50,7 @@ void ks_clear_lazy(ks *k, int lazy);
  * thread when freeing it takes more than 64 steps (Redis's
  * LAZYFREE_THRESHOLD; ks_free_effort), and frees it at once otherwise. */
 void ks_set_lazyfree(int server_del, int expire);
+int ks_lazy_server_del(void); /* what ks_delete does: lazy or not */
 size_t ks_size(const ks *k);    /* keys, including expired ones not yet removed */
 /* An empty keyspace about to receive n keys sizes its table for them. */
 void ks_reserve(ks *k, size_t n);

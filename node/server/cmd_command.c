@@ -688,30 +688,18 @@ static long proc_key_flags(const kv_command *cmd, int argc, const char *const *a
     return -1;
 }
 
-/* The flags of the key at position p: from the getkeys procedures, else
- * from the spec (of kc, NULL for none) that finds it. */
+/* The flags of the key at position p when the specs did not find the
+ * keys: from the getkeys procedures, else from the first spec (of kc, NULL
+ * for none; the commands that get here have one), else from the command's
+ * write flag (kvnode's own commands). */
 static unsigned key_flags(const kv_command *cmd, const keyspec_cmd *kc, int argc,
                           const char *const *argv, const size_t *lens, int p)
 {
     long f = proc_key_flags(cmd, argc, argv, lens, p);
     if (f >= 0)
         return (unsigned)f;
-    if (kc) {
-        int max = argc > 0 ? argc : 1;
-        int *pos = kv_malloc((size_t)max * sizeof *pos);
-        unsigned *fl = kv_malloc((size_t)max * sizeof *fl);
-        int n = keyspec_keys(kc, argc, argv, lens, pos, fl, max);
-        unsigned found = 0;
-        for (int i = 0; i < n && !found; i++)
-            if (pos[i] == p)
-                found = fl[i];
-        kv_free(pos);
-        kv_free(fl);
-        if (found)
-            return found;
-        if (kc->n == 1)
-            return kc->specs[0].flags;
-    }
+    if (kc)
+        return kc->specs[0].flags;
     return (cmd->flags & CMD_WRITE) ? KSF_RW : KSF_RO;
 }
 

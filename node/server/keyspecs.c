@@ -2,8 +2,9 @@
  * (see keyspecs.h; the table itself is keyspecs_table.c). */
 #include "keyspecs.h"
 
+#include "buf.h"
+
 #include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -90,15 +91,8 @@ int keyspec_keys(const keyspec_cmd *kc, int argc, const char *const *argv, const
         } else if (s->fk_type == KSK_KEYNUM) {
             step = s->fk_c;
             int at = first + s->fk_a;
-            char *end;
-            if (s->fk_a >= argc || at >= argc || lens[at] == 0 || lens[at] > 20)
-                return -1;
-            char num[24];
-            memcpy(num, argv[at], lens[at]);
-            num[lens[at]] = '\0';
-            long long k = strtoll(num, &end, 10);
-            if (*end || k < 0 || (num[0] == '0' && lens[at] > 1) || num[0] == '+' ||
-                (num[0] == '-'))
+            long long k;
+            if (at >= argc || !kv_string2ll(argv[at], lens[at], &k) || k < 0 || k > argc)
                 return -1;
             first += s->fk_b;
             last = first + (int)k - 1;
