@@ -300,6 +300,17 @@ static uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Wall-clock seconds from the precise clock, as TIME reads it. time(NULL)
+ * reads the coarse clock, which can still show the previous second for a
+ * tick after TIME has moved on: LASTSAVE would then be older than a TIME
+ * taken before the save. */
+static int64_t wall_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
 void engine_config_defaults(engine_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -486,7 +497,7 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
     e->rec.snapshot_lsn = sm.lsn;
     e->rec.snapshot_keys = sm.keys;
     e->rec.snapshot_bytes = sm.bytes;
-    e->last_save_time = time(NULL);
+    e->last_save_time = wall_sec();
     if (sm.lsn) {
         e->last_save_time = sm.created_ms / 1000;
         e->last_save_lsn = sm.lsn;
@@ -1022,7 +1033,7 @@ static void publish_done(uv_work_t *req, int status)
     }
     e->last_ok = 1;
     e->last_error[0] = '\0';
-    e->last_save_time = time(NULL);
+    e->last_save_time = wall_sec();
     e->last_save_lsn = e->snap_lsn;
     e->last_snap_bytes = e->publish_bytes;
     e->retained_oldest = e->publish_oldest;
@@ -1179,7 +1190,7 @@ static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
         char path[PATH_MAX];
         snap_path(path, sizeof path, e->dir, e->snap_lsn);
         if (access(path, F_OK) == 0) {
-            e->last_save_time = time(NULL);
+            e->last_save_time = wall_sec();
             e->last_ok = 1;
             return 0;
         }
@@ -1322,7 +1333,7 @@ void engine_cron(engine *e)
         for (int i = 0; i < e->cfg.nsave && !why; i++)
             if (e->changes_since_save > 0 &&
                 e->changes_since_save >= (uint64_t)e->cfg.save_changes[i] &&
-                time(NULL) - e->last_save_time >= e->cfg.save_seconds[i])
+                wall_sec() - e->last_save_time >= e->cfg.save_seconds[i])
                 why = 2;
     if (!why)
         return;
@@ -1645,7 +1656,7 @@ static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
     if (e->commit < lsn)
         e->commit = lsn;
     e->last_save_lsn = lsn;
-    e->last_save_time = time(NULL);
+    e->last_save_time = wall_sec();
     e->last_snap_bytes = m.bytes;
     e->last_snap_keys = m.keys;
     e->retained_oldest = lsn;
