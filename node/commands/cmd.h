@@ -266,6 +266,11 @@ int db_delete_lazy(cmd_ctx *c, const char *key, size_t klen, int lazy);
 /* Log the deletion of key (expiry, eviction) as Redis propagates it: DEL,
  * or UNLINK when it is lazy. */
 void db_log_delete(cmd_env *env, int db, const char *key, size_t klen, int lazy);
+/* Delete the expired key o of database db (keyspace k) on the primary:
+ * logged (into the entry being built), notified, counted. 1 if deleted, 0
+ * if it stays (a replica, clients paused unless for_write, the WAL cannot
+ * take it). Outside a command the caller commits the entry. */
+int db_expire_key(cmd_env *env, ks *k, int db, kobj *o, int for_write);
 /* Signal a change of key without counting the command dirty (Redis
  * signals some no-op writes, such as LTRIM that trims nothing, to WATCH). */
 void db_touched(cmd_ctx *c, const char *key, size_t klen);

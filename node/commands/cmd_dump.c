@@ -88,22 +88,31 @@ static void log_del(cmd_ctx *c)
     cmd_propagate(c, 2, argv, lens);
 }
 
-static void log_restore(cmd_ctx *c, long long at, const restore_opts *o)
+/* Logged as Redis propagates RESTORE: the client's arguments, with a
+ * relative TTL made absolute (at) and ABSTTL appended. REPLACE is appended
+ * too when a logically expired key this node had not deleted yet was
+ * replaced (db.c), so that replaying finds the same outcome. */
+static void log_restore(cmd_ctx *c, long long at, const restore_opts *o, int force_replace)
 {
-    char ttl[24], stamp[24];
-    size_t tl = kv_ll2string(ttl, sizeof ttl, at);
-    const char *argv[8] = {"RESTORE", c->argv[1], ttl, c->argv[3], "REPLACE", "ABSTTL"};
-    size_t lens[8] = {7, c->lens[1], tl, c->lens[3], 7, 6};
-    int argc = 6;
-    if (o->idle >= 0 || o->freq >= 0) {
-        argv[argc] = o->idle >= 0 ? "IDLETIME" : "FREQ";
-        lens[argc] = strlen(argv[argc]);
-        argc++;
-        argv[argc] = stamp;
-        lens[argc] = kv_ll2string(stamp, sizeof stamp, o->idle >= 0 ? o->idle : o->freq);
-        argc++;
+    int argc = c->argc;
+    const char **argv = kv_malloc((size_t)(argc + 2) * sizeof *argv);
+    size_t *lens = kv_malloc((size_t)(argc + 2) * sizeof *lens);
+    memcpy(argv, c->argv, (size_t)argc * sizeof *argv);
+    memcpy(lens, c->lens, (size_t)argc * sizeof *lens);
+    char ttl[24];
+    if (at && !o->absttl) {
+        argv[2] = ttl;
+        lens[2] = kv_ll2string(ttl, sizeof ttl, at);
+        argv[argc] = "ABSTTL";
+        lens[argc++] = 6;
+    }
+    if (force_replace) {
+        argv[argc] = "REPLACE";
+        lens[argc++] = 7;
     }
     cmd_propagate(c, argc, argv, lens);
+    kv_free(argv);
+    kv_free(lens);
 }
 
 static void cmd_restore(cmd_ctx *c)
@@ -155,14 +164,17 @@ static void cmd_restore(cmd_ctx *c)
         return;
     }
     /* A logically expired key this node could not delete (db.c) goes now. */
-    if (ks_find(c->k, key, klen))
+    int leftover = 0;
+    if (ks_find(c->k, key, klen)) {
         ks_delete(c->k, key, klen);
+        leftover = 1;
+    }
     kobj *no = rdb_value_install(c->k, key, klen, &v);
     if (ttl)
         no = ks_set_expire(c->k, no, ttl); /* may move the object */
     evict_set_access(c->env, no, o.idle, o.freq, c->now_ms);
     db_modified(c, key, klen);
-    log_restore(c, ttl, &o);
+    log_restore(c, ttl, &o, leftover && !o.replace);
     cmd_notify_new(c, key, klen);
     cmd_notify(c, NOTIFY_GENERIC, "restore", key, klen);
     reply_ok(&c->r);

@@ -130,26 +130,32 @@ void db_log_delete(cmd_env *env, int db, const char *key, size_t klen, int lazy)
  * deleted, 0 if it could not be logged or the clients are paused (the key
  * stays). for_write: a write is about to replace the key; it goes even
  * during a pause (such a write runs only inside the EXEC that paused). */
-static int expire_now(cmd_ctx *c, kobj *o, int for_write)
+int db_expire_key(cmd_env *env, ks *k, int db, kobj *o, int for_write)
 {
-    cmd_env *env = c->env;
-    if (c->replica || (env->client_pause && !for_write) ||
+    if (env->replica || (env->client_pause && !for_write) ||
         engine_can_write(env->eng, 64, NULL) != 0)
         return 0;
     size_t klen;
     const char *key = kobj_key(o, &klen);
-    db_log_delete(env, c->db, key, klen, env->lazy_expire);
-    touched(env, c->db, key, klen, 0);
+    db_log_delete(env, db, key, klen, env->lazy_expire);
+    touched(env, db, key, klen, 0);
     /* key points into o: delete only after its last use. */
     char stack[256];
     char *copy = klen <= sizeof stack ? stack : kv_malloc(klen);
     memcpy(copy, key, klen);
-    ks_delete_lazy(c->k, copy, klen, env->lazy_expire);
-    env_notify(env, c->db, NOTIFY_EXPIRED, "expired", copy, klen);
+    ks_delete_lazy(k, copy, klen, env->lazy_expire);
+    env_notify(env, db, NOTIFY_EXPIRED, "expired", copy, klen);
     if (copy != stack)
         kv_free(copy);
     env->expired_keys++;
     return 1;
+}
+
+static int expire_now(cmd_ctx *c, kobj *o, int for_write)
+{
+    if (c->replica)
+        return 0;
+    return db_expire_key(c->env, c->k, c->db, o, for_write);
 }
 
 enum { READ_NONOTIFY = 1, READ_NOTOUCH = 2 };

@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1008,4 +1009,93 @@ kobj *rdb_value_install(ks *k, const void *key, size_t klen, rdb_value *v)
     }
     memset(v, 0, sizeof *v);
     return o;
+}
+
+/* ---- whole RDB files ---- */
+
+enum {
+    RDB_OPCODE_FUNCTION2 = 245,
+    RDB_OPCODE_AUX = 250,
+    RDB_OPCODE_RESIZEDB = 251,
+    RDB_OPCODE_EXPIRETIME_MS = 252,
+    RDB_OPCODE_SELECTDB = 254,
+    RDB_OPCODE_EOF = 255,
+};
+
+static void put_opcode(kbuf *out, int op)
+{
+    unsigned char b = (unsigned char)op;
+    kbuf_append(out, &b, 1);
+}
+
+void rdb_file_begin(kbuf *out, const char *const *aux, int naux)
+{
+    char magic[16];
+    snprintf(magic, sizeof magic, "REDIS%04d", RDB_VERSION);
+    kbuf_append(out, magic, 9);
+    for (int i = 0; i + 1 < naux; i += 2) {
+        put_opcode(out, RDB_OPCODE_AUX);
+        rdb_save_string(out, aux[i], strlen(aux[i]));
+        rdb_save_string(out, aux[i + 1], strlen(aux[i + 1]));
+    }
+}
+
+void rdb_file_function(kbuf *out, const char *code, size_t n)
+{
+    put_opcode(out, RDB_OPCODE_FUNCTION2);
+    rdb_save_string(out, code, n);
+}
+
+typedef struct file_db {
+    kbuf *out;
+    kbuf one; /* a DUMP payload, reused */
+} file_db;
+
+/* A key as rdbSaveKeyValuePair writes it: [expiry] type key value. The
+ * DUMP payload is the type and the value followed by a 10-byte footer. */
+static void save_pair(void *arg, kobj *o)
+{
+    file_db *f = arg;
+    int64_t exp = kobj_expire(o);
+    if (exp >= 0) {
+        unsigned char ms[8];
+        for (int i = 0; i < 8; i++)
+            ms[i] = (unsigned char)((uint64_t)exp >> (8 * i));
+        put_opcode(f->out, RDB_OPCODE_EXPIRETIME_MS);
+        kbuf_append(f->out, ms, 8);
+    }
+    kbuf_reset(&f->one);
+    rdb_dump(o, &f->one);
+    size_t klen;
+    const char *key = kobj_key(o, &klen);
+    kbuf_append(f->out, kbuf_data(&f->one), 1);
+    rdb_save_string(f->out, key, klen);
+    kbuf_append(f->out, kbuf_data(&f->one) + 1, kbuf_len(&f->one) - 11);
+}
+
+void rdb_file_db(kbuf *out, int db, ks *k)
+{
+    if (ks_size(k) == 0)
+        return;
+    put_opcode(out, RDB_OPCODE_SELECTDB);
+    rdb_save_len(out, (uint64_t)db);
+    put_opcode(out, RDB_OPCODE_RESIZEDB);
+    rdb_save_len(out, ks_size(k));
+    rdb_save_len(out, ks_expires(k));
+    file_db f = {out, KBUF_INIT};
+    uint64_t cursor = 0;
+    do
+        cursor = ks_scan(k, cursor, save_pair, &f);
+    while (cursor);
+    kbuf_free(&f.one);
+}
+
+void rdb_file_end(kbuf *out, size_t start)
+{
+    put_opcode(out, RDB_OPCODE_EOF);
+    uint64_t crc = crc64(0, kbuf_data(out) + start, kbuf_len(out) - start);
+    unsigned char c[8];
+    for (int i = 0; i < 8; i++)
+        c[i] = (unsigned char)(crc >> (8 * i));
+    kbuf_append(out, c, 8);
 }

@@ -65,4 +65,17 @@ void rdb_value_free(rdb_value *v);
  * from then on. Returns the new object. */
 kobj *rdb_value_install(ks *k, const void *key, size_t klen, rdb_value *v);
 
+/* A whole RDB file (version 10), as redis-server 7.0 writes one for a
+ * replica's full sync or SAVE, built in pieces into one buffer:
+ *   rdb_file_begin   "REDIS0010" and the aux fields (name/value pairs)
+ *   rdb_file_function  a function library's code (RDB_OPCODE_FUNCTION2)
+ *   rdb_file_db      SELECTDB, RESIZEDB and every key of k, each with its
+ *                    expiry (keys already expired included, as Redis)
+ *   rdb_file_end     EOF and the CRC-64 of everything from `start` on
+ * start is the offset in out where rdb_file_begin began. */
+void rdb_file_begin(kbuf *out, const char *const *aux, int naux);
+void rdb_file_function(kbuf *out, const char *code, size_t n);
+void rdb_file_db(kbuf *out, int db, ks *k);
+void rdb_file_end(kbuf *out, size_t start);
+
 #endif

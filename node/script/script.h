@@ -112,6 +112,9 @@ typedef struct script_stats {
     size_t functions_code;   /* the libraries' code (bytes) */
 } script_stats;
 void script_get_stats(script_stats *st);
+/* Append the function libraries held in k (database 0's aux records) to an
+ * RDB file being built (rdb_file_function), in name order. */
+void script_functions_rdb(const ks *k, kbuf *out);
 
 /* The command table (commands.c lists it). */
 extern const kv_command cmds_script[];

@@ -16,8 +16,10 @@
  * move between kvnode and Redis 7.0 both ways. */
 #include "script_int.h"
 
+#include "crc64.h"
 #include "log.h"
 #include "mem.h"
+#include "rdb.h"
 
 #include <lauxlib.h>
 
@@ -797,50 +799,26 @@ void sc_function_help(cmd_ctx *c)
 
 #define RDB_OPCODE_FUNCTION 246
 #define RDB_OPCODE_FUNCTION2 245
-#define RDB_VERSION 10
 
-/* Redis's crc64 (Jones polynomial, reflected, init 0). */
-static uint64_t crc64(const unsigned char *p, size_t n)
-{
-    uint64_t crc = 0;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int b = 0; b < 8; b++)
-            crc = (crc & 1) ? (crc >> 1) ^ 0x95ac9329ac4bc9b5ULL : crc >> 1;
-    }
-    return crc;
-}
 
-static void rdb_put_len(kbuf *b, uint64_t len)
+void script_functions_rdb(const ks *k, kbuf *out)
 {
-    if (len < (1 << 6)) {
-        kbuf_putc(b, (char)(len & 0xff));
-    } else if (len < (1 << 14)) {
-        kbuf_putc(b, (char)(((len >> 8) & 0xff) | 0x40));
-        kbuf_putc(b, (char)(len & 0xff));
-    } else if (len <= UINT32_MAX) {
-        kbuf_putc(b, (char)0x80);
-        for (int s = 24; s >= 0; s -= 8)
-            kbuf_putc(b, (char)((len >> s) & 0xff));
-    } else {
-        kbuf_putc(b, (char)0x81);
-        for (int s = 56; s >= 0; s -= 8)
-            kbuf_putc(b, (char)((len >> s) & 0xff));
-    }
+    sync_state(k);
+    for (int i = 0; i < cur.nlibs; i++)
+        rdb_file_function(out, cur.libs[i]->code, cur.libs[i]->clen);
 }
 
 void sc_function_dump(cmd_ctx *c)
 {
     sync_state(c->k);
+    /* rdbSaveFunctions' bytes (codes as RDB strings, LZF-compressed when
+     * that pays, as Redis), the RDB version and the CRC-64. */
     kbuf b = KBUF_INIT;
-    for (int i = 0; i < cur.nlibs; i++) {
-        kbuf_putc(&b, (char)RDB_OPCODE_FUNCTION2);
-        rdb_put_len(&b, cur.libs[i]->clen);
-        kbuf_append(&b, cur.libs[i]->code, cur.libs[i]->clen);
-    }
+    for (int i = 0; i < cur.nlibs; i++)
+        rdb_file_function(&b, cur.libs[i]->code, cur.libs[i]->clen);
     kbuf_putc(&b, RDB_VERSION & 0xff);
     kbuf_putc(&b, (RDB_VERSION >> 8) & 0xff);
-    uint64_t crc = crc64((const unsigned char *)kbuf_data(&b), kbuf_len(&b));
+    uint64_t crc = crc64(0, kbuf_data(&b), kbuf_len(&b));
     for (int s = 0; s < 64; s += 8)
         kbuf_putc(&b, (char)((crc >> s) & 0xff));
     reply_bulk(&c->r, kbuf_data(&b), kbuf_len(&b));
@@ -1020,7 +998,7 @@ void sc_function_restore(cmd_ctx *c)
     uint64_t crc = 0;
     for (int s = 0; s < 8; s++)
         crc |= (uint64_t)footer[2 + s] << (8 * s);
-    if (rdbver > RDB_VERSION || crc64(data, len - 8) != crc) {
+    if (rdbver > RDB_VERSION || crc64(0, data, len - 8) != crc) {
         reply_error(&c->r, "ERR DUMP payload version or checksum are wrong");
         return;
     }

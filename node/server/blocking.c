@@ -416,8 +416,13 @@ static int key_holds(server *s, int db, const char *key, size_t klen, int type, 
     if (!o)
         return -1;
     int64_t e = kobj_expire(o);
-    if (e >= 0 && e <= now)
+    if (e >= 0 && e <= now) {
+        /* Expired: deleted here, as Redis's lookupKeyWrite on a ready key
+         * does (its DEL is logged on its own). */
+        if (!engine_entry_pending(s->eng) && db_expire_key(&s->env, s->dbs[db], db, o, 0))
+            engine_entry_commit(s->eng);
         return -1;
+    }
     return kobj_type(o) == type;
 }
 

@@ -239,6 +239,7 @@ void client_close(client *c)
     pubsub_client_reset(c);
     pubsub_untouch(c);
     monitor_forget(c);
+    sync_stream_forget(c);
     if (c->srv->current == c)
         c->srv->current = NULL;
     uv_close(&c->h.handle, on_close);
@@ -346,7 +347,8 @@ void client_flush(client *c)
 }
 
 /* Output-buffer limits (client-output-buffer-limit), by Redis's client
- * class: a subscribed client is "pubsub", any other "normal". A hard limit
+ * class: a Redis replica (SYNC) is "replica", a subscribed client
+ * "pubsub", any other "normal". A hard limit
  * closes at once; staying above the soft limit for its seconds closes
  * too. */
 int client_output_over_limit(client *c)
@@ -354,7 +356,11 @@ int client_output_over_limit(client *c)
     const kv_config *cfg = &c->srv->cfg;
     long long hard = cfg->obuf_hard, soft = cfg->obuf_soft;
     int secs = cfg->obuf_soft_seconds;
-    if (c->flags & CL_PUBSUB) {
+    if (c->sync) {
+        hard = cfg->obuf_replica_hard;
+        soft = cfg->obuf_replica_soft;
+        secs = cfg->obuf_replica_soft_seconds;
+    } else if (c->flags & CL_PUBSUB) {
         hard = cfg->obuf_pubsub_hard;
         soft = cfg->obuf_pubsub_soft;
         secs = cfg->obuf_pubsub_soft_seconds;
@@ -732,6 +738,8 @@ void client_describe(const client *c, kbuf *b)
     char flags[16];
     int nf = 0;
     /* Redis's letters, in its order. */
+    if (c->sync)
+        flags[nf++] = 'S';
     if (c->flags & CL_MONITOR)
         flags[nf++] = 'O';
     if (c->flags & CL_PUBSUB)

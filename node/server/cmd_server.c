@@ -55,11 +55,9 @@ static void flush_generic(cmd_ctx *c, int all)
         ks_clear_lazy(c->dbs[db], lazy);
         c->dirty++;
     }
-    if (c->dirty) {
-        static const char *const argv[2] = {"FLUSHALL", "FLUSHDB"};
-        static const size_t lens[2] = {8, 7};
-        cmd_propagate(c, 1, &argv[!all], &lens[!all]);
-    }
+    /* Logged even when there was nothing to flush, as Redis propagates it
+     * (forceCommandPropagation), with the client's arguments. */
+    cmd_propagate(c, c->argc, (const char *const *)c->argv, c->lens);
     reply_ok(&c->r);
 }
 

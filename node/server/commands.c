@@ -45,6 +45,7 @@ extern const kv_command cmds_cluster[];
 extern const kv_command cmds_geo[];
 extern const kv_command cmds_latency[];
 extern const kv_command cmds_monitor[];
+extern const kv_command cmds_sync[];
 extern const kv_command cmds_script[];
 extern const kv_command cmds_script_containers[];
 
@@ -78,6 +79,7 @@ static const kv_command *const tables[] = {
     cmds_geo,
     cmds_latency,
     cmds_monitor,
+    cmds_sync,
     cmds_script_containers,
     cmds_script,
 };

@@ -261,6 +261,11 @@ const cfg_option cfg_options[] = {
      "timeouts) gets a snapshot instead. Without lagging replicas nothing extra is kept. "
      "Redis's repl-backlog-size names the same setting.",
      "repl-backlog-size"},
+    {"repl-ping-replica-period", "repl-ping-slave-period", CFG_INT,
+     OFF(repl_ping_replica_period), 1, INT_MAX, "10", NULL, 1,
+     "Seconds between the PINGs sent to Redis replicas attached with SYNC or PSYNC "
+     "(a redis-server replicating from this node, redis-cli --replica); kvnode replicas use "
+     "heartbeat-interval."},
     {"election-timeout", NULL, CFG_INT, OFF(repl_timeout), 100, 600000, "1000", NULL, 0,
      "Milliseconds without a leader before a voter starts an election (randomized up to "
      "twice this); a leader's lease is 90% of it."},

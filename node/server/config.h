@@ -113,6 +113,7 @@ typedef struct kv_config {
     int announce_port, announce_peer_port;
     long long repl_retention_bytes;
     int repl_timeout;             /* election timeout (ms) */
+    int repl_ping_replica_period; /* seconds between PINGs to Redis replicas (SYNC) */
     char *node_id;
     /* where the config came from (for CONFIG REWRITE) */
     char *config_file;

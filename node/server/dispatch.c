@@ -449,6 +449,9 @@ static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *con
         monitor_feed(s, cl, 0, db, cmd, argc, argv, lens);
         shown = 0;
     }
+    /* A Redis replica gets no replies to its own commands (REPLCONF ACK),
+     * only the stream (Redis's prepareClientToWrite). */
+    int to_replica = cl->sync != NULL;
     int64_t t0 = ustime();
     cmd->proc(&c);
     int64_t dur = ustime() - t0;
@@ -460,7 +463,7 @@ static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *con
      * itself before it stays; one after it is still in ps_later). EXEC's
      * reply starts where EXEC began (its commands moved cmd_off); inside
      * it each command's own reply goes as it is written, as Redis. */
-    if (cl->flags & (CL_REPLY_OFF | CL_REPLY_SKIP))
+    if ((cl->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) || to_replica)
         drop_reply(cl, cmd->proc == cmd_exec ? start_off : cl->cmd_off);
     /* A tracking client remembers the keys a read-only command named
      * (Redis's call(); a re-run XREAD was remembered when it blocked). */
@@ -843,7 +846,7 @@ void dispatch_command(client *cl, int argc, const char *const *argv, const size_
         return; /* not run yet: dispatched again, whole, after the pause */
     /* A refusal (unknown command, arity, NOAUTH, QUEUED …) is a reply too;
      * a command's own reply was dropped by call_cmd. */
-    if ((cl->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) && calls == ncalls)
+    if ((cl->flags & (CL_REPLY_OFF | CL_REPLY_SKIP) || cl->sync) && calls == ncalls)
         drop_reply(cl, from);
     /* As Redis's resetClient: SKIP covers one request, the one after the
      * CLIENT REPLY SKIP. */

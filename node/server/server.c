@@ -126,6 +126,7 @@ void server_commit_advanced(server *s)
         next = cl->wnext;
         client_flush(cl);
     }
+    sync_stream_feed(s);
     server_check_blocked(s);
 }
 
@@ -300,8 +301,10 @@ static void clients_cron(server *s, int64_t now)
         next = c->next;
         if (c->flags & CL_CLOSING)
             continue;
-        /* Subscribers and monitors wait for messages: never idle, as in Redis. */
-        if (s->cfg.timeout && !(c->flags & (CL_BLOCKED | CL_PUBSUB | CL_MONITOR)) && !c->nmarks &&
+        /* Subscribers, monitors and replicas wait for messages: never
+         * idle, as in Redis. */
+        if (s->cfg.timeout && !(c->flags & (CL_BLOCKED | CL_PUBSUB | CL_MONITOR)) && !c->sync &&
+            !c->nmarks &&
             now - c->last_ms > s->cfg.timeout * 1000LL) {
             log_verbose("Closing idle client id=%llu addr=%s", (unsigned long long)c->id,
                         c->addr);
@@ -392,6 +395,7 @@ static void on_cron(uv_timer_t *t)
         }
     }
     clients_cron(s, now);
+    sync_stream_cron(s, now);
     server_check_blocked(s);
     sentinel_observe(s);
 }

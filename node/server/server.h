@@ -160,6 +160,11 @@ typedef struct client {
     /* waiting for a MIGRATE's target (cmd_migrate.c), or NULL */
     struct migrate_job *migrate;
 
+    /* a Redis replica (SYNC / PSYNC, sync_stream.c): its place in the
+     * stream, or NULL; sync_flags: what REPLCONF asked for */
+    struct sync_repl *sync;
+    int sync_flags;
+
     /* blocking (WAIT) */
     uint64_t block_lsn;    /* WAIT: LSN replicas must reach */
     int block_replicas;
@@ -259,6 +264,9 @@ struct server {
     /* MONITOR's clients (monitor.c) */
     client **monitors;
     size_t nmonitors, capmonitors;
+    /* Redis replicas attached with SYNC / PSYNC (sync_stream.c) */
+    client **syncs;
+    size_t nsyncs, capsyncs;
 
     server_stats stats;
     cmd_stat *cmd_stats;  /* parallel to the command table */
@@ -634,6 +642,14 @@ int monitor_shows(const kv_command *cmd, int argc, const char *const *argv, cons
 void monitor_feed(server *s, client *from, int lua, int db, const kv_command *cmd, int argc,
                   const char *const *argv, const size_t *lens);
 void monitor_forget(client *c);
+
+/* Redis's replication stream (sync_stream.c). sync_stream_feed: send the
+ * Redis replicas what was committed since (after commit moves);
+ * sync_stream_cron: that, and their PINGs; sync_stream_forget: c is no
+ * longer one (close). */
+void sync_stream_feed(server *s);
+void sync_stream_cron(server *s, int64_t now);
+void sync_stream_forget(client *c);
 /* Drop every subscription of c, quietly (RESET, close). */
 void pubsub_client_reset(client *c);
 /* Take c off the list of clients pubsub_settle will visit (close). */
