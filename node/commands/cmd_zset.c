@@ -768,6 +768,8 @@ static void cmd_zremrangebylex(cmd_ctx *c)
 /* Redis's genericZpopCommand: pop up to count members (count -1: one,
  * the single-pop shape) from the first existing key among keys
  * first..first+num-1. emitkey/nested pick ZMPOP's shape. */
+static void cmd_zmpop(cmd_ctx *c);
+
 static void zpop_generic(cmd_ctx *c, int first, int num, int max, long long count, int emitkey,
                          int nested, int nil_when_empty)
 {
@@ -831,6 +833,14 @@ static void zpop_generic(cmd_ctx *c, int first, int num, int max, long long coun
     if (zset_len(z) == 0) {
         ks_delete(c->k, c->argv[at], c->lens[at]);
         cmd_notify(c, NOTIFY_GENERIC, "del", c->argv[at], c->lens[at]);
+    }
+    if (c->cmd->proc == cmd_zmpop) {
+        /* Logged as Redis propagates ZMPOP: "ZPOPMIN|ZPOPMAX key <n>". */
+        char popped[24];
+        size_t pl = kv_ll2string(popped, sizeof popped, n);
+        const char *argv[3] = {max ? "ZPOPMAX" : "ZPOPMIN", c->argv[at], popped};
+        size_t lens[3] = {7, c->lens[at], pl};
+        cmd_propagate(c, 3, argv, lens);
     }
 }
 

@@ -253,7 +253,8 @@ const cfg_option cfg_options[] = {
     {"min-replicas-ack", NULL, CFG_INT, OFF(min_replicas_ack), 0, 100, "0", NULL, 1,
      "Replicas that must have a write durable before it is acknowledged, at least (a write "
      "always needs a majority of the voters); also refuses writes while fewer replicas are "
-     "reachable."},
+     "reachable (NOREPLICAS). Redis's min-replicas-to-write names the same setting.",
+     "min-replicas-to-write"},
     {"repl-retention-bytes", "wal-retention-bytes", CFG_MEM, OFF(repl_retention_bytes), 0,
      LLONG_MAX / 2, "1gb", NULL, 1,
      "At most this much of the newest WAL is kept, beyond what the snapshots need, for a "

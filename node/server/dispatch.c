@@ -929,6 +929,11 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
     }
     char buf[512];
     uint32_t flags = effective_flags(cmd, argc, argv, lens);
+    /* EXEC is a write (a read) when its queue holds one: the state checks
+     * apply to it as a whole, as Redis's processCommand does with
+     * mstate.cmd_flags (EXECABORT … NOREPLICAS, READONLY, MASTERDOWN). */
+    if (cmd->proc == cmd_exec && (cl->flags & CL_MULTI))
+        flags |= queue_flags(cl) & (CMD_WRITE | CMD_READONLY);
     const char *why = state_refusal(cl, cmd, flags, argc, lens, buf, sizeof buf);
     if (why) {
         reject(cl, cmd, why);

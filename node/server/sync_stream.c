@@ -135,6 +135,12 @@ static void cmd_sync(cmd_ctx *c)
     /* Already a replica: ignored (Redis). */
     if (!cl || cl->sync)
         return;
+    if (cl->flags & CL_MULTI) {
+        /* no_multi: refused, and EXEC will abort (as SAVE). */
+        cl->flags |= CL_DIRTY_EXEC;
+        reply_error(&c->r, "ERR Command not allowed inside a transaction");
+        return;
+    }
     int psync = c->lens[0] == 5;
     if (psync && c->argc > 3 && arg_is_c(c, 3, "failover")) {
         /* PSYNC <replid> <offset> FAILOVER: a Redis primary handing over
@@ -214,7 +220,7 @@ static void cmd_replconf(cmd_ctx *c)
             if (arg_ll(c, j + 1, &port) < 0)
                 return;
         } else if (arg_is_c(c, j, "ip-address")) {
-            if (c->lens[j + 1] >= 46) {
+            if (c->lens[j + 1] >= 256) { /* NET_HOST_STR_LEN */
                 reply_errorf(&c->r,
                              "ERR REPLCONF ip-address provided by replica instance is too long: "
                              "%zu bytes",
@@ -235,7 +241,7 @@ static void cmd_replconf(cmd_ctx *c)
             if (arg_ll(c, j + 1, &v) < 0)
                 return;
             if (v < 0 || v > 1) {
-                reply_error(&c->r, "ERR value is out of range, must be positive");
+                reply_error(&c->r, "ERR value is out of range, value must between 0 and 1");
                 return;
             }
             flags = v ? flags | SYNC_RDB_ONLY : flags & ~SYNC_RDB_ONLY;
@@ -419,9 +425,9 @@ void sync_stream_cron(server *s, int64_t now)
 
 /* clang-format off */
 const kv_command cmds_sync[] = {
-    {"sync", cmd_sync, 1, CMD_ADMIN | CMD_NO_ASYNC_LOADING | CMD_NOT_IN_MULTI | CMD_NOSCRIPT | CMD_NOBARRIER, 0, 0, 0,
+    {"sync", cmd_sync, 1, CMD_ADMIN | CMD_NOMULTI | CMD_NO_ASYNC_LOADING | CMD_NOT_IN_MULTI | CMD_NOSCRIPT | CMD_NOBARRIER, 0, 0, 0,
      "server", "Internal command used for replication", "1.0.0", "@admin @slow @dangerous"},
-    {"psync", cmd_sync, -3, CMD_ADMIN | CMD_NO_ASYNC_LOADING | CMD_NOT_IN_MULTI | CMD_NOSCRIPT | CMD_NOBARRIER, 0, 0, 0,
+    {"psync", cmd_sync, -3, CMD_ADMIN | CMD_NOMULTI | CMD_NO_ASYNC_LOADING | CMD_NOT_IN_MULTI | CMD_NOSCRIPT | CMD_NOBARRIER, 0, 0, 0,
      "server", "Internal command used for replication", "2.8.0", "@admin @slow @dangerous"},
     {"replconf", cmd_replconf, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_ALLOW_BUSY | CMD_NOBARRIER, 0, 0, 0,
      "server", "An internal command for configuring the replication stream", "3.0.0",
