@@ -86,12 +86,18 @@ bench_full() { # port pid requests args...
   local port=$1 pid=$2 n=$3; shift 3
   local c0 c1 out
   c0=$(cpu_ticks "$pid")
-  if ! out=$(timeout "$BENCH_TIMEOUT" redis-benchmark -p "$port" -n "$n" "$@" 2>/dev/null | tr '\r' '\n'); then
-    B_RPS=stalled; B_CPU_US=-; B_P50=-; B_P99=-; B_P999=-; B_MAX=-; B_SLOW=-; return
+  # The client's own CPU too (bash's `times` in the subshell that ran it:
+  # its children's user and system time), since on 2 cores redis-benchmark
+  # and the server share the machine.
+  if ! out=$( (timeout "$BENCH_TIMEOUT" redis-benchmark -p "$port" -n "$n" "$@" 2>/dev/null; rc=$?
+               times >"$work/times"; exit $rc) | tr '\r' '\n'); then
+    B_RPS=stalled; B_CPU_US=-; B_CLI_US=-; B_P50=-; B_P99=-; B_P999=-; B_MAX=-; B_SLOW=-; return
   fi
   c1=$(cpu_ticks "$pid")
   B_CPU_US=$(awk -v a="$c0" -v b="$c1" -v n="$n" -v hz="$(getconf CLK_TCK)" \
              'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / n }')
+  B_CLI_US=$(awk -v n="$n" 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] }
+             printf "%.1f", t * 1e6 / n }' "$work/times")
   read -r B_RPS B_P50 B_P99 B_P999 B_MAX B_SLOW < <(echo "$out" | awk -v n="$n" '
     /^Latency by percentile distribution/ { sect = 1; next }
     /^Cumulative distribution of latencies/ { sect = 2; next }
@@ -126,13 +132,13 @@ sumof() { tr ' ' '\n' | awk '{ s += $1 } END { print s + 0 }'; }
 # requests over 20 ms of all rounds, and each round's ratio.
 set_row() { # label mode pipeline
   start_pair "$2" set
-  local i r_rps="" r_cpu="" r_999="" r_max="" r_slow="" k_rps="" k_cpu="" k_999="" k_max="" k_slow="" rr=""
+  local i r_cli="" k_cli="" r_rps="" r_cpu="" r_999="" r_max="" r_slow="" k_rps="" k_cpu="" k_999="" k_max="" k_slow="" rr=""
   for i in $(seq "$SET_ROUNDS"); do
     bench_full "$RP" "$RPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
-    r_rps="$r_rps $B_RPS"; r_cpu="$r_cpu $B_CPU_US"; r_999="$r_999 $B_P999"; r_max="$r_max $B_MAX"; r_slow="$r_slow $B_SLOW"
+    r_rps="$r_rps $B_RPS"; r_cpu="$r_cpu $B_CPU_US"; r_cli="$r_cli $B_CLI_US"; r_999="$r_999 $B_P999"; r_max="$r_max $B_MAX"; r_slow="$r_slow $B_SLOW"
     local one=$B_RPS
     bench_full "$KP" "$KPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
-    k_rps="$k_rps $B_RPS"; k_cpu="$k_cpu $B_CPU_US"; k_999="$k_999 $B_P999"; k_max="$k_max $B_MAX"; k_slow="$k_slow $B_SLOW"
+    k_rps="$k_rps $B_RPS"; k_cpu="$k_cpu $B_CPU_US"; k_cli="$k_cli $B_CLI_US"; k_999="$k_999 $B_P999"; k_max="$k_max $B_MAX"; k_slow="$k_slow $B_SLOW"
     rr="$rr $(ratio "$B_RPS" "$one")"
   done
   local r_med k_med r_cpu_med k_cpu_med
@@ -141,6 +147,13 @@ set_row() { # label mode pipeline
   printf "$row_fmt" "$1 ops/s" "$r_med" "$k_med" "$(echo "$rr" | median)"
   printf "$row_fmt" "  ratio in each round" "" "" "${rr# }"
   printf "$row_fmt" "  server CPU us/request" "$r_cpu_med" "$k_cpu_med" "$(ratio "$k_cpu_med" "$r_cpu_med")"
+  # The client alone bounds the rate at 1e6 / its CPU per request (its
+  # one core): when both servers are near it, neither can go faster.
+  local r_cli_med k_cli_med
+  r_cli_med=$(echo "$r_cli" | median); k_cli_med=$(echo "$k_cli" | median)
+  printf "$row_fmt" "  client CPU us/req (bound ops/s)" \
+    "$r_cli_med ($(awk -v c="$r_cli_med" 'BEGIN { if (c > 0) printf "%.0f", 1e6 / c; else print "-" }'))" \
+    "$k_cli_med ($(awk -v c="$k_cli_med" 'BEGIN { if (c > 0) printf "%.0f", 1e6 / c; else print "-" }'))" ""
   printf "$row_fmt" "  p99.9 (median)/max (worst) ms" "$(echo "$r_999" | median)/$(echo "$r_max" | maxof)" \
     "$(echo "$k_999" | median)/$(echo "$k_max" | maxof)" ""
   printf "$row_fmt" "  requests > 20 ms (all rounds)" "$(echo "$r_slow" | sumof)" "$(echo "$k_slow" | sumof)" ""
