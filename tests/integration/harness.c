@@ -47,6 +47,18 @@ long long h_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int h_link_up(void *arg)
+{
+    kv_client *c = h_connect(*(int *)arg);
+    if (!c)
+        return 0;
+    kv_reply *r = h_cmd(c, "INFO replication");
+    int up = r && r->str && strstr(r->str, "master_link_status:up");
+    kv_reply_free(r);
+    kv_client_free(c);
+    return up;
+}
+
 static void sleep_ms(int ms);
 
 int h_wait_until(int (*pred)(void *arg), void *arg, int ms)

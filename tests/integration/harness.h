@@ -103,5 +103,8 @@ long long h_now_ms(void);
 /* Poll pred(arg) every 20 ms until it holds or ms pass; returns its last
  * value. Tests assert the result: every wait is bounded and checked. */
 int h_wait_until(int (*pred)(void *arg), void *arg, int ms);
+/* A predicate for h_wait_until: the node on port *(int *)arg (a Redis
+ * replica, or a kvnode replica) reports master_link_status:up. */
+int h_link_up(void *arg);
 
 #endif

@@ -931,26 +931,6 @@ static long long node_info(int port, const char *section, const char *field)
 }
 
 
-static int wait_link_up(int port)
-{
-    kv_client *c = h_connect(port);
-    if (!c)
-        return 0;
-    long long deadline = h_now_ms() + 30000;
-    int up = 0;
-    while (!up && h_now_ms() < deadline) {
-        kv_reply *r = h_cmd(c, "INFO replication");
-        up = r && r->str && strstr(r->str, "master_link_status:up");
-        kv_reply_free(r);
-        if (!up) {
-            struct timespec ts = {0, 20 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-    }
-    kv_client_free(c);
-    return up;
-}
-
 /* The next frame on c that is a message (array or push), or NULL. */
 static kv_reply *next_message(conn *c)
 {
@@ -1008,7 +988,7 @@ static void test_replica_receives_messages(void **state)
     snprintf(port, sizeof port, "%d", prim.port);
     const char *rextra[] = {"--save", "", "--replicaof", "127.0.0.1", port, NULL};
     assert_int_equal(h_kvnode_start(&repl, rdir, rextra), 0);
-    assert_true(wait_link_up(repl.port));
+    assert_true(h_wait_until(h_link_up, &repl.port, 30000));
 
     kv_client *p = h_connect(prim.port), *rc = h_connect(repl.port);
     assert_non_null(p);

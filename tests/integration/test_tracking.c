@@ -725,19 +725,6 @@ static void test_table(void **state)
 
 /* ---- Tests: replicas ---- */
 
-static int link_up(void *arg)
-{
-    int port = *(int *)arg;
-    kv_client *c = h_connect(port);
-    if (!c)
-        return 0;
-    kv_reply *r = h_cmd(c, "INFO replication");
-    int up = r && r->str && strstr(r->str, "master_link_status:up");
-    kv_reply_free(r);
-    kv_client_free(c);
-    return up;
-}
-
 /* A replica's tracking clients are invalidated by what it applies from
  * its primary: writes (default and BCAST mode), FLUSHALL, and the
  * deletions of keys the primary expires. */
@@ -755,7 +742,7 @@ static void test_replica(void **state)
     snprintf(port, sizeof port, "%d", prim.port);
     const char *rextra[] = {"--save", "", "--replicaof", "127.0.0.1", port, NULL};
     assert_int_equal(h_kvnode_start(&repl, rdir, rextra), 0);
-    assert_true(h_wait_until(link_up, &repl.port, 30000));
+    assert_true(h_wait_until(h_link_up, &repl.port, 30000));
 
     conn *p = conn_new(prim.port), *t = NULL, *b = NULL;
     run(p, "SET k 1", "+OK");
