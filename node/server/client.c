@@ -366,6 +366,8 @@ int client_output_over_limit(client *c)
         secs = cfg->obuf_pubsub_soft_seconds;
     }
     size_t pending = client_pending_bytes(c) + kbuf_len(&c->ps_later);
+    size_t rdb = sync_stream_rdb_pending(c);
+    pending = pending > rdb ? pending - rdb : 0;
     int over_hard = hard && pending > (size_t)hard;
     int over_soft = soft && pending > (size_t)soft;
     if (!over_soft)

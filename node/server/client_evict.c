@@ -22,7 +22,8 @@ void client_mem_update(client *c)
 {
     if (c->flags & CL_CLOSING)
         return;
-    size_t m = client_memory(c);
+    /* A Redis replica is not a normal client (sync_stream_memory). */
+    size_t m = c->sync ? 0 : client_memory(c);
     server *s = c->srv;
     s->clients_mem = s->clients_mem - c->mem_counted + m;
     c->mem_counted = m;

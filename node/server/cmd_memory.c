@@ -34,7 +34,7 @@ size_t server_mem_not_counted(void *srv)
         n += engine_entry_buffer_bytes(s->eng);
     if (s->repl)
         n += (size_t)repl_output_bytes(s->repl);
-    return n;
+    return n + sync_stream_memory(s);
 }
 
 int server_evict(server *s)
@@ -87,7 +87,8 @@ static size_t clients_memory(server *s)
 {
     size_t n = 0;
     for (client *c = s->clients; c; c = c->next)
-        n += client_memory(c);
+        if (!c->sync) /* counted with the replicas */
+            n += client_memory(c);
     return n;
 }
 
@@ -105,7 +106,7 @@ void server_mem_overhead(server *s, mem_overhead *m)
     m->total = used;
     m->peak = s->stats.peak_memory;
     m->startup = s->startup_memory;
-    m->clients_slaves = s->repl ? (size_t)repl_output_bytes(s->repl) : 0;
+    m->clients_slaves = (s->repl ? (size_t)repl_output_bytes(s->repl) : 0) + sync_stream_memory(s);
     m->clients_normal = clients_memory(s);
     m->aof_buffer = s->eng ? engine_entry_buffer_bytes(s->eng) : 0;
     for (int d = 0; d < s->ndbs; d++) {

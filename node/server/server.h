@@ -650,6 +650,14 @@ void monitor_forget(client *c);
 void sync_stream_feed(server *s);
 void sync_stream_cron(server *s, int64_t now);
 void sync_stream_forget(client *c);
+/* Bytes of the RDB still in c's output (not yet handed to the socket): not
+ * counted against its output-buffer limit, which Redis applies to the
+ * stream after the RDB (the RDB goes from a file there). */
+size_t sync_stream_rdb_pending(const client *c);
+/* Memory of the Redis replicas' connections: Redis's mem_clients_slaves,
+ * not counted for maxmemory (as a Redis primary's replica buffers) nor
+ * for maxmemory-clients. */
+size_t sync_stream_memory(server *s);
 /* Drop every subscription of c, quietly (RESET, close). */
 void pubsub_client_reset(client *c);
 /* Take c off the list of clients pubsub_settle will visit (close). */

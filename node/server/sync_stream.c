@@ -59,6 +59,7 @@
 
 struct sync_repl {
     wal_cursor cur;     /* next entry to send */
+    uint64_t rdb_end;   /* output stream offset where the RDB ends */
     int db;             /* database of the last command sent (-1: none) */
     int64_t last_ping_ms;
 };
@@ -93,6 +94,23 @@ void sync_stream_forget(client *c)
     }
     kv_free(c->sync);
     c->sync = NULL;
+}
+
+size_t sync_stream_rdb_pending(const client *c)
+{
+    /* Pending output starts where `sending` (the write in flight) does. */
+    uint64_t first = c->out_base - kbuf_len(&c->sending);
+    if (!c->sync || c->sync->rdb_end <= first)
+        return 0;
+    return (size_t)(c->sync->rdb_end - first);
+}
+
+size_t sync_stream_memory(server *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nsyncs; i++)
+        n += client_memory(s->syncs[i]);
+    return n;
 }
 
 /* ---- the RDB ---- */
@@ -198,6 +216,7 @@ static void cmd_sync(cmd_ctx *c)
         return;
     }
     cl->sync = kv_calloc(1, sizeof *cl->sync);
+    cl->sync->rdb_end = client_out_offset(cl);
     cl->sync->cur.next_lsn = at + 1;
     cl->sync->db = -1;
     cl->sync->last_ping_ms = server_mstime();

@@ -425,6 +425,7 @@ static void test_redis_replica(void **state)
     free(tmp);
 }
 
+
 static int no_replica(void *arg)
 {
     (void)arg;
@@ -458,6 +459,80 @@ static void test_rdb_only(void **state)
     assert_true(h_wait_until(no_replica, NULL, 10000));
     h_rmrf(tmp);
     free(tmp);
+}
+
+
+static void set_replica_limit(kv_client *c, const char *value)
+{
+    const char *argv[] = {"CONFIG", "SET", "client-output-buffer-limit", value};
+    kv_reply *r = h_cmdv(c, 4, argv, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+}
+
+/* The RDB does not count against the replica output-buffer limit (Redis
+ * sends it from a file); the stream after it does. */
+static void test_output_limit(void **state)
+{
+    (void)state;
+    kv_client *kc = pr.kc;
+    run(kc, "FLUSHALL");
+    set_replica_limit(kc, "replica 1mb 512kb 60");
+    /* Values LZF cannot shrink, so that the RDB is as big as they are. */
+    char *val = malloc(100 * 1024);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < 100 * 1024; i++) {
+        x = x * 1103515245u + 12345u;
+        val[i] = (char)('!' + (x >> 16) % 90);
+    }
+    for (int i = 0; i < 120; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "big%d", i);
+        const char *argv[] = {"SET", key, val};
+        size_t lens[] = {3, strlen(key), 100 * 1024};
+        kv_reply_free(h_cmdv(kc, 3, argv, lens));
+    }
+    int fd = h_raw_connect(pr.kv.port);
+    assert_true(fd >= 0);
+    /* A small receive buffer: most of the RDB stays in the node. */
+    int rcv = 64 * 1024;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv), 0);
+    assert_int_equal(h_raw_send(fd, "SYNC\r\n", 6), 0);
+    char line[128];
+    do
+        assert_int_equal(h_raw_line(fd, line, sizeof line, 10000), 0);
+    while (line[0] == '\0');
+    assert_int_equal(line[0], '$');
+    size_t n = (size_t)atoll(line + 1);
+    assert_true(n > 12000000); /* 12 MB of values, over the 1 MB limit */
+    /* A write while most of the RDB waits in the node's output: the
+     * replica stays (its output is checked against the limit then). */
+    run(kc, "SET trigger 1");
+    kv_reply *cl = h_cmd(kc, "CLIENT LIST");
+    assert_non_null(strstr(cl->str, "flags=S"));
+    kv_reply_free(cl);
+    char *rdb = malloc(n);
+    assert_int_equal(read_n(fd, rdb, n, 20000), 0);
+    assert_memory_equal(rdb, "REDIS", 5);
+    free(rdb);
+    char cmd[256];
+    next_command(fd, cmd, sizeof cmd);
+    assert_string_equal(cmd, "select 0");
+    next_command(fd, cmd, sizeof cmd);
+    assert_string_equal(cmd, "set trigger 1");
+    /* Not reading any more: 30 MB of writes pass the limit (beyond what
+     * the sockets hold), and the replica is disconnected. */
+    for (int i = 0; i < 300; i++) {
+        const char *argv[] = {"SET", "big0", val};
+        size_t lens[] = {3, 4, 100 * 1024};
+        kv_reply_free(h_cmdv(kc, 3, argv, lens));
+    }
+    assert_true(h_wait_until(no_replica, NULL, 20000));
+    close(fd);
+    free(val);
+    set_replica_limit(kc, "replica 256mb 64mb 60");
+    run(kc, "FLUSHALL");
 }
 
 /* Errors as redis-server's, each on a fresh connection. */
@@ -554,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_errors_same_as_redis),
         cmocka_unit_test(test_replica_commands_and_ping),
         cmocka_unit_test(test_rdb_only),
+        cmocka_unit_test(test_output_limit),
         cmocka_unit_test(test_redis_replica),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
