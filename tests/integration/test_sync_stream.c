@@ -245,6 +245,60 @@ static void test_stream_same_as_redis(void **state)
     run_both("CONFIG SET repl-ping-replica-period 10");
 }
 
+typedef struct blocked_on {
+    kv_client *c;
+    long long n;
+} blocked_on;
+
+static int blocked_is(void *arg)
+{
+    blocked_on *b = arg;
+    return h_info_num(b->c, "clients", "blocked_clients") == b->n;
+}
+
+/* A key a blocked client waits on, made ready by a transaction that also
+ * expires it: the client stays blocked, and the key's deletion when the
+ * node tries to serve it is a DEL in the stream after the EXEC, on both. */
+static void test_blocked_key_expired(void **state)
+{
+    (void)state;
+    run_both("FLUSHALL");
+    run_both("CONFIG SET repl-ping-replica-period 3600");
+    run_both("DEBUG SET-ACTIVE-EXPIRE 0");
+    int rfd = attach(pr.redis.port, NULL);
+    int kfd = attach(pr.kv.port, NULL);
+    int rb = h_raw_connect(pr.redis.port), kb = h_raw_connect(pr.kv.port);
+    const char *blpop = "*3\r\n$5\r\nBRPOP\r\n$1\r\nk\r\n$1\r\n0\r\n";
+    assert_int_equal(h_raw_send(rb, blpop, strlen(blpop)), 0);
+    assert_int_equal(h_raw_send(kb, blpop, strlen(blpop)), 0);
+    blocked_on br = {pr.rc, 1}, bk = {pr.kc, 1};
+    assert_true(h_wait_until(blocked_is, &br, 10000));
+    assert_true(h_wait_until(blocked_is, &bk, 10000));
+    const char *tx[] = {"MULTI", "RPUSH k hello", "PEXPIRE k 100", "DEBUG SLEEP 0.2", "EXEC"};
+    for (size_t i = 0; i < sizeof tx / sizeof *tx; i++)
+        same_reply(pr.rc, pr.kc, tx[i], tx[i]);
+    /* Still blocked on both. */
+    assert_true(blocked_is(&br));
+    assert_true(blocked_is(&bk));
+    run_both("SET last 1");
+    const char *want[] = {"select 0", "multi", "rpush k hello", "pexpireat k <ts>",
+                          "exec",     "del k", "set last 1"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        char a[256], b[256];
+        next_command(rfd, a, sizeof a);
+        next_command(kfd, b, sizeof b);
+        if (strcmp(a, b))
+            fail_msg("stream command %zu: redis-server '%s', kvnode '%s'", i, a, b);
+        assert_string_equal(b, want[i]);
+    }
+    close(rb);
+    close(kb);
+    close(rfd);
+    close(kfd);
+    run_both("DEBUG SET-ACTIVE-EXPIRE 1");
+    run_both("CONFIG SET repl-ping-replica-period 10");
+}
+
 /* The contents of the selected database, canonical: every key sorted with
  * its type, absolute expiry and value (members sorted where unordered). */
 static const char *const dump_script =
@@ -626,6 +680,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_same_as_redis),
+        cmocka_unit_test(test_blocked_key_expired),
         cmocka_unit_test(test_errors_same_as_redis),
         cmocka_unit_test(test_replica_commands_and_ping),
         cmocka_unit_test(test_rdb_only),
