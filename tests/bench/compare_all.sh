@@ -127,6 +127,28 @@ fi
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
 maxof() { tr ' ' '\n' | grep -v '^$' | sort -g | tail -1; }
 sumof() { tr ' ' '\n' | awk '{ s += $1 } END { print s + 0 }'; }
+# Waits (bounded) until neither server runs a background snapshot or
+# rewrite, for two polls in a row.
+settle() { # port field...
+  local port=$1; shift
+  local deadline=$((SECONDS + 120)) quiet=0 f busy
+  while [ $SECONDS -lt $deadline ] && [ $quiet -lt 2 ]; do
+    busy=0
+    for f in "$@"; do [ "$(info "$port" persistence "$f")" = 0 ] || busy=1; done
+    if [ $busy = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    sleep 0.5
+  done
+}
+# Before each run, the background work the rounds before left running (a
+# Redis AOF rewrite, a kvnode snapshot) is waited out on both servers, so
+# that neither server's run pays for the other's: on 2 cores a Redis
+# rewrite child running through kvnode's round (or the reverse) is what
+# made most requests over 20 ms. A server's own background work that
+# starts during its run still counts against it.
+quiet_pair() {
+  settle "$RP" aof_rewrite_in_progress aof_rewrite_scheduled rdb_bgsave_in_progress
+  settle "$KP" snapshot_in_progress
+}
 # SET_ROUNDS rounds on one pair of servers, alternating redis / kvnode, so a
 # slow minute of the machine lands on both: the medians, the worst max, the
 # requests over 20 ms of all rounds, and each round's ratio.
@@ -134,9 +156,11 @@ set_row() { # label mode pipeline
   start_pair "$2" set
   local i r_cli="" k_cli="" r_rps="" r_cpu="" r_999="" r_max="" r_slow="" k_rps="" k_cpu="" k_999="" k_max="" k_slow="" rr=""
   for i in $(seq "$SET_ROUNDS"); do
+    quiet_pair
     bench_full "$RP" "$RPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
     r_rps="$r_rps $B_RPS"; r_cpu="$r_cpu $B_CPU_US"; r_cli="$r_cli $B_CLI_US"; r_999="$r_999 $B_P999"; r_max="$r_max $B_MAX"; r_slow="$r_slow $B_SLOW"
     local one=$B_RPS
+    quiet_pair
     bench_full "$KP" "$KPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
     k_rps="$k_rps $B_RPS"; k_cpu="$k_cpu $B_CPU_US"; k_cli="$k_cli $B_CLI_US"; k_999="$k_999 $B_P999"; k_max="$k_max $B_MAX"; k_slow="$k_slow $B_SLOW"
     rr="$rr $(ratio "$B_RPS" "$one")"
@@ -175,18 +199,6 @@ if want big; then
 fi
 
 # ---------------------------------------------------------------- 3
-# Waits (bounded) until neither server runs a background snapshot or
-# rewrite, for two polls in a row.
-settle() { # port field...
-  local port=$1; shift
-  local deadline=$((SECONDS + 120)) quiet=0 f busy
-  while [ $SECONDS -lt $deadline ] && [ $quiet -lt 2 ]; do
-    busy=0
-    for f in "$@"; do [ "$(info "$port" persistence "$f")" = 0 ] || busy=1; done
-    if [ $busy = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
-    sleep 0.5
-  done
-}
 if want disk; then
   echo
   echo "== Data directory after $DISK_MB MB of 100 KB SETs to 50 keys (appendfsync everysec; du --apparent-size)"
