@@ -1200,6 +1200,15 @@ int repl_follower_serving(const repl *r)
     return rcore_follower_serving(r->core);
 }
 
+int repl_master_link_up(const repl *r)
+{
+    if (!r->core || rcore_role(r->core) == RC_LEADER || !rcore_leader(r->core))
+        return 0;
+    rc_stats st;
+    rcore_get_stats(r->core, &st);
+    return st.last_contact_ms < (uint64_t)(r->cfg.repl_timeout_ms ? r->cfg.repl_timeout_ms : 1000);
+}
+
 int repl_leader_addr(const repl *r, char *host, size_t hostlen, int *port)
 {
     const rc_member *l = rcore_leader(r->core);
@@ -1516,11 +1525,7 @@ void repl_role_reply(repl *r, reply *rp)
     char host[RC_ADDR_LEN] = "";
     int port = 0;
     int known = repl_leader_addr(r, host, sizeof host, &port) == 0;
-    rc_stats st;
-    rcore_get_stats(r->core, &st);
-    int up = known && st.last_contact_ms < (uint64_t)(r->cfg.repl_timeout_ms
-                                                         ? r->cfg.repl_timeout_ms
-                                                         : 1000);
+    int up = known && repl_master_link_up(r);
     reply_array(rp, 5);
     reply_bulk_cstr(rp, "slave");
     reply_bulk_cstr(rp, known ? host : "");
@@ -1565,7 +1570,7 @@ void repl_info(repl *r, kbuf *b)
         }
         kbuf_printf(b, "min_slaves_good_slaves:%d\r\n", rcore_good_replicas(r->core));
     } else {
-        int up = known && st.last_contact_ms < et;
+        int up = known && repl_master_link_up(r);
         kbuf_printf(b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\n", known ? host : "",
                     known ? port : 0);
         kbuf_printf(b, "master_link_status:%s\r\n", up ? "up" : "down");

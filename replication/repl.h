@@ -97,6 +97,9 @@ int repl_writable(const repl *r);
 /* A follower may answer reads: it heard from its leader since it started
  * and holds nothing uncommitted. */
 int repl_follower_serving(const repl *r);
+/* A follower in contact with its leader (heard within the election
+ * timeout): Redis's master_link_status:up. 0 on the leader. */
+int repl_master_link_up(const repl *r);
 /* The leader's announced client address (host, port), 0 if known. */
 int repl_leader_addr(const repl *r, char *host, size_t hostlen, int *port);
 uint64_t repl_term(const repl *r);

@@ -199,6 +199,11 @@ const cfg_option cfg_options[] = {
      yesno, 1,
      "FLUSHALL and FLUSHDB without SYNC or ASYNC are ASYNC: the keys are freed on the "
      "lazyfree thread."},
+    {"replica-serve-stale-data", "slave-serve-stale-data", CFG_BOOL,
+     OFF(replica_serve_stale_data), 0, 1, "yes", yesno, 1,
+     "A replica out of contact with its primary (nothing heard within election-timeout) "
+     "still answers reads from the data it has (yes), or only INFO, CONFIG, REPLICAOF and "
+     "the other commands Redis flags stale, with -MASTERDOWN for the rest (no)."},
     {"replica-lazy-flush", "slave-lazy-flush", CFG_BOOL, OFF(replica_lazy_flush), 0, 1, "no",
      yesno, 1,
      "A replica installing its primary's snapshot frees the data it replaces on the lazyfree "

@@ -612,6 +612,9 @@ static const char *state_refusal(client *cl, const kv_command *cmd, uint32_t fla
         return NULL;
     if ((flags & CMD_WRITE) && !repl_writable(s->repl))
         return "READONLY You can't write against a read only replica.";
+    if (!(flags & CMD_STALE) && !s->cfg.replica_serve_stale_data && s->env.replica &&
+        !repl_master_link_up(s->repl))
+        return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
     if (!server_serving_reads(s))
         return "MASTERDOWN Link with MASTER is down and this replica has no committed data to "
                "serve yet (it waits to hear from a primary).";

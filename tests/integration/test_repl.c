@@ -497,6 +497,67 @@ static void test_short_pause_no_election(void **state)
     assert_int_equal(hc_info(2, "replication", "term"), term);
 }
 
+/* replica-serve-stale-data no: a follower out of contact with its leader
+ * answers data commands with Redis's -MASTERDOWN (INFO and CONFIG still
+ * work); yes (the default) serves what it has; back in contact, it serves
+ * again. */
+typedef struct stale_want {
+    int node;
+    const char *prefix;
+} stale_want;
+
+static int get_k_starts_with(void *arg)
+{
+    stale_want *w = arg;
+    kv_reply *r = hc_cmd(w->node, "GET k");
+    int ok = r && r->str && strncmp(r->str, w->prefix, strlen(w->prefix)) == 0;
+    kv_reply_free(r);
+    return ok;
+}
+
+static void test_replica_serve_stale_data(void **state)
+{
+    (void)state;
+    hc_start_cluster(NULL);
+    int l = hc_leader();
+    assert_true(l >= 0);
+    int f = (l + 1) % 3, o = (l + 2) % 3;
+    kv_reply *r = hc_cmd(l, "SET k v");
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    wait_caught_up(f, l, 30000);
+    r = hc_cmd(f, "CONFIG SET replica-serve-stale-data no");
+    assert_string_equal(r->str, "OK");
+    kv_reply_free(r);
+    stale_want v = {f, "v"};
+    assert_true(h_wait_until(get_k_starts_with, &v, 10000));
+    /* Out of contact: the leader and the other voter stopped. */
+    assert_int_equal(kill(hc_node[l].pid, SIGSTOP), 0);
+    assert_int_equal(kill(hc_node[o].pid, SIGSTOP), 0);
+    stale_want down = {f, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set "
+                          "to 'no'."};
+    int refused = h_wait_until(get_k_starts_with, &down, 15000);
+    r = hc_cmd(f, "INFO replication");
+    int link_down = r && r->str && strstr(r->str, "master_link_status:down");
+    kv_reply_free(r);
+    r = hc_cmd(f, "CONFIG SET slave-serve-stale-data yes");
+    int set_ok = r && r->str && !strcmp(r->str, "OK");
+    kv_reply_free(r);
+    int served = get_k_starts_with(&v);
+    assert_int_equal(kill(hc_node[l].pid, SIGCONT), 0);
+    assert_int_equal(kill(hc_node[o].pid, SIGCONT), 0);
+    assert_true(refused);
+    assert_true(link_down);
+    assert_true(set_ok);
+    assert_true(served);
+    /* In contact again (as a follower, or as the new leader), with no:
+     * served. */
+    r = hc_cmd(f, "CONFIG SET replica-serve-stale-data no");
+    assert_string_equal(r->str, "OK");
+    kv_reply_free(r);
+    assert_true(h_wait_until(get_k_starts_with, &v, 30000));
+}
+
 /* FAILOVER hands leadership to the named node at once; a concurrent
  * writer loses no acknowledged write; FAILOVER's errors are Redis's. */
 static void test_failover_switchover(void **state)
@@ -874,6 +935,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill9_leader_loses_no_acked_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uncommitted_entries_are_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_pause_no_election, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replica_serve_stale_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_switchover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_replicas_ack, setup, teardown),
