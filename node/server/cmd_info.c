@@ -404,6 +404,9 @@ static void info_stats(server *s, kbuf *b)
     uint64_t full = 0, pok = 0, perr = 0;
     if (s->repl && !s->loading)
         repl_sync_stats(s->repl, &full, &pok, &perr);
+    /* Redis replicas' syncs count as Redis counts its replicas'. */
+    full += s->stats.redis_sync_full;
+    perr += s->stats.redis_sync_partial_err;
     uint64_t trk_clients, trk_keys, trk_items, trk_prefixes;
     tracking_stats(s, &trk_clients, &trk_keys, &trk_items, &trk_prefixes);
     header(b, "Stats");

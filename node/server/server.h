@@ -193,6 +193,9 @@ typedef struct server_stats {
     uint64_t qbuf_disconnects;
     uint64_t evicted_clients; /* closed for maxmemory-clients */
     uint64_t writes_refused_nospace;
+    /* Redis replicas (sync_stream.c): full syncs, and PSYNCs that named a
+     * replication id (a partial resync attempt, which kvnode never grants) */
+    uint64_t redis_sync_full, redis_sync_partial_err;
     /* instantaneous ops/sec: samples of total_commands every 100 ms */
     uint64_t ops_samples[16];
     int ops_idx;

@@ -186,6 +186,9 @@ static void cmd_sync(cmd_ctx *c)
     long long offset = 0;
     if (psync && arg_ll(c, 2, &offset) < 0)
         return;
+    s->stats.redis_sync_full++;
+    if (psync && !(c->lens[1] == 1 && c->argv[1][0] == '?'))
+        s->stats.redis_sync_partial_err++;
     uint64_t at = engine_applied_lsn(s->eng);
     char replid[41];
     random_replid(replid);

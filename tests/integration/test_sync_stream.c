@@ -470,6 +470,11 @@ static void test_redis_replica(void **state)
     kv_reply_free(w);
     if (!h_wait_until(same_contents, &x, 30000))
         fail_msg("replica did not converge after the restart: %s", x.last);
+    /* The replica asked for a partial resync with the old replication id
+     * (refused: a full sync again), as INFO stats count it; the counters
+     * started at 0 with the restarted node. */
+    assert_int_equal(h_info_num(kc, "stats", "sync_full"), 1);
+    assert_int_equal(h_info_num(kc, "stats", "sync_partial_err"), 1);
     kv_client_free(kc);
     kv_client_free(pr.kc);
     pr.kc = h_connect(pr.kv.port);
@@ -494,6 +499,7 @@ static void test_rdb_only(void **state)
 {
     (void)state;
     run(pr.kc, "SET rdbonly 1");
+    long long full0 = h_info_num(pr.kc, "stats", "sync_full");
     char *tmp = h_tmpdir("syncrdb");
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
@@ -508,6 +514,8 @@ static void test_rdb_only(void **state)
     }
     snprintf(cmd, sizeof cmd, "grep -q 'RDB looks OK' %s/check.log", tmp);
     assert_int_equal(system(cmd), 0);
+    /* Counted as Redis counts it. */
+    assert_int_equal(h_info_num(pr.kc, "stats", "sync_full"), full0 + 1);
     /* No replica left behind: the connection closed after the RDB (the
      * raw connections of the tests before are closed too). */
     assert_true(h_wait_until(no_replica, NULL, 10000));
