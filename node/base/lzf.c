@@ -40,6 +40,15 @@ static inline uint32_t idx(uint32_t h)
     return ((h >> (3 * 8 - HLOG)) - h * 5) & (HSIZE - 1);
 }
 
+/* The hash table, per thread, all zeros between calls: a call empties
+ * again the slots it wrote (listed while they are few, else the whole
+ * table), so that a short string does not pay for clearing 256 KiB — what
+ * a fresh table per call cost DUMP, RESTORE's checks and the RDB of a
+ * full sync. Every call still starts from an empty table, so the output
+ * depends on the input alone. */
+#define TOUCH_MAX 512
+static _Thread_local uint32_t htab_tls[HSIZE];
+
 size_t lzf_compress(const void *in_data, size_t in_len, void *out_data, size_t out_len)
 {
     const unsigned char *in = in_data;
@@ -47,7 +56,10 @@ size_t lzf_compress(const void *in_data, size_t in_len, void *out_data, size_t o
     if (!in_len || !out_len)
         return 0;
     /* Slot values are position + 1; 0 is empty. */
-    uint32_t *htab = kv_calloc(HSIZE, sizeof *htab);
+    uint32_t *htab = htab_tls;
+    uint32_t touched[TOUCH_MAX];
+    size_t ntouched = 0;
+    int clear_all = in_len > TOUCH_MAX; /* at most one slot written per input byte */
     size_t ip = 0, op = 0;
     size_t lit = 0;
     size_t result = 0;
@@ -57,6 +69,8 @@ size_t lzf_compress(const void *in_data, size_t in_len, void *out_data, size_t o
     while (in_len >= 3 && ip < in_len - 2) {
         hval = next(hval, in + ip);
         uint32_t *slot = &htab[idx(hval)];
+        if (!clear_all)
+            touched[ntouched++] = idx(hval);
         size_t ref_plus1 = *slot;
         *slot = (uint32_t)(ip + 1);
         size_t ref = ref_plus1 - 1;
@@ -111,9 +125,13 @@ size_t lzf_compress(const void *in_data, size_t in_len, void *out_data, size_t o
             hval = first(in + ip);
             hval = next(hval, in + ip);
             htab[idx(hval)] = (uint32_t)(ip + 1);
+            if (!clear_all)
+                touched[ntouched++] = idx(hval);
             ip++;
             hval = next(hval, in + ip);
             htab[idx(hval)] = (uint32_t)(ip + 1);
+            if (!clear_all)
+                touched[ntouched++] = idx(hval);
             ip++;
         } else {
             if (op >= out_len)
@@ -142,7 +160,11 @@ size_t lzf_compress(const void *in_data, size_t in_len, void *out_data, size_t o
     op -= !lit;
     result = op;
 done:
-    kv_free(htab);
+    if (clear_all)
+        memset(htab, 0, sizeof htab_tls);
+    else
+        for (size_t i = 0; i < ntouched; i++)
+            htab[touched[i]] = 0;
     return result;
 }
 

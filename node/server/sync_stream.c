@@ -197,20 +197,31 @@ static void cmd_sync(cmd_ctx *c)
     log_notice("Replica %s asks for synchronization (%s); full resync from LSN %" PRIu64,
                cl->addr, psync ? "PSYNC" : "SYNC", at);
     uint64_t from = client_out_offset(cl);
-    if (psync) {
-        char line[96];
-        int n = snprintf(line, sizeof line, "+FULLRESYNC %s %" PRIu64 "\r\n", replid, base);
-        kbuf_append(c->r.out, line, (size_t)n);
-    }
+    /* The RDB is built after room for the lines before it, which are then
+     * written right-aligned there: the RDB is not copied again. */
+    enum { HEAD_ROOM = 128 };
     kbuf rdb = KBUF_INIT;
+    kbuf_reserve(&rdb, HEAD_ROOM);
+    memset(kbuf_tail(&rdb), 0, HEAD_ROOM);
+    kbuf_commit(&rdb, HEAD_ROOM);
     build_rdb(s, &rdb, replid, base, cl->sync_flags);
-    char hdr[32];
-    int n = snprintf(hdr, sizeof hdr, "$%zu\r\n", kbuf_len(&rdb));
-    kbuf_append(c->r.out, hdr, (size_t)n);
-    kbuf_append(c->r.out, kbuf_data(&rdb), kbuf_len(&rdb));
-    log_notice("Synchronization with replica %s: RDB of %zu bytes queued", cl->addr,
-               kbuf_len(&rdb));
+    size_t rdb_len = kbuf_len(&rdb) - HEAD_ROOM;
+    char head[HEAD_ROOM];
+    int hl = 0;
+    if (psync)
+        hl = snprintf(head, sizeof head, "+FULLRESYNC %s %" PRIu64 "\r\n", replid, base);
+    hl += snprintf(head + hl, sizeof head - (size_t)hl, "$%zu\r\n", rdb_len);
+    memcpy(kbuf_data(&rdb) + HEAD_ROOM - hl, head, (size_t)hl);
+    kbuf_consume(&rdb, HEAD_ROOM - (size_t)hl);
+    if (c->r.out == &cl->out && kbuf_len(&cl->out) == 0) {
+        kbuf empty = cl->out;
+        cl->out = rdb;
+        rdb = empty;
+    } else {
+        kbuf_append(c->r.out, kbuf_data(&rdb), kbuf_len(&rdb));
+    }
     kbuf_free(&rdb);
+    log_notice("Synchronization with replica %s: RDB of %zu bytes queued", cl->addr, rdb_len);
     /* Out only once L is committed, as any reply that saw it. */
     if (at > s->commit_lsn)
         client_add_mark(cl, from, at, 0);

@@ -150,6 +150,36 @@ static void test_lzf_round_trips(void **state)
     }
 }
 
+/* The compressor's hash table outlives a call (one per thread, emptied by
+ * each call): the output for an input is the same whatever was compressed
+ * before it — short inputs (their slots cleared one by one), long ones
+ * (the whole table cleared), an output buffer too small (an early exit) —
+ * and the same as on a fresh thread's first call (the first call here). */
+static void test_lzf_independent_calls(void **state)
+{
+    (void)state;
+    const char *probe = "hello hello hello world, hello hello hello world!!";
+    size_t pn = strlen(probe);
+    unsigned char first[128], again[128];
+    size_t c1 = lzf_compress(probe, pn, first, sizeof first);
+    assert_true(c1 > 0 && c1 < pn);
+    srand(11);
+    size_t sizes[] = {3, 21, 64, 511, 512, 513, 5000, 70000};
+    for (int round = 0; round < 40; round++) {
+        size_t n = sizes[(size_t)round % (sizeof sizes / sizeof *sizes)];
+        unsigned char *in = malloc(n), *out = malloc(n + 64);
+        for (size_t i = 0; i < n; i++)
+            in[i] = (unsigned char)("abcdabce"[rand() % 8]);
+        /* Sometimes with too little room, so that the call stops early. */
+        (void)lzf_compress(in, n, out, round % 3 == 0 ? n / 4 + 1 : n + 64);
+        free(in);
+        free(out);
+        size_t c2 = lzf_compress(probe, pn, again, sizeof again);
+        assert_int_equal(c2, c1);
+        assert_memory_equal(again, first, c1);
+    }
+}
+
 /* Malformed input: a reference before the start, a truncated run, a
  * missing offset byte. Each is refused without reading or writing out of
  * bounds (ASan watches). */
@@ -186,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_lzf_redis_match_at_end),
         cmocka_unit_test(test_lzf_round_trips),
         cmocka_unit_test(test_lzf_hostile),
+        cmocka_unit_test(test_lzf_independent_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
