@@ -185,7 +185,11 @@ tr '\0' '\n' <"/proc/$primary_pid/cmdline" | grep -qF "$SECRET" && fail "secret 
 start_node replica $((BASE + 1)) --replicaof 127.0.0.1 "$BASE"
 replica_pid=${PIDS[-1]}
 eventually 30 healthy replica || fail "replica never healthy (link up)"
-[ "$(cli "$BASE" -a "$PASSWORD" --no-auth-warning set k v)" = OK ] || fail "SET on the primary"
+# Healthy means streaming; with --min-replicas-ack 1 the primary takes
+# writes once it counts the replica as a voter it hears from, which can be
+# a moment later (until then: -NOREPLICAS, nothing written).
+primary_set() { [ "$(cli "$BASE" -a "$PASSWORD" --no-auth-warning set k v)" = OK ]; }
+eventually 15 primary_set || fail "SET on the primary"
 eventually 15 replica_has k v ||
     fail "the replica did not get the write (cluster secret with quotes and backslashes)"
 
