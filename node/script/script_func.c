@@ -18,6 +18,7 @@
 
 #include "crc64.h"
 #include "log.h"
+#include "lzf.h"
 #include "mem.h"
 #include "rdb.h"
 
@@ -859,41 +860,6 @@ static int rdb_len(rdbr *r, uint64_t *len, int *enc)
     return 0;
 }
 
-/* LZF decompression (liblzf's format, as Redis's lzf_d.c). */
-static int lzf_dec(const unsigned char *in, size_t ilen, unsigned char *out, size_t olen)
-{
-    const unsigned char *ip = in, *iend = in + ilen;
-    unsigned char *op = out, *oend = out + olen;
-    while (ip < iend) {
-        unsigned ctrl = *ip++;
-        if (ctrl < (1 << 5)) {
-            ctrl++;
-            if (op + ctrl > oend || ip + ctrl > iend)
-                return -1;
-            memcpy(op, ip, ctrl);
-            op += ctrl;
-            ip += ctrl;
-        } else {
-            unsigned len = ctrl >> 5;
-            const unsigned char *ref = op - ((ctrl & 0x1f) << 8) - 1;
-            if (ip >= iend)
-                return -1;
-            if (len == 7) {
-                len += *ip++;
-                if (ip >= iend)
-                    return -1;
-            }
-            ref -= *ip++;
-            len += 2;
-            if (op + len > oend || ref < out)
-                return -1;
-            for (unsigned i = 0; i < len; i++)
-                *op++ = *ref++;
-        }
-    }
-    return op == oend ? 0 : -1;
-}
-
 /* An RDB string into out. -1 if malformed. */
 static int rdb_string(rdbr *r, kbuf *out)
 {
@@ -933,7 +899,7 @@ static int rdb_string(rdbr *r, kbuf *out)
         if ((uint64_t)(r->end - r->p) < clen || ulen > (1ull << 32))
             return -1;
         kbuf_reserve(out, ulen + 1);
-        if (lzf_dec(r->p, clen, (unsigned char *)kbuf_tail(out), ulen) < 0)
+        if (lzf_decompress(r->p, clen, kbuf_tail(out), ulen) != ulen)
             return -1;
         kbuf_commit(out, ulen);
         r->p += clen;

@@ -312,14 +312,20 @@ static void cmd_replconf(cmd_ctx *c)
 
 /* ---- the stream ---- */
 
+/* A command as a replica reads it: a RESP2 array of bulk strings (the
+ * reply writer's). */
 static void put_command(kbuf *b, size_t argc, const ProtobufCBinaryData *argv)
 {
-    kbuf_printf(b, "*%zu\r\n", argc);
-    for (size_t i = 0; i < argc; i++) {
-        kbuf_printf(b, "$%zu\r\n", argv[i].len);
-        kbuf_append(b, argv[i].data, argv[i].len);
-        kbuf_append(b, "\r\n", 2);
-    }
+    reply r = reply_make(b, 2);
+    reply_array(&r, (long)argc);
+    for (size_t i = 0; i < argc; i++)
+        reply_bulk(&r, argv[i].data, argv[i].len);
+}
+
+static void put_word(kbuf *b, const char *word)
+{
+    ProtobufCBinaryData a = {strlen(word), (uint8_t *)word};
+    put_command(b, 1, &a);
 }
 
 static void put_select(kbuf *b, struct sync_repl *r, uint32_t db)
@@ -327,8 +333,9 @@ static void put_select(kbuf *b, struct sync_repl *r, uint32_t db)
     if (r->db == (int)db)
         return;
     char n[16];
-    int len = snprintf(n, sizeof n, "%u", db);
-    kbuf_printf(b, "*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n", len, n);
+    ProtobufCBinaryData a[2] = {{6, (uint8_t *)"SELECT"}, {0, (uint8_t *)n}};
+    a[1].len = (size_t)snprintf(n, sizeof n, "%u", db);
+    put_command(b, 2, a);
     r->db = (int)db;
 }
 
@@ -356,7 +363,7 @@ static void put_entry(kbuf *b, struct sync_repl *r, const Kv__WalEntry *e)
     if (wrap) {
         /* SELECT goes before MULTI, for the first command's database. */
         put_select(b, r, e->commands[0]->db);
-        kbuf_append_str(b, "*1\r\n$5\r\nMULTI\r\n");
+        put_word(b, "MULTI");
     }
     for (size_t i = 0; i < e->n_commands; i++) {
         const Kv__Command *c = e->commands[i];
@@ -367,16 +374,26 @@ static void put_entry(kbuf *b, struct sync_repl *r, const Kv__WalEntry *e)
         put_command(b, c->n_argv, c->argv);
     }
     if (wrap)
-        kbuf_append_str(b, "*1\r\n$4\r\nEXEC\r\n");
+        put_word(b, "EXEC");
 }
 
-/* Send c the committed entries it has not had. 0, or -1 if c was closed
- * (its next entry is gone from the WAL, or the WAL cannot be read). */
-static int feed_one(server *s, client *c, uint64_t upto)
+static void drop_replica(client *c, int asap)
+{
+    sync_stream_forget(c);
+    if (asap)
+        client_close_asap(c);
+    else
+        client_close(c);
+}
+
+/* Send c the committed entries it has not had; c is closed instead when
+ * its next entry is gone from the WAL or cannot be read, or its output is
+ * past its limit. */
+static void feed_one(server *s, client *c, uint64_t upto)
 {
     struct sync_repl *r = c->sync;
     if (r->cur.next_lsn > upto)
-        return 0;
+        return;
     wal_rbuf buf = {0};
     char err[256];
     long n = wal_read(engine_dir(s->eng), &r->cur, upto, FEED_READ_MAX, &buf, err, sizeof err);
@@ -388,34 +405,39 @@ static int feed_one(server *s, client *c, uint64_t upto)
         else
             log_warn("Disconnecting Redis replica %s: reading the WAL: %s", c->addr, err);
         wal_rbuf_free(&buf);
-        sync_stream_forget(c);
-        client_close(c);
-        return -1;
+        drop_replica(c, 0);
+        return;
     }
     kbuf *out = &c->out;
     size_t off = 0;
     while (off < buf.len) {
+        /* wal_read checked every record: a stream with a hole would leave
+         * the replica behind for good, so one that does not decode ends it. */
         wal_record rec;
         long sz = wal_decode_record(buf.p + off, buf.len - off, &rec);
-        if (sz <= 0)
-            break;
+        Kv__WalEntry *e = NULL;
+        if (sz > 0 && rec.type == WAL_REC_COMMANDS &&
+            !(e = kv__wal_entry__unpack(NULL, rec.len, rec.payload)))
+            sz = -1;
+        if (sz <= 0) {
+            log_warn("Disconnecting Redis replica %s: an entry of the WAL does not decode",
+                     c->addr);
+            wal_rbuf_free(&buf);
+            drop_replica(c, 0);
+            return;
+        }
         off += (size_t)sz;
-        if (rec.type != WAL_REC_COMMANDS)
-            continue;
-        Kv__WalEntry *e = kv__wal_entry__unpack(NULL, rec.len, rec.payload);
-        if (!e)
-            continue;
-        put_entry(out, r, e);
-        kv__wal_entry__free_unpacked(e, NULL);
+        if (e) {
+            put_entry(out, r, e);
+            kv__wal_entry__free_unpacked(e, NULL);
+        }
     }
     wal_rbuf_free(&buf);
     if (client_output_over_limit(c)) {
-        sync_stream_forget(c);
-        client_close_asap(c);
-        return -1;
+        drop_replica(c, 1);
+        return;
     }
     client_flush(c);
-    return 0;
 }
 
 void sync_stream_feed(server *s)
@@ -451,7 +473,7 @@ void sync_stream_cron(server *s, int64_t now)
             now - r->last_ping_ms < period)
             continue;
         r->last_ping_ms = now;
-        kbuf_append_str(&c->out, "*1\r\n$4\r\nPING\r\n");
+        put_word(&c->out, "PING");
         client_flush(c);
     }
 }
