@@ -270,11 +270,14 @@ void multi_reset(client *c)
     kv_free(c->mq);
     c->mq = NULL;
     c->nmq = c->capmq = 0;
+    c->mq_flags = 0;
     c->flags &= ~(CL_MULTI | CL_DIRTY_EXEC | CL_DIRTY_CAS);
 }
 
-static void multi_queue(client *c, int argc, const char *const *argv, const size_t *lens)
+static void multi_queue(client *c, uint32_t flags, int argc, const char *const *argv,
+                        const size_t *lens)
 {
+    c->mq_flags |= flags;
     if (c->nmq == c->capmq) {
         c->capmq = c->capmq ? c->capmq * 2 : 8;
         c->mq = kv_realloc(c->mq, (size_t)c->capmq * sizeof *c->mq);
@@ -656,17 +659,10 @@ static void cmd_discard(cmd_ctx *c);
 
 /* The flags of the commands in cl's MULTI queue together (Redis's
  * mstate.cmd_flags: a queued EVAL counts with its shebang's flags, as
- * getCommandFlags gives them). */
+ * getCommandFlags gives them when it is queued). */
 static uint32_t queue_flags(const client *cl)
 {
-    uint32_t f = 0;
-    for (int i = 0; i < cl->nmq; i++) {
-        const kv_command *q = command_lookup(cl->mq[i].argv[0], cl->mq[i].lens[0]);
-        if (q)
-            f |= effective_flags(q, cl->mq[i].argc, (const char *const *)cl->mq[i].argv,
-                                 cl->mq[i].lens);
-    }
-    return f;
+    return cl->mq_flags;
 }
 
 /* Does cl's MULTI queue hold a command that may grow memory? */
@@ -971,7 +967,7 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
         return;
     }
     if ((cl->flags & CL_MULTI) && !(cmd->flags & CMD_NOMULTI)) {
-        multi_queue(cl, argc, argv, lens);
+        multi_queue(cl, flags, argc, argv, lens);
         reply r = reply_make(&cl->out, cl->resp);
         reply_simple(&r, "QUEUED");
         return;

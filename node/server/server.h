@@ -131,6 +131,7 @@ typedef struct client {
     /* transactions */
     queued_cmd *mq;
     int nmq, capmq;
+    uint32_t mq_flags;     /* the queued commands' flags together (as queued) */
     char **watched;        /* keys (kv_memdup'd), with lengths and databases */
     size_t *watched_lens;
     int *watched_dbs;
