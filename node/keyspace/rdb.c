@@ -383,9 +383,9 @@ static void dump_zset(kbuf *b, kv_zset *z)
     }
 }
 
-void rdb_dump(kobj *o, kbuf *out)
+/* The type byte and the value, as an RDB file holds them. */
+static void dump_object(kobj *o, kbuf *out)
 {
-    size_t start = kbuf_len(out);
     switch (kobj_type(o)) {
     case KT_STRING: {
         size_t n;
@@ -411,6 +411,12 @@ void rdb_dump(kobj *o, kbuf *out)
         dump_zset(out, kobj_zset(o));
         break;
     }
+}
+
+void rdb_dump(kobj *o, kbuf *out)
+{
+    size_t start = kbuf_len(out);
+    dump_object(o, out);
     unsigned char ver[2] = {RDB_VERSION & 0xff, RDB_VERSION >> 8};
     kbuf_append(out, ver, 2);
     uint64_t crc = crc64(0, kbuf_data(out) + start, kbuf_len(out) - start);
@@ -1048,11 +1054,11 @@ void rdb_file_function(kbuf *out, const char *code, size_t n)
 
 typedef struct file_db {
     kbuf *out;
-    kbuf one; /* a DUMP payload, reused */
+    kbuf one; /* one key's type and value, reused */
 } file_db;
 
-/* A key as rdbSaveKeyValuePair writes it: [expiry] type key value. The
- * DUMP payload is the type and the value followed by a 10-byte footer. */
+/* A key as rdbSaveKeyValuePair writes it: [expiry] type key value (DUMP's
+ * object without its footer, the key put after the type byte). */
 static void save_pair(void *arg, kobj *o)
 {
     file_db *f = arg;
@@ -1065,12 +1071,12 @@ static void save_pair(void *arg, kobj *o)
         kbuf_append(f->out, ms, 8);
     }
     kbuf_reset(&f->one);
-    rdb_dump(o, &f->one);
+    dump_object(o, &f->one);
     size_t klen;
     const char *key = kobj_key(o, &klen);
     kbuf_append(f->out, kbuf_data(&f->one), 1);
     rdb_save_string(f->out, key, klen);
-    kbuf_append(f->out, kbuf_data(&f->one) + 1, kbuf_len(&f->one) - 11);
+    kbuf_append(f->out, kbuf_data(&f->one) + 1, kbuf_len(&f->one) - 1);
 }
 
 void rdb_file_db(kbuf *out, int db, ks *k)
