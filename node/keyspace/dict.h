@@ -115,12 +115,28 @@ size_t dict_sample(dict *d, dict_node **out, size_t count, uint64_t rnd);
  * modify the dict. Returns the next cursor, 0 when done. */
 uint64_t dict_scan(dict *d, uint64_t cursor, void (*fn)(void *arg, dict_node *n), void *arg);
 
-/* dict_scan for up to `buckets` cursor steps at once (the same nodes, in
- * the same order, as that many dict_scan calls), with the buckets' memory
- * fetched ahead: for long walks (the snapshot's). Returns the next cursor,
- * 0 when done. */
-uint64_t dict_scan_n(dict *d, uint64_t cursor, size_t buckets,
-                     void (*fn)(void *arg, dict_node *n), void *arg);
+/* A long walk over every node that may be interleaved with changes to
+ * the dict (the snapshot's, a slice at a time): it visits the buckets in
+ * table order, whole chains at a time, with the chains a few buckets on
+ * fetched ahead, and holds off rehash steps from begin to end (as a safe
+ * iterator does, so no node moves between buckets under it; a rehash may
+ * still start, and the walk goes on into the new table). Between steps
+ * any node may be added, removed or reallocated (dict_find_ref); every
+ * node present from begin to end is reported at least once, nodes added
+ * meanwhile may or may not be. dict_clear keeps the walk valid (it goes
+ * on over whatever the dict then holds). */
+typedef struct dict_walk {
+    dict *d;      /* NULL once ended */
+    int table;
+    size_t index; /* next bucket of table */
+} dict_walk;
+void dict_walk_begin(dict_walk *w, dict *d);
+/* Report the nodes of up to `buckets` buckets to fn (which must not
+ * modify the dict). Returns 1 while buckets are left; 0 once the walk is
+ * over, and then it has ended (dict_walk_end is a no-op). */
+int dict_walk_step(dict_walk *w, size_t buckets, void (*fn)(void *arg, dict_node *n), void *arg);
+/* Stop early (or after the end: nothing happens). */
+void dict_walk_end(dict_walk *w);
 
 /* Do rehash steps for about `ms` milliseconds. Returns 1 if more is left.
  * This and dict_rehash do nothing (and return 1 if rehashing) while a

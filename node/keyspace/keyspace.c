@@ -389,8 +389,11 @@ void ks_clear_lazy(ks *k, int lazy)
         size_t n = dict_size(&k->keys);
         d->keys = k->keys;
         d->expires = k->expires;
+        /* A walk under way (ks_walk) goes on over the new, empty table. */
+        int walks = k->keys.iterators;
         dict_init(&k->keys, &kobj_type_desc);
         dict_init(&k->expires, &expnode_type_desc);
+        k->keys.iterators = walks;
         lazyfree_submit(free_detached, d, NULL, n);
     } else {
         dict_clear(&k->expires, free_expnode, NULL);
@@ -1021,11 +1024,22 @@ uint64_t ks_scan(ks *k, uint64_t cursor, void (*fn)(void *arg, kobj *o), void *a
     return dict_scan(&k->keys, cursor, scan_one, &c);
 }
 
-uint64_t ks_scan_n(ks *k, uint64_t cursor, size_t buckets, void (*fn)(void *arg, kobj *o),
-                   void *arg)
+_Static_assert(sizeof(ks_walk) >= sizeof(dict_walk), "ks_walk too small");
+
+void ks_walk_begin(ks_walk *w, ks *k)
+{
+    dict_walk_begin((dict_walk *)w->state, &k->keys);
+}
+
+int ks_walk_step(ks_walk *w, size_t buckets, void (*fn)(void *arg, kobj *o), void *arg)
 {
     scan_ctx c = {fn, arg};
-    return dict_scan_n(&k->keys, cursor, buckets, scan_one, &c);
+    return dict_walk_step((dict_walk *)w->state, buckets, scan_one, &c);
+}
+
+void ks_walk_end(ks_walk *w)
+{
+    dict_walk_end((dict_walk *)w->state);
 }
 
 int ks_rehash_ms(ks *k, int ms)

@@ -204,10 +204,18 @@ kobj *ks_random_expiring(ks *k, uint64_t rnd);
 size_t ks_sample(ks *k, int expiring, kobj **out, size_t n, uint64_t rnd);
 /* SCAN step (dict_scan semantics). fn must not modify the keyspace. */
 uint64_t ks_scan(ks *k, uint64_t cursor, void (*fn)(void *arg, kobj *o), void *arg);
-/* Up to `buckets` SCAN steps at once, their memory fetched ahead
- * (dict_scan_n): the snapshot walk's. */
-uint64_t ks_scan_n(ks *k, uint64_t cursor, size_t buckets, void (*fn)(void *arg, kobj *o),
-                   void *arg);
+/* The snapshot's walk over every key (dict_walk): whole buckets a step,
+ * in table order, memory fetched ahead. The key table does no rehash
+ * steps from begin to end; keys may be added, changed and removed between
+ * steps (not by fn). Every key present from begin to end is reported at
+ * least once. ks_walk_step returns 1 while keys are left, 0 once over
+ * (the walk has then ended; ks_walk_end stops one early). */
+typedef struct ks_walk {
+    void *state[3];
+} ks_walk;
+void ks_walk_begin(ks_walk *w, ks *k);
+int ks_walk_step(ks_walk *w, size_t buckets, void (*fn)(void *arg, kobj *o), void *arg);
+void ks_walk_end(ks_walk *w);
 
 /* Active expiry: look at up to `samples` keys with a TTL (sampling the
  * expiry index, continuing where the last call stopped) and remove those

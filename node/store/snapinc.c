@@ -6,10 +6,11 @@
  *     |                               |                      |
  *     +--a write fails, abort---------+----------------------+--> writes drain --> done(rc)
  *
- * WALK: ks_scan_n over each database in turn, SCAN_BUCKETS cursor steps
- * at a time with their memory fetched ahead (dict_scan's guarantee: every
- * key present for the whole walk is visited, resizes included; a key seen
- * twice is no longer pending the second time), ks_snap_visit on each; the
+ * WALK: ks_walk over each database in turn, SCAN_BUCKETS buckets at a
+ * time in table order with their memory fetched ahead (every key present
+ * for the whole walk is visited: the key table does no rehash steps until
+ * its walk ends; a key seen twice is no longer pending the second time),
+ * ks_snap_visit on each; the
  * keyspace's hand-over (hand_over) serializes keys changed first. Keys
  * are put under the database they were in at the start: dbs is copied,
  * so SWAPDB meanwhile changes nothing here. FLUSH: the stream's last block
@@ -32,8 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Cursor steps per ks_scan_n call: enough for the fetches ahead to
- * overlap; a slice checks the clock every other call. */
+/* Buckets per ks_walk_step call; a slice checks the clock every other
+ * call. */
 #define SCAN_BUCKETS 64
 
 struct snapinc {
@@ -45,7 +46,8 @@ struct snapinc {
     ks **dbs;
     int ndbs;
     int cur;         /* database being walked */
-    uint64_t cursor; /* its ks_scan cursor */
+    int walking;     /* walk of dbs[cur] begun (and not ended) */
+    ks_walk walk;
     snap_stream *st; /* NULL once closed */
     progress_job job;
     int fd;
@@ -268,6 +270,10 @@ static void visit(void *arg, kobj *o)
 /* End the walk: with the image complete (finish), or giving up. */
 static void end_walk(snapinc *s, int finish)
 {
+    if (s->walking) {
+        ks_walk_end(&s->walk);
+        s->walking = 0;
+    }
     if (!finish)
         for (int i = 0; i < s->ndbs; i++)
             ks_snap_settle(s->dbs[i]);
@@ -290,9 +296,14 @@ int snapinc_step(snapinc *s, uint64_t max_keys, int64_t max_us)
     uint64_t k0 = s->keys;
     unsigned n = 0;
     while (s->cur < s->ndbs && !s->rc) {
-        s->cursor = ks_scan_n(s->dbs[s->cur], s->cursor, SCAN_BUCKETS, visit, s);
-        if (s->cursor == 0)
+        if (!s->walking) {
+            ks_walk_begin(&s->walk, s->dbs[s->cur]);
+            s->walking = 1;
+        }
+        if (!ks_walk_step(&s->walk, SCAN_BUCKETS, visit, s)) {
+            s->walking = 0;
             s->cur++;
+        }
         if (max_keys && s->keys - k0 >= max_keys)
             break;
         if (max_us && (++n & 1) == 0 && now_us() - start >= max_us)

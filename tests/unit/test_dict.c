@@ -1,5 +1,6 @@
 /* test_dict.c — the intrusive hash table: SipHash vectors, add/find/remove
- * through incremental grow and shrink, SCAN guarantees across resizes,
+ * through incremental grow and shrink, SCAN guarantees across resizes, the
+ * snapshot walk's guarantee under changes,
  * safe iteration with deletion, in-place realloc through dict_find_ref,
  * random picks, binary keys, and the per-operation bound on rehash work. */
 #include <setjmp.h>
@@ -342,9 +343,8 @@ static void test_million_grow_bounded_work(void **state)
 
 /* SCAN reports every element present for the whole scan at least once
  * while, between calls, the table grows (many adds) and shrinks (many
- * removes of other elements), including scans that run across rehashes:
- * with dict_scan (steps 0) or dict_scan_n taking `steps` at a time. */
-static void check_scan_guarantee(dict *d, size_t steps)
+ * removes of other elements), including scans that run across rehashes. */
+static void check_scan_guarantee(dict *d)
 {
     enum { STABLE = 500, CHURN = 20000 };
     unsigned *count = calloc(STABLE + CHURN, sizeof *count);
@@ -363,8 +363,7 @@ static void check_scan_guarantee(dict *d, size_t steps)
         size_t calls = 0, next_churn = STABLE;
         int saw_rehash = 0;
         do {
-            cursor = steps ? dict_scan_n(d, cursor, steps, count_node, &s)
-                           : dict_scan(d, cursor, count_node, &s);
+            cursor = dict_scan(d, cursor, count_node, &s);
             calls++;
             saw_rehash |= dict_is_rehashing(d);
             /* Between calls: grow by 200 (even rounds) or shrink by 400
@@ -389,7 +388,7 @@ static void check_scan_guarantee(dict *d, size_t steps)
 static void test_scan_guarantee_across_resizes(void **state)
 {
     fixture *f = *state;
-    check_scan_guarantee(&f->d, 0);
+    check_scan_guarantee(&f->d);
 }
 
 /* A scan of a dict that does not change reports each element exactly
@@ -430,77 +429,143 @@ static void test_scan_exactly_once_when_unchanged(void **state)
     free(count);
 }
 
-/* The order in which a scan reported nodes (their ids). */
-typedef struct order {
-    size_t *ids;
-    size_t n, cap;
-} order;
-
-static void record_node(void *arg, dict_node *n)
+/* Move a node to a new allocation through dict_find_ref, as the keyspace
+ * does when a value grows in place. */
+static void realloc_id(dict *d, size_t id)
 {
-    order *o = arg;
-    if (o->n == o->cap) {
-        o->cap = o->cap ? o->cap * 2 : 1024;
-        o->ids = realloc(o->ids, o->cap * sizeof *o->ids);
-    }
-    o->ids[o->n++] = ((tnode *)n)->id;
+    char buf[32];
+    size_t kn = key_of_id(id, buf);
+    dict_node **ref = dict_find_ref(d, buf, kn);
+    assert_non_null(ref);
+    tnode *t = kv_realloc(*ref, sizeof(tnode) + kn + 512 + (id % 7) * 64);
+    *ref = &t->node;
 }
 
-/* dict_scan_n(k buckets) reports the same nodes in the same order, and
- * returns the same cursor, as k dict_scan calls: for batch sizes around
- * its lookahead, from cursors in the middle, up to the end (cursor 0,
- * however many buckets were asked for), with one table and while
- * rehashing (where it takes one step, as dict_scan). */
-static void test_scan_n_matches_scan(void **state)
+/* A walk interleaved with changes reports every node present from its
+ * begin to its end at least once: while the table grows (adds start a
+ * rehash mid-walk, whose steps wait, and the walk goes on into the new
+ * table), while most nodes are removed (no shrink starts), when it begins
+ * in the middle of a rehash (whose steps wait), and while nodes move
+ * (realloc). A dict_clear mid-walk leaves it valid. Rehash steps resume
+ * once it ends. Step sizes around its lookahead. */
+static void test_walk_guarantee_with_changes(void **state)
 {
     fixture *f = *state;
     dict *d = &f->d;
-    for (size_t i = 0; i < 5000; i++)
-        add_id(d, i);
-    static const size_t ks[] = {1, 2, 15, 16, 17, 33, 64, 1000, 1u << 20};
-    while (dict_rehash(d, 1000))
-        ;
-    for (int phase = 0; phase < 2; phase++) {
-        if (phase == 1) {
-            size_t n = dict_size(d);
+    enum { STABLE = 500, CHURN = 20000 };
+    unsigned *count = calloc(STABLE + CHURN, sizeof *count);
+    seen s = {count, STABLE + CHURN};
+    static const size_t steps[] = {1, 15, 16, 17, 37, 1000};
+    for (int round = 0; round < 5 * 6; round++) {
+        int kind = round % 5;
+        size_t step = steps[round / 5];
+        for (size_t i = 0; i < STABLE; i++)
+            add_id(d, i);
+        if (kind == 1) /* start big, so that removals would shrink it */
+            for (size_t i = STABLE; i < STABLE + CHURN; i++)
+                add_id(d, i);
+        while (dict_rehash(d, 100))
+            ;
+        if (kind == 2) { /* begin in the middle of a rehash */
+            size_t n = STABLE;
             while (!dict_is_rehashing(d))
                 add_id(d, n++);
+            assert_true(dict_rehash(d, 3));
         }
-        for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++) {
-            order a = {0}, b = {0};
-            uint64_t ca = 0, cb = 0;
-            size_t calls = 0;
-            do {
-                uint64_t want = ca;
-                size_t steps = 0;
-                do {
-                    want = dict_scan(d, want, record_node, &a);
-                    steps++;
-                } while (want && steps < ks[j] && phase == 0);
-                cb = dict_scan_n(d, ca, ks[j], record_node, &b);
-                assert_int_equal(cb, want);
-                ca = want;
-                calls++;
-            } while (ca);
-            assert_int_equal(a.n, b.n);
-            assert_memory_equal(a.ids, b.ids, a.n * sizeof *a.ids);
-            assert_true(a.n >= dict_size(d));
-            assert_int_equal(dict_is_rehashing(d), phase);
-            if (ks[j] == (1u << 20) && phase == 0)
-                assert_int_equal(calls, 1);
-            free(a.ids);
-            free(b.ids);
+        long idx0 = d->rehash_idx;
+        memset(count, 0, (STABLE + CHURN) * sizeof *count);
+        dict_walk w;
+        dict_walk_begin(&w, d);
+        size_t calls = 0, next_churn = STABLE + CHURN / 2;
+        int rehash_started = 0;
+        while (dict_walk_step(&w, step, count_node, &s)) {
+            calls++;
+            assert_true(calls < 100000);
+            if (kind == 0 || kind == 2) {
+                for (int k = 0; k < 50 && next_churn < STABLE + CHURN; k++)
+                    add_id(d, next_churn++);
+                if (kind == 2)
+                    assert_int_equal(d->rehash_idx, idx0); /* no steps */
+                rehash_started |= dict_is_rehashing(d);
+            } else if (kind == 1) {
+                for (int k = 0; k < 400 && next_churn < STABLE + CHURN; k++)
+                    assert_true(remove_id(d, next_churn++));
+                assert_false(dict_is_rehashing(d)); /* no shrink */
+            } else if (kind == 3) {
+                realloc_id(d, calls % STABLE);
+                realloc_id(d, (calls * 7919) % STABLE);
+            } else if (calls == 2) {
+                /* Everything goes, then the keys come back as new nodes
+                 * (which a snapshot does not need): the walk goes on over
+                 * the new table. */
+                dict_clear(d, free_tnode, NULL);
+                for (size_t i = 0; i < STABLE; i++)
+                    add_id(d, i);
+            }
         }
+        if (step <= 37)
+            assert_true(calls > 1);
+        assert_int_equal(d->iterators, 0);
+        if (kind == 0 && step <= 37)
+            assert_true(rehash_started);
+        if (kind != 4)
+            for (size_t i = 0; i < STABLE; i++)
+                assert_true(count[i] >= 1);
+        /* Rehashing goes on now the walk is over. */
+        if (dict_is_rehashing(d)) {
+            while (dict_rehash(d, 100))
+                ;
+            assert_false(dict_is_rehashing(d));
+        }
+        assert_int_equal(dict_walk_step(&w, step, count_node, &s), 0);
+        dict_walk_end(&w); /* after the end: nothing happens */
+        assert_int_equal(d->iterators, 0);
+        dict_clear(d, free_tnode, NULL);
     }
+    free(count);
 }
 
-/* The scan guarantee holds for batched steps too: every element present
- * for the whole walk is reported while the table grows and shrinks between
- * calls. */
-static void test_scan_n_guarantee_across_resizes(void **state)
+/* A walk over a dict that does not change reports each node exactly once,
+ * with one table and in the middle of a rehash; one stopped early releases
+ * the rehash it held. */
+static void test_walk_exactly_once_when_unchanged(void **state)
 {
     fixture *f = *state;
-    check_scan_guarantee(&f->d, 37);
+    dict *d = &f->d;
+    size_t n = 0;
+    for (; n < 3000; n++)
+        add_id(d, n);
+    while (dict_rehash(d, 100))
+        ;
+    for (int phase = 0; phase < 2; phase++) {
+        if (phase == 1)
+            while (!dict_is_rehashing(d))
+                add_id(d, n++);
+        unsigned *count = calloc(n, sizeof *count);
+        seen s = {count, n};
+        dict_walk w;
+        dict_walk_begin(&w, d);
+        size_t calls = 0;
+        while (dict_walk_step(&w, 16, count_node, &s)) {
+            calls++;
+            assert_int_equal(dict_is_rehashing(d), phase);
+        }
+        assert_true(calls > 100);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(count[i], 1);
+        free(count);
+    }
+    assert_true(dict_is_rehashing(d));
+    long idx = d->rehash_idx;
+    dict_walk w;
+    dict_walk_begin(&w, d);
+    assert_int_equal(dict_rehash(d, 10), 1);
+    assert_int_equal(d->rehash_idx, idx); /* held */
+    dict_walk_end(&w);
+    assert_int_equal(d->iterators, 0);
+    while (dict_rehash(d, 100))
+        ;
+    assert_false(dict_is_rehashing(d));
 }
 
 /* The safe iterator visits every node once, lets the caller remove and
@@ -879,8 +944,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rehash_drivers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prefetch_hints_change_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scan_n_matches_scan, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scan_n_guarantee_across_resizes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_guarantee_with_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_exactly_once_when_unchanged, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -211,7 +211,7 @@ static void mutate(fx *f)
         break;
     default:
         if (rnd(f) % 150 == 0)
-            ks_clear(k);
+            ks_clear_lazy(k, (int)(rnd(f) % 2)); /* lazy: a new table mid-walk */
         break;
     }
 }
