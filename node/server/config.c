@@ -104,8 +104,8 @@ const cfg_option cfg_options[] = {
      "64mb", NULL, 1,
      "Automatic snapshots keep the WAL on disk near this size: one is taken once the WAL "
      "written since the last one reaches this divided by snapshot-keep (the WAL is kept back "
-     "to the oldest snapshot kept) and snapshot-wal-growth-pct of the last snapshot's size "
-     "(as Redis's auto-aof-rewrite-min-size and -percentage). 0 and 0: only BGSAVE, SAVE and "
+     "to the oldest snapshot kept) and snapshot-wal-growth-pct of the last snapshot's size, "
+     "each key counted as at least 64 bytes (as Redis's auto-aof-rewrite-min-size and -percentage). 0 and 0: only BGSAVE, SAVE and "
      "save take snapshots."},
     {"snapshot-wal-growth-pct", NULL, CFG_INT, OFF(snapshot_wal_growth_pct), 0, 100000, "100",
      NULL, 1, "See snapshot-wal-min-bytes."},
