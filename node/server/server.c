@@ -294,8 +294,9 @@ static void query_buffer_cron(client *c, int64_t now)
     c->query_peak = want > len ? want : len;
 }
 
-static void clients_cron(server *s, int64_t now)
+static void clients_cron(server *s)
 {
+    int64_t now = (int64_t)uv_now(s->loop); /* the clock of last_ms */
     client *c = s->clients, *next;
     for (; c; c = next) {
         next = c->next;
@@ -394,7 +395,7 @@ static void on_cron(uv_timer_t *t)
                 log_warn("scheduled snapshot could not start: %s", err);
         }
     }
-    clients_cron(s, now);
+    clients_cron(s);
     sync_stream_cron(s, now);
     server_check_blocked(s);
     sentinel_observe(s);

@@ -109,7 +109,7 @@ typedef struct client {
     char laddr[64];
     char *name;
     int64_t ctime_ms;      /* connected at */
-    int64_t last_ms;       /* last interaction */
+    int64_t last_ms;       /* last interaction: the loop's clock (uv_now), not wall time */
     const char *last_cmd;
 
     /* input */

@@ -498,6 +498,76 @@ static void test_config_second_alias(void **state)
 /* CLIENT LIST shows every connection with its name and current command;
  * CLIENT KILL closes another connection, and a client that kills itself
  * still gets its reply first. */
+/* The idle= field of the client with this CLIENT ID in CLIENT LIST, as
+ * seen from c, or -1. */
+static long long client_idle(kv_client *c, long long id)
+{
+    char *list = text(c, "CLIENT LIST");
+    char want[64];
+    snprintf(want, sizeof want, "id=%lld ", id);
+    char *line = strstr(list, want);
+    char *idle = line ? strstr(line, " idle=") : NULL;
+    long long v = idle ? atoll(idle + 6) : -1;
+    free(list);
+    return v;
+}
+
+typedef struct idle_wait {
+    kv_client *c;
+    long long id;
+    long long at_least;
+} idle_wait;
+
+static int idle_reached(void *arg)
+{
+    idle_wait *w = arg;
+    return client_idle(w->c, w->id) >= w->at_least;
+}
+
+/* A connection with nothing in flight is closed once idle past `timeout`
+ * seconds; one that keeps talking is not. CLIENT LIST's idle= counts the
+ * seconds since a client last sent anything. */
+static void test_idle_timeout(void **state)
+{
+    fixture *f = *state;
+    const char *extra[] = {"--timeout", "2", NULL};
+    assert_int_equal(start_node(f, extra), 0);
+    int quiet = h_raw_connect(f->node.port);
+    assert_true(quiet >= 0);
+    const char ping[] = "*1\r\n$4\r\nPING\r\n";
+    char line[256];
+    assert_int_equal(h_raw_send(quiet, ping, sizeof ping - 1), 0);
+    assert_int_equal(h_raw_line(quiet, line, sizeof line, 2000), 0);
+    assert_string_equal(line, "+PONG");
+    kv_client *busy = h_connect(f->node.port);
+    assert_non_null(busy);
+    /* The quiet one shows idle >= 1 while the busy one asks. */
+    char *list = text(busy, "CLIENT LIST");
+    long long ids[4];
+    int n = 0;
+    for (char *p = list; p && *p && n < 4; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, "id=", 3) == 0)
+            ids[n++] = atoll(p + 3);
+    free(list);
+    assert_int_equal(n, 3); /* f->c, quiet, busy, oldest first */
+    idle_wait w = {busy, ids[1], 1};
+    assert_true(h_wait_until(idle_reached, &w, 5000));
+    assert_true(client_idle(busy, ids[2]) == 0);
+    /* The quiet one is closed within the timeout plus the cron's period;
+     * the busy one, asking every few hundred ms, is kept. */
+    int closed = 0;
+    for (int i = 0; i < 40 && !closed; i++) {
+        long long one = integer(busy, "EXISTS nothing");
+        assert_int_equal(one, 0);
+        closed = h_raw_line(quiet, line, sizeof line, 200) != 0 && client_idle(busy, ids[1]) < 0;
+    }
+    assert_true(closed);
+    assert_int_equal(integer(busy, "EXISTS nothing"), 0);
+    assert_true(client_idle(busy, ids[2]) == 0);
+    close(quiet);
+    kv_client_free(busy);
+}
+
 static void test_client_list_kill(void **state)
 {
     fixture *f = *state;
@@ -1006,6 +1076,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_rewrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_applies_to_clients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_list_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slowlog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_bgsave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debug_reload, setup, teardown),
