@@ -103,7 +103,6 @@ void client_add_mark(client *c, uint64_t offset, uint64_t lsn, uint64_t round)
     m->offset = offset;
     m->lsn = lsn;
     m->round = round;
-    m->since_ms = server_mstime();
     c->nmarks++;
     wait_list_add(c);
 }

@@ -64,7 +64,6 @@ typedef struct barrier_mark {
     uint64_t lsn;    /* commit_lsn it needs */
     uint64_t round;  /* confirmed heartbeat round it needs (a read outside the
                         lease: ReadIndex), 0 for none */
-    int64_t since_ms; /* when it started waiting */
 } barrier_mark;
 
 typedef struct queued_cmd {
