@@ -160,6 +160,9 @@ enum {
      * PFCOUNT, scripts without flags). CLIENT PAUSE WRITE postpones these
      * as writes, and read-only scripts may not call them. */
     CMD_MAY_REPLICATE = 1 << 21,
+    /* Redis's "asking" (RESTORE-ASKING): served by a cluster node for a
+     * slot it is importing; COMMAND shows it. */
+    CMD_ASKING = 1 << 22,
 };
 
 typedef struct kv_command {

@@ -187,5 +187,10 @@ const kv_command cmds_dump[] = {
     {"restore", cmd_restore, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "generic",
      "Create a key using the provided serialized value, previously obtained using DUMP.",
      "2.6.0", "@keyspace @write @slow @dangerous"},
+    /* RESTORE for a cluster's slot migration; without cluster mode (as
+     * here) it is RESTORE, as in Redis. */
+    {"restore-asking", cmd_restore, -4, CMD_WRITE | CMD_DENYOOM | CMD_ASKING, 1, 1, 1, "server",
+     "An internal command for migrating keys in a cluster", "3.0.0",
+     "@keyspace @write @slow @dangerous"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

@@ -659,43 +659,36 @@ static void object_idletime(cmd_ctx *c, kobj *o)
     reply_int(&c->r, evict_idle_seconds(o, c->now_ms));
 }
 
-/* OBJECT's subcommands, with their own arity as Redis 7.0's subcommand
- * table ("object|encoding" 3, "object|help" 2). */
-static const struct {
-    const char *name;
-    const char *full;
-    int arity;
-    void (*fn)(cmd_ctx *c, kobj *o);
-} object_subs[] = {
-    {"encoding", "object|encoding", 3, object_encoding},
-    {"refcount", "object|refcount", 3, object_refcount},
-    {"freq", "object|freq", 3, object_freq},
-    {"idletime", "object|idletime", 3, object_idletime},
-    {"help", "object|help", 2, NULL},
-};
-
-static void cmd_object(cmd_ctx *c)
+/* OBJECT <subcommand> <key>: fn on the key's value, or a null reply. The
+ * container (the server's command table) has checked the arity. */
+static void object_of(cmd_ctx *c, void (*fn)(cmd_ctx *c, kobj *o))
 {
-    for (size_t i = 0; i < sizeof object_subs / sizeof *object_subs; i++) {
-        if (!arg_is(c, 1, object_subs[i].name))
-            continue;
-        if (c->argc != object_subs[i].arity) {
-            reply_err_arity(&c->r, object_subs[i].full);
-            return;
-        }
-        if (!object_subs[i].fn) {
-            object_help(c);
-            return;
-        }
-        kobj *o = db_read_nonotify(c, c->argv[2], c->lens[2]);
-        if (!o) {
-            reply_null(&c->r);
-            return;
-        }
-        object_subs[i].fn(c, o);
+    kobj *o = db_read_nonotify(c, c->argv[2], c->lens[2]);
+    if (!o) {
+        reply_null(&c->r);
         return;
     }
-    reply_err_unknown_subcommand(&c->r, "OBJECT", 6, c->argv[1], c->lens[1]);
+    fn(c, o);
+}
+
+static void cmd_object_encoding(cmd_ctx *c)
+{
+    object_of(c, object_encoding);
+}
+
+static void cmd_object_refcount(cmd_ctx *c)
+{
+    object_of(c, object_refcount);
+}
+
+static void cmd_object_freq(cmd_ctx *c)
+{
+    object_of(c, object_freq);
+}
+
+static void cmd_object_idletime(cmd_ctx *c)
+{
+    object_of(c, object_idletime);
 }
 
 /* ---- table ---- */
@@ -749,7 +742,17 @@ const kv_command cmds_keys[] = {
      "Get the time to live for a key in milliseconds", "2.6.0", "@keyspace @read @fast"},
     {"persist", cmd_persist, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic",
      "Remove the expiration from a key", "2.2.0", "@keyspace @write @fast"},
-    {"object", cmd_object, -2, CMD_READONLY, 0, 0, 0, "generic",
-     "A container for object introspection commands", "2.2.3", "@slow"},
+    /* OBJECT's subcommands (the container is the server's, cmd_command.c). */
+    {"object|encoding", cmd_object_encoding, 3, CMD_READONLY, 2, 2, 1, "generic",
+     "Inspect the internal encoding of a Redis object", "2.2.3", "@keyspace @read @slow"},
+    {"object|freq", cmd_object_freq, 3, CMD_READONLY, 2, 2, 1, "generic",
+     "Get the logarithmic access frequency counter of a Redis object", "4.0.0",
+     "@keyspace @read @slow"},
+    {"object|idletime", cmd_object_idletime, 3, CMD_READONLY, 2, 2, 1, "generic",
+     "Get the time since a Redis object was last accessed", "2.2.3", "@keyspace @read @slow"},
+    {"object|refcount", cmd_object_refcount, 3, CMD_READONLY, 2, 2, 1, "generic",
+     "Get the number of references to the value of the key", "2.2.3", "@keyspace @read @slow"},
+    {"object|help", object_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "generic",
+     "Show helpful text about the different subcommands", "6.2.0", "@keyspace @slow"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

@@ -1033,44 +1033,34 @@ static void xinfo_consumers(cmd_ctx *c, kv_stream *s)
     }
 }
 
-static const struct {
-    const char *name;
-    const char *full;
-    int arity;
-    void (*fn)(cmd_ctx *c, kv_stream *s);
-} xinfo_subs[] = {
-    {"stream", "xinfo|stream", -3, xinfo_stream},
-    {"groups", "xinfo|groups", 3, xinfo_groups},
-    {"consumers", "xinfo|consumers", 4, xinfo_consumers},
-    {"help", "xinfo|help", 2, NULL},
-};
-
-static void cmd_xinfo(cmd_ctx *c)
+/* XINFO <subcommand> <key> …: fn on the stream, or Redis's errors. The
+ * container (the server's command table) has checked the arity. */
+static void xinfo_of(cmd_ctx *c, void (*fn)(cmd_ctx *c, kv_stream *s))
 {
-    for (size_t i = 0; i < sizeof xinfo_subs / sizeof *xinfo_subs; i++) {
-        if (!arg_is(c, 1, xinfo_subs[i].name))
-            continue;
-        int ar = xinfo_subs[i].arity;
-        if ((ar > 0 && c->argc != ar) || (ar < 0 && c->argc < -ar)) {
-            reply_err_arity(&c->r, xinfo_subs[i].full);
-            return;
-        }
-        if (!xinfo_subs[i].fn) {
-            xinfo_help(c);
-            return;
-        }
-        int wrong;
-        kobj *o = xlookup(c, 2, 0, &wrong);
-        if (wrong)
-            return;
-        if (!o) {
-            reply_error(&c->r, KV_ERR_NOSUCHKEY);
-            return;
-        }
-        xinfo_subs[i].fn(c, kobj_stream(o));
+    int wrong;
+    kobj *o = xlookup(c, 2, 0, &wrong);
+    if (wrong)
+        return;
+    if (!o) {
+        reply_error(&c->r, KV_ERR_NOSUCHKEY);
         return;
     }
-    reply_err_unknown_subcommand(&c->r, "XINFO", 5, c->argv[1], c->lens[1]);
+    fn(c, kobj_stream(o));
+}
+
+static void cmd_xinfo_stream(cmd_ctx *c)
+{
+    xinfo_of(c, xinfo_stream);
+}
+
+static void cmd_xinfo_groups(cmd_ctx *c)
+{
+    xinfo_of(c, xinfo_groups);
+}
+
+static void cmd_xinfo_consumers(cmd_ctx *c)
+{
+    xinfo_of(c, xinfo_consumers);
 }
 
 /* ---- table ---- */
@@ -1110,10 +1100,29 @@ const kv_command cmds_stream[] = {
      "Return new entries from a stream using a consumer group, or access the history of the "
      "pending entries for a given consumer. Can block.",
      "5.0.0", "@write @stream @slow @blocking"},
-    {"xinfo", cmd_xinfo, -2, R, 0, 0, 0, "stream",
-     "A container for stream introspection commands", "5.0.0", "@slow"},
-    {"xgroup", cmd_xgroup, -2, W, 0, 0, 0, "stream",
-     "A container for consumer groups commands", "5.0.0", "@slow"},
+    /* XINFO's and XGROUP's subcommands (the containers are the server's,
+     * cmd_command.c). */
+    {"xinfo|consumers", cmd_xinfo_consumers, 4, R, 2, 2, 1, "stream",
+     "List the consumers in a consumer group", "5.0.0", "@read @stream @slow"},
+    {"xinfo|groups", cmd_xinfo_groups, 3, R, 2, 2, 1, "stream",
+     "List the consumer groups of a stream", "5.0.0", "@read @stream @slow"},
+    {"xinfo|stream", cmd_xinfo_stream, -3, R, 2, 2, 1, "stream",
+     "Get information about a stream", "5.0.0", "@read @stream @slow"},
+    {"xinfo|help", xinfo_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "stream",
+     "Show helpful text about the different subcommands", "5.0.0", "@stream @slow"},
+    {"xgroup|create", cmd_xgroup, -5, W | M, 2, 2, 1, "stream", "Create a consumer group.",
+     "5.0.0", "@write @stream @slow"},
+    {"xgroup|createconsumer", cmd_xgroup, 5, W | M, 2, 2, 1, "stream",
+     "Create a consumer in a consumer group.", "6.2.0", "@write @stream @slow"},
+    {"xgroup|delconsumer", cmd_xgroup, 5, W, 2, 2, 1, "stream",
+     "Delete a consumer from a consumer group.", "5.0.0", "@write @stream @slow"},
+    {"xgroup|destroy", cmd_xgroup, 4, W, 2, 2, 1, "stream", "Destroy a consumer group.",
+     "5.0.0", "@write @stream @slow"},
+    {"xgroup|setid", cmd_xgroup, -5, W, 2, 2, 1, "stream",
+     "Set a consumer group to an arbitrary last delivered ID value.", "5.0.0",
+     "@write @stream @slow"},
+    {"xgroup|help", xgroup_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "stream",
+     "Show helpful text about the different subcommands", "5.0.0", "@stream @slow"},
     {"xack", cmd_xack, -4, W | F, 1, 1, 1, "stream",
      "Marks a pending message as correctly processed, effectively removing it from the pending "
      "entries list of the consumer group. Return value of the command is the number of messages "

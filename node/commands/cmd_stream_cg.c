@@ -22,7 +22,7 @@
 
 /* ---- XGROUP ---- */
 
-static void xgroup_help(cmd_ctx *c)
+void xgroup_help(cmd_ctx *c)
 {
     static const char *const lines[] = {
         "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -49,16 +49,6 @@ static void xgroup_help(cmd_ctx *c)
         reply_simple(&c->r, lines[i]);
 }
 
-/* Subcommand arities as Redis 7.0's table. */
-static const struct {
-    const char *name, *full;
-    int arity;
-} xgroup_subs[] = {
-    {"create", "xgroup|create", -5},   {"setid", "xgroup|setid", -5},
-    {"destroy", "xgroup|destroy", 4},  {"createconsumer", "xgroup|createconsumer", 5},
-    {"delconsumer", "xgroup|delconsumer", 5}, {"help", "xgroup|help", 2},
-};
-
 static int parse_entries_read(cmd_ctx *c, int i, long long *er)
 {
     if (arg_ll(c, i, er) < 0)
@@ -70,24 +60,18 @@ static int parse_entries_read(cmd_ctx *c, int i, long long *er)
     return 0;
 }
 
+/* XGROUP CREATE, SETID, DESTROY, CREATECONSUMER and DELCONSUMER (the
+ * container, the server's command table, has checked the arity). */
 void cmd_xgroup(cmd_ctx *c)
 {
-    int sub = -1;
-    for (size_t i = 0; i < sizeof xgroup_subs / sizeof *xgroup_subs; i++)
-        if (arg_is(c, 1, xgroup_subs[i].name))
-            sub = (int)i;
-    if (sub < 0) {
+    static const char *const subs[] = {"create", "setid", "destroy", "createconsumer",
+                                       "delconsumer"};
+    const char *opt = NULL;
+    for (size_t i = 0; i < sizeof subs / sizeof *subs && !opt; i++)
+        if (arg_is(c, 1, subs[i]))
+            opt = subs[i];
+    if (!opt) {
         reply_err_unknown_subcommand(&c->r, "XGROUP", 6, c->argv[1], c->lens[1]);
-        return;
-    }
-    int ar = xgroup_subs[sub].arity;
-    if ((ar > 0 && c->argc != ar) || (ar < 0 && c->argc < -ar)) {
-        reply_err_arity(&c->r, xgroup_subs[sub].full);
-        return;
-    }
-    const char *opt = xgroup_subs[sub].name;
-    if (!strcmp(opt, "help")) {
-        xgroup_help(c);
         return;
     }
     int mkstream = 0;

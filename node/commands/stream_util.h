@@ -66,6 +66,7 @@ void xreply_lag(cmd_ctx *c, kv_stream *s, stream_group *g);
 
 /* The group commands (cmd_stream_cg.c), listed in cmd_stream.c's table. */
 void cmd_xgroup(cmd_ctx *c);
+void xgroup_help(cmd_ctx *c);
 void cmd_xack(cmd_ctx *c);
 void cmd_xpending(cmd_ctx *c);
 void cmd_xclaim(cmd_ctx *c);

@@ -16,6 +16,16 @@ static void cluster_disabled(cmd_ctx *c)
 }
 
 const kv_command cmds_cluster[] = {
+    /* The connection-level cluster commands: without cluster mode, Redis
+     * refuses them as it refuses CLUSTER. */
+    {"readonly", cluster_disabled, 1, CMD_FAST | CMD_LOADING | CMD_STALE | CMD_NOBARRIER, 0, 0, 0,
+     "cluster", "Enables read queries for a connection to a cluster replica node", "3.0.0",
+     "@fast @connection"},
+    {"readwrite", cluster_disabled, 1, CMD_FAST | CMD_LOADING | CMD_STALE | CMD_NOBARRIER, 0, 0,
+     0, "cluster", "Disables read queries for a connection to a cluster replica node", "3.0.0",
+     "@fast @connection"},
+    {"asking", cluster_disabled, 1, CMD_FAST | CMD_NOBARRIER, 0, 0, 0, "cluster",
+     "Sent by cluster clients after an -ASK redirect", "3.0.0", "@fast @connection"},
     {"cluster", command_container, -2, CMD_NOBARRIER, 0, 0, 0, "cluster",
      "A container for cluster commands", "3.0.0", "@slow"},
     {"cluster|addslots", cluster_disabled, -3,

@@ -2,19 +2,21 @@
  * the command table as Redis 7 describes it to clients (redis-cli, cluster
  * clients, client libraries that probe for commands).
  *
- * Our table knows name, arity, flags, first/last/step keys, group, summary,
- * since and ACL categories. Replies have Redis 7's shapes; what the table
- * does not know is left out or empty: no command tips, no "complexity" or
- * "arguments" in DOCS, and one key spec per command derived from
- * first/last/step with the coarse flag RW (writes) or RO (reads) instead of
- * Redis's per-key access flags. */
+ * Our tables know name, arity, flags, first/last/step keys, group, summary,
+ * since and ACL categories; keyspecs_table.c has Redis 7.0's key specs and
+ * cmddocs_table.c the rest of its documentation (complexity, doc flags,
+ * deprecation, history, tips, arguments), both generated from Redis's
+ * command definitions. A command of ours that Redis does not have
+ * (KVCLUSTER) has none of those. */
 #include "server.h"
 
+#include "cmddocs.h"
 #include "keyspecs.h"
 
 #include "mem.h"
 #include "reply.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -180,6 +182,7 @@ static void reply_flags(reply *r, const kv_command *cmd)
                  {CMD_STALE, "stale"},
                  {CMD_SKIP_MONITOR, "skip_monitor"},
                  {CMD_SKIP_SLOWLOG, "skip_slowlog"},
+                 {CMD_ASKING, "asking"},
                  {CMD_FAST, "fast"},
                  {CMD_NOAUTH, "no_auth"},
                  {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
@@ -316,11 +319,24 @@ static void reply_info(reply *r, const kv_command *cmd)
     reply_bulk_cstr(r, cmd->name);
     reply_int(r, cmd->arity);
     reply_flags(r, cmd);
-    reply_int(r, cmd->first_key);
-    reply_int(r, cmd->last_key);
-    reply_int(r, cmd->key_step);
+    /* First/last/step: ours, or (commands whose "keys" are not keys to us:
+     * SPUBLISH's shard channels) Redis's legacy range from its one key spec. */
+    int first = cmd->first_key, last = cmd->last_key, step = cmd->key_step;
+    const keyspec_cmd *kc = first == 0 ? keyspec_find(cmd->name) : NULL;
+    if (kc && kc->n == 1 && kc->specs[0].bs_type == KSB_INDEX &&
+        kc->specs[0].fk_type == KSK_RANGE) {
+        first = kc->specs[0].bs_index;
+        last = kc->specs[0].fk_a >= 0 ? first + kc->specs[0].fk_a : kc->specs[0].fk_a;
+        step = kc->specs[0].fk_b;
+    }
+    reply_int(r, first);
+    reply_int(r, last);
+    reply_int(r, step);
     reply_categories(r, cmd);
-    reply_set(r, 0); /* tips */
+    const cmd_doc *d = cmddoc_find(cmd->name);
+    reply_set(r, d ? d->ntips : 0);
+    for (int i = 0; d && i < d->ntips; i++)
+        reply_bulk_cstr(r, d->tips[i]);
     reply_key_specs(r, cmd);
     const kv_command *subs[MAX_SUBS];
     int n = command_subs(cmd, subs, MAX_SUBS);
@@ -331,23 +347,114 @@ static void reply_info(reply *r, const kv_command *cmd)
         reply_info(r, subs[i]);
 }
 
+/* An argument list as Redis's addReplyCommandArgList. */
+static void reply_args(reply *r, const cmd_arg *args, int n)
+{
+    static const char *const flag_names[] = {"optional", "multiple", "multiple_token"};
+    reply_array(r, n);
+    for (int i = 0; i < n; i++) {
+        const cmd_arg *a = &args[i];
+        int nested = a->type == CAT_ONEOF || a->type == CAT_BLOCK;
+        reply_map(r, 2 + (a->key_spec_index != -1) + (a->token != NULL) + (a->summary != NULL) +
+                         (a->since != NULL) + (a->deprecated_since != NULL) + (a->flags != 0) +
+                         nested);
+        reply_bulk_cstr(r, "name");
+        reply_bulk_cstr(r, a->name);
+        reply_bulk_cstr(r, "type");
+        reply_bulk_cstr(r, cmddoc_arg_type(a->type));
+        if (a->key_spec_index != -1) {
+            reply_bulk_cstr(r, "key_spec_index");
+            reply_int(r, a->key_spec_index);
+        }
+        static const struct {
+            const char *field;
+            size_t off;
+        } strs[] = {
+            {"token", offsetof(cmd_arg, token)},
+            {"summary", offsetof(cmd_arg, summary)},
+            {"since", offsetof(cmd_arg, since)},
+            {"deprecated_since", offsetof(cmd_arg, deprecated_since)},
+        };
+        for (size_t j = 0; j < sizeof strs / sizeof *strs; j++) {
+            const char *v = *(const char *const *)((const char *)a + strs[j].off);
+            if (v) {
+                reply_bulk_cstr(r, strs[j].field);
+                reply_bulk_cstr(r, v);
+            }
+        }
+        if (a->flags) {
+            reply_bulk_cstr(r, "flags");
+            reply_set(r, __builtin_popcount(a->flags));
+            for (int b = 0; b < 3; b++)
+                if (a->flags & (1u << b))
+                    reply_simple(r, flag_names[b]);
+        }
+        if (nested) {
+            reply_bulk_cstr(r, "arguments");
+            reply_args(r, a->subargs, a->nsubargs);
+        }
+    }
+}
+
 static void reply_docs(reply *r, const kv_command *cmd)
 {
     const kv_command *subs[MAX_SUBS];
     int n = command_subs(cmd, subs, MAX_SUBS);
     if (n > MAX_SUBS)
         n = MAX_SUBS;
-    reply_map(r, 1 + (cmd->summary != NULL) + (cmd->since != NULL) + (n > 0));
-    if (cmd->summary) {
+    /* Redis's own words where it has the command; ours otherwise. */
+    const cmd_doc *d = cmddoc_find(cmd->name);
+    const char *summary = d ? d->summary : cmd->summary;
+    const char *since = d ? d->since : cmd->since;
+    const char *group = d ? d->group : cmd->group ? cmd->group : "generic";
+    int extra = 0;
+    if (d)
+        extra = (d->complexity != NULL) + (d->doc_flags != 0) + (d->deprecated_since != NULL) +
+                (d->replaced_by != NULL) + (d->nhistory > 0) + (d->nargs > 0);
+    reply_map(r, 1 + (summary != NULL) + (since != NULL) + extra + (n > 0));
+    if (summary) {
         reply_bulk_cstr(r, "summary");
-        reply_bulk_cstr(r, cmd->summary);
+        reply_bulk_cstr(r, summary);
     }
-    if (cmd->since) {
+    if (since) {
         reply_bulk_cstr(r, "since");
-        reply_bulk_cstr(r, cmd->since);
+        reply_bulk_cstr(r, since);
     }
     reply_bulk_cstr(r, "group");
-    reply_bulk_cstr(r, cmd->group ? cmd->group : "generic");
+    reply_bulk_cstr(r, group);
+    if (d && d->complexity) {
+        reply_bulk_cstr(r, "complexity");
+        reply_bulk_cstr(r, d->complexity);
+    }
+    if (d && d->doc_flags) {
+        reply_bulk_cstr(r, "doc_flags");
+        reply_set(r, __builtin_popcount(d->doc_flags));
+        if (d->doc_flags & CDF_DEPRECATED)
+            reply_simple(r, "deprecated");
+        if (d->doc_flags & CDF_SYSCMD)
+            reply_simple(r, "syscmd");
+    }
+    if (d && d->deprecated_since) {
+        reply_bulk_cstr(r, "deprecated_since");
+        reply_bulk_cstr(r, d->deprecated_since);
+    }
+    if (d && d->replaced_by) {
+        reply_bulk_cstr(r, "replaced_by");
+        reply_bulk_cstr(r, d->replaced_by);
+    }
+    if (d && d->nhistory > 0) {
+        reply_bulk_cstr(r, "history");
+        reply_set(r, d->nhistory);
+        for (int i = 0; i < d->nhistory; i++) {
+            reply_array(r, 2);
+            reply_bulk_cstr(r, d->history[i].since);
+            reply_bulk_cstr(r, d->history[i].changes);
+        }
+    }
+    if (d && d->nargs > 0) {
+        reply_bulk_cstr(r, "arguments");
+        reply_args(r, d->args, d->nargs);
+    }
     if (n > 0) {
         reply_bulk_cstr(r, "subcommands");
         reply_map(r, n);
@@ -480,37 +587,6 @@ static int arity_fits(const kv_command *cmd, int argc)
     return !((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity);
 }
 
-/* OBJECT, XINFO and XGROUP <subcommand> <key>: their subcommands live in
- * their own tables, not in the command table; the key is argument 2 of
- * any but HELP (Redis's object|*, xinfo|* and xgroup|* key specs). Their
- * arities, as Redis's. */
-static const struct {
-    const char *cmd, *sub;
-    int arity;
-} own_subs[] = {
-    {"object", "encoding", 3}, {"object", "freq", 3},   {"object", "idletime", 3},
-    {"object", "refcount", 3}, {"object", "help", 2},   {"xinfo", "stream", -3},
-    {"xinfo", "groups", 3},    {"xinfo", "consumers", 4}, {"xinfo", "help", 2},
-    {"xgroup", "create", -5},  {"xgroup", "createconsumer", 5}, {"xgroup", "delconsumer", 5},
-    {"xgroup", "destroy", 4},  {"xgroup", "setid", -5},   {"xgroup", "help", 2},
-};
-
-static int is_object(const kv_command *cmd)
-{
-    return !strcmp(cmd->name, "object") || !strcmp(cmd->name, "xinfo") ||
-           !strcmp(cmd->name, "xgroup");
-}
-
-/* The own_subs entry of cmd's subcommand argv[1], or -1. */
-static int own_sub(const kv_command *cmd, const char *sub, size_t len)
-{
-    for (size_t i = 0; i < sizeof own_subs / sizeof *own_subs; i++)
-        if (!strcmp(cmd->name, own_subs[i].cmd) && len == strlen(own_subs[i].sub) &&
-            !strncasecmp(sub, own_subs[i].sub, len))
-            return (int)i;
-    return -1;
-}
-
 int command_keys(const kv_command *cmd, int argc, const char *const *argv, const size_t *lens,
                  void (*fn)(void *arg, int i), void *arg)
 {
@@ -590,13 +666,6 @@ int command_keys(const kv_command *cmd, int argc, const char *const *argv, const
                 fn(arg, store);
         }
         return store ? 2 : 1;
-    }
-    if (is_object(cmd)) {
-        if (argc < 3 || (lens[1] == 4 && !strncasecmp(argv[1], "help", 4)))
-            return -2;
-        if (fn)
-            fn(arg, 2);
-        return 1;
     }
     if (cmd->first_key <= 0)
         return -2;
@@ -715,36 +784,13 @@ static void getkeys_generic(cmd_ctx *c, int with_flags)
         reply_error(&c->r, "ERR Invalid command specified");
         return;
     }
-    if (is_object(cmd) && argc > 1) {
-        int known = own_sub(cmd, argv[1], lens[1]);
-        if (known < 0) {
-            reply_error(&c->r, "ERR Invalid command specified");
-            return;
-        }
-        if (!strcmp(own_subs[known].sub, "help")) {
-            reply_error(&c->r, "ERR The command has no key arguments");
-            return;
-        }
-        int ar = own_subs[known].arity;
-        if ((ar > 0 && argc != ar) || argc < -ar) {
-            reply_error(&c->r, "ERR Invalid number of arguments specified for command");
-            return;
-        }
-    }
     /* Redis 7.0 takes the keys from the key specs when they are complete
      * (no INCOMPLETE, VARIABLE_FLAGS or unknown spec) and fit the
      * arguments, and otherwise from its getkeys procedures, which
      * command_keys reproduces. */
-    char full[96];
-    const char *specname = cmd->name;
-    if (is_object(cmd) && argc > 1 && lens[1] < 64) {
-        snprintf(full, sizeof full, "%s|%.*s", cmd->name, (int)lens[1], argv[1]);
-        specname = full;
-    }
-    const keyspec_cmd *kc = keyspec_find(specname);
+    const keyspec_cmd *kc = keyspec_find(cmd->name);
     int at, dst;
-    int movable = streams_keys_cmd(cmd) || numkeys_spec(cmd, &at, &dst) || is_sort(cmd) ||
-                  is_object(cmd);
+    int movable = streams_keys_cmd(cmd) || numkeys_spec(cmd, &at, &dst) || is_sort(cmd);
     if (!movable && cmd->first_key <= 0 && !kc) {
         reply_error(&c->r, "ERR The command has no key arguments");
         return;

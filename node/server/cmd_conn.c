@@ -208,9 +208,9 @@ static void cmd_quit(cmd_ctx *c)
 }
 
 const kv_command cmds_conn[] = {
-    {"ping", cmd_ping, -1, CMD_FAST | CMD_STALE | CMD_NOBARRIER, 0, 0, 0, "connection",
+    {"ping", cmd_ping, -1, CMD_FAST | CMD_NOBARRIER, 0, 0, 0, "connection",
      "Returns the server's liveliness response.", "1.0.0", "@fast @connection"},
-    {"echo", cmd_echo, 2, CMD_FAST | CMD_NOBARRIER | CMD_LOADING, 0, 0, 0, "connection",
+    {"echo", cmd_echo, 2, CMD_FAST | CMD_NOBARRIER | CMD_LOADING | CMD_STALE, 0, 0, 0, "connection",
      "Returns the given string.", "1.0.0", "@fast @connection"},
     {"auth", cmd_auth, -2, CMD_NOAUTH | CMD_FAST | CMD_STALE | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_NOSCRIPT, 0,
      0, 0, "connection", "Authenticates the connection.", "1.0.0", "@fast @connection"},

@@ -71,8 +71,8 @@ void scripting_init(server *s)
 
 const kv_command cmds_script_containers[] = {
     {"script", command_container, -2, 0, 0, 0, 0, "scripting",
-     "A container for Lua scripts management commands.", "2.6.0", "@slow @scripting"},
+     "A container for Lua scripts management commands.", "2.6.0", "@slow"},
     {"function", command_container, -2, 0, 0, 0, 0, "scripting",
-     "A container for function commands.", "7.0.0", "@slow @scripting"},
+     "A container for function commands.", "7.0.0", "@slow"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

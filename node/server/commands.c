@@ -49,6 +49,18 @@ extern const kv_command cmds_sync[];
 extern const kv_command cmds_script[];
 extern const kv_command cmds_script_containers[];
 
+/* Containers whose subcommands are data commands (commands/): OBJECT's in
+ * cmd_keys.c, XINFO's and XGROUP's in cmd_stream.c. */
+static const kv_command cmds_data_containers[] = {
+    {"object", command_container, -2, 0, 0, 0, 0, "generic",
+     "A container for object introspection commands", "2.2.3", "@slow"},
+    {"xinfo", command_container, -2, 0, 0, 0, 0, "stream",
+     "A container for stream introspection commands", "5.0.0", "@slow"},
+    {"xgroup", command_container, -2, 0, 0, 0, 0, "stream",
+     "A container for consumer groups commands", "5.0.0", "@slow"},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
 static const kv_command *const tables[] = {
     cmds_conn,
     cmds_multi,
@@ -82,6 +94,7 @@ static const kv_command *const tables[] = {
     cmds_sync,
     cmds_script_containers,
     cmds_script,
+    cmds_data_containers,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)

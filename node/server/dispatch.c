@@ -271,6 +271,7 @@ void multi_reset(client *c)
     c->mq = NULL;
     c->nmq = c->capmq = 0;
     c->mq_flags = 0;
+    c->mq_inv_flags = 0;
     c->flags &= ~(CL_MULTI | CL_DIRTY_EXEC | CL_DIRTY_CAS);
 }
 
@@ -278,6 +279,7 @@ static void multi_queue(client *c, uint32_t flags, int argc, const char *const *
                         const size_t *lens)
 {
     c->mq_flags |= flags;
+    c->mq_inv_flags |= ~flags;
     if (c->nmq == c->capmq) {
         c->capmq = c->capmq ? c->capmq * 2 : 8;
         c->mq = kv_realloc(c->mq, (size_t)c->capmq * sizeof *c->mq);
@@ -415,6 +417,18 @@ static int tracks_reads(const kv_command *cmd, int argc, const char *const *argv
     return (cmd->flags & CMD_READONLY) && !script_is_script_command(cmd);
 }
 
+/* Is a call that changed data logged as its own arguments? A write
+ * command, or a container's write subcommand (XGROUP CREATE). */
+static int logs_as_write(const kv_command *cmd, int argc, const char *const *argv,
+                         const size_t *lens)
+{
+    if (argc > 1 && command_is_container(cmd)) {
+        const kv_command *sub = command_lookup_sub(cmd, argv[1], lens[1]);
+        return sub && (sub->flags & CMD_WRITE);
+    }
+    return (cmd->flags & CMD_WRITE) != 0;
+}
+
 /* Run cmd for client cl; its effects join the entry being built. serve_key:
  * serving cl, blocked in cmd, from that key (blocking.c). Returns 1 if a
  * long script parked (its request is not over). */
@@ -487,7 +501,7 @@ static int call_cmd(client *cl, const kv_command *cmd, int argc, const char *con
     if (c.close_client)
         client_close_after_reply(cl);
     /* In the database it was called in. */
-    if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE))
+    if (c.dirty && !c.propagated && logs_as_write(cmd, argc, argv, lens))
         engine_entry_add(s->eng, db, argc, (const char **)argv, lens);
     if (c.block && !serve_key) {
         /* Counted when the block ends (served, timed out, unblocked), as
@@ -615,9 +629,6 @@ static const char *state_refusal(client *cl, const kv_command *cmd, uint32_t fla
         return NULL;
     if ((flags & CMD_WRITE) && !repl_writable(s->repl))
         return "READONLY You can't write against a read only replica.";
-    if (!(flags & CMD_STALE) && !s->cfg.replica_serve_stale_data && s->env.replica &&
-        !repl_master_link_up(s->repl))
-        return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
     if (!server_serving_reads(s))
         return "MASTERDOWN Link with MASTER is down and this replica has no committed data to "
                "serve yet (it waits to hear from a primary).";
@@ -950,6 +961,16 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
         reject(cl, cmd, buf);
         return;
     }
+    /* replica-serve-stale-data no: while its link is down a replica runs
+     * only what is flagged "stale" (EXEC: only when everything queued is),
+     * as Redis's processCommand. */
+    if (!s->cfg.replica_serve_stale_data && s->env.replica && !repl_master_link_up(s->repl) &&
+        (!(flags & CMD_STALE) ||
+         (cmd->proc == cmd_exec && (cl->flags & CL_MULTI) && (cl->mq_inv_flags & CMD_STALE)))) {
+        reject(cl, cmd,
+               "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+        return;
+    }
     if (script_busy() && !allowed_while_busy(cmd, argc, argv, lens)) {
         reject(cl, cmd,
                script_busy_is_eval()
@@ -1102,16 +1123,16 @@ static void cmd_unwatch(cmd_ctx *c)
 }
 
 const kv_command cmds_multi[] = {
-    {"multi", cmd_multi, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_NOSCRIPT, 0, 0, 0, "transactions",
+    {"multi", cmd_multi, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT, 0, 0, 0, "transactions",
      "Starts a transaction.", "1.2.0", "@fast @transaction"},
-    {"exec", cmd_exec, 1, CMD_NOMULTI | CMD_LOADING | CMD_NOSCRIPT | CMD_SKIP_SLOWLOG, 0, 0, 0, "transactions",
+    {"exec", cmd_exec, 1, CMD_NOMULTI | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT | CMD_SKIP_SLOWLOG, 0, 0, 0, "transactions",
      "Executes all commands in a transaction.", "1.2.0", "@slow @transaction"},
-    {"discard", cmd_discard, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_NOSCRIPT, 0, 0, 0, "transactions",
+    {"discard", cmd_discard, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT, 0, 0, 0, "transactions",
      "Discards a transaction.", "2.0.0", "@fast @transaction"},
-    {"watch", cmd_watch, -2, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_NOSCRIPT, 1, -1, 1, "transactions",
+    {"watch", cmd_watch, -2, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT, 1, -1, 1, "transactions",
      "Monitors changes to keys to determine the execution of a transaction.", "2.2.0",
      "@fast @transaction"},
-    {"unwatch", cmd_unwatch, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_NOSCRIPT, 0, 0, 0, "transactions",
+    {"unwatch", cmd_unwatch, 1, CMD_NOMULTI | CMD_FAST | CMD_NOBARRIER | CMD_ALLOW_BUSY | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT, 0, 0, 0, "transactions",
      "Forgets about watched keys of a transaction.", "2.2.0", "@fast @transaction"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
@@ -1214,7 +1235,7 @@ void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int
         caller->cl->db = client_db;
     if (c.db != caller->db)
         cmd_use_db(caller, c.db);
-    if (c.dirty && !c.propagated && (cmd->flags & CMD_WRITE) && propagate)
+    if (c.dirty && !c.propagated && logs_as_write(cmd, argc, argv, lens) && propagate)
         engine_entry_add(s->eng, db, argc, (const char **)argv, lens);
     s->stats.total_commands++;
     cmd_stat *st = &s->cmd_stats[command_index(cmd)];

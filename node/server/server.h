@@ -131,6 +131,7 @@ typedef struct client {
     queued_cmd *mq;
     int nmq, capmq;
     uint32_t mq_flags;     /* the queued commands' flags together (as queued) */
+    uint32_t mq_inv_flags; /* … and their complements (Redis's cmd_inv_flags) */
     char **watched;        /* keys (kv_memdup'd), with lengths and databases */
     size_t *watched_lens;
     int *watched_dbs;

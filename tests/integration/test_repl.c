@@ -540,6 +540,13 @@ static void test_replica_serve_stale_data(void **state)
     r = hc_cmd(f, "INFO replication");
     int link_down = r && r->str && strstr(r->str, "master_link_status:down");
     kv_reply_free(r);
+    /* Only what Redis flags "stale" runs: not PING, but ECHO (and INFO). */
+    r = hc_cmd(f, "PING");
+    int ping_refused = r && r->type == KV_REPLY_ERROR && !strcmp(r->str, down.prefix);
+    kv_reply_free(r);
+    r = hc_cmd(f, "ECHO hi");
+    int echo_ok = r && r->str && !strcmp(r->str, "hi");
+    kv_reply_free(r);
     r = hc_cmd(f, "CONFIG SET slave-serve-stale-data yes");
     int set_ok = r && r->str && !strcmp(r->str, "OK");
     kv_reply_free(r);
@@ -548,6 +555,8 @@ static void test_replica_serve_stale_data(void **state)
     assert_int_equal(kill(hc_node[o].pid, SIGCONT), 0);
     assert_true(refused);
     assert_true(link_down);
+    assert_true(ping_refused);
+    assert_true(echo_ok);
     assert_true(set_ok);
     assert_true(served);
     /* In contact again (as a follower, or as the new leader), with no:
