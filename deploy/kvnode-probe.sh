@@ -5,7 +5,10 @@
 # timeout. Exit 0 = passes.
 #
 #   live   the process answers: PONG, or -LOADING while it loads its data
-#          (restarting a node that is loading would only start it over).
+#          (restarting a node that is loading would only start it over), or
+#          -MASTERDOWN (a follower cut off from its leader with
+#          replica-serve-stale-data no refuses PING, as Redis 7.0 does:
+#          restarting it would not bring the leader back).
 #   ready  the node serves: the leader, taking writes (serving_writes:1), or
 #          a follower that serves committed reads (serving_reads:1) with its
 #          link to the leader up.
@@ -30,7 +33,7 @@ reply=$(probe ping) || true
 case $mode in
 live)
     case $reply in
-    PONG | LOADING* | MISCONF*) echo "$reply"; exit 0 ;; # alive (full disk: not ready)
+    PONG | LOADING* | MISCONF* | MASTERDOWN*) echo "$reply"; exit 0 ;; # alive, maybe not ready
     *) echo "PING: ${reply:-no reply}"; exit 1 ;;
     esac
     ;;

@@ -1,29 +1,12 @@
 /* cmddocs.c — lookups in the generated documentation table (cmddocs.h). */
 #include "cmddocs.h"
 
-#include <ctype.h>
-#include <string.h>
+#include "keyspecs.h"
 
 const cmd_doc *cmddoc_find(const char *name)
 {
-    char low[128];
-    size_t n = strlen(name);
-    if (n >= sizeof low)
-        return NULL;
-    for (size_t i = 0; i <= n; i++)
-        low[i] = (char)tolower((unsigned char)name[i]);
-    int lo = 0, hi = cmd_ndocs - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        int c = strcmp(cmd_docs[mid].name, low);
-        if (c == 0)
-            return &cmd_docs[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return NULL;
+    int i = name_table_find(cmd_docs, cmd_ndocs, sizeof *cmd_docs, name);
+    return i < 0 ? NULL : &cmd_docs[i];
 }
 
 const char *cmddoc_arg_type(int type)

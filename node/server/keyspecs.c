@@ -8,26 +8,33 @@
 #include <string.h>
 #include <strings.h>
 
-const keyspec_cmd *keyspec_find(const char *name)
+int name_table_find(const void *table, int n, size_t stride, const char *name)
 {
     char low[128];
-    size_t n = strlen(name);
-    if (n >= sizeof low)
-        return NULL;
-    for (size_t i = 0; i <= n; i++)
+    size_t len = strlen(name);
+    if (len >= sizeof low)
+        return -1;
+    for (size_t i = 0; i <= len; i++)
         low[i] = (char)tolower((unsigned char)name[i]);
-    int lo = 0, hi = keyspec_ncmds - 1;
+    int lo = 0, hi = n - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
-        int c = strcmp(keyspec_cmds[mid].name, low);
+        const char *at = *(const char *const *)((const char *)table + (size_t)mid * stride);
+        int c = strcmp(at, low);
         if (c == 0)
-            return &keyspec_cmds[mid];
+            return mid;
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid - 1;
     }
-    return NULL;
+    return -1;
+}
+
+const keyspec_cmd *keyspec_find(const char *name)
+{
+    int i = name_table_find(keyspec_cmds, keyspec_ncmds, sizeof *keyspec_cmds, name);
+    return i < 0 ? NULL : &keyspec_cmds[i];
 }
 
 void keyspec_reply_flags(reply *r, unsigned flags)

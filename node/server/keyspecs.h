@@ -51,6 +51,11 @@ typedef struct keyspec_cmd {
 extern const keyspec_cmd keyspec_cmds[];
 extern const int keyspec_ncmds;
 
+/* The index of `name` (any case) in a table of n structs `stride` bytes
+ * apart whose first member is a lowercase name, sorted by it (strcmp); -1
+ * when absent. For the generated tables (this one, cmddocs_table.c). */
+int name_table_find(const void *table, int n, size_t stride, const char *name);
+
 /* The specs of a command or subcommand (name in any case, "object|encoding"
  * for a subcommand), or NULL when it has none. */
 const keyspec_cmd *keyspec_find(const char *name);

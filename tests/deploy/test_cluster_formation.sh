@@ -83,6 +83,8 @@ leader() {
 has_leader() { leader >/dev/null; }
 reads() { [ "$(kcli "$1" get "$2")" = "$3" ]; }
 ready() { KVNODE_RUN_DIR="$TMP/run$1" timeout 20 sh "$ROOT/deploy/kvnode-probe.sh" ready >/dev/null 2>&1; }
+live() { KVNODE_RUN_DIR="$TMP/run$1" timeout 20 sh "$ROOT/deploy/kvnode-probe.sh" live >/dev/null 2>&1; }
+masterdown() { kcli "$1" ping 2>&1 | grep -q '^MASTERDOWN'; }
 
 note "three nodes started at once, the seed last"
 start 2
@@ -132,6 +134,21 @@ start 1
 eventually 60 voters_are 1 3 || fail "node 1 did not rejoin"
 [ "$(field 1 node_id)" = "$id1" ] || fail "node 1 came back with another id"
 eventually 30 has_leader || fail "no leader at the end"
+
+note "a follower cut off from the others with replica-serve-stale-data no: alive, not ready"
+L=$(leader)
+F=$(( (L + 1) % 3 )); O=$(( (L + 2) % 3 ))
+[ "$(kcli "$F" config set replica-serve-stale-data no)" = OK ] || fail "CONFIG SET on node $F"
+kill -STOP "${PID[$L]}" "${PID[$O]}"
+cut=1; eventually 30 masterdown "$F" && cut=0
+alive=1; live "$F" || alive=0
+notready=1; ready "$F" && notready=0
+kill -CONT "${PID[$L]}" "${PID[$O]}"
+[ $cut = 0 ] || fail "node $F still answers PING with the others stopped"
+[ $alive = 1 ] || fail "kvnode-probe.sh live fails on node $F (MASTERDOWN)"
+[ $notready = 1 ] || fail "kvnode-probe.sh ready passes on node $F cut off"
+[ "$(kcli "$F" config set replica-serve-stale-data yes)" = OK ] || fail "CONFIG SET back"
+eventually 30 has_leader || fail "no leader after the others came back"
 
 note "every node stops cleanly on SIGTERM"
 for n in 0 1 2; do kill -TERM "${PID[$n]}"; done
