@@ -85,8 +85,8 @@ static void config_get_cmd(cmd_ctx *c)
         /* Names and aliases match on their own, as in Redis 7 where an
          * alias is an entry of the config dict. */
         for (const cfg_option *o = cfg_options; o->name; o++) {
-            const char *names[3] = {o->name, o->alias, o->alias2};
-            for (int k = 0; k < 3; k++) {
+            const char *names[4] = {o->name, o->alias, o->alias2, o->alias3};
+            for (int k = 0; k < 4; k++) {
                 if (!names[k])
                     continue;
                 size_t nl = strlen(names[k]);
@@ -235,8 +235,8 @@ static void config_set_cmd(cmd_ctx *c)
             }
             /* Named as the config is (its name or the alias used). */
             const char *nm = opts[i]->name;
-            const char *names[2] = {opts[i]->alias, opts[i]->alias2};
-            for (int k = 0; k < 2; k++)
+            const char *names[3] = {opts[i]->alias, opts[i]->alias2, opts[i]->alias3};
+            for (int k = 0; k < 3; k++)
                 if (names[k] && strlen(names[k]) == c->lens[a - 1] &&
                     !strncasecmp(c->argv[a - 1], names[k], c->lens[a - 1]))
                     nm = names[k];

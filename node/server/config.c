@@ -258,8 +258,9 @@ const cfg_option cfg_options[] = {
     {"min-replicas-ack", NULL, CFG_INT, OFF(min_replicas_ack), 0, 100, "0", NULL, 1,
      "Replicas that must have a write durable before it is acknowledged, at least (a write "
      "always needs a majority of the voters); also refuses writes while fewer replicas are "
-     "reachable (NOREPLICAS). Redis's min-replicas-to-write names the same setting.",
-     "min-replicas-to-write"},
+     "reachable (NOREPLICAS). Redis's min-replicas-to-write (min-slaves-to-write) names the "
+     "same setting.",
+     "min-replicas-to-write", "min-slaves-to-write"},
     {"repl-retention-bytes", "wal-retention-bytes", CFG_MEM, OFF(repl_retention_bytes), 0,
      LLONG_MAX / 2, "1gb", NULL, 1,
      "At most this much of the newest WAL is kept, beyond what the snapshots need, for a "
@@ -911,7 +912,8 @@ const cfg_option *config_find(const char *name)
 {
     for (const cfg_option *o = cfg_options; o->name; o++)
         if (!strcasecmp(o->name, name) || (o->alias && !strcasecmp(o->alias, name)) ||
-            (o->alias2 && !strcasecmp(o->alias2, name)))
+            (o->alias2 && !strcasecmp(o->alias2, name)) ||
+            (o->alias3 && !strcasecmp(o->alias3, name)))
             return o;
     return NULL;
 }

@@ -133,6 +133,7 @@ typedef struct cfg_option {
     int runtime;         /* CONFIG SET may change it */
     const char *help;
     const char *alias2;  /* a second accepted name, or NULL */
+    const char *alias3;  /* a third (min-slaves-to-write), or NULL */
 } cfg_option;
 
 /* The option table, NULL-name terminated. */

@@ -493,11 +493,28 @@ static void test_config_second_alias(void **state)
     assert_string_equal(r->str, "ERR CONFIG SET failed (possibly related to argument "
                                 "'repl-backlog-size') - argument must be a memory value");
     kv_reply_free(r);
+    /* min-replicas-ack's Redis names, all three the same setting. */
+    ok(f->c, "CONFIG SET min-slaves-to-write 2");
+    const char *mins[3] = {"min-replicas-ack", "min-replicas-to-write", "min-slaves-to-write"};
+    for (int i = 0; i < 3; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "CONFIG GET %s", mins[i]);
+        r = h_cmd(f->c, line);
+        assert_true(r && r->type == KV_REPLY_ARRAY && r->elements == 2);
+        assert_string_equal(r->element[0]->str, mins[i]);
+        assert_string_equal(r->element[1]->str, "2");
+        kv_reply_free(r);
+    }
+    r = h_cmd(f->c, "CONFIG GET min-*-write");
+    assert_true(r && r->type == KV_REPLY_ARRAY && r->elements == 4);
+    kv_reply_free(r);
+    r = h_cmd(f->c, "CONFIG SET min-slaves-to-write x");
+    assert_true(r && r->type == KV_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "'min-slaves-to-write'"));
+    kv_reply_free(r);
+    ok(f->c, "CONFIG SET min-replicas-to-write 0");
 }
 
-/* CLIENT LIST shows every connection with its name and current command;
- * CLIENT KILL closes another connection, and a client that kills itself
- * still gets its reply first. */
 /* The idle= field of the client with this CLIENT ID in CLIENT LIST, as
  * seen from c, or -1. */
 static long long client_idle(kv_client *c, long long id)
@@ -568,6 +585,9 @@ static void test_idle_timeout(void **state)
     kv_client_free(busy);
 }
 
+/* CLIENT LIST shows every connection with its name and current command;
+ * CLIENT KILL closes another connection, and a client that kills itself
+ * still gets its reply first. */
 static void test_client_list_kill(void **state)
 {
     fixture *f = *state;
