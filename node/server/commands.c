@@ -48,6 +48,7 @@ extern const kv_command cmds_monitor[];
 extern const kv_command cmds_sync[];
 extern const kv_command cmds_script[];
 extern const kv_command cmds_script_containers[];
+extern const kv_command cmds_lolwut[];
 
 /* Containers whose subcommands are data commands (commands/): OBJECT's in
  * cmd_keys.c, XINFO's and XGROUP's in cmd_stream.c. */
@@ -95,6 +96,7 @@ static const kv_command *const tables[] = {
     cmds_script_containers,
     cmds_script,
     cmds_data_containers,
+    cmds_lolwut,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)
