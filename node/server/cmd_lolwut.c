@@ -14,12 +14,10 @@
 #include "mem.h"
 #include "reply.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* ---- a canvas of small integers (pixels) ---- */
@@ -232,35 +230,25 @@ static void render_grays(const canvas *c, kbuf *out)
 
 /* ---- the command ---- */
 
-/* Argument i as a long within [lo, hi] (Redis's clamping), default d when
- * absent; -1 after replying an error. */
-static int arg_clamped(cmd_ctx *c, const char *const *argv, const size_t *lens, int argc, int i,
-                       long d, long lo, long hi, long *out)
+/* The art's argument `at` (after VERSION <v> if given) within [lo, hi]
+ * (Redis's clamping), d when absent; -1 after replying an error. */
+static int arg_clamped(cmd_ctx *c, int at, long d, long lo, long hi, long *out)
 {
     long long v = d;
-    if (i < argc && !kv_string2ll(argv[i], lens[i], &v)) {
-        reply_error(&c->r, "ERR value is not an integer or out of range");
+    if (at < c->argc && arg_ll(c, at, &v) < 0)
         return -1;
-    }
     *out = v < lo ? lo : v > hi ? hi : (long)v;
     return 0;
 }
 
 static void cmd_lolwut(cmd_ctx *c)
 {
-    const char *const *argv = c->argv;
-    const size_t *lens = c->lens;
-    int argc = c->argc;
     long long ver = 7;
-    if (argc >= 3 && lens[1] == 7 && !strncasecmp(argv[1], "version", 7)) {
-        if (!kv_string2ll(argv[2], lens[2], &ver) || ver < LONG_MIN || ver > LONG_MAX) {
-            reply_error(&c->r, "ERR value is not an integer or out of range");
+    int base = 0; /* where the art's own arguments start, minus one */
+    if (c->argc >= 3 && arg_is(c, 1, "version")) {
+        if (arg_ll(c, 2, &ver) < 0)
             return;
-        }
-        /* The art's own arguments follow VERSION <v>. */
-        argv += 2;
-        lens += 2;
-        argc -= 2;
+        base = 2;
     }
     /* Redis compares the version's text "<v>.0.0" (v as unsigned): 5 and
      * 6 have art; so would 4.9 and 5.9, which "<v>.0.0" never is. */
@@ -268,9 +256,9 @@ static void cmd_lolwut(cmd_ctx *c)
     kbuf out = KBUF_INIT;
     if (v == 5) {
         long cols, per_row, per_col;
-        if (arg_clamped(c, argv, lens, argc, 1, 66, 1, 1000, &cols) ||
-            arg_clamped(c, argv, lens, argc, 2, 8, 1, 200, &per_row) ||
-            arg_clamped(c, argv, lens, argc, 3, 12, 1, 200, &per_col))
+        if (arg_clamped(c, base + 1, 66, 1, 1000, &cols) ||
+            arg_clamped(c, base + 2, 8, 1, 200, &per_row) ||
+            arg_clamped(c, base + 3, 12, 1, 200, &per_col))
             return;
         canvas art = schotter((int)cols, (int)per_row, (int)per_col);
         render_braille(&art, &out);
@@ -278,8 +266,8 @@ static void cmd_lolwut(cmd_ctx *c)
         kbuf_printf(&out, "\nGeorg Nees - schotter, plotter on paper, 1968. ");
     } else if (v == 6) {
         long cols, rows;
-        if (arg_clamped(c, argv, lens, argc, 1, 80, 1, 1000, &cols) ||
-            arg_clamped(c, argv, lens, argc, 2, 20, 1, 1000, &rows))
+        if (arg_clamped(c, base + 1, 80, 1, 1000, &cols) ||
+            arg_clamped(c, base + 2, 20, 1, 1000, &rows))
             return;
         canvas art = canvas_new((int)cols, (int)rows, 3);
         skyline(&art);

@@ -417,16 +417,24 @@ static int tracks_reads(const kv_command *cmd, int argc, const char *const *argv
     return (cmd->flags & CMD_READONLY) && !script_is_script_command(cmd);
 }
 
-/* Is a call that changed data logged as its own arguments? A write
- * command, or a container's write subcommand (XGROUP CREATE). */
-static int logs_as_write(const kv_command *cmd, int argc, const char *const *argv,
-                         const size_t *lens)
+/* The command a call is logged (and replayed) as: a container's write
+ * subcommand (XGROUP CREATE, FUNCTION LOAD), else the command itself. */
+static const kv_command *logged_as(const kv_command *cmd, int argc, const char *const *argv,
+                                   const size_t *lens)
 {
     if (argc > 1 && command_is_container(cmd)) {
         const kv_command *sub = command_lookup_sub(cmd, argv[1], lens[1]);
-        return sub && (sub->flags & CMD_WRITE);
+        if (sub && (sub->flags & CMD_WRITE))
+            return sub;
     }
-    return (cmd->flags & CMD_WRITE) != 0;
+    return cmd;
+}
+
+/* Is a call that changed data logged as its own arguments? */
+static int logs_as_write(const kv_command *cmd, int argc, const char *const *argv,
+                         const size_t *lens)
+{
+    return (logged_as(cmd, argc, argv, lens)->flags & CMD_WRITE) != 0;
 }
 
 /* Run cmd for client cl; its effects join the entry being built. serve_key:
@@ -1146,12 +1154,8 @@ int dispatch_apply(void *arg, ks **dbs, int db, int argc, const char **argv, con
 {
     server *s = arg;
     const kv_command *cmd = command_lookup(argv[0], lens[0]);
-    /* A container's write subcommand (FUNCTION LOAD) is logged as itself. */
-    const kv_command *sub = cmd && argc > 1 && command_is_container(cmd)
-                                ? command_lookup_sub(cmd, argv[1], lens[1])
-                                : NULL;
-    if (sub && (sub->flags & CMD_WRITE))
-        cmd = sub;
+    if (cmd)
+        cmd = logged_as(cmd, argc, argv, lens);
     if (!cmd || !(cmd->flags & CMD_WRITE))
         return kve_fmt(err, errlen, KVE_CORRUPT, "logged command '%.*s' is not a write command",
                        (int)(lens[0] > 64 ? 64 : lens[0]), argv[0]);
