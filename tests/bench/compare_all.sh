@@ -11,7 +11,9 @@
 #      counts those above its 20.1 ms bucket) — fsync always unpipelined,
 #      no fsync unpipelined and -P 16; SET_ROUNDS rounds per row on one pair
 #      of servers, redis and kvnode alternating: medians, the worst max and
-#      the ratio of each round.
+#      the ratio of each round. The unpipelined no-fsync row also runs the
+#      client against bench_noop_server, which does no work (blocking in
+#      epoll, and spinning): the rate the client itself allows.
 #   2. 100 KB SETs (to 100 keys), fsync always: p50 / p99 / max.
 #   3. The data directory after DISK_MB MB of 100 KB SETs to 50 keys
 #      (appendfsync everysec on both, so it runs at disk speed; then a
@@ -153,10 +155,41 @@ quiet_pair() {
 # SET_ROUNDS rounds on one pair of servers, alternating redis / kvnode, so a
 # slow minute of the machine lands on both: the medians, the worst max, the
 # requests over 20 ms of all rounds, and each round's ratio.
-set_row() { # label mode pipeline
+# The no-op server answers PING "+OK": until it answers, or 20 s.
+wait_answer() { # port
+  local deadline=$((SECONDS + 20))
+  until redis-cli -p "$1" ping 2>/dev/null | grep -q OK; do
+    [ $SECONDS -lt $deadline ] || { echo "no-op server on $1 did not start" >&2; return 1; }
+    sleep 0.01
+  done
+}
+if want set; then
+  NOOP=$work/bench_noop_server
+  cc -O2 -Wall -Wextra -Werror -o "$NOOP" tests/bench/bench_noop_server.c
+fi
+# With a fourth argument "ceiling", each round also runs the client against
+# bench_noop_server, blocking and spinning (see that file): what the client
+# allows a server that does no work at all.
+set_row() { # label mode pipeline [ceiling]
   start_pair "$2" set
   local i r_cli="" k_cli="" r_rps="" r_cpu="" r_999="" r_max="" r_slow="" k_rps="" k_cpu="" k_999="" k_max="" k_slow="" rr=""
+  local np="" sp="" n_rps="" s_rps=""
+  if [ "${4:-}" = ceiling ]; then
+    np=$(free_port); "$NOOP" "$np" & pids+=($!); NPID=$!
+    sp=$(free_port)
+  fi
   for i in $(seq "$SET_ROUNDS"); do
+    if [ -n "$np" ]; then
+      wait_answer "$np"
+      bench_full "$np" "$NPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
+      n_rps="$n_rps $B_RPS"
+      # The spinning one runs only for its own round: it burns a core.
+      "$NOOP" "$sp" --spin & pids+=($!); SPID=$!
+      wait_answer "$sp"
+      bench_full "$sp" "$SPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
+      s_rps="$s_rps $B_RPS"
+      stop_bounded "$SPID"
+    fi
     quiet_pair
     bench_full "$RP" "$RPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
     r_rps="$r_rps $B_RPS"; r_cpu="$r_cpu $B_CPU_US"; r_cli="$r_cli $B_CLI_US"; r_999="$r_999 $B_P999"; r_max="$r_max $B_MAX"; r_slow="$r_slow $B_SLOW"
@@ -182,11 +215,18 @@ set_row() { # label mode pipeline
   printf "$row_fmt" "  p99.9 (median)/max (worst) ms" "$(echo "$r_999" | median)/$(echo "$r_max" | maxof)" \
     "$(echo "$k_999" | median)/$(echo "$k_max" | maxof)" ""
   printf "$row_fmt" "  requests > 20 ms (all rounds)" "$(echo "$r_slow" | sumof)" "$(echo "$k_slow" | sumof)" ""
+  if [ -n "$np" ]; then
+    local n_med s_med
+    n_med=$(echo "$n_rps" | median); s_med=$(echo "$s_rps" | median)
+    printf "$row_fmt" "  no-op server, blocking ops/s" "" "$n_med" "$(ratio "$n_med" "$r_med")"
+    printf "$row_fmt" "  no-op server, spinning ops/s" "" "$s_med" "$(ratio "$s_med" "$r_med")"
+    stop_bounded "$NPID"
+  fi
   stop_pair set
 }
 if want set; then
   set_row "SET fsync always, unpipelined" always 1
-  set_row "SET no fsync, unpipelined" no 1
+  set_row "SET no fsync, unpipelined" no 1 ceiling
   set_row "SET no fsync, -P 16" no 16
 fi
 if want big; then
