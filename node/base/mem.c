@@ -111,6 +111,11 @@ void kv_bulk_begin(size_t expect)
     mallopt(M_TOP_PAD, (int)(expect < BULK_PAD_MAX ? expect : BULK_PAD_MAX));
 }
 
+int kv_bulk_active(void)
+{
+    return atomic_load(&bulk.on);
+}
+
 void kv_advise_huge(void *p, size_t n)
 {
     uintptr_t lo = ((uintptr_t)p + BULK_HUGE - 1) & ~(BULK_HUGE - 1);

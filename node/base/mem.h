@@ -31,6 +31,9 @@ void kv_bulk_begin(size_t expect);
  * where the system allows them (a large table read at random). */
 void kv_advise_huge(void *p, size_t n);
 void kv_bulk_end(void);
+/* 1 between kv_bulk_begin and kv_bulk_end of a load big enough for huge
+ * pages (the heap's steps are being advised). */
+int kv_bulk_active(void);
 /* While a bulk load runs, a helper thread (prefault.h) clears the heap's
  * new pages ahead of the allocator on another CPU (when there is one, and
  * unless the environment says KVNODE_BULK_PREFAULT=0); kv_bulk_end joins

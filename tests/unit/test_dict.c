@@ -926,10 +926,72 @@ static void test_clear(void **state)
     assert_int_equal(find_id(d, 7)->id, 7);
 }
 
+/* VmFlags of the mapping holding addr carry "hg" (MADV_HUGEPAGE): 1, 0,
+ * or -1 when /proc/self/smaps does not say. */
+static int advised_huge(const void *addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int in = 0, found = -1;
+    uintptr_t a = (uintptr_t)addr;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            in = a >= lo && a < hi;
+            continue;
+        }
+        if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            found = strstr(line, " hg") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static int thp_possible(void)
+{
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f)
+        return 0;
+    char line[128] = "";
+    int ok = fgets(line, sizeof line, f) && !strstr(line, "[never]");
+    fclose(f);
+    return ok;
+}
+
+/* A big table made during a bulk load is advised to huge pages; one made
+ * under traffic is not (the first fault of a huge page stops the loop for
+ * milliseconds: dict.c). */
+static void test_big_table_huge_only_in_bulk(void **state)
+{
+    (void)state;
+    if (!thp_possible())
+        skip();
+    dict run, bulk;
+    dict_init(&run, &tnode_type);
+    dict_init(&bulk, &tnode_type);
+    dict_reserve(&run, (size_t)1 << 20); /* 8 MB of buckets */
+    assert_int_equal(dict_buckets(&run), (size_t)1 << 20);
+    const void *mid = (const char *)run.table[0] + (4u << 20);
+    assert_int_equal(advised_huge(mid), 0);
+    kv_bulk_begin((size_t)256 << 20);
+    dict_reserve(&bulk, (size_t)1 << 20);
+    mid = (const char *)bulk.table[0] + (4u << 20);
+    int huge = advised_huge(mid);
+    kv_bulk_end();
+    assert_int_equal(huge, 1);
+    dict_clear(&run, free_tnode, NULL);
+    dict_clear(&bulk, free_tnode, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_siphash13_vectors),
+        cmocka_unit_test(test_big_table_huge_only_in_bulk),
         cmocka_unit_test_setup_teardown(test_add_find_remove_across_resizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hashed_find_then_add, setup, teardown),
         cmocka_unit_test_setup_teardown(test_million_grow_bounded_work, setup, teardown),
