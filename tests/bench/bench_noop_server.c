@@ -18,7 +18,9 @@
  * possible, so its row shows what the client allows. Not a test; it
  * asserts nothing.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* accept4 */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>

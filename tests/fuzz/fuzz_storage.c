@@ -57,6 +57,14 @@ static void clean_dir(void)
         closedir(d);
 }
 
+/* The scratch directory goes when the fuzzer exits (libFuzzer's -runs and
+ * a corpus replay end with exit()). */
+static void remove_dir(void)
+{
+    clean_dir();
+    rmdir(dir);
+}
+
 typedef struct seen {
     uint64_t last;
 } seen;
@@ -109,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         log_level = LOG_WARNING + 1;
         snprintf(dir, sizeof dir, "/tmp/kvfuzz-storage-%d", (int)getpid());
         mkdir(dir, 0755);
+        atexit(remove_dir);
     }
     if (size < 1)
         return 0;

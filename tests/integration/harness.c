@@ -143,6 +143,10 @@ void h_rmrf(const char *path)
     }
     closedir(d);
     rmdir(path);
+    /* A kvnode started on this directory logs beside it (h_kvnode_start). */
+    char log[1024];
+    snprintf(log, sizeof log, "%s.log", path);
+    unlink(log);
 }
 
 void h_stop_all(void)

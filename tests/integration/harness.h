@@ -26,6 +26,8 @@ typedef struct h_proc {
 int h_free_port(void);
 /* A fresh temp directory (malloc'd path). */
 char *h_tmpdir(const char *tag);
+/* Remove path (a file, or a directory and all below it) and the log a
+ * kvnode started on that directory keeps beside it (path.log). */
 void h_rmrf(const char *path);
 
 /* Start kvnode on a free port with its data in dir (created), plus extra

@@ -25,12 +25,13 @@
 #include "harness.h"
 
 static h_pair pr;
-static char rsock[700], ksock[700];
+static char sockdir[512], rsock[700], ksock[700];
 
 static int group_setup(void **state)
 {
     (void)state;
     char *t = h_tmpdir("monitor-sock");
+    snprintf(sockdir, sizeof sockdir, "%s", t);
     snprintf(rsock, sizeof rsock, "%s/r.sock", t);
     snprintf(ksock, sizeof ksock, "%s/k.sock", t);
     free(t);
@@ -43,6 +44,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     h_pair_stop(&pr);
+    h_rmrf(sockdir);
     return 0;
 }
 
