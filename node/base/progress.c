@@ -102,6 +102,7 @@ void progress_add(progress_job *j, uint64_t units, uint64_t bytes)
     if (!j)
         return;
     j->bytes += bytes;
+    j->units += units;
     j->done += j->by_keys ? units : bytes;
     if (j->bytes >= j->next_bytes || (j->by_keys && j->done >= j->next_units))
         progress_check(j);

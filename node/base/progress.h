@@ -31,6 +31,7 @@ struct progress_job {
     uint64_t total;        /* in the job's unit; 0 when unknown */
     uint64_t done;         /* in the job's unit */
     uint64_t bytes;        /* bytes handled (the rate) */
+    uint64_t units;        /* keys or entries handled, whatever the job counts in */
     uint64_t next_bytes, next_units; /* when the next check is due */
     int64_t start_us, last_log_us;
     int logged;            /* a progress line was logged */

@@ -85,6 +85,8 @@ static void config_get_cmd(cmd_ctx *c)
         /* Names and aliases match on their own, as in Redis 7 where an
          * alias is an entry of the config dict. */
         for (const cfg_option *o = cfg_options; o->name; o++) {
+            if (o->hidden)
+                continue; /* only by its exact name */
             const char *names[4] = {o->name, o->alias, o->alias2, o->alias3};
             for (int k = 0; k < 4; k++) {
                 if (!names[k])

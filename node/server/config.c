@@ -113,6 +113,19 @@ const cfg_option cfg_options[] = {
      "Write background snapshots from a forked child (copy-on-write); no: on the event loop, "
      "a slice of keys per iteration, with no fork and no copy-on-write (keys are written as "
      "they were when it began, before anything changes them)."},
+    /* Redis's hidden test knobs: they slow a job down so that a test can
+     * watch it (CONFIG GET * leaves them out, as Redis does). */
+    {"rdb-key-save-delay", NULL, CFG_INT, OFF(rdb_key_save_delay), INT_MIN, INT_MAX, "0", NULL,
+     1,
+     "Testing only: a snapshot takes at least this many microseconds per key it writes "
+     "(negative -n: one microsecond per n keys), without stopping the event loop when it is "
+     "written a slice at a time (0: no delay).",
+     NULL, NULL, 1},
+    {"key-load-delay", NULL, CFG_INT, OFF(key_load_delay), INT_MIN, INT_MAX, "0", NULL, 1,
+     "Testing only: loading the data at startup takes at least this many microseconds per "
+     "key of the snapshot and entry of the WAL (negative -n: one microsecond per n), while "
+     "clients are answered -LOADING (0: no delay).",
+     NULL, NULL, 1},
     /* keyspace */
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", CFG_INT,
      OFF(hash_max_listpack_entries), 0, INT_MAX, "512", NULL, 1,

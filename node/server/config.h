@@ -58,6 +58,8 @@ typedef struct kv_config {
     long long snapshot_wal_min_bytes;
     int snapshot_wal_growth_pct;
     int snapshot_fork;
+    int rdb_key_save_delay;  /* us per key a snapshot writes (tests; negative -n: 1 us per n) */
+    int key_load_delay;      /* us per key or WAL entry loaded at startup (tests; idem) */
     int daemonize;
     /* keyspace */
     int hash_max_listpack_entries;
@@ -134,6 +136,8 @@ typedef struct cfg_option {
     const char *help;
     const char *alias2;  /* a second accepted name, or NULL */
     const char *alias3;  /* a third (min-slaves-to-write), or NULL */
+    int hidden;          /* CONFIG GET shows it only when asked by its exact name
+                          * (Redis's HIDDEN_CONFIG: a glob pattern skips it) */
 } cfg_option;
 
 /* The option table, NULL-name terminated. */

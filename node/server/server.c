@@ -448,6 +448,7 @@ static void engine_config_from(const kv_config *cfg, engine_config *ec)
     ec->wal_prealloc = cfg->wal_prealloc;
     ec->snapshot_keep = cfg->snapshot_keep;
     ec->snapshot_fork = cfg->snapshot_fork;
+    ec->snapshot_key_delay = cfg->rdb_key_save_delay;
     ec->snapshot_wal_min = (uint64_t)cfg->snapshot_wal_min_bytes;
     ec->snapshot_wal_pct = cfg->snapshot_wal_growth_pct;
     ec->retention_bytes = (uint64_t)cfg->repl_retention_bytes;
@@ -649,7 +650,7 @@ void server_apply_config(server *s, const cfg_option *o)
             repl_reconfigure(s->repl, &rc);
     }
     if (!strcmp(n, "appendfsync") || !strncmp(n, "snapshot-", 9) || !strcmp(n, "save") ||
-               !strcmp(n, "repl-retention-bytes")) {
+        !strcmp(n, "repl-retention-bytes") || !strcmp(n, "rdb-key-save-delay")) {
         engine_config ec;
         engine_config_from(&s->cfg, &ec);
         engine_reconfigure(s->eng, &ec);
@@ -714,6 +715,27 @@ static void loading_exit(server *s)
     _exit(0);
 }
 
+/* key-load-delay (Redis's test knob): the keys and WAL entries loaded since
+ * the last check cost that many microseconds each (negative -n: one per n
+ * keys, Redis's average), slept in steps of at most 20 ms with the loop
+ * run between them, so that clients keep getting -LOADING meanwhile and
+ * CONFIG SET key-load-delay 0 ends it. */
+static void load_delay(server *s, progress_job *j)
+{
+    uint64_t n = j->units > s->loading_units_slowed ? j->units - s->loading_units_slowed : 0;
+    s->loading_units_slowed = j->units;
+    long long d = s->cfg.key_load_delay;
+    uint64_t owed = d > 0 ? n * (uint64_t)d : d < 0 ? n / (uint64_t)(-d) : 0;
+    while (owed && s->cfg.key_load_delay == d) {
+        uint64_t step = owed < 20000 ? owed : 20000;
+        usleep((useconds_t)step);
+        owed -= step;
+        uv_run(s->loop, UV_RUN_NOWAIT);
+        if (s->loading_exit)
+            loading_exit(s);
+    }
+}
+
 /* Progress of loading (engine_open, and later a snapshot installed from a
  * leader). At startup, let the loop run now and then so that clients get
  * answers (INFO, -LOADING) and signals are heard. */
@@ -722,14 +744,6 @@ static void on_load_progress(void *arg, progress_job *j)
     server *s = arg;
     if (!s->loading)
         return;
-    /* Test-only knob (as Redis's key-load-delay): slow loading down. */
-    static long delay_us = -1;
-    if (delay_us < 0) {
-        const char *d = getenv("KVNODE_TEST_LOADING_DELAY_US");
-        delay_us = d ? atol(d) : 0;
-    }
-    if (delay_us > 0)
-        usleep((useconds_t)delay_us);
     s->loading_total = j->total;
     s->loading_loaded = j->done;
     s->loading_perc = progress_perc(j);
@@ -743,6 +757,7 @@ static void on_load_progress(void *arg, progress_job *j)
     uv_run(s->loop, UV_RUN_NOWAIT);
     if (s->loading_exit)
         loading_exit(s);
+    load_delay(s, j);
 }
 
 int server_load(server *s, char *err, size_t errlen)

@@ -300,6 +300,7 @@ struct server {
     double loading_perc;
     int64_t loading_eta;       /* seconds, -1 unknown */
     int64_t loading_served_us; /* last time loading let the loop run */
+    uint64_t loading_units_slowed; /* keys key-load-delay has slowed down for */
     int active_expire;
     int pause_cron;       /* DEBUG PAUSE-CRON 1: the cron skips its periodic work */
     int rehash_db;        /* the database rehash_cron visits next */

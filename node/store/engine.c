@@ -683,6 +683,7 @@ void engine_reconfigure(engine *e, const engine_config *cfg)
     e->cfg.fsync = cfg->fsync;
     e->cfg.snapshot_keep = cfg->snapshot_keep < 1 ? 1 : cfg->snapshot_keep;
     e->cfg.snapshot_fork = cfg->snapshot_fork;
+    e->cfg.snapshot_key_delay = cfg->snapshot_key_delay;
     e->cfg.snapshot_wal_min = cfg->snapshot_wal_min;
     e->cfg.snapshot_wal_pct = cfg->snapshot_wal_pct;
     e->cfg.retention_bytes = cfg->retention_bytes;
@@ -1114,14 +1115,27 @@ static void on_wal_progress(void *arg)
 }
 
 /* Write the image in this process (SAVE, or BGSAVE when forking is off). */
+/* rdb-key-save-delay for a writer that runs through (a fork child, SAVE):
+ * the keys written since the last check cost that many microseconds each
+ * (negative -n: one per n keys), slept at each check as Redis's child
+ * sleeps at each key. Set by write_image; one writer per process. */
+static int writer_key_delay;
+static uint64_t writer_keys_slowed;
+
 /* The snapshot writer's progress hook: into the shared page. */
 static void snap_progress_hook(void *arg, progress_job *j)
 {
     snap_progress *sp = arg;
-    /* Test-only knob: slow the writer down so that tests see it working. */
-    const char *d = getenv("KVNODE_TEST_SNAPSHOT_DELAY_US");
-    if (d)
-        usleep((useconds_t)atol(d));
+    long long d = writer_key_delay;
+    uint64_t n = j->done - writer_keys_slowed;
+    writer_keys_slowed = j->done;
+    uint64_t owed = d > 0 ? n * (uint64_t)d : d < 0 ? n / (uint64_t)(-d) : 0;
+    if (owed) {
+        struct timespec ts = {.tv_sec = (time_t)(owed / 1000000),
+                              .tv_nsec = (long)(owed % 1000000) * 1000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
     if (sp) {
         atomic_store_explicit(&sp->keys, j->done, memory_order_relaxed);
         atomic_store_explicit(&sp->bytes, j->bytes, memory_order_relaxed);
@@ -1132,6 +1146,8 @@ static void snap_progress_hook(void *arg, progress_job *j)
 static int write_image(engine *e, const char *tmp, snap_meta *m, char *err, size_t errlen)
 {
     progress_job job;
+    writer_key_delay = e->cfg.snapshot_key_delay;
+    writer_keys_slowed = 0;
     progress_begin(&job, "Writing the snapshot", 1, e->snap_keys, snap_progress_hook, e->sp);
     int rc = snap_write(e->dbs, e->ndbs, tmp, e->snap_lsn, e->snap_term, m, err, errlen);
     progress_end(&job);
@@ -1200,7 +1216,7 @@ static int begin_snapshot(engine *e, int allow_fork, char *err, size_t errlen)
         char tmp[PATH_MAX];
         snap_tmp_path(tmp, sizeof tmp, e->dir, e->snap_lsn);
         int rc = snapinc_start(&e->inc, e->loop, e->dbs, e->ndbs, tmp, e->snap_lsn, e->snap_term,
-                               inc_done, e, err, errlen);
+                               e->cfg.snapshot_key_delay, inc_done, e, err, errlen);
         if (rc)
             return rc;
         e->snap_state = SNAP_CHILD;

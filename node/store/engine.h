@@ -31,6 +31,8 @@ typedef struct engine_config {
     int snapshot_keep;            /* newest snapshots kept; default 2 */
     int snapshot_fork;            /* 1: BGSAVE forks; 0 (default): the loop writes it a
                                    * slice at a time (snapinc.c; in-process when not started) */
+    int snapshot_key_delay;       /* rdb-key-save-delay (tests): us per key a snapshot
+                                   * writes, negative -n: 1 us per n keys; 0: none */
     uint64_t snapshot_wal_min;    /* auto snapshot once the WAL grew this much … */
     int snapshot_wal_pct;         /* … and this % of the last snapshot's size */
     uint64_t retention_bytes;     /* at most this much WAL kept for lagging replicas */

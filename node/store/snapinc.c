@@ -40,9 +40,10 @@
 struct snapinc {
     uv_loop_t *loop;
     uv_idle_t idle;
-    uv_timer_t pace;     /* KVNODE_TEST_SNAPSHOT_DELAY_US: slices on a timer */
+    uv_timer_t pace;     /* rdb-key-save-delay: slices on a timer */
     int handle_open, idle_on;
-    uint64_t test_delay_us;
+    int key_delay;       /* rdb-key-save-delay; 0: slices on every loop iteration (idle) */
+    unsigned pace_keys;  /* at most this many keys per paced slice */
     ks **dbs;
     int ndbs;
     int cur;         /* database being walked */
@@ -99,7 +100,7 @@ static void on_handle_closed(uv_handle_t *h)
 static void stop_idle(snapinc *s, int close)
 {
     if (s->idle_on) {
-        if (s->test_delay_us)
+        if (s->key_delay)
             uv_timer_stop(&s->pace);
         else
             uv_idle_stop(&s->idle);
@@ -118,9 +119,8 @@ static void start_idle(snapinc *s)
 {
     if (!s->loop || s->idle_on || s->walked)
         return;
-    if (s->test_delay_us)
-        uv_timer_start(&s->pace, on_pace, (s->test_delay_us + 999) / 1000,
-                       (s->test_delay_us + 999) / 1000);
+    if (s->key_delay)
+        uv_timer_start(&s->pace, on_pace, 1, 0);
     else
         uv_idle_start(&s->idle, on_idle);
     s->idle_on = 1;
@@ -327,19 +327,44 @@ static void on_idle(uv_idle_t *h)
         stop_idle(s, 0); /* write_done starts it again */
 }
 
-/* Test-only pacing (tests that watch a snapshot in progress): a slice of
- * PROGRESS_CHECK_UNITS keys per KVNODE_TEST_SNAPSHOT_DELAY_US, as the
- * forked writer sleeps that long at each progress check. */
+/* rdb-key-save-delay (Redis's test knob, for tests that watch a snapshot
+ * in progress): the walk takes at least d microseconds per key (negative
+ * -n: one per n keys) without the loop ever sleeping. Slices of about
+ * PACE_MS worth of keys (a walk step may write a few more) on a one-shot
+ * timer, each followed by a wait for what its keys cost, rounded up to
+ * the timer's millisecond. */
+#define PACE_MS 10
+
+static void pace_plan(snapinc *s, int d)
+{
+    s->key_delay = d;
+    uint64_t slice_us = PACE_MS * 1000, k;
+    if (d > 0)
+        k = slice_us / (uint64_t)d;
+    else
+        k = slice_us * (uint64_t)(-(int64_t)d);
+    s->pace_keys = k < 1 ? 1 : k > (1u << 30) ? 1u << 30 : (unsigned)k;
+}
+
 static void on_pace(uv_timer_t *h)
 {
     snapinc *s = h->data;
-    if (!snapinc_step(s, PROGRESS_CHECK_UNITS, 0) && s->pending_bytes > SNAPINC_MAX_PENDING)
-        stop_idle(s, 0);
+    uint64_t k0 = s->keys;
+    if (snapinc_step(s, s->pace_keys, 0))
+        return;
+    if (s->pending_bytes > SNAPINC_MAX_PENDING) {
+        stop_idle(s, 0); /* write_done starts it again */
+        return;
+    }
+    uint64_t w = s->keys - k0, d = (uint64_t)(s->key_delay > 0 ? s->key_delay : -(int64_t)s->key_delay);
+    uint64_t owed_us = s->key_delay > 0 ? w * d : w / d;
+    uint64_t ms = (owed_us + 999) / 1000;
+    uv_timer_start(&s->pace, on_pace, ms ? ms : 1, 0);
 }
 
 int snapinc_start(snapinc **out, uv_loop_t *loop, ks *const *dbs, int ndbs, const char *path,
-                  uint64_t lsn, uint64_t term, snapinc_done_fn done, void *arg, char *err,
-                  size_t errlen)
+                  uint64_t lsn, uint64_t term, int key_delay_us, snapinc_done_fn done, void *arg,
+                  char *err, size_t errlen)
 {
     *out = NULL;
     if (ks_snap_active())
@@ -362,8 +387,7 @@ int snapinc_start(snapinc **out, uv_loop_t *loop, ks *const *dbs, int ndbs, cons
         total += ks_size(dbs[i]);
     progress_open(&s->job, "Writing the snapshot", 1, total, NULL, NULL);
     if (loop) {
-        const char *d = getenv("KVNODE_TEST_SNAPSHOT_DELAY_US");
-        s->test_delay_us = d ? (uint64_t)strtoull(d, NULL, 10) : 0;
+        pace_plan(s, key_delay_us);
         uv_idle_init(loop, &s->idle);
         uv_timer_init(loop, &s->pace);
         s->idle.data = s;

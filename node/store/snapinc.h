@@ -38,8 +38,8 @@ typedef void (*snapinc_done_fn)(void *arg, int rc, const char *err, const snap_m
  * snapinc_step and every write is synchronous (tests). 0, or a KVE_* code
  * with a message. */
 int snapinc_start(snapinc **out, uv_loop_t *loop, ks *const *dbs, int ndbs, const char *path,
-                  uint64_t lsn, uint64_t term, snapinc_done_fn done, void *arg, char *err,
-                  size_t errlen);
+                  uint64_t lsn, uint64_t term, int key_delay_us, snapinc_done_fn done, void *arg,
+                  char *err, size_t errlen);
 
 /* Walk until max_keys keys were serialized or max_us passed (0: no
  * limit). Returns 1 once the walk is over (done has been called, or will

@@ -359,7 +359,7 @@ static int skip_covered(scan_ctx *sc, uint64_t first_lsn, uint64_t next_first,
     /* Record bytes for retention: the file, less its header (a finished
      * segment is filled to within one record of its end). */
     *rec_bytes = size > WAL_SEG_HDR ? size - WAL_SEG_HDR : 0;
-    progress_step(next_first - first_lsn, size);
+    progress_step(0, size); /* read past, nothing loaded */
     return 1;
 }
 

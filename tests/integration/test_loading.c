@@ -4,9 +4,10 @@
  * SIGTERM; a snapshot being written shows its progress in INFO and the
  * log; a replica receiving a snapshot shows master_sync_* in INFO.
  *
- * Hidden test-only knobs (environment, inherited by the node) slow each
- * job down so that it can be watched: KVNODE_TEST_LOADING_DELAY_US,
- * KVNODE_TEST_SNAPSHOT_DELAY_US, KVNODE_TEST_SNAP_RECV_DELAY_US. */
+ * Redis's hidden test knobs slow each job down so that it can be watched:
+ * key-load-delay (loading) and rdb-key-save-delay (a snapshot), plus
+ * kvnode's own KVNODE_TEST_SNAP_RECV_DELAY_US (environment, inherited by
+ * the node) for a snapshot a replica receives. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,8 +42,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    unsetenv("KVNODE_TEST_LOADING_DELAY_US");
-    unsetenv("KVNODE_TEST_SNAPSHOT_DELAY_US");
     unsetenv("KVNODE_TEST_SNAP_RECV_DELAY_US");
     h_stop(&f->a, SIGTERM, 20000);
     h_stop(&f->b, SIGTERM, 20000);
@@ -128,6 +127,28 @@ static void make_data(fixture *f, const char *const *extra)
     assert_int_equal(WEXITSTATUS(h_stop(&f->a, SIGTERM, 20000)), 0);
 }
 
+/* Start p again on its data with --key-load-delay us for this start only
+ * (later restarts load at full speed). */
+static void respawn_slow(h_proc *p, const char *us)
+{
+    char *saved[64];
+    const char *argv[66];
+    int n = 0;
+    for (; p->argv[n] && n < 62; n++) {
+        saved[n] = strdup(p->argv[n]);
+        argv[n] = saved[n];
+    }
+    argv[n] = "--key-load-delay";
+    argv[n + 1] = us;
+    argv[n + 2] = NULL;
+    h_set_args(p, argv);
+    assert_int_equal(h_respawn(p), 0);
+    argv[n] = NULL;
+    h_set_args(p, argv);
+    for (int i = 0; i < n; i++)
+        free(saved[i]);
+}
+
 /* Until the node answers with anything but -LOADING (bounded). */
 static int loaded(void *arg)
 {
@@ -164,11 +185,9 @@ static void test_restart_loading(void **state)
 {
     fixture *f = *state;
     make_data(f, NULL);
-    /* ~20 checks (one per 1 MiB snapshot block, one per segment tail) at
-     * 300 ms each: long enough for progress lines (every 3 s). */
-    setenv("KVNODE_TEST_LOADING_DELAY_US", "300000", 1);
-    assert_int_equal(h_respawn(&f->a), 0);
-    unsetenv("KVNODE_TEST_LOADING_DELAY_US");
+    /* 160,000 keys and entries at 40 us each: over 6 s, long enough for
+     * progress lines (every 3 s). */
+    respawn_slow(&f->a, "40");
     kv_client *c = connect_loading(&f->a);
     assert_non_null(c);
     const char *cmds[] = {"PING", "GET key:1", "SET x y", "DBSIZE", "MULTI", "ROLE"};
@@ -221,9 +240,7 @@ static void test_loading_auth_order(void **state)
     fixture *f = *state;
     const char *extra[] = {"--requirepass", "pw", NULL};
     make_data(f, extra);
-    setenv("KVNODE_TEST_LOADING_DELAY_US", "40000", 1);
-    assert_int_equal(h_respawn(&f->a), 0);
-    unsetenv("KVNODE_TEST_LOADING_DELAY_US");
+    respawn_slow(&f->a, "10");
     kv_client *c = connect_loading(&f->a);
     assert_non_null(c);
     kv_reply *r = h_cmd(c, "GET key:1");
@@ -243,9 +260,7 @@ static void test_sigterm_while_loading(void **state)
 {
     fixture *f = *state;
     make_data(f, NULL);
-    setenv("KVNODE_TEST_LOADING_DELAY_US", "100000", 1);
-    assert_int_equal(h_respawn(&f->a), 0);
-    unsetenv("KVNODE_TEST_LOADING_DELAY_US");
+    respawn_slow(&f->a, "15");
     kv_client *c = connect_loading(&f->a);
     assert_non_null(c);
     assert_int_equal(num(c, "persistence", "loading"), 1);
@@ -273,12 +288,11 @@ static void test_snapshot_progress(void **state)
     fixture *f = *state;
     char dir[700];
     snprintf(dir, sizeof dir, "%s/a", f->tmp);
-    setenv("KVNODE_TEST_SNAPSHOT_DELAY_US", "500000", 1);
     assert_int_equal(h_kvnode_start(&f->a, dir, NULL), 0);
-    unsetenv("KVNODE_TEST_SNAPSHOT_DELAY_US");
     kv_client *c = h_connect(f->a.port);
     assert_non_null(c);
     ok(c, "DEBUG POPULATE 100000 key 100");
+    ok(c, "CONFIG SET rdb-key-save-delay 60"); /* 100,000 keys: 6 s at least */
     ok(c, "BGSAVE");
     long long seen = 0, deadline = h_now_ms() + 60000;
     while (h_now_ms() < deadline && seen <= 0) {

@@ -1,7 +1,7 @@
 /* test_snapshot_nofork.c — background snapshots written by the event loop
  * (snapshot-fork no, the default) while clients keep changing the data.
  *
- * A snapshot is paced (KVNODE_TEST_SNAPSHOT_DELAY_US) so that its walk
+ * A snapshot is paced (rdb-key-save-delay) so that its walk
  * spans many loop iterations, and a client keeps running commands that
  * are not idempotent (LPUSH, INCR, HINCRBY, APPEND, ZINCRBY, RENAME, MOVE,
  * SWAPDB, FLUSHDB, EXPIRE/PERSIST, DEL) on the keys it walks over. Once it
@@ -40,7 +40,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    unsetenv("KVNODE_TEST_SNAPSHOT_DELAY_US");
     h_stop(&f->p, SIGTERM, 20000);
     h_rmrf(f->tmp);
     free(f->tmp);
@@ -150,12 +149,12 @@ static void run(fixture *f, const char *fork_opt)
 {
     char dir[700];
     snprintf(dir, sizeof dir, "%s/%s", f->tmp, fork_opt);
+    /* 5 us per key: the walk of 30000 keys takes about 15 slices of 2000
+     * keys 10 ms apart (a fork child sleeps 20 ms per 4096 keys), with
+     * changes in between. */
     const char *extra[] = {"--appendfsync", "everysec", "--snapshot-fork", fork_opt,
                            "--snapshot-wal-min-bytes", "0", "--snapshot-wal-growth-pct", "0",
-                           NULL};
-    /* A slice of 4096 keys each 20 ms: the walk of 30000 keys takes about
-     * eight slices, with changes in between. */
-    setenv("KVNODE_TEST_SNAPSHOT_DELAY_US", "20000", 1);
+                           "--rdb-key-save-delay", "5", NULL};
     assert_int_equal(h_kvnode_start(&f->p, dir, extra), 0);
     kv_client *c = h_connect(f->p.port);
     assert_non_null(c);
@@ -174,7 +173,6 @@ static void run(fixture *f, const char *fork_opt)
     }
     assert_true(h_log_has(&f->p, "WAL entries replayed"));
     kv_client_free(c);
-    unsetenv("KVNODE_TEST_SNAPSHOT_DELAY_US");
     h_stop(&f->p, SIGTERM, 20000);
 }
 
@@ -200,9 +198,8 @@ static void test_shutdown_mid_walk(void **state)
     fixture *f = *state;
     char dir[700];
     snprintf(dir, sizeof dir, "%s/stop", f->tmp);
-    setenv("KVNODE_TEST_SNAPSHOT_DELAY_US", "200000", 1);
-    assert_int_equal(h_kvnode_start(&f->p, dir, NULL), 0);
-    unsetenv("KVNODE_TEST_SNAPSHOT_DELAY_US");
+    const char *extra[] = {"--rdb-key-save-delay", "50", NULL}; /* 1.5 s for 30000 keys */
+    assert_int_equal(h_kvnode_start(&f->p, dir, extra), 0);
     kv_client *c = h_connect(f->p.port);
     assert_non_null(c);
     populate(c);

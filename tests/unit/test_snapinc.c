@@ -254,7 +254,7 @@ static snapinc *start(fx *f, uv_loop_t *loop, char want[41], uint64_t *keys)
     f->done = 0;
     snapinc *s;
     char err[256] = "";
-    assert_int_equal(snapinc_start(&s, loop, f->dbs, NDB, f->path, 7, 3, on_done, f, err, sizeof err),
+    assert_int_equal(snapinc_start(&s, loop, f->dbs, NDB, f->path, 7, 3, 0, on_done, f, err, sizeof err),
                      0);
     assert_true(ks_snap_active());
     return s;
