@@ -23,7 +23,8 @@
 #      layout: the WAL holds every key, then SAVE).
 #   5. Memory per key (tests/bench/compare_memory.sh with MEM_KEYS keys).
 #   6. redis-benchmark's default test set (PING … MSET) and EVALSHA, XADD,
-#      XREADGROUP (issue 13), fsync always and no fsync, ratio per row.
+#      XREADGROUP (issue 13), fsync always and no fsync, ratio per row, and
+#      each server's CPU per request over the row's group.
 #   7. Deleting a big value: the event loop's time (SLOWLOG, every command
 #      logged) for UNLINK and for DEL of a set, sorted set, hash and list of
 #      LAZY_MEMBERS members each, no fsync.
@@ -326,13 +327,28 @@ if want suite; then
     local label=$1 port=$2; shift 2
     bench_csv "$port" "$@" | awk -F'\t' -v l="$label" 'NR == 1 { printf "%s\t%s\n", l, $2 }'
   }
+  # One group on one server: its rows into $work/rows, and the server's
+  # CPU (user + system) per request over the group into G_CPU — a figure
+  # the client does not bound, unlike ops/s on 2 shared cores.
+  group() { # pid fn args...
+    local pid=$1; shift
+    local c0 c1 n
+    c0=$(cpu_ticks "$pid")
+    "$@" >"$work/rows"
+    c1=$(cpu_ticks "$pid")
+    n=$(wc -l <"$work/rows")
+    G_CPU=$(awk -v a="$c0" -v b="$c1" -v n="$n" -v r="$SUITE_REQ" -v hz="$(getconf CLK_TCK)" \
+            'BEGIN { if (n > 0) printf "%.1f", (b - a) / hz * 1e6 / (n * r); else print "-" }')
+  }
   for mode in always no; do
     start_pair "$mode" suite
-    declare -A R=() K=()
+    declare -A R=() K=() RC=() KC=()
     order=()
     for g in "${groups[@]}"; do
-      while IFS=$'\t' read -r name rps; do R[$name]=$rps; order+=("$name"); done < <(bench_csv "$RP" -t "$g")
-      while IFS=$'\t' read -r name rps; do K[$name]=$rps; done < <(bench_csv "$KP" -t "$g")
+      group "$RPID" bench_csv "$RP" -t "$g"
+      while IFS=$'\t' read -r name rps; do R[$name]=$rps; RC[$name]=$G_CPU; order+=("$name"); done <"$work/rows"
+      group "$KPID" bench_csv "$KP" -t "$g"
+      while IFS=$'\t' read -r name rps; do K[$name]=$rps; KC[$name]=$G_CPU; done <"$work/rows"
     done
     for port in "$RP" "$KP"; do
       redis-cli -p "$port" xgroup create bench:s g '$' mkstream >/dev/null
@@ -345,20 +361,25 @@ if want suite; then
       for a in "${args[@]}"; do
         case $a in SHA) rargs+=("$rsha"); kargs+=("$ksha");; *) rargs+=("$a"); kargs+=("$a");; esac
       done
-      while IFS=$'\t' read -r name rps; do R[$name]=$rps; order+=("$name"); done < <(one "$label" "$RP" "${rargs[@]}")
-      while IFS=$'\t' read -r name rps; do K[$name]=$rps; done < <(one "$label" "$KP" "${kargs[@]}")
+      group "$RPID" one "$label" "$RP" "${rargs[@]}"
+      while IFS=$'\t' read -r name rps; do R[$name]=$rps; RC[$name]=$G_CPU; order+=("$name"); done <"$work/rows"
+      group "$KPID" one "$label" "$KP" "${kargs[@]}"
+      while IFS=$'\t' read -r name rps; do K[$name]=$rps; KC[$name]=$G_CPU; done <"$work/rows"
     }
     extra "EVALSHA (SET)" evalsha SHA 1 key:__rand_int__ v
     extra "XADD" xadd bench:s '*' f v
     extra "XREADGROUP >" xreadgroup group g c count 1 streams bench:s '>'
     echo
     echo "== redis-benchmark default tests + scripting/streams, 50 clients, $SUITE_REQ requests, fsync $mode (ops/s; each row redis then kvnode)"
-    printf "$row_fmt" "test" "redis" "kvnode" "ratio"
-    printf "$row_fmt" "----" "-----" "------" "-----"
+    echo "   (server CPU us/request: over the row's group, e.g. the four LRANGE rows and their LPUSH fill)"
+    suite_fmt='%-36s %-12s %-12s %6s   %s\n'
+    printf "$suite_fmt" "test" "redis" "kvnode" "ratio" "server CPU us/req redis / kvnode"
+    printf "$suite_fmt" "----" "-----" "------" "-----" "--------------------------------"
     for name in "${order[@]}"; do
-      printf "$row_fmt" "$name" "${R[$name]}" "${K[$name]:--}" "$(ratio "${K[$name]:-0}" "${R[$name]}")"
+      printf "$suite_fmt" "$name" "${R[$name]}" "${K[$name]:--}" "$(ratio "${K[$name]:-0}" "${R[$name]}")" \
+        "${RC[$name]:--} / ${KC[$name]:--}"
     done
-    unset R K
+    unset R K RC KC
     stop_pair suite
   done
 fi
