@@ -648,7 +648,9 @@ int peer_net_start(peer_net **out, uv_loop_t *loop, const peer_net_config *cfg,
         uv_tcp_t *t = &n->listeners[n->nlisteners++];
         n->open_handles++;
         rc = kv_tcp_listen(loop, t, a, cfg->port, cfg->backlog, on_connection, n);
-        if (rc == UV_EINVAL)
+        if (rc == KV_LISTEN_SKIPPED)
+            rc = 0; /* "-addr" the host does not have (see kv_tcp_listen) */
+        else if (rc == UV_EINVAL)
             snprintf(err, errlen, "invalid peer address '%s'", a);
         else if (rc < 0)
             snprintf(err, errlen, "cannot listen on peer port %s:%d: %s", a, cfg->port,

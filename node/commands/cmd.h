@@ -151,9 +151,9 @@ enum {
     CMD_NO_MANDATORY_KEYS = 1 << 17, /* "no_mandatory_keys" */
     CMD_NO_ASYNC_LOADING = 1 << 18,  /* "no_async_loading" */
     CMD_NOT_IN_MULTI = 1 << 19,      /* "no_multi" */
-    /* Redis's CMD_PROTECTED (not shown by COMMAND): refused before it runs,
-     * as Redis 7.0 refuses MODULE LOAD/LOADEX/UNLOAD with its default
-     * enable-module-command no (kvnode loads no modules). */
+    /* Redis's CMD_PROTECTED (not shown by COMMAND): DEBUG and MODULE
+     * LOAD/LOADEX/UNLOAD run only as enable-debug-command and
+     * enable-module-command allow (dispatch.c). */
     CMD_PROTECTED = 1 << 20,
     /* Redis 7.0's internal CMD_MAY_REPLICATE (COMMAND does not show it):
      * not a write, but may add to the replication stream (PUBLISH,

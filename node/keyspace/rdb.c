@@ -116,12 +116,15 @@ static int save_as_int(kbuf *b, const char *s, size_t n)
     return 1;
 }
 
+int rdb_compression = 1;
+int rdb_checksum = 1;
+
 /* Redis's rdbSaveRawString. */
 void rdb_save_string(kbuf *b, const char *s, size_t n)
 {
     if (save_as_int(b, s, n))
         return;
-    if (n > 20) {
+    if (rdb_compression && n > 20) {
         /* Worth it only when it saves at least 4 bytes. */
         size_t room = n - 4;
         unsigned char *out = kv_malloc(room + 1);
@@ -1099,7 +1102,7 @@ void rdb_file_db(kbuf *out, int db, ks *k)
 void rdb_file_end(kbuf *out, size_t start)
 {
     put_opcode(out, RDB_OPCODE_EOF);
-    uint64_t crc = crc64(0, kbuf_data(out) + start, kbuf_len(out) - start);
+    uint64_t crc = rdb_checksum ? crc64(0, kbuf_data(out) + start, kbuf_len(out) - start) : 0;
     unsigned char c[8];
     for (int i = 0; i < 8; i++)
         c[i] = (unsigned char)(crc >> (8 * i));

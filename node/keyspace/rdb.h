@@ -78,4 +78,10 @@ void rdb_file_function(kbuf *out, const char *code, size_t n);
 void rdb_file_db(kbuf *out, int db, ks *k);
 void rdb_file_end(kbuf *out, size_t start);
 
+/* CONFIG rdbcompression: strings of more than 20 bytes LZF-compressed in
+ * what rdb_save_* writes (DUMP, RDB files), when that saves 4 bytes. */
+extern int rdb_compression;
+/* CONFIG rdbchecksum: rdb_file_end writes the CRC-64 (else zero). */
+extern int rdb_checksum;
+
 #endif

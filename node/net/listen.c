@@ -9,6 +9,9 @@ int kv_tcp_listen(uv_loop_t *loop, uv_tcp_t *t, const char *addr, int port, int 
 {
     uv_tcp_init(loop, t);
     t->data = data;
+    int optional = addr[0] == '-';
+    if (optional)
+        addr++;
     struct sockaddr_storage ss;
     int v6 = strchr(addr, ':') != NULL;
     int rc = v6 ? uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss)
@@ -18,6 +21,9 @@ int kv_tcp_listen(uv_loop_t *loop, uv_tcp_t *t, const char *addr, int port, int 
     rc = uv_tcp_bind(t, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)t, backlog, cb);
+    if ((rc == UV_EADDRNOTAVAIL && optional) || rc == UV_ENOPROTOOPT || rc == UV_EPROTONOSUPPORT ||
+        rc == UV_EAFNOSUPPORT)
+        return KV_LISTEN_SKIPPED;
     return rc;
 }
 

@@ -671,6 +671,20 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t n)
     snprintf(out, n, "%s:%d", ip, port);
 }
 
+int client_is_local(const client *c)
+{
+    if (c->flags & CL_UNIX)
+        return 1;
+    const char *colon = strrchr(c->addr, ':');
+    size_t n = colon ? (size_t)(colon - c->addr) : strlen(c->addr);
+    return (n == 9 && !strncmp(c->addr, "127.0.0.1", 9)) || (n == 3 && !strncmp(c->addr, "::1", 3));
+}
+
+int protected_allowed(int setting, const client *c)
+{
+    return setting == PROTECT_YES || (setting == PROTECT_LOCAL && c && client_is_local(c));
+}
+
 static int is_loopback(const struct sockaddr_storage *ss)
 {
     if (ss->ss_family == AF_INET) {

@@ -119,9 +119,24 @@ static void set_error(cmd_ctx *c, const char *arg, size_t len, const char *why)
  * value, as Redis does. */
 static int redis_immutable(const cfg_option *o)
 {
-    static const char *const names[] = {"daemonize", "databases", "logfile",  "pidfile",
-                                        "unixsocket", "unixsocketperm", "tcp-backlog",
-                                        "replicaof", NULL};
+    static const char *const names[] = {"daemonize",
+                                        "databases",
+                                        "logfile",
+                                        "pidfile",
+                                        "unixsocket",
+                                        "unixsocketperm",
+                                        "tcp-backlog",
+                                        "replicaof",
+                                        "always-show-logo",
+                                        "rdbchecksum",
+                                        "set-proc-title",
+                                        "appendfilename",
+                                        "appenddirname",
+                                        "disable-thp",
+                                        "enable-debug-command",
+                                        "enable-module-command",
+                                        "enable-protected-configs",
+                                        NULL};
     for (int i = 0; names[i]; i++)
         if (!strcmp(o->name, names[i]))
             return 1;
@@ -181,6 +196,11 @@ static void config_set_cmd(cmd_ctx *c)
                 why = "can't set immutable config";
                 bad = a;
             }
+            continue;
+        }
+        if (o->protect && !protected_allowed(s->cfg.enable_protected_configs, c->cl)) {
+            why = "can't set protected config";
+            bad = a;
             continue;
         }
         /* A name given twice; an alias and its name are two configs in

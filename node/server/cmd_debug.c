@@ -420,7 +420,7 @@ static void cmd_debug(cmd_ctx *c)
 }
 
 const kv_command cmds_debug[] = {
-    {"debug", cmd_debug, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT, 0, 0, 0, "server",
+    {"debug", cmd_debug, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE | CMD_NOSCRIPT | CMD_PROTECTED, 0, 0, 0, "server",
      "A container for debugging commands.", "1.0.0", "@admin @slow @dangerous"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

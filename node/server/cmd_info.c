@@ -147,7 +147,7 @@ static void info_server(server *s, kbuf *b)
 #endif
                 (int)getpid(), s->run_id, s->cfg.port,
                 (long long)tv.tv_sec * 1000000 + tv.tv_usec, (long long)up,
-                (long long)(up / 86400), s->cfg.hz, s->cfg.hz, exe,
+                (long long)(up / 86400), s->hz ? s->hz : s->cfg.hz, s->cfg.hz, exe,
                 s->cfg.config_file ? s->cfg.config_file : "");
 }
 

@@ -404,18 +404,25 @@ static void slowlog_help_cmd(cmd_ctx *c)
 /* MODULE                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* kvnode loads no modules: the list is empty, and LOAD, LOADEX and UNLOAD
- * are protected commands, refused before they run (dispatch.c) as Redis
- * 7.0 refuses them under its default enable-module-command no (their proc
- * says the same, should anything call it directly). */
+/* kvnode loads no modules: the list is empty. LOAD, LOADEX and UNLOAD are
+ * protected commands, refused before they run (dispatch.c) unless
+ * enable-module-command allows them; then a load fails as a module that
+ * cannot be loaded does in Redis, and there is nothing to unload. */
 static void module_list_cmd(cmd_ctx *c)
 {
     reply_array(&c->r, 0);
 }
 
-static void module_refused_cmd(cmd_ctx *c)
+static void module_load_cmd(cmd_ctx *c)
 {
-    reply_error(&c->r, KV_ERR_MODULE_PROTECTED);
+    log_warn("Module %.*s failed to load: kvnode does not load modules", (int)c->lens[2],
+             c->argv[2]);
+    reply_error(&c->r, "ERR Error loading the extension. Please check the server logs.");
+}
+
+static void module_unload_cmd(cmd_ctx *c)
+{
+    reply_error(&c->r, "ERR Error unloading module: no such module with that name");
 }
 
 static void module_help_cmd(cmd_ctx *c)
@@ -483,13 +490,13 @@ const kv_command cmds_server[] = {
      "Show helpful text about the different subcommands", "5.0.0", "@slow"},
     {"module|list", module_list_cmd, 2, CMD_ADMIN | CMD_NOSCRIPT, 0, 0, 0, "server",
      "List all modules loaded by the server", "4.0.0", "@admin @slow @dangerous"},
-    {"module|load", module_refused_cmd, -3,
+    {"module|load", module_load_cmd, -3,
      CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_PROTECTED, 0, 0, 0, "server",
      "Load a module", "4.0.0", "@admin @slow @dangerous"},
-    {"module|loadex", module_refused_cmd, -3,
+    {"module|loadex", module_load_cmd, -3,
      CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_PROTECTED, 0, 0, 0, "server",
      "Load a module with extended parameters", "7.0.0", "@admin @slow @dangerous"},
-    {"module|unload", module_refused_cmd, 3,
+    {"module|unload", module_unload_cmd, 3,
      CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_PROTECTED, 0, 0, 0, "server",
      "Unload a module", "4.0.0", "@admin @slow @dangerous"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},

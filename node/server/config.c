@@ -3,6 +3,7 @@
 
 #include "cmd.h" /* NOTIFY_* */
 #include "latency.h"
+#include "log.h"
 #include "mem.h"
 
 #include <ctype.h>
@@ -21,6 +22,12 @@
 static const char *const yesno[] = {"no", "yes", NULL};
 static const char *const fsync_names[] = {"always", "everysec", "no", NULL};
 static const char *const level_names[] = {"debug", "verbose", "notice", "warning", NULL};
+static const char *const protect_names[] = {"no", "yes", "local", NULL};
+static const char *const oom_adj_names[] = {"no", "yes", "relative", "absolute", NULL};
+static const char *const diskless_load_names[] = {"disabled", "on-empty-db", "swapdb", NULL};
+static const char *const propagation_names[] = {"ignore", "panic", "panic-on-replicas", NULL};
+/* What the options kvnode only accepts say of themselves. */
+#define NO_EFFECT "Accepted so that redis.conf files load and clients that set it work; "
 /* Redis 7.0's order (CONFIG SET's error lists them so). */
 static const char *const maxmemory_policy_names[] = {
     "volatile-lru", "volatile-lfu",   "volatile-random", "volatile-ttl",
@@ -96,19 +103,58 @@ const cfg_option cfg_options[] = {
      "since the last one and at least <changes> writes were logged (\"\": only BGSAVE, SAVE "
      "and WAL growth take snapshots)."},
     {"appendonly", NULL, CFG_BOOL, OFF(appendonly), 0, 1, "yes", yesno, 1,
-     "Always yes: every write goes to the WAL (kept for Redis tools that read it)."},
+     "Every write goes to the WAL whatever this says: no (redis.conf's default) is accepted "
+     "and shown, and the WAL stays on (INFO persistence: aof_enabled:1)."},
+    {"rdbcompression", NULL, CFG_BOOL, OFF(rdbcompression), 0, 1, "yes", yesno, 1,
+     "LZF-compress strings longer than 20 bytes in DUMP payloads and in the RDB streams sent "
+     "to Redis replicas and redis-cli --rdb, as Redis does."},
+    {"rdbchecksum", NULL, CFG_BOOL, OFF(rdbchecksum), 0, 1, "yes", yesno, 0,
+     "End the RDB streams sent to Redis replicas and redis-cli --rdb with a CRC-64 (no: "
+     "zero, as Redis). DUMP payloads always carry theirs; kvnode's own files always do."},
+    {"stop-writes-on-bgsave-error", NULL, CFG_BOOL, OFF(stop_writes_on_bgsave_error), 0, 1,
+     "no", yesno, 1,
+     "yes: when save points are set and the last snapshot failed, refuse writes (and PING) "
+     "with Redis's -MISCONF until one succeeds. Redis's default is yes, since there a failed "
+     "snapshot means unsaved writes; kvnode's is no: its WAL holds every write whatever "
+     "snapshots do, and writes go on while a record fits on the disk."},
+    {"dbfilename", NULL, CFG_STRING, OFF(dbfilename), 0, 0, "dump.rdb", NULL, 1,
+     NO_EFFECT "kvnode names its snapshots by LSN in dir (snap-<lsn>.snap). Protected "
+     "(enable-protected-configs).",
+     NULL, NULL, 0, 1},
+    {"appendfilename", NULL, CFG_STRING, OFF(appendfilename), 0, 0, "appendonly.aof", NULL, 0,
+     NO_EFFECT "kvnode names its WAL segments by LSN in dir (wal-<lsn>.log)."},
+    {"appenddirname", NULL, CFG_STRING, OFF(appenddirname), 0, 0, "appendonlydir", NULL, 0,
+     NO_EFFECT "the WAL lives in dir itself."},
+    {"no-appendfsync-on-rewrite", NULL, CFG_BOOL, OFF(no_appendfsync_on_rewrite), 0, 1, "no",
+     yesno, 1, NO_EFFECT "a snapshot never holds back the WAL's fsyncs."},
+    {"aof-load-truncated", NULL, CFG_BOOL, OFF(aof_load_truncated), 0, 1, "yes", yesno, 1,
+     NO_EFFECT "recovery always cuts a torn WAL tail (keeping a copy) and logs it, as Redis "
+     "does with yes."},
+    {"aof-disable-auto-gc", NULL, CFG_BOOL, OFF(aof_disable_auto_gc), 0, 1, "no", yesno, 1,
+     NO_EFFECT "WAL segments go once snapshots cover them (snapshot-keep, "
+     "repl-retention-bytes)."},
+    {"aof-timestamp-enabled", NULL, CFG_BOOL, OFF(aof_timestamp_enabled), 0, 1, "no", yesno, 1,
+     NO_EFFECT "WAL entries carry no timestamp annotations."},
+    {"aof-rewrite-incremental-fsync", NULL, CFG_BOOL, OFF(aof_rewrite_incremental_fsync), 0, 1,
+     "yes", yesno, 1, NO_EFFECT "snapshots are written back as they go, whatever this says."},
+    {"rdb-save-incremental-fsync", NULL, CFG_BOOL, OFF(rdb_save_incremental_fsync), 0, 1, "yes",
+     yesno, 1, NO_EFFECT "see aof-rewrite-incremental-fsync."},
+    {"rdb-del-sync-files", NULL, CFG_BOOL, OFF(rdb_del_sync_files), 0, 1, "no", yesno, 1,
+     NO_EFFECT "replicas bootstrap from snapshots kvnode keeps and deletes by snapshot-keep."},
     {"aof-use-rdb-preamble", NULL, CFG_BOOL, OFF(aof_use_rdb_preamble), 0, 1, "yes", yesno, 1,
      "Kept for Redis tools and tests that set it: kvnode's WAL and snapshots (BGREWRITEAOF "
      "takes a snapshot) keep their own format either way."},
-    {"snapshot-wal-min-bytes", NULL, CFG_MEM, OFF(snapshot_wal_min_bytes), 0, LLONG_MAX / 2,
+    {"snapshot-wal-min-bytes", NULL, CFG_MEM, OFF(snapshot_wal_min_bytes), 0, LLONG_MAX,
      "64mb", NULL, 1,
      "Automatic snapshots keep the WAL on disk near this size: one is taken once the WAL "
      "written since the last one reaches this divided by snapshot-keep (the WAL is kept back "
      "to the oldest snapshot kept) and snapshot-wal-growth-pct of the last snapshot's size, "
-     "each key counted as at least 64 bytes (as Redis's auto-aof-rewrite-min-size and -percentage). 0 and 0: only BGSAVE, SAVE and "
-     "save take snapshots."},
-    {"snapshot-wal-growth-pct", NULL, CFG_INT, OFF(snapshot_wal_growth_pct), 0, 100000, "100",
-     NULL, 1, "See snapshot-wal-min-bytes."},
+     "each key counted as at least 64 bytes (as Redis's auto-aof-rewrite-min-size and "
+     "-percentage, which are its other names: a snapshot is kvnode's AOF rewrite). 0 and 0: "
+     "only BGSAVE, SAVE and save take snapshots.",
+     "auto-aof-rewrite-min-size"},
+    {"snapshot-wal-growth-pct", NULL, CFG_INT, OFF(snapshot_wal_growth_pct), 0, INT_MAX, "100",
+     NULL, 1, "See snapshot-wal-min-bytes.", "auto-aof-rewrite-percentage"},
     {"snapshot-fork", NULL, CFG_BOOL, OFF(snapshot_fork), 0, 1, "no", yesno, 1,
      "Write background snapshots from a forked child (copy-on-write); no: on the event loop, "
      "a slice of keys per iteration, with no fork and no copy-on-write (keys are written as "
@@ -168,6 +214,46 @@ const cfg_option cfg_options[] = {
     {"hz", NULL, CFG_INT, OFF(hz), 0, INT_MAX, "10", NULL, 1,
      "Background tasks (expiry, rehashing, timeouts) per second (clamped to 1..500, as "
      "Redis)."},
+    {"dynamic-hz", NULL, CFG_BOOL, OFF(dynamic_hz), 0, 1, "yes", yesno, 1,
+     "Run the background tasks more often with many clients, as Redis: hz doubles while there "
+     "are more than 200 clients per tick, up to 500 (INFO server: hz, configured_hz)."},
+    {"activerehashing", NULL, CFG_BOOL, OFF(activerehashing), 0, 1, "yes", yesno, 1,
+     "Give the databases' hash tables a millisecond of rehashing per background tick (no: "
+     "they rehash only a step at each access)."},
+    {"enable-debug-command", NULL, CFG_ENUM, OFF(enable_debug_command), 0, 0, "no",
+     protect_names, 0,
+     "Allow DEBUG: no (Redis's default; it is refused), yes, or local (clients on the "
+     "loopback or the Unix socket)."},
+    {"enable-module-command", NULL, CFG_ENUM, OFF(enable_module_command), 0, 0, "no",
+     protect_names, 0,
+     "Allow MODULE LOAD/LOADEX/UNLOAD: no, yes or local, as enable-debug-command. kvnode loads "
+     "no modules: an allowed load fails as a module that cannot be loaded does."},
+    {"enable-protected-configs", NULL, CFG_ENUM, OFF(enable_protected_configs), 0, 0, "no",
+     protect_names, 0,
+     "Allow CONFIG SET of protected options (dbfilename): no, yes or local."},
+    {"disable-thp", NULL, CFG_BOOL, OFF(disable_thp), 0, 1, "yes", yesno, 0,
+     "When the kernel's transparent huge pages are \"always\", turn them off for this "
+     "process (PR_SET_THP_DISABLE), as Redis. Under \"madvise\" kvnode uses them only to "
+     "load data at startup."},
+    {"oom-score-adj", NULL, CFG_ENUM, OFF(oom_score_adj), 0, 0, "no", oom_adj_names, 1,
+     "Set the Linux OOM killer's oom_score_adj from oom-score-adj-values, by role: no, yes "
+     "or relative (added to the value the process started with), absolute."},
+    {"oom-score-adj-values", NULL, CFG_SPECIAL, OFF(oom_score_adj_values), 0, 0, "0 200 800",
+     NULL, 1,
+     "<primary> <replica> <background child>, each -2000..2000 (see oom-score-adj). kvnode "
+     "writes snapshots without a child by default; a forked one (snapshot-fork yes) keeps "
+     "its parent's value."},
+    {"always-show-logo", NULL, CFG_BOOL, OFF(always_show_logo), 0, 1, "no", yesno, 0,
+     NO_EFFECT "kvnode logs no ASCII-art logo."},
+    {"set-proc-title", NULL, CFG_BOOL, OFF(set_proc_title), 0, 1, "yes", yesno, 0,
+     NO_EFFECT "the process keeps its command line as its title."},
+    {"proc-title-template", NULL, CFG_STRING, OFF(proc_title_template), 0, 0,
+     "\"{title} {listen-addr} {server-mode}\"", NULL, 1,
+     NO_EFFECT "see set-proc-title. Checked as Redis does (known {variables} only)."},
+    {"jemalloc-bg-thread", NULL, CFG_BOOL, OFF(jemalloc_bg_thread), 0, 1, "yes", yesno, 1,
+     NO_EFFECT "kvnode uses the C library's allocator (as a Redis built without jemalloc)."},
+    {"acllog-max-len", NULL, CFG_INT, OFF(acllog_max_len), 0, LLONG_MAX, "128", NULL, 1,
+     NO_EFFECT "kvnode has no ACL users (requirepass only)."},
     /* memory limit */
     {"maxmemory", NULL, CFG_MEM, OFF(maxmemory), 0, 0, "0", NULL, 1,
      "Evict keys (maxmemory-policy) or refuse writes with -OOM once used memory passes this "
@@ -217,6 +303,31 @@ const cfg_option cfg_options[] = {
      "A replica out of contact with its primary (nothing heard within election-timeout) "
      "still answers reads from the data it has (yes), or only INFO, CONFIG, REPLICAOF and "
      "the other commands Redis flags stale, with -MASTERDOWN for the rest (no)."},
+    {"replica-read-only", "slave-read-only", CFG_BOOL, OFF(replica_read_only), 0, 1, "yes",
+     yesno, 1,
+     "Always yes: a follower refuses writes (-READONLY); no is refused, since its data is "
+     "only ever what its leader committed."},
+    {"replica-priority", "slave-priority", CFG_INT, OFF(replica_priority), 0, INT_MAX, "100",
+     NULL, 1,
+     NO_EFFECT "kvnode elects its leader by Raft's rules (the most up-to-date log wins), "
+     "not by priority."},
+    {"repl-diskless-sync", NULL, CFG_BOOL, OFF(repl_diskless_sync), 0, 1, "yes", yesno, 1,
+     NO_EFFECT "a replica bootstraps from a snapshot kvnode already keeps on disk (see "
+     "README: Running a cluster)."},
+    {"repl-diskless-sync-delay", NULL, CFG_INT, OFF(repl_diskless_sync_delay), 0, INT_MAX, "5",
+     NULL, 1, NO_EFFECT "see repl-diskless-sync."},
+    {"repl-diskless-sync-max-replicas", NULL, CFG_INT, OFF(repl_diskless_sync_max_replicas), 0,
+     INT_MAX, "0", NULL, 1, NO_EFFECT "see repl-diskless-sync."},
+    {"repl-diskless-load", NULL, CFG_ENUM, OFF(repl_diskless_load), 0, 0, "disabled",
+     diskless_load_names, 1,
+     NO_EFFECT "a replica always writes the snapshot it receives to disk, checks it, then loads "
+     "it."},
+    {"repl-disable-tcp-nodelay", NULL, CFG_BOOL, OFF(repl_disable_tcp_nodelay), 0, 1, "no",
+     yesno, 1, NO_EFFECT "the replication stream is always sent without delay."},
+    {"propagation-error-behavior", NULL, CFG_ENUM, OFF(propagation_error_behavior), 0, 0,
+     "ignore", propagation_names, 1,
+     NO_EFFECT "a follower applies the leader's own committed WAL entries, not replayed "
+     "commands."},
     {"replica-lazy-flush", "slave-lazy-flush", CFG_BOOL, OFF(replica_lazy_flush), 0, 1, "no",
      yesno, 1,
      "A replica installing its primary's snapshot frees the data it replaces on the lazyfree "
@@ -327,7 +438,7 @@ static int is_ll(const cfg_option *o)
 {
     return o->type == CFG_MEM || o->offset == OFF(slowlog_log_slower_than) ||
            o->offset == OFF(set_max_intset_entries) || o->offset == OFF(zset_max_listpack_entries) ||
-           o->offset == OFF(tracking_table_max_keys) ||
+           o->offset == OFF(tracking_table_max_keys) || o->offset == OFF(acllog_max_len) ||
            o->offset == OFF(latency_monitor_threshold);
 }
 
@@ -726,6 +837,106 @@ void config_set_requirepass(kv_config *c, const char *p, size_t n)
     c->requirepass_len = n;
 }
 
+/* oom-score-adj-values: three integers, as Redis's (which only warns when
+ * they do not grow from primary to child). */
+static int set_oom_values(kv_config *c, int argc, const char **argv, char *err, size_t errlen)
+{
+    if (argc == 1 && strchr(argv[0], ' ')) {
+        /* CONFIG SET passes the three as one argument. */
+        char *copy = kv_memdup(argv[0], strlen(argv[0])), *save = NULL;
+        const char *words[4];
+        int n = 0;
+        for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+            if (n < 4)
+                words[n++] = w;
+        int rc = set_oom_values(c, n, words, err, errlen);
+        kv_free(copy);
+        return rc;
+    }
+    if (argc != 3) {
+        snprintf(err, errlen, "wrong number of arguments");
+        return -1;
+    }
+    int v[3];
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        errno = 0;
+        long long x = strtoll(argv[i], &end, 10);
+        if (*end || errno || x < -2000 || x > 2000) {
+            snprintf(err, errlen,
+                     "Invalid oom-score-adj-values, elements must be between -2000 and 2000.");
+            return -1;
+        }
+        v[i] = (int)x;
+    }
+    if (v[1] < v[0] || v[2] < v[1])
+        log_warn("The oom-score-adj-values configuration may not work for non-privileged "
+                 "processes! Please consult the documentation.");
+    memcpy(c->oom_score_adj_values, v, sizeof v);
+    return 0;
+}
+
+/* proc-title-template: Redis's rule, {variables} it knows only, and not
+ * empty once expanded with an empty title. */
+static int title_template_ok(const char *t)
+{
+    static const char *const vars[] = {"title", "listen-addr", "server-mode", "config-file",
+                                       "port", "tls-port", "unixsocket", NULL};
+    int nonempty = 0;
+    for (const char *p = t; *p; p++) {
+        if (*p == '{' || *p == '}') {
+            if (p[1] == *p) { /* "{{" and "}}" are the braces themselves */
+                p++;
+                nonempty = 1;
+                continue;
+            }
+            if (*p == '}')
+                return 0;
+            const char *end = strchr(p, '}');
+            if (!end)
+                return 0;
+            size_t n = (size_t)(end - p - 1);
+            int known = 0;
+            for (int i = 0; vars[i]; i++)
+                if (strlen(vars[i]) == n && !strncmp(p + 1, vars[i], n))
+                    known = i + 1;
+            if (!known)
+                return 0;
+            /* {title}, {server-mode} and {unixsocket} may expand to nothing. */
+            if (known != 1 && known != 3 && known != 7)
+                nonempty = 1;
+            p = end;
+        } else if (*p != ' ') {
+            nonempty = 1;
+        }
+    }
+    return nonempty;
+}
+
+/* Redis's checks of the file and directory names kvnode only records
+ * (pathIsBaseName: no '/' and no '\\'). */
+static int check_name(const cfg_option *o, const char *v, char *err, size_t errlen)
+{
+    int path = strchr(v, '/') || strchr(v, '\\');
+    const char *what = NULL;
+    if (o->offset == OFF(dbfilename))
+        what = path ? "dbfilename can't be a path, just a filename" : NULL;
+    else if (o->offset == OFF(appendfilename))
+        what = !*v    ? "appendfilename can't be empty"
+               : path ? "appendfilename can't be a path, just a filename"
+                      : NULL;
+    else if (o->offset == OFF(appenddirname))
+        what = !*v    ? "appenddirname can't be empty"
+               : path ? "appenddirname can't be a path, just a dirname"
+                      : NULL;
+    else if (o->offset == OFF(proc_title_template) && !title_template_ok(v))
+        what = "template format is invalid or contains unknown variables";
+    if (!what)
+        return 0;
+    snprintf(err, errlen, "%s", what);
+    return -1;
+}
+
 int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, int startup,
                char *err, size_t errlen)
 {
@@ -744,12 +955,16 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
             return set_notify(c, argc, argv, err, errlen);
         if (o->offset == OFF(maxmemory_clients))
             return set_maxmemory_clients(c, argc, argv, err, errlen);
+        if (o->offset == OFF(oom_score_adj_values))
+            return set_oom_values(c, argc, argv, err, errlen);
         return set_obuf(c, argc, argv, err, errlen);
     }
-    if (o->offset == OFF(appendonly) && argc == 1 && !strcasecmp(argv[0], "no")) {
-        snprintf(err, errlen, "kvnode always writes its WAL: appendonly cannot be turned off");
+    if (o->offset == OFF(replica_read_only) && argc == 1 && !strcasecmp(argv[0], "no")) {
+        snprintf(err, errlen, "kvnode replicas are always read-only");
         return -1;
     }
+    if (argc == 1 && check_name(o, argv[0], err, errlen) < 0)
+        return -1;
     if (o->type == CFG_STRING && !strcmp(o->name, "bind")) {
         /* bind takes several words in a file; keep them space-separated. */
         size_t total = 0;
@@ -791,6 +1006,10 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
     case CFG_ENUM:
         for (int i = 0; o->enum_names[i]; i++) {
             if (!strcasecmp(v, o->enum_names[i])) {
+                /* oom-score-adj: "relative" is "yes", and shown so, as in
+                 * Redis's enum table. */
+                if (o->offset == OFF(oom_score_adj) && i == OOM_ADJ_RELATIVE)
+                    i = OOM_ADJ_YES;
                 *int_field(c, o) = i;
                 return 0;
             }
@@ -903,6 +1122,9 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
         } else if (o->offset == OFF(maxmemory_clients)) {
             n = c->maxmemory_clients < 0 ? snprintf(buf, len, "%lld%%", -c->maxmemory_clients)
                                          : snprintf(buf, len, "%lld", c->maxmemory_clients);
+        } else if (o->offset == OFF(oom_score_adj_values)) {
+            n = snprintf(buf, len, "%d %d %d", c->oom_score_adj_values[0],
+                         c->oom_score_adj_values[1], c->oom_score_adj_values[2]);
         } else if (o->offset == OFF(notify_keyspace_events)) {
             char ev[16];
             config_keyspace_events_format(c->notify_keyspace_events, ev);
@@ -1356,6 +1578,8 @@ void config_print_sample(void)
            "# Syntax as redis.conf: \"name value\"; quote values with spaces.\n"
            "# Start with: kvnode /path/to/kvnode.conf [--option value ...]\n");
     for (const cfg_option *o = cfg_options; o->name; o++) {
+        if (o->hidden)
+            continue; /* test knobs, as redis.conf leaves them out */
         printf("\n# %s%s\n", o->help, o->runtime ? " (CONFIG SET can change it.)" : "");
         printf("%s %s\n", o->name, o->defval[0] ? o->defval : "\"\"");
     }

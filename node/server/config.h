@@ -61,6 +61,28 @@ typedef struct kv_config {
     int rdb_key_save_delay;  /* us per key a snapshot writes (tests; negative -n: 1 us per n) */
     int key_load_delay;      /* us per key or WAL entry loaded at startup (tests; idem) */
     int daemonize;
+    /* Redis options kvnode honours its own way */
+    int activerehashing;     /* the cron's incremental rehash (Redis's databasesCron) */
+    int dynamic_hz;          /* hz doubles per 200 clients, up to 500 */
+    int rdbcompression;      /* LZF strings in DUMP payloads and RDB streams */
+    int rdbchecksum;         /* CRC-64 at the end of RDB streams (0 when off) */
+    int stop_writes_on_bgsave_error; /* -MISCONF after a failed snapshot, with save points */
+    int replica_read_only;   /* always yes */
+    int enable_debug_command, enable_module_command, enable_protected_configs; /* PROTECT_* */
+    int disable_thp;         /* PR_SET_THP_DISABLE when THP is "always" */
+    int oom_score_adj;       /* OOM_ADJ_* (relative is stored as yes): how the values apply */
+    int oom_score_adj_values[3]; /* primary, replica, background child */
+    /* Redis options accepted so that redis.conf files load and clients
+     * that set them work; kvnode has no such mechanism (see config.c) */
+    int always_show_logo, set_proc_title, jemalloc_bg_thread, no_appendfsync_on_rewrite;
+    int aof_load_truncated, aof_timestamp_enabled, aof_rewrite_incremental_fsync;
+    int aof_disable_auto_gc;
+    int rdb_save_incremental_fsync, rdb_del_sync_files;
+    int repl_diskless_sync, repl_diskless_sync_delay, repl_diskless_sync_max_replicas;
+    int repl_diskless_load, repl_disable_tcp_nodelay, replica_priority;
+    int propagation_error_behavior;
+    long long acllog_max_len;
+    char *dbfilename, *appendfilename, *appenddirname, *proc_title_template;
     /* keyspace */
     int hash_max_listpack_entries;
     long long hash_max_listpack_value; /* a memory value in Redis */
@@ -138,7 +160,14 @@ typedef struct cfg_option {
     const char *alias3;  /* a third (min-slaves-to-write), or NULL */
     int hidden;          /* CONFIG GET shows it only when asked by its exact name
                           * (Redis's HIDDEN_CONFIG: a glob pattern skips it) */
+    int protect;         /* CONFIG SET needs enable-protected-configs (Redis's
+                          * PROTECTED_CONFIG) */
 } cfg_option;
+
+/* enable-debug-command, enable-module-command, enable-protected-configs. */
+enum { PROTECT_NO, PROTECT_YES, PROTECT_LOCAL };
+/* oom-score-adj. */
+enum { OOM_ADJ_NO, OOM_ADJ_YES, OOM_ADJ_RELATIVE, OOM_ADJ_ABSOLUTE };
 
 /* The option table, NULL-name terminated. */
 extern const cfg_option cfg_options[];

@@ -622,15 +622,25 @@ static const char *state_refusal(client *cl, const kv_command *cmd, uint32_t fla
         return buf;
     }
     /* Redis refuses writes, and PING, while it cannot persist them, before
-     * its min-replicas and read-only checks. A write that fits the room
-     * left still runs; PING is refused once a 4 KiB one would not (the
-     * state INFO shows as aof_last_write_status:err). */
+     * its min-replicas and read-only checks: after a failed background
+     * snapshot when save points are set (stop-writes-on-bgsave-error), or
+     * while the disk is full. A write that fits the room left still runs;
+     * PING is refused once a 4 KiB one would not (the state INFO shows as
+     * aof_last_write_status:err). */
+    int is_ping = cmd && !strcmp(cmd->name, "ping");
+    if (s->eng && ((flags & CMD_WRITE) || is_ping) && s->cfg.stop_writes_on_bgsave_error &&
+        s->cfg.nsave > 0 && !engine_last_snapshot_ok(s->eng))
+        return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+               "persist to disk. Commands that may modify the data set are disabled, because "
+               "this instance is configured to report errors during writes if RDB snapshotting "
+               "fails (stop-writes-on-bgsave-error option). Please check the Redis logs for "
+               "details about the RDB error.";
     if (s->eng && (flags & CMD_WRITE)) {
         if (disk_refusal(s, record_estimate(argc, lens), buf, len)) {
             s->stats.writes_refused_nospace++;
             return buf;
         }
-    } else if (s->eng && cmd && !strcmp(cmd->name, "ping") && disk_refusal(s, 4096, buf, len)) {
+    } else if (s->eng && is_ping && disk_refusal(s, 4096, buf, len)) {
         return buf;
     }
     if (!data)
@@ -917,12 +927,20 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
         }
     }
     /* Protected commands: after arity, before authentication (Redis's
-     * processCommand order). Only MODULE's are protected here. */
+     * processCommand order): DEBUG and MODULE LOAD/LOADEX/UNLOAD, as their
+     * enable-*-command option allows. */
     const kv_command *eff =
         argc > 1 && command_is_container(cmd) ? command_lookup_sub(cmd, argv[1], lens[1]) : cmd;
     if (eff && (eff->flags & CMD_PROTECTED)) {
-        reject(cl, cmd, KV_ERR_MODULE_PROTECTED);
-        return;
+        int debug = !strcmp(cmd->name, "debug");
+        if (!protected_allowed(debug ? s->cfg.enable_debug_command : s->cfg.enable_module_command,
+                               cl)) {
+            char msg[320];
+            snprintf(msg, sizeof msg, KV_ERR_PROTECTED_FMT, debug ? "DEBUG" : "MODULE",
+                     debug ? "enable-debug-command" : "enable-module-command");
+            reject(cl, cmd, msg);
+            return;
+        }
     }
     if (!cl->authed && !(cmd->flags & CMD_NOAUTH)) {
         reject(cl, cmd, "NOAUTH Authentication required.");

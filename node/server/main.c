@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,6 +105,21 @@ static int check_data_main(int argc, char **argv)
     return status;
 }
 
+/* disable-thp, as Redis's thpDisable: only when the kernel's transparent
+ * huge pages are "always" (under "madvise" they are used where kvnode asks:
+ * a load at startup). */
+static void thp_disable(void)
+{
+    char line[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f)
+        return;
+    int always = fgets(line, sizeof line, f) && strstr(line, "[always]");
+    fclose(f);
+    if (always && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+        log_warn("Unable to disable transparent huge pages: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -136,6 +152,8 @@ int main(int argc, char **argv)
     log_notice("kvnode %s starting, pid %d%s%s", KV_VERSION, (int)getpid(),
                cfg.config_file ? ", config " : "", cfg.config_file ? cfg.config_file : "");
 
+    if (cfg.disable_thp)
+        thp_disable();
     uv_loop_t *loop = uv_default_loop();
     static server s;
     if (server_init(&s, &cfg, loop, err, sizeof err) != 0) {
@@ -144,6 +162,7 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    server_oom_adjust(&s);
     /* Listen first: while the data loads, clients are answered (INFO shows
      * the progress; commands that need the data get -LOADING, as Redis). */
     if (server_listen(&s, err, sizeof err) != 0 || server_load(&s, err, sizeof err) != 0) {

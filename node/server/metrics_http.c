@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "listen.h"
 #include "log.h"
 #include "mem.h"
 #include "server.h"
@@ -358,18 +359,12 @@ static void on_timer(uv_timer_t *t)
 static int listen_one(metrics_srv *m, uv_loop_t *loop, const char *addr, int port, char *err,
                       size_t errlen)
 {
-    struct sockaddr_storage ss;
-    int v6 = strchr(addr, ':') != NULL;
-    int rc = v6 ? uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss)
-                : uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss);
-    if (rc < 0)
-        return kve_fmt(err, errlen, KVE_INVAL, "metrics-bind: invalid address '%s'", addr);
     uv_tcp_t *t = &m->listeners[m->nlisteners++];
-    uv_tcp_init(loop, t);
-    t->data = m;
-    rc = uv_tcp_bind(t, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)t, 64, on_connection);
+    int rc = kv_tcp_listen(loop, t, addr, port, 64, on_connection, m);
+    if (rc == UV_EINVAL)
+        return kve_fmt(err, errlen, KVE_INVAL, "metrics-bind: invalid address '%s'", addr);
+    if (rc == KV_LISTEN_SKIPPED)
+        return 0; /* "-addr" the host does not have (see kv_tcp_listen) */
     if (rc < 0)
         return kve_fmt(err, errlen, KVE_IO, "Could not listen for metrics on %s:%d: %s", addr,
                        port, uv_strerror(rc));

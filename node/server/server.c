@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "rdb.h"
 #include "thash.h"
 #include "tlist.h"
 #include "progress.h"
@@ -218,10 +219,19 @@ static void on_connection(uv_stream_t *l, int status)
     client_start(c);
 }
 
+/* One bind address ("-addr": optional, see kv_tcp_listen). A skipped
+ * listener's handle stays in the array, unused, and is closed with the
+ * others. */
 static int listen_tcp(server *s, const char *addr, char *err, size_t errlen)
 {
     uv_tcp_t *t = &s->tcp_listeners[s->ntcp++];
     int rc = kv_tcp_listen(s->loop, t, addr, s->cfg.port, s->cfg.tcp_backlog, on_connection, s);
+    if (rc == KV_LISTEN_SKIPPED) {
+        log_warn("Warning: Could not create server TCP listening socket %s:%d: not available "
+                 "on this host, skipped",
+                 addr[0] == '-' ? addr + 1 : addr, s->cfg.port);
+        return 0;
+    }
     if (rc == UV_EINVAL)
         return kve_fmt(err, errlen, KVE_INVAL, "Invalid bind address '%s'", addr);
     if (rc < 0)
@@ -337,9 +347,26 @@ static void rehash_cron(server *s)
     }
 }
 
+/* The cron's rate: hz, or with dynamic-hz (Redis's serverCron) doubled
+ * while there are more than 200 clients per tick, up to 500. */
+#define CLIENTS_PER_TICK 200
+#define MAX_HZ 500
+static void cron_hz(server *s)
+{
+    int hz = s->cfg.hz;
+    if (s->cfg.dynamic_hz)
+        while ((int)(s->nclients / (size_t)hz) > CLIENTS_PER_TICK && hz < MAX_HZ)
+            hz = hz * 2 > MAX_HZ ? MAX_HZ : hz * 2;
+    if (hz != s->hz) {
+        s->hz = hz;
+        uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / hz));
+    }
+}
+
 static void on_cron(uv_timer_t *t)
 {
     server *s = t->data;
+    cron_hz(s);
     int64_t now = server_mstime();
     handover_check(s, now);
     if (s->shutting_down)
@@ -380,7 +407,8 @@ static void on_cron(uv_timer_t *t)
                                        (t1.tv_nsec - t0.tv_nsec) / 1000000);
             pubsub_settle(s); /* "expired" events */
         }
-        rehash_cron(s);
+        if (s->cfg.activerehashing)
+            rehash_cron(s);
     }
     /* Also here, so that a CONFIG SET of tracking-table-max-keys takes
      * effect on an idle server (as Redis's serverCron). */
@@ -466,12 +494,55 @@ static void host_commit_advanced(void *arg)
     server_commit_advanced(arg);
 }
 
+/* oom-score-adj, as Redis's setOOMScoreAdj: the value for this node's role
+ * from oom-score-adj-values (yes/relative: added to the value the process
+ * started with; absolute: as is), clamped to -1000..1000; back to the
+ * starting value when turned off. 0, or -1 (logged) when the kernel
+ * refused it. */
+int server_oom_adjust(server *s)
+{
+    static int base, have_base, adjusted;
+    if (!have_base) {
+        FILE *f = fopen("/proc/self/oom_score_adj", "r");
+        if (!f)
+            return s->cfg.oom_score_adj == OOM_ADJ_NO ? 0 : -1;
+        have_base = fscanf(f, "%d", &base) == 1;
+        fclose(f);
+        if (!have_base)
+            return -1;
+    }
+    int v;
+    if (s->cfg.oom_score_adj == OOM_ADJ_NO) {
+        if (!adjusted)
+            return 0;
+        v = base;
+        adjusted = 0;
+    } else {
+        v = s->cfg.oom_score_adj_values[s->env.replica ? 1 : 0];
+        if (s->cfg.oom_score_adj != OOM_ADJ_ABSOLUTE)
+            v += base;
+        v = v > 1000 ? 1000 : v < -1000 ? -1000 : v;
+        adjusted = 1;
+    }
+    FILE *f = fopen("/proc/self/oom_score_adj", "w");
+    int ok = f && fprintf(f, "%d", v) > 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok) {
+        log_warn("Unable to write oom_score_adj: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static void host_role_changed(void *arg)
 {
     server *s = arg;
     int leader = repl_role(s->repl) == REPL_LEADER;
     int was_primary = !s->env.replica;
     s->env.replica = !leader;
+    if (was_primary != leader)
+        server_oom_adjust(s);
     if (was_primary && !leader)
         stream_block_role_changed(s);
     /* Clients blocked on keys of a node that no longer leads could only
@@ -612,6 +683,8 @@ static void keyspace_limits(server *s)
     zset_max_listpack_value = (size_t)s->cfg.zset_max_listpack_value;
     stream_node_max_bytes = (size_t)s->cfg.stream_node_max_bytes;
     stream_node_max_entries = (size_t)s->cfg.stream_node_max_entries;
+    rdb_compression = s->cfg.rdbcompression;
+    rdb_checksum = s->cfg.rdbchecksum;
 }
 
 void server_apply_config(server *s, const cfg_option *o)
@@ -626,16 +699,18 @@ void server_apply_config(server *s, const cfg_option *o)
         hash_max_listpack_value = (size_t)s->cfg.hash_max_listpack_value;
     else if (!strcmp(n, "set-max-intset-entries") || !strncmp(n, "zset-max-listpack-", 18) ||
              !strcmp(n, "list-max-listpack-size") || !strcmp(n, "list-compress-depth") ||
-             !strncmp(n, "stream-node-max-", 16))
+             !strncmp(n, "stream-node-max-", 16) || !strcmp(n, "rdbcompression"))
         keyspace_limits(s);
     else if (!strcmp(n, "active-expire"))
         s->active_expire = s->cfg.active_expire;
+    else if (!strncmp(n, "oom-score-adj", 13))
+        server_oom_adjust(s);
     else if (!strcmp(n, "notify-keyspace-events"))
         pubsub_apply_config(s);
     else if (!strcmp(n, "maxmemory"))
         server_evict_soon(s); /* as Redis's updateMaxmemory */
     else if (!strcmp(n, "hz"))
-        uv_timer_set_repeat(&s->cron, (uint64_t)(1000 / s->cfg.hz));
+        cron_hz(s);
     else if (!strcmp(n, "proto-max-bulk-len")) {
         for (client *c = s->clients; c; c = c->next)
             if (!(c->flags & CL_CLOSING))
@@ -819,6 +894,7 @@ int server_load(server *s, char *err, size_t errlen)
     s->cron.data = s;
     uv_timer_init(s->loop, &s->evict_timer);
     s->evict_timer.data = s;
+    s->hz = s->cfg.hz;
     uint64_t period = (uint64_t)(1000 / s->cfg.hz);
     uv_timer_start(&s->cron, on_cron, period, period);
     s->loading = 0;

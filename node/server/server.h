@@ -303,6 +303,7 @@ struct server {
     uint64_t loading_units_slowed; /* keys key-load-delay has slowed down for */
     int active_expire;
     int pause_cron;       /* DEBUG PAUSE-CRON 1: the cron skips its periodic work */
+    int hz;               /* the cron's rate now (hz, or more with dynamic-hz) */
     int rehash_db;        /* the database rehash_cron visits next */
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
 
@@ -411,6 +412,8 @@ void server_commit_advanced(server *s);
 /* Recompute commit_lsn from the WAL and replication. */
 uint64_t server_compute_commit(server *s);
 void server_apply_config(server *s, const cfg_option *o);
+/* oom-score-adj for the node's current role (server.c). */
+int server_oom_adjust(server *s);
 const char *server_role_name(const server *s);
 /* May data be read here now? The leader once its keyspace holds its whole
  * log; a follower once it heard from its leader and holds nothing
@@ -718,11 +721,17 @@ void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);
 /* Redis's HELP reply: "<CMD> <subcommand> [<arg> [value] [opt] ...].
  * Subcommands are:", the NULL-terminated lines, then HELP's own two. */
 void admin_reply_help(cmd_ctx *c, const char *cmd, const char *const *lines);
-/* Redis 7.0's refusal of a protected MODULE subcommand (CMD_PROTECTED). */
-#define KV_ERR_MODULE_PROTECTED                                                                  \
-    "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", " \
-    "you can run it from a local connection, otherwise you need to set this option in the "      \
-    "configuration file, and then restart the server."
+/* Redis 7.0's refusal of a protected command (CMD_PROTECTED: DEBUG, MODULE
+ * LOAD/LOADEX/UNLOAD) its enable-*-command option does not allow. */
+#define KV_ERR_PROTECTED_FMT                                                                     \
+    "ERR %s command not allowed. If the %s option is set to \"local\", you can run it from a "   \
+    "local connection, otherwise you need to set this option in the configuration file, and "    \
+    "then restart the server."
+/* Redis's allowProtectedAction: setting is PROTECT_* (enable-debug-command,
+ * enable-module-command, enable-protected-configs); local is a client on
+ * the Unix socket or from 127.0.0.1 or ::1. */
+int client_is_local(const client *c);
+int protected_allowed(int setting, const client *c);
 
 /* ---- cmd_latency.c ---- */
 /* A command ran for usec (latency-tracking): into its (or its

@@ -953,6 +953,11 @@ uint64_t engine_durable_lsn(const engine *e)
     return wal_durable_lsn(e->w);
 }
 
+int engine_last_snapshot_ok(const engine *e)
+{
+    return e->last_ok;
+}
+
 int engine_failed(const engine *e, const char **msg)
 {
     return wal_error(e->w, msg);

@@ -151,6 +151,8 @@ uint64_t engine_last_lsn(const engine *e);
 uint64_t engine_last_term(const engine *e);
 uint64_t engine_durable_lsn(const engine *e);
 int engine_failed(const engine *e, const char **msg);
+/* 1 unless the last snapshot (BGSAVE, SAVE, automatic) failed. */
+int engine_last_snapshot_ok(const engine *e);
 
 /* ---- snapshots ---- */
 /* Start a background snapshot. KVE_BUSY if one is running. */

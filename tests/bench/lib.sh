@@ -81,11 +81,13 @@ run_server() { # log cmd...
 WRAP=()
 
 # Both servers take snapshots only when asked (kvnode still does when its
-# WAL grows past snapshot-wal-min-bytes). Sets LAST_PID and LAST_LOG.
+# WAL grows past snapshot-wal-min-bytes), and allow DEBUG from loopback
+# (POPULATE fills them). Sets LAST_PID and LAST_LOG.
 start_kvnode() { # port dir args...
   local port=$1 dir=$2; shift 2
   LAST_LOG=$dir.log
-  run_server "$dir.log" "$KVNODE" --port "$port" --dir "$dir" --save '' "$@"
+  run_server "$dir.log" "$KVNODE" --port "$port" --dir "$dir" --save '' \
+    --enable-debug-command local "$@"
 }
 start_redis() { # port dir args...
   local port=$1 dir=$2; shift 2

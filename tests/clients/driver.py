@@ -216,7 +216,8 @@ class Node:
 
     def start(self, port, replicaof=None):
         self.port = port
-        args = [self.binary, "--port", str(port), "--dir", self.dir, "--bind", "127.0.0.1"]
+        args = [self.binary, "--port", str(port), "--dir", self.dir, "--bind", "127.0.0.1",
+                "--enable-debug-command", "yes"]  # DEBUG DIGEST compares the nodes
         if replicaof:
             args += ["--replicaof", "127.0.0.1", str(replicaof)]
         logf = open(self.logpath, "ab")

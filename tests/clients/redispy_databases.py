@@ -108,7 +108,8 @@ def main():
         rargv = ["/usr/bin/redis-server", "--port", str(rport), "--bind", "127.0.0.1",
                  "--save", "", "--appendonly", "no", "--dir", os.path.join(tmp, "redis")]
         kargv = [kvnode, "--port", str(kport), "--peer-port", str(free_port()),
-                 "--dir", os.path.join(tmp, "kv"), "--save", ""]
+                 "--dir", os.path.join(tmp, "kv"), "--save", "",
+                 "--enable-debug-command", "yes"]  # DEBUG DIGEST
         rproc = start(rargv, rport, os.path.join(tmp, "redis.log"))
         procs.append(rproc)
         kproc = start(kargv, kport, os.path.join(tmp, "kv.log"))

@@ -331,6 +331,10 @@ static int kvnode_start_once(h_proc *p, const char *dir, const char *const *extr
     add_arg(p, port);
     add_arg(p, "--dir");
     add_arg(p, dir);
+    /* Tests inspect nodes with DEBUG (DIGEST, POPULATE, SLEEP …), as
+     * Redis's own test suite enables it (its default is no). */
+    add_arg(p, "--enable-debug-command");
+    add_arg(p, "yes");
     for (int i = 0; extra && extra[i]; i++)
         add_arg(p, extra[i]);
     if (spawn(p) < 0)

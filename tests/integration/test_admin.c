@@ -433,6 +433,158 @@ static void test_config_rewrite(void **state)
 
 /* CONFIG SET proto-max-bulk-len applies to connections already open: a
  * bulk over the new limit is a protocol error. */
+/* The string of a reply (error or status) equals want. */
+static void says(kv_client *c, const char *line, const char *want)
+{
+    kv_reply *r = h_cmd(c, line);
+    assert_non_null(r);
+    assert_non_null(r->str);
+    if (strcmp(r->str, want))
+        fprintf(stderr, "%s: %s\n", line, r->str);
+    assert_string_equal(r->str, want);
+    kv_reply_free(r);
+}
+
+static int read_oom_adj(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)pid);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    int v = 0;
+    assert_int_equal(fscanf(fp, "%d", &v), 1);
+    fclose(fp);
+    return v;
+}
+
+/* A node starts from a redis.conf holding every Redis 7.0 option kvnode
+ * only records or honours its own way, with redis.conf's values (among
+ * them appendonly no and an optional "-::1" bind address), and keeps
+ * every write in its WAL: after kill -9 the data is back. DEBUG and
+ * MODULE LOAD follow enable-debug-command / enable-module-command (here
+ * local and yes), and oom-score-adj writes the primary's value to
+ * /proc/<pid>/oom_score_adj. */
+static void test_redis_conf_options(void **state)
+{
+    fixture *f = *state;
+    char conf[800];
+    snprintf(conf, sizeof conf, "%s/redis.conf", f->tmp);
+    int port = h_free_port();
+    FILE *fp = fopen(conf, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "bind 127.0.0.1 -::1\nport %d\ndir %s\npeer-port %d\n"
+            "always-show-logo no\nset-proc-title yes\n"
+            "proc-title-template \"{title} {listen-addr} {server-mode}\"\n"
+            "stop-writes-on-bgsave-error yes\nrdbcompression yes\nrdbchecksum yes\n"
+            "dbfilename dump.rdb\nrdb-del-sync-files no\nreplica-serve-stale-data yes\n"
+            "replica-read-only yes\nrepl-diskless-sync yes\nrepl-diskless-sync-delay 5\n"
+            "repl-diskless-sync-max-replicas 0\nrepl-diskless-load disabled\n"
+            "repl-disable-tcp-nodelay no\nreplica-priority 100\nacllog-max-len 128\n"
+            "oom-score-adj absolute\noom-score-adj-values 7 200 800\ndisable-thp yes\n"
+            "appendonly no\nappendfilename \"appendonly.aof\"\n"
+            "appenddirname \"appendonlydir\"\nappendfsync everysec\n"
+            "no-appendfsync-on-rewrite no\nauto-aof-rewrite-percentage 100\n"
+            "auto-aof-rewrite-min-size 64mb\naof-load-truncated yes\n"
+            "aof-use-rdb-preamble yes\naof-timestamp-enabled no\n"
+            "aof-rewrite-incremental-fsync yes\nrdb-save-incremental-fsync yes\n"
+            "aof-disable-auto-gc no\njemalloc-bg-thread yes\nactiverehashing yes\n"
+            "dynamic-hz yes\npropagation-error-behavior ignore\n"
+            "enable-protected-configs no\nenable-debug-command local\n"
+            "enable-module-command yes\n",
+            port, f->dir, h_free_port());
+    fclose(fp);
+    h_proc *p = &f->node;
+    memset(p, 0, sizeof *p);
+    p->port = port;
+    snprintf(p->dir, sizeof p->dir, "%s", f->dir);
+    snprintf(p->log, sizeof p->log, "%s/kvnode.log", f->tmp);
+    const char *args[] = {h_kvnode_bin(), conf, NULL};
+    h_set_args(p, args);
+    assert_int_equal(h_restart(p), 0);
+    f->c = h_connect(port);
+    assert_non_null(f->c);
+
+    /* Recorded as set; the WAL stays on. */
+    kv_reply *r = h_cmd(f->c, "CONFIG GET appendonly");
+    assert_string_equal(r->element[1]->str, "no");
+    kv_reply_free(r);
+    assert_int_equal(info_ll(f->c, "persistence", "aof_enabled"), 1);
+    ok(f->c, "SET k v");
+    ok(f->c, "CONFIG SET appendonly yes");
+    ok(f->c, "CONFIG SET appendonly no");
+    says(f->c, "CONFIG SET replica-read-only no",
+         "ERR CONFIG SET failed (possibly related to argument 'replica-read-only') - kvnode "
+         "replicas are always read-only");
+
+    /* enable-debug-command local: this client is on the loopback. */
+    r = h_cmd(f->c, "DEBUG DIGEST");
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    says(f->c, "MODULE LOAD /nonexistent/module.so",
+         "ERR Error loading the extension. Please check the server logs.");
+    says(f->c, "MODULE UNLOAD nosuch", "ERR Error unloading module: no such module with that name");
+    assert_true(h_log_has(p, "Module /nonexistent/module.so failed to load"));
+
+    /* oom-score-adj absolute: the primary's value; relative: added to the
+     * starting value; no: the starting value again. */
+    int base = read_oom_adj(getpid()); /* inherited by the node */
+    assert_int_equal(read_oom_adj(p->pid), 7);
+    const char *set_values[] = {"CONFIG", "SET", "oom-score-adj-values", "11 200 800"};
+    size_t lens[] = {6, 3, 20, 10};
+    r = h_cmdv(f->c, 4, set_values, lens);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    assert_int_equal(read_oom_adj(p->pid), 11);
+    ok(f->c, "CONFIG SET oom-score-adj relative");
+    assert_int_equal(read_oom_adj(p->pid), base + 11 > 1000 ? 1000 : base + 11);
+    ok(f->c, "CONFIG SET oom-score-adj no");
+    assert_int_equal(read_oom_adj(p->pid), base);
+
+    /* Every write is in the WAL whatever appendonly says. */
+    ok(f->c, "SET k2 v2");
+    kv_client_free(f->c);
+    f->c = NULL;
+    h_stop(p, SIGKILL, 10000);
+    assert_int_equal(h_restart(p), 0);
+    f->c = h_connect(port);
+    assert_non_null(f->c);
+    assert_int_equal(integer(f->c, "DBSIZE"), 2);
+}
+
+/* DEBUG and MODULE LOAD are refused under Redis's defaults (enable-debug-
+ * command and enable-module-command no), with Redis's words, and before
+ * authentication; protected options (dbfilename) need
+ * enable-protected-configs. */
+static void test_protected_commands(void **state)
+{
+    fixture *f = *state;
+    const char *extra[] = {"--enable-debug-command", "no", "--requirepass", "pw", NULL};
+    assert_int_equal(start_node(f, extra), 0);
+    says(f->c, "DEBUG DIGEST",
+         "ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+         "\"local\", you can run it from a local connection, otherwise you need to set this "
+         "option in the configuration file, and then restart the server.");
+    ok(f->c, "AUTH pw");
+    says(f->c, "DEBUG SLEEP 0",
+         "ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+         "\"local\", you can run it from a local connection, otherwise you need to set this "
+         "option in the configuration file, and then restart the server.");
+    says(f->c, "MODULE LOAD /x.so",
+         "ERR MODULE command not allowed. If the enable-module-command option is set to "
+         "\"local\", you can run it from a local connection, otherwise you need to set this "
+         "option in the configuration file, and then restart the server.");
+    says(f->c, "CONFIG SET dbfilename other.rdb",
+         "ERR CONFIG SET failed (possibly related to argument 'dbfilename') - can't set "
+         "protected config");
+    says(f->c, "CONFIG SET enable-debug-command yes",
+         "ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't "
+         "set immutable config");
+    kv_reply *r = h_cmd(f->c, "MODULE LIST");
+    assert_int_equal(r->type, KV_REPLY_ARRAY);
+    kv_reply_free(r);
+}
+
 static void test_config_applies_to_clients(void **state)
 {
     fixture *f = *state;
@@ -1095,6 +1247,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovery_info, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_rewrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_applies_to_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_conf_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protected_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_list_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slowlog, setup, teardown),
