@@ -330,6 +330,23 @@ static void test_recovery_info(void **state)
     assert_int_equal(integer(f->c, "DBSIZE"), 11);
 }
 
+/* Start the fixture's node from the config file conf alone (it must be
+ * kvnode's first argument), on port; f->c connected. */
+static h_proc *start_from_file(fixture *f, const char *conf, int port)
+{
+    h_proc *p = &f->node;
+    memset(p, 0, sizeof *p);
+    p->port = port;
+    snprintf(p->dir, sizeof p->dir, "%s", f->dir);
+    snprintf(p->log, sizeof p->log, "%s/kvnode.log", f->tmp);
+    const char *args[] = {h_kvnode_bin(), conf, NULL};
+    h_set_args(p, args);
+    assert_int_equal(h_restart(p), 0);
+    f->c = h_connect(port);
+    assert_non_null(f->c);
+    return p;
+}
+
 /* CONFIG SET / GET / REWRITE with a config file: the file keeps its
  * comments, gets the new values, and a restart comes up with them. */
 static void test_config_rewrite(void **state)
@@ -350,17 +367,7 @@ static void test_config_rewrite(void **state)
             "loglevel notice\n",
             port, f->dir);
     fclose(fp);
-    /* The config file must be kvnode's first argument. */
-    h_proc *p = &f->node;
-    memset(p, 0, sizeof *p);
-    p->port = port;
-    snprintf(p->dir, sizeof p->dir, "%s", f->dir);
-    snprintf(p->log, sizeof p->log, "%s/kvnode.log", f->tmp);
-    const char *args[] = {h_kvnode_bin(), conf, NULL};
-    h_set_args(p, args);
-    assert_int_equal(h_restart(p), 0);
-    f->c = h_connect(port);
-    assert_non_null(f->c);
+    start_from_file(f, conf, port);
 
     char v[256];
     assert_int_equal(info_str(f->c, "server", "config_file", v, sizeof v), 0);
@@ -494,16 +501,7 @@ static void test_redis_conf_options(void **state)
             "enable-module-command yes\n",
             port, f->dir, h_free_port());
     fclose(fp);
-    h_proc *p = &f->node;
-    memset(p, 0, sizeof *p);
-    p->port = port;
-    snprintf(p->dir, sizeof p->dir, "%s", f->dir);
-    snprintf(p->log, sizeof p->log, "%s/kvnode.log", f->tmp);
-    const char *args[] = {h_kvnode_bin(), conf, NULL};
-    h_set_args(p, args);
-    assert_int_equal(h_restart(p), 0);
-    f->c = h_connect(port);
-    assert_non_null(f->c);
+    h_proc *p = start_from_file(f, conf, port);
 
     /* Recorded as set; the WAL stays on. */
     kv_reply *r = h_cmd(f->c, "CONFIG GET appendonly");

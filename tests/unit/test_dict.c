@@ -15,6 +15,7 @@
 
 #include "dict.h"
 #include "mem.h"
+#include "testutil.h"
 
 /* ---- Fixture ---- */
 
@@ -951,16 +952,6 @@ static int advised_huge(const void *addr)
     return found;
 }
 
-static int thp_possible(void)
-{
-    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-    if (!f)
-        return 0;
-    char line[128] = "";
-    int ok = fgets(line, sizeof line, f) && !strstr(line, "[never]");
-    fclose(f);
-    return ok;
-}
 
 /* A big table made during a bulk load is advised to huge pages; one made
  * under traffic is not (the first fault of a huge page stops the loop for
@@ -968,7 +959,7 @@ static int thp_possible(void)
 static void test_big_table_huge_only_in_bulk(void **state)
 {
     (void)state;
-    if (!thp_possible())
+    if (!tu_thp_possible())
         skip();
     dict run, bulk;
     dict_init(&run, &tnode_type);

@@ -70,16 +70,6 @@ static int populate_supported(void)
     return ok;
 }
 
-static int thp_possible(void)
-{
-    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-    if (!f)
-        return 0;
-    char line[128] = "";
-    int ok = fgets(line, sizeof line, f) && !strstr(line, "[never]");
-    fclose(f);
-    return ok;
-}
 
 static void fill(unsigned char *p, size_t i)
 {
@@ -174,7 +164,7 @@ static void test_bulk_load_keeps_data_and_counts(void **state)
     free(w);
     free(v);
     assert_int_equal(kv_used_memory(), before);
-    if (SANITIZED || !thp_possible()) {
+    if (SANITIZED || !tu_thp_possible()) {
         print_message("huge-page backing not checked (%s)\n",
                       SANITIZED ? "sanitizer allocator" : "THP disabled");
         return;

@@ -117,6 +117,17 @@ long long tu_file_size(const char *path)
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+int tu_thp_possible(void)
+{
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f)
+        return 0;
+    char line[128] = "";
+    int ok = fgets(line, sizeof line, f) && !strstr(line, "[never]");
+    fclose(f);
+    return ok;
+}
+
 uint64_t tu_rand(uint64_t *s)
 {
     uint64_t x = *s ? *s : 88172645463325252ull;

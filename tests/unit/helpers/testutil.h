@@ -23,6 +23,9 @@ void tu_drain(uv_loop_t *loop, int ms);
 int tu_count_files(const char *dir, const char *prefix, const char *suffix);
 /* Size of a file, or -1. */
 long long tu_file_size(const char *path);
+/* Whether the kernel may back memory with transparent huge pages (THP
+ * "always" or "madvise", not "never"). */
+int tu_thp_possible(void);
 /* Deterministic PRNG (xorshift64*). */
 uint64_t tu_rand(uint64_t *state);
 
