@@ -220,6 +220,19 @@ static void reply_sub(reply *r, const char *what, const char *name, size_t len, 
     reply_int(r, count);
 }
 
+/* Where (un)subscribe confirmations go. They are pushes in Redis (its
+ * CLIENT_PUSHING, in RESP2 too), which CLIENT REPLY OFF / SKIP do not
+ * silence: for such a client they go after the command's reply, which is
+ * dropped (dispatch.c), with the messages to itself (ps_later). */
+static reply *confirm_to(cmd_ctx *c, reply *own)
+{
+    client *cl = c->cl;
+    if (!cl || !(cl->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)))
+        return &c->r;
+    *own = reply_make(&cl->ps_later, cl->resp);
+    return own;
+}
+
 static void subscribe_generic(cmd_ctx *c, int kind)
 {
     client *cl = c->cl;
@@ -229,31 +242,34 @@ static void subscribe_generic(cmd_ctx *c, int kind)
         reply_error(&c->r, "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
         return;
     }
+    reply own, *r = confirm_to(c, &own);
     for (int j = 1; j < c->argc; j++) {
         ps_subscribe(&c->srv->pubsub, &cl->ps, kind, c->argv[j], c->lens[j]);
-        reply_sub(&c->r, sub_names[kind], c->argv[j], c->lens[j], sub_count(cl, kind));
+        reply_sub(r, sub_names[kind], c->argv[j], c->lens[j], sub_count(cl, kind));
     }
     cl->flags |= CL_PUBSUB;
 }
 
 typedef struct unsub_ctx {
     cmd_ctx *c;
+    reply *r;
     int kind;
 } unsub_ctx;
 
 static void reply_unsub(void *arg, const char *name, size_t len)
 {
     unsub_ctx *u = arg;
-    reply_sub(&u->c->r, unsub_names[u->kind], name, len, sub_count(u->c->cl, u->kind));
+    reply_sub(u->r, unsub_names[u->kind], name, len, sub_count(u->c->cl, u->kind));
 }
 
 static void unsubscribe_generic(cmd_ctx *c, int kind)
 {
     client *cl = c->cl;
-    unsub_ctx u = {c, kind};
+    reply own;
+    unsub_ctx u = {c, confirm_to(c, &own), kind};
     if (c->argc == 1) {
         if (!ps_unsubscribe_all(&c->srv->pubsub, &cl->ps, kind, reply_unsub, &u))
-            reply_sub(&c->r, unsub_names[kind], NULL, 0, sub_count(cl, kind));
+            reply_sub(u.r, unsub_names[kind], NULL, 0, sub_count(cl, kind));
     } else {
         for (int j = 1; j < c->argc; j++) {
             ps_unsubscribe(&c->srv->pubsub, &cl->ps, kind, c->argv[j], c->lens[j]);

@@ -140,12 +140,27 @@ static void test_pushes_and_blocking(void **state)
     same("CLIENT REPLY OFF\r\nBLPOP nolist 0.05\r\nCLIENT REPLY ON\r\nPING end\r\n");
 }
 
+/* (Un)subscribe confirmations are pushes too (Redis's CLIENT_PUSHING), in
+ * RESP2 as in RESP3: OFF and SKIP do not silence them. (One channel per
+ * unsubscribe-all: Redis answers several in its hash order.) */
+static void test_subscribe_confirmations(void **state)
+{
+    (void)state;
+    same("CLIENT REPLY SKIP\r\nHELLO 3\r\nCLIENT REPLY OFF\r\nSUBSCRIBE a\r\n"
+         "PSUBSCRIBE p*\r\nSSUBSCRIBE s\r\nPUBLISH a m\r\nUNSUBSCRIBE\r\nPUNSUBSCRIBE x*\r\n"
+         "SUNSUBSCRIBE\r\nCLIENT REPLY ON\r\nPING end\r\n");
+    same("CLIENT REPLY SKIP\r\nSUBSCRIBE a\r\nCLIENT REPLY SKIP\r\nPSUBSCRIBE p*\r\n"
+         "CLIENT REPLY SKIP\r\nUNSUBSCRIBE a\r\nCLIENT REPLY SKIP\r\nPUNSUBSCRIBE\r\n"
+         "PING end\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_off_on_skip),
         cmocka_unit_test(test_multi),
         cmocka_unit_test(test_pushes_and_blocking),
+        cmocka_unit_test(test_subscribe_confirmations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
