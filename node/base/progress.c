@@ -86,7 +86,7 @@ static void log_line(progress_job *j)
 void progress_check(progress_job *j)
 {
     j->next_bytes = j->bytes + PROGRESS_CHECK_BYTES;
-    j->next_units = j->done + PROGRESS_CHECK_UNITS;
+    j->next_units = j->done + (j->check_units ? j->check_units : PROGRESS_CHECK_UNITS);
     int64_t now = mono_us();
     if (now - j->last_log_us >= (int64_t)PROGRESS_LOG_MS * 1000) {
         j->last_log_us = now;

@@ -33,6 +33,7 @@ struct progress_job {
     uint64_t bytes;        /* bytes handled (the rate) */
     uint64_t units;        /* keys or entries handled, whatever the job counts in */
     uint64_t next_bytes, next_units; /* when the next check is due */
+    uint64_t check_units;  /* units between checks (0: PROGRESS_CHECK_UNITS) */
     int64_t start_us, last_log_us;
     int logged;            /* a progress line was logged */
     progress_hook hook;    /* at every check; NULL for none */

@@ -1154,6 +1154,10 @@ static int write_image(engine *e, const char *tmp, snap_meta *m, char *err, size
     writer_key_delay = e->cfg.snapshot_key_delay;
     writer_keys_slowed = 0;
     progress_begin(&job, "Writing the snapshot", 1, e->snap_keys, snap_progress_hook, e->sp);
+    if (writer_key_delay) {
+        job.check_units = 1; /* the hook sleeps at each block of keys written */
+        job.next_units = 1;
+    }
     int rc = snap_write(e->dbs, e->ndbs, tmp, e->snap_lsn, e->snap_term, m, err, errlen);
     progress_end(&job);
     return rc;
@@ -1293,11 +1297,43 @@ int engine_save(engine *e, char *err, size_t errlen)
     return 0;
 }
 
+/* DEBUG RELOAD's own snapshot supersedes a background one under way, as
+ * Redis's synchronous save does not wait for its child: one still being
+ * written is stopped (no failure for INFO: the new one replaces it), one
+ * written and waiting for the WAL is published now. 0, or KVE_BUSY while
+ * one is being published (a moment). */
+static int supersede_snapshot(engine *e, char *err, size_t errlen)
+{
+    if (e->snap_state == SNAP_CHILD) {
+        int ok = e->last_ok;
+        char last[sizeof e->last_error];
+        memcpy(last, e->last_error, sizeof last);
+        log_notice("background snapshot at LSN %" PRIu64 " stopped: DEBUG RELOAD takes its own",
+                   e->snap_lsn);
+        stop_snapshot_child(e);
+        e->last_ok = ok;
+        memcpy(e->last_error, last, sizeof last);
+    }
+    if (e->snap_state == SNAP_WAIT_DURABLE && wal_flush_wait(e->w) == 0) {
+        e->snap_state = SNAP_PUBLISH;
+        e->publish_req.data = e;
+        e->publish_keep = e->cfg.snapshot_keep;
+        publish_work(&e->publish_req);
+        publish_done(&e->publish_req, 0);
+    }
+    if (e->snap_state != SNAP_IDLE)
+        return kve_fmt(err, errlen, KVE_BUSY, "a snapshot is being published");
+    return 0;
+}
+
 int engine_reload(engine *e, char *err, size_t errlen)
 {
     if (e->eb.ncmds)
         return kve_fmt(err, errlen, KVE_BUSY, "effects of the current command are not logged yet");
-    int rc = engine_save(e, err, errlen);
+    int rc = supersede_snapshot(e, err, errlen);
+    if (rc)
+        return rc;
+    rc = engine_save(e, err, errlen);
     if (rc)
         return rc;
     uint64_t lsn = wal_last_lsn(e->w);

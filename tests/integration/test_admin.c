@@ -981,6 +981,43 @@ static void test_save_bgsave(void **state)
 
 /* DEBUG RELOAD saves, reloads the keyspace from the snapshot and keeps
  * the digest; the node goes on serving writes, and recovers them. */
+/* DEBUG RELOAD while a background snapshot is being written (slowed down
+ * by rdb-key-save-delay), written by the loop and by a forked child: the
+ * reload takes its own snapshot, as Redis's does not wait for its child,
+ * instead of failing; the one it stopped is no failure in INFO, and the
+ * data is all there. */
+static void test_debug_reload_during_bgsave(void **state)
+{
+    fixture *f = *state;
+    const char *extra[] = {"--snapshot-wal-min-bytes", "0", "--snapshot-wal-growth-pct", "0",
+                           NULL};
+    assert_int_equal(start_node(f, extra), 0);
+    ok(f->c, "DEBUG POPULATE 3000");
+    char before[64], after[64];
+    const char *forks[] = {"CONFIG SET snapshot-fork no", "CONFIG SET snapshot-fork yes"};
+    for (int i = 0; i < 2; i++) {
+        ok(f->c, forks[i]);
+        /* Something new since the last snapshot, or BGSAVE has nothing to do. */
+        ok(f->c, i ? "SET marker 2" : "SET marker 1");
+        digest(f->c, before);
+        ok(f->c, "CONFIG SET rdb-key-save-delay 2000"); /* 6 s for 3000 keys */
+        ok(f->c, "BGSAVE");
+        assert_int_equal(info_ll(f->c, "persistence", "rdb_bgsave_in_progress"), 1);
+        /* The background one keeps its pace; DEBUG RELOAD's own goes at once. */
+        ok(f->c, "CONFIG SET rdb-key-save-delay 0");
+        ok(f->c, "DEBUG RELOAD");
+        assert_int_equal(info_ll(f->c, "persistence", "rdb_bgsave_in_progress"), 0);
+        char st[32];
+        assert_int_equal(info_str(f->c, "persistence", "rdb_last_bgsave_status", st, sizeof st),
+                         0);
+        assert_string_equal(st, "ok");
+        digest(f->c, after);
+        assert_string_equal(before, after);
+        assert_int_equal(integer(f->c, "DBSIZE"), 3001);
+    }
+    assert_true(h_log_has(&f->node, "stopped: DEBUG RELOAD takes its own"));
+}
+
 static void test_debug_reload(void **state)
 {
     fixture *f = *state;
@@ -1252,6 +1289,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slowlog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_bgsave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debug_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_debug_reload_during_bgsave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debug_object_serializedlength, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_replay, setup, teardown),
