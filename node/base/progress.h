@@ -67,6 +67,14 @@ static inline void progress_step(uint64_t units, uint64_t bytes)
         progress_add(j, units, bytes);
 }
 
+/* What `units` keys cost under Redis's per-key test delays (key-load-delay,
+ * rdb-key-save-delay), in microseconds: `delay` each, or for a negative
+ * -n one per n keys (Redis's average: it sleeps 1 us with chance 1/n). */
+static inline uint64_t progress_delay_us(long long delay, uint64_t units)
+{
+    return delay > 0 ? units * (uint64_t)delay : delay < 0 ? units / (uint64_t)(-delay) : 0;
+}
+
 /* Percent done (0..100; 0 when the total is unknown). */
 double progress_perc(const progress_job *j);
 /* Seconds left at the rate so far (-1 when unknown). */

@@ -843,15 +843,10 @@ static int set_oom_values(kv_config *c, int argc, const char **argv, char *err, 
 {
     if (argc == 1 && strchr(argv[0], ' ')) {
         /* CONFIG SET passes the three as one argument. */
-        char *copy = kv_memdup(argv[0], strlen(argv[0])), *save = NULL;
-        const char *words[4];
-        int n = 0;
-        for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
-            if (n < 4)
-                words[n++] = w;
-        int rc = set_oom_values(c, n, words, err, errlen);
-        kv_free(copy);
-        return rc;
+        char storage[256], *words[4];
+        int n = strlen(argv[0]) < sizeof storage ? config_split_line(argv[0], words, 4, storage)
+                                                 : -1;
+        return set_oom_values(c, n < 0 ? 0 : n, (const char **)words, err, errlen);
     }
     if (argc != 3) {
         snprintf(err, errlen, "wrong number of arguments");

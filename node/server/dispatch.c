@@ -627,7 +627,7 @@ static const char *state_refusal(client *cl, const kv_command *cmd, uint32_t fla
      * while the disk is full. A write that fits the room left still runs;
      * PING is refused once a 4 KiB one would not (the state INFO shows as
      * aof_last_write_status:err). */
-    int is_ping = cmd && !strcmp(cmd->name, "ping");
+    int is_ping = !(flags & CMD_WRITE) && cmd && !strcmp(cmd->name, "ping");
     if (s->eng && ((flags & CMD_WRITE) || is_ping) && s->cfg.stop_writes_on_bgsave_error &&
         s->cfg.nsave > 0 && !engine_last_snapshot_ok(s->eng))
         return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "

@@ -800,7 +800,7 @@ static void load_delay(server *s, progress_job *j)
     uint64_t n = j->units > s->loading_units_slowed ? j->units - s->loading_units_slowed : 0;
     s->loading_units_slowed = j->units;
     long long d = s->cfg.key_load_delay;
-    uint64_t owed = d > 0 ? n * (uint64_t)d : d < 0 ? n / (uint64_t)(-d) : 0;
+    uint64_t owed = progress_delay_us(d, n);
     while (owed && s->cfg.key_load_delay == d) {
         uint64_t step = owed < 20000 ? owed : 20000;
         usleep((useconds_t)step);

@@ -639,7 +639,7 @@ static void on_engine_handle_closed(uv_handle_t *h)
 }
 
 static void reap_child(engine *e, int block);
-static void stop_snapshot_child(engine *e);
+static void stop_snapshot_child(engine *e, int failure);
 static void publish_work(uv_work_t *req);
 static void publish_done(uv_work_t *req, int status);
 
@@ -649,7 +649,7 @@ void engine_close(engine *e)
         return;
     /* Everything is in the WAL: a half-written image is not worth the wait
      * at shutdown. */
-    stop_snapshot_child(e);
+    stop_snapshot_child(e, 1);
     wal_flush_wait(e->w);
     if (e->snap_state == SNAP_WAIT_DURABLE) {
         e->snap_state = SNAP_PUBLISH;
@@ -967,6 +967,16 @@ int engine_failed(const engine *e, const char **msg)
 /* Snapshots                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* The snapshot under way is given up: no image, nothing to publish. */
+static void snap_abandon(engine *e)
+{
+    e->snap_state = SNAP_IDLE;
+    e->child = 0;
+    char tmp[PATH_MAX];
+    snap_tmp_path(tmp, sizeof tmp, e->dir, e->snap_lsn);
+    kvfs->unlink(tmp);
+}
+
 static void snap_failed(engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void snap_failed(engine *e, const char *fmt, ...)
 {
@@ -976,11 +986,7 @@ static void snap_failed(engine *e, const char *fmt, ...)
     va_end(ap);
     log_warn("snapshot at LSN %" PRIu64 " failed: %s", e->snap_lsn, e->last_error);
     e->last_ok = 0;
-    e->snap_state = SNAP_IDLE;
-    e->child = 0;
-    char tmp[PATH_MAX];
-    snap_tmp_path(tmp, sizeof tmp, e->dir, e->snap_lsn);
-    kvfs->unlink(tmp);
+    snap_abandon(e);
 }
 
 static void publish_work(uv_work_t *req)
@@ -1131,10 +1137,8 @@ static uint64_t writer_keys_slowed;
 static void snap_progress_hook(void *arg, progress_job *j)
 {
     snap_progress *sp = arg;
-    long long d = writer_key_delay;
-    uint64_t n = j->done - writer_keys_slowed;
+    uint64_t owed = progress_delay_us(writer_key_delay, j->done - writer_keys_slowed);
     writer_keys_slowed = j->done;
-    uint64_t owed = d > 0 ? n * (uint64_t)d : d < 0 ? n / (uint64_t)(-d) : 0;
     if (owed) {
         struct timespec ts = {.tv_sec = (time_t)(owed / 1000000),
                               .tv_nsec = (long)(owed % 1000000) * 1000};
@@ -1305,14 +1309,9 @@ int engine_save(engine *e, char *err, size_t errlen)
 static int supersede_snapshot(engine *e, char *err, size_t errlen)
 {
     if (e->snap_state == SNAP_CHILD) {
-        int ok = e->last_ok;
-        char last[sizeof e->last_error];
-        memcpy(last, e->last_error, sizeof last);
         log_notice("background snapshot at LSN %" PRIu64 " stopped: DEBUG RELOAD takes its own",
                    e->snap_lsn);
-        stop_snapshot_child(e);
-        e->last_ok = ok;
-        memcpy(e->last_error, last, sizeof last);
+        stop_snapshot_child(e, 0);
     }
     if (e->snap_state == SNAP_WAIT_DURABLE && wal_flush_wait(e->w) == 0) {
         e->snap_state = SNAP_PUBLISH;
@@ -1574,18 +1573,26 @@ static void drop_snapshots_after(engine *e, uint64_t lsn)
         e->last_save_lsn = 0;
 }
 
-static void stop_snapshot_child(engine *e)
+/* Stop the snapshot being written (the loop's walk, or the forked child,
+ * killed and reaped): a failure for INFO, or, without `failure`, simply
+ * given up (another snapshot replaces it). */
+static void stop_snapshot_child(engine *e, int failure)
 {
     if (e->snap_state != SNAP_CHILD)
         return;
     if (e->inc) {
         snapinc_abort(e->inc);
         e->inc = NULL;
-        snap_failed(e, "stopped before the image was complete");
-        return;
+    } else {
+        kill(e->child, SIGKILL);
+        while (waitpid(e->child, NULL, 0) < 0 && errno == EINTR)
+            ;
+        dict_avoid_resize(0);
     }
-    kill(e->child, SIGKILL);
-    reap_child(e, 1);
+    if (failure)
+        snap_failed(e, "stopped before the image was complete");
+    else
+        snap_abandon(e);
 }
 
 /* Load the keyspace back from disk up to keep_lsn: the newest snapshot,
@@ -1622,7 +1629,7 @@ static int rebuild_from_disk(engine *e, uint64_t keep_lsn, char *err, size_t err
 
 int engine_truncate(engine *e, uint64_t keep_lsn, int reload, char *err, size_t errlen)
 {
-    stop_snapshot_child(e);
+    stop_snapshot_child(e, 1);
     int rc = wal_truncate_after(e->w, keep_lsn, err, errlen);
     if (rc)
         return rc;
@@ -1677,7 +1684,7 @@ int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
 static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint64_t term,
                             char *err, size_t errlen)
 {
-    stop_snapshot_child(e);
+    stop_snapshot_child(e, 1);
     snap_meta m;
     int rc = snap_verify(tmp_path, &m, err, errlen);
     if (rc)
@@ -1737,7 +1744,7 @@ static int install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
 
 int engine_wipe(engine *e, char *err, size_t errlen)
 {
-    stop_snapshot_child(e);
+    stop_snapshot_child(e, 1);
     drop_snapshots_after(e, 0);
     int rc = wal_reset(e->w, 0, 0, err, errlen);
     clear_dbs(e);

@@ -356,9 +356,7 @@ static void on_pace(uv_timer_t *h)
         stop_idle(s, 0); /* write_done starts it again */
         return;
     }
-    uint64_t w = s->keys - k0, d = (uint64_t)(s->key_delay > 0 ? s->key_delay : -(int64_t)s->key_delay);
-    uint64_t owed_us = s->key_delay > 0 ? w * d : w / d;
-    uint64_t ms = (owed_us + 999) / 1000;
+    uint64_t ms = (progress_delay_us(s->key_delay, s->keys - k0) + 999) / 1000;
     uv_timer_start(&s->pace, on_pace, ms ? ms : 1, 0);
 }
 

@@ -156,14 +156,6 @@ quiet_pair() {
 # SET_ROUNDS rounds on one pair of servers, alternating redis / kvnode, so a
 # slow minute of the machine lands on both: the medians, the worst max, the
 # requests over 20 ms of all rounds, and each round's ratio.
-# The no-op server answers PING "+OK": until it answers, or 20 s.
-wait_answer() { # port
-  local deadline=$((SECONDS + 20))
-  until redis-cli -p "$1" ping 2>/dev/null | grep -q OK; do
-    [ $SECONDS -lt $deadline ] || { echo "no-op server on $1 did not start" >&2; return 1; }
-    sleep 0.01
-  done
-}
 if want set; then
   NOOP=$work/bench_noop_server
   cc -O2 -Wall -Wextra -Werror -o "$NOOP" tests/bench/bench_noop_server.c
@@ -181,12 +173,12 @@ set_row() { # label mode pipeline [ceiling]
   fi
   for i in $(seq "$SET_ROUNDS"); do
     if [ -n "$np" ]; then
-      wait_answer "$np"
+      wait_ping "$np" OK
       bench_full "$np" "$NPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
       n_rps="$n_rps $B_RPS"
       # The spinning one runs only for its own round: it burns a core.
       "$NOOP" "$sp" --spin & pids+=($!); SPID=$!
-      wait_answer "$sp"
+      wait_ping "$sp" OK
       bench_full "$sp" "$SPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
       s_rps="$s_rps $B_RPS"
       stop_bounded "$SPID"

@@ -42,10 +42,11 @@ free_port() {
 }
 
 # Until the server on <port> answers PING (polled every 5 ms, so recovery
-# times measured with it are precise), or 120 s: then its log and failure.
-wait_ping() { # port
+# times measured with it are precise) with PONG (or <reply>: the no-op
+# server of compare_all.sh answers OK), or 120 s: then its log and failure.
+wait_ping() { # port [reply]
   local deadline=$((SECONDS + 120))
-  until redis-cli -p "$1" ping 2>/dev/null | grep -q PONG; do
+  until redis-cli -p "$1" ping 2>/dev/null | grep -q "${2:-PONG}"; do
     [ $SECONDS -lt $deadline ] || {
       echo "server on $1 did not start; its log ($LAST_LOG):" >&2
       tail -5 "$LAST_LOG" >&2 || true
