@@ -124,6 +124,11 @@ typedef struct cmd_env {
      * treats it as missing without deleting it, as on a replica (Redis's
      * expireIfNeeded while clients are paused). */
     int client_pause;
+    /* May the user running c (its ACL user) run c's command and read every
+     * key? SORT's BY and GET need it (Redis's
+     * ACLUserCheckCmdWithUnrestrictedKeyAccess). NULL: yes. */
+    int (*full_read_access)(void *arg, cmd_ctx *c);
+    void *full_read_access_arg;
 } cmd_env;
 
 /* Command flags (kv_command.flags). */

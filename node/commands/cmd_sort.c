@@ -233,6 +233,8 @@ static void sort_generic(cmd_ctx *c, int readonly)
     int dontsort = 0, store = 0, by = 0;
     int *gets = kv_malloc((size_t)c->argc * sizeof *gets);
     int ngets = 0;
+    int full_access = !c->env->full_read_access ||
+                      c->env->full_read_access(c->env->full_read_access_arg, c);
     for (int j = 2; j < c->argc; j++) {
         int left = c->argc - j - 1;
         if (arg_is_c(c, j, "asc")) {
@@ -253,8 +255,20 @@ static void sort_generic(cmd_ctx *c, int readonly)
         } else if (arg_is_c(c, j, "by") && left >= 1) {
             by = j + 1;
             dontsort = memchr(c->argv[by], '*', strnlen(c->argv[by], c->lens[by])) == NULL;
+            if (!dontsort && !full_access) {
+                reply_error(&c->r,
+                            "ERR BY option of SORT denied due to insufficient ACL permissions.");
+                kv_free(gets);
+                return;
+            }
             j++;
         } else if (arg_is_c(c, j, "get") && left >= 1) {
+            if (!full_access) {
+                reply_error(&c->r,
+                            "ERR GET option of SORT denied due to insufficient ACL permissions.");
+                kv_free(gets);
+                return;
+            }
             gets[ngets++] = j + 1;
             j++;
         } else {

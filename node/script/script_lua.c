@@ -810,6 +810,9 @@ void script_set_deny_disabled(int on)
     deny_disabled = on;
 }
 
+static const char acl_denial[] = "The user executing the script can't run this command or "
+                                 "subcommand";
+
 static int is_noscript(const kv_command *cmd)
 {
     /* Redis 7.0's noscript commands carry the flag in their tables (COMMAND
@@ -818,7 +821,8 @@ static int is_noscript(const kv_command *cmd)
 }
 
 /* Redis's scriptCall checks, in its order: the error text or NULL. */
-static const char *call_refusal(run_ctx *rc, const kv_command *cmd, int argc, char *buf,
+static const char *call_refusal(run_ctx *rc, const kv_command *cmd, int argc,
+                                const char *const *argv, const size_t *lens, char *buf,
                                 size_t len)
 {
     if (!cmd)
@@ -827,6 +831,10 @@ static const char *call_refusal(run_ctx *rc, const kv_command *cmd, int argc, ch
         return "Wrong number of args calling Redis command from script";
     if (is_noscript(cmd))
         return "This Redis command is not allowed from script";
+    /* Redis's scriptVerifyACL (its error names only the first reason). */
+    if (sc_host.acl_allowed &&
+        !sc_host.acl_allowed(sc_host.arg, rc->caller, cmd, argc, argv, lens, 1))
+        return acl_denial;
     if ((rc->flags & RUN_READ_ONLY) && (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)))
         return "Write commands are not allowed from read-only scripts.";
     if (rc->flags & RUN_WRITE_DIRTY)
@@ -903,7 +911,7 @@ static int generic_call(lua_State *L, int raise)
     inuse++;
     const kv_command *cmd = sc_host.lookup(sc_host.arg, argc, argv, lens);
     char buf[600];
-    const char *err = call_refusal(rc, cmd, argc, buf, sizeof buf);
+    const char *err = call_refusal(rc, cmd, argc, argv, lens, buf, sizeof buf);
     if (err) {
         lua_settop(L, 0);
         if (sc_host.rejected)
@@ -1147,6 +1155,8 @@ static int l_acl_check_cmd(lua_State *L)
             ok = 0;
     }
     const kv_command *cmd = ok ? sc_host.lookup(sc_host.arg, argc, argv, lens) : NULL;
+    int allowed = cmd && (!sc_host.acl_allowed ||
+                          sc_host.acl_allowed(sc_host.arg, sc_run->caller, cmd, argc, argv, lens, 0));
     kv_free(argv);
     kv_free(lens);
     if (!ok) {
@@ -1157,7 +1167,7 @@ static int l_acl_check_cmd(lua_State *L)
         push_error_str(L, "Invalid command passed to redis.acl_check_cmd()");
         return lua_error(L);
     }
-    lua_pushboolean(L, 1); /* one user, allowed everything (no ACLs here) */
+    lua_pushboolean(L, allowed);
     return 1;
 }
 

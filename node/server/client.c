@@ -144,7 +144,7 @@ void client_apply_limits(client *c)
     resp_limits_default(&l);
     l.max_bulk_len = c->srv->cfg.proto_max_bulk_len;
     resp_parser_set_limits(c->parser, &l);
-    resp_parser_set_unauth(c->parser, !c->authed);
+    resp_parser_set_unauth(c->parser, acl_auth_required(c));
 }
 
 static void idx_key_of(const dict_node *n, const void **key, size_t *len)
@@ -175,8 +175,8 @@ client *client_new(server *s, int unix_socket)
     c->idx.cl = c;
     dict_add(&s->clients_by_id, &c->idx.dn);
     c->resp = 2;
-    c->authed = !s->cfg.requirepass || !s->cfg.requirepass_len;
     c->parser = resp_parser_new(NULL);
+    acl_client_default(c);
     client_apply_limits(c);
     c->ctime_ms = server_mstime();
     c->last_ms = (int64_t)uv_now(s->loop);
@@ -735,7 +735,7 @@ void client_start(client *c)
         refuse(c, "-ERR max number of clients reached\r\n");
         return;
     }
-    if (s->cfg.protected_mode && !loopback && (!s->cfg.requirepass || !s->cfg.requirepass_len)) {
+    if (s->cfg.protected_mode && !loopback && acl_default_nopass(s)) {
         s->stats.rejected_connections++;
         refuse(c, protected_msg);
         return;
@@ -789,7 +789,7 @@ void client_describe(const client *c, kbuf *b)
     kbuf_printf(b,
                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu "
                 "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
-                "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default "
+                "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s "
                 "redir=%lld resp=%d",
                 (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
                 (long long)((now - c->ctime_ms) / 1000), (long long)(((int64_t)uv_now(c->srv->loop) - c->last_ms) / 1000),
@@ -797,6 +797,6 @@ void client_describe(const client *c, kbuf *b)
                 ps_sub_count(&c->ps, PS_SHARD), (c->flags & CL_MULTI) ? c->nmq : -1,
                 kbuf_len(&c->query),
                 kbuf_avail(&c->query), c->query.cap, kbuf_len(&c->out), omem,
-                client_memory(c), c->last_cmd,
+                client_memory(c), c->last_cmd, c->user ? acl_user_name(c->user) : "default",
                 (c->trk & TRK_ON) ? (long long)c->trk_redir : -1LL, c->resp);
 }

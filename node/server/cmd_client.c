@@ -156,6 +156,7 @@ typedef struct kill_filter {
     uint64_t id;
     int type;
     int skipme;
+    const acl_user *user;
 } kill_filter;
 
 static int parse_kill_filters(cmd_ctx *c, kill_filter *f)
@@ -179,7 +180,8 @@ static int parse_kill_filters(cmd_ctx *c, kill_filter *f)
             f->laddr = c->argv[i + 1];
             f->laddr_len = c->lens[i + 1];
         } else if (more && arg_is(c, i, "USER")) {
-            if (!(c->lens[i + 1] == 7 && !memcmp(c->argv[i + 1], "default", 7))) {
+            f->user = acl_find_user(c->srv, c->argv[i + 1], c->lens[i + 1]);
+            if (!f->user) {
                 reply_errorf(&c->r, "ERR No such user '%.*s'", (int)c->lens[i + 1],
                              c->argv[i + 1]);
                 return -1;
@@ -215,6 +217,8 @@ static int kill_matches(const kill_filter *f, const client *cl, const client *me
     if (f->type != -1 && f->type != client_type(cl))
         return 0;
     if (f->id && cl->id != f->id)
+        return 0;
+    if (f->user && cl->user != f->user)
         return 0;
     if (cl == me && f->skipme)
         return 0;

@@ -772,6 +772,33 @@ static unsigned key_flags(const kv_command *cmd, const keyspec_cmd *kc, int argc
     return (cmd->flags & CMD_WRITE) ? KSF_RW : KSF_RO;
 }
 
+int command_keys_flags(const kv_command *cmd, int argc, const char *const *argv,
+                       const size_t *lens, int *pos, unsigned *fl, int max)
+{
+    /* Redis 7.0 takes the keys from the key specs when they are complete
+     * (no INCOMPLETE, VARIABLE_FLAGS or unknown spec) and fit the
+     * arguments, and otherwise from its getkeys procedures, which
+     * command_keys reproduces. */
+    const keyspec_cmd *kc = keyspec_find(cmd->name);
+    int at, dst;
+    int movable = streams_keys_cmd(cmd) || numkeys_spec(cmd, &at, &dst) || is_sort(cmd);
+    if (!movable && cmd->first_key <= 0 && !kc)
+        return -2;
+    int n = -1;
+    if (kc && specs_complete(kc))
+        n = keyspec_keys(kc, argc, argv, lens, pos, fl, max);
+    if (n > 0)
+        return n;
+    n = command_keys(cmd, argc, argv, lens, NULL, NULL);
+    if (n < 0)
+        return n;
+    getkeys_ctx g = {pos, 0, max};
+    command_keys(cmd, argc, argv, lens, getkeys_one, &g);
+    for (int i = 0; i < g.n; i++)
+        fl[i] = key_flags(cmd, kc, argc, argv, lens, pos[i]);
+    return g.n;
+}
+
 static void getkeys_generic(cmd_ctx *c, int with_flags)
 {
     int argc = c->argc - 2;
@@ -784,10 +811,6 @@ static void getkeys_generic(cmd_ctx *c, int with_flags)
         reply_error(&c->r, "ERR Invalid command specified");
         return;
     }
-    /* Redis 7.0 takes the keys from the key specs when they are complete
-     * (no INCOMPLETE, VARIABLE_FLAGS or unknown spec) and fit the
-     * arguments, and otherwise from its getkeys procedures, which
-     * command_keys reproduces. */
     const keyspec_cmd *kc = keyspec_find(cmd->name);
     int at, dst;
     int movable = streams_keys_cmd(cmd) || numkeys_spec(cmd, &at, &dst) || is_sort(cmd);
@@ -799,33 +822,23 @@ static void getkeys_generic(cmd_ctx *c, int with_flags)
         reply_error(&c->r, "ERR Invalid number of arguments specified for command");
         return;
     }
-    int max = argc > 0 ? argc : 1, n = -1;
+    int max = argc > 0 ? argc : 1;
     int *pos = kv_malloc((size_t)max * sizeof *pos);
     unsigned *fl = kv_malloc((size_t)max * sizeof *fl);
-    if (kc && specs_complete(kc))
-        n = keyspec_keys(kc, argc, argv, lens, pos, fl, max);
-    if (n <= 0) {
-        n = command_keys(cmd, argc, argv, lens, NULL, NULL);
-        if (n < 0) {
-            reply_error(&c->r, n == -2 ? "ERR The command has no key arguments"
-                                       : "ERR Invalid arguments specified for command");
-            goto done;
+    int n = command_keys_flags(cmd, argc, argv, lens, pos, fl, max);
+    if (n < 0) {
+        reply_error(&c->r, n == -2 ? "ERR The command has no key arguments"
+                                   : "ERR Invalid arguments specified for command");
+    } else {
+        reply_array(&c->r, n);
+        for (int i = 0; i < n; i++) {
+            if (with_flags)
+                reply_array(&c->r, 2);
+            reply_bulk(&c->r, argv[pos[i]], lens[pos[i]]);
+            if (with_flags)
+                keyspec_reply_flags(&c->r, fl[i]);
         }
-        getkeys_ctx g = {pos, 0, max};
-        command_keys(cmd, argc, argv, lens, getkeys_one, &g);
-        n = g.n;
-        for (int i = 0; i < n; i++)
-            fl[i] = key_flags(cmd, kc, argc, argv, lens, pos[i]);
     }
-    reply_array(&c->r, n);
-    for (int i = 0; i < n; i++) {
-        if (with_flags)
-            reply_array(&c->r, 2);
-        reply_bulk(&c->r, argv[pos[i]], lens[pos[i]]);
-        if (with_flags)
-            keyspec_reply_flags(&c->r, fl[i]);
-    }
-done:
     kv_free(pos);
     kv_free(fl);
 }

@@ -34,34 +34,11 @@ static void cmd_echo(cmd_ctx *c)
     reply_bulk(&c->r, c->argv[1], c->lens[1]);
 }
 
-/* Constant-time comparison of a password attempt. */
-static int password_ok(server *s, const char *p, size_t n)
-{
-    const char *want = s->cfg.requirepass ? s->cfg.requirepass : "";
-    size_t wn = s->cfg.requirepass ? s->cfg.requirepass_len : 0;
-    unsigned diff = (unsigned)(wn ^ n);
-    for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)p[i] ^ (unsigned char)want[i < wn ? i : 0];
-    return diff == 0;
-}
-
-static int no_password(server *s)
-{
-    return !s->cfg.requirepass || !s->cfg.requirepass_len;
-}
-
-static void set_authed(client *cl, int yes)
-{
-    cl->authed = yes;
-    resp_parser_set_unauth(cl->parser, !yes);
-}
-
-/* 1 if (user, pass) is accepted; replies WRONGPASS otherwise. */
+/* 1 if (user, pass) is accepted (c is then authenticated as user);
+ * replies WRONGPASS otherwise. */
 static int check_user(cmd_ctx *c, const char *user, size_t ulen, const char *pass, size_t plen)
 {
-    server *s = c->srv;
-    int user_ok = ulen == 7 && !memcmp(user, "default", 7);
-    if (user_ok && (no_password(s) || password_ok(s, pass, plen)))
+    if (acl_authenticate(c->cl, user, ulen, pass, plen, c->argv[0], c->lens[0]) == 0)
         return 1;
     reply_error(&c->r, "WRONGPASS invalid username-password pair or user is disabled.");
     return 0;
@@ -73,7 +50,7 @@ static void cmd_auth(cmd_ctx *c)
         reply_err_syntax(&c->r);
         return;
     }
-    if (c->argc == 2 && no_password(c->srv)) {
+    if (c->argc == 2 && acl_default_nopass(c->srv)) {
         reply_error(&c->r, "ERR AUTH <password> called without any password configured for "
                            "the default user. Are you sure your configuration is correct?");
         return;
@@ -86,10 +63,8 @@ static void cmd_auth(cmd_ctx *c)
         ulen = c->lens[1];
         pi = 2;
     }
-    if (check_user(c, user, ulen, c->argv[pi], c->lens[pi])) {
-        set_authed(c->cl, 1);
+    if (check_user(c, user, ulen, c->argv[pi], c->lens[pi]))
         reply_ok(&c->r);
-    }
 }
 
 static void cmd_hello(cmd_ctx *c)
@@ -128,8 +103,6 @@ static void cmd_hello(cmd_ctx *c)
     }
     if (user && !check_user(c, user, ulen, pass, plen))
         return;
-    if (user)
-        set_authed(cl, 1);
     if (!cl->authed) {
         reply_error(&c->r, "NOAUTH HELLO must be called with the client already authenticated, "
                            "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
@@ -193,7 +166,7 @@ static void cmd_reset(cmd_ctx *c)
     cmd_use_db(c, 0);
     cl->resp = 2;
     c->r.resp = 2;
-    set_authed(cl, no_password(c->srv));
+    acl_client_default(cl);
     pubsub_client_reset(cl);
     monitor_forget(cl);
     kv_free(cl->name);

@@ -57,6 +57,19 @@ static void host_rejected(void *arg, const kv_command *cmd, const char *err, siz
         server_count_error(s, "ERR", 3);
 }
 
+static int host_acl_allowed(void *arg, cmd_ctx *caller, const kv_command *cmd, int argc,
+                            const char *const *argv, const size_t *lens, int log)
+{
+    server *s = arg;
+    client *cl = caller->cl;
+    if (!cl)
+        return 1; /* replay, a replica applying its primary's stream */
+    if (log)
+        return acl_check_client(cl, cmd, argc, argv, lens, ACL_CTX_LUA) == ACL_OK;
+    int pos;
+    return acl_check(s, cl->user, cmd, argc, argv, lens, &pos) == ACL_OK;
+}
+
 void scripting_init(server *s)
 {
     script_host h = {.arg = s,
@@ -65,7 +78,8 @@ void scripting_init(server *s)
                      .exec = host_exec,
                      .busy_ms = host_busy_ms,
                      .oom = host_oom,
-                     .rejected = host_rejected};
+                     .rejected = host_rejected,
+                     .acl_allowed = host_acl_allowed};
     script_init(&h);
 }
 

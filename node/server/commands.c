@@ -49,6 +49,7 @@ extern const kv_command cmds_sync[];
 extern const kv_command cmds_script[];
 extern const kv_command cmds_script_containers[];
 extern const kv_command cmds_lolwut[];
+extern const kv_command cmds_acl[];
 
 /* Containers whose subcommands are data commands (commands/): OBJECT's in
  * cmd_keys.c, XINFO's and XGROUP's in cmd_stream.c. */
@@ -97,6 +98,7 @@ static const kv_command *const tables[] = {
     cmds_script,
     cmds_data_containers,
     cmds_lolwut,
+    cmds_acl,
 };
 
 #define NTABLES (sizeof tables / sizeof *tables)

@@ -20,6 +20,7 @@
 #define OFF(f) offsetof(kv_config, f)
 
 static const char *const yesno[] = {"no", "yes", NULL};
+static const char *const acl_pubsub_names[] = {"resetchannels", "allchannels", NULL};
 static const char *const fsync_names[] = {"always", "everysec", "no", NULL};
 static const char *const level_names[] = {"debug", "verbose", "notice", "warning", NULL};
 static const char *const protect_names[] = {"no", "yes", "local", NULL};
@@ -253,7 +254,17 @@ const cfg_option cfg_options[] = {
     {"jemalloc-bg-thread", NULL, CFG_BOOL, OFF(jemalloc_bg_thread), 0, 1, "yes", yesno, 1,
      NO_EFFECT "kvnode uses the C library's allocator (as a Redis built without jemalloc)."},
     {"acllog-max-len", NULL, CFG_INT, OFF(acllog_max_len), 0, LLONG_MAX, "128", NULL, 1,
-     NO_EFFECT "kvnode has no ACL users (requirepass only)."},
+     "Entries the ACL log (ACL LOG) keeps: denied commands, keys, channels and failed "
+     "authentications."},
+    {"aclfile", NULL, CFG_STRING, OFF(aclfile), 0, 0, "", NULL, 0,
+     "The file of ACL users (`user <name> <rules>` lines; a relative path is relative to dir) "
+     "loaded at startup and by ACL LOAD, written by ACL SAVE; not together with `user` lines in the config file. Users may "
+     "also be given as `user <name> <rule> ...` lines in the config file (or --user name "
+     "rule ...)."},
+    {"acl-pubsub-default", NULL, CFG_ENUM, OFF(acl_pubsub_default), 0, 0, "resetchannels",
+     acl_pubsub_names, 1,
+     "The channels a new ACL user (or one reset) may use: none (resetchannels) or all "
+     "(allchannels)."},
     /* memory limit */
     {"maxmemory", NULL, CFG_MEM, OFF(maxmemory), 0, 0, "0", NULL, 1,
      "Evict keys (maxmemory-policy) or refuse writes with -OOM once used memory passes this "
@@ -1176,6 +1187,14 @@ void config_free(kv_config *c)
     }
     kv_free(c->config_file);
     c->config_file = NULL;
+    for (int i = 0; i < c->n_acl_users; i++) {
+        for (int j = 0; j < c->acl_users[i].n; j++)
+            kv_free(c->acl_users[i].words[j]);
+        kv_free(c->acl_users[i].words);
+    }
+    kv_free(c->acl_users);
+    c->acl_users = NULL;
+    c->n_acl_users = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1260,6 +1279,22 @@ int config_split_line(const char *line, char **words, int max, char *storage)
     }
 }
 
+/* A `user` line: kept for the ACL (acl.c checks its rules at startup). */
+static int add_user_line(kv_config *c, int n, const char *const *w, char *why, size_t len)
+{
+    if (n < 1) {
+        snprintf(why, len, "Error in user declaration");
+        return -1;
+    }
+    c->acl_users = kv_realloc(c->acl_users, (size_t)(c->n_acl_users + 1) * sizeof *c->acl_users);
+    kv_config_user *u = &c->acl_users[c->n_acl_users++];
+    u->n = n;
+    u->words = kv_malloc((size_t)n * sizeof *u->words);
+    for (int i = 0; i < n; i++)
+        u->words[i] = kv_memdup(w[i], strlen(w[i]));
+    return 0;
+}
+
 int config_load_text(kv_config *c, const char *text, const char *fname, char *err,
                      size_t errlen)
 {
@@ -1279,6 +1314,8 @@ int config_load_text(kv_config *c, const char *text, const char *fname, char *er
         if (n < 0) {
             snprintf(why, sizeof why, "Unbalanced quotes in configuration line");
             rc = -1;
+        } else if (n > 0 && !strcasecmp(w[0], "user")) {
+            rc = add_user_line(c, n - 1, (const char *const *)w + 1, why, sizeof why);
         } else if (n > 0 && w[0][0] != '#') {
             const cfg_option *o = config_find(w[0]);
             if (!o) {
@@ -1365,6 +1402,19 @@ int config_parse_args(kv_config *c, int argc, char **argv, char *err, size_t err
             return -1;
         }
         const char *name = argv[i] + 2;
+        if (!strcmp(name, "user")) {
+            int j = i + 1;
+            while (j < argc && strncmp(argv[j], "--", 2) != 0)
+                j++;
+            char why[256];
+            if (add_user_line(c, j - i - 1, (const char *const *)argv + i + 1, why, sizeof why) <
+                0) {
+                snprintf(err, errlen, "option '--user': %s", why);
+                return -1;
+            }
+            i = j;
+            continue;
+        }
         const cfg_option *o = config_find(name);
         if (!o) {
             snprintf(err, errlen, "unknown option '--%s' (see kvnode --help)", name);

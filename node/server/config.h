@@ -18,6 +18,13 @@
  * Redis's /var/run/redis.pid). */
 #define KV_DEFAULT_PIDFILE "/var/run/kvnode.pid"
 
+/* A `user <name> <rule> …` line of the config file (or --user name rule …):
+ * words[0] is the name. */
+typedef struct kv_config_user {
+    char **words;
+    int n;
+} kv_config_user;
+
 typedef struct kv_config {
     /* network */
     char *bind;              /* space-separated addresses */
@@ -82,6 +89,10 @@ typedef struct kv_config {
     int repl_diskless_load, repl_disable_tcp_nodelay, replica_priority;
     int propagation_error_behavior;
     long long acllog_max_len;
+    char *aclfile;           /* ACL users' file (ACL LOAD / SAVE), "" none */
+    int acl_pubsub_default;  /* 1: new users get allchannels, 0: resetchannels */
+    struct kv_config_user *acl_users; /* the config's `user` lines, in order */
+    int n_acl_users;
     char *dbfilename, *appendfilename, *appenddirname, *proc_title_template;
     /* keyspace */
     int hash_max_listpack_entries;

@@ -571,6 +571,32 @@ static int exec_refused(client *cl, const kv_command *cmd, const char *msg)
     return 1;
 }
 
+/* The NOPERM error when cl's user may not run cmd (logged in the ACL
+ * log), else 0. */
+static int acl_refusal(client *cl, const kv_command *cmd, int argc, const char *const *argv,
+                       const size_t *lens, char *msg, size_t len)
+{
+    int ctx = (cl->flags & CL_MULTI) ? ACL_CTX_MULTI : ACL_CTX_TOPLEVEL;
+    switch (acl_check_client(cl, cmd, argc, argv, lens, ctx)) {
+    case ACL_OK:
+        return 0;
+    case ACL_DENIED_CMD:
+        snprintf(msg, len, "NOPERM this user has no permissions to run the '%s' command",
+                 cmd->name);
+        return 1;
+    case ACL_DENIED_KEY:
+        snprintf(msg, len,
+                 "NOPERM this user has no permissions to access one of the keys used as "
+                 "arguments");
+        return 1;
+    default:
+        snprintf(msg, len,
+                 "NOPERM this user has no permissions to access one of the channels used as "
+                 "arguments");
+        return 1;
+    }
+}
+
 static void reject(client *cl, const kv_command *cmd, const char *msg)
 {
     if (exec_refused(cl, cmd, msg))
@@ -942,9 +968,18 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
             return;
         }
     }
-    if (!cl->authed && !(cmd->flags & CMD_NOAUTH)) {
+    if (acl_auth_required(cl) && !(cmd->flags & CMD_NOAUTH)) {
         reject(cl, cmd, "NOAUTH Authentication required.");
         return;
+    }
+    /* The user's permissions (Redis's ACLCheckAllPerm), for the
+     * subcommand of a container. */
+    if (eff) {
+        char msg[256];
+        if (acl_refusal(cl, eff, argc, argv, lens, msg, sizeof msg)) {
+            reject(cl, cmd, msg);
+            return;
+        }
     }
     int64_t now = server_mstime();
     evict_clock(&s->env, now);
@@ -1104,6 +1139,28 @@ static void cmd_exec(cmd_ctx *c)
     c->srv->in_exec = 1;
     for (int i = 0; i < n; i++) {
         const kv_command *cmd = command_lookup(q[i].argv[0], q[i].lens[0]);
+        /* ACLs may have changed since the command was queued (Redis checks
+         * them again at EXEC). */
+        const kv_command *eff = q[i].argc > 1 && command_is_container(cmd)
+                                    ? command_lookup_sub(cmd, q[i].argv[1], q[i].lens[1])
+                                    : cmd;
+        if (eff) {
+            int r = acl_check_client(cl, eff, q[i].argc, (const char *const *)q[i].argv,
+                                     q[i].lens, ACL_CTX_MULTI);
+            if (r != ACL_OK) {
+                reply_errorf(&c->r,
+                             "NOPERM ACLs rules changed between the moment the transaction was "
+                             "accumulated and the EXEC call. This command is no longer allowed "
+                             "for the following reason: %s",
+                             r == ACL_DENIED_CMD
+                                 ? "no permission to execute the command or subcommand"
+                             : r == ACL_DENIED_KEY
+                                 ? "no permission to touch the specified keys"
+                                 : "no permission to access one of the channels used as "
+                                   "arguments");
+                continue;
+            }
+        }
         /* The node may have changed state since the command was queued. */
         uint32_t flags = effective_flags(cmd, q[i].argc, (const char *const *)q[i].argv, q[i].lens);
         const char *why = state_refusal(cl, cmd, flags, q[i].argc, q[i].lens, buf, sizeof buf);

@@ -153,6 +153,21 @@ size_t ps_unsubscribe_all(ps_registry *r, ps_sub *s, int kind,
     return n;
 }
 
+int ps_sub_each(ps_sub *s, int kind, int (*fn)(void *arg, const char *name, size_t len),
+                void *arg)
+{
+    dict_iter it;
+    dict_iter_init(&it, &s->names[kind]);
+    dict_node *n;
+    int stop = 0;
+    while (!stop && (n = dict_iter_next(&it))) {
+        const ps_member *m = (const ps_member *)n;
+        stop = fn(arg, m->ch->name, m->ch->len);
+    }
+    dict_iter_done(&it);
+    return stop;
+}
+
 size_t ps_sub_count(const ps_sub *s, int kind)
 {
     return dict_size(&s->names[kind]);

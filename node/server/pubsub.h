@@ -52,6 +52,10 @@ int ps_unsubscribe(ps_registry *r, ps_sub *s, int kind, const char *name, size_t
 size_t ps_unsubscribe_all(ps_registry *r, ps_sub *s, int kind,
                           void (*fn)(void *arg, const char *name, size_t len), void *arg);
 
+/* Each subscription of s of a kind, until fn returns non-zero (which is
+ * then returned; 0 when every one was seen). fn must not change s. */
+int ps_sub_each(ps_sub *s, int kind, int (*fn)(void *arg, const char *name, size_t len),
+                void *arg);
 /* Subscriptions of s of a kind. */
 size_t ps_sub_count(const ps_sub *s, int kind);
 /* Distinct names with at least one subscriber (INFO pubsub_channels …,

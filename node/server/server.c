@@ -716,7 +716,9 @@ void server_apply_config(server *s, const cfg_option *o)
             if (!(c->flags & CL_CLOSING))
                 client_apply_limits(c);
     } else if (!strcmp(n, "requirepass")) {
-        /* Existing connections stay as they are, as in Redis. */
+        /* The default user's password; existing connections stay as they
+         * are, as in Redis. */
+        acl_set_default_password(s, s->cfg.requirepass, s->cfg.requirepass_len);
     } else if (!strcmp(n, "min-replicas-ack") ||
                !strcmp(n, "repl-retention-bytes")) {
         repl_config rc;
@@ -743,10 +745,14 @@ static void make_run_id(char out[41])
     out[40] = '\0';
 }
 
+static int full_read_access(void *arg, cmd_ctx *c)
+{
+    (void)arg;
+    return !c->cl || acl_full_read_access(c->cl, c->cmd, c->argc, c->argv, c->lens);
+}
+
 int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t errlen)
 {
-    (void)err;
-    (void)errlen;
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg); /* the server owns the strings now */
@@ -756,6 +762,8 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     s->active_expire = s->cfg.active_expire;
     s->env.key_touched = key_touched;
     s->env.key_touched_arg = s;
+    s->env.full_read_access = full_read_access;
+    s->env.full_read_access_arg = s;
     env_limits(s);
     ps_registry_init(&s->pubsub);
     pubsub_apply_config(s);
@@ -764,6 +772,8 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     keyspace_limits(s);
     s->ndbs = s->cfg.databases;
     dispatch_init(s);
+    if (acl_init(s, err, errlen) < 0)
+        return -1;
     stream_block_init(s);
     s->cmd_stats = kv_calloc((size_t)command_count(), sizeof *s->cmd_stats);
     s->startup_memory = kv_used_memory(); /* before the data is loaded */
@@ -966,6 +976,7 @@ void server_free(server *s)
     tracking_free(s);
     dict_clear(&s->clients_by_id, NULL, NULL);
     slowlog_free(s);
+    acl_free(s);
     kv_free(s->cmd_stats);
     server_reset_errors(s);
     kv_free(s->tcp_listeners);

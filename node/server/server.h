@@ -19,6 +19,7 @@
 #ifndef KV_SERVER_H
 #define KV_SERVER_H
 
+#include "acl.h"
 #include "buf.h"
 #include "cmd.h"
 #include "config.h"
@@ -103,7 +104,8 @@ typedef struct client {
     int flags;
     int resp;      /* 2 or 3 */
     int db;        /* the selected database (SELECT) */
-    int authed;
+    int authed;    /* authenticated (AUTH, HELLO, or a passwordless default user) */
+    struct acl_user *user; /* its ACL user (acl.c): the default one until AUTH */
     char addr[64]; /* "ip:port" or "/path:0" */
     char laddr[64];
     char *name;
@@ -226,6 +228,7 @@ typedef struct tracking tracking; /* client-side caching (tracking.c) */
 
 struct server {
     kv_config cfg;
+    acl_state *acl;       /* users and the ACL log (acl.c) */
     uv_loop_t *loop;
     engine *eng;
     ks **dbs;             /* the databases (engine_dbs; SWAPDB permutes them) */
@@ -713,6 +716,13 @@ void commands_init(void);
  * name them (a bad numkeys …), -2 when cmd takes no keys. */
 int command_keys(const kv_command *cmd, int argc, const char *const *argv, const size_t *lens,
                  void (*fn)(void *arg, int i), void *arg);
+
+/* The keys of a call of cmd with their key-spec flags (KSF_*), as Redis's
+ * getKeysFromCommandWithSpecs: up to max positions into pos and flags
+ * into fl. Returns how many, -1 when the arguments do not name them, -2
+ * when cmd takes no keys. */
+int command_keys_flags(const kv_command *cmd, int argc, const char *const *argv,
+                       const size_t *lens, int *pos, unsigned *fl, int max);
 
 /* Build a ctx for running a command for cl (NULL: replay) on the server. */
 void server_ctx_init(cmd_ctx *c, server *s, client *cl, kbuf *out, int resp);
