@@ -72,10 +72,11 @@ typedef struct script_host {
      * call (rejected_calls, errorstats). */
     void (*rejected)(void *arg, const kv_command *cmd, const char *err, size_t len);
     /* May the user of caller's client run cmd with these arguments (ACLs)?
-     * 1 or 0; log: a denial goes to the ACL log (redis.call, not
-     * redis.acl_check_cmd). */
-    int (*acl_allowed)(void *arg, cmd_ctx *caller, const kv_command *cmd, int argc,
-                       const char *const *argv, const size_t *lens, int log);
+     * NULL, or why not ("can't run this command or subcommand", Redis's
+     * getAclErrorMessage); log: a denial goes to the ACL log (redis.call,
+     * not redis.acl_check_cmd). */
+    const char *(*acl_denied)(void *arg, cmd_ctx *caller, const kv_command *cmd, int argc,
+                              const char *const *argv, const size_t *lens, int log);
 } script_host;
 
 /* Create the process's scripting engine (two Lua interpreters: EVAL's and

@@ -810,9 +810,6 @@ void script_set_deny_disabled(int on)
     deny_disabled = on;
 }
 
-static const char acl_denial[] = "The user executing the script can't run this command or "
-                                 "subcommand";
-
 static int is_noscript(const kv_command *cmd)
 {
     /* Redis 7.0's noscript commands carry the flag in their tables (COMMAND
@@ -831,10 +828,14 @@ static const char *call_refusal(run_ctx *rc, const kv_command *cmd, int argc,
         return "Wrong number of args calling Redis command from script";
     if (is_noscript(cmd))
         return "This Redis command is not allowed from script";
-    /* Redis's scriptVerifyACL (its error names only the first reason). */
-    if (sc_host.acl_allowed &&
-        !sc_host.acl_allowed(sc_host.arg, rc->caller, cmd, argc, argv, lens, 1))
-        return acl_denial;
+    /* Redis's scriptVerifyACL. */
+    const char *denied =
+        sc_host.acl_denied ? sc_host.acl_denied(sc_host.arg, rc->caller, cmd, argc, argv, lens, 1)
+                           : NULL;
+    if (denied) {
+        snprintf(buf, len, "The user executing the script %s", denied);
+        return buf;
+    }
     if ((rc->flags & RUN_READ_ONLY) && (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)))
         return "Write commands are not allowed from read-only scripts.";
     if (rc->flags & RUN_WRITE_DIRTY)
@@ -1155,8 +1156,8 @@ static int l_acl_check_cmd(lua_State *L)
             ok = 0;
     }
     const kv_command *cmd = ok ? sc_host.lookup(sc_host.arg, argc, argv, lens) : NULL;
-    int allowed = cmd && (!sc_host.acl_allowed ||
-                          sc_host.acl_allowed(sc_host.arg, sc_run->caller, cmd, argc, argv, lens, 0));
+    int allowed = cmd && (!sc_host.acl_denied ||
+                          !sc_host.acl_denied(sc_host.arg, sc_run->caller, cmd, argc, argv, lens, 0));
     kv_free(argv);
     kv_free(lens);
     if (!ok) {

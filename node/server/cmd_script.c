@@ -57,17 +57,27 @@ static void host_rejected(void *arg, const kv_command *cmd, const char *err, siz
         server_count_error(s, "ERR", 3);
 }
 
-static int host_acl_allowed(void *arg, cmd_ctx *caller, const kv_command *cmd, int argc,
-                            const char *const *argv, const size_t *lens, int log)
+static const char *host_acl_denied(void *arg, cmd_ctx *caller, const kv_command *cmd, int argc,
+                                   const char *const *argv, const size_t *lens, int log)
 {
     server *s = arg;
     client *cl = caller->cl;
     if (!cl)
-        return 1; /* replay, a replica applying its primary's stream */
-    if (log)
-        return acl_check_client(cl, cmd, argc, argv, lens, ACL_CTX_LUA) == ACL_OK;
-    int pos;
-    return acl_check(s, cl->user, cmd, argc, argv, lens, &pos) == ACL_OK;
+        return NULL; /* replay, a replica applying its primary's stream */
+    int pos, r = log ? acl_check_client(cl, cmd, argc, argv, lens, ACL_CTX_LUA)
+                     : acl_check(s, cl->user, cmd, argc, argv, lens, &pos);
+    switch (r) {
+    case ACL_OK:
+        return NULL;
+    case ACL_DENIED_CMD:
+        return "can't run this command or subcommand";
+    case ACL_DENIED_KEY:
+        return "can't access at least one of the keys mentioned in the command arguments";
+    case ACL_DENIED_CHANNEL:
+        return "can't publish to the channel mentioned in the command";
+    default:
+        return "lacking the permissions for the command";
+    }
 }
 
 void scripting_init(server *s)
@@ -79,7 +89,7 @@ void scripting_init(server *s)
                      .busy_ms = host_busy_ms,
                      .oom = host_oom,
                      .rejected = host_rejected,
-                     .acl_allowed = host_acl_allowed};
+                     .acl_denied = host_acl_denied};
     script_init(&h);
 }
 
