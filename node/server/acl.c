@@ -1657,6 +1657,11 @@ int acl_init(server *s, char *err, size_t errlen)
                  "directly in your redis.conf, but not both.");
         return -1;
     }
+    /* requirepass is the default user's password; a `user default …`
+     * line or an aclfile then redefines that user (Redis applies
+     * requirepass while reading the config and loads the users after). */
+    if (s->cfg.requirepass && s->cfg.requirepass_len)
+        acl_set_default_password(s, s->cfg.requirepass, s->cfg.requirepass_len);
     if (load_config_users(s, err, errlen) < 0)
         return -1;
     if (file && *file) {
@@ -1667,9 +1672,6 @@ int acl_init(server *s, char *err, size_t errlen)
             return -1;
         }
     }
-    /* requirepass is the default user's password. */
-    if (s->cfg.requirepass && s->cfg.requirepass_len)
-        acl_set_default_password(s, s->cfg.requirepass, s->cfg.requirepass_len);
     return 0;
 }
 
@@ -1689,6 +1691,25 @@ void acl_free(server *s)
 /* ------------------------------------------------------------------------ */
 /* The ACL command                                                           */
 /* ------------------------------------------------------------------------ */
+
+char *acl_config_lines(server *s)
+{
+    kbuf b;
+    kbuf_init(&b);
+    if (!s->cfg.aclfile || !s->cfg.aclfile[0]) {
+        for (int i = 0; i < s->acl->nusers; i++) {
+            acl_user *u = s->acl->users[i];
+            kbuf_append_str(&b, "user ");
+            kbuf_append(&b, u->name, u->nlen);
+            kbuf_putc(&b, ' ');
+            kbuf_append_str(&b, user_describe(u));
+            kbuf_putc(&b, '\n');
+        }
+    }
+    char *t = kv_memdup(kbuf_len(&b) ? kbuf_data(&b) : "", kbuf_len(&b));
+    kbuf_free(&b);
+    return t;
+}
 
 static void acl_setuser_cmd(cmd_ctx *c)
 {

@@ -63,6 +63,10 @@ int acl_check_client(struct client *c, const struct kv_command *cmd, int argc,
 int acl_full_read_access(struct client *c, const struct kv_command *cmd, int argc,
                          const char *const *argv, const size_t *lens);
 
+/* The users as config-file `user` lines for CONFIG REWRITE (none when an
+ * aclfile holds them, as Redis); free with kv_free. */
+char *acl_config_lines(struct server *s);
+
 /* requirepass changed: the default user's only password (NULL/"" none:
  * nopass). */
 void acl_set_default_password(struct server *s, const char *p, size_t n);

@@ -298,7 +298,10 @@ static void config_resetstat_cmd(cmd_ctx *c)
 static void config_rewrite_cmd(cmd_ctx *c)
 {
     char err[512];
-    if (config_rewrite(&c->srv->cfg, err, sizeof err) < 0) {
+    char *users = acl_config_lines(c->srv);
+    int rc = config_rewrite(&c->srv->cfg, users, err, sizeof err);
+    kv_free(users);
+    if (rc < 0) {
         log_warn("CONFIG REWRITE failed: %s", err);
         reply_errorf(&c->r, "ERR %s", err);
         return;

@@ -221,8 +221,10 @@ size_t config_format(const kv_config *c, const cfg_option *o, char *buf, size_t 
 
 /* Rewrite c->config_file: options already there get their current values
  * in place, changed options that are absent are appended; comments and
- * order are kept. 0 or -1 with err. */
-int config_rewrite(const kv_config *c, char *err, size_t errlen);
+ * order are kept. users (NULL: keep the file's `user` lines) replaces the
+ * `user` lines: the ACL users as acl_config_lines gives them. 0 or -1
+ * with err. */
+int config_rewrite(const kv_config *c, const char *users, char *err, size_t errlen);
 
 /* Print --help text (usage + every option with its default). */
 void config_print_help(const char *prog);

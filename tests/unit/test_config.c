@@ -171,7 +171,7 @@ static void test_rewrite(void **state)
     assert_int_equal(config_load_file(&c, path, err, sizeof err), 0);
     assert_int_equal(set1(&c, "maxclients", "200", 0, err), 0);
     assert_int_equal(set1(&c, "requirepass", "a b", 0, err), 0);
-    assert_int_equal(config_rewrite(&c, err, sizeof err), 0);
+    assert_int_equal(config_rewrite(&c, NULL, err, sizeof err), 0);
     kv_config d;
     config_init(&d);
     assert_int_equal(config_load_file(&d, path, err, sizeof err), 0);
