@@ -318,6 +318,12 @@ const cfg_option cfg_options[] = {
      yesno, 1,
      "Always yes: a follower refuses writes (-READONLY); no is refused, since its data is "
      "only ever what its leader committed."},
+    {"masterauth", NULL, CFG_STRING, OFF(masterauth), 0, 0, "", NULL, 1,
+     NO_EFFECT "kvnode nodes replicate among themselves, authenticated by cluster-secret; a "
+               "kvnode node is never the replica of a Redis primary. Redacted in SLOWLOG as "
+               "in Redis."},
+    {"masteruser", NULL, CFG_STRING, OFF(masteruser), 0, 0, "", NULL, 1,
+     NO_EFFECT "see masterauth."},
     {"replica-priority", "slave-priority", CFG_INT, OFF(replica_priority), 0, INT_MAX, "100",
      NULL, 1,
      NO_EFFECT "kvnode elects its leader by Raft's rules (the most up-to-date log wins), "

@@ -87,6 +87,7 @@ typedef struct kv_config {
     int rdb_save_incremental_fsync, rdb_del_sync_files;
     int repl_diskless_sync, repl_diskless_sync_delay, repl_diskless_sync_max_replicas;
     int repl_diskless_load, repl_disable_tcp_nodelay, replica_priority;
+    char *masterauth, *masteruser; /* accepted (a kvnode node never replicates a Redis primary) */
     int propagation_error_behavior;
     long long acllog_max_len;
     char *aclfile;           /* ACL users' file (ACL LOAD / SAVE), "" none */

@@ -99,11 +99,20 @@ static int word_is(const char *a, size_t len, const char *word)
     return len == strlen(word) && strncasecmp(a, word, len) == 0;
 }
 
-/* Which arguments Redis 7.0 replaces with "(redacted)": set in red[]. */
-static void redact(const kv_command *cmd, int argc, const char *const *argv, const size_t *lens,
-                   char *red)
+void command_redact(const kv_command *cmd, int argc, const char *const *argv, const size_t *lens,
+                    char *red)
 {
-    if (!strcmp(cmd->name, "auth")) {
+    if (!strcmp(cmd->name, "acl") && argc > 2 && word_is(argv[1], lens[1], "setuser")) {
+        /* The user's name and rules (passwords among them). */
+        for (int j = 2; j < argc; j++)
+            red[j] = 1;
+    } else if (!strcmp(cmd->name, "config") && argc > 3 && word_is(argv[1], lens[1], "set")) {
+        /* The values of Redis's SENSITIVE_CONFIG options. */
+        for (int j = 2; j + 1 < argc; j += 2)
+            if (word_is(argv[j], lens[j], "requirepass") ||
+                word_is(argv[j], lens[j], "masterauth") || word_is(argv[j], lens[j], "masteruser"))
+                red[j + 1] = 1;
+    } else if (!strcmp(cmd->name, "auth")) {
         for (int j = 1; j < argc; j++)
             red[j] = 1;
     } else if (!strcmp(cmd->name, "hello")) {
@@ -155,7 +164,7 @@ void monitor_feed(server *s, client *from, int lua, int db, const kv_command *cm
         kbuf_printf(&line, "[%d %s] ", db, from->addr);
     char red_small[16] = {0};
     char *red = argc <= (int)sizeof red_small ? red_small : kv_calloc((size_t)argc, 1);
-    redact(cmd, argc, argv, lens, red);
+    command_redact(cmd, argc, argv, lens, red);
     for (int j = 0; j < argc; j++) {
         if (j)
             kbuf_append(&line, " ", 1);

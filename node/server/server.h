@@ -761,6 +761,14 @@ void latency_free(server *s);
 /* INFO latencystats lines. */
 void latency_info(server *s, kbuf *b);
 
+/* ---- monitor.c ---- */
+/* Which arguments Redis 7.0 shows as "(redacted)" in MONITOR and SLOWLOG
+ * (passwords: AUTH, HELLO AUTH, MIGRATE AUTH/AUTH2, ACL SETUSER, CONFIG SET
+ * requirepass/masterauth/masteruser): red[i] set to 1 for each (red has
+ * argc zeroed entries). cmd is the command argv[0] names. */
+void command_redact(const kv_command *cmd, int argc, const char *const *argv, const size_t *lens,
+                    char *red);
+
 /* ---- slowlog.c ---- */
 void slowlog_push(server *s, client *cl, int argc, const char *const *argv,
                   const size_t *lens, int64_t duration_us);

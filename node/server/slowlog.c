@@ -63,9 +63,18 @@ void slowlog_push(server *s, client *cl, int argc, const char *const *argv,
     e->argc = n;
     e->argv = kv_malloc((size_t)n * sizeof *e->argv);
     e->lens = kv_malloc((size_t)n * sizeof *e->lens);
+    char *red = kv_calloc((size_t)argc + 1, 1);
+    const kv_command *cmd = argc ? command_lookup(argv[0], lens[0]) : NULL;
+    if (cmd)
+        command_redact(cmd, argc, argv, lens, red);
     for (int i = 0; i < n; i++) {
         char buf[SLOWLOG_MAX_ARGLEN + 64];
         size_t l = lens[i];
+        if (red[i] && !(i == n - 1 && argc > n)) {
+            e->argv[i] = kv_memdup("(redacted)", 10);
+            e->lens[i] = 10;
+            continue;
+        }
         if (i == n - 1 && argc > n) {
             l = (size_t)snprintf(buf, sizeof buf, "... (%d more arguments)", argc - n + 1);
             e->argv[i] = kv_memdup(buf, l);
@@ -80,6 +89,7 @@ void slowlog_push(server *s, client *cl, int argc, const char *const *argv,
         }
         e->lens[i] = l;
     }
+    kv_free(red);
     snprintf(e->addr, sizeof e->addr, "%s", cl ? cl->addr : "");
     snprintf(e->name, sizeof e->name, "%s", cl && cl->name ? cl->name : "");
 }
