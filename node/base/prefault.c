@@ -22,6 +22,7 @@ static uintptr_t page_size(void)
 static void *helper(void *arg)
 {
     prefault *pf = arg;
+    pthread_setname_np(pthread_self(), "kvnode-prefault");
     pthread_mutex_lock(&pf->mu);
     uintptr_t pos = pf->base;
     for (;;) {

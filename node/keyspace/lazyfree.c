@@ -31,6 +31,7 @@ static _Atomic size_t pending_objects, freed_objects;
 static void *lazyfree_main(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "kvnode-lazyfree");
     pthread_mutex_lock(&mu);
     for (;;) {
         while (!head && !stopping)

@@ -13,7 +13,12 @@
 #      of servers, redis and kvnode alternating: medians, the worst max and
 #      the ratio of each round. The unpipelined no-fsync row also runs the
 #      client against bench_noop_server, which does no work (blocking in
-#      epoll, and spinning): the rate the client itself allows.
+#      epoll, and spinning): the rate the client itself allows. Where
+#      `perf trace` works, the fsync-always row also shows the worst
+#      fdatasync of the thread that acknowledges writes (Redis's main
+#      thread, kvnode's WAL thread) and how many took over 5 ms: a request
+#      cannot be answered before its fdatasync returns, so the worst request
+#      can be no better than the disk's worst fdatasync.
 #   2. 100 KB SETs (to 100 keys), fsync always: p50 / p99 / max.
 #   3. The data directory after DISK_MB MB of 100 KB SETs to 50 keys
 #      (appendfsync everysec on both, so it runs at disk speed; then a
@@ -160,13 +165,37 @@ if want set; then
   NOOP=$work/bench_noop_server
   cc -O2 -Wall -Wextra -Werror -o "$NOOP" tests/bench/bench_noop_server.c
 fi
+# perf trace of one server's fdatasync/fsync calls of at least 1 ms, during
+# one run: trace_start pid, then trace_stop comm sets T_MAX (ms, of the
+# thread named comm) and T_SLOW (its calls over 5 ms); "-" without perf.
+PERF_TRACE=0
+if want set && perf trace -e fdatasync -o /dev/null -- true >/dev/null 2>&1; then PERF_TRACE=1; fi
+trace_start() { # pid
+  TRACE_PID=
+  [ "$PERF_TRACE" = 1 ] || return 0
+  rm -f "$work/trace"
+  perf trace -e fdatasync,fsync --duration 1 -p "$1" -o "$work/trace" >/dev/null 2>&1 &
+  TRACE_PID=$!; pids+=($TRACE_PID)
+  local deadline=$((SECONDS + 10))
+  while [ ! -e "$work/trace" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  # perf attaches to the threads after creating its output and tells
+  # nobody: a first fdatasync missed would only make the column smaller.
+  sleep 0.3
+}
+trace_stop() { # comm
+  T_MAX=-; T_SLOW=-
+  [ -n "$TRACE_PID" ] || return 0
+  kill -INT "$TRACE_PID" 2>/dev/null; wait "$TRACE_PID" 2>/dev/null
+  read -r T_MAX T_SLOW < <(sed -nE 's/^ *[0-9.]+ \( *([0-9.]+) ms\): ([^/]+)\/.*/\2 \1/p' "$work/trace" |
+    awk -v comm="$1" '$1 == comm { if ($2 > m) m = $2; if ($2 > 5) n++ } END { printf "%.1f %d\n", m, n }')
+}
 # With a fourth argument "ceiling", each round also runs the client against
 # bench_noop_server, blocking and spinning (see that file): what the client
 # allows a server that does no work at all.
 set_row() { # label mode pipeline [ceiling]
   start_pair "$2" set
   local i r_cli="" k_cli="" r_rps="" r_cpu="" r_999="" r_max="" r_slow="" k_rps="" k_cpu="" k_999="" k_max="" k_slow="" rr=""
-  local np="" sp="" n_rps="" s_rps=""
+  local np="" sp="" n_rps="" s_rps="" r_tmax="" r_tslow="" k_tmax="" k_tslow=""
   if [ "${4:-}" = ceiling ]; then
     np=$(free_port); "$NOOP" "$np" & pids+=($!); NPID=$!
     sp=$(free_port)
@@ -184,11 +213,15 @@ set_row() { # label mode pipeline [ceiling]
       stop_bounded "$SPID"
     fi
     quiet_pair
+    [ "$2" = always ] && trace_start "$RPID"
     bench_full "$RP" "$RPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
+    [ "$2" = always ] && { trace_stop redis-server; r_tmax="$r_tmax $T_MAX"; r_tslow="$r_tslow $T_SLOW"; }
     r_rps="$r_rps $B_RPS"; r_cpu="$r_cpu $B_CPU_US"; r_cli="$r_cli $B_CLI_US"; r_999="$r_999 $B_P999"; r_max="$r_max $B_MAX"; r_slow="$r_slow $B_SLOW"
     local one=$B_RPS
     quiet_pair
+    [ "$2" = always ] && trace_start "$KPID"
     bench_full "$KP" "$KPID" "$SET_REQ" -c 50 -r 1000000 -d 32 -t set -P "$3"
+    [ "$2" = always ] && { trace_stop kvnode-wal; k_tmax="$k_tmax $T_MAX"; k_tslow="$k_tslow $T_SLOW"; }
     k_rps="$k_rps $B_RPS"; k_cpu="$k_cpu $B_CPU_US"; k_cli="$k_cli $B_CLI_US"; k_999="$k_999 $B_P999"; k_max="$k_max $B_MAX"; k_slow="$k_slow $B_SLOW"
     rr="$rr $(ratio "$B_RPS" "$one")"
   done
@@ -208,6 +241,11 @@ set_row() { # label mode pipeline [ceiling]
   printf "$row_fmt" "  p99.9 (median)/max (worst) ms" "$(echo "$r_999" | median)/$(echo "$r_max" | maxof)" \
     "$(echo "$k_999" | median)/$(echo "$k_max" | maxof)" ""
   printf "$row_fmt" "  requests > 20 ms (all rounds)" "$(echo "$r_slow" | sumof)" "$(echo "$k_slow" | sumof)" ""
+  if [ "$2" = always ] && [ "$PERF_TRACE" = 1 ]; then
+    printf "$row_fmt" "  max per round ms" "${r_max# }" "${k_max# }" ""
+    printf "$row_fmt" "  worst fdatasync per round ms" "${r_tmax# }" "${k_tmax# }" ""
+    printf "$row_fmt" "  fdatasyncs > 5 ms (all rounds)" "$(echo "$r_tslow" | sumof)" "$(echo "$k_tslow" | sumof)" ""
+  fi
   if [ -n "$np" ]; then
     local n_med s_med
     n_med=$(echo "$n_rps" | median); s_med=$(echo "$s_rps" | median)
