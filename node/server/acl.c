@@ -454,9 +454,10 @@ static int sel_apply(acl_sel *s, const char *op, size_t oplen)
 /* Users                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* New selectors get every channel (acl-pubsub-default allchannels)? */
 static int pubsub_default(server *s)
 {
-    return s->cfg.acl_pubsub_default;
+    return s->cfg.acl_pubsub_default == ACL_PUBSUB_ALL;
 }
 
 static acl_user *user_new(server *s, const char *name, size_t nlen)
@@ -1282,7 +1283,6 @@ int acl_check_client(client *c, const kv_command *cmd, int argc, const char *con
     int r = acl_check(c->srv, c->user, cmd, argc, argv, lens, &pos);
     if (r == ACL_OK)
         return r;
-    c->last_cmd = cmd->name; /* Redis's lastcmd is the command refused */
     if (r == ACL_DENIED_CMD)
         log_add(c->srv, c, r, context, cmd->name, strlen(cmd->name), c->user->name,
                 c->user->nlen);

@@ -175,6 +175,7 @@ client *client_new(server *s, int unix_socket)
     c->idx.cl = c;
     dict_add(&s->clients_by_id, &c->idx.dn);
     c->resp = 2;
+    c->exec_n = -1;
     c->parser = resp_parser_new(NULL);
     acl_client_default(c);
     client_apply_limits(c);
@@ -762,7 +763,7 @@ void client_describe(const client *c, kbuf *b)
         flags[nf++] = 'O';
     if (c->flags & CL_PUBSUB)
         flags[nf++] = 'P';
-    if (c->flags & CL_MULTI)
+    if ((c->flags & CL_MULTI) || c->exec_n >= 0)
         flags[nf++] = 'x';
     if (c->flags & CL_BLOCKED)
         flags[nf++] = 'b';
@@ -794,7 +795,7 @@ void client_describe(const client *c, kbuf *b)
                 (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
                 (long long)((now - c->ctime_ms) / 1000), (long long)(((int64_t)uv_now(c->srv->loop) - c->last_ms) / 1000),
                 flags, c->db, ps_sub_count(&c->ps, PS_CHANNEL), ps_sub_count(&c->ps, PS_PATTERN),
-                ps_sub_count(&c->ps, PS_SHARD), (c->flags & CL_MULTI) ? c->nmq : -1,
+                ps_sub_count(&c->ps, PS_SHARD), (c->flags & CL_MULTI) ? c->nmq : c->exec_n,
                 kbuf_len(&c->query),
                 kbuf_avail(&c->query), c->query.cap, kbuf_len(&c->out), omem,
                 client_memory(c), c->last_cmd, c->user ? acl_user_name(c->user) : "default",

@@ -105,7 +105,7 @@ static void cmd_hello(cmd_ctx *c)
         return;
     if (!cl->authed) {
         reply_error(&c->r, "NOAUTH HELLO must be called with the client already authenticated, "
-                           "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
+                           "otherwise the HELLO AUTH <user> <pass> option can be used "
                            "to authenticate the client and select the RESP protocol version at "
                            "the same time");
         return;

@@ -20,7 +20,8 @@
 #define OFF(f) offsetof(kv_config, f)
 
 static const char *const yesno[] = {"no", "yes", NULL};
-static const char *const acl_pubsub_names[] = {"resetchannels", "allchannels", NULL};
+/* Redis's order (its CONFIG SET error lists them so): ACL_PUBSUB_*. */
+static const char *const acl_pubsub_names[] = {"allchannels", "resetchannels", NULL};
 static const char *const fsync_names[] = {"always", "everysec", "no", NULL};
 static const char *const level_names[] = {"debug", "verbose", "notice", "warning", NULL};
 static const char *const protect_names[] = {"no", "yes", "local", NULL};

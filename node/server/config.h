@@ -91,7 +91,7 @@ typedef struct kv_config {
     int propagation_error_behavior;
     long long acllog_max_len;
     char *aclfile;           /* ACL users' file (ACL LOAD / SAVE), "" none */
-    int acl_pubsub_default;  /* 1: new users get allchannels, 0: resetchannels */
+    int acl_pubsub_default;  /* ACL_PUBSUB_*: the channels of a new (or reset) user */
     struct kv_config_user *acl_users; /* the config's `user` lines, in order */
     int n_acl_users;
     char *dbfilename, *appendfilename, *appenddirname, *proc_title_template;
@@ -178,6 +178,8 @@ typedef struct cfg_option {
 
 /* enable-debug-command, enable-module-command, enable-protected-configs. */
 enum { PROTECT_NO, PROTECT_YES, PROTECT_LOCAL };
+/* acl-pubsub-default. */
+enum { ACL_PUBSUB_ALL, ACL_PUBSUB_RESET };
 /* oom-score-adj. */
 enum { OOM_ADJ_NO, OOM_ADJ_YES, OOM_ADJ_RELATIVE, OOM_ADJ_ABSOLUTE };
 

@@ -577,8 +577,11 @@ static int acl_refusal(client *cl, const kv_command *cmd, int argc, const char *
                        const size_t *lens, char *msg, size_t len)
 {
     int ctx = (cl->flags & CL_MULTI) ? ACL_CTX_MULTI : ACL_CTX_TOPLEVEL;
+    const char *last = cl->last_cmd;
+    cl->last_cmd = cmd->name; /* Redis's lastcmd is the command refused (log, CLIENT LIST) */
     switch (acl_check_client(cl, cmd, argc, argv, lens, ctx)) {
     case ACL_OK:
+        cl->last_cmd = last;
         return 0;
     case ACL_DENIED_CMD:
         snprintf(msg, len, "NOPERM this user has no permissions to run the '%s' command",
@@ -1137,6 +1140,7 @@ static void cmd_exec(cmd_ctx *c)
     reply_array(&c->r, n);
     char buf[512];
     c->srv->in_exec = 1;
+    cl->exec_n = n;
     for (int i = 0; i < n; i++) {
         const kv_command *cmd = command_lookup(q[i].argv[0], q[i].lens[0]);
         /* ACLs may have changed since the command was queued (Redis checks
@@ -1171,6 +1175,7 @@ static void cmd_exec(cmd_ctx *c)
         call(cl, cmd, q[i].argc, (const char *const *)q[i].argv, q[i].lens, c->now_ms);
     }
     c->srv->in_exec = 0;
+    cl->exec_n = -1;
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < q[i].argc; j++)
             kv_free(q[i].argv[j]);

@@ -132,6 +132,8 @@ typedef struct client {
     /* transactions */
     queued_cmd *mq;
     int nmq, capmq;
+    int exec_n;            /* while its EXEC runs: how many commands it runs (CLIENT LIST
+                              shows the client in MULTI until EXEC ends, as Redis), else -1 */
     uint32_t mq_flags;     /* the queued commands' flags together (as queued) */
     uint32_t mq_inv_flags; /* … and their complements (Redis's cmd_inv_flags) */
     char **watched;        /* keys (kv_memdup'd), with lengths and databases */

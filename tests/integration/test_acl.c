@@ -31,7 +31,8 @@
 #define SHA_ADMINPW "5fcf82bc15aef42cd3ec93e6d4b51c04df110cf77ee715f62f3f172ff8ed9de9"
 
 #define WRONGPASS "-WRONGPASS invalid username-password pair or user is disabled."
-#define NOPERM_KEY "-NOPERM this user has no permissions to access one of the keys used as arguments"
+#define NOPERM_KEY                                                                               \
+    "-NOPERM this user has no permissions to access one of the keys used as arguments"
 #define NOPERM_CHANNEL                                                                           \
     "-NOPERM this user has no permissions to access one of the channels used as arguments"
 #define NOAUTH "-NOAUTH Authentication required."
@@ -375,8 +376,8 @@ static void test_users_from_command_line(void **state)
 {
     fixture *f = *state;
     start(f, (const char *const[]){"--user", "alice", "on", ">secret", "~app:*", "+@read",
-                                   "+@write", "-flushall", "+acl|whoami", "--user", "bob",
-                                   "off", "nopass", "+@all", "~*", NULL});
+                                   "+@write", "-flushall", "+acl|whoami", "--user", "bob", "off",
+                                   "nopass", "+@all", "~*", NULL});
     int port = f->node.port;
     EXPECT(f->c, "[\"alice\" \"bob\" \"default\"]", "ACL", "USERS");
     EXPECT(f->c, "\"default\"", "ACL", "WHOAMI");
@@ -398,6 +399,9 @@ static void test_users_from_command_line(void **state)
     /* Nothing denied ran. */
     EXPECT(f->c, "(nil)", "GET", "other");
     EXPECT(f->c, "\"v\"", "GET", "app:1");
+    /* FLUSHALL is a @write command, as in Redis: +@read +@write alone allow it. */
+    EXPECT(f->c, "+OK", "ACL", "SETUSER", "rw", "on", "nopass", "~app:*", "+@read", "+@write");
+    EXPECT(f->c, "+OK", "ACL", "DRYRUN", "rw", "flushall");
 
     kv_reply *r = RUN(f->c, "ACL", "GETUSER", "alice");
     assert_field_text(r, "flags", "[\"on\"]");
@@ -629,8 +633,7 @@ static void test_deleted_user_connections_closed(void **state)
     EXPECT(a, "(no reply: connection error)", "PING");
     kv_client_free(a);
     EXPECT(f->c, "[\"dave\" \"default\"]", "ACL", "USERS");
-    EXPECT(f->c, "-ERR The 'default' user cannot be removed", "ACL", "DELUSER", "dave",
-           "default");
+    EXPECT(f->c, "-ERR The 'default' user cannot be removed", "ACL", "DELUSER", "dave", "default");
     EXPECT(f->c, "[\"dave\" \"default\"]", "ACL", "USERS");
 
     /* Deleting itself: the reply, then the connection goes. */
@@ -1028,8 +1031,8 @@ static void test_denied_client_info_matches_redis(void **state)
     for (int j = 0; j < 3; j++) {
         for (int i = 0; i < 2; i++) {
             client_field(log[i], fields[j], v[i], sizeof v[i]);
-            fprintf(stderr, "multi entry, %s's ACL LOG client-info: %s=%s\n", names[i],
-                    fields[j], v[i]);
+            fprintf(stderr, "multi entry, %s's ACL LOG client-info: %s=%s\n", names[i], fields[j],
+                    v[i]);
         }
         diffs += strcmp(v[0], v[1]) != 0;
     }
