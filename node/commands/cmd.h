@@ -362,7 +362,8 @@ int scan_parse_opts(cmd_ctx *c, int i, scan_opts *o);
 uint64_t cmd_random(void);
 
 /* Has the reply grown past the client's hard output limit? Then the
- * command should stop adding to it: the client is closed after it. */
+ * command should stop adding to it: the client is closed after it, with
+ * none of the reply sent (Redis's output-buffer limit). */
 int cmd_reply_over_limit(cmd_ctx *c, size_t default_max);
 
 /* One active-expiry step over databases dbs[0..ndbs) (Redis's

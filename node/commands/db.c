@@ -239,8 +239,11 @@ int cmd_reply_over_limit(cmd_ctx *c, size_t default_max)
 {
     if (!c->cl)
         return 0;
+    /* Past the hard limit as the server counts it (beyond a client's
+     * fixed 16 KB reply buffer, as Redis): the server then closes the
+     * client without sending any of the reply. */
     long long hard = c->env->obuf_hard;
-    size_t limit = hard > 0 ? (size_t)hard : default_max;
+    size_t limit = hard > 0 ? (size_t)hard + 16 * 1024 : default_max;
     if (kbuf_len(c->r.out) <= limit)
         return 0;
     c->close_client = 1;

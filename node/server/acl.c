@@ -1602,7 +1602,8 @@ static int load_config_users(server *s, char *err, size_t errlen)
         }
         for (int j = 0; j < i; j++) {
             if (!strcmp(cfg->acl_users[j].words[0], name)) {
-                snprintf(err, errlen, "user %s: %s", name, acl_error_text(EALREADY));
+                snprintf(err, errlen, "Error in user declaration '%s': %s", name,
+                         acl_error_text(EALREADY));
                 return -1;
             }
         }

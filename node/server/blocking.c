@@ -32,6 +32,7 @@
  * reads its pending input only after that command, never inside it.
  */
 #include "server.h"
+#include "script.h"
 
 #include "dict.h"
 #include "log.h"
@@ -458,7 +459,11 @@ static void serve_key(server *s, int db, const char *key, size_t klen)
 void blocking_after_command(server *s)
 {
     struct blocking *b = s->blocking;
-    if (!b || b->serving)
+    /* Not while a long script is parked mid-run (commands allowed during
+     * BUSY run meanwhile): its writes so far must not be served to a
+     * blocked client before it ends, as in Redis, where the script runs to
+     * its end before anything else. It serves them when it ends. */
+    if (!b || b->serving || script_busy())
         return;
     for (;;) {
         if (b->nready) {

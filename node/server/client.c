@@ -352,6 +352,8 @@ void client_flush(client *c)
  * "pubsub", any other "normal". A hard limit
  * closes at once; staying above the soft limit for its seconds closes
  * too. */
+#define OBUF_FIXED (16 * 1024) /* Redis's PROTO_REPLY_CHUNK_BYTES */
+
 int client_output_over_limit(client *c)
 {
     const kv_config *cfg = &c->srv->cfg;
@@ -369,6 +371,10 @@ int client_output_over_limit(client *c)
     size_t pending = client_pending_bytes(c) + kbuf_len(&c->ps_later);
     size_t rdb = sync_stream_rdb_pending(c);
     pending = pending > rdb ? pending - rdb : 0;
+    /* Redis counts only what is past a client's fixed 16 KB reply buffer
+     * (getClientOutputBufferMemoryUsage: the reply list): a reply that
+     * fits there is never over a limit, however small. */
+    pending = pending > OBUF_FIXED ? pending - OBUF_FIXED : 0;
     int over_hard = hard && pending > (size_t)hard;
     int over_soft = soft && pending > (size_t)soft;
     if (!over_soft)
@@ -401,8 +407,7 @@ void client_close_asap(client *c)
     c->srv->ps_close_pending = 1;
 }
 
-/* Returns 1 if c was closed for its output limit. */
-static int check_output_limits(client *c)
+int client_check_output_limits(client *c)
 {
     if (!client_output_over_limit(c))
         return 0;
@@ -530,9 +535,15 @@ static void process_input(client *c)
             if (client_pending_bytes(c) > PAUSE_ABOVE) {
                 /* Replies pile up faster than the client reads them: stop
                  * here, with the rest of its requests still buffered, and
-                 * go on once the output drains (maybe_resume_reading). */
+                 * go on once the output drains (maybe_resume_reading). The
+                 * limits apply to the replies as they were made, before
+                 * any is handed to the socket (Redis checks them as it
+                 * appends to the buffer): over the hard limit, nothing of
+                 * them is sent. */
+                if (client_check_output_limits(c))
+                    break;
                 client_flush(c);
-                if (client_pending_bytes(c) > PAUSE_ABOVE && !check_output_limits(c)) {
+                if (client_pending_bytes(c) > PAUSE_ABOVE) {
                     pause_reading(c);
                     break;
                 }
@@ -644,10 +655,13 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (clients_evict(s, c))
         return;
     process_input(c);
-    client_flush(c);
     if (c->flags & CL_CLOSING)
         return;
-    if (check_output_limits(c))
+    /* Before writing: a reply over the hard limit is not sent at all. */
+    if (client_check_output_limits(c))
+        return;
+    client_flush(c);
+    if (c->flags & CL_CLOSING)
         return;
     client_mem_update(c);
     if (clients_evict(s, c))

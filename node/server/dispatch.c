@@ -836,10 +836,10 @@ static void on_script_idle(uv_idle_t *h)
         finish_request(cl, s->script_cmd, s->script_flags, s->script_off);
         client_unblock(cl);
         client_flush(cl);
-        blocking_after_command(s); /* its writes may serve blocked clients */
     } else if (s->eng) {
         engine_entry_commit(s->eng); /* its writes stand, as in Redis */
     }
+    blocking_after_command(s); /* its writes may serve blocked clients */
 }
 
 static void script_parked(server *s, client *cl, const kv_command *cmd, uint32_t flags,

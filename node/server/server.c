@@ -322,6 +322,10 @@ static void clients_cron(server *s)
             client_close(c);
             continue;
         }
+        /* A soft limit's seconds run out without traffic too (Redis's
+         * clientsCron). */
+        if (client_check_output_limits(c))
+            continue;
         query_buffer_cron(c, now);
         if (!c->writing && kbuf_len(&c->out) == 0 && c->out.cap > 64 * 1024)
             kbuf_shrink(&c->out, 0);

@@ -534,6 +534,9 @@ int client_output_over_limit(client *c);
  * loop that must not free clients); logs it and counts it, as Redis's
  * freeClientAsync for output limits. */
 void client_close_asap(client *c);
+/* Close c (logged, counted) if its pending output is over its class's hard
+ * limit, or over the soft one for its seconds; returns 1 if it did. */
+int client_check_output_limits(client *c);
 
 /* ---- client_evict.c (maxmemory-clients) ---- */
 /* Bytes c holds: its structure and its query, output and message buffers

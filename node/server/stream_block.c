@@ -27,6 +27,7 @@
  * (dispatch.c), key_touched and host_role_changed (server.c),
  * client_close (client.c), and server init/free. */
 #include "server.h"
+#include "script.h"
 
 #include "dict.h"
 #include "log.h"
@@ -302,6 +303,10 @@ static void on_idle(uv_idle_t *h)
 {
     server *s = h->data;
     sblock_reg *r = s->sblocks;
+    /* A long script parked mid-run: what it wrote so far is served only
+     * once it ends (the loop turns meanwhile for the script's own idle). */
+    if (script_busy())
+        return;
     uv_idle_stop(h);
     r->idle_on = 0;
     /* Serve the oldest first: the list is newest first, so collect. */

@@ -402,6 +402,59 @@ static void test_client_that_never_reads(void **state)
     assert_alive();
 }
 
+static void set_obuf_limit(kv_client *c, const char *value)
+{
+    const char *argv[4] = {"CONFIG", "SET", "client-output-buffer-limit", value};
+    const size_t lens[4] = {6, 3, 26, strlen(value)};
+    kv_reply *r = h_cmdv(c, 4, argv, lens);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+}
+
+/* A single reply over the hard output limit is not sent at all: the
+ * client is closed with nothing written, as Redis checks the limit while
+ * the reply is built (obuf-limits' "No response for single command if
+ * client output buffer hard limit is enforced"); the node goes on. */
+static void test_reply_over_hard_limit(void **state)
+{
+    (void)state;
+    kv_client *c = h_connect(node.port);
+    assert_non_null(c);
+    set_obuf_limit(c, "normal 100000 0 0");
+    char *item = malloc(1001);
+    memset(item, 'x', 1000);
+    item[1000] = '\0';
+    const char *argv[3] = {"RPUSH", "biglist", item};
+    const size_t lens[3] = {5, 7, 1000};
+    for (int i = 0; i < 150; i++) {
+        kv_reply *r = h_cmdv(c, 3, argv, lens);
+        assert_non_null(r);
+        kv_reply_free(r);
+    }
+    free(item);
+    int fd = h_raw_connect(node.port);
+    const char *lr = "*4\r\n$6\r\nLRANGE\r\n$7\r\nbiglist\r\n$1\r\n0\r\n$2\r\n-1\r\n";
+    send_all(fd, lr, strlen(lr));
+    char buf[4096];
+    int closed = 0;
+    size_t got = read_some(fd, buf, sizeof buf, 10000, &closed);
+    close(fd);
+    assert_true(closed);
+    assert_int_equal(got, 0);
+    /* Under the limit the same reply is sent. */
+    set_obuf_limit(c, "normal 8mb 0 0");
+    kv_reply *r = h_cmd(c, "LRANGE biglist 0 -1");
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_ARRAY);
+    assert_int_equal(r->elements, 150);
+    kv_reply_free(r);
+    r = h_cmd(c, "DEL biglist");
+    kv_reply_free(r);
+    kv_client_free(c);
+    assert_alive();
+}
+
 /* Past maxclients a new client gets Redis's error and is closed. */
 static void test_maxclients(void **state)
 {
@@ -506,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_million_multibulk_header),
         cmocka_unit_test(test_slow_sender),
         cmocka_unit_test(test_client_that_never_reads),
+        cmocka_unit_test(test_reply_over_hard_limit),
         cmocka_unit_test(test_maxclients),
         cmocka_unit_test(test_query_buffer_limit),
         cmocka_unit_test(test_requirepass),

@@ -393,6 +393,55 @@ static void test_busy_script_kill(void **state)
     expect(0, "GET w", "\"2\"");
 }
 
+static int node0_one_blocked(void *arg)
+{
+    (void)arg;
+    kv_reply *r = hc_cmd(0, "INFO clients");
+    int yes = r && r->str && strstr(r->str, "blocked_clients:1\r\n");
+    kv_reply_free(r);
+    return yes;
+}
+
+/* A long script is atomic for blocked clients too: while it is parked
+ * (busy) and a command allowed meanwhile runs, a BLPOP waiting on the list
+ * it pushed to is not served its first push; once it ends, the BLPOP gets
+ * what the whole script left (Redis's "Timedout scripts and unblocked
+ * command": the pop happened mid-script before). */
+static void test_busy_script_holds_blocked_clients(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    assert_true(h_wait_until(node0_leads, NULL, 30000));
+    expect(0, "CONFIG SET busy-reply-threshold 10", "+OK");
+    int waiter = send_raw(hc_node[0].port, "*3\r\n$5\r\nBLPOP\r\n$1\r\nx\r\n$1\r\n0\r\n");
+    assert_true(h_wait_until(node0_one_blocked, NULL, 20000));
+    const char *body = "redis.call('lpush',KEYS[1],'y') local i=0 while i < 30000000 do i=i+1 end "
+                       "redis.call('lpush',KEYS[1],'z') return i";
+    char req[512];
+    snprintf(req, sizeof req, "*4\r\n$4\r\nEVAL\r\n$%zu\r\n%s\r\n$1\r\n1\r\n$1\r\nx\r\n",
+             strlen(body), body);
+    int script = send_raw(hc_node[0].port, req);
+    assert_true(h_wait_until(node0_busy, NULL, 20000));
+    /* Allowed while busy; it ran, and anything it served is written by now. */
+    kv_reply *r = hc_cmd(0, "HELLO 2 SETNAME meanwhile");
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_ARRAY); /* served, not -BUSY */
+    kv_reply_free(r);
+    struct pollfd p = {waiter, POLLIN, 0};
+    assert_int_equal(poll(&p, 1, 0), 0); /* nothing for the BLPOP yet */
+    char line[512];
+    read_line(script, line, sizeof line, 60000);
+    assert_string_equal(line, ":30000000\r\n");
+    const char *want[] = {"*2\r\n", "$1\r\n", "x\r\n", "$1\r\n", "z\r\n"};
+    for (int i = 0; i < 5; i++) {
+        read_line(waiter, line, sizeof line, 20000);
+        assert_string_equal(line, want[i]);
+    }
+    close(script);
+    close(waiter);
+    expect(0, "LRANGE x 0 -1", "[\"y\"]");
+}
+
 /* Short scripts do not leave a Lua thread behind per call (a run that
  * returned reuses its coroutine): 30 EVALs after SCRIPT FLUSH keep
  * used_memory_lua near the fresh interpreter's (~48 KB; a thread per call
@@ -440,6 +489,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replica_agrees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_restart_keeps_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_script_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_script_holds_blocked_clients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lua_memory_steady, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
