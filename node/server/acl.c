@@ -127,22 +127,40 @@ static void init_tables(void)
             const char *w = p;
             while (*p && *p != ' ')
                 p++;
-            if (*w != '@')
-                continue;
-            for (int c = 0; c < NCATS; c++)
-                if (strlen(categories[c]) == (size_t)(p - w - 1) &&
-                    !strncasecmp(w + 1, categories[c], (size_t)(p - w - 1)))
-                    cat_of[i] |= 1u << c;
+            int c = *w == '@' ? acl_category_by_name(w + 1, (size_t)(p - w - 1)) : -1;
+            if (c >= 0)
+                cat_of[i] |= 1u << c;
         }
     }
 }
 
-static int category_by_name(const char *name)
+int acl_category_by_name(const char *name, size_t len)
 {
     for (int c = 0; c < NCATS; c++)
-        if (!strcasecmp(name, categories[c]))
+        if (strlen(categories[c]) == len && !strncasecmp(name, categories[c], len))
             return c;
     return -1;
+}
+
+static int category_by_name(const char *name)
+{
+    return acl_category_by_name(name, strlen(name));
+}
+
+int acl_category_count(void)
+{
+    return NCATS;
+}
+
+const char *acl_category_name(int i)
+{
+    return categories[i];
+}
+
+uint32_t acl_command_categories(const kv_command *cmd)
+{
+    init_tables();
+    return cat_of[command_index(cmd)];
 }
 
 static int has_spaces(const char *p, size_t n)
@@ -223,6 +241,13 @@ static void sel_free(acl_sel *s)
     pats_free(s->chans, s->nchans);
     firstargs_reset(s);
     kv_free(s);
+}
+
+static void pats_clear(acl_pat **p, int *n)
+{
+    pats_free(*p, *n);
+    *p = NULL;
+    *n = 0;
 }
 
 static acl_pat *pats_copy(const acl_pat *p, int n)
@@ -337,24 +362,16 @@ static int sel_apply(acl_sel *s, const char *op, size_t oplen)
 {
     if (!strcasecmp(op, "allkeys") || !strcasecmp(op, "~*")) {
         s->flags |= SEL_ALLKEYS;
-        pats_free(s->keys, s->nkeys);
-        s->keys = NULL;
-        s->nkeys = 0;
+        pats_clear(&s->keys, &s->nkeys);
     } else if (!strcasecmp(op, "resetkeys")) {
         s->flags &= ~(unsigned)SEL_ALLKEYS;
-        pats_free(s->keys, s->nkeys);
-        s->keys = NULL;
-        s->nkeys = 0;
+        pats_clear(&s->keys, &s->nkeys);
     } else if (!strcasecmp(op, "allchannels") || !strcasecmp(op, "&*")) {
         s->flags |= SEL_ALLCHANNELS;
-        pats_free(s->chans, s->nchans);
-        s->chans = NULL;
-        s->nchans = 0;
+        pats_clear(&s->chans, &s->nchans);
     } else if (!strcasecmp(op, "resetchannels")) {
         s->flags &= ~(unsigned)SEL_ALLCHANNELS;
-        pats_free(s->chans, s->nchans);
-        s->chans = NULL;
-        s->nchans = 0;
+        pats_clear(&s->chans, &s->nchans);
     } else if (!strcasecmp(op, "allcommands") || !strcasecmp(op, "+@all")) {
         memset(s->cmds, 0xff, sizeof s->cmds);
         s->flags |= SEL_ALLCOMMANDS;

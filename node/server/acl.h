@@ -25,6 +25,14 @@ enum { ACL_OK = 0, ACL_DENIED_CMD = 1, ACL_DENIED_KEY = 2, ACL_DENIED_AUTH = 3,
 /* Where a denial happened, for the ACL log. */
 enum { ACL_CTX_TOPLEVEL = 0, ACL_CTX_MULTI = 1, ACL_CTX_LUA = 2 };
 
+/* Redis's ACL categories (ACL CAT's and COMMAND INFO's order): how many,
+ * the i-th's name, the index of a name (any case; -1: none), and the set
+ * (bit i: category i) a command or subcommand is in. */
+int acl_category_count(void);
+const char *acl_category_name(int i);
+int acl_category_by_name(const char *name, size_t len);
+uint32_t acl_command_categories(const struct kv_command *cmd);
+
 /* Users from the config's `user` lines or its aclfile (not both); the
  * default user takes requirepass. -1 with err on a bad rule or file. */
 int acl_init(struct server *s, char *err, size_t errlen);

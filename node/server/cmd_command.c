@@ -22,38 +22,15 @@
 
 #define MAX_SUBS 64
 
-/* Redis's ACL categories, in the order COMMAND INFO lists them. */
-static const char *const acl_categories[] = {
-    "keyspace", "read",      "write",       "set",   "sortedset", "list",
-    "hash",     "string",    "bitmap",      "hyperloglog", "geo", "stream",
-    "pubsub",   "admin",     "fast",        "slow",  "blocking",  "dangerous",
-    "connection", "transaction", "scripting", NULL,
-};
-
-/* Does cmd's ACL string hold "@<cat>" (cat of catlen bytes, any case)? */
-static int has_category(const kv_command *cmd, const char *cat, size_t catlen)
-{
-    const char *p = cmd->acl ? cmd->acl : "";
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *w = p;
-        while (*p && *p != ' ')
-            p++;
-        if (*w == '@' && (size_t)(p - w - 1) == catlen && !strncasecmp(w + 1, cat, catlen))
-            return 1;
-    }
-    return 0;
-}
-
 static void reply_categories(reply *r, const kv_command *cmd)
 {
     reply_deferred d = reply_defer(r);
     long n = 0;
     char buf[32];
-    for (int i = 0; acl_categories[i]; i++) {
-        if (has_category(cmd, acl_categories[i], strlen(acl_categories[i]))) {
-            snprintf(buf, sizeof buf, "@%s", acl_categories[i]);
+    uint32_t cats = acl_command_categories(cmd);
+    for (int i = 0; i < acl_category_count(); i++) {
+        if (cats & (1u << i)) {
+            snprintf(buf, sizeof buf, "@%s", acl_category_name(i));
             reply_simple(r, buf);
             n++;
         }
@@ -554,6 +531,7 @@ static void command_list_cmd(cmd_ctx *c)
             return;
         }
     }
+    int cat = filter == FILTER_ACLCAT ? acl_category_by_name(arg, alen) : -1;
     reply_deferred d = reply_defer(&c->r);
     long n = 0;
     for (int i = 0; i < command_count(); i++) {
@@ -568,7 +546,8 @@ static void command_list_cmd(cmd_ctx *c)
         for (int j = 0; j <= ns; j++) {
             const kv_command *x = subs[j];
             int ok = filter == FILTER_NONE ||
-                     (filter == FILTER_ACLCAT && has_category(x, arg, alen)) ||
+                     (filter == FILTER_ACLCAT && cat >= 0 &&
+                      (acl_command_categories(x) & (1u << cat))) ||
                      (filter == FILTER_PATTERN &&
                       kv_match(arg, alen, x->name, strlen(x->name), 1));
             if (ok) {
