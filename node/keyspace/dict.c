@@ -17,6 +17,7 @@
  * with a process-wide 128-bit seed. */
 #include "dict.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -713,4 +714,66 @@ void dict_iter_done(dict_iter *it)
         it->d->iterators--;
         it->d = NULL;
     }
+}
+
+/* One table's part of dict_stats, as Redis's _dictGetStatsHt. */
+#define STATS_VECTLEN 50
+static size_t stats_table(const dict *d, int t, char *buf, size_t len)
+{
+    const char *name = t == 0 ? "main hash table" : "rehashing target";
+    if (d->used[t] == 0)
+        return (size_t)snprintf(buf, len,
+                                "Hash table %d stats (%s):\n"
+                                "No stats available for empty dictionaries\n",
+                                t, name);
+    unsigned long clvector[STATS_VECTLEN] = {0};
+    unsigned long slots = 0, maxchain = 0, totchain = 0;
+    for (size_t i = 0; i < d->size[t]; i++) {
+        const dict_node *n = d->table[t][i];
+        if (!n) {
+            clvector[0]++;
+            continue;
+        }
+        slots++;
+        unsigned long chain = 0;
+        for (; n; n = n->next)
+            chain++;
+        clvector[chain < STATS_VECTLEN ? chain : STATS_VECTLEN - 1]++;
+        if (chain > maxchain)
+            maxchain = chain;
+        totchain += chain;
+    }
+    size_t l = (size_t)snprintf(buf, len,
+                                "Hash table %d stats (%s):\n"
+                                " table size: %zu\n"
+                                " number of elements: %zu\n"
+                                " different slots: %lu\n"
+                                " max chain length: %lu\n"
+                                " avg chain length (counted): %.02f\n"
+                                " avg chain length (computed): %.02f\n"
+                                " Chain length distribution:\n",
+                                t, name, d->size[t], d->used[t], slots, maxchain,
+                                (double)((float)totchain / (float)slots),
+                                (double)((float)d->used[t] / (float)slots));
+    for (int i = 0; i < STATS_VECTLEN - 1; i++) {
+        if (!clvector[i])
+            continue;
+        if (l >= len)
+            break;
+        l += (size_t)snprintf(buf + l, len - l, "   %d: %lu (%.02f%%)\n", i, clvector[i],
+                              (double)(((float)clvector[i] / (float)d->size[t]) * 100));
+    }
+    return l < len ? l : (len ? len - 1 : 0);
+}
+
+size_t dict_stats(const dict *d, char *buf, size_t len)
+{
+    if (!len)
+        return 0;
+    buf[0] = '\0';
+    size_t l = stats_table(d, 0, buf, len);
+    if (dict_is_rehashing(d) && l + 1 < len)
+        l += stats_table(d, 1, buf + l, len - l);
+    buf[len - 1] = '\0';
+    return strlen(buf);
 }

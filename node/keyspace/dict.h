@@ -44,6 +44,12 @@ typedef struct dict {
     int iterators;   /* safe iterators alive: no rehash steps meanwhile */
 } dict;
 
+/* Redis's dictGetStats text for d into buf (NUL-terminated, cut at len):
+ * per table (the rehashing target too while rehashing), its size,
+ * elements, used buckets, chain lengths and their distribution. Returns
+ * the length written. */
+size_t dict_stats(const dict *d, char *buf, size_t len);
+
 /* Set the 128-bit SipHash key for every dict in the process. Call once at
  * startup before any dict has entries. */
 void dict_set_seed(const uint8_t seed[16]);

@@ -101,6 +101,16 @@ struct ks {
 
 _Static_assert(sizeof(dict_iter) <= sizeof(((ks_iter *)0)->state), "ks_iter too small");
 
+const dict *ks_keys_dict(const ks *k)
+{
+    return &k->keys;
+}
+
+const dict *ks_expires_dict(const ks *k)
+{
+    return &k->expires;
+}
+
 /* ---- Object layout ---- */
 
 static inline size_t exp_bytes(const kobj *o)

@@ -81,6 +81,10 @@ void ks_prefetch_next(ks_prefetcher *pf, ks *k, const void *key, size_t klen);
  * requests of a pipeline): their buckets, then their first nodes, so the
  * cache misses of all of them overlap. Only hints. */
 void ks_prefetch_keys(ks *k, const char *const *keys, const size_t *lens, size_t n);
+/* The keys dict and the expiry index (DEBUG HTSTATS). */
+const struct dict *ks_keys_dict(const ks *k);
+const struct dict *ks_expires_dict(const ks *k);
+
 /* Bytes of bookkeeping (MEMORY STATS): the keys dict's buckets and key
  * headers, and the expiry index (buckets, nodes and expiry fields). */
 void ks_overhead(const ks *k, size_t *main, size_t *expires);

@@ -298,6 +298,11 @@ void hash_free(kv_hash *h)
     kv_free(h);
 }
 
+const dict *hash_dict(const kv_hash *x)
+{
+    return x->enc == ENC_LISTPACK ? NULL : &x->u.ht->d;
+}
+
 size_t hash_len(const kv_hash *h)
 {
     return h->enc == ENC_LISTPACK ? h->count : dict_size(&h->u.ht->d);

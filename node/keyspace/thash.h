@@ -60,4 +60,7 @@ uint64_t hash_scan(kv_hash *h, uint64_t cursor,
                    void (*fn)(void *arg, const char *f, size_t flen, const char *v, size_t vlen),
                    void *arg);
 
+/* The hashtable encoding's dict (DEBUG HTSTATS-KEY), or NULL. */
+const struct dict *hash_dict(const kv_hash *x);
+
 #endif

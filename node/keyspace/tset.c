@@ -221,6 +221,11 @@ static snode *snode_new(htpart *h, const void *m, size_t n)
     return x;
 }
 
+const dict *set_dict(const kv_set *s)
+{
+    return s->enc == ENC_INTSET ? NULL : &HT(s)->d;
+}
+
 static void snode_free(dict_node *dn, void *arg)
 {
     htpart *h = arg;

@@ -75,4 +75,7 @@ int set_random(kv_set *s, uint64_t rnd, const char **m, size_t *n, char buf[SET_
 uint64_t set_scan(kv_set *s, uint64_t cursor, void (*fn)(void *arg, const char *m, size_t n),
                   void *arg);
 
+/* The hashtable encoding's dict (DEBUG HTSTATS-KEY), or NULL. */
+const struct dict *set_dict(const kv_set *s);
+
 #endif

@@ -691,6 +691,11 @@ void zset_free(kv_zset *z)
     kv_free(z);
 }
 
+const dict *zset_dict(const kv_zset *x)
+{
+    return x->enc == ENC_SKIPLIST ? &x->u.sl->d : NULL;
+}
+
 size_t zset_len(const kv_zset *z)
 {
     return z->enc == ENC_LISTPACK ? z->lp_count : z->u.sl->length;

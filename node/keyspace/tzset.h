@@ -117,4 +117,7 @@ uint64_t zset_scan(kv_zset *z, uint64_t cursor,
 #define ZSET_SCOREBUF 32
 size_t zset_fmt_score(char *buf, double d);
 
+/* The skiplist encoding's dict (DEBUG HTSTATS-KEY), or NULL. */
+const struct dict *zset_dict(const kv_zset *x);
+
 #endif

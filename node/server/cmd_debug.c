@@ -7,7 +7,11 @@
  * keyspace back from it (engine_reload). */
 #include "server.h"
 
+#include "dict.h"
 #include "rdb.h"
+#include "thash.h"
+#include "tset.h"
+#include "tzset.h"
 
 #include "log.h"
 #include "mem.h"
@@ -155,6 +159,55 @@ static size_t serialized_length(kobj *o)
     size_t n = kbuf_len(&b) > 11 ? kbuf_len(&b) - 11 : 0;
     kbuf_free(&b);
     return n;
+}
+
+/* HTSTATS <dbid>: the keys dict and the expiry index of a database, in
+ * Redis's dictGetStats text. */
+static void debug_htstats(cmd_ctx *c)
+{
+    long long db;
+    if (arg_ll(c, 2, &db) < 0)
+        return;
+    if (db < 0 || db >= c->ndbs) {
+        reply_error(&c->r, "ERR Out of range database");
+        return;
+    }
+    char buf[4096];
+    kbuf b = KBUF_INIT;
+    kbuf_append_str(&b, "[Dictionary HT]\n");
+    dict_stats(ks_keys_dict(c->dbs[db]), buf, sizeof buf);
+    kbuf_append_str(&b, buf);
+    kbuf_append_str(&b, "[Expires HT]\n");
+    dict_stats(ks_expires_dict(c->dbs[db]), buf, sizeof buf);
+    kbuf_append_str(&b, buf);
+    reply_verbatim(&c->r, kbuf_data(&b), kbuf_len(&b), "txt");
+    kbuf_free(&b);
+}
+
+/* HTSTATS-KEY <key>: the same for the hash table of a set, hash or sorted
+ * set in its hashtable / skiplist encoding. */
+static void debug_htstats_key(cmd_ctx *c)
+{
+    kobj *o = db_read_nonotify(c, c->argv[2], c->lens[2]);
+    if (!o) {
+        reply_error(&c->r, "ERR no such key");
+        return;
+    }
+    const dict *d = NULL;
+    if (kobj_type(o) == KT_SET)
+        d = set_dict(kobj_set(o));
+    else if (kobj_type(o) == KT_HASH)
+        d = hash_dict(kobj_hash(o));
+    else if (kobj_type(o) == KT_ZSET)
+        d = zset_dict(kobj_zset(o));
+    if (!d) {
+        reply_error(&c->r, "ERR The value stored at the specified key is not represented using "
+                           "an hash table");
+        return;
+    }
+    char buf[4096];
+    size_t n = dict_stats(d, buf, sizeof buf);
+    reply_verbatim(&c->r, buf, n, "txt");
 }
 
 /* OBJECT <key>: Redis's line. We keep no LRU clock and share no objects,
@@ -347,6 +400,10 @@ static void debug_help(cmd_ctx *c)
         "    unit tests to simulate Redis errors.",
         "LOG <message>",
         "    Write <message> to the server log.",
+        "HTSTATS <dbid>",
+        "    Return hash table statistics of the specified Redis database.",
+        "HTSTATS-KEY <key>",
+        "    Like HTSTATS but for the hash table stored at <key>'s value.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
         "POPULATE <count> [<prefix>] [<size>]",
@@ -396,6 +453,8 @@ static const debug_sub subs[] = {
     {"pause-cron", 3, debug_pause_cron},
     {"set-disable-deny-scripts", 3, debug_set_disable_deny_scripts},
     {"object", 3, debug_object},
+    {"htstats", 3, debug_htstats},
+    {"htstats-key", 3, debug_htstats_key},
     {"reload", -2, debug_reload},
     {"loadaof", -2, debug_loadaof},
     {"protocol", 3, debug_protocol},
