@@ -872,6 +872,25 @@ static const char *user_describe(acl_user *u)
     return u->desc;
 }
 
+/* "user <name> <description>": ACL LIST's line, the aclfile's and the
+ * config file's. */
+static void put_user_line(kbuf *b, acl_user *u)
+{
+    kbuf_append_str(b, "user ");
+    kbuf_append(b, u->name, u->nlen);
+    kbuf_putc(b, ' ');
+    kbuf_append_str(b, user_describe(u));
+}
+
+/* Every user's line, each ended by a newline (ACL SAVE, CONFIG REWRITE). */
+static void put_user_lines(server *s, kbuf *b)
+{
+    for (int i = 0; i < s->acl->nusers; i++) {
+        put_user_line(b, s->acl->users[i]);
+        kbuf_putc(b, '\n');
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* SETUSER                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -1575,14 +1594,7 @@ static int save_file(server *s)
     file_path(s, path, sizeof path);
     kbuf b;
     kbuf_init(&b);
-    for (int i = 0; i < s->acl->nusers; i++) {
-        acl_user *u = s->acl->users[i];
-        kbuf_append_str(&b, "user ");
-        kbuf_append(&b, u->name, u->nlen);
-        kbuf_putc(&b, ' ');
-        kbuf_append_str(&b, user_describe(u));
-        kbuf_putc(&b, '\n');
-    }
+    put_user_lines(s, &b);
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp-%d-%lld", path, (int)getpid(), (long long)server_mstime());
     int rc = -1;
@@ -1715,14 +1727,7 @@ char *acl_config_lines(server *s)
     kbuf b;
     kbuf_init(&b);
     if (!s->cfg.aclfile || !s->cfg.aclfile[0]) {
-        for (int i = 0; i < s->acl->nusers; i++) {
-            acl_user *u = s->acl->users[i];
-            kbuf_append_str(&b, "user ");
-            kbuf_append(&b, u->name, u->nlen);
-            kbuf_putc(&b, ' ');
-            kbuf_append_str(&b, user_describe(u));
-            kbuf_putc(&b, '\n');
-        }
+        put_user_lines(s, &b);
     }
     char *t = kv_memdup(kbuf_len(&b) ? kbuf_data(&b) : "", kbuf_len(&b));
     kbuf_free(&b);
@@ -1852,10 +1857,7 @@ static void reply_users(cmd_ctx *c, int names_only)
             continue;
         }
         kbuf_reset(&b);
-        kbuf_append_str(&b, "user ");
-        kbuf_append(&b, u->name, u->nlen);
-        kbuf_putc(&b, ' ');
-        kbuf_append_str(&b, user_describe(u));
+        put_user_line(&b, u);
         reply_bulk(&c->r, kbuf_data(&b), kbuf_len(&b));
     }
     kbuf_free(&b);

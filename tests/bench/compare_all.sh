@@ -187,11 +187,19 @@ trace_start() { # pid
   rm -f "$work/trace"
   perf trace -e fdatasync,fsync --duration 1 -p "$1" -o "$work/trace" >/dev/null 2>&1 &
   TRACE_PID=$!; pids+=($TRACE_PID)
-  local deadline=$((SECONDS + 10))
-  while [ ! -e "$work/trace" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
-  # perf attaches to the threads after creating its output and tells
-  # nobody: a first fdatasync missed would only make the column smaller.
-  sleep 0.3
+  # Attached once perf holds an event per thread of the server (bounded
+  # poll; without it the column is "-").
+  local deadline=$((SECONDS + 10)) want have=0
+  want=$(ls /proc/"$1"/task | wc -l)
+  while [ $SECONDS -lt $deadline ]; do
+    have=$(ls -l /proc/"$TRACE_PID"/fd 2>/dev/null | grep -c 'perf_event' || true)
+    [ "$have" -ge "$want" ] && break
+    sleep 0.05
+  done
+  if [ "$have" -lt "$want" ]; then
+    echo "note: perf trace did not attach to pid $1 within 10 s" >&2
+    kill "$TRACE_PID" 2>/dev/null; wait "$TRACE_PID" 2>/dev/null; TRACE_PID=
+  fi
 }
 trace_stop() { # "tid ..."
   T_MAX=-; T_SLOW=-
