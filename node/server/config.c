@@ -415,6 +415,10 @@ const cfg_option cfg_options[] = {
      "Seconds between the PINGs sent to Redis replicas attached with SYNC or PSYNC "
      "(a redis-server replicating from this node, redis-cli --replica); kvnode replicas use "
      "heartbeat-interval."},
+    {"repl-timeout", NULL, CFG_INT, OFF(redis_repl_timeout), 1, INT_MAX, "60", NULL, 1,
+     "Seconds a Redis replica attached with PSYNC may send nothing (it sends REPLCONF ACK "
+     "every second) once its RDB is out before it is disconnected, as Redis's primary does; "
+     "kvnode replicas use election-timeout."},
     {"election-timeout", NULL, CFG_INT, OFF(repl_timeout), 100, 600000, "1000", NULL, 0,
      "Milliseconds without a leader before a voter starts an election (randomized up to "
      "twice this); a leader's lease is 90% of it."},

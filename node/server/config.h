@@ -150,6 +150,7 @@ typedef struct kv_config {
     long long repl_retention_bytes;
     int repl_timeout;             /* election timeout (ms) */
     int repl_ping_replica_period; /* seconds between PINGs to Redis replicas (SYNC) */
+    int redis_repl_timeout;       /* repl-timeout: seconds a Redis replica may be silent */
     int replica_serve_stale_data; /* 0: -MASTERDOWN while the link to the leader is down */
     char *node_id;
     /* where the config came from (for CONFIG REWRITE) */

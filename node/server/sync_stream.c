@@ -62,6 +62,8 @@ struct sync_repl {
     uint64_t rdb_end;   /* output stream offset where the RDB ends */
     int db;             /* database of the last command sent (-1: none) */
     int64_t last_ping_ms;
+    int64_t last_ack_ms; /* last REPLCONF ACK, or when the RDB was out */
+    int pre_psync;       /* came with SYNC: sends no ACKs, never timed out */
 };
 
 enum {
@@ -234,6 +236,8 @@ static void cmd_sync(cmd_ctx *c)
     cl->sync->cur.next_lsn = at + 1;
     cl->sync->db = -1;
     cl->sync->last_ping_ms = server_mstime();
+    cl->sync->last_ack_ms = cl->sync->last_ping_ms;
+    cl->sync->pre_psync = !psync;
     add_sync(s, cl);
 }
 
@@ -265,6 +269,8 @@ static void cmd_replconf(cmd_ctx *c)
                 flags |= SYNC_CAPA_EOF;
         } else if (arg_is_c(c, j, "ack")) {
             /* A replica's acknowledgement: no reply. */
+            if (cl && cl->sync)
+                cl->sync->last_ack_ms = server_mstime();
             return;
         } else if (arg_is_c(c, j, "getack")) {
             /* Asked of a replica by its Redis primary; no reply here. */
@@ -466,11 +472,24 @@ void sync_stream_cron(server *s, int64_t now)
 {
     sync_stream_feed(s);
     int64_t period = (int64_t)s->cfg.repl_ping_replica_period * 1000;
-    for (size_t i = 0; i < s->nsyncs; i++) {
+    int64_t timeout = (int64_t)s->cfg.redis_repl_timeout * 1000;
+    /* Backwards: a replica timed out is taken off the list. */
+    for (size_t i = s->nsyncs; i-- > 0;) {
         client *c = s->syncs[i];
         struct sync_repl *r = c->sync;
-        if ((c->flags & (CL_CLOSING | CL_CLOSE_ASAP)) || s->current == c ||
-            now - r->last_ping_ms < period)
+        if ((c->flags & (CL_CLOSING | CL_CLOSE_ASAP)) || s->current == c)
+            continue;
+        /* repl-timeout, as Redis's primary: a PSYNC replica silent that
+         * long once its RDB is out is closed. The clock starts when the
+         * RDB has been sent (Redis: when the replica comes online). */
+        if (sync_stream_rdb_pending(c) > 0) {
+            r->last_ack_ms = now;
+        } else if (!r->pre_psync && now - r->last_ack_ms > timeout) {
+            log_warn("Disconnecting timedout replica (streaming sync): %s", c->addr);
+            drop_replica(c, 1);
+            continue;
+        }
+        if (now - r->last_ping_ms < period)
             continue;
         r->last_ping_ms = now;
         put_word(&c->out, "PING");

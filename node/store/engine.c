@@ -773,6 +773,8 @@ void engine_entry_add(engine *e, int db, int argc, const char **argv, const size
 
 size_t engine_entry_buffer_bytes(const engine *e)
 {
+    if (!e->eb.ncmds)
+        return 0;
     return kv_usable(e->eb.data) + kv_usable(e->eb.arg_off) + kv_usable(e->eb.argc);
 }
 

@@ -113,8 +113,10 @@ uint64_t engine_term(const engine *e);
 /* Add one command on database db to the entry being built (argv is
  * copied). */
 void engine_entry_add(engine *e, int db, int argc, const char **argv, const size_t *lens);
-/* Bytes allocated for building entries (kept between entries): used
- * memory that maxmemory does not count, as Redis's AOF buffer. */
+/* Bytes allocated for the entry being built, 0 between entries: used
+ * memory that maxmemory does not count, as Redis's AOF buffer (evicting
+ * keys for it would only add DELs to it). The buffers kept between
+ * entries (at most ENTRY_KEEP_BYTES each) are ordinary used memory. */
 size_t engine_entry_buffer_bytes(const engine *e);
 /* Number of commands in the entry being built. */
 int engine_entry_pending(const engine *e);

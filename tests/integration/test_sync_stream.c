@@ -10,7 +10,9 @@
  *    syncs again and converges;
  *  - redis-cli --rdb fetches an RDB that redis-check-rdb accepts, and the
  *    connection closes after it (REPLCONF rdb-only);
- *  - REPLCONF, SYNC and PSYNC errors are redis-server's, word for word. */
+ *  - REPLCONF, SYNC and PSYNC errors are redis-server's, word for word;
+ *  - repl-timeout closes a silent PSYNC replica, not one that sends ACKs
+ *    or one that came with SYNC. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,17 +100,18 @@ static int read_n(int fd, char *buf, size_t n, int timeout_ms)
     return 0;
 }
 
-/* SYNC on a raw connection: the RDB is read (and checked to be one); the
- * connection is then at the start of the command stream. */
-static int attach(int port, size_t *rdb_len)
+/* `sync` (SYNC or PSYNC) on a raw connection: the RDB is read (and
+ * checked to be one); the connection is then at the start of the command
+ * stream. */
+static int attach_with(int port, const char *sync, size_t *rdb_len)
 {
     int fd = h_raw_connect(port);
     assert_true(fd >= 0);
-    assert_int_equal(h_raw_send(fd, "SYNC\r\n", 6), 0);
+    assert_int_equal(h_raw_send(fd, sync, strlen(sync)), 0);
     char line[128];
     do
         assert_int_equal(h_raw_line(fd, line, sizeof line, 10000), 0);
-    while (line[0] == '\0'); /* newlines are keepalives */
+    while (line[0] == '\0' || line[0] == '+'); /* keepalives, +FULLRESYNC */
     assert_int_equal(line[0], '$');
     size_t n = (size_t)atoll(line + 1);
     char *rdb = malloc(n + 1);
@@ -119,6 +122,11 @@ static int attach(int port, size_t *rdb_len)
     if (rdb_len)
         *rdb_len = n;
     return fd;
+}
+
+static int attach(int port, size_t *rdb_len)
+{
+    return attach_with(port, "SYNC\r\n", rdb_len);
 }
 
 /* The next command of the stream as text: lowercase name, arguments
@@ -710,6 +718,67 @@ static void test_replica_commands_and_ping(void **state)
     kv_reply_free(r);
 }
 
+/* The server closed fd: what it sent meanwhile (PINGs) is read away. */
+static int conn_closed(int fd)
+{
+    char buf[512];
+    for (;;) {
+        ssize_t k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (k == 0)
+            return 1;
+        if (k < 0)
+            return 0; /* EAGAIN: open, nothing pending */
+    }
+}
+
+typedef struct timeout_watch {
+    int silent, acking;
+} timeout_watch;
+
+/* The silent PSYNC replica is closed; the other one acknowledges on every
+ * poll, as a Redis replica does every second. */
+static int silent_closed(void *arg)
+{
+    timeout_watch *w = arg;
+    const char *ack = "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$1\r\n0\r\n";
+    assert_int_equal(h_raw_send(w->acking, ack, strlen(ack)), 0);
+    return conn_closed(w->silent);
+}
+
+/* repl-timeout, as Redis's primary: a PSYNC replica that sends nothing for
+ * that long once its RDB is out is disconnected; one that acknowledges is
+ * kept, and so is one that came with SYNC (old replicas send no ACKs). */
+static void test_repl_timeout(void **state)
+{
+    (void)state;
+    same_reply(pr.rc, pr.kc, "CONFIG GET repl-timeout", "repl-timeout default");
+    same_reply(pr.rc, pr.kc, "CONFIG SET repl-timeout 0", "repl-timeout 0");
+    run(pr.kc, "CONFIG SET repl-timeout 1");
+    long long t0 = h_now_ms();
+    timeout_watch w;
+    w.silent = attach_with(pr.kv.port, "PSYNC ? -1\r\n", NULL);
+    w.acking = attach_with(pr.kv.port, "PSYNC ? -1\r\n", NULL);
+    int old = attach(pr.kv.port, NULL);
+    assert_true(h_wait_until(silent_closed, &w, 10000));
+    /* Not before the timeout (a second, counted from the RDB's end). */
+    assert_true(h_now_ms() - t0 >= 1000);
+    assert_false(conn_closed(w.acking));
+    assert_false(conn_closed(old));
+    /* What stays attached still gets the stream. */
+    run(pr.kc, "SET aftertimeout 1");
+    char cmd[128];
+    next_command(w.acking, cmd, sizeof cmd);
+    if (!strcmp(cmd, "ping"))
+        next_command(w.acking, cmd, sizeof cmd);
+    assert_string_equal(cmd, "select 0");
+    next_command(w.acking, cmd, sizeof cmd);
+    assert_string_equal(cmd, "set aftertimeout 1");
+    close(w.silent);
+    close(w.acking);
+    close(old);
+    run(pr.kc, "CONFIG SET repl-timeout 60");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -717,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_blocked_key_expired),
         cmocka_unit_test(test_errors_same_as_redis),
         cmocka_unit_test(test_replica_commands_and_ping),
+        cmocka_unit_test(test_repl_timeout),
         cmocka_unit_test(test_rdb_only),
         cmocka_unit_test(test_output_limit),
         cmocka_unit_test(test_redis_replica),
