@@ -25,6 +25,7 @@
 
 #define DICT_MIN_SIZE 4
 #define DICT_FORCE_RESIZE_RATIO 5
+#define DICT_MAX_LOAD 1.618 /* Redis's HASHTABLE_MAX_LOAD_FACTOR */
 #define DICT_EMPTY_VISITS 10
 
 static uint8_t sip_seed[16];
@@ -203,6 +204,12 @@ static void expand_if_needed(dict *d)
         return;
     if (resize_avoided && d->used[0] < DICT_FORCE_RESIZE_RATIO * d->size[0])
         return;
+    if (d->type->expand_allowed) {
+        double load = (double)d->used[0] / (double)d->size[0];
+        size_t more = next_pow2(d->used[0] * 2) * sizeof(dict_node *);
+        if (load <= DICT_MAX_LOAD && !d->type->expand_allowed(more, load))
+            return;
+    }
     resize_to(d, d->used[0] * 2);
 }
 

@@ -33,6 +33,10 @@ typedef struct dict_node {
 typedef struct dict_type {
     /* Return the key bytes of a node. Must not fail. */
     void (*key_of)(const dict_node *n, const void **key, size_t *len);
+    /* Optional (Redis's expandAllowed): may the table grow, taking
+     * more_mem bytes, at this load (entries / buckets)? A full table whose
+     * load is past 1.618 grows whatever it says. */
+    int (*expand_allowed)(size_t more_mem, double load);
 } dict_type;
 
 typedef struct dict {

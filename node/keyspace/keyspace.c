@@ -292,8 +292,26 @@ static void expnode_key_of(const dict_node *n, const void **key, size_t *len)
     kobj_key_of(&((const expnode *)n)->o->node, key, len);
 }
 
-static const dict_type kobj_type_desc = {.key_of = kobj_key_of};
-static const dict_type expnode_type_desc = {.key_of = expnode_key_of};
+/* The memory check of the databases' tables (ks_set_expand_check). */
+static int (*expand_check)(void *arg, size_t more_mem);
+static void *expand_check_arg;
+
+void ks_set_expand_check(int (*fn)(void *arg, size_t more_mem), void *arg)
+{
+    expand_check = fn;
+    expand_check_arg = arg;
+}
+
+static int db_expand_allowed(size_t more_mem, double load)
+{
+    (void)load;
+    return !expand_check || expand_check(expand_check_arg, more_mem);
+}
+
+static const dict_type kobj_type_desc = {.key_of = kobj_key_of,
+                                         .expand_allowed = db_expand_allowed};
+static const dict_type expnode_type_desc = {.key_of = expnode_key_of,
+                                            .expand_allowed = db_expand_allowed};
 
 static void free_kobj_node(dict_node *n, void *arg)
 {
@@ -730,9 +748,11 @@ char *ks_string_resize(ks *k, kobj **op, size_t newlen)
     size_t need = obj_size(o->klen, newlen, o->flags & KF_EXPIRE), have = kv_usable(o);
     if (need > have || (have > 256 && need < have / 4)) {
         /* Grow greedily, as sds does for APPEND: double up to 1 MiB, then
-         * 1 MiB at a time. Shrink to fit. */
+         * 1 MiB at a time. Shrink to fit. A string grown from nothing (a
+         * key SETRANGE or SETBIT creates) gets its exact size, as Redis's
+         * sdsnewlen. */
         size_t want = need;
-        if (need > have)
+        if (need > have && old > 0)
             want = need < ((size_t)1 << 20) ? need * 2 : need + ((size_t)1 << 20);
         refs r = find_refs(k, o);
         dict_node *next = o->node.next;

@@ -50,6 +50,11 @@ void ks_clear_lazy(ks *k, int lazy);
  * thread when freeing it takes more than 64 steps (Redis's
  * LAZYFREE_THRESHOLD; ks_free_effort), and frees it at once otherwise. */
 void ks_set_lazyfree(int server_del, int expire);
+/* The keys and expiry tables of every database grow (while not loaded
+ * past 1.618 entries per bucket) only when fn(arg, bytes the bigger table
+ * takes) allows it: as Redis, a table is not doubled when that alone would
+ * put used memory over maxmemory (and evict keys for its sake). */
+void ks_set_expand_check(int (*fn)(void *arg, size_t more_mem), void *arg);
 int ks_lazy_server_del(void); /* what ks_delete does: lazy or not */
 size_t ks_size(const ks *k);    /* keys, including expired ones not yet removed */
 /* An empty keyspace about to receive n keys sizes its table for them. */

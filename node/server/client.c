@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 
 #define READ_CHUNK (16 * 1024)
+#define OUT_KEEP (16u << 10) /* an output buffer bigger than this is freed once written */
 #define PAUSE_ABOVE (32u << 20)  /* stop reading with this much output pending */
 #define RESUME_BELOW (8u << 20)
 
@@ -124,6 +125,22 @@ static size_t flushable(client *c)
     return start > c->out_base ? (size_t)(start - c->out_base) : 0;
 }
 
+size_t clients_held_bytes(server *s)
+{
+    size_t n = 0;
+    for (client *c = s->waiting; c; c = c->wnext) {
+        if (!c->nmarks)
+            continue;
+        /* The buffer from the first held byte on, its spare room too:
+         * all of it is written and given back (OUT_KEEP) once committed. */
+        uint64_t start = c->marks[c->mark_head].offset;
+        size_t free_to = start > c->out_base ? (size_t)(start - c->out_base) : 0;
+        if (c->out.cap > free_to)
+            n += c->out.cap - free_to;
+    }
+    return n;
+}
+
 uint64_t client_out_offset(const client *c)
 {
     return c->out_base + kbuf_len(&c->out);
@@ -209,6 +226,7 @@ static void on_close(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     s->nclients--;
+    s->closing_mem -= c->mem_closing;
     kbuf_free(&c->query);
     kbuf_free(&c->out);
     kbuf_free(&c->sending);
@@ -227,6 +245,12 @@ void client_close(client *c)
     dict_remove(&c->srv->clients_by_id, &c->id, sizeof c->id);
     tracking_client_gone(c);
     client_mem_forget(c);
+    /* Its buffers are freed when libuv has closed the socket (on_close):
+     * until then maxmemory does not count them, as if freed now (Redis
+     * frees a client at once), so that evicting a client does not evict
+     * keys as well. */
+    c->mem_closing = client_memory(c);
+    c->srv->closing_mem += c->mem_closing;
     wait_list_remove(c);
     if (c->flags & CL_BLOCKED)
         server_forget_blocked(c->srv, c);
@@ -287,7 +311,12 @@ static void on_write(uv_write_t *req, int status)
 {
     client *c = req->data;
     c->writing = 0;
-    kbuf_reset(&c->sending);
+    /* What a big reply took is given back once it is out (Redis frees its
+     * reply blocks as they are written); a small buffer is kept. */
+    if (c->sending.cap > OUT_KEEP)
+        kbuf_free(&c->sending);
+    else
+        kbuf_reset(&c->sending);
     if (c->flags & CL_CLOSING)
         return;
     if (status < 0) {
@@ -296,6 +325,11 @@ static void on_write(uv_write_t *req, int status)
         return;
     }
     client_flush(c);
+    if (c->flags & CL_CLOSING)
+        return;
+    /* maxmemory-clients sees what the write gave back (Redis updates a
+     * client's memory after each write). */
+    client_mem_update(c);
     maybe_resume_reading(c);
 }
 
@@ -317,6 +351,11 @@ void client_flush(client *c)
             c->out_base += (uint64_t)w;
             c->srv->stats.net_output_bytes += (uint64_t)w;
             n -= (size_t)w;
+            /* All out: a buffer a big reply grew is given back, as Redis
+             * frees its reply blocks once written (it keeps only its 16 KB
+             * buffer); kept, it would count against maxmemory for good. */
+            if (kbuf_len(&c->out) == 0 && c->out.cap > OUT_KEEP)
+                kbuf_free(&c->out);
         }
         if (n) {
             /* The socket is full: let libuv finish the job. */

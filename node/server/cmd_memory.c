@@ -34,7 +34,11 @@ size_t server_mem_not_counted(void *srv)
         n += engine_entry_buffer_bytes(s->eng);
     if (s->repl)
         n += (size_t)repl_output_bytes(s->repl);
-    return n + sync_stream_memory(s);
+    /* Replies and messages held behind the reply barrier go out once the
+     * WAL commits them, as Redis's AOF buffer is written before its
+     * replies: evicting keys for them would only hold more (each eviction
+     * is a write, and may send invalidations). */
+    return n + sync_stream_memory(s) + s->closing_mem + clients_held_bytes(s);
 }
 
 int server_evict(server *s)

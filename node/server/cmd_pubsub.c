@@ -101,6 +101,8 @@ void pubsub_push_end(server *s, client *c, reply *r)
         c->cmd_off = client_out_offset(c); /* a message is not the reply */
     if (client_output_over_limit(c))
         client_close_asap(c);
+    else
+        client_mem_update(c); /* maxmemory-clients sees it (Redis does) */
 }
 
 static void deliver(void *arg, ps_sub *sub, const char *pat, size_t plen)

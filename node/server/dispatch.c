@@ -984,6 +984,14 @@ static void dispatch_request(client *cl, const kv_command *cmd, int argc,
             return;
         }
     }
+    /* maxmemory-clients before keys, as Redis's processCommand: what the
+     * commands before this one in a pipeline left in the output counts,
+     * and evicting a client may spare the keys. */
+    if (cl == s->current && clients_mem_limit(s)) {
+        client_mem_update(cl);
+        if (clients_evict(s, cl))
+            return; /* this client was the one evicted */
+    }
     int64_t now = server_mstime();
     evict_clock(&s->env, now);
     s->pre_command_oom = 0;

@@ -648,6 +648,14 @@ static void key_touched(void *arg, int db, const char *key, size_t klen, int by_
     blocking_key_touched(arg, db, key, klen);
 }
 
+/* Redis's dictExpandAllowed: no table growth that alone would take used
+ * memory (as maxmemory counts it) over the limit. */
+static int db_table_may_grow(void *arg, size_t more_mem)
+{
+    server *s = arg;
+    return !s->env.maxmemory || evict_used_memory(&s->env) + more_mem <= s->env.maxmemory;
+}
+
 /* The limits data commands enforce, from the configuration. */
 static void env_limits(server *s)
 {
@@ -671,6 +679,7 @@ static void env_limits(server *s)
         engine_set_lazy_flush(s->eng, s->cfg.replica_lazy_flush);
     s->env.mem_not_counted = server_mem_not_counted;
     s->env.mem_not_counted_arg = s;
+    ks_set_expand_check(db_table_may_grow, s);
     /* Redis keeps no shared integers while keys need their own LRU/LFU. */
     ks_set_shared_integers(!(s->env.maxmemory &&
                              (s->env.maxmemory_policy & (EVICT_FLAG_LRU | EVICT_FLAG_LFU))));

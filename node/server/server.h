@@ -127,6 +127,7 @@ typedef struct client {
     size_t mark_head, nmarks, capmarks;
     int64_t obuf_soft_since; /* ms when the soft output limit was first passed */
     size_t mem_counted;    /* its share of server.clients_mem (client_evict.c) */
+    size_t mem_closing;    /* its share of server.closing_mem once closed */
     size_t query_peak;     /* most query bytes buffered since the last clients_cron */
 
     /* transactions */
@@ -251,6 +252,7 @@ struct server {
     tracking *tracking;   /* client-side caching (tracking.c), or NULL */
     size_t nclients;
     size_t clients_mem; /* sum of the clients' mem_counted (client_evict.c) */
+    size_t closing_mem; /* memory of closed clients not yet freed (uv_close pending) */
     uint64_t next_client_id;
     client *waiting;      /* clients with barrier marks */
     client **blocked;     /* clients blocked in WAIT */
@@ -514,6 +516,10 @@ void client_flush(client *c);
 void client_add_mark(client *c, uint64_t offset, uint64_t lsn, uint64_t round);
 /* Stream offset of the next byte appended to out. */
 uint64_t client_out_offset(const client *c);
+/* Output buffer held behind the reply barrier (waiting for its LSN to
+ * commit), over every client: it goes out, and is freed, once the WAL
+ * catches up. */
+size_t clients_held_bytes(server *s);
 size_t client_pending_bytes(const client *c);
 /* CLIENT LIST line for c (without newline) into b. */
 void client_describe(const client *c, kbuf *b);

@@ -783,10 +783,12 @@ int engine_entry_pending(const engine *e)
     return e->eb.ncmds;
 }
 
-/* Past this many bytes of data the builder's buffers are released after
- * an entry instead of kept for the next one: one huge entry (DEBUG
- * POPULATE, a big MULTI) must not pin its size in used memory. */
-#define ENTRY_KEEP_BYTES (256 * 1024)
+/* Past this many bytes the builder's buffers are released after an entry
+ * instead of kept for the next one: a big entry (a big value, a MULTI, a
+ * round of evictions) must not pin its size in used memory, where kept
+ * buffers count against maxmemory (Redis frees its AOF buffer past 4000
+ * bytes once written). */
+#define ENTRY_KEEP_BYTES (16 * 1024)
 
 void engine_entry_abort(engine *e)
 {

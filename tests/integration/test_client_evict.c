@@ -3,7 +3,8 @@
  * one with CLIENT NO-EVICT on is not; a subscriber that does not read is
  * closed once its output passes the limit, and the publisher is not; a
  * percentage is of maxmemory; evicted_clients counts, CLIENT LIST shows
- * the 'e' flag. Every wait is bounded and asserted. */
+ * the 'e' flag; clients are evicted before keys (Redis's maxmemory unit).
+ * Every wait is bounded and asserted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -190,6 +192,81 @@ static void test_slow_subscriber_evicted_publisher_kept(void **state)
     kv_client_free(admin);
 }
 
+static long long admin_int(kv_client *c, const char *line)
+{
+    kv_reply *r = h_cmd(c, line);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_INTEGER);
+    long long v = r->integer;
+    kv_reply_free(r);
+    return v;
+}
+
+/* Redis's maxmemory unit, "client eviction: true": with maxmemory 11 MB,
+ * 5 MB of keys and maxmemory-clients 3 MB, clients whose output grows
+ * (MGET of a 100 KB value, never read; Pub/Sub messages to subscribers
+ * that do not read) are evicted and no key is: a client's output counts
+ * from the command that made it, an evicted client's buffers stop
+ * counting at once, and a written buffer is given back. */
+static void test_clients_evicted_before_keys(void **state)
+{
+    (void)state;
+    kv_client *admin = h_connect(node.port);
+    assert_non_null(admin);
+    ok(admin, "CLIENT NO-EVICT on");
+    ok(admin, "CONFIG SET maxmemory 11mb");
+    ok(admin, "CONFIG SET maxmemory-policy allkeys-lru");
+    for (int round = 0; round < 2; round++) {
+        ok(admin, "CONFIG SET maxmemory-clients 0");
+        ok(admin, "FLUSHALL");
+        ok(admin, "CONFIG RESETSTAT");
+        ok(admin, "CONFIG SET maxmemory-clients 3mb");
+        char line[64];
+        for (int j = 0; j < 50; j++) {
+            snprintf(line, sizeof line, "SETRANGE %d 100000 x", j);
+            assert_int_equal(admin_int(admin, line), 100001);
+        }
+        /* A string SETRANGE creates takes its size, not twice it. */
+        assert_true(admin_int(admin, "MEMORY USAGE 1") < 120000);
+        int fds[20];
+        for (int i = 0; i < 20; i++) {
+            fds[i] = h_raw_connect(node.port);
+            assert_true(fds[i] >= 0);
+            if (round == 1) {
+                const char *sub = "SUBSCRIBE bigch\r\n";
+                assert_int_equal(h_raw_send(fds[i], sub, strlen(sub)), 0);
+            }
+        }
+        char *payload = malloc(100001);
+        memset(payload, 'p', 100000);
+        payload[100000] = '\0';
+        const char *pubv[] = {"PUBLISH", "bigch", payload};
+        long long t0 = h_now_ms();
+        while (info_field("evicted_clients") < 3 && h_now_ms() - t0 < 20000) {
+            if (round == 0) {
+                for (int i = 0; i < 20; i++)
+                    (void)send(fds[i], "MGET 1\r\n", 8, MSG_NOSIGNAL);
+            } else {
+                kv_reply *r = h_cmdv(admin, 3, pubv, NULL);
+                assert_non_null(r);
+                kv_reply_free(r);
+            }
+        }
+        free(payload);
+        long long clients = info_field("evicted_clients"), keys = info_field("evicted_keys");
+        print_message("%s: %lld clients evicted, %lld keys\n", round ? "pubsub" : "MGET", clients,
+                      keys);
+        assert_true(clients >= 3);
+        assert_int_equal(keys, 0);
+        assert_int_equal(admin_int(admin, "DBSIZE"), 50);
+        for (int i = 0; i < 20; i++)
+            close(fds[i]);
+    }
+    ok(admin, "CONFIG SET maxmemory-clients 0");
+    ok(admin, "CONFIG SET maxmemory 0");
+    kv_client_free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +274,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_slow_subscriber_evicted_publisher_kept, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_clients_evicted_before_keys, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

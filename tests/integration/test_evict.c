@@ -8,7 +8,8 @@
  * "evicted" keyspace event; a restarted primary recovers what it had
  * after evicting; every policy keeps memory bounded, and with writes one
  * at a time used_memory stays within 4 KB of maxmemory, as Redis's test
- * requires. Every wait is bounded and asserted. */
+ * requires; a keys table is not doubled when that alone would pass the
+ * limit. Every wait is bounded and asserted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,6 +67,16 @@ static long long counted_memory(int i)
 {
     return hc_info(i, "memory", "used_memory") -
            hc_info(i, "memory", "mem_not_counted_for_evict");
+}
+
+/* line on connection c: a status reply. */
+static void run_ok(kv_client *c, const char *line)
+{
+    kv_reply *r = h_cmd(c, line);
+    assert_non_null(r);
+    if (r->type != KV_REPLY_STATUS)
+        fail_msg("%s: %s", line, r->str ? r->str : "?");
+    kv_reply_free(r);
 }
 
 /* Pipeline SET <prefix><j> <value of vlen bytes> for j in [from, to),
@@ -509,6 +520,43 @@ static void test_limit_honoured_one_write_at_a_time(void **state)
     }
 }
 
+/* Redis's "Don't rehash if used memory exceeds maxmemory after rehash":
+ * a full keys table (4096 keys in 4096 buckets) is not doubled when the
+ * bigger table alone (64 KB) would pass maxmemory, so adding two keys
+ * 10 KB under the limit evicts nothing. */
+static void test_no_table_growth_past_maxmemory(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    /* One connection throughout, as Redis's test: a new one would add its
+     * own buffers to used memory right before the command. */
+    kv_client *c = h_connect(hc_node[0].port);
+    assert_non_null(c);
+    /* No per-command latency histogram allocated on the way (Redis's
+     * test turns tracking off too). */
+    run_ok(c, "CONFIG SET latency-tracking no");
+    run_ok(c, "CONFIG SET maxmemory-policy allkeys-random");
+    assert_int_equal(fill(c, "h:", 0, 4096, 1, NULL), 0);
+    long long used = h_info_num(c, "memory", "used_memory") -
+                     h_info_num(c, "memory", "mem_not_counted_for_evict");
+    char line[128];
+    snprintf(line, sizeof line, "CONFIG SET maxmemory %lld", used + 10 * 1024);
+    run_ok(c, line);
+    run_ok(c, "SET k1 v1");
+    run_ok(c, "SET k2 v2");
+    assert_int_equal(h_info_num(c, "stats", "evicted_keys"), 0);
+    kv_reply *r = h_cmd(c, "DBSIZE");
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_INTEGER);
+    assert_int_equal(r->integer, 4098);
+    kv_reply_free(r);
+    /* Without the limit the table grows as usual (and nothing is lost). */
+    run_ok(c, "CONFIG SET maxmemory 0");
+    assert_int_equal(fill(c, "g:", 0, 4096, 1, NULL), 0);
+    assert_int_equal(cmd_int(0, "DBSIZE"), 8194);
+    kv_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +567,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lfu_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_policy_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limit_honoured_one_write_at_a_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_table_growth_past_maxmemory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
