@@ -860,9 +860,66 @@ static void test_replica_snapshot_install(void **state)
     h_stop(&prim, SIGTERM, 10000);
 }
 
+/* Redis's "client tracking don't cause eviction feedback loop"
+ * (maxmemory unit): 300 keys with 1 KB names read by 10 tracking clients
+ * that then read nothing; a maxmemory 40 KB under used memory evicts a few
+ * dozen keys, not the database: the invalidations those evictions send
+ * (10 KB per key) do not count as memory to free. */
+static void test_no_eviction_feedback_loop(void **state)
+{
+    (void)state;
+    reset_node();
+    conn *c = conn_new(node.port);
+    run(c, "CONFIG SET latency-tracking no", "+OK");
+    run(c, "CONFIG SET maxmemory 0", "+OK");
+    run(c, "CONFIG SET maxmemory-policy allkeys-lru", "+OK");
+    run(c, "CONFIG SET maxmemory-eviction-tenacity 100", "+OK");
+    conn *t[10];
+    for (int i = 0; i < 10; i++) {
+        t[i] = resp3();
+        run(t[i], "CLIENT TRACKING on", "+OK");
+    }
+    char key[1100];
+    for (int j = 0; j < 300; j++) {
+        int n = snprintf(key, sizeof key, "%d", j);
+        memset(key + n, 'x', 1000);
+        key[n + 1000] = '\0';
+        const char *set[] = {"SET", key, "x", NULL};
+        sendv(c, set);
+        expect(c, "+OK");
+        const char *get[] = {"GET", key, NULL};
+        for (int i = 0; i < 10; i++) {
+            sendv(t[i], get);
+            kv_reply_free(next(t[i], IO_MS));
+        }
+    }
+    long long before = info_field(c, "stats", "evicted_keys");
+    long long used = info_field(c, "memory", "used_memory");
+    char line[64];
+    snprintf(line, sizeof line, "CONFIG SET maxmemory %lld", used - 40000);
+    run(c, line, "+OK");
+    long long evicted = info_field(c, "stats", "evicted_keys") - before;
+    long long left = run_int(c, "DBSIZE");
+    print_message("evicted %lld, %lld keys left\n", evicted, left);
+    assert_true(left >= 200 && left <= 300);
+    assert_true(evicted >= 10 && evicted <= 50);
+    /* Each tracking client got its invalidations. */
+    for (int i = 0; i < 10; i++) {
+        kv_reply *r = next(t[i], IO_MS);
+        assert_non_null(r);
+        assert_int_equal(r->type, KV_REPLY_PUSH);
+        kv_reply_free(r);
+        conn_free(t[i]);
+    }
+    run(c, "CONFIG SET maxmemory 0", "+OK");
+    run(c, "CONFIG SET latency-tracking yes", "+OK");
+    conn_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_eviction_feedback_loop),
         cmocka_unit_test(test_redirect_and_bcast),
         cmocka_unit_test(test_expired_keys),
         cmocka_unit_test(test_resp3),
