@@ -71,6 +71,7 @@ struct repl {
     int store_at_exit;    /* the final meta store waits for the one in flight */
     uint64_t rng;
     char self_peer[RC_ADDR_LEN], self_client[RC_ADDR_LEN];
+    char self_ip[RC_ADDR_LEN]; /* the address part of both */
     /* deferred completions */
     deferred *defs;
     size_t ndefs, capdefs;
@@ -912,6 +913,16 @@ static rc_settings settings_from(const repl_config *cfg)
     return s;
 }
 
+void repl_set_client_port(repl *r, int port)
+{
+    r->cfg.client_port = port;
+    if (r->cfg.announce_port)
+        return; /* announced as configured, whatever the listener's port */
+    addr_join(r->self_client, sizeof r->self_client, r->self_ip, port);
+    rcore_set_client_addr(r->core, r->self_client);
+    log_notice("client address now %s: recorded in the membership config", r->self_client);
+}
+
 void repl_reconfigure(repl *r, const repl_config *cfg)
 {
     r->cfg.repl_timeout_ms = cfg->repl_timeout_ms;
@@ -946,6 +957,7 @@ int repl_init(repl **out, uv_loop_t *loop, engine *eng, const repl_config *cfg,
                          : "127.0.0.1";
     addr_join(r->self_peer, sizeof r->self_peer, ip,
               cfg->announce_peer_port ? cfg->announce_peer_port : cfg->peer_port);
+    snprintf(r->self_ip, sizeof r->self_ip, "%s", ip);
     addr_join(r->self_client, sizeof r->self_client, ip,
               cfg->announce_port ? cfg->announce_port : cfg->client_port);
     /* The meta file goes down first, so the node id is stable from now. */

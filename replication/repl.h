@@ -82,6 +82,10 @@ int repl_init(repl **out, uv_loop_t *loop, engine *eng, const repl_config *cfg,
               const repl_host *host, const node_meta *meta, char *err, size_t errlen);
 /* Take the run-time settings of cfg (timeouts, min-replicas-ack, retention). */
 void repl_reconfigure(repl *r, const repl_config *cfg);
+/* The client listener moved to another port (CONFIG SET port): unless
+ * announce-port names one, the address this node announces in the
+ * membership config follows it. */
+void repl_set_client_port(repl *r, int port);
 /* Stop: no more messages or elections; close the peer port. */
 void repl_shutdown(repl *r);
 void repl_free(repl *r);

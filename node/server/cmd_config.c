@@ -11,7 +11,10 @@
 #include "log.h"
 #include "mem.h"
 #include "reply.h"
+#include "repl.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -163,6 +166,32 @@ static int same_value(const kv_config *cur, const cfg_option *o, const char *v, 
     return same;
 }
 
+/* The peer listener does not move with the client one: where peer-port
+ * or peer-bind follow port or bind (their defaults), they take the values
+ * the node started with, so that CONFIG REWRITE and a restart keep the
+ * peer address the cluster knows. */
+static void pin_peer_listener(server *s, const cfg_option *const *opts, char *const *old, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!opts[i])
+            continue;
+        const char *name = NULL, *value = old[i];
+        char port[16];
+        if (!strcmp(opts[i]->name, "port") && s->cfg.peer_port == 0 && atoi(old[i]) > 0) {
+            snprintf(port, sizeof port, "%d", atoi(old[i]) + 10000);
+            name = "peer-port";
+            value = port;
+        } else if (!strcmp(opts[i]->name, "bind") &&
+                   (!s->cfg.peer_bind || !s->cfg.peer_bind[0])) {
+            name = "peer-bind";
+        }
+        const cfg_option *p = name ? find_opt(name, strlen(name)) : NULL;
+        char ignore[256];
+        if (p)
+            config_set(&s->cfg, p, 1, &value, 1, ignore, sizeof ignore);
+    }
+}
+
 static void config_set_cmd(cmd_ctx *c)
 {
     if (c->argc % 2) {
@@ -266,6 +295,42 @@ static void config_set_cmd(cmd_ctx *c)
             goto done;
         }
     }
+    /* Moving the listeners is the one apply that can fail (Redis's
+     * updatePort / updateBind): it goes first, and on failure every value
+     * goes back, the old listeners included. */
+    int listen_arg = -1, port_changed = 0;
+    for (int i = 0; i < n; i++) {
+        if (!opts[i] || (strcmp(opts[i]->name, "port") && strcmp(opts[i]->name, "bind")))
+            continue;
+        size_t l = config_format(&s->cfg, opts[i], buf, sizeof buf);
+        if (l == old_len[i] && !memcmp(buf, old[i], l))
+            continue;
+        if (listen_arg < 0)
+            listen_arg = 2 + 2 * i;
+        port_changed |= !strcmp(opts[i]->name, "port");
+    }
+    if (listen_arg >= 0 && server_relisten(s, err, sizeof err) < 0) {
+        for (int j = 0; j < n; j++) {
+            if (!opts[j])
+                continue;
+            const char *ov = old[j];
+            char ignore[256];
+            config_set(&s->cfg, opts[j], 1, &ov, 1, ignore, sizeof ignore);
+            if (!strcmp(opts[j]->name, "requirepass"))
+                config_set_requirepass(&s->cfg, old[j], old_len[j]);
+        }
+        if (server_relisten(s, err, sizeof err) < 0)
+            log_warn("CONFIG SET: could not listen again where it did before: %s", err);
+        int bind = c->lens[listen_arg] == 4 && !strncasecmp(c->argv[listen_arg], "bind", 4);
+        set_error(c, c->argv[listen_arg], c->lens[listen_arg],
+                  bind ? "Failed to bind to specified addresses."
+                       : "Unable to listen on this port. Check server logs.");
+        goto done;
+    }
+    if (listen_arg >= 0)
+        pin_peer_listener(s, opts, old, n);
+    if (port_changed && s->repl)
+        repl_set_client_port(s->repl, s->cfg.port);
     for (int i = 0; i < n; i++)
         if (opts[i])
             server_apply_config(s, opts[i]);

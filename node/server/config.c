@@ -51,10 +51,14 @@ const char *config_maxmemory_policy_name(const kv_config *c)
 /* clang-format off */
 const cfg_option cfg_options[] = {
     /* network */
-    {"bind", NULL, CFG_STRING, OFF(bind), 0, 0, "127.0.0.1", NULL, 0,
-     "Addresses to listen on for clients (space-separated; IPv4 or IPv6)."},
-    {"port", NULL, CFG_INT, OFF(port), 0, 65535, "7379", NULL, 0,
-     "TCP port for clients (0: no TCP listener)."},
+    {"bind", NULL, CFG_STRING, OFF(bind), 0, 0, "127.0.0.1", NULL, 1,
+     "Addresses to listen on for clients (space-separated; IPv4 or IPv6). At run time "
+     "(CONFIG SET) only the client listeners move: the peer port keeps the addresses it "
+     "started with, and so does the address announced to the cluster."},
+    {"port", NULL, CFG_INT, OFF(port), 0, 65535, "7379", NULL, 1,
+     "TCP port for clients (0: no TCP listener). Changed at run time, the client address "
+     "announced in the membership config follows (unless announce-port is set); the peer "
+     "port stays (peer-port, or the port it started with + 10000)."},
     {"unixsocket", NULL, CFG_STRING, OFF(unixsocket), 0, 0, "", NULL, 0,
      "Path of a Unix domain socket to listen on as well (empty: none)."},
     {"unixsocketperm", NULL, CFG_INT, OFF(unixsocketperm), 0, 0777, "0", NULL, 0,

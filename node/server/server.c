@@ -241,7 +241,10 @@ static int listen_tcp(server *s, const char *addr, char *err, size_t errlen)
     return 0;
 }
 
-int server_listen(server *s, char *err, size_t errlen)
+/* The TCP listeners of cfg.port on every cfg.bind address (none for port
+ * 0, or at run time for an empty bind). On failure the ones opened stay in
+ * s->tcp_listeners for the caller to close. */
+static int open_tcp_listeners(server *s, int runtime, char *err, size_t errlen)
 {
     char storage[1024], *addrs[16];
     int n = 0;
@@ -249,21 +252,80 @@ int server_listen(server *s, char *err, size_t errlen)
         if (strlen(s->cfg.bind) >= sizeof storage)
             return kve_fmt(err, errlen, KVE_INVAL, "bind list too long");
         n = config_split_line(s->cfg.bind, addrs, 16, storage);
-        if (n <= 0)
+        if (n < 0 || (n == 0 && !runtime))
             return kve_fmt(err, errlen, KVE_INVAL, "bind needs at least one address");
     }
     s->tcp_listeners = kv_calloc((size_t)(n ? n : 1), sizeof *s->tcp_listeners);
+    s->ntcp = 0;
     for (int i = 0; i < n; i++) {
         int rc = listen_tcp(s, addrs[i], err, errlen);
         if (rc)
             return rc;
     }
+    return 0;
+}
+
+/* Listeners closed at run time: their array is freed once libuv has closed
+ * every one of them. */
+typedef struct retired_listeners {
+    uv_tcp_t *tcp;
+    int left;
+} retired_listeners;
+
+static void on_retired_closed(uv_handle_t *h)
+{
+    retired_listeners *r = h->data;
+    if (--r->left == 0) {
+        kv_free(r->tcp);
+        kv_free(r);
+    }
+}
+
+static void close_tcp_listeners(server *s)
+{
+    retired_listeners *r = kv_calloc(1, sizeof *r);
+    r->tcp = s->tcp_listeners;
+    r->left = s->ntcp;
+    for (int i = 0; i < s->ntcp; i++) {
+        s->tcp_listeners[i].data = r;
+        uv_close((uv_handle_t *)&s->tcp_listeners[i], on_retired_closed);
+    }
+    if (!r->left) {
+        kv_free(r->tcp);
+        kv_free(r);
+    }
+    s->tcp_listeners = NULL;
+    s->ntcp = 0;
+}
+
+int server_relisten(server *s, char *err, size_t errlen)
+{
+    /* The old ones first (Redis's changeListenPort): the new addresses may
+     * include theirs. libuv closes a listening socket at once. */
+    close_tcp_listeners(s);
+    int rc = open_tcp_listeners(s, 1, err, errlen);
+    if (rc) {
+        log_warn("CONFIG SET: %s", err);
+        close_tcp_listeners(s);
+        s->tcp_listeners = kv_calloc(1, sizeof *s->tcp_listeners);
+        return rc;
+    }
+    log_notice("Listening for clients on %s port %d", s->cfg.bind, s->cfg.port);
+    return 0;
+}
+
+int server_listen(server *s, char *err, size_t errlen)
+{
+    int rc = open_tcp_listeners(s, 0, err, errlen);
+    if (rc)
+        return rc;
+    int n = s->ntcp;
     if (s->cfg.unixsocket && s->cfg.unixsocket[0]) {
         unlink(s->cfg.unixsocket);
         uv_pipe_init(s->loop, &s->unix_listener, 0);
         s->unix_listener.data = s;
         s->has_unix = 1;
-        int rc = uv_pipe_bind(&s->unix_listener, s->cfg.unixsocket);
+        rc = uv_pipe_bind(&s->unix_listener, s->cfg.unixsocket);
         if (rc == 0)
             rc = uv_listen((uv_stream_t *)&s->unix_listener, s->cfg.tcp_backlog, on_connection);
         if (rc < 0)

@@ -410,6 +410,10 @@ size_t stream_block_nkeys(const server *s);
  * serving clients between steps; then the WAL thread and replication). */
 int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t errlen);
 int server_listen(server *s, char *err, size_t errlen);
+/* CONFIG SET port / bind: close the client TCP listeners and open them
+ * again from cfg.port and cfg.bind. On failure none is left open: the
+ * caller restores the old values and calls it again. */
+int server_relisten(server *s, char *err, size_t errlen);
 int server_load(server *s, char *err, size_t errlen);
 void server_shutdown(server *s, int exit_code); /* stop accepting, flush, exit loop */
 void server_free(server *s);

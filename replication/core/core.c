@@ -495,6 +495,36 @@ void rcore_join(rcore *r, const char *peer_addr)
     r->join_next_ms = 0;
 }
 
+void rcore_set_client_addr(rcore *r, const char *client_addr)
+{
+    snprintf(r->client_addr, sizeof r->client_addr, "%s", client_addr);
+    r->addr_next_ms = 0;
+}
+
+/* A member whose client address the config does not show yet: the leader
+ * records its own; a follower sends the leader a Join with it (twice a
+ * second at most) until the config it follows shows it. */
+static void announce_client_addr(rcore *r, uint64_t now)
+{
+    if (r->self_idx < 0 || !strcmp(r->cfg.m[r->self_idx].client_addr, r->client_addr))
+        return;
+    if (r->role == RC_LEADER) {
+        lead_record_self_addr(r);
+        return;
+    }
+    if (!r->leader_known || !r->leader.peer_addr[0] || now < r->addr_next_ms)
+        return;
+    r->addr_next_ms = now + 500;
+    Kv__Join j = KV__JOIN__INIT;
+    j.node_id = r->id;
+    j.peer_addr = r->peer_addr;
+    j.client_addr = r->client_addr;
+    Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
+    m.msg_case = KV__PEER_MESSAGE__MSG_JOIN;
+    m.join = &j;
+    rc_send(r, r->leader.id, r->leader.peer_addr, &m);
+}
+
 void rcore_stop(rcore *r)
 {
     r->stopped = 1;
@@ -542,6 +572,7 @@ void rcore_tick(rcore *r)
         send_join(r);
         r->join_next_ms = now + 500;
     }
+    announce_client_addr(r, now);
     if (r->role == RC_LEADER)
         lead_tick(r);
     else

@@ -202,6 +202,10 @@ void rcore_free(rcore *r);
  *   rcore_join: ask the member at peer_addr to add this node. */
 void rcore_bootstrap(rcore *r);
 void rcore_join(rcore *r, const char *peer_addr);
+/* This node's client address changed (CONFIG SET port, a restart at a new
+ * address): while the membership config shows another, the leader records
+ * its own, and a follower asks the leader to (a Join from a member). */
+void rcore_set_client_addr(rcore *r, const char *client_addr);
 /* Config entries found in the log at startup (oldest first), above the
  * meta file's config. */
 void rcore_log_config(rcore *r, uint64_t lsn, const uint8_t *cfg, size_t len);

@@ -150,6 +150,7 @@ struct rcore {
     /* the joiner side */
     char join_addr[RC_ADDR_LEN];
     uint64_t join_next_ms;
+    uint64_t addr_next_ms; /* next Join announcing our changed client address */
     char join_cluster[RC_ID_LEN];
 
     /* ---- follower: a snapshot being received ---- */
@@ -200,6 +201,8 @@ void lead_flush(rcore *r);
 void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a);
 void lead_on_snapshot_result(rcore *r, const char *from, const Kv__SnapshotResult *s);
 void lead_on_join(rcore *r, const Kv__Join *j);
+/* The leader's own client address differs from the config's: record it. */
+void lead_record_self_addr(rcore *r);
 void lead_on_append(rcore *r, const uint8_t *rec, size_t len, uint64_t lsn);
 void lead_on_durable(rcore *r);
 void lead_on_read_done(rcore *r, const char *to, int rc, const uint8_t *recs, size_t len,

@@ -724,6 +724,17 @@ static void reply_join(rcore *r, const Kv__Join *j, int ok, const char *error)
     rc_send(r, j->node_id, j->peer_addr, &m);
 }
 
+void lead_record_self_addr(rcore *r)
+{
+    char why[128];
+    if (r->self_idx < 0 || !change_allowed(r, why, sizeof why))
+        return; /* again at the next tick */
+    rc_config c = r->cfg;
+    snprintf(c.m[r->self_idx].client_addr, sizeof c.m[r->self_idx].client_addr, "%s",
+             r->client_addr);
+    (void)append_config(r, &c, "this node's client address changed");
+}
+
 void lead_on_join(rcore *r, const Kv__Join *j)
 {
     if (!j->node_id || !j->node_id[0] || !j->peer_addr || !j->peer_addr[0] ||

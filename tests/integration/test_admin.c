@@ -9,11 +9,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -396,10 +399,10 @@ static void test_config_rewrite(void **state)
     assert_string_equal(r->element[1]->str, "41");
     kv_reply_free(r);
     ok(f->c, "CONFIG SET timeout 42");
-    snprintf(line, sizeof line, "CONFIG SET timeout 44 port %d", port + 1);
+    snprintf(line, sizeof line, "CONFIG SET timeout 44 peer-port %d", port + 1);
     r = h_cmd(f->c, line);
     assert_int_equal(r->type, KV_REPLY_ERROR);
-    assert_non_null(strstr(r->str, "'port') - can't set immutable config"));
+    assert_non_null(strstr(r->str, "'peer-port') - can't set immutable config"));
     kv_reply_free(r);
     r = h_cmd(f->c, "CONFIG SET databases 16");
     assert_int_equal(r->type, KV_REPLY_ERROR);
@@ -606,6 +609,86 @@ static void test_config_applies_to_clients(void **state)
     kv_client_free(other);
     assert_int_equal(integer(f->c, "EXISTS big"), 0);
     ok(f->c, "CONFIG SET proto-max-bulk-len 512mb");
+}
+
+/* Can a client connect to port (and get PONG)? */
+static int answers_on(int port)
+{
+    kv_client *c = h_connect(port);
+    if (!c)
+        return 0;
+    kv_reply *r = h_cmd(c, "PING");
+    int ok = r && r->type == KV_REPLY_STATUS && !strcmp(r->str, "PONG");
+    kv_reply_free(r);
+    kv_client_free(c);
+    return ok;
+}
+
+static void expect_error(kv_client *c, const char *line, const char *want)
+{
+    kv_reply *r = h_cmd(c, line);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_string_equal(r->str, want);
+    kv_reply_free(r);
+}
+
+/* CONFIG SET port / bind, as Redis's networking and introspection units:
+ * the listener moves (connections already open stay); a port in use or a
+ * bad address fails with Redis's errors, every value of the same CONFIG SET
+ * goes back and the node still listens where it did; peer-port is pinned
+ * to what the node started with. */
+static void test_config_set_port_and_bind(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    int p0 = f->node.port, p1 = h_free_port();
+    char line[128];
+    snprintf(line, sizeof line, "CONFIG SET port %d", p1);
+    ok(f->c, line);
+    assert_true(answers_on(p1));
+    assert_false(answers_on(p0));
+    f->node.port = p1;
+    kv_reply *r = h_cmd(f->c, "CONFIG GET peer-port"); /* the old connection stays */
+    assert_non_null(r);
+    assert_int_equal(atoi(r->element[1]->str), p0 + 10000);
+    kv_reply_free(r);
+    /* A port some other socket holds. */
+    int holder = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int p2 = h_free_port();
+    sa.sin_port = htons((uint16_t)p2);
+    assert_int_equal(bind(holder, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(holder, 1), 0);
+    snprintf(line, sizeof line, "CONFIG SET maxmemory 10000001 port %d client-query-buffer-limit 10mb",
+             p2);
+    expect_error(f->c, line,
+                 "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen "
+                 "on this port. Check server logs.");
+    close(holder);
+    r = h_cmd(f->c, "CONFIG GET maxmemory");
+    assert_string_equal(r->element[1]->str, "0");
+    kv_reply_free(r);
+    r = h_cmd(f->c, "CONFIG GET client-query-buffer-limit");
+    assert_string_equal(r->element[1]->str, "1073741824");
+    kv_reply_free(r);
+    assert_true(answers_on(p1));
+    expect_error(f->c, "CONFIG SET bind 999.999.999.999",
+                 "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to "
+                 "specified addresses.");
+    assert_true(answers_on(p1));
+    r = h_cmd(f->c, "CONFIG GET bind");
+    assert_string_equal(r->element[1]->str, "127.0.0.1");
+    kv_reply_free(r);
+    /* Two addresses, one of them the current: the listener closes first. */
+    const char *two[] = {"CONFIG", "SET", "bind", "127.0.0.1 -::1"};
+    r = h_cmdv(f->c, 4, two, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    assert_true(answers_on(p1));
+    ok(f->c, "CONFIG SET bind 127.0.0.1");
+    assert_true(answers_on(p1));
 }
 
 /* Redis's repl-backlog-size is a second name of repl-retention-bytes: set
@@ -1282,6 +1365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovery_info, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_rewrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_applies_to_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_set_port_and_bind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_conf_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protected_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_list_kill, setup, teardown),

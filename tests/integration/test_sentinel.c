@@ -433,6 +433,67 @@ static void test_kill9_primary_followed(void **state)
     }
 }
 
+/* Does node i's SENTINEL REPLICAS list a replica on this port? */
+typedef struct replica_port {
+    int node, port;
+} replica_port;
+
+static int lists_replica_port(void *arg)
+{
+    replica_port *w = arg;
+    kv_reply *r = hc_cmd(w->node, "SENTINEL REPLICAS kvnode");
+    int found = 0;
+    for (size_t k = 0; r && r->type == KV_REPLY_ARRAY && k < r->elements; k++)
+        found |= atoi(field_str(r->element[k], "port")) == w->port;
+    kv_reply_free(r);
+    return found;
+}
+
+/* CONFIG SET port on a running member: the client address the membership
+ * config records follows, for the leader (every node then names its new
+ * port as the primary's) and for a follower (the leader's replica list
+ * shows its new port). */
+static void test_port_change_announced(void **state)
+{
+    (void)state;
+    hc_start_cluster(NULL);
+    int l = hc_leader();
+    assert_true(l >= 0);
+    names_want w = {{0, 1, 2}, 3, hc_node[l].port};
+    assert_true(h_wait_until(all_name, &w, 10000));
+    int p1 = h_free_port();
+    char line[64];
+    snprintf(line, sizeof line, "CONFIG SET port %d", p1);
+    kv_reply *r = hc_cmd(l, line);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    hc_node[l].port = p1;
+    w.port = p1;
+    if (!h_wait_until(all_name, &w, 10000)) {
+        hc_dump_logs();
+        fail_msg("the nodes do not name the primary's new port %d", p1);
+    }
+    int a = (l + 1) % 3;
+    int p2 = h_free_port();
+    snprintf(line, sizeof line, "CONFIG SET port %d", p2);
+    r = hc_cmd(a, line);
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    hc_node[a].port = p2;
+    replica_port rp = {l, p2};
+    if (!h_wait_until(lists_replica_port, &rp, 10000)) {
+        hc_dump_logs();
+        fail_msg("the primary does not list the replica's new port %d", p2);
+    }
+    /* Reads and writes go on at the new ports. */
+    r = hc_cmd(l, "SET moved 1");
+    assert_non_null(r);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+}
+
 /* A primary stopped for longer than the election timeout is replaced;
  * when it resumes, its lease is over: it names nobody (and flags the
  * instance down) until it follows the new primary — never itself. */
@@ -1016,6 +1077,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_single_node_name_and_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shapes_match_redis_sentinel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_primary_followed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_change_announced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stopped_primary_never_names_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sentinel_failover_and_ckquorum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jedis_goredis_transcripts, setup, teardown),

@@ -46,6 +46,7 @@ typedef struct sim_node {
     int idx;
     char id[RC_ID_LEN];
     char addr[32], caddr[32];
+    int caddr_gen; /* client address changes so far (membership runs) */
     rcore *core;
     int up;
     uint64_t epoch;             /* bumped by crashes: stale completions drop */
@@ -1336,6 +1337,18 @@ static void membership_step(sim *w)
     rcore *c = w->nodes[l].core;
     const rc_config *cfg = rcore_config(c);
     char why[128];
+    /* Now and then a node's client address changes instead (CONFIG SET
+     * port): the config must come to show it (converged checks). */
+    if (between(w, 0, 3) == 0) {
+        sim_node *x = &w->nodes[between(w, 0, (uint64_t)w->n - 1)];
+        if (x->up) {
+            x->caddr_gen++;
+            snprintf(x->caddr, sizeof x->caddr, "10.0.0.%d:%d", x->idx + 1, 7379 + x->caddr_gen);
+            vlog(w, "n%d ! client address now %s", x->idx, x->caddr);
+            rcore_set_client_addr(x->core, x->caddr);
+        }
+        return;
+    }
     /* Remove a random non-leader member, or re-add one that is missing. */
     if (cfg->n == w->n) {
         int v = (int)between(w, 0, (uint64_t)cfg->n - 1);
@@ -1512,6 +1525,9 @@ static int converged(sim *w)
             if (strcmp(x->id, cfg->m[m].id) != 0)
                 continue;
             if (!x->up || rcore_commit(x->core) < c || x->applied < c)
+                return 0;
+            /* The config shows every member's current client address. */
+            if (strcmp(cfg->m[m].client_addr, x->caddr) != 0)
                 return 0;
         }
     }

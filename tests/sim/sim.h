@@ -34,7 +34,8 @@ typedef struct sim_options {
     uint64_t fault_ms;      /* virtual time with faults */
     uint64_t heal_ms;       /* then without, for liveness */
     int faults;             /* 0: a calm run */
-    int membership;         /* remove and re-add members during the run */
+    int membership;         /* remove and re-add members, change their client
+                               addresses, during the run */
     int mutation;           /* RC_MUT_* to break the core on purpose */
     int verbose;            /* print the core's logs and the events */
 } sim_options;

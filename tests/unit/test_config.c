@@ -135,7 +135,7 @@ static void test_runtime_set(void **state)
     assert_int_equal(c.maxclients, 50);
     assert_int_equal(set1(&c, "maxclients", "0", 0, err), -1);
     assert_int_equal(set1(&c, "maxclients", "abc", 0, err), -1);
-    assert_int_equal(set1(&c, "port", "7000", 0, err), -1);
+    assert_int_equal(set1(&c, "peer-port", "7000", 0, err), -1);
     assert_string_equal(err, "can't set immutable config");
     assert_int_equal(set1(&c, "proto-max-bulk-len", "2gb", 0, err), 0);
     assert_int_equal(c.proto_max_bulk_len, 2LL << 30);
