@@ -30,7 +30,6 @@
 #include <sys/socket.h>
 
 #define READ_CHUNK (16 * 1024)
-#define OUT_KEEP (16u << 10) /* an output buffer bigger than this is freed once written */
 #define PAUSE_ABOVE (32u << 20)  /* stop reading with this much output pending */
 #define RESUME_BELOW (8u << 20)
 
@@ -141,6 +140,30 @@ size_t clients_held_bytes(server *s)
     return n;
 }
 
+void client_reply_buffer_cron(client *c, int64_t now)
+{
+    server *s = c->srv;
+    if (s->rb_resizing) {
+        size_t size = c->rb_size, to = 0;
+        if (size / 2 >= RB_MIN && c->rb_peak < size / 2) {
+            to = c->rb_peak + 1 > RB_MIN ? c->rb_peak + 1 : RB_MIN;
+            s->stats.reply_buffer_shrinks++;
+        } else if (size * 2 < RB_CHUNK * 2 && c->rb_peak == size) {
+            to = size * 2 < RB_CHUNK ? size * 2 : RB_CHUNK;
+            s->stats.reply_buffer_expands++;
+        }
+        if (to)
+            c->rb_size = to;
+    }
+    if (s->rb_peak_reset_ms >= 0 && now - c->rb_peak_reset_ms >= s->rb_peak_reset_ms) {
+        size_t held = kbuf_len(&c->out);
+        c->rb_peak = held < c->rb_size ? held : c->rb_size;
+        c->rb_peak_reset_ms = now;
+    }
+    if (!c->writing && kbuf_len(&c->out) == 0 && c->out.cap > c->rb_size)
+        kbuf_shrink(&c->out, 0);
+}
+
 uint64_t client_out_offset(const client *c)
 {
     return c->out_base + kbuf_len(&c->out);
@@ -198,6 +221,8 @@ client *client_new(server *s, int unix_socket)
     client_apply_limits(c);
     c->ctime_ms = server_mstime();
     c->last_ms = (int64_t)uv_now(s->loop);
+    c->rb_size = RB_CHUNK;
+    c->rb_peak_reset_ms = c->last_ms;
     c->last_cmd = "NULL";
     ps_sub_init(&c->ps, c);
     if (unix_socket) {
@@ -313,7 +338,7 @@ static void on_write(uv_write_t *req, int status)
     c->writing = 0;
     /* What a big reply took is given back once it is out (Redis frees its
      * reply blocks as they are written); a small buffer is kept. */
-    if (c->sending.cap > OUT_KEEP)
+    if (c->sending.cap > c->rb_size)
         kbuf_free(&c->sending);
     else
         kbuf_reset(&c->sending);
@@ -338,9 +363,15 @@ void client_flush(client *c)
     if ((c->flags & CL_CLOSING) || c->writing)
         return;
     size_t n = flushable(c);
+    /* The reply buffer's peak: what replies filled of it (Redis's
+     * buf_peak, never above its size). */
+    size_t held = kbuf_len(&c->out);
+    if (held > c->rb_peak)
+        c->rb_peak = held < c->rb_size ? held : c->rb_size;
     if (n) {
         uv_buf_t b = uv_buf_init(kbuf_data(&c->out), (unsigned)(n > 1u << 30 ? 1u << 30 : n));
         int w = uv_try_write(&c->h.stream, &b, 1);
+        c->srv->stats.writes_processed++;
         if (w < 0 && w != UV_EAGAIN) {
             log_verbose("client %s: write error: %s", c->addr, uv_strerror(w));
             client_close(c);
@@ -352,9 +383,9 @@ void client_flush(client *c)
             c->srv->stats.net_output_bytes += (uint64_t)w;
             n -= (size_t)w;
             /* All out: a buffer a big reply grew is given back, as Redis
-             * frees its reply blocks once written (it keeps only its 16 KB
+             * frees its reply blocks once written (it keeps only its reply
              * buffer); kept, it would count against maxmemory for good. */
-            if (kbuf_len(&c->out) == 0 && c->out.cap > OUT_KEEP)
+            if (kbuf_len(&c->out) == 0 && c->out.cap > c->rb_size)
                 kbuf_free(&c->out);
         }
         if (n) {
@@ -672,6 +703,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     server *s = c->srv;
+    s->stats.reads_processed++;
     kbuf_commit(&c->query, (size_t)nread);
     if (kbuf_len(&c->query) > c->query_peak)
         c->query_peak = kbuf_len(&c->query);
@@ -843,14 +875,14 @@ void client_describe(const client *c, kbuf *b)
     kbuf_printf(b,
                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu "
                 "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
-                "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s "
+                "rbp=%zu obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s "
                 "redir=%lld resp=%d",
                 (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
                 (long long)((now - c->ctime_ms) / 1000), (long long)(((int64_t)uv_now(c->srv->loop) - c->last_ms) / 1000),
                 flags, c->db, ps_sub_count(&c->ps, PS_CHANNEL), ps_sub_count(&c->ps, PS_PATTERN),
                 ps_sub_count(&c->ps, PS_SHARD), (c->flags & CL_MULTI) ? c->nmq : c->exec_n,
                 kbuf_len(&c->query),
-                kbuf_avail(&c->query), c->query.cap, kbuf_len(&c->out), omem,
+                kbuf_avail(&c->query), c->rb_size, c->rb_peak, kbuf_len(&c->out), omem,
                 client_memory(c), c->last_cmd, c->user ? acl_user_name(c->user) : "default",
                 (c->trk & TRK_ON) ? (long long)c->trk_redir : -1LL, c->resp);
 }

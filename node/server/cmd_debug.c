@@ -425,6 +425,12 @@ static void debug_help(cmd_ctx *c)
         "      any key or function library is a conflict and the load is refused.",
         "    * NOSAVE: no snapshot is taken; the keyspace is rebuilt from what is on disk",
         "      (the newest snapshot and the WAL after it, which hold every write).",
+        "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+        "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+        "    In case NEVER is provided the last observed peak will never be reset",
+        "    In case RESET is provided the peak reset time will be restored to the default value",
+        "REPLYBUFFER RESIZING <0|1>",
+        "    Enable or disable the reply buffer resize cron job",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -436,6 +442,31 @@ static void debug_help(cmd_ctx *c)
         NULL,
     };
     admin_reply_help(c, "DEBUG", lines);
+}
+
+/* REPLYBUFFER PEAK-RESET-TIME <NEVER|RESET|ms> | RESIZING <0|1>: the reply
+ * buffers' cron (client_reply_buffer_cron), as Redis's. */
+static void debug_replybuffer(cmd_ctx *c)
+{
+    server *s = c->srv;
+    if (arg_is(c, 2, "peak-reset-time")) {
+        if (arg_is(c, 3, "never")) {
+            s->rb_peak_reset_ms = -1;
+        } else if (arg_is(c, 3, "reset")) {
+            s->rb_peak_reset_ms = RB_PEAK_RESET_MS;
+        } else {
+            long long v;
+            if (arg_ll(c, 3, &v) < 0)
+                return;
+            s->rb_peak_reset_ms = v;
+        }
+    } else if (arg_is(c, 2, "resizing")) {
+        s->rb_resizing = atoi(c->argv[3]) != 0; /* Redis: atoi */
+    } else {
+        reply_err_subcommand_syntax(&c->r, "DEBUG", 5, c->argv[1], c->lens[1]);
+        return;
+    }
+    reply_ok(&c->r);
 }
 
 typedef struct debug_sub {
@@ -455,6 +486,7 @@ static const debug_sub subs[] = {
     {"object", 3, debug_object},
     {"htstats", 3, debug_htstats},
     {"htstats-key", 3, debug_htstats_key},
+    {"replybuffer", 4, debug_replybuffer},
     {"reload", -2, debug_reload},
     {"loadaof", -2, debug_loadaof},
     {"protocol", 3, debug_protocol},

@@ -435,6 +435,12 @@ static void info_stats(server *s, kbuf *b)
                 "tracking_total_items:%" PRIu64 "\r\n"
                 "tracking_total_prefixes:%" PRIu64 "\r\n"
                 "total_error_replies:%" PRIu64 "\r\n"
+                "total_reads_processed:%" PRIu64 "\r\n"
+                "total_writes_processed:%" PRIu64 "\r\n"
+                "io_threaded_reads_processed:0\r\n"
+                "io_threaded_writes_processed:0\r\n"
+                "reply_buffer_shrinks:%" PRIu64 "\r\n"
+                "reply_buffer_expands:%" PRIu64 "\r\n"
                 "total_protocol_errors:%" PRIu64 "\r\n"
                 "client_query_buffer_limit_disconnections:%" PRIu64 "\r\n"
                 "client_output_buffer_limit_disconnections:%" PRIu64 "\r\n",
@@ -444,7 +450,8 @@ static void info_stats(server *s, kbuf *b)
                 s->env.keyspace_hits, s->env.keyspace_misses,
                 ps_count(&s->pubsub, PS_CHANNEL), ps_count(&s->pubsub, PS_PATTERN),
                 ps_count(&s->pubsub, PS_SHARD), migrate_cached_sockets(s), trk_keys, trk_items,
-                trk_prefixes, t->error_replies, t->protocol_errors,
+                trk_prefixes, t->error_replies, t->reads_processed, t->writes_processed,
+                t->reply_buffer_shrinks, t->reply_buffer_expands, t->protocol_errors,
                 t->qbuf_disconnects,
                 t->obuf_disconnects);
     if (s->repl && !s->loading)

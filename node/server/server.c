@@ -389,8 +389,7 @@ static void clients_cron(server *s)
         if (client_check_output_limits(c))
             continue;
         query_buffer_cron(c, now);
-        if (!c->writing && kbuf_len(&c->out) == 0 && c->out.cap > 64 * 1024)
-            kbuf_shrink(&c->out, 0);
+        client_reply_buffer_cron(c, now);
         client_mem_update(c);
     }
     /* Output piled up for readers that are not reading (Pub/Sub, big
@@ -835,6 +834,8 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     s->start_ms = server_mstime();
     make_run_id(s->run_id);
     s->active_expire = s->cfg.active_expire;
+    s->rb_peak_reset_ms = RB_PEAK_RESET_MS;
+    s->rb_resizing = 1;
     s->env.key_touched = key_touched;
     s->env.key_touched_arg = s;
     s->env.full_read_access = full_read_access;

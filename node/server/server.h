@@ -129,6 +129,11 @@ typedef struct client {
     size_t mem_counted;    /* its share of server.clients_mem (client_evict.c) */
     size_t mem_closing;    /* its share of server.closing_mem once closed */
     size_t query_peak;     /* most query bytes buffered since the last clients_cron */
+    /* The reply buffer (Redis 7's c->buf, CLIENT LIST rbs/rbp): `out` keeps
+     * at most rb_size bytes of capacity between replies; reply_buffer_cron
+     * halves or doubles it from the peak of buffered replies. */
+    size_t rb_size, rb_peak;
+    int64_t rb_peak_reset_ms;
 
     /* transactions */
     queued_cmd *mq;
@@ -197,6 +202,8 @@ typedef struct server_stats {
     uint64_t protocol_errors;
     uint64_t obuf_disconnects;
     uint64_t qbuf_disconnects;
+    uint64_t reads_processed, writes_processed; /* read and write calls on clients */
+    uint64_t reply_buffer_shrinks, reply_buffer_expands;
     uint64_t evicted_clients; /* closed for maxmemory-clients */
     uint64_t writes_refused_nospace;
     /* Redis replicas (sync_stream.c): full syncs, and PSYNCs that named a
@@ -310,6 +317,10 @@ struct server {
     uint64_t loading_units_slowed; /* keys key-load-delay has slowed down for */
     int active_expire;
     int pause_cron;       /* DEBUG PAUSE-CRON 1: the cron skips its periodic work */
+    /* DEBUG REPLYBUFFER: how often a reply buffer's peak restarts (ms, -1:
+     * never) and whether the cron resizes reply buffers. */
+    long long rb_peak_reset_ms;
+    int rb_resizing;
     int hz;               /* the cron's rate now (hz, or more with dynamic-hz) */
     int rehash_db;        /* the database rehash_cron visits next */
     uint64_t lazy_expire_pending; /* keys left for the active cycle */
@@ -414,6 +425,12 @@ int server_listen(server *s, char *err, size_t errlen);
  * again from cfg.port and cfg.bind. On failure none is left open: the
  * caller restores the old values and calls it again. */
 int server_relisten(server *s, char *err, size_t errlen);
+#define RB_MIN 1024            /* Redis's PROTO_REPLY_MIN_BYTES */
+#define RB_CHUNK (16 * 1024)   /* Redis's PROTO_REPLY_CHUNK_BYTES: the first size */
+#define RB_PEAK_RESET_MS 5000  /* Redis's REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME */
+/* The clients cron's step for c's reply buffer (Redis's
+ * clientsCronResizeOutputBuffer). */
+void client_reply_buffer_cron(client *c, int64_t now);
 int server_load(server *s, char *err, size_t errlen);
 void server_shutdown(server *s, int exit_code); /* stop accepting, flush, exit loop */
 void server_free(server *s);

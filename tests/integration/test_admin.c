@@ -691,6 +691,77 @@ static void test_config_set_port_and_bind(void **state)
     assert_true(answers_on(p1));
 }
 
+/* CLIENT LIST's rbs of the connection named `name`, -1 if none. */
+static long long rbs_of(kv_client *c, const char *name)
+{
+    kv_reply *r = h_cmd(c, "CLIENT LIST");
+    assert_non_null(r);
+    char want[64];
+    snprintf(want, sizeof want, " name=%s ", name);
+    long long v = -1;
+    for (char *line = r->str; line && *line;) {
+        char *end = strchr(line, '\n');
+        if (end)
+            *end = '\0';
+        const char *rbs = strstr(line, " rbs=");
+        if (strstr(line, want) && rbs)
+            v = atoll(rbs + 5);
+        line = end ? end + 1 : NULL;
+    }
+    kv_reply_free(r);
+    return v;
+}
+
+typedef struct rbs_want {
+    kv_client *admin, *tc;
+    long long lo, hi;
+    int get; /* GET bigval on tc at each poll */
+} rbs_want;
+
+static int rbs_within(void *arg)
+{
+    rbs_want *w = arg;
+    if (w->get) {
+        kv_reply *r = h_cmd(w->tc, "GET bigval");
+        assert_non_null(r);
+        kv_reply_free(r);
+    }
+    long long v = rbs_of(w->admin, "test_client");
+    return v >= w->lo && v < w->hi;
+}
+
+/* Redis 7's reply buffer resizing (its replybufsize unit): an idle
+ * connection's reply buffer shrinks to 1 KB; one that keeps filling it
+ * with big replies doubles it back up to 16 KB. */
+static void test_reply_buffer_resizing(void **state)
+{
+    fixture *f = *state;
+    const char *extra[] = {"--enable-debug-command", "yes", NULL};
+    assert_int_equal(start_node(f, extra), 0);
+    ok(f->c, "DEBUG REPLYBUFFER peak-reset-time 100");
+    kv_client *tc = h_connect(f->node.port);
+    assert_non_null(tc);
+    ok(tc, "CLIENT SETNAME test_client");
+    assert_int_equal(rbs_of(f->c, "test_client"), 16384);
+    rbs_want w = {f->c, tc, 1024, 2046, 0};
+    assert_true(h_wait_until(rbs_within, &w, 5000));
+    char *big = malloc(32769);
+    memset(big, 'x', 32768);
+    big[32768] = '\0';
+    const char *set[] = {"SET", "bigval", big};
+    kv_reply *r = h_cmdv(f->c, 3, set, NULL);
+    assert_non_null(r);
+    kv_reply_free(r);
+    free(big);
+    ok(f->c, "DEBUG REPLYBUFFER peak-reset-time never");
+    w = (rbs_want){f->c, tc, 16384, 32768, 1};
+    assert_true(h_wait_until(rbs_within, &w, 5000));
+    assert_true(h_info_num(f->c, "stats", "reply_buffer_shrinks") >= 1);
+    assert_true(h_info_num(f->c, "stats", "reply_buffer_expands") >= 4);
+    ok(f->c, "DEBUG REPLYBUFFER peak-reset-time reset");
+    kv_client_free(tc);
+}
+
 /* Redis's repl-backlog-size is a second name of repl-retention-bytes: set
  * through either (with other configs in one CONFIG SET, as Redis's own
  * test does), read back under both; a bad value names the one used. */
@@ -1366,6 +1437,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_rewrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_applies_to_clients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_set_port_and_bind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_buffer_resizing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_conf_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protected_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_list_kill, setup, teardown),
