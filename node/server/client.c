@@ -107,6 +107,14 @@ void client_add_mark(client *c, uint64_t offset, uint64_t lsn, uint64_t round)
     wait_list_add(c);
 }
 
+/* `out` holds more capacity than the reply buffer's size (and more than
+ * the allocator's rounding of it): given back once empty, down to that
+ * size, which stays for the next replies (Redis keeps its c->buf). */
+static int out_oversized(const client *c)
+{
+    return c->out.cap > c->rb_size + c->rb_size / 8;
+}
+
 /* Bytes at the front of `out` that the barrier lets go. */
 static size_t flushable(client *c)
 {
@@ -160,8 +168,8 @@ void client_reply_buffer_cron(client *c, int64_t now)
         c->rb_peak = held < c->rb_size ? held : c->rb_size;
         c->rb_peak_reset_ms = now;
     }
-    if (!c->writing && kbuf_len(&c->out) == 0 && c->out.cap > c->rb_size)
-        kbuf_shrink(&c->out, 0);
+    if (!c->writing && kbuf_len(&c->out) == 0 && out_oversized(c))
+        kbuf_shrink(&c->out, c->rb_size);
 }
 
 uint64_t client_out_offset(const client *c)
@@ -385,8 +393,8 @@ void client_flush(client *c)
             /* All out: a buffer a big reply grew is given back, as Redis
              * frees its reply blocks once written (it keeps only its reply
              * buffer); kept, it would count against maxmemory for good. */
-            if (kbuf_len(&c->out) == 0 && c->out.cap > c->rb_size)
-                kbuf_free(&c->out);
+            if (kbuf_len(&c->out) == 0 && out_oversized(c))
+                kbuf_shrink(&c->out, c->rb_size);
         }
         if (n) {
             /* The socket is full: let libuv finish the job. */
