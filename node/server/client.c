@@ -520,7 +520,6 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void pause_reading(client *c);
 
-#define QUERY_KEEP_MAX (256 * 1024)
 
 
 /* peek_request looks no further than a request of this many elements, so
@@ -646,13 +645,10 @@ static void process_input(client *c)
             break;
         }
     }
-    /* The room made for a big argument is not kept once it is used past
-     * QUERY_KEEP_MAX (Redis hands such a buffer over to the argument): an
-     * idle connection does not hold megabytes, and maxmemory-clients sees
-     * what is really held. A smaller one stays until clients_cron trims it
-     * to the recent peak (server.c). */
-    if (kbuf_len(&c->query) == 0 && c->query.cap > QUERY_KEEP_MAX)
-        kbuf_shrink(&c->query, 0);
+    /* The room made for a big argument stays, as Redis keeps room for
+     * another such argument after one: clients_cron trims it to the recent
+     * peak while the connection is busy and frees it after 2 s idle
+     * (server.c), and maxmemory-clients counts it meanwhile. */
 }
 
 static void pause_reading(client *c)

@@ -5,7 +5,8 @@
  * and on every clients cron tick; server.clients_mem is the sum of those
  * measurements. Once it passes the limit (bytes, or a percentage of
  * maxmemory), the clients using the most memory are closed, largest first,
- * until the rest fit — never one with CLIENT NO-EVICT on. Replication
+ * until the rest fit — never one with CLIENT NO-EVICT on, whose memory
+ * is not in the sum either (Redis's clientEvictionAllowed). Replication
  * links are not clients here, so they are never evicted, as in Redis.
  * Each eviction is logged and counted (INFO stats evicted_clients). */
 #include "server.h"
@@ -22,8 +23,10 @@ void client_mem_update(client *c)
 {
     if (c->flags & CL_CLOSING)
         return;
-    /* A Redis replica is not a normal client (sync_stream_memory). */
-    size_t m = c->sync ? 0 : client_memory(c);
+    /* A Redis replica is not a normal client (sync_stream_memory); a client
+     * with CLIENT NO-EVICT on is left out of the sum, as Redis leaves it out
+     * of its eviction buckets: it cannot make others go. */
+    size_t m = c->sync || (c->flags & CL_NO_EVICT) ? 0 : client_memory(c);
     server *s = c->srv;
     s->clients_mem = s->clients_mem - c->mem_counted + m;
     c->mem_counted = m;

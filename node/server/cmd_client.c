@@ -313,6 +313,7 @@ static void client_no_evict_cmd(cmd_ctx *c)
         reply_error(&c->r, "ERR syntax error");
         return;
     }
+    client_mem_update(c->cl); /* in or out of maxmemory-clients' sum */
     reply_ok(&c->r);
 }
 

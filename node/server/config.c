@@ -786,9 +786,18 @@ static int set_save(kv_config *c, int argc, const char **argv, char *err, size_t
         secs[i / 2] = (int)a;
         changes[i / 2] = b;
     }
-    c->nsave = n / 2;
-    memcpy(c->save_seconds, secs, sizeof(int) * (size_t)c->nsave);
-    memcpy(c->save_changes, changes, sizeof(long long) * (size_t)c->nsave);
+    int at = 0;
+    if (c->save_mode == 2 && !(argc == 1 && !argv[0][0]))
+        at = c->nsave; /* appended to the lines before ("" drops them all) */
+    if (c->save_mode == 1)
+        c->save_mode = 2; /* the first save line: the defaults go */
+    if (at + n / 2 > 16) {
+        snprintf(err, errlen, "Invalid save parameters");
+        return -1;
+    }
+    memcpy(c->save_seconds + at, secs, sizeof(int) * (size_t)(n / 2));
+    memcpy(c->save_changes + at, changes, sizeof(long long) * (size_t)(n / 2));
+    c->nsave = at + n / 2;
     return 0;
 }
 
@@ -1310,7 +1319,22 @@ static int add_user_line(kv_config *c, int n, const char *const *w, char *why, s
     return 0;
 }
 
+static int load_text(kv_config *c, const char *text, const char *fname, char *err,
+                     size_t errlen);
+
 int config_load_text(kv_config *c, const char *text, const char *fname, char *err,
+                     size_t errlen)
+{
+    int own = c->save_mode == 0;
+    if (own)
+        c->save_mode = 1;
+    int rc = load_text(c, text, fname, err, errlen);
+    if (own)
+        c->save_mode = 0;
+    return rc;
+}
+
+static int load_text(kv_config *c, const char *text, const char *fname, char *err,
                      size_t errlen)
 {
     const char *p = text;
@@ -1390,7 +1414,19 @@ int config_load_file(kv_config *c, const char *path, char *err, size_t errlen)
     return rc;
 }
 
+static int parse_args(kv_config *c, int argc, char **argv, char *err, size_t errlen);
+
 int config_parse_args(kv_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    /* The file and the command line are one configuration for save lines
+     * (Redis appends the command line to the file's text). */
+    c->save_mode = 1;
+    int rc = parse_args(c, argc, argv, err, errlen);
+    c->save_mode = 0;
+    return rc;
+}
+
+static int parse_args(kv_config *c, int argc, char **argv, char *err, size_t errlen)
 {
     int i = 1;
     if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {

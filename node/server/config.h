@@ -58,6 +58,10 @@ typedef struct kv_config {
     int wal_prealloc;
     int snapshot_keep;
     int nsave;               /* "save <seconds> <changes> …" pairs */
+    /* How a save line applies: 0 replaces (CONFIG SET); while a config
+     * file and the command line load, 1 until the first one (which drops
+     * the defaults), then 2: each appends, as Redis's. */
+    int save_mode;
     int save_seconds[16];
     long long save_changes[16];
     int appendonly;          /* always yes: the WAL cannot be turned off */

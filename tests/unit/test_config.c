@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "testutil.h"
@@ -211,6 +212,48 @@ static void test_sample_config_loads(void **state)
     config_free(&d);
 }
 
+/* save lines as Redis 7 reads them: without one the defaults hold; the
+ * first one (file or command line) drops them, each later one appends, an
+ * empty one drops all; CONFIG SET replaces. */
+static void test_save_lines(void **state)
+{
+    (void)state;
+    char err[256];
+    kv_config c;
+    config_init(&c);
+    assert_string_equal(get(&c, "save"), "3600 1 300 100 60 10000");
+    assert_int_equal(config_load_text(&c, "port 7400\n", "t.conf", err, sizeof err), 0);
+    assert_string_equal(get(&c, "save"), "3600 1 300 100 60 10000");
+    assert_int_equal(config_load_text(&c, "save 900 1\nsave 300 10\n", "t.conf", err, sizeof err),
+                     0);
+    assert_string_equal(get(&c, "save"), "900 1 300 10");
+    assert_int_equal(set1(&c, "save", "10 10", 0, err), 0);
+    assert_string_equal(get(&c, "save"), "10 10");
+    config_free(&c);
+
+    char path[] = "/tmp/kvtest_saveXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "save 900 1\n", 11), 11);
+    close(fd);
+    char *append[] = {"kvnode", path, "--save", "100", "100"};
+    config_init(&c);
+    assert_int_equal(config_parse_args(&c, 5, append, err, sizeof err), 0);
+    assert_string_equal(get(&c, "save"), "900 1 100 100");
+    config_free(&c);
+    char *reset[] = {"kvnode", path, "--save", ""};
+    config_init(&c);
+    assert_int_equal(config_parse_args(&c, 4, reset, err, sizeof err), 0);
+    assert_string_equal(get(&c, "save"), "");
+    config_free(&c);
+    char *again[] = {"kvnode", path, "--save", "", "--save", "5", "5"};
+    config_init(&c);
+    assert_int_equal(config_parse_args(&c, 7, again, err, sizeof err), 0);
+    assert_string_equal(get(&c, "save"), "5 5");
+    config_free(&c);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_args),          cmocka_unit_test(test_runtime_set),
         cmocka_unit_test(test_rewrite),
         cmocka_unit_test(test_sample_config_loads),
+        cmocka_unit_test(test_save_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
