@@ -878,7 +878,7 @@ void client_describe(const client *c, kbuf *b)
     size_t omem = kbuf_len(&c->out) + kbuf_len(&c->sending);
     kbuf_printf(b,
                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu "
-                "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+                "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=%zu rbs=%zu "
                 "rbp=%zu obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s "
                 "redir=%lld resp=%d",
                 (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
@@ -886,7 +886,7 @@ void client_describe(const client *c, kbuf *b)
                 flags, c->db, ps_sub_count(&c->ps, PS_CHANNEL), ps_sub_count(&c->ps, PS_PATTERN),
                 ps_sub_count(&c->ps, PS_SHARD), (c->flags & CL_MULTI) ? c->nmq : c->exec_n,
                 kbuf_len(&c->query),
-                kbuf_avail(&c->query), c->rb_size, c->rb_peak, kbuf_len(&c->out), omem,
+                kbuf_avail(&c->query), c->mq_mem, c->rb_size, c->rb_peak, kbuf_len(&c->out), omem,
                 client_memory(c), c->last_cmd, c->user ? acl_user_name(c->user) : "default",
                 (c->trk & TRK_ON) ? (long long)c->trk_redir : -1LL, c->resp);
 }

@@ -14,9 +14,19 @@
 #include "log.h"
 #include "mem.h"
 
+/* Each subscription: its node in the client's dict and its place in the
+ * channel's member array (the name is the channel's, shared). */
+#define PS_SUB_COST 64
+
 size_t client_memory(const client *c)
 {
-    return kv_usable((void *)c) + c->query.cap + c->out.cap + c->sending.cap + c->ps_later.cap;
+    size_t subs = 0;
+    for (int k = 0; k < PS_KINDS; k++)
+        subs += ps_sub_count(&c->ps, k);
+    /* Its buffers, and what Redis's getClientMemoryUsage also counts: the
+     * MULTI queue, watched keys, subscriptions, tracking prefixes. */
+    return kv_usable((void *)c) + c->query.cap + c->out.cap + c->sending.cap + c->ps_later.cap +
+           c->mq_mem + c->watch_mem + subs * PS_SUB_COST + c->trk_pfx_mem;
 }
 
 void client_mem_update(client *c)

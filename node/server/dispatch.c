@@ -126,6 +126,8 @@ static void watch_add(client *c, const char *key, size_t klen)
         c->watched_dbs = kv_realloc(c->watched_dbs, cap * sizeof *c->watched_dbs);
         c->watched_expired = kv_realloc(c->watched_expired, cap * sizeof *c->watched_expired);
     }
+    c->watch_mem += klen + sizeof *c->watched + sizeof *c->watched_lens +
+                    sizeof *c->watched_dbs + sizeof *c->watched_expired + sizeof(void *);
     c->watched[c->nwatched] = kv_memdup(key, klen);
     c->watched_dbs[c->nwatched] = c->db;
     c->watched_expired[c->nwatched] =
@@ -161,6 +163,7 @@ void watch_unwatch_all(client *c)
     c->watched_dbs = NULL;
     c->watched_expired = NULL;
     c->nwatched = c->capwatched = 0;
+    c->watch_mem = 0;
     c->flags &= ~CL_DIRTY_CAS;
 }
 
@@ -270,6 +273,7 @@ void multi_reset(client *c)
     kv_free(c->mq);
     c->mq = NULL;
     c->nmq = c->capmq = 0;
+    c->mq_mem = 0;
     c->mq_flags = 0;
     c->mq_inv_flags = 0;
     c->flags &= ~(CL_MULTI | CL_DIRTY_EXEC | CL_DIRTY_CAS);
@@ -288,9 +292,11 @@ static void multi_queue(client *c, uint32_t flags, int argc, const char *const *
     q->argc = argc;
     q->argv = kv_malloc((size_t)argc * sizeof *q->argv);
     q->lens = kv_malloc((size_t)argc * sizeof *q->lens);
+    c->mq_mem += sizeof *q + (size_t)argc * (sizeof *q->argv + sizeof *q->lens);
     for (int i = 0; i < argc; i++) {
         q->argv[i] = kv_memdup(argv[i], lens[i]);
         q->lens[i] = lens[i];
+        c->mq_mem += lens[i];
     }
 }
 
@@ -1144,6 +1150,7 @@ static void cmd_exec(cmd_ctx *c)
     queued_cmd *q = cl->mq;
     cl->mq = NULL;
     cl->nmq = cl->capmq = 0;
+    cl->mq_mem = 0;
     cl->flags &= ~CL_MULTI;
     reply_array(&c->r, n);
     char buf[512];

@@ -140,6 +140,8 @@ typedef struct client {
     int nmq, capmq;
     int exec_n;            /* while its EXEC runs: how many commands it runs (CLIENT LIST
                               shows the client in MULTI until EXEC ends, as Redis), else -1 */
+    size_t mq_mem;         /* bytes the queued commands take (CLIENT LIST multi-mem) */
+    size_t watch_mem;      /* bytes its watched keys take */
     uint32_t mq_flags;     /* the queued commands' flags together (as queued) */
     uint32_t mq_inv_flags; /* … and their complements (Redis's cmd_inv_flags) */
     char **watched;        /* keys (kv_memdup'd), with lengths and databases */
@@ -163,6 +165,7 @@ typedef struct client {
     char **trk_pfx;        /* BCAST prefixes, in byte order */
     size_t *trk_pfx_len;
     int trk_npfx;
+    size_t trk_pfx_mem;    /* bytes the prefixes take */
 
     /* blocking in XREAD/XREADGROUP (stream_block.c), or NULL */
     struct sblock *sblock;

@@ -283,6 +283,7 @@ static void client_pfx_add(client *c, const char *p, size_t plen)
     c->trk_pfx[at][plen] = '\0';
     c->trk_pfx_len[at] = plen;
     c->trk_npfx++;
+    c->trk_pfx_mem += plen + 1 + sizeof *c->trk_pfx + sizeof *c->trk_pfx_len;
 }
 
 /* Redis's enableBcastTrackingForPrefix. */
@@ -358,6 +359,7 @@ static void disable_prefixes(server *s, client *c)
     c->trk_pfx = NULL;
     c->trk_pfx_len = NULL;
     c->trk_npfx = 0;
+    c->trk_pfx_mem = 0;
 }
 
 static void on_prepare(uv_prepare_t *h);

@@ -276,6 +276,62 @@ static void test_clients_evicted_before_keys(void **state)
     kv_client_free(admin);
 }
 
+/* What Redis's getClientMemoryUsage counts besides buffers (its
+ * client-eviction unit): a MULTI queue, watched keys, subscriptions of each
+ * kind and tracking prefixes make a client evictable; CLIENT LIST shows
+ * the queue as multi-mem. */
+static void test_structures_count(void **state)
+{
+    (void)state;
+    kv_client *admin = h_connect(node.port);
+    assert_non_null(admin);
+    ok(admin, "CLIENT NO-EVICT on");
+    ok(admin, "CONFIG SET maxmemory-clients 200000");
+    static const char *const loops[] = {"MULTI", "WATCH", "PSUBSCRIBE", "SUBSCRIBE",
+                                        "SSUBSCRIBE", "PREFIX"};
+    long long evicted = info_field("evicted_clients");
+    for (size_t k = 0; k < sizeof loops / sizeof *loops; k++) {
+        kv_client *c = h_connect(node.port);
+        assert_non_null(c);
+        int multi = !strcmp(loops[k], "MULTI");
+        if (multi)
+            ok(c, "MULTI");
+        char v[8192], line[64];
+        memset(v, 'v', sizeof v - 1);
+        v[sizeof v - 1] = '\0';
+        int gone = 0, j = 0;
+        for (; j < 200000 && !gone; j++) {
+            kv_reply *r;
+            if (multi) {
+                const char *argv[] = {"SET", "k", v};
+                r = h_cmdv(c, 3, argv, NULL);
+                if (r && j == 0) {
+                    kv_reply *l = h_cmd(admin, "CLIENT LIST");
+                    assert_non_null(strstr(l->str, " multi=1 "));
+                    const char *mm = strstr(l->str, " multi=1 ");
+                    mm = strstr(mm, " multi-mem=");
+                    assert_true(atoll(mm + 11) > 8191);
+                    kv_reply_free(l);
+                }
+            } else if (!strcmp(loops[k], "PREFIX")) {
+                snprintf(line, sizeof line, "CLIENT TRACKING on PREFIX %012d BCAST", j);
+                r = h_cmd(c, line);
+            } else {
+                snprintf(line, sizeof line, "%s %d", loops[k], j);
+                r = h_cmd(c, line);
+            }
+            gone = r == NULL;
+            kv_reply_free(r);
+        }
+        print_message("%s: evicted after %d\n", loops[k], j);
+        assert_true(gone);
+        assert_int_equal(info_field("evicted_clients"), ++evicted);
+        kv_client_free(c);
+    }
+    ok(admin, "CONFIG SET maxmemory-clients 0");
+    kv_client_free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +340,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_subscriber_evicted_publisher_kept, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_clients_evicted_before_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_structures_count, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
