@@ -364,7 +364,7 @@ static void config_rewrite_cmd(cmd_ctx *c)
 {
     char err[512];
     char *users = acl_config_lines(c->srv);
-    int rc = config_rewrite(&c->srv->cfg, users, err, sizeof err);
+    int rc = config_rewrite(&c->srv->cfg, users, 0, err, sizeof err);
     kv_free(users);
     if (rc < 0) {
         log_warn("CONFIG REWRITE failed: %s", err);

@@ -425,6 +425,9 @@ static void debug_help(cmd_ctx *c)
         "      any key or function library is a conflict and the load is refused.",
         "    * NOSAVE: no snapshot is taken; the keyspace is rebuilt from what is on disk",
         "      (the newest snapshot and the WAL after it, which hold every write).",
+        "CONFIG-REWRITE-FORCE-ALL",
+        "    Like CONFIG REWRITE but writes all configuration options, including",
+        "    keywords not listed in original configuration file or default values.",
         "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
         "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
         "    In case NEVER is provided the last observed peak will never be reset",
@@ -469,6 +472,21 @@ static void debug_replybuffer(cmd_ctx *c)
     reply_ok(&c->r);
 }
 
+/* CONFIG-REWRITE-FORCE-ALL: CONFIG REWRITE writing every option, those at
+ * their defaults too (Redis's rewriteConfig(file, 1)). */
+static void debug_config_rewrite_force_all(cmd_ctx *c)
+{
+    char err[512];
+    char *users = acl_config_lines(c->srv);
+    int rc = config_rewrite(&c->srv->cfg, users, 1, err, sizeof err);
+    kv_free(users);
+    if (rc < 0) {
+        reply_errorf(&c->r, "ERR CONFIG-REWRITE-FORCE-ALL failed: %s", err);
+        return;
+    }
+    reply_ok(&c->r);
+}
+
 typedef struct debug_sub {
     const char *name;
     int argc; /* exact, or -N for at least N (including DEBUG and the name) */
@@ -487,6 +505,7 @@ static const debug_sub subs[] = {
     {"htstats", 3, debug_htstats},
     {"htstats-key", 3, debug_htstats_key},
     {"replybuffer", 4, debug_replybuffer},
+    {"config-rewrite-force-all", 2, debug_config_rewrite_force_all},
     {"reload", -2, debug_reload},
     {"loadaof", -2, debug_loadaof},
     {"protocol", 3, debug_protocol},

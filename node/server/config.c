@@ -1548,7 +1548,8 @@ static void out_append(char **out, size_t *nlen, size_t *ncap, const char *s, si
     *nlen += n;
 }
 
-int config_rewrite(const kv_config *c, const char *users, char *err, size_t errlen)
+int config_rewrite(const kv_config *c, const char *users, int force_all, char *err,
+                   size_t errlen)
 {
     if (!c->config_file) {
         snprintf(err, errlen, "The server is running without a config file");
@@ -1617,7 +1618,8 @@ int config_rewrite(const kv_config *c, const char *users, char *err, size_t errl
             break;
         p = nl + 1;
     }
-    /* Options that differ from their default and were not in the file. */
+    /* Options that differ from their default (every one with force_all)
+     * and were not in the file. */
     kv_config defaults;
     config_init(&defaults);
     int header = 0;
@@ -1628,7 +1630,7 @@ int config_rewrite(const kv_config *c, const char *users, char *err, size_t errl
         char a[1024], b[1024];
         config_format(c, o, a, sizeof a);
         config_format(&defaults, o, b, sizeof b);
-        if (!strcmp(a, b))
+        if (!strcmp(a, b) && !force_all)
             continue;
         char buf[2400];
         option_line(c, o, buf, sizeof buf);

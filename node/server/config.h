@@ -232,7 +232,8 @@ size_t config_format(const kv_config *c, const cfg_option *o, char *buf, size_t 
  * order are kept. users (NULL: keep the file's `user` lines) replaces the
  * `user` lines: the ACL users as acl_config_lines gives them. 0 or -1
  * with err. */
-int config_rewrite(const kv_config *c, const char *users, char *err, size_t errlen);
+int config_rewrite(const kv_config *c, const char *users, int force_all, char *err,
+                   size_t errlen);
 
 /* Print --help text (usage + every option with its default). */
 void config_print_help(const char *prog);

@@ -172,7 +172,7 @@ static void test_rewrite(void **state)
     assert_int_equal(config_load_file(&c, path, err, sizeof err), 0);
     assert_int_equal(set1(&c, "maxclients", "200", 0, err), 0);
     assert_int_equal(set1(&c, "requirepass", "a b", 0, err), 0);
-    assert_int_equal(config_rewrite(&c, NULL, err, sizeof err), 0);
+    assert_int_equal(config_rewrite(&c, NULL, 0, err, sizeof err), 0);
     kv_config d;
     config_init(&d);
     assert_int_equal(config_load_file(&d, path, err, sizeof err), 0);
@@ -185,6 +185,28 @@ static void test_rewrite(void **state)
     text[n] = '\0';
     fclose(f);
     assert_non_null(strstr(text, "# my settings\nport 7500\n# keep me\nmaxclients 200\n"));
+    /* force_all (DEBUG CONFIG-REWRITE-FORCE-ALL): every option is written,
+     * and the file loads back to the same values. */
+    assert_int_equal(config_rewrite(&c, NULL, 1, err, sizeof err), 0);
+    kv_config e;
+    config_init(&e);
+    assert_int_equal(config_load_file(&e, path, err, sizeof err), 0);
+    f = fopen(path, "r");
+    char *all = malloc(1 << 16);
+    n = fread(all, 1, (1 << 16) - 1, f);
+    all[n] = '\0';
+    fclose(f);
+    for (const cfg_option *o = cfg_options; o->name; o++) {
+        char a[1024], b[1024], key[128];
+        config_format(&c, o, a, sizeof a);
+        config_format(&e, o, b, sizeof b);
+        assert_string_equal(a, b);
+        snprintf(key, sizeof key, "\n%s ", o->name);
+        if (!o->hidden && strncmp(all, key + 1, strlen(key + 1)) != 0 && !strstr(all, key))
+            fail_msg("option %s not written", o->name);
+    }
+    free(all);
+    config_free(&e);
     config_free(&c);
     config_free(&d);
     tu_rmrf(dir);
