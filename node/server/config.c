@@ -249,6 +249,15 @@ const cfg_option cfg_options[] = {
      "<primary> <replica> <background child>, each -2000..2000 (see oom-score-adj). kvnode "
      "writes snapshots without a child by default; a forked one (snapshot-fork yes) keeps "
      "its parent's value."},
+    {"shutdown-on-sigint", NULL, CFG_SPECIAL, OFF(shutdown_on_sigint), 0, 0, "default", NULL,
+     1,
+     "What SIGINT's shutdown does, as SHUTDOWN's flags: default, or save|nosave, now, force "
+     "(save: take a snapshot first; now: no wait; force: shut down even if the snapshot "
+     "fails). Every write is in the WAL whatever the flags."},
+    {"shutdown-on-sigterm", NULL, CFG_SPECIAL, OFF(shutdown_on_sigterm), 0, 0, "default", NULL,
+     1,
+     "What SIGTERM's shutdown does: as shutdown-on-sigint; now also skips handing leadership "
+     "over first (up to 5 s) on a leader."},
     {"always-show-logo", NULL, CFG_BOOL, OFF(always_show_logo), 0, 1, "no", yesno, 0,
      NO_EFFECT "kvnode logs no ASCII-art logo."},
     {"set-proc-title", NULL, CFG_BOOL, OFF(set_proc_title), 0, 1, "yes", yesno, 0,
@@ -906,6 +915,67 @@ static int set_oom_values(kv_config *c, int argc, const char **argv, char *err, 
     return 0;
 }
 
+static const struct {
+    const char *name;
+    int val;
+} shutdown_flag_names[] = {{"default", 0},
+                           {"save", CFG_SHUTDOWN_SAVE},
+                           {"nosave", CFG_SHUTDOWN_NOSAVE},
+                           {"now", CFG_SHUTDOWN_NOW},
+                           {"force", CFG_SHUTDOWN_FORCE}};
+#define NSHUTDOWN_FLAGS (sizeof shutdown_flag_names / sizeof *shutdown_flag_names)
+
+/* shutdown-on-sigint/-sigterm: Redis's multi-argument enum of flags. */
+static int set_shutdown_flags(kv_config *c, const cfg_option *o, int argc, const char **argv,
+                              char *err, size_t errlen)
+{
+    char storage[256], *words[16];
+    const char **w = argv;
+    if (argc == 1) {
+        /* CONFIG SET passes the flags as one argument. */
+        int n = strlen(argv[0]) < sizeof storage ? config_split_line(argv[0], words, 16, storage)
+                                                 : -1;
+        argc = n < 0 ? 0 : n;
+        w = (const char **)words;
+    }
+    int v = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t k = 0;
+        while (k < NSHUTDOWN_FLAGS && strcasecmp(w[i], shutdown_flag_names[k].name))
+            k++;
+        if (k == NSHUTDOWN_FLAGS || argc == 0) {
+            snprintf(err, errlen, "argument(s) must be one of the following: default, save, "
+                                  "nosave, now, force");
+            return -1;
+        }
+        v |= shutdown_flag_names[k].val;
+    }
+    if (argc == 0) {
+        snprintf(err, errlen,
+                 "argument(s) must be one of the following: default, save, nosave, now, force");
+        return -1;
+    }
+    if ((v & CFG_SHUTDOWN_SAVE) && (v & CFG_SHUTDOWN_NOSAVE)) {
+        snprintf(err, errlen, "shutdown options SAVE and NOSAVE can't be used simultaneously");
+        return -1;
+    }
+    *(int *)((char *)c + o->offset) = v;
+    return 0;
+}
+
+static int format_shutdown_flags(int v, char *buf, size_t len)
+{
+    if (v == 0)
+        return snprintf(buf, len, "default");
+    int n = 0;
+    buf[0] = '\0';
+    for (size_t k = 1; k < NSHUTDOWN_FLAGS && (size_t)n < len; k++)
+        if (v & shutdown_flag_names[k].val)
+            n += snprintf(buf + n, len - (size_t)n, "%s%s", n ? " " : "",
+                          shutdown_flag_names[k].name);
+    return n;
+}
+
 /* proc-title-template: Redis's rule, {variables} it knows only, and not
  * empty once expanded with an empty title. */
 static int title_template_ok(const char *t)
@@ -987,6 +1057,8 @@ int config_set(kv_config *c, const cfg_option *o, int argc, const char **argv, i
             return set_maxmemory_clients(c, argc, argv, err, errlen);
         if (o->offset == OFF(oom_score_adj_values))
             return set_oom_values(c, argc, argv, err, errlen);
+        if (o->offset == OFF(shutdown_on_sigint) || o->offset == OFF(shutdown_on_sigterm))
+            return set_shutdown_flags(c, o, argc, argv, err, errlen);
         return set_obuf(c, argc, argv, err, errlen);
     }
     if (o->offset == OFF(replica_read_only) && argc == 1 && !strcasecmp(argv[0], "no")) {
@@ -1155,6 +1227,8 @@ size_t config_format(const kv_config *cc, const cfg_option *o, char *buf, size_t
         } else if (o->offset == OFF(oom_score_adj_values)) {
             n = snprintf(buf, len, "%d %d %d", c->oom_score_adj_values[0],
                          c->oom_score_adj_values[1], c->oom_score_adj_values[2]);
+        } else if (o->offset == OFF(shutdown_on_sigint) || o->offset == OFF(shutdown_on_sigterm)) {
+            n = format_shutdown_flags(*(const int *)((const char *)c + o->offset), buf, len);
         } else if (o->offset == OFF(notify_keyspace_events)) {
             char ev[16];
             config_keyspace_events_format(c->notify_keyspace_events, ev);

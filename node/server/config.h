@@ -83,6 +83,7 @@ typedef struct kv_config {
     int disable_thp;         /* PR_SET_THP_DISABLE when THP is "always" */
     int oom_score_adj;       /* OOM_ADJ_* (relative is stored as yes): how the values apply */
     int oom_score_adj_values[3]; /* primary, replica, background child */
+    int shutdown_on_sigint, shutdown_on_sigterm; /* CFG_SHUTDOWN_* flags, 0: default */
     /* Redis options accepted so that redis.conf files load and clients
      * that set them work; kvnode has no such mechanism (see config.c) */
     int always_show_logo, set_proc_title, jemalloc_bg_thread, no_appendfsync_on_rewrite;
@@ -232,6 +233,8 @@ size_t config_format(const kv_config *c, const cfg_option *o, char *buf, size_t 
  * order are kept. users (NULL: keep the file's `user` lines) replaces the
  * `user` lines: the ACL users as acl_config_lines gives them. 0 or -1
  * with err. */
+/* shutdown-on-sigint / shutdown-on-sigterm flags (Redis's SHUTDOWN_*). */
+enum { CFG_SHUTDOWN_SAVE = 1, CFG_SHUTDOWN_NOSAVE = 2, CFG_SHUTDOWN_NOW = 4, CFG_SHUTDOWN_FORCE = 8 };
 int config_rewrite(const kv_config *c, const char *users, int force_all, char *err,
                    size_t errlen);
 

@@ -506,7 +506,22 @@ static void on_signal(uv_signal_t *h, int sig)
         return;
     }
     char err[256];
-    if (sig == SIGTERM && !s->handover_deadline && s->repl &&
+    /* shutdown-on-sigint / -sigterm, as Redis: SAVE takes a snapshot first
+     * (a failure keeps the node running unless FORCE); NOW does not wait
+     * for a leadership handover. */
+    int flags = sig == SIGINT ? s->cfg.shutdown_on_sigint : s->cfg.shutdown_on_sigterm;
+    if ((flags & CFG_SHUTDOWN_SAVE) && !s->shutting_down) {
+        if (engine_save(s->eng, err, sizeof err) != 0) {
+            log_warn("Error trying to save the snapshot on shutdown: %s", err);
+            if (!(flags & CFG_SHUTDOWN_FORCE)) {
+                log_warn("%s received but errors trying to shut down the server, check the "
+                         "logs for more information",
+                         sig == SIGINT ? "SIGINT" : "SIGTERM");
+                return;
+            }
+        }
+    }
+    if (sig == SIGTERM && !(flags & CFG_SHUTDOWN_NOW) && !s->handover_deadline && s->repl &&
         repl_role(s->repl) == REPL_LEADER &&
         repl_failover(s->repl, NULL, 0, 5000, err, sizeof err) == 0) {
         log_notice("Handing leadership over before shutting down (at most 5 s)");

@@ -1338,6 +1338,32 @@ static void test_shutdown(void **state)
     f->c = h_connect(f->node.port);
     assert_int_equal(integer(f->c, "DBSIZE"), 101);
     assert_int_equal(info_ll(f->c, "persistence", "recovery_entries_replayed"), 0);
+
+    /* shutdown-on-sigterm: by default SIGTERM takes no snapshot (the WAL
+     * has every write: the restart replays it); with "save" it does. */
+    ok(f->c, "SET after one");
+    st = h_stop(&f->node, SIGTERM, 20000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    kv_client_free(f->c);
+    assert_int_equal(h_restart(&f->node), 0);
+    f->c = h_connect(f->node.port);
+    assert_int_equal(integer(f->c, "DBSIZE"), 102);
+    assert_true(info_ll(f->c, "persistence", "recovery_entries_replayed") >= 1);
+    const char *save_now[] = {"CONFIG", "SET", "shutdown-on-sigterm", "save now"};
+    kv_reply *sr = h_cmdv(f->c, 4, save_now, NULL);
+    assert_non_null(sr);
+    assert_int_equal(sr->type, KV_REPLY_STATUS);
+    kv_reply_free(sr);
+    ok(f->c, "SET after2 two");
+    st = h_stop(&f->node, SIGTERM, 20000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    kv_client_free(f->c);
+    assert_int_equal(h_restart(&f->node), 0);
+    f->c = h_connect(f->node.port);
+    assert_int_equal(integer(f->c, "DBSIZE"), 103);
+    assert_int_equal(info_ll(f->c, "persistence", "recovery_entries_replayed"), 0);
 }
 
 /* FLUSHALL is logged: replay after a crash empties the keyspace at the
