@@ -216,6 +216,11 @@ static void config_set_cmd(cmd_ctx *c)
         }
         if (bad >= 0 || unknown >= 0)
             continue;
+        if (o->protect && !protected_allowed(s->cfg.enable_protected_configs, c->cl)) {
+            why = "can't set protected config";
+            bad = a;
+            continue;
+        }
         if (!o->runtime) {
             /* One kvnode cannot change while it runs (Redis can change
              * bind, port and dir; the others are kvnode's own): set to the
@@ -225,11 +230,6 @@ static void config_set_cmd(cmd_ctx *c)
                 why = "can't set immutable config";
                 bad = a;
             }
-            continue;
-        }
-        if (o->protect && !protected_allowed(s->cfg.enable_protected_configs, c->cl)) {
-            why = "can't set protected config";
-            bad = a;
             continue;
         }
         /* A name given twice; an alias and its name are two configs in

@@ -90,7 +90,10 @@ const cfg_option cfg_options[] = {
      "are never buffered without bound)."},
     /* persistence */
     {"dir", NULL, CFG_STRING, OFF(dir), 0, 0, "./data", NULL, 0,
-     "Data directory: WAL segments, snapshots, the LOCK file and replication state."},
+     "Data directory: WAL segments, snapshots, the LOCK file and replication state. "
+     "Protected, as in Redis (CONFIG SET needs enable-protected-configs), and fixed while "
+     "the node runs.",
+     NULL, NULL, 0, 1},
     {"appendfsync", NULL, CFG_ENUM, OFF(appendfsync), 0, 0, "always", fsync_names, 1,
      "always: a write is acknowledged only once fdatasync'd (group commit); everysec: "
      "fdatasync once a second (up to ~1 s of acknowledged writes lost on power failure); "
@@ -236,7 +239,7 @@ const cfg_option cfg_options[] = {
      "no modules: an allowed load fails as a module that cannot be loaded does."},
     {"enable-protected-configs", NULL, CFG_ENUM, OFF(enable_protected_configs), 0, 0, "no",
      protect_names, 0,
-     "Allow CONFIG SET of protected options (dbfilename): no, yes or local."},
+     "Allow CONFIG SET of protected options (dir, dbfilename): no, yes or local."},
     {"disable-thp", NULL, CFG_BOOL, OFF(disable_thp), 0, 1, "yes", yesno, 0,
      "When the kernel's transparent huge pages are \"always\", turn them off for this "
      "process (PR_SET_THP_DISABLE), as Redis. Under \"madvise\" kvnode uses them only to "
