@@ -1503,6 +1503,110 @@ int config_parse_args(kv_config *c, int argc, char **argv, char *err, size_t err
     return rc;
 }
 
+/* One option line made from the command line: set, or an error naming the
+ * line as Redis does ('port "6379" "6380"'). */
+static int apply_arg_line(kv_config *c, const char *name, int n, const char **v, char *err,
+                          size_t errlen)
+{
+    char desc[512];
+    int dl = snprintf(desc, sizeof desc, "%s", name);
+    for (int k = 0; k < n && dl > 0 && (size_t)dl < sizeof desc; k++) {
+        dl += snprintf(desc + dl, sizeof desc - (size_t)dl, " \"");
+        for (const char *q = v[k]; *q && (size_t)dl + 4 < sizeof desc; q++) {
+            if (*q == '"' || *q == '\\')
+                desc[dl++] = '\\';
+            desc[dl++] = *q;
+        }
+        dl += snprintf(desc + dl, sizeof desc - (size_t)dl, "\"");
+    }
+    char why[256];
+    if (!strcasecmp(name, "user")) {
+        if (add_user_line(c, n, v, why, sizeof why) < 0) {
+            snprintf(err, errlen, "option '%s': %s", desc, why);
+            return -1;
+        }
+        return 0;
+    }
+    const cfg_option *o = config_find(name);
+    if (!o) {
+        snprintf(err, errlen, "unknown option '--%s' (see kvnode --help)", name);
+        return -1;
+    }
+    /* One value, but for the options that take several (Redis's
+     * MULTI_ARG configs, bind, replicaof's two). */
+    int multi = o->type == CFG_SPECIAL || !strcmp(o->name, "bind");
+    if ((!multi && n != 1) || (o->offset == OFF(replicaof) && n != 2) ||
+        (!strcmp(o->name, "bind") && n == 0)) {
+        snprintf(err, errlen, "option '%s': wrong number of arguments", desc);
+        return -1;
+    }
+    const char *empty = "";
+    if (config_set(c, o, n ? n : 1, n ? v : &empty, 1, why, sizeof why) < 0) {
+        snprintf(err, errlen, "option '%s': %s", desc, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* The command line after the config file, read as Redis 7 reads it: each
+ * "--name" starts an option line and the argument after it is always its
+ * value (even one starting with "--"); further arguments are values until
+ * the next "--" argument. "--name value" may come as one argument. A
+ * "--save" followed by another option, or last, means save "". */
+static int parse_option_args(kv_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    size_t cap = (size_t)argc + 2; /* values: every argument, and every word of each */
+    for (int j = 0; j < argc; j++)
+        cap += strlen(argv[j]);
+    const char **vals = kv_calloc(cap, sizeof *vals);
+    char *storage = NULL, **words = NULL;
+    const char *name = NULL;
+    int n = 0, handled = 1, rc = 0;
+    for (int j = 0; j <= argc && rc == 0; j++) {
+        const char *a = j < argc ? argv[j] : NULL;
+        int starts = a && handled && a[0] == '-' && a[1] == '-';
+        if ((starts || !a) && name) {
+            rc = apply_arg_line(c, name, n, vals, err, errlen);
+            name = NULL;
+            n = 0;
+        }
+        if (!a || rc)
+            break;
+        if (starts) {
+            size_t l = strlen(a + 2);
+            kv_free(storage);
+            kv_free(words);
+            storage = kv_malloc(l + 2);
+            words = kv_calloc(l + 2, sizeof *words);
+            int nw = config_split_line(a + 2, words, (int)l + 1, storage);
+            if (nw <= 0) {
+                snprintf(err, errlen, "unknown option '%s' (see kvnode --help)", a);
+                rc = -1;
+                break;
+            }
+            name = words[0];
+            for (int k = 1; k < nw; k++)
+                vals[n++] = words[k];
+            handled = nw > 1;
+            if (nw == 1 && !strcasecmp(name, "save") &&
+                (j == argc - 1 || (argv[j + 1][0] == '-' && argv[j + 1][1] == '-'))) {
+                vals[n++] = "";
+                handled = 1;
+            }
+        } else if (!name) {
+            name = a; /* a line without "--", as Redis takes it */
+            handled = 1;
+        } else {
+            vals[n++] = a;
+            handled = 1;
+        }
+    }
+    kv_free(storage);
+    kv_free(words);
+    kv_free(vals);
+    return rc;
+}
+
 static int parse_args(kv_config *c, int argc, char **argv, char *err, size_t errlen)
 {
     int i = 1;
@@ -1523,50 +1627,7 @@ static int parse_args(kv_config *c, int argc, char **argv, char *err, size_t err
             return -1;
         i++;
     }
-    while (i < argc) {
-        if (strncmp(argv[i], "--", 2) != 0 || !argv[i][2]) {
-            snprintf(err, errlen, "unexpected argument '%s' (options are --name value)",
-                     argv[i]);
-            return -1;
-        }
-        const char *name = argv[i] + 2;
-        if (!strcmp(name, "user")) {
-            int j = i + 1;
-            while (j < argc && strncmp(argv[j], "--", 2) != 0)
-                j++;
-            char why[256];
-            if (add_user_line(c, j - i - 1, (const char *const *)argv + i + 1, why, sizeof why) <
-                0) {
-                snprintf(err, errlen, "option '--user': %s", why);
-                return -1;
-            }
-            i = j;
-            continue;
-        }
-        const cfg_option *o = config_find(name);
-        if (!o) {
-            snprintf(err, errlen, "unknown option '--%s' (see kvnode --help)", name);
-            return -1;
-        }
-        /* Values run until the next --option. */
-        int j = i + 1;
-        while (j < argc && strncmp(argv[j], "--", 2) != 0)
-            j++;
-        int n = j - i - 1;
-        if (n == 0 && o->type != CFG_STRING && o->type != CFG_SPECIAL) {
-            snprintf(err, errlen, "option '--%s' needs a value", name);
-            return -1;
-        }
-        const char *empty = "";
-        char why[256];
-        if (config_set(c, o, n ? n : 1, n ? (const char **)argv + i + 1 : &empty, 1, why,
-                       sizeof why) < 0) {
-            snprintf(err, errlen, "option '--%s': %s", o->name, why);
-            return -1;
-        }
-        i = j;
-    }
-    return 0;
+    return parse_option_args(c, argc - i, argv + i, err, errlen);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -122,6 +122,29 @@ static void test_args(void **state)
     assert_non_null(strstr(err, "unknown option '--portt'"));
     char *novalue[] = {"kvnode", "--port"};
     assert_int_equal(config_parse_args(&c, 2, novalue, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'port': wrong number of arguments"));
+    /* Redis 7's reading: the argument after an option name is its value
+     * even when it starts with "--"; more values run to the next "--". */
+    char *two[] = {"kvnode", "--port", "6379", "6380"};
+    assert_int_equal(config_parse_args(&c, 4, two, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'port \"6379\" \"6380\"': wrong number of arguments"));
+    char *dashes[] = {"kvnode", "--port", "--bla", "--loglevel", "verbose"};
+    assert_int_equal(config_parse_args(&c, 5, dashes, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'port \"--bla\"': argument couldn't be parsed into an integer"));
+    char *replica[] = {"kvnode", "--replicaof", "--127.0.0.1", "--abc"};
+    assert_int_equal(config_parse_args(&c, 4, replica, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'replicaof \"--127.0.0.1\"': wrong number of arguments"));
+    config_free(&c);
+    /* Name and value in one argument; a value starting with "--"; a bare
+     * "--save" before another option or last means save "". */
+    config_init(&c);
+    char *one[] = {"kvnode", "--maxmemory 700mb", "--proc-title-template", "--my--title",
+                   "--save", "--loglevel", "verbose"};
+    assert_int_equal(config_parse_args(&c, 7, one, err, sizeof err), 0);
+    assert_string_equal(get(&c, "maxmemory"), "734003200");
+    assert_string_equal(get(&c, "proc-title-template"), "--my--title");
+    assert_string_equal(get(&c, "save"), "");
+    assert_string_equal(get(&c, "loglevel"), "verbose");
     config_free(&c);
 }
 
