@@ -192,6 +192,21 @@ static void pin_peer_listener(server *s, const cfg_option *const *opts, char *co
     }
 }
 
+/* A failed CONFIG SET: the first n options get their old values back. */
+static void restore_values(server *s, const cfg_option *const *opts, char *const *old,
+                           const size_t *old_len, int n)
+{
+    for (int j = 0; j < n; j++) {
+        if (!opts[j])
+            continue;
+        const char *ov = old[j];
+        char ignore[256];
+        config_set(&s->cfg, opts[j], 1, &ov, 1, ignore, sizeof ignore);
+        if (!strcmp(opts[j]->name, "requirepass"))
+            config_set_requirepass(&s->cfg, old[j], old_len[j]);
+    }
+}
+
 static void config_set_cmd(cmd_ctx *c)
 {
     if (c->argc % 2) {
@@ -275,15 +290,7 @@ static void config_set_cmd(cmd_ctx *c)
         if (rc == 0 && !strcmp(opts[i]->name, "requirepass"))
             config_set_requirepass(&s->cfg, c->argv[a], c->lens[a]);
         if (rc < 0) {
-            for (int j = 0; j <= i; j++) {
-                if (!opts[j])
-                    continue;
-                const char *ov = old[j];
-                char ignore[256];
-                config_set(&s->cfg, opts[j], 1, &ov, 1, ignore, sizeof ignore);
-                if (!strcmp(opts[j]->name, "requirepass"))
-                    config_set_requirepass(&s->cfg, old[j], old_len[j]);
-            }
+            restore_values(s, opts, old, old_len, i + 1);
             /* Named as the config is (its name or the alias used). */
             const char *nm = opts[i]->name;
             const char *names[3] = {opts[i]->alias, opts[i]->alias2, opts[i]->alias3};
@@ -310,15 +317,7 @@ static void config_set_cmd(cmd_ctx *c)
         port_changed |= !strcmp(opts[i]->name, "port");
     }
     if (listen_arg >= 0 && server_relisten(s, err, sizeof err) < 0) {
-        for (int j = 0; j < n; j++) {
-            if (!opts[j])
-                continue;
-            const char *ov = old[j];
-            char ignore[256];
-            config_set(&s->cfg, opts[j], 1, &ov, 1, ignore, sizeof ignore);
-            if (!strcmp(opts[j]->name, "requirepass"))
-                config_set_requirepass(&s->cfg, old[j], old_len[j]);
-        }
+        restore_values(s, opts, old, old_len, n);
         if (server_relisten(s, err, sizeof err) < 0)
             log_warn("CONFIG SET: could not listen again where it did before: %s", err);
         int bind = c->lens[listen_arg] == 4 && !strncasecmp(c->argv[listen_arg], "bind", 4);

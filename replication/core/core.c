@@ -501,6 +501,19 @@ void rcore_set_client_addr(rcore *r, const char *client_addr)
     r->addr_next_ms = 0;
 }
 
+/* A Join with this node's addresses, to the node at to_addr. */
+static void send_join(rcore *r, const char *to_id, const char *to_addr)
+{
+    Kv__Join j = KV__JOIN__INIT;
+    j.node_id = r->id;
+    j.peer_addr = r->peer_addr;
+    j.client_addr = r->client_addr;
+    Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
+    m.msg_case = KV__PEER_MESSAGE__MSG_JOIN;
+    m.join = &j;
+    rc_send(r, to_id, to_addr, &m);
+}
+
 /* A member whose client address the config does not show yet: the leader
  * records its own; a follower sends the leader a Join with it (twice a
  * second at most) until the config it follows shows it. */
@@ -515,14 +528,7 @@ static void announce_client_addr(rcore *r, uint64_t now)
     if (!r->leader_known || !r->leader.peer_addr[0] || now < r->addr_next_ms)
         return;
     r->addr_next_ms = now + 500;
-    Kv__Join j = KV__JOIN__INIT;
-    j.node_id = r->id;
-    j.peer_addr = r->peer_addr;
-    j.client_addr = r->client_addr;
-    Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
-    m.msg_case = KV__PEER_MESSAGE__MSG_JOIN;
-    m.join = &j;
-    rc_send(r, r->leader.id, r->leader.peer_addr, &m);
+    send_join(r, r->leader.id, r->leader.peer_addr);
 }
 
 void rcore_stop(rcore *r)
@@ -541,18 +547,6 @@ void rcore_set_min_acks(rcore *r, int min_acks)
 /* Driving                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static void send_join(rcore *r)
-{
-    Kv__Join j = KV__JOIN__INIT;
-    j.node_id = r->id;
-    j.peer_addr = r->peer_addr;
-    j.client_addr = r->client_addr;
-    Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
-    m.msg_case = KV__PEER_MESSAGE__MSG_JOIN;
-    m.join = &j;
-    rc_send(r, "", r->join_addr, &m);
-}
-
 void rcore_tick(rcore *r)
 {
     if (r->stopped)
@@ -569,7 +563,7 @@ void rcore_tick(rcore *r)
     if (r->commit > r->stored_commit && !r->meta_inflight && now - r->last_meta_ms >= every)
         store_meta(r);
     if (r->join_addr[0] && r->self_idx < 0 && now >= r->join_next_ms) {
-        send_join(r);
+        send_join(r, "", r->join_addr);
         r->join_next_ms = now + 500;
     }
     announce_client_addr(r, now);

@@ -1293,6 +1293,18 @@ static void test_debug_object_serializedlength(void **state)
 
 /* SHUTDOWN makes the WAL durable, sends no reply and exits 0; a restart
  * recovers everything. SHUTDOWN SAVE leaves a snapshot behind. */
+/* SIGTERM: the node exits 0; then it starts again, connected. */
+static void sigterm_restart(fixture *f)
+{
+    int st = h_stop(&f->node, SIGTERM, 20000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    kv_client_free(f->c);
+    assert_int_equal(h_restart(&f->node), 0);
+    f->c = h_connect(f->node.port);
+    assert_non_null(f->c);
+}
+
 static void test_shutdown(void **state)
 {
     fixture *f = *state;
@@ -1342,12 +1354,7 @@ static void test_shutdown(void **state)
     /* shutdown-on-sigterm: by default SIGTERM takes no snapshot (the WAL
      * has every write: the restart replays it); with "save" it does. */
     ok(f->c, "SET after one");
-    st = h_stop(&f->node, SIGTERM, 20000);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-    kv_client_free(f->c);
-    assert_int_equal(h_restart(&f->node), 0);
-    f->c = h_connect(f->node.port);
+    sigterm_restart(f);
     assert_int_equal(integer(f->c, "DBSIZE"), 102);
     assert_true(info_ll(f->c, "persistence", "recovery_entries_replayed") >= 1);
     const char *save_now[] = {"CONFIG", "SET", "shutdown-on-sigterm", "save now"};
@@ -1356,12 +1363,7 @@ static void test_shutdown(void **state)
     assert_int_equal(sr->type, KV_REPLY_STATUS);
     kv_reply_free(sr);
     ok(f->c, "SET after2 two");
-    st = h_stop(&f->node, SIGTERM, 20000);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-    kv_client_free(f->c);
-    assert_int_equal(h_restart(&f->node), 0);
-    f->c = h_connect(f->node.port);
+    sigterm_restart(f);
     assert_int_equal(integer(f->c, "DBSIZE"), 103);
     assert_int_equal(info_ll(f->c, "persistence", "recovery_entries_replayed"), 0);
 }
