@@ -471,6 +471,17 @@ int resp_parse(resp_parser *p, const char *buf, size_t len, size_t *consumed)
     }
 }
 
+size_t resp_pending_parsed(const resp_parser *p, size_t *args_bytes)
+{
+    size_t a = 0;
+    int pending = p->state == ST_COUNT || p->state == ST_BULK_LEN || p->state == ST_BULK_DATA;
+    for (int i = 0; pending && i < p->argc; i++)
+        a += p->argv[i].len;
+    if (args_bytes)
+        *args_bytes = a;
+    return pending ? p->line : 0;
+}
+
 int resp_argc(const resp_parser *p)
 {
     return p->argc;

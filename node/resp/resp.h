@@ -122,6 +122,13 @@ int resp_is_inline(const resp_parser *p);
  * reserve that much so a huge argument arrives without repeated growth. */
 size_t resp_want(const resp_parser *p);
 
+/* After RESP_NEED: how many bytes at the front of the unconsumed buffer
+ * belong to the multibulk request under way and are parsed already (its
+ * count and length lines and its complete arguments: what Redis has moved
+ * out of its query buffer by then), and in *args_bytes the length of those
+ * complete arguments (Redis's argv-mem). 0 for an inline request or none. */
+size_t resp_pending_parsed(const resp_parser *p, size_t *args_bytes);
+
 /* The message after RESP_ERR, without the "ERR " prefix, e.g.
  * "Protocol error: invalid bulk length". Valid until reset/free. */
 const char *resp_error(const resp_parser *p);

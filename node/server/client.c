@@ -876,17 +876,21 @@ void client_describe(const client *c, kbuf *b)
         flags[nf++] = 'N';
     flags[nf] = '\0';
     size_t omem = kbuf_len(&c->out) + kbuf_len(&c->sending);
+    /* A request under way: what of it is parsed is out of qbuf and its
+     * complete arguments are argv-mem, as Redis has moved them by then. */
+    size_t argv_mem = 0, parsed = resp_pending_parsed(c->parser, &argv_mem);
+    if (parsed > kbuf_len(&c->query))
+        parsed = kbuf_len(&c->query);
     kbuf_printf(b,
                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu "
-                "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=%zu rbs=%zu "
+                "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu rbs=%zu "
                 "rbp=%zu obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s "
                 "redir=%lld resp=%d",
                 (unsigned long long)c->id, c->addr, c->laddr, (int)fd, c->name ? c->name : "",
                 (long long)((now - c->ctime_ms) / 1000), (long long)(((int64_t)uv_now(c->srv->loop) - c->last_ms) / 1000),
                 flags, c->db, ps_sub_count(&c->ps, PS_CHANNEL), ps_sub_count(&c->ps, PS_PATTERN),
                 ps_sub_count(&c->ps, PS_SHARD), (c->flags & CL_MULTI) ? c->nmq : c->exec_n,
-                kbuf_len(&c->query),
-                kbuf_avail(&c->query), c->mq_mem, c->rb_size, c->rb_peak, kbuf_len(&c->out), omem,
+                kbuf_len(&c->query) - parsed, kbuf_avail(&c->query), argv_mem, c->mq_mem, c->rb_size, c->rb_peak, kbuf_len(&c->out), omem,
                 client_memory(c), c->last_cmd, c->user ? acl_user_name(c->user) : "default",
                 (c->trk & TRK_ON) ? (long long)c->trk_redir : -1LL, c->resp);
 }
