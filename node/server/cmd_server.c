@@ -64,6 +64,10 @@ static void flush_generic(cmd_ctx *c, int all)
 static void cmd_flushall(cmd_ctx *c)
 {
     flush_generic(c, 1);
+    /* With save points, Redis saves an RDB right away (its dirty counter
+     * is then 0): a snapshot once this FLUSHALL is logged (dispatch.c). */
+    if (!c->replay && c->srv->cfg.nsave > 0)
+        c->srv->save_after_request = 1;
 }
 
 static void cmd_flushdb(cmd_ctx *c)

@@ -794,6 +794,14 @@ static void finish_request(client *cl, const kv_command *cmd, uint32_t flags,
     engine_entry_commit(s->eng);
     hold_reply(cl, cmd, flags, reply_offset, logged);
     pubsub_settle(s);
+    if (s->save_after_request && !engine_entry_pending(s->eng)) {
+        s->save_after_request = 0;
+        char err[256];
+        engine_stats st;
+        engine_get_stats(s->eng, &st);
+        if (!st.bgsave_in_progress && engine_save(s->eng, err, sizeof err) != 0)
+            log_warn("Snapshot after FLUSHALL failed: %s", err);
+    }
 }
 
 /* RESP2's subscribed mode: Redis 7.0 allows only these. */

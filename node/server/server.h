@@ -342,6 +342,7 @@ struct server {
     uint32_t script_flags;
     uint64_t script_off;
     int bgsave_scheduled; /* BGSAVE / BGREWRITEAOF asked while one could not start */
+    int save_after_request; /* FLUSHALL with save points: snapshot once it is logged */
     uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
 
     repl *repl;           /* NULL until replication is set up */

@@ -1370,6 +1370,33 @@ static void test_shutdown(void **state)
 
 /* FLUSHALL is logged: replay after a crash empties the keyspace at the
  * same point, keeping what was written after it. */
+/* Redis's other unit: FLUSHALL resets the dirty counter only with save
+ * points (Redis saves an RDB then; kvnode takes a snapshot once the
+ * FLUSHALL is logged). */
+static void test_flushall_saves_with_save_points(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    const char *nosave[] = {"CONFIG", "SET", "save", ""};
+    kv_reply *r = h_cmdv(f->c, 4, nosave, NULL);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    ok(f->c, "SET key value");
+    ok(f->c, "FLUSHALL");
+    assert_true(info_ll(f->c, "persistence", "rdb_changes_since_last_save") >= 2);
+    const char *save[] = {"CONFIG", "SET", "save", "3600 1 300 100 60 10000"};
+    r = h_cmdv(f->c, 4, save, NULL);
+    assert_int_equal(r->type, KV_REPLY_STATUS);
+    kv_reply_free(r);
+    ok(f->c, "SET key value");
+    ok(f->c, "FLUSHALL");
+    assert_int_equal(info_ll(f->c, "persistence", "rdb_changes_since_last_save"), 0);
+    assert_int_equal(integer(f->c, "DBSIZE"), 0);
+    /* What comes after it is counted again. */
+    ok(f->c, "SET key2 value");
+    assert_true(info_ll(f->c, "persistence", "rdb_changes_since_last_save") >= 1);
+}
+
 static void test_flush_replay(void **state)
 {
     fixture *f = *state;
@@ -1476,6 +1503,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_debug_reload_during_bgsave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debug_object_serializedlength, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flushall_saves_with_save_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daemonize, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_second_alias, setup, teardown),
