@@ -361,8 +361,10 @@ static void on_write(uv_write_t *req, int status)
     if (c->flags & CL_CLOSING)
         return;
     /* maxmemory-clients sees what the write gave back (Redis updates a
-     * client's memory after each write). */
-    client_mem_update(c);
+     * client's memory after each write); without it, the cron's update
+     * will do. */
+    if (clients_mem_limit(c->srv))
+        client_mem_update(c);
     maybe_resume_reading(c);
 }
 

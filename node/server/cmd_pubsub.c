@@ -101,7 +101,7 @@ void pubsub_push_end(server *s, client *c, reply *r)
         c->cmd_off = client_out_offset(c); /* a message is not the reply */
     if (client_output_over_limit(c))
         client_close_asap(c);
-    else
+    else if (clients_mem_limit(s))
         client_mem_update(c); /* maxmemory-clients sees it (Redis does) */
 }
 

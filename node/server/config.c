@@ -941,19 +941,16 @@ static int set_shutdown_flags(kv_config *c, const cfg_option *o, int argc, const
         argc = n < 0 ? 0 : n;
         w = (const char **)words;
     }
-    int v = 0;
-    for (int i = 0; i < argc; i++) {
+    int v = 0, i = 0;
+    for (; i < argc; i++) {
         size_t k = 0;
         while (k < NSHUTDOWN_FLAGS && strcasecmp(w[i], shutdown_flag_names[k].name))
             k++;
-        if (k == NSHUTDOWN_FLAGS || argc == 0) {
-            snprintf(err, errlen, "argument(s) must be one of the following: default, save, "
-                                  "nosave, now, force");
-            return -1;
-        }
+        if (k == NSHUTDOWN_FLAGS)
+            break;
         v |= shutdown_flag_names[k].val;
     }
-    if (argc == 0) {
+    if (argc == 0 || i < argc) {
         snprintf(err, errlen,
                  "argument(s) must be one of the following: default, save, nosave, now, force");
         return -1;
