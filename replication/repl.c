@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,6 +73,10 @@ struct repl {
     uint64_t rng;
     char self_peer[RC_ADDR_LEN], self_client[RC_ADDR_LEN];
     char self_ip[RC_ADDR_LEN]; /* the address part of both */
+    /* REPLICAOF at run time: the client address named (shown while no
+     * leader is known), "" if none. */
+    char replicaof_host[256];
+    int replicaof_port;
     /* deferred completions */
     deferred *defs;
     size_t ndefs, capdefs;
@@ -783,8 +788,11 @@ static void io_role_changed(void *arg)
     r->last_term = rcore_term(r->core);
     snprintf(r->last_leader, sizeof r->last_leader, "%s", leader);
     log_set_role(role == RC_LEADER ? 'M' : role == RC_FOLLOWER ? 'S' : 'C');
-    if (role == RC_LEADER)
+    if (role == RC_LEADER) {
         engine_set_term(r->eng, rcore_term(r->core));
+        r->replicaof_host[0] = '\0'; /* a primary now, not anyone's replica */
+        r->replicaof_port = 0;
+    }
     if (was_leader && role != RC_LEADER)
         r->host.fail_pending(r->host.arg);
     if (changed)
@@ -1218,7 +1226,8 @@ int repl_master_link_up(const repl *r)
         return 0;
     rc_stats st;
     rcore_get_stats(r->core, &st);
-    return st.last_contact_ms < (uint64_t)(r->cfg.repl_timeout_ms ? r->cfg.repl_timeout_ms : 1000);
+    return st.synced &&
+           st.last_contact_ms < (uint64_t)(r->cfg.repl_timeout_ms ? r->cfg.repl_timeout_ms : 1000);
 }
 
 int repl_leader_addr(const repl *r, char *host, size_t hostlen, int *port)
@@ -1292,18 +1301,17 @@ static int member_by(const rc_config *c, const char *who, const char *host, int 
     return -1;
 }
 
-int repl_replicaof(repl *r, const char *host, int port, char *err, size_t errlen)
+int repl_replicaof(repl *r, const char *host, int port, int in_exec, char *err, size_t errlen)
 {
-    if (port <= 0 || port > 65535 - 10000) {
-        snprintf(err, errlen, "ERR Invalid master port");
-        return -1;
-    }
     const rc_config *c = rcore_config(r->core);
     int idx = member_by(c, NULL, host, port);
     if (idx >= 0) {
         /* A member of our own cluster: follow it (hand leadership to it). */
         if (!strcmp(c->m[idx].id, r->meta.node_id))
             return 0;
+        const rc_member *l = rcore_leader(r->core);
+        if (rcore_role(r->core) != RC_LEADER && l && !strcmp(l->id, c->m[idx].id))
+            return 1;
         if (rcore_role(r->core) == RC_LEADER) {
             char why[160];
             if (rcore_transfer(r->core, c->m[idx].id, 10000, why, sizeof why) != 0) {
@@ -1313,22 +1321,42 @@ int repl_replicaof(repl *r, const char *host, int port, char *err, size_t errlen
         }
         return 0;
     }
-    if (c->n > 1) {
+    if (r->replicaof_host[0] && !strcasecmp(r->replicaof_host, host) &&
+        r->replicaof_port == port)
+        return 1; /* joining it already (or joined) */
+    /* The node at host:port has its peer port 10000 above (port 0, or one
+     * without room above, is a primary never reached, as in Redis). */
+    char join[RC_ADDR_LEN] = "";
+    if (port > 0 && port <= 65535 - 10000)
+        addr_join(join, sizeof join, host, port + 10000);
+    char why[160];
+    if (rcore_leave(r->core, join, in_exec, why, sizeof why) != 0) {
         snprintf(err, errlen,
-                 "ERR this node is a member of a cluster of %d nodes and %s:%d is not one of "
-                 "them: remove this node from its cluster first (KVCLUSTER REMOVE)",
-                 c->n, host, port);
+                 "ERR %s and %s:%d is not one of them: remove this node from its cluster first "
+                 "(KVCLUSTER REMOVE)",
+                 why, host, port);
         return -1;
     }
-    char join[RC_ADDR_LEN];
-    addr_join(join, sizeof join, host, port + 10000);
-    log_notice("REPLICAOF %s %d: joining the cluster of %s", host, port, join);
-    rcore_join(r->core, join);
+    snprintf(r->replicaof_host, sizeof r->replicaof_host, "%s", host);
+    r->replicaof_port = port;
+    log_notice("REPLICAOF %s %d: joining the cluster of %s", host, port,
+               join[0] ? join : "(no peer port to reach)");
     return 0;
+}
+
+int repl_alone(const repl *r)
+{
+    const rc_config *c = rcore_config(r->core);
+    return c->n == 1 && !strcmp(c->m[0].id, r->meta.node_id);
 }
 
 int repl_promote(repl *r, char *err, size_t errlen)
 {
+    r->replicaof_host[0] = '\0';
+    r->replicaof_port = 0;
+    /* Before the cluster named by REPLICAOF took this node: lead its own
+     * one-node cluster again, with its data. */
+    rcore_stay(r->core);
     char why[160];
     if (rcore_campaign(r->core, why, sizeof why) != 0) {
         snprintf(err, errlen, "ERR %s", why);
@@ -1540,8 +1568,8 @@ void repl_role_reply(repl *r, reply *rp)
     int up = known && repl_master_link_up(r);
     reply_array(rp, 5);
     reply_bulk_cstr(rp, "slave");
-    reply_bulk_cstr(rp, known ? host : "");
-    reply_int(rp, known ? port : 0);
+    reply_bulk_cstr(rp, known ? host : r->replicaof_host);
+    reply_int(rp, known ? port : r->replicaof_port);
     reply_bulk_cstr(rp, up ? "connected" : "connect");
     reply_int(rp, (long long)rcore_applied(r->core));
 }
@@ -1583,8 +1611,8 @@ void repl_info(repl *r, kbuf *b)
         kbuf_printf(b, "min_slaves_good_slaves:%d\r\n", rcore_good_replicas(r->core));
     } else {
         int up = known && repl_master_link_up(r);
-        kbuf_printf(b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\n", known ? host : "",
-                    known ? port : 0);
+        kbuf_printf(b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\n",
+                    known ? host : r->replicaof_host, known ? port : r->replicaof_port);
         kbuf_printf(b, "master_link_status:%s\r\n", up ? "up" : "down");
         kbuf_printf(b, "master_last_io_seconds_ago:%lld\r\n",
                     st.last_contact_ms == UINT64_MAX ? -1LL

@@ -135,10 +135,19 @@ void repl_publish(repl *r, int shard, const char *ch, size_t chlen, const char *
                   uint64_t after_lsn);
 
 /* ---- commands ---- */
-/* REPLICAOF host port. 0, or -1 with a Redis-style error line in err. */
-int repl_replicaof(repl *r, const char *host, int port, char *err, size_t errlen);
+/* REPLICAOF host port: follow that member of this node's cluster, or (a
+ * node alone in its cluster) leave it and join the cluster of host:port,
+ * whose data replaces this node's once it accepts the node. 0; 1 when that
+ * is already the leader followed or the cluster being joined (Redis's
+ * "Already connected to specified master"); -1 with a Redis-style error
+ * line in err. in_exec: inside a transaction, whose later writes still
+ * run (rcore_leave's defer). */
+int repl_replicaof(repl *r, const char *host, int port, int in_exec, char *err, size_t errlen);
+/* This node alone makes up its cluster (a REPLICAOF would move it out). */
+int repl_alone(const repl *r);
 /* REPLICAOF NO ONE: campaign (an election, never a promotion without
- * votes). */
+ * votes); a node leaving its own one-node cluster for another that has not
+ * taken it yet stays, and leads it again. */
 int repl_promote(repl *r, char *err, size_t errlen);
 /* FAILOVER [TO host port] [TIMEOUT ms] / FAILOVER ABORT. */
 int repl_failover(repl *r, const char *host, int port, uint64_t timeout_ms, char *err,

@@ -17,6 +17,7 @@ static void cmd_replicaof(cmd_ctx *c)
     server *s = c->srv;
     char err[256];
     if (arg_is(c, 1, "NO") && arg_is(c, 2, "ONE")) {
+        s->sent_quiet_switch = 0;
         if (repl_promote(s->repl, err, sizeof err) < 0) {
             reply_error(&c->r, err);
             return;
@@ -24,9 +25,17 @@ static void cmd_replicaof(cmd_ctx *c)
         reply_ok(&c->r);
         return;
     }
-    long long port;
-    if (arg_ll(c, 2, &port) < 0)
+    if (c->cl && c->cl->sync) {
+        reply_error(&c->r, "ERR Command is not valid when client is a replica.");
         return;
+    }
+    long long port;
+    if (arg_ll_msg(c, 2, &port, "ERR Invalid master port") < 0)
+        return;
+    if (port < 0 || port > 65535) {
+        reply_error(&c->r, "ERR Invalid master port");
+        return;
+    }
     char host[256];
     if (c->lens[1] >= sizeof host) {
         reply_error(&c->r, "ERR Invalid master host");
@@ -34,9 +43,18 @@ static void cmd_replicaof(cmd_ctx *c)
     }
     memcpy(host, c->argv[1], c->lens[1]);
     host[c->lens[1]] = '\0';
-    int rc = repl_replicaof(s->repl, host, (int)port, err, sizeof err);
+    /* Set first: the step-down may be observed inside repl_replicaof. */
+    int quiet = s->sent_quiet_switch;
+    if (repl_alone(s->repl))
+        s->sent_quiet_switch = 1;
+    int rc = repl_replicaof(s->repl, host, (int)port, s->in_exec, err,
+                            sizeof err);
+    if (rc < 0)
+        s->sent_quiet_switch = quiet;
     if (rc < 0)
         reply_error(&c->r, err);
+    else if (rc == 1)
+        reply_simple(&c->r, "OK Already connected to specified master");
     else
         reply_ok(&c->r);
 }

@@ -444,9 +444,10 @@ void sentinel_observe(server *s)
         snprintf(s->sent_leader_host, sizeof s->sent_leader_host, "%s", v.leader_host);
         s->sent_leader_port = v.leader_port;
         s->sent_leader_since_ms = now;
-        if (had)
+        if (had && !s->sent_quiet_switch)
             close_normal_clients(s);
-    } else if (stepped_down) {
+        s->sent_quiet_switch = 0;
+    } else if (stepped_down && !s->sent_quiet_switch) {
         close_normal_clients(s);
     }
     if (v.is_leader)

@@ -354,6 +354,10 @@ struct server {
     int64_t sent_leader_since_ms;
     int64_t sent_down_since_ms; /* since when no primary is vouched for (0: one is) */
     int sent_was_leader;
+    /* REPLICAOF moved this node out of its own one-node cluster: its
+     * step-down and first new primary close no client connections (Redis
+     * keeps them), unlike a failover. */
+    int sent_quiet_switch;
     int64_t handover_deadline; /* SIGTERM on a leader: shut down by then */
     cmd_env env;          /* what data commands see (role, limits, stats) */
     /* Clients blocked in XREAD/XREADGROUP (stream_block.c) */

@@ -356,6 +356,7 @@ void rcore_apply_done(rcore *r, uint64_t applied, int rc)
     }
     if (applied > r->applied)
         r->applied = applied;
+    follow_check_synced(r);
     if (r->role == RC_LEADER && !r->leader_ready && r->applied >= rc_last(r, NULL)) {
         lead_append_noop(r);
         if (r->role == RC_LEADER) {
@@ -495,6 +496,49 @@ void rcore_join(rcore *r, const char *peer_addr)
     r->join_next_ms = 0;
 }
 
+int rcore_leave(rcore *r, const char *peer_addr, int defer, char *why, size_t whylen)
+{
+    if (r->self_idx >= 0 && r->cfg.n > 1) {
+        snprintf(why, whylen, "this node is a member of a cluster of %d nodes", r->cfg.n);
+        return -1;
+    }
+    if (r->self_idx >= 0 && !r->leaving) {
+        rc_log(r, RC_NOTICE, "leaving this one-node cluster to join %s",
+               peer_addr[0] ? peer_addr : "none yet");
+        r->leaving = 1;
+        r->leave_defer = defer && r->role == RC_LEADER;
+        /* A leader with writes not committed yet steps down once they are
+         * (rcore_tick): their clients get their replies. */
+        if (r->role != RC_LEADER || (!r->leave_defer && r->commit >= rc_last(r, NULL)))
+            rc_become_follower(r, "leaving to join another cluster");
+        rc_notify_role(r);
+    }
+    rcore_join(r, peer_addr);
+    return 0;
+}
+
+void rcore_stay(rcore *r)
+{
+    r->join_addr[0] = '\0';
+    if (!r->leaving)
+        return;
+    r->leaving = r->leave_defer = 0;
+    rc_log(r, RC_NOTICE, "staying in this one-node cluster");
+    if (r->role != RC_LEADER)
+        r->campaign_requested = 1;
+    rc_notify_role(r);
+}
+
+int rcore_leaving(const rcore *r)
+{
+    return r->leaving;
+}
+
+const char *rcore_join_addr(const rcore *r)
+{
+    return r->join_addr;
+}
+
 void rcore_set_client_addr(rcore *r, const char *client_addr)
 {
     snprintf(r->client_addr, sizeof r->client_addr, "%s", client_addr);
@@ -562,7 +606,16 @@ void rcore_tick(rcore *r)
     uint64_t every = r->committed_cfg.n <= 1 ? 60000 : 1000;
     if (r->commit > r->stored_commit && !r->meta_inflight && now - r->last_meta_ms >= every)
         store_meta(r);
-    if (r->join_addr[0] && r->self_idx < 0 && now >= r->join_next_ms) {
+    if (r->leaving && r->role == RC_LEADER) {
+        if (r->leave_defer) {
+            r->leave_defer = 0;
+            rc_notify_role(r); /* no longer writable */
+        }
+        if (r->commit >= rc_last(r, NULL))
+            rc_become_follower(r, "leaving to join another cluster");
+    }
+    if (r->join_addr[0] && (r->self_idx < 0 || (r->leaving && r->role != RC_LEADER)) &&
+        now >= r->join_next_ms) {
         send_join(r, "", r->join_addr);
         r->join_next_ms = now + 500;
     }
@@ -728,7 +781,8 @@ uint64_t rcore_applied(const rcore *r)
 
 int rcore_writable(const rcore *r)
 {
-    return r->role == RC_LEADER && r->leader_ready && !r->transfer_to[0] && !r->stopped;
+    return r->role == RC_LEADER && r->leader_ready && !r->transfer_to[0] && !r->stopped &&
+           (!r->leaving || r->leave_defer);
 }
 
 int rcore_lease_valid(const rcore *r)
@@ -760,7 +814,9 @@ uint64_t rcore_confirmed_round(const rcore *r)
 
 int rcore_follower_serving(const rcore *r)
 {
-    return r->role != RC_LEADER && r->heard_leader && r->applied <= r->commit && !r->truncating;
+    /* A node leaving its own cluster stepped down with all it had committed. */
+    return r->role != RC_LEADER && (r->heard_leader || r->leaving) && r->applied <= r->commit &&
+           !r->truncating;
 }
 
 const rc_config *rcore_config(const rcore *r)
@@ -839,4 +895,5 @@ void rcore_get_stats(const rcore *r, rc_stats *st)
     st->snap_recv_lsn = r->rsnap_lsn;
     st->snap_recv_bytes = r->rsnap_off;
     st->snap_recv_size = r->rsnap_size;
+    st->synced = r->role == RC_FOLLOWER && r->leader_known && r->synced;
 }

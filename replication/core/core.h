@@ -202,6 +202,22 @@ void rcore_free(rcore *r);
  *   rcore_join: ask the member at peer_addr to add this node. */
 void rcore_bootstrap(rcore *r);
 void rcore_join(rcore *r, const char *peer_addr);
+/* REPLICAOF at run time on a node that alone makes up its cluster: it
+ * leaves that cluster to join the one at peer_addr ("": none yet). A
+ * leader first stops taking writes and steps down once all it logged is
+ * committed; elections stop. Its data goes only once the other cluster
+ * accepts it (as a joiner from another history). With defer (REPLICAOF
+ * inside EXEC) a leader goes on taking writes until the next tick, so the
+ * rest of the transaction runs as it would on Redis. rcore_stay undoes it
+ * while that has not happened (REPLICAOF NO ONE): the node leads its own
+ * cluster again with its data. rcore_leave fails on a member of a larger
+ * cluster. */
+int rcore_leave(rcore *r, const char *peer_addr, int defer, char *why, size_t whylen);
+void rcore_stay(rcore *r);
+/* Leaving its own cluster, the join not accepted yet. */
+int rcore_leaving(const rcore *r);
+/* The address joins go to ("" if none). */
+const char *rcore_join_addr(const rcore *r);
 /* This node's client address changed (CONFIG SET port, a restart at a new
  * address): while the membership config shows another, the leader records
  * its own, and a follower asks the leader to (a Join from a member). */
@@ -321,6 +337,9 @@ typedef struct rc_stats {
     /* Follower: the snapshot being received from the leader (lsn 0: none):
      * bytes stored so far of size. */
     uint64_t snap_recv_lsn, snap_recv_bytes, snap_recv_size;
+    /* Follower: since it started following its leader it has applied all
+     * that leader had committed then (Redis's link "up" after the sync). */
+    int synced;
 } rc_stats;
 void rcore_get_stats(const rcore *r, rc_stats *st);
 const char *rcore_role_name(int role);

@@ -104,6 +104,9 @@ struct rcore {
     int heard_leader;          /* since start, from a leader of our term */
     int leader_voters_heard;   /* as the leader last told (Append) */
     uint64_t reject_prev;      /* the prev_lsn of the Append being refused */
+    uint64_t sync_target;      /* the leader's commit when first heard */
+    int sync_target_set;
+    int synced;                /* applied up to sync_target since */
 
     /* ---- log and commit ---- */
     uint64_t commit;
@@ -152,6 +155,8 @@ struct rcore {
     uint64_t join_next_ms;
     uint64_t addr_next_ms; /* next Join announcing our changed client address */
     char join_cluster[RC_ID_LEN];
+    int leaving;           /* rcore_leave: out of its own one-node cluster */
+    int leave_defer;       /* … a leader still writing until the next tick */
 
     /* ---- follower: a snapshot being received ---- */
     uint64_t rsnap_lsn, rsnap_term, rsnap_size, rsnap_off;
@@ -227,5 +232,6 @@ void follow_send_ack(rcore *r, int success, int busy);
 void follow_tick(rcore *r);
 void follow_truncate_done(rcore *r, int rc);
 void follow_snap_write_done(rcore *r, int rc);
+void follow_check_synced(rcore *r);
 
 #endif

@@ -62,7 +62,7 @@ static void maybe_won(rcore *r)
 /* Start a PreVote (prevote) or an election. */
 void elect_start(rcore *r, int prevote, int transfer)
 {
-    if (!rc_is_voter(r) || r->stopped)
+    if (!rc_is_voter(r) || r->stopped || r->leaving)
         return;
     r->votes = 1u << r->self_idx;
     r->refusals = 0;

@@ -130,6 +130,7 @@ static int accept_leader(rcore *r, const char *from, uint64_t term, const char *
         r->acked_durable = 0;
         r->round_seen = 0;
         r->want_leadership = 0;
+        r->synced = r->sync_target_set = 0;
         rc_log(r, RC_NOTICE, "following %.12s (%s) in term %" PRIu64, from,
                client_addr ? client_addr : "?", r->term);
         rc_notify_role(r);
@@ -161,6 +162,10 @@ void follow_on_append(rcore *r, const char *from, const Kv__Append *a)
     if (accept_leader(r, from, a->term, a->leader_peer_addr, a->leader_client_addr,
                       a->cluster_id) < 0)
         return;
+    if (!r->sync_target_set) {
+        r->sync_target = a->commit_lsn;
+        r->sync_target_set = 1;
+    }
     if (a->round > r->round_seen)
         r->round_seen = a->round;
     r->leader_voters_heard = (int)a->voters_heard;
@@ -234,7 +239,18 @@ void follow_on_append(rcore *r, const char *from, const Kv__Append *a)
         r->matched = lsn;
     uint64_t c = a->commit_lsn < r->matched ? a->commit_lsn : r->matched;
     rc_set_commit(r, c);
+    follow_check_synced(r);
     follow_send_ack(r, 1, 0);
+}
+
+void follow_check_synced(rcore *r)
+{
+    if (!r->synced && r->sync_target_set && r->role == RC_FOLLOWER &&
+        r->applied >= r->sync_target) {
+        r->synced = 1;
+        rc_log(r, RC_INFO, "in sync with %.12s (applied LSN %" PRIu64 ")", r->leader_id,
+               r->applied);
+    }
 }
 
 void follow_truncate_done(rcore *r, int rc)
@@ -387,7 +403,7 @@ void follow_snap_write_done(rcore *r, int rc)
 
 void follow_on_join_result(rcore *r, const Kv__JoinResult *j)
 {
-    if (r->self_idx >= 0 || !r->join_addr[0])
+    if ((r->self_idx >= 0 && !r->leaving) || !r->join_addr[0])
         return;
     if (!j->ok) {
         if (j->leader_peer_addr && j->leader_peer_addr[0] &&
@@ -411,6 +427,11 @@ void follow_on_join_result(rcore *r, const Kv__JoinResult *j)
          * its dataset. It never acknowledged anything to this cluster. */
         rc_log(r, RC_WARNING, "discarding this node's data to replicate cluster %s",
                j->cluster_id);
+        /* Its terms and vote were another cluster's: this one's leader
+         * may be in a lower term, and must not be told to step down. */
+        r->term = 0;
+        r->voted_for[0] = '\0';
+        r->leaving = 0;
         memset(&r->committed_cfg, 0, sizeof r->committed_cfg);
         r->nhist = 0;
         memset(&r->cfg, 0, sizeof r->cfg);

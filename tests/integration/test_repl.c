@@ -567,6 +567,115 @@ static void test_replica_serve_stale_data(void **state)
     assert_true(h_wait_until(get_k_starts_with, &v, 30000));
 }
 
+/* The first moment node i's link to its primary reads "up". */
+static int link_up(void *arg)
+{
+    int i = *(int *)arg;
+    kv_reply *r = hc_cmd(i, "INFO replication");
+    int up = r && r->str && strstr(r->str, "master_link_status:up");
+    kv_reply_free(r);
+    return up;
+}
+
+static int writes_ok(void *arg)
+{
+    int i = *(int *)arg;
+    kv_reply *r = hc_cmd(i, "SET probe 1");
+    int ok = r && r->type == KV_REPLY_STATUS;
+    kv_reply_free(r);
+    return ok;
+}
+
+static void expect_status(int i, const char *cmd, kv_reply_type type, const char *text)
+{
+    kv_reply *r = hc_cmd(i, cmd);
+    assert_non_null(r);
+    if (r->type != type || strcmp(r->str, text) != 0)
+        fail_msg("%s: got '%s' (type %d), expected '%s'", cmd, r->str ? r->str : "", r->type,
+                 text);
+    kv_reply_free(r);
+}
+
+/* REPLICAOF at run time, as a Redis user attaches a replica: two nodes
+ * started alone; node 1, with data of its own, is pointed at a port no
+ * node answers (0: it stops taking writes, keeps its data) and back (NO
+ * ONE: it leads its own cluster again), then at node 0. Its data is
+ * replaced by node 0's, and when its link first reads "up" it holds all of
+ * node 0's data, as a Redis replica after its sync. Redis's replies and
+ * errors: "Already connected", "Invalid master port". */
+static void test_replicaof_at_runtime(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    hc_start(1, -1, NULL);
+    char line[128];
+    kv_client *c = h_connect(hc_node[0].port);
+    assert_non_null(c);
+    for (int k = 0; k < 3000; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "key:%d", k);
+        const char *argv[] = {"SET", key, "v"};
+        assert_int_equal(kv_client_append(c, 3, argv, NULL), 0);
+    }
+    for (int k = 0; k < 3000; k++) {
+        kv_reply *r;
+        assert_int_equal(kv_client_read(c, &r), 0);
+        assert_int_equal(r->type, KV_REPLY_STATUS);
+        kv_reply_free(r);
+    }
+    kv_client_free(c);
+    expect_status(1, "SET mine 1", KV_REPLY_STATUS, "OK");
+
+    /* Nowhere to go: no writes, the data stays. */
+    expect_status(1, "REPLICAOF 127.0.0.1 0", KV_REPLY_STATUS, "OK");
+    expect_status(1, "SET x 1", KV_REPLY_ERROR,
+                  "READONLY You can't write against a read only replica.");
+    expect_status(1, "GET mine", KV_REPLY_STRING, "1");
+    assert_int_equal(hc_info(1, "replication", "master_port"), 0);
+    kv_reply *r = hc_cmd(1, "ROLE");
+    assert_string_equal(r->element[0]->str, "slave");
+    assert_string_equal(r->element[3]->str, "connect");
+    kv_reply_free(r);
+    expect_status(1, "REPLICAOF 127.0.0.1 0", KV_REPLY_STATUS,
+                  "OK Already connected to specified master");
+    expect_status(1, "REPLICAOF 127.0.0.1 65536", KV_REPLY_ERROR, "ERR Invalid master port");
+    expect_status(1, "REPLICAOF 127.0.0.1 -1", KV_REPLY_ERROR, "ERR Invalid master port");
+    expect_status(1, "REPLICAOF 127.0.0.1 abc", KV_REPLY_ERROR, "ERR Invalid master port");
+
+    /* Back: it leads its own cluster again, with its data. */
+    expect_status(1, "REPLICAOF NO ONE", KV_REPLY_STATUS, "OK");
+    int one = 1;
+    assert_true(h_wait_until(writes_ok, &one, 10000));
+    expect_status(1, "GET mine", KV_REPLY_STRING, "1");
+
+    /* Node 0's cluster takes it. */
+    snprintf(line, sizeof line, "REPLICAOF 127.0.0.1 %d", hc_node[0].port);
+    expect_status(1, line, KV_REPLY_STATUS, "OK");
+    if (!h_wait_until(link_up, &one, 30000)) {
+        hc_dump_logs();
+        fail_msg("node 1's link never came up");
+    }
+    /* Up means synced: node 0's 3,000 keys, and not its own. */
+    r = hc_cmd(1, "DBSIZE");
+    assert_int_equal(r->integer, 3000);
+    kv_reply_free(r);
+    r = hc_cmd(1, "EXISTS mine");
+    assert_int_equal(r->integer, 0);
+    kv_reply_free(r);
+    expect_status(1, line, KV_REPLY_STATUS, "OK Already connected to specified master");
+    expect_status(1, "SET x 1", KV_REPLY_ERROR,
+                  "READONLY You can't write against a read only replica.");
+    expect_status(0, "SET after 1", KV_REPLY_STATUS, "OK");
+    wait_caught_up(1, 0, 30000);
+    assert_same_digest(0, 1);
+    assert_int_equal(hc_info(0, "replication", "connected_slaves"), 1);
+    r = hc_cmd(1, "ROLE");
+    assert_string_equal(r->element[0]->str, "slave");
+    assert_int_equal(r->element[2]->integer, hc_node[0].port);
+    assert_string_equal(r->element[3]->str, "connected");
+    kv_reply_free(r);
+}
+
 /* FAILOVER hands leadership to the named node at once; a concurrent
  * writer loses no acknowledged write; FAILOVER's errors are Redis's. */
 static void test_failover_switchover(void **state)
@@ -945,6 +1054,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_uncommitted_entries_are_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_pause_no_election, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replica_serve_stale_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replicaof_at_runtime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_switchover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_replicas_ack, setup, teardown),

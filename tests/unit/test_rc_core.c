@@ -4,8 +4,9 @@
  * paper's Figure 8 (older-term entries never commit by counting), votes
  * bound across a crash by the meta file, PreVote keeping a returning node
  * from deposing a healthy leader, CheckQuorum, the lease, commit quorums
- * with min_acks, learners promoted only once caught up, and leadership
- * transfer. The Figure 8 and vote scenarios also run against deliberately
+ * with min_acks, learners promoted only once caught up, leadership
+ * transfer, and a node leaving its own one-node cluster for another
+ * (REPLICAOF at run time). The Figure 8 and vote scenarios also run against deliberately
  * broken cores (rc_mutations) and must then fail: the scenario is what
  * catches those bugs. */
 #include <setjmp.h>
@@ -927,6 +928,113 @@ static void test_transfer(void **state)
     world_free();
 }
 
+/* Each node alone in a cluster of its own (as nodes started alone). */
+static void world_init_alone(int n)
+{
+    world_init(0);
+    W.n = n;
+    for (int i = 0; i < n; i++) {
+        mnode *x = &W.nd[i];
+        x->idx = i;
+        snprintf(x->id, sizeof x->id, "node%d", i);
+        snprintf(x->addr, sizeof x->addr, "p%d:1", i);
+        snprintf(x->caddr, sizeof x->caddr, "c%d:1", i);
+        x->rng = 1000 + (uint64_t)i * 7919;
+        x->now = 100000;
+        x->auto_sync = 1;
+        rc_config *c = &x->meta.config;
+        snprintf(c->cluster_id, sizeof c->cluster_id, "cluster-%d", i);
+        c->n = 1;
+        snprintf(c->m[0].id, sizeof c->m[0].id, "%s", x->id);
+        snprintf(c->m[0].peer_addr, sizeof c->m[0].peer_addr, "%s", x->addr);
+        snprintf(c->m[0].client_addr, sizeof c->m[0].client_addr, "%s", x->caddr);
+        c->m[0].voter = 1;
+        start_node(x);
+    }
+}
+
+static int same_log(int a, int b)
+{
+    if (W.nd[a].n != W.nd[b].n)
+        return 0;
+    for (size_t k = 0; k < W.nd[a].n; k++)
+        if (W.nd[a].log[k].lsn != W.nd[b].log[k].lsn ||
+            W.nd[a].log[k].term != W.nd[b].log[k].term ||
+            W.nd[a].log[k].len != W.nd[b].log[k].len ||
+            memcmp(W.nd[a].log[k].rec, W.nd[b].log[k].rec, W.nd[a].log[k].len) != 0)
+            return 0;
+    return 1;
+}
+
+/* REPLICAOF at run time on a node alone in its cluster (rcore_leave). Node
+ * 1 leads a cluster of its own, in a higher term than node 0's, with
+ * entries of its own. Cut off from node 0 it leaves: no writes, no
+ * election however long it waits, its log untouched; rcore_stay makes it
+ * lead its cluster again with that log. Then it leaves for real: node 0
+ * takes it in, node 1 drops its log and its old term, node 0 is not
+ * deposed by that term, and node 1 ends a voter of node 0's cluster with
+ * node 0's log. A member of a larger cluster cannot leave. */
+static void test_leave_own_cluster_to_join(void **state)
+{
+    (void)state;
+    world_init_alone(2);
+    advance(2100);
+    assert_int_equal(rcore_role(W.nd[0].core), RC_LEADER);
+    assert_int_equal(rcore_role(W.nd[1].core), RC_LEADER);
+    for (int k = 0; k < 3; k++) { /* node 1's terms run ahead */
+        crash_restart(1);
+        advance(2100);
+        assert_int_equal(rcore_role(W.nd[1].core), RC_LEADER);
+    }
+    write_op(0);
+    write_op(0);
+    write_op(1);
+    advance(100);
+    uint64_t t0 = rcore_term(W.nd[0].core), t1 = rcore_term(W.nd[1].core);
+    assert_true(t1 > t0);
+    size_t own = W.nd[1].n;
+
+    char why[128];
+    isolate(1, 1);
+    assert_int_equal(rcore_leave(W.nd[1].core, "p0:1", 0, why, sizeof why), 0);
+    assert_true(rcore_leaving(W.nd[1].core));
+    assert_false(rcore_writable(W.nd[1].core));
+    assert_int_equal(rcore_role(W.nd[1].core), RC_FOLLOWER);
+    advance(5000);
+    assert_int_equal(rcore_role(W.nd[1].core), RC_FOLLOWER);
+    assert_int_equal(rcore_term(W.nd[1].core), t1);
+    assert_int_equal(W.nd[1].n, own);
+    rcore_stay(W.nd[1].core);
+    assert_false(rcore_leaving(W.nd[1].core));
+    advance(300);
+    assert_int_equal(rcore_role(W.nd[1].core), RC_LEADER);
+    assert_true(rcore_writable(W.nd[1].core));
+    assert_int_equal(W.nd[1].n, own + 1); /* its new term's no-op */
+
+    isolate(1, 0);
+    t1 = rcore_term(W.nd[1].core);
+    assert_int_equal(rcore_leave(W.nd[1].core, "p0:1", 0, why, sizeof why), 0);
+    advance(3000);
+    assert_int_equal(leader(), 0);
+    assert_int_equal(rcore_term(W.nd[0].core), t0);
+    assert_int_equal(rcore_role(W.nd[1].core), RC_FOLLOWER);
+    assert_false(rcore_leaving(W.nd[1].core));
+    assert_int_equal(rcore_term(W.nd[1].core), t0);
+    write_op(0);
+    advance(300);
+    assert_true(same_log(0, 1));
+    const rc_config *c = rcore_config(W.nd[0].core);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(rc_config_voters(c), 2);
+    assert_string_equal(rcore_config(W.nd[1].core)->cluster_id, "cluster-0");
+    assert_true(rcore_commit(W.nd[1].core) >= W.nd[0].log[W.nd[0].n - 1].lsn);
+
+    /* Now a member of a cluster of two: it cannot leave. */
+    assert_int_equal(rcore_leave(W.nd[1].core, "p9:1", 0, why, sizeof why), -1);
+    assert_string_equal(why, "this node is a member of a cluster of 2 nodes");
+    world_free();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -940,6 +1048,7 @@ int main(void)
         cmocka_unit_test(test_commit_quorum_and_min_acks),
         cmocka_unit_test(test_commit_watermark_store_interval),
         cmocka_unit_test(test_transfer),
+        cmocka_unit_test(test_leave_own_cluster_to_join),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
