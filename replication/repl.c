@@ -1647,7 +1647,10 @@ void repl_info(repl *r, kbuf *b)
                 strcmp(st.transfer_state, "none") ? "failover-in-progress" : "no-failover");
     kbuf_printf(b, "master_replid:%s\r\n", c->cluster_id[0] ? c->cluster_id : r->meta.node_id);
     kbuf_printf(b, "master_replid2:0000000000000000000000000000000000000000\r\n");
-    kbuf_printf(b, "master_repl_offset:%" PRIu64 "\r\n", wal_last_lsn(w));
+    /* A replica's is what it has processed (applied), as Redis's; what it
+     * has stored is slave_read_repl_offset. */
+    kbuf_printf(b, "master_repl_offset:%" PRIu64 "\r\n",
+                role == RC_LEADER ? wal_last_lsn(w) : rcore_applied(r->core));
     kbuf_printf(b, "second_repl_offset:-1\r\n");
     engine_stats es;
     engine_get_stats(e, &es);

@@ -338,7 +338,10 @@ static void replication_metrics(server *s, kbuf *b)
     int leader = m.role == REPL_LEADER;
     gauge_u64(b, "redis_connected_slaves", "Replicas (other members) of this leader.",
               leader ? (uint64_t)m.replicas : 0);
-    gauge_u64(b, "redis_master_repl_offset", "Last LSN in the log.", engine_last_lsn(s->eng));
+    gauge_u64(b, "redis_master_repl_offset",
+              "Replication offset, as INFO: the last LSN in the log on the leader, the last "
+              "applied on a replica.",
+              leader ? engine_last_lsn(s->eng) : m.applied_lsn);
     gauge_u64(b, "kvnode_commit_lsn", "Highest committed LSN known here.", m.commit_lsn);
     gauge_u64(b, "kvnode_applied_lsn", "Highest LSN applied to the keyspace.", m.applied_lsn);
     gauge_u64(b, "kvnode_term", "Current term.", m.term);

@@ -139,6 +139,7 @@ void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t
     }
     s->blocked[s->nblocked++] = c;
     c->block_lsn = lsn;
+    c->block_pushed = 0;
     c->block_replicas = replicas;
     c->block_deadline_ms = deadline_ms;
     c->flags |= CL_BLOCKED;
@@ -188,6 +189,12 @@ void server_check_blocked(server *s)
             client_unblock(c);
             client_flush(c);
             continue;
+        }
+        /* Replicas apply an entry once they learn it is committed: tell
+         * them now rather than at the next heartbeat. */
+        if (!c->block_pushed && s->repl && repl_commit_lsn(s->repl) >= c->block_lsn) {
+            c->block_pushed = 1;
+            repl_read_round(s->repl);
         }
         i++;
     }

@@ -180,7 +180,8 @@ typedef struct client {
     int sync_flags;
 
     /* blocking (WAIT) */
-    uint64_t block_lsn;    /* WAIT: LSN replicas must reach */
+    uint64_t block_lsn;    /* WAIT: LSN replicas must reach (have applied) */
+    int block_pushed;      /* … a round went out once it was committed */
     int block_replicas;
     int64_t block_deadline_ms;
 

@@ -357,6 +357,7 @@ void rcore_apply_done(rcore *r, uint64_t applied, int rc)
     if (applied > r->applied)
         r->applied = applied;
     follow_check_synced(r);
+    follow_on_applied(r);
     if (r->role == RC_LEADER && !r->leader_ready && r->applied >= rc_last(r, NULL)) {
         lead_append_noop(r);
         if (r->role == RC_LEADER) {
@@ -830,7 +831,7 @@ int rcore_replicas_at(const rcore *r, uint64_t lsn)
         return 0;
     int n = 0;
     for (int i = 0; i < r->cfg.n; i++)
-        if (i != r->self_idx && r->pr[i].match >= lsn)
+        if (i != r->self_idx && r->pr[i].match >= lsn && r->pr[i].applied >= lsn)
             n++;
     return n;
 }

@@ -304,7 +304,8 @@ uint64_t rcore_confirmed_round(const rcore *r);
  * started and its keyspace holds nothing uncommitted. */
 int rcore_follower_serving(const rcore *r);
 const rc_config *rcore_config(const rcore *r);
-/* Voters whose durable LSN is at least lsn, not counting this node (WAIT). */
+/* Members that hold lsn durably and have applied it, not counting this
+ * node (WAIT: Redis counts replicas that processed the write). */
 int rcore_replicas_at(const rcore *r, uint64_t lsn);
 /* Followers the leader heard from within election_ms (min-replicas). */
 int rcore_good_replicas(const rcore *r);

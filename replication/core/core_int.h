@@ -114,6 +114,7 @@ struct rcore {
     uint64_t apply_target;     /* an apply in flight up to here (0: none) */
     uint64_t matched;          /* follower: last LSN known to match the leader */
     uint64_t acked_durable;    /* follower: durable LSN last acked */
+    uint64_t acked_applied;    /* follower: applied LSN last acked */
     uint64_t acked_round;      /* follower: highest round acked */
     uint64_t round_seen;       /* follower: highest round received */
     int truncating;
@@ -233,5 +234,6 @@ void follow_tick(rcore *r);
 void follow_truncate_done(rcore *r, int rc);
 void follow_snap_write_done(rcore *r, int rc);
 void follow_check_synced(rcore *r);
+void follow_on_applied(rcore *r);
 
 #endif

@@ -60,6 +60,7 @@ static void send_result(rcore *r, int success, int busy, const char *to_addr)
     if (success) {
         r->acked_durable = a.durable_lsn;
         r->acked_round = a.round;
+        r->acked_applied = a.applied_lsn;
     }
 }
 
@@ -67,6 +68,15 @@ void follow_send_ack(rcore *r, int success, int busy)
 {
     if (r->leader_known && r->leader.peer_addr[0])
         send_result(r, success, busy, r->leader.peer_addr);
+}
+
+/* Entries applied: the leader hears of it (WAIT counts replicas that have
+ * applied a write, as Redis counts those that processed it). */
+void follow_on_applied(rcore *r)
+{
+    if (r->role == RC_FOLLOWER && r->leader_known && !r->truncating && !r->rsnap_writing &&
+        r->applied > r->acked_applied && r->applied <= matched_durable(r))
+        follow_send_ack(r, 1, 0);
 }
 
 void follow_on_durable(rcore *r)

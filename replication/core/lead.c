@@ -408,6 +408,7 @@ void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a
     p->last_recv_ms = now;
     if (a->round > p->acked_round && a->round <= r->round)
         p->acked_round = a->round;
+    int applied_more = a->applied_lsn > p->applied;
     p->applied = a->applied_lsn;
     if (a->transfer_to_me && !r->transfer_to[0] && r->cfg.m[p - r->pr].voter) {
         char why[128];
@@ -426,6 +427,8 @@ void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a
         }
         update_confirmed(r);
         lead_update_commit(r);
+        if (applied_more && r->role == RC_LEADER)
+            r->io.commit_advanced(r->io.arg); /* a WAIT may be satisfied */
         return;
     }
     update_confirmed(r);

@@ -723,8 +723,9 @@ static void test_failover_switchover(void **state)
     assert_true(hc_info(0, "replication", "leadership_transfers") >= 1);
 }
 
-/* WAIT counts replicas that have the client's writes, honours its
- * timeout, and is refused on a replica. */
+/* WAIT counts replicas that have applied the client's writes (a read
+ * there right after sees them), honours its timeout, and is refused on a
+ * replica. */
 static void test_wait(void **state)
 {
     (void)state;
@@ -744,6 +745,27 @@ static void test_wait(void **state)
     r = h_cmd(c, "WAIT 1 -1");
     assert_string_equal(r->str, "ERR timeout is negative");
     kv_reply_free(r);
+    /* A replica WAIT counts has applied the write, as in Redis: reads
+     * there see it at once. Many rounds, each reading both replicas right
+     * after WAIT 2 (no poll). */
+    for (int k = 0; k < 200; k++) {
+        char line[64], want[32];
+        snprintf(want, sizeof want, "v%d", k);
+        snprintf(line, sizeof line, "SET seen %s", want);
+        r = h_cmd(c, line);
+        assert_int_equal(r->type, KV_REPLY_STATUS);
+        kv_reply_free(r);
+        r = h_cmd(c, "WAIT 2 5000");
+        assert_int_equal(r->integer, 2);
+        kv_reply_free(r);
+        for (int f = 1; f <= 2; f++) {
+            r = hc_cmd(f, "GET seen");
+            if (!r || !r->str || strcmp(r->str, want) != 0)
+                fail_msg("round %d: node %d reads '%s' after WAIT 2, not '%s'", k, f,
+                         r && r->str ? r->str : "(nil)", want);
+            kv_reply_free(r);
+        }
+    }
     kv_client_free(c);
     r = hc_cmd(1, "WAIT 1 10");
     assert_int_equal(r->type, KV_REPLY_ERROR);
