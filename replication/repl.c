@@ -1356,7 +1356,10 @@ int repl_promote(repl *r, char *err, size_t errlen)
     r->replicaof_port = 0;
     /* Before the cluster named by REPLICAOF took this node: lead its own
      * one-node cluster again, with its data. */
-    rcore_stay(r->core);
+    if (rcore_leaving(r->core)) {
+        rcore_stay(r->core);
+        return 1;
+    }
     char why[160];
     if (rcore_campaign(r->core, why, sizeof why) != 0) {
         snprintf(err, errlen, "ERR %s", why);

@@ -146,8 +146,9 @@ int repl_replicaof(repl *r, const char *host, int port, int in_exec, char *err, 
 /* This node alone makes up its cluster (a REPLICAOF would move it out). */
 int repl_alone(const repl *r);
 /* REPLICAOF NO ONE: campaign (an election, never a promotion without
- * votes); a node leaving its own one-node cluster for another that has not
- * taken it yet stays, and leads it again. */
+ * votes): 0, or -1 with an error line in err. A node leaving its own
+ * one-node cluster for another that has not taken it yet stays, and leads
+ * it again: 1 (it leads once its next LSN, the new term's no-op, commits). */
 int repl_promote(repl *r, char *err, size_t errlen);
 /* FAILOVER [TO host port] [TIMEOUT ms] / FAILOVER ABORT. */
 int repl_failover(repl *r, const char *host, int port, uint64_t timeout_ms, char *err,

@@ -18,10 +18,13 @@ static void cmd_replicaof(cmd_ctx *c)
     char err[256];
     if (arg_is(c, 1, "NO") && arg_is(c, 2, "ONE")) {
         s->sent_quiet_switch = 0;
-        if (repl_promote(s->repl, err, sizeof err) < 0) {
+        int rc = repl_promote(s->repl, err, sizeof err);
+        if (rc < 0) {
             reply_error(&c->r, err);
             return;
         }
+        if (rc == 1 && c->cl)
+            s->reply_hold_lsn = engine_last_lsn(s->eng) + 1;
         reply_ok(&c->r);
         return;
     }

@@ -344,6 +344,10 @@ struct server {
     uint64_t script_off;
     int bgsave_scheduled; /* BGSAVE / BGREWRITEAOF asked while one could not start */
     int save_after_request; /* FLUSHALL with save points: snapshot once it is logged */
+    /* REPLICAOF NO ONE brought a lone node back: its reply waits for this
+     * LSN (the new term's no-op) to commit, so the node is a writable
+     * primary when the client reads OK, as with Redis (0: none). */
+    uint64_t reply_hold_lsn;
     uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
 
     repl *repl;           /* NULL until replication is set up */
