@@ -790,8 +790,10 @@ static void io_role_changed(void *arg)
     log_set_role(role == RC_LEADER ? 'M' : role == RC_FOLLOWER ? 'S' : 'C');
     if (role == RC_LEADER) {
         engine_set_term(r->eng, rcore_term(r->core));
-        r->replicaof_host[0] = '\0'; /* a primary now, not anyone's replica */
-        r->replicaof_port = 0;
+        if (!rcore_leaving(r->core)) {
+            r->replicaof_host[0] = '\0'; /* a primary now, not anyone's replica */
+            r->replicaof_port = 0;
+        }
     }
     if (was_leader && role != RC_LEADER)
         r->host.fail_pending(r->host.arg);
@@ -1329,18 +1331,32 @@ int repl_replicaof(repl *r, const char *host, int port, int in_exec, char *err, 
     char join[RC_ADDR_LEN] = "";
     if (port > 0 && port <= 65535 - 10000)
         addr_join(join, sizeof join, host, port + 10000);
-    char why[160];
+    char why[160], old_host[sizeof r->replicaof_host];
+    int old_port = r->replicaof_port;
+    memcpy(old_host, r->replicaof_host, sizeof old_host);
+    /* Set first: the role change inside rcore_leave shows it. */
+    snprintf(r->replicaof_host, sizeof r->replicaof_host, "%s", host);
+    r->replicaof_port = port;
     if (rcore_leave(r->core, join, in_exec, why, sizeof why) != 0) {
+        memcpy(r->replicaof_host, old_host, sizeof old_host);
+        r->replicaof_port = old_port;
         snprintf(err, errlen,
                  "ERR %s and %s:%d is not one of them: remove this node from its cluster first "
                  "(KVCLUSTER REMOVE)",
                  why, host, port);
         return -1;
     }
-    snprintf(r->replicaof_host, sizeof r->replicaof_host, "%s", host);
-    r->replicaof_port = port;
     log_notice("REPLICAOF %s %d: joining the cluster of %s", host, port,
                join[0] ? join : "(no peer port to reach)");
+    return 0;
+}
+
+int repl_replicaof_target(const repl *r, char *host, size_t hostlen, int *port)
+{
+    if (!r->replicaof_host[0] || rcore_role(r->core) == RC_LEADER)
+        return -1;
+    snprintf(host, hostlen, "%s", r->replicaof_host);
+    *port = r->replicaof_port;
     return 0;
 }
 

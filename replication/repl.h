@@ -143,6 +143,9 @@ void repl_publish(repl *r, int shard, const char *ch, size_t chlen, const char *
  * line in err. in_exec: inside a transaction, whose later writes still
  * run (rcore_leave's defer). */
 int repl_replicaof(repl *r, const char *host, int port, int in_exec, char *err, size_t errlen);
+/* The host and port a run-time REPLICAOF named, while this node has not
+ * heard from a leader since (-1 if none). */
+int repl_replicaof_target(const repl *r, char *host, size_t hostlen, int *port);
 /* This node alone makes up its cluster (a REPLICAOF would move it out). */
 int repl_alone(const repl *r);
 /* REPLICAOF NO ONE: campaign (an election, never a promotion without

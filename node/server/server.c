@@ -641,7 +641,8 @@ static void host_role_changed(void *arg)
     /* CONFIG GET replicaof shows whom this node follows now. */
     char v[300] = "", host[256];
     int port;
-    if (!leader && repl_leader_addr(s->repl, host, sizeof host, &port) == 0)
+    if (!leader && (repl_leader_addr(s->repl, host, sizeof host, &port) == 0 ||
+                    repl_replicaof_target(s->repl, host, sizeof host, &port) == 0))
         snprintf(v, sizeof v, "%s %d", host, port);
     kv_free(s->cfg.replicaof);
     s->cfg.replicaof = kv_memdup(v, strlen(v));

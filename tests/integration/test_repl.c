@@ -624,7 +624,10 @@ static void test_replicaof_at_runtime(void **state)
                   "READONLY You can't write against a read only replica.");
     expect_status(1, "GET mine", KV_REPLY_STRING, "1");
     assert_int_equal(hc_info(1, "replication", "master_port"), 0);
-    kv_reply *r = hc_cmd(1, "ROLE");
+    kv_reply *r = hc_cmd(1, "CONFIG GET replicaof");
+    assert_string_equal(r->element[1]->str, "127.0.0.1 0");
+    kv_reply_free(r);
+    r = hc_cmd(1, "ROLE");
     assert_string_equal(r->element[0]->str, "slave");
     assert_string_equal(r->element[3]->str, "connect");
     kv_reply_free(r);
