@@ -56,6 +56,8 @@ int meta_store(const char *dir, const node_meta *m, char *err, size_t errlen)
                     x->peer_addr[0] ? x->peer_addr : "-",
                     x->client_addr[0] ? x->client_addr : "-");
     }
+    if (m->following[0])
+        kbuf_printf(&b, "following %s\n", m->following);
     int rc = kvfs_write_file_atomic(dir, "meta", kbuf_data(&b), kbuf_len(&b));
     kbuf_free(&b);
     if (rc < 0)

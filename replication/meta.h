@@ -8,7 +8,10 @@
  *   cluster <id or ->            the cluster this node belongs to
  *   config_lsn <u64>             the WAL entry of the membership below
  *   member <id> voter|learner <peer host:port> <client host:port or ->
- *   following <host> <port>      (wave-1 files only: whom a replica followed)
+ *   following <host> <port>      the node a run-time REPLICAOF named, while this
+ *                                node, its data dropped, is not yet a member of
+ *                                that node's cluster (a restart joins it again);
+ *                                in wave-1 files, whom a replica followed
  * written with temp -> fsync -> rename -> fsync(dir) before the node acts on
  * what changed (DESIGN.md §7). A file without "commit" (wave 1) means every
  * logged entry was committed. */
@@ -24,7 +27,7 @@ typedef struct node_meta {
     char node_id[41];
     rc_meta rc;          /* term, vote, commit watermark, membership */
     int has_commit;      /* the file had a commit line */
-    char following[300]; /* wave-1 "host port" a replica followed, or "" */
+    char following[300]; /* "host port" to join at startup (see above), or "" */
 } node_meta;
 
 /* Load dir/meta. A missing file yields a fresh identity (random node id,

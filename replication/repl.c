@@ -384,6 +384,18 @@ static void meta_done(uv_work_t *req, int status)
     maybe_free(r);
 }
 
+/* A node whose data a run-time REPLICAOF dropped, not yet a member of the
+ * cluster it joins, records whom it joins: a restart goes on joining
+ * rather than founding an empty cluster of its own. */
+static void set_following(const repl *r, node_meta *m)
+{
+    m->following[0] = '\0';
+    if (r->replicaof_host[0] && r->replicaof_port > 0 &&
+        rc_config_find(&m->rc.config, r->meta.node_id) < 0)
+        snprintf(m->following, sizeof m->following, "%s %d", r->replicaof_host,
+                 r->replicaof_port);
+}
+
 static void io_meta_store(void *arg, const rc_meta *m, uint64_t seq)
 {
     repl *r = arg;
@@ -392,7 +404,7 @@ static void io_meta_store(void *arg, const rc_meta *m, uint64_t seq)
     snprintf(j->dir, sizeof j->dir, "%s", engine_dir(r->eng));
     j->m = r->meta;
     j->m.rc = *m;
-    j->m.following[0] = '\0';
+    set_following(r, &j->m);
     j->seq = seq;
     j->req.data = j;
     r->jobs++;
@@ -1015,10 +1027,14 @@ int repl_init(repl **out, uv_loop_t *loop, engine *eng, const repl_config *cfg,
     if (cfg->replicaof_host[0]) {
         addr_join(join, sizeof join, cfg->replicaof_host, cfg->replicaof_port + 10000);
     } else if (!c->n && meta->following[0]) {
+        /* A join a run-time REPLICAOF began (or a wave-1 replica's primary). */
         char h[256];
         int p;
-        if (sscanf(meta->following, "%255s %d", h, &p) == 2)
+        if (sscanf(meta->following, "%255s %d", h, &p) == 2 && p > 0 && p <= 65535 - 10000) {
             addr_join(join, sizeof join, h, p + 10000);
+            snprintf(r->replicaof_host, sizeof r->replicaof_host, "%s", h);
+            r->replicaof_port = p;
+        }
     }
     int member = rc_config_find(c, r->meta.node_id) >= 0;
     if (join[0] && !member) {
@@ -1073,7 +1089,7 @@ static void store_final_meta(repl *r)
     r->store_at_exit = 0;
     node_meta m = r->meta;
     rcore_current_meta(r->core, &m.rc);
-    m.following[0] = '\0';
+    set_following(r, &m);
     char err[256];
     if (meta_store(r->dir, &m, err, sizeof err) != 0)
         log_warn("storing the meta file at shutdown: %s", err);

@@ -648,7 +648,11 @@ void rcore_recv(rcore *r, const char *from, const Kv__PeerMessage *m)
             rc_adopt_term(r, m->append_result->term, "a follower is in a newer term");
             break;
         }
-        if (r->role == RC_LEADER && m->append_result->term == r->term)
+        /* A term-only answer to an Append of an older term is no answer to
+         * ours, even when this node led that term too: it would read as a
+         * refusal from an empty log (and send that follower a snapshot). */
+        if (r->role == RC_LEADER && m->append_result->term == r->term &&
+            !m->append_result->stale_term)
             lead_on_append_result(r, from, m->append_result);
         break;
     case KV__PEER_MESSAGE__MSG_VOTE:

@@ -107,6 +107,7 @@ static int accept_leader(rcore *r, const char *from, uint64_t term, const char *
             /* Tell the stale leader our term. */
             Kv__AppendResult a = KV__APPEND_RESULT__INIT;
             a.term = r->term;
+            a.stale_term = 1;
             Kv__PeerMessage m = KV__PEER_MESSAGE__INIT;
             m.msg_case = KV__PEER_MESSAGE__MSG_APPEND_RESULT;
             m.append_result = &a;

@@ -469,7 +469,12 @@ void lead_on_append_result(rcore *r, const char *from, const Kv__AppendResult *a
         p->match = common;
     }
     if (rc_catchup(common, r->io.log_first(r->io.arg), &next) == RC_CATCHUP_SNAPSHOT) {
-        to_snapshot(r, p, "the entries after our common point are compacted away");
+        char why[160];
+        snprintf(why, sizeof why,
+                 "the entries after our common point (LSN %" PRIu64 ") are compacted away "
+                 "(the log starts at %" PRIu64 "; it has %" PRIu64 ")",
+                 common, r->io.log_first(r->io.arg), a->last_lsn);
+        to_snapshot(r, p, why);
         return;
     }
     rc_log(r, RC_INFO, "follower %.12s: logs agree up to LSN %" PRIu64 " (it has %" PRIu64

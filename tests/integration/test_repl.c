@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -671,6 +672,46 @@ static void test_replicaof_at_runtime(void **state)
     assert_int_equal(r->element[2]->integer, hc_node[0].port);
     assert_string_equal(r->element[3]->str, "connected");
     kv_reply_free(r);
+    /* A member now: its meta file names no node to join at startup. */
+    char path[700], text[4096] = "";
+    snprintf(path, sizeof path, "%s/n1/meta", hc_tmp);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t got = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[got] = '\0';
+    assert_null(strstr(text, "following"));
+}
+
+/* A node whose data a run-time REPLICAOF dropped, stopped before the
+ * other cluster recorded it as a member, has "following <host> <port>" in
+ * its meta file (and no cluster): started again without --replicaof, it
+ * joins that node's cluster rather than founding an empty one. The state
+ * is written by hand: the window is too short to stop a node in. */
+static void test_join_resumes_after_restart(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    expect_status(0, "SET k v", KV_REPLY_STATUS, "OK");
+    char dir[700], path[800];
+    snprintf(dir, sizeof dir, "%s/n1", hc_tmp);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/meta", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "node_id joiner-1\nterm 4\nvoted_for -\ncommit 0\ncluster -\nconfig_lsn 0\n"
+               "following 127.0.0.1 %d\n",
+            hc_node[0].port);
+    fclose(f);
+    hc_start(1, -1, NULL);
+    int one = 1;
+    if (!h_wait_until(link_up, &one, 30000)) {
+        hc_dump_logs();
+        fail_msg("the restarted joiner never followed node 0");
+    }
+    expect_status(1, "GET k", KV_REPLY_STRING, "v");
+    hc_voters_want v = {0, 2};
+    assert_true(h_wait_until(hc_has_voters, &v, 30000));
 }
 
 /* FAILOVER hands leadership to the named node at once; a concurrent
@@ -1074,6 +1115,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_short_pause_no_election, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replica_serve_stale_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replicaof_at_runtime, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_resumes_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_switchover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_replicas_ack, setup, teardown),

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIM_MAX 5
+#define SIM_MAX 6 /* 5 members and a stray (membership runs) */
 #define TICK_US 10000          /* the binding ticks the core every 10 ms */
 #define SNAP_EVERY 150         /* a node snapshots after this many entries */
 
@@ -54,6 +54,12 @@ typedef struct sim_node {
     int64_t drift_ppm;
     uint64_t rng;
     int founder;                /* bootstraps the cluster; others join it */
+    /* Membership runs: a node started alone, leading a cluster of its own
+     * with entries of its own, that leaves it for the main one (REPLICAOF
+     * at run time: rcore_leave). Not checked against the main cluster (nor
+     * written to by its clients) until it is part of it. */
+    int stray;
+    int following;              /* the stray called rcore_leave (see boot) */
     int small_batches;
     /* the log: entries first..first+n-1, after a base (snapshot) */
     sim_entry *log;
@@ -124,6 +130,8 @@ struct sim {
     uint64_t seq;
     sim_node nodes[SIM_MAX];
     int n;
+    int main_n;                /* nodes[0..main_n) are the main cluster's; then the stray */
+    char main_id[RC_ID_LEN];
     event *ev;
     size_t nev, capev;
     /* network */
@@ -756,9 +764,14 @@ static void check_commit(sim *w, sim_node *x)
         x->checked_commit = c;
 }
 
+static void update_strays(sim *w);
+
 static void check_node(sim *w, sim_node *x)
 {
     if (!x->core || w->failed)
+        return;
+    update_strays(w); /* a node may have just founded a cluster of its own */
+    if (x->stray)
         return;
     check_commit(w, x);
     int role = rcore_role(x->core);
@@ -811,7 +824,7 @@ static void check_leases(sim *w)
     int holder = -1;
     for (int i = 0; i < w->n; i++) {
         sim_node *x = &w->nodes[i];
-        if (!x->up || !x->core || !rcore_lease_valid(x->core))
+        if (!x->up || !x->core || x->stray || !rcore_lease_valid(x->core))
             continue;
         if (holder >= 0)
             fail(w, "n%d and n%d both hold a lease (terms %" PRIu64 ", %" PRIu64 ")", holder, i,
@@ -920,12 +933,16 @@ static void boot(sim *w, sim_node *x)
             rcore_log_config(x->core, e->lsn, r.payload, r.len);
         }
     }
-    /* No cluster in the meta file nor in the log: found one, or join. */
+    /* No cluster in the meta file nor in the log: found one, or join (a
+     * node that left its own cluster and dropped its data has the node it
+     * joins in its meta file, as kvnode's "following"). */
     if (!rcore_config(x->core)->n) {
-        if (x->founder && !last_lsn(x))
+        if (x->founder && !last_lsn(x) && !x->following)
             rcore_bootstrap(x->core);
         else
             rcore_join(x->core, w->nodes[0].addr);
+    } else {
+        x->following = 0; /* it has a cluster: a join it began is forgotten */
     }
     x->up = 1;
     x->apply_busy = 0;
@@ -1140,6 +1157,12 @@ static void client_write(sim *w)
     sim_node *x = &w->nodes[i];
     if (!x->up || x->paused_until > w->now_us || !rcore_writable(x->core))
         return;
+    if (x->stray) {
+        /* Its own cluster's entries, which it must drop on joining. */
+        uint64_t own = 0x57a7000000000000ull | w->now_us;
+        append_local(x, rcore_term(x->core), WAL_REC_COMMANDS, &own, 8);
+        return;
+    }
     uint64_t op = ++w->next_op;
     uint64_t lsn = append_local(x, rcore_term(x->core), WAL_REC_COMMANDS, &op, 8);
     if (!lsn)
@@ -1176,7 +1199,7 @@ static void client_read(sim *w)
 {
     int i = (int)between(w, 0, (uint64_t)w->n - 1);
     sim_node *x = &w->nodes[i];
-    if (!x->up || x->paused_until > w->now_us || rcore_role(x->core) != RC_LEADER ||
+    if (!x->up || x->stray || x->paused_until > w->now_us || rcore_role(x->core) != RC_LEADER ||
         !rcore_writable(x->core))
         return;
     if (w->npr == w->cappr) {
@@ -1219,7 +1242,7 @@ static int current_leader(sim *w)
     int best = -1;
     for (int i = 0; i < w->n; i++) {
         sim_node *x = &w->nodes[i];
-        if (x->up && rcore_role(x->core) == RC_LEADER &&
+        if (x->up && !x->stray && rcore_role(x->core) == RC_LEADER &&
             (best < 0 || rcore_term(x->core) > rcore_term(w->nodes[best].core)))
             best = i;
     }
@@ -1329,6 +1352,94 @@ static void ev_fig8(sim *w)
     schedule(w, EV_FIG8, -1, w->fig8_step == 2 ? between(w, 0, 60000) : between(w, 30000, 1500000));
 }
 
+static int strays(const sim *w)
+{
+    int n = 0;
+    for (int i = 0; i < w->n; i++)
+        n += w->nodes[i].stray;
+    return n;
+}
+
+/* The main cluster's id, as the nodes started for it know it (they never
+ * leave it; the last one seen while all of them are down): "" before it
+ * has one. */
+static const char *main_cluster(sim *w)
+{
+    for (int i = 0; i < w->main_n; i++) {
+        const sim_node *x = &w->nodes[i];
+        if (x->core && rcore_config(x->core)->cluster_id[0]) {
+            snprintf(w->main_id, sizeof w->main_id, "%s", rcore_config(x->core)->cluster_id);
+            break;
+        }
+    }
+    return w->main_id;
+}
+
+/* A stray whose config names the main cluster has joined it (its own
+ * entries dropped): from now on it is checked as any member. One that
+ * crashed before its meta file recorded that comes back as the leader of
+ * its own cluster (its log dropped, the join forgotten, as a node restarts
+ * after REPLICAOF without the config saying so): a stray again. */
+static void update_strays(sim *w)
+{
+    const char *m = main_cluster(w);
+    if (!m[0])
+        return;
+    for (int i = 0; i < w->n; i++) {
+        sim_node *x = &w->nodes[i];
+        if (!x->core)
+            continue;
+        const char *own = rcore_config(x->core)->cluster_id;
+        if (x->stray && !strcmp(own, m)) {
+            x->stray = 0;
+            x->following = 0;
+            x->last_commit = x->checked_commit = 0;
+            w->res->stray_joined++;
+            vlog(w, "n%d ! is in the main cluster now", x->idx);
+        } else if (!x->stray && own[0] && strcmp(own, m) != 0) {
+            x->stray = 1;
+            vlog(w, "n%d ! leads a cluster of its own again", x->idx);
+        }
+    }
+}
+
+/* The stray leaves its own cluster for the leader's (REPLICAOF), at times
+ * cut off from it for a while, or, before that cluster has taken it,
+ * changes its mind (REPLICAOF NO ONE). */
+static void stray_step(sim *w)
+{
+    int l = current_leader(w);
+    if (l < 0)
+        return;
+    char why[128];
+    for (int i = 0; i < w->n; i++) {
+        sim_node *x = &w->nodes[i];
+        if (!x->stray || !x->up)
+            continue;
+        if (!rcore_leaving(x->core)) {
+            int defer = (int)between(w, 0, 1);
+            if (rcore_leave(x->core, w->nodes[l].addr, defer, why, sizeof why) != 0)
+                continue;
+            w->res->stray_leaves++;
+            x->following = 1;
+            vlog(w, "n%d ! leaves its own cluster to join n%d's%s", x->idx, l,
+                 defer ? " (deferred)" : "");
+            if (w->faults_on && between(w, 0, 1) == 0) {
+                for (int j = 0; j < w->n; j++)
+                    if (j != i)
+                        w->cut[i][j] = w->cut[j][i] = 1;
+                w->res->partitions++;
+                schedule(w, EV_HEAL, -1, between(w, 300000, 4000000));
+            }
+        } else if (between(w, 0, 1) == 0) {
+            w->res->stray_stays++;
+            x->following = 0;
+            rcore_stay(x->core);
+            vlog(w, "n%d ! stays in its own cluster", x->idx);
+        }
+    }
+}
+
 static void membership_step(sim *w)
 {
     int l = current_leader(w);
@@ -1350,14 +1461,14 @@ static void membership_step(sim *w)
         return;
     }
     /* Remove a random non-leader member, or re-add one that is missing. */
-    if (cfg->n == w->n) {
+    if (cfg->n == w->n - strays(w)) {
         int v = (int)between(w, 0, (uint64_t)cfg->n - 1);
         if (strcmp(cfg->m[v].id, rcore_id(c)) != 0)
             rcore_remove(c, cfg->m[v].id, why, sizeof why);
     } else {
         for (int i = 0; i < w->n; i++) {
             sim_node *x = &w->nodes[i];
-            if (rc_config_find(cfg, x->id) < 0 && x->up) {
+            if (rc_config_find(cfg, x->id) < 0 && x->up && !x->stray) {
                 /* It asks to join again, as a restarted node would. */
                 rcore_join(x->core, w->nodes[l].addr);
                 break;
@@ -1458,6 +1569,8 @@ static void dispatch(sim *w, event *e)
         ev_client(w);
         if (w->o.membership && rnd(&w->rng) % 400 == 0)
             membership_step(w);
+        if (w->o.membership && rnd(&w->rng) % 60 == 0)
+            stray_step(w);
         break;
     case EV_FAULT:
         ev_fault(w);
@@ -1502,6 +1615,7 @@ static void run_until(sim *w, uint64_t until_us)
             if (w->nodes[i].up)
                 check_node(w, &w->nodes[i]);
         check_leases(w);
+        update_strays(w);
         settle_writes(w);
         settle_reads(w);
     }
@@ -1512,6 +1626,8 @@ static void run_until(sim *w, uint64_t until_us)
  * and the logs the same up to the commit. */
 static int converged(sim *w)
 {
+    if (strays(w))
+        return 0; /* the stray must have joined */
     int l = current_leader(w);
     if (l < 0 || !rcore_writable(w->nodes[l].core))
         return 0;
@@ -1540,7 +1656,11 @@ void sim_run(const sim_options *o, sim_result *res)
     memset(res, 0, sizeof *res);
     w->o = *o;
     w->res = res;
-    w->n = o->nodes > SIM_MAX ? SIM_MAX : o->nodes < 1 ? 1 : o->nodes;
+    w->n = o->nodes > SIM_MAX - 1 ? SIM_MAX - 1 : o->nodes < 1 ? 1 : o->nodes;
+    int main_n = w->n;
+    w->main_n = main_n;
+    if (o->membership)
+        w->n++; /* the stray */
     w->rng = o->seed * 0x9E3779B97F4A7C15ull + 1;
     w->trace = 0xcbf29ce484222325ull;
     rc_mutations = o->mutation;
@@ -1553,7 +1673,8 @@ void sim_run(const sim_options *o, sim_result *res)
         snprintf(x->caddr, sizeof x->caddr, "10.0.0.%d:7379", i + 1);
         x->drift_ppm = (int64_t)(rnd(&w->rng) % 80001) - 40000; /* within ±4% */
         x->rng = rnd(&w->rng);
-        x->founder = i == 0;
+        x->founder = i == 0 || i == main_n;
+        x->stray = i == main_n;
         x->small_batches = rnd(&w->rng) % 2;
         x->first = 1;
         boot(w, x);
@@ -1572,8 +1693,13 @@ void sim_run(const sim_options *o, sim_result *res)
         x->slow_disk = 0;
         if (!x->up)
             boot(w, x);
-        else if (o->membership)
+        if (x->stray) {
+            char why[128];
+            x->following = 1;
+            rcore_leave(x->core, w->nodes[0].addr, 0, why, sizeof why);
+        } else if (o->membership) {
             rcore_join(x->core, w->nodes[0].addr); /* removed ones come back */
+        }
     }
     uint64_t deadline = w->now_us + o->heal_ms * 1000;
     int live = 0;

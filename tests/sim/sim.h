@@ -35,7 +35,10 @@ typedef struct sim_options {
     uint64_t heal_ms;       /* then without, for liveness */
     int faults;             /* 0: a calm run */
     int membership;         /* remove and re-add members, change their client
-                               addresses, during the run */
+                               addresses, during the run; and one more node,
+                               started alone with data of its own, leaves its
+                               one-node cluster to join (REPLICAOF at run
+                               time), or changes its mind before it is taken */
     int mutation;           /* RC_MUT_* to break the core on purpose */
     int verbose;            /* print the core's logs and the events */
 } sim_options;
@@ -48,6 +51,9 @@ typedef struct sim_result {
     uint64_t elections, leaders, acked_writes, lost_unknown, reads_checked;
     uint64_t crashes, partitions, pauses, snapshots_installed, truncations;
     uint64_t commit;        /* final committed LSN */
+    /* membership runs: the stray's rcore_leave calls, its rcore_stay calls,
+     * and whether it ended in the main cluster */
+    uint64_t stray_leaves, stray_stays, stray_joined;
 } sim_result;
 
 void sim_options_defaults(sim_options *o);

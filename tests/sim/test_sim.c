@@ -35,6 +35,7 @@ static int env_int(const char *name, int def)
 static void run_seeds(uint64_t first, int count, int nodes, int membership, uint64_t fault_ms)
 {
     uint64_t acked = 0, elections = 0, crashes = 0, snaps = 0, truncs = 0, reads = 0;
+    uint64_t leaves = 0, stays = 0, joined = 0;
     for (int i = 0; i < count; i++) {
         sim_options o;
         sim_options_defaults(&o);
@@ -56,12 +57,20 @@ static void run_seeds(uint64_t first, int count, int nodes, int membership, uint
         snaps += r.snapshots_installed;
         truncs += r.truncations;
         reads += r.reads_checked;
+        leaves += r.stray_leaves;
+        stays += r.stray_stays;
+        joined += r.stray_joined;
+        if (membership && !r.stray_joined)
+            fail_msg("seed %" PRIu64 ": the stray never joined", o.seed);
     }
     printf("  %d seeds, %d nodes%s: %" PRIu64 " acknowledged writes, %" PRIu64
            " reads checked, %" PRIu64 " elections, %" PRIu64 " crashes, %" PRIu64
            " snapshots installed, %" PRIu64 " truncations\n",
            count, nodes, membership ? " (membership changes)" : "", acked, reads, elections,
            crashes, snaps, truncs);
+    if (membership)
+        printf("  the stray node: %" PRIu64 " leaves, %" PRIu64 " changes of mind, %" PRIu64
+               " joins (one or more in each of the %d runs)\n", leaves, stays, joined, count);
 }
 
 /* Without faults a cluster forms, elects one leader and commits writes. */
@@ -94,18 +103,27 @@ static void test_five_nodes_under_faults(void **state)
     run_seeds(5000, env_int("KV_SIM_SEEDS", 200) / 2, 5, 0, 30000);
 }
 
-/* Members removed and added back while faults go on. */
+/* Members removed and added back while faults go on, and a node started
+ * alone (with entries of its own) leaving its cluster to join. */
 static void test_membership_changes(void **state)
 {
     (void)state;
     run_seeds(9000, env_int("KV_SIM_SEEDS", 200) / 4, 5, 1, 30000);
+    run_seeds(12000, env_int("KV_SIM_SEEDS", 200) / 4, 3, 1, 30000);
 }
 
 /* Seeds that long hunts (KV_SIM_SEEDS=4000) once failed on, kept: a
  * follower waiting forever for a snapshot (1323, 5806), a removed node
  * sending joiners nowhere (9696), a snapshot of unsynced entries outliving
  * a crash (3022), a stale refusal making the leader ship an old snapshot
- * over acknowledged entries (3837). The code they ran on has changed, so
+ * over acknowledged entries (3837), a follower's term-only answer to an
+ * Append of an older term read by the same node, leading the current
+ * term, as a refusal from an empty log, which sent both followers to a
+ * snapshot it could never ship (3466), a node that left its own cluster
+ * crashing before its meta file recorded the new one, and coming back
+ * leading its own again (9758), or founding a new one (12294: both the
+ * checker's view of it). The code they
+ * ran on has changed, so
  * they guard the neighbourhood rather than replay the exact trace. */
 static void test_found_seeds(void **state)
 {
@@ -113,7 +131,8 @@ static void test_found_seeds(void **state)
     static const struct {
         uint64_t seed;
         int nodes, membership;
-    } found[] = {{1323, 3, 0}, {3022, 3, 0}, {3837, 3, 0}, {5806, 5, 0}, {9696, 5, 1}};
+    } found[] = {{1323, 3, 0}, {3022, 3, 0}, {3466, 3, 0}, {3837, 3, 0}, {5806, 5, 0},
+                 {9696, 5, 1}, {9758, 5, 1}, {12294, 3, 1}};
     for (size_t i = 0; i < sizeof found / sizeof *found; i++)
         run_seeds(found[i].seed, 1, found[i].nodes, found[i].membership, 30000);
 }
