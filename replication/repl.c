@@ -1376,6 +1376,12 @@ int repl_replicaof_target(const repl *r, char *host, size_t hostlen, int *port)
     return 0;
 }
 
+void repl_request_done(repl *r)
+{
+    if (r->core)
+        rcore_leave_now(r->core);
+}
+
 int repl_alone(const repl *r)
 {
     const rc_config *c = rcore_config(r->core);
@@ -1390,7 +1396,7 @@ int repl_promote(repl *r, char *err, size_t errlen)
      * one-node cluster again, with its data. */
     if (rcore_leaving(r->core)) {
         rcore_stay(r->core);
-        return 1;
+        return 0;
     }
     char why[160];
     if (rcore_campaign(r->core, why, sizeof why) != 0) {

@@ -146,12 +146,14 @@ int repl_replicaof(repl *r, const char *host, int port, int in_exec, char *err, 
 /* The host and port a run-time REPLICAOF named, while this node has not
  * heard from a leader since (-1 if none). */
 int repl_replicaof_target(const repl *r, char *host, size_t hostlen, int *port);
+/* After each client request (see rcore_leave_now). */
+void repl_request_done(repl *r);
 /* This node alone makes up its cluster (a REPLICAOF would move it out). */
 int repl_alone(const repl *r);
 /* REPLICAOF NO ONE: campaign (an election, never a promotion without
  * votes): 0, or -1 with an error line in err. A node leaving its own
  * one-node cluster for another that has not taken it yet stays, and leads
- * it again: 1 (it leads once its next LSN, the new term's no-op, commits). */
+ * it again. */
 int repl_promote(repl *r, char *err, size_t errlen);
 /* FAILOVER [TO host port] [TIMEOUT ms] / FAILOVER ABORT. */
 int repl_failover(repl *r, const char *host, int port, uint64_t timeout_ms, char *err,

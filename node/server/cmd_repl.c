@@ -23,8 +23,12 @@ static void cmd_replicaof(cmd_ctx *c)
             reply_error(&c->r, err);
             return;
         }
-        if (rc == 1 && c->cl)
-            s->reply_hold_lsn = engine_last_lsn(s->eng) + 1;
+        /* Redis's OK means this node is a primary now: answer once it is
+         * (an election, or a hand-over, takes a few ms), within 10 s. */
+        if (!repl_writable(s->repl) && c->cl && !(c->cl->flags & CL_MULTI) && !s->in_exec) {
+            server_block_leads(s, c->cl, server_mstime() + 10000);
+            return;
+        }
         reply_ok(&c->r);
         return;
     }

@@ -793,10 +793,10 @@ static void finish_request(client *cl, const kv_command *cmd, uint32_t flags,
     int logged = engine_entry_pending(s->eng) > 0;
     engine_entry_commit(s->eng);
     hold_reply(cl, cmd, flags, reply_offset, logged);
-    if (s->reply_hold_lsn) {
-        client_add_mark(cl, reply_offset, s->reply_hold_lsn, 0);
-        s->reply_hold_lsn = 0;
-    }
+    /* A REPLICAOF inside EXEC left the rest of the transaction to run as
+     * the primary: from now on it takes no writes. */
+    if (s->repl)
+        repl_request_done(s->repl);
     pubsub_settle(s);
     if (s->save_after_request && !engine_entry_pending(s->eng)) {
         s->save_after_request = 0;

@@ -140,16 +140,23 @@ void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t
     s->blocked[s->nblocked++] = c;
     c->block_lsn = lsn;
     c->block_pushed = 0;
+    c->block_leads = 0;
     c->block_replicas = replicas;
     c->block_deadline_ms = deadline_ms;
     c->flags |= CL_BLOCKED;
 }
 
+void server_block_leads(server *s, client *c, int64_t deadline_ms)
+{
+    server_block_wait(s, c, 0, 0, deadline_ms);
+    c->block_leads = 1;
+}
+
 int server_unblock_wait(server *s, client *c, int error)
 {
     for (size_t i = 0; i < s->nblocked; i++) {
-        if (s->blocked[i] != c)
-            continue;
+        if (s->blocked[i] != c || c->block_leads)
+            continue; /* REPLICAOF is no blocking command for CLIENT UNBLOCK */
         s->blocked[i] = s->blocked[--s->nblocked];
         reply r = reply_make(&c->out, c->resp);
         if (error)
@@ -181,6 +188,24 @@ void server_check_blocked(server *s)
     int64_t now = server_mstime();
     for (size_t i = 0; i < s->nblocked;) {
         client *c = s->blocked[i];
+        if (c->block_leads) {
+            int leads = s->repl && repl_writable(s->repl);
+            if (!leads && now < c->block_deadline_ms) {
+                i++;
+                continue;
+            }
+            s->blocked[i] = s->blocked[--s->nblocked];
+            reply r = reply_make(&c->out, c->resp);
+            if (leads)
+                reply_ok(&r);
+            else
+                reply_error(&r, "ERR this node did not become the primary in time (it needs "
+                                "the votes of a majority, and the most up-to-date log): see "
+                                "INFO replication");
+            client_unblock(c);
+            client_flush(c);
+            continue;
+        }
         int n = s->repl ? repl_replicas_at(s->repl, c->block_lsn) : 0;
         if (n >= c->block_replicas || (c->block_deadline_ms && now >= c->block_deadline_ms)) {
             s->blocked[i] = s->blocked[--s->nblocked];

@@ -182,6 +182,7 @@ typedef struct client {
     /* blocking (WAIT) */
     uint64_t block_lsn;    /* WAIT: LSN replicas must reach (have applied) */
     int block_pushed;      /* … a round went out once it was committed */
+    int block_leads;       /* REPLICAOF NO ONE: until this node takes writes */
     int block_replicas;
     int64_t block_deadline_ms;
 
@@ -344,10 +345,6 @@ struct server {
     uint64_t script_off;
     int bgsave_scheduled; /* BGSAVE / BGREWRITEAOF asked while one could not start */
     int save_after_request; /* FLUSHALL with save points: snapshot once it is logged */
-    /* REPLICAOF NO ONE brought a lone node back: its reply waits for this
-     * LSN (the new term's no-op) to commit, so the node is a writable
-     * primary when the client reads OK, as with Redis (0: none). */
-    uint64_t reply_hold_lsn;
     uv_timer_t *shutdown_timer; /* SHUTDOWN accepted, runs on the next loop turn */
 
     repl *repl;           /* NULL until replication is set up */
@@ -464,6 +461,9 @@ int server_serving_reads(const server *s);
 /* Block a client in WAIT until `replicas` replicas have `lsn` durable or
  * the deadline (ms, 0 = never) passes; the reply is the count then. */
 void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t deadline_ms);
+/* REPLICAOF NO ONE: c's +OK goes once this node is a writable primary (as
+ * Redis's answer means it is one), or an error at deadline_ms. */
+void server_block_leads(server *s, client *c, int64_t deadline_ms);
 /* Answer blocked clients whose condition holds or whose time is up. */
 void server_check_blocked(server *s);
 /* CLIENT UNBLOCK of a client in WAIT: its reply now (the count, or

@@ -530,6 +530,17 @@ void rcore_stay(rcore *r)
     rc_notify_role(r);
 }
 
+void rcore_leave_now(rcore *r)
+{
+    if (!r->leaving || !r->leave_defer)
+        return;
+    r->leave_defer = 0;
+    if (r->role == RC_LEADER && r->commit >= rc_last(r, NULL))
+        rc_become_follower(r, "leaving to join another cluster");
+    else
+        rc_notify_role(r); /* no longer writable */
+}
+
 int rcore_leaving(const rcore *r)
 {
     return r->leaving;

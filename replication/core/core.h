@@ -214,6 +214,9 @@ void rcore_join(rcore *r, const char *peer_addr);
  * cluster. */
 int rcore_leave(rcore *r, const char *peer_addr, int defer, char *why, size_t whylen);
 void rcore_stay(rcore *r);
+/* The request whose REPLICAOF deferred the leader's leaving (EXEC) is
+ * over: it takes no more writes, and steps down once they are committed. */
+void rcore_leave_now(rcore *r);
 /* Leaving its own cluster, the join not accepted yet. */
 int rcore_leaving(const rcore *r);
 /* The address joins go to ("" if none). */

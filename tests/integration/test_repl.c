@@ -672,6 +672,13 @@ static void test_replicaof_at_runtime(void **state)
     assert_int_equal(r->element[2]->integer, hc_node[0].port);
     assert_string_equal(r->element[3]->str, "connected");
     kv_reply_free(r);
+    /* REPLICAOF NO ONE there: its OK comes once it is the primary (node 0
+     * hands over), so a write right after it succeeds, and node 0 now
+     * refuses writes. */
+    expect_status(1, "REPLICAOF NO ONE", KV_REPLY_STATUS, "OK");
+    expect_status(1, "SET promoted 1", KV_REPLY_STATUS, "OK");
+    expect_status(0, "SET x 1", KV_REPLY_ERROR,
+                  "READONLY You can't write against a read only replica.");
     /* A member now: its meta file names no node to join at startup. */
     char path[700], text[4096] = "";
     snprintf(path, sizeof path, "%s/n1/meta", hc_tmp);
@@ -681,6 +688,52 @@ static void test_replicaof_at_runtime(void **state)
     fclose(f);
     text[got] = '\0';
     assert_null(strstr(text, "following"));
+}
+
+/* Queue one command line (words split at spaces) on c. */
+static int queue_line(kv_client *c, const char *line)
+{
+    char buf[256], *argv[8];
+    int argc = 0;
+    snprintf(buf, sizeof buf, "%s", line);
+    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w && argc < 8;
+         w = strtok_r(NULL, " ", &save))
+        argv[argc++] = w;
+    return kv_client_append(c, argc, (const char *const *)argv, NULL);
+}
+
+/* REPLICAOF inside MULTI: the rest of the transaction runs as on Redis
+ * (the node was a primary when EXEC began), and the node takes no write
+ * once EXEC has answered. */
+static void test_replicaof_in_exec(void **state)
+{
+    (void)state;
+    hc_start(0, -1, NULL);
+    kv_client *c = h_connect(hc_node[0].port);
+    assert_non_null(c);
+    const char *lines[] = {"MULTI", "SET a 1", "REPLICAOF 127.0.0.1 0", "SET b 2", "EXEC",
+                           "SET c 3", "GET b"};
+    for (size_t k = 0; k < sizeof lines / sizeof *lines; k++)
+        assert_int_equal(queue_line(c, lines[k]), 0);
+    kv_reply *r = NULL;
+    for (int k = 0; k < 4; k++) { /* OK QUEUED QUEUED QUEUED */
+        assert_int_equal(kv_client_read(c, &r), 0);
+        assert_int_equal(r->type, KV_REPLY_STATUS);
+        kv_reply_free(r);
+    }
+    assert_int_equal(kv_client_read(c, &r), 0);
+    assert_int_equal(r->type, KV_REPLY_ARRAY);
+    assert_int_equal(r->elements, 3);
+    for (int k = 0; k < 3; k++)
+        assert_string_equal(r->element[k]->str, "OK");
+    kv_reply_free(r);
+    assert_int_equal(kv_client_read(c, &r), 0);
+    assert_string_equal(r->str, "READONLY You can't write against a read only replica.");
+    kv_reply_free(r);
+    assert_int_equal(kv_client_read(c, &r), 0);
+    assert_string_equal(r->str, "2");
+    kv_reply_free(r);
+    kv_client_free(c);
 }
 
 /* A node whose data a run-time REPLICAOF dropped, stopped before the
@@ -1116,6 +1169,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replica_serve_stale_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replicaof_at_runtime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_join_resumes_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replicaof_in_exec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_switchover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_replicas_ack, setup, teardown),
