@@ -17,9 +17,12 @@ static void cmd_replicaof(cmd_ctx *c)
     server *s = c->srv;
     char err[256];
     if (arg_is(c, 1, "NO") && arg_is(c, 2, "ONE")) {
-        s->sent_quiet_switch = 0;
+        /* A user's promotion keeps this node's clients (Redis's does); a
+         * failover's closes them (Sentinel's CLIENT KILL TYPE normal). */
+        s->sent_quiet_switch = repl_role(s->repl) != REPL_LEADER;
         int rc = repl_promote(s->repl, err, sizeof err);
         if (rc < 0) {
+            s->sent_quiet_switch = 0;
             reply_error(&c->r, err);
             return;
         }

@@ -196,12 +196,14 @@ void server_check_blocked(server *s)
             }
             s->blocked[i] = s->blocked[--s->nblocked];
             reply r = reply_make(&c->out, c->resp);
-            if (leads)
+            if (leads) {
                 reply_ok(&r);
-            else
+            } else {
+                s->sent_quiet_switch = 0;
                 reply_error(&r, "ERR this node did not become the primary in time (it needs "
                                 "the votes of a majority, and the most up-to-date log): see "
                                 "INFO replication");
+            }
             client_unblock(c);
             client_flush(c);
             continue;

@@ -673,10 +673,24 @@ static void test_replicaof_at_runtime(void **state)
     assert_string_equal(r->element[3]->str, "connected");
     kv_reply_free(r);
     /* REPLICAOF NO ONE there: its OK comes once it is the primary (node 0
-     * hands over), so a write right after it succeeds, and node 0 now
-     * refuses writes. */
-    expect_status(1, "REPLICAOF NO ONE", KV_REPLY_STATUS, "OK");
-    expect_status(1, "SET promoted 1", KV_REPLY_STATUS, "OK");
+     * hands over), so a write right after it, on the same connection (a
+     * user's promotion closes no client), succeeds, and node 0 now refuses
+     * writes. */
+    kv_client *pc = h_connect(hc_node[1].port);
+    assert_non_null(pc);
+    r = h_cmd(pc, "REPLICAOF NO ONE");
+    assert_non_null(r);
+    assert_string_equal(r->str, "OK");
+    kv_reply_free(r);
+    r = h_cmd(pc, "SET promoted 1");
+    assert_non_null(r);
+    assert_string_equal(r->str, "OK");
+    kv_reply_free(r);
+    r = h_cmd(pc, "PING");
+    assert_non_null(r);
+    assert_string_equal(r->str, "PONG");
+    kv_reply_free(r);
+    kv_client_free(pc);
     expect_status(0, "SET x 1", KV_REPLY_ERROR,
                   "READONLY You can't write against a read only replica.");
     /* A member now: its meta file names no node to join at startup. */
