@@ -597,11 +597,12 @@ static void io_apply(void *arg, uint64_t upto)
     defer(arg, DEF_APPLY, upto);
 }
 
-static int io_snap_latest(void *arg, uint64_t *lsn, uint64_t *term, uint64_t *size)
+static int io_snap_latest(void *arg, uint64_t max_lsn, uint64_t *lsn, uint64_t *term,
+                          uint64_t *size)
 {
     repl *r = arg;
     char path[4200];
-    if (engine_latest_snapshot(r->eng, lsn, term, path, sizeof path) != 0)
+    if (engine_latest_snapshot(r->eng, max_lsn, lsn, term, path, sizeof path) != 0)
         return -1;
     struct stat st;
     if (stat(path, &st) != 0)

@@ -269,6 +269,7 @@ struct engine {
      * publish_done takes over on the loop (CONFIG SET and a snapshot
      * install may change cfg/retained_oldest meanwhile). */
     int publish_keep;
+    uint64_t publish_keep_le; /* snap_retain's bound: the commit point */
     uint64_t publish_oldest;
     uint64_t retained_oldest;
     uint64_t pin_replicas; /* streaming replicas need the WAL from here (bounded) */
@@ -527,7 +528,11 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
         goto fail;
     e->rec.replay_ms = (mono_us() - tr) / 1000;
     e->term = wal_last_term(e->w);
-    e->retained_oldest = snap_retain(e->dir, e->cfg.snapshot_keep);
+    /* The commit point is not known yet: what the last run kept (its
+     * newest, and at most one older, committed when those were past
+     * commit: see retained_bound) stays. */
+    e->retained_oldest =
+        snap_retain(e->dir, e->cfg.snapshot_keep + (e->cfg.commit_gated ? 1 : 0), 0);
     e->rec.total_ms = (mono_us() - t0) / 1000;
     log_notice("recovered %s: snapshot LSN %" PRIu64 " (%" PRIu64 " keys, %" PRIu64
                " ms), %" PRIu64 " WAL entries replayed from %" PRIu64 " segments (%" PRIu64
@@ -641,6 +646,7 @@ static void on_engine_handle_closed(uv_handle_t *h)
 static void reap_child(engine *e, int block);
 static void stop_snapshot_child(engine *e, int failure);
 static void publish_work(uv_work_t *req);
+static uint64_t retained_bound(const engine *e);
 static void publish_done(uv_work_t *req, int status);
 
 void engine_close(engine *e)
@@ -655,6 +661,7 @@ void engine_close(engine *e)
         e->snap_state = SNAP_PUBLISH;
         e->publish_req.data = e;
         e->publish_keep = e->cfg.snapshot_keep;
+        e->publish_keep_le = retained_bound(e);
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
     }
@@ -918,8 +925,13 @@ uint64_t engine_applied_lsn(const engine *e)
 
 void engine_set_commit(engine *e, uint64_t commit)
 {
-    if (commit > e->commit)
-        e->commit = commit;
+    if (commit <= e->commit)
+        return;
+    /* The oldest kept snapshot is committed now: the WAL it covers may go
+     * (compact_wal). */
+    if (e->cfg.commit_gated && e->commit < e->retained_oldest && commit >= e->retained_oldest)
+        e->compact_due = 1;
+    e->commit = commit;
 }
 
 const engine_config_rec *engine_recovered_configs(const engine *e, size_t *n)
@@ -993,6 +1005,13 @@ static void snap_failed(engine *e, const char *fmt, ...)
     snap_abandon(e);
 }
 
+/* Replicated, a snapshot at or below the commit point is kept besides the
+ * newest ones (snap_retain): the newest a follower may be sent. */
+static uint64_t retained_bound(const engine *e)
+{
+    return e->cfg.commit_gated ? e->commit : UINT64_MAX;
+}
+
 static void publish_work(uv_work_t *req)
 {
     engine *e = req->data;
@@ -1003,13 +1022,16 @@ static void publish_work(uv_work_t *req)
     if (e->publish_rc == 0) {
         struct stat st;
         e->publish_bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-        e->publish_oldest = snap_retain(e->dir, e->publish_keep);
+        e->publish_oldest = snap_retain(e->dir, e->publish_keep, e->publish_keep_le);
     }
 }
 
 /* Retention rule (DESIGN.md §4): delete the WAL segments wholly below
- *   - the oldest snapshot kept (recovery may fall back to it),
- *   - on a replica, its commit point,
+ *   - the oldest snapshot kept (recovery may fall back to it), and, on a
+ *     replicated node, only once the commit point has reached it (a
+ *     snapshot past commit is never sent to a follower: one needing the
+ *     entries it covers could otherwise never catch up; snap_retain keeps
+ *     a committed one beside newer ones past commit),
  *   - the unconditional pin (a replica installing a snapshot needs what
  *     follows it; a committed config not yet stored),
  *   - the slowest streaming replica's next entry, but only as far back as
@@ -1023,8 +1045,12 @@ static void compact_wal(engine *e)
         return;
     e->compact_due = 0;
     uint64_t upto = e->retained_oldest;
+    /* Replicated: only entries a snapshot of committed state covers go. A
+     * snapshot past commit (a leader applies as it executes) cannot be
+     * sent to a follower, and one that needs those entries could then
+     * never catch up; they stay until commit passes the snapshot. */
     if (e->cfg.commit_gated && e->commit < upto)
-        upto = e->commit;
+        upto = 0;
     if (e->pin_keep && e->pin_keep - 1 < upto)
         upto = e->pin_keep - 1;
     if (e->pin_replicas) {
@@ -1082,6 +1108,7 @@ static void maybe_publish(engine *e)
     e->snap_state = SNAP_PUBLISH;
     e->publish_req.data = e;
     e->publish_keep = e->cfg.snapshot_keep;
+    e->publish_keep_le = retained_bound(e);
     if (!e->started || uv_queue_work(e->loop, &e->publish_req, publish_work, publish_done) != 0) {
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
@@ -1297,6 +1324,7 @@ int engine_save(engine *e, char *err, size_t errlen)
         e->snap_state = SNAP_PUBLISH;
         e->publish_req.data = e;
         e->publish_keep = e->cfg.snapshot_keep;
+        e->publish_keep_le = retained_bound(e);
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
     }
@@ -1321,6 +1349,7 @@ static int supersede_snapshot(engine *e, char *err, size_t errlen)
         e->snap_state = SNAP_PUBLISH;
         e->publish_req.data = e;
         e->publish_keep = e->cfg.snapshot_keep;
+        e->publish_keep_le = retained_bound(e);
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
     }
@@ -1760,12 +1789,15 @@ int engine_wipe(engine *e, char *err, size_t errlen)
     return rc;
 }
 
-int engine_latest_snapshot(engine *e, uint64_t *lsn, uint64_t *term, char *path, size_t len)
+int engine_latest_snapshot(engine *e, uint64_t max_lsn, uint64_t *lsn, uint64_t *term, char *path,
+                           size_t len)
 {
     uint64_t *lsns;
     int n = snap_list(e->dir, &lsns);
     int rc = KVE_NOTFOUND;
     for (int i = 0; i < n && rc; i++) {
+        if (lsns[i] > max_lsn)
+            continue;
         char p[PATH_MAX], err[256];
         snap_path(p, sizeof p, e->dir, lsns[i]);
         snap_meta m;

@@ -213,9 +213,10 @@ int engine_install_snapshot(engine *e, const char *tmp_path, uint64_t lsn, uint6
 /* Forget all data: every snapshot, the whole log (it restarts at LSN 1)
  * and the keyspace. For a replica that must resync from scratch. */
 int engine_wipe(engine *e, char *err, size_t errlen);
-/* The newest published snapshot: 0 and its LSN, term and path, or
- * KVE_NOTFOUND. */
-int engine_latest_snapshot(engine *e, uint64_t *lsn, uint64_t *term, char *path, size_t len);
+/* The newest published snapshot at or below max_lsn (UINT64_MAX: any): 0
+ * and its LSN, term and path, or KVE_NOTFOUND. */
+int engine_latest_snapshot(engine *e, uint64_t max_lsn, uint64_t *lsn, uint64_t *term, char *path,
+                           size_t len);
 /* Called (on the loop) each time a snapshot is published. */
 void engine_on_snapshot(engine *e, void (*cb)(void *arg, uint64_t lsn), void *arg);
 

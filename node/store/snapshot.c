@@ -1115,16 +1115,25 @@ int snap_load_latest(const char *dir, ks *const *dbs, int ndbs, snap_meta *out, 
     return 0;
 }
 
-uint64_t snap_retain(const char *dir, int keep)
+uint64_t snap_retain(const char *dir, int keep, uint64_t also_at_or_below)
 {
     uint64_t *lsns;
-    int n = snap_list(dir, &lsns);
+    int n = snap_list(dir, &lsns); /* newest first */
     if (n <= 0)
         return 0;
     if (keep < 1)
         keep = 1;
+    /* The newest at or below the bound, when the newest `keep` are all
+     * above it. */
+    int extra = -1;
+    if (n > keep && lsns[keep - 1] > also_at_or_below)
+        for (int i = keep; i < n && extra < 0; i++)
+            if (lsns[i] <= also_at_or_below)
+                extra = i;
     int removed = 0;
     for (int i = keep; i < n; i++) {
+        if (i == extra)
+            continue;
         char path[PATH_MAX];
         snap_path(path, sizeof path, dir, lsns[i]);
         if (kvfs->unlink(path) == 0)
@@ -1132,7 +1141,7 @@ uint64_t snap_retain(const char *dir, int keep)
     }
     if (removed)
         kvfs_fsync_dir(dir);
-    uint64_t oldest = lsns[(n < keep ? n : keep) - 1];
+    uint64_t oldest = extra >= 0 ? lsns[extra] : lsns[(n < keep ? n : keep) - 1];
     free(lsns);
     return oldest;
 }

@@ -96,9 +96,12 @@ int snap_list(const char *dir, uint64_t **lsns);
 int snap_load_latest(const char *dir, ks *const *dbs, int ndbs, snap_meta *out, int *broken,
                      char *err, size_t errlen);
 
-/* Delete all but the newest `keep` snapshots. Returns the LSN of the
- * oldest snapshot kept (0 if none). */
-uint64_t snap_retain(const char *dir, int keep);
+/* Delete all but the newest `keep` snapshots, and the newest one at or
+ * below also_at_or_below (a replicated node's commit point: when newer
+ * snapshots hold entries not committed yet, that one is the newest a
+ * follower may be sent). Returns the LSN of the oldest snapshot kept (0 if
+ * none). */
+uint64_t snap_retain(const char *dir, int keep, uint64_t also_at_or_below);
 
 /* Remove leftover snap-*.tmp files (a crash mid-write). */
 void snap_remove_temps(const char *dir);

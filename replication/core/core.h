@@ -167,7 +167,9 @@ typedef struct rc_io {
 
     /* ---- snapshots ---- */
     /* The newest published snapshot: 0 and its LSN/term/size, or <0. */
-    int (*snap_latest)(void *arg, uint64_t *lsn, uint64_t *term, uint64_t *size);
+    /* The newest snapshot at or below max_lsn (UINT64_MAX: any). */
+    int (*snap_latest)(void *arg, uint64_t max_lsn, uint64_t *lsn, uint64_t *term,
+                       uint64_t *size);
     /* Take a snapshot; rcore_snapshot_taken once one is published. A failed
      * one need not report: the core asks again after 2 election timeouts. */
     void (*snap_take)(void *arg);

@@ -516,13 +516,17 @@ static void snapshot_step(rcore *r, progress *p)
         return;
     }
     if (!p->snap_lsn) {
-        uint64_t lsn, term, size;
-        int have = r->io.snap_latest(r->io.arg, &lsn, &term, &size) == 0 &&
-                   lsn + 1 >= r->io.log_first(r->io.arg);
+        uint64_t lsn, term, size, first = r->io.log_first(r->io.arg);
+        /* Only committed state is shipped: the newest snapshot at or below
+         * commit (the engine keeps one besides newer ones past commit). */
+        int have = r->io.snap_latest(r->io.arg, r->commit, &lsn, &term, &size) == 0 &&
+                   lsn + 1 >= first;
         /* Snapshots are taken at the applied LSN, which on a busy leader is
-         * a little past commit: wait for commit to reach it (it ships only
-         * committed state) rather than asking for another. */
-        if (have && lsn > r->commit)
+         * a little past commit: wait for commit to reach a newer one rather
+         * than asking for another. */
+        uint64_t nl, nt, ns;
+        if (!have && r->io.snap_latest(r->io.arg, UINT64_MAX, &nl, &nt, &ns) == 0 &&
+            nl + 1 >= first && nl > r->commit)
             return;
         if (!have) {
             /* Ask again when no snapshot came of it for a while: a snapshot
@@ -656,18 +660,36 @@ void lead_update_pins(rcore *r)
 {
     uint64_t soft = 0, hard = 0;
     uint64_t now = rc_now(r);
+    /* Voters heard from lately, this one included: without a quorum of
+     * them nothing commits, so the log cannot grow past what is kept, and
+     * a voter gone for long keeps its entries (it is needed back, and a
+     * snapshot for it may be of a state past commit, which is never
+     * shipped). */
+    int live = 0, voters = 0;
+    for (int i = 0; r->role == RC_LEADER && i < r->cfg.n; i++) {
+        if (!r->cfg.m[i].voter)
+            continue;
+        voters++;
+        live += i == r->self_idx || (r->pr[i].last_recv_ms &&
+                                     now - r->pr[i].last_recv_ms <= 3 * r->set.election_ms);
+    }
+    int quorum_live = live >= rc_election_quorum(voters);
     for (int i = 0; r->role == RC_LEADER && i < r->cfg.n; i++) {
         if (i == r->self_idx)
             continue;
         const progress *p = &r->pr[i];
         /* A follower gone for long does not hold the log back without
-         * bound: it gets a snapshot if it returns past what is kept. */
-        if (!p->last_recv_ms || now - p->last_recv_ms > 3 * r->set.election_ms)
+         * bound (while the others commit): it gets a snapshot if it
+         * returns past what is kept. */
+        if ((!p->last_recv_ms || now - p->last_recv_ms > 3 * r->set.election_ms) &&
+            (quorum_live || !r->cfg.m[i].voter))
             continue;
         if (p->state == PR_SNAPSHOT)
             pin_min(&hard, p->snap_lsn ? p->snap_lsn + 1 : 0);
-        else
+        else if (p->state == PR_STREAM)
             pin_min(&soft, p->next);
+        else
+            pin_min(&soft, p->match + 1); /* PROBE: next is a guess until it answers */
     }
     /* A committed config not yet in the meta file must stay in the log. */
     if (r->committed_cfg.lsn > r->stored_cfg_lsn)
@@ -835,6 +857,31 @@ int rcore_remove(rcore *r, const char *id, char *why, size_t whylen)
     rc_config c = r->cfg;
     memmove(&c.m[idx], &c.m[idx + 1], (size_t)(c.n - idx - 1) * sizeof c.m[0]);
     c.n--;
+    if (r->cfg.m[idx].voter) {
+        /* The voters left must be able to commit (etcd's strict reconfig
+         * check): a quorum of them heard from lately and able to catch up
+         * from the log. One that needs a snapshot may need one of a state
+         * past commit, which is never shipped: commit would stop for good. */
+        uint64_t now = rc_now(r), first = r->io.log_first(r->io.arg);
+        int able = 0, voters = 0;
+        for (int i = 0; i < r->cfg.n; i++) {
+            if (i == idx || !r->cfg.m[i].voter)
+                continue;
+            voters++;
+            const progress *p = &r->pr[i];
+            if (i == r->self_idx ||
+                (p->last_recv_ms && now - p->last_recv_ms < r->set.election_ms &&
+                 p->state != PR_SNAPSHOT && p->match + 1 >= first))
+                able++;
+        }
+        if (able < rc_election_quorum(voters)) {
+            snprintf(why, whylen,
+                     "removing it would leave %d of the %d other voters able to commit, fewer "
+                     "than a quorum: bring them up to date first",
+                     able, voters);
+            return -1;
+        }
+    }
     char what[160];
     snprintf(what, sizeof what, "%.12s removed", id);
     if (append_config(r, &c, what) < 0) {

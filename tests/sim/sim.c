@@ -75,8 +75,9 @@ typedef struct sim_node {
     uint64_t pin;
     /* the meta file as on disk */
     rc_meta meta;
-    /* snapshots */
-    sim_snap snap;
+    /* snapshots: the newest, and (as the engine's retention keeps it) the
+     * newest of committed state when the newest is past commit */
+    sim_snap snap, psnap;
     uint8_t rsnap[sizeof ((sim_snap *)0)->bytes];
     size_t rsnap_len;
     uint64_t since_snap;
@@ -320,6 +321,7 @@ static void wipe(sim_node *x)
     x->base_lsn = x->base_term = x->base_hash = 0;
     x->durable = 0;
     x->snap.valid = 0;
+    x->psnap.valid = 0;
     x->applied = x->applied_hash = 0;
 }
 
@@ -635,14 +637,18 @@ static void io_apply(void *arg, uint64_t upto)
     e->a = upto;
 }
 
-static int io_snap_latest(void *arg, uint64_t *lsn, uint64_t *term, uint64_t *size)
+static int io_snap_latest(void *arg, uint64_t max_lsn, uint64_t *lsn, uint64_t *term,
+                          uint64_t *size)
 {
     sim_node *x = arg;
-    if (!x->snap.valid)
+    const sim_snap *s = x->snap.valid && x->snap.lsn <= max_lsn     ? &x->snap
+                        : x->psnap.valid && x->psnap.lsn <= max_lsn ? &x->psnap
+                                                                    : NULL;
+    if (!s)
         return -1;
-    *lsn = x->snap.lsn;
-    *term = x->snap.term;
-    *size = x->snap.len;
+    *lsn = s->lsn;
+    *term = s->term;
+    *size = s->len;
     return 0;
 }
 
@@ -1025,6 +1031,12 @@ static void take_snapshot(sim *w, sim_node *x)
     /* Some snapshots fail (a full disk): nothing reports it. */
     if (rnd(&x->rng) % 8 == 0)
         return;
+    uint64_t c = rcore_commit(x->core);
+    /* The one it replaces stays if it is the newest of committed state. */
+    if (x->snap.valid && x->snap.lsn <= c && lsn > c)
+        x->psnap = x->snap;
+    else if (lsn <= c)
+        x->psnap.valid = 0;
     sim_snap *s = &x->snap;
     s->valid = 1;
     s->lsn = lsn;
@@ -1038,9 +1050,11 @@ static void take_snapshot(sim *w, sim_node *x)
     memset(s->bytes + 24, 0xab, 200);
     s->len = 24 + 200;
     x->since_snap = 0;
-    /* Compaction never goes past commit (the engine's commit gate). */
-    uint64_t c = rcore_commit(x->core);
-    compact(x, lsn < c ? lsn : c);
+    /* Compaction only drops entries a snapshot of committed state covers
+     * (the engine's commit gate): one past commit cannot be shipped. */
+    uint64_t upto = lsn <= c ? lsn : x->psnap.valid ? x->psnap.lsn : 0;
+    if (upto)
+        compact(x, upto);
     rcore_snapshot_taken(x->core, lsn);
     (void)w;
 }
@@ -1072,6 +1086,7 @@ static void ev_snap_write(sim *w, sim_node *x, event *e)
         return;
     }
     /* Install: the snapshot is the only state; the log restarts after it. */
+    x->psnap.valid = 0;
     memcpy(x->snap.bytes, x->rsnap, x->rsnap_len);
     x->snap.len = x->rsnap_len;
     x->snap.valid = 1;
@@ -1140,6 +1155,8 @@ static void ev_trunc(sim *w, sim_node *x, event *e)
         /* A snapshot holding cut entries goes with them. */
         if (x->snap.valid && x->snap.lsn > keep)
             x->snap.valid = 0;
+        if (x->psnap.valid && x->psnap.lsn > keep)
+            x->psnap.valid = 0;
     }
     if (x->applied > last_lsn(x)) {
         x->applied = last_lsn(x);
@@ -1552,13 +1569,15 @@ static void dispatch(sim *w, event *e)
         break;
     case EV_SNAP_READ: {
         uint64_t off = e->b;
-        if (!x->snap.valid || x->snap.lsn != e->a || off > x->snap.len) {
+        const sim_snap *sn = x->snap.valid && x->snap.lsn == e->a     ? &x->snap
+                             : x->psnap.valid && x->psnap.lsn == e->a ? &x->psnap
+                                                                      : NULL;
+        if (!sn || off > sn->len) {
             rcore_snap_read_done(x->core, e->to_id, e->a, off, NULL, 0, 0, -1);
             break;
         }
-        size_t n = x->snap.len - off < e->c ? x->snap.len - off : e->c;
-        rcore_snap_read_done(x->core, e->to_id, e->a, off, x->snap.bytes + off, n, x->snap.len,
-                             0);
+        size_t n = sn->len - off < e->c ? sn->len - off : e->c;
+        rcore_snap_read_done(x->core, e->to_id, e->a, off, sn->bytes + off, n, sn->len, 0);
         rcore_flush(x->core);
         break;
     }

@@ -122,7 +122,9 @@ static void test_membership_changes(void **state)
  * snapshot it could never ship (3466), a node that left its own cluster
  * crashing before its meta file recorded the new one, and coming back
  * leading its own again (9758), or founding a new one (12294: both the
- * checker's view of it). The code they
+ * checker's view of it), an ex-leader whose snapshot past commit let it
+ * drop entries a voter it later needed for a quorum lacked, leaving it
+ * nothing it could send (13343). The code they
  * ran on has changed, so
  * they guard the neighbourhood rather than replay the exact trace. */
 static void test_found_seeds(void **state)
@@ -132,7 +134,7 @@ static void test_found_seeds(void **state)
         uint64_t seed;
         int nodes, membership;
     } found[] = {{1323, 3, 0}, {3022, 3, 0}, {3466, 3, 0}, {3837, 3, 0}, {5806, 5, 0},
-                 {9696, 5, 1}, {9758, 5, 1}, {12294, 3, 1}};
+                 {9696, 5, 1}, {9758, 5, 1}, {12294, 3, 1}, {13343, 3, 1}};
     for (size_t i = 0; i < sizeof found / sizeof *found; i++)
         run_seeds(found[i].seed, 1, found[i].nodes, found[i].membership, 30000);
 }

@@ -285,9 +285,11 @@ static void io_apply(void *arg, uint64_t upto)
     x->apply_pending = 1;
 }
 
-static int io_snap_latest(void *arg, uint64_t *lsn, uint64_t *term, uint64_t *size)
+static int io_snap_latest(void *arg, uint64_t max_lsn, uint64_t *lsn, uint64_t *term,
+                          uint64_t *size)
 {
     (void)arg;
+    (void)max_lsn;
     (void)lsn;
     (void)term;
     (void)size;
@@ -928,6 +930,31 @@ static void test_transfer(void **state)
     world_free();
 }
 
+/* Removing a voter is refused while the voters left could not commit
+ * (node 2 cut off: node 0 alone of the two left), and allowed once node 2
+ * is back in touch. */
+static void test_remove_needs_a_committing_quorum(void **state)
+{
+    (void)state;
+    world_init(3);
+    elect(0);
+    write_op(0);
+    advance(300);
+    isolate(2, 1);
+    advance(2500);
+    assert_int_equal(leader(), 0);
+    char why[200];
+    assert_int_equal(rcore_remove(W.nd[0].core, "node1", why, sizeof why), -1);
+    assert_non_null(strstr(why, "fewer than a quorum"));
+    assert_int_equal(rc_config_voters(rcore_config(W.nd[0].core)), 3);
+    isolate(2, 0);
+    advance(500);
+    assert_int_equal(rcore_remove(W.nd[0].core, "node1", why, sizeof why), 0);
+    advance(300);
+    assert_int_equal(rc_config_voters(rcore_config(W.nd[0].core)), 2);
+    world_free();
+}
+
 /* Each node alone in a cluster of its own (as nodes started alone). */
 static void world_init_alone(int n)
 {
@@ -1049,6 +1076,7 @@ int main(void)
         cmocka_unit_test(test_commit_watermark_store_interval),
         cmocka_unit_test(test_transfer),
         cmocka_unit_test(test_leave_own_cluster_to_join),
+        cmocka_unit_test(test_remove_needs_a_committing_quorum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -523,8 +523,9 @@ static void test_fallback_to_older(void **state)
     ks_free(newer);
 }
 
-/* Retention keeps the newest N and reports the oldest kept; temp files
- * are removed. */
+/* Retention keeps the newest N (and, when those are all past a bound, the
+ * newest at or below it) and reports the oldest kept; temp files are
+ * removed. */
 static void test_retain_and_temps(void **state)
 {
     fx *f = *state;
@@ -532,7 +533,14 @@ static void test_retain_and_temps(void **state)
     snap_meta m;
     for (uint64_t lsn = 10; lsn <= 50; lsn += 10)
         write_snapshot(f, k, lsn, 1, &m);
-    assert_int_equal(snap_retain(f->dir, 2), 40);
+    /* The newest two are past the bound (a commit point of 25): the newest
+     * at or below it stays too, and is the oldest kept. */
+    assert_int_equal(snap_retain(f->dir, 2, 25), 20);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".snap"), 3);
+    /* One of the newest two is at or below it: nothing more. */
+    assert_int_equal(snap_retain(f->dir, 2, 45), 40);
+    assert_int_equal(tu_count_files(f->dir, "snap-", ".snap"), 2);
+    assert_int_equal(snap_retain(f->dir, 2, UINT64_MAX), 40);
     assert_int_equal(tu_count_files(f->dir, "snap-", ".snap"), 2);
     char tmp[4096];
     snap_tmp_path(tmp, sizeof tmp, f->dir, 99);
@@ -570,7 +578,7 @@ static void test_listing_through_the_table(void **state)
     int broken = 0;
     assert_int_equal(snap_load_latest(f->dir, &into, 1, &m, &broken, err, sizeof err), KVE_IO);
     assert_int_equal(ks_size(into), 0);
-    assert_int_equal(snap_retain(f->dir, 1), 0);
+    assert_int_equal(snap_retain(f->dir, 1, UINT64_MAX), 0);
     snap_remove_temps(f->dir);
     assert_int_equal(tu_count_files(f->dir, "snap-", ".snap"), 2);
     assert_int_equal(tu_count_files(f->dir, "snap-", ".tmp"), 1);
