@@ -530,15 +530,24 @@ void rcore_stay(rcore *r)
     rc_notify_role(r);
 }
 
+/* A leaving leader: writes stop (the deferral is over), and it steps down
+ * once what it logged is committed. */
+static void leave_step(rcore *r)
+{
+    if (!r->leaving || r->role != RC_LEADER)
+        return;
+    if (r->leave_defer) {
+        r->leave_defer = 0;
+        rc_notify_role(r); /* no longer writable */
+    }
+    if (r->commit >= rc_last(r, NULL))
+        rc_become_follower(r, "leaving to join another cluster");
+}
+
 void rcore_leave_now(rcore *r)
 {
-    if (!r->leaving || !r->leave_defer)
-        return;
-    r->leave_defer = 0;
-    if (r->role == RC_LEADER && r->commit >= rc_last(r, NULL))
-        rc_become_follower(r, "leaving to join another cluster");
-    else
-        rc_notify_role(r); /* no longer writable */
+    if (r->leave_defer)
+        leave_step(r);
 }
 
 int rcore_leaving(const rcore *r)
@@ -618,14 +627,7 @@ void rcore_tick(rcore *r)
     uint64_t every = r->committed_cfg.n <= 1 ? 60000 : 1000;
     if (r->commit > r->stored_commit && !r->meta_inflight && now - r->last_meta_ms >= every)
         store_meta(r);
-    if (r->leaving && r->role == RC_LEADER) {
-        if (r->leave_defer) {
-            r->leave_defer = 0;
-            rc_notify_role(r); /* no longer writable */
-        }
-        if (r->commit >= rc_last(r, NULL))
-            rc_become_follower(r, "leaving to join another cluster");
-    }
+    leave_step(r);
     if (r->join_addr[0] && (r->self_idx < 0 || (r->leaving && r->role != RC_LEADER)) &&
         now >= r->join_next_ms) {
         send_join(r, "", r->join_addr);
