@@ -369,6 +369,8 @@ static int outbound_message(conn *c, Kv__PeerMessage *m)
 
 /* ---- reading ---- */
 
+#define IN_KEEP (1u << 20) /* input buffer kept between frames */
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
@@ -410,6 +412,11 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         if (r < 0 || c->closing)
             return;
     }
+    /* A big frame (a large value) grew the buffer: give it back once it is
+     * read, as Redis trims a replica's query buffer (it counts in
+     * used_memory, and maxmemory). */
+    if (c->in.in.cap > IN_KEEP && kbuf_len(&c->in.in) < IN_KEEP / 2)
+        kbuf_shrink(&c->in.in, 64 * 1024);
 }
 
 static void remote_name(conn *c)

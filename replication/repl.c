@@ -159,6 +159,9 @@ static void on_idle(uv_idle_t *h)
 static void aq_reset(repl *r, int broken)
 {
     kbuf_reset(&r->aq);
+    /* A big record grew it: give that back (it counts in used_memory). */
+    if (r->aq.cap > (1u << 20))
+        kbuf_shrink(&r->aq, 0);
     r->aq_first = r->aq_count = 0;
     r->aq_broken = broken;
 }
