@@ -53,13 +53,16 @@ static void cmd_replicaof(cmd_ctx *c)
     }
     memcpy(host, c->argv[1], c->lens[1]);
     host[c->lens[1]] = '\0';
-    /* Set first: the step-down may be observed inside repl_replicaof. */
+    /* A user's REPLICAOF keeps this node's client connections, as Redis's
+     * does (a failover closes them: see sentinel_observe), whether it moves
+     * a lone node or hands leadership over. Set first: the step-down may
+     * be observed inside repl_replicaof. */
     int quiet = s->sent_quiet_switch;
-    if (repl_alone(s->repl))
+    if (repl_alone(s->repl) || repl_role(s->repl) == REPL_LEADER)
         s->sent_quiet_switch = 1;
     int rc = repl_replicaof(s->repl, host, (int)port, s->in_exec, err,
                             sizeof err);
-    if (rc < 0)
+    if (rc != 0)
         s->sent_quiet_switch = quiet;
     if (rc < 0)
         reply_error(&c->r, err);

@@ -568,6 +568,11 @@ static void test_replica_serve_stale_data(void **state)
     assert_true(h_wait_until(get_k_starts_with, &v, 30000));
 }
 
+static int is_leader(void *arg)
+{
+    return hc_leader() == *(int *)arg;
+}
+
 /* The first moment node i's link to its primary reads "up". */
 static int link_up(void *arg)
 {
@@ -578,15 +583,18 @@ static int link_up(void *arg)
     return up;
 }
 
-static void expect_status(int i, const char *cmd, kv_reply_type type, const char *text)
+static void expect_status_at(int line, int i, const char *cmd, kv_reply_type type,
+                             const char *text)
 {
     kv_reply *r = hc_cmd(i, cmd);
     assert_non_null(r);
     if (r->type != type || strcmp(r->str, text) != 0)
-        fail_msg("%s: got '%s' (type %d), expected '%s'", cmd, r->str ? r->str : "", r->type,
-                 text);
+        fail_msg("line %d, node %d, %s: got '%s' (type %d), expected '%s'", line, i, cmd,
+                 r->str ? r->str : "", r->type, text);
     kv_reply_free(r);
 }
+
+#define expect_status(i, cmd, type, text) expect_status_at(__LINE__, i, cmd, type, text)
 
 /* REPLICAOF at run time, as a Redis user attaches a replica: two nodes
  * started alone; node 1, with data of its own, is pointed at a port no
@@ -690,9 +698,23 @@ static void test_replicaof_at_runtime(void **state)
     assert_non_null(r);
     assert_string_equal(r->str, "PONG");
     kv_reply_free(r);
-    kv_client_free(pc);
     expect_status(0, "SET x 1", KV_REPLY_ERROR,
                   "READONLY You can't write against a read only replica.");
+    /* And back: REPLICAOF on the leader hands over to node 0; the
+     * connection it came on stays open, as Redis's. */
+    snprintf(line, sizeof line, "REPLICAOF 127.0.0.1 %d", hc_node[0].port);
+    r = h_cmd(pc, line);
+    assert_non_null(r);
+    assert_string_equal(r->str, "OK");
+    kv_reply_free(r);
+    int zero = 0;
+    if (!h_wait_until(is_leader, &zero, 15000))
+        fail_msg("node 0 did not take leadership back");
+    r = h_cmd(pc, "SET y 1");
+    assert_non_null(r);
+    assert_string_equal(r->str, "READONLY You can't write against a read only replica.");
+    kv_reply_free(r);
+    kv_client_free(pc);
     /* A member now: its meta file names no node to join at startup. */
     char path[700], text[4096] = "";
     snprintf(path, sizeof path, "%s/n1/meta", hc_tmp);
