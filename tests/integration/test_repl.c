@@ -177,6 +177,16 @@ static void writer_start(writer *w, int port, long long limit)
 }
 
 
+/* Node 0 alone, node 1 started with --replicaof it: a cluster of two
+ * voters. */
+static void start_pair(void)
+{
+    hc_start(0, -1, NULL);
+    hc_start(1, 0, NULL);
+    hc_voters_want v = {0, 2};
+    assert_true(h_wait_until(hc_has_voters, &v, 30000));
+}
+
 /* ---- Tests ---- */
 
 /* Three nodes started as a user would (two with --replicaof) form a
@@ -792,10 +802,7 @@ static int follower_memory_near(void *arg)
 static void test_big_value_buffers_given_back(void **state)
 {
     (void)state;
-    hc_start(0, -1, NULL);
-    hc_start(1, 0, NULL);
-    hc_voters_want v = {0, 2};
-    assert_true(h_wait_until(hc_has_voters, &v, 30000));
+    start_pair();
     kv_client *c = h_connect(hc_node[0].port);
     assert_non_null(c);
     size_t n = 16u << 20;
@@ -1045,10 +1052,7 @@ static void test_bitmaps_hll_replicate(void **state)
 static void test_dump_sort_replicate(void **state)
 {
     (void)state;
-    hc_start(0, -1, NULL);
-    hc_start(1, 0, NULL);
-    hc_voters_want v = {0, 2};
-    assert_true(h_wait_until(hc_has_voters, &v, 30000));
+    start_pair();
     kv_client *c = h_connect(hc_node[0].port);
     assert_non_null(c);
     kv_reply_free(h_cmd(c, "SADD s a b c d e f g h i j k l m n o p q r s t u v w x y z"));

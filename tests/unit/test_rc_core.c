@@ -369,6 +369,18 @@ static void start_node(mnode *x)
     x->down = 0;
 }
 
+/* Node i's id, addresses, random seed and clock. */
+static void node_identity(mnode *x, int i)
+{
+    x->idx = i;
+    snprintf(x->id, sizeof x->id, "node%d", i);
+    snprintf(x->addr, sizeof x->addr, "p%d:1", i);
+    snprintf(x->caddr, sizeof x->caddr, "c%d:1", i);
+    x->rng = 1000 + (uint64_t)i * 7919;
+    x->now = 100000;
+    x->auto_sync = 1;
+}
+
 /* n voters, all members from the start (a config as the meta file holds it). */
 static void world_init(int n)
 {
@@ -384,13 +396,7 @@ static void world_init(int n)
     c.n = n;
     for (int i = 0; i < n; i++) {
         mnode *x = &W.nd[i];
-        x->idx = i;
-        snprintf(x->id, sizeof x->id, "node%d", i);
-        snprintf(x->addr, sizeof x->addr, "p%d:1", i);
-        snprintf(x->caddr, sizeof x->caddr, "c%d:1", i);
-        x->rng = 1000 + (uint64_t)i * 7919;
-        x->now = 100000;
-        x->auto_sync = 1;
+        node_identity(x, i);
         snprintf(c.m[i].id, sizeof c.m[i].id, "%s", x->id);
         snprintf(c.m[i].peer_addr, sizeof c.m[i].peer_addr, "%s", x->addr);
         snprintf(c.m[i].client_addr, sizeof c.m[i].client_addr, "%s", x->caddr);
@@ -962,13 +968,7 @@ static void world_init_alone(int n)
     W.n = n;
     for (int i = 0; i < n; i++) {
         mnode *x = &W.nd[i];
-        x->idx = i;
-        snprintf(x->id, sizeof x->id, "node%d", i);
-        snprintf(x->addr, sizeof x->addr, "p%d:1", i);
-        snprintf(x->caddr, sizeof x->caddr, "c%d:1", i);
-        x->rng = 1000 + (uint64_t)i * 7919;
-        x->now = 100000;
-        x->auto_sync = 1;
+        node_identity(x, i);
         rc_config *c = &x->meta.config;
         snprintf(c->cluster_id, sizeof c->cluster_id, "cluster-%d", i);
         c->n = 1;
