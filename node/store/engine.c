@@ -530,7 +530,7 @@ static int open_engine(engine **out, const engine_config *cfg, engine_apply_fn a
     e->term = wal_last_term(e->w);
     /* The commit point is not known yet: what the last run kept (its
      * newest, and at most one older, committed when those were past
-     * commit: see retained_bound) stays. */
+     * commit: see publish_begin) stays. */
     e->retained_oldest =
         snap_retain(e->dir, e->cfg.snapshot_keep + (e->cfg.commit_gated ? 1 : 0), 0);
     e->rec.total_ms = (mono_us() - t0) / 1000;
@@ -646,7 +646,7 @@ static void on_engine_handle_closed(uv_handle_t *h)
 static void reap_child(engine *e, int block);
 static void stop_snapshot_child(engine *e, int failure);
 static void publish_work(uv_work_t *req);
-static uint64_t retained_bound(const engine *e);
+static void publish_begin(engine *e);
 static void publish_done(uv_work_t *req, int status);
 
 void engine_close(engine *e)
@@ -658,10 +658,7 @@ void engine_close(engine *e)
     stop_snapshot_child(e, 1);
     wal_flush_wait(e->w);
     if (e->snap_state == SNAP_WAIT_DURABLE) {
-        e->snap_state = SNAP_PUBLISH;
-        e->publish_req.data = e;
-        e->publish_keep = e->cfg.snapshot_keep;
-        e->publish_keep_le = retained_bound(e);
+        publish_begin(e);
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
     }
@@ -1005,11 +1002,16 @@ static void snap_failed(engine *e, const char *fmt, ...)
     snap_abandon(e);
 }
 
-/* Replicated, a snapshot at or below the commit point is kept besides the
- * newest ones (snap_retain): the newest a follower may be sent. */
-static uint64_t retained_bound(const engine *e)
+/* Publishing starts: what publish_work needs of the loop's state is taken
+ * here (it runs on a worker). Replicated, a snapshot at or below the
+ * commit point is kept besides the newest ones (snap_retain): the newest a
+ * follower may be sent. */
+static void publish_begin(engine *e)
 {
-    return e->cfg.commit_gated ? e->commit : UINT64_MAX;
+    e->snap_state = SNAP_PUBLISH;
+    e->publish_req.data = e;
+    e->publish_keep = e->cfg.snapshot_keep;
+    e->publish_keep_le = e->cfg.commit_gated ? e->commit : UINT64_MAX;
 }
 
 static void publish_work(uv_work_t *req)
@@ -1105,10 +1107,7 @@ static void maybe_publish(engine *e)
     }
     if (wal_synced_lsn(e->w) < e->snap_lsn && wal_durable_lsn(e->w) < e->snap_lsn)
         return;
-    e->snap_state = SNAP_PUBLISH;
-    e->publish_req.data = e;
-    e->publish_keep = e->cfg.snapshot_keep;
-    e->publish_keep_le = retained_bound(e);
+    publish_begin(e);
     if (!e->started || uv_queue_work(e->loop, &e->publish_req, publish_work, publish_done) != 0) {
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
@@ -1321,10 +1320,7 @@ int engine_save(engine *e, char *err, size_t errlen)
         return kve_fmt(err, errlen, KVE_FAILED, "WAL failed before the snapshot was published");
     }
     if (e->snap_state == SNAP_WAIT_DURABLE) {
-        e->snap_state = SNAP_PUBLISH;
-        e->publish_req.data = e;
-        e->publish_keep = e->cfg.snapshot_keep;
-        e->publish_keep_le = retained_bound(e);
+        publish_begin(e);
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
     }
@@ -1346,10 +1342,7 @@ static int supersede_snapshot(engine *e, char *err, size_t errlen)
         stop_snapshot_child(e, 0);
     }
     if (e->snap_state == SNAP_WAIT_DURABLE && wal_flush_wait(e->w) == 0) {
-        e->snap_state = SNAP_PUBLISH;
-        e->publish_req.data = e;
-        e->publish_keep = e->cfg.snapshot_keep;
-        e->publish_keep_le = retained_bound(e);
+        publish_begin(e);
         publish_work(&e->publish_req);
         publish_done(&e->publish_req, 0);
     }

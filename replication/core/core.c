@@ -555,11 +555,6 @@ int rcore_leaving(const rcore *r)
     return r->leaving;
 }
 
-const char *rcore_join_addr(const rcore *r)
-{
-    return r->join_addr;
-}
-
 void rcore_set_client_addr(rcore *r, const char *client_addr)
 {
     snprintf(r->client_addr, sizeof r->client_addr, "%s", client_addr);

@@ -221,8 +221,6 @@ void rcore_stay(rcore *r);
 void rcore_leave_now(rcore *r);
 /* Leaving its own cluster, the join not accepted yet. */
 int rcore_leaving(const rcore *r);
-/* The address joins go to ("" if none). */
-const char *rcore_join_addr(const rcore *r);
 /* This node's client address changed (CONFIG SET port, a restart at a new
  * address): while the membership config shows another, the leader records
  * its own, and a follower asks the leader to (a Join from a member). */
