@@ -60,8 +60,21 @@ static void *lazyfree_main(void *arg)
     return NULL;
 }
 
+static int forked_child;
+
+void lazyfree_forked_child(void)
+{
+    /* The queue's jobs belong to the parent's thread; only new ones run
+     * here, inline, without the lock. */
+    forked_child = 1;
+}
+
 void lazyfree_submit(lazyfree_fn fn, void *a, void *b, size_t objects)
 {
+    if (forked_child) {
+        fn(a, b);
+        return;
+    }
     job *j = malloc(sizeof *j);
     pthread_mutex_lock(&mu);
     if (j && !running && pthread_create(&thread, NULL, lazyfree_main, NULL) == 0)
@@ -102,6 +115,8 @@ void lazyfree_reset_stats(void)
 
 void lazyfree_drain(void)
 {
+    if (forked_child)
+        return; /* nothing of this process's is queued */
     pthread_mutex_lock(&mu);
     uint64_t want = submitted;
     while (running && done < want)

@@ -28,6 +28,11 @@ void lazyfree_reset_stats(void);
 
 /* Wait until every job submitted so far has run. */
 void lazyfree_drain(void);
+/* In a child just forked (SCRIPT DEBUG YES): the thread is not there,
+ * and its lock may have been held when the process forked. From now on
+ * every job runs at once, on the caller's thread, as before the thread
+ * starts. */
+void lazyfree_forked_child(void);
 /* Drain, then end the thread (process exit); a later submission starts a
  * new one. */
 void lazyfree_stop(void);

@@ -42,6 +42,8 @@
 
 /* How the scripting engine reaches the command dispatcher (server/).
  * Every callback runs on the loop thread. */
+struct script_ldb_io;
+
 typedef struct script_host {
     void *arg;
     /* The command argv names: a container's subcommand when argv[0] is a
@@ -77,7 +79,33 @@ typedef struct script_host {
      * not redis.acl_check_cmd). */
     const char *(*acl_denied)(void *arg, cmd_ctx *caller, const kv_command *cmd, int argc,
                               const char *const *argv, const size_t *lens, int log);
+    /* SCRIPT DEBUG: is caller's client in debug mode (YES or SYNC), so
+     * that its EVAL opens a debugging session? */
+    int (*ldb_wanted)(void *arg, cmd_ctx *caller);
+    /* Open the session for caller's EVAL: fill io with the blocking
+     * channel to its client and return 1 to run the script here (SYNC, or
+     * the child of YES's fork); 0 when it must not run here (the parent
+     * of the fork, which gives the client up, or a failed fork, whose
+     * error is replied). */
+    int (*ldb_start)(void *arg, cmd_ctx *caller, struct script_ldb_io *io);
+    /* The session ended (its last logs are sent); the EVAL's reply is in
+     * caller's output. A forked child writes it and exits here; SYNC
+     * closes the client after it. */
+    void (*ldb_end)(void *arg, cmd_ctx *caller);
 } script_host;
+
+/* ---- SCRIPT DEBUG (the Lua debugger, script_ldb.c) ---- */
+/* The session's channel to the debugging client: blocking, on its
+ * socket, bypassing its reply buffer. */
+typedef struct script_ldb_io {
+    void *arg;
+    /* Up to n bytes into buf: how many, or <= 0 when the client is gone. */
+    long (*read)(void *arg, char *buf, size_t n);
+    /* All of buf, or as much as goes within the send timeout. */
+    void (*write)(void *arg, const char *buf, size_t n);
+} script_ldb_io;
+/* A session is open (a script is being debugged). */
+int script_ldb_active(void);
 
 /* Create the process's scripting engine (two Lua interpreters: EVAL's and
  * the functions'). Called once by the server before any command runs. */

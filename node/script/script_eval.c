@@ -205,12 +205,40 @@ uint32_t ev_command_flags(int evalsha, const char *arg, size_t n, uint32_t flags
     return sc_flags_to_cmd(flags, sflags);
 }
 
+static void eval_run(cmd_ctx *c, int evalsha, int ro);
+
+/* SCRIPT DEBUG: an EVAL of a client in debug mode is a debugging session
+ * (Redis's evalGenericCommandWithDebugging), which begins before the
+ * EVAL's own checks, as Redis's. */
+static void eval_debugged(cmd_ctx *c, int ro)
+{
+    script_ldb_io io;
+    if (!sc_host.ldb_start(sc_host.arg, c, &io))
+        return;
+    sl_ldb_begin(&io, c->argv[1], c->lens[1]);
+    eval_run(c, 0, ro);
+    sl_ldb_end();
+    sc_host.ldb_end(sc_host.arg, c);
+}
+
 static void eval_generic(cmd_ctx *c, int evalsha, int ro)
 {
     if (evalsha && c->lens[1] != 40) {
         reply_error(&c->r, "NOSCRIPT No matching script. Please use EVAL.");
         return;
     }
+    if (c->cl && sc_host.ldb_wanted && sc_host.ldb_wanted(sc_host.arg, c)) {
+        if (evalsha)
+            reply_error(&c->r, "ERR Please use EVAL instead of EVALSHA for debugging");
+        else
+            eval_debugged(c, ro);
+        return;
+    }
+    eval_run(c, evalsha, ro);
+}
+
+static void eval_run(cmd_ctx *c, int evalsha, int ro)
+{
     long long numkeys;
     if (arg_ll(c, 2, &numkeys) < 0)
         return;

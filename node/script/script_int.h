@@ -62,6 +62,21 @@ extern parked *sc_parked;
 extern script_host sc_host;
 extern run_ctx *sc_run;
 
+/* The debugger (script_ldb.c). Sessions wrap an EVAL's run. */
+void sl_ldb_begin(const script_ldb_io *io, const char *src, size_t len);
+void sl_ldb_end(void);
+/* Stepping in a session: redis.call logs its command and reply, errors
+ * pushed to Lua are logged. */
+int sl_ldb_logging(void);
+void sl_ldb_log_call(int argc, const char *const *argv, const size_t *lens);
+void sl_ldb_log_reply(const char *p, size_t n);
+void sl_ldb_log_error(const char *s, size_t n);
+/* The debugger's hook on the coroutine that runs the debugged script. */
+void sl_ldb_install(lua_State *co);
+/* redis.breakpoint() and redis.debug(). */
+int sl_ldb_breakpoint(lua_State *L);
+int sl_ldb_debug(lua_State *L);
+
 /* Build an interpreter with Redis's libraries and sandbox (globals read-
  * only; reading a missing global is an error). funcs: the functions'
  * interpreter (no KEYS/ARGV; the "library API" globals while loading). */

@@ -154,6 +154,10 @@ void sl_push_error(lua_State *L, const char *s, size_t n)
     }
     while (mlen && (msg[mlen - 1] == '\r' || msg[mlen - 1] == '\n'))
         mlen--;
+    /* Stepping in the debugger: every error a script gets is shown, as
+     * it was given (Redis's luaPushErrorBuff). */
+    if (sl_ldb_logging())
+        sl_ldb_log_error(s, n);
     luaL_Buffer b;
     lua_newtable(L);
     lua_pushliteral(L, "err");
@@ -910,6 +914,8 @@ static int generic_call(lua_State *L, int raise)
         goto done;
     }
     inuse++;
+    if (sl_ldb_logging())
+        sl_ldb_log_call(argc, argv, lens);
     const kv_command *cmd = sc_host.lookup(sc_host.arg, argc, argv, lens);
     char buf[600];
     const char *err = call_refusal(rc, cmd, argc, argv, lens, buf, sizeof buf);
@@ -935,6 +941,8 @@ static int generic_call(lua_State *L, int raise)
             raise = 0;
         rp p = {kbuf_data(&out), kbuf_data(&out) + kbuf_len(&out)};
         rp_value(&p, L);
+        if (sl_ldb_logging())
+            sl_ldb_log_reply(kbuf_data(&out), kbuf_len(&out));
     } else {
         raise = 0;
         lua_pushboolean(L, 0);
@@ -1117,17 +1125,16 @@ static int l_log(lua_State *L)
     return 0;
 }
 
+/* Both are no-ops outside a debugging session (SCRIPT DEBUG), as in
+ * Redis. */
 static int l_breakpoint(lua_State *L)
 {
-    /* Only the script debugger (not available here) stops at breakpoints. */
-    lua_pushboolean(L, 0);
-    return 1;
+    return sl_ldb_breakpoint(L);
 }
 
 static int l_debug(lua_State *L)
 {
-    (void)L; /* a no-op outside the script debugger, as in Redis */
-    return 0;
+    return sl_ldb_debug(L);
 }
 
 static int l_replicate_commands(lua_State *L)
@@ -1868,7 +1875,12 @@ int sl_call(lua_State *L, run_ctx *rc, int nargs)
     run_ctx *saved = sc_run;
     sc_run = rc;
     rc->start_ms = mono_ms();
-    lua_sethook(co, busy_hook, LUA_MASKCOUNT, 100000);
+    /* A debugged EVAL gets the debugger's hook instead, which never
+     * parks (Redis's luaCallFunction with debug_enabled). */
+    if (script_ldb_active() && (rc->flags & RUN_EVAL_MODE))
+        sl_ldb_install(co);
+    else
+        lua_sethook(co, busy_hook, LUA_MASKCOUNT, 100000);
     int st = lua_resume(co, nargs);
     hook_yielded = 0;
     sc_run = saved;

@@ -370,7 +370,9 @@ static void on_write(uv_write_t *req, int status)
 
 void client_flush(client *c)
 {
-    if ((c->flags & CL_CLOSING) || c->writing)
+    /* A forked debugging session (ldb.c) writes to its own client only,
+     * and directly. */
+    if ((c->flags & CL_CLOSING) || c->writing || c->srv->ldb_child)
         return;
     size_t n = flushable(c);
     /* The reply buffer's peak: what replies filled of it (Redis's

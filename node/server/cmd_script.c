@@ -80,6 +80,21 @@ static const char *host_acl_denied(void *arg, cmd_ctx *caller, const kv_command 
     }
 }
 
+static int host_ldb_wanted(void *arg, cmd_ctx *caller)
+{
+    return ldb_wanted(arg, caller);
+}
+
+static int host_ldb_start(void *arg, cmd_ctx *caller, script_ldb_io *io)
+{
+    return ldb_start(arg, caller, io);
+}
+
+static void host_ldb_end(void *arg, cmd_ctx *caller)
+{
+    ldb_end(arg, caller);
+}
+
 void scripting_init(server *s)
 {
     script_host h = {.arg = s,
@@ -89,7 +104,10 @@ void scripting_init(server *s)
                      .busy_ms = host_busy_ms,
                      .oom = host_oom,
                      .rejected = host_rejected,
-                     .acl_denied = host_acl_denied};
+                     .acl_denied = host_acl_denied,
+                     .ldb_wanted = host_ldb_wanted,
+                     .ldb_start = host_ldb_start,
+                     .ldb_end = host_ldb_end};
     script_init(&h);
 }
 

@@ -48,6 +48,7 @@ extern const kv_command cmds_monitor[];
 extern const kv_command cmds_sync[];
 extern const kv_command cmds_script[];
 extern const kv_command cmds_script_containers[];
+extern const kv_command cmds_script_debug[];
 extern const kv_command cmds_lolwut[];
 extern const kv_command cmds_acl[];
 
@@ -96,6 +97,7 @@ static const kv_command *const tables[] = {
     cmds_sync,
     cmds_script_containers,
     cmds_script,
+    cmds_script_debug,
     cmds_data_containers,
     cmds_lolwut,
     cmds_acl,

@@ -911,6 +911,7 @@ int server_init(server *s, kv_config *cfg, uv_loop_t *loop, char *err, size_t er
     s->sig_term.data = s->sig_int.data = s;
     uv_signal_start(&s->sig_term, on_signal, SIGTERM);
     uv_signal_start(&s->sig_int, on_signal, SIGINT);
+    ldb_init(s);
     return 0;
 }
 
@@ -1056,6 +1057,7 @@ void server_shutdown(server *s, int exit_code)
         unlink(s->cfg.unixsocket);
     }
     metrics_stop(s);
+    ldb_shutdown(s); /* forked debugging sessions end with the server, as in Redis */
     /* Finish what was acknowledged-to-be: make the WAL durable, release
      * the replies it held, hand them to the sockets, then close. */
     repl_shutdown(s->repl);

@@ -58,6 +58,8 @@ enum {
     CL_MONITOR = 1 << 21,          /* MONITOR: gets every command's line (monitor.c) */
     CL_POSTPONED = 1 << 22,        /* its request waits for CLIENT PAUSE to end (pause.c);
                                       with CL_BLOCKED */
+    CL_LUA_DEBUG = 1 << 23,        /* SCRIPT DEBUG YES or SYNC: its next EVAL is debugged */
+    CL_LUA_DEBUG_SYNC = 1 << 24,   /* … SYNC: in this process, not a forked child */
 };
 
 typedef struct barrier_mark {
@@ -256,6 +258,13 @@ struct server {
     int has_unix;
     uv_timer_t cron;
     uv_signal_t sig_term, sig_int;
+    /* SCRIPT DEBUG (ldb.c): the children debugging forked sessions; in
+     * such a child, ldb_child, and no client but the debugging one is
+     * ever written to. */
+    uv_signal_t sig_chld;
+    pid_t *ldb_children;
+    size_t nldb_children, capldb_children;
+    int ldb_child;
     int shutting_down;
     int exit_code;
 
@@ -609,6 +618,14 @@ void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int
                           int propagate);
 /* cmd_script.c: the scripting engine's host. */
 void scripting_init(server *s);
+/* ldb.c: SCRIPT DEBUG's sessions (the host's ldb_* callbacks), and the
+ * children of forked ones (reaped on SIGCHLD, killed at shutdown). */
+struct script_ldb_io;
+int ldb_wanted(server *s, cmd_ctx *caller);
+int ldb_start(server *s, cmd_ctx *caller, struct script_ldb_io *io);
+void ldb_end(server *s, cmd_ctx *caller);
+void ldb_init(server *s);
+void ldb_shutdown(server *s);
 /* The parked script's client is closing. */
 void dispatch_script_client_gone(server *s, client *c);
 void dispatch_script_stop(server *s); /* at shutdown: close the idle handle */

@@ -7,8 +7,7 @@
  *     categories, tips) and the same for each subcommand;
  *   - COMMAND DOCS (summary, since, group, complexity, doc flags,
  *     deprecation, history, the argument tree) and each subcommand's.
- * The only subcommand Redis has that kvnode does not list is SCRIPT DEBUG
- * (the Lua debugger), and the only command ACL. */
+ * Every subcommand redis-server has, kvnode has too. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,12 +88,6 @@ static void test_every_command_key_specs(void **state)
     assert_int_equal(differ, 0);
 }
 
-/* Subcommands redis-server has and kvnode does not list. */
-static int known_missing(const char *name)
-{
-    return !strcmp(name, "script|debug");
-}
-
 static int info_compared, info_differ;
 
 /* A COMMAND INFO entry: elements 0-8 as text, then the subcommands both
@@ -123,7 +116,7 @@ static void compare_info(const kv_reply *k, const kv_reply *r)
                 found = 1;
             }
         matched += (size_t)found;
-        if (!found && !known_missing(rs->element[i]->element[0]->str)) {
+        if (!found) {
             info_differ++;
             fprintf(stderr, "COMMAND INFO: kvnode lacks %s\n", rs->element[i]->element[0]->str);
         }
@@ -167,7 +160,7 @@ static void compare_docs(const char *name, const kv_reply *k, const kv_reply *r)
                         compare_docs(rs->element[a]->str, ks->element[b + 1], rs->element[a + 1]);
                         found = 1;
                     }
-                if (!found && !known_missing(rs->element[a]->str)) {
+                if (!found) {
                     docs_differ++;
                     fprintf(stderr, "COMMAND DOCS: kvnode lacks %s\n", rs->element[a]->str);
                 }
@@ -226,8 +219,8 @@ static void test_every_command_info_and_docs(void **state)
     assert_true(docs_compared > 340);
     assert_int_equal(info_differ, 0);
     assert_int_equal(docs_differ, 0);
-    /* COMMAND COUNT counts the top-level commands; kvnode has every one of
-     * redis-server's (it lacks only the subcommand SCRIPT DEBUG, above). */
+    /* COMMAND COUNT counts the top-level commands; kvnode has every command
+     * and subcommand of redis-server's. */
     kv_reply *kcnt = h_cmd(pr.kc, "COMMAND COUNT");
     int ktops = 0, lacks = 0;
     list = h_cmd(pr.kc, "COMMAND LIST");
@@ -241,7 +234,7 @@ static void test_every_command_info_and_docs(void **state)
         int have = 0;
         for (size_t j = 0; j < list->elements && !have; j++)
             have = !strcmp(list->element[j]->str, name);
-        if (!have && !strchr(name, '|')) {
+        if (!have) {
             lacks++;
             fprintf(stderr, "kvnode lacks %s\n", name);
         }
