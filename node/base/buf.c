@@ -7,6 +7,7 @@
 
 #include "mem.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,4 +328,41 @@ int kv_string2ll(const char *s, size_t slen, long long *value)
             *value = (long long)v;
     }
     return 1;
+}
+
+void kbuf_append_repr(kbuf *b, const char *p, size_t n)
+{
+    kbuf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        switch (c) {
+        case '\\':
+        case '"':
+            kbuf_putc(b, '\\');
+            kbuf_putc(b, (char)c);
+            break;
+        case '\n':
+            kbuf_append(b, "\\n", 2);
+            break;
+        case '\r':
+            kbuf_append(b, "\\r", 2);
+            break;
+        case '\t':
+            kbuf_append(b, "\\t", 2);
+            break;
+        case '\a':
+            kbuf_append(b, "\\a", 2);
+            break;
+        case '\b':
+            kbuf_append(b, "\\b", 2);
+            break;
+        default:
+            if (isprint(c))
+                kbuf_putc(b, (char)c);
+            else
+                kbuf_printf(b, "\\x%02x", c);
+            break;
+        }
+    }
+    kbuf_putc(b, '"');
 }

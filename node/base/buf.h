@@ -76,6 +76,9 @@ void kbuf_append(kbuf *b, const void *p, size_t n);
 void kbuf_append_str(kbuf *b, const char *s);
 void kbuf_putc(kbuf *b, char c);
 void kbuf_printf(kbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* p[0..n) quoted with C escapes, as Redis's sdscatrepr ("a\\n\\x01"):
+ * MONITOR lines, the Lua debugger's values. */
+void kbuf_append_repr(kbuf *b, const char *p, size_t n);
 void kbuf_vprintf(kbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Decimal without going through printf. */
 void kbuf_append_i64(kbuf *b, int64_t v);

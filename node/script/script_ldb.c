@@ -142,44 +142,6 @@ static void send_logs(void)
     kbuf_free(&b);
 }
 
-/* Redis's sdscatrepr: a quoted string with C escapes. */
-static void cat_repr(kbuf *b, const char *s, size_t n)
-{
-    kbuf_putc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '\\':
-        case '"':
-            kbuf_putc(b, '\\');
-            kbuf_putc(b, (char)c);
-            break;
-        case '\n':
-            kbuf_append(b, "\\n", 2);
-            break;
-        case '\r':
-            kbuf_append(b, "\\r", 2);
-            break;
-        case '\t':
-            kbuf_append(b, "\\t", 2);
-            break;
-        case '\a':
-            kbuf_append(b, "\\a", 2);
-            break;
-        case '\b':
-            kbuf_append(b, "\\b", 2);
-            break;
-        default:
-            if (isprint(c))
-                kbuf_putc(b, (char)c);
-            else
-                kbuf_printf(b, "\\x%02x", c);
-            break;
-        }
-    }
-    kbuf_putc(b, '"');
-}
-
 /* ------------------------------------------------------------------------ */
 /* Sessions                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -314,7 +276,7 @@ static void cat_value(kbuf *b, lua_State *L, int idx, int level)
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        cat_repr(b, s, n);
+        kbuf_append_repr(b, s, n);
         break;
     }
     case LUA_TBOOLEAN:
@@ -452,7 +414,7 @@ static void h_value(kbuf *o, human *h)
         } else {
             size_t avail = (size_t)(h->end - h->p);
             size_t take = (size_t)len < avail ? (size_t)len : avail;
-            cat_repr(o, h->p, take);
+            kbuf_append_repr(o, h->p, take);
             h->p += take;
             h->p = (size_t)(h->end - h->p) >= 2 ? h->p + 2 : h->end;
         }
@@ -460,7 +422,7 @@ static void h_value(kbuf *o, human *h)
     case '+':
     case '-':
         h_line(h, &n);
-        cat_repr(o, start, n + 1);
+        kbuf_append_repr(o, start, n + 1);
         break;
     case '*':
     case '>':

@@ -24,7 +24,6 @@
 #include "mem.h"
 #include "server.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -54,44 +53,6 @@ void monitor_forget(client *c)
         }
     }
     c->flags &= ~CL_MONITOR;
-}
-
-/* Redis's sdscatrepr. */
-static void quote(kbuf *b, const char *p, size_t len)
-{
-    kbuf_append(b, "\"", 1);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        switch (ch) {
-        case '\\':
-        case '"': {
-            char e[2] = {'\\', (char)ch};
-            kbuf_append(b, e, 2);
-            break;
-        }
-        case '\n':
-            kbuf_append(b, "\\n", 2);
-            break;
-        case '\r':
-            kbuf_append(b, "\\r", 2);
-            break;
-        case '\t':
-            kbuf_append(b, "\\t", 2);
-            break;
-        case '\a':
-            kbuf_append(b, "\\a", 2);
-            break;
-        case '\b':
-            kbuf_append(b, "\\b", 2);
-            break;
-        default:
-            if (isprint(ch))
-                kbuf_append(b, (const char *)&ch, 1);
-            else
-                kbuf_printf(b, "\\x%02x", ch);
-        }
-    }
-    kbuf_append(b, "\"", 1);
 }
 
 static int word_is(const char *a, size_t len, const char *word)
@@ -171,7 +132,7 @@ void monitor_feed(server *s, client *from, int lua, int db, const kv_command *cm
         if (red[j])
             kbuf_append(&line, "\"(redacted)\"", 12);
         else
-            quote(&line, argv[j], lens[j]);
+            kbuf_append_repr(&line, argv[j], lens[j]);
     }
     if (red != red_small)
         kv_free(red);

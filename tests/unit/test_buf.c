@@ -345,6 +345,23 @@ static void test_string2ll(void **state)
 }
 
 /* Every value survives ll2string then string2ll unchanged. */
+/* Redis's sdscatrepr, byte for byte (what redis-cli MONITOR and the Lua
+ * debugger show). */
+static void test_append_repr(void **state)
+{
+    (void)state;
+    kbuf b = KBUF_INIT;
+    const char in[] = "a\"b\\c\n\r\t\a\b\x01\x7f\xff \x00z";
+    kbuf_append_repr(&b, in, sizeof in - 1);
+    kbuf_putc(&b, '\0');
+    assert_string_equal(kbuf_data(&b),
+                        "\"a\\\"b\\\\c\\n\\r\\t\\a\\b\\x01\\x7f\\xff \\x00z\"");
+    kbuf_reset(&b);
+    kbuf_append_repr(&b, "", 0);
+    assert_int_equal(kbuf_len(&b), 2);
+    kbuf_free(&b);
+}
+
 static void test_round_trip(void **state)
 {
     (void)state;
@@ -380,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_ll2string),
         cmocka_unit_test(test_string2ll),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_append_repr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
