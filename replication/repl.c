@@ -1578,7 +1578,18 @@ void repl_sentinel_view_get(repl *r, repl_sentinel_view *v)
         v->reachable_voters = st.voters_heard;
 }
 
-void repl_role_reply(repl *r, reply *rp)
+static void role_replica(reply *rp, const char *host, int p, uint64_t offset)
+{
+    char port[16], off[32];
+    snprintf(port, sizeof port, "%d", p);
+    snprintf(off, sizeof off, "%" PRIu64, offset);
+    reply_array(rp, 3);
+    reply_bulk_cstr(rp, host);
+    reply_bulk_cstr(rp, port);
+    reply_bulk_cstr(rp, off);
+}
+
+void repl_role_reply(repl *r, reply *rp, const repl_extra_replica *x, int nx)
 {
     wal *w = engine_wal(r->eng);
     const rc_config *c = rcore_config(r->core);
@@ -1589,22 +1600,19 @@ void repl_role_reply(repl *r, reply *rp)
         reply_array(rp, 3);
         reply_bulk_cstr(rp, "master");
         reply_int(rp, (long long)wal_last_lsn(w));
-        reply_array(rp, n);
+        reply_array(rp, n + nx);
         for (int i = 0; i < c->n; i++) {
             if (!strcmp(c->m[i].id, r->meta.node_id))
                 continue;
             rc_peer_info pi;
             rcore_peer_info(r->core, i, &pi);
-            char host[RC_ADDR_LEN], port[16], off[32];
+            char host[RC_ADDR_LEN];
             int p;
             split_or_empty(c->m[i].client_addr, host, sizeof host, &p);
-            snprintf(port, sizeof port, "%d", p);
-            snprintf(off, sizeof off, "%" PRIu64, pi.match_lsn);
-            reply_array(rp, 3);
-            reply_bulk_cstr(rp, host);
-            reply_bulk_cstr(rp, port);
-            reply_bulk_cstr(rp, off);
+            role_replica(rp, host, p, pi.match_lsn);
         }
+        for (int i = 0; i < nx; i++)
+            role_replica(rp, x[i].ip, x[i].port, x[i].offset);
         return;
     }
     char host[RC_ADDR_LEN] = "";
@@ -1619,7 +1627,14 @@ void repl_role_reply(repl *r, reply *rp)
     reply_int(rp, (long long)rcore_applied(r->core));
 }
 
-void repl_info(repl *r, kbuf *b)
+static void info_extra(kbuf *b, int k, const repl_extra_replica *x, int nx)
+{
+    for (int i = 0; i < nx; i++)
+        kbuf_printf(b, "slave%d:ip=%s,port=%d,state=%s,offset=%" PRIu64 ",lag=%lld\r\n", k++,
+                    x[i].ip, x[i].port, x[i].state, x[i].offset, x[i].lag);
+}
+
+void repl_info(repl *r, kbuf *b, const repl_extra_replica *x, int nx)
 {
     engine *e = r->eng;
     wal *w = engine_wal(e);
@@ -1636,7 +1651,7 @@ void repl_info(repl *r, kbuf *b)
         int n = 0;
         for (int i = 0; i < c->n; i++)
             n += strcmp(c->m[i].id, r->meta.node_id) != 0;
-        kbuf_printf(b, "connected_slaves:%d\r\n", n);
+        kbuf_printf(b, "connected_slaves:%d\r\n", n + nx);
         int k = 0;
         for (int i = 0; i < c->n; i++) {
             if (!strcmp(c->m[i].id, r->meta.node_id))
@@ -1653,6 +1668,7 @@ void repl_info(repl *r, kbuf *b)
                         k++, h, p, state, pi.match_lsn,
                         pi.last_ack_ms == UINT64_MAX ? -1LL : (long long)(pi.last_ack_ms / 1000));
         }
+        info_extra(b, k, x, nx);
         kbuf_printf(b, "min_slaves_good_slaves:%d\r\n", rcore_good_replicas(r->core));
     } else {
         int up = known && repl_master_link_up(r);
@@ -1686,7 +1702,8 @@ void repl_info(repl *r, kbuf *b)
                         st.last_contact_ms == UINT64_MAX ? -1LL
                                                          : (long long)(st.last_contact_ms / 1000));
         kbuf_printf(b, "slave_priority:100\r\nslave_read_only:1\r\nreplica_announced:1\r\n");
-        kbuf_printf(b, "connected_slaves:0\r\n");
+        kbuf_printf(b, "connected_slaves:%d\r\n", nx);
+        info_extra(b, 0, x, nx);
     }
     kbuf_printf(b, "master_failover_state:%s\r\n",
                 strcmp(st.transfer_state, "none") ? "failover-in-progress" : "no-failover");

@@ -200,9 +200,20 @@ typedef struct repl_sentinel_view {
 void repl_sentinel_view_get(repl *r, repl_sentinel_view *v);
 
 /* ROLE reply, in Redis's format. */
-void repl_role_reply(repl *r, reply *rp);
+/* Replicas that are not members of the cluster: clients on Redis's
+ * replication stream (the server's SYNC/PSYNC: redis-cli --replica, a
+ * redis-server replica, tools), which INFO and ROLE list after the
+ * members, as Redis lists its replicas. */
+typedef struct repl_extra_replica {
+    char ip[64];
+    int port;          /* its REPLCONF listening-port (0: none given) */
+    const char *state; /* Redis's: "send_bulk" while its RDB goes, then "online" */
+    uint64_t offset;   /* the offset of its last REPLCONF ACK */
+    long long lag;     /* seconds since then */
+} repl_extra_replica;
+void repl_role_reply(repl *r, reply *rp, const repl_extra_replica *x, int nx);
 /* INFO replication lines (Redis's names plus term, leader, commit …). */
-void repl_info(repl *r, kbuf *out);
+void repl_info(repl *r, kbuf *out, const repl_extra_replica *x, int nx);
 /* Peer port counters for INFO stats (peer_auth_failures, …). */
 void repl_info_stats(repl *r, kbuf *out);
 /* Figures for the metrics endpoint (metrics.c), as numbers. */

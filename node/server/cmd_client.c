@@ -1,9 +1,10 @@
 /* cmd_client.c — CLIENT ID / SETNAME / GETNAME / LIST / KILL / INFO / HELP
  * (CLIENT PAUSE / UNPAUSE are in pause.c).
  *
- * Redis's client types: a connection subscribed to something is "pubsub",
- * any other "normal"; kvnode's replication runs on its own peer port, so
- * TYPE master / replica select nothing. The only user is "default". */
+ * Redis's client types: a connection on Redis's replication stream (SYNC,
+ * PSYNC: redis-cli --replica, a redis-server replica) is "replica", one
+ * subscribed to something "pubsub", any other "normal"; kvnode's own
+ * replication runs on its peer port, so TYPE master selects nothing. */
 #include "server.h"
 
 #include "mem.h"
@@ -34,9 +35,12 @@ static int live(const client *cl)
     return !(cl->flags & CL_CLOSING);
 }
 
-/* Redis's getClientType. */
+/* Redis's getClientType: a connection on Redis's replication stream
+ * (SYNC / PSYNC, sync_stream.c) is a replica. */
 static int client_type(const client *cl)
 {
+    if (cl->sync)
+        return CT_REPLICA;
     return (cl->flags & CL_PUBSUB) ? CT_PUBSUB : CT_NORMAL;
 }
 

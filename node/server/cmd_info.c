@@ -467,7 +467,10 @@ static void info_replication(server *s, kbuf *b)
         return;
     }
     if (s->repl) {
-        repl_info(s->repl, b);
+        repl_extra_replica *x;
+        int nx = sync_stream_replicas(s, &x);
+        repl_info(s->repl, b, x, nx);
+        kv_free(x);
         kbuf_printf(b, "last_term:%" PRIu64 "\r\n", engine_last_term(s->eng));
         /* What readiness probes ask: may this node answer reads / writes
          * now (deploy/kvnode-probe.sh). */

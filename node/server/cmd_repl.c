@@ -6,6 +6,7 @@
  * wins at once), REPLICAOF to another cluster's node joins that cluster. */
 #include "server.h"
 
+#include "mem.h"
 #include "repl.h"
 #include "reply.h"
 
@@ -169,7 +170,10 @@ static void cmd_kvcluster_help(cmd_ctx *c)
 
 static void cmd_role(cmd_ctx *c)
 {
-    repl_role_reply(c->srv->repl, &c->r);
+    repl_extra_replica *x;
+    int nx = sync_stream_replicas(c->srv, &x);
+    repl_role_reply(c->srv->repl, &c->r, x, nx);
+    kv_free(x);
 }
 
 static void cmd_wait(cmd_ctx *c)

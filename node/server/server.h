@@ -180,6 +180,7 @@ typedef struct client {
      * stream, or NULL; sync_flags: what REPLCONF asked for */
     struct sync_repl *sync;
     int sync_flags;
+    int sync_port; /* REPLCONF listening-port (0: none) */
 
     /* blocking (WAIT) */
     uint64_t block_lsn;    /* WAIT: LSN replicas must reach (have applied) */
@@ -731,6 +732,10 @@ size_t sync_stream_rdb_pending(const client *c);
  * not counted for maxmemory (as a Redis primary's replica buffers) nor
  * for maxmemory-clients. */
 size_t sync_stream_memory(server *s);
+/* The Redis replicas as INFO replication and ROLE list them (a kv_malloc'd
+ * array, *out, of the returned count; NULL when none). */
+struct repl_extra_replica;
+int sync_stream_replicas(server *s, struct repl_extra_replica **out);
 /* Drop every subscription of c, quietly (RESET, close). */
 void pubsub_client_reset(client *c);
 /* Take c off the list of clients pubsub_settle will visit (close). */

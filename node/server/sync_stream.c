@@ -63,6 +63,7 @@ struct sync_repl {
     int db;             /* database of the last command sent (-1: none) */
     int64_t last_ping_ms;
     int64_t last_ack_ms; /* last REPLCONF ACK, or when the RDB was out */
+    uint64_t ack_off;    /* the offset it acknowledged last */
     int pre_psync;       /* came with SYNC: sends no ACKs, never timed out */
 };
 
@@ -105,6 +106,29 @@ size_t sync_stream_rdb_pending(const client *c)
     if (!c->sync || c->sync->rdb_end <= first)
         return 0;
     return (size_t)(c->sync->rdb_end - first);
+}
+
+int sync_stream_replicas(server *s, repl_extra_replica **out)
+{
+    *out = NULL;
+    if (!s->nsyncs)
+        return 0;
+    repl_extra_replica *x = kv_calloc(s->nsyncs, sizeof *x);
+    int64_t now = server_mstime();
+    for (size_t i = 0; i < s->nsyncs; i++) {
+        const client *c = s->syncs[i];
+        /* Its address as seen (Redis's replica ip), without the port. */
+        snprintf(x[i].ip, sizeof x[i].ip, "%s", c->addr);
+        char *colon = strrchr(x[i].ip, ':');
+        if (colon)
+            *colon = '\0';
+        x[i].port = c->sync_port;
+        x[i].state = sync_stream_rdb_pending(c) ? "send_bulk" : "online";
+        x[i].offset = c->sync->ack_off;
+        x[i].lag = (now - c->sync->last_ack_ms) / 1000;
+    }
+    *out = x;
+    return (int)s->nsyncs;
 }
 
 size_t sync_stream_memory(server *s)
@@ -256,6 +280,8 @@ static void cmd_replconf(cmd_ctx *c)
             long long port;
             if (arg_ll(c, j + 1, &port) < 0)
                 return;
+            if (cl)
+                cl->sync_port = (int)port;
         } else if (arg_is_c(c, j, "ip-address")) {
             if (c->lens[j + 1] >= 256) { /* NET_HOST_STR_LEN */
                 reply_errorf(&c->r,
@@ -269,8 +295,12 @@ static void cmd_replconf(cmd_ctx *c)
                 flags |= SYNC_CAPA_EOF;
         } else if (arg_is_c(c, j, "ack")) {
             /* A replica's acknowledgement: no reply. */
-            if (cl && cl->sync)
+            long long off;
+            if (cl && cl->sync) {
                 cl->sync->last_ack_ms = server_mstime();
+                if (kv_string2ll(c->argv[j + 1], c->lens[j + 1], &off) && off >= 0)
+                    cl->sync->ack_off = (uint64_t)off;
+            }
             return;
         } else if (arg_is_c(c, j, "getack")) {
             /* Asked of a replica by its Redis primary; no reply here. */

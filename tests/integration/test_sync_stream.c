@@ -103,16 +103,15 @@ static int read_n(int fd, char *buf, size_t n, int timeout_ms)
 /* `sync` (SYNC or PSYNC) on a raw connection: the RDB is read (and
  * checked to be one); the connection is then at the start of the command
  * stream. */
-static int attach_with(int port, const char *sync, size_t *rdb_len)
+static int attach_on(int fd, const char *sync, size_t *rdb_len)
 {
-    int fd = h_raw_connect(port);
-    assert_true(fd >= 0);
     assert_int_equal(h_raw_send(fd, sync, strlen(sync)), 0);
     char line[128];
     do
         assert_int_equal(h_raw_line(fd, line, sizeof line, 10000), 0);
     while (line[0] == '\0' || line[0] == '+'); /* keepalives, +FULLRESYNC */
-    assert_int_equal(line[0], '$');
+    if (line[0] != '$')
+        fail_msg("%s: %s", sync, line);
     size_t n = (size_t)atoll(line + 1);
     char *rdb = malloc(n + 1);
     assert_int_equal(read_n(fd, rdb, n, 10000), 0);
@@ -122,6 +121,13 @@ static int attach_with(int port, const char *sync, size_t *rdb_len)
     if (rdb_len)
         *rdb_len = n;
     return fd;
+}
+
+static int attach_with(int port, const char *sync, size_t *rdb_len)
+{
+    int fd = h_raw_connect(port);
+    assert_true(fd >= 0);
+    return attach_on(fd, sync, rdb_len);
 }
 
 static int attach(int port, size_t *rdb_len)
@@ -779,6 +785,86 @@ static void test_repl_timeout(void **state)
     run(pr.kc, "CONFIG SET repl-timeout 60");
 }
 
+/* The "slave0:" line of INFO replication (or "" when none), and whether it
+ * shows the acknowledged offset. */
+typedef struct listed {
+    kv_client *c;
+    char line[256];
+} listed;
+
+static int listed_acked(void *arg)
+{
+    listed *l = arg;
+    kv_reply *r = h_cmd(l->c, "INFO replication");
+    l->line[0] = '\0';
+    const char *p = r && r->str ? strstr(r->str, "slave0:") : NULL;
+    if (p) {
+        size_t n = strcspn(p, "\r\n");
+        snprintf(l->line, sizeof l->line, "%.*s", (int)n, p);
+    }
+    int ok = r && r->str && strstr(r->str, "connected_slaves:1\r\n") && strstr(l->line, "offset=77");
+    kv_reply_free(r);
+    return ok != 0;
+}
+
+/* A client on the replication stream is a replica, as Redis shows one:
+ * INFO replication (slave0: its address, its REPLCONF listening-port,
+ * state online once its RDB is out, the offset of its last ACK), ROLE,
+ * CLIENT LIST TYPE replica, and CLIENT KILL TYPE slave (redis-cli --replica
+ * and Redis's test helpers count on these). */
+static void test_listed_as_replica(void **state)
+{
+    (void)state;
+    run(pr.rc, "CONFIG SET repl-diskless-sync-delay 0");
+    kv_client *cs[2] = {pr.rc, pr.kc};
+    int ports[2] = {pr.redis.port, pr.kv.port};
+    char lines[2][256], roles[2][512], kills[2][64];
+    for (int i = 0; i < 2; i++) {
+        const char *hello = "*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n$4\r\n4321\r\n";
+        int fd = h_raw_connect(ports[i]);
+        assert_true(fd >= 0);
+        assert_int_equal(h_raw_send(fd, hello, strlen(hello)), 0);
+        char line[128];
+        assert_int_equal(h_raw_line(fd, line, sizeof line, 10000), 0);
+        assert_string_equal(line, "+OK");
+        attach_on(fd, "PSYNC ? -1\r\n", NULL);
+        const char *ack = "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$2\r\n77\r\n";
+        assert_int_equal(h_raw_send(fd, ack, strlen(ack)), 0);
+        listed l = {.c = cs[i]};
+        assert_true(h_wait_until(listed_acked, &l, 10000));
+        snprintf(lines[i], sizeof lines[i], "%s", l.line);
+        kv_reply *r = h_cmd(cs[i], "ROLE");
+        h_reply_text(r, roles[i], sizeof roles[i]);
+        kv_reply_free(r);
+        r = h_cmd(cs[i], "CLIENT LIST TYPE replica");
+        assert_non_null(r);
+        assert_non_null(strstr(r->str, " flags=S "));
+        kv_reply_free(r);
+        r = h_cmd(cs[i], "CLIENT KILL TYPE slave");
+        h_reply_text(r, kills[i], sizeof kills[i]);
+        kv_reply_free(r);
+        /* Killed: the connection ends (after what was in flight). */
+        char buf[4096];
+        long long deadline = h_now_ms() + 10000;
+        ssize_t k;
+        do {
+            struct pollfd p = {fd, POLLIN, 0};
+            assert_true(poll(&p, 1, 1000) >= 0);
+            k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        } while (k != 0 && h_now_ms() < deadline);
+        assert_int_equal(k, 0);
+        close(fd);
+    }
+    assert_string_equal(lines[1], lines[0]);
+    assert_string_equal(lines[1], "slave0:ip=127.0.0.1,port=4321,state=online,offset=77,lag=0");
+    /* ROLE: the master's offset differs (byte offsets against LSNs), the
+     * replica's entry does not. */
+    assert_non_null(strstr(roles[0], " [[\"127.0.0.1\" \"4321\" \"77\"]]]"));
+    assert_non_null(strstr(roles[1], " [[\"127.0.0.1\" \"4321\" \"77\"]]]"));
+    assert_string_equal(kills[1], kills[0]);
+    assert_string_equal(kills[1], ":1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -790,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_rdb_only),
         cmocka_unit_test(test_output_limit),
         cmocka_unit_test(test_redis_replica),
+        cmocka_unit_test(test_listed_as_replica),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
