@@ -277,6 +277,11 @@ static void cmd_shutdown(cmd_ctx *c)
         return;
     }
     if (flags & SD_ABORT) {
+        if (server_handover_abort(s)) {
+            log_warn("Shutdown manually aborted.");
+            reply_ok(&c->r);
+            return;
+        }
         if (!s->shutdown_timer) {
             reply_error(&c->r, "ERR No shutdown in progress.");
             return;
@@ -311,6 +316,14 @@ static void cmd_shutdown(cmd_ctx *c)
                 return;
             }
         }
+    }
+    /* A leader hands over first (Redis waits for its replicas): the
+     * client waits, with no reply, until the node exits, or SHUTDOWN
+     * ABORT answers it an error. */
+    if (s->handover_deadline || (!(flags & SD_NOW) && server_handover_start(s))) {
+        if (cl)
+            server_block_shutdown(s, cl);
+        return;
     }
     /* No reply: the connection closes as the process exits (Redis). */
     uv_timer_t *t = kv_malloc(sizeof *t);

@@ -260,7 +260,11 @@ const cfg_option cfg_options[] = {
     {"shutdown-on-sigterm", NULL, CFG_SPECIAL, OFF(shutdown_on_sigterm), 0, 0, "default", NULL,
      1,
      "What SIGTERM's shutdown does: as shutdown-on-sigint; now also skips handing leadership "
-     "over first (up to 5 s) on a leader."},
+     "over first (see shutdown-timeout) on a leader."},
+    {"shutdown-timeout", NULL, CFG_INT, OFF(shutdown_timeout), 0, INT_MAX, "10", NULL, 1,
+     "Seconds a leader's SHUTDOWN (without NOW) or SIGTERM waits, with writes paused, for "
+     "leadership to pass to a caught-up voter before it exits (Redis's wait for its replicas "
+     "to catch up); SHUTDOWN ABORT cancels the wait. 0: exit at once."},
     {"always-show-logo", NULL, CFG_BOOL, OFF(always_show_logo), 0, 1, "no", yesno, 0,
      NO_EFFECT "kvnode logs no ASCII-art logo."},
     {"set-proc-title", NULL, CFG_BOOL, OFF(set_proc_title), 0, 1, "yes", yesno, 0,

@@ -84,6 +84,7 @@ typedef struct kv_config {
     int oom_score_adj;       /* OOM_ADJ_* (relative is stored as yes): how the values apply */
     int oom_score_adj_values[3]; /* primary, replica, background child */
     int shutdown_on_sigint, shutdown_on_sigterm; /* CFG_SHUTDOWN_* flags, 0: default */
+    int shutdown_timeout;    /* s a leader's SHUTDOWN / SIGTERM waits to hand over (0: none) */
     /* Redis options accepted so that redis.conf files load and clients
      * that set them work; kvnode has no such mechanism (see config.c) */
     int always_show_logo, set_proc_title, jemalloc_bg_thread, no_appendfsync_on_rewrite;

@@ -141,6 +141,7 @@ void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t
     c->block_lsn = lsn;
     c->block_pushed = 0;
     c->block_leads = 0;
+    c->block_shutdown = 0;
     c->block_replicas = replicas;
     c->block_deadline_ms = deadline_ms;
     c->flags |= CL_BLOCKED;
@@ -152,11 +153,17 @@ void server_block_leads(server *s, client *c, int64_t deadline_ms)
     c->block_leads = 1;
 }
 
+void server_block_shutdown(server *s, client *c)
+{
+    server_block_wait(s, c, 0, 0, 0);
+    c->block_shutdown = 1;
+}
+
 int server_unblock_wait(server *s, client *c, int error)
 {
     for (size_t i = 0; i < s->nblocked; i++) {
-        if (s->blocked[i] != c || c->block_leads)
-            continue; /* REPLICAOF is no blocking command for CLIENT UNBLOCK */
+        if (s->blocked[i] != c || c->block_leads || c->block_shutdown)
+            continue; /* REPLICAOF, SHUTDOWN: no blocking commands for CLIENT UNBLOCK */
         s->blocked[i] = s->blocked[--s->nblocked];
         reply r = reply_make(&c->out, c->resp);
         if (error)
@@ -188,6 +195,10 @@ void server_check_blocked(server *s)
     int64_t now = server_mstime();
     for (size_t i = 0; i < s->nblocked;) {
         client *c = s->blocked[i];
+        if (c->block_shutdown) {
+            i++; /* until the node exits, or SHUTDOWN ABORT */
+            continue;
+        }
         if (c->block_leads) {
             int leads = s->repl && repl_writable(s->repl);
             if (!leads && now < c->block_deadline_ms) {
@@ -555,14 +566,53 @@ static void on_signal(uv_signal_t *h, int sig)
             }
         }
     }
-    if (sig == SIGTERM && !(flags & CFG_SHUTDOWN_NOW) && !s->handover_deadline && s->repl &&
-        repl_role(s->repl) == REPL_LEADER &&
-        repl_failover(s->repl, NULL, 0, 5000, err, sizeof err) == 0) {
-        log_notice("Handing leadership over before shutting down (at most 5 s)");
-        s->handover_deadline = server_mstime() + 5500;
+    if (s->handover_deadline && sig == SIGTERM)
+        return; /* already handing over: the node exits once it has (SIGINT: at once) */
+    if (sig == SIGTERM && !(flags & CFG_SHUTDOWN_NOW) && server_handover_start(s))
         return;
-    }
     server_shutdown(s, 0);
+}
+
+int server_handover_start(server *s)
+{
+    char err[256];
+    if (s->cfg.shutdown_timeout <= 0 || !s->repl || repl_role(s->repl) != REPL_LEADER ||
+        repl_alone(s->repl))
+        return 0;
+    uint64_t ms = (uint64_t)s->cfg.shutdown_timeout * 1000;
+    if (repl_failover(s->repl, NULL, 0, ms, err, sizeof err) != 0) {
+        log_warn("Shutting down without handing leadership over: %s", err);
+        return 0;
+    }
+    log_notice("Handing leadership over before shutting down (at most %d s)",
+               s->cfg.shutdown_timeout);
+    s->handover_deadline = server_mstime() + (int64_t)ms + 500;
+    return 1;
+}
+
+int server_handover_abort(server *s)
+{
+    if (!s->handover_deadline || s->shutting_down)
+        return 0;
+    char err[256];
+    if (repl_failover_in_progress(s->repl))
+        repl_failover_abort(s->repl, err, sizeof err);
+    s->handover_deadline = 0;
+    /* The SHUTDOWNs that waited get Redis's error, and go on. */
+    for (size_t i = 0; i < s->nblocked;) {
+        client *c = s->blocked[i];
+        if (!c->block_shutdown) {
+            i++;
+            continue;
+        }
+        s->blocked[i] = s->blocked[--s->nblocked];
+        c->block_shutdown = 0;
+        reply r = reply_make(&c->out, c->resp);
+        reply_error(&r, "ERR Errors trying to SHUTDOWN. Check logs.");
+        client_unblock(c);
+        client_flush(c);
+    }
+    return 1;
 }
 
 static void handover_check(server *s, int64_t now)

@@ -186,6 +186,7 @@ typedef struct client {
     uint64_t block_lsn;    /* WAIT: LSN replicas must reach (have applied) */
     int block_pushed;      /* … a round went out once it was committed */
     int block_leads;       /* REPLICAOF NO ONE: until this node takes writes */
+    int block_shutdown;    /* SHUTDOWN on a leader: until it exits (or SHUTDOWN ABORT) */
     int block_replicas;
     int64_t block_deadline_ms;
 
@@ -370,7 +371,7 @@ struct server {
      * step-down and first new primary close no client connections (Redis
      * keeps them), unlike a failover. */
     int sent_quiet_switch;
-    int64_t handover_deadline; /* SIGTERM on a leader: shut down by then */
+    int64_t handover_deadline; /* SHUTDOWN / SIGTERM on a leader: exit by then */
     cmd_env env;          /* what data commands see (role, limits, stats) */
     /* Clients blocked in XREAD/XREADGROUP (stream_block.c) */
     struct sblock_reg *sblocks;
@@ -474,6 +475,15 @@ void server_block_wait(server *s, client *c, uint64_t lsn, int replicas, int64_t
 /* REPLICAOF NO ONE: c's +OK goes once this node is a writable primary (as
  * Redis's answer means it is one), or an error at deadline_ms. */
 void server_block_leads(server *s, client *c, int64_t deadline_ms);
+/* A SHUTDOWN that waits for the hand-over below: no reply, until SHUTDOWN
+ * ABORT answers it an error. */
+void server_block_shutdown(server *s, client *c);
+/* A leader's shutdown (SHUTDOWN, SIGTERM) hands leadership over first,
+ * for at most shutdown-timeout: 1 if that began (the node exits once done,
+ * or at the deadline: handover_check), 0 if there is nothing to wait for.
+ * server_handover_abort (SHUTDOWN ABORT) cancels it: 1 if there was one. */
+int server_handover_start(server *s);
+int server_handover_abort(server *s);
 /* Answer blocked clients whose condition holds or whose time is up. */
 void server_check_blocked(server *s);
 /* CLIENT UNBLOCK of a client in WAIT: its reply now (the count, or

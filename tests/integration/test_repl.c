@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -903,6 +904,77 @@ static void test_failover_switchover(void **state)
     assert_true(hc_info(0, "replication", "leadership_transfers") >= 1);
 }
 
+static int handing_over(void *arg)
+{
+    kv_reply *r = hc_cmd(*(int *)arg, "INFO replication");
+    int yes = r && r->str && strstr(r->str, "master_failover_state:failover-in-progress");
+    kv_reply_free(r);
+    return yes != 0;
+}
+
+/* SHUTDOWN on the leader hands leadership over first, for at most
+ * shutdown-timeout, as SIGTERM does (Redis's SHUTDOWN waits for its
+ * replicas): the other node leads by a transfer and the node exits
+ * cleanly. SHUTDOWN ABORT during the wait cancels it: the waiting SHUTDOWN
+ * gets Redis's error, and the node stays up and leading. */
+static void test_shutdown_hands_over(void **state)
+{
+    (void)state;
+    /* A long election timeout: the leader keeps its lease while its
+     * follower is stopped below. */
+    const char *extra[] = {"--election-timeout", "5000", NULL};
+    hc_start(0, -1, extra);
+    hc_start(1, 0, extra);
+    hc_voters_want v = {0, 2};
+    assert_true(h_wait_until(hc_has_voters, &v, 30000));
+    kv_reply *r = hc_cmd(0, "CONFIG GET shutdown-timeout");
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(r->element[1]->str, "10");
+    kv_reply_free(r);
+    r = hc_cmd(0, "SHUTDOWN ABORT");
+    assert_string_equal(r->str, "ERR No shutdown in progress.");
+    kv_reply_free(r);
+    r = hc_cmd(0, "SET k 1");
+    assert_string_equal(r->str, "OK");
+    kv_reply_free(r);
+
+    /* The follower cannot catch up (stopped): SHUTDOWN waits, ABORT ends
+     * the wait. */
+    assert_int_equal(kill(hc_node[1].pid, SIGSTOP), 0);
+    int fd = h_raw_connect(hc_node[0].port);
+    assert_true(fd >= 0);
+    assert_int_equal(h_raw_send(fd, "SHUTDOWN\r\n", 10), 0);
+    int n0 = 0;
+    assert_true(h_wait_until(handing_over, &n0, 10000));
+    r = hc_cmd(0, "SHUTDOWN ABORT");
+    assert_string_equal(r->str, "OK");
+    kv_reply_free(r);
+    char line[256];
+    assert_int_equal(h_raw_line(fd, line, sizeof line, 10000), 0);
+    assert_string_equal(line, "-ERR Errors trying to SHUTDOWN. Check logs.");
+    /* The connection goes on. */
+    assert_int_equal(h_raw_send(fd, "PING\r\n", 6), 0);
+    assert_int_equal(h_raw_line(fd, line, sizeof line, 10000), 0);
+    assert_string_equal(line, "+PONG");
+    assert_int_equal(kill(hc_node[1].pid, SIGCONT), 0);
+    assert_true(h_wait_until(writable, &n0, 20000));
+
+    /* Now it hands over, and exits. */
+    assert_int_equal(h_raw_send(fd, "SHUTDOWN\r\n", 10), 0);
+    int n1 = 1;
+    assert_true(h_wait_until(is_leader, &n1, 20000));
+    /* Exits by itself, with status 0 (signal 0: only waited for). */
+    int st = h_stop(&hc_node[0], 0, 20000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    hc_up[0] = 0;
+    assert_true(h_log_has(&hc_node[0], "Handing leadership over before shutting down (at most 10 s)"));
+    r = hc_cmd(1, "GET k");
+    assert_string_equal(r->str, "1");
+    kv_reply_free(r);
+    close(fd);
+}
+
 /* WAIT counts replicas that have applied the client's writes (a read
  * there right after sees them), honours its timeout, and is refused on a
  * replica. */
@@ -1259,6 +1331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_big_value_buffers_given_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_switchover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_hands_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_replicas_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bitmaps_hll_replicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dump_sort_replicate, setup, teardown),
