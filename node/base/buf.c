@@ -5,6 +5,7 @@
  * than were consumed since the last move. */
 #include "buf.h"
 
+#include "err.h"
 #include "mem.h"
 
 #include <ctype.h>
@@ -43,7 +44,7 @@ static void kbuf_overflow(void)
 {
     fprintf(stderr, "kvnode: kbuf size overflow\n");
     fflush(stderr);
-    abort();
+    kv_abort();
 }
 
 static size_t grow_target(size_t cap, size_t need)

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *kve_str(int code)
@@ -53,4 +54,18 @@ int kve_wrap(char *buf, size_t len, int code, const char *fmt, ...)
     else
         snprintf(buf, len, "%s: %s", ctx, kve_str(code));
     return code;
+}
+
+static int exit_on_panic;
+
+void kv_set_exit_on_panic(int on)
+{
+    exit_on_panic = on;
+}
+
+void kv_abort(void)
+{
+    if (exit_on_panic)
+        exit(1);
+    abort();
 }

@@ -26,6 +26,13 @@ enum {
     KVE_CLOSED = -13,  /* component shut down */
 };
 
+/* The end of the process after a fatal internal error (out of memory, a
+ * broken invariant): abort(), for a core dump, or exit(1) when
+ * use-exit-on-panic is set (Redis's hidden option, for test runs under
+ * tools that treat an abort as a crash of their own). */
+void kv_set_exit_on_panic(int on);
+__attribute__((noreturn)) void kv_abort(void);
+
 /* A static, human-readable name for a KVE_* code. Never NULL. */
 const char *kve_str(int code);
 

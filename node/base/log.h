@@ -20,6 +20,13 @@ const char *log_level_name(int level);
 int log_set_file(const char *path);
 void log_set_role(char role);
 void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The crash report (crash-log-enabled, as Redis's bug report): on a fatal
+ * signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) the log gets "<who>
+ * crashed by signal: <n>" and a STACK TRACE (glibc's backtrace), then the
+ * signal's default action (a core dump where enabled). Off: the default
+ * actions only. In sanitizer builds the sanitizer keeps the signals it
+ * reports itself (all but SIGABRT). */
+void log_crash_report(int on, const char *who);
 
 #define LOG(level, ...)                     \
     do {                                    \

@@ -1,6 +1,7 @@
 /* mem.c — counted allocation (see mem.h). */
 #include "mem.h"
 
+#include "err.h"
 #include "prefault.h"
 
 #include <malloc.h>
@@ -29,7 +30,7 @@ static void oom(size_t n)
 {
     fprintf(stderr, "kvnode: out of memory allocating %zu bytes\n", n);
     fflush(stderr);
-    abort();
+    kv_abort();
 }
 
 /* Bulk loading state (kv_bulk_begin). `lo` is the first huge-page

@@ -19,6 +19,7 @@
  * (script_msgpack.c, script_struct.c). */
 #include "script_int.h"
 
+#include "err.h"
 #include "log.h"
 #include "mem.h"
 #include "sha1.h"
@@ -461,7 +462,7 @@ static void rp_value(rp *r, lua_State *L)
 {
     if (L && !lua_checkstack(L, 5)) {
         log_write(LOG_WARNING, "lua stack limit reach when parsing redis.call reply");
-        abort();
+        kv_abort();
     }
     char t = *r->p++;
     size_t n;
@@ -1487,7 +1488,7 @@ static void install_yielding_pcall(lua_State *L)
 {
     if (luaL_loadbuffer(L, yielding_pcall_src, sizeof yielding_pcall_src - 1, "=kvnode")) {
         log_write(LOG_WARNING, "scripting: %s", lua_tostring(L, -1));
-        abort();
+        kv_abort();
     }
     lua_pushcfunction(L, l_lua_pcall);
     lua_pushcfunction(L, l_lua_xpcall);

@@ -11,6 +11,7 @@
  * -@all. */
 #include "acl.h"
 
+#include "err.h"
 #include "keyspecs.h"
 #include "log.h"
 #include "mem.h"
@@ -116,7 +117,7 @@ static void init_tables(void)
     ncmds = command_count();
     if (ncmds >= ACL_FUTURE) {
         log_warn("ACL: %d commands do not fit the %d-bit command bitmaps", ncmds, ACL_BITS);
-        abort();
+        kv_abort();
     }
     cat_of = kv_calloc((size_t)ncmds, sizeof *cat_of);
     for (int i = 0; i < ncmds; i++) {

@@ -8,6 +8,7 @@
 #include "server.h"
 
 #include "dict.h"
+#include "err.h"
 #include "rdb.h"
 #include "thash.h"
 #include "tset.h"
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 /* The argument as a C string (Redis reads these with atoi / strtod). */
@@ -119,6 +121,27 @@ static void debug_sleep(cmd_ctx *c)
             ;
     }
     reply_ok(&c->r);
+}
+
+/* DEBUG SEGFAULT: a write to a read-only page (Redis's way, which no
+ * compiler optimizes away); the crash report follows (crash-log-enabled). */
+static void debug_segfault(cmd_ctx *c)
+{
+    (void)c;
+    log_warn("DEBUG SEGFAULT: crashing on purpose");
+    volatile char *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED)
+        *p = 'x';
+    kv_abort(); /* not reached */
+}
+
+/* DEBUG PANIC: a fatal internal error, as Redis's serverPanic. */
+static void debug_panic(cmd_ctx *c)
+{
+    (void)c;
+    log_warn("------------------------------------------------");
+    log_warn("Guru Meditation: DEBUG PANIC called at Unix time %lld", (long long)time(NULL));
+    kv_abort();
 }
 
 /* DEBUG PAUSE-CRON <0|1> (any integer, as Redis's atoi). */
@@ -406,6 +429,9 @@ static void debug_help(cmd_ctx *c)
         "    Like HTSTATS but for the hash table stored at <key>'s value.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "PANIC",
+        "    Make the server crash with a panic (a fatal internal error: abort(), or exit(1)",
+        "    with use-exit-on-panic).",
         "POPULATE <count> [<prefix>] [<size>]",
         "    Create <count> string keys named key:<num>. If <prefix> is specified it is",
         "    used instead of the 'key' prefix. The keys are logged like any write.",
@@ -434,6 +460,8 @@ static void debug_help(cmd_ctx *c)
         "    In case RESET is provided the peak reset time will be restored to the default value",
         "REPLYBUFFER RESIZING <0|1>",
         "    Enable or disable the reply buffer resize cron job",
+        "SEGFAULT",
+        "    Crash the server with sigsegv.",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -498,6 +526,8 @@ static const debug_sub subs[] = {
     {"digest-value", -2, debug_digest_value},
     {"populate", -3, debug_populate},
     {"sleep", 3, debug_sleep},
+    {"segfault", 2, debug_segfault},
+    {"panic", 2, debug_panic},
     {"set-active-expire", 3, debug_set_active_expire},
     {"pause-cron", 3, debug_pause_cron},
     {"set-disable-deny-scripts", 3, debug_set_disable_deny_scripts},

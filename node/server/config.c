@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "cmd.h" /* NOTIFY_* */
+#include "err.h"
 #include "latency.h"
 #include "log.h"
 #include "mem.h"
@@ -20,6 +21,7 @@
 #define OFF(f) offsetof(kv_config, f)
 
 static const char *const yesno[] = {"no", "yes", NULL};
+static const char *const sanitize_names[] = {"no", "yes", "clients", NULL};
 /* Redis's order (its CONFIG SET error lists them so): ACL_PUBSUB_*. */
 static const char *const acl_pubsub_names[] = {"allchannels", "resetchannels", NULL};
 static const char *const fsync_names[] = {"always", "everysec", "no", NULL};
@@ -265,6 +267,20 @@ const cfg_option cfg_options[] = {
      "Seconds a leader's SHUTDOWN (without NOW) or SIGTERM waits, with writes paused, for "
      "leadership to pass to a caught-up voter before it exits (Redis's wait for its replicas "
      "to catch up); SHUTDOWN ABORT cancels the wait. 0: exit at once."},
+    {"sanitize-dump-payload", NULL, CFG_ENUM, OFF(sanitize_dump_payload), 0, 0, "no",
+     sanitize_names, 1,
+     NO_EFFECT "kvnode decodes every RESTORE payload (and snapshot) into its own structures "
+     "before it takes it, which checks it whatever this says: a payload that does not decode "
+     "is refused."},
+    {"crash-log-enabled", NULL, CFG_BOOL, OFF(crash_log_enabled), 0, 1, "yes", yesno, 1,
+     "On a crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT), log a bug report with a stack "
+     "trace before the signal's default action (a core dump where enabled)."},
+    {"crash-memcheck-enabled", NULL, CFG_BOOL, OFF(crash_memcheck_enabled), 0, 1, "yes", yesno, 1,
+     NO_EFFECT "kvnode runs no memory test after a crash."},
+    {"use-exit-on-panic", NULL, CFG_BOOL, OFF(use_exit_on_panic), 0, 1, "no", yesno, 1,
+     "Testing only: end the process with exit(1) rather than abort() on a fatal internal "
+     "error (out of memory, a broken invariant), as Redis's hidden option.",
+     NULL, NULL, 1},
     {"always-show-logo", NULL, CFG_BOOL, OFF(always_show_logo), 0, 1, "no", yesno, 0,
      NO_EFFECT "kvnode logs no ASCII-art logo."},
     {"set-proc-title", NULL, CFG_BOOL, OFF(set_proc_title), 0, 1, "yes", yesno, 0,
@@ -1270,7 +1286,7 @@ void config_init(kv_config *c)
         char err[128];
         if (config_set(c, o, n, (const char **)w, 1, err, sizeof err) < 0 && n > 0) {
             fprintf(stderr, "kvnode: bad default for %s: %s\n", o->name, err);
-            abort();
+            kv_abort();
         }
         if (n == 0 && o->type == CFG_STRING) {
             const char *empty = "";

@@ -88,6 +88,8 @@ typedef struct kv_config {
     /* Redis options accepted so that redis.conf files load and clients
      * that set them work; kvnode has no such mechanism (see config.c) */
     int always_show_logo, set_proc_title, jemalloc_bg_thread, no_appendfsync_on_rewrite;
+    int sanitize_dump_payload, crash_log_enabled, crash_memcheck_enabled;
+    int use_exit_on_panic; /* hidden: exit(1) instead of abort() (kv_abort) */
     int aof_load_truncated, aof_timestamp_enabled, aof_rewrite_incremental_fsync;
     int aof_disable_auto_gc;
     int rdb_save_incremental_fsync, rdb_del_sync_files;

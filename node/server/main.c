@@ -3,6 +3,7 @@
 #include "check.h"
 #include "config.h"
 #include "dict.h"
+#include "err.h"
 #include "log.h"
 #include "mem.h"
 #include "server.h"
@@ -139,6 +140,8 @@ int main(int argc, char **argv)
         return 1;
     }
     log_level = cfg.loglevel;
+    kv_set_exit_on_panic(cfg.use_exit_on_panic);
+    log_crash_report(cfg.crash_log_enabled, "kvnode " KV_VERSION);
     if (cfg.logfile && cfg.logfile[0] && log_set_file(cfg.logfile) < 0) {
         fprintf(stderr, "kvnode: can't open the log file %s: %s\n", cfg.logfile,
                 strerror(errno));

@@ -867,6 +867,10 @@ void server_apply_config(server *s, const cfg_option *o)
     env_limits(s);
     if (!strcmp(n, "loglevel"))
         log_level = s->cfg.loglevel;
+    else if (!strcmp(n, "use-exit-on-panic"))
+        kv_set_exit_on_panic(s->cfg.use_exit_on_panic);
+    else if (!strcmp(n, "crash-log-enabled"))
+        log_crash_report(s->cfg.crash_log_enabled, "kvnode " KV_VERSION);
     else if (!strcmp(n, "hash-max-listpack-entries"))
         hash_max_listpack_entries = (size_t)s->cfg.hash_max_listpack_entries;
     else if (!strcmp(n, "hash-max-listpack-value"))

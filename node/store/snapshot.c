@@ -136,7 +136,7 @@ static void w_reserve(writer *w, size_t extra)
     uint8_t *p = realloc(w->blk, cap);
     if (!p) {
         fprintf(stderr, "kvnode: out of memory writing snapshot block\n");
-        abort();
+        kv_abort();
     }
     w->blk = p;
     w->cap = cap;

@@ -33,7 +33,7 @@ static void rbuf_append(wal_rbuf *b, const uint8_t *p, size_t n)
             cap *= 2;
         uint8_t *q = realloc(b->p, cap);
         if (!q)
-            abort();
+            kv_abort();
         b->p = q;
         b->cap = cap;
     }

@@ -57,7 +57,7 @@ static void wbuf_reserve(wbuf *b, size_t extra)
     uint8_t *p = realloc(b->p, cap);
     if (!p) {
         fprintf(stderr, "kvnode: out of memory growing the WAL batch to %zu bytes\n", cap);
-        abort();
+        kv_abort();
     }
     b->p = p;
     b->cap = cap;
@@ -980,7 +980,7 @@ static void add_switch(batch *b, size_t off, uint64_t lsn, int spare_id)
         b->capsw = b->capsw ? b->capsw * 2 : 4;
         b->sw = realloc(b->sw, b->capsw * sizeof *b->sw);
         if (!b->sw)
-            abort();
+            kv_abort();
     }
     b->sw[b->nsw].off = off;
     b->sw[b->nsw].first_lsn = lsn;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1484,6 +1485,83 @@ static void test_daemonize(void **state)
     assert_int_not_equal(access(pidfile, F_OK), 0);
 }
 
+/* How many times the node's log holds needle. */
+static int log_count(const h_proc *p, const char *needle)
+{
+    FILE *f = fopen(p->log, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* A crash leaves Redis's kind of bug report in the log (crash-log-enabled,
+ * on by default): the signal, then a stack trace, then the signal's own
+ * action. Off, the signal just acts. DEBUG PANIC with use-exit-on-panic
+ * exits 1. (SIGABRT: the one signal a sanitizer build leaves to kvnode.) */
+static void test_crash_report(void **state)
+{
+    fixture *f = *state;
+    struct rlimit no_core = {0, 0};
+    assert_int_equal(setrlimit(RLIMIT_CORE, &no_core), 0); /* no core files from these */
+    const char *extra[] = {"--enable-debug-command", "yes", NULL};
+    assert_int_equal(start_node(f, extra), 0);
+    kv_reply *r = h_cmd(f->c, "CONFIG GET crash-log-enabled");
+    assert_string_equal(r->element[1]->str, "yes");
+    kv_reply_free(r);
+    assert_int_equal(kill(f->node.pid, SIGABRT), 0);
+    int st = h_stop(&f->node, 0, 20000);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGABRT);
+    assert_int_equal(log_count(&f->node, "crashed by signal: 6"), 1);
+    assert_int_equal(log_count(&f->node, "------ STACK TRACE ------"), 1);
+    assert_int_equal(log_count(&f->node, "=== KVNODE BUG REPORT END."), 1);
+    kv_client_free(f->c);
+
+    /* Off at run time: no report. */
+    assert_int_equal(h_restart(&f->node), 0);
+    f->c = h_connect(f->node.port);
+    assert_non_null(f->c);
+    r = h_cmd(f->c, "CONFIG SET crash-log-enabled no");
+    assert_string_equal(r->str, "OK");
+    kv_reply_free(r);
+    assert_int_equal(kill(f->node.pid, SIGABRT), 0);
+    st = h_stop(&f->node, 0, 20000);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGABRT);
+    assert_int_equal(log_count(&f->node, "crashed by signal: 6"), 1);
+    kv_client_free(f->c);
+
+    /* DEBUG PANIC: abort() with its report, or exit(1) with use-exit-on-panic. */
+    assert_int_equal(h_restart(&f->node), 0);
+    f->c = h_connect(f->node.port);
+    assert_non_null(f->c);
+    assert_null(h_cmd(f->c, "DEBUG PANIC"));
+    st = h_stop(&f->node, 0, 20000);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGABRT);
+    assert_int_equal(log_count(&f->node, "Guru Meditation: DEBUG PANIC called"), 1);
+    assert_int_equal(log_count(&f->node, "crashed by signal: 6"), 2);
+    kv_client_free(f->c);
+    assert_int_equal(h_restart(&f->node), 0);
+    f->c = h_connect(f->node.port);
+    assert_non_null(f->c);
+    r = h_cmd(f->c, "CONFIG SET use-exit-on-panic yes");
+    assert_string_equal(r->str, "OK");
+    kv_reply_free(r);
+    assert_null(h_cmd(f->c, "DEBUG PANIC"));
+    st = h_stop(&f->node, 0, 20000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_int_equal(log_count(&f->node, "Guru Meditation: DEBUG PANIC called"), 2);
+    kv_client_free(f->c);
+    f->c = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1503,6 +1581,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_debug_reload_during_bgsave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debug_object_serializedlength, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flushall_saves_with_save_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daemonize, setup, teardown),
