@@ -54,11 +54,17 @@ enum { RDB_OK = 0, RDB_ERR_VERSION = -1, RDB_ERR_FORMAT = -2 };
 /* Redis's verifyDumpPayload: at least the 10-byte footer, an RDB version
  * not above 10, and a matching CRC-64. RDB_OK or RDB_ERR_VERSION. */
 int rdb_verify(const void *p, size_t n);
+/* DEBUG SET-SKIP-CHECKSUM-VALIDATION: rdb_verify checks the version only,
+ * so that tests can hand crafted payloads to the decoder. */
+void rdb_set_skip_checksum(int on);
 /* Read the value of a verified payload into *v. Strings (a value, a member,
  * a blob once decompressed) longer than max_string are refused. RDB_OK, or
  * RDB_ERR_FORMAT with nothing allocated. Bytes between the value and the
  * footer are ignored, as Redis does. */
 int rdb_load(const void *p, size_t n, size_t max_string, rdb_value *v);
+/* What a payload holds, by its type byte, as Redis's corruption reports
+ * name it ("Hash listpack", "Intset", "Stream" …), for the log. */
+const char *rdb_payload_kind(const void *p, size_t n);
 /* Free a value rdb_load returned (when it is not put in a keyspace). */
 void rdb_value_free(rdb_value *v);
 /* Put v under key (which must not exist); the keyspace owns the value

@@ -955,16 +955,9 @@ void sc_function_restore(cmd_ctx *c)
     }
     const unsigned char *data = (const unsigned char *)c->argv[2];
     size_t len = c->lens[2];
-    if (len < 10) {
-        reply_error(&c->r, "ERR DUMP payload version or checksum are wrong");
-        return;
-    }
-    const unsigned char *footer = data + len - 10;
-    unsigned rdbver = footer[0] | (unsigned)footer[1] << 8;
-    uint64_t crc = 0;
-    for (int s = 0; s < 8; s++)
-        crc |= (uint64_t)footer[2 + s] << (8 * s);
-    if (rdbver > RDB_VERSION || crc64(0, data, len - 8) != crc) {
+    /* Redis's verifyDumpPayload (DEBUG SET-SKIP-CHECKSUM-VALIDATION too);
+     * replayed, it was checked when it ran. */
+    if (len < 10 || (!c->replay && rdb_verify(data, len) != RDB_OK)) {
         reply_error(&c->r, "ERR DUMP payload version or checksum are wrong");
         return;
     }

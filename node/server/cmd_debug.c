@@ -144,6 +144,17 @@ static void debug_panic(cmd_ctx *c)
     kv_abort();
 }
 
+/* DEBUG SET-SKIP-CHECKSUM-VALIDATION <0|1> (atoi): RESTORE checks a
+ * payload's version but not its CRC-64 (Redis's, for corrupt-payload
+ * tests; the decoder still refuses what does not decode). */
+static void debug_set_skip_checksum_validation(cmd_ctx *c)
+{
+    char buf[32];
+    arg_cstr(c, 2, buf, sizeof buf);
+    rdb_set_skip_checksum(atoi(buf) != 0);
+    reply_ok(&c->r);
+}
+
 /* DEBUG PAUSE-CRON <0|1> (any integer, as Redis's atoi). */
 static void debug_pause_cron(cmd_ctx *c)
 {
@@ -462,6 +473,8 @@ static void debug_help(cmd_ctx *c)
         "    Enable or disable the reply buffer resize cron job",
         "SEGFAULT",
         "    Crash the server with sigsegv.",
+        "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+        "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -527,6 +540,7 @@ static const debug_sub subs[] = {
     {"populate", -3, debug_populate},
     {"sleep", 3, debug_sleep},
     {"segfault", 2, debug_segfault},
+    {"set-skip-checksum-validation", 3, debug_set_skip_checksum_validation},
     {"panic", 2, debug_panic},
     {"set-active-expire", 3, debug_set_active_expire},
     {"pause-cron", 3, debug_pause_cron},

@@ -1562,6 +1562,42 @@ static void test_crash_report(void **state)
     f->c = NULL;
 }
 
+/* A RESTORE payload that does not decode is refused with Redis's error and
+ * logged (at verbose) as Redis reports it: which structure failed its
+ * integrity check. DEBUG SET-SKIP-CHECKSUM-VALIDATION lets it reach the
+ * decoder. */
+static void test_restore_corrupt_logged(void **state)
+{
+    fixture *f = *state;
+    const char *extra[] = {"--enable-debug-command", "yes", "--loglevel", "verbose", NULL};
+    assert_int_equal(start_node(f, extra), 0);
+    assert_int_equal(integer(f->c, "HSET h a 1 b 2"), 2);
+    kv_reply *d = h_cmd(f->c, "DUMP h");
+    assert_int_equal(d->type, KV_REPLY_STRING);
+    assert_int_equal((unsigned char)d->str[0], 16); /* a hash listpack */
+    size_t n = d->len;
+    char *p = malloc(n);
+    memcpy(p, d->str, n);
+    kv_reply_free(d);
+    /* The listpack's element count (bytes 6-7 after the type and the
+     * 1-byte string header and 4-byte total) says more than it holds. */
+    p[2 + 4] = (char)0x7f;
+    ok(f->c, "DEBUG SET-SKIP-CHECKSUM-VALIDATION 1");
+    const char *argv[] = {"RESTORE", "h2", "0", p};
+    size_t lens[] = {7, 2, 1, n};
+    kv_reply *r = h_cmdv(f->c, 4, argv, lens);
+    assert_int_equal(r->type, KV_REPLY_ERROR);
+    assert_string_equal(r->str, "ERR Bad data format");
+    kv_reply_free(r);
+    assert_true(h_log_has(&f->node, "RESTORE of key 'h2' refused: Hash listpack integrity check failed."));
+    /* Without the skip, the checksum refuses it first. */
+    ok(f->c, "DEBUG SET-SKIP-CHECKSUM-VALIDATION 0");
+    r = h_cmdv(f->c, 4, argv, lens);
+    assert_string_equal(r->str, "ERR DUMP payload version or checksum are wrong");
+    kv_reply_free(r);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1582,6 +1618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_debug_object_serializedlength, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_report, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_corrupt_logged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flushall_saves_with_save_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daemonize, setup, teardown),
