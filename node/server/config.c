@@ -84,9 +84,12 @@ const cfg_option cfg_options[] = {
      LLONG_MAX / 2, "1gb", NULL, 1,
      "Most unprocessed bytes buffered for one client before it is closed."},
     {"client-output-buffer-limit", NULL, CFG_SPECIAL, OFF(obuf_hard), 0, 0,
-     "normal 256mb 64mb 60 replica 256mb 64mb 60 pubsub 32mb 8mb 60", NULL, 1,
+     "normal 1gb 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", NULL, 1,
      "<class> <hard> <soft> <seconds> ...: close a client whose pending output exceeds hard, "
-     "or stays above soft for seconds (0 disables a limit). Classes: normal, pubsub (clients "
+     "or stays above soft for seconds (0 disables a limit). Classes: normal (kvnode's hard "
+     "limit, where Redis has none, stops a reply without bound, such as HRANDFIELD with a huge "
+     "count, before it takes the node's memory; any one value proto-max-bulk-len lets in "
+     "fits under it), pubsub (clients "
      "subscribed to channels; one that stops reading is cut off and nobody else waits), and "
      "replica/slave (accepted for Redis tools; kvnode replicas stream over the peer port and "
      "are never buffered without bound)."},

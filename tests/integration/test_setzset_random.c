@@ -719,7 +719,7 @@ static void test_huge_random_counts_hit_output_limit(void **state)
     assert_non_null(r);
     assert_int_equal(r->integer, 3);
     kv_reply_free(r);
-    limit[3] = "normal 256mb 64mb 60";
+    limit[3] = "normal 1gb 0 0";
     kv_reply_free(h_cmdv(kc, 4, limit, NULL));
 }
 

@@ -49,7 +49,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.protected_mode, 1);
     assert_string_equal(get(&c, "appendfsync"), "always");
     assert_string_equal(get(&c, "client-output-buffer-limit"),
-                        "normal 268435456 67108864 60 slave 268435456 67108864 60 pubsub 33554432 "
+                        "normal 1073741824 0 0 slave 268435456 67108864 60 pubsub 33554432 "
                         "8388608 60");
     assert_string_equal(get(&c, "notify-keyspace-events"), "");
     assert_string_equal(get(&c, "replicaof"), "");
