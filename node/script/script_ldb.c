@@ -25,8 +25,8 @@
 #include "log.h"
 #include "mem.h"
 
-#include <ctype.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -551,25 +551,6 @@ static void cmd_print_all(lua_State *L)
         ldb_logf("No local variables in the current context.");
 }
 
-/* Redis's string2l: the whole string is a long, no spaces, no "+". */
-static int parse_long(const char *s, size_t n, long *out)
-{
-    if (n == 0 || n > 20)
-        return 0;
-    char tmp[24];
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    if (tmp[0] == '+' || isspace((unsigned char)tmp[0]) || (n > 1 && tmp[0] == '0') ||
-        (n > 2 && tmp[0] == '-' && tmp[1] == '0'))
-        return 0;
-    char *end;
-    long v = strtol(tmp, &end, 10);
-    if (*end)
-        return 0;
-    *out = v;
-    return 1;
-}
-
 static void cmd_break(int argc, char **argv, const size_t *lens)
 {
     if (argc == 1) {
@@ -583,8 +564,8 @@ static void cmd_break(int argc, char **argv, const size_t *lens)
         return;
     }
     for (int j = 1; j < argc; j++) {
-        long line;
-        if (!parse_long(argv[j], lens[j], &line)) {
+        long long line; /* Redis's string2l: the whole argument, no spaces */
+        if (!kv_string2ll(argv[j], lens[j], &line) || line < INT_MIN || line > INT_MAX) {
             ldb_logf("Invalid argument:'%s'", argv[j]);
         } else if (line == 0) {
             ldb.bpcount = 0;

@@ -667,17 +667,22 @@ long long h_info_num(kv_client *c, const char *section, const char *name)
     return v;
 }
 
-int h_log_has(const h_proc *p, const char *needle)
+int h_log_count(const h_proc *p, const char *needle)
 {
     FILE *f = fopen(p->log, "r");
     if (!f)
         return 0;
-    char line[2048];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, needle) != NULL;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
     fclose(f);
-    return found;
+    return n;
+}
+
+int h_log_has(const h_proc *p, const char *needle)
+{
+    return h_log_count(p, needle) > 0;
 }
 
 int h_raw_line(int fd, char *out, size_t len, int timeout_ms)

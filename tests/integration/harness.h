@@ -96,6 +96,8 @@ int h_raw_line(int fd, char *out, size_t len, int timeout_ms);
 long long h_info_num(kv_client *c, const char *section, const char *name);
 /* Whether p's log holds a line containing needle. */
 int h_log_has(const h_proc *p, const char *needle);
+/* How many of p's log lines contain needle. */
+int h_log_count(const h_proc *p, const char *needle);
 
 /* The kvnode binary and source tree (set by CMake). */
 const char *h_kvnode_bin(void);

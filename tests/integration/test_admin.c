@@ -1485,20 +1485,6 @@ static void test_daemonize(void **state)
     assert_int_not_equal(access(pidfile, F_OK), 0);
 }
 
-/* How many times the node's log holds needle. */
-static int log_count(const h_proc *p, const char *needle)
-{
-    FILE *f = fopen(p->log, "r");
-    if (!f)
-        return 0;
-    char line[4096];
-    int n = 0;
-    while (fgets(line, sizeof line, f))
-        n += strstr(line, needle) != NULL;
-    fclose(f);
-    return n;
-}
-
 /* A crash leaves Redis's kind of bug report in the log (crash-log-enabled,
  * on by default): the signal, then a stack trace, then the signal's own
  * action. Off, the signal just acts. DEBUG PANIC with use-exit-on-panic
@@ -1517,9 +1503,9 @@ static void test_crash_report(void **state)
     int st = h_stop(&f->node, 0, 20000);
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGABRT);
-    assert_int_equal(log_count(&f->node, "crashed by signal: 6"), 1);
-    assert_int_equal(log_count(&f->node, "------ STACK TRACE ------"), 1);
-    assert_int_equal(log_count(&f->node, "=== KVNODE BUG REPORT END."), 1);
+    assert_int_equal(h_log_count(&f->node, "crashed by signal: 6"), 1);
+    assert_int_equal(h_log_count(&f->node, "------ STACK TRACE ------"), 1);
+    assert_int_equal(h_log_count(&f->node, "=== KVNODE BUG REPORT END."), 1);
     kv_client_free(f->c);
 
     /* Off at run time: no report. */
@@ -1533,7 +1519,7 @@ static void test_crash_report(void **state)
     st = h_stop(&f->node, 0, 20000);
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGABRT);
-    assert_int_equal(log_count(&f->node, "crashed by signal: 6"), 1);
+    assert_int_equal(h_log_count(&f->node, "crashed by signal: 6"), 1);
     kv_client_free(f->c);
 
     /* DEBUG PANIC: abort() with its report, or exit(1) with use-exit-on-panic. */
@@ -1544,8 +1530,8 @@ static void test_crash_report(void **state)
     st = h_stop(&f->node, 0, 20000);
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGABRT);
-    assert_int_equal(log_count(&f->node, "Guru Meditation: DEBUG PANIC called"), 1);
-    assert_int_equal(log_count(&f->node, "crashed by signal: 6"), 2);
+    assert_int_equal(h_log_count(&f->node, "Guru Meditation: DEBUG PANIC called"), 1);
+    assert_int_equal(h_log_count(&f->node, "crashed by signal: 6"), 2);
     kv_client_free(f->c);
     assert_int_equal(h_restart(&f->node), 0);
     f->c = h_connect(f->node.port);
@@ -1557,7 +1543,7 @@ static void test_crash_report(void **state)
     st = h_stop(&f->node, 0, 20000);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 1);
-    assert_int_equal(log_count(&f->node, "Guru Meditation: DEBUG PANIC called"), 2);
+    assert_int_equal(h_log_count(&f->node, "Guru Meditation: DEBUG PANIC called"), 2);
     kv_client_free(f->c);
     f->c = NULL;
 }
