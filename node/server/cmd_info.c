@@ -127,7 +127,7 @@ static void info_server(server *s, kbuf *b)
                 "multiplexing_api:epoll\r\n"
                 "gcc_version:%d.%d.%d\r\n"
                 "process_id:%d\r\n"
-                "process_supervised:no\r\n"
+                "process_supervised:%s\r\n"
                 "run_id:%s\r\n"
                 "tcp_port:%d\r\n"
                 "server_time_usec:%lld\r\n"
@@ -145,7 +145,7 @@ static void info_server(server *s, kbuf *b)
 #else
                 0, 0, 0,
 #endif
-                (int)getpid(), s->run_id, s->cfg.port,
+                (int)getpid(), supervise_name(), s->run_id, s->cfg.port,
                 (long long)tv.tv_sec * 1000000 + tv.tv_usec, (long long)up,
                 (long long)(up / 86400), s->hz ? s->hz : s->cfg.hz, s->cfg.hz, exe,
                 s->cfg.config_file ? s->cfg.config_file : "");

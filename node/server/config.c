@@ -22,6 +22,7 @@
 
 static const char *const yesno[] = {"no", "yes", NULL};
 static const char *const sanitize_names[] = {"no", "yes", "clients", NULL};
+static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto", NULL};
 /* Redis's order (its CONFIG SET error lists them so): ACL_PUBSUB_*. */
 static const char *const acl_pubsub_names[] = {"allchannels", "resetchannels", NULL};
 static const char *const fsync_names[] = {"always", "everysec", "no", NULL};
@@ -396,6 +397,12 @@ const cfg_option cfg_options[] = {
      "Log to this file (empty: standard error)."},
     {"pidfile", NULL, CFG_STRING, OFF(pidfile), 0, 0, "", NULL, 0,
      "Write the process id here while running (empty: none)."},
+    {"supervised", NULL, CFG_ENUM, OFF(supervised), 0, 0, "no", supervised_names, 0,
+     "Tell the service manager how the node is doing: systemd (READY=1 to $NOTIFY_SOCKET "
+     "once the data is loaded and clients are served, for a unit of Type=notify; STATUS "
+     "while loading; STOPPING=1 at shutdown), upstart (the process stops itself once "
+     "ready), auto (whichever the environment names), or no. A supervised node does not "
+     "daemonize."},
     {"daemonize", NULL, CFG_BOOL, OFF(daemonize), 0, 1, "no", yesno, 0,
      "Run in the background: the process forks and the parent exits once the child has "
      "written its pidfile (" KV_DEFAULT_PIDFILE " when pidfile is empty); standard input, "

@@ -85,6 +85,7 @@ typedef struct kv_config {
     int oom_score_adj_values[3]; /* primary, replica, background child */
     int shutdown_on_sigint, shutdown_on_sigterm; /* CFG_SHUTDOWN_* flags, 0: default */
     int shutdown_timeout;    /* s a leader's SHUTDOWN / SIGTERM waits to hand over (0: none) */
+    int supervised;          /* SUPERVISED_* */
     /* Redis options accepted so that redis.conf files load and clients
      * that set them work; kvnode has no such mechanism (see config.c) */
     int always_show_logo, set_proc_title, jemalloc_bg_thread, no_appendfsync_on_rewrite;
@@ -191,6 +192,8 @@ enum { PROTECT_NO, PROTECT_YES, PROTECT_LOCAL };
 enum { ACL_PUBSUB_ALL, ACL_PUBSUB_RESET };
 /* oom-score-adj. */
 enum { OOM_ADJ_NO, OOM_ADJ_YES, OOM_ADJ_RELATIVE, OOM_ADJ_ABSOLUTE };
+/* supervised (supervise.c). */
+enum { SUPERVISED_NO, SUPERVISED_UPSTART, SUPERVISED_SYSTEMD, SUPERVISED_AUTO };
 
 /* The option table, NULL-name terminated. */
 extern const cfg_option cfg_options[];

@@ -148,7 +148,9 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    if (cfg.daemonize)
+    /* As Redis: a supervised node stays in the foreground. */
+    int supervised = supervise_start(cfg.supervised);
+    if (cfg.daemonize && !supervised)
         daemonize(&cfg);
     seed_hash();
     log_set_role('M');
@@ -180,6 +182,7 @@ int main(int argc, char **argv)
         log_warn("Failed to write PID file %s: %s", s.cfg.pidfile, strerror(errno));
     log_notice("Ready to accept connections on %s port %d%s%s", s.cfg.bind, s.cfg.port,
                s.has_unix ? " and unix socket " : "", s.has_unix ? s.cfg.unixsocket : "");
+    supervise_ready();
     uv_run(loop, UV_RUN_DEFAULT);
     int code = s.exit_code;
     if (s.cfg.pidfile && s.cfg.pidfile[0])

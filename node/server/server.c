@@ -1104,6 +1104,7 @@ void server_shutdown(server *s, int exit_code)
     s->shutting_down = 1;
     s->exit_code = exit_code;
     log_notice("Shutting down: closing listeners, syncing the WAL");
+    supervise_stopping();
     for (int i = 0; i < s->ntcp; i++)
         uv_close((uv_handle_t *)&s->tcp_listeners[i], NULL);
     if (s->has_unix) {

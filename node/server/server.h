@@ -629,6 +629,15 @@ void dispatch_script_exec(server *s, cmd_ctx *caller, const kv_command *cmd, int
                           int propagate);
 /* cmd_script.c: the scripting engine's host. */
 void scripting_init(server *s);
+/* supervise.c: supervised (systemd's notify protocol, upstart's SIGSTOP).
+ * supervise_start after the configuration is read: 1 if the node is
+ * supervised (it then does not daemonize); supervise_ready once the data is
+ * loaded and clients are served; supervise_stopping at shutdown;
+ * supervise_name for INFO's process_supervised. */
+int supervise_start(int mode);
+void supervise_ready(void);
+void supervise_stopping(void);
+const char *supervise_name(void);
 /* ldb.c: SCRIPT DEBUG's sessions (the host's ldb_* callbacks), and the
  * children of forked ones (reaped on SIGCHLD, killed at shutdown). */
 struct script_ldb_io;

@@ -8,9 +8,11 @@
 #   nothing;
 # - systemd-analyze security --offline rates its exposure at most 2.0;
 # - Restart=on-failure, LimitNOFILE, KillMode=mixed, and a TimeoutStopSec
-#   well above the leader's 5 s hand-over;
-# - the exact ExecStart command line (config file, --dir, --logfile "")
-#   starts the real kvnode, which serves, and stops on SIGTERM within
+#   well above the leader's hand-over (shutdown-timeout, 10 s);
+# - Type=notify: the exact ExecStart command line (config file, --dir,
+#   --logfile "", --supervised systemd), run with a NOTIFY_SOCKET this test
+#   listens on as systemd would, starts the real kvnode, which says READY=1
+#   and serves, and on SIGTERM says STOPPING=1 and stops within
 #   TimeoutStopSec;
 # - deploy/kvnode.sysusers declares the unit's user.
 #
@@ -30,12 +32,17 @@ fi
 
 TMP=$(mktemp -d /tmp/kvnode-systemd-test.XXXXXX)
 PID=
+LISTENER=
 cleanup() {
     local status=$?
     set +e
     if [ -n "$PID" ] && alive "$PID"; then
         kill -KILL "$PID"
         wait "$PID" 2>/dev/null
+    fi
+    if [ -n "$LISTENER" ] && alive "$LISTENER"; then
+        kill -KILL "$LISTENER"
+        wait "$LISTENER" 2>/dev/null
     fi
     [ "$status" -ne 0 ] && [ -f "$TMP/node.log" ] && tail -n 20 "$TMP/node.log"
     rm -rf "$TMP"
@@ -66,25 +73,55 @@ note "restart, limits, stop timeout"
 nofile=$(key LimitNOFILE)
 [ "${nofile:-0}" -ge 16384 ] || fail "LimitNOFILE ${nofile:-unset} is below 16384"
 stop=$(key TimeoutStopSec)
-[ "${stop:-0}" -ge 20 ] || fail "TimeoutStopSec ${stop:-unset} leaves too little after the 5 s hand-over"
+[ "${stop:-0}" -ge 20 ] || fail "TimeoutStopSec ${stop:-unset} leaves too little after the 10 s hand-over"
+[ "$(key Type)" = notify ] || fail "Type is not notify"
 [ "$(key User)" = kvnode ] || fail "User is not kvnode"
 grep -q '^u kvnode ' "$ROOT/deploy/kvnode.sysusers" || fail "kvnode.sysusers does not declare kvnode"
 
 note "the ExecStart command line starts kvnode"
 # ExecStart's words after the binary, with the unit's paths moved here.
 args=${exec_start#* }
-[ "$args" = '/etc/kvnode/kvnode.conf --dir /var/lib/kvnode --logfile ""' ] ||
+[ "$args" = '/etc/kvnode/kvnode.conf --dir /var/lib/kvnode --logfile "" --supervised systemd' ] ||
     fail "unexpected ExecStart arguments: $args"
+# systemd's side of Type=notify: a datagram socket named by NOTIFY_SOCKET,
+# each message appended to a file (the listener ends on STOPPING=1, or
+# after 60 s).
+python3 - "$TMP/notify" "$TMP/notified" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a", buffering=1) as out:
+    while True:
+        try:
+            m = s.recv(4096).decode()
+        except socket.timeout:
+            break
+        out.write(m)
+        if "STOPPING=1" in m:
+            break
+PY
+LISTENER=$!
+listening() { [ -S "$TMP/notify" ]; }
+eventually 10 listening || fail "the NOTIFY_SOCKET listener did not start"
 port=$(free_base 1)
 cp "$ROOT/deploy/kvnode.conf" "$TMP/kvnode.conf"
-"$KVNODE" "$TMP/kvnode.conf" --dir "$TMP/data" --logfile "" --port "$port" >"$TMP/node.log" 2>&1 &
+NOTIFY_SOCKET=$TMP/notify "$KVNODE" "$TMP/kvnode.conf" --dir "$TMP/data" --logfile "" \
+    --supervised systemd --port "$port" >"$TMP/node.log" 2>&1 &
 PID=$!
+ready() { grep -qx 'READY=1' "$TMP/notified" 2>/dev/null; }
+eventually 30 ready || fail "kvnode did not notify READY=1"
 pong() { [ "$(cli "$port" ping 2>/dev/null)" = PONG ]; }
 eventually 30 pong || fail "kvnode did not answer PING"
+cli "$port" info server | grep -q '^process_supervised:systemd' || fail "INFO does not say systemd"
 [ "$(cli "$port" set k v)" = OK ] || fail "SET failed"
 kill -TERM "$PID"
 eventually "$stop" gone "$PID" || fail "kvnode did not stop within TimeoutStopSec"
 wait "$PID" || fail "kvnode exited with status $? after SIGTERM"
 PID=
 grep -q 'ready to exit' "$TMP/node.log" || fail "no clean shutdown in the log"
+wait "$LISTENER" || fail "the NOTIFY_SOCKET listener failed"
+LISTENER=
+grep -qx 'STOPPING=1' "$TMP/notified" || fail "kvnode did not notify STOPPING=1"
+grep -q '^STATUS=kvnode is loading' "$TMP/notified" || fail "no loading status: $(cat "$TMP/notified")"
 echo "PASS: systemd unit"

@@ -1584,6 +1584,59 @@ static void test_restore_corrupt_logged(void **state)
     free(p);
 }
 
+/* supervised upstart (and auto, which finds $UPSTART_JOB): the node stops
+ * itself (SIGSTOP) once it has loaded its data, which is what upstart's
+ * "expect stop" waits for; upstart then continues it. (systemd's side is
+ * tests/deploy/test_systemd_unit.sh.) */
+static void test_supervised_upstart(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(start_node(f, NULL), 0);
+    kv_reply *r = h_cmd(f->c, "INFO server");
+    assert_non_null(strstr(r->str, "process_supervised:no\r\n"));
+    kv_reply_free(r);
+    kv_client_free(f->c);
+    f->c = NULL;
+    assert_true(WIFEXITED(h_stop(&f->node, SIGTERM, 20000)));
+    static char args[64][512];
+    const char *argv[70];
+    int n = 0;
+    for (; n < f->node.argc; n++) {
+        snprintf(args[n], sizeof args[n], "%s", f->node.argv[n]);
+        argv[n] = args[n];
+    }
+    const char *modes[] = {"upstart", "auto"};
+    for (int m = 0; m < 2; m++) {
+        argv[n] = "--supervised";
+        argv[n + 1] = modes[m];
+        argv[n + 2] = NULL;
+        h_set_args(&f->node, argv);
+        assert_int_equal(setenv("UPSTART_JOB", "kvnode-test", 1), 0);
+        assert_int_equal(h_respawn(&f->node), 0);
+        unsetenv("UPSTART_JOB");
+        int st = 0, stopped = 0;
+        long long deadline = h_now_ms() + 30000;
+        while (!stopped && h_now_ms() < deadline) {
+            pid_t w = waitpid(f->node.pid, &st, WNOHANG | WUNTRACED);
+            assert_true(w == 0 || w == f->node.pid);
+            stopped = w == f->node.pid && WIFSTOPPED(st);
+            if (!stopped)
+                sleep_ms(10);
+        }
+        assert_true(stopped);
+        assert_int_equal(kill(f->node.pid, SIGCONT), 0);
+        f->c = h_connect(f->node.port);
+        assert_non_null(f->c);
+        r = h_cmd(f->c, "INFO server");
+        assert_non_null(r);
+        assert_non_null(strstr(r->str, "process_supervised:upstart\r\n"));
+        kv_reply_free(r);
+        kv_client_free(f->c);
+        f->c = NULL;
+        assert_true(WIFEXITED(h_stop(&f->node, SIGTERM, 20000)));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1605,6 +1658,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_corrupt_logged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_supervised_upstart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flushall_saves_with_save_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daemonize, setup, teardown),
