@@ -175,15 +175,21 @@ static void digest(kv_client *c, char out[64])
     free(d);
 }
 
-/* Kill the node with SIGKILL and start it again; reconnect. */
-static void crash_restart(fixture *f)
+/* The node has ended: start it again, and connect anew. */
+static void restart_connected(fixture *f)
 {
     kv_client_free(f->c);
     f->c = NULL;
-    h_stop(&f->node, SIGKILL, 10000);
     assert_int_equal(h_restart(&f->node), 0);
     f->c = h_connect(f->node.port);
     assert_non_null(f->c);
+}
+
+/* Kill the node with SIGKILL and start it again; reconnect. */
+static void crash_restart(fixture *f)
+{
+    h_stop(&f->node, SIGKILL, 10000);
+    restart_connected(f);
 }
 
 /* ---- Tests ---- */
@@ -1300,10 +1306,7 @@ static void sigterm_restart(fixture *f)
     int st = h_stop(&f->node, SIGTERM, 20000);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
-    kv_client_free(f->c);
-    assert_int_equal(h_restart(&f->node), 0);
-    f->c = h_connect(f->node.port);
-    assert_non_null(f->c);
+    restart_connected(f);
 }
 
 static void test_shutdown(void **state)
@@ -1506,12 +1509,9 @@ static void test_crash_report(void **state)
     assert_int_equal(h_log_count(&f->node, "crashed by signal: 6"), 1);
     assert_int_equal(h_log_count(&f->node, "------ STACK TRACE ------"), 1);
     assert_int_equal(h_log_count(&f->node, "=== KVNODE BUG REPORT END."), 1);
-    kv_client_free(f->c);
 
     /* Off at run time: no report. */
-    assert_int_equal(h_restart(&f->node), 0);
-    f->c = h_connect(f->node.port);
-    assert_non_null(f->c);
+    restart_connected(f);
     r = h_cmd(f->c, "CONFIG SET crash-log-enabled no");
     assert_string_equal(r->str, "OK");
     kv_reply_free(r);
@@ -1520,22 +1520,16 @@ static void test_crash_report(void **state)
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGABRT);
     assert_int_equal(h_log_count(&f->node, "crashed by signal: 6"), 1);
-    kv_client_free(f->c);
 
     /* DEBUG PANIC: abort() with its report, or exit(1) with use-exit-on-panic. */
-    assert_int_equal(h_restart(&f->node), 0);
-    f->c = h_connect(f->node.port);
-    assert_non_null(f->c);
+    restart_connected(f);
     assert_null(h_cmd(f->c, "DEBUG PANIC"));
     st = h_stop(&f->node, 0, 20000);
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGABRT);
     assert_int_equal(h_log_count(&f->node, "Guru Meditation: DEBUG PANIC called"), 1);
     assert_int_equal(h_log_count(&f->node, "crashed by signal: 6"), 2);
-    kv_client_free(f->c);
-    assert_int_equal(h_restart(&f->node), 0);
-    f->c = h_connect(f->node.port);
-    assert_non_null(f->c);
+    restart_connected(f);
     r = h_cmd(f->c, "CONFIG SET use-exit-on-panic yes");
     assert_string_equal(r->str, "OK");
     kv_reply_free(r);
@@ -1584,6 +1578,18 @@ static void test_restore_corrupt_logged(void **state)
     free(p);
 }
 
+/* Predicate: the process has stopped itself (SIGSTOP), not exited. */
+static int stopped_itself(void *arg)
+{
+    const h_proc *p = arg;
+    int st = 0;
+    pid_t w = waitpid(p->pid, &st, WNOHANG | WUNTRACED);
+    assert_true(w == 0 || w == p->pid);
+    if (w == p->pid)
+        assert_true(WIFSTOPPED(st)); /* an exit or a kill is a failure */
+    return w == p->pid;
+}
+
 /* supervised upstart (and auto, which finds $UPSTART_JOB): the node stops
  * itself (SIGSTOP) once it has loaded its data, which is what upstart's
  * "expect stop" waits for; upstart then continues it. (systemd's side is
@@ -1614,16 +1620,7 @@ static void test_supervised_upstart(void **state)
         assert_int_equal(setenv("UPSTART_JOB", "kvnode-test", 1), 0);
         assert_int_equal(h_respawn(&f->node), 0);
         unsetenv("UPSTART_JOB");
-        int st = 0, stopped = 0;
-        long long deadline = h_now_ms() + 30000;
-        while (!stopped && h_now_ms() < deadline) {
-            pid_t w = waitpid(f->node.pid, &st, WNOHANG | WUNTRACED);
-            assert_true(w == 0 || w == f->node.pid);
-            stopped = w == f->node.pid && WIFSTOPPED(st);
-            if (!stopped)
-                sleep_ms(10);
-        }
-        assert_true(stopped);
+        assert_true(h_wait_until(stopped_itself, &f->node, 30000));
         assert_int_equal(kill(f->node.pid, SIGCONT), 0);
         f->c = h_connect(f->node.port);
         assert_non_null(f->c);
